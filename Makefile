@@ -1,0 +1,41 @@
+# Follow-up: every target creates .venv and installs the project first, so each is one command.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FOLLOWUP_HOME ?= $(CURDIR)/var
+# Prefect on an offline 2-core machine: no telemetry, a patient ephemeral server start.
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export PREFECT_HOME ?= $(CURDIR)/var/prefect
+
+.PHONY: install demo test lint bench server portal clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m workflows.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain db notifications workflows
+	$(BIN)/lint-imports
+
+server: $(STAMP)
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+portal: $(STAMP)
+	$(BIN)/followup portal
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,46 @@
+"""Imperative mapping of the pure domain classes onto `db.tables` (cosmicpython style)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import registry, relationship
+
+from db import tables
+from domain import model
+
+mapper_registry = registry(metadata=tables.metadata)
+_started = False
+
+
+def _start_with_no_events(target: Any, _context: Any) -> None:
+    # Loaded entities skip __init__, so give them an empty event list to append to.
+    target.events = []
+
+
+def start_mappers() -> None:
+    """Map the domain classes once per process (idempotent)."""
+    global _started
+    if _started:
+        return
+    _started = True
+    mapper_registry.map_imperatively(model.Recommendation, tables.recommendations)
+    mapper_registry.map_imperatively(model.Contact, tables.contacts)
+    mapper_registry.map_imperatively(
+        model.Agency,
+        tables.agencies,
+        properties={
+            "contacts": relationship(
+                model.Contact, order_by=tables.contacts.c.id, cascade="all, delete-orphan", lazy="selectin"
+            )
+        },
+    )
+    mapper_registry.map_imperatively(model.Ownership, tables.ownerships)
+    mapper_registry.map_imperatively(model.Milestone, tables.milestones)
+    mapper_registry.map_imperatively(model.StockTakeCycle, tables.cycles)
+    mapper_registry.map_imperatively(model.StatusRequest, tables.status_requests)
+    mapper_registry.map_imperatively(model.StatusUpdate, tables.status_updates)
+    for cls in (model.Recommendation, model.Milestone, model.StockTakeCycle, model.StatusRequest,
+                model.StatusUpdate):
+        event.listen(cls, "load", _start_with_no_events)

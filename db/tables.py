@@ -1,0 +1,199 @@
+"""The schema, as SQLAlchemy Core tables: the single source Alembic migrations are checked against."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Deterministic constraint names: Alembic's batch mode on SQLite needs them to alter tables.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TZ = DateTime(timezone=True)
+
+recommendations = Table(
+    "recommendations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("agenda_point", Integer),
+    Column("agenda_title", String(300)),
+    Column("theme", String(300)),
+    Column("parent_code", String(64)),
+    Column("text", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    UniqueConstraint("source", "code"),
+)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("aliases", JSON, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("role", String(20), nullable=False),
+    UniqueConstraint("agency_code", "email", "role"),
+)
+
+ownerships = Table(
+    "ownerships",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recommendation_id", Integer, ForeignKey("recommendations.id", ondelete="CASCADE"), nullable=False),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    UniqueConstraint("recommendation_id", "agency_code"),
+)
+
+milestones = Table(
+    "milestones",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recommendation_id", Integer, ForeignKey("recommendations.id", ondelete="CASCADE"), nullable=False),
+    Column("agency_code", String(32), ForeignKey("agencies.code")),
+    Column("title", String(500), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("state", String(16), nullable=False),
+    UniqueConstraint("recommendation_id", "title"),
+)
+
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("hlcp_session", String(200)),
+    Column("deadline", Date, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("launched_at", TZ),
+    Column("closed_at", TZ),
+)
+
+# The snapshot of which agency answers for which recommendation in a cycle, taken at launch,
+# so later ownership changes do not rewrite what was asked.
+cycle_items = Table(
+    "cycle_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id", ondelete="CASCADE"), nullable=False),
+    Column("recommendation_id", Integer, ForeignKey("recommendations.id"), nullable=False),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("role", String(16), nullable=False),
+    UniqueConstraint("cycle_id", "recommendation_id", "agency_code"),
+    Index("ix_cycle_items_cycle_agency", "cycle_id", "agency_code"),
+)
+
+status_requests = Table(
+    "status_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id", ondelete="CASCADE"), nullable=False),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("token_revoked_at", TZ),
+    Column("state", String(16), nullable=False),
+    Column("sent_at", TZ),
+    Column("answered_at", TZ),
+    Column("escalated_at", TZ),
+    UniqueConstraint("cycle_id", "agency_code"),
+)
+
+status_updates = Table(
+    "status_updates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id", ondelete="CASCADE"), nullable=False),
+    Column("recommendation_id", Integer, ForeignKey("recommendations.id"), nullable=False),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("reported_status", String(32)),
+    Column("narrative", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("next_milestone_date", Date),
+    Column("obstacle", Text, nullable=False),
+    Column("reported_by", String(320), nullable=False),
+    Column("reported_at", TZ),
+    Column("channel", String(16)),
+    Column("state", String(16), nullable=False),
+    Column("assessed_status", String(32)),
+    Column("assessment_rationale", Text, nullable=False),
+    Column("reviewer_question", Text, nullable=False),
+    Column("reviewed_by", String(320)),
+    Column("reviewed_at", TZ),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("cycle_id", "recommendation_id", "agency_code"),
+    Index("ix_status_updates_cycle_agency", "cycle_id", "agency_code"),
+)
+
+# Append-only: every lifecycle move and every answer version, with who, when and why.
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entity", String(32), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("at", TZ, nullable=False),
+    Column("by", String(320), nullable=False),
+    Column("why", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_history_entity_key", "entity", "key"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("cycle_id", Integer, ForeignKey("cycles.id", ondelete="SET NULL")),
+    Column("agency_code", String(32)),
+    Column("recipients", JSON, nullable=False),
+    Column("cc", JSON, nullable=False),
+    Column("subject", String(998), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("ics", Text),
+    Column("message_id", String(300), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("next_attempt_at", TZ),
+    Column("created_at", TZ, nullable=False),
+    Column("sent_at", TZ),
+    Index("ix_outbox_state", "state"),
+)

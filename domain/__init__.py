@@ -1,0 +1,1 @@
+"""Follow-up's domain: pure Python, no I/O, no framework imports."""

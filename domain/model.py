@@ -1,0 +1,340 @@
+"""Follow-up's entities: recommendations, agencies, owners, milestones, cycles, requests, updates.
+
+Plain classes, mapped onto tables by `db.mapping` (imperative mapping), so the domain stays pure.
+Foreign keys are plain attributes (ids and codes), which keeps entities cheap to load in bulk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from domain.errors import ValidationError
+from domain.lifecycle import (
+    CYCLE_LIFECYCLE,
+    MILESTONE_LIFECYCLE,
+    RECOMMENDATION_LIFECYCLE,
+    REQUEST_LIFECYCLE,
+    REVIEW_LIFECYCLE,
+    CycleState,
+    MilestoneState,
+    RecommendationState,
+    RequestState,
+    ReviewState,
+    Stateful,
+    Transition,
+)
+
+
+class RecommendationKind(StrEnum):
+    STRATEGIC = "strategic"
+    ANNEX = "annex"
+
+
+class OwnerRole(StrEnum):
+    LEAD = "lead"
+    CONTRIBUTOR = "contributor"
+
+
+class ContactRole(StrEnum):
+    FOCAL_POINT = "focal_point"
+    HEAD_OF_OFFICE = "head_of_office"
+
+
+class ReportedStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ONGOING = "ongoing"
+    BLOCKED = "blocked"
+    NO_LONGER_APPLICABLE = "no_longer_applicable"
+
+    @property
+    def label(self) -> str:
+        """Human-readable label ("In progress")."""
+        return self.value.replace("_", " ").capitalize()
+
+
+class Channel(StrEnum):
+    PORTAL = "portal"
+    SPREADSHEET = "spreadsheet"
+    SECRETARIAT = "secretariat"
+
+
+# Statuses that count as "done" for roll-ups and milestones.
+FINISHED_STATUSES = frozenset({ReportedStatus.COMPLETED, ReportedStatus.NO_LONGER_APPLICABLE})
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+_AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{0,31}$")
+
+
+def validate_email(address: str, *, field: str = "email") -> str:
+    """Return the address stripped, or raise ValidationError naming `field`."""
+    address = address.strip()
+    if not _EMAIL.match(address):
+        raise ValidationError(field, f"'{address}' is not a valid e-mail address")
+    return address
+
+
+def validate_agency_code(code: str, *, field: str = "code") -> str:
+    """Agency codes are upper-case letters, digits and dashes (e.g. UN-WOMEN)."""
+    if not _AGENCY_CODE.match(code):
+        raise ValidationError(field, f"'{code}' is not a valid agency code (A-Z, 0-9, '-', up to 32)")
+    return code
+
+
+class Recommendation(Stateful):
+    """One recommendation of a report, with a stable code such as SR1.ii.a or A3.4."""
+
+    LIFECYCLE = RECOMMENDATION_LIFECYCLE
+    ENTITY: ClassVar[str] = "recommendation"
+
+    id: int | None
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        code: str,
+        kind: RecommendationKind | str,
+        text: str,
+        position: int,
+        agenda_point: int | None = None,
+        agenda_title: str | None = None,
+        theme: str | None = None,
+        parent_code: str | None = None,
+        state: RecommendationState = RecommendationState.ACTIVE,
+    ) -> None:
+        self.source = source
+        self.code = code
+        self.kind = RecommendationKind(kind).value
+        self.text = text
+        self.position = position
+        self.agenda_point = agenda_point
+        self.agenda_title = agenda_title
+        self.theme = theme
+        self.parent_code = parent_code
+        self.state = RecommendationState(state).value
+        self.events = []
+
+    def history_key(self) -> str:
+        return f"{self.source}:{self.code}"
+
+    def amend(self, *, text: str, at: datetime, by: str, **fields: Any) -> bool:
+        """Update text and placement from a re-import; record a history entry when the text changed."""
+        changed = False
+        for name, value in fields.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed = True
+        if text != self.text:
+            self.record(
+                Transition(self.ENTITY, self.history_key(), None, "text_amended", at, by,
+                           "text changed on re-import", {"old_text": self.text, "new_text": text})
+            )
+            self.text = text
+            changed = True
+        return changed
+
+
+class Contact:
+    """A person at an agency: a focal point who answers, or the head of office escalations go to."""
+
+    def __init__(self, *, name: str, email: str, role: ContactRole | str = ContactRole.FOCAL_POINT) -> None:
+        self.name = name.strip()
+        self.email = validate_email(email)
+        self.role = ContactRole(role).value
+
+
+class Agency:
+    """An owning body: a UN entity, a mechanism (the Special Rapporteur) or a coordination body."""
+
+    def __init__(
+        self,
+        *,
+        code: str,
+        name: str,
+        aliases: list[str] | None = None,
+        contacts: list[Contact] | None = None,
+    ) -> None:
+        self.code = validate_agency_code(code)
+        self.name = name
+        self.aliases = list(aliases or [])
+        self.contacts = list(contacts or [])
+
+    def emails(self, role: ContactRole) -> list[str]:
+        """Addresses of the contacts with `role`, in registration order."""
+        return [c.email for c in self.contacts if c.role == role.value]
+
+
+class Ownership:
+    """Who owns a recommendation: one lead and any number of contributors."""
+
+    def __init__(self, *, recommendation_id: int, agency_code: str, role: OwnerRole | str,
+                 reason: str = "") -> None:
+        self.recommendation_id = recommendation_id
+        self.agency_code = agency_code
+        self.role = OwnerRole(role).value
+        self.reason = reason
+
+
+class Milestone(Stateful):
+    """A dated commitment under a recommendation ("Expert Group Meeting, mid-2014")."""
+
+    LIFECYCLE = MILESTONE_LIFECYCLE
+    ENTITY: ClassVar[str] = "milestone"
+
+    id: int | None
+
+    def __init__(self, *, recommendation_id: int, title: str, due_date: date,
+                 agency_code: str | None = None, state: MilestoneState = MilestoneState.PLANNED) -> None:
+        self.recommendation_id = recommendation_id
+        self.title = title
+        self.due_date = due_date
+        self.agency_code = agency_code
+        self.state = MilestoneState(state).value
+        self.events = []
+
+    def history_key(self) -> str:
+        return f"{self.recommendation_id}:{self.title}"
+
+    def is_overdue_on(self, today: date) -> bool:
+        """Past its due date and neither done nor cancelled (not-yet-due is not overdue)."""
+        return self.state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and self.due_date < today
+
+
+class StockTakeCycle(Stateful):
+    """One round of stock-taking before an HLCP session, with a reply deadline."""
+
+    LIFECYCLE = CYCLE_LIFECYCLE
+    ENTITY: ClassVar[str] = "cycle"
+
+    id: int | None
+
+    def __init__(self, *, name: str, deadline: date, hlcp_session: str | None = None,
+                 created_at: datetime, state: CycleState = CycleState.DRAFT) -> None:
+        self.name = name
+        self.deadline = deadline
+        self.hlcp_session = hlcp_session
+        self.created_at = created_at
+        self.launched_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.state = CycleState(state).value
+        self.events = []
+
+    def history_key(self) -> str:
+        return self.name
+
+
+class StatusRequest(Stateful):
+    """One consolidated request per cycle and agency, covering all the agency's items."""
+
+    LIFECYCLE = REQUEST_LIFECYCLE
+    ENTITY: ClassVar[str] = "request"
+
+    id: int | None
+
+    def __init__(self, *, cycle_id: int, agency_code: str, item_count: int, token_hash: str,
+                 state: RequestState = RequestState.PENDING) -> None:
+        self.cycle_id = cycle_id
+        self.agency_code = agency_code
+        self.item_count = item_count
+        self.token_hash = token_hash
+        self.token_revoked_at: datetime | None = None
+        self.sent_at: datetime | None = None
+        self.answered_at: datetime | None = None
+        self.escalated_at: datetime | None = None
+        self.state = RequestState(state).value
+        self.events = []
+
+    def history_key(self) -> str:
+        return f"{self.cycle_id}:{self.agency_code}"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an agency says about one item in one cycle (validated before it reaches an update)."""
+
+    recommendation_id: int
+    status: ReportedStatus
+    narrative: str = ""
+    evidence: tuple[str, ...] = ()
+    next_milestone_date: date | None = None
+    obstacle: str = ""
+
+
+class StatusUpdate(Stateful):
+    """The agency's answer for one recommendation in one cycle, and the secretariat's review of it."""
+
+    LIFECYCLE = REVIEW_LIFECYCLE
+    ENTITY: ClassVar[str] = "update"
+
+    id: int | None
+
+    def __init__(self, *, cycle_id: int, recommendation_id: int, agency_code: str,
+                 state: ReviewState = ReviewState.DRAFT) -> None:
+        self.cycle_id = cycle_id
+        self.recommendation_id = recommendation_id
+        self.agency_code = agency_code
+        self.reported_status: str | None = None
+        self.narrative = ""
+        self.evidence: list[str] = []
+        self.next_milestone_date: date | None = None
+        self.obstacle = ""
+        self.reported_by = ""
+        self.reported_at: datetime | None = None
+        self.channel: str | None = None
+        self.assessed_status: str | None = None
+        self.assessment_rationale = ""
+        self.reviewer_question = ""
+        self.reviewed_by: str | None = None
+        self.reviewed_at: datetime | None = None
+        self.version = 0
+        self.state = ReviewState(state).value
+        self.events = []
+
+    def history_key(self) -> str:
+        return f"{self.cycle_id}:{self.recommendation_id}:{self.agency_code}"
+
+    @property
+    def disagrees(self) -> bool:
+        """The secretariat's assessed status differs from the agency's self-reported one."""
+        return self.assessed_status is not None and self.assessed_status != self.reported_status
+
+    def apply(self, answer: Answer, *, at: datetime, by: str, channel: Channel, submit: bool) -> None:
+        """Store a new version of the answer (draft or submitted); accepted answers are locked."""
+        target = ReviewState.SUBMITTED if submit else ReviewState.DRAFT
+        if self.state == ReviewState.ACCEPTED:
+            self.transition(target, at=at, by=by)  # raises: reviewed answers are locked
+        self.reported_status = answer.status.value
+        self.narrative = answer.narrative
+        self.evidence = list(answer.evidence)
+        self.next_milestone_date = answer.next_milestone_date
+        self.obstacle = answer.obstacle
+        self.reported_by = by
+        self.reported_at = at
+        self.channel = channel.value
+        self.version += 1
+        version = {
+            "version": self.version,
+            "status": self.reported_status,
+            "narrative": self.narrative,
+            "evidence": self.evidence,
+            "next_milestone_date": self.next_milestone_date.isoformat() if self.next_milestone_date else None,
+            "obstacle": self.obstacle,
+            "channel": self.channel,
+        }
+        if self.state == target and target == ReviewState.DRAFT:
+            # Saving a draft again is not a lifecycle move, but the version is still kept.
+            self.record(Transition(self.ENTITY, self.history_key(), self.state, self.state, at, by,
+                                   "draft saved", version))
+        else:
+            self.transition(target, at=at, by=by, why="answer submitted" if submit else "draft saved",
+                            **version)

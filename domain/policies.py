@@ -1,0 +1,66 @@
+"""Pure rules of the follow-up, with `today` always passed in (never read from a clock here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from domain.model import FINISHED_STATUSES, OwnerRole, ReportedStatus
+
+DEFAULT_REMINDER_DAYS: tuple[int, ...] = (14, 7, 2)
+DEFAULT_ESCALATION_DAYS = 3
+
+
+@dataclass(frozen=True)
+class FollowUpSchedule:
+    """When to remind (days before the deadline) and escalate (days after it)."""
+
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
+    escalation_days: int = DEFAULT_ESCALATION_DAYS
+
+    def reminder_due(self, *, deadline: date, sent_on: date, today: date,
+                     already_sent: Iterable[int]) -> int | None:
+        """The reminder point (days before deadline) to send today, or None.
+
+        Only points that fall after the request went out count, and only the latest point
+        reached is sent, so a follow-up that missed a day catches up with one reminder, not several.
+        """
+        if today > deadline:
+            return None
+        days_left = (deadline - today).days
+        reached = [p for p in self.reminder_days if days_left <= p and deadline - timedelta(days=p) > sent_on]
+        if not reached:
+            return None
+        point = min(reached)
+        return None if point in set(already_sent) else point
+
+    def escalation_due(self, *, deadline: date, today: date) -> bool:
+        """Whether an unanswered request is past the escalation date."""
+        return today >= deadline + timedelta(days=self.escalation_days)
+
+
+def request_overdue(*, deadline: date, today: date, answered: bool) -> bool:
+    """A request is overdue when unanswered after its deadline (on the deadline day it is not yet)."""
+    return not answered and today > deadline
+
+
+def roll_up(parts: Sequence[tuple[OwnerRole | str, ReportedStatus | str | None]]) -> ReportedStatus | None:
+    """The recommendation's status from its owners' parts.
+
+    Rule: `completed` only when every part is completed or no longer applicable (and at least one
+    is completed); `no_longer_applicable` when all parts are; otherwise the lead's status, or
+    the first answered part's when the lead has not answered.
+    """
+    answered = [(OwnerRole(r), ReportedStatus(s)) for r, s in parts if s is not None]
+    if not answered:
+        return None
+    if len(answered) == len(parts) and all(s in FINISHED_STATUSES for _, s in answered):
+        if all(s == ReportedStatus.NO_LONGER_APPLICABLE for _, s in answered):
+            return ReportedStatus.NO_LONGER_APPLICABLE
+        return ReportedStatus.COMPLETED
+    lead = next((s for r, s in answered if r == OwnerRole.LEAD), answered[0][1])
+    if lead in FINISHED_STATUSES:
+        # The lead is done but another part is not: the item as a whole is still in progress.
+        return ReportedStatus.IN_PROGRESS
+    return lead

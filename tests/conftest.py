@@ -1,0 +1,113 @@
+"""Shared fixtures: real Alembic migrations on SQLite and PostgreSQL, each test isolated.
+
+- `uow`: a unit of work on a migrated database, isolated per test (PostgreSQL: an outer
+  transaction rolled back at the end, sessions nested in savepoints; SQLite: a fresh copy of a
+  migrated database file). Parametrized over both backends.
+- `database_url`: a whole database of the test's own (a copy of the migrated template), for tests
+  that go through the command line, flows or other processes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+from db.engine import make_engine
+from db.migrate import upgrade
+from db.unit_of_work import SqlUnitOfWork
+
+POSTGRES_URL = os.environ.get("FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+_RUN = uuid.uuid4().hex[:8]
+
+
+def _admin_engine() -> Engine:
+    return create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(dbname: str) -> str:
+    return make_url(POSTGRES_URL).set(database=dbname).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per test session."""
+    path = tmp_path_factory.mktemp("template") / "followup.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per test session; dropped afterwards."""
+    name = f"followup_tpl_{_RUN}"
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - environment problem, say so plainly
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc}. Start it (see .ci/run).")
+    upgrade(_pg_url(name))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_template: str) -> Iterator[Engine]:
+    engine = make_engine(_pg_url(postgres_template))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def uow(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlUnitOfWork]:
+    """A unit of work on a migrated database, rolled back (or thrown away) after the test."""
+    if backend == "sqlite":
+        path = tmp_path / "followup.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield SqlUnitOfWork(sessionmaker(bind=engine, expire_on_commit=False))
+        engine.dispose()
+        return
+    pg: Engine = request.getfixturevalue("postgres_engine")
+    connection = pg.connect()
+    outer = connection.begin()
+    factory = sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    yield SqlUnitOfWork(factory)
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of this test's own, as a URL (for CLI, flow and multi-process tests)."""
+    if backend == "sqlite":
+        path = tmp_path / "followup.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    request.getfixturevalue("postgres_engine").dispose()  # a template must have no open connections
+    name = f"followup_t_{_RUN}_{uuid.uuid4().hex[:8]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,71 @@
+"""Every (from, to) pair of every lifecycle: allowed moves succeed and are recorded, others raise."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from domain.errors import InvalidTransition
+from domain.lifecycle import (
+    CYCLE_LIFECYCLE,
+    MILESTONE_LIFECYCLE,
+    RECOMMENDATION_LIFECYCLE,
+    REQUEST_LIFECYCLE,
+    REVIEW_LIFECYCLE,
+)
+from domain.model import Milestone, Recommendation, StatusRequest, StatusUpdate, StockTakeCycle
+
+AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def _entity(kind: str, state: Any) -> Any:
+    if kind == "recommendation":
+        return Recommendation(source="R", code="SR1", kind="strategic", text="t", position=1, state=state)
+    if kind == "milestone":
+        return Milestone(recommendation_id=1, title="EGM", due_date=date(2026, 5, 1), state=state)
+    if kind == "cycle":
+        return StockTakeCycle(name="C", deadline=date(2026, 4, 1), created_at=AT, state=state)
+    if kind == "request":
+        return StatusRequest(cycle_id=1, agency_code="ILO", item_count=3, token_hash="h", state=state)
+    return StatusUpdate(cycle_id=1, recommendation_id=1, agency_code="ILO", state=state)
+
+
+TABLES = {
+    "recommendation": RECOMMENDATION_LIFECYCLE,
+    "milestone": MILESTONE_LIFECYCLE,
+    "cycle": CYCLE_LIFECYCLE,
+    "request": REQUEST_LIFECYCLE,
+    "update": REVIEW_LIFECYCLE,
+}
+PAIRS = [
+    pytest.param(kind, src, dst, dst in table[src], id=f"{kind}:{src.value}->{dst.value}")
+    for kind, table in TABLES.items()
+    for src, dst in itertools.product(table, repeat=2)
+]
+
+
+@pytest.mark.parametrize(("kind", "src", "dst", "allowed"), PAIRS)
+def test_each_move_is_allowed_exactly_when_its_table_says_so(kind: str, src: Any, dst: Any, allowed: bool) -> None:
+    entity = _entity(kind, src)
+    if allowed:
+        entity.transition(dst, at=AT, by="secretariat", why="test")
+        assert entity.state == dst.value
+        [event] = entity.events
+        assert (event.entity, event.from_state, event.to_state, event.by, event.why) == (
+            kind, src.value, dst.value, "secretariat", "test")
+    else:
+        with pytest.raises(InvalidTransition) as raised:
+            entity.transition(dst, at=AT, by="secretariat")
+        assert entity.state == src.value
+        assert entity.events == []
+        assert f"from '{src.value}' to '{dst.value}'" in str(raised.value)
+
+
+def test_every_state_of_every_lifecycle_has_a_row_in_its_table() -> None:
+    for table in TABLES.values():
+        states = set(type(next(iter(table))))
+        assert set(table) == states
+        assert all(targets <= states for targets in table.values())

@@ -1,0 +1,1 @@
+"""Use cases, Prefect flows and the `followup` command line."""

@@ -1,0 +1,48 @@
+"""The composition root: builds engines, units of work and clocks from settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from db.engine import make_engine
+from db.unit_of_work import SqlUnitOfWork
+from workflows.settings import get_settings
+
+
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.now().date()
+
+
+class FixedClock:
+    """A clock pinned to one day, for `--today` replays and tests."""
+
+    def __init__(self, today: date, at: datetime | None = None) -> None:
+        self._today = today
+        self._at = at or datetime(today.year, today.month, today.day, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def today(self) -> date:
+        return self._today
+
+
+@lru_cache(maxsize=4)
+def engine(url: str | None = None) -> Engine:
+    """One engine per database URL per process."""
+    return make_engine(url or get_settings().resolved_database_url)
+
+
+def uow(url: str | None = None) -> SqlUnitOfWork:
+    """A fresh unit of work on the configured database."""
+    return SqlUnitOfWork(sessionmaker(bind=engine(url), expire_on_commit=False))

@@ -1,0 +1,8 @@
+"""The `followup` command line. Prefect is imported only by the commands that run flows."""
+
+from __future__ import annotations
+
+from workflows.cli.app import app
+from workflows.cli import catalogue, cycles, replies, reports, review  # noqa: F401  (register commands)
+
+__all__ = ["app"]

@@ -1,0 +1,41 @@
+"""The Typer application, shared console and error handling for every `followup` command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from domain.errors import DomainError
+
+app = typer.Typer(
+    name="followup",
+    help="Follow-up: import a report's recommendations, run stock-take cycles, produce the stock-take.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn domain errors into a red one-line message and exit status 1 (no traceback)."""
+    try:
+        yield
+    except DomainError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def sub_app(name: str, help_text: str) -> typer.Typer:
+    """Create and register a command group (`followup NAME ...`)."""
+    group = typer.Typer(help=help_text, no_args_is_help=True, pretty_exceptions_enable=False)
+    app.add_typer(group, name=name)
+    return group

@@ -41,6 +41,11 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(model.StockTakeCycle, tables.cycles)
     mapper_registry.map_imperatively(model.StatusRequest, tables.status_requests)
     mapper_registry.map_imperatively(model.StatusUpdate, tables.status_updates)
-    for cls in (model.Recommendation, model.Milestone, model.StockTakeCycle, model.StatusRequest,
-                model.StatusUpdate):
+    for cls in (
+        model.Recommendation,
+        model.Milestone,
+        model.StockTakeCycle,
+        model.StatusRequest,
+        model.StatusUpdate,
+    ):
         event.listen(cls, "load", _start_with_no_events)

@@ -70,7 +70,9 @@ ownerships = Table(
     "ownerships",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("recommendation_id", Integer, ForeignKey("recommendations.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "recommendation_id", Integer, ForeignKey("recommendations.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
     Column("role", String(16), nullable=False),
     Column("reason", Text, nullable=False),
@@ -81,7 +83,9 @@ milestones = Table(
     "milestones",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("recommendation_id", Integer, ForeignKey("recommendations.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "recommendation_id", Integer, ForeignKey("recommendations.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("agency_code", String(32), ForeignKey("agencies.code")),
     Column("title", String(500), nullable=False),
     Column("due_date", Date, nullable=False),

@@ -37,9 +37,7 @@ class Recommendations:
         self.session.add(rec)
 
     def get(self, source: str, code: str) -> Recommendation | None:
-        return self.session.scalars(
-            select(Recommendation).filter_by(source=source, code=code)
-        ).one_or_none()
+        return self.session.scalars(select(Recommendation).filter_by(source=source, code=code)).one_or_none()
 
     def by_code(self, code: str, source: str | None = None) -> Recommendation:
         """The recommendation with `code` (in `source` when several reports share a code)."""
@@ -54,7 +52,9 @@ class Recommendations:
         return found[0]
 
     def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]:
-        query = select(Recommendation).order_by(Recommendation.source, Recommendation.position)
+        query = select(Recommendation).order_by(
+            tables.recommendations.c.source, tables.recommendations.c.position
+        )
         if source:
             query = query.filter_by(source=source)
         if active_only:
@@ -81,7 +81,7 @@ class Agencies:
         return agency
 
     def list(self) -> list[Agency]:
-        return list(self.session.scalars(select(Agency).order_by(Agency.code)))
+        return list(self.session.scalars(select(Agency).order_by(tables.agencies.c.code)))
 
 
 class Ownerships:
@@ -94,9 +94,13 @@ class Ownerships:
         self.session.add(ownership)
 
     def for_recommendation(self, recommendation_id: int) -> list[Ownership]:
-        return list(self.session.scalars(
-            select(Ownership).filter_by(recommendation_id=recommendation_id).order_by(Ownership.role.desc())
-        ))
+        return list(
+            self.session.scalars(
+                select(Ownership)
+                .filter_by(recommendation_id=recommendation_id)
+                .order_by(tables.ownerships.c.role.desc())
+            )
+        )
 
     def list(self) -> list[Ownership]:
         return list(self.session.scalars(select(Ownership)))
@@ -112,12 +116,16 @@ class Milestones:
         self.session.add(milestone)
 
     def for_recommendation(self, recommendation_id: int) -> list[Milestone]:
-        return list(self.session.scalars(
-            select(Milestone).filter_by(recommendation_id=recommendation_id).order_by(Milestone.due_date)
-        ))
+        return list(
+            self.session.scalars(
+                select(Milestone)
+                .filter_by(recommendation_id=recommendation_id)
+                .order_by(tables.milestones.c.due_date)
+            )
+        )
 
     def list(self) -> list[Milestone]:
-        return list(self.session.scalars(select(Milestone).order_by(Milestone.due_date)))
+        return list(self.session.scalars(select(Milestone).order_by(tables.milestones.c.due_date)))
 
 
 class Cycles:
@@ -139,7 +147,7 @@ class Cycles:
         return cycle
 
     def list(self) -> list[StockTakeCycle]:
-        return list(self.session.scalars(select(StockTakeCycle).order_by(StockTakeCycle.created_at)))
+        return list(self.session.scalars(select(StockTakeCycle).order_by(tables.cycles.c.created_at)))
 
 
 class Requests:
@@ -160,9 +168,13 @@ class Requests:
         return self.session.scalars(select(StatusRequest).filter_by(token_hash=token_hash)).one_or_none()
 
     def for_cycle(self, cycle_id: int) -> list[StatusRequest]:
-        return list(self.session.scalars(
-            select(StatusRequest).filter_by(cycle_id=cycle_id).order_by(StatusRequest.agency_code)
-        ))
+        return list(
+            self.session.scalars(
+                select(StatusRequest)
+                .filter_by(cycle_id=cycle_id)
+                .order_by(tables.status_requests.c.agency_code)
+            )
+        )
 
 
 class Updates:
@@ -175,14 +187,16 @@ class Updates:
         self.session.add(update)
 
     def get(self, cycle_id: int, recommendation_id: int, agency_code: str) -> StatusUpdate | None:
-        return self.session.scalars(select(StatusUpdate).filter_by(
-            cycle_id=cycle_id, recommendation_id=recommendation_id, agency_code=agency_code
-        )).one_or_none()
+        return self.session.scalars(
+            select(StatusUpdate).filter_by(
+                cycle_id=cycle_id, recommendation_id=recommendation_id, agency_code=agency_code
+            )
+        ).one_or_none()
 
     def for_request(self, cycle_id: int, agency_code: str) -> list[StatusUpdate]:
-        return list(self.session.scalars(
-            select(StatusUpdate).filter_by(cycle_id=cycle_id, agency_code=agency_code)
-        ))
+        return list(
+            self.session.scalars(select(StatusUpdate).filter_by(cycle_id=cycle_id, agency_code=agency_code))
+        )
 
     def for_cycle(self, cycle_id: int) -> list[StatusUpdate]:
         return list(self.session.scalars(select(StatusUpdate).filter_by(cycle_id=cycle_id)))
@@ -196,8 +210,16 @@ class History:
 
     def append(self, events: Iterable[Transition]) -> int:
         rows = [
-            {"entity": e.entity, "key": e.key, "from_state": e.from_state, "to_state": e.to_state,
-             "at": e.at, "by": e.by, "why": e.why, "data": dict(e.data)}
+            {
+                "entity": e.entity,
+                "key": e.key,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "at": e.at,
+                "by": e.by,
+                "why": e.why,
+                "data": dict(e.data),
+            }
             for e in events
         ]
         if rows:
@@ -206,7 +228,8 @@ class History:
 
     def for_key(self, entity: str, key: str) -> Sequence[Any]:
         return self.session.execute(
-            select(tables.history).where(tables.history.c.entity == entity, tables.history.c.key == key)
+            select(tables.history)
+            .where(tables.history.c.entity == entity, tables.history.c.key == key)
             .order_by(tables.history.c.id)
         ).all()
 

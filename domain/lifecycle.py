@@ -63,9 +63,13 @@ RECOMMENDATION_LIFECYCLE: Mapping[RecommendationState, frozenset[RecommendationS
 }
 
 MILESTONE_LIFECYCLE: Mapping[MilestoneState, frozenset[MilestoneState]] = {
-    MilestoneState.PLANNED: frozenset({MilestoneState.OVERDUE, MilestoneState.DONE, MilestoneState.CANCELLED}),
+    MilestoneState.PLANNED: frozenset(
+        {MilestoneState.OVERDUE, MilestoneState.DONE, MilestoneState.CANCELLED}
+    ),
     # An overdue milestone may be rescheduled (back to planned), met late, or dropped.
-    MilestoneState.OVERDUE: frozenset({MilestoneState.PLANNED, MilestoneState.DONE, MilestoneState.CANCELLED}),
+    MilestoneState.OVERDUE: frozenset(
+        {MilestoneState.PLANNED, MilestoneState.DONE, MilestoneState.CANCELLED}
+    ),
     MilestoneState.DONE: frozenset(),
     MilestoneState.CANCELLED: frozenset(),
 }

@@ -132,8 +132,16 @@ class Recommendation(Stateful):
                 changed = True
         if text != self.text:
             self.record(
-                Transition(self.ENTITY, self.history_key(), None, "text_amended", at, by,
-                           "text changed on re-import", {"old_text": self.text, "new_text": text})
+                Transition(
+                    self.ENTITY,
+                    self.history_key(),
+                    None,
+                    "text_amended",
+                    at,
+                    by,
+                    "text changed on re-import",
+                    {"old_text": self.text, "new_text": text},
+                )
             )
             self.text = text
             changed = True
@@ -173,8 +181,9 @@ class Agency:
 class Ownership:
     """Who owns a recommendation: one lead and any number of contributors."""
 
-    def __init__(self, *, recommendation_id: int, agency_code: str, role: OwnerRole | str,
-                 reason: str = "") -> None:
+    def __init__(
+        self, *, recommendation_id: int, agency_code: str, role: OwnerRole | str, reason: str = ""
+    ) -> None:
         self.recommendation_id = recommendation_id
         self.agency_code = agency_code
         self.role = OwnerRole(role).value
@@ -189,8 +198,15 @@ class Milestone(Stateful):
 
     id: int | None
 
-    def __init__(self, *, recommendation_id: int, title: str, due_date: date,
-                 agency_code: str | None = None, state: MilestoneState = MilestoneState.PLANNED) -> None:
+    def __init__(
+        self,
+        *,
+        recommendation_id: int,
+        title: str,
+        due_date: date,
+        agency_code: str | None = None,
+        state: MilestoneState = MilestoneState.PLANNED,
+    ) -> None:
         self.recommendation_id = recommendation_id
         self.title = title
         self.due_date = due_date
@@ -214,8 +230,15 @@ class StockTakeCycle(Stateful):
 
     id: int | None
 
-    def __init__(self, *, name: str, deadline: date, hlcp_session: str | None = None,
-                 created_at: datetime, state: CycleState = CycleState.DRAFT) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        deadline: date,
+        hlcp_session: str | None = None,
+        created_at: datetime,
+        state: CycleState = CycleState.DRAFT,
+    ) -> None:
         self.name = name
         self.deadline = deadline
         self.hlcp_session = hlcp_session
@@ -237,8 +260,15 @@ class StatusRequest(Stateful):
 
     id: int | None
 
-    def __init__(self, *, cycle_id: int, agency_code: str, item_count: int, token_hash: str,
-                 state: RequestState = RequestState.PENDING) -> None:
+    def __init__(
+        self,
+        *,
+        cycle_id: int,
+        agency_code: str,
+        item_count: int,
+        token_hash: str,
+        state: RequestState = RequestState.PENDING,
+    ) -> None:
         self.cycle_id = cycle_id
         self.agency_code = agency_code
         self.item_count = item_count
@@ -278,8 +308,14 @@ class StatusUpdate(Stateful):
 
     id: int | None
 
-    def __init__(self, *, cycle_id: int, recommendation_id: int, agency_code: str,
-                 state: ReviewState = ReviewState.DRAFT) -> None:
+    def __init__(
+        self,
+        *,
+        cycle_id: int,
+        recommendation_id: int,
+        agency_code: str,
+        state: ReviewState = ReviewState.DRAFT,
+    ) -> None:
         self.cycle_id = cycle_id
         self.recommendation_id = recommendation_id
         self.agency_code = agency_code
@@ -333,8 +369,12 @@ class StatusUpdate(Stateful):
         }
         if self.state == target and target == ReviewState.DRAFT:
             # Saving a draft again is not a lifecycle move, but the version is still kept.
-            self.record(Transition(self.ENTITY, self.history_key(), self.state, self.state, at, by,
-                                   "draft saved", version))
+            self.record(
+                Transition(
+                    self.ENTITY, self.history_key(), self.state, self.state, at, by, "draft saved", version
+                )
+            )
         else:
-            self.transition(target, at=at, by=by, why="answer submitted" if submit else "draft saved",
-                            **version)
+            self.transition(
+                target, at=at, by=by, why="answer submitted" if submit else "draft saved", **version
+            )

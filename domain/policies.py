@@ -19,8 +19,9 @@ class FollowUpSchedule:
     reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
     escalation_days: int = DEFAULT_ESCALATION_DAYS
 
-    def reminder_due(self, *, deadline: date, sent_on: date, today: date,
-                     already_sent: Iterable[int]) -> int | None:
+    def reminder_due(
+        self, *, deadline: date, sent_on: date, today: date, already_sent: Iterable[int]
+    ) -> int | None:
         """The reminder point (days before deadline) to send today, or None.
 
         Only points that fall after the request went out count, and only the latest point

@@ -18,5 +18,6 @@ class Clock(Protocol):
 class Notifier(Protocol):
     """Queues a message for delivery; the same key twice stores one message."""
 
-    def enqueue(self, kind: str, *, key: str, to: Sequence[str], context: Mapping[str, Any],
-                cc: Sequence[str] = ()) -> bool: ...
+    def enqueue(
+        self, kind: str, *, key: str, to: Sequence[str], context: Mapping[str, Any], cc: Sequence[str] = ()
+    ) -> bool: ...

@@ -24,7 +24,9 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from db.unit_of_work import SqlUnitOfWork
 
-POSTGRES_URL = os.environ.get("FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 _RUN = uuid.uuid4().hex[:8]
 

@@ -14,9 +14,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FOLLOWUP_", env_file=".env", extra="ignore")
 
-    home: Path = Field(default=Path("var"), description="Where the embedded database, outbox and reports live")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in $FOLLOWUP_HOME")
-    mail_url: str | None = Field(default=None, description="smtp://user:pass@host:587?starttls=1 or file:///dir")
+    home: Path = Field(
+        default=Path("var"), description="Where the embedded database, outbox and reports live"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite in $FOLLOWUP_HOME"
+    )
+    mail_url: str | None = Field(
+        default=None, description="smtp://user:pass@host:587?starttls=1 or file:///dir"
+    )
     mail_from: str = "HLCP Secretariat <hlcp.secretariat@un.example.org>"
     secretariat_email: str = "hlcp.secretariat@un.example.org"
     public_url: str = "http://127.0.0.1:8000"

@@ -5,8 +5,24 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-FORBIDDEN = {"sqlalchemy", "prefect", "jinja2", "smtplib", "fastapi", "starlette", "alembic", "docx",
-             "openpyxl", "db", "notifications", "workflows", "portal", "reporting", "httpx", "email"}
+FORBIDDEN = {
+    "sqlalchemy",
+    "prefect",
+    "jinja2",
+    "smtplib",
+    "fastapi",
+    "starlette",
+    "alembic",
+    "docx",
+    "openpyxl",
+    "db",
+    "notifications",
+    "workflows",
+    "portal",
+    "reporting",
+    "httpx",
+    "email",
+}
 DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 
 

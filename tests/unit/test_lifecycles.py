@@ -48,14 +48,21 @@ PAIRS = [
 
 
 @pytest.mark.parametrize(("kind", "src", "dst", "allowed"), PAIRS)
-def test_each_move_is_allowed_exactly_when_its_table_says_so(kind: str, src: Any, dst: Any, allowed: bool) -> None:
+def test_each_move_is_allowed_exactly_when_its_table_says_so(
+    kind: str, src: Any, dst: Any, allowed: bool
+) -> None:
     entity = _entity(kind, src)
     if allowed:
         entity.transition(dst, at=AT, by="secretariat", why="test")
         assert entity.state == dst.value
         [event] = entity.events
         assert (event.entity, event.from_state, event.to_state, event.by, event.why) == (
-            kind, src.value, dst.value, "secretariat", "test")
+            kind,
+            src.value,
+            dst.value,
+            "secretariat",
+            "test",
+        )
     else:
         with pytest.raises(InvalidTransition) as raised:
             entity.transition(dst, at=AT, by="secretariat")

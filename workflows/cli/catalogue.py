@@ -23,8 +23,10 @@ def init() -> None:
     with user_errors():
         upgrade(settings.resolved_database_url)
         loaded = agency_services.load_shipped_registry(bootstrap.uow())
-    console.print(f"Database ready at [bold]{settings.resolved_database_url}[/]; "
-                  f"agency registry: {loaded.added} added, existing ones kept.")
+    console.print(
+        f"Database ready at [bold]{settings.resolved_database_url}[/]; "
+        f"agency registry: {loaded.added} added, existing ones kept."
+    )
 
 
 @agencies_app.command("list")
@@ -43,5 +45,7 @@ def list_agencies() -> None:
 def load_agencies(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
     """Add or update agencies (names, aliases, contacts) from a YAML file like db/seed/agencies.yaml."""
     with user_errors():
-        loaded = agency_services.load_registry(bootstrap.uow(), path.read_text(encoding="utf-8"), source=path.name)
+        loaded = agency_services.load_registry(
+            bootstrap.uow(), path.read_text(encoding="utf-8"), source=path.name
+        )
     console.print(f"{loaded.added} agencies added, {loaded.updated} updated from {path}.")

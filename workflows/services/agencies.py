@@ -54,19 +54,29 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
     contacts = []
     for n, raw in enumerate(entry.get("contacts") or [], start=1):
         try:
-            contacts.append(Contact(name=str(raw.get("name", "")), email=str(raw.get("email", "")),
-                                    role=raw.get("role", "focal_point")))
+            contacts.append(
+                Contact(
+                    name=str(raw.get("name", "")),
+                    email=str(raw.get("email", "")),
+                    role=raw.get("role", "focal_point"),
+                )
+            )
         except (ValidationError, ValueError, AttributeError) as exc:
             raise ValidationError(f"{where}.contacts[{n}]", str(exc)) from exc
     try:
-        return Agency(code=str(entry["code"]).strip(), name=str(entry["name"]).strip(),
-                      aliases=[str(a) for a in entry.get("aliases") or []], contacts=contacts)
+        return Agency(
+            code=str(entry["code"]).strip(),
+            name=str(entry["name"]).strip(),
+            aliases=[str(a) for a in entry.get("aliases") or []],
+            contacts=contacts,
+        )
     except ValidationError as exc:
         raise ValidationError(f"{where}.{exc.field}", exc.message) from exc
 
 
-def load_registry(uow: SqlUnitOfWork, text: str, *, source: str = "registry",
-                  update_existing: bool = True) -> RegistryLoad:
+def load_registry(
+    uow: SqlUnitOfWork, text: str, *, source: str = "registry", update_existing: bool = True
+) -> RegistryLoad:
     """Add (and, unless told not to, update) agencies from a registry document; all or nothing."""
     parsed = parse_registry(text, source=source)
     added = updated = 0
@@ -90,5 +100,6 @@ def load_registry(uow: SqlUnitOfWork, text: str, *, source: str = "registry",
 def load_shipped_registry(uow: SqlUnitOfWork) -> RegistryLoad:
     """Load the registry that ships with Follow-up (agencies named in the sample report)."""
     # Never overwrite what the secretariat has edited since: only add agencies that are missing.
-    return load_registry(uow, SHIPPED_REGISTRY.read_text(encoding="utf-8"), source=SHIPPED_REGISTRY.name,
-                         update_existing=False)
+    return load_registry(
+        uow, SHIPPED_REGISTRY.read_text(encoding="utf-8"), source=SHIPPED_REGISTRY.name, update_existing=False
+    )

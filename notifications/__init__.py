@@ -1,0 +1,1 @@
+"""E-mail: rendering from templates, the outbox, and the SMTP and directory senders."""

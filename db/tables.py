@@ -127,6 +127,7 @@ status_requests = Table(
     Column("cycle_id", Integer, ForeignKey("cycles.id", ondelete="CASCADE"), nullable=False),
     Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
     Column("item_count", Integer, nullable=False),
+    Column("token_nonce", String(64), nullable=False),
     Column("token_hash", String(128), nullable=False, unique=True),
     Column("token_revoked_at", TZ),
     Column("state", String(16), nullable=False),

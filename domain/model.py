@@ -266,12 +266,14 @@ class StatusRequest(Stateful):
         cycle_id: int,
         agency_code: str,
         item_count: int,
+        token_nonce: str,
         token_hash: str,
         state: RequestState = RequestState.PENDING,
     ) -> None:
         self.cycle_id = cycle_id
         self.agency_code = agency_code
         self.item_count = item_count
+        self.token_nonce = token_nonce
         self.token_hash = token_hash
         self.token_revoked_at: datetime | None = None
         self.sent_at: datetime | None = None
@@ -286,6 +288,39 @@ class StatusRequest(Stateful):
     @property
     def is_answered(self) -> bool:
         return self.answered_at is not None
+
+    def reissue(self, *, token_nonce: str, token_hash: str, at: datetime, by: str, why: str = "") -> None:
+        """Replace the reply token (the old link stops working); recorded in the history."""
+        self.token_nonce, self.token_hash = token_nonce, token_hash
+        self.token_revoked_at = None
+        self.record(
+            Transition(
+                self.ENTITY,
+                self.history_key(),
+                self.state,
+                self.state,
+                at,
+                by,
+                why or "reply link re-issued",
+                {"action": "token_reissued"},
+            )
+        )
+
+    def revoke(self, *, at: datetime, by: str, why: str = "") -> None:
+        """Revoke the reply token: the link answers 404 until re-issued."""
+        self.token_revoked_at = at
+        self.record(
+            Transition(
+                self.ENTITY,
+                self.history_key(),
+                self.state,
+                self.state,
+                at,
+                by,
+                why or "reply link revoked",
+                {"action": "token_revoked"},
+            )
+        )
 
 
 @dataclass(frozen=True)

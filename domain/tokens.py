@@ -1,15 +1,35 @@
-"""Secure reply tokens: 256 random bits from `secrets`, stored only as a SHA-256 hash."""
+"""Secure reply tokens, stored only as a hash.
+
+A token is HMAC-SHA256(secret key, nonce + cycle + agency), URL-safe. The secret key (256 bits
+from `secrets`) lives outside the database; each request stores a fresh 128-bit nonce from
+`secrets` and the token's SHA-256 hash. So a leaked database reveals no usable link, yet the
+application can re-derive an agency's link for a reminder. Re-issuing draws a new nonce, which
+makes the old link worthless.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 
 
-def new_token() -> str:
-    """A fresh URL-safe token (32 random bytes)."""
-    return secrets.token_urlsafe(32)
+def new_secret_key() -> str:
+    """A fresh 256-bit secret key, hex-encoded."""
+    return secrets.token_hex(32)
+
+
+def new_nonce() -> str:
+    """A fresh 128-bit nonce for one status request, hex-encoded."""
+    return secrets.token_hex(16)
+
+
+def derive_token(secret_key: str, nonce: str, cycle_id: int, agency_code: str) -> str:
+    """The reply token of one request (same inputs, same token)."""
+    message = f"reply:{nonce}:{cycle_id}:{agency_code}".encode()
+    digest = hmac.new(bytes.fromhex(secret_key), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def hash_token(token: str) -> str:

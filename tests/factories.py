@@ -18,6 +18,8 @@ from domain.model import (
 )
 from domain.tokens import hash_token
 
+SECRET_KEY = "00" * 32
+
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -103,16 +105,23 @@ def open_cycle(
                     "role": r["role"],
                 }
                 for r in rows
-                if r["agency_code"] in tokens
+                if r["agency_code"] in agencies
             ],
         )
-        for agency, token in tokens.items():
+        tokens: dict[str, str] = {}
+        for agency in agencies:
             count = sum(1 for r in rows if r["agency_code"] == agency)
+            nonce = new_nonce()
+            tokens[agency] = derive_token(secret_key, nonce, cycle.id, agency)
             request = StatusRequest(
-                cycle_id=cycle.id, agency_code=agency, item_count=count, token_hash=hash_token(token)
+                cycle_id=cycle.id,
+                agency_code=agency,
+                item_count=count,
+                token_nonce=nonce,
+                token_hash=hash_token(tokens[agency]),
             )
             uow.requests.add(request)
             request.transition(RequestState.SENT, at=AT, by="test")
             request.sent_at = AT
         uow.commit()
-        return cycle.id
+        return cycle.id, tokens

@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
+from domain.tokens import derive_token
 from workflows.settings import get_settings
 
 
@@ -46,3 +47,13 @@ def engine(url: str | None = None) -> Engine:
 def uow(url: str | None = None) -> SqlUnitOfWork:
     """A fresh unit of work on the configured database."""
     return SqlUnitOfWork(sessionmaker(bind=engine(url), expire_on_commit=False))
+
+
+def reply_token(cycle_id: int, agency_code: str, token_nonce: str) -> str:
+    """Re-derive an agency's reply token from the request's nonce and the secret key."""
+    return derive_token(get_settings().resolved_secret_key(), token_nonce, cycle_id, agency_code)
+
+
+def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
+    """The agency's secure reply link: <public url>/r/<token>."""
+    return f"{get_settings().public_url}/r/{reply_token(cycle_id, agency_code, token_nonce)}"

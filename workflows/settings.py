@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.tokens import new_secret_key
 
 
 class Settings(BaseSettings):
@@ -27,6 +30,7 @@ class Settings(BaseSettings):
     secretariat_email: str = "hlcp.secretariat@un.example.org"
     public_url: str = "http://127.0.0.1:8000"
     secretariat_token: str | None = Field(default=None, description="Bearer token of the secretariat pages")
+    secret_key: str | None = Field(default=None, description="hex key reply links derive from")
     reminder_days: tuple[int, ...] = (14, 7, 2)
     escalation_days: int = 3
     token_grace_days: int = 14
@@ -45,6 +49,19 @@ class Settings(BaseSettings):
     def resolved_mail_url(self) -> str:
         """The mail URL, defaulting to a directory outbox at $FOLLOWUP_HOME/outbox."""
         return self.mail_url or (self.home / "outbox").resolve().as_uri()
+
+    def resolved_secret_key(self) -> str:
+        """The reply-token key: FOLLOWUP_SECRET_KEY, else one kept in $FOLLOWUP_HOME/secret.key."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Create with owner-only permissions before writing: the key must never be world-readable.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(new_secret_key())
+        return path.read_text().strip()
 
     @property
     def inbox_dir(self) -> Path:

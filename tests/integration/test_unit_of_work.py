@@ -15,7 +15,7 @@ from tests.factories import AT, add_agencies, add_recommendations, open_cycle
 def test_a_committed_transition_lands_in_the_history_with_who_when_and_why(uow: SqlUnitOfWork) -> None:
     add_agencies(uow, "ILO")
     add_recommendations(uow, {"SR1": ["ILO"]})
-    cycle_id = open_cycle(uow, "Spring", date(2026, 4, 1), {"ILO": "tok"})
+    cycle_id, _ = open_cycle(uow, "Spring", date(2026, 4, 1), ["ILO"])
     with uow:
         request = uow.requests.get(cycle_id, "ILO")
         assert request is not None

@@ -39,3 +39,10 @@ def sub_app(name: str, help_text: str) -> typer.Typer:
     group = typer.Typer(help=help_text, no_args_is_help=True, pretty_exceptions_enable=False)
     app.add_typer(group, name=name)
     return group
+
+
+# Command groups shared by several modules (each module adds its own commands to them).
+cycle_app = sub_app("cycle", "Stock-take cycles: launch, watch, collect, close, re-issue links.")
+owners_app = sub_app("owners", "Who owns which recommendation, and their milestones.")
+reply_app = sub_app("reply", "Spreadsheet replies: write an agency's template, import filled files.")
+review_app = sub_app("review", "Secretariat review of replies: accept, return with a question, assess.")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:55:45.020961
+Create Date: 2026-11-28 16:58:38.986132
 """
 
 from collections.abc import Sequence
@@ -186,6 +186,7 @@ def upgrade() -> None:
         sa.Column("cycle_id", sa.Integer(), nullable=False),
         sa.Column("agency_code", sa.String(length=32), nullable=False),
         sa.Column("item_count", sa.Integer(), nullable=False),
+        sa.Column("token_nonce", sa.String(length=64), nullable=False),
         sa.Column("token_hash", sa.String(length=128), nullable=False),
         sa.Column("token_revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sqlalchemy import insert, select
+
+from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.lifecycle import CycleState, RequestState
 from domain.model import (
@@ -16,7 +19,7 @@ from domain.model import (
     StatusRequest,
     StockTakeCycle,
 )
-from domain.tokens import hash_token
+from domain.tokens import derive_token, hash_token, new_nonce
 
 SECRET_KEY = "00" * 32
 
@@ -80,13 +83,18 @@ def add_recommendations(
 
 
 def open_cycle(
-    uow: SqlUnitOfWork, name: str, deadline: date, tokens: dict[str, str], *, hlcp_session: str = "HLCP 99"
-) -> int:
-    """A cycle as launch leaves it: open, items snapshotted, one sent request per agency in `tokens`."""
-    from sqlalchemy import insert, select
+    uow: SqlUnitOfWork,
+    name: str,
+    deadline: date,
+    agencies: list[str],
+    *,
+    hlcp_session: str = "HLCP 99",
+    secret_key: str = SECRET_KEY,
+) -> tuple[int, dict[str, str]]:
+    """A cycle as launch leaves it: open, items snapshotted, one sent request per agency.
 
-    from db import tables
-
+    Returns the cycle id and each agency's reply token (derived with `secret_key`).
+    """
     with uow:
         cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=AT)
         uow.cycles.add(cycle)
@@ -95,28 +103,25 @@ def open_cycle(
         uow.session.flush()
         assert cycle.id is not None
         rows = uow.session.execute(select(tables.ownerships)).mappings().all()
-        uow.session.execute(
-            insert(tables.cycle_items),
-            [
-                {
-                    "cycle_id": cycle.id,
-                    "recommendation_id": r["recommendation_id"],
-                    "agency_code": r["agency_code"],
-                    "role": r["role"],
-                }
-                for r in rows
-                if r["agency_code"] in agencies
-            ],
-        )
+        items = [
+            {
+                "cycle_id": cycle.id,
+                "recommendation_id": r["recommendation_id"],
+                "agency_code": r["agency_code"],
+                "role": r["role"],
+            }
+            for r in rows
+            if r["agency_code"] in agencies
+        ]
+        uow.session.execute(insert(tables.cycle_items), items)
         tokens: dict[str, str] = {}
         for agency in agencies:
-            count = sum(1 for r in rows if r["agency_code"] == agency)
             nonce = new_nonce()
             tokens[agency] = derive_token(secret_key, nonce, cycle.id, agency)
             request = StatusRequest(
                 cycle_id=cycle.id,
                 agency_code=agency,
-                item_count=count,
+                item_count=sum(1 for i in items if i["agency_code"] == agency),
                 token_nonce=nonce,
                 token_hash=hash_token(tokens[agency]),
             )

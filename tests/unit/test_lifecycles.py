@@ -29,7 +29,9 @@ def _entity(kind: str, state: Any) -> Any:
     if kind == "cycle":
         return StockTakeCycle(name="C", deadline=date(2026, 4, 1), created_at=AT, state=state)
     if kind == "request":
-        return StatusRequest(cycle_id=1, agency_code="ILO", item_count=3, token_nonce="n", token_hash="h", state=state)
+        return StatusRequest(
+            cycle_id=1, agency_code="ILO", item_count=3, token_nonce="n", token_hash="h", state=state
+        )
     return StatusUpdate(cycle_id=1, recommendation_id=1, agency_code="ILO", state=state)
 
 

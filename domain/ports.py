@@ -19,5 +19,13 @@ class Notifier(Protocol):
     """Queues a message for delivery; the same key twice stores one message."""
 
     def enqueue(
-        self, kind: str, *, key: str, to: Sequence[str], context: Mapping[str, Any], cc: Sequence[str] = ()
+        self,
+        kind: str,
+        *,
+        key: str,
+        to: Sequence[str],
+        context: Mapping[str, Any],
+        cc: Sequence[str] = (),
+        cycle_id: int | None = None,
+        agency_code: str | None = None,
     ) -> bool: ...

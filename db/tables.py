@@ -194,11 +194,15 @@ outbox = Table(
     Column("body_html", Text, nullable=False),
     Column("ics", Text),
     Column("message_id", String(300), nullable=False),
+    Column("mail_from", String(400), nullable=False),
+    Column("reply_to", String(320), nullable=False),
+    # queued -> sending (claimed, lease committed before the SMTP call) -> sent | queued (retry) | failed
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("next_attempt_at", TZ),
+    Column("lease_expires_at", TZ),
     Column("created_at", TZ, nullable=False),
     Column("sent_at", TZ),
-    Index("ix_outbox_state", "state"),
+    Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
 )

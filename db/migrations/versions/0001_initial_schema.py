@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:58:38.986132
+Create Date: 2026-11-28 17:03:10.287975
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -146,10 +147,13 @@ def upgrade() -> None:
         sa.Column("body_html", sa.Text(), nullable=False),
         sa.Column("ics", sa.Text(), nullable=True),
         sa.Column("message_id", sa.String(length=300), nullable=False),
+        sa.Column("mail_from", sa.String(length=400), nullable=False),
+        sa.Column("reply_to", sa.String(length=320), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -159,7 +163,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbox_idempotency_key")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_state", ["state"], unique=False)
+        batch_op.create_index("ix_outbox_state_next_attempt_at", ["state", "next_attempt_at"], unique=False)
 
     op.create_table(
         "ownerships",
@@ -255,7 +259,7 @@ def downgrade() -> None:
     op.drop_table("status_requests")
     op.drop_table("ownerships")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_state")
+        batch_op.drop_index("ix_outbox_state_next_attempt_at")
 
     op.drop_table("outbox")
     op.drop_table("milestones")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from db import tables
 from domain.lifecycle import CycleState, MilestoneState, RecommendationState, RequestState, ReviewState
@@ -180,15 +180,14 @@ def report_text(count: int, *, seed: int = 11, title: str = "Synthetic stock-tak
 
 @dataclass
 class Population:
-    """What was generated: counts and the names a benchmark needs to refer to it."""
+    """What was generated: the names a benchmark refers to, and the owners it may assign itself."""
 
     source: str
     agencies: list[str]
-    recommendations: int
-    ownerships: int
+    recommendation_ids: list[int]
+    owners: list[dict[str, Any]]
     milestones: int
-    previous_cycles: list[str]
-    rows: dict[str, int] = field(default_factory=dict)
+    previous_cycles: list[str] = field(default_factory=list)
 
 
 def agency_rows(count: int) -> list[dict[str, Any]]:
@@ -268,9 +267,12 @@ def populate(
     previous_cycles: int = 2,
     with_owners: bool = True,
     seed: int = 7,
-    secret_key: str = "00" * 32,
 ) -> Population:
-    """Fill a freshly migrated database; returns what was generated (`with_owners=False`: no owners)."""
+    """Fill a freshly migrated database.
+
+    With `with_owners=False` the owners are generated but not stored (nor the previous cycles, which
+    need them): a benchmark assigns them through the application, then calls `add_history`.
+    """
     rng = random.Random(seed)
     agency_list = agency_rows(agencies)
     codes = [a["code"] for a in agency_list]
@@ -296,22 +298,16 @@ def populate(
             for position, it in enumerate(items, start=1)
         ],
     )
+    rec = tables.recommendations
     with engine.connect() as conn:
         ids = list(
-            conn.execute(
-                tables.recommendations.select()
-                .with_only_columns(tables.recommendations.c.id)
-                .where(tables.recommendations.c.source == SOURCE)
-                .order_by(tables.recommendations.c.position)
-            ).scalars()
+            conn.execute(select(rec.c.id).where(rec.c.source == SOURCE).order_by(rec.c.position)).scalars()
         )
-    population = Population(SOURCE, codes, len(ids), 0, 0, [])
     owners = owner_rows(ids, codes, rng)
-    population.milestones = _add_milestones(engine, ids, owners, rng)
+    population = Population(SOURCE, codes, ids, owners, _add_milestones(engine, ids, owners, rng))
     if with_owners:
         bulk_insert(engine, tables.ownerships, owners)
-        population.ownerships = len(owners)
-        population.previous_cycles = _add_history(engine, owners, codes, previous_cycles, rng, secret_key)
+        add_history(engine, population, previous_cycles, seed=seed)
     return population
 
 
@@ -336,16 +332,12 @@ def _add_milestones(
     return len(rows)
 
 
-def _add_history(
-    engine: Engine,
-    owners: list[dict[str, Any]],
-    codes: Sequence[str],
-    count: int,
-    rng: random.Random,
-    secret_key: str,
-) -> list[str]:
-    """Closed previous cycles: snapshot, answered requests, accepted answers and their history."""
-    names = []
+def add_history(
+    engine: Engine, population: Population, count: int = 2, *, seed: int = 7, secret_key: str = "00" * 32
+) -> None:
+    """`count` closed previous cycles: snapshot, answered requests, accepted answers and their history."""
+    rng = random.Random(seed)
+    owners, codes, names = population.owners, population.agencies, population.previous_cycles
     statuses = list(ReportedStatus)
     for n in range(count):
         name = f"HLCP {20 + n} stock-take"
@@ -418,7 +410,6 @@ def _add_history(
             history.append(_history("update", key, "submitted", "accepted", answered, status, ""))
         bulk_insert(engine, tables.status_updates, updates)
         bulk_insert(engine, tables.history, history)
-    return names
 
 
 def _item(owner: dict[str, Any], *, role: bool = True) -> dict[str, Any]:

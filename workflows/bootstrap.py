@@ -10,7 +10,9 @@ from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
+from domain.policies import FollowUpSchedule
 from domain.tokens import derive_token
+from workflows.services.cycles import CycleConfig
 from workflows.settings import get_settings
 
 
@@ -57,3 +59,14 @@ def reply_token(cycle_id: int, agency_code: str, token_nonce: str) -> str:
 def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
     """The agency's secure reply link: <public url>/r/<token>."""
     return f"{get_settings().public_url}/r/{reply_token(cycle_id, agency_code, token_nonce)}"
+
+
+def cycle_config() -> CycleConfig:
+    """What the cycle use cases need from settings: reply links, schedule, the secretariat's address."""
+    settings = get_settings()
+    return CycleConfig(
+        secretariat_email=settings.secretariat_email,
+        reply_token=reply_token,
+        reply_url=reply_url,
+        schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
+    )

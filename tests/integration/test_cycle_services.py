@@ -1,0 +1,307 @@
+"""Cycle use cases on real databases (SQLite and PostgreSQL), with an in-memory notifier."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from domain.lifecycle import MilestoneState, RequestState
+from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate
+from domain.tokens import derive_token
+from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
+from workflows.bootstrap import FixedClock
+from workflows.services import cycles
+
+DEADLINE = date(2026, 4, 1)
+LAUNCH_DAY = date(2026, 3, 2)
+
+
+@dataclass
+class Sent:
+    """One message the fake notifier accepted."""
+
+    kind: str
+    key: str
+    to: list[str]
+    cc: list[str]
+    context: dict[str, Any]
+
+
+class FakeNotifier:
+    """Keeps messages in memory; the same key twice is stored once, like the outbox."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, Sent] = {}
+
+    def enqueue(
+        self,
+        kind: str,
+        *,
+        key: str,
+        to: Sequence[str],
+        context: Mapping[str, Any],
+        cc: Sequence[str] = (),
+        cycle_id: int | None = None,
+        agency_code: str | None = None,
+    ) -> bool:
+        if key in self.messages:
+            return False
+        self.messages[key] = Sent(kind, key, list(to), list(cc), dict(context))
+        return True
+
+    def of_kind(self, kind: str) -> list[Sent]:
+        return [m for m in self.messages.values() if m.kind == kind]
+
+
+CONFIG = cycles.CycleConfig(
+    secretariat_email="hlcp.secretariat@un.example.org",
+    reply_token=lambda cycle_id, agency, nonce: derive_token(SECRET_KEY, nonce, cycle_id, agency),
+    reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}-{nonce[:4]}",
+)
+
+
+def clock(day: date) -> FixedClock:
+    return FixedClock(day)
+
+
+def catalogue(uow: SqlUnitOfWork) -> dict[str, int]:
+    add_agencies(uow, "ILO", "IOM", "UNHCR")
+    return add_recommendations(
+        uow, {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"], "A1.2": ["IOM", "UNHCR"], "A2.1": ["UNHCR"]}
+    )
+
+
+def launch(uow: SqlUnitOfWork, notifier: FakeNotifier, **kwargs: Any) -> cycles.LaunchResult:
+    arguments: dict[str, Any] = {"name": "Spring 2026", "deadline": DEADLINE, "hlcp_session": "HLCP 51"}
+    return cycles.launch_cycle(uow, notifier, clock(LAUNCH_DAY), CONFIG, **{**arguments, **kwargs})
+
+
+def answer(uow: SqlUnitOfWork, cycle_id: int, agency: str, *rec_ids: int) -> None:
+    """The agency submits an answer for each item (as the portal would)."""
+    with uow:
+        for rec_id in rec_ids:
+            update = StatusUpdate(cycle_id=cycle_id, recommendation_id=rec_id, agency_code=agency)
+            uow.updates.add(update)
+            update.apply(
+                Answer(rec_id, ReportedStatus.IN_PROGRESS, narrative="Working group met in March."),
+                at=clock(LAUNCH_DAY).now(),
+                by=f"focal.point@{agency.lower()}.example.org",
+                channel=Channel.PORTAL,
+                submit=True,
+            )
+        uow.commit()
+
+
+def test_launch_snapshots_the_owners_and_queues_one_status_request_per_agency(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    notifier = FakeNotifier()
+    result = launch(uow, notifier)
+    assert result.created and result.agencies == ["ILO", "IOM", "UNHCR"] and result.item_count == 6
+    requests = notifier.of_kind("status-request")
+    assert sorted(m.to[0] for m in requests) == [
+        "focal.point@ilo.example.org",
+        "focal.point@iom.example.org",
+        "focal.point@unhcr.example.org",
+    ]
+    iom = next(m.context for m in requests if m.context["agency"]["code"] == "IOM")
+    assert iom["item_count"] == 3 and iom["cycle"]["deadline"] == DEADLINE
+    assert [(p["agenda_title"], [i["code"] for i in p["items"]]) for p in iom["items_by_point"]] == [
+        ("Strategic recommendations", ["SR1"]),
+        ("Agenda point 1", ["A1.1", "A1.2"]),
+    ]
+    with uow:
+        states = {r.agency_code: r.state for r in uow.requests.for_cycle(result.cycle_id)}
+    assert states == dict.fromkeys(["ILO", "IOM", "UNHCR"], RequestState.PENDING.value)
+
+
+def test_launching_the_same_cycle_again_changes_nothing_and_queues_nothing(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    notifier = FakeNotifier()
+    first = launch(uow, notifier)
+    again = launch(uow, notifier)
+    assert (again.created, again.enqueued, first.enqueued) == (False, 0, 3)
+    assert again.cycle_id == first.cycle_id and again.item_count == 6
+    assert len(notifier.messages) == 3
+
+
+def test_a_deadline_in_the_past_is_refused(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    with pytest.raises(ValidationError, match="deadline: 2026-03-01 is in the past"):
+        launch(uow, FakeNotifier(), deadline=date(2026, 3, 1))
+    assert cycles.list_cycles(uow) == []
+
+
+def test_ownerless_items_are_refused_with_their_codes_unless_allowed(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    add_recommendations(uow, {"A3.1": [], "A3.2": []}, source="TEST/2")
+    with pytest.raises(ValidationError, match=r"2 active recommendation\(s\) have no owner: A3.1, A3.2"):
+        launch(uow, FakeNotifier())
+    result = launch(uow, FakeNotifier(), allow_unowned=True)
+    assert result.item_count == 6
+
+
+def test_a_name_already_used_with_another_deadline_is_refused(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    launch(uow, FakeNotifier())
+    with pytest.raises(ValidationError, match="already exists with deadline 2026-04-01"):
+        launch(uow, FakeNotifier(), deadline=DEADLINE + timedelta(days=7))
+
+
+def test_the_status_request_recalls_what_the_agency_said_last_cycle(uow: SqlUnitOfWork) -> None:
+    ids = catalogue(uow)
+    previous, _ = open_cycle(uow, "Autumn 2025", date(2025, 10, 1), ["ILO", "IOM", "UNHCR"])
+    answer(uow, previous, "IOM", ids["A1.1"])
+    notifier = FakeNotifier()
+    launch(uow, notifier)
+    iom = next(m.context for m in notifier.of_kind("status-request") if m.context["agency"]["code"] == "IOM")
+    items = {i["code"]: i for p in iom["items_by_point"] for i in p["items"]}
+    assert items["A1.1"]["last_status"] == "in_progress"
+    assert items["A1.1"]["last_narrative"] == "Working group met in March."
+    assert items["SR1"]["last_status"] is None
+
+
+def follow_up_on(uow: SqlUnitOfWork, notifier: FakeNotifier, day: date) -> cycles.FollowUpReport:
+    return cycles.follow_up(uow, notifier, clock(day), CONFIG)
+
+
+def test_reminders_go_out_14_7_and_2_days_before_the_deadline_and_only_once(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    open_cycle(uow, "Spring 2026", DEADLINE, ["ILO"])
+    notifier = FakeNotifier()
+    reminded_on = []
+    for offset in range(31):
+        day = LAUNCH_DAY + timedelta(days=offset)
+        if follow_up_on(uow, notifier, day).reminders:
+            reminded_on.append((DEADLINE - day).days)
+        follow_up_on(uow, notifier, day)  # a second run the same day sends nothing more
+    assert reminded_on == [14, 7, 2]
+    days_left = [m.context["days_left"] for m in notifier.of_kind("reminder")]
+    assert days_left == [14, 7, 2]
+
+
+def test_a_reminder_is_not_sent_after_the_agency_answered(uow: SqlUnitOfWork) -> None:
+    ids = catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM"])
+    answer(uow, cycle_id, "ILO", ids["SR1"])
+    notifier = FakeNotifier()
+    report = follow_up_on(uow, notifier, DEADLINE - timedelta(days=7))
+    assert [m.context["agency"]["code"] for m in notifier.of_kind("reminder")] == ["IOM"]
+    assert report.replies_received == ["Spring 2026:ILO"]
+    assert [e.event for e in report.events] == ["followup.reply.received"]
+    with uow:
+        assert uow.requests.get(cycle_id, "ILO").state == RequestState.ANSWERED.value  # type: ignore[union-attr]
+
+
+def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_later(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["UNHCR"])
+    notifier = FakeNotifier()
+    assert follow_up_on(uow, notifier, DEADLINE).newly_overdue_requests == []
+    late = follow_up_on(uow, notifier, DEADLINE + timedelta(days=1))
+    assert late.newly_overdue_requests == ["Spring 2026:UNHCR"]
+    assert [(r.item, r.owner, r.since) for r in late.overdue] == [
+        ("A1.2", "UNHCR", DEADLINE),
+        ("A2.1", "UNHCR", DEADLINE),
+    ]
+    overdue_event = next(e for e in late.events if e.event == "followup.request.overdue")
+    assert overdue_event.resource["prefect.resource.id"] == "followup.cycle.Spring 2026"
+    assert {r["prefect.resource.id"] for r in overdue_event.related} == {
+        "followup.agency.UNHCR",
+        "followup.recommendation.A1.2",
+        "followup.recommendation.A2.1",
+    }
+    assert follow_up_on(uow, notifier, DEADLINE + timedelta(days=2)).escalations == []
+    escalated = follow_up_on(uow, notifier, DEADLINE + timedelta(days=3))
+    assert escalated.escalations == [f"escalation:{cycle_id}:UNHCR"]
+    message = notifier.of_kind("escalation")[0]
+    assert message.to == ["head.office@unhcr.example.org"]
+    assert message.cc == ["hlcp.secretariat@un.example.org"]
+    assert (message.context["days_overdue"], message.context["unanswered_count"]) == (3, 2)
+    assert follow_up_on(uow, notifier, DEADLINE + timedelta(days=4)).escalations == []
+    with uow:
+        assert uow.requests.get(cycle_id, "UNHCR").state == RequestState.ESCALATED.value  # type: ignore[union-attr]
+
+
+def test_milestones_past_their_due_date_are_marked_overdue_and_listed(uow: SqlUnitOfWork) -> None:
+    ids = catalogue(uow)
+    with uow:
+        uow.milestones.add(
+            Milestone(recommendation_id=ids["A1.1"], title="Expert meeting", due_date=date(2026, 3, 9))
+        )
+        uow.milestones.add(
+            Milestone(recommendation_id=ids["A2.1"], title="Guidance note", due_date=date(2026, 6, 1))
+        )
+        uow.commit()
+    report = follow_up_on(uow, FakeNotifier(), date(2026, 3, 10))
+    assert report.newly_overdue_milestones == 1
+    assert [(r.item, r.owner, r.what) for r in report.overdue] == [
+        ("A1.1", "IOM", "milestone: Expert meeting")
+    ]
+    assert [e.event for e in report.events] == ["followup.milestone.overdue"]
+    again = follow_up_on(uow, FakeNotifier(), date(2026, 3, 11))
+    assert again.newly_overdue_milestones == 0 and len(again.overdue) == 1 and again.events == []
+    with uow:
+        states = {m.title: m.state for m in uow.milestones.list()}
+    assert states == {
+        "Expert meeting": MilestoneState.OVERDUE.value,
+        "Guidance note": MilestoneState.PLANNED.value,
+    }
+
+
+def test_the_overview_counts_requested_answered_and_overdue_items_per_agency(uow: SqlUnitOfWork) -> None:
+    ids = catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
+    answer(uow, cycle_id, "IOM", ids["SR1"], ids["A1.1"])
+    answer(uow, cycle_id, "ILO", ids["SR1"])
+    overview = cycles.cycle_overview(uow, "Spring 2026", DEADLINE + timedelta(days=1))
+    assert [(a.code, a.requested, a.answered, a.overdue) for a in overview.agencies] == [
+        ("ILO", 1, 1, 0),
+        ("IOM", 3, 2, 1),
+        ("UNHCR", 2, 0, 2),
+    ]
+    assert (overview.requested, overview.answered, overview.overdue) == (6, 3, 3)
+    [line] = cycles.list_cycles(uow)
+    assert (line.name, line.agencies, line.requested, line.answered) == ("Spring 2026", 3, 6, 3)
+
+
+def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    ids = catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
+    answer(uow, cycle_id, "ILO", ids["SR1"])
+    notifier = FakeNotifier()
+
+    def close() -> cycles.CloseReport:
+        return cycles.close_cycle(
+            lambda: uow,
+            lambda _uow: notifier,
+            clock(DEADLINE + timedelta(days=5)),
+            CONFIG,
+            cycle_name="Spring 2026",
+            inbox_dir=tmp_path / "inbox",
+            reports_dir=tmp_path / "reports",
+            formats=["md"],
+        )
+
+    closed = close()
+    assert closed.closed_now and closed.summary_enqueued
+    assert closed.report_paths["md"].exists()
+    assert [m.code for m in closed.collect.missing] == ["IOM", "UNHCR"]
+    summary = notifier.of_kind("cycle-summary")[0].context
+    assert (summary["requested"], summary["answered"], summary["overdue_items"]) == (3, 1, 5)
+    assert summary["response_rate"] == 0.33
+    assert [a["code"] for a in summary["overdue_agencies"]] == ["IOM", "UNHCR"]
+    assert summary["report_url"].startswith("file://")
+    again = close()
+    assert (again.closed_now, again.summary_enqueued) == (False, False)
+    with uow:
+        assert {r.state for r in uow.requests.for_cycle(cycle_id)} == {RequestState.CLOSED.value}
+        assert uow.cycles.require("Spring 2026").state == "closed"

@@ -1,0 +1,297 @@
+"""The transactional outbox: messages are rendered and stored with the change that caused them, then sent.
+
+States: queued -> sending -> sent, or back to queued (a retry after a backoff), or failed.
+A dispatcher claims one message at a time, committing the claim (state `sending` with a lease) BEFORE
+it talks to SMTP, and commits `sent` right after the server accepted the message. A claim whose lease
+ran out means a dispatcher died while sending: the message may or may not have left. We never send it
+again blindly: a sender that can check (the directory sender) settles it; otherwise it becomes
+`failed` with an explanation for the operator (see README, "E-mail").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid, parseaddr
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Row, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+
+from db.tables import outbox
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from domain.model import validate_email
+from domain.ports import Clock
+from notifications.messages import render
+from notifications.senders import QueuedMessage, Sender, VerifiableSender, as_utc, build_email
+
+# Wait before attempt 2, 3, ...; the last step repeats.
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+# Far longer than one SMTP conversation (timeout 30 s): a live dispatcher never loses its claim.
+LEASE = timedelta(minutes=10)
+KEY_MAX = 300  # the length of outbox.idempotency_key
+
+
+class OutboxState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxNotifier:
+    """The Notifier port over the outbox table, writing in the caller's transaction (the caller commits)."""
+
+    def __init__(
+        self,
+        uow: SqlUnitOfWork,
+        clock: Clock,
+        *,
+        mail_domain: str = "followup.local",
+        mail_from: str | None = None,
+    ) -> None:
+        if mail_from is not None:
+            validate_email(parseaddr(mail_from)[1], field="mail_from")
+        self.uow, self.clock, self.mail_domain, self.mail_from = uow, clock, mail_domain, mail_from
+
+    def enqueue(
+        self,
+        kind: str,
+        *,
+        key: str,
+        to: Sequence[str],
+        context: Mapping[str, Any],
+        cc: Sequence[str] = (),
+        cycle_id: int | None = None,
+        agency_code: str | None = None,
+    ) -> bool:
+        """Render and store a message unless one with `key` exists; True when this call stored it."""
+        if not key.strip() or len(key) > KEY_MAX:
+            raise ValidationError("key", f"an idempotency key of 1 to {KEY_MAX} characters is required")
+        recipients = _addresses("to", to)
+        if not recipients:
+            raise ValidationError("to", "a message needs at least one recipient")
+        copies = _addresses("cc", cc)
+        reply_to = validate_email(str(context.get("secretariat_email", "")), field="secretariat_email")
+        session = self.uow.session
+        if session.scalar(select(outbox.c.id).where(outbox.c.idempotency_key == key)) is not None:
+            return False
+        rendered = render(kind, context)
+        now = as_utc(self.clock.now())
+        values = {
+            "idempotency_key": key,
+            "kind": kind,
+            "cycle_id": cycle_id,
+            "agency_code": agency_code,
+            "recipients": recipients,
+            "cc": copies,
+            "subject": rendered.subject,
+            "body_text": rendered.text,
+            "body_html": rendered.html,
+            "ics": rendered.ics,
+            # Made once here and stored, so every retry carries the same Message-ID.
+            "message_id": make_msgid(domain=self.mail_domain),
+            "mail_from": self.mail_from or reply_to,
+            "reply_to": reply_to,
+            "state": OutboxState.QUEUED.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        result = session.execute(_insert_unless_key_exists(session.get_bind().dialect.name, values))
+        return cast(CursorResult[Any], result).rowcount == 1
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    """What one dispatcher run did: messages sent (with their keys), given up on, and scheduled again."""
+
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    sent_keys: list[str] = field(default_factory=list)
+
+
+def dispatch(
+    uow_factory: Callable[[], SqlUnitOfWork],
+    sender: Sender,
+    clock: Clock,
+    *,
+    limit: int | None = None,
+    key_prefix: str | None = None,
+    max_attempts: int = 5,
+    lease: timedelta = LEASE,
+) -> DispatchReport:
+    """Send the queued messages that are due, at most `limit`, each claimed and settled in its own commit."""
+    sent_keys, failed = _settle_abandoned_claims(uow_factory, sender, clock, key_prefix)
+    retrying = attempted = 0
+    while limit is None or attempted < limit:
+        row = _claim_next(uow_factory, clock, key_prefix, lease)
+        if row is None:
+            break
+        attempted += 1
+        try:
+            sender.send(_email(row))
+        except Exception as exc:  # any refusal or network error: keep the message, try again later
+            if _record_failure(uow_factory, clock, row, exc, max_attempts) is OutboxState.FAILED:
+                failed += 1
+            else:
+                retrying += 1
+            continue
+        # Deliberately outside the try: if this commit fails the row stays `sending` and is never re-sent.
+        _mark_sent(uow_factory, clock, row.id)
+        sent_keys.append(row.idempotency_key)
+    return DispatchReport(sent=len(sent_keys), failed=failed, retrying=retrying, sent_keys=sent_keys)
+
+
+def pending_count(uow: SqlUnitOfWork, *, key_prefix: str | None = None) -> int:
+    """How many messages are queued or being sent (inside an open unit of work)."""
+    query = select(func.count()).select_from(outbox).where(_pending())
+    if key_prefix:
+        query = query.where(outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+    return int(uow.session.scalar(query) or 0)
+
+
+def counts_by_state(uow: SqlUnitOfWork) -> dict[str, int]:
+    """Messages per outbox state (inside an open unit of work)."""
+    rows = uow.session.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+    return {state: count for state, count in rows}
+
+
+def _pending() -> Any:
+    return outbox.c.state.in_([OutboxState.QUEUED.value, OutboxState.SENDING.value])
+
+
+def _claim_next(
+    uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, key_prefix: str | None, lease: timedelta
+) -> Row[Any] | None:
+    # One UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING: atomic on SQLite (single
+    # writer) and PostgreSQL, where concurrent dispatchers skip each other's rows instead of waiting.
+    now = as_utc(clock.now())
+    due = (
+        select(outbox.c.id)
+        .where(outbox.c.state == OutboxState.QUEUED.value, outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if key_prefix:
+        due = due.where(outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+    claim = (
+        update(outbox)
+        .where(outbox.c.id == due.scalar_subquery(), outbox.c.state == OutboxState.QUEUED.value)
+        .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1, lease_expires_at=now + lease)
+        .returning(*outbox.c)
+    )
+    with uow_factory() as uow:
+        row = uow.session.execute(claim).one_or_none()
+        uow.commit()
+    return row
+
+
+def _settle_abandoned_claims(
+    uow_factory: Callable[[], SqlUnitOfWork], sender: Sender, clock: Clock, key_prefix: str | None
+) -> tuple[list[str], int]:
+    """Decide about messages whose dispatcher died while sending; returns (keys found sent, count failed)."""
+    now = as_utc(clock.now())
+    query = select(outbox).where(outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_expires_at < now)
+    if key_prefix:
+        query = query.where(outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+    found_sent: list[str] = []
+    failed = 0
+    with uow_factory() as uow:
+        for row in uow.session.execute(query.with_for_update(skip_locked=True)).all():
+            if isinstance(sender, VerifiableSender):
+                if sender.delivered(_email(row)):
+                    values: dict[str, Any] = {"state": OutboxState.SENT.value, "sent_at": now}
+                    found_sent.append(row.idempotency_key)
+                else:
+                    values = {"state": OutboxState.QUEUED.value, "next_attempt_at": now}
+            else:
+                failed += 1
+                values = {
+                    "state": OutboxState.FAILED.value,
+                    "last_error": (
+                        f"delivery unknown: a dispatcher stopped while handing the message to {sender!r} "
+                        f"(attempt {row.attempts}); not sent again to avoid a duplicate. Check the mail "
+                        "server's log for its Message-ID and re-queue it if it never arrived."
+                    ),
+                }
+            uow.session.execute(
+                update(outbox)
+                .where(outbox.c.id == row.id, outbox.c.state == OutboxState.SENDING.value)
+                .values(lease_expires_at=None, **values)
+            )
+        uow.commit()
+    return found_sent, failed
+
+
+def _record_failure(
+    uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, row: Row[Any], exc: Exception, max_attempts: int
+) -> OutboxState:
+    now = as_utc(clock.now())
+    state = OutboxState.FAILED if row.attempts >= max_attempts else OutboxState.QUEUED
+    wait = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+    with uow_factory() as uow:
+        uow.session.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id)
+            .values(
+                state=state.value,
+                last_error=f"attempt {row.attempts}: {type(exc).__name__}: {exc}"[:2000],
+                next_attempt_at=now + wait if state is OutboxState.QUEUED else None,
+                lease_expires_at=None,
+            )
+        )
+        uow.commit()
+    return state
+
+
+def _mark_sent(uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, outbox_id: int) -> None:
+    # By id only: the message did leave, even if a peer already gave up on our claim.
+    with uow_factory() as uow:
+        uow.session.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(state=OutboxState.SENT.value, sent_at=as_utc(clock.now()), lease_expires_at=None)
+        )
+        uow.commit()
+
+
+def _email(row: Row[Any]) -> EmailMessage:
+    message = QueuedMessage(
+        key=row.idempotency_key,
+        message_id=row.message_id,
+        created_at=row.created_at,
+        to=row.recipients,
+        cc=row.cc,
+        subject=row.subject,
+        text=row.body_text,
+        html=row.body_html,
+        ics=row.ics,
+    )
+    return build_email(message, mail_from=row.mail_from, reply_to=row.reply_to)
+
+
+def _insert_unless_key_exists(dialect: str, values: dict[str, Any]) -> Executable:
+    # The check in `enqueue` avoids rendering twice; this closes the race between two enqueuers.
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(outbox)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(outbox).values(values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return insert(outbox).values(values)
+
+
+def _addresses(field_name: str, addresses: Sequence[str]) -> list[str]:
+    if isinstance(addresses, str):
+        addresses = [addresses]
+    return [validate_email(address, field=field_name) for address in addresses]

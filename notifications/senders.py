@@ -1,0 +1,230 @@
+"""Building MIME from a queued message, and handing it to an SMTP server or a directory of .eml files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+KEY_HEADER = "X-Followup-Key"
+SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """What the outbox stores about one message: enough to build the same MIME message on every attempt."""
+
+    key: str
+    message_id: str
+    created_at: datetime
+    to: Sequence[str]
+    cc: Sequence[str]
+    subject: str
+    text: str
+    html: str
+    ics: str | None
+
+
+class Sender(Protocol):
+    """Hands a message over for delivery; raises if it was not accepted."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@runtime_checkable
+class VerifiableSender(Sender, Protocol):
+    """A sender that can tell afterwards whether a message was delivered (so a crash leaves no doubt)."""
+
+    def delivered(self, message: EmailMessage) -> bool: ...
+
+
+def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> EmailMessage:
+    """A multipart/alternative text + HTML message, with the deadline as a text/calendar attachment."""
+    email = EmailMessage()
+    email["Subject"] = message.subject
+    email["From"] = mail_from
+    email["To"] = ", ".join(message.to)
+    if message.cc:
+        email["Cc"] = ", ".join(message.cc)
+    email["Reply-To"] = reply_to
+    # The enqueue time, not the attempt time: every retry is byte-for-byte the same message.
+    email["Date"] = format_datetime(as_utc(message.created_at))
+    email["Message-ID"] = message.message_id
+    # RFC 3834: out-of-office robots must not answer an automated message.
+    email["Auto-Submitted"] = "auto-generated"
+    email[KEY_HEADER] = message.key
+    email.set_content(message.text, charset="utf-8")
+    email.add_alternative(message.html, subtype="html", charset="utf-8")
+    if message.ics:
+        email.add_attachment(
+            message.ics,
+            subtype="calendar",
+            charset="utf-8",
+            filename="deadline.ics",
+            params={"method": "REQUEST"},
+        )
+    return email
+
+
+class SmtpSender:
+    """Delivers through an SMTP server: plain, STARTTLS or implicit TLS, with an optional login."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        starttls: bool = False,
+        implicit_tls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if starttls and implicit_tls:
+            raise ValueError("SMTP: choose STARTTLS or implicit TLS, not both")
+        self.host, self.port, self.timeout = host, port, timeout
+        self.starttls, self.implicit_tls = starttls, implicit_tls
+        self.username, self.password = username, password
+
+    def send(self, message: EmailMessage) -> None:
+        """Send over a fresh connection; returns once the server accepted the message."""
+        context = ssl.create_default_context()
+        client = (
+            smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            if self.implicit_tls
+            else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        )
+        try:
+            client.ehlo()
+            if self.starttls:
+                client.starttls(context=context)
+                client.ehlo()
+            if self.username:
+                client.login(self.username, self.password or "")
+            client.send_message(message)
+        finally:
+            _close_quietly(client)
+
+    def __repr__(self) -> str:
+        return (
+            f"SmtpSender({self.host}:{self.port}, starttls={self.starttls}, implicit_tls={self.implicit_tls})"
+        )
+
+
+def _close_quietly(client: smtplib.SMTP) -> None:
+    # Once DATA was accepted the message is the server's: an error on QUIT must not look like a failed send.
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+class DirectorySender:
+    """Writes each message as a standard .eml file (named after its outbox key) into a directory."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def send(self, message: EmailMessage) -> None:
+        """Write the message atomically: a reader never sees half a file."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        target = self.file_for(message)
+        descriptor, temporary = tempfile.mkstemp(dir=self.path, prefix=".", suffix=".eml.tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(message.as_bytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def delivered(self, message: EmailMessage) -> bool:
+        """Whether the message's file exists (the rename in `send` is the moment of delivery)."""
+        return self.file_for(message).exists()
+
+    def file_for(self, message: EmailMessage) -> Path:
+        """The file a message is written to: a readable, safe name plus a hash that keeps names unique."""
+        name = str(message.get(KEY_HEADER) or message["Message-ID"] or "")
+        if not name:
+            raise ValueError("a message needs a Message-ID (or an outbox key) to be written to a file")
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:120]
+        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+        return self.path / f"{readable}-{digest}.eml"
+
+    def __repr__(self) -> str:
+        return f"DirectorySender({self.path})"
+
+
+def sender_from_url(url: str) -> Sender:
+    """A sender from `smtp://user:pass@host:587?starttls=1`, `smtps://host` or `file:///path/to/dir`."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    shown = _redact(url)
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise ValueError(f"mail URL '{shown}': write a directory as file:///absolute/path")
+        return DirectorySender(Path(unquote(parts.path)))
+    if scheme not in ("smtp", "smtps"):
+        raise ValueError(f"mail URL '{shown}': the scheme must be smtp, smtps or file")
+    if not parts.hostname:
+        raise ValueError(f"mail URL '{shown}': no host")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"mail URL '{shown}': the port is not a number from 1 to 65535") from exc
+    options = {name: values[-1] for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(options) - {"starttls", "timeout"})
+    if unknown:
+        raise ValueError(
+            f"mail URL '{shown}': unknown option(s) {', '.join(unknown)} (known: starttls, timeout)"
+        )
+    starttls = _flag(options.get("starttls", "0"), shown)
+    try:
+        timeout = float(options.get("timeout", "30"))
+    except ValueError as exc:
+        raise ValueError(f"mail URL '{shown}': timeout must be a number of seconds") from exc
+    implicit_tls = scheme == "smtps"
+    default_port = SMTP_PORTS["smtps" if implicit_tls else "smtp+starttls" if starttls else "smtp"]
+    return SmtpSender(
+        parts.hostname,
+        port or default_port,
+        starttls=starttls,
+        implicit_tls=implicit_tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        timeout=timeout,
+    )
+
+
+def _flag(value: str, shown: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ValueError(f"mail URL '{shown}': starttls must be 1 or 0, not '{value}'")
+
+
+def _redact(url: str) -> str:
+    # Error messages end up in logs: never print the SMTP password.
+    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC; a naive value is taken as UTC."""
+    # SQLite hands timestamps back without a zone; we only ever store UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,129 @@
+"""Rendering e-mail messages: pure, escaped where it must be, one-line subjects, calendar events."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from icalendar import Calendar
+
+from notifications.messages import DEADLINE_KINDS, KINDS, render
+from tests.email_contexts import CYCLE, IOM, REPLY_URL, context
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_a_one_line_subject_a_text_and_an_html_body(kind: str) -> None:
+    message = render(kind, context(kind))
+
+    assert message.subject and "\n" not in message.subject
+    assert "2026-spring" in message.subject
+    assert "Friday 3 April 2026" in message.text
+    assert message.html.lstrip().startswith("<!DOCTYPE html>")
+    assert "hlcp.secretariat@un.example.org" in message.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_same_data_always_gives_the_same_message(kind: str) -> None:
+    assert render(kind, context(kind)) == render(kind, context(kind))
+
+
+@pytest.mark.parametrize("kind", sorted(DEADLINE_KINDS))
+def test_the_reply_link_is_in_both_the_text_and_the_html_body(kind: str) -> None:
+    message = render(kind, context(kind))
+
+    assert REPLY_URL in message.text
+    assert f'href="{REPLY_URL}"' in message.html
+
+
+def test_a_newline_in_a_name_never_reaches_the_subject() -> None:
+    agency = {"code": "IOM", "name": "International\r\nBcc: victim@example.org Organization"}
+
+    subject = render("reminder", context("reminder", agency=agency)).subject
+
+    assert "\n" not in subject and "\r" not in subject
+    assert "International Bcc: victim@example.org Organization" in subject
+
+
+def test_a_very_long_subject_is_cut_with_an_ellipsis() -> None:
+    agency = {"code": "IOM", "name": "Organisation " * 40}
+
+    subject = render("reminder", context("reminder", agency=agency)).subject
+
+    assert len(subject) <= 250 and subject.endswith("…")
+
+
+def test_html_escapes_a_script_in_a_narrative_while_the_text_keeps_it_as_written() -> None:
+    attack = "<script>alert('x')</script> & more"
+    recorded = [{"code": "A1.1", "status": "completed", "narrative": attack}]
+
+    message = render("receipt", context("receipt", recorded=recorded))
+
+    assert "<script>" not in message.html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in message.html
+    assert attack in message.text
+
+
+def test_the_status_request_groups_items_by_agenda_point_with_what_was_reported_last() -> None:
+    message = render("status-request", context("status-request"))
+
+    text = message.text
+    assert text.index("Agenda point 1: Migration and development") < text.index("A1.1")
+    assert text.index("A1.2") < text.index("Other recommendations") < text.index("SR1.ii.a")
+    assert "Last reported: In progress: Terms of reference agreed; first meeting held in Genève." in text
+    assert "Last reported: Not reported" in text
+    assert "A1.2 (IOM contributes)" in text
+    assert "3 recommendations" in message.subject
+    assert "<h3" in message.html and "Migration and development" in message.html
+
+
+def test_accented_agency_names_come_through_unchanged() -> None:
+    message = render("status-request", context("status-request"))
+
+    assert IOM["name"] in message.subject
+    assert IOM["name"] in message.text
+    assert IOM["name"] in message.html
+
+
+@pytest.mark.parametrize("kind", sorted(DEADLINE_KINDS))
+def test_messages_about_a_deadline_carry_an_all_day_calendar_event_on_it(kind: str) -> None:
+    ics = render(kind, context(kind)).ics
+    assert ics is not None
+
+    calendar = Calendar.from_ical(ics)
+    (event,) = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "REQUEST"
+    assert event.decoded("DTSTART") == CYCLE["deadline"]
+    assert event.decoded("DTEND") == date(2026, 4, 4)
+    assert str(event["URL"]) == REPLY_URL
+    assert "2026-spring" in str(event["SUMMARY"])
+
+
+def test_every_message_to_one_agency_in_one_cycle_updates_the_same_calendar_event() -> None:
+    calendars = [Calendar.from_ical(render(kind, context(kind)).ics) for kind in DEADLINE_KINDS]
+    uids = {str(calendar.walk("VEVENT")[0]["UID"]) for calendar in calendars}
+    other_agency = render("reminder", context("reminder", agency={"code": "UNDP", "name": "UNDP"})).ics
+
+    assert len(uids) == 1
+    assert uids.pop() not in str(other_agency)
+
+
+def test_the_cycle_summary_goes_to_the_secretariat_without_a_calendar_event() -> None:
+    message = render("cycle-summary", context("cycle-summary", report_url="http://127.0.0.1:8000/reports/1"))
+
+    assert message.ics is None
+    assert "21 of 25 agencies replied (84%)" in message.subject
+    assert "IOM: Organisation internationale pour les migrations — Genève" in message.text
+    assert 'href="http://127.0.0.1:8000/reports/1"' in message.html
+
+
+def test_an_unknown_kind_is_refused_naming_the_known_kinds() -> None:
+    with pytest.raises(ValueError, match=r"unknown message kind 'nag'.*status-request, reminder"):
+        render("nag", context("reminder"))
+
+
+def test_a_missing_context_value_is_an_error_rather_than_an_empty_string() -> None:
+    incomplete = context("reminder")
+    del incomplete["days_left"]
+
+    with pytest.raises(ValueError, match=r"reminder: .*days_left"):
+        render("reminder", incomplete)

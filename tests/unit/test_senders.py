@@ -1,0 +1,145 @@
+"""MIME building, mail URLs, and the directory sender (no SMTP server needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from notifications.messages import render
+from notifications.senders import (
+    DirectorySender,
+    QueuedMessage,
+    SmtpSender,
+    build_email,
+    sender_from_url,
+)
+from tests.email_contexts import IOM, REPLY_URL, context
+
+FROM = "Secrétariat du HLCP <hlcp.secretariat@un.example.org>"
+
+
+def _email(key: str = "status-request:1:IOM") -> EmailMessage:
+    rendered = render("status-request", context("status-request"))
+    queued = QueuedMessage(
+        key=key,
+        message_id="<abc.123@followup.local>",
+        created_at=datetime(2026, 3, 2, 9, 0),  # naive, as SQLite returns it: taken as UTC
+        to=["focal.point@iom.example.org"],
+        cc=["hlcp.secretariat@un.example.org"],
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        ics=rendered.ics,
+    )
+    return build_email(queued, mail_from=FROM, reply_to="hlcp.secretariat@un.example.org")
+
+
+def _reparse(message: EmailMessage) -> EmailMessage:
+    return cast(EmailMessage, message_from_bytes(message.as_bytes(), policy=policy.default))
+
+
+def test_a_built_message_is_text_and_html_alternatives_plus_a_calendar_invitation() -> None:
+    message = _reparse(_email())
+
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, invitation = message.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
+    assert invitation.get_content_type() == "text/calendar"
+    assert invitation.get_param("method") == "REQUEST"
+    assert invitation.get_filename() == "deadline.ics"
+    assert "DTSTART;VALUE=DATE:20260403" in invitation.get_content()
+
+
+def test_a_built_message_has_the_headers_mail_clients_rely_on() -> None:
+    message = _reparse(_email())
+
+    assert message["Message-ID"] == "<abc.123@followup.local>"
+    assert message["Date"] == "Mon, 02 Mar 2026 09:00:00 +0000"
+    assert message["Reply-To"] == "hlcp.secretariat@un.example.org"
+    assert message["Cc"] == "hlcp.secretariat@un.example.org"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["From"].addresses[0].display_name == "Secrétariat du HLCP"
+
+
+def test_accented_names_survive_the_trip_through_mime_encoding() -> None:
+    built = _email()
+    raw = built.as_bytes()
+    message = _reparse(built)
+
+    assert IOM["name"] in message["Subject"]
+    assert "Genève" not in raw.split(b"\n\n", 1)[0].decode("ascii")  # headers are RFC 2047 encoded
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    assert IOM["name"] in text.get_content() and IOM["name"] in html.get_content()
+    assert REPLY_URL in text.get_content() and REPLY_URL in html.get_content()
+
+
+def test_the_directory_sender_writes_one_eml_file_per_message_that_parses_back(tmp_path: Path) -> None:
+    sender = DirectorySender(tmp_path / "outbox")
+    first, second = _email("status-request:1:IOM"), _email("reminder:1:IOM/../../etc")
+
+    sender.send(first)
+    sender.send(second)
+
+    files = sorted((tmp_path / "outbox").iterdir())
+    assert len(files) == 2 and all(f.suffix == ".eml" and f.parent == tmp_path / "outbox" for f in files)
+    assert sender.delivered(first) and sender.delivered(second)
+    parsed = message_from_bytes(sender.file_for(first).read_bytes(), policy=policy.default)
+    assert parsed["Message-ID"] == "<abc.123@followup.local>"
+    assert IOM["name"] in parsed["Subject"]
+
+
+def test_the_directory_sender_knows_what_it_has_not_delivered(tmp_path: Path) -> None:
+    assert not DirectorySender(tmp_path).delivered(_email())
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example.org", ("mail.example.org", 25, False, False, None, None)),
+        (
+            "smtp://u%40x:p%3Ass@mail.example.org:587?starttls=1",
+            ("mail.example.org", 587, True, False, "u@x", "p:ss"),
+        ),
+        ("smtp://mail.example.org?starttls=yes", ("mail.example.org", 587, True, False, None, None)),
+        ("smtps://user:secret@mail.example.org", ("mail.example.org", 465, False, True, "user", "secret")),
+    ],
+)
+def test_smtp_urls_give_a_configured_smtp_sender(url: str, expected: tuple[object, ...]) -> None:
+    sender = sender_from_url(url)
+
+    assert isinstance(sender, SmtpSender)
+    got = (sender.host, sender.port, sender.starttls, sender.implicit_tls, sender.username, sender.password)
+    assert got == expected
+
+
+def test_a_file_url_gives_a_directory_sender(tmp_path: Path) -> None:
+    sender = sender_from_url((tmp_path / "mail box").as_uri())
+
+    assert isinstance(sender, DirectorySender) and sender.path == tmp_path / "mail box"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("imap://user:hunter2@mail.example.org", "scheme must be smtp, smtps or file"),
+        ("smtp://user:hunter2@", "no host"),
+        ("smtp://mail.example.org:99999", "port"),
+        ("smtp://mail.example.org?starttls=maybe", "starttls must be 1 or 0"),
+        ("smtp://mail.example.org?tls=1", "unknown option"),
+        ("smtps://mail.example.org?starttls=1", "not both"),
+        ("file://server/share", "file:///absolute/path"),
+    ],
+)
+def test_a_bad_mail_url_is_refused_with_the_reason_and_without_the_password(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem) as caught:
+        sender_from_url(url)
+
+    assert "hunter2" not in str(caught.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from email.utils import parseaddr
 from functools import lru_cache
 
 from sqlalchemy import Engine
@@ -11,7 +12,10 @@ from sqlalchemy.orm import sessionmaker
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
 from domain.policies import FollowUpSchedule
+from domain.ports import Clock
 from domain.tokens import derive_token
+from notifications.outbox import OutboxNotifier
+from notifications.senders import Sender, sender_from_url
 from workflows.services.cycles import CycleConfig
 from workflows.settings import get_settings
 
@@ -70,3 +74,16 @@ def cycle_config() -> CycleConfig:
         reply_url=reply_url,
         schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
     )
+
+
+def notifier(uow: SqlUnitOfWork, clock: Clock) -> OutboxNotifier:
+    """The notifier: messages go to the outbox in `uow`'s transaction, from FOLLOWUP_MAIL_FROM."""
+    settings = get_settings()
+    # Message-IDs under the sender's own domain, as mail servers expect.
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "followup.local"
+    return OutboxNotifier(uow, clock, mail_domain=domain, mail_from=settings.mail_from)
+
+
+def sender() -> Sender:
+    """Where the dispatcher hands messages: FOLLOWUP_MAIL_URL, by default the $FOLLOWUP_HOME/outbox folder."""
+    return sender_from_url(get_settings().resolved_mail_url)

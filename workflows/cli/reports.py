@@ -1,3 +1,45 @@
-"""Commands of this group are registered here."""
+"""`followup report NAME`: write a cycle's stock-take report (reads only; no Prefect import)."""
 
 from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from domain.errors import ValidationError
+from workflows import bootstrap
+from workflows.cli.app import app, console, user_errors
+from workflows.services.stocktake import FORMATS, write_reports
+from workflows.settings import get_settings
+
+
+def _parse_today(value: str | None) -> bootstrap.SystemClock | bootstrap.FixedClock:
+    if value is None:
+        return bootstrap.SystemClock()
+    try:
+        return bootstrap.FixedClock(date.fromisoformat(value))
+    except ValueError:
+        raise ValidationError("--today", f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@app.command("report")
+def report(
+    name: str = typer.Argument(..., help="The cycle's name (see `followup cycle list`)."),
+    format: str = typer.Option("all", "--format", "-f", help=f"{'|'.join(FORMATS)}|all"),
+    out: Path | None = typer.Option(
+        None, "--out", help="Directory to write to (default $FOLLOWUP_HOME/reports)."
+    ),
+    today: str | None = typer.Option(
+        None, "--today", help="Report as of this day (YYYY-MM-DD); default today."
+    ),
+) -> None:
+    """Write the stock-take report of cycle NAME (Word, HTML, Markdown, spreadsheet) and print the paths."""
+    with user_errors():
+        clock = _parse_today(today)
+        formats = FORMATS if format == "all" else (format,)
+        paths = write_reports(
+            bootstrap.uow(), name, formats=formats, out_dir=out or get_settings().reports_dir, clock=clock
+        )
+    for path in paths.values():
+        console.print(str(path), highlight=False, soft_wrap=True)

@@ -1,0 +1,107 @@
+"""The report's pictures: status by agenda point, response rate by agency (matplotlib, no pyplot state).
+
+The numbers come from the same `StockTake` methods the tables use, and the output bytes are
+stable (fixed SVG hash salt, no dates or software versions in the metadata), so reports diff cleanly.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import RcKeyType
+
+from domain.stocktake import STATUS_ORDER, StockTake, status_label
+
+STATUS_COLOURS = {
+    "completed": "#2e7d32",
+    "ongoing": "#66bb6a",
+    "in_progress": "#1e88e5",
+    "not_started": "#fbc02d",
+    "blocked": "#d32f2f",
+    "no_longer_applicable": "#9e9e9e",
+    "no_answer": "#e0e0e0",
+}
+
+_STYLE: dict[RcKeyType, Any] = {
+    "svg.hashsalt": "followup-stocktake",
+    "svg.fonttype": "none",  # text stays text: smaller, searchable, and no glyph ids to collide
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def short_title(title: str) -> str:
+    """ "Agenda point 3: Eliminate ..." -> "Agenda point 3"; "Strategic recommendations" -> "Strategic"."""
+    return "Strategic" if title.startswith("Strategic") else title.split(":")[0]
+
+
+def status_figure(stocktake: StockTake) -> Figure:
+    """Stacked horizontal bars: how many recommendations of each agenda point are in each status."""
+    rows = stocktake.status_by_section()
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(7.0, 1.6 + 0.38 * len(rows)), layout="constrained")
+        axes = figure.add_subplot()
+        labels = [short_title(title) for title, _ in rows]
+        left = [0] * len(rows)
+        for status in STATUS_ORDER:
+            values = [counts[status] for _, counts in rows]
+            if not any(values):
+                continue
+            axes.barh(
+                labels,
+                values,
+                left=left,
+                color=STATUS_COLOURS[status],
+                label=status_label(status),
+                gid=status,
+            )
+            left = [a + b for a, b in zip(left, values, strict=True)]
+        axes.invert_yaxis()  # the report's order, top to bottom
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("Recommendations")
+        figure.legend(loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+        axes.set_title("Status by agenda point (rolled up)", loc="left", fontsize=10)
+    return figure
+
+
+def response_figure(stocktake: StockTake) -> Figure:
+    """Horizontal bars: the share of its items each agency reported on."""
+    rows = stocktake.response_by_agency()
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(7.0, 1.0 + 0.2 * len(rows)), layout="constrained")
+        axes = figure.add_subplot()
+        codes = [code for code, _ in rows]
+        rates = [rate for _, rate in rows]
+        colours = ["#2e7d32" if r == 100 else "#1e88e5" if r else "#d32f2f" for r in rates]
+        bars = axes.barh(codes, rates, color=colours)
+        axes.bar_label(bars, labels=[f"{r}%" for r in rates], padding=2, fontsize=7)
+        axes.set_xlim(0, 110)
+        axes.invert_yaxis()
+        axes.tick_params(axis="y", labelsize=7)
+        axes.set_xlabel("Items reported on (%)")
+        axes.set_title("Response rate by agency", loc="left", fontsize=10)
+    return figure
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as an inline <svg> element that scales to its container."""
+    buffer = io.StringIO()
+    with rc_context(_STYLE):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE: it goes inside HTML
+    return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%"', svg, count=1)
+
+
+def to_png(figure: Figure, *, dpi: int = 150) -> bytes:
+    """The figure as PNG bytes (for Word)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()

@@ -1,0 +1,146 @@
+"""Use cases: build a cycle's stock-take from the database and write it in every format.
+
+The data comes in a fixed handful of bulk queries (whatever the number of recommendations and
+agencies); rendering lives in `reporting/`, which knows nothing about the database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from db import tables
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from domain.model import Milestone, StockTakeCycle
+from domain.ports import Clock
+from domain.stocktake import CycleInfo, StockTake, assemble_stocktake
+
+FORMATS: tuple[str, ...] = ("docx", "html", "md", "xlsx")
+
+
+def _info(cycle: StockTakeCycle) -> CycleInfo:
+    return CycleInfo(
+        name=cycle.name,
+        hlcp_session=cycle.hlcp_session,
+        deadline=cycle.deadline,
+        launched_at=cycle.launched_at,
+    )
+
+
+def previous_cycle(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> StockTakeCycle | None:
+    """The latest cycle launched before `cycle` (for a cycle not yet launched: the latest launched)."""
+    c = tables.cycles.c
+    query = select(StockTakeCycle).where(c.launched_at.is_not(None), c.id != cycle.id)
+    if cycle.launched_at is not None:
+        query = query.where(c.launched_at < cycle.launched_at)
+    return uow.session.scalars(query.order_by(c.launched_at.desc(), c.id.desc()).limit(1)).first()
+
+
+def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> StockTake:
+    """The stock-take of `cycle_name` as of `today`, compared with the previous cycle."""
+    session = uow.session
+    cycle = uow.cycles.require(cycle_name)
+    previous = previous_cycle(uow, cycle)
+    items_t, updates_t = tables.cycle_items, tables.status_updates
+    in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
+
+    items = session.execute(select(items_t).where(items_t.c.cycle_id == cycle.id)).all()
+    recommendations = session.execute(
+        select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
+    ).all()
+    names = dict(session.execute(select(tables.agencies.c.code, tables.agencies.c.name)).tuples().all())
+    updates = session.execute(select(updates_t).where(updates_t.c.cycle_id == cycle.id)).all()
+    previous_updates: Sequence[Any] = ()
+    if previous is not None:
+        previous_updates = session.execute(
+            select(updates_t).where(
+                updates_t.c.cycle_id == previous.id, updates_t.c.recommendation_id.in_(in_cycle)
+            )
+        ).all()
+    milestone_rows = session.execute(
+        select(tables.milestones).where(tables.milestones.c.recommendation_id.in_(in_cycle))
+    ).all()
+    milestones = [
+        Milestone(
+            recommendation_id=m.recommendation_id,
+            title=m.title,
+            due_date=m.due_date,
+            agency_code=m.agency_code,
+            state=m.state,
+        )
+        for m in milestone_rows
+    ]
+    return assemble_stocktake(
+        cycle=_info(cycle),
+        previous=_info(previous) if previous else None,
+        today=today,
+        recommendations=recommendations,
+        items=items,
+        agency_names=names,
+        updates=updates,
+        previous_updates=previous_updates,
+        milestones=milestones,
+        source_titles=sorted({r.source for r in recommendations}),
+    )
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a cycle name ("HLCP 28 / spring" -> "hlcp-28-spring")."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "cycle"
+
+
+def _renderers() -> dict[str, Callable[[StockTake], bytes]]:
+    # Imported here so building the data does not pay for matplotlib, python-docx and openpyxl.
+    from reporting import docx, html, markdown, xlsx
+
+    return {
+        "docx": docx.render_docx,
+        "html": lambda st: html.render_html(st).encode(),
+        "md": lambda st: markdown.render_markdown(st).encode(),
+        "xlsx": xlsx.render_xlsx,
+    }
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    # Write next to the target and rename: a reader never sees half a report.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def write_reports(
+    uow: SqlUnitOfWork,
+    cycle_name: str,
+    *,
+    formats: Sequence[str] = FORMATS,
+    out_dir: Path,
+    clock: Clock,
+) -> dict[str, Path]:
+    """Write `<cycle-slug>-stocktake.<ext>` for each format into `out_dir`; returns format -> path."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValidationError("format", f"'{', '.join(unknown)}' is not one of {', '.join(FORMATS)}")
+    with uow:
+        stocktake = build_stocktake(uow, cycle_name, today=clock.today())
+    renderers = _renderers()
+    # Render everything first, so a failing format leaves no partial set of files behind.
+    rendered = {fmt: renderers[fmt](stocktake) for fmt in dict.fromkeys(formats)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for fmt, content in rendered.items():
+        paths[fmt] = out_dir / f"{slug(cycle_name)}-stocktake.{fmt}"
+        _write_atomically(paths[fmt], content)
+    return paths

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from db.migrate import upgrade
+from domain.importer import decode_report, parse_report
+from domain.model import OwnerRole
 from workflows import bootstrap
-from workflows.cli.app import app, console, sub_app, user_errors
+from workflows.cli.app import app, console, owners_app, sub_app, user_errors
 from workflows.services import agencies as agency_services
+from workflows.services import catalogue
 from workflows.settings import get_settings
 
 agencies_app = sub_app("agencies", "The agency registry: owners and their focal points.")
@@ -49,3 +54,151 @@ def load_agencies(path: Path = typer.Argument(..., exists=True, dir_okay=False, 
             bootstrap.uow(), path.read_text(encoding="utf-8"), source=path.name
         )
     console.print(f"{loaded.added} agencies added, {loaded.updated} updated from {path}.")
+
+
+def _by() -> str:
+    """Who the history records for commands run by the secretariat."""
+    return get_settings().secretariat_email
+
+
+def _read_text(path: Path) -> str:
+    return decode_report(path.read_bytes(), name=path.name)
+
+
+@app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The report (text)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Parse and show the items; write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
+    source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
+) -> None:
+    """Import a report's recommendations (re-importing an amended report updates them in place)."""
+    with user_errors():
+        text = _read_text(path)
+        if dry_run:
+            report = parse_report(text, source=source, filename=path.name)
+            if as_json:
+                typer.echo(
+                    json.dumps([item.as_json() for item in report.items], ensure_ascii=False, indent=2)
+                )
+                return
+            table = Table(
+                "code", "kind", "point", "theme", "parent", "text", title=f"{report.source} (dry run)"
+            )
+            for item in report.items:
+                table.add_row(
+                    item.code,
+                    item.kind,
+                    str(item.agenda_point or ""),
+                    item.theme or "",
+                    item.parent or "",
+                    _short(item.text),
+                )
+            console.print(table)
+            console.print(f"{len(report.items)} recommendations; nothing written (--dry-run).")
+            return
+        summary = catalogue.import_report(
+            bootstrap.uow(), text, source=source, clock=bootstrap.SystemClock(), by=_by(), filename=path.name
+        )
+    if as_json:
+        typer.echo(json.dumps(asdict(summary), ensure_ascii=False))
+        return
+    table = Table("report", "items", "added", "updated", "unchanged", title="Import")
+    table.add_row(
+        summary.source, *(str(n) for n in (summary.items, summary.added, summary.updated, summary.unchanged))
+    )
+    console.print(table)
+    if summary.not_in_report:
+        console.print(
+            f"[yellow]{len(summary.not_in_report)} stored items are not in this version of the report "
+            f"(kept as they are):[/] {', '.join(summary.not_in_report)}"
+        )
+
+
+def _short(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@owners_app.command("suggest")
+def suggest_command(
+    apply: bool = typer.Option(
+        False, "--apply", help="Store the suggestions for items that have no owner yet"
+    ),
+) -> None:
+    """Suggest owners for every recommendation, with the reason for each; --apply stores them."""
+    with user_errors():
+        suggestions = catalogue.suggest_owners(
+            bootstrap.uow(), apply=apply, clock=bootstrap.SystemClock(), by=_by()
+        )
+    table = Table("code", "lead", "contributors", "why", "")
+    for s in suggestions:
+        lead = [o for o in s.owners if o.role == OwnerRole.LEAD]
+        contributors = [o for o in s.owners if o.role == OwnerRole.CONTRIBUTOR]
+        reasons = "; ".join(dict.fromkeys(o.reason for o in s.owners))
+        note = "kept (has owners)" if s.kept else ("applied" if apply else "")
+        table.add_row(
+            s.code,
+            lead[0].agency_code if lead else "",
+            ", ".join(o.agency_code for o in contributors),
+            reasons,
+            note,
+        )
+    console.print(table)
+    stored = sum(1 for s in suggestions if not s.kept)
+    if apply:
+        console.print(
+            f"Owners stored for {stored} recommendations; {len(suggestions) - stored} already had owners."
+        )
+    else:
+        console.print(f"{len(suggestions)} suggestions; nothing stored (add --apply).")
+
+
+@owners_app.command("export")
+def export_command(
+    out: Path | None = typer.Option(
+        None, "--out", dir_okay=False, help="Write to FILE instead of the screen"
+    ),
+) -> None:
+    """Export owners and milestones as YAML to review and apply back."""
+    with user_errors():
+        text = catalogue.export_owners(bootstrap.uow())
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"Owners and milestones written to {out}.")
+
+
+@owners_app.command("apply")
+def apply_command(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="An owners YAML file"),
+) -> None:
+    """Set owners and milestones from a YAML file (as `owners export` writes it); all or nothing."""
+    with user_errors():
+        summary = catalogue.apply_owners(
+            bootstrap.uow(), _read_text(path), clock=bootstrap.SystemClock(), by=_by(), name=path.name
+        )
+    console.print(
+        f"{summary.recommendations} recommendations in {path.name}: "
+        f"owners changed on {summary.owners_changed}, {summary.milestones_added} milestones added, "
+        f"{summary.milestones_updated} updated."
+    )
+
+
+@app.command("catalogue")
+def catalogue_command() -> None:
+    """The catalogue at a glance: items per agenda point and per owner."""
+    with user_errors():
+        summary = catalogue.catalogue_summary(bootstrap.uow())
+    points = Table("agenda point", "items", title="Recommendations")
+    for label, count in summary.per_point:
+        points.add_row(label, str(count))
+    points.add_row("[bold]total[/]", f"[bold]{sum(c for _, c in summary.per_point)}[/]")
+    owners = Table("owner", "lead", "contributor", title="Owners")
+    for agency, lead, contributor in summary.per_owner:
+        owners.add_row(agency, str(lead), str(contributor))
+    console.print(points)
+    console.print(owners)
+    console.print(
+        f"{summary.without_owner} recommendations without an owner; {summary.milestones} milestones."
+    )

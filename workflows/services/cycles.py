@@ -223,31 +223,54 @@ def launch_cycle(
     return LaunchResult(cycle.id, cycle.name, created, sorted(counts), sum(counts.values()), enqueued)
 
 
-def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int) -> list[str]:
-    """Move to SENT the pending requests whose status-request message has left the outbox."""
-    ob, sr = tables.outbox, tables.status_requests
+def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
+    """Move to SENT the pending requests (of one cycle, or of every open one) whose message has left."""
+    ob, sr, c = tables.outbox, tables.status_requests, tables.cycles
     with uow:
-        sent = dict(
-            uow.session.execute(
-                select(ob.c.agency_code, func.max(ob.c.sent_at))
-                .where(ob.c.kind == "status-request", ob.c.cycle_id == cycle_id, ob.c.sent_at.is_not(None))
-                .group_by(ob.c.agency_code)
-            ).all()
-        )
-        moved = []
-        pending = uow.session.scalars(
-            select(StatusRequest).where(
-                sr.c.cycle_id == cycle_id,
-                sr.c.state == RequestState.PENDING.value,
-                sr.c.agency_code.in_(list(sent)),
+        sent_at = {
+            (row.cycle_id, row.agency_code): row.sent_at
+            for row in uow.session.execute(
+                select(ob.c.cycle_id, ob.c.agency_code, func.max(ob.c.sent_at).label("sent_at"))
+                .join(sr, and_(sr.c.cycle_id == ob.c.cycle_id, sr.c.agency_code == ob.c.agency_code))
+                .join(c, c.c.id == sr.c.cycle_id)
+                .where(
+                    ob.c.kind == "status-request",
+                    ob.c.sent_at.is_not(None),
+                    sr.c.state == RequestState.PENDING.value,
+                    c.c.state == CycleState.OPEN.value,
+                    *([sr.c.cycle_id == cycle_id] if cycle_id is not None else []),
+                )
+                .group_by(ob.c.cycle_id, ob.c.agency_code)
             )
-        )
-        for request in pending:
+        }
+        moved = []
+        for cycle_of, agency_code in sorted(sent_at):
+            request = uow.requests.get(cycle_of, agency_code)
+            assert request is not None
             request.transition(RequestState.SENT, at=clock.now(), by=SYSTEM, why="status request sent")
-            request.sent_at = sent[request.agency_code]
-            moved.append(request.agency_code)
+            request.sent_at = sent_at[(cycle_of, agency_code)]
+            moved.append(agency_code)
         uow.commit()
-    return sorted(moved)
+    return moved
+
+
+def make_queued_messages_due(uow: SqlUnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
+    """Make this run's queued messages due now, cutting the outbox's own backoff short.
+
+    Used when Prefect retries a sending task: its retry delay already was the wait.
+    """
+    ob = tables.outbox
+    with uow:
+        count = 0
+        for prefix in key_prefixes:
+            result = uow.session.execute(
+                update(ob)
+                .where(ob.c.state == "queued", ob.c.idempotency_key.startswith(prefix, autoescape=True))
+                .values(next_attempt_at=clock.now())
+            )
+            count += result.rowcount  # type: ignore[attr-defined]
+        uow.commit()
+    return count
 
 
 def _open_new_cycle(
@@ -674,7 +697,7 @@ def _follow_up_cycle(
     schedule = config.schedule
     for code in _replies_received(uow, cycle, now):
         report.replies_received.append(f"{cycle.name}:{code}")
-        report.events.append(_event("followup.reply.received", cycle, code, [], {"cycle": cycle.name}))
+        report.events.append(cycle_event("followup.reply.received", cycle.name, code, [], {}))
     requested, answered = _item_counts(uow, cycle.id), _answered_counts(uow, cycle.id)
     reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in uow.requests.for_cycle(cycle.id) if r.state in OPEN_REQUEST_STATES]
@@ -734,8 +757,8 @@ def _follow_up_cycle(
             OverdueRow(item, code, f"status update ({cycle.name})", cycle.deadline) for item in items
         )
         if f"{cycle.name}:{code}" in report.newly_overdue_requests:
-            payload = {"cycle": cycle.name, "deadline": cycle.deadline.isoformat(), "unanswered": len(items)}
-            report.events.append(_event("followup.request.overdue", cycle, code, items, payload))
+            payload = {"deadline": cycle.deadline.isoformat(), "unanswered": len(items)}
+            report.events.append(cycle_event("followup.request.overdue", cycle.name, code, items, payload))
 
 
 def _send(
@@ -874,16 +897,17 @@ def _resource(role: str, name: str) -> dict[str, str]:
 _MAX_RELATED_ITEMS = 50
 
 
-def _event(
-    name: str, cycle: StockTakeCycle, agency_code: str, items: Sequence[str], payload: dict[str, Any]
+def cycle_event(
+    name: str, cycle_name: str, agency_code: str, items: Sequence[str], payload: Mapping[str, Any]
 ) -> FollowUpEvent:
+    """An event about one agency in one cycle, naming the recommendations concerned (up to a cap)."""
     related = [_resource("agency", agency_code)]
     related += [_resource("recommendation", code) for code in items[:_MAX_RELATED_ITEMS]]
     return FollowUpEvent(
         name,
-        {"prefect.resource.id": f"followup.cycle.{cycle.name}", "prefect.resource.name": cycle.name},
+        {"prefect.resource.id": f"followup.cycle.{cycle_name}", "prefect.resource.name": cycle_name},
         related,
-        {**payload, "agency": agency_code},
+        {"cycle": cycle_name, "agency": agency_code, **payload},
     )
 
 

@@ -1,0 +1,286 @@
+"""Prefect flows of a stock-take cycle: thin orchestration over `workflows.services.cycles`.
+
+Tasks take and return plain values (names, ids, dates, dicts), never ORM objects, and wrap the
+I/O (database, SMTP) with retries. Task count grows with agencies (chunks of CHUNK), never with
+recommendations. Follow-up's database is the record; Prefect shows runs, artifacts and events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from workflows import prefect_env  # noqa: F401  (sets Prefect's defaults before Prefect is imported)
+
+# isort: split
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.client.schemas.objects import TaskRun
+from prefect.events import emit_event
+from prefect.runtime import task_run as current_task_run
+from prefect.states import State
+from prefect.tasks import Task
+
+from domain.errors import DomainError
+from domain.ports import Clock
+from notifications.outbox import dispatch, pending_count
+from workflows import bootstrap
+from workflows.services import cycles
+from workflows.settings import get_settings
+
+CHUNK = 20  # agencies per sending task
+OVERDUE_ARTIFACT = "overdue-items"
+# The table artifact is for a quick look; the full list stays in `followup cycle show` and the report.
+MAX_ARTIFACT_ROWS = 1000
+
+
+class MessagesStillQueued(RuntimeError):
+    """Some messages of a sending task could not be handed to the mail server yet."""
+
+
+def _clock(today: date | None) -> Clock:
+    return bootstrap.FixedClock(today) if today else bootstrap.SystemClock()
+
+
+def _retry_unless_domain_error(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
+    # Bad input (a past deadline, an unknown cycle) will not get better by trying again.
+    return not isinstance(getattr(state, "data", None), DomainError)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _with_retries(this: Task[P, R]) -> Task[P, R]:
+    """The task with the retries configured in settings (FOLLOWUP_TASK_RETRIES / _RETRY_DELAY_SECONDS)."""
+    settings = get_settings()
+    return this.with_options(
+        retries=settings.task_retries,
+        retry_delay_seconds=list(settings.task_retry_delay_seconds),
+        retry_condition_fn=_retry_unless_domain_error,
+    )
+
+
+@task(name="open-cycle")
+def open_cycle(
+    name: str, deadline: date, hlcp_session: str | None, allow_unowned: bool, today: date | None
+) -> dict[str, Any]:
+    """Create the cycle, its requests and their queued messages (one transaction)."""
+    clock, uow = _clock(today), bootstrap.uow()
+    result = cycles.launch_cycle(
+        uow,
+        bootstrap.notifier(uow, clock),
+        clock,
+        bootstrap.cycle_config(),
+        name=name,
+        deadline=deadline,
+        hlcp_session=hlcp_session,
+        allow_unowned=allow_unowned,
+    )
+    return asdict(result)
+
+
+@task(name="send-messages")
+def send_messages(key_prefixes: list[str], today: date | None) -> int:
+    """Hand the queued messages under `key_prefixes` to the mail server; raise if some are left."""
+    clock = _clock(today)
+    if current_task_run.run_count > 1:
+        cycles.make_queued_messages_due(bootstrap.uow(), clock, key_prefixes)
+    sender = bootstrap.sender()
+    sent = 0
+    for prefix in key_prefixes:
+        sent += dispatch(bootstrap.uow, sender, clock, key_prefix=prefix or None).sent
+    with bootstrap.uow() as uow:
+        left = sum(pending_count(uow, key_prefix=prefix or None) for prefix in key_prefixes)
+    if left:
+        raise MessagesStillQueued(f"{left} message(s) not accepted by the mail server yet ({sent} sent)")
+    return sent
+
+
+@task(name="mark-requests-sent")
+def mark_requests_sent(cycle_id: int | None, today: date | None) -> list[str]:
+    """Requests whose message has left move to SENT."""
+    return cycles.mark_requests_sent(bootstrap.uow(), _clock(today), cycle_id)
+
+
+def _send(key_prefixes: list[str], today: date | None) -> int:
+    """Send, and if the mail server still refuses after the retries, leave the rest queued for later."""
+    state = _with_retries(send_messages)(key_prefixes, today, return_state=True)
+    if state.is_completed():
+        return int(state.result())
+    get_run_logger().warning(
+        "Some messages stay queued (%s); the daily follow-up will send them.", state.message
+    )
+    return 0
+
+
+@flow(name="launch-stocktake-cycle")
+def launch_stocktake_cycle(
+    name: str | None = None,
+    deadline: date | None = None,
+    hlcp_session: str | None = None,
+    allow_unowned: bool = False,
+    today: date | None = None,
+    deadline_days: int = 28,
+) -> dict[str, Any]:
+    """Open a stock-take cycle and send one consolidated status request per owning agency.
+
+    Without a name (a scheduled launch), the cycle is named after the day it opens and its
+    deadline falls `deadline_days` later.
+    """
+    day = _clock(today).today()
+    name = name or f"Stock-take {day.isoformat()}"
+    deadline = deadline or day + timedelta(days=deadline_days)
+    launched = _with_retries(open_cycle)(name, deadline, hlcp_session, allow_unowned, today)
+    agencies = launched["agencies"]
+    sent = 0
+    for start in range(0, len(agencies), CHUNK):
+        prefixes = [
+            f"status-request:{launched['cycle_id']}:{code}:" for code in agencies[start : start + CHUNK]
+        ]
+        sent += _send(prefixes, today)
+    marked = _with_retries(mark_requests_sent)(launched["cycle_id"], today)
+    get_run_logger().info(
+        "Cycle %s: %d agencies, %d items, %d messages queued now, %d sent, %d requests marked sent",
+        name,
+        len(agencies),
+        launched["item_count"],
+        launched["enqueued"],
+        sent,
+        len(marked),
+    )
+    return {**launched, "sent": sent, "marked_sent": marked}
+
+
+@task(name="follow-up")
+def run_follow_up(today: date | None, cycle_name: str | None) -> dict[str, Any]:
+    """Remind, escalate, mark overdue; returns what to publish (rows, events, summary)."""
+    clock, uow = _clock(today), bootstrap.uow()
+    report = cycles.follow_up(
+        uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), cycle_name=cycle_name
+    )
+    return {
+        "today": report.today,
+        "summary": report.summary_markdown(),
+        "rows": [row.as_dict() for row in report.overdue],
+        "events": [asdict(event) for event in report.events],
+        "reminders": report.reminders,
+        "escalations": report.escalations,
+        "newly_overdue_requests": report.newly_overdue_requests,
+        "newly_overdue_milestones": report.newly_overdue_milestones,
+        "replies_received": report.replies_received,
+    }
+
+
+def _publish_events(events: list[dict[str, Any]]) -> None:
+    for event in events:
+        emit_event(
+            event=event["event"],
+            resource=event["resource"],
+            related=event["related"],
+            payload=event["payload"],
+        )
+
+
+@flow(name="daily-follow-up")
+def daily_follow_up(today: date | None = None, cycle_name: str | None = None) -> dict[str, Any]:
+    """The daily round: send what is queued, remind, escalate, mark overdue, publish to the Prefect UI."""
+    _send([""], today)  # messages left queued by an earlier run (SMTP was down) go first
+    _with_retries(mark_requests_sent)(None, today)
+    found = _with_retries(run_follow_up)(today, cycle_name)
+    _send([""], today)
+    rows = found["rows"]
+    shown = rows[:MAX_ARTIFACT_ROWS]
+    create_table_artifact(
+        key=OVERDUE_ARTIFACT,
+        table=shown,
+        description=f"Overdue on {found['today'].isoformat()}: {len(rows)} item(s)"
+        + (f", the first {len(shown)} shown" if len(shown) < len(rows) else ""),
+    )
+    create_markdown_artifact(key="follow-up-summary", markdown=found["summary"])
+    _publish_events(found["events"])
+    return {key: value for key, value in found.items() if key != "events"}
+
+
+@task(name="collect-replies")
+def collect(cycle_name: str, today: date | None) -> dict[str, Any]:
+    """Take in spreadsheets from the inbox and count portal replies; returns what is still missing."""
+    clock = _clock(today)
+    report = cycles.collect_replies(
+        bootstrap.uow,
+        lambda uow: bootstrap.notifier(uow, clock),
+        clock,
+        cycle_name=cycle_name,
+        inbox_dir=get_settings().inbox_dir,
+    )
+    return _collect_summary(report)
+
+
+def _collect_summary(report: cycles.CollectReport) -> dict[str, Any]:
+    return {
+        "files": [
+            {"name": f.name, "accepted": f.accepted, "moved_to": str(f.moved_to), "error": f.error}
+            for f in report.files
+        ],
+        "newly_answered": report.newly_answered,
+        "missing": [{"code": p.code, "missing": p.missing, "requested": p.requested} for p in report.missing],
+    }
+
+
+def _publish_replies(cycle_name: str, agencies: list[str]) -> None:
+    _publish_events(
+        [asdict(cycles.cycle_event("followup.reply.received", cycle_name, code, [], {})) for code in agencies]
+    )
+
+
+@flow(name="collect-replies")
+def collect_replies(cycle_name: str, today: date | None = None) -> dict[str, Any]:
+    """Gather replies from every channel, send the receipts, and report what is still missing."""
+    collected = _with_retries(collect)(cycle_name, today)
+    _send(["receipt:"], today)
+    _publish_replies(cycle_name, collected["newly_answered"])
+    return collected
+
+
+@task(name="close-cycle")
+def close(cycle_name: str, formats: list[str] | None, today: date | None) -> dict[str, Any]:
+    """Collect, close the cycle, write the stock-take, queue the summary."""
+    from workflows.services.stocktake import FORMATS
+
+    clock, settings = _clock(today), get_settings()
+    report = cycles.close_cycle(
+        bootstrap.uow,
+        lambda uow: bootstrap.notifier(uow, clock),
+        clock,
+        bootstrap.cycle_config(),
+        cycle_name=cycle_name,
+        inbox_dir=settings.inbox_dir,
+        reports_dir=settings.reports_dir,
+        formats=formats or FORMATS,
+    )
+    return {
+        "closed_now": report.closed_now,
+        "collect": _collect_summary(report.collect),
+        "report_paths": {fmt: str(path) for fmt, path in report.report_paths.items()},
+        "summary_enqueued": report.summary_enqueued,
+    }
+
+
+@flow(name="close-stocktake-cycle")
+def close_stocktake_cycle(
+    cycle_name: str, formats: list[str] | None = None, today: date | None = None
+) -> dict[str, Any]:
+    """Close a cycle: collect, write the stock-take report, send the cycle summary, link the report."""
+    closed = _with_retries(close)(cycle_name, formats, today)
+    _send(["receipt:", "cycle-summary:"], today)
+    _publish_replies(cycle_name, closed["collect"]["newly_answered"])
+    for fmt, path in closed["report_paths"].items():
+        create_link_artifact(
+            key=f"stock-take-{fmt}",
+            link=Path(path).resolve().as_uri(),
+            link_text=f"Stock-take of {cycle_name} ({fmt})",
+            description=f"The stock-take report of {cycle_name}, {fmt}",
+        )
+    return closed

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -255,6 +255,7 @@ class SqlUnitOfWork:
         self.updates = Updates(self.session)
         self.history = History(self.session)
         self._pending = []
+        event.listen(self.session, "before_flush", self._take_events_before_flush)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -264,6 +265,15 @@ class SqlUnitOfWork:
     def record(self, event: Transition) -> None:
         """Queue a history entry that belongs to no entity (a reminder sent, a token re-issued)."""
         self._pending.append(event)
+
+    def _take_events_before_flush(self, session: Session, _context: Any, _instances: Any) -> None:
+        # After a flush the identity map holds clean objects only weakly: an entity nobody references
+        # any more would vanish with its events, so take them while new and changed objects are held.
+        for obj in list(session.new) + list(session.dirty):
+            pending = getattr(obj, "events", None)
+            if pending:
+                self._pending.extend(pending)
+                pending.clear()
 
     def collect_events(self) -> list[Transition]:
         """Take the events recorded by every entity this session has seen, plus `record()`ed ones."""

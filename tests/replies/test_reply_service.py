@@ -1,0 +1,229 @@
+"""The reply use cases: opening a request by its link, saving, submitting, conflicts, locks, re-issue."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from domain.errors import NotFound, ValidationError
+from domain.lifecycle import CycleState, RequestState, ReviewState
+from domain.tokens import derive_token
+from tests import factories
+from tests.replies.conftest import CYCLE, Scenario
+from workflows import bootstrap
+from workflows.services import replies
+from workflows.services.replies import RawAnswer
+
+GRACE = 14
+
+
+def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> replies.ReplyPage:
+    return replies.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
+
+
+def save(
+    s: Scenario, answers: list[RawAnswer], *, submit: bool, clock: bootstrap.FixedClock | None = None
+) -> replies.SaveResult:
+    clock = clock or s.clock
+    return replies.save_reply(
+        s.uow, s.notifier(s.uow), clock, s.config, s.tokens["AAA"], answers, submit=submit, grace_days=GRACE
+    )
+
+
+def all_items(s: Scenario, **overrides: str) -> list[RawAnswer]:
+    """A complete, valid answer for each of AAA's three items."""
+    values = {
+        "A1.1": ("completed", "Meeting held in February."),
+        "A1.2": ("in_progress", "Work started."),
+        "A2.1": ("ongoing", ""),
+    }
+    return [
+        RawAnswer(s.ids[code], status=overrides.get(code, status), narrative=narrative, loaded_version=0)
+        for code, (status, narrative) in values.items()
+    ]
+
+
+def test_the_page_shows_only_the_agencys_items_grouped_by_agenda_point_with_last_cycles_answers(
+    scenario: Scenario,
+) -> None:
+    page = open_page(scenario, scenario.tokens["AAA"])
+    assert [g.title for g in page.groups] == [
+        "Agenda point 1: Agenda point 1",
+        "Agenda point 2: Agenda point 2",
+    ]
+    assert [i.code for i in page.items] == ["A1.1", "A1.2", "A2.1"]
+    first = page.items[0]
+    assert first.previous is not None and first.previous.status == "in_progress"
+    assert first.previous.narrative == "Terms of reference drafted."
+    assert first.previous_cycle == "2025-autumn"
+    assert [(m.title, m.overdue) for m in first.milestones] == [("Expert group meeting", True)]
+    assert page.items[2].previous is None and all(i.editable for i in page.items)
+
+
+def test_unknown_revoked_cancelled_and_long_closed_links_raise_the_same_not_found(scenario: Scenario) -> None:
+    s = scenario
+    forged = derive_token(factories.SECRET_KEY, "00" * 16, s.cycle_id, "AAA")
+    messages = []
+    for token in ("nonsense", forged, ""):
+        with pytest.raises(NotFound) as caught:
+            open_page(s, token)
+        messages.append(str(caught.value))
+    with s.uow:
+        request = s.uow.requests.get(s.cycle_id, "BBB")
+        assert request is not None
+        request.revoke(at=factories.AT, by="secretariat")
+        s.uow.commit()
+    with pytest.raises(NotFound) as caught:
+        open_page(s, s.tokens["BBB"])
+    messages.append(str(caught.value))
+    with s.uow:
+        cycle = s.uow.cycles.require(CYCLE)
+        cycle.transition(CycleState.CLOSED, at=factories.AT, by="secretariat")
+        cycle.closed_at = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+        s.uow.commit()
+    # Within the grace period a closed cycle's page still opens, read-only.
+    within = bootstrap.FixedClock(date(2026, 4, 10))
+    assert (
+        not open_page(s, s.tokens["AAA"], within).any_editable
+        or not open_page(s, s.tokens["AAA"], within).cycle_open
+    )
+    after = bootstrap.FixedClock(date(2026, 4, 1) + timedelta(days=GRACE + 1))
+    with pytest.raises(NotFound) as caught:
+        open_page(s, s.tokens["AAA"], after)
+    messages.append(str(caught.value))
+    assert set(messages) == {replies.UNKNOWN_LINK}
+
+
+def test_a_draft_keeps_partial_answers_and_submitting_answers_the_request_with_a_receipt(
+    scenario: Scenario,
+) -> None:
+    s = scenario
+    result = save(s, [RawAnswer(s.ids["A1.1"], status="completed", loaded_version=0)], submit=False)
+    assert result.saved == ("A1.1",) and s.request_state() == ("sent", None)
+    draft = s.update("A1.1")
+    assert draft is not None and draft.state == ReviewState.DRAFT and draft.version == 1
+    answers = all_items(s)
+    answers[0] = RawAnswer(s.ids["A1.1"], "completed", "Meeting held in February.", loaded_version=1)
+    result = save(s, answers, submit=True)
+    assert sorted(result.saved) == ["A1.1", "A1.2", "A2.1"]
+    state, answered_at = s.request_state()
+    assert state == RequestState.ANSWERED and answered_at is not None
+    receipts = s.outbox("receipt")
+    assert len(receipts) == 1 and receipts[0]["recipients"] == ["focal.point@aaa.example.org"]
+    assert "Meeting held in February." in str(receipts[0]["body_text"])
+    submitted = s.update("A1.1")
+    assert submitted is not None and submitted.state == ReviewState.SUBMITTED and submitted.version == 2
+
+
+def test_every_problem_is_reported_at_once_naming_item_and_field_and_nothing_is_saved(
+    scenario: Scenario,
+) -> None:
+    s = scenario
+    answers = [
+        # Status changed from in progress without saying why.
+        RawAnswer(s.ids["A1.1"], "completed", "", evidence="javascript:alert(1)", loaded_version=0),
+        RawAnswer(s.ids["A1.2"], "blocked", "No funds.", next_milestone_date="31/12/2026", loaded_version=0),
+        RawAnswer(s.ids["A2.1"], "finished", "x" * (replies.NARRATIVE_MAX + 1), loaded_version=0),
+    ]
+    with pytest.raises(replies.InvalidAnswers) as caught:
+        save(s, answers, submit=True)
+    found = {(p.code, p.field) for p in caught.value.problems}
+    assert found == {
+        ("A1.1", "narrative"),
+        ("A1.1", "evidence"),
+        ("A1.2", "next_milestone_date"),
+        ("A1.2", "obstacle"),
+        ("A2.1", "status"),
+        ("A2.1", "narrative"),
+    }
+    assert "A1.1 narrative: required because the status changed from In progress to Completed" in str(
+        caught.value
+    )
+    assert isinstance(caught.value, ValidationError)
+    assert s.update("A1.1") is None and s.request_state()[0] == "sent"
+
+
+def test_a_stale_version_is_a_conflict_that_keeps_the_stored_answer_while_other_items_save(
+    scenario: Scenario,
+) -> None:
+    s = scenario
+    save(s, [RawAnswer(s.ids["A1.1"], "completed", "Colleague's answer.", loaded_version=0)], submit=False)
+    mine = [
+        RawAnswer(s.ids["A1.1"], "completed", "My answer.", loaded_version=0),
+        RawAnswer(s.ids["A1.2"], "in_progress", "Started.", loaded_version=0),
+    ]
+    result = save(s, mine, submit=False)
+    assert result.saved == ("A1.2",)
+    (conflict,) = result.conflicts
+    assert (conflict.code, conflict.yours.narrative, conflict.stored.narrative) == (
+        "A1.1",
+        "My answer.",
+        "Colleague's answer.",
+    )
+    stored = s.update("A1.1")
+    assert stored is not None and stored.narrative == "Colleague's answer."
+
+
+def test_corrections_are_allowed_until_the_deadline_then_only_returned_items_reopen(
+    scenario: Scenario,
+) -> None:
+    s = scenario
+    save(s, all_items(s), submit=True)
+    corrected = [RawAnswer(s.ids["A2.1"], "ongoing", "Now with a narrative.", loaded_version=1)]
+    assert save(s, corrected, submit=True).saved == ("A2.1",)
+    late = bootstrap.FixedClock(date(2026, 4, 2))
+    page = open_page(s, s.tokens["AAA"], late)
+    assert not page.any_editable and page.items[0].lock_reason == "The deadline has passed."
+    with pytest.raises(replies.InvalidAnswers):
+        save(s, [RawAnswer(s.ids["A2.1"], "ongoing", "Too late.", loaded_version=2)], submit=True, clock=late)
+    with s.uow:
+        update = s.uow.updates.get(s.cycle_id, s.ids["A2.1"], "AAA")
+        assert update is not None
+        update.transition(ReviewState.RETURNED, at=factories.AT, by="secretariat")
+        update.reviewer_question = "Which offices?"
+        s.uow.commit()
+    page = open_page(s, s.tokens["AAA"], late)
+    assert [i.code for i in page.items if i.editable] == ["A2.1"]
+    assert page.items[2].reviewer_question == "Which offices?"
+    assert save(
+        s,
+        [RawAnswer(s.ids["A2.1"], "ongoing", "All regional offices.", loaded_version=2)],
+        submit=True,
+        clock=late,
+    ).saved == ("A2.1",)
+
+
+def test_accepted_answers_are_locked(scenario: Scenario) -> None:
+    s = scenario
+    save(s, all_items(s), submit=True)
+    with s.uow:
+        update = s.uow.updates.get(s.cycle_id, s.ids["A1.1"], "AAA")
+        assert update is not None
+        update.transition(ReviewState.ACCEPTED, at=factories.AT, by="secretariat")
+        s.uow.commit()
+    assert open_page(s, s.tokens["AAA"]).items[0].lock_reason == "The secretariat has accepted this answer."
+    with pytest.raises(replies.InvalidAnswers) as caught:
+        save(s, [RawAnswer(s.ids["A1.1"], "ongoing", "Changed my mind.", loaded_version=1)], submit=True)
+    assert "can no longer be changed" in str(caught.value)
+
+
+def test_every_version_is_kept_and_shown(scenario: Scenario) -> None:
+    s = scenario
+    save(s, [RawAnswer(s.ids["A2.1"], "not_started", loaded_version=0)], submit=False)
+    save(s, [RawAnswer(s.ids["A2.1"], "in_progress", loaded_version=1)], submit=False)
+    item = open_page(s, s.tokens["AAA"]).items[2]
+    assert [(v.version, v.status) for v in item.versions] == [(1, "not_started"), (2, "in_progress")]
+
+
+def test_reissuing_a_link_kills_the_old_one_and_sends_the_new_one(scenario: Scenario) -> None:
+    s = scenario
+    link = replies.reissue_link(s.uow, s.notifier(s.uow), s.clock, s.config, CYCLE, "AAA", "secretariat")
+    with pytest.raises(NotFound):
+        open_page(s, s.tokens["AAA"])
+    new_token = link.rsplit("/", 1)[1]
+    assert open_page(s, new_token).agency_code == "AAA"
+    (message,) = s.outbox("status-request")
+    assert link in str(message["body_text"]) and message["agency_code"] == "AAA"
+    with pytest.raises(NotFound):
+        replies.reissue_link(s.uow, s.notifier(s.uow), s.clock, s.config, CYCLE, "ZZZ", "secretariat")

@@ -16,9 +16,9 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
@@ -103,8 +103,8 @@ class OutboxNotifier:
             "next_attempt_at": now,
             "created_at": now,
         }
-        result = session.execute(_insert_unless_key_exists(session.get_bind().dialect.name, values))
-        return cast(CursorResult[Any], result).rowcount == 1
+        inserted = session.execute(_insert_unless_key_exists(session.get_bind().dialect.name, values))
+        return inserted.scalar() is not None
 
 
 @dataclass(frozen=True)
@@ -280,15 +280,14 @@ def _email(row: Row[Any]) -> EmailMessage:
 
 def _insert_unless_key_exists(dialect: str, values: dict[str, Any]) -> Executable:
     # The check in `enqueue` avoids rendering twice; this closes the race between two enqueuers.
+    # RETURNING the id tells whether a row went in (rowcount is -1 once a driver returns rows).
     if dialect == "postgresql":
-        return (
-            postgresql.insert(outbox)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-    if dialect == "sqlite":
-        return sqlite.insert(outbox).values(values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return insert(outbox).values(values)
+        statement: Any = postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    elif dialect == "sqlite":
+        statement = sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    else:
+        statement = insert(outbox)
+    return statement.values(values).returning(outbox.c.id)
 
 
 def _addresses(field_name: str, addresses: Sequence[str]) -> list[str]:

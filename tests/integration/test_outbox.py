@@ -1,0 +1,269 @@
+"""The outbox on SQLite and PostgreSQL, delivering to a real SMTP server on loopback (and to a folder)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from db.engine import make_engine
+from db.tables import outbox
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from notifications.outbox import LEASE, OutboxNotifier, counts_by_state, dispatch, pending_count
+from notifications.senders import DirectorySender, Sender, sender_from_url
+from tests.email_contexts import IOM, REPLY_URL, SECRETARIAT, context
+from tests.smtp import SmtpServer
+from workflows.bootstrap import FixedClock
+
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+FOCAL = "focal.point@iom.example.org"
+
+
+def clock(minutes: float = 0) -> FixedClock:
+    """A clock `minutes` after the test's start."""
+    at = AT + timedelta(minutes=minutes)
+    return FixedClock(at.date(), at)
+
+
+def enqueue(
+    uow: SqlUnitOfWork, key: str = "status-request:1:IOM", kind: str = "status-request", **kw: Any
+) -> bool:
+    """Queue one message in its own committed transaction, as a use case would."""
+    with uow:
+        stored = OutboxNotifier(uow, clock()).enqueue(
+            kind, key=key, to=kw.pop("to", [FOCAL]), context=context(kind), **kw
+        )
+        uow.commit()
+    return stored
+
+
+def rows(uow: SqlUnitOfWork) -> list[Any]:
+    with uow:
+        return list(uow.session.execute(select(outbox).order_by(outbox.c.id)).all())
+
+
+def test_the_same_key_twice_stores_one_message(uow: SqlUnitOfWork) -> None:
+    assert enqueue(uow) is True
+    assert enqueue(uow) is False
+
+    (row,) = rows(uow)
+    assert (row.state, row.attempts, row.recipients) == ("queued", 0, [FOCAL])
+    assert row.message_id.startswith("<") and row.message_id.endswith("@followup.local>")
+    assert row.reply_to == SECRETARIAT and IOM["name"] in row.subject
+
+
+def test_a_bad_address_is_refused_naming_it_and_nothing_is_stored(uow: SqlUnitOfWork) -> None:
+    with pytest.raises(ValidationError) as refused:
+        enqueue(uow, cc=["head.office@"])
+
+    assert str(refused.value) == "cc: 'head.office@' is not a valid e-mail address"
+
+    assert rows(uow) == []
+
+
+def test_a_message_is_stored_only_if_the_callers_transaction_commits(uow: SqlUnitOfWork) -> None:
+    with uow:
+        OutboxNotifier(uow, clock()).enqueue("reminder", key="r:1", to=[FOCAL], context=context("reminder"))
+        # no commit: the use case failed after enqueueing
+
+    assert rows(uow) == []
+
+
+def test_queued_messages_arrive_over_smtp_with_recipients_headers_both_bodies_and_the_invitation(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    enqueue(uow, cc=[SECRETARIAT], cycle_id=None, agency_code="IOM")
+    enqueue(uow, key="cycle-summary:1", kind="cycle-summary", to=[SECRETARIAT])
+
+    report = dispatch(lambda: uow, sender_from_url(smtp_server.url), clock())
+
+    assert (report.sent, report.failed, report.retrying) == (2, 0, 0)
+    assert report.sent_keys == ["status-request:1:IOM", "cycle-summary:1"]
+    request, summary = smtp_server.messages
+    assert smtp_server.envelopes[0] == (SECRETARIAT, [FOCAL, SECRETARIAT])
+    stored = rows(uow)[0]
+    assert request["Message-ID"] == stored.message_id
+    assert (request["To"], request["Cc"], request["Reply-To"]) == (FOCAL, SECRETARIAT, SECRETARIAT)
+    assert request["Date"] == "Mon, 02 Mar 2026 09:00:00 +0000"
+    assert IOM["name"] in request["Subject"]
+    text, html = request.get_body(("plain",)), request.get_body(("html",))
+    assert text is not None and html is not None
+    assert REPLY_URL in text.get_content() and f'href="{REPLY_URL}"' in html.get_content()
+    (invitation,) = list(request.iter_attachments())
+    assert (invitation.get_content_type(), invitation.get_param("method")) == ("text/calendar", "REQUEST")
+    assert "DTSTART;VALUE=DATE:20260403" in invitation.get_content()
+    assert list(summary.iter_attachments()) == []
+    assert {r.state for r in rows(uow)} == {"sent"}
+    assert all(r.sent_at is not None for r in rows(uow))
+
+
+def test_a_refused_message_is_retried_after_its_backoff_and_arrives_exactly_once(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    enqueue(uow)
+    sender = sender_from_url(smtp_server.url)
+    smtp_server.refuse_next(2)
+
+    first = dispatch(lambda: uow, sender, clock())
+    too_early = dispatch(lambda: uow, sender, clock(0.5))
+    second = dispatch(lambda: uow, sender, clock(1))
+    third = dispatch(lambda: uow, sender, clock(6))
+    afterwards = dispatch(lambda: uow, sender, clock(600))
+
+    assert [r.retrying for r in (first, too_early, second)] == [1, 0, 1]
+    assert (third.sent, afterwards.sent) == (1, 0)
+    assert (len(smtp_server.messages), smtp_server.refused) == (1, 2)
+    (row,) = rows(uow)
+    assert (row.state, row.attempts) == ("sent", 3)
+    assert "451" in row.last_error
+
+
+def test_a_message_the_server_always_refuses_ends_failed_with_the_error_never_marked_sent(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    enqueue(uow)
+    sender = sender_from_url(smtp_server.url)
+    smtp_server.refuse_next(100)
+
+    reports = [dispatch(lambda: uow, sender, clock(m), max_attempts=3) for m in (0, 1, 6, 60 * 24)]
+
+    assert [(r.retrying, r.failed, r.sent) for r in reports] == [(1, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 0)]
+    (row,) = rows(uow)
+    assert (row.state, row.attempts, row.sent_at) == ("failed", 3, None)
+    assert row.last_error.startswith("attempt 3: SMTPDataError") and "Try again later" in row.last_error
+    assert smtp_server.messages == []
+    with uow:
+        assert pending_count(uow) == 0 and counts_by_state(uow) == {"failed": 1}
+
+
+class _DiesAfterSending:
+    """Delivers, then the dispatcher's process 'dies' (SystemExit is not an error it may catch)."""
+
+    def __init__(self, inner: Sender) -> None:
+        self.inner = inner
+
+    def send(self, message: EmailMessage) -> None:
+        self.inner.send(message)
+        raise SystemExit("killed right after the server accepted the message")
+
+
+class _CommitFailsAfterSend(SqlUnitOfWork):
+    """A unit of work whose commits fail once the message left: the database went away mid-dispatch."""
+
+    database_down = False
+
+    def commit(self) -> None:
+        if _CommitFailsAfterSend.database_down:
+            raise OperationalError("COMMIT", {}, ConnectionError("server closed the connection"))
+        super().commit()
+
+
+class _DatabaseGoesDown:
+    def __init__(self, inner: Sender) -> None:
+        self.inner = inner
+
+    def send(self, message: EmailMessage) -> None:
+        self.inner.send(message)
+        _CommitFailsAfterSend.database_down = True
+
+
+@pytest.mark.parametrize("failure", ["process dies", "commit fails"])
+def test_a_dispatcher_that_dies_after_the_server_accepted_does_not_send_again(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer, failure: str
+) -> None:
+    enqueue(uow)
+    smtp = sender_from_url(smtp_server.url)
+    if failure == "process dies":
+        with pytest.raises(SystemExit):
+            dispatch(lambda: uow, _DiesAfterSending(smtp), clock())
+    else:
+        flaky = _CommitFailsAfterSend(uow.session_factory)
+        _CommitFailsAfterSend.database_down = False
+        with pytest.raises(OperationalError):
+            dispatch(lambda: flaky, _DatabaseGoesDown(smtp), clock())
+        _CommitFailsAfterSend.database_down = False
+
+    rerun_within_lease = dispatch(lambda: uow, smtp, clock(1))
+    assert rows(uow)[0].state == "sending"
+    rerun_after_lease = dispatch(lambda: uow, smtp, clock(LEASE.total_seconds() / 60 + 1))
+
+    assert len(smtp_server.messages) == 1
+    assert (rerun_within_lease.sent, rerun_after_lease.sent, rerun_after_lease.failed) == (0, 0, 1)
+    (row,) = rows(uow)
+    assert row.state == "failed" and row.last_error.startswith("delivery unknown")
+
+
+class _DiesAround:
+    """Writes the .eml (or not), then the process dies."""
+
+    def __init__(self, inner: DirectorySender, *, after_writing: bool) -> None:
+        self.inner, self.after_writing = inner, after_writing
+
+    def send(self, message: EmailMessage) -> None:
+        if self.after_writing:
+            self.inner.send(message)
+        raise SystemExit("killed")
+
+
+@pytest.mark.parametrize("after_writing", [True, False])
+def test_the_directory_outbox_settles_an_interrupted_send_with_exactly_one_file(
+    uow: SqlUnitOfWork, tmp_path: Path, after_writing: bool
+) -> None:
+    enqueue(uow)
+    folder = DirectorySender(tmp_path / "outbox")
+    with pytest.raises(SystemExit):
+        dispatch(lambda: uow, _DiesAround(folder, after_writing=after_writing), clock())
+
+    rerun = dispatch(lambda: uow, folder, clock(LEASE.total_seconds() / 60 + 1))
+
+    assert (rerun.sent, rerun.sent_keys) == (1, ["status-request:1:IOM"])
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    (row,) = rows(uow)
+    assert row.state == "sent"
+    assert row.attempts == (1 if after_writing else 2)
+
+
+def test_limit_and_key_prefix_choose_which_messages_go(uow: SqlUnitOfWork, tmp_path: Path) -> None:
+    for key in ("c1:reminder:IOM", "c1:reminder:UNDP", "c2:reminder:IOM"):
+        enqueue(uow, key=key, kind="reminder")
+    folder = DirectorySender(tmp_path)
+
+    only_one = dispatch(lambda: uow, folder, clock(), limit=1, key_prefix="c1:")
+    rest_of_c1 = dispatch(lambda: uow, folder, clock(), key_prefix="c1:")
+
+    assert (only_one.sent_keys, rest_of_c1.sent_keys) == (["c1:reminder:IOM"], ["c1:reminder:UNDP"])
+    with uow:
+        assert pending_count(uow) == 1 and pending_count(uow, key_prefix="c1:") == 0
+
+
+def test_two_dispatchers_at_once_never_send_the_same_message(
+    database_url: str, smtp_server: SmtpServer
+) -> None:
+    engine = make_engine(database_url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    for n in range(16):
+        enqueue(SqlUnitOfWork(factory), key=f"reminder:{n}", kind="reminder")
+    sender = sender_from_url(smtp_server.url)
+    reports = []
+
+    def run() -> None:
+        reports.append(dispatch(lambda: SqlUnitOfWork(factory), sender, clock()))
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    engine.dispose()
+
+    assert sum(r.sent for r in reports) == 16
+    assert sorted(k for r in reports for k in r.sent_keys) == sorted(f"reminder:{n}" for n in range(16))
+    assert len({m["Message-ID"] for m in smtp_server.messages}) == len(smtp_server.messages) == 16

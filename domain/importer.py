@@ -226,7 +226,6 @@ class _Parser:
         self.nested_count: dict[str, int] = {}
         self.last_top: _Draft | None = None
         self.open_item: _Draft | None = None
-        self.seen_annex: set[str] = set()
 
     def feed(self, number: int, raw: str) -> None:
         stripped = raw.strip()
@@ -332,9 +331,6 @@ class _Parser:
             parent = None
             self.top_count[point] = self.top_count.get(point, 0) + 1
             code = f"A{point}.{self.top_count[point]}"
-        if code in self.seen_annex:
-            raise ValidationError("report", f"line {number}: item '{code}' appears twice")
-        self.seen_annex.add(code)
         item = _Draft(
             code,
             RecommendationKind.ANNEX.value,

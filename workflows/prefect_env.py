@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from workflows.settings import get_settings
 
@@ -33,7 +34,9 @@ def apply_defaults() -> None:
     """Set Follow-up's Prefect defaults in the environment, leaving any value already set alone."""
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
-    os.environ.setdefault("PREFECT_HOME", str((get_settings().home / "prefect").resolve()))
+    home = Path(os.environ.setdefault("PREFECT_HOME", str((get_settings().home / "prefect").resolve())))
+    # Prefect creates its home without parents; a fresh FOLLOWUP_HOME has none yet.
+    home.mkdir(parents=True, exist_ok=True)
 
 
 apply_defaults()

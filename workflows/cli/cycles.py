@@ -1,3 +1,217 @@
-"""Commands of this group are registered here."""
+"""Stock-take cycle commands: `cycle launch/collect/close/list/show`, `check` and `serve`.
+
+Commands that run flows import Prefect inside their body; `list`, `show` and `--help` never do,
+so they answer in about a second.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from workflows import bootstrap
+from workflows.cli.app import app, console, cycle_app, user_errors
+from workflows.services import cycles
+
+DATE_FORMATS = ["%Y-%m-%d"]
+
+TODAY_OPTION = typer.Option(
+    None, "--today", formats=DATE_FORMATS, hidden=True, help="Replay the run as if on this day (YYYY-MM-DD)."
+)
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _clock(today: date | None) -> bootstrap.FixedClock | bootstrap.SystemClock:
+    return bootstrap.FixedClock(today) if today else bootstrap.SystemClock()
+
+
+def _run_flow(pick: Callable[[Any], Callable[..., dict[str, Any]]], **parameters: Any) -> dict[str, Any]:
+    """Run a flow in this process (Prefect's local ephemeral mode unless PREFECT_API_URL is set)."""
+    from workflows import flows
+    from workflows.prefect_env import without_heartbeats
+
+    with user_errors(), without_heartbeats():
+        return pick(flows)(**parameters)
+
+
+@cycle_app.command("launch")
+def launch(
+    name: str = typer.Argument(..., help="The cycle's name, e.g. 'Spring 2027'."),
+    deadline: datetime = typer.Option(..., formats=DATE_FORMATS, help="Reply deadline (YYYY-MM-DD)."),
+    session: str | None = typer.Option(
+        None, "--session", help="The HLCP session it prepares, e.g. 'HLCP 28'."
+    ),
+    allow_unowned: bool = typer.Option(
+        False, "--allow-unowned", help="Launch although some items have no owner."
+    ),
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Open a cycle and send one consolidated status request per owning agency (safe to re-run)."""
+    day = _day(today)
+    with user_errors():
+        # Refuse bad input before paying for Prefect's start-up.
+        cycles.validate_launch(
+            bootstrap.uow(), _clock(day), name=name, deadline=deadline.date(), allow_unowned=allow_unowned
+        )
+    result = _run_flow(
+        lambda flows: flows.launch_stocktake_cycle,
+        name=name,
+        deadline=deadline.date(),
+        hlcp_session=session,
+        allow_unowned=allow_unowned,
+        today=day,
+    )
+    verb = "Launched" if result["created"] else "Already launched:"
+    console.print(
+        f"{verb} [bold]{result['cycle_name']}[/]: {len(result['agencies'])} agencies, "
+        f"{result['item_count']} items; {result['enqueued']} requests queued now, {result['sent']} sent."
+    )
+
+
+@app.command("check")
+def check(
+    today: datetime | None = typer.Option(
+        None, "--today", formats=DATE_FORMATS, help="Replay the follow-up as if on this day (YYYY-MM-DD)."
+    ),
+    cycle: str | None = typer.Option(None, "--cycle", help="Only this cycle (default: every open cycle)."),
+) -> None:
+    """Daily follow-up: reminders, escalations, overdue requests and milestones."""
+    found = _run_flow(lambda flows: flows.daily_follow_up, today=_day(today), cycle_name=cycle)
+    console.print(
+        f"Follow-up of {found['today'].isoformat()}: {len(found['reminders'])} reminders, "
+        f"{len(found['escalations'])} escalations, {len(found['newly_overdue_requests'])} requests and "
+        f"{found['newly_overdue_milestones']} milestones newly overdue, "
+        f"{len(found['replies_received'])} replies received."
+    )
+    if found["rows"]:
+        table = Table("item", "owner", "what is overdue", "since", title=f"Overdue ({len(found['rows'])})")
+        for row in found["rows"][:50]:
+            table.add_row(row["item"], row["owner"], row["what"], row["since"])
+        console.print(table)
+        if len(found["rows"]) > 50:
+            console.print(
+                f"... and {len(found['rows']) - 50} more (see the overdue-items artifact in Prefect)."
+            )
+
+
+@cycle_app.command("collect")
+def collect(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
+    """Take in spreadsheets from the inbox, count portal replies, and show what is still missing."""
+    collected = _run_flow(lambda flows: flows.collect_replies, cycle_name=name, today=_day(today))
+    _print_collected(collected)
+
+
+def _print_collected(collected: dict[str, Any]) -> None:
+    for file in collected["files"]:
+        if file["accepted"]:
+            console.print(f"[green]imported[/] {file['name']} -> {file['moved_to']}")
+        else:
+            console.print(f"[red]rejected[/] {file['name']} -> {file['moved_to']}: {file['error']}")
+    if collected["newly_answered"]:
+        console.print(f"Complete replies now from: {', '.join(collected['newly_answered'])}")
+    missing = collected["missing"]
+    if not missing:
+        console.print("Every agency has answered every item.")
+        return
+    table = Table("agency", "missing", "requested", title="Still missing")
+    for line in missing:
+        table.add_row(line["code"], str(line["missing"]), str(line["requested"]))
+    console.print(table)
+
+
+@cycle_app.command("close")
+def close(
+    name: str = typer.Argument(...),
+    formats: list[str] | None = typer.Option(None, "--format", help="Report formats (default: all)."),
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Collect, close the cycle, write the stock-take report and send the cycle summary."""
+    closed = _run_flow(
+        lambda flows: flows.close_stocktake_cycle, cycle_name=name, formats=formats, today=_day(today)
+    )
+    _print_collected(closed["collect"])
+    console.print(f"Cycle [bold]{name}[/] {'closed' if closed['closed_now'] else 'was already closed'}.")
+    for fmt, path in closed["report_paths"].items():
+        console.print(f"  {fmt}: {path}")
+
+
+@cycle_app.command("list")
+def list_cycles() -> None:
+    """Every cycle with its deadline, state and answers so far."""
+    with user_errors():
+        lines = cycles.list_cycles(bootstrap.uow())
+    if not lines:
+        console.print("No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`.")
+        return
+    table = Table("cycle", "session", "deadline", "state", "agencies answered", "items answered")
+    for line in lines:
+        table.add_row(
+            line.name,
+            line.hlcp_session or "",
+            line.deadline.isoformat(),
+            line.state,
+            f"{line.agencies_answered}/{line.agencies}",
+            f"{line.answered}/{line.requested}",
+        )
+    console.print(table)
+
+
+@cycle_app.command("show")
+def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
+    """Per agency: items requested, answered, overdue, and where its request stands."""
+    with user_errors():
+        overview = cycles.cycle_overview(bootstrap.uow(), name, _clock(_day(today)).today())
+    table = Table(
+        "agency",
+        "request",
+        "requested",
+        "answered",
+        "overdue",
+        "sent",
+        "answered on",
+        title=(
+            f"{overview.name} ({overview.hlcp_session or 'no session'}), deadline "
+            f"{overview.deadline.isoformat()}, {overview.state}"
+        ),
+    )
+    for line in overview.agencies:
+        table.add_row(
+            line.code,
+            line.state,
+            str(line.requested),
+            str(line.answered),
+            f"[red]{line.overdue}[/]" if line.overdue else "0",
+            line.sent_at.date().isoformat() if line.sent_at else "",
+            line.answered_at.date().isoformat() if line.answered_at else "",
+        )
+    table.add_section()
+    table.add_row(
+        "total", "", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", ""
+    )
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    launch_cron: str | None = typer.Option(
+        None, "--launch-cron", help="When to launch a cycle, as cron (e.g. '0 8 1 2,8 *'); none by default."
+    ),
+    deadline_days: int = typer.Option(
+        28, "--deadline-days", help="Reply deadline of a scheduled launch, in days."
+    ),
+    followup_cron: str = typer.Option(
+        "0 7 * * *", "--followup-cron", help="When the daily follow-up runs (cron)."
+    ),
+) -> None:
+    """Register the deployments with their schedules and serve them (with `make server` running)."""
+    from workflows.deployments import serve_deployments
+
+    with user_errors():
+        serve_deployments(launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron)

@@ -207,15 +207,11 @@ def launch_cycle(
     Launching a cycle that already exists (same name and deadline) only queues what is not queued yet.
     """
     name = name.strip()
-    if not name:
-        raise ValidationError("name", "a cycle needs a name")
     with uow:
-        cycle = uow.cycles.get(name)
+        cycle = _check_launch(uow, clock.today(), name, deadline, allow_unowned)
         created = cycle is None
         if cycle is None:
-            cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, allow_unowned, by)
-        else:
-            _check_relaunch(cycle, deadline)
+            cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
         assert cycle.id is not None
         enqueued = _enqueue_status_requests(uow, notifier, cycle, config)
         counts = _item_counts(uow, cycle.id)
@@ -273,6 +269,52 @@ def make_queued_messages_due(uow: SqlUnitOfWork, clock: Clock, key_prefixes: Seq
     return count
 
 
+def validate_launch(
+    uow: SqlUnitOfWork, clock: Clock, *, name: str, deadline: date, allow_unowned: bool = False
+) -> bool:
+    """Check a launch before starting it (cheap, no Prefect); True when the cycle already exists."""
+    with uow:
+        return _check_launch(uow, clock.today(), name.strip(), deadline, allow_unowned) is not None
+
+
+def _check_launch(
+    uow: SqlUnitOfWork, today: date, name: str, deadline: date, allow_unowned: bool
+) -> StockTakeCycle | None:
+    """The existing cycle of that name (a re-run), or None after checking a new one may open."""
+    if not name:
+        raise ValidationError("name", "a cycle needs a name")
+    existing = uow.cycles.get(name)
+    if existing is not None:
+        if existing.deadline != deadline:
+            raise ValidationError(
+                "name",
+                f"a cycle named '{name}' already exists with deadline {existing.deadline.isoformat()}; "
+                "choose another name",
+            )
+        if existing.state != CycleState.OPEN:
+            raise ValidationError("name", f"a cycle named '{name}' already exists and is {existing.state}")
+        return existing
+    if deadline < today:
+        raise ValidationError(
+            "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"
+        )
+    if not allow_unowned:
+        _refuse_ownerless_items(uow)
+    r, o = tables.recommendations, tables.ownerships
+    owners = list(
+        uow.session.scalars(
+            select(o.c.agency_code)
+            .join(r, r.c.id == o.c.recommendation_id)
+            .where(r.c.state == "active")
+            .distinct()
+        )
+    )
+    if not owners:
+        raise ValidationError("catalogue", "no active recommendation has an owner: there is nothing to ask")
+    _refuse_agencies_without_contacts(uow, owners)
+    return None
+
+
 def _open_new_cycle(
     uow: SqlUnitOfWork,
     clock: Clock,
@@ -280,16 +322,9 @@ def _open_new_cycle(
     name: str,
     deadline: date,
     hlcp_session: str | None,
-    allow_unowned: bool,
     by: str,
 ) -> StockTakeCycle:
-    today, now = clock.today(), clock.now()
-    if deadline < today:
-        raise ValidationError(
-            "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"
-        )
-    if not allow_unowned:
-        _refuse_ownerless_items(uow)
+    now = clock.now()
     cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=now)
     uow.cycles.add(cycle)
     cycle.transition(CycleState.OPEN, at=now, by=by, why="cycle launched", deadline=deadline.isoformat())
@@ -297,9 +332,6 @@ def _open_new_cycle(
     uow.session.flush()
     assert cycle.id is not None
     counts = _snapshot_items(uow, cycle.id)
-    if not counts:
-        raise ValidationError("catalogue", "no active recommendation has an owner: there is nothing to ask")
-    _refuse_agencies_without_contacts(uow, counts)
     for agency_code, item_count in sorted(counts.items()):
         nonce = new_nonce()
         uow.requests.add(
@@ -312,17 +344,6 @@ def _open_new_cycle(
             )
         )
     return cycle
-
-
-def _check_relaunch(cycle: StockTakeCycle, deadline: date) -> None:
-    if cycle.deadline != deadline:
-        raise ValidationError(
-            "name",
-            f"a cycle named '{cycle.name}' already exists with deadline {cycle.deadline.isoformat()}; "
-            "choose another name",
-        )
-    if cycle.state != CycleState.OPEN:
-        raise ValidationError("name", f"a cycle named '{cycle.name}' already exists and is {cycle.state}")
 
 
 def _refuse_ownerless_items(uow: SqlUnitOfWork) -> None:

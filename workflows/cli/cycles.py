@@ -192,9 +192,7 @@ def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION)
             line.answered_at.date().isoformat() if line.answered_at else "",
         )
     table.add_section()
-    table.add_row(
-        "total", "", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", ""
-    )
+    table.add_row("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
     console.print(table)
 
 

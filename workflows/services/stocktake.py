@@ -56,7 +56,7 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
     recommendations = session.execute(
         select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
     ).all()
-    names = dict(session.execute(select(tables.agencies.c.code, tables.agencies.c.name)).tuples().all())
+    names = dict(session.execute(select(tables.agencies.c.code, tables.agencies.c.name)).all())
     updates = session.execute(select(updates_t).where(updates_t.c.cycle_id == cycle.id)).all()
     previous_updates: Sequence[Any] = ()
     if previous is not None:

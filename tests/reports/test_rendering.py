@@ -1,0 +1,82 @@
+"""Markdown and HTML against golden files, byte-for-byte determinism, and charts that match the tables.
+
+Regenerate the golden files after an intended change with:
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/reports/test_rendering.py
+and review the diff (`git diff tests/golden`) before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from domain.stocktake import STATUS_ORDER, StockTake
+from reporting.charts import response_figure, short_title, status_figure, to_png, to_svg
+from reporting.html import render_html
+from reporting.markdown import render_markdown
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+@pytest.mark.parametrize(
+    ("name", "render"), [("stocktake.md", render_markdown), ("stocktake.html", render_html)]
+)
+def test_the_report_matches_its_golden_file(name: str, render: object, stocktake: StockTake) -> None:
+    text = render(stocktake)  # type: ignore[operator]
+    golden = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"{name} differs from {golden} (UPDATE_GOLDEN=1 to accept)"
+    )
+
+
+def test_rendering_twice_gives_the_same_bytes(stocktake: StockTake) -> None:
+    assert render_markdown(stocktake).encode() == render_markdown(stocktake).encode()
+    assert render_html(stocktake).encode() == render_html(stocktake).encode()
+    assert to_png(status_figure(stocktake)) == to_png(status_figure(stocktake))
+
+
+def _markdown_table(markdown: str, heading: str) -> list[list[str]]:
+    block = markdown.split(f"### {heading}\n\n", 1)[1].split("\n\n", 1)[0]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in block.splitlines()[2:]]
+
+
+def test_the_status_chart_draws_the_numbers_of_the_status_table(stocktake: StockTake) -> None:
+    table = {
+        row[0]: [int(n.strip("*")) for n in row[1:-1]]
+        for row in _markdown_table(render_markdown(stocktake), "Status by agenda point")
+    }
+    figure = status_figure(stocktake)
+    (axes,) = figure.axes
+    labels = [tick.get_text() for tick in axes.get_yticklabels()]
+    drawn = {label: [0] * len(STATUS_ORDER) for label in labels}
+    for patch in axes.patches:
+        row = labels[round(patch.get_y() + patch.get_height() / 2)]
+        drawn[row][STATUS_ORDER.index(patch.get_gid())] = round(patch.get_width())
+    totals = table.pop("**All**")
+    assert {short_title(title): counts for title, counts in table.items()} == drawn
+    assert totals == [sum(counts[n] for counts in drawn.values()) for n in range(len(STATUS_ORDER))]
+    assert sum(sum(v) for v in drawn.values()) == stocktake.summary.recommendations
+
+
+def test_the_response_chart_draws_the_rates_of_the_agency_table(stocktake: StockTake) -> None:
+    table = {
+        row[0]: int(row[4].rstrip("%"))
+        for row in _markdown_table(render_markdown(stocktake), "Response rate by agency")
+    }
+    (axes,) = response_figure(stocktake).axes
+    labels = [tick.get_text() for tick in axes.get_yticklabels()]
+    drawn = {labels[round(p.get_y() + p.get_height() / 2)]: round(p.get_width()) for p in axes.patches}
+    assert drawn == table == {"ILO": 67, "IOM": 67, "OHCHR": 100, "UNHCR": 50, "UNICEF": 100, "WHO": 0}
+
+
+def test_the_html_report_is_self_contained_with_inline_charts(stocktake: StockTake) -> None:
+    html = render_html(stocktake)
+    assert html.count("<svg") == 2
+    assert not re.search(r'<(?:link|script|img)[^>]+(?:href|src)="(?!data:)', html)  # nothing fetched
+    assert "@media print" in html and "break-before: page" in html
+    assert "<?xml" not in html and "Date" not in to_svg(status_figure(stocktake))

@@ -50,17 +50,13 @@ class Scenario:
     clock: bootstrap.FixedClock
 
     def notifier(self, uow: SqlUnitOfWork) -> OutboxNotifier:
-        """The real outbox notifier, writing in `uow`'s transaction."""
-        return OutboxNotifier(uow, self.clock)
+        """The application's notifier (the outbox), writing in `uow`'s transaction."""
+        return bootstrap.notifier(uow, self.clock)
 
     @property
     def config(self) -> CycleConfig:
         """Links and the secretariat's address as the application builds them."""
-        return CycleConfig(
-            secretariat_email=get_settings().secretariat_email,
-            reply_token=bootstrap.reply_token,
-            reply_url=bootstrap.reply_url,
-        )
+        return bootstrap.cycle_config()
 
     def update(self, code: str, agency: str = "AAA") -> Stored | None:
         """What is stored for an item in the current cycle."""
@@ -127,3 +123,11 @@ def seed(uow: SqlUnitOfWork) -> Scenario:
 def scenario(settings_env: None, uow: SqlUnitOfWork) -> Scenario:
     """The scenario on the per-test unit of work (both backends)."""
     return seed(uow)
+
+
+@pytest.fixture
+def site(settings_env: None, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Scenario:
+    """The scenario in a database of the test's own, which the portal application reads (both backends)."""
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    return seed(bootstrap.uow(database_url))

@@ -296,6 +296,8 @@ def record_answers(
                 problems.append(AnswerProblem(item["code"], rid, "status", "not answered: choose a status"))
             continue
         item_submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
+        if update is None and not item_submits and rid in previous and _same(raw, previous[rid][0]):
+            continue  # last cycle's answer, pre-filled and untouched, is not a draft of this one
         prev_status = previous[rid][0].status if rid in previous else None
         answer, found = parse_answer(
             raw, code=item["code"], previous_status=prev_status, complete=item_submits

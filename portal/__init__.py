@@ -1,0 +1,1 @@
+"""The agency reply portal (FastAPI + Jinja2): secure links, no accounts."""

@@ -1,0 +1,335 @@
+"""The reply portal: agencies answer their status request through a secure link, no account needed.
+
+Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
+`/r/{token}/receipt` (what was recorded), `/cycles/{name}` (the secretariat's read-only overview,
+behind the secretariat token), `/healthz`. Every page is rendered on the server and works without
+JavaScript; every form carries a CSRF token; every error is a plain page without internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import NotFound
+from domain.lifecycle import ReviewState
+from domain.model import ReportedStatus
+from domain.ports import Clock, Notifier
+from portal.security import NO_STORE, SECURITY_HEADERS, BodyLimitMiddleware, same, signed
+from workflows import bootstrap
+from workflows.services import replies
+from workflows.services.cycles import cycle_overview
+from workflows.settings import Settings, get_settings
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "portal"
+STATIC = Path(__file__).resolve().parent / "static"
+CSRF_FIELD = "csrf"
+CSRF_COOKIE = "followup_csrf"
+SECRETARIAT_COOKIE = "followup_secretariat"
+FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
+NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
+
+
+class Portal:
+    """What the routes need: settings, database, clock, notifier and templates."""
+
+    def __init__(self, settings: Settings, clock: Clock, notifier: NotifierFactory | None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.notifier_factory = notifier or bootstrap.notifier
+        self.secret_key = settings.resolved_secret_key()
+        self.config = bootstrap.cycle_config()
+        self.templates = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
+        self.templates.filters["status_label"] = _status_label
+
+    def uow(self) -> SqlUnitOfWork:
+        """A unit of work on the portal's database."""
+        return bootstrap.uow(self.settings.resolved_database_url)
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """A page from templates/portal, never cached (it may show an agency's answers)."""
+        body = self.templates.get_template(name).render(
+            secretariat_email=self.settings.secretariat_email, **context
+        )
+        return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": NO_STORE})
+
+    def csrf(self, token: str) -> str:
+        """The CSRF value of a reply page: bound to its token, so it is useless on any other page."""
+        return signed(self.secret_key, "csrf", token)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, notifier: NotifierFactory | None = None
+) -> FastAPI:
+    """Build the portal application (settings from the environment unless given)."""
+    portal = Portal(settings or get_settings(), clock or bootstrap.SystemClock(), notifier)
+    app = FastAPI(title="Follow-up reply portal", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimitMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _install_error_pages(app, portal)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> PlainTextResponse:
+        """Liveness and database reachability."""
+        with portal.uow() as uow:
+            uow.session.execute(text("SELECT 1"))
+        return PlainTextResponse("ok\n", headers={"Cache-Control": NO_STORE})
+
+    @app.get("/r/{token}")
+    def reply_page(token: str, saved: int = 0) -> HTMLResponse:
+        """The agency's whole request on one page."""
+        return _reply_form(portal, token, _open(portal, token), notice="Draft saved." if saved else "")
+
+    @app.post("/r/{token}")
+    async def post_reply(token: str, request: Request) -> Response:
+        """Save a draft or submit; validation errors and conflicts come back on the page."""
+        page = _open(portal, token)
+        form = await request.form(max_files=0, max_fields=2000)
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        expected = portal.csrf(token)
+        if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
+            return _forbidden()
+        action = fields.get("action", "")
+        if action not in ("save", "submit"):
+            return PlainTextResponse("Unknown action.\n", status_code=400)
+        answers = _answers_from(fields, page)
+        try:
+            with portal.uow() as uow:
+                result = replies.save_reply(
+                    uow,
+                    portal.notifier_factory(uow, portal.clock),
+                    portal.clock,
+                    portal.config,
+                    token,
+                    answers,
+                    submit=action == "submit",
+                    grace_days=portal.settings.token_grace_days,
+                )
+        except replies.InvalidAnswers as exc:
+            errors: dict[int, dict[str, str]] = {}
+            for problem in exc.problems:
+                errors.setdefault(problem.recommendation_id, {}).setdefault(problem.field, problem.message)
+            return _reply_form(portal, token, page, typed=answers, errors=errors, problems=exc.problems)
+        if result.conflicts:
+            fresh = _open(portal, token)
+            return _reply_form(
+                portal, token, fresh, typed=answers, conflicts=result.conflicts, saved=result.saved
+            )
+        if result.submitted:
+            return RedirectResponse(f"/r/{token}/receipt", status_code=303)
+        return RedirectResponse(f"/r/{token}?saved=1", status_code=303)
+
+    @app.get("/r/{token}/receipt")
+    def receipt(token: str) -> HTMLResponse:
+        """What the secretariat has on record from this agency."""
+        page = _open(portal, token)
+        recorded = [
+            item for item in page.items if item.current is not None and item.state != ReviewState.DRAFT
+        ]
+        return portal.render("receipt.html", page=page, token=token, recorded=recorded)
+
+    @app.get("/cycles/{name}")
+    def cycle_page(name: str, request: Request, key: str | None = None) -> Response:
+        """The secretariat's read-only overview of a cycle: who answered, who is overdue."""
+        configured = portal.settings.secretariat_token
+        if not configured:
+            raise NotFound("no secretariat token configured")
+        session = signed(portal.secret_key, "secretariat", configured)
+        if key is not None:
+            if not same(key, configured):
+                return _unauthorized()
+            response = RedirectResponse(f"/cycles/{name}", status_code=303)
+            response.set_cookie(
+                SECRETARIAT_COOKIE,
+                session,
+                httponly=True,
+                samesite="lax",
+                secure=portal.settings.public_url.startswith("https://"),
+                path="/cycles",
+            )
+            return response
+        bearer = request.headers.get("authorization", "")
+        presented = bearer[7:] if bearer.lower().startswith("bearer ") else None
+        if not same(presented, configured) and not same(request.cookies.get(SECRETARIAT_COOKIE), session):
+            return _unauthorized()
+        overview = cycle_overview(portal.uow(), name, portal.clock.today())
+        return portal.render("cycle.html", overview=overview)
+
+    return app
+
+
+def _open(portal: Portal, token: str) -> replies.ReplyPage:
+    return replies.open_request(
+        portal.uow(), portal.clock, portal.config, token, grace_days=portal.settings.token_grace_days
+    )
+
+
+def _reply_form(
+    portal: Portal,
+    token: str,
+    page: replies.ReplyPage,
+    *,
+    notice: str = "",
+    typed: list[replies.RawAnswer] | None = None,
+    errors: dict[int, dict[str, str]] | None = None,
+    problems: list[replies.AnswerProblem] | None = None,
+    conflicts: tuple[replies.Conflict, ...] = (),
+    saved: tuple[str, ...] = (),
+) -> HTMLResponse:
+    """The reply form; after a failed post it shows what was typed, the problems and any conflicts."""
+    values = {item.recommendation_id: _form_values(item) for item in page.items}
+    conflicted = {c.recommendation_id for c in conflicts}
+    for raw in typed or []:
+        if raw.recommendation_id not in values:
+            continue
+        if errors:
+            # Nothing was saved: show what was typed, with the version it was typed against.
+            values[raw.recommendation_id] = _typed_values(raw, raw.loaded_version)
+        elif raw.recommendation_id in conflicted:
+            # Keep their typing, now against the stored version: resubmitting replaces it knowingly.
+            values[raw.recommendation_id] = _typed_values(raw, values[raw.recommendation_id]["version"])
+    csrf = portal.csrf(token)
+    status_code = 422 if errors else 409 if conflicts else 200
+    response = portal.render(
+        "reply.html",
+        status_code=status_code,
+        page=page,
+        token=token,
+        csrf=csrf,
+        csrf_field=CSRF_FIELD,
+        statuses=replies.statuses(),
+        values=values,
+        errors=errors or {},
+        problems=problems or [],
+        conflicts={c.recommendation_id: c for c in conflicts},
+        saved=saved,
+        notice=notice,
+        limits={"narrative": replies.NARRATIVE_MAX, "obstacle": replies.OBSTACLE_MAX},
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="strict",
+        secure=portal.settings.public_url.startswith("https://"),
+        path=f"/r/{token}",
+    )
+    return response
+
+
+def _form_values(item: replies.ReplyItem) -> dict[str, Any]:
+    """What an item's inputs start with: the stored answer, else last cycle's status and narrative."""
+    start = item.prefill
+    if start is None:
+        return {**dict.fromkeys(FIELDS, ""), "version": item.version}
+    return {
+        "status": start.status,
+        "narrative": start.narrative,
+        "evidence": "\n".join(start.evidence),
+        "next_milestone_date": start.next_milestone_date,
+        "obstacle": start.obstacle,
+        "version": item.version,
+    }
+
+
+def _typed_values(raw: replies.RawAnswer, version: int | None) -> dict[str, Any]:
+    return {
+        "status": raw.status,
+        "narrative": raw.narrative,
+        "evidence": raw.evidence,
+        "next_milestone_date": raw.next_milestone_date,
+        "obstacle": raw.obstacle,
+        "version": version,
+    }
+
+
+def _answers_from(fields: dict[str, str], page: replies.ReplyPage) -> list[replies.RawAnswer]:
+    """One raw answer per item of this request; fields naming any other item are ignored."""
+    answers = []
+    for item in page.items:
+        rid = item.recommendation_id
+        if not item.editable or f"status-{rid}" not in fields:
+            continue
+        version = fields.get(f"version-{rid}", "")
+        answers.append(
+            replies.RawAnswer(
+                recommendation_id=rid,
+                status=fields.get(f"status-{rid}", ""),
+                narrative=fields.get(f"narrative-{rid}", ""),
+                evidence=fields.get(f"evidence-{rid}", ""),
+                next_milestone_date=fields.get(f"next_milestone_date-{rid}", ""),
+                obstacle=fields.get(f"obstacle-{rid}", ""),
+                # A tampered version can only cause a conflict, never a silent overwrite.
+                loaded_version=int(version) if version.isdigit() else -1,
+            )
+        )
+    return answers
+
+
+def _status_label(value: str) -> str:
+    try:
+        return ReportedStatus(value).label
+    except ValueError:
+        return value
+
+
+def _forbidden() -> PlainTextResponse:
+    return PlainTextResponse(
+        "This form could not be verified (it is missing its security token or comes from another page).\n"
+        "Open your reply link again and resend your answers.\n",
+        status_code=403,
+        headers={"Cache-Control": NO_STORE},
+    )
+
+
+def _unauthorized() -> PlainTextResponse:
+    return PlainTextResponse(
+        "The secretariat key is missing or wrong.\n",
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer", "Cache-Control": NO_STORE},
+    )
+
+
+def _install_error_pages(app: FastAPI, portal: Portal) -> None:
+    """Plain error pages: one 404 for every bad link, and never a stack trace or an id."""
+
+    def not_found() -> HTMLResponse:
+        return portal.render("not_found.html", status_code=404)
+
+    @app.exception_handler(NotFound)
+    async def on_not_found(_request: Request, _exc: NotFound) -> HTMLResponse:
+        return not_found()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return not_found()
+        return PlainTextResponse(f"{exc.status_code}: request refused.\n", status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_error(_request: Request, _exc: Exception) -> PlainTextResponse:
+        return PlainTextResponse(
+            "Something went wrong on our side; your answers may not have been saved. "
+            f"Please try again later or write to {portal.settings.secretariat_email}.\n",
+            status_code=500,
+            headers=dict(SECURITY_HEADERS),
+        )

@@ -1,0 +1,88 @@
+"""The portal's defences: CSRF tokens, a request body limit, security headers, secretariat access."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 256 * 1024
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    # The reply token is in the URL: never send it to another site in a Referer header.
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+NO_STORE = "no-store, max-age=0"
+
+
+def signed(secret_key: str, purpose: str, subject: str) -> str:
+    """HMAC-SHA256 of `subject` for one `purpose`, hex: CSRF tokens and the secretariat's cookie."""
+    message = f"{purpose}:{subject}".encode()
+    return hmac.new(bytes.fromhex(secret_key), message, hashlib.sha256).hexdigest()
+
+
+def same(presented: str | None, expected: str) -> bool:
+    """Constant-time equality of a presented secret with the expected one (None never matches)."""
+    return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the limit while it was being read."""
+
+
+class BodyLimitMiddleware:
+    """Answer 413 to request bodies over `limit` bytes, declared (Content-Length) or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(send)
+
+
+async def _too_large(send: Send) -> None:
+    body = b"Request too large: a reply may be at most 256 KB. Shorten the longest texts and try again.\n"
+    headers: list[Any] = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,272 @@
+"""Every portal route over HTTP, including the security cases, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.lifecycle import CycleState, ReviewState
+from domain.tokens import derive_token
+from portal.app import create_app
+from tests import factories
+from tests.replies.conftest import CYCLE, SECRETARIAT_TOKEN, Scenario
+from workflows import bootstrap
+
+
+@pytest.fixture
+def client(site: Scenario) -> Iterator[TestClient]:
+    with TestClient(create_app(clock=site.clock)) as test_client:
+        yield test_client
+
+
+def form_of(page: httpx.Response) -> dict[str, str]:
+    """The hidden fields and current values of the reply form, as a browser would send them."""
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    for name, value in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page.text):
+        fields[name] = value
+    for select in re.findall(r'<select id="[^"]+" name="([^"]+)".*?</select>', page.text, re.S):
+        chosen = re.search(rf'name="{select}".*?<option value="([^"]*)" selected', page.text, re.S)
+        fields[select] = chosen.group(1) if chosen else ""
+    return fields
+
+
+def post(client: TestClient, token: str, fields: dict[str, str], action: str) -> httpx.Response:
+    return client.post(f"/r/{token}", data={**fields, "action": action}, follow_redirects=False)
+
+
+def test_the_link_opens_one_page_with_the_agencys_items_previous_answers_and_safe_headers(
+    site: Scenario, client: TestClient
+) -> None:
+    page = client.get(f"/r/{site.tokens['AAA']}")
+    assert page.status_code == 200
+    for text in ("A1.1", "A1.2", "A2.1", "Agenda point 1", "Terms of reference drafted.", "overdue"):
+        assert text in page.text
+    assert "SR1" not in page.text  # BBB's item
+    assert page.headers["cache-control"].startswith("no-store")
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert 'name="viewport"' in page.text
+    # Every input has a label; each item is a fieldset with a legend.
+    ids = re.findall(r'<(?:select|textarea|input type="date") id="([^"]+)"', page.text)
+    assert ids and all(f'<label for="{i}">' in page.text for i in ids)
+    assert page.text.count("<fieldset") == page.text.count("<legend>") == 3
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and f"Path=/r/{site.tokens['AAA']}" in cookie
+    assert client.get("/static/portal.css").status_code == 200
+
+
+def test_wrong_forged_revoked_cross_agency_and_expired_links_get_the_same_plain_404(
+    site: Scenario, client: TestClient
+) -> None:
+    with site.uow:
+        bbb = site.uow.requests.get(site.cycle_id, "BBB")
+        assert bbb is not None
+        # AAA's token shape with BBB's nonce: a link for another agency's request does not exist.
+        cross_agency = derive_token(factories.SECRET_KEY, bbb.token_nonce, site.cycle_id, "AAA")
+        bbb.revoke(at=factories.AT, by="secretariat")
+        site.uow.commit()
+    bodies = set()
+    for path in (
+        "/r/not-a-token",
+        f"/r/{cross_agency}",
+        f"/r/{site.tokens['BBB']}",  # revoked
+        f"/r/{site.tokens['BBB']}/receipt",
+        "/no/such/page",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        bodies.add(response.text)
+    refused = client.post(f"/r/{site.tokens['BBB']}", data={"action": "save"})
+    assert refused.status_code == 404
+    bodies.add(refused.text)
+    with site.uow:
+        cycle = site.uow.cycles.require(CYCLE)
+        cycle.transition(CycleState.CLOSED, at=factories.AT, by="secretariat")
+        cycle.closed_at = factories.AT
+        site.uow.commit()
+    late = TestClient(create_app(clock=bootstrap.FixedClock(date(2026, 6, 1))))
+    expired = late.get(f"/r/{site.tokens['AAA']}")
+    assert expired.status_code == 404
+    bodies.add(expired.text)
+    assert len(bodies) == 1
+    (body,) = bodies
+    assert (
+        "Traceback" not in body
+        and str(site.cycle_id) not in re.sub(r"<[^>]+>", "", body).split("secretariat")[0]
+    )
+
+
+def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario, client: TestClient) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    rid = site.ids["A2.1"]
+    fields[f"status-{rid}"] = "ongoing"
+    fields[f"narrative-{rid}"] = "Mainstreamed in all programmes."
+    saved = post(client, token, fields, "save")
+    assert saved.status_code == 303 and saved.headers["location"] == f"/r/{token}?saved=1"
+    again = client.get(saved.headers["location"])
+    assert "Draft saved." in again.text and "Mainstreamed in all programmes." in again.text
+    fields = form_of(again)
+    fields[f"status-{site.ids['A1.1']}"] = "completed"
+    fields[f"narrative-{site.ids['A1.1']}"] = "The meeting took place."
+    submitted = post(client, token, fields, "submit")
+    assert submitted.status_code == 303 and submitted.headers["location"] == f"/r/{token}/receipt"
+    receipt = client.get(submitted.headers["location"])
+    assert "your reply is recorded" in receipt.text
+    assert "The meeting took place." in receipt.text and "Mainstreamed in all programmes." in receipt.text
+    assert site.request_state()[0] == "answered"
+    assert len(site.outbox("receipt")) == 1
+    assert "Submit corrections" in client.get(f"/r/{token}").text
+
+
+def test_a_form_without_or_with_a_wrong_csrf_token_is_refused_with_403(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    fields[f"status-{site.ids['A2.1']}"] = "ongoing"
+    missing = {k: v for k, v in fields.items() if k != "csrf"}
+    assert post(client, token, missing, "save").status_code == 403
+    assert post(client, token, {**fields, "csrf": "0" * 64}, "save").status_code == 403
+    client.cookies.clear()  # the right hidden field but no cookie: a cross-site post
+    refused = post(client, token, fields, "save")
+    assert refused.status_code == 403 and "could not be verified" in refused.text
+    assert site.update("A2.1") is None
+
+
+def test_an_oversized_request_is_refused_with_413(site: Scenario, client: TestClient) -> None:
+    token = site.tokens["AAA"]
+    response = client.post(f"/r/{token}", data={"narrative-1": "x" * 300_000, "action": "save"})
+    assert response.status_code == 413 and "too large" in response.text
+    assert site.update("A1.1") is None
+
+
+def test_a_too_long_narrative_gets_a_clear_message_and_the_typing_is_kept(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    rid = site.ids["A1.2"]
+    fields[f"status-{rid}"] = "in_progress"
+    fields[f"narrative-{rid}"] = "y" * 4100
+    response = post(client, token, fields, "save")
+    assert response.status_code == 422
+    assert "A1.2, narrative: at most 4,000 characters (this one has 4,100)" in response.text
+    assert "y" * 4100 in response.text and "nothing was saved" in response.text
+    assert site.update("A1.2") is None
+
+
+def test_a_script_in_a_narrative_is_shown_escaped(site: Scenario, client: TestClient) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    rid = site.ids["A2.1"]
+    fields[f"status-{rid}"] = "ongoing"
+    fields[f"narrative-{rid}"] = '<script>alert("x")</script>'
+    post(client, token, fields, "save")
+    page = client.get(f"/r/{token}")
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+    assert "<script>" not in page.text
+
+
+def test_evidence_must_be_web_links(site: Scenario, client: TestClient) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    rid = site.ids["A2.1"]
+    fields[f"status-{rid}"] = "ongoing"
+    fields[f"evidence-{rid}"] = "https://example.org/report.pdf\njavascript:alert(1)"
+    response = post(client, token, fields, "save")
+    assert response.status_code == 422
+    assert (
+        "A2.1, evidence: &#39;javascript:alert(1)&#39; is not a web link (http:// or https://)"
+        in response.text
+    )
+
+
+def test_a_concurrent_edit_is_not_overwritten_and_both_answers_are_shown(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    first = form_of(client.get(f"/r/{token}"))
+    second = dict(first)  # a colleague loaded the same page at the same time
+    rid, other = site.ids["A2.1"], site.ids["A1.2"]
+    first[f"status-{rid}"], first[f"narrative-{rid}"] = "ongoing", "Answer of the first focal point."
+    assert post(client, token, first, "save").status_code == 303
+    second[f"status-{rid}"], second[f"narrative-{rid}"] = "blocked", "Answer of the second focal point."
+    second[f"status-{other}"], second[f"narrative-{other}"] = "in_progress", "Started in May."
+    response = post(client, token, second, "save")
+    assert response.status_code == 409
+    assert "Answer of the first focal point." in response.text
+    assert "Answer of the second focal point." in response.text
+    assert "Your other answers were saved (A1.2)" in response.text
+    stored = site.update("A2.1")
+    assert stored is not None and stored.narrative == "Answer of the first focal point."
+    assert (site.update("A1.2") or pytest.fail("A1.2 not saved")).narrative == "Started in May."
+    # Sending again from the conflict page replaces the other answer knowingly.
+    again = form_of(response)
+    assert again[f"narrative-{rid}"] == "Answer of the second focal point."
+    again[f"obstacle-{rid}"] = "No budget."
+    assert post(client, token, again, "save").status_code == 303
+    assert (site.update("A2.1") or pytest.fail("lost")).narrative == "Answer of the second focal point."
+
+
+def test_after_the_deadline_a_submitted_reply_is_read_only_except_returned_items(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    for code, status in (("A1.1", "completed"), ("A1.2", "in_progress"), ("A2.1", "ongoing")):
+        fields[f"status-{site.ids[code]}"] = status
+        fields[f"narrative-{site.ids[code]}"] = f"News on {code}."
+    assert post(client, token, fields, "submit").status_code == 303
+    with site.uow:
+        update = site.uow.updates.get(site.cycle_id, site.ids["A2.1"], "AAA")
+        assert update is not None
+        update.transition(ReviewState.RETURNED, at=factories.AT, by="secretariat")
+        update.reviewer_question = "Which programmes exactly?"
+        site.uow.commit()
+    late = TestClient(create_app(clock=bootstrap.FixedClock(date(2026, 4, 5))))
+    page = late.get(f"/r/{token}")
+    assert "The deadline has passed" in page.text and "Which programmes exactly?" in page.text
+    assert page.text.count("<select") == 1 and f'name="status-{site.ids["A2.1"]}"' in page.text
+
+
+def test_the_secretariat_page_needs_the_secretariat_token(
+    site: Scenario, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get(f"/cycles/{CYCLE}").status_code == 401
+    assert client.get(f"/cycles/{CYCLE}", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get(f"/cycles/{CYCLE}?key=wrong", follow_redirects=False).status_code == 401
+    page = client.get(f"/cycles/{CYCLE}", headers={"Authorization": f"Bearer {SECRETARIAT_TOKEN}"})
+    assert page.status_code == 200 and "AAA" in page.text and "BBB" in page.text
+    assert (
+        client.get("/cycles/unknown", headers={"Authorization": f"Bearer {SECRETARIAT_TOKEN}"}).status_code
+        == 404
+    )
+    browser = TestClient(create_app(clock=site.clock))
+    login = browser.get(f"/cycles/{CYCLE}?key={SECRETARIAT_TOKEN}", follow_redirects=False)
+    assert login.status_code == 303 and login.headers["location"] == f"/cycles/{CYCLE}"
+    assert "HttpOnly" in login.headers["set-cookie"] and SECRETARIAT_TOKEN not in login.headers["set-cookie"]
+    assert browser.get(f"/cycles/{CYCLE}").status_code == 200
+    monkeypatch.delenv("FOLLOWUP_SECRETARIAT_TOKEN")
+    from workflows.settings import get_settings
+
+    get_settings.cache_clear()
+    unconfigured = TestClient(create_app(clock=site.clock))
+    assert (
+        unconfigured.get(
+            f"/cycles/{CYCLE}", headers={"Authorization": f"Bearer {SECRETARIAT_TOKEN}"}
+        ).status_code
+        == 404
+    )
+
+
+def test_health_check_answers_ok(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.text == "ok\n"

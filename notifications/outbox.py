@@ -16,9 +16,9 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import CursorResult, Row, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
@@ -161,6 +161,23 @@ def counts_by_state(uow: SqlUnitOfWork) -> dict[str, int]:
     """Messages per outbox state (inside an open unit of work)."""
     rows = uow.session.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
     return {state: count for state, count in rows}
+
+
+def failed_messages(uow: SqlUnitOfWork) -> list[Any]:
+    """Failed messages, newest first: key, recipients, attempts, last error (in an open unit of work)."""
+    columns = (outbox.c.idempotency_key, outbox.c.recipients, outbox.c.attempts, outbox.c.last_error)
+    query = select(*columns).where(outbox.c.state == OutboxState.FAILED.value).order_by(outbox.c.id.desc())
+    return list(uow.session.execute(query).all())
+
+
+def requeue_failed(uow: SqlUnitOfWork, clock: Clock, *, keys: Sequence[str] | None = None) -> int:
+    """Queue failed messages (all, or those with `keys`) again with fresh attempts; the caller commits."""
+    query = update(outbox).where(outbox.c.state == OutboxState.FAILED.value)
+    if keys is not None:
+        query = query.where(outbox.c.idempotency_key.in_(list(keys)))
+    values = {"state": OutboxState.QUEUED.value, "attempts": 0, "next_attempt_at": as_utc(clock.now())}
+    result = uow.session.execute(query.values(values))
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _pending() -> Any:

@@ -164,8 +164,14 @@ def counts_by_state(uow: SqlUnitOfWork) -> dict[str, int]:
 
 
 def failed_messages(uow: SqlUnitOfWork) -> list[Any]:
-    """Failed messages, newest first: key, recipients, attempts, last error (in an open unit of work)."""
-    columns = (outbox.c.idempotency_key, outbox.c.recipients, outbox.c.attempts, outbox.c.last_error)
+    """Failed messages, newest first, with Message-ID, recipients and last error (in an open unit of work)."""
+    columns = (
+        outbox.c.idempotency_key,
+        outbox.c.message_id,
+        outbox.c.recipients,
+        outbox.c.attempts,
+        outbox.c.last_error,
+    )
     query = select(*columns).where(outbox.c.state == OutboxState.FAILED.value).order_by(outbox.c.id.desc())
     return list(uow.session.execute(query).all())
 

@@ -26,9 +26,10 @@ def status() -> None:
     states = ("queued", "sending", "sent", "failed")
     console.print(", ".join(f"{counts.get(state, 0)} {state}" for state in states))
     if failed:
-        table = Table("key", "to", "attempts", "last error", title="Failed messages")
+        table = Table("key", "Message-ID", "to", "attempts", "last error", title="Failed messages")
         for row in failed:
-            table.add_row(row.idempotency_key, ", ".join(row.recipients), str(row.attempts), row.last_error)
+            recipients = ", ".join(row.recipients)
+            table.add_row(row.idempotency_key, row.message_id, recipients, str(row.attempts), row.last_error)
         console.print(table)
 
 

@@ -1,0 +1,156 @@
+"""`followup import`, `owners suggest/export/apply` and `catalogue`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
+
+from db import tables
+from db.engine import make_engine
+from workflows import bootstrap
+from workflows.cli import app
+from workflows.settings import get_settings
+
+SEED = Path(__file__).resolve().parents[2] / "db" / "seed"
+SAMPLE = SEED / "CEB-2014-4-Annex-V.md"
+DEMO_OWNERS = SEED / "demo-owners.yaml"
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def followup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    """Run `followup ...` in-process against this test's own database (registry loaded)."""
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
+    monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args))
+
+    assert run("init").exit_code == 0
+    yield run
+    bootstrap.engine().dispose()
+    get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
+
+
+def _said(text: str) -> str:
+    """Output with Rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def _rows(database_url: str, table) -> int:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(table)) or 0)
+    finally:
+        engine.dispose()
+
+
+def test_a_dry_run_prints_the_items_as_json_and_writes_nothing(followup: Run, database_url: str) -> None:
+    result = followup("import", str(SAMPLE), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.stdout)
+    assert len(items) == 85
+    assert all(set(item) == {"code", "kind", "agenda_point", "theme", "parent", "text"} for item in items)
+    assert items[3] == {
+        "code": "SR1.ii.a",
+        "kind": "strategic",
+        "agenda_point": None,
+        "theme": None,
+        "parent": "SR1.ii",
+        "text": "Request the UNDG to consider working with the GMG to develop a set of guidelines and tools "
+        "to mainstream migration into UN Development Assistance Frameworks (UNDAFs).",
+    }
+    assert _rows(database_url, tables.recommendations) == 0
+
+
+def test_import_suggest_apply_and_catalogue_make_the_demo_catalogue(followup: Run, database_url: str) -> None:
+    imported = followup("import", str(SAMPLE))
+    assert imported.exit_code == 0, imported.output
+    assert "CEB/2014/4 Annex V" in _said(imported.stdout) and "85" in _said(imported.stdout)
+    assert json.loads(followup("import", str(SAMPLE), "--json").stdout)["unchanged"] == 85
+    suggested = followup("owners", "suggest", "--apply")
+    assert suggested.exit_code == 0, suggested.output
+    assert "Owners stored for 85 recommendations" in _said(suggested.stdout)
+    applied = followup("owners", "apply", str(DEMO_OWNERS))
+    assert applied.exit_code == 0, applied.output
+    assert "19 milestones added" in _said(applied.stdout)
+    summary = followup("catalogue")
+    assert summary.exit_code == 0, summary.output
+    assert "1. Protect the human rights of all migrants" in _said(summary.stdout)
+    assert "0 recommendations without an owner; 19 milestones." in _said(summary.stdout)
+    assert _rows(database_url, tables.recommendations) == 85
+
+
+def test_owners_export_writes_a_file_that_applies_back_unchanged(followup: Run, tmp_path: Path) -> None:
+    followup("import", str(SAMPLE))
+    followup("owners", "suggest", "--apply")
+    out = tmp_path / "owners.yaml"
+    exported = followup("owners", "export", "--out", str(out))
+    assert exported.exit_code == 0, exported.output
+    assert "SR1.ii.a:" in out.read_text(encoding="utf-8")
+    applied = followup("owners", "apply", str(out))
+    assert applied.exit_code == 0, applied.output
+    assert "owners changed on 0, 0 milestones added, 0 updated" in _said(applied.stdout)
+
+
+def test_applying_an_unknown_agency_fails_with_its_line_and_writes_nothing(
+    followup: Run, database_url: str, tmp_path: Path
+) -> None:
+    followup("import", str(SAMPLE))
+    bad = tmp_path / "owners.yaml"
+    bad.write_text(DEMO_OWNERS.read_text(encoding="utf-8").replace("{UNHCR: lead}", "{UNHRC: lead}"))
+    line = next(n for n, text in enumerate(bad.read_text().splitlines(), start=1) if "UNHRC" in text)
+    result = followup("owners", "apply", str(bad))
+    assert result.exit_code == 1
+    assert f"owners.yaml line {line}: unknown agency 'UNHRC'" in _said(result.stderr)
+    assert _rows(database_url, tables.ownerships) == 0
+    assert _rows(database_url, tables.milestones) == 0
+
+
+def test_importing_a_file_that_is_not_text_fails_clearly_and_writes_nothing(
+    followup: Run, database_url: str, tmp_path: Path
+) -> None:
+    binary = tmp_path / "report.pdf"
+    binary.write_bytes(b"%PDF-1.7\n\x00\x9c\xff binary")
+    result = followup("import", str(binary))
+    assert result.exit_code == 1
+    assert "report.pdf: line 2: contains NUL bytes: this is not a text file" in " ".join(
+        result.stderr.split()
+    )
+    empty = tmp_path / "notes.md"
+    empty.write_text("Minutes of the meeting.\n")
+    result = followup("import", str(empty))
+    assert result.exit_code == 1 and "no recommendations found" in _said(result.stderr)
+    assert _rows(database_url, tables.recommendations) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_catalogue_commands_do_not_import_prefect(database_url: str, tmp_path: Path) -> None:
+    script = (
+        "import sys; from typer.testing import CliRunner; from workflows.cli import app\n"
+        "r = CliRunner()\n"
+        f"assert r.invoke(app, ['init']).exit_code == 0\n"
+        f"assert r.invoke(app, ['import', {str(SAMPLE)!r}]).exit_code == 0\n"
+        "assert r.invoke(app, ['owners', 'suggest', '--apply']).exit_code == 0\n"
+        "assert r.invoke(app, ['catalogue']).exit_code == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))\n"
+    )
+    env = {"FOLLOWUP_DATABASE_URL": database_url, "FOLLOWUP_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -104,11 +104,11 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:,.2f} {unit}"
 
 
-def render(figures: dict[str, list[Figure]], console: Console | None = None) -> None:
+def render(figures: dict[str, list[Figure]], console: Console | None = None, *, items: int = 10_000) -> None:
     """Print one Rich table per backend: figure, target, baseline, ratio, pass/fail."""
     console = console or Console()
     for backend, rows in figures.items():
-        table = Table(title=f"Follow-up at 10,000 items: {backend}", show_lines=False)
+        table = Table(title=f"Follow-up at {items:,} items: {backend}", show_lines=False)
         for column in ("figure", "value", "target", "raw baseline", "ratio", "result"):
             table.add_column(column, justify="left" if column in ("figure", "raw baseline") else "right")
         for f in rows:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -79,9 +80,12 @@ def _wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with status {process.returncode} before answering {url}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status < 500:
-                    return
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:  # it answers: a 404 on the probed path still means it is up
+                return
+            time.sleep(0.2)
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")

@@ -1,0 +1,172 @@
+"""`make bench`: issue 7's figures on SQLite and PostgreSQL, printed as a table and saved to var/bench.json.
+
+A Prefect server is started first (its own PREFECT_HOME in a temporary folder) and stays up, as in
+production; each backend then runs in a process of its own (`benchmarks.run`), against a fresh
+migrated database (SQLite file; PostgreSQL `followup_bench_<pid>`, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from benchmarks.measure import Figure, machine, peak_rss_mb, render, timed
+from benchmarks.servers import postgres_database, prefect_env, prefect_server
+from db.migrate import upgrade
+
+OUT = Path("var") / "bench.json"
+_FIRST_FLOW = textwrap.dedent(
+    """
+    from prefect import flow
+
+    @flow(name="cold-start-probe")
+    def probe() -> int:
+        return 1
+
+    assert probe() == 1
+    """
+)
+
+
+def ephemeral_cold_start(work: Path) -> float:
+    """Wall time of a process running its first flow on a fresh PREFECT_HOME and no server."""
+    env = prefect_env(work / "cold-prefect-home")
+    with timed() as took:
+        done = subprocess.run([sys.executable, "-c", _FIRST_FLOW], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"first flow failed: {done.stderr[-2000:]}")
+    return took.seconds
+
+
+def run_backend(backend: str, url: str, work: Path, env: dict[str, str], items: int) -> dict[str, Any]:
+    """One backend's measurements in a child process; its JSON result (with `error` if it failed)."""
+    out = work / f"{backend}.json"
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks.run",
+        "--backend",
+        backend,
+        "--url",
+        url,
+        "--out",
+        str(out),
+        "--items",
+        str(items),
+    ]
+    done = subprocess.run(argv, env=env, check=False)
+    if not out.exists():
+        return {"backend": backend, "figures": [], "detail": {}, "error": f"exited {done.returncode}"}
+    return dict(json.loads(out.read_text()))
+
+
+def summary(
+    results: dict[str, dict[str, Any]], cold_start: float | None, started: datetime
+) -> dict[str, Any]:
+    """var/bench.json: the headline keys (the slower backend's figure), then every backend in detail."""
+
+    def worst(key: str) -> float | None:
+        values = [f["value"] for r in results.values() for f in r["figures"] if f["key"] == key]
+        return max(values) if values else None
+
+    def worst_baseline(key: str) -> float | None:
+        values = [f["baseline"] for r in results.values() for f in r["figures"] if f["key"] == key]
+        return max(v for v in values if v is not None) if any(v is not None for v in values) else None
+
+    formats = sorted(
+        {
+            f["key"].split(".", 1)[1]
+            for r in results.values()
+            for f in r["figures"]
+            if f["key"].startswith("report_10k_s.")
+        }
+    )
+    return {
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": "make bench",
+        "headline": "each headline figure is the slower of the backends; see `backends` for each",
+        "launch_10k_s": worst("launch_10k_s"),
+        "launch_raw_s": worst_baseline("launch_10k_s"),
+        "followup_10k_s": worst("followup_10k_s"),
+        "report_10k_s": {fmt: worst(f"report_10k_s.{fmt}") for fmt in formats},
+        "portal_p95_ms": worst("portal_p95_ms"),
+        "cli_show_10k_s": worst("cli_show_10k_s"),
+        "ephemeral_cold_start_s": cold_start,
+        "peak_rss_mb": max(
+            (r.get("peak_rss_mb", {}).get("self", 0.0) for r in results.values()), default=None
+        ),
+        "peak_rss_all_processes_mb": peak_rss_mb(),
+        "backends": results,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the table, write var/bench.json; exit 1 if a target is missed or a run failed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=10_000, help="recommendations to generate")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-cold-start", action="store_true", help="skip the ~30 s ephemeral cold start")
+    args = parser.parse_args(argv)
+    console = Console(width=max(Console().width, 150))
+    started = datetime.now(UTC)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="followup-bench-") as tmp:
+        work = Path(tmp)
+        cold_start = None
+        if not args.no_cold_start:
+            console.print("[bold]Ephemeral cold start[/] (first flow, fresh PREFECT_HOME, no server)...")
+            cold_start = ephemeral_cold_start(work)
+            console.print(f"  {cold_start:.1f} s")
+        console.print(
+            "[bold]Starting a Prefect server[/] on loopback (it stays up for every flow measured)..."
+        )
+        with prefect_server(work / "server-home", work / "prefect-server.log") as api:
+            env = prefect_env(work / "client-home")
+            env["PREFECT_API_URL"] = api
+            env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")]).rstrip(
+                os.pathsep
+            )
+            for backend in args.backends.split(","):
+                console.print(f"[bold]{backend}[/]: {args.items:,} recommendations...")
+                if backend == "sqlite":
+                    url = f"sqlite:///{work / 'bench.db'}"
+                    upgrade(url)
+                    results[backend] = run_backend(backend, url, work, env, args.items)
+                else:
+                    with postgres_database() as url:
+                        results[backend] = run_backend(backend, url, work, env, args.items)
+    data = summary(results, cold_start, started)
+    figures = {
+        b: [Figure(**{k: v for k, v in f.items() if k not in ("ratio", "passed")}) for f in r["figures"]]
+        for b, r in results.items()
+    }
+    render(figures, console, items=args.items)
+    console.print(
+        f"Ephemeral cold start (first flow on a fresh PREFECT_HOME, reported): {cold_start} s; "
+        f"peak RSS of a backend run: {data['peak_rss_mb']} MB (target < 500 MB)"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=2, default=str))
+    console.print(f"Written to {args.out}")
+    failed = [f.label for rows in figures.values() for f in rows if f.passed is False]
+    errors = {b: r["error"] for b, r in results.items() if r.get("error")}
+    memory_ok = (data["peak_rss_mb"] or 0) < 500
+    for backend, error in errors.items():
+        console.print(f"[red]{backend} run failed:[/] {error}")
+    return 0 if not failed and not errors and memory_ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,864 @@
+"""One backend's measurements, in a process of its own (so settings, memory and engines are its own).
+
+`python -m benchmarks.run --backend sqlite --url URL --out FILE.json` expects PREFECT_API_URL to
+point at a running Prefect server. It starts a loopback SMTP server, fills the database with the
+generator, then measures each figure beside its raw baseline and writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import smtplib
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, literal, select, update
+
+from benchmarks import generate
+from benchmarks.measure import Figure, peak_rss_mb, percentile, timed
+from benchmarks.servers import Mailbox, free_port, http_server, smtp_server
+
+SECRET_KEY = "5e" * 32
+BY = "benchmark"
+RAW = "raw-bench"
+PORTAL_CLIENTS = 20
+
+
+@dataclass
+class Run:
+    """The state one backend's run shares between its measurements."""
+
+    backend: str
+    url: str
+    work: Path
+    engine: Engine
+    smtp_port: int
+    mailbox: Mailbox
+    items: int
+    figures: list[Figure] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, figure: Figure) -> Figure:
+        """Keep a figure and say it on the console as soon as it is measured."""
+        self.figures.append(figure)
+        base = f" (raw {figure.baseline:.3f})" if figure.baseline is not None else ""
+        print(f"[{self.backend}] {figure.label}: {figure.value:.3f} {figure.unit}{base}", flush=True)
+        return figure
+
+    def wait_for_mail(self, count: int, timeout: float = 60) -> None:
+        """Block until the SMTP server holds `count` messages (delivery is synchronous; this is a guard)."""
+        deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+        while len(self.mailbox) < count:
+            if datetime.now(UTC) > deadline:
+                raise RuntimeError(f"expected {count} messages at the SMTP server, got {len(self.mailbox)}")
+            threading.Event().wait(0.05)
+
+
+def _clock(today: date | None = None) -> Any:
+    from workflows import bootstrap
+
+    return bootstrap.FixedClock(today) if today else bootstrap.SystemClock()
+
+
+def _uow() -> Any:
+    from workflows import bootstrap
+
+    return bootstrap.uow()
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+def bench_import(run: Run) -> None:
+    """Import a 2,000-item report through the catalogue service; raw: the parsed rows inserted with Core."""
+    from domain.importer import parse_report
+    from workflows.services.catalogue import import_report
+
+    text = generate.report_text(2000)
+    with timed() as took:
+        summary = import_report(_uow(), text, source="BENCH/IMPORT", clock=_clock(), by=BY)
+    assert summary.added == 2000, summary
+    parsed = parse_report(text, source="BENCH/IMPORT-RAW")
+    rows = [
+        {
+            "source": parsed.source,
+            "code": i.code,
+            "kind": i.kind,
+            "agenda_point": i.agenda_point,
+            "agenda_title": i.agenda_title,
+            "theme": i.theme,
+            "parent_code": i.parent,
+            "text": i.text,
+            "position": i.position,
+            "state": "active",
+        }
+        for i in parsed.items
+    ]
+    with timed() as raw:
+        generate.bulk_insert(run.engine, _tables().recommendations, rows)
+    run.add(
+        Figure(
+            "import_2k_s",
+            "Import a 2,000-item report",
+            took.seconds,
+            baseline=raw.seconds,
+            baseline_label="Core insert of the parsed rows",
+        )
+    )
+    # The imported items would be ownerless in the cycle launched next: take them out again.
+    t = _tables()
+    with run.engine.begin() as conn:
+        conn.execute(delete(t.recommendations).where(t.recommendations.c.source.like("BENCH/IMPORT%")))
+        conn.execute(delete(t.history).where(t.history.c.key.like("BENCH/IMPORT%")))
+
+
+def owners_yaml(population: generate.Population, codes: dict[int, str]) -> str:
+    """The generated owners in the `followup owners apply` file format."""
+    by_rec: dict[int, list[dict[str, Any]]] = {}
+    for row in population.owners:
+        by_rec.setdefault(row["recommendation_id"], []).append(row)
+    lines = [f'report: "{population.source}"', "recommendations:"]
+    for rec_id, rows in by_rec.items():
+        owners = ", ".join(f"{r['agency_code']}: {r['role']}" for r in rows)
+        lines.append(f'  "{codes[rec_id]}":\n    owners: {{{owners}}}')
+    return "\n".join(lines) + "\n"
+
+
+def bench_owners(run: Run, population: generate.Population) -> None:
+    """Assign owners to every item from an owners file; raw: the same ownership rows inserted with Core."""
+    from workflows.services.catalogue import apply_owners
+
+    t = _tables()
+    with run.engine.connect() as conn:
+        codes = {r.id: r.code for r in conn.execute(select(t.recommendations.c.id, t.recommendations.c.code))}
+    text = owners_yaml(population, codes)
+    with timed() as raw:
+        generate.bulk_insert(run.engine, t.ownerships, population.owners)
+    with run.engine.begin() as conn:
+        conn.execute(delete(t.ownerships))
+    with timed() as took:
+        summary = apply_owners(_uow(), text, clock=_clock(), by=BY, name="bench-owners.yaml")
+    assert summary.owners_changed == len(codes), summary
+    run.add(
+        Figure(
+            "owners_10k_s",
+            f"Assign owners to {len(codes):,} items (owners file)",
+            took.seconds,
+            baseline=raw.seconds,
+            baseline_label="Core insert of the ownership rows",
+        )
+    )
+
+
+def _tables() -> Any:
+    from db import tables
+
+    return tables
+
+
+# --- launch -----------------------------------------------------------------------------------
+
+
+def _messages_of(run: Run, cycle_id: int, kind: str) -> list[EmailMessage]:
+    """The cycle's stored messages of one kind, as plain MIME messages for the smtplib baseline."""
+    ob = _tables().outbox
+    with run.engine.connect() as conn:
+        rows = conn.execute(
+            select(ob).where(ob.c.cycle_id == cycle_id, ob.c.kind == kind).order_by(ob.c.id)
+        ).mappings()
+        messages = []
+        for row in rows:
+            message = EmailMessage()
+            message["From"] = "HLCP Secretariat <hlcp.secretariat@un.example.org>"
+            message["To"] = ", ".join(row["recipients"])
+            message["Subject"] = row["subject"]
+            message.set_content(row["body_text"])
+            message.add_alternative(row["body_html"], subtype="html")
+            messages.append(message)
+    return messages
+
+
+def _send_raw(run: Run, messages: list[EmailMessage]) -> None:
+    """The raw cost of delivery: one smtplib connection, the messages sent in a loop."""
+    with smtplib.SMTP("127.0.0.1", run.smtp_port, timeout=30) as client:
+        for message in messages:
+            client.send_message(message)
+
+
+def _raw_launch(run: Run, cycle_id: int, deadline: date) -> float:
+    """The launch's rows written with Core (snapshot, requests, outbox) and its messages sent with smtplib."""
+    from domain.tokens import derive_token, hash_token, new_nonce
+
+    t = _tables()
+    messages = _messages_of(run, cycle_id, "status-request")
+    ob = t.outbox
+    with run.engine.connect() as conn:
+        outbox_rows = [dict(r) for r in conn.execute(select(ob).where(ob.c.cycle_id == cycle_id)).mappings()]
+    now = datetime.now(UTC)
+    with timed() as raw:
+        with run.engine.begin() as conn:
+            raw_id = conn.execute(
+                insert(t.cycles).returning(t.cycles.c.id),
+                {"name": RAW, "deadline": deadline, "state": "open", "created_at": now, "launched_at": now},
+            ).scalar_one()
+            own, rec = t.ownerships, t.recommendations
+            conn.execute(
+                insert(t.cycle_items).from_select(
+                    ["cycle_id", "recommendation_id", "agency_code", "role"],
+                    select(literal(raw_id), own.c.recommendation_id, own.c.agency_code, own.c.role)
+                    .join(rec, rec.c.id == own.c.recommendation_id)
+                    .where(rec.c.state == "active"),
+                ),
+            )
+            counts = conn.execute(
+                select(t.cycle_items.c.agency_code, func.count())
+                .where(t.cycle_items.c.cycle_id == raw_id)
+                .group_by(t.cycle_items.c.agency_code)
+            ).all()
+            requests = []
+            for agency, count in counts:
+                nonce = new_nonce()
+                token_hash = hash_token(derive_token(SECRET_KEY, nonce, raw_id, agency))
+                requests.append(
+                    {
+                        "cycle_id": raw_id,
+                        "agency_code": agency,
+                        "item_count": count,
+                        "token_nonce": nonce,
+                        "token_hash": token_hash,
+                        "state": "sent",
+                        "sent_at": now,
+                    }
+                )
+            conn.execute(insert(t.status_requests), requests)
+            copies = [
+                {
+                    **{k: v for k, v in r.items() if k != "id"},
+                    "cycle_id": raw_id,
+                    "idempotency_key": f"{RAW}:{r['idempotency_key']}",
+                }
+                for r in outbox_rows
+            ]
+            conn.execute(insert(ob), copies)
+        _send_raw(run, messages)
+    with run.engine.begin() as conn:
+        conn.execute(delete(ob).where(ob.c.idempotency_key.like(f"{RAW}:%")))
+        conn.execute(delete(t.cycles).where(t.cycles.c.id == raw_id))
+    return raw.seconds
+
+
+def bench_launch(run: Run, name: str, deadline: date) -> int:
+    """Launch the cycle through the Prefect flow (server already running): snapshot, requests, e-mails."""
+    from workflows import flows
+    from workflows.prefect_env import without_heartbeats
+
+    before = len(run.mailbox)
+    # As `followup cycle launch` runs it: in this process, without heartbeats, against the server.
+    with timed() as took, without_heartbeats():
+        result = flows.launch_stocktake_cycle(name=name, deadline=deadline, hlcp_session="HLCP 99")
+    sent = len(run.mailbox) - before
+    t = _tables()
+    with run.engine.connect() as conn:
+        cycle_id = conn.execute(select(t.cycles.c.id).where(t.cycles.c.name == name)).scalar_one()
+        agencies = conn.execute(
+            select(func.count())
+            .select_from(t.status_requests)
+            .where(t.status_requests.c.cycle_id == cycle_id)
+        ).scalar_one()
+        items = conn.execute(
+            select(func.count()).select_from(t.cycle_items).where(t.cycle_items.c.cycle_id == cycle_id)
+        ).scalar_one()
+    run.detail["launch"] = {"result": repr(result), "agencies": agencies, "cycle_items": items, "sent": sent}
+    assert sent == agencies, f"{sent} messages arrived for {agencies} agencies"
+    before = len(run.mailbox)
+    raw = _raw_launch(run, cycle_id, deadline)
+    assert len(run.mailbox) - before == agencies
+    run.add(
+        Figure(
+            "launch_10k_s",
+            f"Launch a {run.items:,}-item cycle under Prefect ({agencies} e-mails over SMTP)",
+            took.seconds,
+            baseline=raw,
+            baseline_label="Core inserts + smtplib loop",
+            target=10.0,
+            max_over_baseline=5.0,
+        )
+    )
+    return int(cycle_id)
+
+
+# --- follow-up --------------------------------------------------------------------------------
+
+
+def _raw_follow_up(run: Run, cycle_id: int, today: date, messages: list[EmailMessage]) -> float:
+    """The follow-up's queries and writes with Core (rolled back), and its reminders sent with smtplib."""
+    t = _tables()
+    sr, ms, ob = t.status_requests, t.milestones, t.outbox
+    now = datetime.now(UTC)
+    with timed() as raw:
+        with run.engine.connect() as conn, conn.begin() as transaction:
+            open_requests = conn.execute(
+                select(sr.c.agency_code, sr.c.sent_at).where(
+                    sr.c.cycle_id == cycle_id, sr.c.answered_at.is_(None)
+                )
+            ).all()
+            late = (
+                conn.execute(select(ms.c.id).where(ms.c.state == "planned", ms.c.due_date < today))
+                .scalars()
+                .all()
+            )
+            conn.execute(update(ms).where(ms.c.id.in_(late)).values(state="overdue"))
+            conn.execute(
+                insert(t.history),
+                [
+                    {
+                        "entity": "milestone",
+                        "key": str(i),
+                        "from_state": "planned",
+                        "to_state": "overdue",
+                        "at": now,
+                        "by": BY,
+                        "why": "overdue",
+                        "data": {},
+                    }
+                    for i in late
+                ],
+            )
+            conn.execute(
+                insert(ob),
+                [
+                    {
+                        "idempotency_key": f"{RAW}:reminder:{agency}",
+                        "kind": "reminder",
+                        "cycle_id": cycle_id,
+                        "agency_code": agency,
+                        "recipients": [],
+                        "cc": [],
+                        "subject": m["Subject"],
+                        "body_text": m.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
+                        "body_html": "",
+                        "message_id": f"<{agency}@bench>",
+                        "mail_from": "a@b.org",
+                        "reply_to": "a@b.org",
+                        "state": "sent",
+                        "attempts": 1,
+                        "created_at": now,
+                    }
+                    for (agency, _), m in zip(open_requests, messages, strict=False)
+                ],
+            )
+            transaction.rollback()
+        _send_raw(run, messages)
+    return raw.seconds
+
+
+def bench_follow_up(run: Run, name: str, cycle_id: int, deadline: date) -> None:
+    """The daily follow-up over every item, 7 days before the deadline (a reminder for every agency)."""
+    from workflows import flows
+    from workflows.prefect_env import without_heartbeats
+
+    today = deadline - timedelta(days=7)
+    reminders = _messages_of(run, cycle_id, "status-request")
+    before = len(run.mailbox)
+    raw = _raw_follow_up(run, cycle_id, today, reminders)
+    assert len(run.mailbox) - before == len(reminders)
+    before = len(run.mailbox)
+    with timed() as took, without_heartbeats():
+        result = flows.daily_follow_up(today=today)
+    sent = len(run.mailbox) - before
+    run.detail["follow_up"] = {"today": today.isoformat(), "sent": sent, "result": repr(result)[:2000]}
+    assert sent == len(reminders), f"{sent} reminders for {len(reminders)} unanswered agencies"
+    run.add(
+        Figure(
+            "followup_10k_s",
+            f"Daily follow-up over {run.items:,} items under Prefect ({sent} reminders)",
+            took.seconds,
+            baseline=raw,
+            baseline_label="Core queries + smtplib loop",
+            target=10.0,
+        )
+    )
+
+
+# --- cycle show (whole process) ---------------------------------------------------------------
+
+_RAW_SHOW = """
+import sys
+from sqlalchemy import create_engine, func, select
+from db import tables as t
+engine = create_engine(sys.argv[1])
+with engine.connect() as conn:
+    cycle = conn.execute(select(t.cycles.c.id).where(t.cycles.c.name == sys.argv[2])).scalar_one()
+    for row in conn.execute(
+        select(t.status_requests.c.agency_code, t.status_requests.c.item_count,
+               func.count(t.status_updates.c.id))
+        .outerjoin(t.status_updates, (t.status_updates.c.cycle_id == cycle)
+                   & (t.status_updates.c.agency_code == t.status_requests.c.agency_code))
+        .where(t.status_requests.c.cycle_id == cycle)
+        .group_by(t.status_requests.c.agency_code, t.status_requests.c.item_count)
+    ):
+        print(*row)
+"""
+
+
+def _whole_process(argv: list[str], env: dict[str, str], repeat: int = 3) -> float:
+    """The median wall time of running a command to completion."""
+    times = []
+    for _ in range(repeat):
+        with timed() as took:
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[:4])} failed: {done.stderr[-2000:]}")
+        times.append(took.seconds)
+    return sorted(times)[len(times) // 2]
+
+
+def bench_cycle_show(run: Run, name: str) -> None:
+    """`followup cycle show` as a whole process; raw: a Python process running the per-agency query."""
+    bin_dir = Path(sys.executable).parent
+    env = dict(os.environ)
+    took = _whole_process([str(bin_dir / "followup"), "cycle", "show", name], env)
+    raw = _whole_process([sys.executable, "-c", _RAW_SHOW, run.url, name], env)
+    run.add(
+        Figure(
+            "cli_show_10k_s",
+            f"`followup cycle show` on the {run.items:,}-item cycle (whole process)",
+            took,
+            baseline=raw,
+            baseline_label="python + SQLAlchemy query process",
+            target=1.5,
+        )
+    )
+
+
+# --- ingestion --------------------------------------------------------------------------------
+
+
+def _agency_items(run: Run, cycle_id: int) -> dict[str, list[int]]:
+    ci = _tables().cycle_items
+    items: dict[str, list[int]] = {}
+    with run.engine.connect() as conn:
+        for agency, rec_id in conn.execute(
+            select(ci.c.agency_code, ci.c.recommendation_id)
+            .where(ci.c.cycle_id == cycle_id)
+            .order_by(ci.c.id)
+        ):
+            items.setdefault(agency, []).append(rec_id)
+    return items
+
+
+def _tokens(run: Run, cycle_id: int) -> dict[str, str]:
+    from workflows import bootstrap
+
+    sr = _tables().status_requests
+    with run.engine.connect() as conn:
+        rows = conn.execute(select(sr.c.agency_code, sr.c.token_nonce).where(sr.c.cycle_id == cycle_id)).all()
+    return {agency: bootstrap.reply_token(cycle_id, agency, nonce) for agency, nonce in rows}
+
+
+def _answer_values(rng: random.Random) -> dict[str, str]:
+    from domain.model import ReportedStatus
+
+    status = rng.choice([s for s in ReportedStatus if s != ReportedStatus.BLOCKED])
+    return {
+        "status": status.value,
+        "narrative": generate.sentence(rng),
+        "evidence": "https://example.org/evidence/report.pdf" if rng.random() < 0.3 else "",
+        "next_milestone_date": "2027-03-31" if rng.random() < 0.3 else "",
+        "obstacle": "",
+    }
+
+
+def _raw_updates(run: Run, rows: int) -> float:
+    """The raw cost of storing `rows` answers: status_updates + history rows inserted with Core."""
+    t = _tables()
+    with run.engine.connect() as conn:
+        pairs = conn.execute(select(t.ownerships.c.recommendation_id, t.ownerships.c.agency_code)).all()
+    pairs = pairs[:rows]  # as many as were ingested (one per owner and item)
+    now = datetime.now(UTC)
+    rng = random.Random(3)
+    with run.engine.begin() as conn:
+        raw_id = conn.execute(
+            insert(t.cycles).returning(t.cycles.c.id),
+            {"name": RAW, "deadline": date.today(), "state": "open", "created_at": now},
+        ).scalar_one()
+    updates, history = [], []
+    for rec_id, agency in pairs:
+        values = _answer_values(rng)
+        updates.append(
+            {
+                "cycle_id": raw_id,
+                "recommendation_id": rec_id,
+                "agency_code": agency,
+                "reported_status": values["status"],
+                "narrative": values["narrative"],
+                "evidence": [],
+                "obstacle": "",
+                "reported_by": BY,
+                "reported_at": now,
+                "channel": "portal",
+                "state": "submitted",
+                "assessment_rationale": "",
+                "reviewer_question": "",
+                "version": 1,
+            }
+        )
+        history.append(
+            {
+                "entity": "update",
+                "key": f"{RAW}:{raw_id}:{rec_id}:{agency}",
+                "from_state": "draft",
+                "to_state": "submitted",
+                "at": now,
+                "by": BY,
+                "why": "answer submitted",
+                "data": {"status": values["status"], "narrative": values["narrative"]},
+            }
+        )
+    with timed() as raw:
+        generate.bulk_insert(run.engine, t.status_updates, updates)
+        generate.bulk_insert(run.engine, t.history, history)
+    with run.engine.begin() as conn:
+        conn.execute(delete(t.cycles).where(t.cycles.c.id == raw_id))
+        conn.execute(delete(t.history).where(t.history.c.key.like(f"{RAW}:%")))
+    run.detail["raw_updates_rows"] = len(updates)
+    return raw.seconds
+
+
+def bench_ingest_portal(run: Run, cycle_id: int, today: date) -> int:
+    """Every agency submits all its items through the reply service the portal calls (one call per agency)."""
+    from workflows import bootstrap
+    from workflows.services.replies import RawAnswer, save_reply
+
+    items, tokens = _agency_items(run, cycle_id), _tokens(run, cycle_id)
+    rng = random.Random(5)
+    batches = {
+        agency: [RawAnswer(recommendation_id=rid, **_answer_values(rng)) for rid in rec_ids]
+        for agency, rec_ids in items.items()
+    }
+    total = sum(len(b) for b in batches.values())
+    clock, config = _clock(today), bootstrap.cycle_config()
+    with timed() as took:
+        for agency, answers in batches.items():
+            uow = _uow()
+            result = save_reply(
+                uow,
+                bootstrap.notifier(uow, clock),
+                clock,
+                config,
+                tokens[agency],
+                answers,
+                submit=True,
+                grace_days=14,
+            )
+            assert not result.conflicts, result.conflicts
+    raw = _raw_updates(run, total)
+    run.add(
+        Figure(
+            "ingest_portal_20k_s",
+            f"Ingest {total:,} status updates (portal service, one submission per agency)",
+            took.seconds,
+            baseline=raw,
+            baseline_label="Core insert of updates + history",
+        )
+    )
+    return total
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+def bench_reports(run: Run, name: str, today: date) -> None:
+    """Each stock-take format on its own; raw: the cycle's answers selected with Core and written as CSV."""
+    from workflows.services.stocktake import FORMATS, write_reports
+
+    t = _tables()
+    su, rec = t.status_updates, t.recommendations
+    out = run.work / "reports"
+    csv_path = run.work / "raw-report.csv"
+    with timed() as raw, run.engine.connect() as conn, csv_path.open("w") as handle:
+        cycle_id = conn.execute(select(t.cycles.c.id).where(t.cycles.c.name == name)).scalar_one()
+        for row in conn.execute(
+            select(rec.c.code, rec.c.text, su.c.agency_code, su.c.reported_status, su.c.narrative)
+            .join(rec, rec.c.id == su.c.recommendation_id)
+            .where(su.c.cycle_id == cycle_id)
+            .order_by(rec.c.position)
+        ):
+            handle.write("\t".join(str(v) for v in row) + "\n")
+    report: dict[str, float] = {}
+    for fmt in FORMATS:
+        with timed() as took:
+            paths = write_reports(_uow(), name, formats=[fmt], out_dir=out, clock=_clock(today))
+        assert paths[fmt].stat().st_size > 0
+        report[fmt] = took.seconds
+        run.add(
+            Figure(
+                f"report_10k_s.{fmt}",
+                f"Stock-take of {run.items:,} items: {fmt}",
+                took.seconds,
+                baseline=raw.seconds,
+                baseline_label="Core select + CSV",
+                target=20.0,
+            )
+        )
+    run.detail["report_sizes_bytes"] = {p.suffix: p.stat().st_size for p in out.iterdir()}
+
+
+# --- portal -----------------------------------------------------------------------------------
+
+_BASELINE_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = PAGE
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+@contextmanager
+def _uvicorn(run: Run, app: str, name: str, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    if app.endswith("()"):
+        argv[3:4] = [app[:-2], "--factory"]
+    with http_server(argv, port, env, run.work / f"{name}.log") as base:
+        yield base
+
+
+def _load(
+    base: str, paths: list[str], request: Callable[[Any, str], int], *, cap_s: float = 60
+) -> dict[str, float]:
+    """Send the requests from PORTAL_CLIENTS threads (each with its own connection); latencies in ms."""
+    import httpx
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    queue = list(reversed(paths))
+    stop_at = datetime.now(UTC) + timedelta(seconds=cap_s)
+
+    def client() -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while datetime.now(UTC) < stop_at:
+                with lock:
+                    if not queue:
+                        return
+                    path = queue.pop()
+                with timed() as took:
+                    status = request(http, path)
+                with lock:
+                    latencies.append(took.seconds * 1000)
+                    if status >= 400:
+                        errors.append(f"{status} {path[:40]}")
+
+    threads = [threading.Thread(target=client) for _ in range(PORTAL_CLIENTS)]
+    with timed() as wall:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[:3]}")
+    return {
+        "requests": len(latencies),
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "throughput_rps": len(latencies) / wall.seconds if wall.seconds else 0.0,
+        "wall_s": wall.seconds,
+    }
+
+
+_CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"')
+_VERSION = re.compile(r'name="version-(\d+)"\s+value="(\d*)"')
+
+
+def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 400) -> None:
+    """Reply page (GET) and submission (POST) under 20 concurrent clients, beside a bare ASGI app."""
+    tokens = list(_tokens(run, cycle_id).values())
+    items = _agency_items(run, cycle_id)
+    token_items = dict(zip(_tokens(run, cycle_id).values(), items.values(), strict=False))
+    env = dict(os.environ)
+    with _uvicorn(run, "portal.app:create_app()", "portal", env) as base:
+        import httpx
+
+        sample = httpx.get(f"{base}/r/{tokens[0]}", timeout=60)
+        sample.raise_for_status()
+        page_bytes = len(sample.content)
+        pages = [f"/r/{tokens[n % len(tokens)]}" for n in range(requests_per_kind)]
+        reply = _load(base, pages, lambda http, path: http.get(path).status_code)
+        rng = random.Random(9)
+        submit_ms: list[float] = []
+
+        def submit(http: Any, path: str) -> int:
+            page = http.get(path)
+            csrf = _CSRF.search(page.text)
+            if page.status_code != 200 or csrf is None:
+                return page.status_code or 599
+            versions = dict(_VERSION.findall(page.text))
+            form = {"csrf": csrf.group(1), "action": "submit"}
+            for rid in token_items[path.rsplit("/", 1)[1]]:
+                if str(rid) not in versions:
+                    continue
+                form[f"version-{rid}"] = versions[str(rid)]
+                for key, value in _answer_values(rng).items():
+                    form[f"{key}-{rid}"] = value
+            with timed() as took:
+                status = int(http.post(path, data=form).status_code)
+            submit_ms.append(took.seconds * 1000)
+            return 200 if status in (200, 303) else status
+
+        posts = [f"/r/{tokens[n % len(tokens)]}" for n in range(requests_per_kind // 4)]
+        submission = _load(base, posts, submit)
+        submission.update(
+            {"post_p50_ms": percentile(submit_ms, 50), "post_p95_ms": percentile(submit_ms, 95)}
+        )
+    baseline_dir = run.work / "baseline_app"
+    baseline_dir.mkdir(exist_ok=True)
+    (baseline_dir / "bare_asgi.py").write_text(f"PAGE = {b'x' * page_bytes!r}\n{_BASELINE_APP}")
+    bare_env = {**env, "PYTHONPATH": str(baseline_dir)}
+    with _uvicorn(run, "bare_asgi:app", "bare", bare_env) as base:
+        bare = _load(base, pages, lambda http, path: http.get(path).status_code)
+    run.detail["portal"] = {
+        "page_bytes": page_bytes,
+        "reply_page": reply,
+        "submission": submission,
+        "bare_asgi": bare,
+        "clients": PORTAL_CLIENTS,
+    }
+    run.add(
+        Figure(
+            "portal_p50_ms",
+            "Reply page p50 (20 clients)",
+            reply["p50_ms"],
+            unit="ms",
+            baseline=bare["p50_ms"],
+            baseline_label="bare ASGI, same size",
+        )
+    )
+    run.add(
+        Figure(
+            "portal_p95_ms",
+            "Reply page p95 (20 clients)",
+            reply["p95_ms"],
+            unit="ms",
+            baseline=bare["p95_ms"],
+            baseline_label="bare ASGI, same size",
+            target=100.0,
+        )
+    )
+    run.add(
+        Figure(
+            "portal_rps",
+            "Reply page throughput",
+            reply["throughput_rps"],
+            unit="req/s",
+            baseline=bare["throughput_rps"],
+            baseline_label="bare ASGI, same size",
+        )
+    )
+    run.add(
+        Figure(
+            "portal_submit_p95_ms",
+            "Submission p95 (POST, 20 clients)",
+            submission["post_p95_ms"],
+            unit="ms",
+            note=f"{submission['requests']} submissions",
+        )
+    )
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def execute(run: Run) -> None:
+    """Fill the database, then measure in the order a cycle lives."""
+    with timed() as took:
+        population = generate.populate(run.engine, recommendations=run.items, with_owners=False)
+    run.detail["generate_catalogue_s"] = took.seconds
+    bench_import(run)
+    bench_owners(run, population)
+    with timed() as took:
+        generate.add_history(run.engine, population, 2)
+    run.detail["generate_history_s"] = took.seconds
+    today = date.today()
+    deadline = today + timedelta(days=28)
+    name = "HLCP 99 stock-take"
+    cycle_id = bench_launch(run, name, deadline)
+    bench_cycle_show(run, name)
+    bench_follow_up(run, name, cycle_id, deadline)
+    bench_ingest_portal(run, cycle_id, deadline - timedelta(days=5))
+    bench_reports(run, name, deadline + timedelta(days=1))
+    bench_portal(run, cycle_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one backend's measurements and write them as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--items", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    work = args.out.parent / args.backend
+    work.mkdir(parents=True, exist_ok=True)
+    with smtp_server() as (port, mailbox):
+        # Settings are read once per process: set them before anything of the application loads.
+        os.environ.update(
+            {
+                "FOLLOWUP_DATABASE_URL": args.url,
+                "FOLLOWUP_HOME": str(work / "home"),
+                "FOLLOWUP_MAIL_URL": f"smtp://127.0.0.1:{port}",
+                "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+            }
+        )
+        from db.engine import make_engine
+
+        run = Run(args.backend, args.url, work, make_engine(args.url), port, mailbox, args.items)
+        error = None
+        try:
+            execute(run)
+        except Exception as exc:  # keep what was measured; the table says what failed
+            import traceback
+
+            traceback.print_exc()
+            error = f"{type(exc).__name__}: {exc}"
+    result = {
+        "backend": args.backend,
+        "figures": [f.as_dict() for f in run.figures],
+        "detail": run.detail,
+        "error": error,
+        "peak_rss_mb": peak_rss_mb(),
+        "messages_received": len(mailbox),
+    }
+    args.out.write_text(json.dumps(result, indent=2, default=str))
+    return 0 if error is None else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

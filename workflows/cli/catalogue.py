@@ -119,6 +119,10 @@ def _short(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# A table of ten thousand rows helps nobody (and takes seconds to draw): the export file has them all.
+SHOWN_SUGGESTIONS = 300
+
+
 @owners_app.command("suggest")
 def suggest_command(
     apply: bool = typer.Option(
@@ -131,7 +135,7 @@ def suggest_command(
             bootstrap.uow(), apply=apply, clock=bootstrap.SystemClock(), by=_by()
         )
     table = Table("code", "lead", "contributors", "why", "")
-    for s in suggestions:
+    for s in suggestions[:SHOWN_SUGGESTIONS]:
         lead = [o for o in s.owners if o.role == OwnerRole.LEAD]
         contributors = [o for o in s.owners if o.role == OwnerRole.CONTRIBUTOR]
         reasons = "; ".join(dict.fromkeys(o.reason for o in s.owners))
@@ -144,6 +148,9 @@ def suggest_command(
             note,
         )
     console.print(table)
+    if len(suggestions) > SHOWN_SUGGESTIONS:
+        hidden = len(suggestions) - SHOWN_SUGGESTIONS
+        console.print(f"… and {hidden} more: review them all with `followup owners export`.")
     stored = sum(1 for s in suggestions if not s.kept)
     if apply:
         console.print(

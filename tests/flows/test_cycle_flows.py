@@ -1,0 +1,112 @@
+"""The cycle flows under Prefect's test harness, sending to a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from domain.lifecycle import RequestState
+from tests.flows.conftest import sent_messages, submit_answers
+from tests.smtp import SmtpServer
+from workflows import bootstrap
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+
+LAUNCH_DAY = date(2026, 3, 2)
+DEADLINE = date(2026, 4, 1)
+AGENCIES = ["ILO", "IOM", "UNHCR"]
+
+
+def launch(**overrides: Any) -> dict[str, Any]:
+    from workflows import flows
+
+    arguments: dict[str, Any] = {"name": "Spring 2026", "deadline": DEADLINE, "today": LAUNCH_DAY}
+    return flows.launch_stocktake_cycle(**{**arguments, **overrides})
+
+
+def follow_up(day: date) -> dict[str, Any]:
+    from workflows import flows
+
+    return flows.daily_follow_up(today=day)
+
+
+def request_states() -> dict[str, str]:
+    with bootstrap.uow() as uow:
+        cycle = uow.cycles.require("Spring 2026")
+        return {r.agency_code: r.state for r in uow.requests.for_cycle(cycle.id or 0)}
+
+
+def test_launch_mails_each_agency_once_and_a_second_launch_mails_nobody(
+    catalogue: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    first = launch()
+    assert (first["created"], first["sent"], first["marked_sent"]) == (True, 3, AGENCIES)
+    assert sorted(m["To"] for m in smtp_server.messages) == [
+        f"focal.point@{a.lower()}.example.org" for a in AGENCIES
+    ]
+    again = launch()
+    assert (again["created"], again["enqueued"], again["sent"]) == (False, 0, 0)
+    assert len(smtp_server.messages) == 3
+    assert request_states() == dict.fromkeys(AGENCIES, RequestState.SENT.value)
+
+
+def test_a_replayed_calendar_reminds_on_schedule_stops_after_a_reply_and_escalates_after_the_deadline(
+    catalogue: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    launch()
+    days = [16, 17, 18, 24, 25, 29, 30, 31, 32, 33, 34, 35]  # days after launch; the deadline is day 30
+    for offset in days:
+        day = LAUNCH_DAY + timedelta(days=offset)
+        if day == DEADLINE - timedelta(days=5):
+            submit_answers("Spring 2026", "ILO", [catalogue["SR1"]], day)
+        follow_up(day)
+    reminders = [agency for kind, agency in sent_messages() if kind == "reminder"]
+    # 14 and 7 days before: everyone; 2 days before: ILO has answered in between.
+    assert reminders == ["ILO", "IOM", "UNHCR", "ILO", "IOM", "UNHCR", "IOM", "UNHCR"]
+    escalations = [agency for kind, agency in sent_messages() if kind == "escalation"]
+    assert escalations == ["IOM", "UNHCR"]
+    heads = [m for m in smtp_server.messages if m["To"] == "head.office@iom.example.org"]
+    assert len(heads) == 1 and heads[0]["Cc"] == "hlcp.secretariat@un.example.org"
+    assert request_states() == {"ILO": "answered", "IOM": "escalated", "UNHCR": "escalated"}
+    assert len({m["Message-ID"] for m in smtp_server.messages}) == len(smtp_server.messages)
+
+
+def test_the_follow_up_reports_overdue_items_and_the_events_to_emit(catalogue: dict[str, int]) -> None:
+    launch()
+    found = follow_up(DEADLINE + timedelta(days=1))
+    assert {(row["item"], row["owner"]) for row in found["rows"]} == {
+        ("SR1", "ILO"),
+        ("SR1", "IOM"),
+        ("A1.1", "IOM"),
+        ("A1.2", "IOM"),
+        ("A1.2", "UNHCR"),
+        ("A2.1", "UNHCR"),
+    }
+    assert found["newly_overdue_requests"] == [f"Spring 2026:{a}" for a in AGENCIES]
+
+
+def test_a_send_refused_by_the_mail_server_is_retried_and_nothing_is_sent_twice(
+    catalogue: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    smtp_server.refuse_next(2)
+    launched = launch()
+    assert smtp_server.refused == 2
+    assert launched["marked_sent"] == AGENCIES
+    assert sorted(m["To"] for m in smtp_server.messages) == [
+        f"focal.point@{a.lower()}.example.org" for a in AGENCIES
+    ]
+
+
+def test_with_the_mail_server_down_the_cycle_opens_and_the_next_follow_up_sends_the_requests(
+    catalogue: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    smtp_server.refuse_next(1000)
+    launched = launch()
+    assert launched["created"] and launched["sent"] == 0
+    assert request_states() == dict.fromkeys(AGENCIES, RequestState.PENDING.value)
+    smtp_server.refuse_next(0)
+    follow_up(LAUNCH_DAY + timedelta(days=1))
+    assert [kind for kind, _ in sent_messages()] == ["status-request"] * 3
+    assert request_states() == dict.fromkeys(AGENCIES, RequestState.SENT.value)

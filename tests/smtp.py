@@ -7,6 +7,8 @@ Registered in tests/conftest.py through `pytest_plugins`, so every test can ask 
         ...
         assert [m["To"] for m in smtp_server.messages] == [...]
         smtp_server.refuse_next(2)   # the next two messages get "451 try again later" after DATA
+        smtp_server.logins["user"] = "secret"   # AUTH LOGIN/PLAIN accepts these (no TLS needed here)
+        assert smtp_server.authenticated_as == ["user"]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, cast
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 
@@ -33,6 +36,8 @@ class SmtpServer:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    logins: dict[str, str] = field(default_factory=dict)
+    authenticated_as: list[str | None] = field(default_factory=list)
     refused: int = 0
     _refusals_left: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,7 +66,15 @@ class SmtpServer:
             raw = envelope.original_content or envelope.content
             self.messages.append(cast(EmailMessage, message_from_bytes(raw, policy=policy.default)))
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.authenticated_as.append(session.auth_data.login.decode() if session.authenticated else None)
         return "250 2.0.0 Message accepted for delivery"
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        """aiosmtpd hook: accept a login found in `logins`."""
+        known = (
+            isinstance(data, LoginPassword) and self.logins.get(data.login.decode()) == data.password.decode()
+        )
+        return AuthResult(success=known, handled=False, auth_data=data)
 
 
 def _free_port() -> int:
@@ -75,7 +88,14 @@ def _free_port() -> int:
 def smtp_server() -> Iterator[SmtpServer]:
     """A real SMTP server on 127.0.0.1 for the duration of one test."""
     server = SmtpServer(HOST, _free_port())
-    controller = Controller(server, hostname=HOST, port=server.port, enable_SMTPUTF8=True)
+    controller = Controller(
+        server,
+        hostname=HOST,
+        port=server.port,
+        enable_SMTPUTF8=True,
+        authenticator=server.authenticate,
+        auth_require_tls=False,  # loopback only; TLS itself is not exercised by these tests
+    )
     controller.start()
     try:
         yield server

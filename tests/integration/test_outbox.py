@@ -267,3 +267,22 @@ def test_two_dispatchers_at_once_never_send_the_same_message(
     assert sum(r.sent for r in reports) == 16
     assert sorted(k for r in reports for k in r.sent_keys) == sorted(f"reminder:{n}" for n in range(16))
     assert len({m["Message-ID"] for m in smtp_server.messages}) == len(smtp_server.messages) == 16
+
+
+def test_the_smtp_sender_logs_in_when_the_url_names_a_user(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    smtp_server.logins["followup@un.example.org"] = "pa:ss w@rd"
+    enqueue(uow, key="good")
+    enqueue(uow, key="bad")
+    good = sender_from_url(
+        f"smtp://followup%40un.example.org:pa%3Ass%20w%40rd@{smtp_server.host}:{smtp_server.port}"
+    )
+    bad = sender_from_url(f"smtp://followup%40un.example.org:wrong@{smtp_server.host}:{smtp_server.port}")
+
+    sent = dispatch(lambda: uow, good, clock(), limit=1)
+    refused = dispatch(lambda: uow, bad, clock(), limit=1)
+
+    assert (sent.sent, refused.retrying) == (1, 1)
+    assert smtp_server.authenticated_as == ["followup@un.example.org"]
+    assert "SMTPAuthenticationError" in rows(uow)[1].last_error

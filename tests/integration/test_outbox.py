@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -286,3 +289,54 @@ def test_the_smtp_sender_logs_in_when_the_url_names_a_user(
     assert (sent.sent, refused.retrying) == (1, 1)
     assert smtp_server.authenticated_as == ["followup@un.example.org"]
     assert "SMTPAuthenticationError" in rows(uow)[1].last_error
+
+
+KILLED_DISPATCHER = """
+import os, signal, sys
+from datetime import datetime
+from sqlalchemy.orm import sessionmaker
+from db.engine import make_engine
+from db.unit_of_work import SqlUnitOfWork
+from notifications.outbox import dispatch
+from notifications.senders import sender_from_url
+from workflows.bootstrap import FixedClock
+
+database_url, mail_url, at = sys.argv[1:]
+smtp = sender_from_url(mail_url)
+
+
+class KilledRightAfterTheServerAccepted:
+    def send(self, message):
+        smtp.send(message)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+factory = sessionmaker(bind=make_engine(database_url))
+moment = datetime.fromisoformat(at)
+clock = FixedClock(moment.date(), moment)
+dispatch(lambda: SqlUnitOfWork(factory), KilledRightAfterTheServerAccepted(), clock)
+"""
+
+
+def test_a_dispatcher_process_killed_after_the_smtp_accept_is_not_followed_by_a_second_send(
+    database_url: str, smtp_server: SmtpServer
+) -> None:
+    engine = make_engine(database_url)
+    new_uow = lambda: SqlUnitOfWork(sessionmaker(bind=engine, expire_on_commit=False))  # noqa: E731
+    enqueue(new_uow(), key="first")
+    enqueue(new_uow(), key="second")
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_DISPATCHER, database_url, smtp_server.url, AT.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    rerun = dispatch(new_uow, sender_from_url(smtp_server.url), clock(LEASE.total_seconds() / 60 + 1))
+    states = {row.idempotency_key: row.state for row in rows(new_uow())}
+    engine.dispose()
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (rerun.sent_keys, rerun.failed) == (["second"], 1)
+    assert states == {"first": "failed", "second": "sent"}
+    assert sorted(m["X-Followup-Key"] for m in smtp_server.messages) == ["first", "second"]

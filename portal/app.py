@@ -22,7 +22,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.lifecycle import ReviewState
-from domain.model import ReportedStatus
 from domain.ports import Clock, Notifier
 from portal.security import NO_STORE, SECURITY_HEADERS, BodyLimitMiddleware, same, signed
 from workflows import bootstrap
@@ -52,7 +51,7 @@ class Portal:
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
-        self.templates.filters["status_label"] = _status_label
+        self.templates.filters["status_label"] = replies.status_label
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -283,13 +282,6 @@ def _answers_from(fields: dict[str, str], page: replies.ReplyPage) -> list[repli
             )
         )
     return answers
-
-
-def _status_label(value: str) -> str:
-    try:
-        return ReportedStatus(value).label
-    except ValueError:
-        return value
 
 
 def _forbidden() -> PlainTextResponse:

@@ -88,8 +88,10 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("FOLLOWUP_SECRETARIAT_TOKEN", SECRETARIAT_TOKEN)
     monkeypatch.setenv("FOLLOWUP_PUBLIC_URL", "http://testserver")
     get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
     yield
     get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
 
 
 def seed(uow: SqlUnitOfWork) -> Scenario:
@@ -130,4 +132,5 @@ def site(settings_env: None, database_url: str, monkeypatch: pytest.MonkeyPatch)
     """The scenario in a database of the test's own, which the portal application reads (both backends)."""
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
     get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
     return seed(bootstrap.uow(database_url))

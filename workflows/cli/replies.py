@@ -1,3 +1,83 @@
-"""Commands of this group are registered here."""
+"""Reply commands: `reply template`, `reply import`, `cycle reissue`, and `portal` (the web server).
+
+None of them imports Prefect; `portal` imports the web stack only when it starts.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from workflows import bootstrap
+from workflows.cli.app import app, console, cycle_app, err_console, reply_app, user_errors
+from workflows.cli.cycles import TODAY_OPTION, _clock, _day
+from workflows.services import replies, spreadsheets
+
+
+@reply_app.command("template")
+def template(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    agency: str = typer.Option(..., "--agency", help="The agency's code, e.g. UNDP."),
+    out: Path = typer.Option(..., "--out", help="Where to write the .xlsx file."),
+) -> None:
+    """Write an agency's reply spreadsheet: items pre-filled, a status drop-down, locked reference columns."""
+    if out.suffix.lower() != ".xlsx":
+        err_console.print("[bold red]error:[/] --out: the template is an .xlsx file (name it *.xlsx)")
+        raise typer.Exit(1)
+    with user_errors():
+        path = spreadsheets.write_template(bootstrap.uow(), name, agency, out)
+    console.print(f"Wrote {path} for {agency} ({name}).")
+
+
+@reply_app.command("import")
+def import_file(
+    file: Path = typer.Argument(..., help="A filled-in reply file (.xlsx or .csv)."),
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid."""
+    uow = bootstrap.uow()
+    clock = _clock(_day(today))
+    with user_errors():
+        try:
+            result = spreadsheets.import_reply_file(uow, bootstrap.notifier(uow, clock), clock, file)
+        except spreadsheets.SpreadsheetRejected as exc:
+            err_console.print(
+                f"[bold red]error:[/] {file.name}: {exc.message}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(1) from None
+    changed = ", ".join(result.saved) or "nothing changed"
+    console.print(
+        f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
+        f"(submitted: {changed})."
+    )
+
+
+@cycle_app.command("reissue")
+def reissue(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    agency: str = typer.Option(..., "--agency", help="The agency's code."),
+) -> None:
+    """Give an agency a new reply link (the old one stops working) and send it by e-mail."""
+    uow = bootstrap.uow()
+    clock = bootstrap.SystemClock()
+    with user_errors():
+        link = replies.reissue_link(
+            uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), name, agency, "secretariat"
+        )
+    console.print(f"New link for {agency} in {name} (queued for e-mail; the old link no longer works):")
+    console.print(link, highlight=False, soft_wrap=True)
+
+
+@app.command("portal")
+def portal(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+) -> None:
+    """Run the reply portal (agencies' secure links, the secretariat's cycle pages)."""
+    import uvicorn
+
+    from portal.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, server_header=False)

@@ -99,7 +99,7 @@ class AnswerView:
     @property
     def status_label(self) -> str:
         """The status as a label ("In progress"), or the raw text if it is not one."""
-        return _status_label(self.status)
+        return status_label(self.status)
 
 
 @dataclass(frozen=True)
@@ -267,8 +267,8 @@ def record_answers(
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
     now, today = clock.now(), clock.today()
-    items = _items(uow, cycle.id or 0, request.agency_code)
-    previous = _previous_answers(uow, cycle, request.agency_code)
+    items = request_items(uow, cycle.id or 0, request.agency_code)
+    previous = previous_answers(uow, cycle, request.agency_code)
     updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, request.agency_code)}
     given = {a.recommendation_id: a for a in answers if a.recommendation_id in items}
     by = f"{request.agency_code} focal point"
@@ -284,7 +284,7 @@ def record_answers(
                 problems.append(AnswerProblem(item["code"], rid, "status", "not answered: choose a status"))
             continue
         lock = _lock_reason(cycle, request, update, today)
-        stored = _view(update) if update and update.reported_status else None
+        stored = stored_answer(update) if update and update.reported_status else None
         if lock:
             if raw.status.strip() and stored is not None and not _same(raw, stored):
                 problems.append(
@@ -383,7 +383,7 @@ def parse_answer(
     elif complete and status and previous_status and status.value != previous_status and not narrative:
         problem(
             "narrative",
-            f"required because the status changed from {_status_label(previous_status)} to "
+            f"required because the status changed from {status_label(previous_status)} to "
             f"{status.label}: say what changed and why",
         )
     evidence = tuple(raw.evidence.split())
@@ -483,7 +483,7 @@ def _request_for_token(
     return request, cycle
 
 
-def _items(uow: SqlUnitOfWork, cycle_id: int, agency_code: str) -> dict[int, dict[str, Any]]:
+def request_items(uow: SqlUnitOfWork, cycle_id: int, agency_code: str) -> dict[int, dict[str, Any]]:
     """The request's items (cycle snapshot) with their recommendation, in report order."""
     ci, rec = tables.cycle_items, tables.recommendations
     rows = uow.session.execute(
@@ -504,7 +504,7 @@ def _items(uow: SqlUnitOfWork, cycle_id: int, agency_code: str) -> dict[int, dic
     return {row["id"]: dict(row) for row in rows}
 
 
-def _previous_answers(
+def previous_answers(
     uow: SqlUnitOfWork, cycle: StockTakeCycle, agency_code: str
 ) -> dict[int, tuple[AnswerView, str]]:
     """Per recommendation, what this agency submitted in the previous cycle, and that cycle's name."""
@@ -530,8 +530,8 @@ def _page(
 ) -> ReplyPage:
     today = clock.today()
     cycle_id = cycle.id or 0
-    items = _items(uow, cycle_id, request.agency_code)
-    previous = _previous_answers(uow, cycle, request.agency_code)
+    items = request_items(uow, cycle_id, request.agency_code)
+    previous = previous_answers(uow, cycle, request.agency_code)
     updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle_id, request.agency_code)}
     milestones = _milestones(uow, cycle_id, request.agency_code, today)
     versions = _versions(uow, updates.values())
@@ -548,14 +548,14 @@ def _page(
             milestones=tuple(milestones.get(rid, ())),
             previous=prev[0] if prev else None,
             previous_cycle=prev[1] if prev else None,
-            current=_view(update) if update and update.reported_status else None,
+            current=stored_answer(update) if update and update.reported_status else None,
             state=update.state if update else None,
             version=update.version if update else 0,
             reviewer_question=update.reviewer_question if update else "",
             lock_reason=_lock_reason(cycle, request, update, today),
             versions=tuple(versions.get(update.history_key(), ())) if update else (),
         )
-        groups.setdefault(_group_title(row), []).append(item)
+        groups.setdefault(group_title(row), []).append(item)
     return ReplyPage(
         cycle_name=cycle.name,
         hlcp_session=cycle.hlcp_session,
@@ -626,7 +626,8 @@ def _lock_reason(
     return ""
 
 
-def _group_title(row: dict[str, Any]) -> str:
+def group_title(row: dict[str, Any]) -> str:
+    """The heading an item is listed under: its agenda point, else its theme or "strategic"."""
     if row["agenda_point"] is not None:
         title = f"Agenda point {row['agenda_point']}"
         return f"{title}: {row['agenda_title']}" if row["agenda_title"] else title
@@ -642,7 +643,8 @@ def _parse_status(text: str) -> ReportedStatus | None:
         return None
 
 
-def _status_label(value: str) -> str:
+def status_label(value: str) -> str:
+    """The label of a status value or label ("In progress"); anything else is returned as it is."""
     status = _parse_status(value)
     return status.label if status else value
 
@@ -652,7 +654,8 @@ def _is_web_link(link: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _view(update: StatusUpdate) -> AnswerView:
+def stored_answer(update: StatusUpdate) -> AnswerView:
+    """A stored update as an answer to show or compare."""
     return AnswerView(
         status=update.reported_status or "",
         narrative=update.narrative,
@@ -674,7 +677,7 @@ def _view_of_raw(raw: RawAnswer) -> AnswerView:
 
 
 def _raw_from(update: StatusUpdate) -> RawAnswer:
-    view = _view(update)
+    view = stored_answer(update)
     return RawAnswer(
         recommendation_id=update.recommendation_id,
         status=view.status,

@@ -1,0 +1,456 @@
+"""The spreadsheet channel: an agency's reply template, and importing a filled-in file (.xlsx or .csv).
+
+An import validates every row and reports every problem with its row and column at once; it
+applies nothing unless the whole file is valid. Valid answers go through the same save path as
+the portal (`replies.record_answers`), as a submission on the spreadsheet channel.
+
+The sheet's top rows name the cycle and agency (never the reply token: a spreadsheet travels by
+e-mail and sits in folders). Hostile files are refused before openpyxl reads them: too large,
+not a zip, or a zip whose contents would inflate far beyond the file (a zip bomb).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import NotFound, ValidationError
+from domain.model import Channel
+from domain.ports import Clock, Notifier
+from workflows.bootstrap import cycle_config
+from workflows.services import replies
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+MAX_ZIP_MEMBERS = 500
+MAX_ROWS = 5000
+MAX_CELL_CHARS = 10_000
+
+CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = "Cycle", "Agency", "Deadline"
+HEADER_ROW = 5
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the reply sheet: its header, the answer field it feeds, whether agencies edit it."""
+
+    key: str
+    header: str
+    width: int
+    editable: bool = False
+    required: bool = False
+
+
+COLUMNS = (
+    Column("code", "Code", 10, required=True),
+    Column("agenda", "Agenda point", 24),
+    Column("text", "Recommendation", 60),
+    Column("role", "Your role", 12),
+    Column("previous_status", "Previous status", 16),
+    Column("previous_narrative", "Previous narrative", 40),
+    Column("status", "Status", 20, editable=True, required=True),
+    Column("narrative", "What changed and why", 50, editable=True, required=True),
+    Column("evidence", "Evidence links (one per line)", 36, editable=True),
+    Column("next_milestone_date", "Next milestone date", 16, editable=True),
+    Column("obstacle", "Obstacle (if blocked)", 36, editable=True),
+    Column("version", "Version", 8),
+)
+VERSION_COLUMN = get_column_letter(len(COLUMNS))
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """What is wrong at one place in a file (row and column when the problem has one)."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class SpreadsheetRejected(ValidationError):
+    """A reply file that cannot be imported; `problems` lists every problem found, nothing was applied."""
+
+    def __init__(self, source: str, problems: Sequence[CellProblem]) -> None:
+        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(source, f"{count}, nothing was imported:\n{listing}")
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class ReplyImport:
+    """What an import applied."""
+
+    cycle_name: str
+    agency_code: str
+    rows: int
+    saved: tuple[str, ...]
+
+
+def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: Path) -> Path:
+    """Write the agency's reply sheet: items pre-filled, a status drop-down, read-only reference columns."""
+    with uow:
+        cycle = uow.cycles.require(cycle_name)
+        request = uow.requests.get(cycle.id or 0, agency_code)
+        if request is None:
+            raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
+        agency = uow.agencies.require(agency_code)
+        items = replies.request_items(uow, cycle.id or 0, agency_code)
+        previous = replies.previous_answers(uow, cycle, agency_code)
+        updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
+        rows = []
+        for rid, item in items.items():
+            update = updates.get(rid)
+            last = previous[rid][0] if rid in previous else None
+            now = replies.stored_answer(update) if update and update.reported_status else None
+            start = now or last
+            rows.append(
+                {
+                    "code": item["code"],
+                    "agenda": replies.group_title(item),
+                    "text": item["text"],
+                    "role": item["role"],
+                    "previous_status": replies.status_label(last.status) if last else "",
+                    "previous_narrative": last.narrative if last else "",
+                    # Start from the stored answer, else from last cycle's status (often unchanged).
+                    "status": replies.status_label(start.status) if start else "",
+                    "narrative": now.narrative if now else "",
+                    "evidence": "\n".join(now.evidence) if now else "",
+                    "next_milestone_date": now.next_milestone_date if now else "",
+                    "obstacle": now.obstacle if now else "",
+                    "version": update.version if update else 0,
+                }
+            )
+        meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
+        title = f"{agency.name}: reply to stock-take {cycle.name}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _workbook(title, meta, rows).save(path)
+    return path
+
+
+def import_reply_file(uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, path: Path) -> ReplyImport:
+    """Validate a filled-in reply file (.xlsx or .csv) and, only if all of it is valid, submit its answers."""
+    table = _read_table(path)
+    problems: list[CellProblem] = []
+    meta, header_row = _metadata(table, problems)
+    columns = _columns(table, header_row, problems) if header_row else {}
+    if problems:
+        raise SpreadsheetRejected(path.name, problems)
+    with uow:
+        cycle = uow.cycles.get(meta[CYCLE_LABEL])
+        request = uow.requests.get(cycle.id or 0, meta[AGENCY_LABEL]) if cycle else None
+        if cycle is None or request is None:
+            what = (
+                f"no cycle named '{meta[CYCLE_LABEL]}'"
+                if cycle is None
+                else (f"cycle '{cycle.name}' has no status request for agency '{meta[AGENCY_LABEL]}'")
+            )
+            raise SpreadsheetRejected(path.name, [CellProblem(1, "B", what)])
+        items = replies.request_items(uow, cycle.id or 0, request.agency_code)
+        by_code = {item["code"]: rid for rid, item in items.items()}
+        answers, rows_of = _answers(table, header_row, columns, by_code, request.agency_code, problems)
+        try:
+            result = replies.record_answers(
+                uow,
+                notifier,
+                clock,
+                cycle_config(),
+                request,
+                cycle,
+                answers,
+                submit=True,
+                channel=Channel.SPREADSHEET,
+            )
+        except replies.InvalidAnswers as exc:
+            problems.extend(_located(p, rows_of, columns) for p in exc.problems)
+        except ValidationError as exc:
+            problems.append(CellProblem(None, None, exc.message))
+        else:
+            problems.extend(
+                CellProblem(
+                    rows_of[c.recommendation_id],
+                    None,
+                    f"{c.code} was changed after this sheet was written (now version {c.stored_version}, "
+                    f"by {c.stored_by}); write a fresh template with `followup reply template`",
+                )
+                for c in result.conflicts
+            )
+        if problems:
+            raise SpreadsheetRejected(path.name, sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+        uow.commit()
+        return ReplyImport(cycle.name, request.agency_code, len(answers), result.saved)
+
+
+def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> Workbook:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Reply"
+    bold = Font(bold=True)
+    for n, (label, value) in enumerate(meta, start=1):
+        sheet.cell(n, 1, label).font = bold
+        sheet.cell(n, 2, value)
+    sheet.cell(1, 3, title).font = Font(bold=True, size=13)
+    sheet.cell(2, 3, "Fill in the white columns (Status to Obstacle), save, and send the file back.")
+    header_fill = PatternFill("solid", fgColor="DDE7F0")
+    answer_fill = PatternFill("solid", fgColor="FFFFFF")
+    reference_fill = PatternFill("solid", fgColor="F2F2F2")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for index, column in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(HEADER_ROW, index, column.header)
+        cell.font, cell.fill, cell.alignment = bold, header_fill, wrap
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    for r, row in enumerate(rows, start=HEADER_ROW + 1):
+        for index, column in enumerate(COLUMNS, start=1):
+            cell = sheet.cell(r, index, row[column.key] if row[column.key] != "" else None)
+            cell.alignment = wrap
+            cell.fill = answer_fill if column.editable else reference_fill
+            if column.editable:
+                cell.protection = Protection(locked=False)
+            if column.key == "next_milestone_date":
+                cell.number_format = "yyyy-mm-dd"
+                if isinstance(row[column.key], str) and row[column.key]:
+                    cell.value = date.fromisoformat(row[column.key])
+    last = HEADER_ROW + max(len(rows), 1)
+    status_letter = get_column_letter(_index("status"))
+    choices = ",".join(label for _, label in replies.statuses())
+    status_list = DataValidation(
+        type="list",
+        formula1=f'"{choices}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Status",
+        error=f"Choose one of: {choices}",
+    )
+    status_list.add(f"{status_letter}{HEADER_ROW + 1}:{status_letter}{last}")
+    sheet.add_data_validation(status_list)
+    sheet.column_dimensions[VERSION_COLUMN].hidden = True
+    sheet.freeze_panes = f"B{HEADER_ROW + 1}"
+    # Protected without a password: it prevents accidents in the reference columns, it is not a secret.
+    sheet.protection.sheet = True
+    sheet.protection.formatRows = False
+    sheet.protection.formatColumns = False
+    return book
+
+
+def _index(key: str) -> int:
+    return next(n for n, c in enumerate(COLUMNS, start=1) if c.key == key)
+
+
+def _read_table(path: Path) -> list[list[str]]:
+    """The file's cells as text, after checks that keep hostile files away from the parsers."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise SpreadsheetRejected(
+            path.name, [CellProblem(None, None, f"cannot read the file: {exc.strerror}")]
+        ) from exc
+    if size > MAX_FILE_BYTES:
+        raise SpreadsheetRejected(
+            path.name,
+            [CellProblem(None, None, f"the file is too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})")],
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix == ".xlsx":
+        return _read_xlsx(path)
+    raise SpreadsheetRejected(
+        path.name, [CellProblem(None, None, "not a spreadsheet: send an .xlsx or .csv file")]
+    )
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise SpreadsheetRejected(
+            path.name, [CellProblem(None, None, "not a CSV file (it contains binary data)")]
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # Excel's CSV export on Windows
+    try:
+        sample = text[:4096]
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(_limited(csv.reader(io.StringIO(text), dialect), path.name))
+    return [[cell.strip() for cell in row] for row in rows]
+
+
+def _read_xlsx(path: Path) -> list[list[str]]:
+    _refuse_zip_bombs(path)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a malformed file: all mean "unreadable"
+        raise SpreadsheetRejected(
+            path.name, [CellProblem(None, None, f"not a readable .xlsx spreadsheet ({type(exc).__name__})")]
+        ) from exc
+    try:
+        sheet = book.worksheets[0]
+        return [[_text(v) for v in row] for row in _limited(sheet.iter_rows(values_only=True), path.name)]
+    finally:
+        book.close()
+
+
+def _refuse_zip_bombs(path: Path) -> None:
+    """An .xlsx is a zip: check what it would inflate to before anything decompresses it."""
+
+    def refuse(message: str) -> SpreadsheetRejected:
+        return SpreadsheetRejected(path.name, [CellProblem(None, None, message)])
+
+    if not zipfile.is_zipfile(path):
+        raise refuse("not a spreadsheet: the file is not an .xlsx workbook")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise refuse("not a spreadsheet: the .xlsx file is damaged") from exc
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise refuse(f"the workbook has too many parts ({len(members)})")
+    total = sum(m.file_size for m in members)
+    packed = max(sum(m.compress_size for m in members), 1)
+    if total > MAX_UNCOMPRESSED_BYTES or total / packed > MAX_COMPRESSION_RATIO:
+        raise refuse(f"the workbook would inflate to {total:,} bytes: refused as a possible zip bomb")
+    if "xl/workbook.xml" not in {m.filename for m in members}:
+        raise refuse("not a spreadsheet: the zip file holds no Excel workbook")
+
+
+def _limited(rows: Iterator[Sequence[Any]], source: str) -> Iterator[Sequence[Any]]:
+    for n, row in enumerate(rows, start=1):
+        if n > MAX_ROWS:
+            raise SpreadsheetRejected(source, [CellProblem(None, None, f"more than {MAX_ROWS:,} rows")])
+        yield row
+
+
+def _text(value: Any) -> str:
+    """A cell as text: dates as YYYY-MM-DD, whole numbers without '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _metadata(table: list[list[str]], problems: list[CellProblem]) -> tuple[dict[str, str], int]:
+    """Cycle and agency from the top rows, and the header row's number (0 when missing)."""
+    meta: dict[str, str] = {}
+    header_row = 0
+    for n, row in enumerate(table[:20], start=1):
+        first = row[0].strip() if row else ""
+        if first in (CYCLE_LABEL, AGENCY_LABEL) and first not in meta:
+            meta[first] = row[1].strip() if len(row) > 1 else ""
+        elif first == COLUMNS[0].header:
+            header_row = n
+            break
+    for n, label in enumerate((CYCLE_LABEL, AGENCY_LABEL), start=1):
+        if not meta.get(label):
+            problems.append(
+                CellProblem(n, "B", f"the {label.lower()} is missing (row '{label}' of the template)")
+            )
+    if not header_row:
+        problems.append(
+            CellProblem(HEADER_ROW, "A", f"the header row (starting with '{COLUMNS[0].header}') is missing")
+        )
+    return meta, header_row
+
+
+def _columns(table: list[list[str]], header_row: int, problems: list[CellProblem]) -> dict[str, int]:
+    """Where each known column is (0-based), found by its header; missing required ones are problems."""
+    headers = [h.strip() for h in table[header_row - 1]]
+    found = {c.key: headers.index(c.header) for c in COLUMNS if c.header in headers}
+    for column in COLUMNS:
+        if column.required and column.key not in found:
+            problems.append(CellProblem(header_row, None, f"the column '{column.header}' is missing"))
+    return found
+
+
+def _answers(
+    table: list[list[str]],
+    header_row: int,
+    columns: dict[str, int],
+    by_code: dict[str, int],
+    agency_code: str,
+    problems: list[CellProblem],
+) -> tuple[list[replies.RawAnswer], dict[int, int]]:
+    """One raw answer per data row; unknown or repeated codes and oversized cells are problems."""
+
+    def cell(row: list[str], key: str) -> str:
+        index = columns.get(key)
+        return row[index] if index is not None and index < len(row) else ""
+
+    answers: list[replies.RawAnswer] = []
+    rows_of: dict[int, int] = {}
+    for n, row in enumerate(table[header_row:], start=header_row + 1):
+        if not any(value.strip() for value in row):
+            continue
+        code = cell(row, "code")
+        rid = by_code.get(code)
+        if rid is None:
+            problems.append(
+                CellProblem(n, _letter(columns, "code"), f"'{code[:40]}' is not one of {agency_code}'s items")
+            )
+            continue
+        if rid in rows_of:
+            problems.append(
+                CellProblem(n, _letter(columns, "code"), f"{code} appears twice (also row {rows_of[rid]})")
+            )
+            continue
+        rows_of[rid] = n
+        for key in ("narrative", "evidence", "obstacle"):
+            if len(cell(row, key)) > MAX_CELL_CHARS:
+                problems.append(
+                    CellProblem(n, _letter(columns, key), f"more than {MAX_CELL_CHARS:,} characters")
+                )
+        version = cell(row, "version")
+        answers.append(
+            replies.RawAnswer(
+                recommendation_id=rid,
+                status=cell(row, "status"),
+                narrative=cell(row, "narrative"),
+                evidence=cell(row, "evidence"),
+                next_milestone_date=cell(row, "next_milestone_date"),
+                obstacle=cell(row, "obstacle"),
+                loaded_version=int(version) if version.isdigit() else None,
+            )
+        )
+    return answers, rows_of
+
+
+def _letter(columns: dict[str, int], key: str) -> str:
+    header = next(c.header for c in COLUMNS if c.key == key)
+    index = columns.get(key)
+    return f"{get_column_letter(index + 1)} ({header})" if index is not None else f"'{header}'"
+
+
+def _located(problem: replies.AnswerProblem, rows_of: dict[int, int], columns: dict[str, int]) -> CellProblem:
+    """An answer problem placed at its row and column (items with no row at all are named)."""
+    row = rows_of.get(problem.recommendation_id)
+    message = problem.message if row is not None else f"{problem.code} has no row: {problem.message}"
+    return CellProblem(row, _letter(columns, problem.field), message)

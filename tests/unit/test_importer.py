@@ -293,7 +293,7 @@ def _report(draw: st.DrawFn) -> tuple[str, list[_Expected]]:
     return "\n".join(lines) + "\n", strategic + annex
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_report())
 def test_random_reports_in_the_convention_round_trip_to_the_same_codes(case) -> None:
     text, expected = case

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from sqlalchemy import func, insert, select
@@ -25,6 +25,7 @@ from domain.model import Milestone, OwnerRole, Ownership, Recommendation
 from domain.ports import Clock
 
 OWNERSHIP = "ownership"
+T = TypeVar("T")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -237,15 +238,11 @@ def apply_owners(
         plans = _Reader(name, recommendations, known_agencies).read(yaml_text)
         ids = [plan.rec.id for plan in plans]
         current: dict[int | None, list[Ownership]] = defaultdict(list)
-        for ownership in uow.session.scalars(
-            select(Ownership).where(tables.ownerships.c.recommendation_id.in_(ids))
-        ):
+        for ownership in _for_recommendations(uow, Ownership, tables.ownerships, ids):
             current[ownership.recommendation_id].append(ownership)
         planned: dict[tuple[int | None, str], Milestone] = {
             (m.recommendation_id, m.title): m
-            for m in uow.session.scalars(
-                select(Milestone).where(tables.milestones.c.recommendation_id.in_(ids))
-            )
+            for m in _for_recommendations(uow, Milestone, tables.milestones, ids)
         }
         owners_changed = added = updated = 0
         for plan in plans:
@@ -296,6 +293,15 @@ def apply_owners(
                     updated += 1
         uow.commit()
     return ApplySummary(len(plans), owners_changed, added, updated)
+
+
+def _for_recommendations(uow: SqlUnitOfWork, entity: type[T], table: Any, ids: list[int | None]) -> list[T]:
+    """Entities of these recommendations, in chunks (databases cap the parameters of one query)."""
+    found: list[T] = []
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        found += uow.session.scalars(select(entity).where(table.c.recommendation_id.in_(chunk)))
+    return found
 
 
 def _lead_of(plan: _Plan, current: list[Ownership]) -> str | None:

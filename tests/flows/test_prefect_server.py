@@ -1,0 +1,142 @@
+"""The daily follow-up against a real `prefect server`, read back through the Prefect client."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from domain.model import Milestone
+from tests.factories import open_cycle
+from tests.flows.conftest import submit_answers
+from workflows import bootstrap
+
+pytestmark = pytest.mark.slow
+
+DEADLINE = date(2026, 4, 1)
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def prefect_server(tmp_path: Path) -> Iterator[str]:
+    """A real Prefect server on a free loopback port with its own PREFECT_HOME; its API URL."""
+    from workflows.prefect_env import DEFAULTS
+
+    port = _free_port()
+    env = {**os.environ, **DEFAULTS, "PREFECT_HOME": str(tmp_path / "prefect-server")}
+    env.pop("PREFECT_API_URL", None)
+    log = (tmp_path / "prefect-server.log").open("wb")
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_until_healthy(url, server, timeout=120)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], *, timeout: float) -> None:
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        if server.poll() is not None:
+            pytest.fail(f"prefect server exited with {server.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"prefect server not healthy after {timeout} s")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the server is what is under test here, not the database
+def test_the_daily_follow_up_publishes_the_overdue_items_artifact_and_events_to_a_prefect_server(
+    catalogue: dict[str, int], prefect_server: str, tmp_path: Path
+) -> None:
+    open_cycle(bootstrap.uow(), "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
+    submit_answers("Spring 2026", "ILO", [catalogue["SR1"]], DEADLINE)
+    with bootstrap.uow() as uow:
+        uow.milestones.add(
+            Milestone(
+                recommendation_id=catalogue["A2.1"],
+                title="Guidance note",
+                due_date=DEADLINE,
+                agency_code="UNHCR",
+            )
+        )
+        uow.commit()
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_HOME": str(tmp_path / "prefect-client")}
+    day = DEADLINE + timedelta(days=1)
+    check = subprocess.run(
+        [str(BIN / "followup"), "check", "--today", day.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert check.returncode == 0, check.stderr[-3000:]
+    assert "Starting temporary server" not in check.stderr  # it ran against the real server
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.events.filters import EventFilter, EventNameFilter
+    from prefect.settings import temporary_settings
+
+    with temporary_settings(updates={"api.url": prefect_server}), get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["overdue-items"]))
+        )
+        table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+        assert {(row["item"], row["owner"], row["what"]) for row in table} >= {
+            ("A1.1", "IOM", "status update (Spring 2026)"),
+            ("A2.1", "UNHCR", "milestone: Guidance note"),
+        }
+        # Events are persisted asynchronously (in batches): poll, with a bound.
+        wanted = {"followup.request.overdue", "followup.milestone.overdue", "followup.reply.received"}
+        give_up = time.monotonic() + 60
+        events = []
+        while time.monotonic() < give_up:
+            page = client.read_events(
+                filter=EventFilter(event=EventNameFilter(prefix=["followup."])), limit=50
+            )
+            events = page.events
+            if wanted <= {e.event for e in events}:
+                break
+            time.sleep(1)
+    assert wanted <= {e.event for e in events}
+    overdue_iom = next(
+        e for e in events if e.event == "followup.request.overdue" and e.payload["agency"] == "IOM"
+    )
+    assert overdue_iom.resource.id == "followup.cycle.Spring 2026"
+    related = {r.id for r in overdue_iom.related}
+    assert {"followup.agency.IOM", "followup.recommendation.A1.1"} <= related
+    replied = next(e for e in events if e.event == "followup.reply.received")
+    assert "followup.agency.ILO" in {r.id for r in replied.related}  # beside the flow run Prefect adds

@@ -226,11 +226,19 @@ class _Parser:
         self.nested_count: dict[str, int] = {}
         self.last_top: _Draft | None = None
         self.open_item: _Draft | None = None
+        self.blank = True
+        self.title_open = False
 
     def feed(self, number: int, raw: str) -> None:
         stripped = raw.strip()
-        if not stripped or _FURNITURE.match(stripped) or stripped == self.symbol_line:
+        if not stripped:
+            self.blank = True
             return
+        if _FURNITURE.match(stripped) or stripped == self.symbol_line:
+            return
+        # A line right under another (no blank line between) belongs to the same paragraph.
+        wrapped, self.blank = not self.blank, False
+        title_continues, self.title_open = self.title_open and wrapped, False
         indent = len(raw) - len(raw.lstrip())
         heading = _RECOMMENDATION.match(stripped)
         if heading:
@@ -244,7 +252,11 @@ class _Parser:
         if bullet:
             self._bullet(number, indent, bullet.group(1))
             return
-        self._paragraph(number, stripped)
+        if title_continues and self.block is not None:
+            self.block.items[0].extend(clean(stripped))
+            self.title_open = True
+            return
+        self._paragraph(stripped, wrapped)
 
     def _start_block(self, number: int, n: int, title: str) -> None:
         self._close_block()
@@ -252,7 +264,7 @@ class _Parser:
             raise ValidationError("report", f"line {number}: Recommendation {n} has no title")
         self.block = _Block(n)
         self.block.items.append(_Draft(f"SR{n}", RecommendationKind.STRATEGIC.value, None, title))
-        self.open_item = None
+        self.open_item, self.title_open = None, True
 
     def _close_block(self) -> None:
         block, self.block = self.block, None
@@ -345,7 +357,7 @@ class _Parser:
         self.annex.append(item)
         self.open_item = item
 
-    def _paragraph(self, number: int, line: str) -> None:
+    def _paragraph(self, line: str, wrapped: bool) -> None:
         text = clean(line)
         if not text:
             return
@@ -358,11 +370,12 @@ class _Parser:
         if point and len(line) <= MAX_HEADING:
             self._start_point(int(point.group(1)), clean(point.group(2)))
             return
-        if item is not None and item.ends_mid_sentence():
+        lead_in = text.endswith(":") and len(text) <= MAX_HEADING
+        if item is not None and (item.ends_mid_sentence() or (wrapped and not lead_in)):
             item.extend(text)
             return
         self.open_item = None
-        if text.endswith(":") and len(text) <= MAX_HEADING:
+        if lead_in:
             if self.in_appendix and self.point is not None and self.block is None:
                 # A new theme starts a new list: its first bullet is never nested.
                 self.theme, self.last_top = text[:-1].strip() or None, None

@@ -123,6 +123,7 @@ Recommendation 1: Strengthen coordination
 - iv. Publish a summary.
 
 Recommendation 2: Invest in data
+And in Statistics
 
 Recommendation 3: Report back
 - i. The CEB could take stock in
@@ -135,6 +136,7 @@ Appendix
 1. First point
 
 - One.
+It continues on the next line.
 - Two:
   - Two a;
   - Two b.
@@ -186,6 +188,8 @@ def test_a_report_with_other_counts_in_the_same_convention_parses() -> None:
     ]
     items = {item.code: item for item in report.items}
     assert items["SR3.i"].text == "The CEB could take stock in two years' time, through the HLCP."
+    assert items["SR2"].text == "Invest in data And in Statistics"
+    assert items["A1.1"].text == "One. It continues on the next line."
     assert items["A1.3"].theme == "Health" and items["A1.1"].theme is None
     assert items["A3.3"].theme == "To improve data" and items["A3.3"].agenda_title == "Third point"
     assert items["A1.2.2"].parent == "A1.2"

@@ -18,7 +18,7 @@ from email.utils import make_msgid, parseaddr
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, func, insert, select, update
+from sqlalchemy import CursorResult, Row, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
@@ -38,6 +38,8 @@ KEY_MAX = 300  # the length of outbox.idempotency_key
 
 
 class OutboxState(StrEnum):
+    """Where a message is on its way out."""
+
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
@@ -151,9 +153,7 @@ def dispatch(
 
 def pending_count(uow: SqlUnitOfWork, *, key_prefix: str | None = None) -> int:
     """How many messages are queued or being sent (inside an open unit of work)."""
-    query = select(func.count()).select_from(outbox).where(_pending())
-    if key_prefix:
-        query = query.where(outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+    query = select(func.count()).select_from(outbox).where(_pending(), _under(key_prefix))
     return int(uow.session.scalar(query) or 0)
 
 
@@ -190,6 +190,12 @@ def _pending() -> Any:
     return outbox.c.state.in_([OutboxState.QUEUED.value, OutboxState.SENDING.value])
 
 
+def _under(key_prefix: str | None) -> Any:
+    if not key_prefix:
+        return true()
+    return outbox.c.idempotency_key.startswith(key_prefix, autoescape=True)
+
+
 def _claim_next(
     uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, key_prefix: str | None, lease: timedelta
 ) -> Row[Any] | None:
@@ -198,13 +204,13 @@ def _claim_next(
     now = as_utc(clock.now())
     due = (
         select(outbox.c.id)
-        .where(outbox.c.state == OutboxState.QUEUED.value, outbox.c.next_attempt_at <= now)
+        .where(
+            outbox.c.state == OutboxState.QUEUED.value, outbox.c.next_attempt_at <= now, _under(key_prefix)
+        )
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    if key_prefix:
-        due = due.where(outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
     claim = (
         update(outbox)
         .where(outbox.c.id == due.scalar_subquery(), outbox.c.state == OutboxState.QUEUED.value)
@@ -222,9 +228,9 @@ def _settle_abandoned_claims(
 ) -> tuple[list[str], int]:
     """Decide about messages whose dispatcher died while sending; returns (keys found sent, count failed)."""
     now = as_utc(clock.now())
-    query = select(outbox).where(outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_expires_at < now)
-    if key_prefix:
-        query = query.where(outbox.c.idempotency_key.startswith(key_prefix, autoescape=True))
+    query = select(outbox).where(
+        outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_expires_at < now, _under(key_prefix)
+    )
     found_sent: list[str] = []
     failed = 0
     with uow_factory() as uow:

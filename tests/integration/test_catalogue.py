@@ -83,6 +83,13 @@ def test_an_amended_report_updates_the_text_records_it_and_keeps_owners_and_mile
         ]
 
 
+def test_items_missing_from_a_new_version_are_reported_and_kept(catalogue_uow: SqlUnitOfWork) -> None:
+    shorter = SAMPLE[: SAMPLE.index("\n8. Enhance migration partnerships")]
+    summary = catalogue.import_report(catalogue_uow, shorter, source=None, clock=CLOCK, by=BY)
+    assert (summary.items, summary.unchanged, summary.not_in_report) == (83, 83, ("A8.1", "A8.2"))
+    assert _count(catalogue_uow, tables.recommendations) == 85
+
+
 def test_a_report_that_is_no_report_writes_nothing(uow: SqlUnitOfWork) -> None:
     with pytest.raises(ValidationError, match="no recommendations found"):
         catalogue.import_report(uow, "Minutes of a meeting.\n", source="X/1", clock=CLOCK, by=BY)

@@ -227,3 +227,15 @@ def test_reissuing_a_link_kills_the_old_one_and_sends_the_new_one(scenario: Scen
     assert link in str(message["body_text"]) and message["agency_code"] == "AAA"
     with pytest.raises(NotFound):
         replies.reissue_link(s.uow, s.notifier(s.uow), s.clock, s.config, CYCLE, "ZZZ", "secretariat")
+
+
+def test_last_cycles_narrative_kept_as_it_is_does_not_explain_a_change_of_status(scenario: Scenario) -> None:
+    s = scenario
+    answers = all_items(s)
+    answers[0] = RawAnswer(s.ids["A1.1"], "completed", "Terms of reference drafted.", loaded_version=0)
+    with pytest.raises(replies.InvalidAnswers) as caught:
+        save(s, answers, submit=True)
+    assert [(p.code, p.field) for p in caught.value.problems] == [("A1.1", "narrative")]
+    # The same status as last cycle needs no new narrative.
+    answers[0] = RawAnswer(s.ids["A1.1"], "in_progress", "Terms of reference drafted.", loaded_version=0)
+    assert "A1.1" in save(s, answers, submit=True).saved

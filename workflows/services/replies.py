@@ -298,10 +298,8 @@ def record_answers(
         item_submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
         if update is None and not item_submits and rid in previous and _same(raw, previous[rid][0]):
             continue  # last cycle's answer, pre-filled and untouched, is not a draft of this one
-        prev_status = previous[rid][0].status if rid in previous else None
-        answer, found = parse_answer(
-            raw, code=item["code"], previous_status=prev_status, complete=item_submits
-        )
+        last = previous[rid][0] if rid in previous else None
+        answer, found = parse_answer(raw, code=item["code"], previous=last, complete=item_submits)
         problems.extend(found)
         if answer is None:
             continue
@@ -364,9 +362,9 @@ def record_answers(
 
 
 def parse_answer(
-    raw: RawAnswer, *, code: str, previous_status: str | None, complete: bool
+    raw: RawAnswer, *, code: str, previous: AnswerView | None, complete: bool
 ) -> tuple[Answer | None, list[AnswerProblem]]:
-    """Validate one typed answer; `complete` adds the rules a submission must meet (not a draft)."""
+    """Validate one typed answer against last cycle's; `complete` adds what a submission needs."""
     rid = raw.recommendation_id
     problems: list[AnswerProblem] = []
 
@@ -380,10 +378,17 @@ def parse_answer(
     narrative = raw.narrative.strip()
     if len(narrative) > NARRATIVE_MAX:
         problem("narrative", f"at most {NARRATIVE_MAX:,} characters (this one has {len(narrative):,})")
-    elif complete and status and previous_status and status.value != previous_status and not narrative:
+    # Last cycle's narrative is pre-filled; kept as it is, it cannot explain a change of status.
+    elif (
+        complete
+        and status
+        and previous
+        and status.value != previous.status
+        and narrative in ("", previous.narrative.strip())
+    ):
         problem(
             "narrative",
-            f"required because the status changed from {status_label(previous_status)} to "
+            f"required because the status changed from {status_label(previous.status)} to "
             f"{status.label}: say what changed and why",
         )
     evidence = tuple(raw.evidence.split())

@@ -1,0 +1,82 @@
+"""A focal point's journey in real headless Chromium: open the link, draft, come back, submit."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, sync_playwright
+
+from portal.app import create_app
+from tests.replies.conftest import Scenario
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def portal_url(site: Scenario) -> Iterator[str]:
+    """The portal served by uvicorn on a free loopback port, in a background thread."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(clock=site.clock), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the portal did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_focal_point_drafts_two_answers_comes_back_and_submits(
+    site: Scenario, portal_url: str, browser: Browser
+) -> None:
+    first, third = site.ids["A1.1"], site.ids["A2.1"]
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    page.goto(f"{portal_url}/r/{site.tokens['AAA']}")
+    assert page.locator("h1").inner_text().startswith("Stock-take 2026-spring")
+    page.select_option(f"#status-{first}", "completed")
+    page.fill(f"#narrative-{first}", "The expert group met in February.")
+    page.select_option(f"#status-{third}", "ongoing")
+    page.fill(f"#narrative-{third}", "Part of every country programme.")
+    page.click("button[value=save]")
+    page.wait_for_url("**?saved=1")
+    assert "Draft saved." in page.locator("main").inner_text()
+
+    page.reload()
+    assert page.input_value(f"#status-{first}") == "completed"
+    assert page.input_value(f"#narrative-{first}") == "The expert group met in February."
+    assert page.input_value(f"#status-{third}") == "ongoing"
+
+    page.click("button[value=submit]")
+    page.wait_for_url("**/receipt")
+    confirmation = page.locator("main").inner_text()
+    assert "Thank you: your reply is recorded" in confirmation
+    assert "The expert group met in February." in confirmation
+    assert "Part of every country programme." in confirmation
+    assert site.request_state()[0] == "answered"

@@ -1,0 +1,67 @@
+"""The cycle commands as a user runs them: read-only ones never import Prefect; bad input fails fast."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+
+from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
+from workflows import bootstrap
+
+# Runs a command in a fresh interpreter and reports whether Prefect got imported along the way.
+SCRIPT = """
+import sys
+from typer.testing import CliRunner
+from workflows.cli import app
+result = CliRunner().invoke(app, sys.argv[1:])
+print(result.output)
+print("exit", result.exit_code)
+print("prefect imported:", any(m == "prefect" or m.startswith("prefect.") for m in sys.modules))
+"""
+
+
+def run(database_url: str, *args: str) -> str:
+    env = {
+        **os.environ,
+        "FOLLOWUP_DATABASE_URL": database_url,
+        "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+        "COLUMNS": "150",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def prepare(database_url: str) -> None:
+    uow = bootstrap.uow(database_url)
+    add_agencies(uow, "ILO", "IOM")
+    add_recommendations(uow, {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"]})
+    open_cycle(uow, "Spring 2026", date(2026, 4, 1), ["ILO", "IOM"])
+    bootstrap.engine(database_url).dispose()
+
+
+def test_cycle_list_show_and_help_answer_without_importing_prefect(database_url: str) -> None:
+    prepare(database_url)
+    listed = run(database_url, "cycle", "list")
+    assert "Spring 2026" in listed and "0/3" in listed and "prefect imported: False" in listed
+    shown = run(database_url, "cycle", "show", "Spring 2026", "--today", "2026-04-02")
+    assert "IOM" in shown and "escalated" not in shown and "exit 0" in shown
+    assert "prefect imported: False" in shown
+    helped = run(database_url, "cycle", "launch", "--help")
+    assert "--deadline" in helped and "prefect imported: False" in helped
+
+
+def test_showing_an_unknown_cycle_names_it(database_url: str) -> None:
+    shown = run(database_url, "cycle", "show", "Nope")
+    assert "no cycle named 'Nope'" in shown and "exit 1" in shown
+
+
+def test_a_launch_with_a_past_deadline_is_refused_before_prefect_starts(database_url: str) -> None:
+    prepare(database_url)
+    refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", "2020-01-01")
+    assert "deadline: 2020-01-01 is in the past" in refused and "exit 1" in refused
+    assert "prefect imported: False" in refused

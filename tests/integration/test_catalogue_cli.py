@@ -134,6 +134,8 @@ def test_importing_a_file_that_is_not_text_fails_clearly_and_writes_nothing(
     empty.write_text("Minutes of the meeting.\n")
     result = followup("import", str(empty))
     assert result.exit_code == 1 and "no recommendations found" in _said(result.stderr)
+    missing = followup("import", str(tmp_path / "missing.md"))
+    assert missing.exit_code == 1 and "missing.md: no such file" in _said(missing.stderr)
     assert _rows(database_url, tables.recommendations) == 0
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from db.migrate import upgrade
+from domain.errors import ValidationError
 from domain.importer import decode_report, parse_report
 from domain.model import OwnerRole
 from workflows import bootstrap
@@ -62,12 +63,15 @@ def _by() -> str:
 
 
 def _read_text(path: Path) -> str:
+    """The file's text, or a ValidationError (exit 1) if it is missing or not text."""
+    if not path.is_file():
+        raise ValidationError(str(path), "no such file")
     return decode_report(path.read_bytes(), name=path.name)
 
 
 @app.command("import")
 def import_command(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The report (text)"),
+    path: Path = typer.Argument(..., help="The report (text)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Parse and show the items; write nothing"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
     source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
@@ -178,7 +182,7 @@ def export_command(
 
 @owners_app.command("apply")
 def apply_command(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="An owners YAML file"),
+    path: Path = typer.Argument(..., help="An owners YAML file"),
 ) -> None:
     """Set owners and milestones from a YAML file (as `owners export` writes it); all or nothing."""
     with user_errors():

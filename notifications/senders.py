@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import smtplib
@@ -16,6 +17,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
+
+log = logging.getLogger(__name__)
 
 KEY_HEADER = "X-Followup-Key"
 SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -92,16 +95,19 @@ class SmtpSender:
         username: str | None = None,
         password: str | None = None,
         timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if starttls and implicit_tls:
             raise ValueError("SMTP: choose STARTTLS or implicit TLS, not both")
         self.host, self.port, self.timeout = host, port, timeout
         self.starttls, self.implicit_tls = starttls, implicit_tls
         self.username, self.password = username, password
+        # Default: the system's trust store (a private CA can be added with SSL_CERT_FILE).
+        self.ssl_context = ssl_context
 
     def send(self, message: EmailMessage) -> None:
         """Send over a fresh connection; returns once the server accepted the message."""
-        context = ssl.create_default_context()
+        context = self.ssl_context or ssl.create_default_context()
         client = (
             smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
             if self.implicit_tls
@@ -114,7 +120,10 @@ class SmtpSender:
                 client.ehlo()
             if self.username:
                 client.login(self.username, self.password or "")
-            client.send_message(message)
+            refused = client.send_message(message)
+            if refused:
+                # The others got it: raising would make a retry send it to them twice.
+                log.warning("%s: the server refused some recipients: %s", message["Message-ID"], refused)
         finally:
             _close_quietly(client)
 

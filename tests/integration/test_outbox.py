@@ -21,7 +21,7 @@ from db.tables import outbox
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from notifications.outbox import LEASE, OutboxNotifier, counts_by_state, dispatch, pending_count
-from notifications.senders import DirectorySender, Sender, sender_from_url
+from notifications.senders import DirectorySender, Sender, SmtpSender, sender_from_url
 from tests.email_contexts import IOM, REPLY_URL, SECRETARIAT, context
 from tests.smtp import SmtpServer
 from workflows.bootstrap import FixedClock
@@ -340,3 +340,35 @@ def test_a_dispatcher_process_killed_after_the_smtp_accept_is_not_followed_by_a_
     assert (rerun.sent_keys, rerun.failed) == (["second"], 1)
     assert states == {"first": "failed", "second": "sent"}
     assert sorted(m["X-Followup-Key"] for m in smtp_server.messages) == ["first", "second"]
+
+
+def test_the_smtp_sender_switches_to_tls_with_starttls_before_logging_in(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    smtp_server.logins["followup"] = "secret"
+    enqueue(uow)
+    sender = SmtpSender(
+        smtp_server.host,
+        smtp_server.port,
+        starttls=True,
+        username="followup",
+        password="secret",
+        ssl_context=smtp_server.client_context,
+    )
+
+    report = dispatch(lambda: uow, sender, clock())
+
+    assert report.sent == 1
+    assert (smtp_server.encrypted, smtp_server.authenticated_as) == ([True], ["followup"])
+
+
+def test_starttls_with_a_certificate_nobody_vouches_for_fails_and_keeps_the_message(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    enqueue(uow)
+    sender = sender_from_url(f"smtp://{smtp_server.host}:{smtp_server.port}?starttls=1")
+
+    report = dispatch(lambda: uow, sender, clock())
+
+    assert (report.sent, report.retrying, smtp_server.messages) == (0, 1, [])
+    assert "CERTIFICATE_VERIFY_FAILED" in rows(uow)[0].last_error

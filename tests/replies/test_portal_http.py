@@ -10,7 +10,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from db.unit_of_work import SqlUnitOfWork
 from domain.lifecycle import CycleState, ReviewState
+from domain.ports import Clock, Notifier
 from domain.tokens import derive_token
 from portal.app import create_app
 from tests import factories
@@ -270,3 +272,18 @@ def test_the_secretariat_page_needs_the_secretariat_token(
 def test_health_check_answers_ok(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.text == "ok\n"
+
+
+def test_an_unexpected_failure_shows_a_plain_message_without_internals(site: Scenario) -> None:
+    def broken_notifier(_uow: SqlUnitOfWork, _clock: Clock) -> Notifier:
+        raise RuntimeError("database password is hunter2 at /srv/followup/secret.py line 12")
+
+    app = create_app(clock=site.clock, notifier=broken_notifier)
+    client = TestClient(app, raise_server_exceptions=False)
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    response = post(client, token, fields, "save")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.text
+    assert "hunter2" not in response.text and "Traceback" not in response.text and ".py" not in response.text
+    assert response.headers["x-frame-options"] == "DENY"

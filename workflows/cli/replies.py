@@ -80,4 +80,5 @@ def portal(
 
     from portal.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, proxy_headers=False, server_header=False)
+    # No access log: its request lines would write every agency's reply token to the log files.
+    uvicorn.run(create_app(), host=host, port=port, access_log=False, server_header=False)

@@ -81,6 +81,13 @@ def test_page_breaks_inside_a_bullet_do_not_cut_its_text(sample) -> None:
     assert all(item.text[-1] in ".;:,)" or item.kind == "strategic" for item in sample.items)
 
 
+def test_page_furniture_between_the_halves_of_a_bullet_is_dropped() -> None:
+    page_break = "\n\n12\n\nABC/2020/1\n\nPage 4 of 9\n\n"
+    text = f"ABC/2020/1\n\nAppendix\n\n1. Point\n\n- Protect the rights of the{page_break}migrants at sea.\n"
+    (item,) = parse_report(text).items
+    assert (item.code, item.text) == ("A1.1", "Protect the rights of the migrants at sea.")
+
+
 def test_inline_markdown_and_footnote_markers_are_cleaned_and_words_kept(sample) -> None:
     items = {item.code: item for item in sample.items}
     assert "Migrants in Crisis Initiative; and," in items["A4.5"].text

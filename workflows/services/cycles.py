@@ -240,14 +240,31 @@ def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = 
             )
         }
         moved = []
-        for cycle_of, agency_code in sorted(sent_at):
-            request = uow.requests.get(cycle_of, agency_code)
-            assert request is not None
-            request.transition(RequestState.SENT, at=clock.now(), by=SYSTEM, why="status request sent")
-            request.sent_at = sent_at[(cycle_of, agency_code)]
-            moved.append(agency_code)
+        for cycle_of in sorted({cycle for cycle, _ in sent_at}):
+            for request in _locked_requests(uow, cycle_of):
+                key = (cycle_of, request.agency_code)
+                # Re-checked under the lock: a concurrent run may have moved it meanwhile.
+                if key in sent_at and request.state == RequestState.PENDING:
+                    request.transition(
+                        RequestState.SENT, at=clock.now(), by=SYSTEM, why="status request sent"
+                    )
+                    request.sent_at = sent_at[key]
+                    moved.append(request.agency_code)
         uow.commit()
     return moved
+
+
+def _locked_requests(uow: SqlUnitOfWork, cycle_id: int) -> list[StatusRequest]:
+    """The cycle's requests, locked for this transaction and refreshed from the database."""
+    sr = tables.status_requests
+    query = (
+        select(StatusRequest)
+        .where(sr.c.cycle_id == cycle_id)
+        .order_by(sr.c.agency_code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(uow.session.scalars(query))
 
 
 def make_queued_messages_due(uow: SqlUnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
@@ -715,13 +732,16 @@ def _follow_up_cycle(
     assert cycle.id is not None
     today, now = clock.today(), clock.now()
     report.cycles.append(cycle.name)
+    # Two follow-ups of one cycle at once (two workers): the second waits here for the first to
+    # commit, then sees its moves and queued messages (row locks on PostgreSQL; SQLite has one writer).
+    locked = _locked_requests(uow, cycle.id)
     schedule = config.schedule
     for code in _replies_received(uow, cycle, now):
         report.replies_received.append(f"{cycle.name}:{code}")
         report.events.append(cycle_event("followup.reply.received", cycle.name, code, [], {}))
     requested, answered = _item_counts(uow, cycle.id), _answered_counts(uow, cycle.id)
     reminded = _reminders_already_queued(uow, cycle.id)
-    requests = [r for r in uow.requests.for_cycle(cycle.id) if r.state in OPEN_REQUEST_STATES]
+    requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     agencies = _agencies(uow, [r.agency_code for r in requests])
     for request in requests:
         agency = agencies[request.agency_code]

@@ -189,10 +189,12 @@ class _Draft:
     theme: str | None = None
 
     def extend(self, more: str) -> None:
+        """Append the rest of the item's text (a word hyphenated across the break is rejoined)."""
         joiner = "" if re.search(r"[A-Za-z]-$", self.text) and more[:1].islower() else " "
         self.text = f"{self.text}{joiner}{more}"
 
     def ends_mid_sentence(self) -> bool:
+        """The text stops on a word or an open bracket: what follows must continue it."""
         tail = self.text.rstrip("*_ ")
         return bool(tail) and (tail[-1].isalnum() or tail[-1] in "-\u2013\u2014/(")
 
@@ -230,6 +232,7 @@ class _Parser:
         self.title_open = False
 
     def feed(self, number: int, raw: str) -> None:
+        """Read line `number` of the report."""
         stripped = raw.strip()
         if not stripped:
             self.blank = True
@@ -390,6 +393,7 @@ class _Parser:
         self.theme, self.last_top, self.open_item, self.base_indent = None, None, None, 0
 
     def finish(self) -> list[ParsedItem]:
+        """The items read, strategic ones first, numbered by position."""
         self._close_block()
         drafts = [d for n in sorted(self.strategic) for d in self.strategic[n]] + self.annex
         return [

@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 
-.PHONY: install demo test lint bench server portal clean
+.PHONY: install demo demo-portal test lint bench server portal clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,15 +20,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo runs in a home of its own, emptied at each run, so it never touches your data in var/.
+DEMO_HOME := $(CURDIR)/var/demo
+
 demo: $(STAMP)
-	$(BIN)/python -m workflows.demo
+	FOLLOWUP_HOME=$(DEMO_HOME) $(BIN)/python -m workflows.demo
+
+demo-portal: $(STAMP)
+	FOLLOWUP_HOME=$(DEMO_HOME) $(BIN)/followup portal
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain db notifications workflows
+	$(BIN)/mypy domain db notifications workflows portal reporting benchmarks
 	$(BIN)/lint-imports
 
 server: $(STAMP)

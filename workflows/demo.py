@@ -1,0 +1,248 @@
+"""`make demo`: the secretariat's year on the sample report, end to end, on the embedded defaults.
+
+It starts from an empty demo home (`$FOLLOWUP_HOME`, `var/demo` under `make demo`), imports the
+sample report, assigns owners and milestones, then runs two stock-take cycles on a replayed 2014-15
+calendar: launch, daily follow-up (reminders, escalation, overdue), replies through the portal's
+service and through spreadsheets dropped in the inbox, the secretariat's review, and the close that
+writes the stock-take report. A third cycle is left open today so that the printed reply link
+works in the portal (`make demo-portal`).
+
+Each step runs the very `followup` command a secretariat member would type (in this process, so
+Prefect's local server starts once); agency replies go through the same use cases as the portal.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from workflows import bootstrap
+from workflows.settings import get_settings
+
+SEED = Path(__file__).resolve().parents[1] / "db" / "seed"
+SAMPLE_REPORT = SEED / "CEB-2014-4-Annex-V.md"
+console = Console()
+
+
+class DemoFailed(RuntimeError):
+    """A demo step's command exited non-zero."""
+
+
+@dataclass(frozen=True)
+class AgencyReply:
+    """How one agency answers in one demo cycle."""
+
+    agency: str
+    channel: str
+    answered_on: date
+    answers: list[dict[str, Any]]
+
+
+def followup(*args: str) -> None:
+    """Run one `followup` command in this process, echoing it; raise if it fails."""
+    from workflows.cli import app
+
+    console.print(f"\n[bold cyan]$ followup {' '.join(_quoted(a) for a in args)}[/]")
+    code = app(list(args), standalone_mode=False)
+    if code not in (None, 0):
+        raise DemoFailed(f"`followup {' '.join(args)}` exited with status {code}")
+
+
+def _quoted(arg: str) -> str:
+    return f'"{arg}"' if " " in arg else arg
+
+
+def main() -> None:
+    """Run the whole demo from an empty demo home."""
+    settings = get_settings()
+    home = settings.home.resolve()
+    if home.exists():
+        shutil.rmtree(home)  # the demo home belongs to the demo: start from nothing every time
+    home.mkdir(parents=True)
+    script = yaml.safe_load((SEED / "demo-replies.yaml").read_text(encoding="utf-8"))
+
+    console.rule("[bold]1. The secretariat imports the report and assigns owners")
+    followup("init")
+    followup("import", str(SAMPLE_REPORT))
+    followup("owners", "suggest", "--apply")
+    followup("owners", "apply", str(SEED / "demo-owners.yaml"))
+    followup("catalogue")
+
+    for number, cycle in enumerate(script["cycles"], start=2):
+        run_cycle(number, cycle)
+
+    console.rule("[bold]Today: a cycle open now, to try the portal")
+    today = datetime.now(UTC).date()
+    name = f"Stock-take {today.isoformat()}"
+    followup(
+        "cycle",
+        "launch",
+        name,
+        "--deadline",
+        (today + timedelta(days=28)).isoformat(),
+        "--session",
+        "next HLCP session",
+    )
+    link = reply_link(name, "ILO")
+    last = script["cycles"][-1]["name"]
+    reports = sorted((settings.reports_dir).glob("*"))
+    console.rule("[bold green]Demo complete")
+    console.print(f"Demo home: {home}")
+    console.print(
+        f"E-mails sent (one .eml file each): {home / 'outbox'} "
+        f"({len(list((home / 'outbox').glob('*.eml')))} files)"
+    )
+    console.print(f"Stock-take of {last!r}:")
+    for path in reports:
+        console.print(f"  {path}")
+    console.print(f"ILO's reply link for {name!r} (run `make demo-portal`, then open it):\n  {link}")
+
+
+def run_cycle(number: int, cycle: dict[str, Any]) -> None:
+    """Launch one cycle, replay its calendar with replies arriving, review it and close it."""
+    name = cycle["name"]
+    replies = [
+        AgencyReply(code, r["channel"], r["answered_on"], r["answers"])
+        for code, r in (cycle.get("replies") or {}).items()
+    ]
+    console.rule(f"[bold]{number}. {name}: launched {cycle['launch']}, replies due {cycle['deadline']}")
+    followup(
+        "cycle",
+        "launch",
+        name,
+        "--deadline",
+        cycle["deadline"].isoformat(),
+        "--session",
+        cycle["session"],
+        "--today",
+        cycle["launch"].isoformat(),
+    )
+    answered: set[str] = set()
+    for today in cycle["checks"]:
+        for reply in replies:
+            if reply.agency not in answered and reply.answered_on < today:
+                answer(name, reply)
+                answered.add(reply.agency)
+        followup("cycle", "collect", name, "--today", today.isoformat())
+        followup("check", "--today", today.isoformat())
+    followup("cycle", "show", name, "--today", cycle["checks"][-1].isoformat())
+    if "review" in cycle:
+        review(name, cycle["review"], replies, cycle["checks"][-1])
+    closing = (cycle["checks"][-1] + timedelta(days=1)).isoformat()
+    followup("cycle", "close", name, "--today", closing)
+
+
+def reply_link(cycle_name: str, agency: str) -> str:
+    """The agency's reply link for a cycle (derived from the secret key; never stored)."""
+    with bootstrap.uow() as uow:
+        cycle = uow.cycles.require(cycle_name)
+        request = uow.requests.get(cycle.id or 0, agency)
+        if request is None:
+            raise DemoFailed(f"{agency} has no request in {cycle_name}")
+        return bootstrap.reply_url(cycle.id or 0, agency, request.token_nonce)
+
+
+def answer(cycle_name: str, reply: AgencyReply) -> None:
+    """An agency answers its whole request on `reply.answered_on`, through the portal or a spreadsheet."""
+    if reply.channel == "spreadsheet":
+        answer_by_spreadsheet(cycle_name, reply)
+        return
+    from workflows.services import replies
+
+    clock = bootstrap.FixedClock(reply.answered_on)
+    settings = get_settings()
+    token = reply_link(cycle_name, reply.agency).rsplit("/", 1)[1]
+    page = replies.open_request(
+        bootstrap.uow(), clock, bootstrap.cycle_config(), token, grace_days=settings.token_grace_days
+    )
+    previous = [item.previous.status if item.previous else None for item in page.items]
+    answers = [
+        replies.RawAnswer(recommendation_id=item.recommendation_id, loaded_version=item.version, **given)
+        for item, given in zip(page.items, _answers_for(previous, reply), strict=True)
+    ]
+    uow = bootstrap.uow()
+    result = replies.save_reply(
+        uow,
+        bootstrap.notifier(uow, clock),
+        clock,
+        bootstrap.cycle_config(),
+        token,
+        answers,
+        submit=True,
+        grace_days=settings.token_grace_days,
+    )
+    console.print(
+        f"[green]{reply.agency}[/] answered {len(result.saved)} items through the portal "
+        f"on {reply.answered_on}."
+    )
+
+
+def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> None:
+    """The agency fills the template offline and e-mails it back; the secretariat drops it in the inbox."""
+    from openpyxl import load_workbook
+
+    from workflows.services import spreadsheets
+
+    settings = get_settings()
+    download = settings.home / "agency-files" / f"{reply.agency}-{cycle_name.replace(' ', '-')}.xlsx"
+    followup("reply", "template", cycle_name, "--agency", reply.agency, "--out", str(download))
+    book = load_workbook(download)
+    sheet = book.active
+    assert sheet is not None
+    headers = [cell.value for cell in sheet[spreadsheets.HEADER_ROW]]
+    column = {c.key: headers.index(c.header) + 1 for c in spreadsheets.COLUMNS}
+    rows = range(spreadsheets.HEADER_ROW + 1, sheet.max_row + 1)
+    items = [row for row in rows if sheet.cell(row, column["code"]).value]
+    previous = [sheet.cell(row, column["status"]).value for row in items]
+    for row, given in zip(items, _answers_for(previous, reply), strict=True):
+        for key in ("status", "narrative", "obstacle"):
+            sheet.cell(row, column[key]).value = given[key]
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    book.save(settings.inbox_dir / download.name)
+    console.print(
+        f"[green]{reply.agency}[/] sent back a filled spreadsheet on {reply.answered_on}: "
+        f"{settings.inbox_dir / download.name}"
+    )
+
+
+def _answers_for(previous_statuses: list[str | None], reply: AgencyReply) -> list[dict[str, str]]:
+    """The agency's answers in item order; items its focal point has nothing new on keep their status."""
+    answers = []
+    for index, previous in enumerate(previous_statuses):
+        if index < len(reply.answers):
+            given = reply.answers[index]
+            answers.append(
+                {
+                    "status": given["status"],
+                    "narrative": given["narrative"],
+                    "obstacle": given.get("obstacle", ""),
+                }
+            )
+        else:
+            answers.append(
+                {
+                    "status": previous or "in_progress",
+                    "obstacle": "",
+                    "narrative": "No change since the last stock-take; work continues as planned.",
+                }
+            )
+    return answers
+
+
+def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], today: date) -> None:
+    """The secretariat reviews the cycle's answers."""
+    raise NotImplementedError
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except DemoFailed as exc:
+        console.print(f"[bold red]demo failed:[/] {exc}")
+        raise SystemExit(1) from exc

@@ -305,3 +305,41 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     with uow:
         assert {r.state for r in uow.requests.for_cycle(cycle_id)} == {RequestState.CLOSED.value}
         assert uow.cycles.require("Spring 2026").state == "closed"
+
+
+def test_collect_takes_in_the_inbox_moves_each_file_and_reports_what_is_missing(
+    uow: SqlUnitOfWork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import load_workbook
+
+    from workflows.services import spreadsheets
+    from workflows.settings import get_settings
+
+    monkeypatch.setenv("FOLLOWUP_SECRET_KEY", SECRET_KEY)
+    get_settings.cache_clear()
+    catalogue(uow)
+    open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    filled = spreadsheets.write_template(uow, "Spring 2026", "ILO", inbox / "ilo.xlsx")
+    book = load_workbook(filled)
+    sheet = book.active
+    assert sheet is not None
+    headers = [c.header for c in spreadsheets.COLUMNS]
+    sheet.cell(spreadsheets.HEADER_ROW + 1, headers.index("Status") + 1).value = "In progress"
+    sheet.cell(spreadsheets.HEADER_ROW + 1, headers.index("What changed and why") + 1).value = "Drafting."
+    book.save(filled)
+    (inbox / "notes.csv").write_text("this is not a reply\n", encoding="utf-8")
+    (inbox / "readme.txt").write_text("left alone\n", encoding="utf-8")
+    notifier = FakeNotifier()
+    collected = cycles.collect_replies(
+        lambda: uow, lambda _uow: notifier, clock(DEADLINE), cycle_name="Spring 2026", inbox_dir=inbox
+    )
+    get_settings.cache_clear()
+    outcomes = {f.name: (f.accepted, f.moved_to.parent.name) for f in collected.files}
+    assert outcomes == {"ilo.xlsx": (True, "processed"), "notes.csv": (False, "rejected")}
+    errors = (inbox / "rejected" / "notes.csv.errors.txt").read_text(encoding="utf-8")
+    assert "notes.csv" in errors
+    assert (inbox / "readme.txt").exists()
+    assert [m.code for m in collected.missing] == ["IOM", "UNHCR"]
+    assert len(notifier.of_kind("receipt")) == 1

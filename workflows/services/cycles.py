@@ -32,6 +32,7 @@ STRATEGIC_TITLE = "Strategic recommendations"
 ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
 OPEN_REQUEST_STATES = (RequestState.SENT.value, RequestState.OVERDUE.value, RequestState.ESCALATED.value)
 SYSTEM = "follow-up"
+REPLY_FILE_SUFFIXES = (".xlsx", ".csv")
 _MAX_LISTED = 40
 
 
@@ -970,7 +971,7 @@ def collect_replies(
     """
     with new_uow() as uow:
         uow.cycles.require(cycle_name)
-    spreadsheets = sorted(inbox_dir.glob("*.xlsx")) if inbox_dir.is_dir() else []
+    spreadsheets = sorted(p for p in inbox_dir.glob("*") if p.suffix.lower() in REPLY_FILE_SUFFIXES)
     files = [_take_in(new_uow, new_notifier, clock, path) for path in spreadsheets]
     with new_uow() as uow:
         cycle = uow.cycles.require(cycle_name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,21 @@ def follow_up(day: date) -> dict[str, Any]:
     from workflows import flows
 
     return flows.daily_follow_up(today=day)
+
+
+def latest_artifact(key: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    assert found, f"no artifact {key}"
+    return found[0]
 
 
 def request_states() -> dict[str, str]:
@@ -110,3 +126,24 @@ def test_with_the_mail_server_down_the_cycle_opens_and_the_next_follow_up_sends_
     follow_up(LAUNCH_DAY + timedelta(days=1))
     assert [kind for kind, _ in sent_messages()] == ["status-request"] * 3
     assert request_states() == dict.fromkeys(AGENCIES, RequestState.SENT.value)
+
+
+def test_closing_mails_the_summary_to_the_secretariat_and_writes_the_report(
+    catalogue: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    from workflows import flows
+
+    launch()
+    submit_answers("Spring 2026", "ILO", [catalogue["SR1"]], DEADLINE)
+    closed = flows.close_stocktake_cycle(
+        cycle_name="Spring 2026", formats=["md"], today=DEADLINE + timedelta(days=5)
+    )
+    assert closed["closed_now"] and Path(closed["report_paths"]["md"]).exists()
+    [summary] = smtp_server.by_recipient("hlcp.secretariat@un.example.org")
+    assert "Spring 2026" in summary["Subject"]
+    assert request_states() == dict.fromkeys(AGENCIES, RequestState.CLOSED.value)
+    assert Path(closed["report_paths"]["md"]).resolve().as_uri() in str(latest_artifact("stock-take-md").data)
+    again = flows.close_stocktake_cycle(
+        cycle_name="Spring 2026", formats=["md"], today=DEADLINE + timedelta(days=6)
+    )
+    assert not again["closed_now"] and len(smtp_server.by_recipient("hlcp.secretariat@un.example.org")) == 1

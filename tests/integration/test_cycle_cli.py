@@ -7,8 +7,13 @@ import subprocess
 import sys
 from datetime import date
 
+import pytest
+
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from workflows import bootstrap
+
+# What is under test is the command line (both backends are covered by the service tests).
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 # Runs a command in a fresh interpreter and reports whether Prefect got imported along the way.
 SCRIPT = """

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -156,7 +157,7 @@ def create_app(
         if key is not None:
             if not same(key, configured):
                 return _unauthorized()
-            response = RedirectResponse(f"/cycles/{name}", status_code=303)
+            response = RedirectResponse(f"/cycles/{quote(name, safe='')}", status_code=303)
             response.set_cookie(
                 SECRETARIAT_COOKIE,
                 session,

@@ -75,7 +75,7 @@ class AnswerProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.code} {self.field.replace('_', ' ')}: {self.message}"
+        return f"{self.code} {self.field}: {self.message}"
 
 
 class InvalidAnswers(ValidationError):
@@ -298,8 +298,14 @@ def record_answers(
         item_submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
         if update is None and not item_submits and rid in previous and _same(raw, previous[rid][0]):
             continue  # last cycle's answer, pre-filled and untouched, is not a draft of this one
-        last = previous[rid][0] if rid in previous else None
-        answer, found = parse_answer(raw, code=item["code"], previous=last, complete=item_submits)
+        last = previous[rid][0] if rid in previous else AnswerView("", "")
+        answer, found = parse_answer(
+            raw,
+            code=item["code"],
+            previous_status=last.status or None,
+            previous_narrative=last.narrative,
+            complete=item_submits,
+        )
         problems.extend(found)
         if answer is None:
             continue
@@ -362,7 +368,12 @@ def record_answers(
 
 
 def parse_answer(
-    raw: RawAnswer, *, code: str, previous: AnswerView | None, complete: bool
+    raw: RawAnswer,
+    *,
+    code: str,
+    previous_status: str | None,
+    complete: bool,
+    previous_narrative: str = "",
 ) -> tuple[Answer | None, list[AnswerProblem]]:
     """Validate one typed answer against last cycle's; `complete` adds what a submission needs."""
     rid = raw.recommendation_id
@@ -371,7 +382,7 @@ def parse_answer(
     def problem(field_name: str, message: str) -> None:
         problems.append(AnswerProblem(code, rid, field_name, message))
 
-    status = _parse_status(raw.status)
+    status = parse_status(raw.status)
     if status is None:
         choices = ", ".join(label for _, label in statuses())
         problem("status", f"'{raw.status.strip()[:40]}' is not a status; choose one of: {choices}")
@@ -382,13 +393,13 @@ def parse_answer(
     elif (
         complete
         and status
-        and previous
-        and status.value != previous.status
-        and narrative in ("", previous.narrative.strip())
+        and previous_status
+        and status.value != previous_status
+        and narrative in ("", previous_narrative.strip())
     ):
         problem(
             "narrative",
-            f"required because the status changed from {status_label(previous.status)} to "
+            f"required because the status changed from {status_label(previous_status)} to "
             f"{status.label}: say what changed and why",
         )
     evidence = tuple(raw.evidence.split())
@@ -639,7 +650,7 @@ def group_title(row: dict[str, Any]) -> str:
     return row["theme"] or "Strategic recommendations"
 
 
-def _parse_status(text: str) -> ReportedStatus | None:
+def parse_status(text: str) -> ReportedStatus | None:
     """A status from its value or label, case and spacing ignored ("In progress", "in_progress")."""
     normalized = "_".join(text.strip().lower().replace("_", " ").split())
     try:
@@ -650,7 +661,7 @@ def _parse_status(text: str) -> ReportedStatus | None:
 
 def status_label(value: str) -> str:
     """The label of a status value or label ("In progress"); anything else is returned as it is."""
-    status = _parse_status(value)
+    status = parse_status(value)
     return status.label if status else value
 
 
@@ -671,7 +682,7 @@ def stored_answer(update: StatusUpdate) -> AnswerView:
 
 
 def _view_of_raw(raw: RawAnswer) -> AnswerView:
-    status = _parse_status(raw.status)
+    status = parse_status(raw.status)
     return AnswerView(
         status=status.value if status else raw.status.strip(),
         narrative=raw.narrative.strip(),

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedErro
 from domain.model import ReportedStatus
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
-KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary")
+KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary", "returned")
 # Messages about an agency's reply deadline carry it as a calendar event.
 DEADLINE_KINDS = frozenset({"status-request", "reminder", "escalation", "receipt"})
 SUBJECT_MAX = 250

@@ -78,6 +78,18 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
                 {"code": "A1.2", "status": "blocked", "narrative": ""},
             ],
         },
+        "returned": {
+            "agency": IOM,
+            "reply_url": REPLY_URL,
+            "returned": [
+                {
+                    "code": "A1.1",
+                    "status": "completed",
+                    "narrative": "Barometer published.",
+                    "question": "Is the survey programme itself complete, or only its first edition?",
+                }
+            ],
+        },
         "cycle-summary": {
             "requested": 25,
             "answered": 21,

@@ -114,7 +114,8 @@ def test_the_daily_follow_up_publishes_the_overdue_items_artifact_and_events_to_
         [artifact] = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["overdue-items"]))
         )
-        table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+        assert isinstance(artifact.data, str)  # a table artifact stores its rows as JSON
+        table: list[dict[str, str]] = json.loads(artifact.data)
         assert {(row["item"], row["owner"], row["what"]) for row in table} >= {
             ("A1.1", "IOM", "status update (Spring 2026)"),
             ("A2.1", "UNHCR", "milestone: Guidance note"),

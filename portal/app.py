@@ -21,7 +21,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationError
 from domain.lifecycle import ReviewState
 from domain.ports import Clock, Notifier
 from portal.security import NO_STORE, SECURITY_HEADERS, BodyLimitMiddleware, same, signed
@@ -129,6 +129,12 @@ def create_app(
             for problem in exc.problems:
                 errors.setdefault(problem.recommendation_id, {}).setdefault(problem.field, problem.message)
             return _reply_form(portal, token, page, typed=answers, errors=errors, problems=exc.problems)
+        except ValidationError as exc:  # the request as a whole can no longer take answers
+            return PlainTextResponse(
+                f"Your answers were not saved: {exc.message}.\n",
+                status_code=409,
+                headers={"Cache-Control": NO_STORE},
+            )
         if result.conflicts:
             fresh = _open(portal, token)
             return _reply_form(

@@ -287,3 +287,20 @@ def test_an_unexpected_failure_shows_a_plain_message_without_internals(site: Sce
     assert "Something went wrong on our side" in response.text
     assert "hunter2" not in response.text and "Traceback" not in response.text and ".py" not in response.text
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_a_closed_cycle_shows_the_reply_read_only_and_refuses_answers(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    with site.uow:
+        cycle = site.uow.cycles.require(CYCLE)
+        cycle.transition(CycleState.CLOSED, at=factories.AT, by="secretariat")
+        cycle.closed_at = factories.AT
+        site.uow.commit()
+    page = client.get(f"/r/{token}")
+    assert page.status_code == 200 and "This stock-take is closed" in page.text and "<select" not in page.text
+    refused = post(client, token, fields, "submit")
+    assert refused.status_code == 409 and "the cycle is closed" in refused.text
+    assert site.update("A1.1") is None

@@ -1,3 +1,155 @@
-"""Commands of this group are registered here."""
+"""Secretariat review commands: `review list / accept / return / accept-all / thread / rollup`.
+
+None of them imports Prefect: a return is announced as a Prefect event by the next collect-replies
+or close flow (see `workflows.services.review.announce_returns`).
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from workflows import bootstrap
+from workflows.cli.app import console, review_app, user_errors
+from workflows.cli.cycles import TODAY_OPTION, _clock, _day
+from workflows.services import review
+from workflows.services.replies import status_label
+
+BY_OPTION = typer.Option("secretariat", "--by", help="Who reviews (recorded in the history).")
+AGENCY_OPTION = typer.Option(..., "--agency", help="The agency's code, e.g. IOM.")
+_NARRATIVE_SHOWN = 160
+
+
+@review_app.command("list")
+def list_queue(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    agency: str | None = typer.Option(None, "--agency", help="Only this agency's answers."),
+) -> None:
+    """The answers waiting for review, and how many items are in each review state."""
+    with user_errors():
+        queue = review.review_queue(bootstrap.uow(), name, agency)
+    table = Table(
+        "agency", "item", "status", "narrative", "submitted", "via", title=f"Review queue of {name}"
+    )
+    for item in queue.items:
+        narrative = item.narrative if len(item.narrative) <= _NARRATIVE_SHOWN else item.narrative[:159] + "…"
+        table.add_row(
+            item.agency_code,
+            item.code,
+            status_label(item.status),
+            escape(narrative),
+            item.submitted_at.date().isoformat() if item.submitted_at else "",
+            item.channel or "",
+        )
+    if queue.items:
+        console.print(table)
+    else:
+        console.print(f"Nothing waits for review in {name}" + (f" from {agency}." if agency else "."))
+    console.print(f"Items: {review.counts_line(queue.counts)}.")
+
+
+@review_app.command("accept")
+def accept(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    code: str = typer.Argument(..., help="The recommendation's code, e.g. A3.4."),
+    agency: str = AGENCY_OPTION,
+    assess: str | None = typer.Option(
+        None, "--assess", help="The secretariat's own status (e.g. in_progress), if it differs."
+    ),
+    why: str = typer.Option("", "--why", help="The rationale (required when --assess differs)."),
+    by: str = BY_OPTION,
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Accept a submitted answer (it is then locked), optionally with an assessed status."""
+    with user_errors():
+        done = review.accept(
+            bootstrap.uow(), _clock(_day(today)), name, code, agency, by=by, assess=assess, why=why
+        )
+    line = f"Accepted {done.code} ({done.agency_code}): reported {status_label(done.reported_status or '')}"
+    if done.assessed_status:
+        line += f", assessed {status_label(done.assessed_status)}"
+    console.print(line + (" [bold yellow](disagreement)[/]" if done.disagrees else "") + ".")
+
+
+@review_app.command("return")
+def return_item(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    code: str = typer.Argument(..., help="The recommendation's code."),
+    agency: str = AGENCY_OPTION,
+    question: str = typer.Option(..., "--question", help="What the agency should clarify."),
+    by: str = BY_OPTION,
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Send a submitted answer back to the agency with a question (it is e-mailed its reply link)."""
+    clock = _clock(_day(today))
+    uow = bootstrap.uow()
+    with user_errors():
+        done = review.return_item(
+            uow,
+            bootstrap.notifier(uow, clock),
+            clock,
+            bootstrap.cycle_config(),
+            name,
+            code,
+            agency,
+            question=question,
+            by=by,
+        )
+    console.print(
+        f"Returned {done.code} to {done.agency_code}; the question is queued by e-mail "
+        "(`followup mail send` or the next flow run sends it)."
+    )
+
+
+@review_app.command("accept-all")
+def accept_all(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    agency: str = AGENCY_OPTION,
+    by: str = BY_OPTION,
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Accept, as reported, every submitted answer of one agency."""
+    with user_errors():
+        codes = review.accept_all(bootstrap.uow(), _clock(_day(today)), name, agency, by=by)
+    if codes:
+        console.print(f"Accepted {len(codes)} answer(s) of {agency}: {', '.join(codes)}.")
+    else:
+        console.print(f"Nothing of {agency} waits for review in {name}.")
+
+
+@review_app.command("thread")
+def thread(name: str = typer.Argument(..., help="The cycle's name."), agency: str = AGENCY_OPTION) -> None:
+    """The whole exchange with an agency about its request, oldest first."""
+    with user_errors():
+        entries = review.request_thread(bootstrap.uow(), name, agency)
+    table = Table("when (UTC)", "what", "item", "channel", "by", "detail", title=f"{agency} in {name}")
+    for entry in entries:
+        table.add_row(
+            entry.at.strftime("%Y-%m-%d %H:%M"),
+            entry.what,
+            entry.item,
+            entry.channel,
+            escape(entry.by),
+            escape(entry.detail),
+        )
+    console.print(table)
+
+
+@review_app.command("rollup")
+def rollup(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    code: str = typer.Argument(..., help="The recommendation's code."),
+) -> None:
+    """A recommendation's rolled-up status with its owners' parts."""
+    with user_errors():
+        rolled = review.rolled_up_status(bootstrap.uow(), name, code)
+    console.print(f"{rolled.code}: [bold]{status_label(rolled.status) if rolled.status else 'no answer'}[/]")
+    for part in rolled.parts:
+        reported = status_label(part.reported_status) if part.reported_status else "no answer"
+        assessed = f", assessed {status_label(part.assessed_status)}" if part.assessed_status else ""
+        console.print(
+            f"  {part.agency_code} ({part.role}): {reported}{assessed} ({part.state or 'not answered'})"
+        )

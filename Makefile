@@ -32,6 +32,10 @@ demo-portal: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Not part of `make test`: ~10 minutes on 2 cores; figures in var/bench.json (README, "Performance").
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain db notifications workflows portal reporting benchmarks

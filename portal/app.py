@@ -1,9 +1,10 @@
 """The reply portal: agencies answer their status request through a secure link, no account needed.
 
 Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
-`/r/{token}/receipt` (what was recorded), `/cycles/{name}` (the secretariat's read-only overview,
-behind the secretariat token), `/healthz`. Every page is rendered on the server and works without
-JavaScript; every form carries a CSRF token; every error is a plain page without internals.
+`/r/{token}/receipt` (what was recorded), `/cycles/{name}` (the secretariat's overview and review
+queue, behind the secretariat token; `POST /cycles/{name}/review` accepts or returns an answer),
+`/healthz`. Every page is rendered on the server and works without JavaScript; every form carries
+a CSRF token; every error is a plain page without internals.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -21,12 +22,12 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
-from domain.errors import NotFound, ValidationError
+from domain.errors import DomainError, NotFound, ValidationError
 from domain.lifecycle import ReviewState
 from domain.ports import Clock, Notifier
 from portal.security import NO_STORE, SECURITY_HEADERS, BodyLimitMiddleware, same, signed
 from workflows import bootstrap
-from workflows.services import replies
+from workflows.services import replies, review
 from workflows.services.cycles import cycle_overview
 from workflows.settings import Settings, get_settings
 
@@ -154,8 +155,10 @@ def create_app(
         return portal.render("receipt.html", page=page, token=token, recorded=recorded)
 
     @app.get("/cycles/{name}")
-    def cycle_page(name: str, request: Request, key: str | None = None) -> Response:
-        """The secretariat's read-only overview of a cycle: who answered, who is overdue."""
+    def cycle_page(
+        name: str, request: Request, key: str | None = None, done: str = "", code: str = "", agency: str = ""
+    ) -> Response:
+        """The secretariat's page of a cycle: who answered, who is overdue, the answers to review."""
         configured = portal.settings.secretariat_token
         if not configured:
             raise NotFound("no secretariat token configured")
@@ -173,14 +176,94 @@ def create_app(
                 path="/cycles",
             )
             return response
-        bearer = request.headers.get("authorization", "")
-        presented = bearer[7:] if bearer.lower().startswith("bearer ") else None
-        if not same(presented, configured) and not same(request.cookies.get(SECRETARIAT_COOKIE), session):
+        if not _is_secretariat(portal, request):
             return _unauthorized()
-        overview = cycle_overview(portal.uow(), name, portal.clock.today())
-        return portal.render("cycle.html", overview=overview)
+        notice = _review_notice(done, code, agency) if done else ""
+        return _cycle_page(portal, name, notice=notice)
+
+    @app.post("/cycles/{name}/review")
+    async def post_review(name: str, request: Request) -> Response:
+        """Accept an answer (optionally with an assessed status) or return it with a question."""
+        if not portal.settings.secretariat_token:
+            raise NotFound("no secretariat token configured")
+        if not _is_secretariat(portal, request):
+            return _unauthorized()
+        form = await request.form(max_files=0, max_fields=20)
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not same(fields.get(CSRF_FIELD), portal.csrf(f"cycles:{name}")):
+            return _forbidden()
+        action, code, agency = fields.get("action", ""), fields.get("code", ""), fields.get("agency", "")
+        if action not in ("accept", "return"):
+            return PlainTextResponse("Unknown action.\n", status_code=400)
+        by = "secretariat (portal)"
+        try:
+            if action == "accept":
+                review.accept(
+                    portal.uow(),
+                    portal.clock,
+                    name,
+                    code,
+                    agency,
+                    by=by,
+                    assess=fields.get("assess") or None,
+                    why=fields.get("why", ""),
+                )
+            else:
+                uow = portal.uow()
+                review.return_item(
+                    uow,
+                    portal.notifier_factory(uow, portal.clock),
+                    portal.clock,
+                    portal.config,
+                    name,
+                    code,
+                    agency,
+                    question=fields.get("question", ""),
+                    by=by,
+                )
+        except DomainError as exc:
+            return _cycle_page(portal, name, error=str(exc), status_code=422)
+        target = (
+            f"/cycles/{quote(name, safe='')}?{urlencode({'done': action, 'code': code, 'agency': agency})}"
+        )
+        return RedirectResponse(target, status_code=303)
 
     return app
+
+
+def _is_secretariat(portal: Portal, request: Request) -> bool:
+    """The request carries the secretariat token (bearer) or the session cookie it was exchanged for."""
+    configured = portal.settings.secretariat_token
+    if not configured:
+        return False
+    session = signed(portal.secret_key, "secretariat", configured)
+    bearer = request.headers.get("authorization", "")
+    presented = bearer[7:] if bearer.lower().startswith("bearer ") else None
+    return same(presented, configured) or same(request.cookies.get(SECRETARIAT_COOKIE), session)
+
+
+def _cycle_page(
+    portal: Portal, name: str, *, notice: str = "", error: str = "", status_code: int = 200
+) -> HTMLResponse:
+    """The secretariat's page of a cycle: who answered, who is overdue, and the review queue."""
+    overview = cycle_overview(portal.uow(), name, portal.clock.today())
+    queue = review.review_queue(portal.uow(), name)
+    return portal.render(
+        "cycle.html",
+        status_code=status_code,
+        overview=overview,
+        queue=queue,
+        statuses=replies.statuses(),
+        csrf=portal.csrf(f"cycles:{name}"),
+        csrf_field=CSRF_FIELD,
+        notice=notice,
+        error=error,
+    )
+
+
+def _review_notice(done: str, code: str, agency: str) -> str:
+    verb = {"accept": "Accepted", "return": "Returned to the agency:"}.get(done)
+    return f"{verb} {code} ({agency})." if verb else ""
 
 
 def _open(portal: Portal, token: str) -> replies.ReplyPage:

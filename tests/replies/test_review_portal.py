@@ -1,0 +1,124 @@
+"""The secretariat's review queue on `/cycles/{name}`: accept, assess, return; token and CSRF enforced."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from portal.app import create_app
+from tests.replies.conftest import CYCLE, SECRETARIAT_TOKEN, Scenario
+from tests.replies.test_reply_service import all_items, save
+
+AUTH = {"Authorization": f"Bearer {SECRETARIAT_TOKEN}"}
+
+
+@pytest.fixture
+def client(site: Scenario) -> Iterator[TestClient]:
+    save(site, all_items(site), submit=True)
+    with TestClient(create_app(clock=site.clock)) as test_client:
+        yield test_client
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'<input type="hidden" name="csrf" value="([^"]+)"', page.text)
+    assert found, "the review forms carry a CSRF token"
+    return found.group(1)
+
+
+def review(
+    client: TestClient, fields: dict[str, str], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return client.post(
+        f"/cycles/{CYCLE}/review",
+        data=fields,
+        headers=AUTH if headers is None else headers,
+        follow_redirects=False,
+    )
+
+
+def test_the_secretariat_page_lists_the_submitted_answers_with_accept_and_return_forms(
+    client: TestClient,
+) -> None:
+    page = client.get(f"/cycles/{CYCLE}", headers=AUTH)
+
+    assert page.status_code == 200
+    assert "3 answers waiting" in page.text and "3 submitted" in page.text
+    assert page.text.count('class="review-accept"') == 3 and page.text.count('class="review-return"') == 3
+    assert "Meeting held in February." in page.text
+    ids = re.findall(r'<(?:select|textarea) id="([^"]+)"', page.text)
+    assert ids and all(f'<label for="{i}">' in page.text for i in ids)
+
+
+def test_accepting_with_an_assessed_status_through_the_page(site: Scenario, client: TestClient) -> None:
+    token = csrf_of(client.get(f"/cycles/{CYCLE}", headers=AUTH))
+    fields = {"csrf": token, "action": "accept", "code": "A1.1", "agency": "AAA", "assess": "in_progress"}
+
+    refused = review(client, fields)
+    done = review(client, {**fields, "why": "Only one meeting so far."})
+
+    assert refused.status_code == 422 and "say why the secretariat assesses it as In progress" in refused.text
+    assert done.status_code == 303
+    shown = client.get(done.headers["location"], headers=AUTH)
+    assert "Accepted A1.1 (AAA)." in shown.text and "2 answers waiting" in shown.text
+    stored = site.update("A1.1")
+    assert stored is not None and stored.state == "accepted"
+
+
+def test_returning_through_the_page_queues_the_question_for_the_agency(
+    site: Scenario, client: TestClient
+) -> None:
+    token = csrf_of(client.get(f"/cycles/{CYCLE}", headers=AUTH))
+    fields = {"csrf": token, "action": "return", "code": "A1.2", "agency": "AAA", "question": ""}
+
+    assert review(client, fields).status_code == 422
+    done = review(client, {**fields, "question": "Started <b>where</b>?"})
+
+    assert done.status_code == 303
+    assert site.update("A1.2").state == "returned"  # type: ignore[union-attr]
+    (message,) = site.outbox("returned")
+    assert "Started <b>where</b>?" in str(message["body_text"])
+    assert "Started &lt;b&gt;where&lt;/b&gt;?" in str(message["body_html"])
+
+
+def test_a_review_without_the_csrf_token_or_the_secretariat_token_changes_nothing(
+    site: Scenario, client: TestClient
+) -> None:
+    token = csrf_of(client.get(f"/cycles/{CYCLE}", headers=AUTH))
+    fields = {"action": "accept", "code": "A1.1", "agency": "AAA"}
+
+    assert review(client, fields).status_code == 403
+    assert review(client, {**fields, "csrf": "0" * 64}).status_code == 403
+    assert review(client, {**fields, "csrf": token}, headers={}).status_code == 401
+    assert (
+        review(client, {**fields, "csrf": token}, headers={"Authorization": "Bearer wrong"}).status_code
+        == 401
+    )
+    other_cycle = client.post(
+        "/cycles/2025-autumn/review", data={**fields, "csrf": token}, headers=AUTH, follow_redirects=False
+    )
+    assert other_cycle.status_code == 403  # the token is bound to its cycle's page
+    assert site.update("A1.1").state == "submitted"  # type: ignore[union-attr]
+
+
+def test_an_unknown_item_or_a_bad_action_is_refused_plainly(site: Scenario, client: TestClient) -> None:
+    token = csrf_of(client.get(f"/cycles/{CYCLE}", headers=AUTH))
+
+    unknown = review(client, {"csrf": token, "action": "accept", "code": "ZZ9", "agency": "AAA"})
+    bad = review(client, {"csrf": token, "action": "delete", "code": "A1.1", "agency": "AAA"})
+
+    assert unknown.status_code == 422 and "'ZZ9' is not one of AAA's items" in html.unescape(unknown.text)
+    assert bad.status_code == 400
+
+
+def test_the_session_cookie_from_the_key_link_is_enough_to_review(site: Scenario, client: TestClient) -> None:
+    client.get(f"/cycles/{CYCLE}?key={SECRETARIAT_TOKEN}", follow_redirects=False)
+    token = csrf_of(client.get(f"/cycles/{CYCLE}"))
+
+    done = review(client, {"csrf": token, "action": "accept", "code": "A2.1", "agency": "AAA"}, headers={})
+
+    assert done.status_code == 303 and site.update("A2.1").state == "accepted"  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -14,10 +15,12 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
 from domain.tokens import derive_token
-from notifications.outbox import OutboxNotifier
-from notifications.senders import Sender, sender_from_url
 from workflows.services.cycles import CycleConfig
 from workflows.settings import get_settings
+
+if TYPE_CHECKING:  # imported where used: read-only commands need no templates or mail machinery
+    from notifications.outbox import OutboxNotifier
+    from notifications.senders import Sender
 
 
 class SystemClock:
@@ -78,6 +81,8 @@ def cycle_config() -> CycleConfig:
 
 def notifier(uow: SqlUnitOfWork, clock: Clock) -> OutboxNotifier:
     """The notifier: messages go to the outbox in `uow`'s transaction, from FOLLOWUP_MAIL_FROM."""
+    from notifications.outbox import OutboxNotifier
+
     settings = get_settings()
     # Message-IDs under the sender's own domain, as mail servers expect.
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "followup.local"
@@ -86,4 +91,6 @@ def notifier(uow: SqlUnitOfWork, clock: Clock) -> OutboxNotifier:
 
 def sender() -> Sender:
     """Where the dispatcher hands messages: FOLLOWUP_MAIL_URL, by default the $FOLLOWUP_HOME/outbox folder."""
+    from notifications.senders import sender_from_url
+
     return sender_from_url(get_settings().resolved_mail_url)

@@ -474,11 +474,25 @@ def _answer_values(rng: random.Random) -> dict[str, str]:
     status = rng.choice([s for s in ReportedStatus if s != ReportedStatus.BLOCKED])
     return {
         "status": status.value,
-        "narrative": generate.sentence(rng),
+        # Never last cycle's words: a changed status must come with a new explanation.
+        "narrative": f"Since the last stock-take: {generate.sentence(rng)}",
         "evidence": "https://example.org/evidence/report.pdf" if rng.random() < 0.3 else "",
         "next_milestone_date": "2027-03-31" if rng.random() < 0.3 else "",
         "obstacle": "",
     }
+
+
+def _raw_answer(recommendation_id: int, rng: random.Random) -> Any:
+    from workflows.services.replies import RawAnswer
+
+    values = _answer_values(rng)
+    return RawAnswer(
+        recommendation_id=recommendation_id,
+        status=values["status"],
+        narrative=values["narrative"],
+        evidence=values["evidence"],
+        next_milestone_date=values["next_milestone_date"],
+    )
 
 
 def _raw_updates(run: Run, rows: int) -> float:
@@ -540,14 +554,11 @@ def _raw_updates(run: Run, rows: int) -> float:
 def bench_ingest_portal(run: Run, cycle_id: int, today: date) -> int:
     """Every agency submits all its items through the reply service the portal calls (one call per agency)."""
     from workflows import bootstrap
-    from workflows.services.replies import RawAnswer, save_reply
+    from workflows.services.replies import save_reply
 
     items, tokens = _agency_items(run, cycle_id), _tokens(run, cycle_id)
     rng = random.Random(5)
-    batches = {
-        agency: [RawAnswer(recommendation_id=rid, **_answer_values(rng)) for rid in rec_ids]
-        for agency, rec_ids in items.items()
-    }
+    batches = {agency: [_raw_answer(rid, rng) for rid in rec_ids] for agency, rec_ids in items.items()}
     total = sum(len(b) for b in batches.values())
     clock, config = _clock(today), bootstrap.cycle_config()
     with timed() as took:
@@ -579,10 +590,37 @@ def bench_ingest_portal(run: Run, cycle_id: int, today: date) -> int:
 
 # --- reports ----------------------------------------------------------------------------------
 
+REPORT_TARGET_S = 20.0
+REPORT_CAP_S = 3 * REPORT_TARGET_S  # a format slower than this is stopped: it has failed anyway
+_WRITE_REPORT = """
+import sys, time
+from datetime import date
+from pathlib import Path
+from workflows import bootstrap
+from workflows.services.stocktake import write_reports
+start = time.perf_counter()
+clock = bootstrap.FixedClock(date.fromisoformat(sys.argv[3]))
+write_reports(bootstrap.uow(), sys.argv[2], formats=[sys.argv[1]], out_dir=Path(sys.argv[4]), clock=clock)
+print(time.perf_counter() - start)
+"""
+
+
+def _report_in_child(fmt: str, name: str, today: date, out: Path) -> tuple[float, bool]:
+    """Write one format in a child process (timed inside it, imports excluded), stopped at the cap."""
+    argv = [sys.executable, "-c", _WRITE_REPORT, fmt, name, today.isoformat(), str(out)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=REPORT_CAP_S + 30, check=False)
+    except subprocess.TimeoutExpired:
+        return REPORT_CAP_S, False
+    if done.returncode != 0:
+        raise RuntimeError(f"report {fmt} failed: {done.stderr[-2000:]}")
+    seconds = float(done.stdout.strip().splitlines()[-1])
+    return seconds, seconds <= REPORT_CAP_S
+
 
 def bench_reports(run: Run, name: str, today: date) -> None:
     """Each stock-take format on its own; raw: the cycle's answers selected with Core and written as CSV."""
-    from workflows.services.stocktake import FORMATS, write_reports
+    from workflows.services.stocktake import FORMATS
 
     t = _tables()
     su, rec = t.status_updates, t.recommendations
@@ -597,20 +635,17 @@ def bench_reports(run: Run, name: str, today: date) -> None:
             .order_by(rec.c.position)
         ):
             handle.write("\t".join(str(v) for v in row) + "\n")
-    report: dict[str, float] = {}
     for fmt in FORMATS:
-        with timed() as took:
-            paths = write_reports(_uow(), name, formats=[fmt], out_dir=out, clock=_clock(today))
-        assert paths[fmt].stat().st_size > 0
-        report[fmt] = took.seconds
+        seconds, finished = _report_in_child(fmt, name, today, out)
         run.add(
             Figure(
                 f"report_10k_s.{fmt}",
                 f"Stock-take of {run.items:,} items: {fmt}",
-                took.seconds,
+                seconds,
                 baseline=raw.seconds,
                 baseline_label="Core select + CSV",
-                target=20.0,
+                target=REPORT_TARGET_S,
+                note="" if finished else f"stopped at the {REPORT_CAP_S:.0f} s cap, unfinished",
             )
         )
     run.detail["report_sizes_bytes"] = {p.suffix: p.stat().st_size for p in out.iterdir()}
@@ -698,7 +733,7 @@ _CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"')
 _VERSION = re.compile(r'name="version-(\d+)"\s+value="(\d*)"')
 
 
-def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 400) -> None:
+def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 300) -> None:
     """Reply page (GET) and submission (POST) under 20 concurrent clients, beside a bare ASGI app."""
     tokens = list(_tokens(run, cycle_id).values())
     items = _agency_items(run, cycle_id)
@@ -733,7 +768,7 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 400) -> None:
             submit_ms.append(took.seconds * 1000)
             return 200 if status in (200, 303) else status
 
-        posts = [f"/r/{tokens[n % len(tokens)]}" for n in range(requests_per_kind // 4)]
+        posts = [f"/r/{tokens[n % len(tokens)]}" for n in range(requests_per_kind // 5)]
         submission = _load(base, posts, submit)
         submission.update(
             {"post_p50_ms": percentile(submit_ms, 50), "post_p95_ms": percentile(submit_ms, 95)}

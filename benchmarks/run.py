@@ -576,6 +576,7 @@ def bench_ingest_portal(run: Run, cycle_id: int, today: date) -> int:
             )
             assert not result.conflicts, result.conflicts
     raw = _raw_updates(run, total)
+    run.detail["raw_ingest_s"] = raw
     run.add(
         Figure(
             "ingest_portal_20k_s",
@@ -586,6 +587,55 @@ def bench_ingest_portal(run: Run, cycle_id: int, today: date) -> int:
         )
     )
     return total
+
+
+def bench_ingest_spreadsheet(run: Run, name: str, today: date) -> int:
+    """Every agency returns its filled reply sheet (a new version of each answer); only imports are timed."""
+    from openpyxl import load_workbook
+
+    from domain.model import ReportedStatus
+    from workflows import bootstrap
+    from workflows.services.spreadsheets import COLUMNS, HEADER_ROW, import_reply_file, write_template
+
+    column = {c.key: n for n, c in enumerate(COLUMNS, start=1)}
+    folder = run.work / "sheets"
+    rng = random.Random(13)
+    paths, rows = [], 0
+    for agency in _agency_items(run, _cycle_id(run, name)):
+        path = write_template(_uow(), name, agency, folder / f"{agency}.xlsx")
+        book = load_workbook(path)
+        sheet = book.active
+        assert sheet is not None
+        for row in range(HEADER_ROW + 1, sheet.max_row + 1):
+            if not sheet.cell(row, column["code"]).value:
+                continue
+            values = _answer_values(rng)
+            sheet.cell(row, column["status"]).value = ReportedStatus(values["status"]).label
+            sheet.cell(row, column["narrative"]).value = values["narrative"]
+            rows += 1
+        book.save(path)
+        paths.append(path)
+    clock = _clock(today)
+    with timed() as took:
+        for path in paths:
+            uow = _uow()
+            import_reply_file(uow, bootstrap.notifier(uow, clock), clock, path)
+    run.add(
+        Figure(
+            "ingest_spreadsheet_20k_s",
+            f"Ingest {rows:,} status updates (spreadsheet import, {len(paths)} files)",
+            took.seconds,
+            baseline=run.detail["raw_ingest_s"],
+            baseline_label="Core insert of updates + history",
+        )
+    )
+    return rows
+
+
+def _cycle_id(run: Run, name: str) -> int:
+    cycles = _tables().cycles
+    with run.engine.connect() as conn:
+        return int(conn.execute(select(cycles.c.id).where(cycles.c.name == name)).scalar_one())
 
 
 # --- reports ----------------------------------------------------------------------------------
@@ -848,6 +898,7 @@ def execute(run: Run) -> None:
     bench_cycle_show(run, name)
     bench_follow_up(run, name, cycle_id, deadline)
     bench_ingest_portal(run, cycle_id, deadline - timedelta(days=5))
+    bench_ingest_spreadsheet(run, name, deadline - timedelta(days=4))
     bench_reports(run, name, deadline + timedelta(days=1))
     bench_portal(run, cycle_id)
 

@@ -164,7 +164,9 @@ def run_follow_up(today: date | None, cycle_name: str | None) -> dict[str, Any]:
     return {
         "today": report.today,
         "summary": report.summary_markdown(),
-        "rows": [row.as_dict() for row in report.overdue],
+        # The first rows only: they travel through Prefect (the full list is in the database).
+        "rows": [row.as_dict() for row in report.overdue[:MAX_ARTIFACT_ROWS]],
+        "overdue_count": len(report.overdue),
         "events": [asdict(event) for event in report.events],
         "reminders": report.reminders,
         "escalations": report.escalations,
@@ -191,13 +193,12 @@ def daily_follow_up(today: date | None = None, cycle_name: str | None = None) ->
     _with_retries(mark_requests_sent)(None, today)
     found = _with_retries(run_follow_up)(today, cycle_name)
     _send([""], today)
-    rows = found["rows"]
-    shown = rows[:MAX_ARTIFACT_ROWS]
+    shown, total = found["rows"], found["overdue_count"]
     create_table_artifact(
         key=OVERDUE_ARTIFACT,
         table=shown,
-        description=f"Overdue on {found['today'].isoformat()}: {len(rows)} item(s)"
-        + (f", the first {len(shown)} shown" if len(shown) < len(rows) else ""),
+        description=f"Overdue on {found['today'].isoformat()}: {total} item(s)"
+        + (f", the first {len(shown)} shown" if len(shown) < total else ""),
     )
     create_markdown_artifact(key="follow-up-summary", markdown=found["summary"])
     _publish_events(found["events"])
@@ -235,12 +236,50 @@ def _publish_replies(cycle_name: str, agencies: list[str]) -> None:
     )
 
 
+@task(name="review-status")
+def review_status(cycle_name: str, today: date | None) -> dict[str, Any]:
+    """The review queue's size, and the answers returned since the last run (marked announced)."""
+    from workflows.services import review
+
+    queue_size = review.queue_size(bootstrap.uow(), cycle_name)
+    # Last, so that a retry after a failure above cannot find the returns already marked announced.
+    events = review.announce_returns(bootstrap.uow(), _clock(today), cycle_name)
+    return {
+        "queue_size": queue_size,
+        "returned": [f"{e.payload['agency']}:{e.payload['item']}" for e in events],
+        "events": [asdict(event) for event in events],
+    }
+
+
+def _collect_markdown(cycle_name: str, collected: dict[str, Any]) -> str:
+    missing = collected["missing"]
+    lines = [
+        f"# Replies to {cycle_name}",
+        "",
+        f"- Spreadsheets imported: {sum(1 for f in collected['files'] if f['accepted'])}, "
+        f"rejected: {sum(1 for f in collected['files'] if not f['accepted'])}",
+        f"- Replies newly complete: {', '.join(collected['newly_answered']) or 'none'}",
+        f"- Agencies with items still missing: {len(missing)} "
+        f"({sum(line['missing'] for line in missing)} items)",
+        f"- Answers waiting for the secretariat's review: {collected['review_queue']}",
+        f"- Answers returned to agencies since the last run: {len(collected['returned'])}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 @flow(name="collect-replies")
 def collect_replies(cycle_name: str, today: date | None = None) -> dict[str, Any]:
-    """Gather replies from every channel, send the receipts, and report what is still missing."""
+    """Gather replies from every channel, send receipts and questions; report what is missing or to review."""
     collected = _with_retries(collect)(cycle_name, today)
-    _send(["receipt:"], today)
+    reviewed = _with_retries(review_status)(cycle_name, today)
+    collected = {**collected, "review_queue": reviewed["queue_size"], "returned": reviewed["returned"]}
+    _send(["receipt:", "returned:"], today)
     _publish_replies(cycle_name, collected["newly_answered"])
+    _publish_events(reviewed["events"])
+    create_markdown_artifact(
+        key="collect-replies-summary",
+        markdown=_collect_markdown(cycle_name, collected),
+    )
     return collected
 
 
@@ -276,6 +315,8 @@ def close_stocktake_cycle(
     closed = _with_retries(close)(cycle_name, formats, today)
     _send(["receipt:", "cycle-summary:"], today)
     _publish_replies(cycle_name, closed["collect"]["newly_answered"])
+    # Answers returned since the last collect are announced before the cycle's story ends.
+    _publish_events(_with_retries(review_status)(cycle_name, today)["events"])
     for fmt, path in closed["report_paths"].items():
         create_link_artifact(
             key=f"stock-take-{fmt}",

@@ -18,6 +18,7 @@ from workflows.cli.app import app, console, cycle_app, user_errors
 from workflows.services import cycles
 
 DATE_FORMATS = ["%Y-%m-%d"]
+SHOWN_ROWS = 50  # overdue rows printed by `check`
 
 TODAY_OPTION = typer.Option(
     None, "--today", formats=DATE_FORMATS, hidden=True, help="Replay the run as if on this day (YYYY-MM-DD)."
@@ -91,13 +92,16 @@ def check(
         f"{len(found['replies_received'])} replies received."
     )
     if found["rows"]:
-        table = Table("item", "owner", "what is overdue", "since", title=f"Overdue ({len(found['rows'])})")
-        for row in found["rows"][:50]:
+        table = Table(
+            "item", "owner", "what is overdue", "since", title=f"Overdue ({found['overdue_count']})"
+        )
+        for row in found["rows"][:SHOWN_ROWS]:
             table.add_row(row["item"], row["owner"], row["what"], row["since"])
         console.print(table)
-        if len(found["rows"]) > 50:
+        if found["overdue_count"] > SHOWN_ROWS:
+            more = found["overdue_count"] - SHOWN_ROWS
             console.print(
-                f"... and {len(found['rows']) - 50} more (see the overdue-items artifact in Prefect)."
+                f"... and {more} more (`followup cycle show`, the overdue-items artifact in Prefect)."
             )
 
 

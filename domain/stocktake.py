@@ -79,12 +79,15 @@ class ItemRecord(Protocol):
     role: str
 
 
-class UpdateRecord(Protocol):
+class StatusRecord(Protocol):
     recommendation_id: int
     agency_code: str
     state: str
     reported_status: str | None
     assessed_status: str | None
+
+
+class UpdateRecord(StatusRecord, Protocol):
     assessment_rationale: str
     narrative: str
     evidence: list[str]
@@ -344,6 +347,13 @@ def _part(update: UpdateRecord | None, agency_code: str, agency_name: str, role:
     )
 
 
+def effective_status(update: StatusRecord | None) -> str | None:
+    """What an answer counts as: the assessed status if any, else the self-reported; None if not sent."""
+    if update is None or update.state not in REPORTED_STATES:
+        return None
+    return update.assessed_status or update.reported_status
+
+
 def _utc_date(moment: datetime | None) -> date | None:
     """The UTC calendar day of a timestamp (naive ones are stored in UTC already)."""
     if moment is None:
@@ -400,7 +410,7 @@ def assemble_stocktake(
     items: Iterable[ItemRecord],
     agency_names: Mapping[str, str],
     updates: Iterable[UpdateRecord],
-    previous_updates: Iterable[UpdateRecord] = (),
+    previous_updates: Iterable[StatusRecord] = (),
     milestones: Iterable[Milestone] = (),
     source_titles: Sequence[str] = (),
 ) -> StockTake:
@@ -431,10 +441,7 @@ def assemble_stocktake(
             )
             for o in owners
         )
-        previous_parts = [
-            (o.role, _part(before.get((rec.id, o.agency_code)), o.agency_code, "", o.role).effective_status)
-            for o in owners
-        ]
+        previous_parts = [(o.role, effective_status(before.get((rec.id, o.agency_code)))) for o in owners]
         lines = tuple(
             MilestoneLine(m.title, m.due_date, m.state, m.agency_code, m.is_overdue_on(today))
             for m in sorted(milestones_of[rec.id], key=lambda m: (m.due_date, m.title))
@@ -563,9 +570,10 @@ def executive_summary(
         sentences.append(f"By rolled-up status, {_join(counted)}.")
     silent = [a.code for a in agencies if not a.items_answered]
     in_full = sum(1 for a in agencies if a.items_asked and a.items_answered == a.items_asked)
+    in_full_text = "all in full; " if in_full == s.agencies_answered else f"{in_full} in full; "
     agencies_sentence = (
-        f"{s.agencies_answered} of {plural(s.agencies, 'agency', 'agencies')} answered, {in_full} of them "
-        f"for all their items (reply deadline {long_date(cycle.deadline)})"
+        f"{s.agencies_answered} of {plural(s.agencies, 'agency', 'agencies')} answered "
+        f"({in_full_text if s.agencies_answered else ''}reply deadline {long_date(cycle.deadline)})"
     )
     if silent:
         named = _join(silent) if len(silent) <= 5 else f"{len(silent)} agencies"

@@ -46,7 +46,7 @@ def status_figure(stocktake: StockTake) -> Figure:
     """Stacked horizontal bars: how many recommendations of each agenda point are in each status."""
     rows = stocktake.status_by_section()
     with rc_context(_STYLE):
-        figure = Figure(figsize=(7.0, 1.6 + 0.38 * len(rows)), layout="constrained")
+        figure = Figure(figsize=(7.0, 1.5 + 0.3 * len(rows)), layout="constrained")
         axes = figure.add_subplot()
         labels = [short_title(title) for title, _ in rows]
         left = [0] * len(rows)

@@ -8,11 +8,14 @@ rows; page numbers from a PAGE field in the footer; the charts as PNG pictures.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, time
 
 from docx import Document
+from docx.blkcntnr import BlockItemContainer
 from docx.document import Document as DocumentObject
+from docx.document import _Body
 from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -38,30 +41,76 @@ def _field(paragraph: Paragraph, instruction: str) -> None:
     paragraph._p.append(field)
 
 
-def _table(document: DocumentObject, header: Sequence[str] | None, rows: Sequence[Sequence[object]]) -> Table:
-    """A grid table; its header row (when given) is bold and repeated on every page."""
-    table = document.add_table(rows=0, cols=len(header) if header else len(rows[0]))
-    table.style = "Table Grid"
-    if header:
-        header_row = table.add_row()
-        header_row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
-        for cell, title in zip(header_row.cells, header, strict=True):
-            cell.paragraphs[0].add_run(title).bold = True
-    for values in rows:
-        for cell, value in zip(table.add_row().cells, values, strict=True):
-            cell.text = str(value)
-    return table
+class _Writer:
+    """Adds blocks to the document with styles resolved once.
+
+    python-docx looks a style up by name on every use and inserts every block with a scan of the
+    whole body; both are fine for a page but quadratic for thousands of recommendations. So styles
+    are resolved once, and each recommendation is built in a small scratch body whose blocks are
+    then moved in front of the document's final section properties in one step.
+    """
+
+    def __init__(self, document: DocumentObject) -> None:
+        self.document = document
+        self.width = document._block_width
+        # Style ids, set on the XML directly: python-docx's style setter compares against every
+        # style in the document on each call, which dominates the time of a long report.
+        self.styles = {
+            name: document.styles[name].style_id
+            for name in ("Title", "Subtitle", "Quote", "Caption", "List Bullet", "Table Grid")
+        }
+        self.styles.update(
+            {f"Heading {level}": document.styles[f"Heading {level}"].style_id for level in (1, 2, 3)}
+        )
+        self.body: BlockItemContainer = document._body
+
+    def heading(self, text: str, level: int) -> None:
+        self.paragraph(text, f"Heading {level}")
+
+    def paragraph(self, text: str = "", style: str | None = None) -> Paragraph:
+        paragraph = self.body.add_paragraph(text)
+        if style:
+            paragraph._p.style = self.styles[style]
+        return paragraph
+
+    def page_break(self) -> None:
+        self.body.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+    def table(self, header: Sequence[str] | None, rows: Sequence[Sequence[object]]) -> Table:
+        """A grid table; its header row (when given) is bold and repeated on every page."""
+        table = self.body.add_table(0, len(header) if header else len(rows[0]), self.width)
+        table._tbl.tblStyle_val = self.styles["Table Grid"]
+        if header:
+            header_row = table.add_row()
+            header_row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+            for cell, title in zip(header_row.cells, header, strict=True):
+                cell.paragraphs[0].add_run(title).bold = True
+        for values in rows:
+            for cell, value in zip(table.add_row().cells, values, strict=True):
+                cell.text = str(value)
+        return table
+
+    @contextmanager
+    def block(self) -> Iterator[None]:
+        """Write into a scratch body, then move what was written to the end of the document."""
+        main, scratch = self.body, OxmlElement("w:body")
+        self.body = _Body(scratch, self.document)
+        try:
+            yield
+        finally:
+            self.body = main
+        end = self.document.element.body.sectPr
+        for element in list(scratch):
+            end.addprevious(element)
 
 
-def _cover(document: DocumentObject, st: StockTake) -> None:
-    document.add_paragraph(st.title, style="Title")
+def _cover(w: _Writer, st: StockTake) -> None:
+    w.paragraph(st.title, "Title")
     sources = ", ".join(st.source_titles) or "the tracked reports"
-    document.add_paragraph(
-        f"Stock-take of the follow-up given by the UN system to the recommendations of {sources}.",
-        style="Subtitle",
+    w.paragraph(
+        f"Stock-take of the follow-up given by the UN system to the recommendations of {sources}.", "Subtitle"
     )
-    _table(
-        document,
+    w.table(
         None,
         [
             ("Cycle", st.cycle.name),
@@ -72,59 +121,52 @@ def _cover(document: DocumentObject, st: StockTake) -> None:
             ("Recommendations", f"{st.summary.recommendations} ({st.summary.answered_rate}% reported on)"),
         ],
     )
-    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    w.page_break()
 
 
-def _summary(document: DocumentObject, st: StockTake) -> None:
+def _summary(w: _Writer, st: StockTake) -> None:
     s = st.summary
-    document.add_heading("Executive summary", level=1)
+    w.heading("Executive summary", 1)
     for sentence in st.sentences:
-        document.add_paragraph(sentence)
-    document.add_picture(io.BytesIO(to_png(status_figure(st))), width=Cm(16))
-    document.add_paragraph(
-        "Figure 1. Rolled-up status by agenda point (same figures as Table 1).", style="Caption"
-    )
-    document.add_heading("Table 1. Status by agenda point", level=2)
+        w.paragraph(sentence)
+    w.document.add_picture(io.BytesIO(to_png(status_figure(st))), width=Cm(16))
+    w.paragraph("Figure 1. Rolled-up status by agenda point (same figures as Table 1).", "Caption")
+    w.heading("Table 1. Status by agenda point", 2)
     rows = [(title, *counts.values(), sum(counts.values())) for title, counts in st.status_by_section()]
     rows.append(("All", *s.status_counts.values(), s.recommendations))
-    _table(document, ("Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"), rows)
+    w.table(("Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"), rows)
     if st.previous:
-        document.add_heading(f"Table 2. Change since {st.previous.title}", level=2)
-        _table(
-            document,
+        w.heading(f"Table 2. Change since {st.previous.title}", 2)
+        w.table(
             ("Change", "Recommendations"),
             [(Change(change).label, count) for change, count in s.change_counts.items()],
         )
-    document.add_picture(io.BytesIO(to_png(response_figure(st))), width=Cm(16))
-    document.add_paragraph(
-        "Figure 2. Share of its items each agency reported on (same figures as Table 3).", style="Caption"
-    )
-    document.add_heading("Table 3. Response rate by agency", level=2)
-    _table(
-        document,
+    w.document.add_picture(io.BytesIO(to_png(response_figure(st))), width=Cm(16))
+    w.paragraph("Figure 2. Share of its items each agency reported on (same figures as Table 3).", "Caption")
+    w.heading("Table 3. Response rate by agency", 2)
+    w.table(
         ("Agency", "Name", "Items answered", "Items asked", "Response rate"),
         [(a.code, a.name, a.items_answered, a.items_asked, f"{a.rate}%") for a in st.agencies],
     )
 
 
-def _item(document: DocumentObject, st: StockTake, item: ItemReport) -> None:
-    document.add_heading(f"{item.code}: {status_label(item.rolled_up_status)}", level=3)
-    document.add_paragraph(item.text, style="Quote")
+def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
+    w.heading(f"{item.code}: {status_label(item.rolled_up_status)}", 3)
+    w.paragraph(item.text, "Quote")
     if item.theme:
-        document.add_paragraph(f"Theme: {item.theme}", style="List Bullet")
+        w.paragraph(f"Theme: {item.theme}", "List Bullet")
     if len(item.owners) > 1:
-        document.add_paragraph(f"Rolled up from its parts: {item.roll_up_parts}", style="List Bullet")
+        w.paragraph(f"Rolled up from its parts: {item.roll_up_parts}", "List Bullet")
     if st.previous and item.change:
-        line = document.add_paragraph(f"Since {st.previous.title}: ", style="List Bullet")
+        line = w.paragraph(f"Since {st.previous.title}: ", "List Bullet")
         line.add_run(item.change.label).bold = True
         line.add_run(f" (was {status_label(item.previous_status)})")
     if item.disagreement:
-        flag = document.add_paragraph(style="List Bullet").add_run(
+        flag = w.paragraph(style="List Bullet").add_run(
             "Disagreement: the secretariat's assessment differs from the owner's own status."
         )
         flag.bold, flag.font.color.rgb = True, FLAG
-    _table(
-        document,
+    w.table(
         ("Owner", "Role", "Self-reported", "Assessed", "Reported on"),
         [
             (
@@ -142,7 +184,7 @@ def _item(document: DocumentObject, st: StockTake, item: ItemReport) -> None:
     for o in item.owners:
         if not (o.narrative or o.obstacle or o.assessment_rationale):
             continue
-        paragraph = document.add_paragraph()
+        paragraph = w.paragraph()
         paragraph.add_run(f"{o.agency_code}, {o.reported_on}: ").bold = True
         paragraph.add_run(o.narrative)
         if o.obstacle:
@@ -150,24 +192,23 @@ def _item(document: DocumentObject, st: StockTake, item: ItemReport) -> None:
         if o.assessment_rationale:
             paragraph.add_run(f"\nSecretariat: {o.assessment_rationale}")
     for m in item.milestones:
-        paragraph = document.add_paragraph(
+        paragraph = w.paragraph(
             f"Milestone {m.due_date}: {m.title}{f' ({m.agency_code})' if m.agency_code else ''}, {m.state}",
-            style="List Bullet",
+            "List Bullet",
         )
         if m.overdue:
             run = paragraph.add_run(" OVERDUE")
             run.bold, run.font.color.rgb = True, FLAG
     for link in item.evidence:
-        document.add_paragraph(f"Evidence: {link}", style="List Bullet")
+        w.paragraph(f"Evidence: {link}", "List Bullet")
 
 
-def _annexes(document: DocumentObject, st: StockTake) -> None:
-    document.add_page_break()
-    document.add_heading("Annexes", level=1)
-    document.add_heading("Annex A: Agencies that did not answer", level=2)
+def _annexes(w: _Writer, st: StockTake) -> None:
+    w.page_break()
+    w.heading("Annexes", 1)
+    w.heading("Annex A: Agencies that did not answer", 2)
     if st.agencies_not_answered:
-        _table(
-            document,
+        w.table(
             ("Agency", "Name", "Items answered", "Items asked", "Overdue"),
             [
                 (a.code, a.name, a.items_answered, a.items_asked, "yes" if a.overdue else "no")
@@ -175,8 +216,8 @@ def _annexes(document: DocumentObject, st: StockTake) -> None:
             ],
         )
     else:
-        document.add_paragraph("Every agency answered for all of its items.")
-    document.add_heading("Annex B: Overdue items", level=2)
+        w.paragraph("Every agency answered for all of its items.")
+    w.heading("Annex B: Overdue items", 2)
     overdue = [
         (
             item.code,
@@ -189,12 +230,12 @@ def _annexes(document: DocumentObject, st: StockTake) -> None:
         for m in item.overdue_milestones
     ]
     if overdue:
-        _table(document, ("Recommendation", "Milestone", "Due", "Owner", "Status"), overdue)
+        w.table(("Recommendation", "Milestone", "Due", "Owner", "Status"), overdue)
     else:
-        document.add_paragraph("No milestone is overdue.")
-    document.add_heading("Annex C: Method", level=2)
+        w.paragraph("No milestone is overdue.")
+    w.heading("Annex C: Method", 2)
     for paragraph in st.method:
-        document.add_paragraph(paragraph)
+        w.paragraph(paragraph)
 
 
 def render_docx(st: StockTake) -> bytes:
@@ -214,15 +255,17 @@ def render_docx(st: StockTake) -> bytes:
     footer.add_run(" of ")
     _field(footer, "NUMPAGES")
 
-    _cover(document, st)
-    _summary(document, st)
-    document.add_page_break()
-    document.add_heading("Recommendations by agenda point", level=1)
+    w = _Writer(document)
+    _cover(w, st)
+    _summary(w, st)
+    w.page_break()
+    w.heading("Recommendations by agenda point", 1)
     for section in st.sections:
-        document.add_heading(section.title, level=2)
+        w.heading(section.title, 2)
         for item in section.items:
-            _item(document, st, item)
-    _annexes(document, st)
+            with w.block():
+                _item(w, st, item)
+    _annexes(w, st)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.stocktake import STATUS_ORDER, Change, StockTake, long_date, status_label
 
@@ -52,14 +53,37 @@ ITEM_COLUMNS: tuple[tuple[str, int, bool], ...] = (
 )
 
 
-def _header(sheet: Worksheet, row: int, titles: Sequence[str]) -> None:
-    for column, title in enumerate(titles, start=1):
-        cell = sheet.cell(row=row, column=column, value=title)
+def _header(sheet: Any, titles: Sequence[str]) -> list[WriteOnlyCell]:
+    """A bold, shaded header row for a write-only sheet."""
+    cells = []
+    for title in titles:
+        cell = WriteOnlyCell(sheet, value=title)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cells.append(cell)
+    return cells
 
 
-def _items(sheet: Worksheet, st: StockTake) -> None:
-    _header(sheet, 1, [title for title, _, _ in ITEM_COLUMNS])
+def _items(sheet: Any, st: StockTake) -> None:
+    # A write-only sheet streams rows: 20,000 styled rows take seconds instead of half a minute.
+    for column, (_, width, _) in enumerate(ITEM_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+    rows = sum(len(item.owners) for item in st.items)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(ITEM_COLUMNS))}{rows + 1}"
+
+    def styled(value: object, wrapped: bool) -> object:
+        # Only cells that need a style become cell objects; plain values are cheaper to stream.
+        if not wrapped and not isinstance(value, date):
+            return value
+        cell = WriteOnlyCell(sheet, value=value)
+        if wrapped:
+            cell.alignment = WRAP
+        else:
+            cell.number_format = "yyyy-mm-dd"
+        return cell
+
+    sheet.append(_header(sheet, [title for title, _, _ in ITEM_COLUMNS]))
+    wrapped = [w for _, _, w in ITEM_COLUMNS]
     for section in st.sections:
         for item in section.items:
             milestones = "\n".join(
@@ -67,54 +91,46 @@ def _items(sheet: Worksheet, st: StockTake) -> None:
                 for m in item.milestones
             )
             for o in item.owners:
-                sheet.append(
-                    [
-                        section.title,
-                        item.code,
-                        item.kind,
-                        item.text,
-                        item.theme or "",
-                        o.agency_code,
-                        o.agency_name,
-                        o.role,
-                        status_label(o.reported_status),
-                        status_label(o.assessed_status) if o.assessed_status else "",
-                        "yes" if o.disagrees else "",
-                        o.assessment_rationale,
-                        o.review_state or "",
-                        status_label(item.rolled_up_status),
-                        item.roll_up_parts,
-                        status_label(item.previous_status) if st.previous else "",
-                        item.change.label if item.change else "",
-                        o.narrative,
-                        o.obstacle,
-                        o.next_milestone_date,
-                        o.reported_on,
-                        o.reported_by,
-                        o.channel or "",
-                        "\n".join(o.evidence),
-                        milestones,
-                        len(item.overdue_milestones),
-                    ]
-                )
-    for column, (_, width, wrapped) in enumerate(ITEM_COLUMNS, start=1):
-        letter = get_column_letter(column)
-        sheet.column_dimensions[letter].width = width
-        if wrapped:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
-                cell.alignment = WRAP
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if cell.is_date:
-                cell.number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
+                values = [
+                    section.title,
+                    item.code,
+                    item.kind,
+                    item.text,
+                    item.theme or "",
+                    o.agency_code,
+                    o.agency_name,
+                    o.role,
+                    status_label(o.reported_status),
+                    status_label(o.assessed_status) if o.assessed_status else "",
+                    "yes" if o.disagrees else "",
+                    o.assessment_rationale,
+                    o.review_state or "",
+                    status_label(item.rolled_up_status),
+                    item.roll_up_parts,
+                    status_label(item.previous_status) if st.previous else "",
+                    item.change.label if item.change else "",
+                    o.narrative,
+                    o.obstacle,
+                    o.next_milestone_date,
+                    o.reported_on,
+                    o.reported_by,
+                    o.channel or "",
+                    "\n".join(o.evidence),
+                    milestones,
+                    len(item.overdue_milestones),
+                ]
+                sheet.append([styled(v, w) for v, w in zip(values, wrapped, strict=True)])
 
 
-def _summary(sheet: Worksheet, st: StockTake) -> None:
+def _summary(sheet: Any, st: StockTake) -> None:
     s = st.summary
-    sheet.append([st.title])
-    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["B"].width = 30
+    for letter in "CDEFGHI":
+        sheet.column_dimensions[letter].width = 14
+    title = WriteOnlyCell(sheet, value=st.title)
+    title.font = Font(bold=True, size=14)
+    sheet.append([title])
     for label, value in (
         ("Cycle", st.cycle.name),
         ("HLCP session", st.cycle.hlcp_session or ""),
@@ -132,33 +148,24 @@ def _summary(sheet: Worksheet, st: StockTake) -> None:
     for sentence in st.sentences:
         sheet.append([sentence])
     sheet.append([])
-    _header(sheet, sheet.max_row + 1, ["Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"])
-    for title, counts in st.status_by_section():
-        sheet.append([title, *counts.values(), sum(counts.values())])
+    sheet.append(_header(sheet, ["Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"]))
+    for section_title, counts in st.status_by_section():
+        sheet.append([section_title, *counts.values(), sum(counts.values())])
     if st.previous:
         sheet.append([])
-        _header(sheet, sheet.max_row + 1, [f"Change since {st.previous.title}", "Recommendations"])
+        sheet.append(_header(sheet, [f"Change since {st.previous.title}", "Recommendations"]))
         for change, count in s.change_counts.items():
             sheet.append([Change(change).label, count])
     sheet.append([])
-    _header(
-        sheet, sheet.max_row + 1, ["Agency", "Name", "Items answered", "Items asked", "Response rate (%)"]
-    )
+    sheet.append(_header(sheet, ["Agency", "Name", "Items answered", "Items asked", "Response rate (%)"]))
     for a in st.agencies:
         sheet.append([a.code, a.name, a.items_answered, a.items_asked, a.rate])
-    sheet.column_dimensions["A"].width = 30
-    sheet.column_dimensions["B"].width = 30
-    for letter in "CDEFGHI":
-        sheet.column_dimensions[letter].width = 14
 
 
 def render_xlsx(st: StockTake) -> bytes:
     """The report as .xlsx bytes: a Summary sheet and an Items sheet."""
-    workbook = Workbook()
-    summary = workbook.active
-    assert summary is not None  # a new workbook always has one sheet
-    summary.title = "Summary"
-    _summary(summary, st)
+    workbook = Workbook(write_only=True)
+    _summary(workbook.create_sheet("Summary"), st)
     _items(workbook.create_sheet("Items"), st)
     produced = datetime.combine(st.produced_on, time(0, 0))  # openpyxl stores naive times
     workbook.properties.creator, workbook.properties.title = "Follow-up", st.title

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -60,8 +60,9 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
     updates = session.execute(select(updates_t).where(updates_t.c.cycle_id == cycle.id)).all()
     previous_updates: Sequence[Any] = ()
     if previous is not None:
+        u = updates_t.c
         previous_updates = session.execute(
-            select(updates_t).where(
+            select(u.recommendation_id, u.agency_code, u.state, u.reported_status, u.assessed_status).where(
                 updates_t.c.cycle_id == previous.id, updates_t.c.recommendation_id.in_(in_cycle)
             )
         ).all()
@@ -110,14 +111,15 @@ def _renderers() -> dict[str, Callable[[StockTake], bytes]]:
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
-    # Write next to the target and rename: a reader never sees half a report.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    # Write next to the target and rename: a reader never sees half a report. (Not mkstemp: its
+    # owner-only mode would stick to the report; `open(..., "xb")` honours the umask.)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with open(temporary, "xb") as handle:
             handle.write(content)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -753,10 +753,11 @@ def _follow_up_cycle(
             "unanswered_count": unanswered,
             "item_count": request.item_count,
         }
-        assert request.sent_at is not None
+        # A request answered through its link before the send was confirmed may lack a send time.
+        sent = request.sent_at or cycle.launched_at or now
         point = schedule.reminder_due(
             deadline=cycle.deadline,
-            sent_on=request.sent_at.date(),
+            sent_on=sent.date(),
             today=today,
             already_sent=reminded.get(agency.code, ()),
         )

@@ -125,17 +125,13 @@ def thread(name: str = typer.Argument(..., help="The cycle's name."), agency: st
     """The whole exchange with an agency about its request, oldest first."""
     with user_errors():
         entries = review.request_thread(bootstrap.uow(), name, agency)
-    table = Table("when (UTC)", "what", "item", "channel", "by", "detail", title=f"{agency} in {name}")
+    console.print(f"[bold]{agency} in {name}[/]: {len(entries)} step(s), times in UTC")
     for entry in entries:
-        table.add_row(
-            entry.at.strftime("%Y-%m-%d %H:%M"),
-            entry.what,
-            entry.item,
-            entry.channel,
-            escape(entry.by),
-            escape(entry.detail),
-        )
-    console.print(table)
+        item = f" [bold]{entry.item}[/]" if entry.item else ""
+        by = escape(entry.by)
+        console.print(f"{entry.at:%Y-%m-%d %H:%M}  [cyan]{entry.what}[/]{item} via {entry.channel}, by {by}")
+        if entry.detail:
+            console.print(f"    {escape(entry.detail)}")
 
 
 @review_app.command("rollup")

@@ -147,3 +147,33 @@ def test_closing_mails_the_summary_to_the_secretariat_and_writes_the_report(
         cycle_name="Spring 2026", formats=["md"], today=DEADLINE + timedelta(days=6)
     )
     assert not again["closed_now"] and len(smtp_server.by_recipient("hlcp.secretariat@un.example.org")) == 1
+
+
+def test_the_launch_runs_one_sending_task_per_twenty_agencies_not_one_per_item(followup_env: str) -> None:
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from tests.factories import add_agencies, add_recommendations
+    from workflows import flows
+
+    codes = [f"AG{n:02d}" for n in range(45)]
+    add_agencies(bootstrap.uow(), *codes)
+    add_recommendations(bootstrap.uow(), {f"A1.{n}": [codes[n % 45], codes[(n + 1) % 45]] for n in range(90)})
+    state = flows.launch_stocktake_cycle(
+        name="Spring 2026", deadline=DEADLINE, today=LAUNCH_DAY, return_state=True
+    )
+    assert state.is_completed() and state.result()["item_count"] == 180
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None
+    flow_run = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+    names: list[str] = []
+    give_up = time.monotonic() + 30  # task runs are recorded in batches, asynchronously
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < give_up and len(names) < 5:
+            names = sorted(
+                run.name.rsplit("-", 1)[0] for run in client.read_task_runs(flow_run_filter=flow_run)
+            )
+            time.sleep(0.5)
+    assert names == ["mark-requests-sent", "open-cycle", "send-messages", "send-messages", "send-messages"]

@@ -737,9 +737,14 @@ def _uvicorn(run: Run, app: str, name: str, env: dict[str, str]) -> Iterator[str
 
 
 def _load(
-    base: str, paths: list[str], request: Callable[[Any, str], int], *, cap_s: float = 60
+    base: str,
+    paths: list[str],
+    request: Callable[[Any, str], int],
+    *,
+    clients: int = PORTAL_CLIENTS,
+    cap_s: float = 60,
 ) -> dict[str, float]:
-    """Send the requests from PORTAL_CLIENTS threads (each with its own connection); latencies in ms."""
+    """Send the requests from `clients` threads (each with its own connection); latencies in ms."""
     import httpx
 
     latencies: list[float] = []
@@ -762,7 +767,7 @@ def _load(
                     if status >= 400:
                         errors.append(f"{status} {path[:40]}")
 
-    threads = [threading.Thread(target=client) for _ in range(PORTAL_CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     with timed() as wall:
         for thread in threads:
             thread.start()
@@ -796,6 +801,8 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 300) -> None:
         sample.raise_for_status()
         page_bytes = len(sample.content)
         pages = [f"/r/{tokens[n % len(tokens)]}" for n in range(requests_per_kind)]
+        # One client first: the page's own service time, without queueing behind 19 others.
+        alone = _load(base, pages[:60], lambda http, path: http.get(path).status_code, clients=1)
         reply = _load(base, pages, lambda http, path: http.get(path).status_code)
         rng = random.Random(9)
         submit_ms: list[float] = []
@@ -832,6 +839,7 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 300) -> None:
     run.detail["portal"] = {
         "page_bytes": page_bytes,
         "reply_page": reply,
+        "reply_page_one_client": alone,
         "submission": submission,
         "bare_asgi": bare,
         "clients": PORTAL_CLIENTS,
@@ -855,6 +863,15 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 300) -> None:
             baseline=bare["p95_ms"],
             baseline_label="bare ASGI, same size",
             target=100.0,
+        )
+    )
+    run.add(
+        Figure(
+            "portal_p95_one_client_ms",
+            "Reply page p95 (1 client: service time)",
+            alone["p95_ms"],
+            unit="ms",
+            note=f"{page_bytes // 1024} KiB page",
         )
     )
     run.add(

@@ -38,6 +38,8 @@ CSRF_COOKIE = "followup_csrf"
 SECRETARIAT_COOKIE = "followup_secretariat"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
+# Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
+REVIEW_SHOWN_MAX = 100
 
 
 class Portal:
@@ -253,6 +255,7 @@ def _cycle_page(
         status_code=status_code,
         overview=overview,
         queue=queue,
+        shown_max=REVIEW_SHOWN_MAX,
         statuses=replies.statuses(),
         csrf=portal.csrf(f"cycles:{name}"),
         csrf_field=CSRF_FIELD,

@@ -122,3 +122,14 @@ def test_the_session_cookie_from_the_key_link_is_enough_to_review(site: Scenario
     done = review(client, {"csrf": token, "action": "accept", "code": "A2.1", "agency": "AAA"}, headers={})
 
     assert done.status_code == 303 and site.update("A2.1").state == "accepted"  # type: ignore[union-attr]
+
+
+def test_a_long_queue_shows_a_first_page_of_forms_and_says_so(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("portal.app.REVIEW_SHOWN_MAX", 2)
+
+    page = client.get(f"/cycles/{CYCLE}", headers=AUTH)
+
+    assert page.text.count('class="review-accept"') == 2
+    assert "The first 2 are shown" in page.text and "3 answers waiting" in page.text

@@ -226,6 +226,8 @@ def _collect_summary(report: cycles.CollectReport) -> dict[str, Any]:
             for f in report.files
         ],
         "newly_answered": report.newly_answered,
+        # Agencies heard from in this run: a reply now complete, or a spreadsheet taken in.
+        "replied": sorted({*report.newly_answered, *(f.agency_code for f in report.files if f.agency_code)}),
         "missing": [{"code": p.code, "missing": p.missing, "requested": p.requested} for p in report.missing],
     }
 
@@ -274,7 +276,7 @@ def collect_replies(cycle_name: str, today: date | None = None) -> dict[str, Any
     reviewed = _with_retries(review_status)(cycle_name, today)
     collected = {**collected, "review_queue": reviewed["queue_size"], "returned": reviewed["returned"]}
     _send(["receipt:", "returned:"], today)
-    _publish_replies(cycle_name, collected["newly_answered"])
+    _publish_replies(cycle_name, collected["replied"])
     _publish_events(reviewed["events"])
     create_markdown_artifact(
         key="collect-replies-summary",
@@ -314,7 +316,7 @@ def close_stocktake_cycle(
     """Close a cycle: collect, write the stock-take report, send the cycle summary, link the report."""
     closed = _with_retries(close)(cycle_name, formats, today)
     _send(["receipt:", "cycle-summary:"], today)
-    _publish_replies(cycle_name, closed["collect"]["newly_answered"])
+    _publish_replies(cycle_name, closed["collect"]["replied"])
     # Answers returned since the last collect are announced before the cycle's story ends.
     _publish_events(_with_retries(review_status)(cycle_name, today)["events"])
     for fmt, path in closed["report_paths"].items():

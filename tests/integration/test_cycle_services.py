@@ -336,8 +336,8 @@ def test_collect_takes_in_the_inbox_moves_each_file_and_reports_what_is_missing(
         lambda: uow, lambda _uow: notifier, clock(DEADLINE), cycle_name="Spring 2026", inbox_dir=inbox
     )
     get_settings.cache_clear()
-    outcomes = {f.name: (f.accepted, f.moved_to.parent.name) for f in collected.files}
-    assert outcomes == {"ilo.xlsx": (True, "processed"), "notes.csv": (False, "rejected")}
+    outcomes = {f.name: (f.accepted, f.moved_to.parent.name, f.agency_code) for f in collected.files}
+    assert outcomes == {"ilo.xlsx": (True, "processed", "ILO"), "notes.csv": (False, "rejected", None)}
     errors = (inbox / "rejected" / "notes.csv.errors.txt").read_text(encoding="utf-8")
     assert "notes.csv" in errors
     assert (inbox / "readme.txt").exists()

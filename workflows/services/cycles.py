@@ -120,6 +120,7 @@ class FileOutcome:
     accepted: bool
     moved_to: Path
     error: str = ""
+    agency_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -993,12 +994,13 @@ def _take_in(
 
     uow = new_uow()
     try:
-        import_reply_file(uow, new_notifier(uow), clock, path)
+        imported = import_reply_file(uow, new_notifier(uow), clock, path)
     except DomainError as exc:
         moved = _move(path, path.parent / "rejected")
         moved.with_name(moved.name + ".errors.txt").write_text(f"{exc}\n", encoding="utf-8")
         return FileOutcome(path.name, False, moved, str(exc))
-    return FileOutcome(path.name, True, _move(path, path.parent / "processed"))
+    moved = _move(path, path.parent / "processed")
+    return FileOutcome(path.name, True, moved, agency_code=imported.agency_code)
 
 
 def _move(path: Path, folder: Path) -> Path:

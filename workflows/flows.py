@@ -315,7 +315,7 @@ def close_stocktake_cycle(
 ) -> dict[str, Any]:
     """Close a cycle: collect, write the stock-take report, send the cycle summary, link the report."""
     closed = _with_retries(close)(cycle_name, formats, today)
-    _send(["receipt:", "cycle-summary:"], today)
+    _send(["receipt:", "returned:", "cycle-summary:"], today)
     _publish_replies(cycle_name, closed["collect"]["replied"])
     # Answers returned since the last collect are announced before the cycle's story ends.
     _publish_events(_with_retries(review_status)(cycle_name, today)["events"])

@@ -236,8 +236,70 @@ def _answers_for(previous_statuses: list[str | None], reply: AgencyReply) -> lis
 
 
 def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], today: date) -> None:
-    """The secretariat reviews the cycle's answers."""
-    raise NotImplementedError
+    """The secretariat reviews the answers: one returned with a question, one assessed, the rest accepted.
+
+    The returned agency answers the question on its reply page the next day (after the deadline:
+    a returned item stays open), through the portal's service, and its new answer is accepted.
+    """
+    from workflows.services import replies as reply_service
+    from workflows.services import review as review_service
+
+    returned, assessed = plan["returned"], plan["assessed"]
+    day, next_day = today, today + timedelta(days=1)
+    why = " ".join(assessed["why"].split())
+
+    def first_item(agency: str) -> str:
+        queue = review_service.review_queue(bootstrap.uow(), cycle_name, agency)
+        if not queue.items:
+            raise DemoFailed(f"{agency} has no answer waiting for review in {cycle_name}")
+        return queue.items[0].code
+
+    followup("review", "list", cycle_name, "--agency", returned["agency"])
+    asked = first_item(returned["agency"])
+    followup(
+        "review", "return", cycle_name, asked, "--agency", returned["agency"],
+        "--question", returned["question"], "--today", day.isoformat(),
+    )  # fmt: skip
+    judged = first_item(assessed["agency"])
+    followup(
+        "review", "accept", cycle_name, judged, "--agency", assessed["agency"],
+        "--assess", assessed["status"], "--why", why, "--today", day.isoformat(),
+    )  # fmt: skip
+    for reply in replies:
+        followup("review", "accept-all", cycle_name, "--agency", reply.agency, "--today", day.isoformat())
+
+    clock, settings = bootstrap.FixedClock(next_day), get_settings()
+    token = reply_link(cycle_name, returned["agency"]).rsplit("/", 1)[1]
+    page = reply_service.open_request(
+        bootstrap.uow(), clock, bootstrap.cycle_config(), token, grace_days=settings.token_grace_days
+    )
+    item = next(item for item in page.items if item.code == asked)
+    console.print(f"[green]{returned['agency']}[/] opens its reply page and reads: {item.reviewer_question}")
+    answer = reply_service.RawAnswer(
+        recommendation_id=item.recommendation_id,
+        status=returned["reanswer"]["status"],
+        narrative=" ".join(returned["reanswer"]["narrative"].split()),
+        loaded_version=item.version,
+    )
+    uow = bootstrap.uow()
+    reply_service.save_reply(
+        uow,
+        bootstrap.notifier(uow, clock),
+        clock,
+        bootstrap.cycle_config(),
+        token,
+        [answer],
+        submit=True,
+        grace_days=settings.token_grace_days,
+    )
+    console.print(
+        f"[green]{returned['agency']}[/] answered the question on {asked} through the portal on {next_day}."
+    )
+    followup(
+        "review", "accept", cycle_name, asked, "--agency", returned["agency"], "--today", next_day.isoformat()
+    )
+    followup("review", "thread", cycle_name, "--agency", returned["agency"])
+    followup("review", "list", cycle_name)
 
 
 if __name__ == "__main__":

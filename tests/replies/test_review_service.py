@@ -352,3 +352,20 @@ def test_a_closed_cycle_takes_no_more_returns(scenario: Scenario) -> None:
     ):
         send_back(scenario, "A1.1")
     assert accept(scenario, "A1.1").state == "accepted"  # the review itself may finish after the close
+
+
+def test_answers_accepted_together_appear_in_the_thread_in_report_order(scenario: Scenario) -> None:
+    submit_aaa(scenario)
+    review.accept_all(scenario.uow, scenario.clock, CYCLE, "AAA", by=BY)
+
+    thread = review.request_thread(scenario.uow, CYCLE, "AAA")
+
+    assert [(e.what, e.item) for e in thread] == [
+        ("answered", "A1.1"),
+        ("answered", "A1.2"),
+        ("answered", "A2.1"),
+        ("accepted", "A1.1"),
+        ("accepted", "A1.2"),
+        ("accepted", "A2.1"),
+    ]
+    assert {e.detail for e in thread if e.what == "accepted"} == {"as reported"}

@@ -375,7 +375,7 @@ def request_thread(uow: SqlUnitOfWork, cycle_name: str, agency: str) -> list[Thr
     with uow:
         cycle = uow.cycles.require(cycle_name)
         request = _request(uow, cycle, agency)
-        _, codes = _codes(uow, cycle, agency)
+        order, codes = _codes(uow, cycle, agency)
         entries: list[ThreadEntry] = []
         messages = uow.session.execute(
             select(ob.c.kind, ob.c.recipients, ob.c.created_at, ob.c.sent_at)
@@ -413,8 +413,13 @@ def request_thread(uow: SqlUnitOfWork, cycle_name: str, agency: str) -> list[Thr
                 entry = _answer_entry(row, codes[keys[row.key]], returned)
             if entry is not None:
                 entries.append(entry)
-    # Stable: entries at the same moment keep the order they were recorded in.
-    return sorted(entries, key=lambda e: e.at)
+    # Steps of one kind at one moment (a bulk accept) were recorded in no particular order: list
+    # them in report order, each batch where its first step was recorded.
+    position = {codes[rid]: n for rid, n in order.items()}
+    batch: dict[tuple[datetime, str], int] = {}
+    for entry in entries:
+        batch.setdefault((entry.at, entry.what), len(batch))
+    return sorted(entries, key=lambda e: (e.at, batch[e.at, e.what], position.get(e.item, -1)))
 
 
 def _request_entry(row: Any) -> ThreadEntry | None:

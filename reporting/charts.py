@@ -66,7 +66,8 @@ def status_figure(stocktake: StockTake) -> Figure:
         axes.invert_yaxis()  # the report's order, top to bottom
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("Recommendations")
-        figure.legend(loc="outside lower center", ncols=4, frameon=False, fontsize=8)
+        if rows:
+            figure.legend(loc="outside lower center", ncols=4, frameon=False, fontsize=8)
         axes.set_title("Status by agenda point (rolled up)", loc="left", fontsize=10)
     return figure
 

@@ -6,6 +6,7 @@ so they answer in about a second.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +15,7 @@ import typer
 from rich.table import Table
 
 from workflows import bootstrap
-from workflows.cli.app import app, console, cycle_app, user_errors
+from workflows.cli.app import app, console, cycle_app, err_console, user_errors
 from workflows.services import cycles
 
 DATE_FORMATS = ["%Y-%m-%d"]
@@ -215,5 +216,11 @@ def serve(
     """Register the deployments with their schedules and serve them (with `make server` running)."""
     from workflows.deployments import serve_deployments
 
+    if not os.environ.get("PREFECT_API_URL"):
+        err_console.print(
+            "[yellow]PREFECT_API_URL is not set:[/] serving against a temporary Prefect server that ends "
+            "with this command. Run `make server` and export PREFECT_API_URL=http://127.0.0.1:4200/api "
+            "to see the runs in the Prefect UI."
+        )
     with user_errors():
         serve_deployments(launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron)

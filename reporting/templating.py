@@ -22,6 +22,11 @@ def md_cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def is_web_link(text: str) -> bool:
+    """Only http(s) evidence becomes a link: agencies type these, and `javascript:` must stay text."""
+    return text.lower().startswith(("https://", "http://"))
+
+
 @cache
 def environment(*, html: bool) -> Environment:
     """One environment per output kind: HTML autoescapes, Markdown does not."""
@@ -34,5 +39,6 @@ def environment(*, html: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(status=status_label, long_date=long_date, change=change_label, md_cell=md_cell)
+    env.tests.update(web_link=is_web_link)
     env.globals.update(STATUS_ORDER=STATUS_ORDER)
     return env

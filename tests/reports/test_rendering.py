@@ -7,6 +7,7 @@ and review the diff (`git diff tests/golden`) before committing it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import warnings
@@ -101,3 +102,13 @@ def test_a_cycle_with_no_items_still_renders_in_every_format() -> None:
         assert "No recommendation was part of the Empty stock-take." in render_markdown(empty)
         assert "<svg" in render_html(empty)
         assert render_docx(empty).startswith(b"PK") and render_xlsx(empty).startswith(b"PK")
+
+
+def test_only_web_addresses_become_links_in_the_html(stocktake: StockTake) -> None:
+    item = stocktake.items[0]
+    owner = dataclasses.replace(item.owners[0], evidence=("javascript:alert(1)", "https://example.org/x"))
+    hostile = dataclasses.replace(item, owners=(owner,))
+    section = dataclasses.replace(stocktake.sections[0], items=(hostile,))
+    html = render_html(dataclasses.replace(stocktake, sections=(section,)))
+    assert '<a href="https://example.org/x">' in html
+    assert "<li>javascript:alert(1)</li>" in html and 'href="javascript' not in html

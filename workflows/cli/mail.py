@@ -8,7 +8,6 @@ from contextlib import contextmanager
 import typer
 from rich.table import Table
 
-from notifications.outbox import counts_by_state, dispatch, failed_messages, requeue_failed
 from workflows import bootstrap
 from workflows.cli.app import console, err_console, sub_app, user_errors
 
@@ -20,9 +19,11 @@ mail_app = sub_app(
 @mail_app.command("status")
 def status() -> None:
     """Count messages per state and list the failed ones with their last error."""
+    from notifications import outbox  # rendering and SMTP machinery: loaded only when used
+
     with user_errors(), bootstrap.uow() as uow:
-        counts = counts_by_state(uow)
-        failed = failed_messages(uow)
+        counts = outbox.counts_by_state(uow)
+        failed = outbox.failed_messages(uow)
     states = ("queued", "sending", "sent", "failed")
     console.print(", ".join(f"{counts.get(state, 0)} {state}" for state in states))
     if failed:
@@ -36,10 +37,12 @@ def status() -> None:
 @mail_app.command("send")
 def send(limit: int | None = typer.Option(None, min=1, help="Send at most this many messages.")) -> None:
     """Hand the due queued messages to FOLLOWUP_MAIL_URL now (the follow-up flow also does this)."""
+    from notifications import outbox  # rendering and SMTP machinery: loaded only when used
+
     with bad_mail_url():
         sender = bootstrap.sender()
     with user_errors():
-        report = dispatch(bootstrap.uow, sender, bootstrap.SystemClock(), limit=limit)
+        report = outbox.dispatch(bootstrap.uow, sender, bootstrap.SystemClock(), limit=limit)
     console.print(
         f"{report.sent} sent, {report.retrying} to retry later, {report.failed} failed (via {sender!r})."
     )
@@ -53,11 +56,13 @@ def retry(
     all_failed: bool = typer.Option(False, "--all-failed", help="Queue every failed message again."),
 ) -> None:
     """Queue failed messages again with a fresh set of attempts (then `followup mail send`)."""
+    from notifications import outbox  # rendering and SMTP machinery: loaded only when used
+
     if not keys and not all_failed:
         err_console.print("[bold red]error:[/] name the failed messages' keys, or pass --all-failed")
         raise typer.Exit(1)
     with user_errors(), bootstrap.uow() as uow:
-        count = requeue_failed(uow, bootstrap.SystemClock(), keys=None if all_failed else keys)
+        count = outbox.requeue_failed(uow, bootstrap.SystemClock(), keys=None if all_failed else keys)
         uow.commit()
     console.print(f"{count} failed message(s) queued again.")
     if keys and count < len(keys):

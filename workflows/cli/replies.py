@@ -13,7 +13,7 @@ import typer
 from workflows import bootstrap
 from workflows.cli.app import app, console, cycle_app, err_console, reply_app, user_errors
 from workflows.cli.cycles import TODAY_OPTION, _clock, _day
-from workflows.services import replies, spreadsheets
+from workflows.services import replies
 
 
 @reply_app.command("template")
@@ -27,6 +27,8 @@ def template(
         err_console.print("[bold red]error:[/] --out: the template is an .xlsx file (name it *.xlsx)")
         raise typer.Exit(1)
     with user_errors():
+        from workflows.services import spreadsheets  # openpyxl is heavy: only these commands load it
+
         path = spreadsheets.write_template(bootstrap.uow(), name, agency, out)
     console.print(f"Wrote {path} for {agency} ({name}).")
 
@@ -37,6 +39,8 @@ def import_file(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid."""
+    from workflows.services import spreadsheets
+
     uow = bootstrap.uow()
     clock = _clock(_day(today))
     with user_errors():

@@ -218,7 +218,7 @@ def accept(
             choices = ", ".join(value for value, _ in statuses())
             raise ValidationError("assess", f"'{assess.strip()[:40]}' is not a status; use one of: {choices}")
     with uow:
-        _, update, label = _reviewable(uow, cycle_name, code, agency, reviewing=False)
+        _, update, label = _reviewable(uow, cycle_name, code, agency, returning=False)
         rules.accept(update, label=label, at=clock.now(), by=by, assess=assessed, why=why)
         uow.commit()
         return _reviewed(update, code)
@@ -255,7 +255,7 @@ def return_item(
 ) -> Reviewed:
     """Send a submitted answer back to the agency with a question; the agency is told by e-mail."""
     with uow:
-        cycle, update, label = _reviewable(uow, cycle_name, code, agency, reviewing=True)
+        cycle, update, label = _reviewable(uow, cycle_name, code, agency, returning=True)
         rules.send_back(update, label=label, at=clock.now(), by=by, question=question)
         uow.session.flush()
         _queue_returned_message(uow, notifier, config, cycle, agency, update)
@@ -264,14 +264,14 @@ def return_item(
 
 
 def _reviewable(
-    uow: SqlUnitOfWork, cycle_name: str, code: str, agency: str, *, reviewing: bool
+    uow: SqlUnitOfWork, cycle_name: str, code: str, agency: str, *, returning: bool
 ) -> tuple[StockTakeCycle, StatusUpdate, str]:
     """The cycle, the answer to review and its label ("A1.1 (IOM)"), or a clear error."""
     cycle = uow.cycles.require(cycle_name)
     if cycle.state not in (CycleState.OPEN, CycleState.CLOSED) or (
-        reviewing and cycle.state != CycleState.OPEN
+        returning and cycle.state != CycleState.OPEN
     ):
-        what = "returned to an agency" if reviewing else "reviewed"
+        what = "returned to an agency" if returning else "reviewed"
         raise ValidationError(
             "cycle", f"cycle '{cycle.name}' is {cycle.state}: answers can no longer be {what}"
         )

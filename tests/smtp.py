@@ -91,7 +91,7 @@ class SmtpServer:
         return AuthResult(success=known, handled=False, auth_data=data)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     # aiosmtpd's Controller cannot listen on port 0 (it connects to itself to check it is up).
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -133,7 +133,7 @@ def smtp_server(smtp_certificate: tuple[Path, Path]) -> Iterator[SmtpServer]:
     cert_path, key_path = smtp_certificate
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_path, key_path)
-    server = SmtpServer(HOST, _free_port(), client_context=ssl.create_default_context(cafile=cert_path))
+    server = SmtpServer(HOST, free_port(), client_context=ssl.create_default_context(cafile=cert_path))
     controller = Controller(
         server,
         hostname=HOST,

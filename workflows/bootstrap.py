@@ -47,6 +47,11 @@ class FixedClock:
         return self._today
 
 
+def clock(today: date | None = None) -> SystemClock | FixedClock:
+    """A clock pinned to `today` for replays (`--today`), else the system clock."""
+    return FixedClock(today) if today else SystemClock()
+
+
 @lru_cache(maxsize=4)
 def engine(url: str | None = None) -> Engine:
     """One engine per database URL per process."""

@@ -24,7 +24,6 @@ from prefect.states import State
 from prefect.tasks import Task
 
 from domain.errors import DomainError
-from domain.ports import Clock
 from notifications.outbox import dispatch, pending_count
 from workflows import bootstrap
 from workflows.services import cycles
@@ -38,10 +37,6 @@ MAX_ARTIFACT_ROWS = 1000
 
 class MessagesStillQueued(RuntimeError):
     """Some messages of a sending task could not be handed to the mail server yet."""
-
-
-def _clock(today: date | None) -> Clock:
-    return bootstrap.FixedClock(today) if today else bootstrap.SystemClock()
 
 
 def _retry_unless_domain_error(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
@@ -68,7 +63,7 @@ def open_cycle(
     name: str, deadline: date, hlcp_session: str | None, allow_unowned: bool, today: date | None
 ) -> dict[str, Any]:
     """Create the cycle, its requests and their queued messages (one transaction)."""
-    clock, uow = _clock(today), bootstrap.uow()
+    clock, uow = bootstrap.clock(today), bootstrap.uow()
     result = cycles.launch_cycle(
         uow,
         bootstrap.notifier(uow, clock),
@@ -85,7 +80,7 @@ def open_cycle(
 @task(name="send-messages")
 def send_messages(key_prefixes: list[str], today: date | None) -> int:
     """Hand the queued messages under `key_prefixes` to the mail server; raise if some are left."""
-    clock = _clock(today)
+    clock = bootstrap.clock(today)
     if current_task_run.run_count > 1:
         cycles.make_queued_messages_due(bootstrap.uow(), clock, key_prefixes)
     sender = bootstrap.sender()
@@ -102,7 +97,7 @@ def send_messages(key_prefixes: list[str], today: date | None) -> int:
 @task(name="mark-requests-sent")
 def mark_requests_sent(cycle_id: int | None, today: date | None) -> list[str]:
     """Requests whose message has left move to SENT."""
-    return cycles.mark_requests_sent(bootstrap.uow(), _clock(today), cycle_id)
+    return cycles.mark_requests_sent(bootstrap.uow(), bootstrap.clock(today), cycle_id)
 
 
 def _send(key_prefixes: list[str], today: date | None) -> int:
@@ -130,7 +125,7 @@ def launch_stocktake_cycle(
     Without a name (a scheduled launch), the cycle is named after the day it opens and its
     deadline falls `deadline_days` later.
     """
-    day = _clock(today).today()
+    day = bootstrap.clock(today).today()
     name = name or f"Stock-take {day.isoformat()}"
     deadline = deadline or day + timedelta(days=deadline_days)
     launched = _with_retries(open_cycle)(name, deadline, hlcp_session, allow_unowned, today)
@@ -157,7 +152,7 @@ def launch_stocktake_cycle(
 @task(name="follow-up")
 def run_follow_up(today: date | None, cycle_name: str | None) -> dict[str, Any]:
     """Remind, escalate, mark overdue; returns what to publish (rows, events, summary)."""
-    clock, uow = _clock(today), bootstrap.uow()
+    clock, uow = bootstrap.clock(today), bootstrap.uow()
     report = cycles.follow_up(
         uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), cycle_name=cycle_name
     )
@@ -208,7 +203,7 @@ def daily_follow_up(today: date | None = None, cycle_name: str | None = None) ->
 @task(name="collect-replies")
 def collect(cycle_name: str, today: date | None) -> dict[str, Any]:
     """Take in spreadsheets from the inbox and count portal replies; returns what is still missing."""
-    clock = _clock(today)
+    clock = bootstrap.clock(today)
     report = cycles.collect_replies(
         bootstrap.uow,
         lambda uow: bootstrap.notifier(uow, clock),
@@ -245,7 +240,7 @@ def review_status(cycle_name: str, today: date | None) -> dict[str, Any]:
 
     queue_size = review.queue_size(bootstrap.uow(), cycle_name)
     # Last, so that a retry after a failure above cannot find the returns already marked announced.
-    events = review.announce_returns(bootstrap.uow(), _clock(today), cycle_name)
+    events = review.announce_returns(bootstrap.uow(), bootstrap.clock(today), cycle_name)
     return {
         "queue_size": queue_size,
         "returned": [f"{e.payload['agency']}:{e.payload['item']}" for e in events],
@@ -290,7 +285,7 @@ def close(cycle_name: str, formats: list[str] | None, today: date | None) -> dic
     """Collect, close the cycle, write the stock-take, queue the summary."""
     from workflows.services.stocktake import FORMATS
 
-    clock, settings = _clock(today), get_settings()
+    clock, settings = bootstrap.clock(today), get_settings()
     report = cycles.close_cycle(
         bootstrap.uow,
         lambda uow: bootstrap.notifier(uow, clock),

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from benchmarks import generate
 from db.engine import make_engine
 from tests.factories import SECRET_KEY
-from tests.smtp import HOST, SmtpServer, _free_port
+from tests.smtp import HOST, SmtpServer, free_port
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
 
@@ -46,7 +46,7 @@ class SlowSmtpServer(SmtpServer):
 @pytest.fixture
 def slow_smtp() -> Iterator[SlowSmtpServer]:
     """A loopback SMTP server whose answers are delayed (set `.delay`)."""
-    server = SlowSmtpServer(HOST, _free_port())
+    server = SlowSmtpServer(HOST, free_port())
     controller = Controller(server, hostname=HOST, port=server.port)
     controller.start()
     try:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from db import tables
 from tests.faults.conftest import make_catalogue
 from tests.faults.tcp_proxy import outage_proxy
-from tests.flows.conftest import _forget_settings_and_engines
+from tests.flows.conftest import forget_settings_and_engines
 from tests.smtp import SmtpServer
 from workflows import bootstrap
 
@@ -22,7 +22,7 @@ DEADLINE = TODAY + timedelta(days=28)
 
 def _use(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
-    _forget_settings_and_engines()
+    forget_settings_and_engines()
 
 
 def _scalar(query: object) -> int:
@@ -82,4 +82,4 @@ def test_the_follow_up_survives_a_database_outage_in_the_middle_of_its_transacti
         .where(history.c.entity == "milestone", history.c.to_state == "overdue")
     )
     assert _scalar(overdue_moves) == late
-    _forget_settings_and_engines()
+    forget_settings_and_engines()

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from db import tables
 from notifications.outbox import OutboxState
 from tests.faults.conftest import make_catalogue
-from tests.flows.conftest import _forget_settings_and_engines
-from tests.smtp import SmtpServer, _free_port
+from tests.flows.conftest import forget_settings_and_engines
+from tests.smtp import SmtpServer, free_port
 from workflows import bootstrap
 
 TODAY = date(2026, 3, 2)
@@ -41,9 +41,9 @@ def test_a_launch_with_the_mail_server_down_keeps_the_cycle_and_the_next_follow_
     catalogue = make_catalogue(database_url, agencies=6)
     monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
-    monkeypatch.setenv("FOLLOWUP_MAIL_URL", f"smtp://127.0.0.1:{_free_port()}?timeout=2")  # nobody listens
+    monkeypatch.setenv("FOLLOWUP_MAIL_URL", f"smtp://127.0.0.1:{free_port()}?timeout=2")  # nobody listens
     monkeypatch.setenv("FOLLOWUP_TASK_RETRY_DELAY_SECONDS", "[0]")
-    _forget_settings_and_engines()
+    forget_settings_and_engines()
     try:
         launched = flows.launch_stocktake_cycle(
             name="Mail down", deadline=TODAY + timedelta(days=28), today=TODAY
@@ -54,10 +54,10 @@ def test_a_launch_with_the_mail_server_down_keeps_the_cycle_and_the_next_follow_
         assert set(_request_states()) == {"pending"}
 
         monkeypatch.setenv("FOLLOWUP_MAIL_URL", smtp_server.url)  # the mail server is back
-        _forget_settings_and_engines()
+        forget_settings_and_engines()
         flows.daily_follow_up(today=TODAY + timedelta(days=1))
     finally:
-        _forget_settings_and_engines()
+        forget_settings_and_engines()
 
     assert sorted(to for _, (to,) in smtp_server.envelopes) == sorted(
         catalogue.focal_point(a) for a in catalogue.agencies

@@ -27,12 +27,12 @@ def followup_env(
     monkeypatch.setenv("FOLLOWUP_MAIL_URL", smtp_server.url)
     monkeypatch.setenv("FOLLOWUP_SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("FOLLOWUP_TASK_RETRY_DELAY_SECONDS", "[0]")
-    _forget_settings_and_engines()
+    forget_settings_and_engines()
     yield database_url
-    _forget_settings_and_engines()
+    forget_settings_and_engines()
 
 
-def _forget_settings_and_engines() -> None:
+def forget_settings_and_engines() -> None:
     # bootstrap caches one engine per URL (None meaning "from settings"): start each test afresh.
     bootstrap.engine().dispose()
     bootstrap.engine.cache_clear()

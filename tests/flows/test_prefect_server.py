@@ -27,7 +27,7 @@ DEADLINE = date(2026, 4, 1)
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -38,7 +38,7 @@ def prefect_server(tmp_path: Path) -> Iterator[str]:
     """A real Prefect server on a free loopback port with its own PREFECT_HOME; its API URL."""
     from workflows.prefect_env import DEFAULTS
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **DEFAULTS, "PREFECT_HOME": str(tmp_path / "prefect-server")}
     env.pop("PREFECT_API_URL", None)
     log = (tmp_path / "prefect-server.log").open("wb")

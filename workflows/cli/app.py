@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -46,3 +47,14 @@ cycle_app = sub_app("cycle", "Stock-take cycles: launch, watch, collect, close, 
 owners_app = sub_app("owners", "Who owns which recommendation, and their milestones.")
 reply_app = sub_app("reply", "Spreadsheet replies: write an agency's template, import filled files.")
 review_app = sub_app("review", "Secretariat review of replies: accept, return with a question, assess.")
+
+
+DATE_FORMATS = ["%Y-%m-%d"]
+TODAY_OPTION = typer.Option(
+    None, "--today", formats=DATE_FORMATS, hidden=True, help="Replay the run as if on this day (YYYY-MM-DD)."
+)
+
+
+def day_of(value: datetime | None) -> date | None:
+    """The day of a parsed `--today` option (None when not given)."""
+    return value.date() if value else None

@@ -8,30 +8,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import typer
 from rich.table import Table
 
 from workflows import bootstrap
-from workflows.cli.app import app, console, cycle_app, err_console, user_errors
+from workflows.cli.app import (
+    DATE_FORMATS,
+    TODAY_OPTION,
+    app,
+    console,
+    cycle_app,
+    day_of,
+    err_console,
+    user_errors,
+)
 from workflows.services import cycles
 
-DATE_FORMATS = ["%Y-%m-%d"]
 SHOWN_ROWS = 50  # overdue rows printed by `check`
-
-TODAY_OPTION = typer.Option(
-    None, "--today", formats=DATE_FORMATS, hidden=True, help="Replay the run as if on this day (YYYY-MM-DD)."
-)
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
-
-
-def _clock(today: date | None) -> bootstrap.FixedClock | bootstrap.SystemClock:
-    return bootstrap.FixedClock(today) if today else bootstrap.SystemClock()
 
 
 def _run_flow(pick: Callable[[Any], Callable[..., dict[str, Any]]], **parameters: Any) -> dict[str, Any]:
@@ -56,11 +52,15 @@ def launch(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Open a cycle and send one consolidated status request per owning agency (safe to re-run)."""
-    day = _day(today)
+    day = day_of(today)
     with user_errors():
         # Refuse bad input before paying for Prefect's start-up.
         cycles.validate_launch(
-            bootstrap.uow(), _clock(day), name=name, deadline=deadline.date(), allow_unowned=allow_unowned
+            bootstrap.uow(),
+            bootstrap.clock(day),
+            name=name,
+            deadline=deadline.date(),
+            allow_unowned=allow_unowned,
         )
     result = _run_flow(
         lambda flows: flows.launch_stocktake_cycle,
@@ -85,7 +85,7 @@ def check(
     cycle: str | None = typer.Option(None, "--cycle", help="Only this cycle (default: every open cycle)."),
 ) -> None:
     """Daily follow-up: reminders, escalations, overdue requests and milestones."""
-    found = _run_flow(lambda flows: flows.daily_follow_up, today=_day(today), cycle_name=cycle)
+    found = _run_flow(lambda flows: flows.daily_follow_up, today=day_of(today), cycle_name=cycle)
     console.print(
         f"Follow-up of {found['today'].isoformat()}: {len(found['reminders'])} reminders, "
         f"{len(found['escalations'])} escalations, {len(found['newly_overdue_requests'])} requests and "
@@ -109,7 +109,7 @@ def check(
 @cycle_app.command("collect")
 def collect(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Take in spreadsheets from the inbox, count portal replies, and show what is still missing."""
-    collected = _run_flow(lambda flows: flows.collect_replies, cycle_name=name, today=_day(today))
+    collected = _run_flow(lambda flows: flows.collect_replies, cycle_name=name, today=day_of(today))
     _print_collected(collected)
 
 
@@ -139,7 +139,7 @@ def close(
 ) -> None:
     """Collect, close the cycle, write the stock-take report and send the cycle summary."""
     closed = _run_flow(
-        lambda flows: flows.close_stocktake_cycle, cycle_name=name, formats=formats, today=_day(today)
+        lambda flows: flows.close_stocktake_cycle, cycle_name=name, formats=formats, today=day_of(today)
     )
     _print_collected(closed["collect"])
     console.print(f"Cycle [bold]{name}[/] {'closed' if closed['closed_now'] else 'was already closed'}.")
@@ -172,7 +172,7 @@ def list_cycles() -> None:
 def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Per agency: items requested, answered, overdue, and where its request stands."""
     with user_errors():
-        overview = cycles.cycle_overview(bootstrap.uow(), name, _clock(_day(today)).today())
+        overview = cycles.cycle_overview(bootstrap.uow(), name, bootstrap.clock(day_of(today)).today())
     table = Table(
         "agency",
         "request",

@@ -11,8 +11,16 @@ from pathlib import Path
 import typer
 
 from workflows import bootstrap
-from workflows.cli.app import app, console, cycle_app, err_console, reply_app, user_errors
-from workflows.cli.cycles import TODAY_OPTION, _clock, _day
+from workflows.cli.app import (
+    TODAY_OPTION,
+    app,
+    console,
+    cycle_app,
+    day_of,
+    err_console,
+    reply_app,
+    user_errors,
+)
 from workflows.services import replies
 
 
@@ -42,7 +50,7 @@ def import_file(
     from workflows.services import spreadsheets
 
     uow = bootstrap.uow()
-    clock = _clock(_day(today))
+    clock = bootstrap.clock(day_of(today))
     with user_errors():
         try:
             result = spreadsheets.import_reply_file(uow, bootstrap.notifier(uow, clock), clock, file)

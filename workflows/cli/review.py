@@ -13,8 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from workflows import bootstrap
-from workflows.cli.app import console, review_app, user_errors
-from workflows.cli.cycles import TODAY_OPTION, _clock, _day
+from workflows.cli.app import TODAY_OPTION, console, day_of, review_app, user_errors
 from workflows.services import review
 from workflows.services.replies import status_label
 
@@ -66,7 +65,7 @@ def accept(
     """Accept a submitted answer (it is then locked), optionally with an assessed status."""
     with user_errors():
         done = review.accept(
-            bootstrap.uow(), _clock(_day(today)), name, code, agency, by=by, assess=assess, why=why
+            bootstrap.uow(), bootstrap.clock(day_of(today)), name, code, agency, by=by, assess=assess, why=why
         )
     line = f"Accepted {done.code} ({done.agency_code}): reported {status_label(done.reported_status or '')}"
     if done.assessed_status:
@@ -84,7 +83,7 @@ def return_item(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Send a submitted answer back to the agency with a question (it is e-mailed its reply link)."""
-    clock = _clock(_day(today))
+    clock = bootstrap.clock(day_of(today))
     uow = bootstrap.uow()
     with user_errors():
         done = review.return_item(
@@ -113,7 +112,7 @@ def accept_all(
 ) -> None:
     """Accept, as reported, every submitted answer of one agency."""
     with user_errors():
-        codes = review.accept_all(bootstrap.uow(), _clock(_day(today)), name, agency, by=by)
+        codes = review.accept_all(bootstrap.uow(), bootstrap.clock(day_of(today)), name, agency, by=by)
     if codes:
         console.print(f"Accepted {len(codes)} answer(s) of {agency}: {', '.join(codes)}.")
     else:

@@ -417,7 +417,7 @@ def _item_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
     return dict(uow.session.execute(query).all())
 
 
-def _status_request_key(request: StatusRequest) -> str:
+def status_request_key(request: StatusRequest) -> str:
     return f"status-request:{request.cycle_id}:{request.agency_code}:{request.token_nonce[:8]}"
 
 
@@ -436,24 +436,24 @@ def _enqueue_status_requests(
     todo = [
         r
         for r in uow.requests.for_cycle(cycle.id)
-        if r.state == RequestState.PENDING and _status_request_key(r) not in queued
+        if r.state == RequestState.PENDING and status_request_key(r) not in queued
     ]
     if not todo:
         return 0
     agencies = _agencies(uow, [r.agency_code for r in todo])
-    items = _items_by_point(uow, cycle, [r.agency_code for r in todo])
+    items = items_by_point(uow, cycle, [r.agency_code for r in todo])
     enqueued = 0
     for request in todo:
         agency = agencies[request.agency_code]
         context = {
-            **_agency_context(cycle, config, agency),
+            **agency_context(cycle, config, agency),
             "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
             "item_count": request.item_count,
             "items_by_point": items.get(agency.code, []),
         }
         enqueued += notifier.enqueue(
             "status-request",
-            key=_status_request_key(request),
+            key=status_request_key(request),
             to=agency.emails(ContactRole.FOCAL_POINT) or agency.emails(ContactRole.HEAD_OF_OFFICE),
             context=context,
             cycle_id=cycle.id,
@@ -474,11 +474,11 @@ def _common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any
     }
 
 
-def _agency_context(cycle: StockTakeCycle, config: CycleConfig, agency: Agency) -> dict[str, Any]:
+def agency_context(cycle: StockTakeCycle, config: CycleConfig, agency: Agency) -> dict[str, Any]:
     return {**_common_context(cycle, config), "agency": {"code": agency.code, "name": agency.name}}
 
 
-def _previous_cycle_id(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int | None:
+def previous_cycle_id(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int | None:
     c = tables.cycles
     return uow.session.scalar(
         select(c.c.id)
@@ -490,12 +490,12 @@ def _previous_cycle_id(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int | None:
     )
 
 
-def _items_by_point(
+def items_by_point(
     uow: SqlUnitOfWork, cycle: StockTakeCycle, agency_codes: Sequence[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Each agency's items grouped by agenda point, with what it said last cycle (one query)."""
     ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
-    previous = _previous_cycle_id(uow, cycle)
+    previous = previous_cycle_id(uow, cycle)
     last = and_(
         su.c.cycle_id == previous,
         su.c.recommendation_id == ci.c.recommendation_id,
@@ -749,7 +749,7 @@ def _follow_up_cycle(
         agency = agencies[request.agency_code]
         unanswered = requested.get(agency.code, 0) - answered.get(agency.code, 0)
         context = {
-            **_agency_context(cycle, config, agency),
+            **agency_context(cycle, config, agency),
             "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
             "unanswered_count": unanswered,
             "item_count": request.item_count,

@@ -35,10 +35,10 @@ from domain.ports import Clock, Notifier
 from domain.tokens import hash_token, new_nonce
 from workflows.services.cycles import (
     CycleConfig,
-    _agency_context,
-    _items_by_point,
-    _previous_cycle_id,
-    _status_request_key,
+    agency_context,
+    items_by_point,
+    previous_cycle_id,
+    status_request_key,
 )
 
 # One message for every link that does not open a request: unknown, expired, revoked or cancelled
@@ -464,14 +464,14 @@ def reissue_link(
         agency = uow.agencies.require(agency_code)
         link = config.reply_url(cycle.id or 0, agency_code, nonce)
         context = {
-            **_agency_context(cycle, config, agency),
+            **agency_context(cycle, config, agency),
             "reply_url": link,
             "item_count": request.item_count,
-            "items_by_point": _items_by_point(uow, cycle, [agency_code]).get(agency_code, []),
+            "items_by_point": items_by_point(uow, cycle, [agency_code]).get(agency_code, []),
         }
         notifier.enqueue(
             "status-request",
-            key=_status_request_key(request),
+            key=status_request_key(request),
             to=_recipients(agency),
             context=context,
             cycle_id=cycle.id,
@@ -524,7 +524,7 @@ def previous_answers(
     uow: SqlUnitOfWork, cycle: StockTakeCycle, agency_code: str
 ) -> dict[int, tuple[AnswerView, str]]:
     """Per recommendation, what this agency submitted in the previous cycle, and that cycle's name."""
-    previous = _previous_cycle_id(uow, cycle)
+    previous = previous_cycle_id(uow, cycle)
     if previous is None:
         return {}
     su, cy = tables.status_updates, tables.cycles
@@ -738,7 +738,7 @@ def _queue_receipt(
     fingerprint = ",".join(f"{rid}v{u.version}" for rid, u in sorted(updates.items()))
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     context = {
-        **_agency_context(cycle, config, agency),
+        **agency_context(cycle, config, agency),
         "reply_url": config.reply_url(cycle.id or 0, agency.code, request.token_nonce),
         "submitted_at": now,
         "recorded": list(recorded),

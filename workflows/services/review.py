@@ -24,7 +24,7 @@ from domain.policies import roll_up
 from domain.ports import Clock, Notifier
 from domain.stocktake import REPORTED_STATES
 from notifications.senders import as_utc
-from workflows.services.cycles import CycleConfig, FollowUpEvent, _agency_context, cycle_event
+from workflows.services.cycles import CycleConfig, FollowUpEvent, agency_context, cycle_event
 from workflows.services.replies import parse_status, statuses
 
 NOT_ANSWERED = "not answered"
@@ -344,7 +344,7 @@ def _queue_returned_message(
         key=lambda u: order[u.recommendation_id],
     )
     context = {
-        **_agency_context(cycle, config, agency),
+        **agency_context(cycle, config, agency),
         "reply_url": config.reply_url(cycle.id or 0, agency_code, request.token_nonce),
         "returned": [
             {

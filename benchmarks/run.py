@@ -651,21 +651,25 @@ from workflows.services.stocktake import write_reports
 start = time.perf_counter()
 clock = bootstrap.FixedClock(date.fromisoformat(sys.argv[3]))
 write_reports(bootstrap.uow(), sys.argv[2], formats=[sys.argv[1]], out_dir=Path(sys.argv[4]), clock=clock)
-print(time.perf_counter() - start)
+import resource
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-def _report_in_child(fmt: str, name: str, today: date, out: Path) -> tuple[float, bool]:
-    """Write one format in a child process (timed inside it, imports excluded), stopped at the cap."""
+def _report_in_child(fmt: str, name: str, today: date, out: Path) -> tuple[float, bool, float | None]:
+    """Write one format in a child process (timed inside it, imports excluded), stopped at the cap.
+
+    Returns the seconds, whether it finished, and the child's peak RSS in MB (None when stopped).
+    """
     argv = [sys.executable, "-c", _WRITE_REPORT, fmt, name, today.isoformat(), str(out)]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=REPORT_CAP_S + 30, check=False)
     except subprocess.TimeoutExpired:
-        return REPORT_CAP_S, False
+        return REPORT_CAP_S, False, None
     if done.returncode != 0:
         raise RuntimeError(f"report {fmt} failed: {done.stderr[-2000:]}")
-    seconds = float(done.stdout.strip().splitlines()[-1])
-    return seconds, seconds <= REPORT_CAP_S
+    seconds, rss_mb = (float(x) for x in done.stdout.strip().splitlines()[-1].split())
+    return seconds, seconds <= REPORT_CAP_S, rss_mb
 
 
 def bench_reports(run: Run, name: str, today: date) -> None:
@@ -686,7 +690,8 @@ def bench_reports(run: Run, name: str, today: date) -> None:
         ):
             handle.write("\t".join(str(v) for v in row) + "\n")
     for fmt in FORMATS:
-        seconds, finished = _report_in_child(fmt, name, today, out)
+        seconds, finished, rss_mb = _report_in_child(fmt, name, today, out)
+        run.detail.setdefault("report_peak_rss_mb", {})[fmt] = rss_mb
         run.add(
             Figure(
                 f"report_10k_s.{fmt}",
@@ -788,7 +793,7 @@ _CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"')
 _VERSION = re.compile(r'name="version-(\d+)"\s+value="(\d*)"')
 
 
-def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 300) -> None:
+def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 200) -> None:
     """Reply page (GET) and submission (POST) under 20 concurrent clients, beside a bare ASGI app."""
     tokens = list(_tokens(run, cycle_id).values())
     items = _agency_items(run, cycle_id)
@@ -958,6 +963,7 @@ def main(argv: list[str] | None = None) -> int:
         "error": error,
         "peak_rss_mb": peak_rss_mb(),
         "messages_received": len(mailbox),
+        "message_bytes_max": max(mailbox.sizes, default=0),
     }
     args.out.write_text(json.dumps(result, indent=2, default=str))
     return 0 if error is None else 1

@@ -8,25 +8,32 @@ rows; page numbers from a PAGE field in the footer; the charts as PNG pictures.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, time
+from typing import NewType
+from xml.sax.saxutils import escape
 
 from docx import Document
-from docx.blkcntnr import BlockItemContainer
 from docx.document import Document as DocumentObject
-from docx.document import _Body
-from docx.enum.text import WD_BREAK
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
-from docx.table import Table
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph
 
 from domain.stocktake import STATUS_ORDER, Change, ItemReport, StockTake, long_date, status_label
 from reporting.charts import response_figure, status_figure, to_png
 
-FLAG = RGBColor(0xB3, 0x26, 0x1E)
+FLAG = "B3261E"  # the colour of disagreements and overdue marks
+
+# WordprocessingML text, built as strings: a run, a paragraph, a table (see `_Writer`).
+Xml = NewType("Xml", str)
+
+# Characters XML 1.0 does not allow (agencies paste text from anywhere); tab and newline become
+# Word's own elements, so they are split out before this applies.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_BREAKS = re.compile(r"(\t|\r\n|\r|\n)")
 
 
 def _field(paragraph: Paragraph, instruction: str) -> None:
@@ -41,73 +48,109 @@ def _field(paragraph: Paragraph, instruction: str) -> None:
     paragraph._p.append(field)
 
 
-class _Writer:
-    """Adds blocks to the document with styles resolved once.
+def run(text: object, *, bold: bool = False, colour: str | None = None) -> Xml:
+    """A `w:r` of `text`, as python-docx writes one: tabs and line breaks as elements, XML escaped."""
+    properties = ("<w:b/>" if bold else "") + (f'<w:color w:val="{colour}"/>' if colour else "")
+    parts = [f"<w:r><w:rPr>{properties}</w:rPr>" if properties else "<w:r>"]
+    for piece in _BREAKS.split(_ILLEGAL.sub("", str(text))):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece and piece in "\r\n":
+            parts.append("<w:br/>")
+        elif piece:
+            parts.append(f'<w:t xml:space="preserve">{escape(piece)}</w:t>')
+    parts.append("</w:r>")
+    return Xml("".join(parts))
 
-    python-docx looks a style up by name on every use and inserts every block with a scan of the
-    whole body; both are fine for a page but quadratic for thousands of recommendations. So styles
-    are resolved once, and each recommendation is built in a small scratch body whose blocks are
-    then moved in front of the document's final section properties in one step.
+
+class _Writer:
+    """Writes the body as WordprocessingML text, the same XML python-docx would build.
+
+    python-docx builds each paragraph, run and cell through several Python objects, which takes
+    minutes for 10,000 recommendations; the same XML as text takes a few seconds. python-docx
+    still makes the skeleton (styles, cover, summary, footer fields, pictures, section): `flush()`
+    parses the pending text into it. The bulk (recommendations, annexes) is `take()`n as text and
+    spliced into the saved package: as an element tree, its 45 MB of XML would need over 500 MB.
     """
 
     def __init__(self, document: DocumentObject) -> None:
         self.document = document
-        self.width = document._block_width
-        # Style ids, set on the XML directly: python-docx's style setter compares against every
-        # style in the document on each call, which dominates the time of a long report.
-        self.styles = {
-            name: document.styles[name].style_id
-            for name in ("Title", "Subtitle", "Quote", "Caption", "List Bullet", "Table Grid")
-        }
+        self.pending: list[str] = []
+        # Style ids (not names) are what the XML refers to.
+        names = ("Title", "Subtitle", "Quote", "Caption", "List Bullet", "Table Grid")
+        self.styles = {name: document.styles[name].style_id for name in names}
         self.styles.update(
             {f"Heading {level}": document.styles[f"Heading {level}"].style_id for level in (1, 2, 3)}
         )
-        self.body: BlockItemContainer = document._body
+        self.width_twips = document._block_width.twips
 
     def heading(self, text: str, level: int) -> None:
-        self.paragraph(text, f"Heading {level}")
+        self.paragraph(run(text), style=f"Heading {level}")
 
-    def paragraph(self, text: str = "", style: str | None = None) -> Paragraph:
-        paragraph = self.body.add_paragraph(text)
-        if style:
-            paragraph._p.style = self.styles[style]
-        return paragraph
+    def text(self, text: str, style: str | None = None) -> None:
+        """A paragraph of plain text."""
+        self.paragraph(run(text), style=style)
+
+    def paragraph(self, *runs: Xml, style: str | None = None) -> None:
+        properties = f'<w:pPr><w:pStyle w:val="{self.styles[style]}"/></w:pPr>' if style else ""
+        self.pending.append(f"<w:p>{properties}{''.join(runs)}</w:p>")
 
     def page_break(self) -> None:
-        self.body.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        self.pending.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
 
-    def table(self, header: Sequence[str] | None, rows: Sequence[Sequence[object]]) -> Table:
-        """A grid table; its header row (when given) is bold and repeated on every page."""
-        table = self.body.add_table(0, len(header) if header else len(rows[0]), self.width)
-        table._tbl.tblStyle_val = self.styles["Table Grid"]
+    def table(self, header: Sequence[str] | None, rows: Sequence[Sequence[object]]) -> None:
+        """A grid table across the page; its header row (when given) is bold and repeated on every page."""
+        columns = len(header) if header else len(rows[0])
+        width = self.width_twips // columns
+        cell = f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr><w:p>'
+        parts = [
+            f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table Grid"]}"/>'
+            '<w:tblW w:type="auto" w:w="0"/>'
+            '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
+            'w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
+            f'<w:gridCol w:w="{width}"/>' * columns,
+            "</w:tblGrid>",
+        ]
         if header:
-            header_row = table.add_row()
-            header_row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
-            for cell, title in zip(header_row.cells, header, strict=True):
-                cell.paragraphs[0].add_run(title).bold = True
+            parts.append("<w:tr><w:trPr><w:tblHeader/></w:trPr>")
+            parts.extend(f"{cell}{run(title, bold=True)}</w:p></w:tc>" for title in header)
+            parts.append("</w:tr>")
         for values in rows:
-            for cell, value in zip(table.add_row().cells, values, strict=True):
-                cell.text = str(value)
-        return table
+            if len(values) != columns:
+                raise ValueError(f"a row of {len(values)} cells in a table of {columns} columns")
+            parts.append("<w:tr>")
+            parts.extend(f"{cell}{run(value)}</w:p></w:tc>" for value in values)
+            parts.append("</w:tr>")
+        parts.append("</w:tbl>")
+        self.pending.append("".join(parts))
 
-    @contextmanager
-    def block(self) -> Iterator[None]:
-        """Write into a scratch body, then move what was written to the end of the document."""
-        main, scratch = self.body, OxmlElement("w:body")
-        self.body = _Body(scratch, self.document)
-        try:
-            yield
-        finally:
-            self.body = main
+    def picture(self, png: bytes, caption: str) -> None:
+        """A chart, full width, with its caption below."""
+        self.flush()
+        self.document.add_picture(io.BytesIO(png), width=Cm(16))
+        self.text(caption, "Caption")
+
+    def flush(self) -> None:
+        """Parse what was written and move it in front of the document's final section properties."""
+        if not self.pending:
+            return
+        wrapper = parse_xml(f"<w:body {nsdecls('w')}>{''.join(self.pending)}</w:body>")
+        self.pending.clear()
         end = self.document.element.body.sectPr
-        for element in list(scratch):
+        for element in list(wrapper):
             end.addprevious(element)
+
+    def take(self) -> bytes:
+        """What was written since the last call, as UTF-8 XML, for `_splice_body`."""
+        text = "".join(self.pending)
+        self.pending.clear()
+        return text.encode()
 
 
 def _cover(w: _Writer, st: StockTake) -> None:
-    w.paragraph(st.title, "Title")
+    w.text(st.title, "Title")
     sources = ", ".join(st.source_titles) or "the tracked reports"
-    w.paragraph(
+    w.text(
         f"Stock-take of the follow-up given by the UN system to the recommendations of {sources}.", "Subtitle"
     )
     w.table(
@@ -128,9 +171,10 @@ def _summary(w: _Writer, st: StockTake) -> None:
     s = st.summary
     w.heading("Executive summary", 1)
     for sentence in st.sentences:
-        w.paragraph(sentence)
-    w.document.add_picture(io.BytesIO(to_png(status_figure(st))), width=Cm(16))
-    w.paragraph("Figure 1. Rolled-up status by agenda point (same figures as Table 1).", "Caption")
+        w.text(sentence)
+    w.picture(
+        to_png(status_figure(st)), "Figure 1. Rolled-up status by agenda point (same figures as Table 1)."
+    )
     w.heading("Table 1. Status by agenda point", 2)
     rows = [(title, *counts.values(), sum(counts.values())) for title, counts in st.status_by_section()]
     rows.append(("All", *s.status_counts.values(), s.recommendations))
@@ -141,8 +185,10 @@ def _summary(w: _Writer, st: StockTake) -> None:
             ("Change", "Recommendations"),
             [(Change(change).label, count) for change, count in s.change_counts.items()],
         )
-    w.document.add_picture(io.BytesIO(to_png(response_figure(st))), width=Cm(16))
-    w.paragraph("Figure 2. Share of its items each agency reported on (same figures as Table 3).", "Caption")
+    w.picture(
+        to_png(response_figure(st)),
+        "Figure 2. Share of its items each agency reported on (same figures as Table 3).",
+    )
     w.heading("Table 3. Response rate by agency", 2)
     w.table(
         ("Agency", "Name", "Items answered", "Items asked", "Response rate"),
@@ -152,20 +198,27 @@ def _summary(w: _Writer, st: StockTake) -> None:
 
 def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
     w.heading(f"{item.code}: {status_label(item.rolled_up_status)}", 3)
-    w.paragraph(item.text, "Quote")
+    w.text(item.text, "Quote")
     if item.theme:
-        w.paragraph(f"Theme: {item.theme}", "List Bullet")
+        w.text(f"Theme: {item.theme}", "List Bullet")
     if len(item.owners) > 1:
-        w.paragraph(f"Rolled up from its parts: {item.roll_up_parts}", "List Bullet")
+        w.text(f"Rolled up from its parts: {item.roll_up_parts}", "List Bullet")
     if st.previous and item.change:
-        line = w.paragraph(f"Since {st.previous.title}: ", "List Bullet")
-        line.add_run(item.change.label).bold = True
-        line.add_run(f" (was {status_label(item.previous_status)})")
-    if item.disagreement:
-        flag = w.paragraph(style="List Bullet").add_run(
-            "Disagreement: the secretariat's assessment differs from the owner's own status."
+        w.paragraph(
+            run(f"Since {st.previous.title}: "),
+            run(item.change.label, bold=True),
+            run(f" (was {status_label(item.previous_status)})"),
+            style="List Bullet",
         )
-        flag.bold, flag.font.color.rgb = True, FLAG
+    if item.disagreement:
+        w.paragraph(
+            run(
+                "Disagreement: the secretariat's assessment differs from the owner's own status.",
+                bold=True,
+                colour=FLAG,
+            ),
+            style="List Bullet",
+        )
     w.table(
         ("Owner", "Role", "Self-reported", "Assessed", "Reported on"),
         [
@@ -184,23 +237,21 @@ def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
     for o in item.owners:
         if not (o.narrative or o.obstacle or o.assessment_rationale):
             continue
-        paragraph = w.paragraph()
-        paragraph.add_run(f"{o.agency_code}, {o.reported_on}: ").bold = True
-        paragraph.add_run(o.narrative)
+        runs = [run(f"{o.agency_code}, {o.reported_on}: ", bold=True), run(o.narrative)]
         if o.obstacle:
-            paragraph.add_run(f"\nObstacle: {o.obstacle}")
+            runs.append(run(f"\nObstacle: {o.obstacle}"))
         if o.assessment_rationale:
-            paragraph.add_run(f"\nSecretariat: {o.assessment_rationale}")
+            runs.append(run(f"\nSecretariat: {o.assessment_rationale}"))
+        w.paragraph(*runs)
     for m in item.milestones:
-        paragraph = w.paragraph(
-            f"Milestone {m.due_date}: {m.title}{f' ({m.agency_code})' if m.agency_code else ''}, {m.state}",
-            "List Bullet",
+        owner = f" ({m.agency_code})" if m.agency_code else ""
+        w.paragraph(
+            run(f"Milestone {m.due_date}: {m.title}{owner}, {m.state}"),
+            *([run(" OVERDUE", bold=True, colour=FLAG)] if m.overdue else []),
+            style="List Bullet",
         )
-        if m.overdue:
-            run = paragraph.add_run(" OVERDUE")
-            run.bold, run.font.color.rgb = True, FLAG
     for link in item.evidence:
-        w.paragraph(f"Evidence: {link}", "List Bullet")
+        w.text(f"Evidence: {link}", "List Bullet")
 
 
 def _annexes(w: _Writer, st: StockTake) -> None:
@@ -216,7 +267,7 @@ def _annexes(w: _Writer, st: StockTake) -> None:
             ],
         )
     else:
-        w.paragraph("Every agency answered for all of its items.")
+        w.text("Every agency answered for all of its items.")
     w.heading("Annex B: Overdue items", 2)
     overdue = [
         (
@@ -232,10 +283,42 @@ def _annexes(w: _Writer, st: StockTake) -> None:
     if overdue:
         w.table(("Recommendation", "Milestone", "Due", "Owner", "Status"), overdue)
     else:
-        w.paragraph("No milestone is overdue.")
+        w.text("No milestone is overdue.")
     w.heading("Annex C: Method", 2)
     for paragraph in st.method:
-        w.paragraph(paragraph)
+        w.text(paragraph)
+
+
+def _bulk(w: _Writer, st: StockTake) -> Iterator[bytes]:
+    """The recommendations and the annexes, an agenda point at a time (a few megabytes each)."""
+    w.page_break()
+    w.heading("Recommendations by agenda point", 1)
+    for section in st.sections:
+        w.heading(section.title, 2)
+        for item in section.items:
+            _item(w, st, item)
+        yield w.take()
+    _annexes(w, st)
+    yield w.take()
+
+
+def _splice_body(package: bytes, body: Iterable[bytes]) -> bytes:
+    """`package` with `body` streamed into word/document.xml before the final section properties."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename != "word/document.xml":
+                target.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            # The body's own sectPr is its last child: every other section break sits in a w:pPr.
+            end = content.rindex(b"<w:sectPr")
+            with target.open(info, "w") as document_xml:
+                document_xml.write(content[:end])
+                for chunk in body:
+                    document_xml.write(chunk)
+                document_xml.write(content[end:])
+    return buffer.getvalue()
 
 
 def render_docx(st: StockTake) -> bytes:
@@ -258,14 +341,7 @@ def render_docx(st: StockTake) -> bytes:
     w = _Writer(document)
     _cover(w, st)
     _summary(w, st)
-    w.page_break()
-    w.heading("Recommendations by agenda point", 1)
-    for section in st.sections:
-        w.heading(section.title, 2)
-        for item in section.items:
-            with w.block():
-                _item(w, st, item)
-    _annexes(w, st)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    w.flush()
+    skeleton = io.BytesIO()
+    document.save(skeleton)
+    return _splice_body(skeleton.getvalue(), _bulk(w, st))

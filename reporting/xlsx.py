@@ -63,6 +63,14 @@ def _header(sheet: Any, titles: Sequence[str]) -> list[WriteOnlyCell]:
     return cells
 
 
+def _styled(sheet: Any, **style: Any) -> WriteOnlyCell:
+    """An empty cell of a write-only sheet with `style` (alignment=..., number_format=...) set."""
+    cell = WriteOnlyCell(sheet)
+    for name, value in style.items():
+        setattr(cell, name, value)
+    return cell
+
+
 def _items(sheet: Any, st: StockTake) -> None:
     # A write-only sheet streams rows: 20,000 styled rows take seconds instead of half a minute.
     for column, (_, width, _) in enumerate(ITEM_COLUMNS, start=1):
@@ -71,19 +79,27 @@ def _items(sheet: Any, st: StockTake) -> None:
     rows = sum(len(item.owners) for item in st.items)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(ITEM_COLUMNS))}{rows + 1}"
 
-    def styled(value: object, wrapped: bool) -> object:
-        # Only cells that need a style become cell objects; plain values are cheaper to stream.
-        if not wrapped and not isinstance(value, date):
-            return value
-        cell = WriteOnlyCell(sheet, value=value)
-        if wrapped:
-            cell.alignment = WRAP
-        else:
-            cell.number_format = "yyyy-mm-dd"
-        return cell
+    # Empty values are left out (None), plain ones streamed as they are, and the wrapped or dated
+    # ones go in through one styled cell per column, reused row after row: a write-only sheet
+    # writes each row as it is appended, and a new styled cell per value would cost half the time.
+    wrapping = [_styled(sheet, alignment=WRAP) if wrapped else None for _, _, wrapped in ITEM_COLUMNS]
+    dated = [_styled(sheet, number_format="yyyy-mm-dd") for _ in ITEM_COLUMNS]
+
+    def cells(values: Sequence[object]) -> list[object]:
+        row: list[object] = []
+        for value, wrap_cell, date_cell in zip(values, wrapping, dated, strict=True):
+            if value is None or value == "":
+                row.append(None)
+                continue
+            styled = wrap_cell if wrap_cell is not None else date_cell if isinstance(value, date) else None
+            if styled is None:
+                row.append(value)
+            else:
+                styled.value = value
+                row.append(styled)
+        return row
 
     sheet.append(_header(sheet, [title for title, _, _ in ITEM_COLUMNS]))
-    wrapped = [w for _, _, w in ITEM_COLUMNS]
     for section in st.sections:
         for item in section.items:
             milestones = "\n".join(
@@ -119,7 +135,7 @@ def _items(sheet: Any, st: StockTake) -> None:
                     milestones,
                     len(item.overdue_milestones),
                 ]
-                sheet.append([styled(v, w) for v, w in zip(values, wrapped, strict=True)])
+                sheet.append(cells(values))
 
 
 def _summary(sheet: Any, st: StockTake) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import make_url
 
 from db import tables
@@ -25,7 +26,7 @@ def _use(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     forget_settings_and_engines()
 
 
-def _scalar(query: object) -> int:
+def _scalar(query: Select[Any]) -> int:
     with bootstrap.uow() as uow:
         return int(uow.session.scalar(query) or 0)
 

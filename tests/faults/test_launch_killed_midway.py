@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, select
 
 from db import tables
 from db.engine import make_engine
@@ -18,7 +18,7 @@ from tests.faults.conftest import SlowSmtpServer, make_catalogue, process_env, r
 pytestmark = pytest.mark.slow
 
 
-def _count(database_url: str, table: tables.Table, *where: object) -> int:
+def _count(database_url: str, table: Table, *where: ColumnElement[bool]) -> int:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time
 from typing import NewType
-from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.document import Document as DocumentObject
@@ -24,15 +22,14 @@ from docx.text.paragraph import Paragraph
 
 from domain.stocktake import STATUS_ORDER, Change, ItemReport, StockTake, long_date, status_label
 from reporting.charts import response_figure, status_figure, to_png
+from reporting.package import splice, xml_text
 
 FLAG = "B3261E"  # the colour of disagreements and overdue marks
 
 # WordprocessingML text, built as strings: a run, a paragraph, a table (see `_Writer`).
 Xml = NewType("Xml", str)
 
-# Characters XML 1.0 does not allow (agencies paste text from anywhere); tab and newline become
-# Word's own elements, so they are split out before this applies.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Tab and line breaks become Word's own elements (as python-docx does), the rest is text.
 _BREAKS = re.compile(r"(\t|\r\n|\r|\n)")
 
 
@@ -52,13 +49,13 @@ def run(text: object, *, bold: bool = False, colour: str | None = None) -> Xml:
     """A `w:r` of `text`, as python-docx writes one: tabs and line breaks as elements, XML escaped."""
     properties = ("<w:b/>" if bold else "") + (f'<w:color w:val="{colour}"/>' if colour else "")
     parts = [f"<w:r><w:rPr>{properties}</w:rPr>" if properties else "<w:r>"]
-    for piece in _BREAKS.split(_ILLEGAL.sub("", str(text))):
+    for piece in _BREAKS.split(str(text)):
         if piece == "\t":
             parts.append("<w:tab/>")
         elif piece and piece in "\r\n":
             parts.append("<w:br/>")
         elif piece:
-            parts.append(f'<w:t xml:space="preserve">{escape(piece)}</w:t>')
+            parts.append(f'<w:t xml:space="preserve">{xml_text(piece)}</w:t>')
     parts.append("</w:r>")
     return Xml("".join(parts))
 
@@ -70,7 +67,7 @@ class _Writer:
     minutes for 10,000 recommendations; the same XML as text takes a few seconds. python-docx
     still makes the skeleton (styles, cover, summary, footer fields, pictures, section): `flush()`
     parses the pending text into it. The bulk (recommendations, annexes) is `take()`n as text and
-    spliced into the saved package: as an element tree, its 45 MB of XML would need over 500 MB.
+    spliced into the saved package (`reporting.package`).
     """
 
     def __init__(self, document: DocumentObject) -> None:
@@ -141,7 +138,7 @@ class _Writer:
             end.addprevious(element)
 
     def take(self) -> bytes:
-        """What was written since the last call, as UTF-8 XML, for `_splice_body`."""
+        """What was written since the last call, as UTF-8 XML, to `splice` into the package."""
         text = "".join(self.pending)
         self.pending.clear()
         return text.encode()
@@ -302,25 +299,6 @@ def _bulk(w: _Writer, st: StockTake) -> Iterator[bytes]:
     yield w.take()
 
 
-def _splice_body(package: bytes, body: Iterable[bytes]) -> bytes:
-    """`package` with `body` streamed into word/document.xml before the final section properties."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(buffer, "w") as target:
-        for info in source.infolist():
-            content = source.read(info)
-            if info.filename != "word/document.xml":
-                target.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
-                continue
-            # The body's own sectPr is its last child: every other section break sits in a w:pPr.
-            end = content.rindex(b"<w:sectPr")
-            with target.open(info, "w") as document_xml:
-                document_xml.write(content[:end])
-                for chunk in body:
-                    document_xml.write(chunk)
-                document_xml.write(content[end:])
-    return buffer.getvalue()
-
-
 def render_docx(st: StockTake) -> bytes:
     """The report as .docx bytes."""
     document = Document()
@@ -344,4 +322,5 @@ def render_docx(st: StockTake) -> bytes:
     w.flush()
     skeleton = io.BytesIO()
     document.save(skeleton)
-    return _splice_body(skeleton.getvalue(), _bulk(w, st))
+    # The body's own sectPr is its last child: every other section break sits in a w:pPr.
+    return splice(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", _bulk(w, st))

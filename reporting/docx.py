@@ -37,11 +37,11 @@ def _field(paragraph: Paragraph, instruction: str) -> None:
     # A simple field (PAGE, NUMPAGES): Word computes the value when it lays the document out.
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), instruction)
-    run = OxmlElement("w:r")
+    placeholder = OxmlElement("w:r")
     text = OxmlElement("w:t")
     text.text = "1"
-    run.append(text)
-    field.append(run)
+    placeholder.append(text)
+    field.append(placeholder)
     paragraph._p.append(field)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import docx
@@ -112,3 +113,22 @@ def test_the_spreadsheet_summary_sheet_holds_the_headline_figures(stocktake: Sto
     assert values["Reported on"] == 7
     assert values["Agencies answered"] == "5 of 6"
     assert values["WHO"] == "Agency WHO"
+
+
+def test_markup_and_control_characters_typed_by_an_agency_survive_in_word_and_the_spreadsheet(
+    stocktake: StockTake,
+) -> None:
+    typed = 'Pilot <b>"A&B"</b>\x01 done\nnext:\tscale up'
+    items = [
+        dataclasses.replace(item, owners=tuple(dataclasses.replace(o, narrative=typed) for o in item.owners))
+        for item in stocktake.sections[0].items
+    ]
+    sections = (dataclasses.replace(stocktake.sections[0], items=tuple(items)), *stocktake.sections[1:])
+    changed = dataclasses.replace(stocktake, sections=sections)
+    shown = 'Pilot <b>"A&B"</b> done\nnext:\tscale up'  # only the character XML cannot hold is dropped
+
+    document = docx.Document(io.BytesIO(render_docx(changed)))
+    assert any(p.text.endswith(f": {shown}") for p in document.paragraphs)
+    sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(changed)))["Items"]
+    narrative = [cell.value for cell in sheet[1]].index("Narrative") + 1
+    assert sheet.cell(2, narrative).value == shown

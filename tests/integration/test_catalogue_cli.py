@@ -156,3 +156,29 @@ def test_the_catalogue_commands_do_not_import_prefect(database_url: str, tmp_pat
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def _contacts(code: str) -> list[tuple[str, str]]:
+    """The agency's stored contacts as (role, e-mail)."""
+    with bootstrap.uow() as uow:
+        return [(c.role, c.email) for c in uow.agencies.require(code).contacts]
+
+
+def test_the_secretariat_replaces_an_agencys_example_focal_point_with_a_real_one(followup: Run) -> None:
+    result = followup("agencies", "set-contact", "ILO", "--email", "migration@ilo.example.int", "--replace")
+    assert result.exit_code == 0, result.output
+    assert "migration@ilo.example.int" in _said(result.output)
+    assert sorted(_contacts("ILO")) == [
+        ("focal_point", "migration@ilo.example.int"),
+        ("head_of_office", "head.office@ilo.example.org"),  # other roles are untouched
+    ]
+
+
+def test_a_bad_address_or_unknown_agency_is_refused_and_nothing_changes(followup: Run) -> None:
+    before = _contacts("ILO")
+    bad = followup("agencies", "set-contact", "ILO", "--email", "not-an-address")
+    unknown = followup("agencies", "set-contact", "NOPE", "--email", "a@b.example.org")
+    assert (bad.exit_code, unknown.exit_code) == (1, 1)
+    assert "'not-an-address' is not a valid e-mail address" in _said(bad.output)
+    assert "no agency with code 'NOPE'" in _said(unknown.output)
+    assert _contacts("ILO") == before

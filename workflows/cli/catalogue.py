@@ -11,7 +11,7 @@ from rich.table import Table
 
 from domain.errors import ValidationError
 from domain.importer import decode_report, parse_report
-from domain.model import OwnerRole
+from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import app, console, owners_app, sub_app, user_errors
 from workflows.services import agencies as agency_services
@@ -40,7 +40,9 @@ def init() -> None:
 def list_agencies() -> None:
     """List the registered agencies with their contacts."""
     with user_errors(), bootstrap.uow() as uow:
-        table = Table("code", "name", "focal points", "head of office")
+        table = Table("code", "name")
+        for heading in ("focal points", "head of office"):
+            table.add_column(heading, overflow="fold")  # an address cut short is a wrong address
         for agency in uow.agencies.list():
             focal = ", ".join(c.email for c in agency.contacts if c.role == "focal_point")
             head = ", ".join(c.email for c in agency.contacts if c.role == "head_of_office")
@@ -56,6 +58,23 @@ def load_agencies(path: Path = typer.Argument(..., exists=True, dir_okay=False, 
             bootstrap.uow(), path.read_text(encoding="utf-8"), source=path.name
         )
     console.print(f"{loaded.added} agencies added, {loaded.updated} updated from {path}.")
+
+
+@agencies_app.command("set-contact")
+def set_contact(
+    code: str = typer.Argument(..., help="The agency's code, e.g. ILO (see `followup agencies list`)."),
+    email: str = typer.Option(..., "--email", help="The contact's e-mail address."),
+    name: str = typer.Option("", "--name", help="The contact's name."),
+    role: ContactRole = typer.Option(ContactRole.FOCAL_POINT, "--role", help="Who the contact is."),
+    replace: bool = typer.Option(False, "--replace", help="Make it the only contact of its role."),
+) -> None:
+    """Add a focal point or head of office to an agency (with --replace, instead of the others)."""
+    with user_errors():
+        agency = agency_services.set_contact(
+            bootstrap.uow(), code, name=name or email, email=email, role=role, replace=replace
+        )
+    emails = ", ".join(c.email for c in agency.contacts if c.role == role.value)
+    console.print(f"{agency.code} {role.value.replace('_', ' ')}s: {emails}")
 
 
 def _by() -> str:

@@ -10,7 +10,7 @@ import yaml
 
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
-from domain.model import Agency, Contact
+from domain.model import Agency, Contact, ContactRole
 
 SHIPPED_REGISTRY = Path(__file__).resolve().parents[2] / "db" / "seed" / "agencies.yaml"
 
@@ -103,3 +103,18 @@ def load_shipped_registry(uow: SqlUnitOfWork) -> RegistryLoad:
     return load_registry(
         uow, SHIPPED_REGISTRY.read_text(encoding="utf-8"), source=SHIPPED_REGISTRY.name, update_existing=False
     )
+
+
+def set_contact(
+    uow: SqlUnitOfWork, code: str, *, name: str, email: str, role: ContactRole, replace: bool
+) -> Agency:
+    """Add a contact to an agency (or, with `replace`, make it the only one of its role)."""
+    contact = Contact(name=name, email=email, role=role)  # validates the address
+    with uow:
+        agency = uow.agencies.require(code)
+        kept = [
+            c for c in agency.contacts if not (c.role == role.value and (replace or c.email == contact.email))
+        ]
+        agency.contacts = [*kept, contact]
+        uow.commit()
+        return agency

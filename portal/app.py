@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,6 +41,31 @@ FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
 REVIEW_SHOWN_MAX = 100
+# Earlier versions listed under an item: the latest few tell the story; the count says how many exist.
+VERSIONS_SHOWN = 3
+# The reply page indexes an item's errors by field; every field is present so the template never misses.
+NO_ERRORS: dict[str, str] = dict.fromkeys(FIELDS, "")
+
+
+def _status_options() -> dict[str, Markup]:
+    """The status <option>s with each value pre-selected, built once instead of once per item."""
+
+    def options(chosen: str) -> Markup:
+        first = Markup('<option value=""{}>Choose a status</option>').format(
+            Markup(" selected") if not chosen else ""
+        )
+        rest = (
+            Markup('<option value="{}"{}>{}</option>').format(
+                value, Markup(" selected") if value == chosen else "", label
+            )
+            for value, label in replies.statuses()
+        )
+        return Markup("\n").join([first, *rest])
+
+    return {chosen: options(chosen) for chosen in ["", *(value for value, _ in replies.statuses())]}
+
+
+STATUS_OPTIONS = _status_options()
 
 
 class Portal:
@@ -54,6 +80,9 @@ class Portal:
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(default=True, default_for_string=True),
+            # No blank lines left by block tags: a 200-item page is otherwise a tenth whitespace.
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
         self.templates.filters["status_label"] = replies.status_label
 
@@ -308,14 +337,16 @@ def _reply_form(
         token=token,
         csrf=csrf,
         csrf_field=CSRF_FIELD,
-        statuses=replies.statuses(),
+        status_options=STATUS_OPTIONS,
         values=values,
-        errors=errors or {},
+        errors={rid: {**NO_ERRORS, **found} for rid, found in (errors or {}).items()},
+        no_errors=NO_ERRORS,
         problems=problems or [],
         conflicts={c.recommendation_id: c for c in conflicts},
         saved=saved,
         notice=notice,
-        limits={"narrative": replies.NARRATIVE_MAX, "obstacle": replies.OBSTACLE_MAX},
+        narrative_max=f"{replies.NARRATIVE_MAX:,}",
+        versions_shown=VERSIONS_SHOWN,
     )
     response.set_cookie(
         CSRF_COOKIE,

@@ -26,6 +26,8 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.lifecycle import ReviewState
 from domain.ports import Clock, Notifier
+from domain.tokens import hash_token
+from portal.page_cache import CachedPage, PageCache
 from portal.security import NO_STORE, SECURITY_HEADERS, BodyLimitMiddleware, same, signed
 from workflows import bootstrap
 from workflows.services import replies, review
@@ -85,6 +87,7 @@ class Portal:
             lstrip_blocks=True,
         )
         self.templates.filters["status_label"] = replies.status_label
+        self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -127,9 +130,18 @@ def create_app(
         return PlainTextResponse("ok\n", headers={"Cache-Control": NO_STORE})
 
     @app.get("/r/{token}")
-    def reply_page(token: str, saved: int = 0) -> HTMLResponse:
-        """The agency's whole request on one page."""
-        return _reply_form(portal, token, _open(portal, token), notice="Draft saved." if saved else "")
+    def reply_page(token: str, request: Request, saved: int = 0) -> Response:
+        """The agency's whole request on one page, from the page cache while nothing on it changed."""
+        notice = "Draft saved." if saved else ""
+        stamp = replies.page_stamp(portal.uow(), portal.clock, token)
+        if stamp is None:  # not a live link of an open cycle: the full path explains (or refuses) it
+            return _reply_form(portal, token, _open(portal, token), notice=notice)
+        key = (hash_token(token), notice)
+        page = portal.pages.get(key, stamp)
+        if page is None:
+            fresh = _reply_form(portal, token, _open(portal, token), notice=notice)
+            page = portal.pages.put(key, stamp, bytes(fresh.body))
+        return _cached_reply(portal, token, page, request)
 
     @app.post("/r/{token}")
     async def post_reply(token: str, request: Request) -> Response:
@@ -348,15 +360,33 @@ def _reply_form(
         narrative_max=f"{replies.NARRATIVE_MAX:,}",
         versions_shown=VERSIONS_SHOWN,
     )
+    _set_csrf_cookie(portal, response, token)
+    return response
+
+
+def _cached_reply(portal: Portal, token: str, page: CachedPage, request: Request) -> Response:
+    """A cached reply page: 304 when the browser has this very version, gzipped when it accepts that."""
+    headers = {"Cache-Control": NO_STORE, "ETag": page.etag, "Vary": "Accept-Encoding"}
+    if page.etag in request.headers.get("if-none-match", ""):
+        response = Response(status_code=304, headers=headers)
+    elif "gzip" in request.headers.get("accept-encoding", ""):
+        response = HTMLResponse(page.gzipped, headers={**headers, "Content-Encoding": "gzip"})
+    else:
+        response = HTMLResponse(page.body, headers=headers)
+    _set_csrf_cookie(portal, response, token)
+    return response
+
+
+def _set_csrf_cookie(portal: Portal, response: Response, token: str) -> None:
+    """The CSRF cookie of a reply page, scoped to its path (a double submit with the form's field)."""
     response.set_cookie(
         CSRF_COOKIE,
-        csrf,
+        portal.csrf(token),
         httponly=True,
         samesite="strict",
         secure=portal.settings.public_url.startswith("https://"),
         path=f"/r/{token}",
     )
-    return response
 
 
 def _form_values(item: replies.ReplyItem) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -224,6 +224,50 @@ def open_request(
     with uow:
         request, cycle = _request_for_token(uow, clock, token, grace_days)
         return _page(uow, clock, config, request, cycle)
+
+
+def page_stamp(uow: SqlUnitOfWork, clock: Clock, token: str) -> tuple[Any, ...] | None:
+    """A fingerprint of everything the reply page of `token` shows, in one query; None unless it is open.
+
+    It changes with the date (overdue marks, the deadline), the request and cycle rows, the agency's
+    name, every answer version of the request, and any history entry anywhere (reviews, milestones,
+    texts, ownerships and previous cycles all record one). None means: not an open cycle's live link;
+    the caller then takes `open_request`, which says why. Read it *before* the page, so a write in
+    between can only make the stored page newer than its stamp, never older.
+    """
+    if not token or len(token) > 200:
+        return None
+    sr, cy, ag, su, h = (
+        tables.status_requests,
+        tables.cycles,
+        tables.agencies,
+        tables.status_updates,
+        tables.history,
+    )
+    of_request = (su.c.cycle_id == sr.c.cycle_id, su.c.agency_code == sr.c.agency_code)
+    with uow:
+        row = uow.session.execute(
+            select(
+                sr.c.id,
+                sr.c.state,
+                sr.c.answered_at,
+                cy.c.state,
+                cy.c.name,
+                cy.c.hlcp_session,
+                cy.c.deadline,
+                ag.c.name,
+                select(func.max(h.c.id)).scalar_subquery(),
+                # Versions only grow, so their sum moves with every save; the count with every new row.
+                select(func.coalesce(func.sum(su.c.version), 0)).where(*of_request).scalar_subquery(),
+                select(func.count()).select_from(su).where(*of_request).scalar_subquery(),
+            )
+            .join(cy, cy.c.id == sr.c.cycle_id)
+            .join(ag, ag.c.code == sr.c.agency_code)
+            .where(sr.c.token_hash == hash_token(token), sr.c.token_revoked_at.is_(None))
+        ).first()
+    if row is None or row[3] != CycleState.OPEN.value:
+        return None
+    return (clock.today(), *row)
 
 
 def save_reply(

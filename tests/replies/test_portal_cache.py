@@ -1,0 +1,146 @@
+"""The reply page cache: a cached page changes after every kind of write, and unchanged pages cost a 304."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.lifecycle import MilestoneState
+from portal.app import create_app
+from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario
+from tests.replies.test_reply_service import all_items, save
+from workflows.services import replies, review
+
+
+class Calendar:
+    """A clock whose day the test turns, as the real one does at midnight."""
+
+    def __init__(self, today: date) -> None:
+        self.day = today
+
+    def now(self) -> datetime:
+        return datetime(self.day.year, self.day.month, self.day.day, 9, 0, tzinfo=UTC)
+
+    def today(self) -> date:
+        return self.day
+
+
+@pytest.fixture
+def calendar() -> Calendar:
+    return Calendar(TODAY)
+
+
+@pytest.fixture
+def client(site: Scenario, calendar: Calendar) -> Iterator[TestClient]:
+    with TestClient(create_app(clock=calendar)) as test_client:
+        yield test_client
+
+
+def page_of(client: TestClient, site: Scenario, agency: str = "AAA") -> str:
+    page = client.get(f"/r/{site.tokens[agency]}")
+    assert page.status_code == 200
+    return page.text
+
+
+def test_an_unchanged_page_comes_from_the_cache_gzipped_with_an_etag_and_a_304_on_revalidation(
+    site: Scenario, client: TestClient
+) -> None:
+    path = f"/r/{site.tokens['AAA']}"
+    first, second = client.get(path), client.get(path)
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+
+    assert first.headers["etag"] == second.headers["etag"] and first.text == second.text == plain.text
+    assert second.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert again.status_code == 304 and again.content == b""
+    for response in (second, again):
+        assert response.headers["cache-control"].startswith("no-store")
+        assert f"Path={path}" in response.headers["set-cookie"]  # the form still gets its CSRF cookie
+        assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_a_cached_page_shows_a_draft_and_then_a_submission_made_elsewhere(
+    site: Scenario, client: TestClient
+) -> None:
+    before = page_of(client, site)
+    etag = client.get(f"/r/{site.tokens['AAA']}").headers["etag"]
+
+    save(site, all_items(site), submit=False)  # e.g. a colleague, in another browser
+    drafted = page_of(client, site)
+    save(
+        site, [replies.RawAnswer(site.ids["A1.1"], "completed", "Held twice.", loaded_version=1)], submit=True
+    )
+    submitted = page_of(client, site)
+    stale = client.get(f"/r/{site.tokens['AAA']}", headers={"If-None-Match": etag})
+
+    assert "Meeting held in February." not in before
+    assert "Meeting held in February." in drafted and "Your reply was submitted" not in drafted
+    assert "Held twice." in submitted and "Your reply was submitted" in submitted
+    assert stale.status_code == 200 and "Held twice." in stale.text
+
+
+def test_a_cached_page_shows_the_secretariats_question_and_then_its_acceptance(
+    site: Scenario, client: TestClient
+) -> None:
+    save(site, all_items(site), submit=True)
+    before = page_of(client, site)
+
+    review.return_item(
+        site.uow,
+        site.notifier(site.uow),
+        site.clock,
+        site.config,
+        CYCLE,
+        "A1.2",
+        "AAA",
+        question="Started where exactly?",
+        by="secretariat",
+    )
+    returned = page_of(client, site)
+    review.accept(site.uow, site.clock, CYCLE, "A1.1", "AAA", by="secretariat")
+    accepted = page_of(client, site)
+
+    assert "Started where exactly?" not in before and "accepted this answer" not in before
+    assert "Started where exactly?" in returned
+    assert "The secretariat has accepted this answer." in accepted
+
+
+def test_a_reissued_or_revoked_link_is_refused_even_after_its_page_was_cached(
+    site: Scenario, client: TestClient
+) -> None:
+    page_of(client, site)
+    page_of(client, site, "BBB")
+    link = replies.reissue_link(
+        site.uow, site.notifier(site.uow), site.clock, site.config, CYCLE, "AAA", "secretariat"
+    )
+    with site.uow:
+        bbb = site.uow.requests.get(site.cycle_id, "BBB")
+        assert bbb is not None
+        bbb.revoke(at=site.clock.now(), by="secretariat")
+        site.uow.commit()
+
+    assert client.get(f"/r/{site.tokens['AAA']}").status_code == 404
+    assert client.get(f"/r/{site.tokens['BBB']}").status_code == 404
+    assert client.get(link.replace("http://testserver", "")).status_code == 200
+
+
+def test_a_cached_page_follows_the_milestones_and_the_date(
+    site: Scenario, client: TestClient, calendar: Calendar
+) -> None:
+    overdue = page_of(client, site)
+    with site.uow:
+        (milestone,) = site.uow.milestones.for_recommendation(site.ids["A1.1"])
+        milestone.transition(MilestoneState.DONE, at=site.clock.now(), by="AAA")
+        site.uow.commit()
+    done = page_of(client, site)
+    save(site, all_items(site), submit=True)
+    answered = page_of(client, site)
+    calendar.day = DEADLINE + timedelta(days=1)
+    late = page_of(client, site)
+
+    assert 'class="overdue"' in overdue
+    assert "(done)" in done and 'class="overdue"' not in done
+    assert "The deadline has passed" not in answered and "The deadline has passed" in late

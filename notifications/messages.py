@@ -107,6 +107,8 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: parsed once per process, never stat'ed again per message.
+        auto_reload=False,
     )
     env.filters.update(
         plural=_plural,
@@ -117,6 +119,7 @@ def _environment() -> Environment:
         percent=_percent,
         days_left=_days_left,
         point_heading=_point_heading,
+        wrap=wrap,
     )
     return env
 
@@ -125,6 +128,24 @@ def _tidy_text(text: str) -> str:
     # Templates stay readable with generous blank lines; the mail gets at most one in a row.
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def wrap(text: str, width: int = 72) -> str:
+    """Lines of at most `width` characters, broken at spaces; a longer word keeps a line of its own.
+
+    Jinja's `wordwrap` (textwrap) costs ~0.1 ms an item, most of a 20,000-item launch's rendering.
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        line = ""
+        for word in paragraph.split():
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _plural(count: int, singular: str, plural: str | None = None) -> str:

@@ -11,6 +11,7 @@ again blindly: a sender that can check (the directory sender) settles it; otherw
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -18,7 +19,7 @@ from email.utils import make_msgid, parseaddr
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, func, insert, select, true, update
+from sqlalchemy import CursorResult, Row, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
@@ -28,13 +29,22 @@ from domain.errors import ValidationError
 from domain.model import validate_email
 from domain.ports import Clock
 from notifications.messages import render
-from notifications.senders import QueuedMessage, Sender, VerifiableSender, as_utc, build_email
+from notifications.senders import (
+    ConnectionSender,
+    QueuedMessage,
+    Sender,
+    VerifiableSender,
+    as_utc,
+    build_email,
+)
 
 # Wait before attempt 2, 3, ...; the last step repeats.
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 # Far longer than one SMTP conversation (timeout 30 s): a live dispatcher never loses its claim.
 LEASE = timedelta(minutes=10)
 KEY_MAX = 300  # the length of outbox.idempotency_key
+# Messages whose key starts with this prefix, or with any of these; None (or "") means every message.
+KeyPrefix = str | Sequence[str] | None
 
 
 class OutboxState(StrEnum):
@@ -125,33 +135,41 @@ def dispatch(
     clock: Clock,
     *,
     limit: int | None = None,
-    key_prefix: str | None = None,
+    key_prefix: KeyPrefix = None,
     max_attempts: int = 5,
     lease: timedelta = LEASE,
 ) -> DispatchReport:
-    """Send the queued messages that are due, at most `limit`, each claimed and settled in its own commit."""
+    """Send the queued messages that are due, at most `limit`, each claimed and settled in its own commit.
+
+    Messages of one run share a connection to the mail server when the sender can keep one open.
+    """
     sent_keys, failed = _settle_abandoned_claims(uow_factory, sender, clock, key_prefix)
     retrying = attempted = 0
-    while limit is None or attempted < limit:
-        row = _claim_next(uow_factory, clock, key_prefix, lease)
-        if row is None:
-            break
-        attempted += 1
-        try:
-            sender.send(_email(row))
-        except Exception as exc:  # any refusal or network error: keep the message, try again later
-            if _record_failure(uow_factory, clock, row, exc, max_attempts) is OutboxState.FAILED:
-                failed += 1
-            else:
-                retrying += 1
-            continue
-        # Deliberately outside the try: if this commit fails the row stays `sending` and is never re-sent.
-        _mark_sent(uow_factory, clock, row.id)
-        sent_keys.append(row.idempotency_key)
+    with _connection(sender) as channel:
+        while limit is None or attempted < limit:
+            row = _claim_next(uow_factory, clock, key_prefix, lease)
+            if row is None:
+                break
+            attempted += 1
+            try:
+                channel.send(_email(row))
+            except Exception as exc:  # any refusal or network error: keep the message, try again later
+                if _record_failure(uow_factory, clock, row, exc, max_attempts) is OutboxState.FAILED:
+                    failed += 1
+                else:
+                    retrying += 1
+                continue
+            # Deliberately outside the try: if this commit fails the row stays `sending` and is never re-sent.
+            _mark_sent(uow_factory, clock, row.id)
+            sent_keys.append(row.idempotency_key)
     return DispatchReport(sent=len(sent_keys), failed=failed, retrying=retrying, sent_keys=sent_keys)
 
 
-def pending_count(uow: SqlUnitOfWork, *, key_prefix: str | None = None) -> int:
+def _connection(sender: Sender) -> AbstractContextManager[Sender]:
+    return sender.connected() if isinstance(sender, ConnectionSender) else nullcontext(sender)
+
+
+def pending_count(uow: SqlUnitOfWork, *, key_prefix: KeyPrefix = None) -> int:
     """How many messages are queued or being sent (inside an open unit of work)."""
     query = select(func.count()).select_from(outbox).where(_pending(), _under(key_prefix))
     return int(uow.session.scalar(query) or 0)
@@ -190,14 +208,15 @@ def _pending() -> Any:
     return outbox.c.state.in_([OutboxState.QUEUED.value, OutboxState.SENDING.value])
 
 
-def _under(key_prefix: str | None) -> Any:
-    if not key_prefix:
+def _under(key_prefix: KeyPrefix) -> Any:
+    prefixes = [key_prefix] if isinstance(key_prefix, str) else list(key_prefix or ())
+    if not prefixes or not all(prefixes):
         return true()
-    return outbox.c.idempotency_key.startswith(key_prefix, autoescape=True)
+    return or_(*(outbox.c.idempotency_key.startswith(prefix, autoescape=True) for prefix in prefixes))
 
 
 def _claim_next(
-    uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, key_prefix: str | None, lease: timedelta
+    uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, key_prefix: KeyPrefix, lease: timedelta
 ) -> Row[Any] | None:
     # One UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING: atomic on SQLite (single
     # writer) and PostgreSQL, where concurrent dispatchers skip each other's rows instead of waiting.
@@ -224,7 +243,7 @@ def _claim_next(
 
 
 def _settle_abandoned_claims(
-    uow_factory: Callable[[], SqlUnitOfWork], sender: Sender, clock: Clock, key_prefix: str | None
+    uow_factory: Callable[[], SqlUnitOfWork], sender: Sender, clock: Clock, key_prefix: KeyPrefix
 ) -> tuple[list[str], int]:
     """Decide about messages whose dispatcher died while sending; returns (keys found sent, count failed)."""
     now = as_utc(clock.now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import logging
 import os
@@ -9,10 +10,11 @@ import re
 import smtplib
 import ssl
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -54,6 +56,13 @@ class VerifiableSender(Sender, Protocol):
     def delivered(self, message: EmailMessage) -> bool: ...
 
 
+@runtime_checkable
+class ConnectionSender(Sender, Protocol):
+    """A sender that can keep one connection open for a run of messages (each still sent, or not, alone)."""
+
+    def connected(self) -> AbstractContextManager[Sender]: ...
+
+
 def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> EmailMessage:
     """A multipart/alternative text + HTML message, with the deadline as a text/calendar attachment."""
     email = EmailMessage()
@@ -69,8 +78,9 @@ def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> Ema
     # RFC 3834: out-of-office robots must not answer an automated message.
     email["Auto-Submitted"] = "auto-generated"
     email[KEY_HEADER] = message.key
-    email.set_content(message.text, charset="utf-8")
-    email.add_alternative(message.html, subtype="html", charset="utf-8")
+    email["MIME-Version"] = "1.0"
+    email["Content-Type"] = "multipart/alternative"
+    email.set_payload([_quoted_printable(message.text, "plain"), _quoted_printable(message.html, "html")])
     if message.ics:
         email.add_attachment(
             message.ics,
@@ -80,6 +90,18 @@ def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> Ema
             params={"method": "REQUEST"},
         )
     return email
+
+
+def _quoted_printable(text: str, subtype: str) -> MIMEPart:
+    """A UTF-8 text part encoded with binascii's quoted-printable.
+
+    `set_content` encodes in pure Python (`email.quoprimime`): ~10 ms for a 300 KB status request.
+    """
+    part = MIMEPart()
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(binascii.b2a_qp(text.encode(), istext=True).decode("ascii"))
+    return part
 
 
 class SmtpSender:
@@ -107,30 +129,82 @@ class SmtpSender:
 
     def send(self, message: EmailMessage) -> None:
         """Send over a fresh connection; returns once the server accepted the message."""
-        context = self.ssl_context or ssl.create_default_context()
+        with self.connected() as connection:
+            connection.send(message)
+
+    @contextmanager
+    def connected(self) -> Iterator[Sender]:
+        """A sender over one connection, opened at the first message and closed when the block ends.
+
+        A message that fails closes the connection (the next one opens a fresh one): a half-finished
+        conversation is never reused.
+        """
+        connection = _SmtpConnection(self)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def open(self) -> smtplib.SMTP:
+        """A connected, greeted (and, as configured, encrypted and logged-in) SMTP client."""
         client = (
-            smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
             if self.implicit_tls
             else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         )
         try:
             client.ehlo()
             if self.starttls:
-                client.starttls(context=context)
+                client.starttls(context=self._tls_context())
                 client.ehlo()
             if self.username:
                 client.login(self.username, self.password or "")
-            refused = client.send_message(message)
-            if refused:
-                # The others got it: raising would make a retry send it to them twice.
-                log.warning("%s: the server refused some recipients: %s", message["Message-ID"], refused)
-        finally:
-            _close_quietly(client)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # Loading the system's trust store takes tens of milliseconds: once per sender, and only for TLS.
+        if self.ssl_context is None:
+            self.ssl_context = ssl.create_default_context()
+        return self.ssl_context
 
     def __repr__(self) -> str:
         return (
             f"SmtpSender({self.host}:{self.port}, starttls={self.starttls}, implicit_tls={self.implicit_tls})"
         )
+
+
+class _SmtpConnection:
+    """One SMTP connection of an `SmtpSender`, used for messages one after the other."""
+
+    def __init__(self, sender: SmtpSender) -> None:
+        self.sender = sender
+        self.client: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        """Send on the open connection (opening it first if needed); returns once the server accepted it."""
+        if self.client is None:
+            self.client = self.sender.open()
+        try:
+            refused = self.client.send_message(message)
+        except BaseException:
+            _close_quietly(self.client)
+            self.client = None
+            raise
+        if refused:
+            # The others got it: raising would make a retry send it to them twice.
+            log.warning("%s: the server refused some recipients: %s", message["Message-ID"], refused)
+
+    def close(self) -> None:
+        """Say QUIT and close, if a connection is open."""
+        if self.client is not None:
+            _close_quietly(self.client)
+            self.client = None
+
+    def __repr__(self) -> str:
+        return repr(self.sender)
 
 
 def _close_quietly(client: smtplib.SMTP) -> None:

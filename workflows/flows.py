@@ -83,12 +83,10 @@ def send_messages(key_prefixes: list[str], today: date | None) -> int:
     clock = bootstrap.clock(today)
     if current_task_run.run_count > 1:
         cycles.make_queued_messages_due(bootstrap.uow(), clock, key_prefixes)
-    sender = bootstrap.sender()
-    sent = 0
-    for prefix in key_prefixes:
-        sent += dispatch(bootstrap.uow, sender, clock, key_prefix=prefix or None).sent
+    # One dispatcher run for the whole chunk: its messages share one connection to the mail server.
+    sent = dispatch(bootstrap.uow, bootstrap.sender(), clock, key_prefix=key_prefixes).sent
     with bootstrap.uow() as uow:
-        left = sum(pending_count(uow, key_prefix=prefix or None) for prefix in key_prefixes)
+        left = pending_count(uow, key_prefix=key_prefixes)
     if left:
         raise MessagesStillQueued(f"{left} message(s) not accepted by the mail server yet ({sent} sent)")
     return sent

@@ -5,6 +5,7 @@ None of them imports Prefect; `portal` imports the web stack only when it starts
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -86,11 +87,24 @@ def reissue(
 def portal(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(
+        os.cpu_count() or 1, "--workers", min=1, help="Server processes (default: one per CPU)."
+    ),
 ) -> None:
     """Run the reply portal (agencies' secure links, the secretariat's cycle pages)."""
     import uvicorn
 
-    from portal.app import create_app
+    from workflows.settings import get_settings
 
+    # Settle the secret key before the workers start: they would otherwise race to create it.
+    get_settings().resolved_secret_key()
     # No access log: its request lines would write every agency's reply token to the log files.
-    uvicorn.run(create_app(), host=host, port=port, access_log=False, server_header=False)
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+        server_header=False,
+    )

@@ -79,7 +79,8 @@ def main() -> None:
 
     console.rule("[bold]Today: a cycle open now, to try the portal")
     today = datetime.now(UTC).date()
-    name = f"Stock-take {today.isoformat()}"
+    # The HLCP meets in spring and autumn: name the open cycle after the next session's season.
+    name = f"Spring {today.year + 1}" if today.month >= 7 else f"Autumn {today.year}"
     followup(
         "cycle",
         "launch",
@@ -101,7 +102,8 @@ def main() -> None:
     console.print(f"Stock-take of {last!r}:")
     for path in reports:
         console.print(f"  {path}")
-    console.print(f"ILO's reply link for {name!r} (run `make demo-portal`, then open it):\n  {link}")
+    console.print(f"ILO's reply link for {name!r} (run `make demo-portal`, then open it):")
+    console.print(f"  {link}", soft_wrap=True)  # never wrapped: it must stay copyable
 
 
 def run_cycle(number: int, cycle: dict[str, Any]) -> None:

@@ -5,7 +5,9 @@ None of them imports Prefect; `portal` imports the web stack only when it starts
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 from datetime import datetime
 from pathlib import Path
 
@@ -99,7 +101,7 @@ def portal(
     # Settle the secret key before the workers start: they would otherwise race to create it.
     get_settings().resolved_secret_key()
     # No access log: its request lines would write every agency's reply token to the log files.
-    uvicorn.run(
+    config = uvicorn.Config(
         "portal.app:create_app",
         factory=True,
         workers=workers,
@@ -108,3 +110,17 @@ def portal(
         access_log=False,
         server_header=False,
     )
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:  # e.g. the port is taken: uvicorn logged why
+            raise typer.Exit(3)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    # uvicorn's shared socket says protocol 0, so asyncio leaves Nagle on in the workers and every small
+    # (gzipped) page waits ~40 ms for a delayed ACK; re-wrapped, the socket reports TCP and gets NODELAY.
+    listening = socket.socket(fileno=config.bind_socket().detach())
+    listening.set_inheritable(True)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[listening]).run()

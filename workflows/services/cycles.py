@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, insert, literal, select, update
+from sqlalchemy import Integer, Select, and_, case, func, insert, literal, select, update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -543,23 +543,22 @@ def items_by_point(
 # --- progress: who answered what ----------------------------------------------------------------
 
 
+def _answered_per(column: Any) -> Select[Any]:
+    """Count requested items that were answered (submitted or accepted), grouped by `column`."""
+    ci, su = tables.cycle_items, tables.status_updates
+    answered = and_(
+        su.c.cycle_id == ci.c.cycle_id,
+        su.c.recommendation_id == ci.c.recommendation_id,
+        su.c.agency_code == ci.c.agency_code,
+        su.c.state.in_(ANSWERED_STATES),
+    )
+    return select(column, func.count()).select_from(ci.join(su, answered)).group_by(column)
+
+
 def _answered_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
     """Per agency, the requested items it has answered (submitted or accepted)."""
-    ci, su = tables.cycle_items, tables.status_updates
-    query = (
-        select(ci.c.agency_code, func.count())
-        .join(
-            su,
-            and_(
-                su.c.cycle_id == ci.c.cycle_id,
-                su.c.recommendation_id == ci.c.recommendation_id,
-                su.c.agency_code == ci.c.agency_code,
-            ),
-        )
-        .where(ci.c.cycle_id == cycle_id, su.c.state.in_(ANSWERED_STATES))
-        .group_by(ci.c.agency_code)
-    )
-    return dict(uow.session.execute(query).all())
+    ci = tables.cycle_items
+    return dict(uow.session.execute(_answered_per(ci.c.agency_code).where(ci.c.cycle_id == cycle_id)).all())
 
 
 def _progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
@@ -640,26 +639,12 @@ class CycleLine:
 
 def list_cycles(uow: SqlUnitOfWork) -> list[CycleLine]:
     """Every cycle, oldest first, with its totals (three grouped queries whatever the size)."""
-    c, ci, sr, su = tables.cycles, tables.cycle_items, tables.status_requests, tables.status_updates
+    c, ci, sr = tables.cycles, tables.cycle_items, tables.status_requests
     with uow:
         requested: dict[int, int] = dict(
             uow.session.execute(select(ci.c.cycle_id, func.count()).group_by(ci.c.cycle_id)).all()
         )
-        answered: dict[int, int] = dict(
-            uow.session.execute(
-                select(ci.c.cycle_id, func.count())
-                .join(
-                    su,
-                    and_(
-                        su.c.cycle_id == ci.c.cycle_id,
-                        su.c.recommendation_id == ci.c.recommendation_id,
-                        su.c.agency_code == ci.c.agency_code,
-                    ),
-                )
-                .where(su.c.state.in_(ANSWERED_STATES))
-                .group_by(ci.c.cycle_id)
-            ).all()
-        )
+        answered: dict[int, int] = dict(uow.session.execute(_answered_per(ci.c.cycle_id)).all())
         agencies = {
             row.cycle_id: (row.total, row.done or 0)
             for row in uow.session.execute(

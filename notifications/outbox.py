@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from enum import StrEnum
@@ -139,18 +139,18 @@ def dispatch(
     max_attempts: int = 5,
     lease: timedelta = LEASE,
 ) -> DispatchReport:
-    """Send the queued messages that are due, at most `limit`, each claimed and settled in its own commit.
+    """Send the queued messages that are due, at most `limit`, each claimed before and settled after sending.
 
-    Messages of one run share a connection to the mail server when the sender can keep one open.
+    Messages of one run share a connection to the mail server when the sender can keep one open, and
+    the commit that records a message as sent also claims the next one: one transaction per message.
     """
     sent_keys, failed = _settle_abandoned_claims(uow_factory, sender, clock, key_prefix)
     retrying = attempted = 0
     with _connection(sender) as channel:
-        while limit is None or attempted < limit:
-            row = _claim_next(uow_factory, clock, key_prefix, lease)
-            if row is None:
-                break
+        row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=None, claim=limit != 0)
+        while row is not None:
             attempted += 1
+            claim = limit is None or attempted < limit
             try:
                 channel.send(_email(row))
             except Exception as exc:  # any refusal or network error: keep the message, try again later
@@ -158,10 +158,12 @@ def dispatch(
                     failed += 1
                 else:
                     retrying += 1
+                row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=None, claim=claim)
                 continue
             # Deliberately outside the try: if this commit fails the row stays `sending` and is never re-sent.
-            _mark_sent(uow_factory, clock, row.id)
-            sent_keys.append(row.idempotency_key)
+            sent = row
+            row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=sent.id, claim=claim)
+            sent_keys.append(sent.idempotency_key)
     return DispatchReport(sent=len(sent_keys), failed=failed, retrying=retrying, sent_keys=sent_keys)
 
 
@@ -215,12 +217,33 @@ def _under(key_prefix: KeyPrefix) -> Any:
     return or_(*(outbox.c.idempotency_key.startswith(prefix, autoescape=True) for prefix in prefixes))
 
 
-def _claim_next(
-    uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, key_prefix: KeyPrefix, lease: timedelta
+def _sent_then_claim(
+    uow_factory: Callable[[], SqlUnitOfWork],
+    clock: Clock,
+    key_prefix: KeyPrefix,
+    lease: timedelta,
+    *,
+    sent_id: int | None,
+    claim: bool,
 ) -> Row[Any] | None:
+    """In one commit: record message `sent_id` as sent, then (if `claim`) claim the next due message."""
+    now = as_utc(clock.now())
+    with uow_factory() as uow:
+        if sent_id is not None:
+            # By id only: the message did leave, even if a peer already gave up on our claim.
+            uow.session.execute(
+                update(outbox)
+                .where(outbox.c.id == sent_id)
+                .values(state=OutboxState.SENT.value, sent_at=now, lease_expires_at=None)
+            )
+        row = uow.session.execute(_claim_next(now, key_prefix, lease)).one_or_none() if claim else None
+        uow.commit()
+    return row
+
+
+def _claim_next(now: datetime, key_prefix: KeyPrefix, lease: timedelta) -> Executable:
     # One UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING: atomic on SQLite (single
     # writer) and PostgreSQL, where concurrent dispatchers skip each other's rows instead of waiting.
-    now = as_utc(clock.now())
     due = (
         select(outbox.c.id)
         .where(
@@ -230,16 +253,12 @@ def _claim_next(
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    claim = (
+    return (
         update(outbox)
         .where(outbox.c.id == due.scalar_subquery(), outbox.c.state == OutboxState.QUEUED.value)
         .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1, lease_expires_at=now + lease)
         .returning(*outbox.c)
     )
-    with uow_factory() as uow:
-        row = uow.session.execute(claim).one_or_none()
-        uow.commit()
-    return row
 
 
 def _settle_abandoned_claims(
@@ -298,17 +317,6 @@ def _record_failure(
         )
         uow.commit()
     return state
-
-
-def _mark_sent(uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, outbox_id: int) -> None:
-    # By id only: the message did leave, even if a peer already gave up on our claim.
-    with uow_factory() as uow:
-        uow.session.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(state=OutboxState.SENT.value, sent_at=as_utc(clock.now()), lease_expires_at=None)
-        )
-        uow.commit()
 
 
 def _email(row: Row[Any]) -> EmailMessage:

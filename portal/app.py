@@ -87,7 +87,7 @@ class Portal:
             lstrip_blocks=True,
         )
         self.templates.filters["status_label"] = replies.status_label
-        self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024)
+        self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024, settings.home / "page-cache")
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""

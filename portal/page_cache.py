@@ -1,17 +1,21 @@
 """Rendered reply pages kept in memory, each valid only while its stamp (a fingerprint of its data) holds.
 
-One cache per process (each uvicorn worker has its own); least recently used pages go first once the
-byte budget is spent. Pages are keyed by the token's hash, never the token itself.
+Each server process keeps its own pages in memory and shares them, gzipped, with the other processes
+through a directory; least recently used pages go first once the byte budget is spent. Pages are keyed
+by the token's hash, never the token itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 # Fast to compress and still about a tenth of the HTML: the page goes out gzipped to most clients.
@@ -34,27 +38,43 @@ class CachedPage:
 
 
 class PageCache:
-    """Pages by key, least recently used dropped first, within `max_bytes` (thread-safe)."""
+    """Pages by key, least recently used dropped first, within `max_bytes` (thread-safe).
 
-    def __init__(self, max_bytes: int) -> None:
+    With a `directory`, the gzipped pages are also shared there between the server's processes: a
+    page one worker rendered is served by the others without rendering it again. Files are named by
+    key and stamp, written atomically, and pruned oldest first beyond `max_bytes`.
+    """
+
+    def __init__(self, max_bytes: int, directory: Path | None = None) -> None:
         self.max_bytes = max_bytes
+        self.directory = directory
         self._pages: OrderedDict[Hashable, CachedPage] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        if directory is not None:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def get(self, key: Hashable, stamp: tuple[Any, ...]) -> CachedPage | None:
         """The page stored under `key` if it was rendered under this same stamp."""
         with self._lock:
             page = self._pages.get(key)
-            if page is None or page.stamp != stamp:
-                return None
-            self._pages.move_to_end(key)
-            return page
+            if page is not None and page.stamp == stamp:
+                self._pages.move_to_end(key)
+                return page
+        try:
+            gzipped = self._file(key, stamp).read_bytes() if self.directory else None
+        except FileNotFoundError:  # never written, or replaced by a newer version meanwhile
+            gzipped = None
+        return self._keep(key, _page(key, stamp, gzip.decompress(gzipped), gzipped)) if gzipped else None
 
     def put(self, key: Hashable, stamp: tuple[Any, ...], body: bytes) -> CachedPage:
         """Store a freshly rendered page (replacing the key's older one) and return it."""
-        digest = hashlib.sha256(repr((key, stamp)).encode() + body).hexdigest()[:32]
-        page = CachedPage(stamp, f'"{digest}"', body, gzip.compress(body, GZIP_LEVEL, mtime=0))
+        page = _page(key, stamp, body, gzip.compress(body, GZIP_LEVEL, mtime=0))
+        if self.directory is not None:
+            self._share(key, stamp, page.gzipped)
+        return self._keep(key, page)
+
+    def _keep(self, key: Hashable, page: CachedPage) -> CachedPage:
         with self._lock:
             old = self._pages.pop(key, None)
             if old is not None:
@@ -67,5 +87,47 @@ class PageCache:
                 self._bytes -= dropped.size
         return page
 
+    def _file(self, key: Hashable, stamp: tuple[Any, ...]) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{_digest(key)}.{_digest(stamp)}.gz"
+
+    def _share(self, key: Hashable, stamp: tuple[Any, ...], gzipped: bytes) -> None:
+        """Write the page for the other processes; drop the key's older versions and the oldest pages."""
+        assert self.directory is not None
+        target = self._file(key, stamp)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        partial.write_bytes(gzipped)
+        os.replace(partial, target)  # atomic: readers see the whole page or none
+        files = []
+        for entry in os.scandir(self.directory):
+            if entry.name.startswith(".") or entry.path == str(target):
+                continue
+            if entry.name.startswith(_digest(key) + "."):
+                _remove(entry.path)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    files.append((entry.stat().st_mtime, entry.stat().st_size, entry.path))
+        total = len(gzipped) + sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_bytes:
+                break
+            _remove(path)
+            total -= size
+
     def __len__(self) -> int:
         return len(self._pages)
+
+
+def _page(key: Hashable, stamp: tuple[Any, ...], body: bytes, gzipped: bytes) -> CachedPage:
+    """A cache entry; its entity tag is the same in every process that holds this page."""
+    etag = hashlib.sha256(repr((key, stamp)).encode() + gzipped).hexdigest()[:32]
+    return CachedPage(stamp, f'"{etag}"', body, gzipped)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:32]
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):  # another process pruned it first
+        os.remove(path)

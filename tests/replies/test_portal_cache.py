@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from domain.lifecycle import MilestoneState
 from portal.app import create_app
+from portal.page_cache import PageCache
 from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario
 from tests.replies.test_reply_service import all_items, save
 from workflows.services import replies, review
@@ -144,3 +147,28 @@ def test_a_cached_page_follows_the_milestones_and_the_date(
     assert 'class="overdue"' in overdue
     assert "(done)" in done and 'class="overdue"' not in done
     assert "The deadline has passed" not in answered and "The deadline has passed" in late
+
+
+def test_a_page_rendered_by_one_process_is_served_by_another_and_only_under_its_stamp(tmp_path: Path) -> None:
+    first, second = PageCache(10_000_000, tmp_path), PageCache(10_000_000, tmp_path)
+    stored = first.put(("hash-a", ""), ("2026-03-10", 7), b"<p>version 7</p>" * 100)
+
+    shared = second.get(("hash-a", ""), ("2026-03-10", 7))
+    newer = second.get(("hash-a", ""), ("2026-03-10", 8))
+    second.put(("hash-a", ""), ("2026-03-10", 8), b"<p>version 8</p>" * 100)
+
+    assert shared is not None and shared.body == stored.body and shared.etag == stored.etag
+    assert newer is None
+    assert first.get(("hash-a", ""), ("2026-03-10", 7)) is not None  # still in its own memory
+    assert PageCache(10_000_000, tmp_path).get(("hash-a", ""), ("2026-03-10", 7)) is None  # file replaced
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_the_shared_pages_stay_within_the_byte_budget_oldest_dropped_first(tmp_path: Path) -> None:
+    pages = PageCache(2_000, tmp_path)
+    for n in range(10):
+        pages.put((f"hash-{n}", ""), (n,), os.urandom(1_000))  # incompressible: about 1 KB a page
+
+    assert sum(f.stat().st_size for f in tmp_path.iterdir()) <= 2_000
+    assert PageCache(2_000, tmp_path).get(("hash-9", ""), (9,)) is not None
+    assert PageCache(2_000, tmp_path).get(("hash-0", ""), (0,)) is None

@@ -51,6 +51,8 @@ class SmtpServer:
     logins: dict[str, str] = field(default_factory=dict)
     authenticated_as: list[str | None] = field(default_factory=list)
     encrypted: list[bool] = field(default_factory=list)
+    # The client's (address, port) per message: one port, one connection.
+    peers: list[tuple[str, int]] = field(default_factory=list)
     refused: int = 0
     _refusals_left: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,6 +83,7 @@ class SmtpServer:
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.authenticated_as.append(session.auth_data.login.decode() if session.authenticated else None)
             self.encrypted.append(session.ssl is not None)
+            self.peers.append(tuple(session.peer))
         return "250 2.0.0 Message accepted for delivery"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:

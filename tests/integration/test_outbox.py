@@ -247,6 +247,48 @@ def test_limit_and_key_prefix_choose_which_messages_go(uow: SqlUnitOfWork, tmp_p
         assert pending_count(uow) == 1 and pending_count(uow, key_prefix="c1:") == 0
 
 
+def test_several_key_prefixes_choose_the_messages_of_several_agencies(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    for key in ("c1:reminder:IOM", "c1:reminder:UNDP", "c1:reminder:WHO", "c1:reminder:IOM_X"):
+        enqueue(uow, key=key, kind="reminder")
+
+    report = dispatch(
+        lambda: uow, DirectorySender(tmp_path), clock(), key_prefix=["c1:reminder:IOM", "c1:reminder:WHO"]
+    )
+
+    assert sorted(report.sent_keys) == ["c1:reminder:IOM", "c1:reminder:IOM_X", "c1:reminder:WHO"]
+    with uow:
+        assert pending_count(uow, key_prefix=["c1:reminder:UNDP", "c1:reminder:WHO"]) == 1
+
+
+def test_the_messages_of_one_dispatch_share_one_smtp_connection_and_each_is_settled_as_it_leaves(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    for agency in ("IOM", "UNDP", "WHO"):
+        enqueue(uow, key=f"status-request:1:{agency}")
+
+    report = dispatch(lambda: uow, sender_from_url(smtp_server.url), clock())
+
+    assert report.sent == 3 and len(smtp_server.messages) == 3
+    assert len(set(smtp_server.peers)) == 1
+    assert [(r.state, r.attempts, r.lease_expires_at) for r in rows(uow)] == [("sent", 1, None)] * 3
+
+
+def test_after_a_refusal_the_next_message_goes_over_a_fresh_connection(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    for agency in ("IOM", "UNDP", "WHO"):
+        enqueue(uow, key=f"status-request:1:{agency}")
+    smtp_server.refuse_next(1)
+
+    report = dispatch(lambda: uow, sender_from_url(smtp_server.url), clock())
+
+    assert (report.sent, report.retrying) == (2, 1)
+    assert [r.state for r in rows(uow)] == ["queued", "sent", "sent"]
+    assert len(set(smtp_server.peers)) == 1  # the two accepted ones share the connection opened after it
+
+
 def test_two_dispatchers_at_once_never_send_the_same_message(
     database_url: str, smtp_server: SmtpServer
 ) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from icalendar import Calendar
 
-from notifications.messages import DEADLINE_KINDS, KINDS, render
+from notifications.messages import DEADLINE_KINDS, KINDS, render, wrap
 from tests.email_contexts import CYCLE, IOM, REPLY_URL, context
 
 
@@ -127,3 +127,15 @@ def test_a_missing_context_value_is_an_error_rather_than_an_empty_string() -> No
 
     with pytest.raises(ValueError, match=r"reminder: .*days_left"):
         render("reminder", incomplete)
+
+
+def test_wrapped_text_keeps_every_word_and_paragraph_within_the_width() -> None:
+    long_word = "https://example.org/" + "x" * 80
+    text = "The HLCP secretariat is taking stock of the recommendations " * 4 + f"\n\nSee {long_word} now."
+
+    wrapped = wrap(text, 72)
+
+    assert wrapped.split() == text.split()
+    assert all(len(line) <= 72 for line in wrapped.splitlines() if line != long_word)
+    assert long_word in wrapped.splitlines()
+    assert "\n\n" in wrapped  # the blank line between paragraphs stays

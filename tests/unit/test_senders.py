@@ -81,6 +81,34 @@ def test_accented_names_survive_the_trip_through_mime_encoding() -> None:
     assert REPLY_URL in text.get_content() and REPLY_URL in html.get_content()
 
 
+def test_a_message_built_again_for_a_retry_is_byte_for_byte_the_same() -> None:
+    assert _email().as_bytes() == _email().as_bytes()
+
+
+def test_long_lines_and_accents_in_the_bodies_arrive_unchanged() -> None:
+    text = "Genève, Zürich, 北京 = São Paulo.\n" + "x" * 2000 + "\n\n. a line starting with a dot\n"
+    queued = QueuedMessage(
+        key="k",
+        message_id="<k@followup.local>",
+        created_at=datetime(2026, 3, 2, 9, 0),
+        to=["focal.point@iom.example.org"],
+        cc=[],
+        subject="Subject",
+        text=text,
+        html=f"<p>{text}</p>\n",
+        ics=None,
+    )
+    built = build_email(queued, mail_from=FROM, reply_to="hlcp.secretariat@un.example.org")
+    raw = built.as_bytes()
+    message = _reparse(built)
+
+    assert max(len(line) for line in raw.splitlines()) <= 78
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    assert (plain.get_content(), html.get_content()) == (text, f"<p>{text}</p>\n")
+
+
 def test_the_directory_sender_writes_one_eml_file_per_message_that_parses_back(tmp_path: Path) -> None:
     sender = DirectorySender(tmp_path / "outbox")
     first, second = _email("status-request:1:IOM"), _email("reminder:1:IOM/../../etc")

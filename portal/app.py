@@ -87,7 +87,7 @@ class Portal:
             lstrip_blocks=True,
         )
         self.templates.filters["status_label"] = replies.status_label
-        self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024, settings.home / "page-cache")
+        self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024, page_cache_dir(settings))
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -103,6 +103,11 @@ class Portal:
     def csrf(self, token: str) -> str:
         """The CSRF value of a reply page: bound to its token, so it is useless on any other page."""
         return signed(self.secret_key, "csrf", token)
+
+
+def page_cache_dir(settings: Settings) -> Path:
+    """Where the portal's processes share rendered pages (emptied when `followup portal` starts)."""
+    return settings.home / "page-cache"
 
 
 def create_app(

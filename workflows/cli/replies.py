@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 from datetime import datetime
 from pathlib import Path
@@ -96,10 +97,14 @@ def portal(
     """Run the reply portal (agencies' secure links, the secretariat's cycle pages)."""
     import uvicorn
 
+    from portal.app import page_cache_dir
     from workflows.settings import get_settings
 
+    settings = get_settings()
     # Settle the secret key before the workers start: they would otherwise race to create it.
-    get_settings().resolved_secret_key()
+    settings.resolved_secret_key()
+    # Pages rendered by an earlier version of the portal must not outlive it (their stamps still match).
+    shutil.rmtree(page_cache_dir(settings), ignore_errors=True)
     # No access log: its request lines would write every agency's reply token to the log files.
     config = uvicorn.Config(
         "portal.app:create_app",

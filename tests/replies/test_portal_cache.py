@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -172,3 +173,14 @@ def test_the_shared_pages_stay_within_the_byte_budget_oldest_dropped_first(tmp_p
     assert sum(f.stat().st_size for f in tmp_path.iterdir()) <= 2_000
     assert PageCache(2_000, tmp_path).get(("hash-9", ""), (9,)) is not None
     assert PageCache(2_000, tmp_path).get(("hash-0", ""), (0,)) is None
+
+
+def test_the_pages_kept_on_disk_never_hold_the_reply_token(site: Scenario, client: TestClient) -> None:
+    from portal.app import page_cache_dir
+    from workflows.settings import get_settings
+
+    token = site.tokens["AAA"]
+    assert token not in page_of(client, site)  # the form posts back to its own URL
+    kept = list(page_cache_dir(get_settings()).iterdir())
+    assert kept, "the page was not cached"
+    assert all(token.encode() not in gzip.decompress(path.read_bytes()) for path in kept)

@@ -741,6 +741,25 @@ def _uvicorn(run: Run, app: str, name: str, env: dict[str, str]) -> Iterator[str
         yield base
 
 
+@contextmanager
+def _followup_portal(run: Run, env: dict[str, str]) -> Iterator[str]:
+    """The portal as it is served in production: `followup portal`, one worker per CPU."""
+    port = free_port()
+    followup = str(Path(sys.executable).with_name("followup"))
+    argv = [
+        followup,
+        "portal",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(os.cpu_count() or 1),
+    ]
+    with http_server(argv, port, env, run.work / "portal.log") as base:
+        yield base
+
+
 def _load(
     base: str,
     paths: list[str],
@@ -799,7 +818,7 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 200) -> None:
     items = _agency_items(run, cycle_id)
     token_items = dict(zip(_tokens(run, cycle_id).values(), items.values(), strict=False))
     env = dict(os.environ)
-    with _uvicorn(run, "portal.app:create_app()", "portal", env) as base:
+    with _followup_portal(run, env) as base:
         import httpx
 
         sample = httpx.get(f"{base}/r/{tokens[0]}", timeout=60)

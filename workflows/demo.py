@@ -91,7 +91,6 @@ def main() -> None:
         "next HLCP session",
     )
     link = reply_link(name, "ILO")
-    last = script["cycles"][-1]["name"]
     reports = sorted((settings.reports_dir).glob("*"))
     console.rule("[bold green]Demo complete")
     console.print(f"Demo home: {home}")
@@ -99,7 +98,7 @@ def main() -> None:
         f"E-mails sent (one .eml file each): {home / 'outbox'} "
         f"({len(list((home / 'outbox').glob('*.eml')))} files)"
     )
-    console.print(f"Stock-take of {last!r}:")
+    console.print("Stock-take reports (Word, HTML, Markdown, spreadsheet) of each closed cycle:")
     for path in reports:
         console.print(f"  {path}")
     console.print(f"ILO's reply link for {name!r} (run `make demo-portal`, then open it):")

@@ -293,32 +293,18 @@ class StatusRequest(Stateful):
         """Replace the reply token (the old link stops working); recorded in the history."""
         self.token_nonce, self.token_hash = token_nonce, token_hash
         self.token_revoked_at = None
-        self.record(
-            Transition(
-                self.ENTITY,
-                self.history_key(),
-                self.state,
-                self.state,
-                at,
-                by,
-                why or "reply link re-issued",
-                {"action": "token_reissued"},
-            )
-        )
+        self._note_token("token_reissued", at, by, why or "reply link re-issued")
 
     def revoke(self, *, at: datetime, by: str, why: str = "") -> None:
         """Revoke the reply token: the link answers 404 until re-issued."""
         self.token_revoked_at = at
+        self._note_token("token_revoked", at, by, why or "reply link revoked")
+
+    def _note_token(self, action: str, at: datetime, by: str, why: str) -> None:
+        # Not a lifecycle move (the state stays), but who changed the link and when is history.
         self.record(
             Transition(
-                self.ENTITY,
-                self.history_key(),
-                self.state,
-                self.state,
-                at,
-                by,
-                why or "reply link revoked",
-                {"action": "token_revoked"},
+                self.ENTITY, self.history_key(), self.state, self.state, at, by, why, {"action": action}
             )
         )
 

@@ -44,18 +44,22 @@ class ContactRole(StrEnum):
     HEAD_OF_OFFICE = "head_of_office"
 
 
-class ReportedStatus(StrEnum):
+class LabelledEnum(StrEnum):
+    """A vocabulary whose values read as labels once their underscores become spaces."""
+
+    @property
+    def label(self) -> str:
+        """Human-readable label ("In progress")."""
+        return self.value.replace("_", " ").capitalize()
+
+
+class ReportedStatus(LabelledEnum):
     NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     ONGOING = "ongoing"
     BLOCKED = "blocked"
     NO_LONGER_APPLICABLE = "no_longer_applicable"
-
-    @property
-    def label(self) -> str:
-        """Human-readable label ("In progress")."""
-        return self.value.replace("_", " ").capitalize()
 
 
 class Channel(StrEnum):

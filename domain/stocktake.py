@@ -11,11 +11,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Protocol
 
 from domain.lifecycle import ReviewState
-from domain.model import Milestone, OwnerRole, RecommendationKind, ReportedStatus
+from domain.model import LabelledEnum, Milestone, OwnerRole, RecommendationKind, ReportedStatus
 from domain.policies import request_overdue, roll_up
 
 NO_ANSWER = "no_answer"
@@ -43,7 +42,7 @@ def status_label(status: str | None) -> str:
     return ReportedStatus(status).label
 
 
-class Change(StrEnum):
+class Change(LabelledEnum):
     """How a recommendation moved since the previous cycle (first matching rule wins)."""
 
     NEWLY_COMPLETED = "newly_completed"
@@ -53,11 +52,6 @@ class Change(StrEnum):
     FIRST_REPORT = "first_report"
     CHANGED = "changed"
     UNCHANGED = "unchanged"
-
-    @property
-    def label(self) -> str:
-        """Human-readable label ("Newly completed")."""
-        return self.value.replace("_", " ").capitalize()
 
 
 # Input records: the service passes database rows, tests may pass domain objects.

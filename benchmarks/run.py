@@ -69,7 +69,7 @@ class Run:
 def _clock(today: date | None = None) -> Any:
     from workflows import bootstrap
 
-    return bootstrap.FixedClock(today) if today else bootstrap.SystemClock()
+    return bootstrap.clock(today)
 
 
 def _uow() -> Any:

@@ -161,18 +161,18 @@ def create_app(
         if action not in ("save", "submit"):
             return PlainTextResponse("Unknown action.\n", status_code=400)
         answers = _answers_from(fields, page)
+        uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
         try:
-            with portal.uow() as uow:
-                result = replies.save_reply(
-                    uow,
-                    portal.notifier_factory(uow, portal.clock),
-                    portal.clock,
-                    portal.config,
-                    token,
-                    answers,
-                    submit=action == "submit",
-                    grace_days=portal.settings.token_grace_days,
-                )
+            result = replies.save_reply(
+                uow,
+                portal.notifier_factory(uow, portal.clock),
+                portal.clock,
+                portal.config,
+                token,
+                answers,
+                submit=action == "submit",
+                grace_days=portal.settings.token_grace_days,
+            )
         except replies.InvalidAnswers as exc:
             errors: dict[int, dict[str, str]] = {}
             for problem in exc.problems:

@@ -14,11 +14,10 @@ from workflows.services.stocktake import FORMATS, write_reports
 from workflows.settings import get_settings
 
 
-def _parse_today(value: str | None) -> bootstrap.SystemClock | bootstrap.FixedClock:
-    if value is None:
-        return bootstrap.SystemClock()
+def _parse_day(value: str | None) -> date | None:
+    # Parsed here rather than by Typer so a bad date is a one-line error with exit 1, like every other.
     try:
-        return bootstrap.FixedClock(date.fromisoformat(value))
+        return date.fromisoformat(value) if value is not None else None
     except ValueError:
         raise ValidationError("--today", f"'{value}' is not a date (YYYY-MM-DD)") from None
 
@@ -36,7 +35,7 @@ def report(
 ) -> None:
     """Write the stock-take report of cycle NAME (Word, HTML, Markdown, spreadsheet) and print the paths."""
     with user_errors():
-        clock = _parse_today(today)
+        clock = bootstrap.clock(_parse_day(today))
         formats = FORMATS if format == "all" else (format,)
         paths = write_reports(
             bootstrap.uow(), name, formats=formats, out_dir=out or get_settings().reports_dir, clock=clock

@@ -377,7 +377,8 @@ def _refuse_ownerless_items(uow: SqlUnitOfWork) -> None:
         raise ValidationError(
             "owners",
             f"{len(codes)} active recommendation(s) have no owner: {_listing(codes)}. "
-            "Assign owners first, or launch with --allow-unowned",
+            "Assign owners first (`followup owners suggest --apply`, or `followup owners apply FILE.yaml`), "
+            "or launch with --allow-unowned",
         )
 
 

@@ -255,7 +255,7 @@ class SqlUnitOfWork:
         self.updates = Updates(self.session)
         self.history = History(self.session)
         self._pending = []
-        event.listen(self.session, "before_flush", self._take_events_before_flush)
+        self.session.info[_UNIT_OF_WORK] = self
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -266,7 +266,8 @@ class SqlUnitOfWork:
         """Queue a history entry that belongs to no entity (a reminder sent, a token re-issued)."""
         self._pending.append(event)
 
-    def _take_events_before_flush(self, session: Session, _context: Any, _instances: Any) -> None:
+    def take_events_before_flush(self, session: Session) -> None:
+        """Keep the events of new and changed objects before a flush lets the session forget them."""
         # After a flush the identity map holds clean objects only weakly: an entity nobody references
         # any more would vanish with its events, so take them while new and changed objects are held.
         for obj in list(session.new) + list(session.dirty):
@@ -293,3 +294,15 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+_UNIT_OF_WORK = "followup_unit_of_work"
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    # One listener for every session, registered once: listening on each new session costs about
+    # a millisecond, which the portal's cheapest page would pay on every request.
+    unit_of_work = session.info.get(_UNIT_OF_WORK)
+    if unit_of_work is not None:
+        unit_of_work.take_events_before_flush(session)

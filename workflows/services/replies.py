@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -226,6 +226,41 @@ def open_request(
         return _page(uow, clock, config, request, cycle)
 
 
+def _stamp_query() -> Select[Any]:
+    sr, cy, ag, su, h = (
+        tables.status_requests,
+        tables.cycles,
+        tables.agencies,
+        tables.status_updates,
+        tables.history,
+    )
+    of_request = (su.c.cycle_id == sr.c.cycle_id, su.c.agency_code == sr.c.agency_code)
+    return (
+        select(
+            sr.c.id,
+            sr.c.state,
+            sr.c.answered_at,
+            cy.c.state,
+            cy.c.name,
+            cy.c.hlcp_session,
+            cy.c.deadline,
+            ag.c.name,
+            select(func.max(h.c.id)).scalar_subquery(),
+            # Versions only grow, so their sum moves with every save; the count with every new row.
+            select(func.coalesce(func.sum(su.c.version), 0)).where(*of_request).scalar_subquery(),
+            select(func.count()).select_from(su).where(*of_request).scalar_subquery(),
+        )
+        .join(cy, cy.c.id == sr.c.cycle_id)
+        .join(ag, ag.c.code == sr.c.agency_code)
+        .where(sr.c.token_hash == bindparam("token_hash"), sr.c.token_revoked_at.is_(None))
+    )
+
+
+# Built once: the stamp is read on every view of a reply page, and building the statement costs
+# more than running it.
+_STAMP_QUERY = _stamp_query()
+
+
 def page_stamp(uow: SqlUnitOfWork, clock: Clock, token: str) -> tuple[Any, ...] | None:
     """A fingerprint of everything the reply page of `token` shows, in one query; None unless it is open.
 
@@ -237,34 +272,8 @@ def page_stamp(uow: SqlUnitOfWork, clock: Clock, token: str) -> tuple[Any, ...] 
     """
     if not token or len(token) > 200:
         return None
-    sr, cy, ag, su, h = (
-        tables.status_requests,
-        tables.cycles,
-        tables.agencies,
-        tables.status_updates,
-        tables.history,
-    )
-    of_request = (su.c.cycle_id == sr.c.cycle_id, su.c.agency_code == sr.c.agency_code)
     with uow:
-        row = uow.session.execute(
-            select(
-                sr.c.id,
-                sr.c.state,
-                sr.c.answered_at,
-                cy.c.state,
-                cy.c.name,
-                cy.c.hlcp_session,
-                cy.c.deadline,
-                ag.c.name,
-                select(func.max(h.c.id)).scalar_subquery(),
-                # Versions only grow, so their sum moves with every save; the count with every new row.
-                select(func.coalesce(func.sum(su.c.version), 0)).where(*of_request).scalar_subquery(),
-                select(func.count()).select_from(su).where(*of_request).scalar_subquery(),
-            )
-            .join(cy, cy.c.id == sr.c.cycle_id)
-            .join(ag, ag.c.code == sr.c.agency_code)
-            .where(sr.c.token_hash == hash_token(token), sr.c.token_revoked_at.is_(None))
-        ).first()
+        row = uow.session.execute(_STAMP_QUERY, {"token_hash": hash_token(token)}).first()
     if row is None or row[3] != CycleState.OPEN.value:
         return None
     return (clock.today(), *row)

@@ -16,7 +16,7 @@ import smtplib
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, literal, select, update
 
 from benchmarks import generate
+from benchmarks.load import Client, Reply, fetch, run_load
 from benchmarks.measure import Figure, peak_rss_mb, percentile, timed
 from benchmarks.servers import Mailbox, free_port, http_server, smtp_server
 
@@ -713,8 +714,7 @@ async def app(scope, receive, send):
     if scope["type"] != "http":
         return
     body = PAGE
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": body})
 """
 
@@ -760,56 +760,18 @@ def _followup_portal(run: Run, env: dict[str, str]) -> Iterator[str]:
         yield base
 
 
-def _load(
-    base: str,
-    paths: list[str],
-    request: Callable[[Any, str], int],
-    *,
-    clients: int = PORTAL_CLIENTS,
-    cap_s: float = 60,
-) -> dict[str, float]:
-    """Send the requests from `clients` threads (each with its own connection); latencies in ms."""
-    import httpx
-
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    queue = list(reversed(paths))
-    stop_at = datetime.now(UTC) + timedelta(seconds=cap_s)
-
-    def client() -> None:
-        with httpx.Client(base_url=base, timeout=30) as http:
-            while datetime.now(UTC) < stop_at:
-                with lock:
-                    if not queue:
-                        return
-                    path = queue.pop()
-                with timed() as took:
-                    status = request(http, path)
-                with lock:
-                    latencies.append(took.seconds * 1000)
-                    if status >= 400:
-                        errors.append(f"{status} {path[:40]}")
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    with timed() as wall:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[:3]}")
-    return {
-        "requests": len(latencies),
-        "p50_ms": percentile(latencies, 50),
-        "p95_ms": percentile(latencies, 95),
-        "throughput_rps": len(latencies) / wall.seconds if wall.seconds else 0.0,
-        "wall_s": wall.seconds,
-    }
+def _load(base: str, paths: list[str], *, clients: int = PORTAL_CLIENTS) -> dict[str, float]:
+    """GET each path once from `clients` keep-alive connections; latencies in ms (raises on a 4xx/5xx)."""
+    return run_load(base, paths, fetch, clients=clients, cap_s=60).summary()
 
 
 _CSRF = re.compile(r'name="csrf"\s+value="([^"]+)"')
 _VERSION = re.compile(r'name="version-(\d+)"\s+value="(\d*)"')
+
+
+async def _page(client: Client, path: str) -> Reply:
+    """GET a page and keep its body (as sent: gzipped when the server chose so)."""
+    return await client.get(path, keep_body=True)
 
 
 def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 200) -> None:
@@ -819,24 +781,23 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 200) -> None:
     token_items = dict(zip(_tokens(run, cycle_id).values(), items.values(), strict=False))
     env = dict(os.environ)
     with _followup_portal(run, env) as base:
-        import httpx
-
-        sample = httpx.get(f"{base}/r/{tokens[0]}", timeout=60)
-        sample.raise_for_status()
-        page_bytes = len(sample.content)
+        sample = run_load(base, [f"/r/{tokens[0]}"], _page, clients=1, timeout=60).outcomes[0].reply
+        page_bytes = len(sample.content())
         pages = [f"/r/{tokens[n % len(tokens)]}" for n in range(requests_per_kind)]
         # One client first: the page's own service time, without queueing behind 19 others.
-        alone = _load(base, pages[:60], lambda http, path: http.get(path).status_code, clients=1)
-        reply = _load(base, pages, lambda http, path: http.get(path).status_code)
+        alone = _load(base, pages[:60], clients=1)
+        reply = _load(base, pages)
         rng = random.Random(9)
-        submit_ms: list[float] = []
 
-        def submit(http: Any, path: str) -> int:
-            page = http.get(path)
-            csrf = _CSRF.search(page.text)
-            if page.status_code != 200 or csrf is None:
-                return page.status_code or 599
-            versions = dict(_VERSION.findall(page.text))
+        async def submit(client: Client, path: str) -> Reply:
+            page = await _page(client, path)
+            if page.status != 200:
+                return page
+            text = page.text()
+            csrf = _CSRF.search(text)
+            if csrf is None:
+                raise RuntimeError(f"no CSRF field on the reply page {path[:40]}")
+            versions = dict(_VERSION.findall(text))
             form = {"csrf": csrf.group(1), "action": "submit"}
             for rid in token_items[path.rsplit("/", 1)[1]]:
                 if str(rid) not in versions:
@@ -844,24 +805,31 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 200) -> None:
                 form[f"version-{rid}"] = versions[str(rid)]
                 for key, value in _answer_values(rng).items():
                     form[f"{key}-{rid}"] = value
-            with timed() as took:
-                status = int(http.post(path, data=form).status_code)
-            submit_ms.append(took.seconds * 1000)
-            return 200 if status in (200, 303) else status
+            return await client.post(path, form)  # 303 to the receipt; not followed
 
         posts = [f"/r/{tokens[n % len(tokens)]}" for n in range(requests_per_kind // 5)]
-        submission = _load(base, posts, submit)
-        submission.update(
-            {"post_p50_ms": percentile(submit_ms, 50), "post_p95_ms": percentile(submit_ms, 95)}
-        )
+        submitted = run_load(base, posts, submit, clients=PORTAL_CLIENTS, cap_s=60)
+        post_ms = [outcome.reply.ms for outcome in submitted.outcomes]
+        submission = submitted.summary()
+        submission.update({"post_p50_ms": percentile(post_ms, 50), "post_p95_ms": percentile(post_ms, 95)})
+    # The same bytes on the wire as the portal's page, with the same headers (gzip included).
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in sample.headers.items()
+        if name not in ("content-length", "date", "server", "transfer-encoding", "connection")
+    ]
     baseline_dir = run.work / "baseline_app"
     baseline_dir.mkdir(exist_ok=True)
-    (baseline_dir / "bare_asgi.py").write_text(f"PAGE = {b'x' * page_bytes!r}\n{_BASELINE_APP}")
+    (baseline_dir / "bare_asgi.py").write_text(
+        f"PAGE = {sample.body!r}\nHEADERS = {headers!r}\n{_BASELINE_APP}"
+    )
     bare_env = {**env, "PYTHONPATH": str(baseline_dir)}
     with _uvicorn(run, "bare_asgi:app", "bare", bare_env) as base:
-        bare = _load(base, pages, lambda http, path: http.get(path).status_code)
+        bare = _load(base, pages)
     run.detail["portal"] = {
         "page_bytes": page_bytes,
+        "page_wire_bytes": sample.size,
+        "page_content_encoding": sample.headers.get("content-encoding", "identity"),
         "reply_page": reply,
         "reply_page_one_client": alone,
         "submission": submission,
@@ -895,7 +863,7 @@ def bench_portal(run: Run, cycle_id: int, requests_per_kind: int = 200) -> None:
             "Reply page p95 (1 client: service time)",
             alone["p95_ms"],
             unit="ms",
-            note=f"{page_bytes // 1024} KiB page",
+            note=f"{page_bytes // 1024} KiB page, {sample.size // 1024} KiB on the wire",
         )
     )
     run.add(

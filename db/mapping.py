@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import event
@@ -12,6 +13,8 @@ from domain import model
 
 mapper_registry = registry(metadata=tables.metadata)
 _started = False
+# The portal's first requests arrive on several threads at once: one maps, the others wait for it.
+_mapping = threading.Lock()
 
 
 def _start_with_no_events(target: Any, _context: Any) -> None:
@@ -21,10 +24,14 @@ def _start_with_no_events(target: Any, _context: Any) -> None:
 
 def start_mappers() -> None:
     """Map the domain classes once per process (idempotent)."""
+    with _mapping:
+        _map_once()
+
+
+def _map_once() -> None:
     global _started
     if _started:
         return
-    _started = True
     mapper_registry.map_imperatively(model.Recommendation, tables.recommendations)
     mapper_registry.map_imperatively(model.Contact, tables.contacts)
     mapper_registry.map_imperatively(
@@ -49,3 +56,4 @@ def start_mappers() -> None:
         model.StatusUpdate,
     ):
         event.listen(cls, "load", _start_with_no_events)
+    _started = True  # only now: a thread that sees it may use every mapped class

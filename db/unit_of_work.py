@@ -193,10 +193,14 @@ class Updates:
             )
         ).one_or_none()
 
-    def for_request(self, cycle_id: int, agency_code: str) -> list[StatusUpdate]:
-        return list(
-            self.session.scalars(select(StatusUpdate).filter_by(cycle_id=cycle_id, agency_code=agency_code))
-        )
+    def for_request(
+        self, cycle_id: int, agency_code: str, *, recommendation_ids: Iterable[int] | None = None
+    ) -> list[StatusUpdate]:
+        """An agency's updates in a cycle, or only those of the given recommendations."""
+        query = select(StatusUpdate).filter_by(cycle_id=cycle_id, agency_code=agency_code)
+        if recommendation_ids is not None:
+            query = query.where(tables.status_updates.c.recommendation_id.in_(list(recommendation_ids)))
+        return list(self.session.scalars(query))
 
     def for_cycle(self, cycle_id: int) -> list[StatusUpdate]:
         return list(self.session.scalars(select(StatusUpdate).filter_by(cycle_id=cycle_id)))

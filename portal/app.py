@@ -9,6 +9,8 @@ a CSRF token; every error is a plain page without internals.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,11 @@ class Portal:
         )
         self.templates.filters["status_label"] = replies.status_label
         self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024, page_cache_dir(settings))
+        # Pages are rendered one at a time per process. A render is CPU work between many small
+        # database calls, each of which drops and retakes the GIL; ten renders on ten threads slow
+        # each other down more than they overlap (measured: fewer pages a second than one client
+        # alone), while a cached page never waits for this lock.
+        self.rendering = threading.Lock()
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -137,49 +144,56 @@ def create_app(
         return PlainTextResponse("ok\n", headers={"Cache-Control": NO_STORE})
 
     @app.get("/r/{token}")
-    def reply_page(token: str, request: Request, saved: int = 0) -> Response:
-        """The agency's whole request on one page, from the page cache while nothing on it changed."""
+    def reply_page(token: str, request: Request, saved: int = 0, part: str = "1") -> Response:
+        """The agency's request (a part of it if long), from the page cache while nothing on it changed."""
         notice = "Draft saved." if saved else ""
+        number = _part_number(part)
         stamp = replies.page_stamp(portal.uow(), portal.clock, token)
         if stamp is None:  # not a live link of an open cycle: the full path explains (or refuses) it
-            return _reply_form(portal, token, _open(portal, token), notice=notice)
-        key = (hash_token(token), notice)
+            return _reply_form(portal, token, _open(portal, token, number), notice=notice)
+        key = (hash_token(token), number, notice)
         page = portal.pages.get(key, stamp)
         if page is None:
-            fresh = _reply_form(portal, token, _open(portal, token), notice=notice)
-            page = portal.pages.put(key, stamp, bytes(fresh.body))
+            with portal.rendering:
+                page = portal.pages.get(key, stamp)  # another thread may have rendered it meanwhile
+                if page is None:
+                    fresh = _reply_form(portal, token, _open(portal, token, number), notice=notice)
+                    page = portal.pages.put(key, stamp, bytes(fresh.body))
         return _cached_reply(portal, token, page, request)
 
     @app.post("/r/{token}")
-    async def post_reply(token: str, request: Request) -> Response:
+    async def post_reply(token: str, request: Request, part: str = "1") -> Response:
         """Save a draft or submit; validation errors and conflicts come back on the page."""
-        page = _open(portal, token)
+        number = _part_number(part)
+        page = _open(portal, token, number)
         form = await request.form(max_files=0, max_fields=2000)
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
         expected = portal.csrf(token)
         if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
             return _forbidden()
         action = fields.get("action", "")
-        if action not in ("save", "submit"):
+        if action not in ("save", "next", "submit"):
             return PlainTextResponse("Unknown action.\n", status_code=400)
         answers = _answers_from(fields, page)
-        uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
+        in_parts = len(page.parts) > 1
+        submit = action == "submit"
         try:
-            result = replies.save_reply(
-                uow,
-                portal.notifier_factory(uow, portal.clock),
-                portal.clock,
-                portal.config,
-                token,
-                answers,
-                submit=action == "submit",
-                grace_days=portal.settings.token_grace_days,
-            )
+            # A long request is submitted from one of its parts: that part is saved first, as a
+            # draft, so what was typed here survives when other parts still need answers. Saving a
+            # part also keeps its untouched pre-filled answers: the agency has seen them.
+            result = _save(portal, token, answers, submit=submit and not in_parts, keep_prefilled=in_parts)
+            if submit and in_parts and not result.conflicts:
+                try:
+                    result = _save(portal, token, [], submit=True, keep_prefilled=True)
+                except replies.InvalidAnswers as exc:
+                    fresh = _open(portal, token, number)
+                    return _reply_form(
+                        portal, token, fresh, errors=_errors_of(exc), problems=exc.problems, draft_kept=True
+                    )
         except replies.InvalidAnswers as exc:
-            errors: dict[int, dict[str, str]] = {}
-            for problem in exc.problems:
-                errors.setdefault(problem.recommendation_id, {}).setdefault(problem.field, problem.message)
-            return _reply_form(portal, token, page, typed=answers, errors=errors, problems=exc.problems)
+            return _reply_form(
+                portal, token, page, typed=answers, errors=_errors_of(exc), problems=exc.problems
+            )
         except ValidationError as exc:  # the request as a whole can no longer take answers
             return PlainTextResponse(
                 f"Your answers were not saved: {exc.message}.\n",
@@ -187,13 +201,15 @@ def create_app(
                 headers={"Cache-Control": NO_STORE},
             )
         if result.conflicts:
-            fresh = _open(portal, token)
+            fresh = _open(portal, token, number)
             return _reply_form(
                 portal, token, fresh, typed=answers, conflicts=result.conflicts, saved=result.saved
             )
         if result.submitted:
             return RedirectResponse(f"/r/{token}/receipt", status_code=303)
-        return RedirectResponse(f"/r/{token}?saved=1", status_code=303)
+        shown = page.next_part if action == "next" and page.next_part else number
+        query = {"part": shown, "saved": 1} if len(page.parts) > 1 else {"saved": 1}
+        return RedirectResponse(f"/r/{token}?{urlencode(query)}", status_code=303)
 
     @app.get("/r/{token}/receipt")
     def receipt(token: str) -> HTMLResponse:
@@ -317,10 +333,50 @@ def _review_notice(done: str, code: str, agency: str) -> str:
     return f"{verb} {code} ({agency})." if verb else ""
 
 
-def _open(portal: Portal, token: str) -> replies.ReplyPage:
+def _open(portal: Portal, token: str, part: int | None = None) -> replies.ReplyPage:
+    """The request's page (one part of it when `part` is given); NotFound for a bad link or part."""
     return replies.open_request(
-        portal.uow(), portal.clock, portal.config, token, grace_days=portal.settings.token_grace_days
+        portal.uow(),
+        portal.clock,
+        portal.config,
+        token,
+        grace_days=portal.settings.token_grace_days,
+        part=part,
+        part_size=portal.settings.portal_part_size,
     )
+
+
+def _save(
+    portal: Portal, token: str, answers: list[replies.RawAnswer], *, submit: bool, keep_prefilled: bool
+) -> replies.SaveResult:
+    """Save (or submit) answers through the reply service in a unit of work of its own."""
+    uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
+    return replies.save_reply(
+        uow,
+        portal.notifier_factory(uow, portal.clock),
+        portal.clock,
+        portal.config,
+        token,
+        answers,
+        submit=submit,
+        grace_days=portal.settings.token_grace_days,
+        keep_prefilled=keep_prefilled,
+    )
+
+
+def _errors_of(exc: replies.InvalidAnswers) -> dict[int, dict[str, str]]:
+    """The first problem of each field of each item, as the form shows them."""
+    errors: dict[int, dict[str, str]] = {}
+    for problem in exc.problems:
+        errors.setdefault(problem.recommendation_id, {}).setdefault(problem.field, problem.message)
+    return errors
+
+
+def _part_number(text: str) -> int:
+    """The part asked for in the query; anything but a small positive number is a page not found."""
+    if not text.isdigit() or len(text) > 4 or int(text) < 1:
+        raise NotFound("no such part")
+    return int(text)
 
 
 def _reply_form(
@@ -334,8 +390,13 @@ def _reply_form(
     problems: list[replies.AnswerProblem] | None = None,
     conflicts: tuple[replies.Conflict, ...] = (),
     saved: tuple[str, ...] = (),
+    draft_kept: bool = False,
 ) -> HTMLResponse:
-    """The reply form; after a failed post it shows what was typed, the problems and any conflicts."""
+    """The reply form; after a failed post it shows what was typed, the problems and any conflicts.
+
+    Problems on this page are listed one by one; those on other parts of a long request are counted
+    per part, with a link to it.
+    """
     values = {item.recommendation_id: _form_values(item) for item in page.items}
     conflicted = {c.recommendation_id for c in conflicts}
     for raw in typed or []:
@@ -361,6 +422,9 @@ def _reply_form(
         errors={rid: {**NO_ERRORS, **found} for rid, found in (errors or {}).items()},
         no_errors=NO_ERRORS,
         problems=problems or [],
+        problems_here=[p for p in problems or [] if page.part_of.get(p.recommendation_id) == page.part],
+        problems_elsewhere=_problems_elsewhere(page, problems or []),
+        draft_kept=draft_kept,
         conflicts={c.recommendation_id: c for c in conflicts},
         saved=saved,
         notice=notice,
@@ -369,6 +433,15 @@ def _reply_form(
     )
     _set_csrf_cookie(portal, response, token)
     return response
+
+
+def _problems_elsewhere(
+    page: replies.ReplyPage, problems: list[replies.AnswerProblem]
+) -> list[tuple[replies.PartView, int]]:
+    """How many problems each other part of a long request has (parts without any left out)."""
+    counts = Counter(page.part_of.get(p.recommendation_id) for p in problems)
+    others = [part for part in page.parts if part.number != page.part]
+    return [(part, counts[part.number]) for part in others if counts[part.number]]
 
 
 def _cached_reply(portal: Portal, token: str, page: CachedPage, request: Request) -> Response:

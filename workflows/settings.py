@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     escalation_days: int = 3
     token_grace_days: int = 14
     portal_cache_mb: int = Field(default=64, description="rendered reply pages kept per portal process")
+    portal_part_size: int = Field(
+        default=40, ge=1, description="items on one reply page; longer requests are answered in parts"
+    )
     task_retries: int = Field(default=3, description="Prefect retries of a flow task that failed on I/O")
     task_retry_delay_seconds: tuple[int, ...] = Field(
         default=(10, 60, 300), description="waits before each retry (the last repeats)"

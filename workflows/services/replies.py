@@ -50,6 +50,8 @@ OBSTACLE_MAX = 2000
 EVIDENCE_MAX_LINKS = 10
 EVIDENCE_LINK_MAX = 500
 ANSWERING_STATES = {RequestState.SENT, RequestState.OVERDUE, RequestState.ESCALATED}
+# Items on one reply page at most; a longer request is answered in parts (see `plan_parts`).
+PART_SIZE = 40
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,27 @@ class AgendaGroup:
 
 
 @dataclass(frozen=True)
+class PartView:
+    """One part of a long request's page, as its navigation lists it."""
+
+    number: int
+    title: str
+    item_count: int
+    saved_count: int
+
+
+@dataclass(frozen=True)
+class ReturnedItem:
+    """An item the secretariat returned with a question, and the part of the page that holds it."""
+
+    code: str
+    recommendation_id: int
+    part: int
+
+
+@dataclass(frozen=True)
 class ReplyPage:
-    """Everything the reply page shows for one agency's request."""
+    """Everything the reply page shows for one agency's request (or for one part of a long one)."""
 
     cycle_name: str
     hlcp_session: str | None
@@ -189,11 +210,21 @@ class ReplyPage:
     cycle_open: bool
     secretariat_email: str
     groups: tuple[AgendaGroup, ...]
+    item_count: int
+    part: int = 1
+    parts: tuple[PartView, ...] = ()
+    part_of: dict[int, int] = field(default_factory=dict)
+    returned: tuple[ReturnedItem, ...] = ()
 
     @property
     def items(self) -> list[ReplyItem]:
-        """All items in page order."""
+        """The items shown, in page order."""
         return [item for group in self.groups for item in group.items]
+
+    @property
+    def next_part(self) -> int | None:
+        """The number of the part after this one, if any."""
+        return self.part + 1 if self.part < len(self.parts) else None
 
     @property
     def any_editable(self) -> bool:
@@ -218,12 +249,40 @@ def statuses() -> list[tuple[str, str]]:
 
 
 def open_request(
-    uow: SqlUnitOfWork, clock: Clock, config: CycleConfig, token: str, *, grace_days: int
+    uow: SqlUnitOfWork,
+    clock: Clock,
+    config: CycleConfig,
+    token: str,
+    *,
+    grace_days: int,
+    part: int | None = None,
+    part_size: int = PART_SIZE,
 ) -> ReplyPage:
-    """The reply page of the request the token opens, or NotFound (same for every bad link)."""
+    """The reply page of the request the token opens (one part of it if given), or NotFound."""
     with uow:
         request, cycle = _request_for_token(uow, clock, token, grace_days)
-        return _page(uow, clock, config, request, cycle)
+        return _page(uow, clock, config, request, cycle, part, part_size)
+
+
+def plan_parts(items: dict[int, dict[str, Any]], part_size: int) -> list[tuple[str, list[int]]]:
+    """Split a long request into parts by agenda point, none over `part_size` items; a short one is one part.
+
+    A 200-item page is heavy on a phone and slow to render; a part per agenda point is what a focal
+    point works through anyway. An agenda point larger than a part is cut into near-equal pieces.
+    """
+    if len(items) <= part_size:
+        return [("", list(items))]
+    groups: dict[str, list[int]] = {}
+    for rid, row in items.items():
+        groups.setdefault(group_title(row), []).append(rid)
+    parts: list[tuple[str, list[int]]] = []
+    for title, rids in groups.items():
+        pieces = -(-len(rids) // part_size)
+        size = -(-len(rids) // pieces)
+        for n in range(pieces):
+            suffix = f" ({n + 1} of {pieces})" if pieces > 1 else ""
+            parts.append((title + suffix, rids[n * size : (n + 1) * size]))
+    return parts
 
 
 def _stamp_query() -> Select[Any]:
@@ -289,12 +348,22 @@ def save_reply(
     *,
     submit: bool,
     grace_days: int,
+    keep_prefilled: bool = False,
 ) -> SaveResult:
     """Save the portal's answers as a draft, or submit them; conflicting items are left alone."""
     with uow:
         request, cycle = _request_for_token(uow, clock, token, grace_days)
         result = record_answers(
-            uow, notifier, clock, config, request, cycle, answers, submit=submit, channel=Channel.PORTAL
+            uow,
+            notifier,
+            clock,
+            config,
+            request,
+            cycle,
+            answers,
+            submit=submit,
+            channel=Channel.PORTAL,
+            keep_prefilled=keep_prefilled,
         )
         uow.commit()
         return result
@@ -311,11 +380,13 @@ def record_answers(
     *,
     submit: bool,
     channel: Channel,
+    keep_prefilled: bool = False,
 ) -> SaveResult:
     """Validate every answer (raising InvalidAnswers with all problems), then store the unconflicted ones.
 
     Runs inside the caller's unit of work; the caller commits. A submission moves the request to
-    answered (first time) and queues a receipt.
+    answered (first time) and queues a receipt. Last cycle's answer, pre-filled and left as it was,
+    is not a draft unless `keep_prefilled` (a part of a long page saved: the agency has seen it).
     """
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
@@ -349,7 +420,8 @@ def record_answers(
                 problems.append(AnswerProblem(item["code"], rid, "status", "not answered: choose a status"))
             continue
         item_submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
-        if update is None and not item_submits and rid in previous and _same(raw, previous[rid][0]):
+        untouched = rid in previous and _same(raw, previous[rid][0])
+        if update is None and not item_submits and untouched and not keep_prefilled:
             continue  # last cycle's answer, pre-filled and untouched, is not a draft of this one
         last = previous[rid][0] if rid in previous else AnswerView("", "")
         answer, found = parse_answer(
@@ -552,20 +624,22 @@ def _request_for_token(
     return request, cycle
 
 
-def request_items(uow: SqlUnitOfWork, cycle_id: int, agency_code: str) -> dict[int, dict[str, Any]]:
+def request_items(
+    uow: SqlUnitOfWork, cycle_id: int, agency_code: str, *, with_text: bool = True
+) -> dict[int, dict[str, Any]]:
     """The request's items (cycle snapshot) with their recommendation, in report order."""
     ci, rec = tables.cycle_items, tables.recommendations
+    columns = [
+        rec.c.id,
+        rec.c.code,
+        rec.c.kind,
+        rec.c.agenda_point,
+        rec.c.agenda_title,
+        rec.c.theme,
+        ci.c.role,
+    ]
     rows = uow.session.execute(
-        select(
-            rec.c.id,
-            rec.c.code,
-            rec.c.text,
-            rec.c.kind,
-            rec.c.agenda_point,
-            rec.c.agenda_title,
-            rec.c.theme,
-            ci.c.role,
-        )
+        select(*columns, *([rec.c.text] if with_text else []))
         .join(rec, rec.c.id == ci.c.recommendation_id)
         .where(ci.c.cycle_id == cycle_id, ci.c.agency_code == agency_code)
         .order_by(rec.c.source, rec.c.position)
@@ -574,14 +648,17 @@ def request_items(uow: SqlUnitOfWork, cycle_id: int, agency_code: str) -> dict[i
 
 
 def previous_answers(
-    uow: SqlUnitOfWork, cycle: StockTakeCycle, agency_code: str
+    uow: SqlUnitOfWork,
+    cycle: StockTakeCycle,
+    agency_code: str,
+    recommendation_ids: Iterable[int] | None = None,
 ) -> dict[int, tuple[AnswerView, str]]:
-    """Per recommendation, what this agency submitted in the previous cycle, and that cycle's name."""
+    """Per recommendation (all, or those given), what this agency submitted last cycle, and its name."""
     previous = previous_cycle_id(uow, cycle)
     if previous is None:
         return {}
     su, cy = tables.status_updates, tables.cycles
-    rows = uow.session.execute(
+    query = (
         select(su.c.recommendation_id, su.c.reported_status, su.c.narrative, cy.c.name)
         .join(cy, cy.c.id == su.c.cycle_id)
         .where(
@@ -591,28 +668,56 @@ def previous_answers(
             su.c.reported_status.is_not(None),
         )
     )
+    if recommendation_ids is not None:
+        query = query.where(su.c.recommendation_id.in_(list(recommendation_ids)))
+    rows = uow.session.execute(query)
     return {rid: (AnswerView(status, narrative), name) for rid, status, narrative, name in rows}
 
 
+def _texts(uow: SqlUnitOfWork, recommendation_ids: set[int]) -> dict[int, str]:
+    rec = tables.recommendations
+    rows = uow.session.execute(select(rec.c.id, rec.c.text).where(rec.c.id.in_(recommendation_ids)))
+    return {rid: text for rid, text in rows}
+
+
 def _page(
-    uow: SqlUnitOfWork, clock: Clock, config: CycleConfig, request: StatusRequest, cycle: StockTakeCycle
+    uow: SqlUnitOfWork,
+    clock: Clock,
+    config: CycleConfig,
+    request: StatusRequest,
+    cycle: StockTakeCycle,
+    part: int | None,
+    part_size: int,
 ) -> ReplyPage:
     today = clock.today()
     cycle_id = cycle.id or 0
-    items = request_items(uow, cycle_id, request.agency_code)
-    previous = previous_answers(uow, cycle, request.agency_code)
-    updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle_id, request.agency_code)}
-    milestones = _milestones(uow, cycle_id, request.agency_code, today)
+    # The whole request's layout is light (no texts): only the part shown loads its texts and answers.
+    items = request_items(uow, cycle_id, request.agency_code, with_text=False)
+    parts = plan_parts(items, part_size)
+    if part is not None and not 1 <= part <= len(parts):
+        raise NotFound(f"this request has no part {part}")
+    shown = set(parts[part - 1][1]) if part is not None else set(items)
+    part_of = {rid: n for n, (_, rids) in enumerate(parts, start=1) for rid in rids}
+    previous = previous_answers(uow, cycle, request.agency_code, shown)
+    texts = _texts(uow, shown)
+    updates = {
+        u.recommendation_id: u
+        for u in uow.updates.for_request(cycle_id, request.agency_code, recommendation_ids=shown)
+    }
+    milestones = _milestones(uow, shown, request.agency_code, today)
     versions = _versions(uow, updates.values())
+    answers = _answer_states(uow, cycle_id, request.agency_code)
     agency = uow.agencies.require(request.agency_code)
     groups: dict[str, list[ReplyItem]] = {}
     for rid, row in items.items():
+        if rid not in shown:
+            continue
         update = updates.get(rid)
         prev = previous.get(rid)
         item = ReplyItem(
             recommendation_id=rid,
             code=row["code"],
-            text=row["text"],
+            text=texts[rid],
             role=row["role"],
             milestones=tuple(milestones.get(rid, ())),
             previous=prev[0] if prev else None,
@@ -637,18 +742,40 @@ def _page(
         cycle_open=cycle.state == CycleState.OPEN,
         secretariat_email=config.secretariat_email,
         groups=tuple(AgendaGroup(title, tuple(group)) for title, group in groups.items()),
+        item_count=len(items),
+        part=part or 1,
+        parts=tuple(
+            PartView(n, title, len(rids), sum(1 for rid in rids if rid in answers))
+            for n, (title, rids) in enumerate(parts, start=1)
+        ),
+        part_of=part_of,
+        returned=tuple(
+            ReturnedItem(items[rid]["code"], rid, part_of[rid])
+            for rid in items
+            if answers.get(rid) == ReviewState.RETURNED
+        ),
     )
 
 
+def _answer_states(uow: SqlUnitOfWork, cycle_id: int, agency_code: str) -> dict[int, str]:
+    """The review state of every item this agency has an answer for (draft or later), in one light query."""
+    su = tables.status_updates
+    rows = uow.session.execute(
+        select(su.c.recommendation_id, su.c.state).where(
+            su.c.cycle_id == cycle_id, su.c.agency_code == agency_code, su.c.reported_status.is_not(None)
+        )
+    )
+    return {rid: state for rid, state in rows}
+
+
 def _milestones(
-    uow: SqlUnitOfWork, cycle_id: int, agency_code: str, today: date
+    uow: SqlUnitOfWork, recommendation_ids: set[int], agency_code: str, today: date
 ) -> dict[int, list[MilestoneView]]:
-    ms, ci = tables.milestones, tables.cycle_items
-    mine = select(ci.c.recommendation_id).where(ci.c.cycle_id == cycle_id, ci.c.agency_code == agency_code)
+    ms = tables.milestones
     rows = uow.session.execute(
         select(ms.c.recommendation_id, ms.c.title, ms.c.due_date, ms.c.state)
         .where(
-            ms.c.recommendation_id.in_(mine),
+            ms.c.recommendation_id.in_(recommendation_ids),
             (ms.c.agency_code.is_(None)) | (ms.c.agency_code == agency_code),
         )
         .order_by(ms.c.due_date)

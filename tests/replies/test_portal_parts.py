@@ -1,0 +1,117 @@
+"""A long request is answered in parts, one agenda point per page, on SQLite and PostgreSQL.
+
+The scenario's agency AAA owns three items (A1.1 and A1.2 under agenda point 1, A2.1 under point 2);
+with parts of at most two items, its request has two parts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from portal.app import create_app
+from tests.replies.conftest import Scenario
+from tests.replies.test_portal_http import form_of, post
+from workflows.services.replies import plan_parts
+from workflows.settings import get_settings
+
+
+@pytest.fixture
+def client(site: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "2")
+    get_settings.cache_clear()
+    with TestClient(create_app(clock=site.clock)) as test_client:
+        yield test_client
+
+
+def test_a_long_request_opens_in_parts_with_a_navigation_that_never_holds_the_token(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    first = client.get(f"/r/{token}")
+    assert first.status_code == 200
+    assert "A1.1" in first.text and "A1.2" in first.text and "A2.1" not in first.text
+    assert "Please report on the 3 recommendations" in first.text
+    assert "0 of 2 saved" in first.text and "0 of 1 saved" in first.text
+    assert token not in first.text
+    assert re.search(r'<a href="\?part=1" aria-current="page">', first.text)
+    second = client.get(f"/r/{token}?part=2")
+    assert "A2.1" in second.text and "A1.1" not in second.text
+    assert f'name="status-{site.ids["A2.1"]}"' in second.text
+    for wrong in ("3", "0", "x", "99999"):
+        assert client.get(f"/r/{token}?part={wrong}").status_code == 404
+
+
+def test_saving_a_part_keeps_its_prefilled_answers_as_drafts_and_opens_the_next_part(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    saved = post(client, token, form_of(client.get(f"/r/{token}?part=1")), "next")
+    assert saved.status_code == 303 and saved.headers["location"] == f"/r/{token}?part=2&saved=1"
+    stored = site.update("A1.1")
+    assert stored is not None and (stored.state, stored.status) == ("draft", "in_progress")
+    assert stored.narrative == "Terms of reference drafted."
+    page = client.get(saved.headers["location"])
+    assert "Draft saved." in page.text and "2 of 2 saved" in page.text and "A2.1" in page.text
+    assert site.request_state()[0] != "answered"
+
+
+def test_submitting_from_a_part_keeps_its_typing_and_points_to_the_part_still_unsaved(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    rid = site.ids["A2.1"]
+    fields = form_of(client.get(f"/r/{token}?part=2"))
+    fields[f"status-{rid}"] = "ongoing"
+    fields[f"narrative-{rid}"] = "Mainstreamed in all programmes."
+    refused = client.post(f"/r/{token}?part=2", data={**fields, "action": "submit"}, follow_redirects=False)
+    assert refused.status_code == 422
+    assert "saved as a draft, nothing was submitted" in refused.text
+    assert re.search(r'<a href="\?part=1">Part 1, Agenda point 1[^<]*: 2 problems</a>', refused.text)
+    assert "Mainstreamed in all programmes." in refused.text
+    stored = site.update("A2.1")
+    assert stored is not None and (stored.state, stored.status) == ("draft", "ongoing")
+    assert site.update("A1.1") is None
+    assert site.request_state()[0] != "answered" and not site.outbox("receipt")
+
+
+def test_a_long_request_is_submitted_from_its_last_part_once_every_part_is_saved(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    post(client, token, form_of(client.get(f"/r/{token}?part=1")), "next")
+    rid = site.ids["A2.1"]
+    fields = form_of(client.get(f"/r/{token}?part=2"))
+    fields[f"status-{rid}"] = "ongoing"
+    fields[f"narrative-{rid}"] = "Mainstreamed in all programmes."
+    submitted = client.post(f"/r/{token}?part=2", data={**fields, "action": "submit"}, follow_redirects=False)
+    assert submitted.status_code == 303 and submitted.headers["location"] == f"/r/{token}/receipt"
+    assert site.request_state()[0] == "answered"
+    states = {code: stored.state for code in ("A1.1", "A1.2", "A2.1") if (stored := site.update(code))}
+    assert states == {"A1.1": "submitted", "A1.2": "submitted", "A2.1": "submitted"}
+    assert len(site.outbox("receipt")) == 1
+    receipt = client.get(submitted.headers["location"])
+    assert "Terms of reference drafted." in receipt.text and "Mainstreamed in all programmes." in receipt.text
+
+
+def _rows(groups: dict[str, int]) -> dict[int, dict[str, object]]:
+    rows: dict[int, dict[str, object]] = {}
+    for point, (title, count) in enumerate(groups.items(), start=1):
+        for _ in range(count):
+            rows[len(rows) + 1] = {"agenda_point": point, "agenda_title": title, "theme": None}
+    return rows
+
+
+def test_a_short_request_is_one_part_and_a_long_one_is_cut_by_agenda_point_into_near_equal_pieces() -> None:
+    assert plan_parts(_rows({"Peace": 40}), 40) == [("", list(range(1, 41)))]
+    parts = plan_parts(_rows({"Peace": 90, "Women": 5}), 40)
+    assert [(title, len(rids)) for title, rids in parts] == [
+        ("Agenda point 1: Peace (1 of 3)", 30),
+        ("Agenda point 1: Peace (2 of 3)", 30),
+        ("Agenda point 1: Peace (3 of 3)", 30),
+        ("Agenda point 2: Women", 5),
+    ]
+    assert [rid for _, rids in parts for rid in rids] == list(range(1, 96))

@@ -675,7 +675,7 @@ def _report_in_child(fmt: str, name: str, today: date, out: Path) -> tuple[float
 
 def bench_reports(run: Run, name: str, today: date) -> None:
     """Each stock-take format on its own; raw: the cycle's answers selected with Core and written as CSV."""
-    from workflows.services.stocktake import FORMATS
+    from reporting import FORMATS
 
     t = _tables()
     su, rec = t.status_updates, t.recommendations

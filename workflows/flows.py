@@ -281,7 +281,7 @@ def collect_replies(cycle_name: str, today: date | None = None) -> dict[str, Any
 @task(name="close-cycle")
 def close(cycle_name: str, formats: list[str] | None, today: date | None) -> dict[str, Any]:
     """Collect, close the cycle, write the stock-take, queue the summary."""
-    from workflows.services.stocktake import FORMATS
+    from reporting import FORMATS
 
     clock, settings = bootstrap.clock(today), get_settings()
     report = cycles.close_cycle(

@@ -10,12 +10,9 @@ import typer
 from rich.table import Table
 
 from domain.errors import ValidationError
-from domain.importer import decode_report, parse_report
 from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import app, console, owners_app, sub_app, user_errors
-from workflows.services import agencies as agency_services
-from workflows.services import catalogue
 from workflows.settings import get_settings
 
 agencies_app = sub_app("agencies", "The agency registry: owners and their focal points.")
@@ -24,6 +21,8 @@ agencies_app = sub_app("agencies", "The agency registry: owners and their focal 
 @app.command()
 def init() -> None:
     """Create or upgrade the database (alembic upgrade head), then load the agency registry."""
+    from workflows.services import agencies as agency_services
+
     settings = get_settings()
     with user_errors():
         from db.migrate import upgrade  # Alembic costs ~0.4 s to import: only `init` pays it
@@ -53,6 +52,8 @@ def list_agencies() -> None:
 @agencies_app.command("load")
 def load_agencies(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
     """Add or update agencies (names, aliases, contacts) from a YAML file like db/seed/agencies.yaml."""
+    from workflows.services import agencies as agency_services
+
     with user_errors():
         loaded = agency_services.load_registry(
             bootstrap.uow(), path.read_text(encoding="utf-8"), source=path.name
@@ -69,6 +70,8 @@ def set_contact(
     replace: bool = typer.Option(False, "--replace", help="Make it the only contact of its role."),
 ) -> None:
     """Add a focal point or head of office to an agency (with --replace, instead of the others)."""
+    from workflows.services import agencies as agency_services
+
     with user_errors():
         agency = agency_services.set_contact(
             bootstrap.uow(), code, name=name or email, email=email, role=role, replace=replace
@@ -84,6 +87,8 @@ def _by() -> str:
 
 def _read_text(path: Path) -> str:
     """The file's text, or a ValidationError (exit 1) if it is missing or not text."""
+    from domain.importer import decode_report
+
     if not path.is_file():
         raise ValidationError(str(path), "no such file")
     return decode_report(path.read_bytes(), name=path.name)
@@ -97,6 +102,9 @@ def import_command(
     source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
 ) -> None:
     """Import a report's recommendations (re-importing an amended report updates them in place)."""
+    from domain.importer import parse_report
+    from workflows.services import catalogue
+
     with user_errors():
         text = _read_text(path)
         if dry_run:
@@ -154,6 +162,8 @@ def suggest_command(
     ),
 ) -> None:
     """Suggest owners for every recommendation, with the reason for each; --apply stores them."""
+    from workflows.services import catalogue
+
     with user_errors():
         suggestions = catalogue.suggest_owners(
             bootstrap.uow(), apply=apply, clock=bootstrap.SystemClock(), by=_by()
@@ -191,6 +201,8 @@ def export_command(
     ),
 ) -> None:
     """Export owners and milestones as YAML to review and apply back."""
+    from workflows.services import catalogue
+
     with user_errors():
         text = catalogue.export_owners(bootstrap.uow())
     if out is None:
@@ -205,6 +217,8 @@ def apply_command(
     path: Path = typer.Argument(..., help="An owners YAML file"),
 ) -> None:
     """Set owners and milestones from a YAML file (as `owners export` writes it); all or nothing."""
+    from workflows.services import catalogue
+
     with user_errors():
         summary = catalogue.apply_owners(
             bootstrap.uow(), _read_text(path), clock=bootstrap.SystemClock(), by=_by(), name=path.name
@@ -219,6 +233,8 @@ def apply_command(
 @app.command("catalogue")
 def catalogue_command() -> None:
     """The catalogue at a glance: items per agenda point and per owner."""
+    from workflows.services import catalogue
+
     with user_errors():
         summary = catalogue.catalogue_summary(bootstrap.uow())
     points = Table("agenda point", "items", title="Recommendations")

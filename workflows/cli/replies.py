@@ -25,7 +25,6 @@ from workflows.cli.app import (
     reply_app,
     user_errors,
 )
-from workflows.services import replies
 
 
 @reply_app.command("template")
@@ -76,6 +75,8 @@ def reissue(
     agency: str = typer.Option(..., "--agency", help="The agency's code."),
 ) -> None:
     """Give an agency a new reply link (the old one stops working) and send it by e-mail."""
+    from workflows.services import replies
+
     uow = bootstrap.uow()
     clock = bootstrap.SystemClock()
     with user_errors():

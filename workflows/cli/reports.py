@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from domain.errors import ValidationError
+from reporting import FORMATS
 from workflows import bootstrap
 from workflows.cli.app import app, console, user_errors
-from workflows.services.stocktake import FORMATS, write_reports
 from workflows.settings import get_settings
 
 
@@ -34,6 +34,8 @@ def report(
     ),
 ) -> None:
     """Write the stock-take report of cycle NAME (Word, HTML, Markdown, spreadsheet) and print the paths."""
+    from workflows.services.stocktake import write_reports
+
     with user_errors():
         clock = bootstrap.clock(_parse_day(today))
         formats = FORMATS if format == "all" else (format,)

@@ -14,8 +14,6 @@ from rich.table import Table
 
 from workflows import bootstrap
 from workflows.cli.app import TODAY_OPTION, console, day_of, review_app, user_errors
-from workflows.services import review
-from workflows.services.replies import status_label
 
 BY_OPTION = typer.Option("secretariat", "--by", help="Who reviews (recorded in the history).")
 AGENCY_OPTION = typer.Option(..., "--agency", help="The agency's code, e.g. IOM.")
@@ -28,6 +26,9 @@ def list_queue(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's answers."),
 ) -> None:
     """The answers waiting for review, and how many items are in each review state."""
+    from workflows.services import review
+    from workflows.services.replies import status_label
+
     with user_errors():
         queue = review.review_queue(bootstrap.uow(), name, agency)
     table = Table(
@@ -63,6 +64,9 @@ def accept(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Accept a submitted answer (it is then locked), optionally with an assessed status."""
+    from workflows.services import review
+    from workflows.services.replies import status_label
+
     with user_errors():
         done = review.accept(
             bootstrap.uow(), bootstrap.clock(day_of(today)), name, code, agency, by=by, assess=assess, why=why
@@ -83,6 +87,8 @@ def return_item(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Send a submitted answer back to the agency with a question (it is e-mailed its reply link)."""
+    from workflows.services import review
+
     clock = bootstrap.clock(day_of(today))
     uow = bootstrap.uow()
     with user_errors():
@@ -111,6 +117,8 @@ def accept_all(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Accept, as reported, every submitted answer of one agency."""
+    from workflows.services import review
+
     with user_errors():
         codes = review.accept_all(bootstrap.uow(), bootstrap.clock(day_of(today)), name, agency, by=by)
     if codes:
@@ -122,6 +130,8 @@ def accept_all(
 @review_app.command("thread")
 def thread(name: str = typer.Argument(..., help="The cycle's name."), agency: str = AGENCY_OPTION) -> None:
     """The whole exchange with an agency about its request, oldest first."""
+    from workflows.services import review
+
     with user_errors():
         entries = review.request_thread(bootstrap.uow(), name, agency)
     console.print(f"[bold]{agency} in {name}[/]: {len(entries)} step(s), times in UTC")
@@ -139,6 +149,9 @@ def rollup(
     code: str = typer.Argument(..., help="The recommendation's code."),
 ) -> None:
     """A recommendation's rolled-up status with its owners' parts."""
+    from workflows.services import review
+    from workflows.services.replies import status_label
+
     with user_errors():
         rolled = review.rolled_up_status(bootstrap.uow(), name, code)
     console.print(f"{rolled.code}: [bold]{status_label(rolled.status) if rolled.status else 'no answer'}[/]")

@@ -7,6 +7,7 @@ history apply whatever the channel.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -50,8 +51,6 @@ OBSTACLE_MAX = 2000
 EVIDENCE_MAX_LINKS = 10
 EVIDENCE_LINK_MAX = 500
 ANSWERING_STATES = {RequestState.SENT, RequestState.OVERDUE, RequestState.ESCALATED}
-# Items on one reply page at most; a longer request is answered in parts (see `plan_parts`).
-PART_SIZE = 40
 
 
 @dataclass(frozen=True)
@@ -256,21 +255,25 @@ def open_request(
     *,
     grace_days: int,
     part: int | None = None,
-    part_size: int = PART_SIZE,
+    part_size: int | None = None,
 ) -> ReplyPage:
-    """The reply page of the request the token opens (one part of it if given), or NotFound."""
+    """The reply page of the request the token opens (one part of it if given), or NotFound.
+
+    With a `part_size`, a request of more items is cut into parts (see `plan_parts`); without, it is
+    one page.
+    """
     with uow:
         request, cycle = _request_for_token(uow, clock, token, grace_days)
         return _page(uow, clock, config, request, cycle, part, part_size)
 
 
-def plan_parts(items: dict[int, dict[str, Any]], part_size: int) -> list[tuple[str, list[int]]]:
+def plan_parts(items: dict[int, dict[str, Any]], part_size: int | None) -> list[tuple[str, list[int]]]:
     """Split a long request into parts by agenda point, none over `part_size` items; a short one is one part.
 
     A 200-item page is heavy on a phone and slow to render; a part per agenda point is what a focal
     point works through anyway. An agenda point larger than a part is cut into near-equal pieces.
     """
-    if len(items) <= part_size:
+    if part_size is None or len(items) <= part_size:
         return [("", list(items))]
     groups: dict[str, list[int]] = {}
     for rid, row in items.items():
@@ -285,7 +288,9 @@ def plan_parts(items: dict[int, dict[str, Any]], part_size: int) -> list[tuple[s
     return parts
 
 
+@functools.cache
 def _stamp_query() -> Select[Any]:
+    """The stamp's statement, built on first use: building it costs more than running it."""
     sr, cy, ag, su, h = (
         tables.status_requests,
         tables.cycles,
@@ -315,11 +320,6 @@ def _stamp_query() -> Select[Any]:
     )
 
 
-# Built once: the stamp is read on every view of a reply page, and building the statement costs
-# more than running it.
-_STAMP_QUERY = _stamp_query()
-
-
 def page_stamp(uow: SqlUnitOfWork, clock: Clock, token: str) -> tuple[Any, ...] | None:
     """A fingerprint of everything the reply page of `token` shows, in one query; None unless it is open.
 
@@ -332,7 +332,7 @@ def page_stamp(uow: SqlUnitOfWork, clock: Clock, token: str) -> tuple[Any, ...] 
     if not token or len(token) > 200:
         return None
     with uow:
-        row = uow.session.execute(_STAMP_QUERY, {"token_hash": hash_token(token)}).first()
+        row = uow.session.execute(_stamp_query(), {"token_hash": hash_token(token)}).first()
     if row is None or row[3] != CycleState.OPEN.value:
         return None
     return (clock.today(), *row)
@@ -687,7 +687,7 @@ def _page(
     request: StatusRequest,
     cycle: StockTakeCycle,
     part: int | None,
-    part_size: int,
+    part_size: int | None,
 ) -> ReplyPage:
     today = clock.today()
     cycle_id = cycle.id or 0

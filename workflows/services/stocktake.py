@@ -22,8 +22,7 @@ from domain.errors import ValidationError
 from domain.model import Milestone, StockTakeCycle
 from domain.ports import Clock
 from domain.stocktake import CycleInfo, StockTake, assemble_stocktake
-
-FORMATS: tuple[str, ...] = ("docx", "html", "md", "xlsx")
+from reporting import FORMATS
 
 
 def _info(cycle: StockTakeCycle) -> CycleInfo:

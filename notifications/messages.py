@@ -99,6 +99,10 @@ def deadline_calendar(context: Mapping[str, Any]) -> str:
     return calendar.to_ical().decode()
 
 
+# Items a status request lists with their full text; a longer one lists codes under each agenda point.
+ITEMS_IN_FULL_MAX = 40
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
@@ -110,6 +114,9 @@ def _environment() -> Environment:
         # Templates ship with the code: parsed once per process, never stat'ed again per message.
         auto_reload=False,
     )
+    # A request of more items is listed by code only: 200 full texts made a 340 KB e-mail that
+    # nobody reads through, while the reply page shows them, in parts.
+    env.globals["items_in_full_max"] = ITEMS_IN_FULL_MAX
     env.filters.update(
         plural=_plural,
         longdate=_long_date,

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from icalendar import Calendar
 
-from notifications.messages import DEADLINE_KINDS, KINDS, render, wrap
+from notifications.messages import DEADLINE_KINDS, ITEMS_IN_FULL_MAX, KINDS, render, wrap
 from tests.email_contexts import CYCLE, IOM, REPLY_URL, context
 
 
@@ -74,6 +74,32 @@ def test_the_status_request_groups_items_by_agenda_point_with_what_was_reported_
     assert "A1.2 (IOM contributes)" in text
     assert "3 recommendations" in message.subject
     assert "<h3" in message.html and "Migration and development" in message.html
+
+
+def test_a_long_status_request_lists_codes_under_each_agenda_point_and_leaves_the_texts_to_the_page() -> None:
+    items = [
+        {
+            "code": f"A1.{n}",
+            "text": f"Full text {n}.",
+            "role": "lead",
+            "last_status": None,
+            "last_narrative": "",
+        }
+        for n in range(1, ITEMS_IN_FULL_MAX + 2)
+    ]
+    group = {"agenda_point": 1, "agenda_title": "Migration and development", "items": items}
+    message = render(
+        "status-request", context("status-request", item_count=len(items), items_by_point=[group])
+    )
+
+    for body in (message.text, message.html):
+        assert "Agenda point 1: Migration and development" in body
+        assert "A1.1, A1.2, A1.3" in body and f"A1.{ITEMS_IN_FULL_MAX + 1}" in body
+        assert "Full text" not in body and "Last reported" not in body
+        assert "one agenda point at a time" in body
+    assert f"{len(items)} recommendations" in message.subject
+    short = render("status-request", context("status-request"))
+    assert "Establish an inter-agency working group" in short.text and "one agenda point" not in short.text
 
 
 def test_accented_agency_names_come_through_unchanged() -> None:

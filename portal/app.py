@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
@@ -103,6 +103,11 @@ class Portal:
         # alone), while a cached page never waits for this lock.
         self.rendering = threading.Lock()
 
+    @property
+    def engine(self) -> Engine:
+        """The portal database's engine (one per process)."""
+        return bootstrap.engine(self.settings.resolved_database_url)
+
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
         return bootstrap.uow(self.settings.resolved_database_url)
@@ -148,7 +153,7 @@ def create_app(
         """The agency's request (a part of it if long), from the page cache while nothing on it changed."""
         notice = "Draft saved." if saved else ""
         number = _part_number(part)
-        stamp = replies.page_stamp(portal.uow(), portal.clock, token)
+        stamp = replies.page_stamp(portal.engine.connect, portal.clock, token)
         if stamp is None:  # not a live link of an open cycle: the full path explains (or refuses) it
             return _reply_form(portal, token, _open(portal, token, number), notice=notice)
         key = (hash_token(token), number, notice)

@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from portal.app import create_app
 from tests.replies.conftest import Scenario
+from workflows.settings import get_settings
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -78,5 +79,37 @@ def test_a_focal_point_drafts_two_answers_comes_back_and_submits(
     confirmation = page.locator("main").inner_text()
     assert "Thank you: your reply is recorded" in confirmation
     assert "The expert group met in February." in confirmation
+    assert "Part of every country programme." in confirmation
+    assert site.request_state()[0] == "answered"
+
+
+@pytest.fixture
+def parts_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reply pages of at most two items: AAA's three items come in two parts."""
+    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "2")
+    get_settings.cache_clear()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_focal_point_answers_a_long_request_part_by_part_on_a_phone(
+    site: Scenario, parts_of_two: None, portal_url: str, browser: Browser
+) -> None:
+    third = site.ids["A2.1"]
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{portal_url}/r/{site.tokens['AAA']}")
+    parts = page.locator("nav.parts li")
+    assert parts.count() == 2 and "0 of 2 saved" in parts.nth(0).inner_text()
+    assert page.locator("fieldset.item").count() == 2  # agenda point 1 only, pre-filled from last cycle
+
+    page.click("button[value=next]")
+    page.wait_for_url("**?part=2&saved=1")
+    assert "2 of 2 saved" in page.locator("nav.parts").inner_text()
+    page.select_option(f"#status-{third}", "ongoing")
+    page.fill(f"#narrative-{third}", "Part of every country programme.")
+    page.click("button[value=submit]")
+    page.wait_for_url("**/receipt")
+    confirmation = page.locator("main").inner_text()
+    assert "Terms of reference drafted." in confirmation  # part 1, submitted as pre-filled and saved
     assert "Part of every country programme." in confirmation
     assert site.request_state()[0] == "answered"

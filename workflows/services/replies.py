@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -320,19 +321,22 @@ def _stamp_query() -> Select[Any]:
     )
 
 
-def page_stamp(uow: SqlUnitOfWork, clock: Clock, token: str) -> tuple[Any, ...] | None:
+def page_stamp(
+    connect: Callable[[], AbstractContextManager[Connection]], clock: Clock, token: str
+) -> tuple[Any, ...] | None:
     """A fingerprint of everything the reply page of `token` shows, in one query; None unless it is open.
 
     It changes with the date (overdue marks, the deadline), the request and cycle rows, the agency's
     name, every answer version of the request, and any history entry anywhere (reviews, milestones,
     texts, ownerships and previous cycles all record one). None means: not an open cycle's live link;
     the caller then takes `open_request`, which says why. Read it *before* the page, so a write in
-    between can only make the stored page newer than its stamp, never older.
+    between can only make the stored page newer than its stamp, never older. It runs on a plain
+    connection (`connect`, e.g. an engine's): no session to build, since it is read on every view.
     """
     if not token or len(token) > 200:
         return None
-    with uow:
-        row = uow.session.execute(_stamp_query(), {"token_hash": hash_token(token)}).first()
+    with connect() as connection:
+        row = connection.execute(_stamp_query(), {"token_hash": hash_token(token)}).first()
     if row is None or row[3] != CycleState.OPEN.value:
         return None
     return (clock.today(), *row)

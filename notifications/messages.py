@@ -19,6 +19,7 @@ from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 
 from domain.model import ReportedStatus
+from notifications import ITEMS_IN_FULL_MAX
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary", "returned")
@@ -97,10 +98,6 @@ def deadline_calendar(context: Mapping[str, Any]) -> str:
     calendar.add("method", "REQUEST")
     calendar.add_component(event)
     return calendar.to_ical().decode()
-
-
-# Items a status request lists with their full text; a longer one lists codes under each agenda point.
-ITEMS_IN_FULL_MAX = 40
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
 from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate
 from domain.tokens import derive_token
+from notifications import ITEMS_IN_FULL_MAX
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from workflows.bootstrap import FixedClock
 from workflows.services import cycles
@@ -119,6 +120,21 @@ def test_launch_snapshots_the_owners_and_queues_one_status_request_per_agency(uo
     with uow:
         states = {r.agency_code: r.state for r in uow.requests.for_cycle(result.cycle_id)}
     assert states == dict.fromkeys(["ILO", "IOM", "UNHCR"], RequestState.PENDING.value)
+
+
+def test_a_request_too_long_to_list_in_full_gets_its_codes_without_texts(uow: SqlUnitOfWork) -> None:
+    add_agencies(uow, "ILO", "IOM")
+    many = {f"A1.{n}": ["IOM"] for n in range(1, ITEMS_IN_FULL_MAX + 2)}
+    add_recommendations(uow, {"SR1": ["ILO"], **many})
+    notifier = FakeNotifier()
+    launch(uow, notifier)
+
+    contexts = {m.context["agency"]["code"]: m.context for m in notifier.of_kind("status-request")}
+    (point,) = contexts["IOM"]["items_by_point"]
+    assert [item["code"] for item in point["items"]] == list(many)
+    assert {item["text"] for item in point["items"]} == {""}
+    (strategic,) = contexts["ILO"]["items_by_point"]
+    assert strategic["items"][0]["text"] == "Recommendation SR1: do the thing."
 
 
 def test_launching_the_same_cycle_again_changes_nothing_and_queues_nothing(uow: SqlUnitOfWork) -> None:

@@ -26,6 +26,7 @@ from domain.model import Agency, ContactRole, StatusRequest, StockTakeCycle
 from domain.policies import FollowUpSchedule, request_overdue
 from domain.ports import Clock, Notifier
 from domain.tokens import hash_token, new_nonce
+from notifications import ITEMS_IN_FULL_MAX
 
 STRATEGIC_TITLE = "Strategic recommendations"
 # Answers the secretariat has in hand (a returned answer is back with the agency).
@@ -442,7 +443,12 @@ def _enqueue_status_requests(
     if not todo:
         return 0
     agencies = _agencies(uow, [r.agency_code for r in todo])
-    items = items_by_point(uow, cycle, [r.agency_code for r in todo])
+    items = items_by_point(
+        uow,
+        cycle,
+        [r.agency_code for r in todo],
+        codes_only=[r.agency_code for r in todo if r.item_count > ITEMS_IN_FULL_MAX],
+    )
     enqueued = 0
     for request in todo:
         agency = agencies[request.agency_code]
@@ -492,10 +498,20 @@ def previous_cycle_id(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int | None:
 
 
 def items_by_point(
-    uow: SqlUnitOfWork, cycle: StockTakeCycle, agency_codes: Sequence[str]
+    uow: SqlUnitOfWork,
+    cycle: StockTakeCycle,
+    agency_codes: Sequence[str],
+    *,
+    codes_only: Iterable[str] = (),
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each agency's items grouped by agenda point, with what it said last cycle (one query)."""
+    """Each agency's items grouped by agenda point, with what it said last cycle.
+
+    Agencies in `codes_only` get their items' codes and roles without texts or last answers: their
+    e-mail lists codes only, and 20,000 texts are most of a large launch's reading.
+    """
     ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
+    brief = set(codes_only)
+    full = [code for code in agency_codes if code not in brief]
     previous = previous_cycle_id(uow, cycle)
     last = and_(
         su.c.cycle_id == previous,
@@ -503,22 +519,23 @@ def items_by_point(
         su.c.agency_code == ci.c.agency_code,
         su.c.state != ReviewState.DRAFT.value,
     )
-    rows = uow.session.execute(
-        select(
-            ci.c.agency_code,
-            ci.c.role,
-            r.c.code,
-            r.c.text,
-            r.c.agenda_point,
-            r.c.agenda_title,
-            su.c.reported_status,
-            su.c.narrative,
-        )
-        .join(r, r.c.id == ci.c.recommendation_id)
-        .outerjoin(su, last)
-        .where(ci.c.cycle_id == cycle.id, ci.c.agency_code.in_(list(agency_codes)))
-        .order_by(ci.c.agency_code, r.c.source, r.c.position)
-    ).all()
+    layout = (ci.c.agency_code, ci.c.role, r.c.code, r.c.agenda_point, r.c.agenda_title)
+    details = (r.c.text, su.c.reported_status, su.c.narrative)
+    rows = [
+        *uow.session.execute(
+            select(*layout, *details)
+            .join(r, r.c.id == ci.c.recommendation_id)
+            .outerjoin(su, last)
+            .where(ci.c.cycle_id == cycle.id, ci.c.agency_code.in_(full))
+            .order_by(ci.c.agency_code, r.c.source, r.c.position)
+        ),
+        *uow.session.execute(
+            select(*layout, *(literal(None).label(c.name) for c in details))
+            .join(r, r.c.id == ci.c.recommendation_id)
+            .where(ci.c.cycle_id == cycle.id, ci.c.agency_code.in_([c for c in agency_codes if c in brief]))
+            .order_by(ci.c.agency_code, r.c.source, r.c.position)
+        ),
+    ]
     points: dict[str, dict[int | None, dict[str, Any]]] = defaultdict(dict)
     for row in rows:
         point = points[row.agency_code].setdefault(
@@ -532,7 +549,7 @@ def items_by_point(
         point["items"].append(
             {
                 "code": row.code,
-                "text": row.text,
+                "text": row.text or "",
                 "role": row.role,
                 "last_status": row.reported_status,
                 "last_narrative": row.narrative or "",

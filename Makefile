@@ -37,7 +37,7 @@ demo-portal: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Not part of `make test`: ~10 minutes on 2 cores; figures in var/bench.json (README, "Performance").
+# Not part of `make test`: 10-15 minutes on 2 cores; figures in var/bench.json (README, "Performance").
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 

@@ -18,7 +18,7 @@ import gzip
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from benchmarks.measure import percentile
@@ -308,17 +308,6 @@ async def drive(
     return load
 
 
-def run_load(
-    base: str,
-    jobs: list[Job],
-    step: Step[Job],
-    *,
-    clients: int,
-    cap_s: float = 60,
-    headers: Mapping[str, str] | None = None,
-    timeout: float = 30,
-) -> Load[Job]:
-    """`drive` on an event loop of its own, from synchronous code."""
-    return asyncio.run(
-        drive(base, jobs, step, clients=clients, cap_s=cap_s, headers=headers, timeout=timeout)
-    )
+def run_load(base: str, jobs: list[Job], step: Step[Job], **options: Any) -> Load[Job]:
+    """`drive` (same options) on an event loop of its own, from synchronous code."""
+    return asyncio.run(drive(base, jobs, step, **options))

@@ -876,30 +876,22 @@ def bench_portal(run: Run, cycle_id: int) -> None:
             baseline_label="bare ASGI, same size",
         )
     )
-    run.add(
-        Figure(
-            "portal_p95_ms",
-            "Reply page p95 (20 clients, first views)",
-            reply["p95_ms"],
-            unit="ms",
-            baseline=bare["p95_ms"],
-            baseline_label="bare ASGI, same size",
-            target=100.0,
-            note=f"{reply['requests']} pages, each rendered",
+    for key, label, views, note in (
+        ("portal_p95_ms", "first views", reply, f"{reply['requests']} pages, each rendered"),
+        ("portal_repeat_p95_ms", "repeat views", repeat, "the same pages again, from the page cache"),
+    ):
+        run.add(
+            Figure(
+                key,
+                f"Reply page p95 (20 clients, {label})",
+                views["p95_ms"],
+                unit="ms",
+                baseline=bare["p95_ms"],
+                baseline_label="bare ASGI, same size",
+                target=100.0,
+                note=note,
+            )
         )
-    )
-    run.add(
-        Figure(
-            "portal_repeat_p95_ms",
-            "Reply page p95 (20 clients, repeat views)",
-            repeat["p95_ms"],
-            unit="ms",
-            baseline=bare["p95_ms"],
-            baseline_label="bare ASGI, same size",
-            target=100.0,
-            note="the same pages again, from the page cache",
-        )
-    )
     run.add(
         Figure(
             "portal_p95_one_client_ms",

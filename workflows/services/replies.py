@@ -711,7 +711,10 @@ def _page(
     milestones = _milestones(uow, shown, request.agency_code, today)
     versions = _versions(uow, updates.values())
     answers = _answer_states(uow, cycle_id, request.agency_code)
-    agency = uow.agencies.require(request.agency_code)
+    # The name only: the agency's contacts (another query) are not on the page.
+    agency_name = uow.session.execute(
+        select(tables.agencies.c.name).where(tables.agencies.c.code == request.agency_code)
+    ).scalar_one()
     groups: dict[str, list[ReplyItem]] = {}
     for rid, row in items.items():
         if rid not in shown:
@@ -738,8 +741,8 @@ def _page(
         cycle_name=cycle.name,
         hlcp_session=cycle.hlcp_session,
         deadline=cycle.deadline,
-        agency_code=agency.code,
-        agency_name=agency.name,
+        agency_code=request.agency_code,
+        agency_name=agency_name,
         request_state=request.state,
         answered_at=request.answered_at,
         past_deadline=today > cycle.deadline,

@@ -9,6 +9,7 @@ a CSRF token; every error is a plain page without internals.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -183,19 +184,27 @@ def create_app(
         in_parts = len(page.parts) > 1
         submit = action == "submit"
         try:
-            # A long request is submitted from one of its parts: that part is saved first, as a
-            # draft, so what was typed here survives when other parts still need answers. Saving a
-            # part also keeps its untouched pre-filled answers: the agency has seen them.
-            result = _save(portal, token, answers, submit=submit and not in_parts, keep_prefilled=in_parts)
-            if submit and in_parts and not result.conflicts:
-                try:
-                    result = _save(portal, token, [], submit=True, keep_prefilled=True)
-                except replies.InvalidAnswers as exc:
-                    fresh = _open(portal, token, number)
-                    return _reply_form(
-                        portal, token, fresh, errors=_errors_of(exc), problems=exc.problems, draft_kept=True
-                    )
+            # Saving a part of a long request keeps its untouched pre-filled answers: the agency has
+            # seen them. Submitting from a part is one transaction (this part as typed, the others
+            # as stored), like a short page.
+            result = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
         except replies.InvalidAnswers as exc:
+            if submit and in_parts and page.answered_at is None:
+                # A first submission from a part while other parts still lack answers: keep this
+                # part's typing as a draft (when it is a valid one), then say what is missing where.
+                with contextlib.suppress(replies.InvalidAnswers):
+                    kept = _save(portal, token, answers, submit=False, keep_prefilled=True)
+                    conflicted = {c.recommendation_id for c in kept.conflicts}
+                    return _reply_form(
+                        portal,
+                        token,
+                        _open(portal, token, number),
+                        typed=[a for a in answers if a.recommendation_id in conflicted],
+                        errors=_errors_of(exc),
+                        problems=exc.problems,
+                        conflicts=kept.conflicts,
+                        draft_kept=True,
+                    )
             return _reply_form(
                 portal, token, page, typed=answers, errors=_errors_of(exc), problems=exc.problems
             )
@@ -407,12 +416,12 @@ def _reply_form(
     for raw in typed or []:
         if raw.recommendation_id not in values:
             continue
-        if errors:
-            # Nothing was saved: show what was typed, with the version it was typed against.
-            values[raw.recommendation_id] = _typed_values(raw, raw.loaded_version)
-        elif raw.recommendation_id in conflicted:
+        if raw.recommendation_id in conflicted:
             # Keep their typing, now against the stored version: resubmitting replaces it knowingly.
             values[raw.recommendation_id] = _typed_values(raw, values[raw.recommendation_id]["version"])
+        elif errors:
+            # Nothing was saved: show what was typed, with the version it was typed against.
+            values[raw.recommendation_id] = _typed_values(raw, raw.loaded_version)
     csrf = portal.csrf(token)
     status_code = 422 if errors else 409 if conflicts else 200
     response = portal.render(

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from portal.app import create_app
-from tests.replies.conftest import Scenario
+from tests.replies.conftest import CYCLE, DEADLINE, Scenario
 from tests.replies.test_portal_http import form_of, post
+from tests.replies.test_reply_service import all_items, save
+from workflows import bootstrap
+from workflows.services import review
 from workflows.services.replies import plan_parts
 from workflows.settings import get_settings
 
@@ -115,3 +120,69 @@ def test_a_short_request_is_one_part_and_a_long_one_is_cut_by_agenda_point_into_
         ("Agenda point 2: Women", 5),
     ]
     assert [rid for _, rids in parts for rid in rids] == list(range(1, 96))
+
+
+def submit(client: TestClient, token: str, part: int, fields: dict[str, str]) -> httpx.Response:
+    return client.post(f"/r/{token}?part={part}", data={**fields, "action": "submit"}, follow_redirects=False)
+
+
+def test_a_correction_submitted_from_a_part_is_recorded_with_a_receipt(
+    site: Scenario, client: TestClient
+) -> None:
+    save(site, all_items(site), submit=True)
+    token, rid = site.tokens["AAA"], site.ids["A2.1"]
+    fields = form_of(client.get(f"/r/{token}?part=2"))
+    fields[f"narrative-{rid}"] = "Now mainstreamed everywhere."
+    assert submit(client, token, 2, fields).headers["location"] == f"/r/{token}/receipt"
+    stored = site.update("A2.1")
+    assert stored is not None and (stored.state, stored.narrative) == (
+        "submitted",
+        "Now mainstreamed everywhere.",
+    )
+    assert len(site.outbox("receipt")) == 2
+
+
+def test_a_returned_item_answered_from_a_part_after_the_deadline_is_submitted(
+    site: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save(site, all_items(site), submit=True)
+    review.return_item(
+        site.uow,
+        site.notifier(site.uow),
+        site.clock,
+        site.config,
+        CYCLE,
+        "A1.2",
+        "AAA",
+        question="Where?",
+        by="s",
+    )
+    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "2")
+    get_settings.cache_clear()
+    token, rid = site.tokens["AAA"], site.ids["A1.2"]
+    with TestClient(create_app(clock=bootstrap.FixedClock(DEADLINE + timedelta(days=3)))) as late:
+        fields = form_of(late.get(f"/r/{token}?part=1"))
+        fields[f"narrative-{rid}"] = "Started in Geneva, in the expert group."
+        assert submit(late, token, 1, fields).headers["location"] == f"/r/{token}/receipt"
+    stored = site.update("A1.2")
+    assert stored is not None and (stored.state, stored.narrative) == (
+        "submitted",
+        "Started in Geneva, in the expert group.",
+    )
+
+
+def test_clearing_a_saved_answer_then_submitting_from_its_part_is_refused_and_keeps_the_draft(
+    site: Scenario, client: TestClient
+) -> None:
+    token, rid = site.tokens["AAA"], site.ids["A2.1"]
+    post(client, token, form_of(client.get(f"/r/{token}?part=1")), "next")
+    fields = form_of(client.get(f"/r/{token}?part=2"))
+    fields[f"status-{rid}"], fields[f"narrative-{rid}"] = "ongoing", "In every programme."
+    client.post(f"/r/{token}?part=2", data={**fields, "action": "save"}, follow_redirects=False)
+    fields = form_of(client.get(f"/r/{token}?part=2"))
+    fields[f"status-{rid}"] = ""  # the focal point withdraws the answer
+    refused = submit(client, token, 2, fields)
+    assert refused.status_code == 422 and "not answered" in refused.text
+    stored = site.update("A2.1")
+    assert stored is not None and (stored.state, stored.status) == ("draft", "ongoing")
+    assert site.request_state()[0] != "answered"

@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -135,7 +136,18 @@ def create_app(
 ) -> FastAPI:
     """Build the portal application (settings from the environment unless given)."""
     portal = Portal(settings or get_settings(), clock or bootstrap.SystemClock(), notifier)
-    app = FastAPI(title="Follow-up reply portal", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Few threads for the (blocking) routes: each view is a short database call, and many threads
+        # waiting to take the GIL back after their call slow each other down (on PostgreSQL, cached
+        # views at 20 clients: p95 186 ms with anyio's default 40 threads, 107 ms with 4).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = portal.settings.portal_threads
+        yield
+
+    app = FastAPI(
+        title="Follow-up reply portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.add_middleware(BodyLimitMiddleware)
     # Pure ASGI, not `@app.middleware("http")`: that wrapper costs about a millisecond a request.
     app.add_middleware(SecurityHeadersMiddleware)

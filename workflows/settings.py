@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     escalation_days: int = 3
     token_grace_days: int = 14
     portal_cache_mb: int = Field(default=64, description="rendered reply pages kept per portal process")
+    portal_threads: int = Field(default=4, ge=1, description="threads per portal process serving pages")
     portal_part_size: int = Field(
         default=40, ge=1, description="items on one reply page; longer requests are answered in parts"
     )

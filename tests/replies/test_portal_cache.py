@@ -16,6 +16,7 @@ from portal.app import create_app
 from portal.page_cache import PageCache
 from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario
 from tests.replies.test_reply_service import all_items, save
+from tests.replies.test_review_service import send_back
 from workflows.services import replies, review
 
 
@@ -92,17 +93,7 @@ def test_a_cached_page_shows_the_secretariats_question_and_then_its_acceptance(
     save(site, all_items(site), submit=True)
     before = page_of(client, site)
 
-    review.return_item(
-        site.uow,
-        site.notifier(site.uow),
-        site.clock,
-        site.config,
-        CYCLE,
-        "A1.2",
-        "AAA",
-        question="Started where exactly?",
-        by="secretariat",
-    )
+    send_back(site, "A1.2", "Started where exactly?")
     returned = page_of(client, site)
     review.accept(site.uow, site.clock, CYCLE, "A1.1", "AAA", by="secretariat")
     accepted = page_of(client, site)

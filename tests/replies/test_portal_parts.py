@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portal.app import create_app
-from tests.replies.conftest import CYCLE, DEADLINE, Scenario
+from tests.replies.conftest import DEADLINE, Scenario
 from tests.replies.test_portal_http import form_of, post
 from tests.replies.test_reply_service import all_items, save
+from tests.replies.test_review_service import send_back
 from workflows import bootstrap
-from workflows.services import review
 from workflows.services.replies import plan_parts
 from workflows.settings import get_settings
 
@@ -146,17 +146,7 @@ def test_a_returned_item_answered_from_a_part_after_the_deadline_is_submitted(
     site: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save(site, all_items(site), submit=True)
-    review.return_item(
-        site.uow,
-        site.notifier(site.uow),
-        site.clock,
-        site.config,
-        CYCLE,
-        "A1.2",
-        "AAA",
-        question="Where?",
-        by="s",
-    )
+    send_back(site, "A1.2", "Where?")
     monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "2")
     get_settings.cache_clear()
     token, rid = site.tokens["AAA"], site.ids["A1.2"]

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser
 from tests.replies.conftest import CYCLE, DEADLINE, SECRETARIAT_TOKEN, Scenario
 from tests.replies.test_portal_browser import browser, portal_url  # noqa: F401  (fixtures)
 from tests.replies.test_reply_service import all_items, save
+from tests.replies.test_review_service import send_back
 from workflows import bootstrap
 from workflows.services import review
 
@@ -21,17 +22,7 @@ def reviewed_late(site: Scenario) -> Scenario:
     """AAA answered in time; the secretariat accepted A2.1 and returned A1.1; it is now past the deadline."""
     save(site, all_items(site), submit=True)
     review.accept(site.uow, site.clock, CYCLE, "A2.1", "AAA", by="secretariat")
-    review.return_item(
-        site.uow,
-        site.notifier(site.uow),
-        site.clock,
-        site.config,
-        CYCLE,
-        "A1.1",
-        "AAA",
-        question=QUESTION,
-        by="s",
-    )
+    send_back(site, "A1.1", QUESTION)
     site.clock = bootstrap.FixedClock(DEADLINE + timedelta(days=3))
     return site
 

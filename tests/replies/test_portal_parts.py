@@ -126,6 +126,11 @@ def submit(client: TestClient, token: str, part: int, fields: dict[str, str]) ->
     return client.post(f"/r/{token}?part={part}", data={**fields, "action": "submit"}, follow_redirects=False)
 
 
+def assert_submitted(site: Scenario, code: str, narrative: str) -> None:
+    stored = site.update(code)
+    assert stored is not None and (stored.state, stored.narrative) == ("submitted", narrative)
+
+
 def test_a_correction_submitted_from_a_part_is_recorded_with_a_receipt(
     site: Scenario, client: TestClient
 ) -> None:
@@ -134,11 +139,7 @@ def test_a_correction_submitted_from_a_part_is_recorded_with_a_receipt(
     fields = form_of(client.get(f"/r/{token}?part=2"))
     fields[f"narrative-{rid}"] = "Now mainstreamed everywhere."
     assert submit(client, token, 2, fields).headers["location"] == f"/r/{token}/receipt"
-    stored = site.update("A2.1")
-    assert stored is not None and (stored.state, stored.narrative) == (
-        "submitted",
-        "Now mainstreamed everywhere.",
-    )
+    assert_submitted(site, "A2.1", "Now mainstreamed everywhere.")
     assert len(site.outbox("receipt")) == 2
 
 
@@ -154,11 +155,7 @@ def test_a_returned_item_answered_from_a_part_after_the_deadline_is_submitted(
         fields = form_of(late.get(f"/r/{token}?part=1"))
         fields[f"narrative-{rid}"] = "Started in Geneva, in the expert group."
         assert submit(late, token, 1, fields).headers["location"] == f"/r/{token}/receipt"
-    stored = site.update("A1.2")
-    assert stored is not None and (stored.state, stored.narrative) == (
-        "submitted",
-        "Started in Geneva, in the expert group.",
-    )
+    assert_submitted(site, "A1.2", "Started in Geneva, in the expert group.")
 
 
 def test_clearing_a_saved_answer_then_submitting_from_its_part_is_refused_and_keeps_the_draft(

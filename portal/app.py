@@ -401,7 +401,7 @@ def _errors_of(exc: replies.InvalidAnswers) -> dict[int, dict[str, str]]:
 def _part_number(text: str) -> int:
     """The part asked for in the query; anything but a small positive number is a page not found."""
     if not text.isdigit() or len(text) > 4 or int(text) < 1:
-        raise NotFound("no such part")
+        raise replies.NoSuchPart("no such part")
     return int(text)
 
 
@@ -564,12 +564,13 @@ def _unauthorized() -> PlainTextResponse:
 def _install_error_pages(app: FastAPI, portal: Portal) -> None:
     """Plain error pages: one 404 for every bad link, and never a stack trace or an id."""
 
-    def not_found() -> HTMLResponse:
-        return portal.render("not_found.html", status_code=404)
+    def not_found(*, part_missing: bool = False) -> HTMLResponse:
+        return portal.render("not_found.html", status_code=404, part_missing=part_missing)
 
     @app.exception_handler(NotFound)
-    async def on_not_found(_request: Request, _exc: NotFound) -> HTMLResponse:
-        return not_found()
+    async def on_not_found(_request: Request, exc: NotFound) -> HTMLResponse:
+        # A wrong part number says so (it reveals nothing about the link); any other miss looks the same.
+        return not_found(part_missing=isinstance(exc, replies.NoSuchPart))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Response:

@@ -50,6 +50,15 @@ def test_a_long_request_opens_in_parts_with_a_navigation_that_never_holds_the_to
         assert client.get(f"/r/{token}?part={wrong}").status_code == 404
 
 
+def test_a_part_number_the_request_lacks_says_so_while_a_bad_link_stays_a_plain_not_found(
+    site: Scenario, client: TestClient
+) -> None:
+    missing = client.get(f"/r/{site.tokens['AAA']}?part=3")
+    assert missing.status_code == 404 and "no part with that number" in missing.text
+    bad_link = client.get("/r/not-a-real-token?part=3")
+    assert bad_link.status_code == 404 and "The link is not valid" in bad_link.text
+
+
 def test_saving_a_part_keeps_its_prefilled_answers_as_drafts_and_opens_the_next_part(
     site: Scenario, client: TestClient
 ) -> None:

@@ -11,17 +11,17 @@ import dataclasses
 import os
 import re
 import warnings
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from domain.stocktake import STATUS_ORDER, CycleInfo, StockTake, assemble_stocktake
+from domain.stocktake import STATUS_ORDER, StockTake
 from reporting.charts import response_figure, short_title, status_figure, to_png, to_svg
 from reporting.docx import render_docx
 from reporting.html import render_html
 from reporting.markdown import render_markdown
 from reporting.xlsx import render_xlsx
+from tests.unit.test_stocktake_rules import empty_stocktake
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -88,15 +88,7 @@ def test_the_html_report_is_self_contained_with_inline_charts(stocktake: StockTa
 
 
 def test_a_cycle_with_no_items_still_renders_in_every_format() -> None:
-    empty = assemble_stocktake(
-        cycle=CycleInfo(name="Empty", hlcp_session=None, deadline=date(2026, 9, 1)),
-        previous=None,
-        today=date(2026, 9, 2),
-        recommendations=[],
-        items=[],
-        agency_names={},
-        updates=[],
-    )
+    empty = empty_stocktake()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # e.g. matplotlib's "no artists with labels" on an empty legend
         assert "No recommendation was part of the Empty stock-take." in render_markdown(empty)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from domain.stocktake import Change, CycleInfo, assemble_stocktake, change_since, percent
+from domain.stocktake import Change, CycleInfo, StockTake, assemble_stocktake, change_since, percent
 
 C, B, P = "completed", "blocked", "in_progress"
 
@@ -47,10 +47,10 @@ def test_percentages_round_half_up_and_nothing_of_nothing_is_zero() -> None:
     ]
 
 
-def test_an_empty_cycle_says_so_in_one_sentence() -> None:
-    cycle = CycleInfo(name="Empty", hlcp_session="HLCP 30", deadline=date(2026, 9, 1))
-    report = assemble_stocktake(
-        cycle=cycle,
+def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
+    """The stock-take of a cycle with no items."""
+    return assemble_stocktake(
+        cycle=CycleInfo(name="Empty", hlcp_session=hlcp_session, deadline=date(2026, 9, 1)),
         previous=None,
         today=date(2026, 9, 2),
         recommendations=[],
@@ -58,5 +58,9 @@ def test_an_empty_cycle_says_so_in_one_sentence() -> None:
         agency_names={},
         updates=[],
     )
+
+
+def test_an_empty_cycle_says_so_in_one_sentence() -> None:
+    report = empty_stocktake("HLCP 30")
     assert report.sentences == ("No recommendation was part of the HLCP 30 stock-take.",)
     assert report.sections == () and report.summary.answered_rate == 0

@@ -54,6 +54,10 @@ EVIDENCE_LINK_MAX = 500
 ANSWERING_STATES = {RequestState.SENT, RequestState.OVERDUE, RequestState.ESCALATED}
 
 
+class NoSuchPart(NotFound):
+    """A part number the reply page does not have (the link itself may be fine)."""
+
+
 @dataclass(frozen=True)
 class RawAnswer:
     """One item's answer as typed (portal form or spreadsheet row), before validation."""
@@ -395,7 +399,8 @@ def record_answers(
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
     now, today = clock.now(), clock.today()
-    items = request_items(uow, cycle.id or 0, request.agency_code)
+    # Codes are all a save needs: no texts read on every submission.
+    items = request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
     previous = previous_answers(uow, cycle, request.agency_code)
     updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, request.agency_code)}
     given = {a.recommendation_id: a for a in answers if a.recommendation_id in items}
@@ -699,7 +704,7 @@ def _page(
     items = request_items(uow, cycle_id, request.agency_code, with_text=False)
     parts = plan_parts(items, part_size)
     if part is not None and not 1 <= part <= len(parts):
-        raise NotFound(f"this request has no part {part}")
+        raise NoSuchPart(f"this request has no part {part}")
     shown = set(parts[part - 1][1]) if part is not None else set(items)
     part_of = {rid: n for n, (_, rids) in enumerate(parts, start=1) for rid in rids}
     previous = previous_answers(uow, cycle, request.agency_code, shown)

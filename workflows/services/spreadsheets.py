@@ -167,7 +167,7 @@ def import_reply_file(uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, path
                 else (f"cycle '{cycle.name}' has no status request for agency '{meta[AGENCY_LABEL]}'")
             )
             raise SpreadsheetRejected(path.name, [CellProblem(1, "B", what)])
-        items = replies.request_items(uow, cycle.id or 0, request.agency_code)
+        items = replies.request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
         answers, rows_of = _answers(table, header_row, columns, by_code, request.agency_code, problems)
         try:

@@ -37,8 +37,12 @@ def form_of(page: httpx.Response) -> dict[str, str]:
     return fields
 
 
-def post(client: TestClient, token: str, fields: dict[str, str], action: str) -> httpx.Response:
-    return client.post(f"/r/{token}", data={**fields, "action": action}, follow_redirects=False)
+def post(
+    client: TestClient, token: str, fields: dict[str, str], action: str, *, part: int | None = None
+) -> httpx.Response:
+    """Send the reply form with `action` (to one part of a long request if given); redirects not followed."""
+    url = f"/r/{token}" if part is None else f"/r/{token}?part={part}"
+    return client.post(url, data={**fields, "action": action}, follow_redirects=False)
 
 
 def test_the_link_opens_one_page_with_the_agencys_items_previous_answers_and_safe_headers(

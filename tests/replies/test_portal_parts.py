@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -81,7 +80,7 @@ def test_submitting_from_a_part_keeps_its_typing_and_points_to_the_part_still_un
     fields = form_of(client.get(f"/r/{token}?part=2"))
     fields[f"status-{rid}"] = "ongoing"
     fields[f"narrative-{rid}"] = "Mainstreamed in all programmes."
-    refused = client.post(f"/r/{token}?part=2", data={**fields, "action": "submit"}, follow_redirects=False)
+    refused = post(client, token, fields, "submit", part=2)
     assert refused.status_code == 422
     assert "saved as a draft, nothing was submitted" in refused.text
     assert re.search(r'<a href="\?part=1">Part 1, Agenda point 1[^<]*: 2 problems</a>', refused.text)
@@ -101,7 +100,7 @@ def test_a_long_request_is_submitted_from_its_last_part_once_every_part_is_saved
     fields = form_of(client.get(f"/r/{token}?part=2"))
     fields[f"status-{rid}"] = "ongoing"
     fields[f"narrative-{rid}"] = "Mainstreamed in all programmes."
-    submitted = client.post(f"/r/{token}?part=2", data={**fields, "action": "submit"}, follow_redirects=False)
+    submitted = post(client, token, fields, "submit", part=2)
     assert submitted.status_code == 303 and submitted.headers["location"] == f"/r/{token}/receipt"
     assert site.request_state()[0] == "answered"
     states = {code: stored.state for code in ("A1.1", "A1.2", "A2.1") if (stored := site.update(code))}
@@ -131,10 +130,6 @@ def test_a_short_request_is_one_part_and_a_long_one_is_cut_by_agenda_point_into_
     assert [rid for _, rids in parts for rid in rids] == list(range(1, 96))
 
 
-def submit(client: TestClient, token: str, part: int, fields: dict[str, str]) -> httpx.Response:
-    return client.post(f"/r/{token}?part={part}", data={**fields, "action": "submit"}, follow_redirects=False)
-
-
 def assert_submitted(site: Scenario, code: str, narrative: str) -> None:
     stored = site.update(code)
     assert stored is not None and (stored.state, stored.narrative) == ("submitted", narrative)
@@ -147,7 +142,7 @@ def test_a_correction_submitted_from_a_part_is_recorded_with_a_receipt(
     token, rid = site.tokens["AAA"], site.ids["A2.1"]
     fields = form_of(client.get(f"/r/{token}?part=2"))
     fields[f"narrative-{rid}"] = "Now mainstreamed everywhere."
-    assert submit(client, token, 2, fields).headers["location"] == f"/r/{token}/receipt"
+    assert post(client, token, fields, "submit", part=2).headers["location"] == f"/r/{token}/receipt"
     assert_submitted(site, "A2.1", "Now mainstreamed everywhere.")
     assert len(site.outbox("receipt")) == 2
 
@@ -163,7 +158,7 @@ def test_a_returned_item_answered_from_a_part_after_the_deadline_is_submitted(
     with TestClient(create_app(clock=bootstrap.FixedClock(DEADLINE + timedelta(days=3)))) as late:
         fields = form_of(late.get(f"/r/{token}?part=1"))
         fields[f"narrative-{rid}"] = "Started in Geneva, in the expert group."
-        assert submit(late, token, 1, fields).headers["location"] == f"/r/{token}/receipt"
+        assert post(late, token, fields, "submit", part=1).headers["location"] == f"/r/{token}/receipt"
     assert_submitted(site, "A1.2", "Started in Geneva, in the expert group.")
 
 
@@ -174,10 +169,10 @@ def test_clearing_a_saved_answer_then_submitting_from_its_part_is_refused_and_ke
     post(client, token, form_of(client.get(f"/r/{token}?part=1")), "next")
     fields = form_of(client.get(f"/r/{token}?part=2"))
     fields[f"status-{rid}"], fields[f"narrative-{rid}"] = "ongoing", "In every programme."
-    client.post(f"/r/{token}?part=2", data={**fields, "action": "save"}, follow_redirects=False)
+    post(client, token, fields, "save", part=2)
     fields = form_of(client.get(f"/r/{token}?part=2"))
     fields[f"status-{rid}"] = ""  # the focal point withdraws the answer
-    refused = submit(client, token, 2, fields)
+    refused = post(client, token, fields, "submit", part=2)
     assert refused.status_code == 422 and "not answered" in refused.text
     stored = site.update("A2.1")
     assert stored is not None and (stored.state, stored.status) == ("draft", "ongoing")

@@ -176,7 +176,11 @@ history = Table(
     Column("by", String(320), nullable=False),
     Column("why", Text, nullable=False),
     Column("data", JSON, nullable=False),
+    # The agency whose reply page alone the entry changes (NULL: shared). A reply page's stamp takes
+    # the newest shared entry and the newest of its agency's, both read from this index.
+    Column("scope", String(32)),
     Index("ix_history_entity_key", "entity", "key"),
+    Index("ix_history_scope_id", "scope", "id"),
 )
 
 outbox = Table(

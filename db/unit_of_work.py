@@ -24,6 +24,7 @@ from domain.model import (
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
+    history_scope,
 )
 
 
@@ -217,6 +218,7 @@ class History:
             {
                 "entity": e.entity,
                 "key": e.key,
+                "scope": history_scope(e.entity, e.key),
                 "from_state": e.from_state,
                 "to_state": e.to_state,
                 "at": e.at,

@@ -403,3 +403,20 @@ class StatusUpdate(Stateful):
             self.transition(
                 target, at=at, by=by, why="answer submitted" if submit else "draft saved", **version
             )
+
+
+# Where the agency code sits in the history key of the entities that belong to one agency.
+_AGENCY_IN_KEY = {StatusRequest.ENTITY: 1, StatusUpdate.ENTITY: 2}
+
+
+def history_scope(entity: str, key: str) -> str | None:
+    """The one agency a history entry concerns (its request or its answers); None when it is shared.
+
+    A shared entry (a text, a milestone, an owner, a cycle) may change every agency's reply page;
+    a scoped one changes only that agency's.
+    """
+    position = _AGENCY_IN_KEY.get(entity)
+    if position is None:
+        return None
+    parts = key.split(":", position)
+    return parts[position] if len(parts) > position else None

@@ -10,6 +10,7 @@ a CSRF token; every error is a plain page without internals.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -40,6 +41,7 @@ from portal.security import (
     same,
     signed,
 )
+from portal.warmer import PageWarmer
 from workflows import bootstrap
 from workflows.services import replies, review
 from workflows.services.cycles import cycle_overview
@@ -50,6 +52,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 CSRF_FIELD = "csrf"
 CSRF_COOKIE = "followup_csrf"
 SECRETARIAT_COOKIE = "followup_secretariat"
+# In the page directory (the cache skips dot files): held by the one portal process that warms pages.
+WARMER_LOCK = ".warmer.lock"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
@@ -104,6 +108,8 @@ class Portal:
         # each other down more than they overlap (measured: fewer pages a second than one client
         # alone), while a cached page never waits for this lock.
         self.rendering = threading.Lock()
+        # Parts per request (cycle id, agency): fixed, since a cycle's items are a snapshot.
+        self.part_counts: dict[tuple[int, str], int] = {}
 
     @property
     def engine(self) -> Engine:
@@ -143,11 +149,22 @@ def create_app(
         # waiting to take the GIL back after their call slow each other down (on PostgreSQL, cached
         # views at 20 clients: p95 186 ms with anyio's default 40 threads, 107 ms with 4).
         anyio.to_thread.current_default_thread_limiter().total_tokens = portal.settings.portal_threads
+        warmer = None
+        if portal.settings.portal_warm_seconds > 0:
+            warmer = PageWarmer(
+                page_cache_dir(portal.settings) / WARMER_LOCK,
+                portal.settings.portal_warm_seconds,
+                functools.partial(warm_pages, portal),
+            )
+            warmer.start()
         yield
+        if warmer is not None:
+            warmer.stop()
 
     app = FastAPI(
         title="Follow-up reply portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
+    app.state.portal = portal
     app.add_middleware(BodyLimitMiddleware)
     # Pure ASGI, not `@app.middleware("http")`: that wrapper costs about a millisecond a request.
     app.add_middleware(SecurityHeadersMiddleware)
@@ -169,15 +186,7 @@ def create_app(
         stamp = replies.page_stamp(portal.engine.connect, portal.clock, token)
         if stamp is None:  # not a live link of an open cycle: the full path explains (or refuses) it
             return _reply_form(portal, token, _open(portal, token, number), notice=notice)
-        key = (hash_token(token), number, notice)
-        page = portal.pages.get(key, stamp)
-        if page is None:
-            with portal.rendering:
-                page = portal.pages.get(key, stamp)  # another thread may have rendered it meanwhile
-                if page is None:
-                    fresh = _reply_form(portal, token, _open(portal, token, number), notice=notice)
-                    page = portal.pages.put(key, stamp, bytes(fresh.body))
-        return _cached_reply(portal, token, page, request)
+        return _cached_reply(portal, token, _cached_page(portal, token, number, stamp, notice), request)
 
     @app.post("/r/{token}")
     async def post_reply(token: str, request: Request, part: str = "1") -> Response:
@@ -403,6 +412,43 @@ def _part_number(text: str) -> int:
     if not text.isdigit() or len(text) > 4 or int(text) < 1:
         raise replies.NoSuchPart("no such part")
     return int(text)
+
+
+def _cached_page(
+    portal: Portal, token: str, number: int, stamp: tuple[Any, ...], notice: str = ""
+) -> CachedPage:
+    """Part `number` of the reply page as of `stamp`: from the cache, else rendered and kept there."""
+    key = (hash_token(token), number, notice)
+    page = portal.pages.get(key, stamp)
+    if page is None:
+        with portal.rendering:
+            page = portal.pages.get(key, stamp)  # another thread may have rendered it meanwhile
+            if page is None:
+                fresh = _reply_form(portal, token, _open(portal, token, number), notice=notice)
+                page = portal.pages.put(key, stamp, bytes(fresh.body))
+    return page
+
+
+def warm_pages(portal: Portal, stopping: threading.Event) -> int:
+    """Render every part of every open request that the cache lacks at its current stamp; how many.
+
+    Stops between two pages once `stopping` is set. A page rendered under a stamp that has moved on
+    meanwhile is only a miss for the next view, never a stale page.
+    """
+    rendered = 0
+    for link in replies.open_links(portal.engine.connect, portal.clock, portal.config):
+        request = (link.cycle_id, link.agency_code)
+        if request not in portal.part_counts:
+            portal.part_counts[request] = replies.part_count(
+                portal.uow(), link.cycle_id, link.agency_code, portal.settings.portal_part_size
+            )
+        for number in range(1, portal.part_counts[request] + 1):
+            if stopping.is_set():
+                return rendered
+            if portal.pages.get((hash_token(link.token), number, ""), link.stamp) is None:
+                _cached_page(portal, link.token, number, link.stamp)
+                rendered += 1
+    return rendered
 
 
 def _reply_form(

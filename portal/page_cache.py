@@ -24,17 +24,21 @@ GZIP_LEVEL = 5
 
 @dataclass(frozen=True)
 class CachedPage:
-    """A rendered page with its stamp, entity tag, and gzipped body."""
+    """A rendered page with its stamp and entity tag, kept gzipped only (a tenth of the HTML)."""
 
     stamp: tuple[Any, ...]
     etag: str
-    body: bytes
     gzipped: bytes
+
+    @property
+    def body(self) -> bytes:
+        """The HTML, for the rare client that does not take gzip."""
+        return gzip.decompress(self.gzipped)
 
     @property
     def size(self) -> int:
         """Bytes the entry holds."""
-        return len(self.body) + len(self.gzipped)
+        return len(self.gzipped)
 
 
 class PageCache:
@@ -65,11 +69,11 @@ class PageCache:
             gzipped = self._file(key, stamp).read_bytes() if self.directory else None
         except FileNotFoundError:  # never written, or replaced by a newer version meanwhile
             gzipped = None
-        return self._keep(key, _page(key, stamp, gzip.decompress(gzipped), gzipped)) if gzipped else None
+        return self._keep(key, _page(key, stamp, gzipped)) if gzipped else None
 
     def put(self, key: Hashable, stamp: tuple[Any, ...], body: bytes) -> CachedPage:
         """Store a freshly rendered page (replacing the key's older one) and return it."""
-        page = _page(key, stamp, body, gzip.compress(body, GZIP_LEVEL, mtime=0))
+        page = _page(key, stamp, gzip.compress(body, GZIP_LEVEL, mtime=0))
         if self.directory is not None:
             self._share(key, stamp, page.gzipped)
         return self._keep(key, page)
@@ -118,10 +122,10 @@ class PageCache:
         return len(self._pages)
 
 
-def _page(key: Hashable, stamp: tuple[Any, ...], body: bytes, gzipped: bytes) -> CachedPage:
+def _page(key: Hashable, stamp: tuple[Any, ...], gzipped: bytes) -> CachedPage:
     """A cache entry; its entity tag is the same in every process that holds this page."""
     etag = hashlib.sha256(repr((key, stamp)).encode() + gzipped).hexdigest()[:32]
-    return CachedPage(stamp, f'"{etag}"', body, gzipped)
+    return CachedPage(stamp, f'"{etag}"', gzipped)
 
 
 def _digest(value: Any) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from db.engine import make_engine
+from db.migrate import alembic_config, upgrade
 from db.tables import metadata
 
 
@@ -18,3 +22,25 @@ def test_migrations_create_every_table_and_leave_nothing_for_autogenerate(databa
     engine.dispose()
     assert set(metadata.tables) <= tables
     assert diff == []
+
+
+def test_the_scope_migration_downgrades_and_leaves_earlier_history_entries_shared(
+    database_url: str,
+) -> None:
+    config = alembic_config(database_url)
+    command.downgrade(config, "0001")
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO history (entity, key, from_state, to_state, at, by, why, data)"
+                " VALUES ('request', '1:ILO', 'pending', 'sent', :at, 'test', '', '{}')"
+            ),
+            {"at": datetime(2026, 3, 1, tzinfo=UTC)},
+        )
+    upgrade(database_url)
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT key, scope FROM history")).all()
+    engine.dispose()
+
+    assert [tuple(row) for row in kept] == [("1:ILO", None)]

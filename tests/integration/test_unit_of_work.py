@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
+from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.lifecycle import RequestState
+from domain.model import Answer, Channel, ReportedStatus, StatusUpdate
 from tests.factories import AT, add_agencies, add_recommendations, open_cycle
 
 
@@ -41,3 +44,22 @@ def test_nothing_is_stored_without_commit(uow: SqlUnitOfWork) -> None:
 def test_an_unknown_cycle_is_a_clear_not_found(uow: SqlUnitOfWork) -> None:
     with uow, pytest.raises(NotFound, match="no cycle named 'Nope'"):
         uow.cycles.require("Nope")
+
+
+def test_the_history_scopes_a_requests_and_an_answers_entries_to_their_agency(uow: SqlUnitOfWork) -> None:
+    add_agencies(uow, "ILO")
+    ids = add_recommendations(uow, {"SR1": ["ILO"]})
+    cycle_id, _ = open_cycle(uow, "Spring", date(2026, 4, 1), ["ILO"])
+    with uow:
+        update = StatusUpdate(cycle_id=cycle_id, recommendation_id=ids["SR1"], agency_code="ILO")
+        uow.updates.add(update)
+        answer = Answer(recommendation_id=ids["SR1"], status=ReportedStatus.ONGOING)
+        update.apply(answer, at=AT, by="ILO focal point", channel=Channel.PORTAL, submit=True)
+        uow.commit()
+    with uow:
+        history = tables.history
+        scopes = {
+            entity: scope for entity, scope in uow.session.execute(select(history.c.entity, history.c.scope))
+        }
+
+    assert scopes == {"cycle": None, "request": "ILO", "update": "ILO"}

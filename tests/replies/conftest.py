@@ -19,6 +19,7 @@ from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdat
 from notifications.outbox import OutboxNotifier
 from tests import factories
 from workflows import bootstrap
+from workflows.services import replies
 from workflows.services.cycles import CycleConfig
 from workflows.settings import get_settings
 
@@ -87,6 +88,8 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("FOLLOWUP_SECRET_KEY", factories.SECRET_KEY)
     monkeypatch.setenv("FOLLOWUP_SECRETARIAT_TOKEN", SECRETARIAT_TOKEN)
     monkeypatch.setenv("FOLLOWUP_PUBLIC_URL", "http://testserver")
+    # Pages are rendered ahead only where a test asks for it: a background render would race its asserts.
+    monkeypatch.setenv("FOLLOWUP_PORTAL_WARM_SECONDS", "0")
     get_settings.cache_clear()
     bootstrap.engine.cache_clear()
     yield
@@ -119,6 +122,21 @@ def seed(uow: SqlUnitOfWork) -> Scenario:
         uow.commit()
     cycle_id, tokens = factories.open_cycle(uow, CYCLE, DEADLINE, ["AAA", "BBB"])
     return Scenario(uow, cycle_id, tokens, ids, bootstrap.FixedClock(TODAY))
+
+
+def bbb_saves_a_draft(site: Scenario) -> None:
+    """BBB, the other agency, saves a draft answer to SR1 through the reply service."""
+    answer = replies.RawAnswer(site.ids["SR1"], status="in_progress", narrative="Begun.", loaded_version=0)
+    replies.save_reply(
+        site.uow,
+        site.notifier(site.uow),
+        site.clock,
+        site.config,
+        site.tokens["BBB"],
+        [answer],
+        submit=False,
+        grace_days=get_settings().token_grace_days,
+    )
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from domain.lifecycle import MilestoneState
 from portal.app import create_app
 from portal.page_cache import PageCache
-from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario
+from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft
 from tests.replies.test_reply_service import all_items, save
 from tests.replies.test_review_service import send_back
 from workflows.services import replies, review
@@ -175,3 +175,13 @@ def test_the_pages_kept_on_disk_never_hold_the_reply_token(site: Scenario, clien
     kept = list(page_cache_dir(get_settings()).iterdir())
     assert kept, "the page was not cached"
     assert all(token.encode() not in gzip.decompress(path.read_bytes()) for path in kept)
+
+
+def test_another_agencys_answers_leave_a_cached_page_as_it_was(site: Scenario, client: TestClient) -> None:
+    path = f"/r/{site.tokens['AAA']}"
+    before = client.get(path).headers["etag"]
+    bbb_saves_a_draft(site)
+
+    again = client.get(path, headers={"If-None-Match": before})
+
+    assert again.status_code == 304

@@ -16,7 +16,14 @@ from domain.lifecycle import (
     REQUEST_LIFECYCLE,
     REVIEW_LIFECYCLE,
 )
-from domain.model import Milestone, Recommendation, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.model import (
+    Milestone,
+    Recommendation,
+    StatusRequest,
+    StatusUpdate,
+    StockTakeCycle,
+    history_scope,
+)
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -78,3 +85,17 @@ def test_every_state_of_every_lifecycle_has_a_row_in_its_table() -> None:
         states = set(type(next(iter(table))))
         assert set(table) == states
         assert all(targets <= states for targets in table.values())
+
+
+@pytest.mark.parametrize("kind", list(TABLES))
+def test_a_history_entry_is_scoped_to_the_agency_of_a_request_or_an_answer_and_shared_otherwise(
+    kind: str,
+) -> None:
+    entity = _entity(kind, next(iter(TABLES[kind])))
+    # Agency codes may hold a hyphen, and keys are split on colons: the code comes back whole.
+    if kind in ("request", "update"):
+        entity.agency_code = "UN-HABITAT"
+
+    scope = history_scope(entity.ENTITY, entity.history_key())
+
+    assert scope == ("UN-HABITAT" if kind in ("request", "update") else None)

@@ -293,9 +293,8 @@ def plan_parts(items: dict[int, dict[str, Any]], part_size: int | None) -> list[
     return parts
 
 
-@functools.cache
-def _stamp_query() -> Select[Any]:
-    """The stamp's statement, built on first use: building it costs more than running it."""
+def _stamped(*leading: Any) -> Select[Any]:
+    """`leading` columns, then a request's stamp columns, over live links (any cycle state)."""
     sr, cy, ag, su, h = (
         tables.status_requests,
         tables.cycles,
@@ -306,6 +305,7 @@ def _stamp_query() -> Select[Any]:
     of_request = (su.c.cycle_id == sr.c.cycle_id, su.c.agency_code == sr.c.agency_code)
     return (
         select(
+            *leading,
             sr.c.id,
             sr.c.state,
             sr.c.answered_at,
@@ -314,15 +314,24 @@ def _stamp_query() -> Select[Any]:
             cy.c.hlcp_session,
             cy.c.deadline,
             ag.c.name,
-            select(func.max(h.c.id)).scalar_subquery(),
+            # The newest shared history entry, then the newest of this agency's: another agency's
+            # answers and reminders leave this page's stamp alone.
+            select(func.max(h.c.id)).where(h.c.scope.is_(None)).scalar_subquery(),
+            select(func.max(h.c.id)).where(h.c.scope == sr.c.agency_code).scalar_subquery(),
             # Versions only grow, so their sum moves with every save; the count with every new row.
             select(func.coalesce(func.sum(su.c.version), 0)).where(*of_request).scalar_subquery(),
             select(func.count()).select_from(su).where(*of_request).scalar_subquery(),
         )
         .join(cy, cy.c.id == sr.c.cycle_id)
         .join(ag, ag.c.code == sr.c.agency_code)
-        .where(sr.c.token_hash == bindparam("token_hash"), sr.c.token_revoked_at.is_(None))
+        .where(sr.c.token_revoked_at.is_(None))
     )
+
+
+@functools.cache
+def _stamp_query() -> Select[Any]:
+    """The stamp's statement, built on first use: building it costs more than running it."""
+    return _stamped().where(tables.status_requests.c.token_hash == bindparam("token_hash"))
 
 
 def page_stamp(
@@ -331,11 +340,12 @@ def page_stamp(
     """A fingerprint of everything the reply page of `token` shows, in one query; None unless it is open.
 
     It changes with the date (overdue marks, the deadline), the request and cycle rows, the agency's
-    name, every answer version of the request, and any history entry anywhere (reviews, milestones,
-    texts, ownerships and previous cycles all record one). None means: not an open cycle's live link;
-    the caller then takes `open_request`, which says why. Read it *before* the page, so a write in
-    between can only make the stored page newer than its stamp, never older. It runs on a plain
-    connection (`connect`, e.g. an engine's): no session to build, since it is read on every view.
+    name, every answer version of the request, any shared history entry (texts, milestones, owners
+    and cycles all record one) and any entry of this agency's (its reviews, reminders, versions).
+    None means: not an open cycle's live link; the caller then takes `open_request`, which says why.
+    Read it *before* the page, so a write in between can only make the stored page newer than its
+    stamp, never older. It runs on a plain connection (`connect`, e.g. an engine's): no session to
+    build, since it is read on every view.
     """
     if not token or len(token) > 200:
         return None
@@ -344,6 +354,39 @@ def page_stamp(
     if row is None or row[3] != CycleState.OPEN.value:
         return None
     return (clock.today(), *row)
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    """A live link of an open cycle, as the portal's warmer renders its pages ahead of the agency."""
+
+    cycle_id: int
+    agency_code: str
+    token: str
+    stamp: tuple[Any, ...]
+
+
+def open_links(
+    connect: Callable[[], AbstractContextManager[Connection]], clock: Clock, config: CycleConfig
+) -> list[OpenLink]:
+    """Every live link of every open cycle with its page stamp (the one `page_stamp` gives), in one query."""
+    sr, cy = tables.status_requests, tables.cycles
+    query = _stamped(sr.c.cycle_id, sr.c.agency_code, sr.c.token_nonce).where(
+        cy.c.state == CycleState.OPEN.value
+    )
+    today = clock.today()
+    with connect() as connection:
+        rows = connection.execute(query.order_by(sr.c.id)).all()
+    return [
+        OpenLink(cycle_id, agency, config.reply_token(cycle_id, agency, nonce), (today, *stamp))
+        for cycle_id, agency, nonce, *stamp in rows
+    ]
+
+
+def part_count(uow: SqlUnitOfWork, cycle_id: int, agency_code: str, part_size: int | None) -> int:
+    """How many parts the agency's reply page has in this cycle (fixed: items are a launch snapshot)."""
+    with uow:
+        return len(plan_parts(request_items(uow, cycle_id, agency_code, with_text=False), part_size))
 
 
 def save_reply(

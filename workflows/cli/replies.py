@@ -6,6 +6,7 @@ None of them imports Prefect; `portal` imports the web stack only when it starts
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import socket
@@ -106,6 +107,9 @@ def portal(
     settings.resolved_secret_key()
     # Pages rendered by an earlier version of the portal must not outlive it (their stamps still match).
     shutil.rmtree(page_cache_dir(settings), ignore_errors=True)
+    # The portal's own messages (pages rendered ahead, failed passes) go where uvicorn's go.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["followup"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     # No access log: its request lines would write every agency's reply token to the log files.
     config = uvicorn.Config(
         "portal.app:create_app",
@@ -115,6 +119,7 @@ def portal(
         port=port,
         access_log=False,
         server_header=False,
+        log_config=log_config,
     )
     if workers == 1:
         server = uvicorn.Server(config)

@@ -314,10 +314,11 @@ def _stamped(*leading: Any) -> Select[Any]:
             cy.c.hlcp_session,
             cy.c.deadline,
             ag.c.name,
-            # The newest shared history entry, then the newest of this agency's: another agency's
-            # answers and reminders leave this page's stamp alone.
+            # The newest shared history entry, then how many this agency has: another agency's
+            # answers and reminders leave this page's stamp alone. A count, not the newest id: ids
+            # are taken at insert, so a transaction committing late can land below the newest one.
             select(func.max(h.c.id)).where(h.c.scope.is_(None)).scalar_subquery(),
-            select(func.max(h.c.id)).where(h.c.scope == sr.c.agency_code).scalar_subquery(),
+            select(func.count()).select_from(h).where(h.c.scope == sr.c.agency_code).scalar_subquery(),
             # Versions only grow, so their sum moves with every save; the count with every new row.
             select(func.coalesce(func.sum(su.c.version), 0)).where(*of_request).scalar_subquery(),
             select(func.count()).select_from(su).where(*of_request).scalar_subquery(),

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # Deterministic constraint names: Alembic's batch mode on SQLite needs them to alter tables.
@@ -177,10 +178,17 @@ history = Table(
     Column("why", Text, nullable=False),
     Column("data", JSON, nullable=False),
     # The agency whose reply page alone the entry changes (NULL: shared). A reply page's stamp takes
-    # the newest shared entry and the newest of its agency's, both read from this index.
+    # the newest shared entry and counts its agency's, each from an index of its own: the newest
+    # entries are mostly scoped, so walking the primary key back to a shared one would be slow.
     Column("scope", String(32)),
     Index("ix_history_entity_key", "entity", "key"),
     Index("ix_history_scope_id", "scope", "id"),
+    Index(
+        "ix_history_shared_id",
+        "id",
+        postgresql_where=text("scope IS NULL"),
+        sqlite_where=text("scope IS NULL"),
+    ),
 )
 
 outbox = Table(

@@ -22,9 +22,18 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("history", sa.Column("scope", sa.String(length=32), nullable=True))
     op.create_index("ix_history_scope_id", "history", ["scope", "id"], unique=False)
+    op.create_index(
+        "ix_history_shared_id",
+        "history",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("scope IS NULL"),
+        sqlite_where=sa.text("scope IS NULL"),
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("history", schema=None) as batch_op:
+        batch_op.drop_index("ix_history_shared_id")
         batch_op.drop_index("ix_history_scope_id")
         batch_op.drop_column("scope")

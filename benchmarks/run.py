@@ -795,6 +795,12 @@ def _part_paths(run: Run, cycle_id: int, tokens: dict[str, str]) -> dict[str, li
         }
 
 
+def _by_part(parts: dict[str, list[str]], first: int | None = None) -> list[str]:
+    """Part 1 of every request, then part 2 of every request, and so on (only the `first` parts if given)."""
+    depth = max(map(len, parts.values()), default=0) if first is None else first
+    return [paths[n] for n in range(depth) for paths in parts.values() if len(paths) > n]
+
+
 def _wait_for_pages(directory: Path, count: int, timeout: float = 600) -> float:
     """Seconds until the portal's page directory holds `count` pages (the warmer's first pass done)."""
     started = time.monotonic()
@@ -808,10 +814,10 @@ def _wait_for_pages(directory: Path, count: int, timeout: float = 600) -> float:
 def bench_portal(run: Run, cycle_id: int) -> None:
     """Reply pages (GET) and submissions (POST) under 20 clients, first with nothing rendered ahead.
 
-    Cold: the warmer off, so each first view renders its page. Then, as served in production, the
-    warmer renders every open page ahead; first views (no client asked for these pages before) and
-    repeat views are measured once it is done. Each agency's first two parts are viewed (part 1 is
-    what its link opens). The bare ASGI app sends the same bytes with no work at all.
+    Cold: the warmer off, so each first view renders its page (each agency's first two parts; part
+    1 is what its link opens). Then, as served in production, the warmer renders every open page
+    ahead; once it is done, first views (every part of every request, none asked for before) and
+    repeat views (the same again) are measured. The bare ASGI app sends the same bytes with no work.
     """
     from portal.app import page_cache_dir
     from workflows.settings import get_settings
@@ -821,7 +827,7 @@ def bench_portal(run: Run, cycle_id: int) -> None:
     parts = _part_paths(run, cycle_id, by_agency)
     items = _agency_items(run, cycle_id)
     token_items = {by_agency[agency]: rids for agency, rids in items.items()}
-    pages = [paths[n] for n in (0, 1) for paths in parts.values() if len(paths) > n]
+    pages, every_page = _by_part(parts, 2), _by_part(parts)
     # Service time: pages no other run views (a part further on), one client, nothing queued.
     unseen = [paths[min(2, len(paths) - 1)] for paths in list(parts.values())[:50]]
     env = dict(os.environ)
@@ -830,11 +836,10 @@ def bench_portal(run: Run, cycle_id: int) -> None:
         page_bytes = len(sample.content())
         alone = _load(base, unseen, clients=1)
         cold = _load(base, pages)
-    every_page = sum(len(paths) for paths in parts.values())
-    with _followup_portal(run, {**env, "FOLLOWUP_PORTAL_WARM_SECONDS": "1"}) as base:
-        warm_up_s = _wait_for_pages(page_cache_dir(get_settings()), every_page)
-        reply = _load(base, pages)
-        repeat = _load(base, pages)
+    with _followup_portal(run, env) as base:
+        warm_up_s = _wait_for_pages(page_cache_dir(get_settings()), len(every_page))
+        reply = _load(base, every_page)
+        repeat = _load(base, every_page)
         rng = random.Random(9)
 
         async def submit(client: Client, path: str) -> Reply:
@@ -881,7 +886,7 @@ def bench_portal(run: Run, cycle_id: int) -> None:
         "reply_page": reply,
         "reply_page_repeat": repeat,
         "reply_page_cold": cold,
-        "pages_rendered_ahead": every_page,
+        "pages_rendered_ahead": len(every_page),
         "warm_up_s": warm_up_s,
         "reply_page_one_client": alone,
         "submission": submission,
@@ -912,7 +917,7 @@ def bench_portal(run: Run, cycle_id: int) -> None:
             "first views, nothing rendered ahead",
             cold,
             None,
-            "each rendered on request (warmer off)",
+            f"{cold['requests']} pages, each rendered on request (warmer off)",
         ),
     ):
         run.add(
@@ -930,7 +935,7 @@ def bench_portal(run: Run, cycle_id: int) -> None:
     run.add(
         Figure(
             "portal_warm_up_s",
-            f"Render every open request's pages ahead ({every_page} pages, the warmer's first pass)",
+            f"Render every open request's pages ahead ({len(every_page)} pages, the warmer's first pass)",
             warm_up_s,
             note="from the portal's start, 2 workers",
         )

@@ -19,7 +19,6 @@ from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 
 from domain.model import ReportedStatus
-from notifications import ITEMS_IN_FULL_MAX
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary", "returned")
@@ -111,9 +110,6 @@ def _environment() -> Environment:
         # Templates ship with the code: parsed once per process, never stat'ed again per message.
         auto_reload=False,
     )
-    # A request of more items is listed by code only: 200 full texts made a 340 KB e-mail that
-    # nobody reads through, while the reply page shows them, in parts.
-    env.globals["items_in_full_max"] = ITEMS_IN_FULL_MAX
     env.filters.update(
         plural=_plural,
         longdate=_long_date,

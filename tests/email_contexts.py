@@ -19,6 +19,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
             "agency": IOM,
             "reply_url": REPLY_URL,
             "item_count": 3,
+            "in_parts": False,
             "items_by_point": [
                 {
                     "agenda_point": 1,

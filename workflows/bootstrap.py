@@ -81,6 +81,7 @@ def cycle_config() -> CycleConfig:
         reply_token=reply_token,
         reply_url=reply_url,
         schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
+        part_size=settings.portal_part_size,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,7 +16,6 @@ from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
 from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate
 from domain.tokens import derive_token
-from notifications import ITEMS_IN_FULL_MAX
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from workflows.bootstrap import FixedClock
 from workflows.services import cycles
@@ -124,7 +124,7 @@ def test_launch_snapshots_the_owners_and_queues_one_status_request_per_agency(uo
 
 def test_a_request_too_long_to_list_in_full_gets_its_codes_without_texts(uow: SqlUnitOfWork) -> None:
     add_agencies(uow, "ILO", "IOM")
-    many = {f"A1.{n}": ["IOM"] for n in range(1, ITEMS_IN_FULL_MAX + 2)}
+    many = {f"A1.{n}": ["IOM"] for n in range(1, CONFIG.part_size + 2)}
     add_recommendations(uow, {"SR1": ["ILO"], **many})
     notifier = FakeNotifier()
     launch(uow, notifier)
@@ -135,6 +135,19 @@ def test_a_request_too_long_to_list_in_full_gets_its_codes_without_texts(uow: Sq
     assert {item["text"] for item in point["items"]} == {""}
     (strategic,) = contexts["ILO"]["items_by_point"]
     assert strategic["items"][0]["text"] == "Recommendation SR1: do the thing."
+    assert contexts["IOM"]["in_parts"] and not contexts["ILO"]["in_parts"]
+
+
+def test_the_portals_part_size_also_decides_which_requests_are_listed_by_code(uow: SqlUnitOfWork) -> None:
+    add_agencies(uow, "ILO", "IOM")
+    add_recommendations(uow, {"SR1": ["ILO"], "A1.1": ["IOM"], "A1.2": ["IOM"]})
+    notifier = FakeNotifier()
+    config = dataclasses.replace(CONFIG, part_size=1)
+    cycles.launch_cycle(uow, notifier, clock(LAUNCH_DAY), config, name="Spring 2026", deadline=DEADLINE)
+
+    contexts = {m.context["agency"]["code"]: m.context for m in notifier.of_kind("status-request")}
+    assert contexts["IOM"]["in_parts"] and not contexts["ILO"]["in_parts"]
+    assert {item["text"] for item in contexts["IOM"]["items_by_point"][0]["items"]} == {""}
 
 
 def test_launching_the_same_cycle_again_changes_nothing_and_queues_nothing(uow: SqlUnitOfWork) -> None:

@@ -26,7 +26,6 @@ from domain.model import Agency, ContactRole, StatusRequest, StockTakeCycle
 from domain.policies import FollowUpSchedule, request_overdue
 from domain.ports import Clock, Notifier
 from domain.tokens import hash_token, new_nonce
-from notifications import ITEMS_IN_FULL_MAX
 
 STRATEGIC_TITLE = "Strategic recommendations"
 # Answers the secretariat has in hand (a returned answer is back with the agency).
@@ -45,6 +44,9 @@ class CycleConfig:
     reply_token: Callable[[int, str, str], str]
     reply_url: Callable[[int, str, str], str]
     schedule: FollowUpSchedule = field(default_factory=FollowUpSchedule)
+    # Items on one reply page: a longer request is answered in parts, and its e-mail lists codes only
+    # (200 full texts made a 340 KB e-mail that nobody reads through, while the reply page shows them).
+    part_size: int = 40
 
 
 @dataclass(frozen=True)
@@ -447,22 +449,16 @@ def _enqueue_status_requests(
         uow,
         cycle,
         [r.agency_code for r in todo],
-        codes_only=[r.agency_code for r in todo if r.item_count > ITEMS_IN_FULL_MAX],
+        codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
     )
     enqueued = 0
     for request in todo:
         agency = agencies[request.agency_code]
-        context = {
-            **agency_context(cycle, config, agency),
-            "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
-            "item_count": request.item_count,
-            "items_by_point": items.get(agency.code, []),
-        }
         enqueued += notifier.enqueue(
             "status-request",
             key=status_request_key(request),
             to=agency.emails(ContactRole.FOCAL_POINT) or agency.emails(ContactRole.HEAD_OF_OFFICE),
-            context=context,
+            context=status_request_context(cycle, config, agency, request, items.get(agency.code, [])),
             cycle_id=cycle.id,
             agency_code=agency.code,
         )
@@ -483,6 +479,24 @@ def _common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any
 
 def agency_context(cycle: StockTakeCycle, config: CycleConfig, agency: Agency) -> dict[str, Any]:
     return {**_common_context(cycle, config), "agency": {"code": agency.code, "name": agency.name}}
+
+
+def status_request_context(
+    cycle: StockTakeCycle,
+    config: CycleConfig,
+    agency: Agency,
+    request: StatusRequest,
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """What the status-request e-mail shows: the link, and the items (codes only if in parts)."""
+    assert cycle.id is not None
+    return {
+        **agency_context(cycle, config, agency),
+        "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
+        "item_count": request.item_count,
+        "in_parts": request.item_count > config.part_size,
+        "items_by_point": items,
+    }
 
 
 def previous_cycle_id(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int | None:

@@ -40,6 +40,7 @@ from workflows.services.cycles import (
     agency_context,
     items_by_point,
     previous_cycle_id,
+    status_request_context,
     status_request_key,
 )
 
@@ -640,13 +641,9 @@ def reissue_link(
         token = config.reply_token(cycle.id or 0, agency_code, nonce)
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
         agency = uow.agencies.require(agency_code)
-        link = config.reply_url(cycle.id or 0, agency_code, nonce)
-        context = {
-            **agency_context(cycle, config, agency),
-            "reply_url": link,
-            "item_count": request.item_count,
-            "items_by_point": items_by_point(uow, cycle, [agency_code]).get(agency_code, []),
-        }
+        brief = [agency_code] if request.item_count > config.part_size else []
+        items = items_by_point(uow, cycle, [agency_code], codes_only=brief).get(agency_code, [])
+        context = status_request_context(cycle, config, agency, request, items)
         notifier.enqueue(
             "status-request",
             key=status_request_key(request),
@@ -656,7 +653,7 @@ def reissue_link(
             agency_code=agency_code,
         )
         uow.commit()
-        return link
+        return str(context["reply_url"])
 
 
 def _request_for_token(

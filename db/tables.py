@@ -15,7 +15,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 # Deterministic constraint names: Alembic's batch mode on SQLite needs them to alter tables.
@@ -177,18 +176,21 @@ history = Table(
     Column("by", String(320), nullable=False),
     Column("why", Text, nullable=False),
     Column("data", JSON, nullable=False),
-    # The agency whose reply page alone the entry changes (NULL: shared). A reply page's stamp takes
-    # the newest shared entry and counts its agency's, each from an index of its own: the newest
-    # entries are mostly scoped, so walking the primary key back to a shared one would be slow.
-    Column("scope", String(32)),
     Index("ix_history_entity_key", "entity", "key"),
-    Index("ix_history_scope_id", "scope", "id"),
-    Index(
-        "ix_history_shared_id",
-        "id",
-        postgresql_where=text("scope IS NULL"),
-        sqlite_where=text("scope IS NULL"),
-    ),
+)
+
+# The scope of shared history entries (texts, owners, milestones, cycles) in `history_counts`.
+SHARED_SCOPE = ""
+
+# How many history entries each scope holds: SHARED_SCOPE, or the agency whose request or answers an
+# entry concerns. Raised in the transaction that appends the entries, under the row's lock, so a
+# count only grows in commit order (ids do not: a transaction committing late lands below the newest
+# id seen). A reply page's stamp reads two of these rows, never the history itself.
+history_counts = Table(
+    "history_counts",
+    metadata,
+    Column("scope", String(32), primary_key=True),
+    Column("entries", Integer, nullable=False),
 )
 
 outbox = Table(

@@ -128,12 +128,29 @@ class Recommendation(Stateful):
         return f"{self.source}:{self.code}"
 
     def amend(self, *, text: str, at: datetime, by: str, **fields: Any) -> bool:
-        """Update text and placement from a re-import; record a history entry when the text changed."""
-        changed = False
-        for name, value in fields.items():
-            if getattr(self, name) != value:
-                setattr(self, name, value)
-                changed = True
+        """Update text and placement from a re-import, recording a history entry for each that changed."""
+        moved = {
+            name: [getattr(self, name), value]
+            for name, value in fields.items()
+            if getattr(self, name) != value
+        }
+        for name, (_, value) in moved.items():
+            setattr(self, name, value)
+        if moved:
+            # Placement is what reply pages and reports group and order by: a move must be seen too.
+            self.record(
+                Transition(
+                    self.ENTITY,
+                    self.history_key(),
+                    None,
+                    "placement_amended",
+                    at,
+                    by,
+                    "placement changed on re-import",
+                    moved,
+                )
+            )
+        changed = bool(moved)
         if text != self.text:
             self.record(
                 Transition(

@@ -24,7 +24,7 @@ def test_migrations_create_every_table_and_leave_nothing_for_autogenerate(databa
     assert diff == []
 
 
-def test_the_scope_migration_downgrades_and_leaves_earlier_history_entries_shared(
+def test_the_history_counts_migration_counts_earlier_entries_as_shared_and_downgrades(
     database_url: str,
 ) -> None:
     config = alembic_config(database_url)
@@ -40,7 +40,7 @@ def test_the_scope_migration_downgrades_and_leaves_earlier_history_entries_share
         )
     upgrade(database_url)
     with engine.connect() as conn:
-        kept = conn.execute(text("SELECT key, scope FROM history")).all()
+        counts = conn.execute(text("SELECT scope, entries FROM history_counts")).all()
     engine.dispose()
 
-    assert [tuple(row) for row in kept] == [("1:ILO", None)]
+    assert [tuple(row) for row in counts] == [("", 1)]

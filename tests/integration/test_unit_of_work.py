@@ -11,7 +11,7 @@ from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.lifecycle import RequestState
-from domain.model import Answer, Channel, ReportedStatus, StatusUpdate
+from domain.model import Answer, Channel, ReportedStatus, StatusUpdate, history_scope
 from tests.factories import AT, add_agencies, add_recommendations, open_cycle
 
 
@@ -46,10 +46,12 @@ def test_an_unknown_cycle_is_a_clear_not_found(uow: SqlUnitOfWork) -> None:
         uow.cycles.require("Nope")
 
 
-def test_the_history_scopes_a_requests_and_an_answers_entries_to_their_agency(uow: SqlUnitOfWork) -> None:
-    add_agencies(uow, "ILO")
-    ids = add_recommendations(uow, {"SR1": ["ILO"]})
-    cycle_id, _ = open_cycle(uow, "Spring", date(2026, 4, 1), ["ILO"])
+def test_the_history_counts_its_entries_per_agency_for_requests_and_answers_and_as_shared_otherwise(
+    uow: SqlUnitOfWork,
+) -> None:
+    add_agencies(uow, "ILO", "IOM")
+    ids = add_recommendations(uow, {"SR1": ["ILO"], "A1.1": ["IOM"]})
+    cycle_id, _ = open_cycle(uow, "Spring", date(2026, 4, 1), ["ILO", "IOM"])
     with uow:
         update = StatusUpdate(cycle_id=cycle_id, recommendation_id=ids["SR1"], agency_code="ILO")
         uow.updates.add(update)
@@ -57,9 +59,12 @@ def test_the_history_scopes_a_requests_and_an_answers_entries_to_their_agency(uo
         update.apply(answer, at=AT, by="ILO focal point", channel=Channel.PORTAL, submit=True)
         uow.commit()
     with uow:
-        history = tables.history
-        scopes = {
-            entity: scope for entity, scope in uow.session.execute(select(history.c.entity, history.c.scope))
-        }
+        entries = uow.session.execute(select(tables.history.c.entity, tables.history.c.key)).all()
+        counts = {scope: n for scope, n in uow.session.execute(select(tables.history_counts))}
 
-    assert scopes == {"cycle": None, "request": "ILO", "update": "ILO"}
+    expected = {"": 0, "ILO": 0, "IOM": 0}
+    for entity, key in entries:
+        expected[history_scope(entity, key) or ""] += 1
+    assert counts == expected
+    assert (expected["ILO"], expected["IOM"]) == (2, 1)  # ILO: its request sent, its answer; IOM: its request
+    assert expected[""] >= 1  # the cycle opened

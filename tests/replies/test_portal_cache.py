@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.lifecycle import MilestoneState
+from domain.model import Recommendation
 from portal.app import create_app
 from portal.page_cache import PageCache
 from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft
@@ -185,3 +186,20 @@ def test_another_agencys_answers_leave_a_cached_page_as_it_was(site: Scenario, c
     again = client.get(path, headers={"If-None-Match": before})
 
     assert again.status_code == 304
+
+
+def test_a_cached_page_follows_a_re_import_that_only_moves_an_item(
+    site: Scenario, client: TestClient
+) -> None:
+    before = page_of(client, site)
+    with site.uow:
+        moved = site.uow.session.get(Recommendation, site.ids["A1.2"])
+        assert moved is not None
+        moved.amend(
+            text=moved.text, at=site.clock.now(), by="re-import", agenda_point=7, agenda_title="Moved"
+        )
+        site.uow.commit()
+
+    after = page_of(client, site)
+
+    assert "Agenda point 7: Moved" not in before and "Agenda point 7: Moved" in after

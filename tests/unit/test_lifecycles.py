@@ -15,6 +15,7 @@ from domain.lifecycle import (
     RECOMMENDATION_LIFECYCLE,
     REQUEST_LIFECYCLE,
     REVIEW_LIFECYCLE,
+    RecommendationState,
 )
 from domain.model import (
     Milestone,
@@ -99,3 +100,14 @@ def test_a_history_entry_is_scoped_to_the_agency_of_a_request_or_an_answer_and_s
     scope = history_scope(entity.ENTITY, entity.history_key())
 
     assert scope == ("UN-HABITAT" if kind in ("request", "update") else None)
+
+
+def test_a_re_import_that_only_moves_an_item_records_where_it_moved_from() -> None:
+    rec = _entity("recommendation", RecommendationState.ACTIVE)
+
+    moved = rec.amend(text=rec.text, at=AT, by="re-import", agenda_point=3, position=1)
+    again = rec.amend(text=rec.text, at=AT, by="re-import", agenda_point=3, position=1)
+
+    assert moved and not again
+    (event,) = rec.events
+    assert (event.to_state, event.data) == ("placement_amended", {"agenda_point": [None, 3]})

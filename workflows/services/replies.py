@@ -296,12 +296,12 @@ def plan_parts(items: dict[int, dict[str, Any]], part_size: int | None) -> list[
 
 def _stamped(*leading: Any) -> Select[Any]:
     """`leading` columns, then a request's stamp columns, over live links (any cycle state)."""
-    sr, cy, ag, su, h = (
+    sr, cy, ag, su, hc = (
         tables.status_requests,
         tables.cycles,
         tables.agencies,
         tables.status_updates,
-        tables.history,
+        tables.history_counts,
     )
     of_request = (su.c.cycle_id == sr.c.cycle_id, su.c.agency_code == sr.c.agency_code)
     return (
@@ -315,11 +315,10 @@ def _stamped(*leading: Any) -> Select[Any]:
             cy.c.hlcp_session,
             cy.c.deadline,
             ag.c.name,
-            # The newest shared history entry, then how many this agency has: another agency's
-            # answers and reminders leave this page's stamp alone. A count, not the newest id: ids
-            # are taken at insert, so a transaction committing late can land below the newest one.
-            select(func.max(h.c.id)).where(h.c.scope.is_(None)).scalar_subquery(),
-            select(func.count()).select_from(h).where(h.c.scope == sr.c.agency_code).scalar_subquery(),
+            # How many shared history entries there are, and how many of this agency's: another
+            # agency's answers and reminders leave this page's stamp alone.
+            select(hc.c.entries).where(hc.c.scope == tables.SHARED_SCOPE).scalar_subquery(),
+            select(hc.c.entries).where(hc.c.scope == sr.c.agency_code).scalar_subquery(),
             # Versions only grow, so their sum moves with every save; the count with every new row.
             select(func.coalesce(func.sum(su.c.version), 0)).where(*of_request).scalar_subquery(),
             select(func.count()).select_from(su).where(*of_request).scalar_subquery(),

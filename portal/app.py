@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -47,13 +48,15 @@ from workflows.services import replies, review
 from workflows.services.cycles import cycle_overview
 from workflows.settings import Settings, get_settings
 
+log = logging.getLogger("followup.portal")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "portal"
 STATIC = Path(__file__).resolve().parent / "static"
 CSRF_FIELD = "csrf"
 CSRF_COOKIE = "followup_csrf"
 SECRETARIAT_COOKIE = "followup_secretariat"
-# In the page directory (the cache skips dot files): held by the one portal process that warms pages.
-WARMER_LOCK = ".warmer.lock"
+# Held by the one portal process that renders pages ahead; beside the page directory, not in it, since
+# a newly started portal empties that directory while the old one may still be running.
+WARMER_LOCK = "portal-warmer.lock"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
@@ -108,8 +111,8 @@ class Portal:
         # each other down more than they overlap (measured: fewer pages a second than one client
         # alone), while a cached page never waits for this lock.
         self.rendering = threading.Lock()
-        # Parts per request (cycle id, agency): fixed, since a cycle's items are a snapshot.
-        self.part_counts: dict[tuple[int, str], int] = {}
+        # Parts per request (cycle id, agency), with the page stamp they were counted under.
+        self.part_counts: dict[tuple[int, str], tuple[tuple[Any, ...], int]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -152,14 +155,16 @@ def create_app(
         warmer = None
         if portal.settings.portal_warm_seconds > 0:
             warmer = PageWarmer(
-                page_cache_dir(portal.settings) / WARMER_LOCK,
+                portal.settings.home / WARMER_LOCK,
                 portal.settings.portal_warm_seconds,
                 functools.partial(warm_pages, portal),
             )
             warmer.start()
-        yield
-        if warmer is not None:
-            warmer.stop()
+        try:
+            yield
+        finally:
+            if warmer is not None:
+                warmer.stop()
 
     app = FastAPI(
         title="Follow-up reply portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
@@ -437,17 +442,31 @@ def warm_pages(portal: Portal, stopping: threading.Event) -> int:
     """
     rendered = 0
     for link in replies.open_links(portal.engine.connect, portal.clock, portal.config):
-        request = (link.cycle_id, link.agency_code)
-        if request not in portal.part_counts:
-            portal.part_counts[request] = replies.part_count(
-                portal.uow(), link.cycle_id, link.agency_code, portal.settings.portal_part_size
-            )
-        for number in range(1, portal.part_counts[request] + 1):
-            if stopping.is_set():
-                return rendered
-            if portal.pages.get((hash_token(link.token), number, ""), link.stamp) is None:
-                _cached_page(portal, link.token, number, link.stamp)
-                rendered += 1
+        if stopping.is_set():
+            break
+        try:
+            rendered += _warm_link(portal, link, stopping)
+        except DomainError:  # this link only (re-issued or revoked meanwhile, say): on to the next
+            log.warning("reply pages of %s (cycle %s) not rendered ahead", link.agency_code, link.cycle_id)
+    return rendered
+
+
+def _warm_link(portal: Portal, link: replies.OpenLink, stopping: threading.Event) -> int:
+    """Render the link's parts that the cache lacks at its stamp; how many."""
+    request = (link.cycle_id, link.agency_code)
+    known = portal.part_counts.get(request)
+    if known is None or known[0] != link.stamp:  # a re-import may have moved items between parts
+        count = replies.part_count(
+            portal.uow(), link.cycle_id, link.agency_code, portal.settings.portal_part_size
+        )
+        known = portal.part_counts[request] = (link.stamp, count)
+    rendered = 0
+    for number in range(1, known[1] + 1):
+        if stopping.is_set():
+            break
+        if portal.pages.get((hash_token(link.token), number, ""), link.stamp) is None:
+            _cached_page(portal, link.token, number, link.stamp)
+            rendered += 1
     return rendered
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from typing import Any
 
 # Fast to compress and still about a tenth of the HTML: the page goes out gzipped to most clients.
 GZIP_LEVEL = 5
+log = logging.getLogger("followup.portal.cache")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,10 @@ class PageCache:
         """Store a freshly rendered page (replacing the key's older one) and return it."""
         page = _page(key, stamp, gzip.compress(body, GZIP_LEVEL, mtime=0))
         if self.directory is not None:
-            self._share(key, stamp, page.gzipped)
+            try:
+                self._share(key, stamp, page.gzipped)
+            except OSError as exc:  # disk full, or the directory removed by a newer portal: serve from memory
+                log.warning("rendered page kept in memory only, not shared: %s", exc)
         return self._keep(key, page)
 
     def _keep(self, key: Hashable, page: CachedPage) -> CachedPage:

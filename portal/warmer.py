@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 log = logging.getLogger("followup.portal.warmer")
+STOP_WAIT_SECONDS = 10
 
 
 class PageWarmer:
@@ -37,10 +38,11 @@ class PageWarmer:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop between two pages, wait for the thread, and let another process take over."""
+        """Stop between two pages, wait a little for the thread, and let another process take over."""
         self.stopping.set()
         if self._thread is not None:
-            self._thread.join()
+            # A pass stuck on an unreachable database must not hold the shutdown: the thread is a daemon.
+            self._thread.join(timeout=STOP_WAIT_SECONDS)
         if self._lock_file is not None:
             self._lock_file.close()  # releases the lock
             self._lock_file = None
@@ -69,9 +71,15 @@ class PageWarmer:
         return rendered
 
     def _run(self) -> None:
+        failing = False
         while not self.stopping.is_set():
             try:
                 self.run_once()
-            except Exception:  # the database restarting, say: logged, and tried again next pass
-                log.exception("warming reply pages failed; trying again in %.0f s", self.interval)
+                failing = False
+            except Exception as exc:  # the database restarting, say: tried again at the next pass
+                if failing:  # the traceback once, then a line per pass while it lasts
+                    log.warning("warming reply pages still failing: %s", exc)
+                else:
+                    log.exception("warming reply pages failed; trying again every %.0f s", self.interval)
+                failing = True
             self.stopping.wait(self.interval)

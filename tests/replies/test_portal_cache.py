@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,13 +13,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.lifecycle import MilestoneState
+from domain.lifecycle import MilestoneState, Transition
 from domain.model import Recommendation
 from portal.app import create_app
 from portal.page_cache import PageCache
 from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft
 from tests.replies.test_reply_service import all_items, save
 from tests.replies.test_review_service import send_back
+from workflows import bootstrap
 from workflows.services import replies, review
 
 
@@ -203,3 +206,44 @@ def test_a_cached_page_follows_a_re_import_that_only_moves_an_item(
     after = page_of(client, site)
 
     assert "Agenda point 7: Moved" not in before and "Agenda point 7: Moved" in after
+
+
+def test_a_shared_change_committed_while_another_waits_is_never_missed(
+    site: Scenario, client: TestClient, database_url: str
+) -> None:
+    # A marks a milestone done and writes its history, but has not committed yet.
+    first = bootstrap.uow(database_url)
+    with first:
+        (milestone,) = first.milestones.for_recommendation(site.ids["A1.1"])
+        milestone.transition(MilestoneState.DONE, at=site.clock.now(), by="AAA")
+        first.session.flush()
+        first.history.append(first.collect_events())
+        # B, another shared change, tries to commit meanwhile: it has to wait for A's count.
+        second = threading.Thread(target=announce_something, args=(site,))
+        second.start()
+        second.join(timeout=1)
+        b_waited = second.is_alive()
+        during = page_of(client, site)
+        first.session.commit()
+    second.join(timeout=30)
+    after = page_of(client, site)
+
+    assert b_waited and "(done)" not in during
+    assert "(done)" in after
+
+
+def announce_something(site: Scenario) -> None:
+    """A shared history entry of its own, as the follow-up's announcement of returned answers makes."""
+    uow = bootstrap.uow()
+    with uow:
+        uow.record(Transition("cycle", CYCLE, "open", "open", site.clock.now(), "follow-up", "announced"))
+        uow.commit()
+
+
+def test_a_page_that_cannot_be_shared_is_still_served_from_memory(tmp_path: Path) -> None:
+    pages = PageCache(10_000_000, tmp_path / "pages")
+    shutil.rmtree(tmp_path / "pages")  # e.g. a newer portal emptied it
+
+    stored = pages.put(("hash-a", 1, ""), ("2026-03-10", 7), b"<p>version 7</p>")
+
+    assert pages.get(("hash-a", 1, ""), ("2026-03-10", 7)) == stored

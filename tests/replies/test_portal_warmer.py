@@ -14,7 +14,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import NotFound
 from domain.lifecycle import MilestoneState
+from domain.model import Recommendation
 from portal.app import create_app, page_cache_dir, warm_pages
 from portal.warmer import PageWarmer
 from tests.replies.conftest import Scenario, bbb_saves_a_draft
@@ -132,7 +135,7 @@ def test_a_failed_pass_is_logged_and_the_next_one_runs(
 
     def flaky(_stopping: threading.Event) -> int:
         calls.append(1)
-        if len(calls) == 1:
+        if len(calls) <= 2:
             raise ConnectionError("database restarting")
         done.set()
         return 0
@@ -142,8 +145,10 @@ def test_a_failed_pass_is_logged_and_the_next_one_runs(
     finished = done.wait(10)
     warmer.stop()
 
-    assert finished and len(calls) >= 2
-    assert "warming reply pages failed" in caplog.text and "database restarting" in caplog.text
+    assert finished and len(calls) >= 3
+    assert caplog.text.count("Traceback") == 1  # the first failure in full, the next one in a line
+    assert "warming reply pages failed" in caplog.text
+    assert "warming reply pages still failing: database restarting" in caplog.text
 
 
 @pytest.fixture
@@ -159,10 +164,48 @@ def test_the_running_portal_renders_pages_ahead_in_the_background(
 ) -> None:
     directory = page_cache_dir(get_settings())
     deadline = time.monotonic() + 20
-    while len([p for p in directory.iterdir() if p.suffix == ".gz"]) < 4 and time.monotonic() < deadline:
+    while len(list(directory.glob("*.gz"))) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert len(list(directory.glob("*.gz"))) == 4, "the warmer did not render the four pages in 20 s"
     no_render(monkeypatch)
 
     page = warming_client.get(f"/r/{site.tokens['BBB']}")
 
     assert page.status_code == 200 and "SR1" in page.text
+
+
+def test_a_link_that_fails_is_skipped_and_the_others_are_still_rendered(
+    site: Scenario, app: FastAPI, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    counted = replies.part_count
+
+    def reissued_meanwhile(uow: SqlUnitOfWork, cycle_id: int, agency: str, size: int | None) -> int:
+        if agency == "AAA":
+            raise NotFound("this reply link is not valid")
+        return counted(uow, cycle_id, agency, size)
+
+    monkeypatch.setattr(replies, "part_count", reissued_meanwhile)
+
+    assert warm(app) == 2  # BBB's page in each cycle
+    assert "reply pages of AAA" in caplog.text
+
+
+def test_parts_are_counted_again_after_a_re_import_moves_an_item_to_another_agenda_point(
+    site: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "2")
+    get_settings.cache_clear()
+    app = create_app(clock=site.clock)
+    warm(app)
+    with site.uow:
+        moved = site.uow.session.get(Recommendation, site.ids["A1.2"])
+        assert moved is not None
+        moved.amend(text=moved.text, at=site.clock.now(), by="import", agenda_point=3, agenda_title="Moved")
+        site.uow.commit()
+    warm(app)
+    no_render(monkeypatch)
+
+    with TestClient(app) as client:
+        third = client.get(f"/r/{site.tokens['AAA']}?part=3")
+
+    assert third.status_code == 200 and "Agenda point 3: Moved" in third.text

@@ -22,6 +22,8 @@ from typing import Any
 # Fast to compress and still about a tenth of the HTML: the page goes out gzipped to most clients.
 GZIP_LEVEL = 5
 log = logging.getLogger("followup.portal.cache")
+# Writes between two prunings of the shared directory (sooner when they may exceed the byte budget).
+PRUNE_EVERY = 64
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class PageCache:
         self._pages: OrderedDict[Hashable, CachedPage] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        # This process's file of each page it shared, and what it wrote since the last pruning.
+        self._shared: dict[Hashable, Path] = {}
+        self._unpruned_bytes = 0
+        self._puts = 0
         if directory is not None:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -101,27 +107,47 @@ class PageCache:
         return self.directory / f"{_digest(key)}.{_digest(stamp)}.gz"
 
     def _share(self, key: Hashable, stamp: tuple[Any, ...], gzipped: bytes) -> None:
-        """Write the page for the other processes; drop the key's older versions and the oldest pages."""
+        """Write the page for the other processes, replacing this process's older version of it."""
         assert self.directory is not None
         target = self._file(key, stamp)
         partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
         partial.write_bytes(gzipped)
         os.replace(partial, target)  # atomic: readers see the whole page or none
-        files = []
+        with self._lock:
+            previous = self._shared.get(key)
+            self._shared[key] = target
+            self._unpruned_bytes += len(gzipped)
+            self._puts += 1
+            # Listing the directory on every write made a pass over N pages cost N² file reads.
+            prune = self._unpruned_bytes > self.max_bytes or self._puts % PRUNE_EVERY == 0
+        if previous is not None and previous != target:
+            _remove(str(previous))
+        if prune:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Drop older versions of pages (other processes' too), then the oldest pages past the budget."""
+        assert self.directory is not None
+        files, newest = [], {}
         for entry in os.scandir(self.directory):
-            if entry.name.startswith(".") or entry.path == str(target):
+            if entry.name.startswith("."):
                 continue
-            if entry.name.startswith(_digest(key) + "."):
-                _remove(entry.path)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    files.append((entry.stat().st_mtime, entry.stat().st_size, entry.path))
-        total = len(gzipped) + sum(size for _, size, _ in files)
-        for _, size, path in sorted(files):
+            with contextlib.suppress(FileNotFoundError):
+                stat = entry.stat()
+                files.append((stat.st_mtime, stat.st_size, entry.path))
+        for mtime, size, path in sorted(files):
+            newest[os.path.basename(path).split(".", 1)[0]] = (mtime, size, path)  # the key's latest
+        kept = set(newest.values())
+        for _, _, path in set(files) - kept:
+            _remove(path)
+        total = sum(size for _, size, _ in kept)
+        for _, size, path in sorted(kept):
             if total <= self.max_bytes:
                 break
             _remove(path)
             total -= size
+        with self._lock:
+            self._unpruned_bytes = total
 
     def __len__(self) -> int:
         return len(self._pages)

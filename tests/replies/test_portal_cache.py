@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from domain.lifecycle import MilestoneState, Transition
 from domain.model import Recommendation
 from portal.app import create_app
-from portal.page_cache import PageCache
+from portal.page_cache import PRUNE_EVERY, PageCache
 from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft
 from tests.replies.test_reply_service import all_items, save
 from tests.replies.test_review_service import send_back
@@ -156,8 +156,19 @@ def test_a_page_rendered_by_one_process_is_served_by_another_and_only_under_its_
     assert shared is not None and shared.body == stored.body and shared.etag == stored.etag
     assert newer is None
     assert first.get(("hash-a", ""), ("2026-03-10", 7)) is not None  # still in its own memory
-    assert PageCache(10_000_000, tmp_path).get(("hash-a", ""), ("2026-03-10", 7)) is None  # file replaced
-    assert len(list(tmp_path.iterdir())) == 1
+    assert PageCache(10_000_000, tmp_path).get(("hash-a", ""), ("2026-03-10", 8)) is not None
+
+
+def test_older_versions_of_a_shared_page_are_dropped_within_a_few_writes(tmp_path: Path) -> None:
+    other, pages = PageCache(10_000_000, tmp_path), PageCache(10_000_000, tmp_path)
+    other.put(("hash-a", ""), (7,), b"<p>version 7</p>")
+    pages.put(("hash-a", ""), (8,), b"<p>version 8</p>")
+    for n in range(PRUNE_EVERY - 1):  # the directory is listed once every so many writes, not at each
+        pages.put((f"hash-{n}", ""), (1,), b"<p>another page</p>")
+
+    fresh = PageCache(10_000_000, tmp_path)
+    assert fresh.get(("hash-a", ""), (7,)) is None and fresh.get(("hash-a", ""), (8,)) is not None
+    assert len(list(tmp_path.iterdir())) == PRUNE_EVERY
 
 
 def test_the_shared_pages_stay_within_the_byte_budget_oldest_dropped_first(tmp_path: Path) -> None:

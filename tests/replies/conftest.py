@@ -7,16 +7,19 @@ A previous cycle holds AAA's answers, so the current cycle's page shows them pre
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate
+from domain.model import Answer, Channel, Milestone, Recommendation, ReportedStatus, StatusUpdate
 from notifications.outbox import OutboxNotifier
+from portal.app import create_app
 from tests import factories
 from workflows import bootstrap
 from workflows.services import replies
@@ -137,6 +140,26 @@ def bbb_saves_a_draft(site: Scenario) -> None:
         submit=False,
         grace_days=get_settings().token_grace_days,
     )
+
+
+@contextmanager
+def portal_with(site: Scenario, monkeypatch: pytest.MonkeyPatch, **settings: str) -> Iterator[TestClient]:
+    """A client of the portal on the site's database, with these settings (`portal_part_size="2"`)."""
+    for name, value in settings.items():
+        monkeypatch.setenv(f"FOLLOWUP_{name.upper()}", value)
+    get_settings.cache_clear()
+    with TestClient(create_app(clock=site.clock)) as client:
+        yield client
+
+
+def move_to_agenda_point(site: Scenario, code: str, point: int) -> None:
+    """A re-import moves the item to another agenda point, its text unchanged."""
+    with site.uow:
+        moved = site.uow.session.get(Recommendation, site.ids[code])
+        assert moved is not None
+        title = "Moved on re-import"
+        moved.amend(text=moved.text, at=site.clock.now(), by="import", agenda_point=point, agenda_title=title)
+        site.uow.commit()
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.lifecycle import MilestoneState, Transition
-from domain.model import Recommendation
 from portal.app import create_app
 from portal.page_cache import PRUNE_EVERY, PageCache
-from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft
+from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft, move_to_agenda_point
 from tests.replies.test_reply_service import all_items, save
 from tests.replies.test_review_service import send_back
 from workflows import bootstrap
@@ -206,17 +205,12 @@ def test_a_cached_page_follows_a_re_import_that_only_moves_an_item(
     site: Scenario, client: TestClient
 ) -> None:
     before = page_of(client, site)
-    with site.uow:
-        moved = site.uow.session.get(Recommendation, site.ids["A1.2"])
-        assert moved is not None
-        moved.amend(
-            text=moved.text, at=site.clock.now(), by="re-import", agenda_point=7, agenda_title="Moved"
-        )
-        site.uow.commit()
+    move_to_agenda_point(site, "A1.2", 7)
 
     after = page_of(client, site)
 
-    assert "Agenda point 7: Moved" not in before and "Agenda point 7: Moved" in after
+    assert "Agenda point 7: Moved on re-import" not in before
+    assert "Agenda point 7: Moved on re-import" in after
 
 
 def test_a_shared_change_committed_while_another_waits_is_never_missed(

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portal.app import create_app
-from tests.replies.conftest import DEADLINE, Scenario
+from tests.replies.conftest import DEADLINE, Scenario, portal_with
 from tests.replies.test_portal_http import form_of, post
 from tests.replies.test_reply_service import all_items, save
 from tests.replies.test_review_service import send_back
@@ -25,9 +25,7 @@ from workflows.settings import get_settings
 
 @pytest.fixture
 def client(site: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "2")
-    get_settings.cache_clear()
-    with TestClient(create_app(clock=site.clock)) as test_client:
+    with portal_with(site, monkeypatch, portal_part_size="2") as test_client:
         yield test_client
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,10 +17,9 @@ from fastapi.testclient import TestClient
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.lifecycle import MilestoneState
-from domain.model import Recommendation
 from portal.app import create_app, page_cache_dir, warm_pages
 from portal.warmer import PageWarmer
-from tests.replies.conftest import Scenario, bbb_saves_a_draft
+from tests.replies.conftest import Scenario, bbb_saves_a_draft, move_to_agenda_point, portal_with
 from tests.replies.test_reply_service import all_items, save
 from workflows.services import replies
 from workflows.settings import get_settings
@@ -28,6 +27,13 @@ from workflows.settings import get_settings
 
 @pytest.fixture
 def app(site: Scenario) -> FastAPI:
+    return create_app(clock=site.clock)
+
+
+def app_in_parts(site: Scenario, monkeypatch: pytest.MonkeyPatch, *, size: int) -> FastAPI:
+    """The portal with requests of more than `size` items answered in parts."""
+    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", str(size))
+    get_settings.cache_clear()
     return create_app(clock=site.clock)
 
 
@@ -86,9 +92,7 @@ def test_a_shared_change_such_as_a_milestone_re_renders_every_page(site: Scenari
 def test_every_part_of_a_long_request_is_rendered_ahead(
     site: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "1")
-    get_settings.cache_clear()
-    app = create_app(clock=site.clock)
+    app = app_in_parts(site, monkeypatch, size=1)
     rendered = warm(app)
     no_render(monkeypatch)
 
@@ -116,8 +120,16 @@ def test_a_revoked_link_gets_no_page_ahead(site: Scenario, app: FastAPI) -> None
 
 def test_one_process_warms_at_a_time_and_another_takes_over_when_it_stops(tmp_path: Path) -> None:
     passes: list[str] = []
-    first = PageWarmer(tmp_path / ".warmer.lock", 60, lambda _stopping: passes.append("first") or 0)
-    second = PageWarmer(tmp_path / ".warmer.lock", 60, lambda _stopping: passes.append("second") or 0)
+
+    def counting(name: str) -> Callable[[threading.Event], int]:
+        def warm_pass(_stopping: threading.Event) -> int:
+            passes.append(name)
+            return 0
+
+        return warm_pass
+
+    first = PageWarmer(tmp_path / "portal-warmer.lock", 60, counting("first"))
+    second = PageWarmer(tmp_path / "portal-warmer.lock", 60, counting("second"))
 
     assert first.run_once() == 0
     assert second.run_once() is None
@@ -140,7 +152,7 @@ def test_a_failed_pass_is_logged_and_the_next_one_runs(
         done.set()
         return 0
 
-    warmer = PageWarmer(tmp_path / ".warmer.lock", 0.01, flaky)
+    warmer = PageWarmer(tmp_path / "portal-warmer.lock", 0.01, flaky)
     warmer.start()
     finished = done.wait(10)
     warmer.stop()
@@ -153,9 +165,7 @@ def test_a_failed_pass_is_logged_and_the_next_one_runs(
 
 @pytest.fixture
 def warming_client(site: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("FOLLOWUP_PORTAL_WARM_SECONDS", "0.05")
-    get_settings.cache_clear()
-    with TestClient(create_app(clock=site.clock)) as client:
+    with portal_with(site, monkeypatch, portal_warm_seconds="0.05") as client:
         yield client
 
 
@@ -193,19 +203,13 @@ def test_a_link_that_fails_is_skipped_and_the_others_are_still_rendered(
 def test_parts_are_counted_again_after_a_re_import_moves_an_item_to_another_agenda_point(
     site: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FOLLOWUP_PORTAL_PART_SIZE", "2")
-    get_settings.cache_clear()
-    app = create_app(clock=site.clock)
+    app = app_in_parts(site, monkeypatch, size=2)
     warm(app)
-    with site.uow:
-        moved = site.uow.session.get(Recommendation, site.ids["A1.2"])
-        assert moved is not None
-        moved.amend(text=moved.text, at=site.clock.now(), by="import", agenda_point=3, agenda_title="Moved")
-        site.uow.commit()
+    move_to_agenda_point(site, "A1.2", 3)
     warm(app)
     no_render(monkeypatch)
 
     with TestClient(app) as client:
         third = client.get(f"/r/{site.tokens['AAA']}?part=3")
 
-    assert third.status_code == 200 and "Agenda point 3: Moved" in third.text
+    assert third.status_code == 200 and "Agenda point 3: Moved on re-import" in third.text

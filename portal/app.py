@@ -460,13 +460,23 @@ def _warm_link(portal: Portal, link: replies.OpenLink, stopping: threading.Event
             portal.uow(), link.cycle_id, link.agency_code, portal.settings.portal_part_size
         )
         known = portal.part_counts[request] = (link.stamp, count)
+    missing = [
+        n
+        for n in range(1, known[1] + 1)
+        if portal.pages.get((hash_token(link.token), n, ""), link.stamp) is None
+    ]
+    if not missing:
+        return 0
+    # The pass's stamps may be seconds old by now: render under the current one, the one views ask for.
+    stamp = replies.page_stamp(portal.engine.connect, portal.clock, link.token)
+    if stamp is None:  # the link stopped working meanwhile
+        return 0
     rendered = 0
-    for number in range(1, known[1] + 1):
+    for number in missing:
         if stopping.is_set():
             break
-        if portal.pages.get((hash_token(link.token), number, ""), link.stamp) is None:
-            _cached_page(portal, link.token, number, link.stamp)
-            rendered += 1
+        _cached_page(portal, link.token, number, stamp)
+        rendered += 1
     return rendered
 
 

@@ -22,8 +22,10 @@ from typing import Any
 # Fast to compress and still about a tenth of the HTML: the page goes out gzipped to most clients.
 GZIP_LEVEL = 5
 log = logging.getLogger("followup.portal.cache")
-# Writes between two prunings of the shared directory (sooner when they may exceed the byte budget).
+# Writes between two prunings of the shared directory (sooner when they may exceed the byte budget),
+# and the share of the budget a pruning leaves when it has to drop pages.
 PRUNE_EVERY = 64
+PRUNE_TO = 0.8
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,10 @@ class PageCache:
         self._pages: OrderedDict[Hashable, CachedPage] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        # This process's file of each page it shared, and what it wrote since the last pruning.
+        # This process's file of each page it shared, and the bytes it may still write before the
+        # directory may be past its budget (other processes write too: it is listed every so often).
         self._shared: dict[Hashable, Path] = {}
-        self._unpruned_bytes = 0
+        self._room = max_bytes
         self._puts = 0
         if directory is not None:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -111,22 +114,26 @@ class PageCache:
         assert self.directory is not None
         target = self._file(key, stamp)
         partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
-        partial.write_bytes(gzipped)
-        os.replace(partial, target)  # atomic: readers see the whole page or none
+        try:
+            partial.write_bytes(gzipped)
+            os.replace(partial, target)  # atomic: readers see the whole page or none
+        except OSError:
+            _remove(str(partial))  # a disk that filled up mid-write leaves no half page behind
+            raise
         with self._lock:
             previous = self._shared.get(key)
             self._shared[key] = target
-            self._unpruned_bytes += len(gzipped)
+            self._room -= len(gzipped)
             self._puts += 1
             # Listing the directory on every write made a pass over N pages cost N² file reads.
-            prune = self._unpruned_bytes > self.max_bytes or self._puts % PRUNE_EVERY == 0
+            prune = self._room < 0 or self._puts % PRUNE_EVERY == 0
         if previous is not None and previous != target:
             _remove(str(previous))
         if prune:
             self._prune()
 
     def _prune(self) -> None:
-        """Drop older versions of pages (other processes' too), then the oldest pages past the budget."""
+        """Drop older versions of pages (other processes' too), then the oldest pages past the low mark."""
         assert self.directory is not None
         files, newest = [], {}
         for entry in os.scandir(self.directory):
@@ -140,14 +147,19 @@ class PageCache:
         kept = set(newest.values())
         for _, _, path in set(files) - kept:
             _remove(path)
+        # Down to a low mark, not just under the budget: otherwise every later write would prune again.
+        low_mark = int(self.max_bytes * PRUNE_TO)
         total = sum(size for _, size, _ in kept)
-        for _, size, path in sorted(kept):
-            if total <= self.max_bytes:
+        for oldest in sorted(kept) if total > self.max_bytes else ():
+            if total <= low_mark:
                 break
-            _remove(path)
-            total -= size
+            _remove(oldest[2])
+            kept.discard(oldest)
+            total -= oldest[1]
+        paths = {path for _, _, path in kept}
         with self._lock:
-            self._unpruned_bytes = total
+            self._room = self.max_bytes - total
+            self._shared = {k: p for k, p in self._shared.items() if str(p) in paths}
 
     def __len__(self) -> int:
         return len(self._pages)

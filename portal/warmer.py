@@ -43,6 +43,8 @@ class PageWarmer:
         if self._thread is not None:
             # A pass stuck on an unreachable database must not hold the shutdown: the thread is a daemon.
             self._thread.join(timeout=STOP_WAIT_SECONDS)
+            if self._thread.is_alive():
+                return  # still in a pass: the lock goes with the process, so no one else warms meanwhile
         if self._lock_file is not None:
             self._lock_file.close()  # releases the lock
             self._lock_file = None

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -161,6 +162,8 @@ def test_a_page_rendered_by_one_process_is_served_by_another_and_only_under_its_
 def test_older_versions_of_a_shared_page_are_dropped_within_a_few_writes(tmp_path: Path) -> None:
     other, pages = PageCache(10_000_000, tmp_path), PageCache(10_000_000, tmp_path)
     other.put(("hash-a", ""), (7,), b"<p>version 7</p>")
+    for old in tmp_path.iterdir():
+        os.utime(old, (1_000_000_000, 1_000_000_000))  # written long before the next version
     pages.put(("hash-a", ""), (8,), b"<p>version 8</p>")
     for n in range(PRUNE_EVERY - 1):  # the directory is listed once every so many writes, not at each
         pages.put((f"hash-{n}", ""), (1,), b"<p>another page</p>")
@@ -224,7 +227,8 @@ def test_a_shared_change_committed_while_another_waits_is_never_missed(
         first.session.flush()
         first.history.append(first.collect_events())
         # B, another shared change, tries to commit meanwhile: it has to wait for A's count.
-        second = threading.Thread(target=announce_something, args=(site,))
+        failures: list[BaseException] = []
+        second = threading.Thread(target=announce_something, args=(site, failures))
         second.start()
         second.join(timeout=1)
         b_waited = second.is_alive()
@@ -234,15 +238,19 @@ def test_a_shared_change_committed_while_another_waits_is_never_missed(
     after = page_of(client, site)
 
     assert b_waited and "(done)" not in during
+    assert not second.is_alive() and failures == []
     assert "(done)" in after
 
 
-def announce_something(site: Scenario) -> None:
+def announce_something(site: Scenario, failures: list[BaseException]) -> None:
     """A shared history entry of its own, as the follow-up's announcement of returned answers makes."""
-    uow = bootstrap.uow()
-    with uow:
-        uow.record(Transition("cycle", CYCLE, "open", "open", site.clock.now(), "follow-up", "announced"))
-        uow.commit()
+    try:
+        uow = bootstrap.uow()
+        with uow:
+            uow.record(Transition("cycle", CYCLE, "open", "open", site.clock.now(), "follow-up", "announced"))
+            uow.commit()
+    except BaseException as exc:  # the test thread asserts there was none
+        failures.append(exc)
 
 
 def test_a_page_that_cannot_be_shared_is_still_served_from_memory(tmp_path: Path) -> None:
@@ -252,3 +260,37 @@ def test_a_page_that_cannot_be_shared_is_still_served_from_memory(tmp_path: Path
     stored = pages.put(("hash-a", 1, ""), ("2026-03-10", 7), b"<p>version 7</p>")
 
     assert pages.get(("hash-a", 1, ""), ("2026-03-10", 7)) == stored
+
+
+def test_a_full_page_directory_is_listed_every_so_often_not_at_every_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listings: list[str] = []
+    scandir = os.scandir
+
+    def counted(path: str | os.PathLike[str]) -> Any:
+        listings.append(str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counted)
+    pages = PageCache(200_000, tmp_path)
+    for n in range(2_000):
+        pages.put((f"hash-{n}", ""), (1,), os.urandom(1_000))  # ten times what the budget holds
+
+    assert sum(f.stat().st_size for f in tmp_path.iterdir()) <= 200_000
+    assert len(listings) < 100
+
+
+def test_a_page_that_could_not_be_written_whole_leaves_no_file_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(_source: object, _target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    pages = PageCache(10_000_000, tmp_path)
+
+    stored = pages.put(("hash-a", ""), (7,), b"<p>version 7</p>")
+
+    assert pages.get(("hash-a", ""), (7,)) == stored
+    assert list(tmp_path.iterdir()) == []

@@ -385,7 +385,7 @@ def open_links(
 
 
 def part_count(uow: SqlUnitOfWork, cycle_id: int, agency_code: str, part_size: int | None) -> int:
-    """How many parts the agency's reply page has in this cycle (fixed: items are a launch snapshot)."""
+    """How many parts the agency's reply page has in this cycle (its items, grouped as they stand now)."""
     with uow:
         return len(plan_parts(request_items(uow, cycle_id, agency_code, with_text=False), part_size))
 

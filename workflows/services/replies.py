@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import update as sql_update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -442,6 +443,12 @@ def record_answers(
     """
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
+    # One save of a request at a time: a second browser tab saving meanwhile waits, then sees this
+    # save's versions and gets a conflict, not a duplicate row or a lost update. A write that changes
+    # nothing locks the row on PostgreSQL and takes SQLite's write lock before anything is read.
+    sr = tables.status_requests
+    uow.session.execute(sql_update(sr).where(sr.c.id == request.id).values(state=sr.c.state))
+    uow.session.refresh(request)
     now, today = clock.now(), clock.today()
     # Codes are all a save needs: no texts read on every submission.
     items = request_items(uow, cycle.id or 0, request.agency_code, with_text=False)

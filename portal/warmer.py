@@ -2,7 +2,7 @@
 
 A first view costs a render (a dozen queries, then the template: tens of milliseconds); twenty agencies
 opening their links at once would queue behind each other. So one process of the portal at a time,
-the holder of a lock file in the shared page directory, goes over the open requests every
+the holder of a lock file beside the shared page directory, goes over the open requests every
 `FOLLOWUP_PORTAL_WARM_SECONDS` and renders each part that is missing from the cache or stale. A
 submission makes only its own agency's pages stale, so after the first pass each pass renders little.
 """

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy import update as sql_update
 
 from db import tables
@@ -297,14 +297,7 @@ def plan_parts(items: dict[int, dict[str, Any]], part_size: int | None) -> list[
 
 def _stamped(*leading: Any) -> Select[Any]:
     """`leading` columns, then a request's stamp columns, over live links (any cycle state)."""
-    sr, cy, ag, su, hc = (
-        tables.status_requests,
-        tables.cycles,
-        tables.agencies,
-        tables.status_updates,
-        tables.history_counts,
-    )
-    of_request = (su.c.cycle_id == sr.c.cycle_id, su.c.agency_code == sr.c.agency_code)
+    sr, cy, ag, hc = tables.status_requests, tables.cycles, tables.agencies, tables.history_counts
     return (
         select(
             *leading,
@@ -316,13 +309,10 @@ def _stamped(*leading: Any) -> Select[Any]:
             cy.c.hlcp_session,
             cy.c.deadline,
             ag.c.name,
-            # How many shared history entries there are, and how many of this agency's: another
-            # agency's answers and reminders leave this page's stamp alone.
+            # How many shared history entries there are, and how many of this agency's: every
+            # answer saved or reviewed records one, while another agency's leave this stamp alone.
             select(hc.c.entries).where(hc.c.scope == tables.SHARED_SCOPE).scalar_subquery(),
             select(hc.c.entries).where(hc.c.scope == sr.c.agency_code).scalar_subquery(),
-            # Versions only grow, so their sum moves with every save; the count with every new row.
-            select(func.coalesce(func.sum(su.c.version), 0)).where(*of_request).scalar_subquery(),
-            select(func.count()).select_from(su).where(*of_request).scalar_subquery(),
         )
         .join(cy, cy.c.id == sr.c.cycle_id)
         .join(ag, ag.c.code == sr.c.agency_code)
@@ -342,8 +332,8 @@ def page_stamp(
     """A fingerprint of everything the reply page of `token` shows, in one query; None unless it is open.
 
     It changes with the date (overdue marks, the deadline), the request and cycle rows, the agency's
-    name, every answer version of the request, any shared history entry (texts, milestones, owners
-    and cycles all record one) and any entry of this agency's (its reviews, reminders, versions).
+    name, any shared history entry (texts, milestones, owners and cycles all record one) and any
+    entry of this agency's (every answer version, review, reminder and re-issued link records one).
     None means: not an open cycle's live link; the caller then takes `open_request`, which says why.
     Read it *before* the page, so a write in between can only make the stored page newer than its
     stamp, never older. It runs on a plain connection (`connect`, e.g. an engine's): no session to

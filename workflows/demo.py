@@ -9,10 +9,14 @@ works in the portal (`make demo-portal`).
 
 Each step runs the very `followup` command a secretariat member would type (in this process, so
 Prefect's local server starts once); agency replies go through the same use cases as the portal.
+Each command is printed with a one-line result (a table shows as its title and row count);
+`--verbose` prints every command's whole output and Prefect's log.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -20,14 +24,38 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Console
+from rich.console import ConsoleRenderable, RenderHook
+from rich.table import Table
+from rich.text import Text
 
 from workflows import bootstrap
+from workflows.cli.app import console
 from workflows.settings import get_settings
 
 SEED = Path(__file__).resolve().parents[1] / "db" / "seed"
 SAMPLE_REPORT = SEED / "CEB-2014-4-Annex-V.md"
-console = Console()
+
+
+class Transcript:
+    """How much the demo prints: each command with a one-line result, or (verbose) all its output."""
+
+    verbose = False
+
+
+class TablesAsCounts(RenderHook):
+    """Print a table as one line, its title (or columns) and its row count, instead of its rows."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        """Replace each table among what is about to be printed by its one-line summary."""
+        return [_counted(r) if isinstance(r, Table) else r for r in renderables]
+
+
+def _counted(table: Table) -> Text:
+    rows = f"{table.row_count} row" + ("" if table.row_count == 1 else "s")
+    if table.title:
+        return Text(f"{table.title}: {rows}")
+    columns = ", ".join(str(column.header) for column in table.columns if column.header)
+    return Text(f"table of {rows} ({columns})")
 
 
 class DemoFailed(RuntimeError):
@@ -45,21 +73,56 @@ class AgencyReply:
 
 
 def followup(*args: str) -> None:
-    """Run one `followup` command in this process, echoing it; raise if it fails."""
+    """Run one `followup` command in this process, echoing it and its result; raise if it fails."""
     from workflows.cli import app
 
-    console.print(f"\n[bold cyan]$ followup {' '.join(_quoted(a) for a in args)}[/]")
-    code = app(list(args), standalone_mode=False)
+    command = f"$ followup {' '.join(_quoted(a) for a in args)}"
+    if Transcript.verbose:
+        console.print(f"\n{command}", style="bold cyan", highlight=False, soft_wrap=True)
+        code = app(list(args), standalone_mode=False)
+    else:
+        console.print(command, style="bold cyan", highlight=False, soft_wrap=True)
+        with console.capture() as captured:
+            code = app(list(args), standalone_mode=False)
+        console.print(Text("  " + _result(captured.get())), soft_wrap=True)
     if code not in (None, 0):
         raise DemoFailed(f"`followup {' '.join(args)}` exited with status {code}")
+
+
+RESULT_LINES, RESULT_LINE_CHARACTERS = 3, 110
+
+
+def _result(output: str) -> str:
+    """A command's output as one line: its first lines, each shortened; --verbose prints them all."""
+    lines = [line.strip().rstrip(".") for line in output.splitlines() if line.strip()]
+    shown = [_shortened(line) for line in lines[:RESULT_LINES]]
+    if len(lines) > RESULT_LINES:
+        shown.append(f"... {len(lines) - RESULT_LINES} more lines")
+    return "; ".join(shown)
+
+
+def _shortened(line: str) -> str:
+    return line if len(line) <= RESULT_LINE_CHARACTERS else line[: RESULT_LINE_CHARACTERS - 1] + "…"
 
 
 def _quoted(arg: str) -> str:
     return f'"{arg}"' if " " in arg else arg
 
 
-def main() -> None:
+def quiet_output() -> None:
+    """Show tables as counts and Prefect's log from warnings up (set before Prefect is imported)."""
+    console.push_render_hook(TablesAsCounts())
+    console.soft_wrap = True  # a one-line result stays one line in a narrow terminal's scrollback
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def main(argv: list[str] | None = None) -> None:
     """Run the whole demo from an empty demo home."""
+    parser = argparse.ArgumentParser(prog="python -m workflows.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--verbose", action="store_true", help="every command's whole output, Prefect's log")
+    Transcript.verbose = parser.parse_args(argv).verbose
+    if not Transcript.verbose:
+        quiet_output()
     settings = get_settings()
     home = settings.home.resolve()
     if home.exists():
@@ -98,9 +161,10 @@ def main() -> None:
         f"E-mails sent (one .eml file each): {home / 'outbox'} "
         f"({len(list((home / 'outbox').glob('*.eml')))} files)"
     )
-    console.print("Stock-take reports (Word, HTML, Markdown, spreadsheet) of each closed cycle:")
-    for path in reports:
-        console.print(f"  {path}")
+    console.print(
+        f"Stock-take reports (Word, HTML, Markdown, spreadsheet) of each closed cycle: "
+        f"{settings.reports_dir.resolve()} ({len(reports)} files)"
+    )
     console.print(f"ILO's reply link for {name!r} (run `make demo-portal`, then open it):")
     console.print(f"  {link}", soft_wrap=True)  # never wrapped: it must stay copyable
 
@@ -126,10 +190,13 @@ def run_cycle(number: int, cycle: dict[str, Any]) -> None:
     )
     answered: set[str] = set()
     for today in cycle["checks"]:
+        answers: list[str] = []
         for reply in replies:
             if reply.agency not in answered and reply.answered_on < today:
-                answer(name, reply)
+                answers.append(answer(name, reply))
                 answered.add(reply.agency)
+        if answers:
+            console.print(f"Replies: {', '.join(answers)}", soft_wrap=True)
         followup("cycle", "collect", name, "--today", today.isoformat())
         followup("check", "--today", today.isoformat())
     followup("cycle", "show", name, "--today", cycle["checks"][-1].isoformat())
@@ -149,11 +216,13 @@ def reply_link(cycle_name: str, agency: str) -> str:
         return bootstrap.reply_url(cycle.id or 0, agency, request.token_nonce)
 
 
-def answer(cycle_name: str, reply: AgencyReply) -> None:
-    """An agency answers its whole request on `reply.answered_on`, through the portal or a spreadsheet."""
+def answer(cycle_name: str, reply: AgencyReply) -> str:
+    """An agency answers its whole request on `reply.answered_on`, through the portal or a spreadsheet.
+
+    Returns what happened, in a few words.
+    """
     if reply.channel == "spreadsheet":
-        answer_by_spreadsheet(cycle_name, reply)
-        return
+        return answer_by_spreadsheet(cycle_name, reply)
     from workflows.services import replies
 
     clock = bootstrap.FixedClock(reply.answered_on)
@@ -178,13 +247,10 @@ def answer(cycle_name: str, reply: AgencyReply) -> None:
         submit=True,
         grace_days=settings.token_grace_days,
     )
-    console.print(
-        f"[green]{reply.agency}[/] answered {len(result.saved)} items through the portal "
-        f"on {reply.answered_on}."
-    )
+    return f"{reply.agency} {len(result.saved)} items through the portal on {reply.answered_on}"
 
 
-def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> None:
+def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
     """The agency fills the template offline and e-mails it back; the secretariat drops it in the inbox."""
     from openpyxl import load_workbook
 
@@ -206,10 +272,7 @@ def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> None:
             sheet.cell(row, column[key]).value = given[key]
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     book.save(settings.inbox_dir / download.name)
-    console.print(
-        f"[green]{reply.agency}[/] sent back a filled spreadsheet on {reply.answered_on}: "
-        f"{settings.inbox_dir / download.name}"
-    )
+    return f"{reply.agency} a filled spreadsheet, dropped in the inbox, on {reply.answered_on}"
 
 
 def _answers_for(previous_statuses: list[str | None], reply: AgencyReply) -> list[dict[str, str]]:

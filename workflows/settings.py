@@ -18,33 +18,67 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FOLLOWUP_", env_file=".env", extra="ignore")
 
     home: Path = Field(
-        default=Path("var"), description="Where the embedded database, outbox and reports live"
+        default=Path("var"),
+        description="Where the embedded database, outbox, inbox, reports and secret key live.",
     )
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default SQLite in $FOLLOWUP_HOME"
+        default=None,
+        description="Any SQLAlchemy URL; unset: SQLite at `$FOLLOWUP_HOME/followup.db`. "
+        "Production: `postgresql+psycopg://user@host/db`.",
     )
     mail_url: str | None = Field(
-        default=None, description="smtp://user:pass@host:587?starttls=1 or file:///dir"
+        default=None,
+        description="Where e-mail goes: `smtp://user:pass@host:587?starttls=1`, `smtps://...` or a folder "
+        "`file:///dir`; unset: the folder `$FOLLOWUP_HOME/outbox` (see E-mail).",
     )
-    mail_from: str = "HLCP Secretariat <hlcp.secretariat@un.example.org>"
-    secretariat_email: str = "hlcp.secretariat@un.example.org"
-    public_url: str = "http://127.0.0.1:8000"
-    secretariat_token: str | None = Field(default=None, description="Bearer token of the secretariat pages")
-    secret_key: str | None = Field(default=None, description="hex key reply links derive from")
-    reminder_days: tuple[int, ...] = (14, 7, 2)
-    escalation_days: int = 3
-    token_grace_days: int = 14
+    mail_from: str = Field(
+        default="HLCP Secretariat <hlcp.secretariat@un.example.org>",
+        description="The From of every message.",
+    )
+    secretariat_email: str = Field(
+        default="hlcp.secretariat@un.example.org",
+        description="Reply-To of every message; copied on escalations; receives the cycle summaries.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The portal's public address; reply links are `<public url>/r/<token>`.",
+    )
+    secretariat_token: str | None = Field(
+        default=None,
+        description="The secretariat's token for the portal's `/cycles/<name>` pages; unset: no such pages.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="The key reply links derive from (64 hex digits); unset: generated once into "
+        "`$FOLLOWUP_HOME/secret.key`.",
+    )
+    reminder_days: tuple[int, ...] = Field(
+        default=(14, 7, 2), description="Reminders, in days before the reply deadline."
+    )
+    escalation_days: int = Field(
+        default=3, description="Escalation to the head of office, in days after the reply deadline."
+    )
+    token_grace_days: int = Field(
+        default=14, description="How long a reply link keeps working after its cycle closes, in days."
+    )
     portal_cache_mb: int = Field(default=64, description="rendered reply pages kept per portal process")
-    portal_threads: int = Field(default=4, ge=1, description="threads per portal process serving pages")
+    portal_threads: int = Field(
+        default=4, ge=1, description="Threads per portal process serving the (blocking) page routes."
+    )
     portal_warm_seconds: float = Field(
         default=5, ge=0, description="seconds between passes rendering open requests' pages ahead; 0: off"
     )
     portal_part_size: int = Field(
-        default=40, ge=1, description="items on one reply page; longer requests are answered in parts"
+        default=40,
+        ge=1,
+        description="Items on one reply page; a longer request is answered in parts, one agenda point "
+        "each, and its e-mail lists codes only.",
     )
-    task_retries: int = Field(default=3, description="Prefect retries of a flow task that failed on I/O")
+    task_retries: int = Field(
+        default=3, description="Prefect retries of a flow task that failed on I/O (never on bad input)."
+    )
     task_retry_delay_seconds: tuple[int, ...] = Field(
-        default=(10, 60, 300), description="waits before each retry (the last repeats)"
+        default=(10, 60, 300), description="Seconds to wait before each retry (the last repeats)."
     )
 
     @field_validator("public_url")

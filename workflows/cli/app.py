@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -19,8 +21,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Piped output is read in files and logs, where a table cut at Rich's default 80 columns loses rows' ends.
+PIPED_WIDTH = 200
+
+
+def new_console(*, stderr: bool = False) -> Console:
+    """A console as wide as the terminal, or PIPED_WIDTH columns when piped (unless COLUMNS is set)."""
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, width=PIPED_WIDTH if piped else None)
+
+
+console = new_console()
+err_console = new_console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -15,21 +15,22 @@ export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE ?= 200
 export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE ?= 200
 export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_READ_BATCH_SIZE ?= 200
 
-.PHONY: install demo demo-portal test lint bench server portal clean
+.PHONY: install demo demo-portal test lint docs bench server portal clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # The demo runs in a home of its own, emptied at each run, so it never touches your data in var/.
+# `make demo VERBOSE=1` prints every command's whole output and Prefect's log.
 DEMO_HOME := $(CURDIR)/var/demo
 
 demo: $(STAMP)
-	FOLLOWUP_HOME=$(DEMO_HOME) $(BIN)/python -m workflows.demo
+	FOLLOWUP_HOME=$(DEMO_HOME) $(BIN)/python -m workflows.demo $(if $(VERBOSE),--verbose)
 
 demo-portal: $(STAMP)
 	FOLLOWUP_HOME=$(DEMO_HOME) $(BIN)/followup portal
@@ -37,7 +38,7 @@ demo-portal: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Not part of `make test`: 10-15 minutes on 2 cores; figures in var/bench.json (README, "Performance").
+# Not part of `make test`: 10-15 minutes on 2 cores; figures in var/bench.json (docs/performance.md).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
@@ -45,6 +46,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain db notifications workflows portal reporting benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mkdocs build --strict --quiet
+
+# The documentation site, into site/ (`.venv/bin/mkdocs serve` to read it while editing).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 server: $(STAMP)
 	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
@@ -53,4 +59,4 @@ portal: $(STAMP)
 	$(BIN)/followup portal
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var site .pytest_cache .mypy_cache .ruff_cache

@@ -89,7 +89,7 @@ def followup(*args: str) -> None:
         raise DemoFailed(f"`followup {' '.join(args)}` exited with status {code}")
 
 
-RESULT_LINES, RESULT_LINE_CHARACTERS = 3, 110
+RESULT_LINES, RESULT_LINE_CHARACTERS = 3, 140
 
 
 def _result(output: str) -> str:
@@ -247,7 +247,7 @@ def answer(cycle_name: str, reply: AgencyReply) -> str:
         submit=True,
         grace_days=settings.token_grace_days,
     )
-    return f"{reply.agency} {len(result.saved)} items through the portal on {reply.answered_on}"
+    return f"{reply.agency} ({len(result.saved)} items, portal, {reply.answered_on})"
 
 
 def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
@@ -272,7 +272,7 @@ def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
             sheet.cell(row, column[key]).value = given[key]
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     book.save(settings.inbox_dir / download.name)
-    return f"{reply.agency} a filled spreadsheet, dropped in the inbox, on {reply.answered_on}"
+    return f"{reply.agency} (spreadsheet in the inbox, {reply.answered_on})"
 
 
 def _answers_for(previous_statuses: list[str | None], reply: AgencyReply) -> list[dict[str, str]]:

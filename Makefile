@@ -17,10 +17,14 @@ export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_READ_BATCH_SIZE ?= 200
 
 .PHONY: install demo demo-portal test lint docs bench server portal clean
 
+# Errors only: setuptools' note that an editable install of several top-level packages uses an
+# import hook is for packagers, not for `make demo`. `pip install -e .` by hand shows every warning.
+PIP_QUIET := --quiet --quiet --disable-pip-version-check
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -84,7 +84,7 @@ def followup(*args: str) -> None:
         console.print(command, style="bold cyan", highlight=False, soft_wrap=True)
         with console.capture() as captured:
             code = app(list(args), standalone_mode=False)
-        console.print(Text("  " + _result(captured.get())), soft_wrap=True)
+        console.print(Text("  " + result_line(captured.get())), soft_wrap=True)
     if code not in (None, 0):
         raise DemoFailed(f"`followup {' '.join(args)}` exited with status {code}")
 
@@ -92,7 +92,7 @@ def followup(*args: str) -> None:
 RESULT_LINES, RESULT_LINE_CHARACTERS = 3, 140
 
 
-def _result(output: str) -> str:
+def result_line(output: str) -> str:
     """A command's output as one line: its first lines, each shortened; --verbose prints them all."""
     lines = [line.strip().rstrip(".") for line in output.splitlines() if line.strip()]
     shown = [_shortened(line) for line in lines[:RESULT_LINES]]

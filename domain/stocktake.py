@@ -175,6 +175,11 @@ class MilestoneLine:
     agency_code: str | None
     overdue: bool
 
+    @property
+    def shown_state(self) -> str:
+        """Its state, with "overdue" added when it is overdue and its state does not say so already."""
+        return f"{self.state}, overdue" if self.overdue and "overdue" not in self.state else self.state
+
 
 @dataclass(frozen=True)
 class ItemReport:
@@ -218,6 +223,11 @@ class ItemReport:
     def short_title(self) -> str:
         """The recommendation's first sentence, cut at a word near 90 characters."""
         return condense(self.text, 90)
+
+    @property
+    def text_beyond_title(self) -> bool:
+        """The short title leaves part of the text out (so the text is quoted in full too)."""
+        return self.short_title != " ".join(self.text.split())
 
     @property
     def last_answered_on(self) -> date | None:
@@ -608,7 +618,7 @@ def compute_figures(
         reported=sum(1 for item in items if item.reported),
         contributor_parts=len(contributors),
         contributor_parts_answered=sum(1 for o in contributors if o.answered),
-        status_counts={status: statuses.get(status, 0) for status in STATUS_ORDER},
+        status_counts={str(status): statuses.get(status, 0) for status in STATUS_ORDER},
         compared=compared,
         changed=changes[Change.CHANGED],
         newly_completed=sum(1 for item in items if item.newly_completed),

@@ -32,7 +32,8 @@ from reporting.package import splice, xml_text
 FLAG = "B3261E"  # the colour of disagreements and overdue marks
 SERIF = "Times New Roman"  # LibreOffice substitutes the metric-compatible Liberation Serif
 TABLE_FONT = Pt(9)
-CHAR_TWIPS = 95  # the mean width of a character of 9-point serif text, in twips
+CHAR_TWIPS = 85  # the mean width of a lower-case letter of 9-point serif text, in twips
+CAPITAL_TWIPS = 125  # and of a capital letter or digit
 CELL_MARGIN_TWIPS = 57  # 0.1 cm each side
 _NUMBER = re.compile(r"^-?\d+(%| of \d+)?$")
 
@@ -74,32 +75,42 @@ def run(text: object, *, bold: bool = False, italic: bool = False, colour: str |
     return Xml("".join(parts))
 
 
-def column_widths(header: Sequence[str], rows: Sequence[Sequence[object]], total: int) -> list[int]:
-    """Widths in twips from the content, summing to `total`: no header word broken, text columns wide.
+def column_widths(
+    header: Sequence[str], rows: Sequence[Sequence[object]], total: int, numeric: Sequence[bool]
+) -> list[int]:
+    """Widths in twips from the content, summing to `total`: no word broken, text columns wide.
 
-    Each column gets at least its longest header word (and longest short cell, e.g. a number or a
-    code); what is left goes to the columns in proportion to how much longer their text runs.
+    Each column gets at least its longest word (header or short cell: a number, a code); then, as
+    far as the page allows, its whole header and longest cell on one line; what is still left
+    widens the text columns (all columns alike when every column holds numbers).
     """
-    columns = len(header) if header else len(rows[0])
+    columns = len(numeric)
     cells = [[str(row[n]) for row in rows] for n in range(columns)]
     floor, want = [], []
     for n in range(columns):
-        words = [len(w) for w in (header[n].split() if header else [])]
-        words += [len(w) for text in cells[n] for w in text.split() if len(w) <= 14]
-        floor.append(max(words, default=1) * CHAR_TWIPS + 2 * CELL_MARGIN_TWIPS)
-        longest = max((len(text) for text in cells[n]), default=0)
-        want.append(min(max(longest, len(header[n]) if header else 0), 60) * CHAR_TWIPS)
+        # The header is bold: a tenth wider.
+        words = [_twips(w) * 11 // 10 for w in (header[n].split() if header else [])]
+        words += [_twips(w) for text in cells[n] for w in text.split() if len(w) <= 14]
+        floor.append(max(words, default=CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
+        longest = max([_twips(text) for text in cells[n]] + [_twips(header[n]) * 11 // 10 if header else 0])
+        want.append(min(longest, 60 * CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
     spare = total - sum(floor)
     if spare <= 0:  # too many columns for the page: shrink every floor alike
         return _exact([f * total // sum(floor) for f in floor], total)
     extra = [max(w - f, 0) for w, f in zip(want, floor, strict=True)]
     scale = min(1.0, spare / sum(extra)) if sum(extra) else 0.0
     widths = [f + int(e * scale) for f, e in zip(floor, extra, strict=True)]
-    # Whatever is still spare widens the text columns, the widest most.
     left = total - sum(widths)
-    weights = [e or 0 for e in extra] if sum(extra) else [1] * columns
+    weights = [0 if number else w for w, number in zip(want, numeric, strict=True)]
+    if not sum(weights):
+        weights = [1] * columns
     widths = [w + left * x // sum(weights) for w, x in zip(widths, weights, strict=True)]
     return _exact(widths, total)
+
+
+def _twips(text: str) -> int:
+    """The printed width of `text` in table type, capitals and digits counted wider."""
+    return sum(CAPITAL_TWIPS if c.isupper() or c.isdigit() else CHAR_TWIPS for c in text)
 
 
 def _exact(widths: list[int], total: int) -> list[int]:
@@ -160,8 +171,9 @@ class _Writer:
         """
         if not rows and not header:
             return
-        widths = column_widths(header or (), rows, self.width_twips)
-        numeric = [bool(rows) and all(_NUMBER.match(str(row[n])) for row in rows) for n in range(len(widths))]
+        columns = len(header) if header else len(rows[0])
+        numeric = [bool(rows) and all(_NUMBER.match(str(row[n])) for row in rows) for n in range(columns)]
+        widths = column_widths(header or (), rows, self.width_twips, numeric)
         parts = [
             f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table"]}"/>'
             f'<w:tblW w:type="dxa" w:w="{self.width_twips}"/><w:tblLayout w:type="fixed"/>'
@@ -246,12 +258,15 @@ def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
     if item.disagreement:
         flags.append(run("  assessment differs", bold=True, colour=FLAG))
     w.paragraph(*flags)
-    w.text(item.text, "Quote")
+    if item.text_beyond_title:
+        w.text(item.text, "Quote")
     for o in item.owners:
-        when = long_date(o.reported_on) if o.reported_on else "no answer"
-        own = f" (agency: {status_label(o.reported_status)})" if o.disagrees else ""
         role = " (lead)" if o.is_lead else ""
-        who = f"{o.agency_code}{role}, {when}: {status_label(o.effective_status)}{own}. "
+        if not o.answered:
+            w.paragraph(run(f"{o.agency_code}{role}: no answer.", bold=True))
+            continue
+        own = f" (agency: {status_label(o.reported_status)})" if o.disagrees else ""
+        who = f"{o.agency_code}{role}, {long_date(o.reported_on)}: {status_label(o.effective_status)}{own}. "
         runs = [run(who, bold=True), run(o.narrative)]
         if o.obstacle:
             runs.append(run(f"\nObstacle: {o.obstacle}"))
@@ -262,9 +277,8 @@ def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
         runs = [run("Milestones: ")]
         for n, m in enumerate(item.milestones):
             owner = f" ({m.agency_code})" if m.agency_code else ""
-            runs.append(run(f"{'; ' if n else ''}{m.due_date} {m.title}{owner}, {m.state}"))
-            if m.overdue:
-                runs.append(run(" overdue", bold=True, colour=FLAG))
+            runs.append(run(f"{'; ' if n else ''}{m.due_date} {m.title}{owner}, "))
+            runs.append(run(m.shown_state, bold=m.overdue, colour=FLAG if m.overdue else None))
         w.paragraph(*runs, run("."))
     if item.evidence:
         w.text("Evidence: " + "; ".join(item.evidence))
@@ -452,9 +466,9 @@ def render_docx(st: StockTake) -> bytes:
     _heading_block(w, st)
     parts = outline(st)
     w.heading("Contents", 1)
-    w.toc([part.title for part in parts] + list(ANNEXES))
+    w.toc([part.title for part in parts if part.level == 1] + list(ANNEXES))
     for part in parts:
-        w.heading(part.title, 1)
+        w.heading(part.title, part.level)
         for paragraph in part.paragraphs:
             w.numbered(paragraph.number, paragraph.text)
         _part_body(w, st, part.key)

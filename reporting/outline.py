@@ -16,6 +16,7 @@ COMMITTEE = (
     "High-Level Committee on Programmes",
 )
 SECRETARIAT = "CEB Secretariat"
+SUMMARY_PARTS = ("highlights", "figures")  # the executive summary's two sub-parts
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Part:
     key: str
     title: str
     paragraphs: tuple[Paragraph, ...]
+    level: int = 1
 
 
 def heading_lines(st: StockTake) -> tuple[str, ...]:
@@ -58,6 +60,7 @@ def outline(st: StockTake) -> tuple[Part, ...]:
         highlights = ["This is the first stock-take: there is no earlier cycle to compare with."]
     blocked, unreported = len(st.blocked), f.items - f.reported
     drafts: list[tuple[str, str, list[str]]] = [
+        ("summary", "Executive summary", []),
         ("highlights", "Key highlights", highlights),
         ("figures", "Figures", list(st.sentences)),
         (
@@ -116,7 +119,7 @@ def outline(st: StockTake) -> tuple[Part, ...]:
         for text in texts:
             number += 1
             paragraphs.append(Paragraph(number, text))
-        parts.append(Part(key, title, tuple(paragraphs)))
+        parts.append(Part(key, title, tuple(paragraphs), 2 if key in SUMMARY_PARTS else 1))
     return tuple(parts)
 
 

@@ -76,7 +76,9 @@ def assert_sentences_cite_the_figures(stocktake: StockTake) -> None:
     """Every number in every sentence is the figure the sentence names (no number left unchecked)."""
     values = stocktake.figures.as_dict()
     if not stocktake.figures.items:
-        assert stocktake.sentences == (f"No recommendation was part of the {stocktake.cycle.title} stock-take.",)
+        assert stocktake.sentences == (
+            f"No recommendation was part of the {stocktake.cycle.title} stock-take.",
+        )
         return
     for sentence in stocktake.sentences:
         if status := STATUS_SENTENCE.fullmatch(sentence):

@@ -134,8 +134,16 @@ class _Writer:
         self.document = document
         self.pending: list[str] = []
         # Style ids (not names) are what the XML refers to.
-        names = ("Title", "Subtitle", "Caption", "Table", "Table text", "Numbered paragraph", "Quote")
-        names += ("Heading block",)
+        names = (
+            "Title",
+            "Subtitle",
+            "Caption",
+            "Table",
+            "Table text",
+            "Numbered paragraph",
+            "Quote",
+            "Heading block",
+        )
         self.styles = {name: document.styles[name].style_id for name in names}
         self.styles.update(
             {f"Heading {level}": document.styles[f"Heading {level}"].style_id for level in (1, 2, 3)}

@@ -52,3 +52,29 @@ def test_reading_and_rendering_a_report_imports_no_prefect() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_followup_cycle_set_gives_the_report_its_symbol_venue_date_and_action(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    build_two_cycles(SqlUnitOfWork(sessionmaker(bind=engine, expire_on_commit=False)))
+    engine.dispose()
+    done = _followup(
+        database_url, "cycle", "set", CURRENT, "--symbol", "CEB/2026/HLCP-28/CRP.1", "--venue", "Geneva",
+        "--document-date", "2026-03-25", "--action", "The Committee may wish to endorse the note.",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    _followup(database_url, "report", CURRENT, "--format", "md", "--out", str(out), "--today", "2026-03-20")
+    report = (out / "hlcp-28-stock-take-stocktake.md").read_text()
+    assert "HLCP 28, Geneva" in report and "**CEB/2026/HLCP-28/CRP.1**" in report
+    assert "25 March 2026" in report
+    assert report.rstrip().endswith("|") and "The Committee may wish to endorse the note." in report
+
+    too_long = _followup(database_url, "cycle", "set", CURRENT, "--symbol", "X" * 101)
+    assert too_long.returncode == 1 and "symbol: is 101 characters long; at most 100 fit" in too_long.stderr
+    nothing = _followup(database_url, "cycle", "set", CURRENT)
+    assert nothing.returncode == 2 and "Nothing to set" in nothing.stderr
+    unknown = _followup(database_url, "cycle", "set", "HLCP 99", "--venue", "Rome")
+    assert unknown.returncode == 1 and "no cycle named 'HLCP 99'" in unknown.stderr

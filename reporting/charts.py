@@ -47,7 +47,7 @@ def status_figure(stocktake: StockTake) -> Figure:
     rows = stocktake.status_by_section()
     with rc_context(_STYLE):
         # 16 cm wide, the text block's width: the fonts print at their size, not scaled down.
-        figure = Figure(figsize=(6.3, 1.6 + 0.28 * len(rows)), layout="constrained")
+        figure = Figure(figsize=(6.3, 1.3 + 0.24 * len(rows)), layout="constrained")
         axes = figure.add_subplot()
         labels = [short_title(title) for title, _ in rows]
         left = [0] * len(rows)

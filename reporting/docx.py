@@ -33,7 +33,8 @@ FLAG = "B3261E"  # the colour of disagreements and overdue marks
 SERIF = "Times New Roman"  # LibreOffice substitutes the metric-compatible Liberation Serif
 TABLE_FONT = Pt(9)
 CHAR_TWIPS = 85  # the mean width of a lower-case letter of 9-point serif text, in twips
-CAPITAL_TWIPS = 125  # and of a capital letter or digit
+CAPITAL_TWIPS = 140  # and of a capital letter or digit (generous: a broken code reads badly)
+LABEL_TWIPS = 25 * CHAR_TWIPS  # a text cell this wide or narrower is a label, kept on one line
 CELL_MARGIN_TWIPS = 57  # 0.1 cm each side
 _NUMBER = re.compile(r"^-?\d+(%| of \d+)?$")
 
@@ -94,12 +95,18 @@ def column_widths(
         floor.append(max(words, default=CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
         longest = max([_twips(text) for text in cells[n]] + [_twips(header[n]) * 11 // 10 if header else 0])
         want.append(min(longest, 60 * CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
-    spare = total - sum(floor)
-    if spare <= 0:  # too many columns for the page: shrink every floor alike
+    if sum(floor) >= total:  # too many columns for the page: shrink every floor alike
         return _exact([f * total // sum(floor) for f in floor], total)
-    extra = [max(w - f, 0) for w, f in zip(want, floor, strict=True)]
-    scale = min(1.0, spare / sum(extra)) if sum(extra) else 0.0
-    widths = [f + int(e * scale) for f, e in zip(floor, extra, strict=True)]
+    widths = list(floor)
+    # First the short labels of text columns ("Agenda point 1", an agency's code) on one line,
+    # then every header and cell on one line as far as the page allows.
+    label = [0 if number else min(w, LABEL_TWIPS) for w, number in zip(want, numeric, strict=True)]
+    for target in (label, want):
+        extra = [max(t - w, 0) for t, w in zip(target, widths, strict=True)]
+        spare = total - sum(widths)
+        scale = min(1.0, spare / sum(extra)) if sum(extra) else 0.0
+        widths = [w + int(e * scale) for w, e in zip(widths, extra, strict=True)]
+    # What is still left widens the text columns (every column alike when all hold numbers).
     left = total - sum(widths)
     weights = [0 if number else w for w, number in zip(want, numeric, strict=True)]
     if not sum(weights):
@@ -157,13 +164,17 @@ class _Writer:
         """A paragraph of plain text."""
         self.paragraph(run(text), style=style)
 
-    def numbered(self, number: int, text: str) -> None:
+    def numbered(self, number: int, text: str, *, keep_next: bool = False) -> None:
         """A numbered paragraph of the body: "12.<tab>text", with a hanging indent."""
-        self.paragraph(run(f"{number}.\t{text}"), style="Numbered paragraph")
+        self.paragraph(run(f"{number}.\t{text}"), style="Numbered paragraph", keep_next=keep_next)
 
-    def paragraph(self, *runs: Xml, style: str | None = None, align: str | None = None) -> None:
-        properties = (f'<w:pStyle w:val="{self.styles[style]}"/>' if style else "") + (
-            f'<w:jc w:val="{align}"/>' if align else ""
+    def paragraph(
+        self, *runs: Xml, style: str | None = None, align: str | None = None, keep_next: bool = False
+    ) -> None:
+        properties = (
+            (f'<w:pStyle w:val="{self.styles[style]}"/>' if style else "")
+            + ("<w:keepNext/>" if keep_next else "")
+            + (f'<w:jc w:val="{align}"/>' if align else "")
         )
         self.pending.append(
             f"<w:p>{f'<w:pPr>{properties}</w:pPr>' if properties else ''}{''.join(runs)}</w:p>"
@@ -345,6 +356,8 @@ def _part_body(w: _Writer, st: StockTake, key: str) -> None:
         )  # fmt: skip
 
 
+TABLE_PARTS = ("disagreements", "unreported", "overdue")  # parts whose paragraphs lead into a table
+
 ANNEXES = (
     "Annex I. Response by agency",
     "Annex II. Method",
@@ -478,7 +491,9 @@ def render_docx(st: StockTake) -> bytes:
     for part in parts:
         w.heading(part.title, part.level)
         for paragraph in part.paragraphs:
-            w.numbered(paragraph.number, paragraph.text)
+            # A part that goes on with a table keeps its last paragraph on the table's page.
+            last = paragraph == part.paragraphs[-1]
+            w.numbered(paragraph.number, paragraph.text, keep_next=last and part.key in TABLE_PARTS)
         _part_body(w, st, part.key)
     _annexes(w, st)
     w.flush()

@@ -88,6 +88,26 @@ class StocktakeFigures:
         return values
 
 
+# The figures a short summary shows (the e-mail, the Prefect artifact, `followup cycle show`).
+HEADLINE: tuple[str, ...] = (
+    "items",
+    "reported",
+    "changed",
+    "newly_completed",
+    "newly_blocked",
+    "not_reported",
+    "overdue_requests",
+    "overdue_milestones",
+    "disagreements",
+)
+
+
+def headline(figures: StocktakeFigures) -> list[tuple[str, object]]:
+    """The headline figures as (label, value) pairs, in HEADLINE order."""
+    values = figures.as_dict()
+    return [(_LABELS[name], values[name]) for name in HEADLINE]
+
+
 def figure_labels() -> Mapping[str, str]:
     """A short human label per figure name (for tables of figures: e-mail, artifact, CLI)."""
     return _LABELS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,15 @@ def test_followup_cycle_set_gives_the_report_its_symbol_venue_date_and_action(
     assert nothing.returncode == 2 and "Nothing to set" in nothing.stderr
     unknown = _followup(database_url, "cycle", "set", "HLCP 99", "--venue", "Rome")
     assert unknown.returncode == 1 and "no cycle named 'HLCP 99'" in unknown.stderr
+
+
+def test_followup_cycle_show_prints_the_stocktake_figures_of_the_report(database_url: str) -> None:
+    engine = make_engine(database_url)
+    build_two_cycles(SqlUnitOfWork(sessionmaker(bind=engine, expire_on_commit=False)))
+    engine.dispose()
+    done = _followup(database_url, "cycle", "show", CURRENT, "--today", "2026-03-20")
+    assert done.returncode == 0, done.stderr
+    shown = dict(re.findall(r"│ ([A-Z][\w' ()%-]+?) +│ +(\d+) +│", done.stdout))
+    # The same figures as the fixture's report (tests/golden/stocktake.md).
+    assert shown["Recommendations"] == "9" and shown["Reported on by their lead"] == "7"
+    assert (shown["Overdue requests"], shown["Overdue milestones"]) == ("4", "2")

@@ -14,6 +14,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from domain.figures import headline
+from domain.lifecycle import CycleState
 from workflows import bootstrap
 from workflows.cli.app import (
     DATE_FORMATS,
@@ -252,6 +254,12 @@ def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION)
     table.add_section()
     table.add_row("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
     console.print(table)
+    if overview.state != CycleState.DRAFT:
+        figures = stocktake.figures_of(bootstrap.uow(), name, today=bootstrap.clock(day_of(today)).today())
+        summary = Table("figure", "value", title="Stock-take figures (as in the report)")
+        for label, value in headline(figures):
+            summary.add_row(label, str(value))
+        console.print(summary)
 
 
 @app.command("serve")

@@ -773,7 +773,8 @@ def method_text(*, cycle: CycleInfo, previous: CycleInfo | None, today: date) ->
         "are counted apart). Each recommendation falls in one category: changed (reported now and "
         "before, with another status; newly completed and newly blocked are changes), unchanged, "
         "reported for the first time, or not reported (its lead did not answer).",
-        f"Overdue: a milestone is overdue when its due date is before {long_date(today)} (the date "
-        "this report was produced) and it is neither done nor cancelled. An agency is overdue when it "
-        f"has unanswered items after the reply deadline, {long_date(cycle.deadline)}.",
+        f"Overdue milestones: a milestone is overdue when its due date is before {long_date(today)} "
+        "(the date this report was produced) and it is neither done nor cancelled. Overdue requests: "
+        "an agency's request is overdue when some of its items are still unanswered after the reply "
+        f"deadline, {long_date(cycle.deadline)}. The two are counted apart, never as one number.",
     )

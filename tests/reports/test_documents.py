@@ -126,6 +126,28 @@ def test_the_word_report_puts_the_exceptions_first_and_the_unchanged_in_one_row_
     }
 
 
+def test_the_word_narratives_and_annex_rows_show_the_statuses_in_the_database(
+    uow: SqlUnitOfWork, stocktake: StockTake
+) -> None:
+    document = docx.Document(io.BytesIO(render_docx(stocktake)))
+    in_db = _reported_in_db(uow)
+    code, seen = None, {}
+    for paragraph in document.paragraphs:
+        if paragraph.style is not None and paragraph.style.name == "Heading 3":
+            code = paragraph.text.split()[0]
+        elif paragraph.style is not None and paragraph.style.name.startswith("Heading"):
+            code = None
+        elif code and (
+            owner := re.match(
+                r"([A-Z-]+)(?: \(lead\))?(?:, [^:]+)?: ([^.(]+?)(?: \(agency: (.+)\))?\.", paragraph.text
+            )
+        ):
+            agency, shown, own = owner.groups()
+            seen[(code, agency)] = own or shown.capitalize()
+    assert seen and all(in_db[key] == status for key, status in seen.items())
+    assert sorted({code for code, _ in seen}) == sorted(i.code for i in stocktake.items if i.needs_narrative)
+
+
 def test_word_tables_fill_the_text_width_with_numbers_right_aligned_and_rows_kept_whole(
     stocktake: StockTake,
 ) -> None:

@@ -213,6 +213,18 @@ def test_every_format_shows_the_same_figures(stocktake: StockTake) -> None:
         assert _from_word(render_docx(case), case) == expected
 
 
+def test_the_html_tiles_show_the_figures_of_the_summary(stocktake: StockTake) -> None:
+    f = stocktake.figures
+    tiles = re.findall(r'<div class="tile"><b>([^<]+)</b><span>([^<]+)</span>', render_html(stocktake))
+    assert tiles == [
+        (str(f.items), "recommendations"),
+        (str(f.reported), f"reported on by their lead ({f.reported_rate}%)"),
+        (f"{f.agencies_answered}/{f.agencies}", "agencies answered"),
+        (str(f.changed), "changed status"),
+        (str(f.overdue_milestones), "overdue milestones"),
+    ]
+
+
 def test_the_spreadsheet_lists_every_figure_by_name_and_points_only_to_its_own_sheets(
     stocktake: StockTake,
 ) -> None:

@@ -645,12 +645,13 @@ def key_highlights(sections: Sequence[Section]) -> tuple[KeyHighlights, ...]:
     """Per agenda point, what changed in the agencies' own words: extractive, nothing invented.
 
     Each changed or first-reported recommendation contributes its lead's status and the first
-    sentence of the lead's narrative (condensed to ~200 characters); completed and blocked first.
+    sentence of the lead's narrative (condensed to ~200 characters); newly completed first, then
+    newly blocked, other changes, first reports.
     """
     result = []
     for section in sections:
         changed = [i for i in section.items if i.change in (Change.CHANGED, Change.FIRST_REPORT)]
-        changed.sort(key=lambda i: (not i.newly_completed, not i.newly_blocked))
+        changed.sort(key=lambda i: (not i.newly_completed, not i.newly_blocked, i.change != Change.CHANGED))
         if not changed:
             continue
         shown = tuple(

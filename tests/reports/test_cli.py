@@ -91,3 +91,13 @@ def test_followup_cycle_show_prints_the_stocktake_figures_of_the_report(database
     # The same figures as the fixture's report (tests/golden/stocktake.md).
     assert shown["Recommendations"] == "9" and shown["Reported on by their lead"] == "7"
     assert (shown["Overdue requests"], shown["Overdue milestones"]) == ("4", "2")
+
+
+def test_a_launch_with_a_symbol_too_long_is_refused_before_anything_is_written(database_url: str) -> None:
+    refused = _followup(
+        database_url, "cycle", "launch", "Autumn 2026", "--deadline", "2026-09-01", "--symbol", "C" * 101,
+        "--today", "2026-08-01",
+    )  # fmt: skip
+    assert refused.returncode == 1 and "symbol: is 101 characters long" in refused.stderr
+    listed = _followup(database_url, "cycle", "list")
+    assert "Autumn 2026" not in listed.stdout

@@ -113,6 +113,8 @@ def outline(st: StockTake) -> tuple[Part, ...]:
         ),
         ("action", "Action requested of the Committee", [st.cycle.action_text]),
     ]
+    if previous is None:  # a first stock-take has nothing newly completed nor changed to show
+        drafts = [draft for draft in drafts if draft[0] not in ("completed", "changes")]
     parts, number = [], 0
     for key, title, texts in drafts:
         paragraphs = []

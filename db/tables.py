@@ -104,6 +104,11 @@ cycles = Table(
     Column("created_at", TZ, nullable=False),
     Column("launched_at", TZ),
     Column("closed_at", TZ),
+    # The form of the stock-take as a Committee document (migration 0005); all optional.
+    Column("symbol", String(100)),
+    Column("venue", String(200)),
+    Column("document_date", Date),
+    Column("action_requested", Text),
 )
 
 # The snapshot of which agency answers for which recommendation in a cycle, taken at launch,

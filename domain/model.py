@@ -259,10 +259,20 @@ class StockTakeCycle(Stateful):
         hlcp_session: str | None = None,
         created_at: datetime,
         state: CycleState = CycleState.DRAFT,
+        symbol: str | None = None,
+        venue: str | None = None,
+        document_date: date | None = None,
+        action_requested: str | None = None,
     ) -> None:
         self.name = name
         self.deadline = deadline
         self.hlcp_session = hlcp_session
+        # The form of its stock-take as a Committee document: symbol (e.g. CEB/2015/HLCP-29/CRP.3),
+        # where the session meets, the document's date and what the Committee is asked to do.
+        self.symbol = symbol
+        self.venue = venue
+        self.document_date = document_date
+        self.action_requested = action_requested
         self.created_at = created_at
         self.launched_at: datetime | None = None
         self.closed_at: datetime | None = None

@@ -2,7 +2,8 @@
 
 Everything here is pure: the service hands in plain records (recommendations, the cycle's items,
 this and the previous cycle's answers, milestones) and `today`; renderers only format the result.
-The executive summary is generated here as sentences, so every format says the same thing.
+The figures (`domain.figures`), the executive summary's sentences and the key highlights are
+made here, once, so every format says the same thing.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from domain.figures import StocktakeFigures, percent
 from domain.lifecycle import ReviewState
 from domain.model import LabelledEnum, Milestone, OwnerRole, RecommendationKind, ReportedStatus
 from domain.policies import request_overdue, roll_up
+
+__all__ = ["StocktakeFigures", "percent"]  # re-exported: renderers import the report's vocabulary here
 
 NO_ANSWER = "no_answer"
 NO_ANSWER_LABEL = "No answer"
@@ -43,15 +47,16 @@ def status_label(status: str | None) -> str:
 
 
 class Change(LabelledEnum):
-    """How a recommendation moved since the previous cycle (first matching rule wins)."""
+    """How a recommendation's reported status moved since the previous cycle: one category per item.
 
-    NEWLY_COMPLETED = "newly_completed"
-    NEWLY_BLOCKED = "newly_blocked"
-    NEWLY_OVERDUE = "newly_overdue"
-    NOT_ANSWERED = "not_answered"
-    FIRST_REPORT = "first_report"
+    Newly completed and newly blocked are kinds of CHANGED (see `ItemReport.newly_completed`);
+    overdue milestones are a separate question (`ItemReport.newly_overdue`), not a category.
+    """
+
     CHANGED = "changed"
     UNCHANGED = "unchanged"
+    FIRST_REPORT = "first_report"
+    NOT_REPORTED = "not_reported"
 
 
 # Input records: the service passes database rows, tests may pass domain objects.
@@ -92,14 +97,29 @@ class UpdateRecord(StatusRecord, Protocol):
     channel: str | None
 
 
+DEFAULT_ACTION_REQUESTED = (
+    "The Committee may wish to take note of the present stock-take of follow-up action and "
+    "provide guidance on the recommendations that are blocked, overdue or not yet reported on."
+)
+
+
 @dataclass(frozen=True)
 class CycleInfo:
-    """The facts about a cycle the report needs."""
+    """The facts about a cycle the report needs, including the form of its document."""
 
     name: str
     hlcp_session: str | None
     deadline: date
     launched_at: datetime | None = None
+    symbol: str | None = None
+    venue: str | None = None
+    document_date: date | None = None
+    action_requested: str | None = None
+
+    @property
+    def action_text(self) -> str:
+        """What the Committee is asked to do: the cycle's own text, else the default."""
+        return self.action_requested or DEFAULT_ACTION_REQUESTED
 
     @property
     def title(self) -> str:
@@ -155,6 +175,11 @@ class MilestoneLine:
     agency_code: str | None
     overdue: bool
 
+    @property
+    def shown_state(self) -> str:
+        """Its state, with "overdue" added when it is overdue and its state does not say so already."""
+        return f"{self.state}, overdue" if self.overdue and "overdue" not in self.state else self.state
+
 
 @dataclass(frozen=True)
 class ItemReport:
@@ -169,15 +194,50 @@ class ItemReport:
     previous_status: str | None
     milestones: tuple[MilestoneLine, ...]
     change: Change | None
+    newly_overdue: bool = False
 
     @property
-    def answered(self) -> bool:
-        return self.rolled_up_status is not None
+    def lead(self) -> OwnerPart | None:
+        return next((o for o in self.owners if o.is_lead), None)
+
+    @property
+    def reported(self) -> bool:
+        """The lead answered (with no lead: any owner did); contributors' parts alone do not count."""
+        lead = self.lead
+        return lead.answered if lead is not None else any(o.answered for o in self.owners)
 
     @property
     def status_key(self) -> str:
-        """The rolled-up status, or NO_ANSWER: the key the counts and charts use."""
-        return self.rolled_up_status or NO_ANSWER
+        """The rolled-up status when reported, else NO_ANSWER: the key the counts and charts use."""
+        return (self.rolled_up_status if self.reported else None) or NO_ANSWER
+
+    @property
+    def newly_completed(self) -> bool:
+        return self.change == Change.CHANGED and self.status_key == ReportedStatus.COMPLETED
+
+    @property
+    def newly_blocked(self) -> bool:
+        return self.change == Change.CHANGED and self.status_key == ReportedStatus.BLOCKED
+
+    @property
+    def short_title(self) -> str:
+        """The recommendation's first sentence, cut at a word near 90 characters."""
+        return condense(self.text, 90)
+
+    @property
+    def text_beyond_title(self) -> bool:
+        """The short title leaves part of the text out (so the text is quoted in full too)."""
+        return self.short_title != " ".join(self.text.split())
+
+    @property
+    def last_answered_on(self) -> date | None:
+        return max((o.reported_on for o in self.owners if o.reported_on), default=None)
+
+    @property
+    def needs_narrative(self) -> bool:
+        """Shown in full: it changed, is reported for the first time, or is blocked."""
+        changed = self.change in (Change.CHANGED, Change.FIRST_REPORT)
+        return changed or self.status_key == ReportedStatus.BLOCKED
 
     @property
     def disagreement(self) -> bool:
@@ -232,22 +292,38 @@ class AgencyResponse:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """The headline figures."""
+class Highlight:
+    """One agency's own words on what changed for one recommendation (quoted, condensed)."""
 
-    recommendations: int
-    answered: int
-    status_counts: dict[str, int]
-    change_counts: dict[str, int]
-    agencies: int
-    agencies_answered: int
-    overdue_milestones: int
-    overdue_items: int
-    disagreements: int
+    code: str
+    agency_code: str
+    status: str
+    previous_status: str | None
+    quote: str
 
     @property
-    def answered_rate(self) -> int:
-        return percent(self.answered, self.recommendations)
+    def text(self) -> str:
+        """ "UNICEF reported A1.2 as completed (was in progress): “...”"."""
+        was = f" (was {status_label(self.previous_status).lower()})" if self.previous_status else ""
+        quoted = f": \u201c{self.quote}\u201d" if self.quote else ""
+        return f"{self.agency_code} reported {self.code} as {status_label(self.status).lower()}{was}{quoted}"
+
+
+@dataclass(frozen=True)
+class KeyHighlights:
+    """The key highlights of one agenda point: what its agencies reported as changed."""
+
+    section_title: str
+    highlights: tuple[Highlight, ...]
+    more: int
+
+    @property
+    def text(self) -> str:
+        """The paragraph: the agenda point, then each agency's report, then how many more."""
+        body = "; ".join(h.text for h in self.highlights)
+        verb = "is" if self.more == 1 else "are"
+        tail = f" {plural(self.more, 'further change')} {verb} shown below." if self.more else ""
+        return f"{self.section_title}. {body}.{tail}"
 
 
 @dataclass(frozen=True)
@@ -261,8 +337,9 @@ class StockTake:
     produced_on: date
     sections: tuple[Section, ...]
     agencies: tuple[AgencyResponse, ...]
-    summary: Summary
+    figures: StocktakeFigures
     sentences: tuple[str, ...]
+    highlights: tuple[KeyHighlights, ...] = field(default=())
     method: tuple[str, ...] = field(default=())
 
     @property
@@ -279,6 +356,44 @@ class StockTake:
     def overdue_items(self) -> list[ItemReport]:
         return [item for item in self.items if item.overdue_milestones]
 
+    @property
+    def newly_completed(self) -> list[ItemReport]:
+        return [item for item in self.items if item.newly_completed]
+
+    @property
+    def blocked(self) -> list[ItemReport]:
+        """Blocked recommendations, the newly blocked first."""
+        blocked = [item for item in self.items if item.status_key == ReportedStatus.BLOCKED]
+        return sorted(blocked, key=lambda item: not item.newly_blocked)
+
+    @property
+    def other_changes(self) -> list[ItemReport]:
+        """Shown in full but neither newly completed nor blocked: other changes, first reports."""
+        return [
+            item
+            for item in self.items
+            if item.needs_narrative and not item.newly_completed and item.status_key != ReportedStatus.BLOCKED
+        ]
+
+    @property
+    def compact(self) -> list[ItemReport]:
+        """Every recommendation not shown in full: one row each in the annex."""
+        return [item for item in self.items if not item.needs_narrative]
+
+    @property
+    def disagreements(self) -> list[tuple[ItemReport, OwnerPart]]:
+        return [(item, o) for item in self.items for o in item.owners if o.disagrees]
+
+    @property
+    def unreported(self) -> list[tuple[AgencyResponse, list[str]]]:
+        """Lead agencies that did not answer, with the codes they lead, most items first."""
+        codes: dict[str, list[str]] = defaultdict(list)
+        for item in self.items:
+            if not item.reported and item.lead is not None:
+                codes[item.lead.agency_code].append(item.code)
+        by_code = {a.code: a for a in self.agencies}
+        return sorted(((by_code[c], codes[c]) for c in codes), key=lambda pair: (-len(pair[1]), pair[0].code))
+
     def status_by_section(self) -> list[tuple[str, dict[str, int]]]:
         """The numbers behind the status table and the stacked-bar chart."""
         return [(section.title, section.status_counts()) for section in self.sections]
@@ -293,9 +408,15 @@ def long_date(day: date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day is not None else ""
 
 
-def percent(part: int, whole: int) -> int:
-    """Whole percent, rounded half up; 0 of 0 is 0%."""
-    return (part * 200 + whole) // (2 * whole) if whole else 0
+def condense(text: str, limit: int) -> str:
+    """The first sentence of `text`, cut at a word boundary before `limit` characters (with "...")."""
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    first = flat[: end + 1] if end >= 0 else flat
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "\u2026"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -360,18 +481,18 @@ def _rolled_up(parts: Sequence[tuple[str, str | None]]) -> str | None:
     return status.value if status is not None else None
 
 
-def change_since(
-    *, current: str | None, previous: str | None, overdue_now: bool, overdue_before: bool
-) -> Change:
-    """Classify a recommendation's move since the previous cycle (the rules are in the method annex)."""
-    if current == ReportedStatus.COMPLETED and previous != ReportedStatus.COMPLETED:
-        return Change.NEWLY_COMPLETED
-    if current == ReportedStatus.BLOCKED and previous != ReportedStatus.BLOCKED:
-        return Change.NEWLY_BLOCKED
-    if overdue_now and not overdue_before:
-        return Change.NEWLY_OVERDUE
+def _reported_status(parts: Sequence[tuple[str, str | None]]) -> str | None:
+    """The rolled-up status if the item counts as reported (its lead answered), else None."""
+    lead = [status for role, status in parts if role == OwnerRole.LEAD]
+    if lead and lead[0] is None:
+        return None
+    return _rolled_up(parts)
+
+
+def change_since(*, current: str | None, previous: str | None) -> Change:
+    """Classify a recommendation's reported status now against the previous cycle's (None: not reported)."""
     if current is None:
-        return Change.NOT_ANSWERED
+        return Change.NOT_REPORTED
     if previous is None:
         return Change.FIRST_REPORT
     return Change.UNCHANGED if current == previous else Change.CHANGED
@@ -440,15 +561,14 @@ def assemble_stocktake(
             MilestoneLine(m.title, m.due_date, m.state, m.agency_code, m.is_overdue_on(today))
             for m in sorted(milestones_of[rec.id], key=lambda m: (m.due_date, m.title))
         )
-        rolled = _rolled_up([(p.role, p.effective_status) for p in parts])
-        previous_status = _rolled_up(previous_parts) if previous else None
-        change = None
+        current_parts = [(p.role, p.effective_status) for p in parts]
+        rolled = _rolled_up(current_parts)
+        previous_status = _reported_status(previous_parts) if previous else None
+        change = newly_overdue = None
         if previous is not None:
-            change = change_since(
-                current=rolled,
-                previous=previous_status,
-                overdue_now=any(line.overdue for line in lines),
-                overdue_before=any(m.is_overdue_on(previous.deadline) for m in milestones_of[rec.id]),
+            change = change_since(current=_reported_status(current_parts), previous=previous_status)
+            newly_overdue = any(line.overdue for line in lines) and not any(
+                m.is_overdue_on(previous.deadline) for m in milestones_of[rec.id]
             )
         report = ItemReport(
             code=rec.code,
@@ -460,6 +580,7 @@ def assemble_stocktake(
             previous_status=previous_status,
             milestones=lines,
             change=change,
+            newly_overdue=bool(newly_overdue),
         )
         grouped.setdefault(_section_key(rec), (_section_title(rec), []))[1].append(report)
 
@@ -469,19 +590,7 @@ def assemble_stocktake(
     )
     agencies = _agency_responses(sections, agency_names, cycle=cycle, today=today)
     all_items = [item for section in sections for item in section.items]
-    status_counts = Counter(item.status_key for item in all_items)
-    changes = Counter(item.change.value for item in all_items if item.change is not None)
-    summary = Summary(
-        recommendations=len(all_items),
-        answered=sum(1 for item in all_items if item.answered),
-        status_counts={status: status_counts.get(status, 0) for status in STATUS_ORDER},
-        change_counts={change.value: changes.get(change.value, 0) for change in Change},
-        agencies=len(agencies),
-        agencies_answered=sum(1 for a in agencies if a.items_answered),
-        overdue_milestones=sum(len(item.overdue_milestones) for item in all_items),
-        overdue_items=sum(1 for item in all_items if item.overdue_milestones),
-        disagreements=sum(1 for item in all_items for o in item.owners if o.disagrees),
-    )
+    figures = compute_figures(all_items, agencies, compared=previous is not None)
     return StockTake(
         title=f"Stock-take of follow-up action: {cycle.title}",
         source_titles=tuple(source_titles),
@@ -490,10 +599,74 @@ def assemble_stocktake(
         produced_on=today,
         sections=sections,
         agencies=agencies,
-        summary=summary,
-        sentences=executive_summary(summary, agencies, cycle=cycle, previous=previous),
+        figures=figures,
+        sentences=executive_summary(figures, agencies, cycle=cycle, previous=previous),
+        highlights=key_highlights(sections),
         method=method_text(cycle=cycle, previous=previous, today=today),
     )
+
+
+def compute_figures(
+    items: Sequence[ItemReport], agencies: Sequence[AgencyResponse], *, compared: bool
+) -> StocktakeFigures:
+    """The figures of a stock-take's items and agencies (definitions: `StocktakeFigures`)."""
+    statuses = Counter(item.status_key for item in items)
+    changes = Counter(item.change for item in items if item.change is not None)
+    contributors = [o for item in items for o in item.owners if not o.is_lead]
+    return StocktakeFigures(
+        items=len(items),
+        reported=sum(1 for item in items if item.reported),
+        contributor_parts=len(contributors),
+        contributor_parts_answered=sum(1 for o in contributors if o.answered),
+        status_counts={str(status): statuses.get(status, 0) for status in STATUS_ORDER},
+        compared=compared,
+        changed=changes[Change.CHANGED],
+        newly_completed=sum(1 for item in items if item.newly_completed),
+        newly_blocked=sum(1 for item in items if item.newly_blocked),
+        unchanged=changes[Change.UNCHANGED],
+        first_report=changes[Change.FIRST_REPORT],
+        not_reported=changes[Change.NOT_REPORTED],
+        agencies=len(agencies),
+        agencies_answered=sum(1 for a in agencies if a.items_answered),
+        agencies_answered_in_full=sum(1 for a in agencies if a.items_answered == a.items_asked),
+        overdue_requests=sum(1 for a in agencies if a.overdue),
+        overdue_milestones=sum(len(item.overdue_milestones) for item in items),
+        items_with_overdue_milestones=sum(1 for item in items if item.overdue_milestones),
+        newly_overdue_items=sum(1 for item in items if item.newly_overdue),
+        disagreements=sum(1 for item in items for o in item.owners if o.disagrees),
+        items_with_disagreement=sum(1 for item in items if item.disagreement),
+    )
+
+
+HIGHLIGHTS_PER_POINT = 4  # more than this and the summary stops being a summary
+
+
+def key_highlights(sections: Sequence[Section]) -> tuple[KeyHighlights, ...]:
+    """Per agenda point, what changed in the agencies' own words: extractive, nothing invented.
+
+    Each changed or first-reported recommendation contributes its lead's status and the first
+    sentence of the lead's narrative (condensed to ~200 characters); newly completed first, then
+    newly blocked, other changes, first reports.
+    """
+    result = []
+    for section in sections:
+        changed = [i for i in section.items if i.change in (Change.CHANGED, Change.FIRST_REPORT)]
+        changed.sort(key=lambda i: (not i.newly_completed, not i.newly_blocked, i.change != Change.CHANGED))
+        if not changed:
+            continue
+        shown = tuple(
+            Highlight(
+                code=item.code,
+                agency_code=lead.agency_code,
+                status=item.status_key,
+                previous_status=item.previous_status,
+                quote=condense(lead.narrative, 200).rstrip("."),
+            )
+            for item in changed[:HIGHLIGHTS_PER_POINT]
+            for lead in [item.lead or item.owners[0]]
+        )
+        result.append(KeyHighlights(section.title, shown, len(changed) - len(shown)))
+    return tuple(result)
 
 
 def _agency_responses(
@@ -527,63 +700,54 @@ def _join(phrases: Sequence[str]) -> str:
 
 
 def executive_summary(
-    summary: Summary, agencies: Sequence[AgencyResponse], *, cycle: CycleInfo, previous: CycleInfo | None
+    figures: StocktakeFigures,
+    agencies: Sequence[AgencyResponse],
+    *,
+    cycle: CycleInfo,
+    previous: CycleInfo | None,
 ) -> tuple[str, ...]:
-    """The executive summary as sentences generated from the figures."""
-    s = summary
-    sentences = []
-    if not s.recommendations:
+    """The summary's sentences, every number read from `figures` (and named as it is there)."""
+    f = figures
+    if not f.items:
         return (f"No recommendation was part of the {cycle.title} stock-take.",)
-    reported = (
-        f"{s.answered} of {plural(s.recommendations, 'recommendation')} ({s.answered_rate}%) "
-        f"{'was' if s.answered == 1 else 'were'} reported on by their owners"
-    )
+    sentences = [
+        f"The lead agency reported on {f.reported} of {plural(f.items, 'recommendation')} "
+        f"({f.reported_rate}%); contributing agencies answered {f.contributor_parts_answered} "
+        f"of their {plural(f.contributor_parts, 'part')}."
+    ]
     if previous is None:
-        sentences.append(
-            f"{reported}; this is the first stock-take, so there is no earlier cycle to compare."
-        )
+        sentences.append("This is the first stock-take, so there is no earlier cycle to compare.")
     else:
-        c = s.change_counts
         sentences.append(
-            f"{reported}; {c[Change.NEWLY_COMPLETED]} {'is' if c[Change.NEWLY_COMPLETED] == 1 else 'are'} "
-            f"newly completed since {previous.title}, {c[Change.NEWLY_BLOCKED]} newly blocked "
-            f"and {c[Change.NEWLY_OVERDUE]} newly overdue."
-        )
-        sentences.append(
-            f"Since {previous.title}, {plural(c[Change.CHANGED], 'recommendation')} changed status, "
-            f"{c[Change.UNCHANGED]} {'is' if c[Change.UNCHANGED] == 1 else 'are'} unchanged, "
-            f"{c[Change.FIRST_REPORT]} reported for the first time "
-            f"and {c[Change.NOT_ANSWERED]} went unanswered."
+            f"Since {previous.title}, {plural(f.changed, 'recommendation')} changed status "
+            f"({f.newly_completed} newly completed, {f.newly_blocked} newly blocked), "
+            f"{f.unchanged} {'is' if f.unchanged == 1 else 'are'} unchanged, "
+            f"{f.first_report} {'was' if f.first_report == 1 else 'were'} reported for the first time "
+            f"and {f.not_reported} {'was' if f.not_reported == 1 else 'were'} not reported on by their lead."
         )
     counted = [
         f"{count} {status_label(status).lower()}"
-        for status, count in s.status_counts.items()
+        for status, count in f.status_counts.items()
         if count and status != NO_ANSWER
     ]
     if counted:
-        sentences.append(f"By rolled-up status, {_join(counted)}.")
+        sentences.append(f"Of the reported recommendations, {_join(counted)}.")
     silent = [a.code for a in agencies if not a.items_answered]
-    in_full = sum(1 for a in agencies if a.items_asked and a.items_answered == a.items_asked)
-    in_full_text = "all in full; " if in_full == s.agencies_answered else f"{in_full} in full; "
-    agencies_sentence = (
-        f"{s.agencies_answered} of {plural(s.agencies, 'agency', 'agencies')} answered "
-        f"({in_full_text if s.agencies_answered else ''}reply deadline {long_date(cycle.deadline)})"
+    named = f" ({_join(silent)})" if 0 < len(silent) <= 5 else ""
+    sentences.append(
+        f"{f.agencies_answered} of {plural(f.agencies, 'agency', 'agencies')} answered, "
+        f"{f.agencies_answered_in_full} of them in full; {len(silent)} did not answer at all{named}; "
+        f"{plural(f.overdue_requests, 'request')} {'is' if f.overdue_requests == 1 else 'are'} overdue "
+        f"after the reply deadline of {long_date(cycle.deadline)}."
     )
-    if silent:
-        named = _join(silent) if len(silent) <= 5 else f"{len(silent)} agencies"
-        agencies_sentence += f"; {named} did not answer (Annex A)"
-    sentences.append(agencies_sentence + ".")
-    if s.overdue_milestones:
+    sentences.append(
+        f"{plural(f.overdue_milestones, 'milestone')} {'is' if f.overdue_milestones == 1 else 'are'} "
+        f"overdue across {plural(f.items_with_overdue_milestones, 'recommendation')}."
+    )
+    if f.disagreements:
         sentences.append(
-            f"{plural(s.overdue_milestones, 'milestone')} {'is' if s.overdue_milestones == 1 else 'are'} "
-            f"overdue across {plural(s.overdue_items, 'recommendation')} (Annex B)."
-        )
-    else:
-        sentences.append("No milestone is overdue.")
-    if s.disagreements:
-        sentences.append(
-            f"The secretariat's assessment differs from the owner's own status on "
-            f"{plural(s.disagreements, 'answer')}; both are shown side by side."
+            f"The secretariat assessed {plural(f.disagreements, 'answer')} differently from the "
+            f"agency's own status; both are shown side by side."
         )
     return tuple(sentences)
 
@@ -606,10 +770,12 @@ def method_text(*, cycle: CycleInfo, previous: CycleInfo | None, today: date) ->
         "applicable; No longer applicable when all parts are; otherwise it takes the lead owner's "
         "status (or the first answering owner's when the lead has not answered), and a finished lead "
         "with an unfinished contributor counts as In progress.",
-        comparison + " The first matching rule applies: newly completed, newly blocked, newly overdue "
-        "(overdue now but not at the previous cycle's deadline), not answered, reported for the first "
-        "time, changed, unchanged.",
-        f"Overdue: a milestone is overdue when its due date is before {long_date(today)} (the date "
-        "this report was produced) and it is neither done nor cancelled. An agency is overdue when it "
-        f"has unanswered items after the reply deadline, {long_date(cycle.deadline)}.",
+        comparison + " A recommendation is reported when its lead agency answered (contributors' parts "
+        "are counted apart). Each recommendation falls in one category: changed (reported now and "
+        "before, with another status; newly completed and newly blocked are changes), unchanged, "
+        "reported for the first time, or not reported (its lead did not answer).",
+        f"Overdue milestones: a milestone is overdue when its due date is before {long_date(today)} "
+        "(the date this report was produced) and it is neither done nor cancelled. Overdue requests: "
+        "an agency's request is overdue when some of its items are still unanswered after the reply "
+        f"deadline, {long_date(cycle.deadline)}. The two are counted apart, never as one number.",
     )

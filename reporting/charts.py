@@ -46,7 +46,8 @@ def status_figure(stocktake: StockTake) -> Figure:
     """Stacked horizontal bars: how many recommendations of each agenda point are in each status."""
     rows = stocktake.status_by_section()
     with rc_context(_STYLE):
-        figure = Figure(figsize=(7.0, 1.5 + 0.3 * len(rows)), layout="constrained")
+        # 16 cm wide, the text block's width: the fonts print at their size, not scaled down.
+        figure = Figure(figsize=(6.3, 1.3 + 0.24 * len(rows)), layout="constrained")
         axes = figure.add_subplot()
         labels = [short_title(title) for title, _ in rows]
         left = [0] * len(rows)
@@ -63,6 +64,10 @@ def status_figure(stocktake: StockTake) -> Figure:
                 gid=status,
             )
             left = [a + b for a, b in zip(left, values, strict=True)]
+        for label, total in zip(labels, left, strict=True):
+            axes.annotate(str(total), (total, label), xytext=(3, 0), textcoords="offset points", va="center")
+        # Room for the longest bar and its total: no bar runs into the frame.
+        axes.set_xlim(0, max(left, default=0) * 1.12 + 1)
         axes.invert_yaxis()  # the report's order, top to bottom
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("Recommendations")
@@ -76,18 +81,20 @@ def response_figure(stocktake: StockTake) -> Figure:
     """Horizontal bars: the share of its items each agency reported on."""
     rows = stocktake.response_by_agency()
     with rc_context(_STYLE):
-        figure = Figure(figsize=(7.0, 1.0 + 0.2 * len(rows)), layout="constrained")
+        figure = Figure(figsize=(6.3, 1.0 + 0.22 * len(rows)), layout="constrained")
         axes = figure.add_subplot()
         codes = [code for code, _ in rows]
         rates = [rate for _, rate in rows]
         colours = ["#2e7d32" if r == 100 else "#1e88e5" if r else "#d32f2f" for r in rates]
         bars = axes.barh(codes, rates, color=colours)
-        axes.bar_label(bars, labels=[f"{r}%" for r in rates], padding=2, fontsize=7)
-        axes.set_xlim(0, 110)
+        answered = [f"{a.rate}% ({a.items_answered} of {a.items_asked})" for a in stocktake.agencies]
+        axes.bar_label(bars, labels=answered, padding=2, fontsize=8)
+        axes.set_xlim(0, 130)  # room for the label of a 100% bar
+        axes.set_xticks([0, 25, 50, 75, 100])
         axes.invert_yaxis()
-        axes.tick_params(axis="y", labelsize=7)
-        axes.set_xlabel("Items reported on (%)")
-        axes.set_title("Response rate by agency", loc="left", fontsize=10)
+        axes.tick_params(axis="y", labelsize=8)
+        axes.set_xlabel("Share of its items the agency answered (%)")
+        axes.set_title("Response by agency", loc="left", fontsize=10)
     return figure
 
 

@@ -1,8 +1,10 @@
-"""The stock-take as a Word document (python-docx), ready for light editing before an HLCP session.
+"""The stock-take as a Word document (python-docx) in the form of a Committee document.
 
-Real heading styles (Heading 1: parts, Heading 2: agenda points and annexes, Heading 3: each
-recommendation) so Word's navigation pane shows the structure; real tables with repeating header
-rows; page numbers from a PAGE field in the footer; the charts as PNG pictures.
+A4 with UN margins, a serif body (Times New Roman, Liberation Serif where it is missing), the
+committee's heading block, symbol and date, "Note by the secretariat", a table of contents field,
+numbered paragraphs and a closing section on the action requested. Named styles (Title, Heading
+1-3, Table) in black, not Word's blue defaults; tables with column widths from their content
+summing to the text width, numbers right-aligned, header rows repeated and rows never split.
 """
 
 from __future__ import annotations
@@ -15,16 +17,26 @@ from typing import NewType
 
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
-from domain.stocktake import STATUS_ORDER, Change, ItemReport, StockTake, long_date, status_label
-from reporting.charts import response_figure, status_figure, to_png
+from domain.stocktake import STATUS_ORDER, ItemReport, StockTake, long_date, status_label
+from reporting.charts import response_figure, short_title, status_figure, to_png
+from reporting.outline import SECRETARIAT, document_date, heading_lines, outline
 from reporting.package import splice, xml_text
 
 FLAG = "B3261E"  # the colour of disagreements and overdue marks
+SERIF = "Times New Roman"  # LibreOffice substitutes the metric-compatible Liberation Serif
+TABLE_FONT = Pt(9)
+CHAR_TWIPS = 85  # the mean width of a lower-case letter of 9-point serif text, in twips
+CAPITAL_TWIPS = 140  # and of a capital letter or digit (generous: a broken code reads badly)
+LABEL_TWIPS = 25 * CHAR_TWIPS  # a text cell this wide or narrower is a label, kept on one line
+CELL_MARGIN_TWIPS = 57  # 0.1 cm each side
+_NUMBER = re.compile(r"^-?\d+(%| of \d+)?$")
 
 # WordprocessingML text, built as strings: a run, a paragraph, a table (see `_Writer`).
 Xml = NewType("Xml", str)
@@ -45,9 +57,13 @@ def _field(paragraph: Paragraph, instruction: str) -> None:
     paragraph._p.append(field)
 
 
-def run(text: object, *, bold: bool = False, colour: str | None = None) -> Xml:
+def run(text: object, *, bold: bool = False, italic: bool = False, colour: str | None = None) -> Xml:
     """A `w:r` of `text`, as python-docx writes one: tabs and line breaks as elements, XML escaped."""
-    properties = ("<w:b/>" if bold else "") + (f'<w:color w:val="{colour}"/>' if colour else "")
+    properties = (
+        ("<w:b/>" if bold else "")
+        + ("<w:i/>" if italic else "")
+        + (f'<w:color w:val="{colour}"/>' if colour else "")
+    )
     parts = [f"<w:r><w:rPr>{properties}</w:rPr>" if properties else "<w:r>"]
     for piece in _BREAKS.split(str(text)):
         if piece == "\t":
@@ -60,21 +76,81 @@ def run(text: object, *, bold: bool = False, colour: str | None = None) -> Xml:
     return Xml("".join(parts))
 
 
+def column_widths(
+    header: Sequence[str], rows: Sequence[Sequence[object]], total: int, numeric: Sequence[bool]
+) -> list[int]:
+    """Widths in twips from the content, summing to `total`: no word broken, text columns wide.
+
+    Each column gets at least its longest word (header or short cell: a number, a code); then, as
+    far as the page allows, its whole header and longest cell on one line; what is still left
+    widens the text columns (all columns alike when every column holds numbers).
+    """
+    columns = len(numeric)
+    cells = [[str(row[n]) for row in rows] for n in range(columns)]
+    floor, want = [], []
+    for n in range(columns):
+        # The header is bold: a tenth wider.
+        words = [_twips(w) * 11 // 10 for w in (header[n].split() if header else [])]
+        words += [_twips(w) for text in cells[n] for w in text.split() if len(w) <= 14]
+        floor.append(max(words, default=CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
+        longest = max([_twips(text) for text in cells[n]] + [_twips(header[n]) * 11 // 10 if header else 0])
+        want.append(min(longest, 60 * CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
+    if sum(floor) >= total:  # too many columns for the page: shrink every floor alike
+        return _exact([f * total // sum(floor) for f in floor], total)
+    widths = list(floor)
+    # First the short labels of text columns ("Agenda point 1", an agency's code) on one line,
+    # then every header and cell on one line as far as the page allows.
+    label = [0 if number else min(w, LABEL_TWIPS) for w, number in zip(want, numeric, strict=True)]
+    for target in (label, want):
+        extra = [max(t - w, 0) for t, w in zip(target, widths, strict=True)]
+        spare = total - sum(widths)
+        scale = min(1.0, spare / sum(extra)) if sum(extra) else 0.0
+        widths = [w + int(e * scale) for w, e in zip(widths, extra, strict=True)]
+    # What is still left widens the text columns (every column alike when all hold numbers).
+    left = total - sum(widths)
+    weights = [0 if number else w for w, number in zip(want, numeric, strict=True)]
+    if not sum(weights):
+        weights = [1] * columns
+    widths = [w + left * x // sum(weights) for w, x in zip(widths, weights, strict=True)]
+    return _exact(widths, total)
+
+
+def _twips(text: str) -> int:
+    """The printed width of `text` in table type, capitals and digits counted wider."""
+    return sum(CAPITAL_TWIPS if c.isupper() or c.isdigit() else CHAR_TWIPS for c in text)
+
+
+def _exact(widths: list[int], total: int) -> list[int]:
+    # Rounding leaves a few twips over or under: the widest column takes them.
+    widest = widths.index(max(widths))
+    widths[widest] += total - sum(widths)
+    return widths
+
+
 class _Writer:
     """Writes the body as WordprocessingML text, the same XML python-docx would build.
 
     python-docx builds each paragraph, run and cell through several Python objects, which takes
     minutes for 10,000 recommendations; the same XML as text takes a few seconds. python-docx
-    still makes the skeleton (styles, cover, summary, footer fields, pictures, section): `flush()`
-    parses the pending text into it. The bulk (recommendations, annexes) is `take()`n as text and
-    spliced into the saved package (`reporting.package`).
+    still makes the skeleton (styles, footer fields, pictures, section): `flush()` parses the
+    pending text into it. The bulk (the annexes) is `take()`n as text and spliced into the saved
+    package (`reporting.package`).
     """
 
     def __init__(self, document: DocumentObject) -> None:
         self.document = document
         self.pending: list[str] = []
         # Style ids (not names) are what the XML refers to.
-        names = ("Title", "Subtitle", "Quote", "Caption", "List Bullet", "Table Grid")
+        names = (
+            "Title",
+            "Subtitle",
+            "Caption",
+            "Table",
+            "Table text",
+            "Numbered paragraph",
+            "Quote",
+            "Heading block",
+        )
         self.styles = {name: document.styles[name].style_id for name in names}
         self.styles.update(
             {f"Heading {level}": document.styles[f"Heading {level}"].style_id for level in (1, 2, 3)}
@@ -88,44 +164,82 @@ class _Writer:
         """A paragraph of plain text."""
         self.paragraph(run(text), style=style)
 
-    def paragraph(self, *runs: Xml, style: str | None = None) -> None:
-        properties = f'<w:pPr><w:pStyle w:val="{self.styles[style]}"/></w:pPr>' if style else ""
-        self.pending.append(f"<w:p>{properties}{''.join(runs)}</w:p>")
+    def numbered(self, number: int, text: str, *, keep_next: bool = False) -> None:
+        """A numbered paragraph of the body: "12.<tab>text", with a hanging indent."""
+        self.paragraph(run(f"{number}.\t{text}"), style="Numbered paragraph", keep_next=keep_next)
+
+    def paragraph(
+        self, *runs: Xml, style: str | None = None, align: str | None = None, keep_next: bool = False
+    ) -> None:
+        properties = (
+            (f'<w:pStyle w:val="{self.styles[style]}"/>' if style else "")
+            + ("<w:keepNext/>" if keep_next else "")
+            + (f'<w:jc w:val="{align}"/>' if align else "")
+        )
+        self.pending.append(
+            f"<w:p>{f'<w:pPr>{properties}</w:pPr>' if properties else ''}{''.join(runs)}</w:p>"
+        )
 
     def page_break(self) -> None:
         self.pending.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
 
     def table(self, header: Sequence[str] | None, rows: Sequence[Sequence[object]]) -> None:
-        """A grid table across the page; its header row (when given) is bold and repeated on every page."""
+        """A table across the text width, columns sized from their content, numbers right-aligned.
+
+        The header row (when given) is bold and repeated on every page; no row splits across pages.
+        """
+        if not rows and not header:
+            return
         columns = len(header) if header else len(rows[0])
-        width = self.width_twips // columns
-        cell = f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr><w:p>'
+        numeric = [bool(rows) and all(_NUMBER.match(str(row[n])) for row in rows) for n in range(columns)]
+        widths = column_widths(header or (), rows, self.width_twips, numeric)
         parts = [
-            f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table Grid"]}"/>'
-            '<w:tblW w:type="auto" w:w="0"/>'
+            f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table"]}"/>'
+            f'<w:tblW w:type="dxa" w:w="{self.width_twips}"/><w:tblLayout w:type="fixed"/>'
+            f'<w:tblCellMar><w:left w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/>'
+            f'<w:right w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/></w:tblCellMar>'
             '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
             'w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
-            f'<w:gridCol w:w="{width}"/>' * columns,
+            *(f'<w:gridCol w:w="{w}"/>' for w in widths),
             "</w:tblGrid>",
         ]
+
+        def cells(values: Sequence[object], bold: bool) -> str:
+            out = []
+            for value, width, number in zip(values, widths, numeric, strict=True):
+                align = '<w:jc w:val="right"/>' if number else ""
+                out.append(
+                    f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr>'
+                    f'<w:p><w:pPr><w:pStyle w:val="{self.styles["Table text"]}"/>{align}</w:pPr>'
+                    f"{run(value, bold=bold)}</w:p></w:tc>"
+                )
+            return "".join(out)
+
         if header:
-            parts.append("<w:tr><w:trPr><w:tblHeader/></w:trPr>")
-            parts.extend(f"{cell}{run(title, bold=True)}</w:p></w:tc>" for title in header)
-            parts.append("</w:tr>")
+            parts.append(f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{cells(header, True)}</w:tr>")
         for values in rows:
-            if len(values) != columns:
-                raise ValueError(f"a row of {len(values)} cells in a table of {columns} columns")
-            parts.append("<w:tr>")
-            parts.extend(f"{cell}{run(value)}</w:p></w:tc>" for value in values)
-            parts.append("</w:tr>")
+            if len(values) != len(widths):
+                raise ValueError(f"a row of {len(values)} cells in a table of {len(widths)} columns")
+            parts.append(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells(values, False)}</w:tr>")
         parts.append("</w:tbl>")
+        # A short gap after the table, so the next heading or paragraph does not touch it.
+        parts.append(f'<w:p><w:pPr><w:pStyle w:val="{self.styles["Table text"]}"/></w:pPr></w:p>')
         self.pending.append("".join(parts))
 
     def picture(self, png: bytes, caption: str) -> None:
-        """A chart, full width, with its caption below."""
+        """A chart across the text width, with its caption below."""
         self.flush()
-        self.document.add_picture(io.BytesIO(png), width=Cm(16))
+        self.document.add_picture(io.BytesIO(png), width=self.document._block_width)
         self.text(caption, "Caption")
+
+    def toc(self, entries: Sequence[str]) -> None:
+        """A table-of-contents field (Word fills it on F9); until then it lists the parts' titles."""
+        begin = '<w:r><w:fldChar w:fldCharType="begin" w:dirty="true"/></w:r>'
+        code = '<w:r><w:instrText xml:space="preserve"> TOC \\o "1-2" \\h \\z \\u </w:instrText></w:r>'
+        separate = '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+        end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+        lines = "".join(f"{run(entry)}<w:r><w:br/></w:r>" for entry in entries)
+        self.pending.append(f"<w:p>{begin}{code}{separate}{lines}{end}</w:p>")
 
     def flush(self) -> None:
         """Parse what was written and move it in front of the document's final section properties."""
@@ -144,183 +258,246 @@ class _Writer:
         return text.encode()
 
 
-def _cover(w: _Writer, st: StockTake) -> None:
+def _heading_block(w: _Writer, st: StockTake) -> None:
+    w.paragraph(run(st.cycle.symbol or "", bold=True), style="Heading block", align="right")
+    w.paragraph(run(document_date(st)), style="Heading block", align="right")
+    for number, line in enumerate(heading_lines(st)):
+        w.paragraph(run(line, bold=number < 2), style="Heading block")
     w.text(st.title, "Title")
-    sources = ", ".join(st.source_titles) or "the tracked reports"
-    w.text(
-        f"Stock-take of the follow-up given by the UN system to the recommendations of {sources}.", "Subtitle"
-    )
-    w.table(
-        None,
-        [
-            ("Cycle", st.cycle.name),
-            ("HLCP session", st.cycle.hlcp_session or "not set"),
-            ("Reply deadline", long_date(st.cycle.deadline)),
-            ("Compared with", st.previous.title if st.previous else "nothing (first stock-take)"),
-            ("Produced on", long_date(st.produced_on)),
-            ("Recommendations", f"{st.summary.recommendations} ({st.summary.answered_rate}% reported on)"),
-        ],
-    )
-    w.page_break()
-
-
-def _summary(w: _Writer, st: StockTake) -> None:
-    s = st.summary
-    w.heading("Executive summary", 1)
-    for sentence in st.sentences:
-        w.text(sentence)
-    w.picture(
-        to_png(status_figure(st)), "Figure 1. Rolled-up status by agenda point (same figures as Table 1)."
-    )
-    w.heading("Table 1. Status by agenda point", 2)
-    rows = [(title, *counts.values(), sum(counts.values())) for title, counts in st.status_by_section()]
-    rows.append(("All", *s.status_counts.values(), s.recommendations))
-    w.table(("Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"), rows)
-    if st.previous:
-        w.heading(f"Table 2. Change since {st.previous.title}", 2)
-        w.table(
-            ("Change", "Recommendations"),
-            [(Change(change).label, count) for change, count in s.change_counts.items()],
-        )
-    w.picture(
-        to_png(response_figure(st)),
-        "Figure 2. Share of its items each agency reported on (same figures as Table 3).",
-    )
-    w.heading("Table 3. Response rate by agency", 2)
-    w.table(
-        ("Agency", "Name", "Items answered", "Items asked", "Response rate"),
-        [(a.code, a.name, a.items_answered, a.items_asked, f"{a.rate}%") for a in st.agencies],
-    )
+    w.text("Note by the secretariat", "Subtitle")
 
 
 def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
-    w.heading(f"{item.code}: {status_label(item.rolled_up_status)}", 3)
-    w.text(item.text, "Quote")
-    if item.theme:
-        w.text(f"Theme: {item.theme}", "List Bullet")
-    if len(item.owners) > 1:
-        w.text(f"Rolled up from its parts: {item.roll_up_parts}", "List Bullet")
-    if st.previous and item.change:
-        w.paragraph(
-            run(f"Since {st.previous.title}: "),
-            run(item.change.label, bold=True),
-            run(f" (was {status_label(item.previous_status)})"),
-            style="List Bullet",
-        )
+    w.heading(f"{item.code}  {item.short_title}", 3)
+    was = ""
+    if item.change is not None:
+        was = f" (was {status_label(item.previous_status)}; {item.change.label.lower()}"
+        was += ", newly overdue)" if item.newly_overdue else ")"
+    flags = [run("Status: "), run(status_label(item.status_key), bold=True), run(was)]
     if item.disagreement:
-        w.paragraph(
-            run(
-                "Disagreement: the secretariat's assessment differs from the owner's own status.",
-                bold=True,
-                colour=FLAG,
-            ),
-            style="List Bullet",
-        )
-    w.table(
-        ("Owner", "Role", "Self-reported", "Assessed", "Reported on"),
-        [
-            (
-                o.agency_code,
-                o.role,
-                status_label(o.reported_status),
-                (status_label(o.assessed_status) + (" (differs)" if o.disagrees else ""))
-                if o.assessed_status
-                else "-",
-                o.reported_on or "-",
-            )
-            for o in item.owners
-        ],
-    )
+        flags.append(run("  assessment differs", bold=True, colour=FLAG))
+    w.paragraph(*flags)
+    if item.text_beyond_title:
+        w.text(item.text, "Quote")
     for o in item.owners:
-        if not (o.narrative or o.obstacle or o.assessment_rationale):
+        role = " (lead)" if o.is_lead else ""
+        if not o.answered:
+            w.paragraph(run(f"{o.agency_code}{role}: no answer.", bold=True))
             continue
-        runs = [run(f"{o.agency_code}, {o.reported_on}: ", bold=True), run(o.narrative)]
+        own = f" (agency: {status_label(o.reported_status)})" if o.disagrees else ""
+        who = f"{o.agency_code}{role}, {long_date(o.reported_on)}: {status_label(o.effective_status)}{own}. "
+        runs = [run(who, bold=True), run(o.narrative)]
         if o.obstacle:
             runs.append(run(f"\nObstacle: {o.obstacle}"))
         if o.assessment_rationale:
             runs.append(run(f"\nSecretariat: {o.assessment_rationale}"))
         w.paragraph(*runs)
-    for m in item.milestones:
-        owner = f" ({m.agency_code})" if m.agency_code else ""
-        w.paragraph(
-            run(f"Milestone {m.due_date}: {m.title}{owner}, {m.state}"),
-            *([run(" OVERDUE", bold=True, colour=FLAG)] if m.overdue else []),
-            style="List Bullet",
+    if item.milestones:
+        runs = [run("Milestones: ")]
+        for n, m in enumerate(item.milestones):
+            owner = f" ({m.agency_code})" if m.agency_code else ""
+            runs.append(run(f"{'; ' if n else ''}{m.due_date} {m.title}{owner}, "))
+            runs.append(run(m.shown_state, bold=m.overdue, colour=FLAG if m.overdue else None))
+        w.paragraph(*runs, run("."))
+    if item.evidence:
+        w.text("Evidence: " + "; ".join(item.evidence))
+
+
+def _part_body(w: _Writer, st: StockTake, key: str) -> None:
+    """What follows a part's numbered paragraphs: its tables, charts or recommendations in full."""
+    f = st.figures
+    if key == "figures":
+        rows = [(short_title(t), *c.values(), sum(c.values())) for t, c in st.status_by_section()]
+        rows.append(("All", *f.status_counts.values(), f.items))
+        w.text("Table 1. Status by agenda point", "Caption")
+        w.table(("Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"), rows)
+        if st.previous:
+            w.text(f"Table 2. Change since {st.previous.title}", "Caption")
+            w.table(
+                ("Change", "Recommendations"),
+                [
+                    ("Changed status", f.changed),
+                    ("of which newly completed", f.newly_completed),
+                    ("of which newly blocked", f.newly_blocked),
+                    ("Unchanged", f.unchanged),
+                    ("Reported for the first time", f.first_report),
+                    ("Not reported on by their lead", f.not_reported),
+                    ("Total", f.items),
+                ],
+            )
+        w.picture(to_png(status_figure(st)), "Figure 1. Status by agenda point (same figures as Table 1).")
+    elif key in ("completed", "blocked", "changes"):
+        chosen = {"completed": st.newly_completed, "blocked": st.blocked, "changes": st.other_changes}[key]
+        for item in chosen:
+            _item(w, st, item)
+    elif key == "disagreements" and st.disagreements:
+        w.table(
+            ("Code", "Agency", "Agency's status", "Secretariat's status", "Secretariat's rationale"),
+            [
+                (item.code, o.agency_code, status_label(o.reported_status), status_label(o.assessed_status),
+                 o.assessment_rationale)
+                for item, o in st.disagreements
+            ],
+        )  # fmt: skip
+    elif key == "unreported" and st.unreported:
+        w.table(
+            ("Agency", "Name", "Items led", "Not reported on"),
+            [(a.code, a.name, len(codes), ", ".join(codes)) for a, codes in st.unreported],
         )
-    for link in item.evidence:
-        w.text(f"Evidence: {link}", "List Bullet")
+    elif key == "overdue" and st.overdue_items:
+        w.table(
+            ("Code", "Milestone", "Due", "Owner", "Status"),
+            [
+                (item.code, m.title, m.due_date, m.agency_code or item.owners[0].agency_code,
+                 status_label(item.status_key))
+                for item in st.overdue_items
+                for m in item.overdue_milestones
+            ],
+        )  # fmt: skip
+
+
+TABLE_PARTS = ("disagreements", "unreported", "overdue")  # parts whose paragraphs lead into a table
+
+ANNEXES = (
+    "Annex I. Response by agency",
+    "Annex II. Method",
+    "Annex III. Recommendations shown in one row",
+)
 
 
 def _annexes(w: _Writer, st: StockTake) -> None:
+    """The first two annexes: the response table and chart, the method."""
     w.page_break()
-    w.heading("Annexes", 1)
-    w.heading("Annex A: Agencies that did not answer", 2)
-    if st.agencies_not_answered:
-        w.table(
-            ("Agency", "Name", "Items answered", "Items asked", "Overdue"),
-            [
-                (a.code, a.name, a.items_answered, a.items_asked, "yes" if a.overdue else "no")
-                for a in st.agencies_not_answered
-            ],
-        )
-    else:
-        w.text("Every agency answered for all of its items.")
-    w.heading("Annex B: Overdue items", 2)
-    overdue = [
-        (
-            item.code,
-            m.title,
-            m.due_date,
-            m.agency_code or item.owners[0].agency_code,
-            status_label(item.rolled_up_status),
-        )
-        for item in st.overdue_items
-        for m in item.overdue_milestones
-    ]
-    if overdue:
-        w.table(("Recommendation", "Milestone", "Due", "Owner", "Status"), overdue)
-    else:
-        w.text("No milestone is overdue.")
-    w.heading("Annex C: Method", 2)
+    w.heading(ANNEXES[0], 1)
+    w.table(
+        ("Agency", "Name", "Items answered", "Items asked", "Response rate"),
+        [(a.code, a.name, a.items_answered, a.items_asked, f"{a.rate}%") for a in st.agencies],
+    )
+    w.picture(
+        to_png(response_figure(st)),
+        "Figure 2. Share of its items each agency answered (same figures as the table above).",
+    )
+    w.heading(ANNEXES[1], 1)
     for paragraph in st.method:
         w.text(paragraph)
 
 
-def _bulk(w: _Writer, st: StockTake) -> Iterator[bytes]:
-    """The recommendations and the annexes, an agenda point at a time (a few megabytes each)."""
-    w.page_break()
-    w.heading("Recommendations by agenda point", 1)
-    for section in st.sections:
-        w.heading(section.title, 2)
-        for item in section.items:
-            _item(w, st, item)
-        yield w.take()
-    _annexes(w, st)
+def _one_row_annex(w: _Writer, st: StockTake) -> Iterator[bytes]:
+    """The last annex, spliced in as text: one row per recommendation, thousands in a large cycle."""
+    w.heading(ANNEXES[2], 1)
+    w.text("Every recommendation not shown in full above: unchanged, or not reported on by its lead.")
+    w.table(
+        ("Code", "Recommendation", "Lead", "Status", "Last answer"),
+        [
+            (
+                item.code,
+                item.short_title,
+                item.lead.agency_code if item.lead else "",
+                status_label(item.status_key),
+                item.last_answered_on or "-",
+            )
+            for item in st.compact
+        ],
+    )
     yield w.take()
+
+
+def _styles(document: DocumentObject) -> None:
+    """UN document styles: serif body, black headings, a Table style, numbered paragraphs."""
+    styles = document.styles
+    normal = styles["Normal"]
+    normal.font.name, normal.font.size = SERIF, Pt(11)
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), SERIF)
+    normal.paragraph_format.space_after = Pt(6)
+    for name, size in (
+        ("Title", 16),
+        ("Subtitle", 12),
+        ("Heading 1", 13),
+        ("Heading 2", 12),
+        ("Heading 3", 11),
+    ):
+        style = styles[name]
+        style.font.name, style.font.size = SERIF, Pt(size)
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        rfonts = style.element.rPr.rFonts
+        for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            rfonts.attrib.pop(qn(attribute), None)  # a theme font would override the serif
+        style.font.bold = name != "Subtitle"
+        style.font.italic = name == "Subtitle"
+        style.paragraph_format.keep_with_next = True
+        style.paragraph_format.space_before = Pt(12 if name.startswith("Heading") else 0)
+        style.paragraph_format.space_after = Pt(6)
+    title = styles["Title"]
+    title.paragraph_format.space_before = Pt(18)
+    # Word's Title draws a blue rule under itself: a Committee document has none.
+    border = title.element.pPr.find(qn("w:pBdr"))
+    if border is not None:
+        title.element.pPr.remove(border)
+    for name, size in (("Quote", 10), ("Caption", 9)):
+        styles[name].font.name, styles[name].font.size = SERIF, Pt(size)
+        styles[name].font.color.rgb = RGBColor(0x33, 0x33, 0x33)
+    styles["Caption"].font.bold = True
+    styles["Caption"].paragraph_format.keep_with_next = True
+    styles["Quote"].paragraph_format.left_indent = Cm(1)
+    table = styles.add_style("Table", WD_STYLE_TYPE.TABLE)
+    table.base_style = styles["Table Grid"]
+    cell_text = styles.add_style("Table text", WD_STYLE_TYPE.PARAGRAPH)
+    cell_text.base_style = normal
+    cell_text.font.size = TABLE_FONT
+    cell_text.paragraph_format.space_after = Pt(0)
+    numbered = styles.add_style("Numbered paragraph", WD_STYLE_TYPE.PARAGRAPH)
+    numbered.base_style = normal
+    numbered.paragraph_format.left_indent = Cm(1)
+    numbered.paragraph_format.first_line_indent = Cm(-1)
+    numbered.paragraph_format.tab_stops.add_tab_stop(Cm(1))
+    block = styles.add_style("Heading block", WD_STYLE_TYPE.PARAGRAPH)
+    block.base_style = normal
+    block.paragraph_format.space_after = Pt(0)
+
+
+def _page(document: DocumentObject) -> None:
+    """A4, UN margins (2.5 cm), footer with the symbol and page numbers."""
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.top_margin = section.bottom_margin = Cm(2.5)
+    section.left_margin = section.right_margin = Cm(2.5)
 
 
 def render_docx(st: StockTake) -> bytes:
     """The report as .docx bytes."""
     document = Document()
-    document.styles["Normal"].font.name = "Calibri"
-    document.styles["Normal"].font.size = Pt(10.5)
+    _styles(document)
+    _page(document)
     produced = datetime.combine(st.produced_on, time(0, 0), tzinfo=UTC)
     properties = document.core_properties
-    properties.title, properties.author, properties.subject = st.title, "Follow-up", st.cycle.name
+    properties.title, properties.subject = st.title, st.cycle.symbol or st.cycle.name
+    properties.author = properties.last_modified_by = SECRETARIAT
+    properties.comments = properties.keywords = properties.category = ""
     properties.created = properties.modified = produced
-    properties.last_modified_by, properties.revision = "Follow-up", 1
+    properties.revision = 1
 
     footer = document.sections[0].footer.paragraphs[0]
-    footer.text = f"{st.title}   Page "
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer.text = f"{st.cycle.symbol or st.title}   Page "
     _field(footer, "PAGE")
     footer.add_run(" of ")
     _field(footer, "NUMPAGES")
 
     w = _Writer(document)
-    _cover(w, st)
-    _summary(w, st)
+    _heading_block(w, st)
+    parts = outline(st)
+    w.heading("Contents", 1)
+    w.toc([part.title for part in parts if part.level == 1] + list(ANNEXES))
+    for part in parts:
+        w.heading(part.title, part.level)
+        for paragraph in part.paragraphs:
+            # A part that goes on with a table keeps its last paragraph on the table's page.
+            last = paragraph == part.paragraphs[-1]
+            w.numbered(paragraph.number, paragraph.text, keep_next=last and part.key in TABLE_PARTS)
+        _part_body(w, st, part.key)
+    _annexes(w, st)
     w.flush()
     skeleton = io.BytesIO()
     document.save(skeleton)
     # The body's own sectPr is its last child: every other section break sits in a w:pPr.
-    return splice(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", _bulk(w, st))
+    return splice(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", _one_row_annex(w, st))

@@ -17,7 +17,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
-from domain.stocktake import STATUS_ORDER, Change, StockTake, long_date, status_label
+from domain.figures import figure_labels
+from domain.stocktake import STATUS_ORDER, StockTake, long_date, status_label
 from reporting.package import splice, xml_text
 
 HEADER_FONT = Font(bold=True)
@@ -150,8 +151,9 @@ def _item_rows(st: StockTake, wrap_style: int, date_style: int, chunk: int = 100
 
 
 def _summary(sheet: Any, st: StockTake) -> None:
-    s = st.summary
-    sheet.column_dimensions["A"].width = 30
+    """The Summary sheet: the document's facts, every figure by name, the sentences and tables."""
+    f = st.figures
+    sheet.column_dimensions["A"].width = 40
     sheet.column_dimensions["B"].width = 30
     for letter in "CDEFGHI":
         sheet.column_dimensions[letter].width = 14
@@ -159,18 +161,20 @@ def _summary(sheet: Any, st: StockTake) -> None:
     title.font = Font(bold=True, size=14)
     sheet.append([title])
     for label, value in (
+        ("Symbol", st.cycle.symbol or ""),
         ("Cycle", st.cycle.name),
         ("HLCP session", st.cycle.hlcp_session or ""),
         ("Reply deadline", long_date(st.cycle.deadline)),
         ("Compared with", st.previous.title if st.previous else "nothing (first stock-take)"),
         ("Produced on", long_date(st.produced_on)),
-        ("Recommendations", s.recommendations),
-        ("Reported on", s.answered),
-        ("Agencies answered", f"{s.agencies_answered} of {s.agencies}"),
-        ("Overdue milestones", s.overdue_milestones),
-        ("Disagreements", s.disagreements),
     ):
         sheet.append([label, value])
+    sheet.append([])
+    sheet.append(_header(sheet, ["Figure", "Value"]))
+    labels = figure_labels()
+    values = f.as_dict()
+    for name, label in labels.items():
+        sheet.append([label, values[name]])
     sheet.append([])
     for sentence in st.sentences:
         sheet.append([sentence])
@@ -178,11 +182,7 @@ def _summary(sheet: Any, st: StockTake) -> None:
     sheet.append(_header(sheet, ["Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"]))
     for section_title, counts in st.status_by_section():
         sheet.append([section_title, *counts.values(), sum(counts.values())])
-    if st.previous:
-        sheet.append([])
-        sheet.append(_header(sheet, [f"Change since {st.previous.title}", "Recommendations"]))
-        for change, count in s.change_counts.items():
-            sheet.append([Change(change).label, count])
+    sheet.append(["All", *f.status_counts.values(), f.items])
     sheet.append([])
     sheet.append(_header(sheet, ["Agency", "Name", "Items answered", "Items asked", "Response rate (%)"]))
     for a in st.agencies:

@@ -185,6 +185,8 @@ def run_cycle(number: int, cycle: dict[str, Any]) -> None:
         cycle["deadline"].isoformat(),
         "--session",
         cycle["session"],
+        *(("--symbol", cycle["symbol"]) if cycle.get("symbol") else ()),
+        *(("--venue", cycle["venue"]) if cycle.get("venue") else ()),
         "--today",
         cycle["launch"].isoformat(),
     )

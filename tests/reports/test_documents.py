@@ -1,18 +1,25 @@
-"""The Word and spreadsheet reports, opened with python-docx and openpyxl and checked against the database."""
+"""The Word, HTML and spreadsheet reports as documents: the Committee form, the order, the tables."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import re
+import zipfile
+from datetime import date
 
 import docx
 import openpyxl
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Length
 from sqlalchemy import select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.stocktake import StockTake, status_label
+from domain.stocktake import DEFAULT_ACTION_REQUESTED, StockTake, status_label
 from reporting.docx import render_docx
+from reporting.html import render_html
 from reporting.xlsx import ITEM_COLUMNS, render_xlsx
 from tests.stocktake_fixture import CURRENT
 
@@ -36,52 +43,144 @@ def _reported_in_db(uow: SqlUnitOfWork) -> dict[tuple[str, str], str]:
     return {(code, agency): status_label(answers.get((rid, agency))) for code, agency, rid in asked}
 
 
-def test_the_word_report_has_heading_styles_in_report_order(stocktake: StockTake) -> None:
-    document = docx.Document(io.BytesIO(render_docx(stocktake)))
-    headings = [(p.style.name, p.text) for p in document.paragraphs if p.style.name.startswith("Heading")]
-    level_1 = [text for style, text in headings if style == "Heading 1"]
-    assert level_1 == ["Executive summary", "Recommendations by agenda point", "Annexes"]
-    level_2 = [text for style, text in headings if style == "Heading 2"]
-    assert level_2[-3:] == [
-        "Annex A: Agencies that did not answer",
-        "Annex B: Overdue items",
-        "Annex C: Method",
+def _as_committee_document(stocktake: StockTake) -> StockTake:
+    """The fixture's stock-take with the form of a Committee document set on its cycle."""
+    cycle = dataclasses.replace(
+        stocktake.cycle, symbol="CEB/2026/HLCP-28/CRP.1", venue="Geneva", document_date=date(2026, 3, 25)
+    )
+    return dataclasses.replace(stocktake, cycle=cycle)
+
+
+def test_the_word_report_opens_as_a_committee_document(stocktake: StockTake) -> None:
+    document = docx.Document(io.BytesIO(render_docx(_as_committee_document(stocktake))))
+    texts = [p.text for p in document.paragraphs]
+    assert texts[:7] == [
+        "CEB/2026/HLCP-28/CRP.1",
+        "25 March 2026",
+        "United Nations System Chief Executives Board for Coordination",
+        "High-Level Committee on Programmes",
+        "HLCP 28, Geneva",
+        "Stock-take of follow-up action: HLCP 28",
+        "Note by the secretariat",
     ]
-    assert "Strategic recommendations" in level_2
-    level_3 = [text.split(":")[0] for style, text in headings if style == "Heading 3"]
-    assert level_3 == EXPECTED_CODES
-    # Strategic recommendations' heading comes before every item, and agenda point 1 after SR2.i.
-    order = [text for _, text in headings]
-    assert order.index("Strategic recommendations") < order.index("SR1.i: Completed")
-    assert order.index("SR2.i: In progress") < order.index("Agenda point 1: Agenda point 1")
-    assert document.paragraphs[0].style.name == "Title"
+    assert [p.style.name for p in document.paragraphs[5:7]] == ["Title", "Subtitle"]
+    numbered = [p.text for p in document.paragraphs if p.style.name == "Numbered paragraph"]
+    assert [int(text.split(".")[0]) for text in numbered] == list(range(1, len(numbered) + 1))
+    action = texts.index("Action requested of the Committee")
+    assert texts[action + 1] == f"{len(numbered)}.\t{DEFAULT_ACTION_REQUESTED}"
+    instructions = "".join(t.text or "" for t in document.element.body.iter(qn("w:instrText")))
+    assert instructions.strip().startswith("TOC ")
 
 
-def test_the_word_owner_tables_match_the_database(uow: SqlUnitOfWork, stocktake: StockTake) -> None:
-    document = docx.Document(io.BytesIO(render_docx(stocktake)))
-    expected = _reported_in_db(uow)
-    owner_tables = [t for t in document.tables if t.rows[0].cells[0].text == "Owner"]
-    assert len(owner_tables) == len(EXPECTED_CODES)
-    seen = {}
-    for code, table in zip(EXPECTED_CODES, owner_tables, strict=True):
-        assert [cell.text for cell in table.rows[0].cells] == [
-            "Owner", "Role", "Self-reported", "Assessed", "Reported on",
-        ]  # fmt: skip
-        assert table.rows[0]._tr.trPr.find(docx.oxml.ns.qn("w:tblHeader")) is not None
-        for row in table.rows[1:]:
-            agency, _, reported = (cell.text for cell in row.cells[:3])
-            seen[(code, agency)] = reported
-    assert seen == expected
-    assessed = {row.cells[0].text: row.cells[3].text for row in owner_tables[3].rows[1:]}
-    assert assessed == {"OHCHR": "In progress (differs)"}
-
-
-def test_the_word_footer_numbers_pages_with_a_page_field(stocktake: StockTake) -> None:
-    document = docx.Document(io.BytesIO(render_docx(stocktake)))
+def test_the_word_report_is_a4_serif_with_black_named_styles_and_the_secretariat_as_author(
+    stocktake: StockTake,
+) -> None:
+    content = render_docx(stocktake)
+    document = docx.Document(io.BytesIO(content))
+    section = document.sections[0]
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+    assert round(section.left_margin.cm, 1) == round(section.right_margin.cm, 1) == 2.5
+    assert document.styles["Normal"].font.name == "Times New Roman"
+    for name in ("Title", "Heading 1", "Heading 2", "Heading 3"):
+        style = document.styles[name]
+        assert (style.font.name, str(style.font.color.rgb)) == ("Times New Roman", "000000"), name
+        assert style.paragraph_format.keep_with_next, name
+    assert "Table" in [s.name for s in document.styles]
+    assert document.core_properties.author == document.core_properties.last_modified_by == "CEB Secretariat"
+    with zipfile.ZipFile(io.BytesIO(content)) as package:
+        properties = b"".join(package.read(n) for n in package.namelist() if n.startswith("docProps/"))
+    assert b"python-docx" not in properties
     footer = document.sections[0].footer._element
-    instructions = [f.get(docx.oxml.ns.qn("w:instr")) for f in footer.iter(docx.oxml.ns.qn("w:fldSimple"))]
-    assert instructions == ["PAGE", "NUMPAGES"]
+    fields = [f.get(qn("w:instr")) for f in footer.iter(qn("w:fldSimple"))]
+    assert fields == ["PAGE", "NUMPAGES"]
     assert len(document.inline_shapes) == 2  # the two charts, as pictures
+
+
+def test_the_word_report_puts_the_exceptions_first_and_the_unchanged_in_one_row_each(
+    stocktake: StockTake,
+) -> None:
+    document = docx.Document(io.BytesIO(render_docx(stocktake)))
+    level_1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert level_1 == [
+        "Contents",
+        "Executive summary",
+        "Newly completed",
+        "Blocked, with the obstacles reported",
+        "Other changes and first reports",
+        "Disagreements between agencies and the secretariat",
+        "Leads that did not answer",
+        "Overdue milestones",
+        "Action requested of the Committee",
+        "Annex I. Response by agency",
+        "Annex II. Method",
+        "Annex III. Recommendations shown in one row",
+    ]
+    in_full = [p.text.split()[0] for p in document.paragraphs if p.style.name == "Heading 3"]
+    assert in_full == ["SR1.i", "SR1.ii.a", "A1.2", "A3.1"]  # completed, blocked, changed, first report
+    (annex,) = [t for t in document.tables if t.rows[0].cells[0].text == "Code" and len(t.columns) == 5
+                and t.rows[0].cells[1].text == "Recommendation"]  # fmt: skip
+    rows = {row.cells[0].text: row.cells[3].text for row in annex.rows[1:]}
+    assert sorted([*rows, *in_full]) == sorted(EXPECTED_CODES)  # each recommendation once
+    assert {code: status for code, status in rows.items()} == {
+        item.code: status_label(item.status_key) for item in stocktake.compact
+    }
+
+
+def test_the_word_narratives_and_annex_rows_show_the_statuses_in_the_database(
+    uow: SqlUnitOfWork, stocktake: StockTake
+) -> None:
+    document = docx.Document(io.BytesIO(render_docx(stocktake)))
+    in_db = _reported_in_db(uow)
+    code, seen = None, {}
+    for paragraph in document.paragraphs:
+        if paragraph.style is not None and paragraph.style.name == "Heading 3":
+            code = paragraph.text.split()[0]
+        elif paragraph.style is not None and paragraph.style.name.startswith("Heading"):
+            code = None
+        elif code and (
+            owner := re.match(
+                r"([A-Z-]+)(?: \(lead\))?(?:, [^:]+)?: ([^.(]+?)(?: \(agency: (.+)\))?\.", paragraph.text
+            )
+        ):
+            agency, shown, own = owner.groups()
+            seen[(code, agency)] = own or shown.capitalize()
+    assert seen and all(in_db[key] == status for key, status in seen.items())
+    assert sorted({code for code, _ in seen}) == sorted(i.code for i in stocktake.items if i.needs_narrative)
+
+
+def test_word_tables_fill_the_text_width_with_numbers_right_aligned_and_rows_kept_whole(
+    stocktake: StockTake,
+) -> None:
+    document = docx.Document(io.BytesIO(render_docx(stocktake)))
+    section = document.sections[0]
+    text_width = Length(section.page_width - section.left_margin - section.right_margin)
+    assert document.tables
+    for table in document.tables:
+        grid = [int(col.get(qn("w:w"))) for col in table._tbl.tblGrid.iter(qn("w:gridCol"))]
+        assert sum(grid) == text_width.twips
+        rows = table._tbl.findall(qn("w:tr"))
+        assert rows[0].trPr.find(qn("w:tblHeader")) is not None
+        assert all(row.trPr.find(qn("w:cantSplit")) is not None for row in rows)
+    status_table = next(t for t in document.tables if t.rows[0].cells[0].text == "Agenda point")
+    assert status_table.rows[1].cells[1].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert status_table.rows[1].cells[0].paragraphs[0].alignment is None  # text stays left
+
+
+def test_the_html_report_opens_as_a_committee_document(stocktake: StockTake) -> None:
+    html = render_html(_as_committee_document(stocktake))
+    block = html.split('<header class="heading-block">', 1)[1].split("</header>", 1)[0]
+    for line in (
+        "United Nations System Chief Executives Board for Coordination",
+        "HLCP 28, Geneva",
+        "CEB/2026/HLCP-28/CRP.1",
+        "25 March 2026",
+    ):
+        assert line in block
+    assert '<p class="note-by">Note by the secretariat</p>' in html
+    numbers = [int(n) for n in re.findall(r'<p class="para"><span class="num">(\d+)\.</span>', html)]
+    assert numbers == list(range(1, len(numbers) + 1)) and numbers
+    assert f'<span class="num">{numbers[-1]}.</span><span>{DEFAULT_ACTION_REQUESTED}</span>' in html
+    assert html.index(">Action requested of the Committee<") < html.index(f">{numbers[-1]}.<")
 
 
 def test_the_spreadsheet_has_one_filtered_row_per_recommendation_and_owner(
@@ -106,15 +205,6 @@ def test_the_spreadsheet_has_one_filtered_row_per_recommendation_and_owner(
     assert a11[column["Evidence"]] == "https://example.org/toolkit\nhttps://example.org/launch-note"
 
 
-def test_the_spreadsheet_summary_sheet_holds_the_headline_figures(stocktake: StockTake) -> None:
-    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(stocktake)))
-    values = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row and row[0]}
-    assert values["Recommendations"] == 9
-    assert values["Reported on"] == 7
-    assert values["Agencies answered"] == "5 of 6"
-    assert values["WHO"] == "Agency WHO"
-
-
 def test_markup_and_control_characters_typed_by_an_agency_survive_in_word_and_the_spreadsheet(
     stocktake: StockTake,
 ) -> None:
@@ -128,7 +218,7 @@ def test_markup_and_control_characters_typed_by_an_agency_survive_in_word_and_th
     shown = 'Pilot <b>"A&B"</b> done\nnext:\tscale up'  # only the character XML cannot hold is dropped
 
     document = docx.Document(io.BytesIO(render_docx(changed)))
-    assert any(p.text.endswith(f": {shown}") for p in document.paragraphs)
+    assert any(p.text.endswith(f". {shown}") for p in document.paragraphs)
     sheet = openpyxl.load_workbook(io.BytesIO(render_xlsx(changed)))["Items"]
     narrative = [cell.value for cell in sheet[1]].index("Narrative") + 1
     assert sheet.cell(2, narrative).value == shown

@@ -42,16 +42,19 @@ def test_strategic_recommendations_come_first_then_agenda_points_in_order(stockt
 def test_each_change_since_the_previous_cycle_is_classified(stocktake: StockTake) -> None:
     changes = {item.code: item.change for item in stocktake.items}
     assert changes == {
-        "SR1.i": Change.NEWLY_COMPLETED,
-        "SR1.ii.a": Change.NEWLY_BLOCKED,
-        "SR2.i": Change.NEWLY_OVERDUE,  # its milestone fell due between the two cycles
+        "SR1.i": Change.CHANGED,  # newly completed
+        "SR1.ii.a": Change.CHANGED,  # newly blocked
+        "SR2.i": Change.UNCHANGED,
         "A1.1": Change.UNCHANGED,  # self-reported completed, but assessed in progress, as before
         "A1.2": Change.CHANGED,
-        "A2.1": Change.NOT_ANSWERED,
+        "A2.1": Change.NOT_REPORTED,
         "A2.2": Change.UNCHANGED,
         "A3.1": Change.FIRST_REPORT,
-        "A7.1": Change.NOT_ANSWERED,
+        "A7.1": Change.NOT_REPORTED,
     }
+    assert [i.code for i in stocktake.items if i.newly_completed] == ["SR1.i"]
+    assert [i.code for i in stocktake.items if i.newly_blocked] == ["SR1.ii.a"]
+    assert [i.code for i in stocktake.items if i.newly_overdue] == ["SR2.i"]  # fell due between cycles
     assert stocktake.previous is not None and stocktake.previous.title == "HLCP 27"
 
 
@@ -66,7 +69,7 @@ def test_self_reported_and_assessed_status_are_side_by_side_with_a_disagreement_
     )
     assert owner.assessment_rationale.startswith("Toolkit launched")
     assert _item(stocktake, "A1.1").rolled_up_status == "in_progress"
-    assert stocktake.summary.disagreements == 1
+    assert stocktake.figures.disagreements == 1
 
 
 def test_a_multi_owner_recommendation_rolls_up_with_its_parts_lead_first(stocktake: StockTake) -> None:
@@ -82,24 +85,32 @@ def test_a_draft_answer_does_not_count_as_reported(stocktake: StockTake) -> None
 
 
 def test_summary_figures_and_sentences_come_from_the_data(stocktake: StockTake) -> None:
-    s = stocktake.summary
-    assert (s.recommendations, s.answered, s.overdue_milestones, s.agencies, s.agencies_answered) == (
-        9,
-        7,
-        2,
-        6,
-        5,
-    )
+    f = stocktake.figures
+    assert (f.items, f.reported, f.overdue_milestones, f.agencies, f.agencies_answered) == (9, 7, 2, 6, 5)
     assert stocktake.sentences[0] == (
-        "7 of 9 recommendations (78%) were reported on by their owners; 1 is newly completed since "
-        "HLCP 27, 1 newly blocked and 1 newly overdue."
+        "The lead agency reported on 7 of 9 recommendations (78%); contributing agencies answered "
+        "2 of their 5 parts."
     )
-    assert "WHO did not answer (Annex A)" in stocktake.sentences[3]
+    assert stocktake.sentences[1] == (
+        "Since HLCP 27, 3 recommendations changed status (1 newly completed, 1 newly blocked), "
+        "3 are unchanged, 1 was reported for the first time and 2 were not reported on by their lead."
+    )
+    assert "(WHO)" in stocktake.sentences[3]
     assert [a.code for a in stocktake.agencies_not_answered] == ["WHO", "UNHCR", "ILO", "IOM"]
     assert [(i.code, m.title) for i in stocktake.overdue_items for m in i.overdue_milestones] == [
         ("SR2.i", "Joint advocacy strategy agreed"),
         ("A2.1", "Fair recruitment guidance published"),
     ]
+    assert [(a.code, codes) for a, codes in stocktake.unreported] == [("ILO", ["A2.1"]), ("WHO", ["A7.1"])]
+
+
+def test_the_key_highlights_quote_what_the_agencies_said_changed(stocktake: StockTake) -> None:
+    narratives = {(i.code, o.agency_code): o.narrative for i in stocktake.items for o in i.owners}
+    highlights = [h for point in stocktake.highlights for h in point.highlights]
+    assert [h.code for h in highlights] == ["SR1.i", "SR1.ii.a", "A1.2", "A3.1"]
+    for h in highlights:
+        assert narratives[(h.code, h.agency_code)].startswith(h.quote)  # extractive: nothing invented
+        assert f"\u201c{h.quote}\u201d" in h.text
 
 
 def test_the_previous_cycle_of_the_earlier_cycle_is_none(uow: SqlUnitOfWork, ids: dict[str, int]) -> None:
@@ -107,7 +118,7 @@ def test_the_previous_cycle_of_the_earlier_cycle_is_none(uow: SqlUnitOfWork, ids
         first = build_stocktake(uow, PREVIOUS, today=date(2025, 10, 2))
     assert first.previous is None
     assert all(item.change is None for item in first.items)
-    assert "first stock-take" in first.sentences[0]
+    assert "first stock-take" in first.sentences[1]
 
 
 @contextmanager
@@ -154,7 +165,7 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_items(
         uow.commit()
     with uow, _counting_queries() as after:
         bigger = build_stocktake(uow, CURRENT, today=TODAY)
-    assert bigger.summary.recommendations == 49
+    assert bigger.figures.items == 49
     assert len(after) == len(before) <= 10
 
 

@@ -12,29 +12,22 @@ C, B, P = "completed", "blocked", "in_progress"
 
 
 @pytest.mark.parametrize(
-    ("current", "previous", "overdue_now", "overdue_before", "expected"),
+    ("current", "previous", "expected"),
     [
-        (C, P, True, False, Change.NEWLY_COMPLETED),  # completion wins over a newly overdue milestone
-        (C, C, False, False, Change.UNCHANGED),
-        (B, P, True, False, Change.NEWLY_BLOCKED),
-        (B, B, False, False, Change.UNCHANGED),
-        (P, P, True, False, Change.NEWLY_OVERDUE),
-        (P, P, True, True, Change.UNCHANGED),  # already overdue last time: not news
-        (None, P, True, False, Change.NEWLY_OVERDUE),
-        (None, P, False, False, Change.NOT_ANSWERED),
-        (P, None, False, False, Change.FIRST_REPORT),
-        (P, "not_started", False, False, Change.CHANGED),
+        (C, P, Change.CHANGED),  # newly completed is a kind of change
+        (C, C, Change.UNCHANGED),
+        (B, P, Change.CHANGED),
+        (B, B, Change.UNCHANGED),
+        (None, P, Change.NOT_REPORTED),
+        (None, None, Change.NOT_REPORTED),
+        (P, None, Change.FIRST_REPORT),
+        (P, "not_started", Change.CHANGED),
     ],
 )
-def test_a_change_is_the_first_matching_rule(
-    current: str | None, previous: str | None, overdue_now: bool, overdue_before: bool, expected: Change
+def test_each_recommendation_falls_in_exactly_one_change_category(
+    current: str | None, previous: str | None, expected: Change
 ) -> None:
-    assert (
-        change_since(
-            current=current, previous=previous, overdue_now=overdue_now, overdue_before=overdue_before
-        )
-        == expected
-    )
+    assert change_since(current=current, previous=previous) == expected
 
 
 def test_percentages_round_half_up_and_nothing_of_nothing_is_zero() -> None:
@@ -63,4 +56,4 @@ def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
 def test_an_empty_cycle_says_so_in_one_sentence() -> None:
     report = empty_stocktake("HLCP 30")
     assert report.sentences == ("No recommendation was part of the HLCP 30 stock-take.",)
-    assert report.sections == () and report.summary.answered_rate == 0
+    assert report.sections == () and report.figures.reported_rate == 0

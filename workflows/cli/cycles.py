@@ -14,6 +14,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from domain.figures import headline
+from domain.lifecycle import CycleState
 from workflows import bootstrap
 from workflows.cli.app import (
     DATE_FORMATS,
@@ -25,7 +27,7 @@ from workflows.cli.app import (
     err_console,
     user_errors,
 )
-from workflows.services import cycles
+from workflows.services import cycles, stocktake
 
 SHOWN_ROWS = 50  # overdue rows printed by `check`
 
@@ -49,12 +51,20 @@ def launch(
     allow_unowned: bool = typer.Option(
         False, "--allow-unowned", help="Launch although some items have no owner."
     ),
+    symbol: str | None = typer.Option(None, "--symbol", help="Document symbol, e.g. CEB/2015/HLCP-29/CRP.3."),
+    venue: str | None = typer.Option(None, "--venue", help="Where the session meets, e.g. 'Rome'."),
+    document_date: datetime | None = typer.Option(
+        None, "--document-date", formats=DATE_FORMATS, help="The document's date (default: produced on)."
+    ),
+    action: str | None = typer.Option(None, "--action", help="What the Committee is asked to do."),
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Open a cycle and send one consolidated status request per owning agency (safe to re-run)."""
     day = day_of(today)
+    document = _document_values(symbol=symbol, venue=venue, document_date=document_date, action=action)
     with user_errors():
         # Refuse bad input before paying for Prefect's start-up.
+        stocktake.check_document(document)
         cycles.validate_launch(
             bootstrap.uow(),
             bootstrap.clock(day),
@@ -70,11 +80,56 @@ def launch(
         allow_unowned=allow_unowned,
         today=day,
     )
+    if document:
+        with user_errors():
+            stocktake.set_document(bootstrap.uow(), name, **document)
     verb = "Launched" if result["created"] else "Already launched:"
     console.print(
         f"{verb} [bold]{result['cycle_name']}[/]: {len(result['agencies'])} agencies, "
         f"{result['item_count']} items; {result['enqueued']} requests queued now, {result['sent']} sent."
     )
+
+
+def _document_values(
+    *,
+    symbol: str | None,
+    venue: str | None,
+    document_date: datetime | None,
+    action: str | None,
+    session: str | None = None,
+) -> dict[str, Any]:
+    """The document fields given on the command line (None: not given, left as it is)."""
+    given = {
+        "symbol": symbol,
+        "venue": venue,
+        "document_date": document_date.date() if document_date else None,
+        "action_requested": action,
+        "hlcp_session": session,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+@cycle_app.command("set")
+def set_document(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    symbol: str | None = typer.Option(None, "--symbol", help="Document symbol ('' clears it)."),
+    session: str | None = typer.Option(None, "--session", help="The HLCP session, e.g. 'HLCP 29'."),
+    venue: str | None = typer.Option(None, "--venue", help="Where the session meets."),
+    document_date: datetime | None = typer.Option(
+        None, "--document-date", formats=DATE_FORMATS, help="The document's date (YYYY-MM-DD)."
+    ),
+    action: str | None = typer.Option(None, "--action", help="What the Committee is asked to do."),
+) -> None:
+    """Set the form of a cycle's stock-take document: symbol, session, venue, date, action requested."""
+    document = _document_values(
+        symbol=symbol, venue=venue, document_date=document_date, action=action, session=session
+    )
+    if not document:
+        err_console.print("Nothing to set: give at least one of --symbol, --session, --venue, ...")
+        raise typer.Exit(2)
+    with user_errors():
+        stocktake.set_document(bootstrap.uow(), name, **document)
+    console.print(f"Set {', '.join(document)} of [bold]{name}[/].")
 
 
 @app.command("check")
@@ -199,6 +254,12 @@ def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION)
     table.add_section()
     table.add_row("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
     console.print(table)
+    if overview.state != CycleState.DRAFT:
+        figures = stocktake.figures_of(bootstrap.uow(), name, today=bootstrap.clock(day_of(today)).today())
+        summary = Table("figure", "value", title="Stock-take figures (as in the report)")
+        for label, value in headline(figures):
+            summary.add_row(label, str(value))
+        console.print(summary)
 
 
 @app.command("serve")

@@ -21,7 +21,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.model import Milestone, StockTakeCycle
 from domain.ports import Clock
-from domain.stocktake import CycleInfo, StockTake, assemble_stocktake
+from domain.stocktake import CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
 from reporting import FORMATS
 
 
@@ -31,7 +31,50 @@ def _info(cycle: StockTakeCycle) -> CycleInfo:
         hlcp_session=cycle.hlcp_session,
         deadline=cycle.deadline,
         launched_at=cycle.launched_at,
+        symbol=cycle.symbol,
+        venue=cycle.venue,
+        document_date=cycle.document_date,
+        action_requested=cycle.action_requested,
     )
+
+
+# The document fields `set_document` may change, with their longest allowed length (None: any).
+DOCUMENT_FIELDS: dict[str, int | None] = {
+    "hlcp_session": 200,
+    "symbol": 100,
+    "venue": 200,
+    "document_date": None,
+    "action_requested": None,
+}
+
+
+def check_document(values: dict[str, str | date | None]) -> None:
+    """Refuse unknown document fields and texts longer than their column."""
+    for name, value in values.items():
+        if name not in DOCUMENT_FIELDS:
+            raise ValidationError(name, "is not a document field")
+        limit = DOCUMENT_FIELDS[name]
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            raise ValidationError(name, f"is {len(value)} characters long; at most {limit} fit")
+
+
+def set_document(uow: SqlUnitOfWork, cycle_name: str, **values: str | date | None) -> None:
+    """Set the form of a cycle's stock-take document (symbol, session, venue, date, action requested).
+
+    Only the fields given change; an empty string clears a field back to its default.
+    """
+    check_document(values)
+    with uow:
+        cycle = uow.cycles.require(cycle_name)
+        for name, value in values.items():
+            setattr(cycle, name, value if value != "" else None)
+        uow.commit()
+
+
+def figures_of(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> StocktakeFigures:
+    """The stock-take figures of `cycle_name` as of `today` (for the e-mail, the artifact, the CLI)."""
+    with uow:
+        return build_stocktake(uow, cycle_name, today=today).figures
 
 
 def previous_cycle(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> StockTakeCycle | None:

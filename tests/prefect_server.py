@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,18 +19,25 @@ from tests.smtp import free_port
 BIN = Path(sys.executable).parent
 
 
+def prefect_server_start(port: int) -> list[str]:
+    """The command line of a Prefect server on a loopback port."""
+    return [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+
+
 @contextmanager
-def running_prefect_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start `prefect server start` with its own PREFECT_HOME under `home`; its API URL until exit."""
+def running_prefect_server(
+    home: Path, command: Callable[[int], list[str]] = prefect_server_start
+) -> Iterator[str]:
+    """Start a Prefect server (`command` on a free port) with its own PREFECT_HOME; its API URL till exit."""
     from workflows.prefect_env import DEFAULTS
 
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **DEFAULTS, "PREFECT_HOME": str(home / "prefect-server"), **(extra_env or {})}
+    env = {**os.environ, **DEFAULTS, "PREFECT_HOME": str(home / "prefect-server")}
     env.pop("PREFECT_API_URL", None)
     log = (home / "prefect-server.log").open("wb")
     server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        command(port),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -39,11 +39,21 @@ RUN_NOW = "prefect deployment run daily-follow-up/followup --watch"
 INSTALL_AUTOMATIONS = "followup automations install --block custom-webhook/secretariat"
 
 
+def make_server(port: int) -> list[str]:
+    """`make server` itself, on `port`, with this venv's tools (and no install: `-o` the stamp)."""
+    return ["make", "-C", str(ROOT), "-o", ".venv/.installed", "server", f"PREFECT_PORT={port}", f"BIN={BIN}"]
+
+
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real Prefect server for this module's tests; its API URL."""
-    with running_prefect_server(tmp_path_factory.mktemp("prefect")) as url:
+    """One real Prefect server for this module's tests, started by `make server`; its API URL."""
+    with running_prefect_server(tmp_path_factory.mktemp("prefect"), make_server) as url:
         yield url
+
+
+def test_make_server_points_the_ui_at_the_api_on_its_own_port(prefect_api: str) -> None:
+    ui_settings = httpx.get(prefect_api.removesuffix("/api") + "/ui-settings", timeout=10).json()
+    assert ui_settings["api_url"] == prefect_api
 
 
 def run(command: str, env: dict[str, str], *, cwd: Path | None = None, timeout: float = 180) -> str:

@@ -84,3 +84,16 @@ def test_prefect_yaml_declares_the_deployments_followup_deploy_creates_on_the_fo
         )
         for d in pooled
     }
+
+
+def test_the_docker_image_copies_every_package_and_compose_runs_a_worker_on_the_deployed_pool() -> None:
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    copied = {
+        line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY")
+    }
+    assert {pattern.rstrip("*") for pattern in packages["include"]} <= copied
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    assert services["worker"]["command"] == "prefect worker start --pool followup"
+    assert "followup deploy --pool followup" in services["setup"]["command"]

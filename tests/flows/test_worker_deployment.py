@@ -192,7 +192,11 @@ def test_automations_are_installed_once_and_notify_the_secretariat_when_mail_fai
     url, received = webhook
     with temporary_settings(updates={"api.url": prefect_api}):
         block_id = CustomWebhookNotificationBlock(
-            name="secretariat", url=url, json_data={"subject": "{{subject}}", "body": "{{body}}"}
+            name="secretariat",
+            url=url,
+            json_data={"subject": "{{subject}}", "body": "{{body}}"},
+            headers=None,
+            cookies=None,
         ).save("secretariat", overwrite=True)
     operator = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "operator")}
     first = run(INSTALL_AUTOMATIONS, operator)

@@ -182,8 +182,9 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.server_close()
 
 
-def test_automations_are_installed_once_and_notify_the_secretariat_when_mail_failed(
-    prefect_api: str, webhook: tuple[str, list[dict[str, Any]]], tmp_path: Path
+@pytest.mark.parametrize("backend", ["sqlite"])  # the failed run needs a database; which one does not matter
+def test_automations_are_installed_once_and_notify_the_secretariat_of_failed_mail_and_a_failed_run(
+    prefect_api: str, webhook: tuple[str, list[dict[str, Any]]], database_url: str, tmp_path: Path
 ) -> None:
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
     from prefect.client.orchestration import get_client
@@ -227,3 +228,21 @@ def test_automations_are_installed_once_and_notify_the_secretariat_when_mail_fai
         time.sleep(0.5)
     assert [note["subject"] for note in received] == ["Follow-up: e-mail could not be delivered"]
     assert "followup.cycle.Spring 2026" in received[0]["body"]
+
+    # A real flow run that fails (collecting an unknown cycle) is named in the next notification.
+    failing = subprocess.run(
+        [str(BIN / "followup"), "cycle", "collect", "No such cycle"],
+        env={**operator, "FOLLOWUP_DATABASE_URL": database_url, "FOLLOWUP_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert failing.returncode == 1, failing.stderr[-3000:]
+    give_up = time.monotonic() + 60
+    while len(received) < 2 and time.monotonic() < give_up:
+        time.sleep(0.5)
+    subject = received[1]["subject"]
+    assert subject.startswith("Follow-up: collect-replies run ") and subject.endswith(" ended Failed")
+    assert "no cycle named 'No such cycle'" in received[1]["body"]
+    # A link into the UI, which `make server` sets for its port (PREFECT_UI_URL).
+    assert prefect_api.removesuffix("/api") + "/runs/flow-run/" in received[1]["body"]

@@ -133,7 +133,9 @@ def _notification_block_id(client: Any, reference: str) -> UUID:
     else:
         found = [doc for doc in client.read_block_documents(include_secrets=False) if doc.name == reference]
     if not found:
-        raise ValidationError("--block", f"no block '{reference}' on {client.api_url}: {hint}")
+        raise ValidationError(
+            "--block", f"no block '{reference}' on {str(client.api_url).rstrip('/')}: {hint}"
+        )
     notifiers = [
         doc for doc in found if "notify" in (doc.block_schema.capabilities if doc.block_schema else [])
     ]

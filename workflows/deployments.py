@@ -118,7 +118,7 @@ def deploy_to_pool(
         except ObjectNotFound:
             raise ValidationError(
                 "--pool",
-                f"no work pool '{pool}' on {client.api_url}: create it with "
+                f"no work pool '{pool}' on {str(client.api_url).rstrip('/')}: create it with "
                 f"`prefect work-pool create {pool} --type process`",
             ) from None
         existing = set()

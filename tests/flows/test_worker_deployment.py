@@ -246,3 +246,30 @@ def test_automations_are_installed_once_and_notify_the_secretariat_of_failed_mai
     assert "no cycle named 'No such cycle'" in received[1]["body"]
     # A link into the UI, which `make server` sets for its port (PREFECT_UI_URL).
     assert prefect_api.removesuffix("/api") + "/runs/flow-run/" in received[1]["body"]
+
+
+def _fails(command: str, env: dict[str, str]) -> str:
+    """Run a command that must refuse; its error output."""
+    words = shlex.split(command)
+    done = subprocess.run(
+        [str(BIN / words[0]), *words[1:]], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    return " ".join(done.stderr.split())
+
+
+def test_deploy_and_automations_refuse_a_missing_server_pool_or_block_saying_what_to_do(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    no_server = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    no_server["PREFECT_HOME"] = str(tmp_path / "no-server")
+    assert "error: PREFECT_API_URL: not set" in _fails(DEPLOY, no_server)
+
+    operator = {**os.environ, "PREFECT_API_URL": prefect_api, "PREFECT_HOME": str(tmp_path / "operator")}
+    assert (
+        "error: --pool: no work pool 'elsewhere' on "
+        f"{prefect_api}: create it with `prefect work-pool create elsewhere --type process`"
+    ) in _fails("followup deploy --pool elsewhere", operator)
+    assert f"error: --block: no block 'slack-webhook/nobody' on {prefect_api}: create one" in _fails(
+        "followup automations install --block slack-webhook/nobody", operator
+    )

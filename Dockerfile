@@ -24,6 +24,7 @@ COPY portal portal
 COPY reporting reporting
 COPY templates templates
 RUN pip install . \
+    && cd / \
     && rm -rf /tmp/followup \
     && useradd --create-home --home-dir /home/followup followup \
     && mkdir -p /var/lib/followup \

@@ -26,7 +26,7 @@ SERVED_NAMES = frozenset({"daily", "scheduled", "on-demand"})
 
 @dataclass(frozen=True)
 class Planned:
-    """One flow's deployment before it is named: its schedule (or none) and default parameters."""
+    """One flow's deployment before it is named: schedule (or none), parameters, name under `serve`."""
 
     flow: Any
     served_as: str

@@ -56,8 +56,17 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
+# The UI asks the API at PREFECT_UI_API_URL, which Prefect assumes on port 4200: set for the port chosen
+# (`make server PREFECT_PORT=4300`). Behind a proxy or from another machine, set it to the address
+# browsers reach (`make server PREFECT_UI_API_URL=https://prefect.example.org/api`). PREFECT_UI_URL
+# (the same without /api) is what the automations' notifications link to.
+PREFECT_PORT ?= 4200
+PREFECT_UI_API_URL ?= http://127.0.0.1:$(PREFECT_PORT)/api
+PREFECT_UI_URL ?= $(PREFECT_UI_API_URL:/api=)
+
 server: $(STAMP)
-	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+	PREFECT_UI_API_URL=$(PREFECT_UI_API_URL) PREFECT_UI_URL=$(PREFECT_UI_URL) \
+		$(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
 portal: $(STAMP)
 	$(BIN)/followup portal

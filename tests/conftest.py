@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,11 @@ from db.unit_of_work import SqlUnitOfWork
 # Shared fixtures in their own modules: `smtp_server` (a real SMTP server on loopback) and
 # `prefect_harness` (Prefect's test harness, once per session).
 pytest_plugins = ["tests.smtp", "tests.prefect_harness"]
+
+# FOLLOWUP_HOME defaults to the user's data directory: a test that does not choose its home gets a
+# throwaway one, set before any test module reads the settings (or `make test`'s var/ leaks in).
+os.environ["FOLLOWUP_HOME"] = tempfile.mkdtemp(prefix="followup-tests-")
+atexit.register(shutil.rmtree, os.environ["FOLLOWUP_HOME"], ignore_errors=True)
 
 POSTGRES_URL = os.environ.get(
     "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

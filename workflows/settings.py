@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from platformdirs import user_data_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,13 +14,15 @@ from domain.tokens import new_secret_key
 
 
 class Settings(BaseSettings):
-    """Every setting has a default that works on a laptop: SQLite and a directory outbox under ./var."""
+    """Every setting has a default that works on a laptop: SQLite and a directory outbox in the home."""
 
     model_config = SettingsConfigDict(env_prefix="FOLLOWUP_", env_file=".env", extra="ignore")
 
     home: Path = Field(
-        default=Path("var"),
-        description="Where the embedded database, outbox, inbox, reports and secret key live.",
+        # Per user, not the working directory: a worker or the portal started elsewhere finds the same home.
+        default_factory=lambda: user_data_path("followup"),
+        description="Where the embedded database, outbox, inbox, reports and secret key live; unset: "
+        "the per-user data directory (`~/.local/share/followup` on Linux, from platformdirs).",
     )
     database_url: str | None = Field(
         default=None,

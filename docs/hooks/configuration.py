@@ -13,7 +13,7 @@ PAGE = "configuration.md"
 INTRODUCTION = """# Configuration
 
 Every setting is an environment variable (or a line in `.env` in the working directory); the
-defaults need nothing installed: SQLite and a folder outbox under `./var`.
+defaults need nothing installed: SQLite and a folder outbox in `FOLLOWUP_HOME`.
 
 This page is generated from the field descriptions of `workflows/settings.py` when the site is
 built: change a setting there and this table follows.
@@ -67,8 +67,9 @@ def configuration_page() -> str:
     prefix = settings.model_config.get("env_prefix", "")
     rows = []
     for name, field in settings.model_fields.items():
+        default = field.get_default()  # a computed default (a factory) shows as unset: its description says
         rows.append(
-            f"| `{prefix}{name.upper()}` | {_type_name(field.annotation)} | {_cell(_default(field.default))} "
+            f"| `{prefix}{name.upper()}` | {_type_name(field.annotation)} | {_cell(_default(default))} "
             f"| {_cell(field.description or '')} |"
         )
     return INTRODUCTION + "\n".join(rows) + "\n"

@@ -4,77 +4,30 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from domain.model import Milestone
 from tests.factories import open_cycle
 from tests.flows.conftest import submit_answers
+from tests.prefect_server import BIN, running_prefect_server
 from workflows import bootstrap
 
 pytestmark = pytest.mark.slow
 
 DEADLINE = date(2026, 4, 1)
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def prefect_server(tmp_path: Path) -> Iterator[str]:
     """A real Prefect server on a free loopback port with its own PREFECT_HOME; its API URL."""
-    from workflows.prefect_env import DEFAULTS
-
-    port = free_port()
-    env = {**os.environ, **DEFAULTS, "PREFECT_HOME": str(tmp_path / "prefect-server")}
-    env.pop("PREFECT_API_URL", None)
-    log = (tmp_path / "prefect-server.log").open("wb")
-    server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        _wait_until_healthy(url, server, timeout=120)
+    with running_prefect_server(tmp_path) as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-
-
-def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], *, timeout: float) -> None:
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        if server.poll() is not None:
-            pytest.fail(f"prefect server exited with {server.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"prefect server not healthy after {timeout} s")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the server is what is under test here, not the database

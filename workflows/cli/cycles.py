@@ -27,6 +27,7 @@ from workflows.cli.app import (
     err_console,
     user_errors,
 )
+from workflows.cli.deploy import DEADLINE_DAYS_OPTION, FOLLOWUP_CRON_OPTION, LAUNCH_CRON_OPTION
 from workflows.services import cycles, stocktake
 
 SHOWN_ROWS = 50  # overdue rows printed by `check`
@@ -264,15 +265,9 @@ def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION)
 
 @app.command("serve")
 def serve(
-    launch_cron: str | None = typer.Option(
-        None, "--launch-cron", help="When to launch a cycle, as cron (e.g. '0 8 1 2,8 *'); none by default."
-    ),
-    deadline_days: int = typer.Option(
-        28, "--deadline-days", help="Reply deadline of a scheduled launch, in days."
-    ),
-    followup_cron: str = typer.Option(
-        "0 7 * * *", "--followup-cron", help="When the daily follow-up runs (cron)."
-    ),
+    launch_cron: str | None = LAUNCH_CRON_OPTION,
+    deadline_days: int = DEADLINE_DAYS_OPTION,
+    followup_cron: str = FOLLOWUP_CRON_OPTION,
 ) -> None:
     """Register the deployments with their schedules and serve them (with `make server` running)."""
     from workflows.deployments import serve_deployments

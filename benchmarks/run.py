@@ -485,7 +485,7 @@ def _answer_values(rng: random.Random) -> dict[str, str]:
 
 
 def _raw_answer(recommendation_id: int, rng: random.Random) -> Any:
-    from workflows.services.replies import RawAnswer
+    from domain.answers import RawAnswer
 
     values = _answer_values(rng)
     return RawAnswer(

@@ -68,6 +68,18 @@ class Channel(StrEnum):
     SECRETARIAT = "secretariat"
 
 
+STRATEGIC_HEADING = "Strategic recommendations"
+OTHER_HEADING = "Other recommendations"
+
+
+def agenda_heading(kind: str | None, agenda_point: int | None, agenda_title: str | None) -> str:
+    """The heading items are grouped under, everywhere: "Agenda point 3: Title", or the strategic ones."""
+    if agenda_point is not None:
+        heading = f"Agenda point {agenda_point}"
+        return f"{heading}: {agenda_title}" if agenda_title else heading
+    return STRATEGIC_HEADING if kind == RecommendationKind.STRATEGIC else OTHER_HEADING
+
+
 # Statuses that count as "done" for roll-ups and milestones.
 FINISHED_STATUSES = frozenset({ReportedStatus.COMPLETED, ReportedStatus.NO_LONGER_APPLICABLE})
 
@@ -198,6 +210,14 @@ class Agency:
         """Addresses of the contacts with `role`, in registration order."""
         return [c.email for c in self.contacts if c.role == role.value]
 
+    def recipients(self) -> list[str]:
+        """Who the agency's messages go to: its focal points, or its head of office when it has none."""
+        return self.emails(ContactRole.FOCAL_POINT) or self.emails(ContactRole.HEAD_OF_OFFICE)
+
+    def escalation_recipients(self) -> list[str]:
+        """Who an escalation goes to: the head of office, or the focal points when there is none."""
+        return self.emails(ContactRole.HEAD_OF_OFFICE) or self.emails(ContactRole.FOCAL_POINT)
+
 
 class Ownership:
     """Who owns a recommendation: one lead and any number of contributors."""
@@ -241,6 +261,13 @@ class Milestone(Stateful):
     def is_overdue_on(self, today: date) -> bool:
         """Past its due date and neither done nor cancelled (not-yet-due is not overdue)."""
         return self.state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and self.due_date < today
+
+    def mark_overdue(self, today: date, *, at: datetime, by: str) -> bool:
+        """A planned milestone past its due date becomes OVERDUE (recorded); False when it does not apply."""
+        if self.state != MilestoneState.PLANNED or self.due_date >= today:
+            return False
+        self.transition(MilestoneState.OVERDUE, at=at, by=by, why=f"due {self.due_date.isoformat()}")
+        return True
 
 
 class StockTakeCycle(Stateful):

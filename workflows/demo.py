@@ -154,6 +154,7 @@ def answer(cycle_name: str, reply: AgencyReply) -> None:
     if reply.channel == "spreadsheet":
         answer_by_spreadsheet(cycle_name, reply)
         return
+    from domain.answers import RawAnswer
     from workflows.services import replies
 
     clock = bootstrap.FixedClock(reply.answered_on)
@@ -164,7 +165,7 @@ def answer(cycle_name: str, reply: AgencyReply) -> None:
     )
     previous = [item.previous.status if item.previous else None for item in page.items]
     answers = [
-        replies.RawAnswer(recommendation_id=item.recommendation_id, loaded_version=item.version, **given)
+        RawAnswer(recommendation_id=item.recommendation_id, loaded_version=item.version, **given)
         for item, given in zip(page.items, _answers_for(previous, reply), strict=True)
     ]
     uow = bootstrap.uow()
@@ -242,6 +243,7 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
     The returned agency answers the question on its reply page the next day (after the deadline:
     a returned item stays open), through the portal's service, and its new answer is accepted.
     """
+    from domain.answers import RawAnswer
     from workflows.services import replies as reply_service
     from workflows.services import review as review_service
 
@@ -276,7 +278,7 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
     )
     item = next(item for item in page.items if item.code == asked)
     console.print(f"[green]{returned['agency']}[/] opens its reply page and reads: {item.reviewer_question}")
-    answer = reply_service.RawAnswer(
+    answer = RawAnswer(
         recommendation_id=item.recommendation_id,
         status=returned["reanswer"]["status"],
         narrative=" ".join(returned["reanswer"]["narrative"].split()),

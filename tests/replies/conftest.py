@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
+from domain.answers import RawAnswer
 from domain.model import Answer, Channel, Milestone, Recommendation, ReportedStatus, StatusUpdate
 from notifications.outbox import OutboxNotifier
 from portal.app import create_app
@@ -129,7 +130,7 @@ def seed(uow: SqlUnitOfWork) -> Scenario:
 
 def bbb_saves_a_draft(site: Scenario) -> None:
     """BBB, the other agency, saves a draft answer to SR1 through the reply service."""
-    answer = replies.RawAnswer(site.ids["SR1"], status="in_progress", narrative="Begun.", loaded_version=0)
+    answer = RawAnswer(site.ids["SR1"], status="in_progress", narrative="Begun.", loaded_version=0)
     replies.save_reply(
         site.uow,
         site.notifier(site.uow),

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.answers import RawAnswer
 from domain.lifecycle import MilestoneState, Transition
 from portal.app import create_app
 from portal.page_cache import PRUNE_EVERY, PageCache
@@ -79,9 +80,7 @@ def test_a_cached_page_shows_a_draft_and_then_a_submission_made_elsewhere(
 
     save(site, all_items(site), submit=False)  # e.g. a colleague, in another browser
     drafted = page_of(client, site)
-    save(
-        site, [replies.RawAnswer(site.ids["A1.1"], "completed", "Held twice.", loaded_version=1)], submit=True
-    )
+    save(site, [RawAnswer(site.ids["A1.1"], "completed", "Held twice.", loaded_version=1)], submit=True)
     submitted = page_of(client, site)
     stale = client.get(f"/r/{site.tokens['AAA']}", headers={"If-None-Match": etag})
 

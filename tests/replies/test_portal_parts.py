@@ -112,7 +112,7 @@ def _rows(groups: dict[str, int]) -> dict[int, dict[str, object]]:
     rows: dict[int, dict[str, object]] = {}
     for point, (title, count) in enumerate(groups.items(), start=1):
         for _ in range(count):
-            rows[len(rows) + 1] = {"agenda_point": point, "agenda_title": title, "theme": None}
+            rows[len(rows) + 1] = {"kind": "annex", "agenda_point": point, "agenda_title": title}
     return rows
 
 

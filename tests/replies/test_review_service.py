@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
+from domain.answers import RawAnswer
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState
 from tests.replies.conftest import CYCLE, DEADLINE, Scenario
 from tests.replies.test_reply_service import GRACE, all_items, open_page, save
 from workflows import bootstrap
 from workflows.services import cycles, replies, review
-from workflows.services.replies import RawAnswer
 
 BY = "hlcp secretariat"
 

@@ -26,8 +26,8 @@ def list_queue(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's answers."),
 ) -> None:
     """The answers waiting for review, and how many items are in each review state."""
+    from domain.answers import status_label
     from workflows.services import review
-    from workflows.services.replies import status_label
 
     with user_errors():
         queue = review.review_queue(bootstrap.uow(), name, agency)
@@ -64,8 +64,8 @@ def accept(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Accept a submitted answer (it is then locked), optionally with an assessed status."""
+    from domain.answers import status_label
     from workflows.services import review
-    from workflows.services.replies import status_label
 
     with user_errors():
         done = review.accept(
@@ -149,8 +149,8 @@ def rollup(
     code: str = typer.Argument(..., help="The recommendation's code."),
 ) -> None:
     """A recommendation's rolled-up status with its owners' parts."""
+    from domain.answers import status_label
     from workflows.services import review
-    from workflows.services.replies import status_label
 
     with user_errors():
         rolled = review.rolled_up_status(bootstrap.uow(), name, code)

@@ -17,15 +17,15 @@ from sqlalchemy import and_, func, select
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain import review as rules
+from domain.answers import parse_status, statuses
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, RequestState, ReviewState, Transition
-from domain.model import Channel, ContactRole, OwnerRole, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.model import Channel, OwnerRole, StatusRequest, StatusUpdate, StockTakeCycle
 from domain.policies import roll_up
 from domain.ports import Clock, Notifier
 from domain.stocktake import REPORTED_STATES
 from notifications.senders import as_utc
 from workflows.services.cycles import CycleConfig, FollowUpEvent, agency_context, cycle_event
-from workflows.services.replies import parse_status, statuses
 
 NOT_ANSWERED = "not answered"
 # The review states in the order a queue's counts are shown, then items nobody has answered yet.
@@ -359,7 +359,7 @@ def _queue_returned_message(
     notifier.enqueue(
         "returned",
         key=f"returned:{cycle.id}:{agency_code}:{update.recommendation_id}:v{update.version}",
-        to=agency.emails(ContactRole.FOCAL_POINT) or agency.emails(ContactRole.HEAD_OF_OFFICE),
+        to=agency.recipients(),
         context=context,
         cycle_id=cycle.id,
         agency_code=agency_code,

@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from db.unit_of_work import SqlUnitOfWork
+from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, status_label, statuses, stored_answer
 from domain.errors import NotFound, ValidationError
 from domain.model import Channel
 from domain.ports import Clock, Notifier
@@ -123,7 +124,7 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
         for rid, item in items.items():
             update = updates.get(rid)
             last = previous[rid][0] if rid in previous else None
-            now = replies.stored_answer(update) if update and update.reported_status else None
+            now = stored_answer(update) if update and update.reported_status else None
             start = now or last
             rows.append(
                 {
@@ -131,10 +132,10 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
                     "agenda": replies.group_title(item),
                     "text": item["text"],
                     "role": item["role"],
-                    "previous_status": replies.status_label(last.status) if last else "",
+                    "previous_status": status_label(last.status) if last else "",
                     "previous_narrative": last.narrative if last else "",
                     # Start from the stored answer, else from last cycle's status (often unchanged).
-                    "status": replies.status_label(start.status) if start else "",
+                    "status": status_label(start.status) if start else "",
                     "narrative": now.narrative if now else "",
                     "evidence": "\n".join(now.evidence) if now else "",
                     "next_milestone_date": now.next_milestone_date if now else "",
@@ -182,7 +183,7 @@ def import_reply_file(uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, path
                 submit=True,
                 channel=Channel.SPREADSHEET,
             )
-        except replies.InvalidAnswers as exc:
+        except InvalidAnswers as exc:
             problems.extend(_located(p, rows_of, columns) for p in exc.problems)
         except ValidationError as exc:
             problems.append(CellProblem(None, None, exc.message))
@@ -234,7 +235,7 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
                     cell.value = date.fromisoformat(row[column.key])
     last = HEADER_ROW + max(len(rows), 1)
     status_letter = get_column_letter(_index("status"))
-    choices = ",".join(label for _, label in replies.statuses())
+    choices = ",".join(label for _, label in statuses())
     status_list = DataValidation(
         type="list",
         formula1=f'"{choices}"',
@@ -398,14 +399,14 @@ def _answers(
     by_code: dict[str, int],
     agency_code: str,
     problems: list[CellProblem],
-) -> tuple[list[replies.RawAnswer], dict[int, int]]:
+) -> tuple[list[RawAnswer], dict[int, int]]:
     """One raw answer per data row; unknown or repeated codes and oversized cells are problems."""
 
     def cell(row: list[str], key: str) -> str:
         index = columns.get(key)
         return row[index] if index is not None and index < len(row) else ""
 
-    answers: list[replies.RawAnswer] = []
+    typed: list[RawAnswer] = []
     rows_of: dict[int, int] = {}
     for n, row in enumerate(table[header_row:], start=header_row + 1):
         if not any(value.strip() for value in row):
@@ -429,8 +430,8 @@ def _answers(
                     CellProblem(n, _letter(columns, key), f"more than {MAX_CELL_CHARS:,} characters")
                 )
         version = cell(row, "version")
-        answers.append(
-            replies.RawAnswer(
+        typed.append(
+            RawAnswer(
                 recommendation_id=rid,
                 status=cell(row, "status"),
                 narrative=cell(row, "narrative"),
@@ -440,7 +441,7 @@ def _answers(
                 loaded_version=int(version) if version.isdigit() else None,
             )
         )
-    return answers, rows_of
+    return typed, rows_of
 
 
 def _letter(columns: dict[str, int], key: str) -> str:
@@ -449,7 +450,7 @@ def _letter(columns: dict[str, int], key: str) -> str:
     return f"{get_column_letter(index + 1)} ({header})" if index is not None else f"'{header}'"
 
 
-def _located(problem: replies.AnswerProblem, rows_of: dict[int, int], columns: dict[str, int]) -> CellProblem:
+def _located(problem: AnswerProblem, rows_of: dict[int, int], columns: dict[str, int]) -> CellProblem:
     """An answer problem placed at its row and column (items with no row at all are named)."""
     row = rows_of.get(problem.recommendation_id)
     message = problem.message if row is not None else f"{problem.code} has no row: {problem.message}"

@@ -621,7 +621,7 @@ def bench_ingest_spreadsheet(run: Run, name: str, today: date) -> int:
     with timed() as took:
         for path in paths:
             uow = _uow()
-            import_reply_file(uow, bootstrap.notifier(uow, clock), clock, path)
+            import_reply_file(uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), path)
     run.add(
         Figure(
             "ingest_spreadsheet_20k_s",

@@ -53,8 +53,9 @@ from portal.security import (
 )
 from portal.warmer import PageWarmer
 from workflows import bootstrap
+from workflows.queries.progress import cycle_overview
+from workflows.queries.review import review_queue
 from workflows.services import replies, review
-from workflows.services.cycles import cycle_overview
 from workflows.settings import Settings, get_settings
 
 log = logging.getLogger("followup.portal")
@@ -362,7 +363,7 @@ def _cycle_page(
 ) -> HTMLResponse:
     """The secretariat's page of a cycle: who answered, who is overdue, and the review queue."""
     overview = cycle_overview(portal.uow(), name, portal.clock.today())
-    queue = review.review_queue(portal.uow(), name)
+    queue = review_queue(portal.uow(), name)
     return portal.render(
         "cycle.html",
         status_code=status_code,

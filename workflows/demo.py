@@ -244,15 +244,15 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
     a returned item stays open), through the portal's service, and its new answer is accepted.
     """
     from domain.answers import RawAnswer
+    from workflows.queries.review import review_queue
     from workflows.services import replies as reply_service
-    from workflows.services import review as review_service
 
     returned, assessed = plan["returned"], plan["assessed"]
     day, next_day = today, today + timedelta(days=1)
     why = " ".join(assessed["why"].split())
 
     def first_item(agency: str) -> str:
-        queue = review_service.review_queue(bootstrap.uow(), cycle_name, agency)
+        queue = review_queue(bootstrap.uow(), cycle_name, agency)
         if not queue.items:
             raise DemoFailed(f"{agency} has no answer waiting for review in {cycle_name}")
         return queue.items[0].code

@@ -24,7 +24,7 @@ from portal.app import create_app
 from tests import factories
 from workflows import bootstrap
 from workflows.services import replies
-from workflows.services.cycles import CycleConfig
+from workflows.services.config import CycleConfig
 from workflows.settings import get_settings
 
 TODAY = date(2026, 3, 10)

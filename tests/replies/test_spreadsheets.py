@@ -37,7 +37,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def import_file(s: Scenario, path: Path) -> spreadsheets.ReplyImport:
-    return import_reply_file(s.uow, s.notifier(s.uow), s.clock, path)
+    return import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
 
 
 def test_the_template_prefills_items_locks_reference_columns_and_offers_a_status_list(

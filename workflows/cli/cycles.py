@@ -25,7 +25,8 @@ from workflows.cli.app import (
     err_console,
     user_errors,
 )
-from workflows.services import cycles
+from workflows.queries import progress
+from workflows.services import launch as launching
 
 SHOWN_ROWS = 50  # overdue rows printed by `check`
 
@@ -55,7 +56,7 @@ def launch(
     day = day_of(today)
     with user_errors():
         # Refuse bad input before paying for Prefect's start-up.
-        cycles.validate_launch(
+        launching.validate_launch(
             bootstrap.uow(),
             bootstrap.clock(day),
             name=name,
@@ -151,7 +152,7 @@ def close(
 def list_cycles() -> None:
     """Every cycle with its deadline, state and answers so far."""
     with user_errors():
-        lines = cycles.list_cycles(bootstrap.uow())
+        lines = progress.list_cycles(bootstrap.uow())
     if not lines:
         console.print("No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`.")
         return
@@ -172,7 +173,7 @@ def list_cycles() -> None:
 def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Per agency: items requested, answered, overdue, and where its request stands."""
     with user_errors():
-        overview = cycles.cycle_overview(bootstrap.uow(), name, bootstrap.clock(day_of(today)).today())
+        overview = progress.cycle_overview(bootstrap.uow(), name, bootstrap.clock(day_of(today)).today())
     table = Table(
         "agency",
         "request",

@@ -57,7 +57,9 @@ def import_file(
     clock = bootstrap.clock(day_of(today))
     with user_errors():
         try:
-            result = spreadsheets.import_reply_file(uow, bootstrap.notifier(uow, clock), clock, file)
+            result = spreadsheets.import_reply_file(
+                uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), file
+            )
         except spreadsheets.SpreadsheetRejected as exc:
             err_console.print(
                 f"[bold red]error:[/] {file.name}: {exc.message}", highlight=False, soft_wrap=True

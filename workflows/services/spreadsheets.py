@@ -28,10 +28,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, status_label, statuses, stored_answer
 from domain.errors import NotFound, ValidationError
-from domain.model import Channel
+from domain.model import Channel, agenda_heading
 from domain.ports import Clock, Notifier
-from workflows.bootstrap import cycle_config
 from workflows.services import replies
+from workflows.services.config import CycleConfig
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
@@ -129,7 +129,7 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
             rows.append(
                 {
                     "code": item["code"],
-                    "agenda": replies.group_title(item),
+                    "agenda": agenda_heading(item["kind"], item["agenda_point"], item["agenda_title"]),
                     "text": item["text"],
                     "role": item["role"],
                     "previous_status": status_label(last.status) if last else "",
@@ -150,7 +150,9 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
     return path
 
 
-def import_reply_file(uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, path: Path) -> ReplyImport:
+def import_reply_file(
+    uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, config: CycleConfig, path: Path
+) -> ReplyImport:
     """Validate a filled-in reply file (.xlsx or .csv) and, only if all of it is valid, submit its answers."""
     table = _read_table(path)
     problems: list[CellProblem] = []
@@ -176,7 +178,7 @@ def import_reply_file(uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, path
                 uow,
                 notifier,
                 clock,
-                cycle_config(),
+                config,
                 request,
                 cycle,
                 answers,

@@ -1,0 +1,297 @@
+"""Launching a cycle: snapshot items and owners, one request per agency, one queued message each.
+
+Also the moves around the launch's messages: requests marked sent once their message left, and a
+retried send made due at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Integer, and_, func, insert, literal, select, update
+
+from db import tables
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from domain.lifecycle import CycleState, RequestState
+from domain.model import StatusRequest, StockTakeCycle
+from domain.ports import Clock, Notifier
+from domain.tokens import hash_token, new_nonce
+from workflows.queries.emails import (
+    agencies_by_code,
+    items_by_point,
+    queued_keys,
+    status_request_context,
+    status_request_key,
+)
+from workflows.queries.progress import item_counts
+from workflows.services.config import SYSTEM, CycleConfig
+
+_MAX_LISTED = 40
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    """What launching did: the cycle, the agencies asked, the messages newly queued."""
+
+    cycle_id: int
+    cycle_name: str
+    created: bool
+    agencies: list[str]
+    item_count: int
+    enqueued: int
+
+
+def launch_cycle(
+    uow: SqlUnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    config: CycleConfig,
+    *,
+    name: str,
+    deadline: date,
+    hlcp_session: str | None = None,
+    allow_unowned: bool = False,
+    by: str = "secretariat",
+) -> LaunchResult:
+    """Open a cycle: snapshot items and owners, one request per agency, one queued message each.
+
+    Launching a cycle that already exists (same name and deadline) only queues what is not queued yet.
+    """
+    name = name.strip()
+    with uow:
+        cycle = _check_launch(uow, clock.today(), name, deadline, allow_unowned)
+        created = cycle is None
+        if cycle is None:
+            cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
+        assert cycle.id is not None
+        enqueued = _enqueue_status_requests(uow, notifier, cycle, config)
+        counts = item_counts(uow, cycle.id)
+        uow.commit()
+    return LaunchResult(cycle.id, cycle.name, created, sorted(counts), sum(counts.values()), enqueued)
+
+
+def validate_launch(
+    uow: SqlUnitOfWork, clock: Clock, *, name: str, deadline: date, allow_unowned: bool = False
+) -> bool:
+    """Check a launch before starting it (cheap, no Prefect); True when the cycle already exists."""
+    with uow:
+        return _check_launch(uow, clock.today(), name.strip(), deadline, allow_unowned) is not None
+
+
+def _check_launch(
+    uow: SqlUnitOfWork, today: date, name: str, deadline: date, allow_unowned: bool
+) -> StockTakeCycle | None:
+    """The existing cycle of that name (a re-run), or None after checking a new one may open."""
+    if not name:
+        raise ValidationError("name", "a cycle needs a name")
+    existing = uow.cycles.get(name)
+    if existing is not None:
+        if existing.deadline != deadline:
+            raise ValidationError(
+                "name",
+                f"a cycle named '{name}' already exists with deadline {existing.deadline.isoformat()}; "
+                "choose another name",
+            )
+        if existing.state != CycleState.OPEN:
+            raise ValidationError("name", f"a cycle named '{name}' already exists and is {existing.state}")
+        return existing
+    if deadline < today:
+        raise ValidationError(
+            "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"
+        )
+    if not allow_unowned:
+        _refuse_ownerless_items(uow)
+    r, o = tables.recommendations, tables.ownerships
+    owners = list(
+        uow.session.scalars(
+            select(o.c.agency_code)
+            .join(r, r.c.id == o.c.recommendation_id)
+            .where(r.c.state == "active")
+            .distinct()
+        )
+    )
+    if not owners:
+        raise ValidationError("catalogue", "no active recommendation has an owner: there is nothing to ask")
+    _refuse_agencies_without_contacts(uow, owners)
+    return None
+
+
+def _open_new_cycle(
+    uow: SqlUnitOfWork,
+    clock: Clock,
+    config: CycleConfig,
+    name: str,
+    deadline: date,
+    hlcp_session: str | None,
+    by: str,
+) -> StockTakeCycle:
+    now = clock.now()
+    cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=now)
+    uow.cycles.add(cycle)
+    cycle.transition(CycleState.OPEN, at=now, by=by, why="cycle launched", deadline=deadline.isoformat())
+    cycle.launched_at = now
+    uow.session.flush()
+    assert cycle.id is not None
+    counts = _snapshot_items(uow, cycle.id)
+    for agency_code, item_count in sorted(counts.items()):
+        nonce = new_nonce()
+        uow.requests.add(
+            StatusRequest(
+                cycle_id=cycle.id,
+                agency_code=agency_code,
+                item_count=item_count,
+                token_nonce=nonce,
+                token_hash=hash_token(config.reply_token(cycle.id, agency_code, nonce)),
+            )
+        )
+    return cycle
+
+
+def _refuse_ownerless_items(uow: SqlUnitOfWork) -> None:
+    r, o = tables.recommendations, tables.ownerships
+    owned = select(o.c.id).where(o.c.recommendation_id == r.c.id).exists()
+    codes = list(
+        uow.session.scalars(
+            select(r.c.code).where(r.c.state == "active", ~owned).order_by(r.c.source, r.c.position)
+        )
+    )
+    if codes:
+        raise ValidationError(
+            "owners",
+            f"{len(codes)} active recommendation(s) have no owner: {_listing(codes)}. "
+            "Assign owners first (`followup owners suggest --apply`, or `followup owners apply FILE.yaml`), "
+            "or launch with --allow-unowned",
+        )
+
+
+def _refuse_agencies_without_contacts(uow: SqlUnitOfWork, agencies: Iterable[str]) -> None:
+    reachable = set(uow.session.scalars(select(tables.contacts.c.agency_code).distinct()))
+    unreachable = sorted(set(agencies) - reachable)
+    if unreachable:
+        raise ValidationError(
+            "contacts", f"owning agencies without any contact: {_listing(unreachable)}; add a focal point"
+        )
+
+
+def _listing(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_MAX_LISTED])
+    return shown if len(items) <= _MAX_LISTED else f"{shown} and {len(items) - _MAX_LISTED} more"
+
+
+def _snapshot_items(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
+    """Copy the active items' owners into the cycle with one INSERT ... SELECT; items per agency."""
+    r, o = tables.recommendations, tables.ownerships
+    owners_of_active_items = (
+        select(literal(cycle_id, Integer), o.c.recommendation_id, o.c.agency_code, o.c.role)
+        .join(r, r.c.id == o.c.recommendation_id)
+        .where(r.c.state == "active")
+    )
+    uow.session.execute(
+        insert(tables.cycle_items).from_select(
+            ["cycle_id", "recommendation_id", "agency_code", "role"], owners_of_active_items
+        )
+    )
+    return item_counts(uow, cycle_id)
+
+
+def _enqueue_status_requests(
+    uow: SqlUnitOfWork, notifier: Notifier, cycle: StockTakeCycle, config: CycleConfig
+) -> int:
+    assert cycle.id is not None
+    queued = queued_keys(uow, f"status-request:{cycle.id}:")
+    todo = [
+        r
+        for r in uow.requests.for_cycle(cycle.id)
+        if r.state == RequestState.PENDING and status_request_key(r) not in queued
+    ]
+    if not todo:
+        return 0
+    agencies = agencies_by_code(uow, [r.agency_code for r in todo])
+    items = items_by_point(
+        uow,
+        cycle,
+        [r.agency_code for r in todo],
+        codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
+    )
+    enqueued = 0
+    for request in todo:
+        agency = agencies[request.agency_code]
+        enqueued += notifier.enqueue(
+            "status-request",
+            key=status_request_key(request),
+            to=agency.recipients(),
+            context=status_request_context(cycle, config, agency, request, items.get(agency.code, [])),
+            cycle_id=cycle.id,
+            agency_code=agency.code,
+        )
+    return enqueued
+
+
+def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
+    """Move to SENT the pending requests (of one cycle, or of every open one) whose message has left."""
+    ob, sr, c = tables.outbox, tables.status_requests, tables.cycles
+    with uow:
+        sent_at = {
+            (row.cycle_id, row.agency_code): row.sent_at
+            for row in uow.session.execute(
+                select(ob.c.cycle_id, ob.c.agency_code, func.max(ob.c.sent_at).label("sent_at"))
+                .join(sr, and_(sr.c.cycle_id == ob.c.cycle_id, sr.c.agency_code == ob.c.agency_code))
+                .join(c, c.c.id == sr.c.cycle_id)
+                .where(
+                    ob.c.kind == "status-request",
+                    ob.c.sent_at.is_not(None),
+                    sr.c.state == RequestState.PENDING.value,
+                    c.c.state == CycleState.OPEN.value,
+                    *([sr.c.cycle_id == cycle_id] if cycle_id is not None else []),
+                )
+                .group_by(ob.c.cycle_id, ob.c.agency_code)
+            )
+        }
+        moved = []
+        for cycle_of in sorted({cycle for cycle, _ in sent_at}):
+            for request in locked_requests(uow, cycle_of):
+                key = (cycle_of, request.agency_code)
+                # Re-checked under the lock: a concurrent run may have moved it meanwhile.
+                if key in sent_at and request.state == RequestState.PENDING:
+                    request.transition(
+                        RequestState.SENT, at=clock.now(), by=SYSTEM, why="status request sent"
+                    )
+                    request.sent_at = sent_at[key]
+                    moved.append(request.agency_code)
+        uow.commit()
+    return moved
+
+
+def locked_requests(uow: SqlUnitOfWork, cycle_id: int) -> list[StatusRequest]:
+    """The cycle's requests, locked for this transaction and refreshed from the database."""
+    sr = tables.status_requests
+    query = (
+        select(StatusRequest)
+        .where(sr.c.cycle_id == cycle_id)
+        .order_by(sr.c.agency_code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(uow.session.scalars(query))
+
+
+def make_queued_messages_due(uow: SqlUnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
+    """Make this run's queued messages due now, cutting the outbox's own backoff short.
+
+    Used when Prefect retries a sending task: its retry delay already was the wait.
+    """
+    ob = tables.outbox
+    with uow:
+        count = 0
+        for prefix in key_prefixes:
+            result = uow.session.execute(
+                update(ob)
+                .where(ob.c.state == "queued", ob.c.idempotency_key.startswith(prefix, autoescape=True))
+                .values(next_attempt_at=clock.now())
+            )
+            count += result.rowcount  # type: ignore[attr-defined]
+        uow.commit()
+    return count

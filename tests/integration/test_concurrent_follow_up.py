@@ -15,8 +15,8 @@ from db.unit_of_work import SqlUnitOfWork
 from notifications.outbox import OutboxNotifier
 from tests.factories import add_agencies, add_recommendations, open_cycle
 from workflows.bootstrap import FixedClock
+from workflows.config import CycleConfig
 from workflows.services import follow_up
-from workflows.services.config import CycleConfig
 
 DEADLINE = date(2026, 4, 1)
 CONFIG = CycleConfig(

@@ -18,11 +18,11 @@ from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdat
 from domain.tokens import derive_token
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from workflows.bootstrap import FixedClock
+from workflows.config import CycleConfig
 from workflows.flows import follow_up_events
 from workflows.queries import progress
 from workflows.services import closing, follow_up
 from workflows.services import launch as launching
-from workflows.services.config import CycleConfig
 from workflows.services.follow_up import LateMilestone, LateRequest
 
 DEADLINE = date(2026, 4, 1)

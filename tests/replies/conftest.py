@@ -23,8 +23,8 @@ from notifications.outbox import OutboxNotifier
 from portal.app import create_app
 from tests import factories
 from workflows import bootstrap
+from workflows.config import CycleConfig
 from workflows.services import replies
-from workflows.services.config import CycleConfig
 from workflows.settings import get_settings
 
 TODAY = date(2026, 3, 10)

@@ -16,8 +16,8 @@ from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.lifecycle import CycleState, ReviewState
 from domain.model import Agency, StatusRequest, StockTakeCycle
+from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
-from workflows.services.config import CycleConfig
 
 
 def status_request_key(request: StatusRequest) -> str:

@@ -15,9 +15,9 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import DomainError, ValidationError
 from domain.lifecycle import CycleState, RequestState
 from domain.ports import Clock, Notifier
+from workflows.config import CycleConfig
 from workflows.queries.emails import summary_context
 from workflows.queries.progress import AgencyProgress, progress
-from workflows.services.config import CycleConfig
 from workflows.services.follow_up import sync_answered
 
 REPLY_FILE_SUFFIXES = (".xlsx", ".csv")

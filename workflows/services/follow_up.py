@@ -21,9 +21,9 @@ from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, MilestoneState, Re
 from domain.model import Agency, ContactRole, Milestone, StatusRequest, StockTakeCycle
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier
+from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agencies_by_code, agency_context, queued_keys
 from workflows.queries.progress import answered_counts, item_counts, unanswered_items
-from workflows.services.config import SYSTEM, CycleConfig
 from workflows.services.launch import locked_requests
 
 

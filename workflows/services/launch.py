@@ -19,6 +19,7 @@ from domain.lifecycle import CycleState, RequestState
 from domain.model import StatusRequest, StockTakeCycle
 from domain.ports import Clock, Notifier
 from domain.tokens import hash_token, new_nonce
+from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import (
     agencies_by_code,
     items_by_point,
@@ -27,7 +28,6 @@ from workflows.queries.emails import (
     status_request_key,
 )
 from workflows.queries.progress import item_counts
-from workflows.services.config import SYSTEM, CycleConfig
 
 _MAX_LISTED = 40
 

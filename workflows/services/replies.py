@@ -44,6 +44,7 @@ from domain.model import (
 )
 from domain.ports import Clock, Notifier
 from domain.tokens import hash_token, new_nonce
+from workflows.config import CycleConfig
 from workflows.queries.emails import (
     agency_context,
     items_by_point,
@@ -51,7 +52,6 @@ from workflows.queries.emails import (
     status_request_context,
     status_request_key,
 )
-from workflows.services.config import CycleConfig
 
 # One message for every link that does not open a request: unknown, expired, revoked or cancelled
 # look the same from outside, so a guesser learns nothing.

@@ -17,9 +17,9 @@ from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState, Transition
 from domain.model import StatusUpdate, StockTakeCycle
 from domain.ports import Clock, Notifier
+from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
 from workflows.queries.review import item_order, request_of
-from workflows.services.config import SYSTEM, CycleConfig
 
 RETURNS_ANNOUNCED = "returns_announced"
 

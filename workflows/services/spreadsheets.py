@@ -30,8 +30,8 @@ from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, status_labe
 from domain.errors import NotFound, ValidationError
 from domain.model import Channel, agenda_heading
 from domain.ports import Clock, Notifier
+from workflows.config import CycleConfig
 from workflows.services import replies
-from workflows.services.config import CycleConfig
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from tests.replies.conftest import CYCLE, Scenario
 from workflows.cli import app
 from workflows.services import spreadsheets
+from workflows.services.sheet_files import MAX_FILE_BYTES
 from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file, write_template
 
 HEADERS = [c.header for c in spreadsheets.COLUMNS]
@@ -135,7 +136,7 @@ def test_files_that_are_not_spreadsheets_too_large_or_zip_bombs_are_refused(
     binary_csv = tmp_path / "reply.csv"
     binary_csv.write_bytes(b"PK\x03\x04\x00\x00")
     huge = tmp_path / "huge.csv"
-    huge.write_bytes(b"a," * (spreadsheets.MAX_FILE_BYTES // 2 + 1))
+    huge.write_bytes(b"a," * (MAX_FILE_BYTES // 2 + 1))
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")

@@ -51,6 +51,7 @@ def import_file(
 ) -> None:
     """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid."""
     from workflows.services import spreadsheets
+    from workflows.services.sheet_files import SpreadsheetRejected
 
     uow = bootstrap.uow()
     clock = bootstrap.clock(day_of(today))
@@ -59,7 +60,7 @@ def import_file(
             result = spreadsheets.import_reply_file(
                 uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), file
             )
-        except spreadsheets.SpreadsheetRejected as exc:
+        except SpreadsheetRejected as exc:
             err_console.print(
                 f"[bold red]error:[/] {file.name}: {exc.message}", highlight=False, soft_wrap=True
             )

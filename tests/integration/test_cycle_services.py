@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from domain.lifecycle import MilestoneState, RequestState
 from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate, agenda_heading
 from domain.tokens import derive_token
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
+from tests.fakes import FakeNotifier
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
 from workflows.flows import follow_up_events
@@ -27,43 +26,6 @@ from workflows.services.follow_up import LateMilestone, LateRequest
 
 DEADLINE = date(2026, 4, 1)
 LAUNCH_DAY = date(2026, 3, 2)
-
-
-@dataclass
-class Sent:
-    """One message the fake notifier accepted."""
-
-    kind: str
-    key: str
-    to: list[str]
-    cc: list[str]
-    context: dict[str, Any]
-
-
-class FakeNotifier:
-    """Keeps messages in memory; the same key twice is stored once, like the outbox."""
-
-    def __init__(self) -> None:
-        self.messages: dict[str, Sent] = {}
-
-    def enqueue(
-        self,
-        kind: str,
-        *,
-        key: str,
-        to: Sequence[str],
-        context: Mapping[str, Any],
-        cc: Sequence[str] = (),
-        cycle_id: int | None = None,
-        agency_code: str | None = None,
-    ) -> bool:
-        if key in self.messages:
-            return False
-        self.messages[key] = Sent(kind, key, list(to), list(cc), dict(context))
-        return True
-
-    def of_kind(self, kind: str) -> list[Sent]:
-        return [m for m in self.messages.values() if m.kind == kind]
 
 
 CONFIG = CycleConfig(

@@ -61,9 +61,9 @@ def test_a_status_is_read_from_its_value_or_its_label_whatever_the_case_and_spac
 def test_a_changed_status_needs_a_new_narrative_only_when_submitted() -> None:
     raw = RawAnswer(7, "completed", "Terms agreed.")
     kept = {"code": "A1.1", "previous_status": "in_progress", "previous_narrative": "Terms agreed."}
-    answer, problems = parse_answer(raw, complete=True, **kept)  # type: ignore[arg-type]
+    answer, problems = parse_answer(raw, complete=True, **kept)
     assert answer is None and [(p.field, p.code) for p in problems] == [("narrative", "A1.1")]
-    draft, none = parse_answer(raw, complete=False, **kept)  # type: ignore[arg-type]
+    draft, none = parse_answer(raw, complete=False, **kept)
     assert draft == Answer(7, ReportedStatus.COMPLETED, "Terms agreed.") and none == []
 
 
@@ -121,4 +121,4 @@ def test_an_unchanged_answer_is_not_stored_again_and_a_stale_one_is_a_conflict()
 def test_a_changed_answer_to_a_submitted_item_is_submitted_again() -> None:
     submitted = _stored(ReportedStatus.ONGOING, "Going.", submit=True)
     verdict = _judge(RawAnswer(7, "ongoing", "Going well.", loaded_version=1), update=submitted)
-    assert verdict.submits and verdict.answer.narrative == "Going well."
+    assert verdict.submits and verdict.answer is not None and verdict.answer.narrative == "Going well."

@@ -24,9 +24,9 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from db.unit_of_work import SqlUnitOfWork
 
-# Shared fixtures in their own modules: `smtp_server` (a real SMTP server on loopback) and
-# `prefect_harness` (Prefect's test harness, once per session).
-pytest_plugins = ["tests.smtp", "tests.prefect_harness"]
+# Shared fixtures in their own modules: `smtp_server` (a real SMTP server on loopback),
+# `prefect_harness` (Prefect's test harness, once per session), `browser` and `portal_url` (tests.support).
+pytest_plugins = ["tests.smtp", "tests.prefect_harness", "tests.support"]
 
 POSTGRES_URL = os.environ.get(
     "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

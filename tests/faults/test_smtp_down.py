@@ -11,8 +11,8 @@ from sqlalchemy import select
 from db import tables
 from notifications.outbox import OutboxState
 from tests.faults.conftest import make_catalogue
-from tests.flows.conftest import forget_settings_and_engines
 from tests.smtp import SmtpServer, free_port
+from tests.support import forget_settings_and_engines
 from workflows import bootstrap
 
 TODAY = date(2026, 3, 2)

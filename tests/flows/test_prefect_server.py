@@ -18,7 +18,7 @@ import pytest
 
 from domain.model import Milestone
 from tests.factories import open_cycle
-from tests.flows.conftest import submit_answers
+from tests.support import submit_answers
 from workflows import bootstrap
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,7 @@ import threading
 from typing import Any
 
 from domain.answers import RawAnswer
-from tests.replies.conftest import Scenario
-from tests.replies.test_reply_service import GRACE
+from tests.support import GRACE, Scenario
 from workflows import bootstrap
 from workflows.services import replies
 

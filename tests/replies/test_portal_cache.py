@@ -18,9 +18,17 @@ from domain.answers import RawAnswer
 from domain.lifecycle import MilestoneState, Transition
 from portal.app import create_app
 from portal.page_cache import PRUNE_EVERY, PageCache
-from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft, move_to_agenda_point
-from tests.replies.test_reply_service import all_items, save
-from tests.replies.test_review_service import send_back
+from tests.support import (
+    CYCLE,
+    DEADLINE,
+    TODAY,
+    Scenario,
+    all_items,
+    bbb_saves_a_draft,
+    move_to_agenda_point,
+    save,
+    send_back,
+)
 from workflows import bootstrap
 from workflows.services import replies, review
 

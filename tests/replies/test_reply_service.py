@@ -11,37 +11,9 @@ from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, RequestState, ReviewState
 from domain.tokens import derive_token
 from tests import factories
-from tests.replies.conftest import CYCLE, Scenario
+from tests.support import CYCLE, GRACE, Scenario, all_items, open_page, save
 from workflows import bootstrap
 from workflows.services import replies
-
-GRACE = 14
-
-
-def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> replies.ReplyPage:
-    return replies.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
-
-
-def save(
-    s: Scenario, answers: list[RawAnswer], *, submit: bool, clock: bootstrap.FixedClock | None = None
-) -> replies.SaveResult:
-    clock = clock or s.clock
-    return replies.save_reply(
-        s.uow, s.notifier(s.uow), clock, s.config, s.tokens["AAA"], answers, submit=submit, grace_days=GRACE
-    )
-
-
-def all_items(s: Scenario, **overrides: str) -> list[RawAnswer]:
-    """A complete, valid answer for each of AAA's three items."""
-    values = {
-        "A1.1": ("completed", "Meeting held in February."),
-        "A1.2": ("in_progress", "Work started."),
-        "A2.1": ("ongoing", ""),
-    }
-    return [
-        RawAnswer(s.ids[code], status=overrides.get(code, status), narrative=narrative, loaded_version=0)
-        for code, (status, narrative) in values.items()
-    ]
 
 
 def test_the_page_shows_only_the_agencys_items_grouped_by_agenda_point_with_last_cycles_answers(

@@ -9,13 +9,10 @@ import pytest
 from domain.answers import RawAnswer
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState
-from tests.replies.conftest import CYCLE, DEADLINE, Scenario
-from tests.replies.test_reply_service import GRACE, all_items, open_page, save
+from tests.support import BY, CYCLE, DEADLINE, GRACE, Scenario, all_items, open_page, save, send_back
 from workflows import bootstrap
 from workflows.queries import review as review_reads
 from workflows.services import follow_up, replies, review
-
-BY = "hlcp secretariat"
 
 
 def submit_aaa(s: Scenario, clock: bootstrap.FixedClock | None = None) -> None:
@@ -24,12 +21,6 @@ def submit_aaa(s: Scenario, clock: bootstrap.FixedClock | None = None) -> None:
 
 def accept(s: Scenario, code: str, agency: str = "AAA", **kw: str) -> review.Reviewed:
     return review.accept(s.uow, s.clock, CYCLE, code, agency, by=BY, **kw)
-
-
-def send_back(s: Scenario, code: str, question: str = "Which meeting?", agency: str = "AAA") -> None:
-    review.return_item(
-        s.uow, s.notifier(s.uow), s.clock, s.config, CYCLE, code, agency, question=question, by=BY
-    )
 
 
 def reanswer(s: Scenario, code: str, status: str, narrative: str, *, submit: bool = True) -> None:

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from tests.replies.conftest import CYCLE, Scenario
+from tests.support import CYCLE, Scenario
 from workflows.cli import app
 from workflows.services import spreadsheets
 from workflows.services.sheet_files import MAX_FILE_BYTES

@@ -8,7 +8,7 @@ import pytest
 from icalendar import Calendar
 
 from notifications.messages import DEADLINE_KINDS, KINDS, render, wrap
-from tests.email_contexts import CYCLE, IOM, REPLY_URL, context
+from tests.support import IOM, MAIL_CYCLE, REPLY_URL, context
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -119,7 +119,7 @@ def test_messages_about_a_deadline_carry_an_all_day_calendar_event_on_it(kind: s
     calendar = Calendar.from_ical(ics)
     (event,) = calendar.walk("VEVENT")
     assert str(calendar["METHOD"]) == "REQUEST"
-    assert event.decoded("DTSTART") == CYCLE["deadline"]
+    assert event.decoded("DTSTART") == MAIL_CYCLE["deadline"]
     assert event.decoded("DTEND") == date(2026, 4, 4)
     assert str(event["URL"]) == REPLY_URL
     assert "2026-spring" in str(event["SUMMARY"])

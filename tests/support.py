@@ -7,28 +7,32 @@ Test modules import from here, never from one another; pytest fixtures defined h
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import select
 
 from db import tables
+from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import RawAnswer
 from domain.model import Answer, Channel, Milestone, Recommendation, ReportedStatus, StatusUpdate
 from notifications.outbox import OutboxNotifier
 from tests import factories
-from tests.smtp import free_port
+from tests.smtp import SmtpServer, free_port
 from workflows import bootstrap
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
@@ -371,6 +375,95 @@ def run(database_url: str, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+# --- fault injection: a slow SMTP server, a small generated catalogue, `followup` as a process ----
+
+FOLLOWUP = str(Path(sys.executable).parent / "followup")
+
+
+@dataclass
+class SlowSmtpServer(SmtpServer):
+    """An SMTP server that keeps each message, then waits `delay` seconds before saying it accepted it.
+
+    The wait puts the sender in the worst place to die: its message has arrived, the reply has not.
+    """
+
+    delay: float = 0.0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return reply
+
+    def count_by_recipient(self) -> Counter[str]:
+        """How many messages each envelope recipient received."""
+        with self._lock:
+            return Counter(address for _, recipients in self.envelopes for address in recipients)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A small generated catalogue: its agencies and how many (item, owner) pairs it has."""
+
+    agencies: list[str]
+    owner_pairs: int
+
+    def focal_point(self, agency: str) -> str:
+        return f"focal.point@{agency.lower()}.example.org"
+
+
+def make_catalogue(database_url: str, *, agencies: int = 8, recommendations: int = 40) -> Catalogue:
+    """Agencies with contacts, recommendations with 1-3 owners each and milestones (the bench generator)."""
+    from benchmarks import generate  # the bench generator: only the fault tests need it
+
+    engine = make_engine(database_url)
+    try:
+        population = generate.populate(
+            engine, recommendations=recommendations, agencies=agencies, previous_cycles=0
+        )
+    finally:
+        engine.dispose()
+    return Catalogue(population.agencies, len(population.owners))
+
+
+def process_env(database_url: str, mail_url: str, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `followup` process on this database, mail server and running Prefect server."""
+    from prefect.settings import PREFECT_API_URL  # the test harness's server, set by `prefect_harness`
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    env.update(
+        {
+            "FOLLOWUP_HOME": str(home),
+            "FOLLOWUP_DATABASE_URL": database_url,
+            "FOLLOWUP_MAIL_URL": mail_url,
+            "FOLLOWUP_SECRET_KEY": factories.SECRET_KEY,
+            "FOLLOWUP_TASK_RETRY_DELAY_SECONDS": "[0]",
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_HOME": str(home / "prefect"),
+            **extra,
+        }
+    )
+    return env
+
+
+def start_followup(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `followup ARGS...` in a process group of its own (so it can be killed whole)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [FOLLOWUP, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def run_followup(*args: str, env: dict[str, str], log: Path, timeout: float = 180) -> None:
+    """Run `followup ARGS...` to completion; fail the test with its output if it fails."""
+    process = start_followup(*args, env=env, log=log)
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert code == 0, f"followup {' '.join(args)} exited {code}:\n{log.read_text()[-4000:]}"
 
 
 # --- e-mail contexts: an example context for every message kind, as the workflows build them ---

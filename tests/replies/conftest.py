@@ -1,8 +1,5 @@
-"""A reply scenario shared by the portal, service and spreadsheet tests.
-
-Two agencies; AAA owns A1.1, A1.2 (with BBB as contributor) and A2.1; BBB also leads SR1.
-A previous cycle holds AAA's answers, so the current cycle's page shows them pre-filled.
-"""
+"""Fixtures of the reply scenario (`tests.support.seed`): on the per-test unit of work, or in a
+database of the test's own that the portal reads."""
 
 from __future__ import annotations
 

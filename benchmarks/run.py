@@ -140,7 +140,7 @@ def owners_yaml(population: generate.Population, codes: dict[int, str]) -> str:
 
 def bench_owners(run: Run, population: generate.Population) -> None:
     """Assign owners to every item from an owners file; raw: the same ownership rows inserted with Core."""
-    from workflows.services.catalogue import apply_owners
+    from workflows.services.owners import apply_owners
 
     t = _tables()
     with run.engine.connect() as conn:

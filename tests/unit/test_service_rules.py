@@ -7,13 +7,15 @@ from datetime import date
 import pytest
 
 from domain.errors import NotFound, ValidationError
-from domain.lifecycle import MilestoneState
+from domain.launch import Readiness, check_new_cycle, check_rerun, listing
+from domain.lifecycle import CycleState, MilestoneState
 from domain.model import (
     Agency,
     Contact,
     ContactRole,
     Milestone,
     RecommendationKind,
+    StockTakeCycle,
     agenda_heading,
 )
 from tests.fakes import FakeClock, FakeUnitOfWork
@@ -112,3 +114,44 @@ def test_an_untitled_agenda_point_is_headed_by_its_number_alone() -> None:
 
 def test_an_agency_without_any_contact_has_no_recipient() -> None:
     assert Agency(code="WHO", name="World Health Organization").recipients() == []
+
+
+READY = Readiness(ownerless=[], owners=["ILO", "IOM"], reachable=frozenset({"ILO", "IOM"}))
+TODAY = date(2026, 3, 2)
+
+
+def test_a_new_cycle_needs_a_name_and_a_deadline_ahead() -> None:
+    with pytest.raises(ValidationError, match="name: a cycle needs a name"):
+        check_new_cycle("", date(2026, 4, 1), TODAY, READY, allow_unowned=False)
+    with pytest.raises(ValidationError, match="deadline: 2026-03-01 is in the past"):
+        check_new_cycle("Spring", date(2026, 3, 1), TODAY, READY, allow_unowned=False)
+    check_new_cycle("Spring", TODAY, TODAY, READY, allow_unowned=False)
+
+
+def test_a_new_cycle_needs_every_item_owned_unless_allowed_and_every_owner_reachable() -> None:
+    unowned = Readiness(ownerless=["A3.1", "A3.2"], owners=["ILO"], reachable=frozenset({"ILO"}))
+    with pytest.raises(ValidationError, match=r"2 active recommendation\(s\) have no owner: A3.1, A3.2"):
+        check_new_cycle("Spring", date(2026, 4, 1), TODAY, unowned, allow_unowned=False)
+    check_new_cycle("Spring", date(2026, 4, 1), TODAY, unowned, allow_unowned=True)
+    mute = Readiness(ownerless=[], owners=["ILO", "WHO"], reachable=frozenset({"ILO"}))
+    with pytest.raises(ValidationError, match="owning agencies without any contact: WHO"):
+        check_new_cycle("Spring", date(2026, 4, 1), TODAY, mute, allow_unowned=False)
+    nobody = Readiness(ownerless=[], owners=[], reachable=frozenset())
+    with pytest.raises(ValidationError, match="there is nothing to ask"):
+        check_new_cycle("Spring", date(2026, 4, 1), TODAY, nobody, allow_unowned=True)
+
+
+def test_launching_an_existing_cycle_again_is_a_re_run_only_while_open_with_the_same_deadline() -> None:
+    cycle = StockTakeCycle(name="Spring", deadline=date(2026, 4, 1), created_at=FakeClock(TODAY).now())
+    cycle.transition(CycleState.OPEN, at=FakeClock(TODAY).now(), by="secretariat")
+    check_rerun(cycle, date(2026, 4, 1))
+    with pytest.raises(ValidationError, match="already exists with deadline 2026-04-01"):
+        check_rerun(cycle, date(2026, 4, 8))
+    cycle.transition(CycleState.CLOSED, at=FakeClock(TODAY).now(), by="secretariat")
+    with pytest.raises(ValidationError, match="already exists and is closed"):
+        check_rerun(cycle, date(2026, 4, 1))
+
+
+def test_a_long_listing_names_forty_and_counts_the_rest() -> None:
+    codes = [f"A{n}" for n in range(45)]
+    assert listing(codes).endswith("A39 and 5 more") and listing(codes[:2]) == "A0, A1"

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
+from domain.launch import Readiness
 from domain.model import Milestone, OwnerRole, Recommendation
 
 
@@ -116,3 +117,20 @@ def catalogue_summary(uow: SqlUnitOfWork) -> CatalogueSummary:
         ((a, c[0], c[1]) for a, c in counts.items()), key=lambda row: (-row[1] - row[2], row[0])
     )
     return CatalogueSummary(list(per_point.items()), per_owner, int(without or 0), int(milestones or 0))
+
+
+def launch_readiness(uow: SqlUnitOfWork) -> Readiness:
+    """What a launch checks in the catalogue: active items without owner, owning agencies, reachable ones."""
+    r, o = tables.recommendations, tables.ownerships
+    owned = select(o.c.id).where(o.c.recommendation_id == r.c.id).exists()
+    ownerless = uow.session.scalars(
+        select(r.c.code).where(r.c.state == "active", ~owned).order_by(r.c.source, r.c.position)
+    )
+    owners = uow.session.scalars(
+        select(o.c.agency_code)
+        .join(r, r.c.id == o.c.recommendation_id)
+        .where(r.c.state == "active")
+        .distinct()
+    )
+    reachable = uow.session.scalars(select(tables.contacts.c.agency_code).distinct())
+    return Readiness(list(ownerless), sorted(owners), frozenset(reachable))

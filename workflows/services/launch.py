@@ -6,7 +6,7 @@ retried send made due at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,12 +14,13 @@ from sqlalchemy import Integer, and_, func, insert, literal, select, update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.errors import ValidationError
+from domain.launch import check_new_cycle, check_rerun
 from domain.lifecycle import CycleState, RequestState
 from domain.model import StatusRequest, StockTakeCycle
 from domain.ports import Clock, Notifier
 from domain.tokens import hash_token, new_nonce
 from workflows.config import SYSTEM, CycleConfig
+from workflows.queries.catalogue import launch_readiness
 from workflows.queries.emails import (
     agencies_by_code,
     items_by_point,
@@ -28,8 +29,6 @@ from workflows.queries.emails import (
     status_request_key,
 )
 from workflows.queries.progress import item_counts
-
-_MAX_LISTED = 40
 
 
 @dataclass(frozen=True)
@@ -85,37 +84,11 @@ def _check_launch(
     uow: SqlUnitOfWork, today: date, name: str, deadline: date, allow_unowned: bool
 ) -> StockTakeCycle | None:
     """The existing cycle of that name (a re-run), or None after checking a new one may open."""
-    if not name:
-        raise ValidationError("name", "a cycle needs a name")
-    existing = uow.cycles.get(name)
+    existing = uow.cycles.get(name) if name else None
     if existing is not None:
-        if existing.deadline != deadline:
-            raise ValidationError(
-                "name",
-                f"a cycle named '{name}' already exists with deadline {existing.deadline.isoformat()}; "
-                "choose another name",
-            )
-        if existing.state != CycleState.OPEN:
-            raise ValidationError("name", f"a cycle named '{name}' already exists and is {existing.state}")
+        check_rerun(existing, deadline)
         return existing
-    if deadline < today:
-        raise ValidationError(
-            "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"
-        )
-    if not allow_unowned:
-        _refuse_ownerless_items(uow)
-    r, o = tables.recommendations, tables.ownerships
-    owners = list(
-        uow.session.scalars(
-            select(o.c.agency_code)
-            .join(r, r.c.id == o.c.recommendation_id)
-            .where(r.c.state == "active")
-            .distinct()
-        )
-    )
-    if not owners:
-        raise ValidationError("catalogue", "no active recommendation has an owner: there is nothing to ask")
-    _refuse_agencies_without_contacts(uow, owners)
+    check_new_cycle(name, deadline, today, launch_readiness(uow), allow_unowned=allow_unowned)
     return None
 
 
@@ -148,37 +121,6 @@ def _open_new_cycle(
             )
         )
     return cycle
-
-
-def _refuse_ownerless_items(uow: SqlUnitOfWork) -> None:
-    r, o = tables.recommendations, tables.ownerships
-    owned = select(o.c.id).where(o.c.recommendation_id == r.c.id).exists()
-    codes = list(
-        uow.session.scalars(
-            select(r.c.code).where(r.c.state == "active", ~owned).order_by(r.c.source, r.c.position)
-        )
-    )
-    if codes:
-        raise ValidationError(
-            "owners",
-            f"{len(codes)} active recommendation(s) have no owner: {_listing(codes)}. "
-            "Assign owners first (`followup owners suggest --apply`, or `followup owners apply FILE.yaml`), "
-            "or launch with --allow-unowned",
-        )
-
-
-def _refuse_agencies_without_contacts(uow: SqlUnitOfWork, agencies: Iterable[str]) -> None:
-    reachable = set(uow.session.scalars(select(tables.contacts.c.agency_code).distinct()))
-    unreachable = sorted(set(agencies) - reachable)
-    if unreachable:
-        raise ValidationError(
-            "contacts", f"owning agencies without any contact: {_listing(unreachable)}; add a focal point"
-        )
-
-
-def _listing(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:_MAX_LISTED])
-    return shown if len(items) <= _MAX_LISTED else f"{shown} and {len(items) - _MAX_LISTED} more"
 
 
 def _snapshot_items(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:

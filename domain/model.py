@@ -16,6 +16,7 @@ from domain.errors import ValidationError
 from domain.lifecycle import (
     CYCLE_LIFECYCLE,
     MILESTONE_LIFECYCLE,
+    OPEN_REQUEST_STATES,
     RECOMMENDATION_LIFECYCLE,
     REQUEST_LIFECYCLE,
     REVIEW_LIFECYCLE,
@@ -336,6 +337,15 @@ class StatusRequest(Stateful):
     @property
     def is_answered(self) -> bool:
         return self.answered_at is not None
+
+    def mark_answered(self, *, at: datetime, by: str, channel: Channel) -> None:
+        """The agency submitted: a request not confirmed sent evidently got there; an open one is answered."""
+        if self.state == RequestState.PENDING:
+            self.transition(RequestState.SENT, at=at, by=by, why="answered before the send was confirmed")
+            self.sent_at = self.sent_at or at
+        if self.state in OPEN_REQUEST_STATES:
+            self.transition(RequestState.ANSWERED, at=at, by=by, why=f"answered via {channel.value}")
+            self.answered_at = at
 
     def reissue(self, *, token_nonce: str, token_hash: str, at: datetime, by: str, why: str = "") -> None:
         """Replace the reply token (the old link stops working); recorded in the history."""

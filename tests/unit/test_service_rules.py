@@ -8,13 +8,15 @@ import pytest
 
 from domain.errors import NotFound, ValidationError
 from domain.launch import Readiness, check_new_cycle, check_rerun, listing
-from domain.lifecycle import CycleState, MilestoneState
+from domain.lifecycle import CycleState, MilestoneState, RequestState
 from domain.model import (
     Agency,
+    Channel,
     Contact,
     ContactRole,
     Milestone,
     RecommendationKind,
+    StatusRequest,
     StockTakeCycle,
     agenda_heading,
 )
@@ -155,3 +157,16 @@ def test_launching_an_existing_cycle_again_is_a_re_run_only_while_open_with_the_
 def test_a_long_listing_names_forty_and_counts_the_rest() -> None:
     codes = [f"A{n}" for n in range(45)]
     assert listing(codes).endswith("A39 and 5 more") and listing(codes[:2]) == "A0, A1"
+
+
+def test_a_submission_answers_an_open_request_and_confirms_one_whose_send_was_not_seen() -> None:
+    at = FakeClock(TODAY).now()
+    pending = StatusRequest(cycle_id=1, agency_code="IOM", item_count=2, token_nonce="n", token_hash="h")
+    pending.mark_answered(at=at, by="IOM focal point", channel=Channel.PORTAL)
+    assert (pending.state, pending.sent_at, pending.answered_at) == (RequestState.ANSWERED, at, at)
+    assert [(e.from_state, e.to_state, e.why) for e in pending.events] == [
+        ("pending", "sent", "answered before the send was confirmed"),
+        ("sent", "answered", "answered via portal"),
+    ]
+    pending.mark_answered(at=at, by="IOM focal point", channel=Channel.SPREADSHEET)
+    assert len(pending.events) == 2  # answered already: nothing more to move

@@ -21,10 +21,12 @@ from workflows.queries.progress import AgencyProgress
 
 
 def status_request_key(request: StatusRequest) -> str:
+    """The status request's idempotency key: one per link (a re-issued link gets a new one)."""
     return f"status-request:{request.cycle_id}:{request.agency_code}:{request.token_nonce[:8]}"
 
 
 def queued_keys(uow: SqlUnitOfWork, prefix: str) -> set[str]:
+    """The outbox keys that start with `prefix` (what was queued already)."""
     ob = tables.outbox
     return set(
         uow.session.scalars(select(ob.c.idempotency_key).where(ob.c.idempotency_key.startswith(prefix)))
@@ -32,11 +34,13 @@ def queued_keys(uow: SqlUnitOfWork, prefix: str) -> set[str]:
 
 
 def agencies_by_code(uow: SqlUnitOfWork, codes: Iterable[str]) -> dict[str, Agency]:
+    """The agencies with these codes, with their contacts, by code."""
     wanted = set(codes)
     return {a.code: a for a in uow.session.scalars(select(Agency).where(tables.agencies.c.code.in_(wanted)))}
 
 
 def common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any]:
+    """What every cycle e-mail shows: the cycle and the secretariat's address."""
     return {
         "cycle": {"name": cycle.name, "hlcp_session": cycle.hlcp_session, "deadline": cycle.deadline},
         "secretariat_email": config.secretariat_email,
@@ -44,6 +48,7 @@ def common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any]
 
 
 def agency_context(cycle: StockTakeCycle, config: CycleConfig, agency: Agency) -> dict[str, Any]:
+    """What an e-mail to one agency shows: the cycle, the secretariat, the agency."""
     return {**common_context(cycle, config), "agency": {"code": agency.code, "name": agency.name}}
 
 
@@ -72,6 +77,7 @@ def summary_context(
     paths: Mapping[str, Path],
     report_url: Callable[[Path], str],
 ) -> dict[str, Any]:
+    """What the cycle summary to the secretariat shows: response rate, who is late, the reports."""
     answered = [p for p in progress if p.requested and p.missing == 0]
     late = [p for p in progress if p.missing]
     first_report = next(iter(paths.values()), None)
@@ -88,6 +94,7 @@ def summary_context(
 
 
 def previous_cycle_id(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int | None:
+    """The cycle before this one (not cancelled), whose answers are shown as last time's."""
     c = tables.cycles
     return uow.session.scalar(
         select(c.c.id)

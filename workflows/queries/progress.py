@@ -83,6 +83,7 @@ class CycleLine:
 
 
 def item_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
+    """Per agency, the items requested of it in the cycle."""
     ci = tables.cycle_items
     query = select(ci.c.agency_code, func.count()).where(ci.c.cycle_id == cycle_id).group_by(ci.c.agency_code)
     return dict(uow.session.execute(query).all())
@@ -107,6 +108,7 @@ def answered_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
 
 
 def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
+    """Per agency of the cycle, in code order: items requested, answered and (late, while open) overdue."""
     assert cycle.id is not None
     sr, a = tables.status_requests, tables.agencies
     requested = item_counts(uow, cycle.id)

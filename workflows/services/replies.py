@@ -2,7 +2,8 @@
 
 The portal and the spreadsheet import both go through `record_answers`, so the same validation,
 the same optimistic concurrency (each item carries the version it was loaded with) and the same
-history apply whatever the channel.
+history apply whatever the channel. The rules themselves (parsing, validation, locks, what a save
+does with each item) are in `domain.answers`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from domain.answers import (
     stored_answer,
 )
 from domain.errors import NotFound, ValidationError
-from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, MilestoneState, RequestState, ReviewState
+from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
     Answer,
     Channel,
@@ -417,13 +418,7 @@ def record_answers(
 
     recorded: tuple[dict[str, str], ...] = ()
     if submit:
-        if request.state == RequestState.PENDING:
-            # The agency answered through its link, so the request evidently reached it.
-            request.transition(RequestState.SENT, at=now, by=by, why="answered before the send was confirmed")
-            request.sent_at = request.sent_at or now
-        if request.state in OPEN_REQUEST_STATES:
-            request.transition(RequestState.ANSWERED, at=now, by=by, why=f"answered via {channel.value}")
-            request.answered_at = now
+        request.mark_answered(at=now, by=by, channel=channel)
         uow.session.flush()
         recorded = _recorded(items, updates)
         if saved:

@@ -368,6 +368,15 @@ class StatusRequest(Stateful):
 
 
 @dataclass(frozen=True)
+class CycleItem:
+    """One item a cycle asks of one agency (the cycle's snapshot): its recommendation, code and role."""
+
+    recommendation_id: int
+    code: str
+    role: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """What an agency says about one item in one cycle (validated before it reaches an update)."""
 

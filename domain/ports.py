@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, Self
 
 from domain.lifecycle import Transition
-from domain.model import Agency, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.model import Agency, CycleItem, StatusRequest, StatusUpdate, StockTakeCycle
 
 
 class Clock(Protocol):
@@ -58,6 +58,14 @@ class CycleRepository(Protocol):
     def list(self) -> list[StockTakeCycle]: ...
 
 
+class CycleItemRepository(Protocol):
+    """What each cycle asks of each agency."""
+
+    def for_agency(self, cycle_id: int, agency_code: str) -> list[CycleItem]:
+        """The agency's items in the cycle, in report order."""
+        ...
+
+
 class RequestRepository(Protocol):
     """Status requests, one per cycle and agency."""
 
@@ -93,6 +101,9 @@ class UnitOfWork(Protocol):
 
     @property
     def cycles(self) -> CycleRepository: ...
+
+    @property
+    def cycle_items(self) -> CycleItemRepository: ...
 
     @property
     def requests(self) -> RequestRepository: ...

@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from domain.errors import NotFound
 from domain.lifecycle import Transition
-from domain.model import Agency, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.model import Agency, CycleItem, StatusRequest, StatusUpdate, StockTakeCycle
 
 
 class FakeAgencies:
@@ -60,6 +60,19 @@ class FakeCycles:
 
     def list(self) -> list[StockTakeCycle]:
         return list(self.by_name.values())
+
+
+class FakeCycleItems:
+    """What each cycle asks of each agency, in memory (`add` them in report order)."""
+
+    def __init__(self) -> None:
+        self.by_request: dict[tuple[int, str], list[CycleItem]] = {}
+
+    def add(self, cycle_id: int, agency_code: str, item: CycleItem) -> None:
+        self.by_request.setdefault((cycle_id, agency_code), []).append(item)
+
+    def for_agency(self, cycle_id: int, agency_code: str) -> list[CycleItem]:
+        return list(self.by_request.get((cycle_id, agency_code), []))
 
 
 class FakeRequests:
@@ -112,6 +125,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.agencies = FakeAgencies()
         self.cycles = FakeCycles()
+        self.cycle_items = FakeCycleItems()
         self.requests = FakeRequests()
         self.updates = FakeUpdates()
         self.history: list[Transition] = []
@@ -120,7 +134,9 @@ class FakeUnitOfWork:
         self._saved: dict[str, Any] | None = None
 
     def _stores(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in ("agencies", "cycles", "requests", "updates")}
+        return {
+            name: getattr(self, name) for name in ("agencies", "cycles", "cycle_items", "requests", "updates")
+        }
 
     def __enter__(self) -> Self:
         self._saved = copy.deepcopy(self._stores())

@@ -18,6 +18,7 @@ from domain.errors import NotFound
 from domain.lifecycle import RequestState, ReviewState
 from domain.model import Channel, OwnerRole, StatusRequest, StatusUpdate, StockTakeCycle
 from domain.policies import roll_up
+from domain.ports import UnitOfWork
 from domain.stocktake import REPORTED_STATES
 from notifications.senders import as_utc
 
@@ -174,7 +175,7 @@ def update_of(ci: Any) -> Any:
     )
 
 
-def request_of(uow: SqlUnitOfWork, cycle: StockTakeCycle, agency: str) -> StatusRequest:
+def request_of(uow: UnitOfWork, cycle: StockTakeCycle, agency: str) -> StatusRequest:
     """The agency's request in the cycle, or NotFound naming both."""
     request = uow.requests.get(cycle.id or 0, agency)
     if request is None:
@@ -182,18 +183,10 @@ def request_of(uow: SqlUnitOfWork, cycle: StockTakeCycle, agency: str) -> Status
     return request
 
 
-def item_order(
-    uow: SqlUnitOfWork, cycle: StockTakeCycle, agency: str
-) -> tuple[dict[int, int], dict[int, str]]:
+def item_order(uow: UnitOfWork, cycle: StockTakeCycle, agency: str) -> tuple[dict[int, int], dict[int, str]]:
     """The agency's items in the cycle: report order and code per recommendation id."""
-    ci, r = tables.cycle_items, tables.recommendations
-    rows = uow.session.execute(
-        select(r.c.id, r.c.code)
-        .join(ci, ci.c.recommendation_id == r.c.id)
-        .where(ci.c.cycle_id == cycle.id, ci.c.agency_code == agency)
-        .order_by(r.c.source, r.c.position)
-    ).all()
-    return {rid: n for n, (rid, _) in enumerate(rows)}, {rid: code for rid, code in rows}
+    items = uow.cycle_items.for_agency(cycle.id or 0, agency)
+    return {i.recommendation_id: n for n, i in enumerate(items)}, {i.recommendation_id: i.code for i in items}
 
 
 def request_thread(uow: SqlUnitOfWork, cycle_name: str, agency: str) -> list[ThreadEntry]:

@@ -16,7 +16,7 @@ from domain.answers import parse_status, statuses
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState, Transition
 from domain.model import StatusUpdate, StockTakeCycle
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
 from workflows.queries.review import item_order, request_of
@@ -47,7 +47,7 @@ class Reviewed:
 
 
 def accept(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     clock: Clock,
     cycle_name: str,
     code: str,
@@ -71,7 +71,7 @@ def accept(
         return _reviewed(update, code)
 
 
-def accept_all(uow: SqlUnitOfWork, clock: Clock, cycle_name: str, agency: str, *, by: str) -> list[str]:
+def accept_all(uow: UnitOfWork, clock: Clock, cycle_name: str, agency: str, *, by: str) -> list[str]:
     """Accept every submitted answer of an agency as reported; returns the codes accepted."""
     with uow:
         cycle = uow.cycles.require(cycle_name)
@@ -89,7 +89,7 @@ def accept_all(uow: SqlUnitOfWork, clock: Clock, cycle_name: str, agency: str, *
 
 
 def return_item(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -104,14 +104,13 @@ def return_item(
     with uow:
         cycle, update, label = _reviewable(uow, cycle_name, code, agency, returning=True)
         rules.send_back(update, label=label, at=clock.now(), by=by, question=question)
-        uow.session.flush()
         _queue_returned_message(uow, notifier, config, cycle, agency, update)
         uow.commit()
         return _reviewed(update, code)
 
 
 def _reviewable(
-    uow: SqlUnitOfWork, cycle_name: str, code: str, agency: str, *, returning: bool
+    uow: UnitOfWork, cycle_name: str, code: str, agency: str, *, returning: bool
 ) -> tuple[StockTakeCycle, StatusUpdate, str]:
     """The cycle, the answer to review and its label ("A1.1 (IOM)"), or a clear error."""
     cycle = uow.cycles.require(cycle_name)
@@ -142,21 +141,15 @@ def _reviewed(update: StatusUpdate, code: str) -> Reviewed:
     )
 
 
-def _item_id(uow: SqlUnitOfWork, cycle: StockTakeCycle, agency: str, code: str) -> int:
-    ci, r = tables.cycle_items, tables.recommendations
-    rid = uow.session.scalar(
-        select(r.c.id)
-        .join(ci, ci.c.recommendation_id == r.c.id)
-        .where(ci.c.cycle_id == cycle.id, ci.c.agency_code == agency, r.c.code == code)
-        .limit(1)
-    )
-    if rid is None:
-        raise NotFound(f"'{code}' is not one of {agency}'s items in cycle '{cycle.name}'")
-    return int(rid)
+def _item_id(uow: UnitOfWork, cycle: StockTakeCycle, agency: str, code: str) -> int:
+    for item in uow.cycle_items.for_agency(cycle.id or 0, agency):
+        if item.code == code:
+            return item.recommendation_id
+    raise NotFound(f"'{code}' is not one of {agency}'s items in cycle '{cycle.name}'")
 
 
 def _queue_returned_message(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     config: CycleConfig,
     cycle: StockTakeCycle,

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, func, literal, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.lifecycle import CycleState, ReviewState
+from domain.lifecycle import CycleState, RequestState, ReviewState
 from domain.model import Agency, StatusRequest, StockTakeCycle
 from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
@@ -166,3 +167,22 @@ def items_by_point(
             }
         )
     return {code: list(by_point.values()) for code, by_point in points.items()}
+
+
+def status_requests_sent(uow: SqlUnitOfWork, cycle_id: int | None) -> dict[tuple[int, str], datetime]:
+    """When the status request of each pending request (of one open cycle, or all) last left the outbox."""
+    ob, sr, c = tables.outbox, tables.status_requests, tables.cycles
+    rows = uow.session.execute(
+        select(ob.c.cycle_id, ob.c.agency_code, func.max(ob.c.sent_at))
+        .join(sr, and_(sr.c.cycle_id == ob.c.cycle_id, sr.c.agency_code == ob.c.agency_code))
+        .join(c, c.c.id == sr.c.cycle_id)
+        .where(
+            ob.c.kind == "status-request",
+            ob.c.sent_at.is_not(None),
+            sr.c.state == RequestState.PENDING.value,
+            c.c.state == CycleState.OPEN.value,
+            *([sr.c.cycle_id == cycle_id] if cycle_id is not None else []),
+        )
+        .group_by(ob.c.cycle_id, ob.c.agency_code)
+    )
+    return {(cycle, agency): sent_at for cycle, agency, sent_at in rows}

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, case, func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.lifecycle import CycleState, ReviewState
+from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import StockTakeCycle
 from domain.policies import request_overdue
 
@@ -211,3 +211,36 @@ def unanswered_items(uow: SqlUnitOfWork, cycle_id: int, agency_codes: Sequence[s
     for agency_code, code in rows:
         items[agency_code].append(code)
     return items
+
+
+def answered_since(uow: SqlUnitOfWork, cycle_id: int, start: datetime, end: datetime) -> set[str]:
+    """The agencies whose request was marked answered after `start`, up to `end`."""
+    sr = tables.status_requests
+    return set(
+        uow.session.scalars(
+            select(sr.c.agency_code).where(
+                sr.c.cycle_id == cycle_id, sr.c.answered_at > start, sr.c.answered_at <= end
+            )
+        )
+    )
+
+
+def overdue_milestones(uow: SqlUnitOfWork) -> list[Any]:
+    """Every overdue milestone (id, code, title, due_date, owner: its agency or the lead), by date."""
+    m, r, o = tables.milestones, tables.recommendations, tables.ownerships
+    lead = (
+        select(o.c.agency_code)
+        .where(o.c.recommendation_id == m.c.recommendation_id, o.c.role == "lead")
+        .limit(1)
+        .scalar_subquery()
+    )
+    return list(
+        uow.session.execute(
+            select(
+                m.c.id, r.c.code, m.c.title, m.c.due_date, func.coalesce(m.c.agency_code, lead).label("owner")
+            )
+            .join(r, r.c.id == m.c.recommendation_id)
+            .where(m.c.state == MilestoneState.OVERDUE.value)
+            .order_by(m.c.due_date, r.c.code)
+        ).all()
+    )

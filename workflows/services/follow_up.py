@@ -12,18 +12,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, MilestoneState, RequestState
-from domain.model import Agency, ContactRole, Milestone, StatusRequest, StockTakeCycle
+from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agencies_by_code, agency_context, queued_keys
-from workflows.queries.progress import answered_counts, item_counts, unanswered_items
+from workflows.queries.progress import (
+    answered_counts,
+    answered_since,
+    item_counts,
+    overdue_milestones,
+    unanswered_items,
+)
 from workflows.services.launch import locked_requests
 
 
@@ -232,14 +238,8 @@ def _reminders_already_queued(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, se
 
 def _replies_received(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Agencies whose reply became complete now, or was marked answered (by the portal) in the last day."""
-    sr = tables.status_requests
     newly = set(sync_answered(uow, cycle, now))
-    recent = uow.session.scalars(
-        select(sr.c.agency_code).where(
-            sr.c.cycle_id == cycle.id, sr.c.answered_at > now - timedelta(days=1), sr.c.answered_at <= now
-        )
-    )
-    return sorted(newly | set(recent))
+    return sorted(newly | answered_since(uow, cycle.id or 0, now - timedelta(days=1), now))
 
 
 def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
@@ -250,13 +250,10 @@ def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> l
     complete = [code for code, asked in requested.items() if answered.get(code, 0) >= asked]
     if not complete:
         return []
-    sr = tables.status_requests
     newly = []
-    for request in uow.session.scalars(
-        select(StatusRequest).where(
-            sr.c.cycle_id == cycle.id, sr.c.state.in_(OPEN_REQUEST_STATES), sr.c.agency_code.in_(complete)
-        )
-    ):
+    for request in uow.requests.for_cycle(cycle.id):
+        if request.agency_code not in complete or request.state not in OPEN_REQUEST_STATES:
+            continue
         request.transition(RequestState.ANSWERED, at=now, by=SYSTEM, why="every item answered")
         request.answered_at = request.answered_at or now
         newly.append(request.agency_code)
@@ -265,26 +262,14 @@ def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> l
 
 def _mark_overdue_milestones(uow: SqlUnitOfWork, clock: Clock, report: FollowUpReport) -> None:
     """Planned milestones past their due date become OVERDUE (by their lifecycle); list every overdue one."""
-    m, r, o = tables.milestones, tables.recommendations, tables.ownerships
+    m = tables.milestones
     today, now = clock.today(), clock.now()
     due = uow.session.scalars(
         select(Milestone).where(m.c.state == MilestoneState.PLANNED.value, m.c.due_date < today)
     )
     newly = {milestone.id for milestone in due if milestone.mark_overdue(today, at=now, by=SYSTEM)}
-    uow.session.flush()
-    lead = (
-        select(o.c.agency_code)
-        .where(o.c.recommendation_id == m.c.recommendation_id, o.c.role == "lead")
-        .limit(1)
-        .scalar_subquery()
-    )
-    overdue = uow.session.execute(
-        select(m.c.id, r.c.code, m.c.title, m.c.due_date, func.coalesce(m.c.agency_code, lead).label("owner"))
-        .join(r, r.c.id == m.c.recommendation_id)
-        .where(m.c.state == MilestoneState.OVERDUE.value)
-        .order_by(m.c.due_date, r.c.code)
-    ).all()
-    for line in overdue:
+    uow.session.flush()  # the listing below reads the moves just made
+    for line in overdue_milestones(uow):
         owner = line.owner or "(no owner)"
         report.overdue.append(OverdueRow(line.code, owner, f"milestone: {line.title}", line.due_date))
         if line.id in newly:

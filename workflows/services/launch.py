@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, and_, func, insert, literal, select, update
+from sqlalchemy import Integer, insert, literal, select, update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -27,6 +27,7 @@ from workflows.queries.emails import (
     queued_keys,
     status_request_context,
     status_request_key,
+    status_requests_sent,
 )
 from workflows.queries.progress import item_counts
 
@@ -174,24 +175,8 @@ def _enqueue_status_requests(
 
 def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
     """Move to SENT the pending requests (of one cycle, or of every open one) whose message has left."""
-    ob, sr, c = tables.outbox, tables.status_requests, tables.cycles
     with uow:
-        sent_at = {
-            (row.cycle_id, row.agency_code): row.sent_at
-            for row in uow.session.execute(
-                select(ob.c.cycle_id, ob.c.agency_code, func.max(ob.c.sent_at).label("sent_at"))
-                .join(sr, and_(sr.c.cycle_id == ob.c.cycle_id, sr.c.agency_code == ob.c.agency_code))
-                .join(c, c.c.id == sr.c.cycle_id)
-                .where(
-                    ob.c.kind == "status-request",
-                    ob.c.sent_at.is_not(None),
-                    sr.c.state == RequestState.PENDING.value,
-                    c.c.state == CycleState.OPEN.value,
-                    *([sr.c.cycle_id == cycle_id] if cycle_id is not None else []),
-                )
-                .group_by(ob.c.cycle_id, ob.c.agency_code)
-            )
-        }
+        sent_at = status_requests_sent(uow, cycle_id)
         moved = []
         for cycle_of in sorted({cycle for cycle, _ in sent_at}):
             for request in locked_requests(uow, cycle_of):

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain import review as rules
 from domain.answers import parse_status, statuses
@@ -19,7 +16,7 @@ from domain.model import StatusUpdate, StockTakeCycle
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
-from workflows.queries.review import item_order, request_of
+from workflows.queries.review import item_order, request_of, returns_since_announced
 
 RETURNS_ANNOUNCED = "returns_announced"
 
@@ -193,39 +190,12 @@ def announce_returns(uow: SqlUnitOfWork, clock: Clock, cycle_name: str) -> list[
     The mark is a history entry naming the last history row announced, so each return is announced
     once however often the flows run (at most once: an event lost after the commit is not resent).
     """
-    h = tables.history
     with uow:
         cycle = uow.cycles.require(cycle_name)
-        marks = uow.session.execute(
-            select(h.c.data)
-            .where(
-                h.c.entity == StockTakeCycle.ENTITY,
-                h.c.key == cycle.history_key(),
-                h.c.why == RETURNS_ANNOUNCED,
-            )
-            .order_by(h.c.id.desc())
-            .limit(1)
-        ).scalar()
-        through = int((marks or {}).get("through", 0))
-        rows = uow.session.execute(
-            select(h.c.id, h.c.key, h.c.why)
-            .where(
-                h.c.id > through,
-                h.c.entity == StatusUpdate.ENTITY,
-                h.c.to_state == ReviewState.RETURNED.value,
-                h.c.key.startswith(f"{cycle.id}:"),
-            )
-            .order_by(h.c.id)
-        ).all()
-        if not rows:
+        unannounced = returns_since_announced(uow, cycle, RETURNS_ANNOUNCED)
+        if not unannounced:
             return []
-        rids = {int(row.key.split(":")[1]) for row in rows}
-        r = tables.recommendations
-        codes = dict(uow.session.execute(select(r.c.id, r.c.code).where(r.c.id.in_(rids))).all())
-        returned = []
-        for row in rows:
-            _, rid, agency = row.key.split(":", 2)
-            returned.append(Returned(cycle.name, agency, codes[int(rid)], row.why))
+        returned = [Returned(cycle.name, agency, code, question) for _, agency, code, question in unannounced]
         uow.record(
             Transition(
                 StockTakeCycle.ENTITY,
@@ -235,7 +205,7 @@ def announce_returns(uow: SqlUnitOfWork, clock: Clock, cycle_name: str) -> list[
                 clock.now(),
                 SYSTEM,
                 RETURNS_ANNOUNCED,
-                {"through": rows[-1].id},
+                {"through": unannounced[-1][0]},
             )
         )
         uow.commit()

@@ -611,6 +611,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
             "in_parts": False,
             "items_by_point": [
                 {
+                    "kind": "annex",
                     "agenda_point": 1,
                     "agenda_title": "Migration and development",
                     "items": [
@@ -631,6 +632,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
                     ],
                 },
                 {
+                    "kind": "strategic",
                     "agenda_point": None,
                     "agenda_title": "",
                     "items": [

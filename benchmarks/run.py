@@ -140,7 +140,7 @@ def owners_yaml(population: generate.Population, codes: dict[int, str]) -> str:
 
 def bench_owners(run: Run, population: generate.Population) -> None:
     """Assign owners to every item from an owners file; raw: the same ownership rows inserted with Core."""
-    from workflows.services.catalogue import apply_owners
+    from workflows.services.owners import apply_owners
 
     t = _tables()
     with run.engine.connect() as conn:
@@ -485,7 +485,7 @@ def _answer_values(rng: random.Random) -> dict[str, str]:
 
 
 def _raw_answer(recommendation_id: int, rng: random.Random) -> Any:
-    from workflows.services.replies import RawAnswer
+    from domain.answers import RawAnswer
 
     values = _answer_values(rng)
     return RawAnswer(
@@ -621,7 +621,7 @@ def bench_ingest_spreadsheet(run: Run, name: str, today: date) -> int:
     with timed() as took:
         for path in paths:
             uow = _uow()
-            import_reply_file(uow, bootstrap.notifier(uow, clock), clock, path)
+            import_reply_file(uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), path)
     run.add(
         Figure(
             "ingest_spreadsheet_20k_s",

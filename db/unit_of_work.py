@@ -20,6 +20,7 @@ from domain.errors import NotFound
 from domain.lifecycle import Transition
 from domain.model import (
     Agency,
+    CycleItem,
     Milestone,
     Ownership,
     Recommendation,
@@ -153,6 +154,24 @@ class Cycles:
         return list(self.session.scalars(select(StockTakeCycle).order_by(tables.cycles.c.created_at)))
 
 
+class CycleItems:
+    """The cycles' snapshots of items and owners: what each cycle asks of each agency."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_agency(self, cycle_id: int, agency_code: str) -> list[CycleItem]:
+        """The agency's items in the cycle, in report order."""
+        ci, r = tables.cycle_items, tables.recommendations
+        rows = self.session.execute(
+            select(r.c.id, r.c.code, ci.c.role)
+            .join(ci, ci.c.recommendation_id == r.c.id)
+            .where(ci.c.cycle_id == cycle_id, ci.c.agency_code == agency_code)
+            .order_by(r.c.source, r.c.position)
+        )
+        return [CycleItem(rid, code, role) for rid, code, role in rows]
+
+
 class Requests:
     """Consolidated status requests (one per cycle and agency)."""
 
@@ -277,6 +296,7 @@ class SqlUnitOfWork:
         self.ownerships = Ownerships(self.session)
         self.milestones = Milestones(self.session)
         self.cycles = Cycles(self.session)
+        self.cycle_items = CycleItems(self.session)
         self.requests = Requests(self.session)
         self.updates = Updates(self.session)
         self.history = History(self.session)

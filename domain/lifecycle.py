@@ -90,6 +90,9 @@ REQUEST_LIFECYCLE: Mapping[RequestState, frozenset[RequestState]] = {
     RequestState.CLOSED: frozenset(),
 }
 
+# Requests still waiting for the agency's answer (sent, late or escalated).
+OPEN_REQUEST_STATES = (RequestState.SENT, RequestState.OVERDUE, RequestState.ESCALATED)
+
 REVIEW_LIFECYCLE: Mapping[ReviewState, frozenset[ReviewState]] = {
     # A draft is saved but not yet sent to the secretariat.
     ReviewState.DRAFT: frozenset({ReviewState.SUBMITTED}),

@@ -16,6 +16,7 @@ from domain.errors import ValidationError
 from domain.lifecycle import (
     CYCLE_LIFECYCLE,
     MILESTONE_LIFECYCLE,
+    OPEN_REQUEST_STATES,
     RECOMMENDATION_LIFECYCLE,
     REQUEST_LIFECYCLE,
     REVIEW_LIFECYCLE,
@@ -66,6 +67,18 @@ class Channel(StrEnum):
     PORTAL = "portal"
     SPREADSHEET = "spreadsheet"
     SECRETARIAT = "secretariat"
+
+
+STRATEGIC_HEADING = "Strategic recommendations"
+OTHER_HEADING = "Other recommendations"
+
+
+def agenda_heading(kind: str | None, agenda_point: int | None, agenda_title: str | None) -> str:
+    """The heading items are grouped under, everywhere: "Agenda point 3: Title", or the strategic ones."""
+    if agenda_point is not None:
+        heading = f"Agenda point {agenda_point}"
+        return f"{heading}: {agenda_title}" if agenda_title else heading
+    return STRATEGIC_HEADING if kind == RecommendationKind.STRATEGIC else OTHER_HEADING
 
 
 # Statuses that count as "done" for roll-ups and milestones.
@@ -198,6 +211,14 @@ class Agency:
         """Addresses of the contacts with `role`, in registration order."""
         return [c.email for c in self.contacts if c.role == role.value]
 
+    def recipients(self) -> list[str]:
+        """Who the agency's messages go to: its focal points, or its head of office when it has none."""
+        return self.emails(ContactRole.FOCAL_POINT) or self.emails(ContactRole.HEAD_OF_OFFICE)
+
+    def escalation_recipients(self) -> list[str]:
+        """Who an escalation goes to: the head of office, or the focal points when there is none."""
+        return self.emails(ContactRole.HEAD_OF_OFFICE) or self.emails(ContactRole.FOCAL_POINT)
+
 
 class Ownership:
     """Who owns a recommendation: one lead and any number of contributors."""
@@ -241,6 +262,13 @@ class Milestone(Stateful):
     def is_overdue_on(self, today: date) -> bool:
         """Past its due date and neither done nor cancelled (not-yet-due is not overdue)."""
         return self.state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and self.due_date < today
+
+    def mark_overdue(self, today: date, *, at: datetime, by: str) -> bool:
+        """A planned milestone past its due date becomes OVERDUE (recorded); False when it does not apply."""
+        if self.state != MilestoneState.PLANNED or self.due_date >= today:
+            return False
+        self.transition(MilestoneState.OVERDUE, at=at, by=by, why=f"due {self.due_date.isoformat()}")
+        return True
 
 
 class StockTakeCycle(Stateful):
@@ -320,6 +348,15 @@ class StatusRequest(Stateful):
     def is_answered(self) -> bool:
         return self.answered_at is not None
 
+    def mark_answered(self, *, at: datetime, by: str, channel: Channel) -> None:
+        """The agency submitted: a request not confirmed sent evidently got there; an open one is answered."""
+        if self.state == RequestState.PENDING:
+            self.transition(RequestState.SENT, at=at, by=by, why="answered before the send was confirmed")
+            self.sent_at = self.sent_at or at
+        if self.state in OPEN_REQUEST_STATES:
+            self.transition(RequestState.ANSWERED, at=at, by=by, why=f"answered via {channel.value}")
+            self.answered_at = at
+
     def reissue(self, *, token_nonce: str, token_hash: str, at: datetime, by: str, why: str = "") -> None:
         """Replace the reply token (the old link stops working); recorded in the history."""
         self.token_nonce, self.token_hash = token_nonce, token_hash
@@ -338,6 +375,15 @@ class StatusRequest(Stateful):
                 self.ENTITY, self.history_key(), self.state, self.state, at, by, why, {"action": action}
             )
         )
+
+
+@dataclass(frozen=True)
+class CycleItem:
+    """One item a cycle asks of one agency (the cycle's snapshot): its recommendation, code and role."""
+
+    recommendation_id: int
+    code: str
+    role: str
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
-"""The ports use cases need, as Protocols: a unit of work, a clock, and a notifier."""
+"""The ports use cases need, as Protocols: a unit of work (and its repositories), a clock, a notifier."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
+
+from domain.lifecycle import Transition
+from domain.model import Agency, CycleItem, StatusRequest, StatusUpdate, StockTakeCycle
 
 
 class Clock(Protocol):
@@ -29,3 +32,91 @@ class Notifier(Protocol):
         cycle_id: int | None = None,
         agency_code: str | None = None,
     ) -> bool: ...
+
+
+class AgencyRepository(Protocol):
+    """The agency registry, by code."""
+
+    def add(self, agency: Agency) -> None: ...
+
+    def get(self, code: str) -> Agency | None: ...
+
+    def require(self, code: str) -> Agency: ...
+
+    def list(self) -> list[Agency]: ...
+
+
+class CycleRepository(Protocol):
+    """Stock-take cycles, by name."""
+
+    def add(self, cycle: StockTakeCycle) -> None: ...
+
+    def get(self, name: str) -> StockTakeCycle | None: ...
+
+    def require(self, name: str) -> StockTakeCycle: ...
+
+    def list(self) -> list[StockTakeCycle]: ...
+
+
+class CycleItemRepository(Protocol):
+    """What each cycle asks of each agency."""
+
+    def for_agency(self, cycle_id: int, agency_code: str) -> list[CycleItem]:
+        """The agency's items in the cycle, in report order."""
+        ...
+
+
+class RequestRepository(Protocol):
+    """Status requests, one per cycle and agency."""
+
+    def add(self, request: StatusRequest) -> None: ...
+
+    def get(self, cycle_id: int, agency_code: str) -> StatusRequest | None: ...
+
+    def by_token_hash(self, token_hash: str) -> StatusRequest | None: ...
+
+    def for_cycle(self, cycle_id: int) -> list[StatusRequest]: ...
+
+
+class UpdateRepository(Protocol):
+    """Agencies' answers, one per cycle, recommendation and agency."""
+
+    def add(self, update: StatusUpdate) -> None: ...
+
+    def get(self, cycle_id: int, recommendation_id: int, agency_code: str) -> StatusUpdate | None: ...
+
+    def for_request(
+        self, cycle_id: int, agency_code: str, *, recommendation_ids: Iterable[int] | None = None
+    ) -> list[StatusUpdate]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the repositories: nothing is kept unless `commit()` is called.
+
+    On commit, the moves entities recorded (and `record()`ed entries) join the append-only history.
+    """
+
+    @property
+    def agencies(self) -> AgencyRepository: ...
+
+    @property
+    def cycles(self) -> CycleRepository: ...
+
+    @property
+    def cycle_items(self) -> CycleItemRepository: ...
+
+    @property
+    def requests(self) -> RequestRepository: ...
+
+    @property
+    def updates(self) -> UpdateRepository: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def record(self, event: Transition) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

@@ -18,7 +18,7 @@ from typing import Any
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 
-from domain.model import ReportedStatus
+from domain.model import ReportedStatus, agenda_heading
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary", "returned")
@@ -180,9 +180,5 @@ def _days_left(days: int) -> str:
 
 
 def _point_heading(group: Mapping[str, Any]) -> str:
-    title = group["agenda_title"] or ""
-    if group["agenda_point"] is None:
-        return title or "Other recommendations"
-    return (
-        f"Agenda point {group['agenda_point']}: {title}" if title else f"Agenda point {group['agenda_point']}"
-    )
+    """The heading of a group of items, by the domain's one rule (`agenda_heading`)."""
+    return agenda_heading(group.get("kind"), group["agenda_point"], group["agenda_title"])

@@ -29,6 +29,15 @@ from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
+from domain.answers import (
+    NARRATIVE_MAX,
+    AnswerProblem,
+    Conflict,
+    InvalidAnswers,
+    RawAnswer,
+    status_label,
+    statuses,
+)
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.lifecycle import ReviewState
 from domain.ports import Clock, Notifier
@@ -44,8 +53,9 @@ from portal.security import (
 )
 from portal.warmer import PageWarmer
 from workflows import bootstrap
+from workflows.queries.progress import cycle_overview
+from workflows.queries.review import review_queue
 from workflows.services import replies, review
-from workflows.services.cycles import cycle_overview
 from workflows.settings import Settings, get_settings
 
 log = logging.getLogger("followup.portal")
@@ -78,11 +88,11 @@ def _status_options() -> dict[str, Markup]:
             Markup('<option value="{}"{}>{}</option>').format(
                 value, Markup(" selected") if value == chosen else "", label
             )
-            for value, label in replies.statuses()
+            for value, label in statuses()
         )
         return Markup("\n").join([first, *rest])
 
-    return {chosen: options(chosen) for chosen in ["", *(value for value, _ in replies.statuses())]}
+    return {chosen: options(chosen) for chosen in ["", *(value for value, _ in statuses())]}
 
 
 STATUS_OPTIONS = _status_options()
@@ -104,7 +114,7 @@ class Portal:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.filters["status_label"] = replies.status_label
+        self.templates.filters["status_label"] = status_label
         self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024, page_cache_dir(settings))
         # Pages are rendered one at a time per process. A render is CPU work between many small
         # database calls, each of which drops and retakes the GIL; ten renders on ten threads slow
@@ -214,11 +224,11 @@ def create_app(
             # seen them. Submitting from a part is one transaction (this part as typed, the others
             # as stored), like a short page.
             result = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
-        except replies.InvalidAnswers as exc:
+        except InvalidAnswers as exc:
             if submit and in_parts and page.answered_at is None:
                 # A first submission from a part while other parts still lack answers: keep this
                 # part's typing as a draft (when it is a valid one), then say what is missing where.
-                with contextlib.suppress(replies.InvalidAnswers):
+                with contextlib.suppress(InvalidAnswers):
                     kept = _save(portal, token, answers, submit=False, keep_prefilled=True)
                     conflicted = {c.recommendation_id for c in kept.conflicts}
                     return _reply_form(
@@ -353,14 +363,14 @@ def _cycle_page(
 ) -> HTMLResponse:
     """The secretariat's page of a cycle: who answered, who is overdue, and the review queue."""
     overview = cycle_overview(portal.uow(), name, portal.clock.today())
-    queue = review.review_queue(portal.uow(), name)
+    queue = review_queue(portal.uow(), name)
     return portal.render(
         "cycle.html",
         status_code=status_code,
         overview=overview,
         queue=queue,
         shown_max=REVIEW_SHOWN_MAX,
-        statuses=replies.statuses(),
+        statuses=statuses(),
         csrf=portal.csrf(f"cycles:{name}"),
         csrf_field=CSRF_FIELD,
         notice=notice,
@@ -387,7 +397,7 @@ def _open(portal: Portal, token: str, part: int | None = None) -> replies.ReplyP
 
 
 def _save(
-    portal: Portal, token: str, answers: list[replies.RawAnswer], *, submit: bool, keep_prefilled: bool
+    portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool, keep_prefilled: bool
 ) -> replies.SaveResult:
     """Save (or submit) answers through the reply service in a unit of work of its own."""
     uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
@@ -404,7 +414,7 @@ def _save(
     )
 
 
-def _errors_of(exc: replies.InvalidAnswers) -> dict[int, dict[str, str]]:
+def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, str]]:
     """The first problem of each field of each item, as the form shows them."""
     errors: dict[int, dict[str, str]] = {}
     for problem in exc.problems:
@@ -486,10 +496,10 @@ def _reply_form(
     page: replies.ReplyPage,
     *,
     notice: str = "",
-    typed: list[replies.RawAnswer] | None = None,
+    typed: list[RawAnswer] | None = None,
     errors: dict[int, dict[str, str]] | None = None,
-    problems: list[replies.AnswerProblem] | None = None,
-    conflicts: tuple[replies.Conflict, ...] = (),
+    problems: list[AnswerProblem] | None = None,
+    conflicts: tuple[Conflict, ...] = (),
     saved: tuple[str, ...] = (),
     draft_kept: bool = False,
 ) -> HTMLResponse:
@@ -529,7 +539,7 @@ def _reply_form(
         conflicts={c.recommendation_id: c for c in conflicts},
         saved=saved,
         notice=notice,
-        narrative_max=f"{replies.NARRATIVE_MAX:,}",
+        narrative_max=f"{NARRATIVE_MAX:,}",
         versions_shown=VERSIONS_SHOWN,
     )
     _set_csrf_cookie(portal, response, token)
@@ -537,7 +547,7 @@ def _reply_form(
 
 
 def _problems_elsewhere(
-    page: replies.ReplyPage, problems: list[replies.AnswerProblem]
+    page: replies.ReplyPage, problems: list[AnswerProblem]
 ) -> list[tuple[replies.PartView, int]]:
     """How many problems each other part of a long request has (parts without any left out)."""
     counts = Counter(page.part_of.get(p.recommendation_id) for p in problems)
@@ -585,7 +595,7 @@ def _form_values(item: replies.ReplyItem) -> dict[str, Any]:
     }
 
 
-def _typed_values(raw: replies.RawAnswer, version: int | None) -> dict[str, Any]:
+def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
     return {
         "status": raw.status,
         "narrative": raw.narrative,
@@ -596,7 +606,7 @@ def _typed_values(raw: replies.RawAnswer, version: int | None) -> dict[str, Any]
     }
 
 
-def _answers_from(fields: dict[str, str], page: replies.ReplyPage) -> list[replies.RawAnswer]:
+def _answers_from(fields: dict[str, str], page: replies.ReplyPage) -> list[RawAnswer]:
     """One raw answer per item of this request; fields naming any other item are ignored."""
     answers = []
     for item in page.items:
@@ -605,7 +615,7 @@ def _answers_from(fields: dict[str, str], page: replies.ReplyPage) -> list[repli
             continue
         version = fields.get(f"version-{rid}", "")
         answers.append(
-            replies.RawAnswer(
+            RawAnswer(
                 recommendation_id=rid,
                 status=fields.get(f"status-{rid}", ""),
                 narrative=fields.get(f"narrative-{rid}", ""),

@@ -26,9 +26,9 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from db.unit_of_work import SqlUnitOfWork
 
-# Shared fixtures in their own modules: `smtp_server` (a real SMTP server on loopback) and
-# `prefect_harness` (Prefect's test harness, once per session).
-pytest_plugins = ["tests.smtp", "tests.prefect_harness"]
+# Shared fixtures in their own modules: `smtp_server` (a real SMTP server on loopback),
+# `prefect_harness` (Prefect's test harness, once per session), `browser` and `portal_url` (tests.support).
+pytest_plugins = ["tests.smtp", "tests.prefect_harness", "tests.support"]
 
 # FOLLOWUP_HOME defaults to the user's data directory: a test that does not choose its home gets a
 # throwaway one, set before any test module reads the settings (or `make test`'s var/ leaks in).

@@ -15,7 +15,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
 from domain.tokens import derive_token
-from workflows.services.cycles import CycleConfig
+from workflows.config import CycleConfig
 from workflows.settings import get_settings
 
 if TYPE_CHECKING:  # imported where used: read-only commands need no templates or mail machinery

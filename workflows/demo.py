@@ -225,6 +225,7 @@ def answer(cycle_name: str, reply: AgencyReply) -> str:
     """
     if reply.channel == "spreadsheet":
         return answer_by_spreadsheet(cycle_name, reply)
+    from domain.answers import RawAnswer
     from workflows.services import replies
 
     clock = bootstrap.FixedClock(reply.answered_on)
@@ -235,7 +236,7 @@ def answer(cycle_name: str, reply: AgencyReply) -> str:
     )
     previous = [item.previous.status if item.previous else None for item in page.items]
     answers = [
-        replies.RawAnswer(recommendation_id=item.recommendation_id, loaded_version=item.version, **given)
+        RawAnswer(recommendation_id=item.recommendation_id, loaded_version=item.version, **given)
         for item, given in zip(page.items, _answers_for(previous, reply), strict=True)
     ]
     uow = bootstrap.uow()
@@ -307,15 +308,16 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
     The returned agency answers the question on its reply page the next day (after the deadline:
     a returned item stays open), through the portal's service, and its new answer is accepted.
     """
+    from domain.answers import RawAnswer
+    from workflows.queries.review import review_queue
     from workflows.services import replies as reply_service
-    from workflows.services import review as review_service
 
     returned, assessed = plan["returned"], plan["assessed"]
     day, next_day = today, today + timedelta(days=1)
     why = " ".join(assessed["why"].split())
 
     def first_item(agency: str) -> str:
-        queue = review_service.review_queue(bootstrap.uow(), cycle_name, agency)
+        queue = review_queue(bootstrap.uow(), cycle_name, agency)
         if not queue.items:
             raise DemoFailed(f"{agency} has no answer waiting for review in {cycle_name}")
         return queue.items[0].code
@@ -341,7 +343,7 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
     )
     item = next(item for item in page.items if item.code == asked)
     console.print(f"[green]{returned['agency']}[/] opens its reply page and reads: {item.reviewer_question}")
-    answer = reply_service.RawAnswer(
+    answer = RawAnswer(
         recommendation_id=item.recommendation_id,
         status=returned["reanswer"]["status"],
         narrative=" ".join(returned["reanswer"]["narrative"].split()),

@@ -1,4 +1,4 @@
-"""Prefect flows of a stock-take cycle: thin orchestration over `workflows.services.cycles`.
+"""Prefect flows of a stock-take cycle: thin orchestration over the cycle use cases.
 
 Tasks take and return plain values (names, ids, dates, dicts), never ORM objects, and wrap the
 I/O (database, SMTP) with retries. Task count grows with agencies (chunks of CHUNK), never with
@@ -7,7 +7,8 @@ recommendations. Follow-up's database is the record; Prefect shows runs, artifac
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -26,13 +27,78 @@ from prefect.tasks import Task
 from domain.errors import DomainError
 from notifications.outbox import dispatch, pending_count
 from workflows import bootstrap
-from workflows.services import cycles
+from workflows.queries import review as review_reads
+from workflows.services import closing, follow_up, launch, review
+from workflows.services.review import Returned
 from workflows.settings import get_settings
 
 CHUNK = 20  # agencies per sending task
 OVERDUE_ARTIFACT = "overdue-items"
 # The table artifact is for a quick look; the full list stays in `followup cycle show` and the report.
 MAX_ARTIFACT_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class FollowUpEvent:
+    """A Prefect event to emit (plain data, so that it can travel between tasks)."""
+
+    event: str
+    resource: dict[str, str]
+    related: list[dict[str, str]]
+    payload: dict[str, Any]
+
+
+def _resource(role: str, name: str) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"followup.{role}.{name}",
+        "prefect.resource.role": role,
+        "prefect.resource.name": name,
+    }
+
+
+# Prefect events carry at most this many related recommendations (the table artifact lists them all).
+_MAX_RELATED_ITEMS = 50
+
+
+def cycle_event(
+    name: str, cycle_name: str, agency_code: str, items: Sequence[str], payload: Mapping[str, Any]
+) -> FollowUpEvent:
+    """An event about one agency in one cycle, naming the recommendations concerned (up to a cap)."""
+    related = [_resource("agency", agency_code)]
+    related += [_resource("recommendation", code) for code in items[:_MAX_RELATED_ITEMS]]
+    return FollowUpEvent(
+        name,
+        {"prefect.resource.id": f"followup.cycle.{cycle_name}", "prefect.resource.name": cycle_name},
+        related,
+        {"cycle": cycle_name, "agency": agency_code, **payload},
+    )
+
+
+def follow_up_events(report: follow_up.FollowUpReport) -> list[FollowUpEvent]:
+    """What a daily follow-up found, as events: replies received, requests and milestones newly overdue."""
+    events = []
+    for received in report.replies_received:
+        cycle_name, _, agency = received.rpartition(":")  # agency codes never hold a colon
+        events.append(cycle_event("followup.reply.received", cycle_name, agency, [], {}))
+    for late in report.late_requests:
+        payload = {"deadline": late.deadline.isoformat(), "unanswered": len(late.items)}
+        events.append(cycle_event("followup.request.overdue", late.cycle, late.agency, late.items, payload))
+    events += [
+        FollowUpEvent(
+            "followup.milestone.overdue",
+            {"prefect.resource.id": f"followup.recommendation.{m.code}", "prefect.resource.name": m.code},
+            [_resource("agency", m.owner), _resource("recommendation", m.code)],
+            {"milestone": m.title, "due_date": m.due_date.isoformat()},
+        )
+        for m in report.late_milestones
+    ]
+    return events
+
+
+def returned_event(returned: Returned) -> FollowUpEvent:
+    """The event announcing an answer the secretariat returned with a question."""
+    payload = {"item": returned.code, "question": returned.question}
+    return cycle_event("followup.reply.returned", returned.cycle, returned.agency, [returned.code], payload)
 
 
 class MessagesStillQueued(RuntimeError):
@@ -64,7 +130,7 @@ def open_cycle(
 ) -> dict[str, Any]:
     """Create the cycle, its requests and their queued messages (one transaction)."""
     clock, uow = bootstrap.clock(today), bootstrap.uow()
-    result = cycles.launch_cycle(
+    result = launch.launch_cycle(
         uow,
         bootstrap.notifier(uow, clock),
         clock,
@@ -82,7 +148,7 @@ def send_messages(key_prefixes: list[str], today: date | None) -> int:
     """Hand the queued messages under `key_prefixes` to the mail server; raise if some are left."""
     clock = bootstrap.clock(today)
     if current_task_run.run_count > 1:
-        cycles.make_queued_messages_due(bootstrap.uow(), clock, key_prefixes)
+        launch.make_queued_messages_due(bootstrap.uow(), clock, key_prefixes)
     # One dispatcher run for the whole chunk: its messages share one connection to the mail server.
     sent = dispatch(bootstrap.uow, bootstrap.sender(), clock, key_prefix=key_prefixes).sent
     with bootstrap.uow() as uow:
@@ -95,7 +161,7 @@ def send_messages(key_prefixes: list[str], today: date | None) -> int:
 @task(name="mark-requests-sent")
 def mark_requests_sent(cycle_id: int | None, today: date | None) -> list[str]:
     """Requests whose message has left move to SENT."""
-    return cycles.mark_requests_sent(bootstrap.uow(), bootstrap.clock(today), cycle_id)
+    return launch.mark_requests_sent(bootstrap.uow(), bootstrap.clock(today), cycle_id)
 
 
 def _send(key_prefixes: list[str], today: date | None) -> int:
@@ -151,7 +217,7 @@ def launch_stocktake_cycle(
 def run_follow_up(today: date | None, cycle_name: str | None) -> dict[str, Any]:
     """Remind, escalate, mark overdue; returns what to publish (rows, events, summary)."""
     clock, uow = bootstrap.clock(today), bootstrap.uow()
-    report = cycles.follow_up(
+    report = follow_up.follow_up(
         uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), cycle_name=cycle_name
     )
     return {
@@ -160,7 +226,7 @@ def run_follow_up(today: date | None, cycle_name: str | None) -> dict[str, Any]:
         # The first rows only: they travel through Prefect (the full list is in the database).
         "rows": [row.as_dict() for row in report.overdue[:MAX_ARTIFACT_ROWS]],
         "overdue_count": len(report.overdue),
-        "events": [asdict(event) for event in report.events],
+        "events": [asdict(event) for event in follow_up_events(report)],
         "reminders": report.reminders,
         "escalations": report.escalations,
         "newly_overdue_requests": report.newly_overdue_requests,
@@ -202,17 +268,18 @@ def daily_follow_up(today: date | None = None, cycle_name: str | None = None) ->
 def collect(cycle_name: str, today: date | None) -> dict[str, Any]:
     """Take in spreadsheets from the inbox and count portal replies; returns what is still missing."""
     clock = bootstrap.clock(today)
-    report = cycles.collect_replies(
+    report = closing.collect_replies(
         bootstrap.uow,
         lambda uow: bootstrap.notifier(uow, clock),
         clock,
+        bootstrap.cycle_config(),
         cycle_name=cycle_name,
         inbox_dir=get_settings().inbox_dir,
     )
     return _collect_summary(report)
 
 
-def _collect_summary(report: cycles.CollectReport) -> dict[str, Any]:
+def _collect_summary(report: closing.CollectReport) -> dict[str, Any]:
     return {
         "files": [
             {"name": f.name, "accepted": f.accepted, "moved_to": str(f.moved_to), "error": f.error}
@@ -227,22 +294,20 @@ def _collect_summary(report: cycles.CollectReport) -> dict[str, Any]:
 
 def _publish_replies(cycle_name: str, agencies: list[str]) -> None:
     _publish_events(
-        [asdict(cycles.cycle_event("followup.reply.received", cycle_name, code, [], {})) for code in agencies]
+        [asdict(cycle_event("followup.reply.received", cycle_name, code, [], {})) for code in agencies]
     )
 
 
 @task(name="review-status")
 def review_status(cycle_name: str, today: date | None) -> dict[str, Any]:
     """The review queue's size, and the answers returned since the last run (marked announced)."""
-    from workflows.services import review
-
-    queue_size = review.queue_size(bootstrap.uow(), cycle_name)
+    queue_size = review_reads.queue_size(bootstrap.uow(), cycle_name)
     # Last, so that a retry after a failure above cannot find the returns already marked announced.
-    events = review.announce_returns(bootstrap.uow(), bootstrap.clock(today), cycle_name)
+    returned = review.announce_returns(bootstrap.uow(), bootstrap.clock(today), cycle_name)
     return {
         "queue_size": queue_size,
-        "returned": [f"{e.payload['agency']}:{e.payload['item']}" for e in events],
-        "events": [asdict(event) for event in events],
+        "returned": [f"{r.agency}:{r.code}" for r in returned],
+        "events": [asdict(returned_event(r)) for r in returned],
     }
 
 
@@ -284,7 +349,7 @@ def close(cycle_name: str, formats: list[str] | None, today: date | None) -> dic
     from reporting import FORMATS
 
     clock, settings = bootstrap.clock(today), get_settings()
-    report = cycles.close_cycle(
+    report = closing.close_cycle(
         bootstrap.uow,
         lambda uow: bootstrap.notifier(uow, clock),
         clock,

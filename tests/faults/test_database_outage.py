@@ -11,10 +11,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.engine import make_url
 
 from db import tables
-from tests.faults.conftest import make_catalogue
 from tests.faults.tcp_proxy import outage_proxy
-from tests.flows.conftest import forget_settings_and_engines
 from tests.smtp import SmtpServer
+from tests.support import forget_settings_and_engines, make_catalogue
 from workflows import bootstrap
 
 TODAY = date(2026, 3, 2)

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Table, func, select
 
 from db import tables
 from db.engine import make_engine
-from tests.faults.conftest import SlowSmtpServer, make_catalogue, process_env, run_followup, start_followup
+from tests.support import SlowSmtpServer, make_catalogue, process_env, run_followup, start_followup
 
 pytestmark = pytest.mark.slow
 

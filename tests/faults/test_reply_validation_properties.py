@@ -7,15 +7,15 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.model import ReportedStatus
-from portal.app import FIELDS as PORTAL_FORM_FIELDS
-from workflows.services.replies import (
+from domain.answers import (
     EVIDENCE_MAX_LINKS,
     NARRATIVE_MAX,
     OBSTACLE_MAX,
     RawAnswer,
     parse_answer,
 )
+from domain.model import ReportedStatus
+from portal.app import FIELDS as PORTAL_FORM_FIELDS
 
 FIELDS = set(PORTAL_FORM_FIELDS)  # every error must point at a field the reply form has
 # Anything a form or a spreadsheet cell can carry: control characters, accents, emoji, huge values.

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from db import tables
 from notifications.outbox import OutboxState
-from tests.faults.conftest import make_catalogue
-from tests.flows.conftest import forget_settings_and_engines
 from tests.smtp import SmtpServer, free_port
+from tests.support import forget_settings_and_engines, make_catalogue
 from workflows import bootstrap
 
 TODAY = date(2026, 3, 2)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from db import tables
-from domain.model import Answer, Channel, ReportedStatus, StatusUpdate
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations
 from tests.smtp import SmtpServer
+from tests.support import forget_settings_and_engines
 from workflows import bootstrap
-from workflows.settings import get_settings
 
 
 @pytest.fixture
@@ -32,13 +28,6 @@ def followup_env(
     forget_settings_and_engines()
 
 
-def forget_settings_and_engines() -> None:
-    # bootstrap caches one engine per URL (None meaning "from settings"): start each test afresh.
-    bootstrap.engine().dispose()
-    bootstrap.engine.cache_clear()
-    get_settings.cache_clear()
-
-
 @pytest.fixture
 def catalogue(followup_env: str) -> dict[str, int]:
     """Three agencies and four items: ILO owns 1, IOM 3, UNHCR 2."""
@@ -46,32 +35,3 @@ def catalogue(followup_env: str) -> dict[str, int]:
     return add_recommendations(
         bootstrap.uow(), {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"], "A1.2": ["IOM", "UNHCR"], "A2.1": ["UNHCR"]}
     )
-
-
-def submit_answers(cycle_name: str, agency: str, rec_ids: list[int], on: date) -> None:
-    """The agency submits an answer for each of `rec_ids` (as the portal stores it)."""
-    with bootstrap.uow() as uow:
-        cycle = uow.cycles.require(cycle_name)
-        for rec_id in rec_ids:
-            update = StatusUpdate(cycle_id=cycle.id or 0, recommendation_id=rec_id, agency_code=agency)
-            uow.updates.add(update)
-            update.apply(
-                Answer(rec_id, ReportedStatus.IN_PROGRESS, narrative="Guidance drafted with partners."),
-                at=bootstrap.FixedClock(on).now(),
-                by=f"focal.point@{agency.lower()}.example.org",
-                channel=Channel.PORTAL,
-                submit=True,
-            )
-        uow.commit()
-
-
-def sent_messages() -> list[tuple[str, str | None]]:
-    """(kind, agency) of every message the outbox handed to the mail server, in order."""
-    ob = tables.outbox
-    with bootstrap.uow() as uow:
-        rows = uow.session.execute(
-            select(ob.c.kind, ob.c.agency_code)
-            .where(ob.c.sent_at.is_not(None))
-            .order_by(ob.c.sent_at, ob.c.id)
-        ).all()
-    return [(row.kind, row.agency_code) for row in rows]

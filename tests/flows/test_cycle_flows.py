@@ -9,43 +9,20 @@ from typing import Any
 import pytest
 
 from domain.lifecycle import RequestState
-from tests.flows.conftest import sent_messages, submit_answers
 from tests.smtp import SmtpServer
+from tests.support import FLOWS_DEADLINE as DEADLINE
+from tests.support import LAUNCH_DAY, latest_artifact, launch, sent_messages, submit_answers
 from workflows import bootstrap
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
-LAUNCH_DAY = date(2026, 3, 2)
-DEADLINE = date(2026, 4, 1)
 AGENCIES = ["ILO", "IOM", "UNHCR"]
-
-
-def launch(**overrides: Any) -> dict[str, Any]:
-    from workflows import flows
-
-    arguments: dict[str, Any] = {"name": "Spring 2026", "deadline": DEADLINE, "today": LAUNCH_DAY}
-    return flows.launch_stocktake_cycle(**{**arguments, **overrides})
 
 
 def follow_up(day: date) -> dict[str, Any]:
     from workflows import flows
 
     return flows.daily_follow_up(today=day)
-
-
-def latest_artifact(key: str) -> Any:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=1,
-        )
-    assert found, f"no artifact {key}"
-    return found[0]
 
 
 def request_states() -> dict[str, str]:

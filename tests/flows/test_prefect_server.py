@@ -14,8 +14,8 @@ import pytest
 
 from domain.model import Milestone
 from tests.factories import open_cycle
-from tests.flows.conftest import submit_answers
 from tests.prefect_server import BIN, running_prefect_server
+from tests.support import submit_answers
 from workflows import bootstrap
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.flows.conftest import sent_messages, submit_answers
-from tests.flows.test_cycle_flows import LAUNCH_DAY, latest_artifact, launch
+from tests.support import LAUNCH_DAY, latest_artifact, launch, sent_messages, submit_answers
 from workflows import bootstrap
 from workflows.services import review
 

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from tests.factories import open_cycle
-from tests.flows.conftest import sent_messages
 from tests.prefect_server import BIN, running_prefect_server, stop_process_group
 from tests.smtp import SmtpServer, free_port
+from tests.support import sent_messages
 from workflows import bootstrap
 
 pytestmark = pytest.mark.slow

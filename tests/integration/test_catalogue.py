@@ -13,7 +13,9 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState
 from workflows.bootstrap import FixedClock
+from workflows.queries import catalogue as catalogue_reads
 from workflows.services import catalogue
+from workflows.services import owners as owners_file
 from workflows.services.agencies import load_shipped_registry
 
 SEED = Path(__file__).resolve().parents[2] / "db" / "seed"
@@ -56,7 +58,7 @@ def test_an_amended_report_updates_the_text_records_it_and_keeps_owners_and_mile
 ) -> None:
     uow = catalogue_uow
     catalogue.suggest_owners(uow, apply=True, clock=CLOCK, by=BY)
-    catalogue.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
+    owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
     owners_before, milestones_before = _count(uow, tables.ownerships), _count(uow, tables.milestones)
     amended = SAMPLE.replace(
         "- Promote improved access to financial services by all migrants",
@@ -120,9 +122,9 @@ def test_applying_the_demo_owners_sets_owners_and_milestones_and_is_idempotent(
     catalogue_uow: SqlUnitOfWork,
 ) -> None:
     uow = catalogue_uow
-    first = catalogue.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
+    first = owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
     assert (first.recommendations, first.milestones_added, first.milestones_updated) == (18, 19, 0)
-    again = catalogue.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
+    again = owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
     assert (again.owners_changed, again.milestones_added, again.milestones_updated) == (0, 0, 0)
     with uow:
         rec = uow.recommendations.get(SOURCE, "A2.5")
@@ -138,19 +140,19 @@ def test_export_then_apply_changes_nothing_and_apply_keeps_a_milestones_state(
 ) -> None:
     uow = catalogue_uow
     catalogue.suggest_owners(uow, apply=True, clock=CLOCK, by=BY)
-    catalogue.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
+    owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
     with uow:
         rec = uow.recommendations.get(SOURCE, "A7.3")
         assert rec is not None
         (milestone,) = uow.milestones.for_recommendation(rec.id)
         milestone.transition(MilestoneState.DONE, at=CLOCK.now(), by=BY)
         uow.commit()
-    exported = catalogue.export_owners(uow)
+    exported = catalogue_reads.export_owners(uow)
     assert "A7.3:" in exported and "due: 2014-05-31, agency: UN-DESA}  # done" in exported
-    unchanged = catalogue.apply_owners(uow, exported, clock=CLOCK, by=BY)
+    unchanged = owners_file.apply_owners(uow, exported, clock=CLOCK, by=BY)
     assert (unchanged.recommendations, unchanged.owners_changed, unchanged.milestones_updated) == (85, 0, 0)
     moved = exported.replace("due: 2014-05-31, agency: UN-DESA", "due: 2014-06-15, agency: UN-DESA")
-    assert catalogue.apply_owners(uow, moved, clock=CLOCK, by=BY).milestones_updated == 1
+    assert owners_file.apply_owners(uow, moved, clock=CLOCK, by=BY).milestones_updated == 1
     with uow:
         (milestone,) = uow.milestones.for_recommendation(rec.id)
         assert (milestone.due_date, milestone.state) == (date(2014, 6, 15), "done")
@@ -177,7 +179,7 @@ def test_a_bad_owners_file_is_rejected_with_its_line_and_nothing_is_written(
     edited = DEMO_OWNERS.replace(edit[0], edit[1], 1)
     line = next(n for n, text in enumerate(edited.splitlines(), start=1) if edit[1] in text)
     with pytest.raises(ValidationError, match=f"^demo.yaml line {line}: {message}"):
-        catalogue.apply_owners(uow, edited, clock=CLOCK, by=BY, name="demo.yaml")
+        owners_file.apply_owners(uow, edited, clock=CLOCK, by=BY, name="demo.yaml")
     written = (_count(uow, tables.ownerships), _count(uow, tables.milestones), _count(uow, tables.history))
     assert written == (0, 0, 85)  # only the import's history
 
@@ -185,7 +187,7 @@ def test_a_bad_owners_file_is_rejected_with_its_line_and_nothing_is_written(
 def test_the_catalogue_summary_counts_items_per_point_and_per_owner(catalogue_uow: SqlUnitOfWork) -> None:
     uow = catalogue_uow
     catalogue.suggest_owners(uow, apply=True, clock=CLOCK, by=BY)
-    summary = catalogue.catalogue_summary(uow)
+    summary = catalogue_reads.catalogue_summary(uow)
     assert summary.per_point[0] == ("strategic", 12)
     assert ("1. Protect the human rights of all migrants", 28) in summary.per_point
     assert sum(count for _, count in summary.per_point) == 85

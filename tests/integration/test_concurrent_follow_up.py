@@ -15,8 +15,8 @@ from db.unit_of_work import SqlUnitOfWork
 from notifications.outbox import OutboxNotifier
 from tests.factories import add_agencies, add_recommendations, open_cycle
 from workflows.bootstrap import FixedClock
-from workflows.services import cycles
-from workflows.services.cycles import CycleConfig
+from workflows.config import CycleConfig
+from workflows.services import follow_up
 
 DEADLINE = date(2026, 4, 1)
 CONFIG = CycleConfig(
@@ -37,15 +37,15 @@ def test_two_follow_ups_at_once_queue_each_message_and_move_each_request_once(da
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
-    def follow_up() -> None:
+    def run_follow_up() -> None:
         uow, clock = new_uow(), FixedClock(day)
         start.wait()
         try:
-            cycles.follow_up(uow, OutboxNotifier(uow, clock), clock, CONFIG)
+            follow_up.follow_up(uow, OutboxNotifier(uow, clock), clock, CONFIG)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    workers = [threading.Thread(target=follow_up) for _ in range(2)]
+    workers = [threading.Thread(target=run_follow_up) for _ in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:

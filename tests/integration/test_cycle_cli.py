@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date
 
 import pytest
 
-from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
+from tests.factories import add_agencies, add_recommendations, open_cycle
+from tests.support import run
 from workflows import bootstrap
 
 # What is under test is the command line (both backends are covered by the service tests).
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
-
-# Runs a command in a fresh interpreter and reports whether Prefect got imported along the way.
-SCRIPT = """
-import sys
-from typer.testing import CliRunner
-from workflows.cli import app
-result = CliRunner().invoke(app, sys.argv[1:])
-print(result.output)
-print("exit", result.exit_code)
-print("prefect imported:", any(m == "prefect" or m.startswith("prefect.") for m in sys.modules))
-"""
-
-
-def run(database_url: str, *args: str) -> str:
-    env = {
-        **os.environ,
-        "FOLLOWUP_DATABASE_URL": database_url,
-        "FOLLOWUP_SECRET_KEY": SECRET_KEY,
-        "COLUMNS": "150",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *args], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def prepare(database_url: str) -> None:

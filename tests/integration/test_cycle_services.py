@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,54 +12,23 @@ import pytest
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
-from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate
+from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate, agenda_heading
 from domain.tokens import derive_token
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
+from tests.fakes import FakeNotifier
 from workflows.bootstrap import FixedClock
-from workflows.services import cycles
+from workflows.config import CycleConfig
+from workflows.flows import follow_up_events
+from workflows.queries import progress
+from workflows.services import closing, follow_up
+from workflows.services import launch as launching
+from workflows.services.follow_up import LateMilestone, LateRequest
 
 DEADLINE = date(2026, 4, 1)
 LAUNCH_DAY = date(2026, 3, 2)
 
 
-@dataclass
-class Sent:
-    """One message the fake notifier accepted."""
-
-    kind: str
-    key: str
-    to: list[str]
-    cc: list[str]
-    context: dict[str, Any]
-
-
-class FakeNotifier:
-    """Keeps messages in memory; the same key twice is stored once, like the outbox."""
-
-    def __init__(self) -> None:
-        self.messages: dict[str, Sent] = {}
-
-    def enqueue(
-        self,
-        kind: str,
-        *,
-        key: str,
-        to: Sequence[str],
-        context: Mapping[str, Any],
-        cc: Sequence[str] = (),
-        cycle_id: int | None = None,
-        agency_code: str | None = None,
-    ) -> bool:
-        if key in self.messages:
-            return False
-        self.messages[key] = Sent(kind, key, list(to), list(cc), dict(context))
-        return True
-
-    def of_kind(self, kind: str) -> list[Sent]:
-        return [m for m in self.messages.values() if m.kind == kind]
-
-
-CONFIG = cycles.CycleConfig(
+CONFIG = CycleConfig(
     secretariat_email="hlcp.secretariat@un.example.org",
     reply_token=lambda cycle_id, agency, nonce: derive_token(SECRET_KEY, nonce, cycle_id, agency),
     reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}-{nonce[:4]}",
@@ -79,9 +46,9 @@ def catalogue(uow: SqlUnitOfWork) -> dict[str, int]:
     )
 
 
-def launch(uow: SqlUnitOfWork, notifier: FakeNotifier, **kwargs: Any) -> cycles.LaunchResult:
+def launch(uow: SqlUnitOfWork, notifier: FakeNotifier, **kwargs: Any) -> launching.LaunchResult:
     arguments: dict[str, Any] = {"name": "Spring 2026", "deadline": DEADLINE, "hlcp_session": "HLCP 51"}
-    return cycles.launch_cycle(uow, notifier, clock(LAUNCH_DAY), CONFIG, **{**arguments, **kwargs})
+    return launching.launch_cycle(uow, notifier, clock(LAUNCH_DAY), CONFIG, **{**arguments, **kwargs})
 
 
 def answer(uow: SqlUnitOfWork, cycle_id: int, agency: str, *rec_ids: int) -> None:
@@ -113,9 +80,13 @@ def test_launch_snapshots_the_owners_and_queues_one_status_request_per_agency(uo
     ]
     iom = next(m.context for m in requests if m.context["agency"]["code"] == "IOM")
     assert iom["item_count"] == 3 and iom["cycle"]["deadline"] == DEADLINE
-    assert [(p["agenda_title"], [i["code"] for i in p["items"]]) for p in iom["items_by_point"]] == [
+    groups = [
+        (agenda_heading(p["kind"], p["agenda_point"], p["agenda_title"]), [i["code"] for i in p["items"]])
+        for p in iom["items_by_point"]
+    ]
+    assert groups == [
         ("Strategic recommendations", ["SR1"]),
-        ("Agenda point 1", ["A1.1", "A1.2"]),
+        ("Agenda point 1: Agenda point 1", ["A1.1", "A1.2"]),
     ]
     with uow:
         states = {r.agency_code: r.state for r in uow.requests.for_cycle(result.cycle_id)}
@@ -143,7 +114,7 @@ def test_the_portals_part_size_also_decides_which_requests_are_listed_by_code(uo
     add_recommendations(uow, {"SR1": ["ILO"], "A1.1": ["IOM"], "A1.2": ["IOM"]})
     notifier = FakeNotifier()
     config = dataclasses.replace(CONFIG, part_size=1)
-    cycles.launch_cycle(uow, notifier, clock(LAUNCH_DAY), config, name="Spring 2026", deadline=DEADLINE)
+    launching.launch_cycle(uow, notifier, clock(LAUNCH_DAY), config, name="Spring 2026", deadline=DEADLINE)
 
     contexts = {m.context["agency"]["code"]: m.context for m in notifier.of_kind("status-request")}
     assert contexts["IOM"]["in_parts"] and not contexts["ILO"]["in_parts"]
@@ -164,7 +135,7 @@ def test_a_deadline_in_the_past_is_refused(uow: SqlUnitOfWork) -> None:
     catalogue(uow)
     with pytest.raises(ValidationError, match="deadline: 2026-03-01 is in the past"):
         launch(uow, FakeNotifier(), deadline=date(2026, 3, 1))
-    assert cycles.list_cycles(uow) == []
+    assert progress.list_cycles(uow) == []
 
 
 def test_ownerless_items_are_refused_with_their_codes_unless_allowed(uow: SqlUnitOfWork) -> None:
@@ -196,8 +167,8 @@ def test_the_status_request_recalls_what_the_agency_said_last_cycle(uow: SqlUnit
     assert items["SR1"]["last_status"] is None
 
 
-def follow_up_on(uow: SqlUnitOfWork, notifier: FakeNotifier, day: date) -> cycles.FollowUpReport:
-    return cycles.follow_up(uow, notifier, clock(day), CONFIG)
+def follow_up_on(uow: SqlUnitOfWork, notifier: FakeNotifier, day: date) -> follow_up.FollowUpReport:
+    return follow_up.follow_up(uow, notifier, clock(day), CONFIG)
 
 
 def test_reminders_go_out_14_7_and_2_days_before_the_deadline_and_only_once(uow: SqlUnitOfWork) -> None:
@@ -223,7 +194,7 @@ def test_a_reminder_is_not_sent_after_the_agency_answered(uow: SqlUnitOfWork) ->
     report = follow_up_on(uow, notifier, DEADLINE - timedelta(days=7))
     assert [m.context["agency"]["code"] for m in notifier.of_kind("reminder")] == ["IOM"]
     assert report.replies_received == ["Spring 2026:ILO"]
-    assert [e.event for e in report.events] == ["followup.reply.received"]
+    assert [e.event for e in follow_up_events(report)] == ["followup.reply.received"]
     with uow:
         assert uow.requests.get(cycle_id, "ILO").state == RequestState.ANSWERED.value  # type: ignore[union-attr]
 
@@ -239,7 +210,8 @@ def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_late
         ("A1.2", "UNHCR", DEADLINE),
         ("A2.1", "UNHCR", DEADLINE),
     ]
-    overdue_event = next(e for e in late.events if e.event == "followup.request.overdue")
+    assert late.late_requests == [LateRequest("Spring 2026", "UNHCR", DEADLINE, ["A1.2", "A2.1"])]
+    overdue_event = next(e for e in follow_up_events(late) if e.event == "followup.request.overdue")
     assert overdue_event.resource["prefect.resource.id"] == "followup.cycle.Spring 2026"
     assert {r["prefect.resource.id"] for r in overdue_event.related} == {
         "followup.agency.UNHCR",
@@ -273,9 +245,10 @@ def test_milestones_past_their_due_date_are_marked_overdue_and_listed(uow: SqlUn
     assert [(r.item, r.owner, r.what) for r in report.overdue] == [
         ("A1.1", "IOM", "milestone: Expert meeting")
     ]
-    assert [e.event for e in report.events] == ["followup.milestone.overdue"]
+    assert report.late_milestones == [LateMilestone("A1.1", "IOM", "Expert meeting", date(2026, 3, 9))]
+    assert [e.event for e in follow_up_events(report)] == ["followup.milestone.overdue"]
     again = follow_up_on(uow, FakeNotifier(), date(2026, 3, 11))
-    assert again.newly_overdue_milestones == 0 and len(again.overdue) == 1 and again.events == []
+    assert again.newly_overdue_milestones == 0 and len(again.overdue) == 1 and again.late_milestones == []
     with uow:
         states = {m.title: m.state for m in uow.milestones.list()}
     assert states == {
@@ -289,14 +262,14 @@ def test_the_overview_counts_requested_answered_and_overdue_items_per_agency(uow
     cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
     answer(uow, cycle_id, "IOM", ids["SR1"], ids["A1.1"])
     answer(uow, cycle_id, "ILO", ids["SR1"])
-    overview = cycles.cycle_overview(uow, "Spring 2026", DEADLINE + timedelta(days=1))
+    overview = progress.cycle_overview(uow, "Spring 2026", DEADLINE + timedelta(days=1))
     assert [(a.code, a.requested, a.answered, a.overdue) for a in overview.agencies] == [
         ("ILO", 1, 1, 0),
         ("IOM", 3, 2, 1),
         ("UNHCR", 2, 0, 2),
     ]
     assert (overview.requested, overview.answered, overview.overdue) == (6, 3, 3)
-    [line] = cycles.list_cycles(uow)
+    [line] = progress.list_cycles(uow)
     assert (line.name, line.agencies, line.requested, line.answered) == ("Spring 2026", 3, 6, 3)
 
 
@@ -308,8 +281,8 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     answer(uow, cycle_id, "ILO", ids["SR1"])
     notifier = FakeNotifier()
 
-    def close() -> cycles.CloseReport:
-        return cycles.close_cycle(
+    def close() -> closing.CloseReport:
+        return closing.close_cycle(
             lambda: uow,
             lambda _uow: notifier,
             clock(DEADLINE + timedelta(days=5)),
@@ -361,8 +334,8 @@ def test_collect_takes_in_the_inbox_moves_each_file_and_reports_what_is_missing(
     (inbox / "notes.csv").write_text("this is not a reply\n", encoding="utf-8")
     (inbox / "readme.txt").write_text("left alone\n", encoding="utf-8")
     notifier = FakeNotifier()
-    collected = cycles.collect_replies(
-        lambda: uow, lambda _uow: notifier, clock(DEADLINE), cycle_name="Spring 2026", inbox_dir=inbox
+    collected = closing.collect_replies(
+        lambda: uow, lambda _uow: notifier, clock(DEADLINE), CONFIG, cycle_name="Spring 2026", inbox_dir=inbox
     )
     get_settings.cache_clear()
     outcomes = {f.name: (f.accepted, f.moved_to.parent.name, f.agency_code) for f in collected.files}

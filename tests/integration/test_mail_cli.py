@@ -14,8 +14,8 @@ from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
 from notifications.outbox import dispatch
 from notifications.senders import sender_from_url
-from tests.integration.test_outbox import clock, enqueue
 from tests.smtp import SmtpServer
+from tests.support import clock, enqueue
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
 

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -22,30 +21,8 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from notifications.outbox import LEASE, OutboxNotifier, counts_by_state, dispatch, pending_count
 from notifications.senders import DirectorySender, Sender, SmtpSender, sender_from_url
-from tests.email_contexts import IOM, REPLY_URL, SECRETARIAT, context
 from tests.smtp import SmtpServer
-from workflows.bootstrap import FixedClock
-
-AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-FOCAL = "focal.point@iom.example.org"
-
-
-def clock(minutes: float = 0) -> FixedClock:
-    """A clock `minutes` after the test's start."""
-    at = AT + timedelta(minutes=minutes)
-    return FixedClock(at.date(), at)
-
-
-def enqueue(
-    uow: SqlUnitOfWork, key: str = "status-request:1:IOM", kind: str = "status-request", **kw: Any
-) -> bool:
-    """Queue one message in its own committed transaction, as a use case would."""
-    with uow:
-        stored = OutboxNotifier(uow, clock()).enqueue(
-            kind, key=key, to=kw.pop("to", [FOCAL]), context=context(kind), **kw
-        )
-        uow.commit()
-    return stored
+from tests.support import AT, FOCAL, IOM, REPLY_URL, SECRETARIAT, clock, context, enqueue
 
 
 def rows(uow: SqlUnitOfWork) -> list[Any]:

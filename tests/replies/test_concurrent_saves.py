@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tests.replies.conftest import Scenario
-from tests.replies.test_reply_service import GRACE
+from domain.answers import RawAnswer
+from tests.support import GRACE, Scenario
 from workflows import bootstrap
 from workflows.services import replies
-from workflows.services.replies import RawAnswer
 
 
 def save_in(uow: Any, site: Scenario, answer: RawAnswer) -> replies.SaveResult:

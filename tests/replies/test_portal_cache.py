@@ -14,12 +14,21 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.answers import RawAnswer
 from domain.lifecycle import MilestoneState, Transition
 from portal.app import create_app
 from portal.page_cache import PRUNE_EVERY, PageCache
-from tests.replies.conftest import CYCLE, DEADLINE, TODAY, Scenario, bbb_saves_a_draft, move_to_agenda_point
-from tests.replies.test_reply_service import all_items, save
-from tests.replies.test_review_service import send_back
+from tests.support import (
+    CYCLE,
+    DEADLINE,
+    TODAY,
+    Scenario,
+    all_items,
+    bbb_saves_a_draft,
+    move_to_agenda_point,
+    save,
+    send_back,
+)
 from workflows import bootstrap
 from workflows.services import replies, review
 
@@ -79,9 +88,7 @@ def test_a_cached_page_shows_a_draft_and_then_a_submission_made_elsewhere(
 
     save(site, all_items(site), submit=False)  # e.g. a colleague, in another browser
     drafted = page_of(client, site)
-    save(
-        site, [replies.RawAnswer(site.ids["A1.1"], "completed", "Held twice.", loaded_version=1)], submit=True
-    )
+    save(site, [RawAnswer(site.ids["A1.1"], "completed", "Held twice.", loaded_version=1)], submit=True)
     submitted = page_of(client, site)
     stale = client.get(f"/r/{site.tokens['AAA']}", headers={"If-None-Match": etag})
 

@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,7 +15,7 @@ from domain.ports import Clock, Notifier
 from domain.tokens import derive_token
 from portal.app import create_app
 from tests import factories
-from tests.replies.conftest import CYCLE, SECRETARIAT_TOKEN, Scenario
+from tests.support import CYCLE, SECRETARIAT_TOKEN, Scenario, form_of, post
 from workflows import bootstrap
 
 
@@ -24,25 +23,6 @@ from workflows import bootstrap
 def client(site: Scenario) -> Iterator[TestClient]:
     with TestClient(create_app(clock=site.clock)) as test_client:
         yield test_client
-
-
-def form_of(page: httpx.Response) -> dict[str, str]:
-    """The hidden fields and current values of the reply form, as a browser would send them."""
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-    for name, value in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page.text):
-        fields[name] = value
-    for select in re.findall(r'<select id="[^"]+" name="([^"]+)".*?</select>', page.text, re.S):
-        chosen = re.search(rf'name="{select}".*?<option value="([^"]*)" selected', page.text, re.S)
-        fields[select] = chosen.group(1) if chosen else ""
-    return fields
-
-
-def post(
-    client: TestClient, token: str, fields: dict[str, str], action: str, *, part: int | None = None
-) -> httpx.Response:
-    """Send the reply form with `action` (to one part of a long request if given); redirects not followed."""
-    url = f"/r/{token}" if part is None else f"/r/{token}?part={part}"
-    return client.post(url, data={**fields, "action": action}, follow_redirects=False)
 
 
 def test_the_link_opens_one_page_with_the_agencys_items_previous_answers_and_safe_headers(

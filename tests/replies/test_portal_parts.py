@@ -14,10 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portal.app import create_app
-from tests.replies.conftest import DEADLINE, Scenario, portal_with
-from tests.replies.test_portal_http import form_of, post
-from tests.replies.test_reply_service import all_items, save
-from tests.replies.test_review_service import send_back
+from tests.support import DEADLINE, Scenario, all_items, form_of, portal_with, post, save, send_back
 from workflows import bootstrap
 from workflows.services.replies import plan_parts
 from workflows.settings import get_settings
@@ -112,7 +109,7 @@ def _rows(groups: dict[str, int]) -> dict[int, dict[str, object]]:
     rows: dict[int, dict[str, object]] = {}
     for point, (title, count) in enumerate(groups.items(), start=1):
         for _ in range(count):
-            rows[len(rows) + 1] = {"agenda_point": point, "agenda_title": title, "theme": None}
+            rows[len(rows) + 1] = {"kind": "annex", "agenda_point": point, "agenda_title": title}
     return rows
 
 

@@ -19,8 +19,7 @@ from domain.errors import NotFound
 from domain.lifecycle import MilestoneState
 from portal.app import create_app, page_cache_dir, warm_pages
 from portal.warmer import PageWarmer
-from tests.replies.conftest import Scenario, bbb_saves_a_draft, move_to_agenda_point, portal_with
-from tests.replies.test_reply_service import all_items, save
+from tests.support import Scenario, all_items, bbb_saves_a_draft, move_to_agenda_point, portal_with, save
 from workflows.services import replies
 from workflows.settings import get_settings
 

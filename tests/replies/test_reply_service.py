@@ -6,42 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain.answers import NARRATIVE_MAX, InvalidAnswers, RawAnswer
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, RequestState, ReviewState
 from domain.tokens import derive_token
 from tests import factories
-from tests.replies.conftest import CYCLE, Scenario
+from tests.support import CYCLE, GRACE, Scenario, all_items, open_page, save
 from workflows import bootstrap
 from workflows.services import replies
-from workflows.services.replies import RawAnswer
-
-GRACE = 14
-
-
-def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> replies.ReplyPage:
-    return replies.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
-
-
-def save(
-    s: Scenario, answers: list[RawAnswer], *, submit: bool, clock: bootstrap.FixedClock | None = None
-) -> replies.SaveResult:
-    clock = clock or s.clock
-    return replies.save_reply(
-        s.uow, s.notifier(s.uow), clock, s.config, s.tokens["AAA"], answers, submit=submit, grace_days=GRACE
-    )
-
-
-def all_items(s: Scenario, **overrides: str) -> list[RawAnswer]:
-    """A complete, valid answer for each of AAA's three items."""
-    values = {
-        "A1.1": ("completed", "Meeting held in February."),
-        "A1.2": ("in_progress", "Work started."),
-        "A2.1": ("ongoing", ""),
-    }
-    return [
-        RawAnswer(s.ids[code], status=overrides.get(code, status), narrative=narrative, loaded_version=0)
-        for code, (status, narrative) in values.items()
-    ]
 
 
 def test_the_page_shows_only_the_agencys_items_grouped_by_agenda_point_with_last_cycles_answers(
@@ -120,14 +92,14 @@ def test_every_problem_is_reported_at_once_naming_item_and_field_and_nothing_is_
     scenario: Scenario,
 ) -> None:
     s = scenario
-    answers = [
+    typed = [
         # Status changed from in progress without saying why.
         RawAnswer(s.ids["A1.1"], "completed", "", evidence="javascript:alert(1)", loaded_version=0),
         RawAnswer(s.ids["A1.2"], "blocked", "No funds.", next_milestone_date="31/12/2026", loaded_version=0),
-        RawAnswer(s.ids["A2.1"], "finished", "x" * (replies.NARRATIVE_MAX + 1), loaded_version=0),
+        RawAnswer(s.ids["A2.1"], "finished", "x" * (NARRATIVE_MAX + 1), loaded_version=0),
     ]
-    with pytest.raises(replies.InvalidAnswers) as caught:
-        save(s, answers, submit=True)
+    with pytest.raises(InvalidAnswers) as caught:
+        save(s, typed, submit=True)
     found = {(p.code, p.field) for p in caught.value.problems}
     assert found == {
         ("A1.1", "narrative"),
@@ -175,7 +147,7 @@ def test_corrections_are_allowed_until_the_deadline_then_only_returned_items_reo
     late = bootstrap.FixedClock(date(2026, 4, 2))
     page = open_page(s, s.tokens["AAA"], late)
     assert not page.any_editable and page.items[0].lock_reason == "The deadline has passed."
-    with pytest.raises(replies.InvalidAnswers):
+    with pytest.raises(InvalidAnswers):
         save(s, [RawAnswer(s.ids["A2.1"], "ongoing", "Too late.", loaded_version=2)], submit=True, clock=late)
     with s.uow:
         update = s.uow.updates.get(s.cycle_id, s.ids["A2.1"], "AAA")
@@ -203,7 +175,7 @@ def test_accepted_answers_are_locked(scenario: Scenario) -> None:
         update.transition(ReviewState.ACCEPTED, at=factories.AT, by="secretariat")
         s.uow.commit()
     assert open_page(s, s.tokens["AAA"]).items[0].lock_reason == "The secretariat has accepted this answer."
-    with pytest.raises(replies.InvalidAnswers) as caught:
+    with pytest.raises(InvalidAnswers) as caught:
         save(s, [RawAnswer(s.ids["A1.1"], "ongoing", "Changed my mind.", loaded_version=1)], submit=True)
     assert "can no longer be changed" in str(caught.value)
 
@@ -231,11 +203,11 @@ def test_reissuing_a_link_kills_the_old_one_and_sends_the_new_one(scenario: Scen
 
 def test_last_cycles_narrative_kept_as_it_is_does_not_explain_a_change_of_status(scenario: Scenario) -> None:
     s = scenario
-    answers = all_items(s)
-    answers[0] = RawAnswer(s.ids["A1.1"], "completed", "Terms of reference drafted.", loaded_version=0)
-    with pytest.raises(replies.InvalidAnswers) as caught:
-        save(s, answers, submit=True)
+    typed = all_items(s)
+    typed[0] = RawAnswer(s.ids["A1.1"], "completed", "Terms of reference drafted.", loaded_version=0)
+    with pytest.raises(InvalidAnswers) as caught:
+        save(s, typed, submit=True)
     assert [(p.code, p.field) for p in caught.value.problems] == [("A1.1", "narrative")]
     # The same status as last cycle needs no new narrative.
-    answers[0] = RawAnswer(s.ids["A1.1"], "in_progress", "Terms of reference drafted.", loaded_version=0)
-    assert "A1.1" in save(s, answers, submit=True).saved
+    typed[0] = RawAnswer(s.ids["A1.1"], "in_progress", "Terms of reference drafted.", loaded_version=0)
+    assert "A1.1" in save(s, typed, submit=True).saved

@@ -7,10 +7,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser
 
-from tests.replies.conftest import CYCLE, DEADLINE, SECRETARIAT_TOKEN, Scenario
-from tests.replies.test_portal_browser import browser, portal_url  # noqa: F401  (fixtures)
-from tests.replies.test_reply_service import all_items, save
-from tests.replies.test_review_service import send_back
+from tests.support import CYCLE, DEADLINE, SECRETARIAT_TOKEN, Scenario, all_items, save, send_back
 from workflows import bootstrap
 from workflows.services import review
 
@@ -31,8 +28,8 @@ def reviewed_late(site: Scenario) -> Scenario:
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_returned_answer_reopens_with_its_question_and_goes_back_to_the_queue(
     reviewed_late: Scenario,
-    portal_url: str,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    portal_url: str,
+    browser: Browser,
 ) -> None:
     site = reviewed_late
     first, second, third = (site.ids[code] for code in ("A1.1", "A1.2", "A2.1"))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from tests.integration.test_cycle_cli import run
-from tests.replies.conftest import CYCLE, Scenario
-from tests.replies.test_reply_service import all_items, save
+from tests.support import CYCLE, Scenario, all_items, run, save
 from workflows.cli import app
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])  # both backends: the service tests

@@ -11,8 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portal.app import create_app
-from tests.replies.conftest import CYCLE, SECRETARIAT_TOKEN, Scenario
-from tests.replies.test_reply_service import all_items, save
+from tests.support import CYCLE, SECRETARIAT_TOKEN, Scenario, all_items, save
 
 AUTH = {"Authorization": f"Bearer {SECRETARIAT_TOKEN}"}
 

@@ -9,9 +9,10 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from tests.replies.conftest import CYCLE, Scenario
+from tests.support import CYCLE, Scenario
 from workflows.cli import app
 from workflows.services import spreadsheets
+from workflows.services.sheet_files import MAX_FILE_BYTES
 from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file, write_template
 
 HEADERS = [c.header for c in spreadsheets.COLUMNS]
@@ -37,7 +38,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def import_file(s: Scenario, path: Path) -> spreadsheets.ReplyImport:
-    return import_reply_file(s.uow, s.notifier(s.uow), s.clock, path)
+    return import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
 
 
 def test_the_template_prefills_items_locks_reference_columns_and_offers_a_status_list(
@@ -135,7 +136,7 @@ def test_files_that_are_not_spreadsheets_too_large_or_zip_bombs_are_refused(
     binary_csv = tmp_path / "reply.csv"
     binary_csv.write_bytes(b"PK\x03\x04\x00\x00")
     huge = tmp_path / "huge.csv"
-    huge.write_bytes(b"a," * (spreadsheets.MAX_FILE_BYTES // 2 + 1))
+    huge.write_bytes(b"a," * (MAX_FILE_BYTES // 2 + 1))
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")

@@ -6,7 +6,8 @@ import pytest
 
 from db.unit_of_work import SqlUnitOfWork
 from domain.stocktake import StockTake
-from tests.stocktake_fixture import CURRENT, TODAY, build_two_cycles
+from tests.support import CURRENT, build_two_cycles
+from tests.support import STOCKTAKE_TODAY as TODAY
 from workflows.services.stocktake import build_stocktake
 
 

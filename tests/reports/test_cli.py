@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
-from tests.stocktake_fixture import CURRENT, build_two_cycles
+from tests.support import CURRENT, build_two_cycles
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

@@ -21,7 +21,7 @@ from domain.stocktake import DEFAULT_ACTION_REQUESTED, StockTake, status_label
 from reporting.docx import render_docx
 from reporting.html import render_html
 from reporting.xlsx import ITEM_COLUMNS, render_xlsx
-from tests.stocktake_fixture import CURRENT
+from tests.support import CURRENT
 
 EXPECTED_CODES = ["SR1.i", "SR1.ii.a", "SR2.i", "A1.1", "A1.2", "A2.1", "A2.2", "A3.1", "A7.1"]
 

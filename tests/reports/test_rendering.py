@@ -21,7 +21,7 @@ from reporting.docx import render_docx
 from reporting.html import render_html
 from reporting.markdown import render_markdown
 from reporting.xlsx import render_xlsx
-from tests.unit.test_stocktake_rules import empty_stocktake
+from tests.support import empty_stocktake
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

@@ -17,7 +17,8 @@ from domain.errors import NotFound, ValidationError
 from domain.model import Answer, Channel, ReportedStatus, StatusUpdate
 from domain.stocktake import Change, StockTake
 from tests.factories import add_recommendations
-from tests.stocktake_fixture import CURRENT, PREVIOUS, TODAY
+from tests.support import CURRENT, PREVIOUS
+from tests.support import STOCKTAKE_TODAY as TODAY
 from workflows.bootstrap import FixedClock
 from workflows.services.stocktake import build_stocktake, write_reports
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 import pytest
@@ -15,7 +17,11 @@ from domain.lifecycle import (
     RECOMMENDATION_LIFECYCLE,
     REQUEST_LIFECYCLE,
     REVIEW_LIFECYCLE,
+    CycleState,
+    MilestoneState,
     RecommendationState,
+    RequestState,
+    ReviewState,
 )
 from domain.model import (
     Milestone,
@@ -43,7 +49,59 @@ def _entity(kind: str, state: Any) -> Any:
     return StatusUpdate(cycle_id=1, recommendation_id=1, agency_code="ILO", state=state)
 
 
-TABLES = {
+# Every allowed move, written out (not read from the tables under test): any other pair must raise.
+ALLOWED = {
+    "recommendation": {
+        ("active", "implemented"),
+        ("active", "superseded"),
+        ("active", "withdrawn"),
+        ("implemented", "active"),
+        ("withdrawn", "active"),
+    },
+    "milestone": {
+        ("planned", "overdue"),
+        ("planned", "done"),
+        ("planned", "cancelled"),
+        ("overdue", "planned"),
+        ("overdue", "done"),
+        ("overdue", "cancelled"),
+    },
+    "cycle": {
+        ("draft", "open"),
+        ("draft", "cancelled"),
+        ("open", "closed"),
+        ("open", "cancelled"),
+    },
+    "request": {
+        ("pending", "sent"),
+        ("pending", "closed"),
+        ("sent", "answered"),
+        ("sent", "overdue"),
+        ("sent", "closed"),
+        ("overdue", "answered"),
+        ("overdue", "escalated"),
+        ("overdue", "closed"),
+        ("escalated", "answered"),
+        ("escalated", "closed"),
+        ("answered", "closed"),
+    },
+    "update": {
+        ("draft", "submitted"),
+        ("submitted", "submitted"),
+        ("submitted", "accepted"),
+        ("submitted", "returned"),
+        ("returned", "draft"),
+        ("returned", "submitted"),
+    },
+}
+STATES: dict[str, type[StrEnum]] = {
+    "recommendation": RecommendationState,
+    "milestone": MilestoneState,
+    "cycle": CycleState,
+    "request": RequestState,
+    "update": ReviewState,
+}
+TABLES: dict[str, Mapping[Any, frozenset[Any]]] = {
     "recommendation": RECOMMENDATION_LIFECYCLE,
     "milestone": MILESTONE_LIFECYCLE,
     "cycle": CYCLE_LIFECYCLE,
@@ -51,9 +109,11 @@ TABLES = {
     "update": REVIEW_LIFECYCLE,
 }
 PAIRS = [
-    pytest.param(kind, src, dst, dst in table[src], id=f"{kind}:{src.value}->{dst.value}")
-    for kind, table in TABLES.items()
-    for src, dst in itertools.product(table, repeat=2)
+    pytest.param(
+        kind, src, dst, (src.value, dst.value) in ALLOWED[kind], id=f"{kind}:{src.value}->{dst.value}"
+    )
+    for kind, states in STATES.items()
+    for src, dst in itertools.product(states, repeat=2)
 ]
 
 
@@ -81,11 +141,9 @@ def test_each_move_is_allowed_exactly_when_its_table_says_so(
         assert f"from '{src.value}' to '{dst.value}'" in str(raised.value)
 
 
-def test_every_state_of_every_lifecycle_has_a_row_in_its_table() -> None:
-    for table in TABLES.values():
-        states = set(type(next(iter(table))))
-        assert set(table) == states
-        assert all(targets <= states for targets in table.values())
+@pytest.mark.parametrize("kind", list(STATES))
+def test_every_state_of_every_lifecycle_has_a_row_in_its_table(kind: str) -> None:
+    assert set(TABLES[kind]) == set(STATES[kind])
 
 
 @pytest.mark.parametrize("kind", list(TABLES))

@@ -8,7 +8,7 @@ import pytest
 from icalendar import Calendar
 
 from notifications.messages import DEADLINE_KINDS, KINDS, render, wrap
-from tests.email_contexts import CYCLE, IOM, REPLY_URL, context
+from tests.support import IOM, MAIL_CYCLE, REPLY_URL, context
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -63,12 +63,22 @@ def test_html_escapes_a_script_in_a_narrative_while_the_text_keeps_it_as_written
     assert attack in message.text
 
 
+def test_an_untitled_agenda_point_is_headed_by_its_number_alone_in_the_status_request() -> None:
+    (group, strategic) = context("status-request")["items_by_point"]
+    untitled = {**group, "agenda_point": 3, "agenda_title": ""}
+
+    text = render("status-request", context("status-request", items_by_point=[untitled, strategic])).text
+
+    assert "Agenda point 3\n" in text and "Agenda point 3:" not in text
+    assert text.count("Strategic recommendations") == 1
+
+
 def test_the_status_request_groups_items_by_agenda_point_with_what_was_reported_last() -> None:
     message = render("status-request", context("status-request"))
 
     text = message.text
     assert text.index("Agenda point 1: Migration and development") < text.index("A1.1")
-    assert text.index("A1.2") < text.index("Other recommendations") < text.index("SR1.ii.a")
+    assert text.index("A1.2") < text.index("Strategic recommendations") < text.index("SR1.ii.a")
     assert "Last reported: In progress: Terms of reference agreed; first meeting held in Genève." in text
     assert "Last reported: Not reported" in text
     assert "A1.2 (IOM contributes)" in text
@@ -119,7 +129,7 @@ def test_messages_about_a_deadline_carry_an_all_day_calendar_event_on_it(kind: s
     calendar = Calendar.from_ical(ics)
     (event,) = calendar.walk("VEVENT")
     assert str(calendar["METHOD"]) == "REQUEST"
-    assert event.decoded("DTSTART") == CYCLE["deadline"]
+    assert event.decoded("DTSTART") == MAIL_CYCLE["deadline"]
     assert event.decoded("DTEND") == date(2026, 4, 4)
     assert str(event["URL"]) == REPLY_URL
     assert "2026-spring" in str(event["SUMMARY"])

@@ -18,7 +18,7 @@ from notifications.senders import (
     build_email,
     sender_from_url,
 )
-from tests.email_contexts import IOM, REPLY_URL, context
+from tests.support import IOM, REPLY_URL, context
 
 FROM = "Secrétariat du HLCP <hlcp.secretariat@un.example.org>"
 

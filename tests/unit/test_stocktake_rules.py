@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from domain.stocktake import Change, CycleInfo, StockTake, assemble_stocktake, change_since, percent
+from domain.stocktake import Change, change_since, percent
+from tests.support import empty_stocktake
 
 C, B, P = "completed", "blocked", "in_progress"
 
@@ -38,19 +37,6 @@ def test_percentages_round_half_up_and_nothing_of_nothing_is_zero() -> None:
         0,
         60,
     ]
-
-
-def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
-    """The stock-take of a cycle with no items."""
-    return assemble_stocktake(
-        cycle=CycleInfo(name="Empty", hlcp_session=hlcp_session, deadline=date(2026, 9, 1)),
-        previous=None,
-        today=date(2026, 9, 2),
-        recommendations=[],
-        items=[],
-        agency_names={},
-        updates=[],
-    )
 
 
 def test_an_empty_cycle_says_so_in_one_sentence() -> None:

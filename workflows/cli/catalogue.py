@@ -201,10 +201,10 @@ def export_command(
     ),
 ) -> None:
     """Export owners and milestones as YAML to review and apply back."""
-    from workflows.services import catalogue
+    from workflows.queries import catalogue as catalogue_reads
 
     with user_errors():
-        text = catalogue.export_owners(bootstrap.uow())
+        text = catalogue_reads.export_owners(bootstrap.uow())
     if out is None:
         typer.echo(text, nl=False)
         return
@@ -217,10 +217,10 @@ def apply_command(
     path: Path = typer.Argument(..., help="An owners YAML file"),
 ) -> None:
     """Set owners and milestones from a YAML file (as `owners export` writes it); all or nothing."""
-    from workflows.services import catalogue
+    from workflows.services import owners as owners_file
 
     with user_errors():
-        summary = catalogue.apply_owners(
+        summary = owners_file.apply_owners(
             bootstrap.uow(), _read_text(path), clock=bootstrap.SystemClock(), by=_by(), name=path.name
         )
     console.print(
@@ -233,10 +233,10 @@ def apply_command(
 @app.command("catalogue")
 def catalogue_command() -> None:
     """The catalogue at a glance: items per agenda point and per owner."""
-    from workflows.services import catalogue
+    from workflows.queries import catalogue as catalogue_reads
 
     with user_errors():
-        summary = catalogue.catalogue_summary(bootstrap.uow())
+        summary = catalogue_reads.catalogue_summary(bootstrap.uow())
     points = Table("agenda point", "items", title="Recommendations")
     for label, count in summary.per_point:
         points.add_row(label, str(count))

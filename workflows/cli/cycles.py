@@ -28,7 +28,9 @@ from workflows.cli.app import (
     user_errors,
 )
 from workflows.cli.deploy import DEADLINE_DAYS_OPTION, FOLLOWUP_CRON_OPTION, LAUNCH_CRON_OPTION
-from workflows.services import cycles, stocktake
+from workflows.queries import progress
+from workflows.services import launch as launching
+from workflows.services import stocktake
 
 SHOWN_ROWS = 50  # overdue rows printed by `check`
 
@@ -66,7 +68,7 @@ def launch(
     with user_errors():
         # Refuse bad input before paying for Prefect's start-up.
         stocktake.check_document(document)
-        cycles.validate_launch(
+        launching.validate_launch(
             bootstrap.uow(),
             bootstrap.clock(day),
             name=name,
@@ -207,7 +209,7 @@ def close(
 def list_cycles() -> None:
     """Every cycle with its deadline, state and answers so far."""
     with user_errors():
-        lines = cycles.list_cycles(bootstrap.uow())
+        lines = progress.list_cycles(bootstrap.uow())
     if not lines:
         console.print("No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`.")
         return
@@ -228,7 +230,7 @@ def list_cycles() -> None:
 def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Per agency: items requested, answered, overdue, and where its request stands."""
     with user_errors():
-        overview = cycles.cycle_overview(bootstrap.uow(), name, bootstrap.clock(day_of(today)).today())
+        overview = progress.cycle_overview(bootstrap.uow(), name, bootstrap.clock(day_of(today)).today())
     table = Table(
         "agency",
         "request",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import shutil
 import socket
 from datetime import datetime
 from pathlib import Path
@@ -52,13 +51,16 @@ def import_file(
 ) -> None:
     """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid."""
     from workflows.services import spreadsheets
+    from workflows.services.sheet_files import SpreadsheetRejected
 
     uow = bootstrap.uow()
     clock = bootstrap.clock(day_of(today))
     with user_errors():
         try:
-            result = spreadsheets.import_reply_file(uow, bootstrap.notifier(uow, clock), clock, file)
-        except spreadsheets.SpreadsheetRejected as exc:
+            result = spreadsheets.import_reply_file(
+                uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), file
+            )
+        except SpreadsheetRejected as exc:
             err_console.print(
                 f"[bold red]error:[/] {file.name}: {exc.message}", highlight=False, soft_wrap=True
             )
@@ -99,14 +101,11 @@ def portal(
     """Run the reply portal (agencies' secure links, the secretariat's cycle pages)."""
     import uvicorn
 
-    from portal.app import page_cache_dir
     from workflows.settings import get_settings
 
     settings = get_settings()
     # Settle the secret key before the workers start: they would otherwise race to create it.
     settings.resolved_secret_key()
-    # Pages rendered by an earlier version of the portal must not outlive it (their stamps still match).
-    shutil.rmtree(page_cache_dir(settings), ignore_errors=True)
     # The portal's own messages (pages rendered ahead, failed passes) go where uvicorn's go.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["followup"] = {"handlers": ["default"], "level": "INFO", "propagate": False}

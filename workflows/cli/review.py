@@ -26,11 +26,11 @@ def list_queue(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's answers."),
 ) -> None:
     """The answers waiting for review, and how many items are in each review state."""
-    from workflows.services import review
-    from workflows.services.replies import status_label
+    from domain.answers import status_label
+    from workflows.queries import review as review_reads
 
     with user_errors():
-        queue = review.review_queue(bootstrap.uow(), name, agency)
+        queue = review_reads.review_queue(bootstrap.uow(), name, agency)
     table = Table(
         "agency", "item", "status", "narrative", "submitted", "via", title=f"Review queue of {name}"
     )
@@ -48,7 +48,7 @@ def list_queue(
         console.print(table)
     else:
         console.print(f"Nothing waits for review in {name}" + (f" from {agency}." if agency else "."))
-    console.print(f"Items: {review.counts_line(queue.counts)}.")
+    console.print(f"Items: {review_reads.counts_line(queue.counts)}.")
 
 
 @review_app.command("accept")
@@ -64,8 +64,8 @@ def accept(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Accept a submitted answer (it is then locked), optionally with an assessed status."""
+    from domain.answers import status_label
     from workflows.services import review
-    from workflows.services.replies import status_label
 
     with user_errors():
         done = review.accept(
@@ -130,10 +130,10 @@ def accept_all(
 @review_app.command("thread")
 def thread(name: str = typer.Argument(..., help="The cycle's name."), agency: str = AGENCY_OPTION) -> None:
     """The whole exchange with an agency about its request, oldest first."""
-    from workflows.services import review
+    from workflows.queries import review as review_reads
 
     with user_errors():
-        entries = review.request_thread(bootstrap.uow(), name, agency)
+        entries = review_reads.request_thread(bootstrap.uow(), name, agency)
     console.print(f"[bold]{agency} in {name}[/]: {len(entries)} step(s), times in UTC")
     for entry in entries:
         item = f" [bold]{entry.item}[/]" if entry.item else ""
@@ -149,11 +149,11 @@ def rollup(
     code: str = typer.Argument(..., help="The recommendation's code."),
 ) -> None:
     """A recommendation's rolled-up status with its owners' parts."""
-    from workflows.services import review
-    from workflows.services.replies import status_label
+    from domain.answers import status_label
+    from workflows.queries import review as review_reads
 
     with user_errors():
-        rolled = review.rolled_up_status(bootstrap.uow(), name, code)
+        rolled = review_reads.rolled_up_status(bootstrap.uow(), name, code)
     console.print(f"{rolled.code}: [bold]{status_label(rolled.status) if rolled.status else 'no answer'}[/]")
     for part in rolled.parts:
         reported = status_label(part.reported_status) if part.reported_status else "no answer"

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.model import Agency, Contact, ContactRole
+from domain.ports import UnitOfWork
 
 SHIPPED_REGISTRY = Path(__file__).resolve().parents[2] / "db" / "seed" / "agencies.yaml"
 
@@ -75,7 +75,7 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
 
 
 def load_registry(
-    uow: SqlUnitOfWork, text: str, *, source: str = "registry", update_existing: bool = True
+    uow: UnitOfWork, text: str, *, source: str = "registry", update_existing: bool = True
 ) -> RegistryLoad:
     """Add (and, unless told not to, update) agencies from a registry document; all or nothing."""
     parsed = parse_registry(text, source=source)
@@ -97,7 +97,7 @@ def load_registry(
     return RegistryLoad(added, updated)
 
 
-def load_shipped_registry(uow: SqlUnitOfWork) -> RegistryLoad:
+def load_shipped_registry(uow: UnitOfWork) -> RegistryLoad:
     """Load the registry that ships with Follow-up (agencies named in the sample report)."""
     # Never overwrite what the secretariat has edited since: only add agencies that are missing.
     return load_registry(
@@ -106,7 +106,7 @@ def load_shipped_registry(uow: SqlUnitOfWork) -> RegistryLoad:
 
 
 def set_contact(
-    uow: SqlUnitOfWork, code: str, *, name: str, email: str, role: ContactRole, replace: bool
+    uow: UnitOfWork, code: str, *, name: str, email: str, role: ContactRole, replace: bool
 ) -> Agency:
     """Add a contact to an agency (or, with `replace`, make it the only one of its role)."""
     contact = Contact(name=name, email=email, role=role)  # validates the address

@@ -2,7 +2,8 @@
 
 The portal and the spreadsheet import both go through `record_answers`, so the same validation,
 the same optimistic concurrency (each item carries the version it was loaded with) and the same
-history apply whatever the channel.
+history apply whatever the channel. The rules themselves (parsing, validation, locks, what a save
+does with each item) are in `domain.answers`.
 """
 
 from __future__ import annotations
@@ -15,29 +16,37 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy import update as sql_update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
+from domain.answers import (
+    AnswerProblem,
+    AnswerView,
+    Conflict,
+    InvalidAnswers,
+    RawAnswer,
+    judge_answer,
+    lock_reason,
+    raw_of,
+    stored_answer,
+)
 from domain.errors import NotFound, ValidationError
-from domain.lifecycle import CycleState, MilestoneState, RequestState, ReviewState
+from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
-    Agency,
     Answer,
     Channel,
-    ContactRole,
-    ReportedStatus,
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
+    agenda_heading,
 )
 from domain.ports import Clock, Notifier
 from domain.tokens import hash_token, new_nonce
-from workflows.services.cycles import (
-    CycleConfig,
+from workflows.config import CycleConfig
+from workflows.queries.emails import (
     agency_context,
     items_by_point,
     previous_cycle_id,
@@ -49,78 +58,9 @@ from workflows.services.cycles import (
 # look the same from outside, so a guesser learns nothing.
 UNKNOWN_LINK = "this reply link is not valid"
 
-NARRATIVE_MAX = 4000
-OBSTACLE_MAX = 2000
-EVIDENCE_MAX_LINKS = 10
-EVIDENCE_LINK_MAX = 500
-ANSWERING_STATES = {RequestState.SENT, RequestState.OVERDUE, RequestState.ESCALATED}
-
 
 class NoSuchPart(NotFound):
     """A part number the reply page does not have (the link itself may be fine)."""
-
-
-@dataclass(frozen=True)
-class RawAnswer:
-    """One item's answer as typed (portal form or spreadsheet row), before validation."""
-
-    recommendation_id: int
-    status: str = ""
-    narrative: str = ""
-    evidence: str = ""
-    next_milestone_date: str = ""
-    obstacle: str = ""
-    loaded_version: int | None = None  # None: no concurrency check (e.g. a CSV without versions)
-
-
-@dataclass(frozen=True)
-class AnswerProblem:
-    """What is wrong with one field of one item's answer."""
-
-    code: str
-    recommendation_id: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.field}: {self.message}"
-
-
-class InvalidAnswers(ValidationError):
-    """Answers that break the rules; `problems` lists every one, nothing was saved."""
-
-    def __init__(self, problems: Sequence[AnswerProblem]) -> None:
-        super().__init__("answers", "; ".join(str(p) for p in problems))
-        self.problems = list(problems)
-
-
-@dataclass(frozen=True)
-class AnswerView:
-    """An answer as shown to a person (stored or typed)."""
-
-    status: str
-    narrative: str
-    evidence: tuple[str, ...] = ()
-    next_milestone_date: str = ""
-    obstacle: str = ""
-
-    @property
-    def status_label(self) -> str:
-        """The status as a label ("In progress"), or the raw text if it is not one."""
-        return status_label(self.status)
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """An item someone else changed after this form was loaded: both answers, nothing overwritten."""
-
-    code: str
-    recommendation_id: int
-    yours: AnswerView
-    stored: AnswerView
-    stored_version: int
-    stored_by: str
-    stored_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -247,11 +187,6 @@ class SaveResult:
     submitted: bool
     answered_at: datetime | None
     recorded: tuple[dict[str, str], ...] = field(default_factory=tuple)
-
-
-def statuses() -> list[tuple[str, str]]:
-    """The status vocabulary as (value, label) pairs, in the order forms offer them."""
-    return [(s.value, s.label) for s in ReportedStatus]
 
 
 def open_request(
@@ -452,60 +387,21 @@ def record_answers(
     conflicts: list[Conflict] = []
     for rid, item in items.items():
         update = updates.get(rid)
-        raw = given.get(rid) or (_raw_from(update) if update and submit else None)
-        if raw is None:
-            if submit and not _lock_reason(cycle, request, update, today):
-                problems.append(AnswerProblem(item["code"], rid, "status", "not answered: choose a status"))
-            continue
-        lock = _lock_reason(cycle, request, update, today)
-        stored = stored_answer(update) if update and update.reported_status else None
-        if lock:
-            if raw.status.strip() and stored is not None and not _same(raw, stored):
-                problems.append(
-                    AnswerProblem(item["code"], rid, "status", f"{lock} It can no longer be changed.")
-                )
-            continue
-        if not raw.status.strip():
-            if submit:
-                problems.append(AnswerProblem(item["code"], rid, "status", "not answered: choose a status"))
-            continue
-        item_submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
-        untouched = rid in previous and _same(raw, previous[rid][0])
-        if update is None and not item_submits and untouched and not keep_prefilled:
-            continue  # last cycle's answer, pre-filled and untouched, is not a draft of this one
-        last = previous[rid][0] if rid in previous else AnswerView("", "")
-        answer, found = parse_answer(
-            raw,
+        verdict = judge_answer(
+            given.get(rid) or (raw_of(update) if update and submit else None),
             code=item["code"],
-            previous_status=last.status or None,
-            previous_narrative=last.narrative,
-            complete=item_submits,
+            recommendation_id=rid,
+            update=update,
+            previous=previous[rid][0] if rid in previous else None,
+            lock=lock_reason(cycle, request, update, today),
+            submit=submit,
+            keep_prefilled=keep_prefilled,
         )
-        problems.extend(found)
-        if answer is None:
-            continue
-        if update is not None and stored is not None and _same(raw, stored):
-            unchanged = update.state == ReviewState.SUBMITTED or (
-                update.state in (ReviewState.DRAFT, ReviewState.RETURNED) and not item_submits
-            )
-            if unchanged:
-                continue
-        stored_version = update.version if update else 0
-        if raw.loaded_version is not None and raw.loaded_version != stored_version and stored is not None:
-            assert update is not None
-            conflicts.append(
-                Conflict(
-                    code=item["code"],
-                    recommendation_id=rid,
-                    yours=_view_of_raw(raw),
-                    stored=stored,
-                    stored_version=update.version,
-                    stored_by=update.reported_by,
-                    stored_at=update.reported_at,
-                )
-            )
-            continue
-        to_apply.append((update, answer, item_submits, rid))
+        problems.extend(verdict.problems)
+        if verdict.conflict is not None:
+            conflicts.append(verdict.conflict)
+        if verdict.answer is not None:
+            to_apply.append((update, verdict.answer, verdict.submits, rid))
     if problems:
         raise InvalidAnswers(problems)
 
@@ -522,13 +418,7 @@ def record_answers(
 
     recorded: tuple[dict[str, str], ...] = ()
     if submit:
-        if request.state == RequestState.PENDING:
-            # The agency answered through its link, so the request evidently reached it.
-            request.transition(RequestState.SENT, at=now, by=by, why="answered before the send was confirmed")
-            request.sent_at = request.sent_at or now
-        if RequestState(request.state) in ANSWERING_STATES:
-            request.transition(RequestState.ANSWERED, at=now, by=by, why=f"answered via {channel.value}")
-            request.answered_at = now
+        request.mark_answered(at=now, by=by, channel=channel)
         uow.session.flush()
         recorded = _recorded(items, updates)
         if saved:
@@ -540,78 +430,6 @@ def record_answers(
         answered_at=request.answered_at,
         recorded=recorded,
     )
-
-
-def parse_answer(
-    raw: RawAnswer,
-    *,
-    code: str,
-    previous_status: str | None,
-    complete: bool,
-    previous_narrative: str = "",
-) -> tuple[Answer | None, list[AnswerProblem]]:
-    """Validate one typed answer against last cycle's; `complete` adds what a submission needs."""
-    rid = raw.recommendation_id
-    problems: list[AnswerProblem] = []
-
-    def problem(field_name: str, message: str) -> None:
-        problems.append(AnswerProblem(code, rid, field_name, message))
-
-    status = parse_status(raw.status)
-    if status is None:
-        choices = ", ".join(label for _, label in statuses())
-        problem("status", f"'{raw.status.strip()[:40]}' is not a status; choose one of: {choices}")
-    narrative = raw.narrative.strip()
-    if len(narrative) > NARRATIVE_MAX:
-        problem("narrative", f"at most {NARRATIVE_MAX:,} characters (this one has {len(narrative):,})")
-    # Last cycle's narrative is pre-filled; kept as it is, it cannot explain a change of status.
-    elif (
-        complete
-        and status
-        and previous_status
-        and status.value != previous_status
-        and narrative in ("", previous_narrative.strip())
-    ):
-        problem(
-            "narrative",
-            f"required because the status changed from {status_label(previous_status)} to "
-            f"{status.label}: say what changed and why",
-        )
-    evidence = tuple(raw.evidence.split())
-    if len(evidence) > EVIDENCE_MAX_LINKS:
-        problem("evidence", f"at most {EVIDENCE_MAX_LINKS} links (this one has {len(evidence)})")
-    for link in evidence:
-        if len(link) > EVIDENCE_LINK_MAX:
-            problem("evidence", f"a link may have at most {EVIDENCE_LINK_MAX} characters")
-        elif not _is_web_link(link):
-            problem("evidence", f"'{link[:60]}' is not a web link (http:// or https://)")
-    next_date = None
-    if raw.next_milestone_date.strip():
-        try:
-            next_date = date.fromisoformat(raw.next_milestone_date.strip())
-        except ValueError:
-            problem(
-                "next_milestone_date", f"'{raw.next_milestone_date.strip()[:20]}' is not a date (YYYY-MM-DD)"
-            )
-        else:
-            if not 2000 <= next_date.year <= 2100:
-                problem("next_milestone_date", f"{next_date.isoformat()} is not a plausible date")
-    obstacle = raw.obstacle.strip()
-    if len(obstacle) > OBSTACLE_MAX:
-        problem("obstacle", f"at most {OBSTACLE_MAX:,} characters (this one has {len(obstacle):,})")
-    elif complete and status == ReportedStatus.BLOCKED and not obstacle:
-        problem("obstacle", "required when the status is Blocked: say what blocks the work")
-    if problems or status is None:
-        return None, problems
-    answer = Answer(
-        recommendation_id=rid,
-        status=status,
-        narrative=narrative,
-        evidence=evidence,
-        next_milestone_date=next_date,
-        obstacle=obstacle,
-    )
-    return answer, []
 
 
 def reissue_link(
@@ -643,7 +461,7 @@ def reissue_link(
         notifier.enqueue(
             "status-request",
             key=status_request_key(request),
-            to=_recipients(agency),
+            to=agency.recipients(),
             context=context,
             cycle_id=cycle.id,
             agency_code=agency_code,
@@ -775,7 +593,7 @@ def _page(
             state=update.state if update else None,
             version=update.version if update else 0,
             reviewer_question=update.reviewer_question if update else "",
-            lock_reason=_lock_reason(cycle, request, update, today),
+            lock_reason=lock_reason(cycle, request, update, today),
             versions=tuple(versions.get(update.history_key(), ())) if update else (),
         )
         groups.setdefault(group_title(row), []).append(item)
@@ -855,87 +673,9 @@ def _versions(uow: SqlUnitOfWork, updates: Iterable[StatusUpdate]) -> dict[str, 
     return found
 
 
-def _lock_reason(
-    cycle: StockTakeCycle, request: StatusRequest, update: StatusUpdate | None, today: date
-) -> str:
-    """Why an item can no longer be changed, or '' when it can."""
-    if cycle.state != CycleState.OPEN:
-        return "The cycle is closed."
-    state = update.state if update else None
-    if state == ReviewState.ACCEPTED:
-        return "The secretariat has accepted this answer."
-    if state == ReviewState.RETURNED:
-        return ""
-    if today > cycle.deadline and request.answered_at is not None:
-        return "The deadline has passed."
-    return ""
-
-
 def group_title(row: dict[str, Any]) -> str:
-    """The heading an item is listed under: its agenda point, else its theme or "strategic"."""
-    if row["agenda_point"] is not None:
-        title = f"Agenda point {row['agenda_point']}"
-        return f"{title}: {row['agenda_title']}" if row["agenda_title"] else title
-    return row["theme"] or "Strategic recommendations"
-
-
-def parse_status(text: str) -> ReportedStatus | None:
-    """A status from its value or label, case and spacing ignored ("In progress", "in_progress")."""
-    normalized = "_".join(text.strip().lower().replace("_", " ").split())
-    try:
-        return ReportedStatus(normalized)
-    except ValueError:
-        return None
-
-
-def status_label(value: str) -> str:
-    """The label of a status value or label ("In progress"); anything else is returned as it is."""
-    status = parse_status(value)
-    return status.label if status else value
-
-
-def _is_web_link(link: str) -> bool:
-    parts = urlsplit(link)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def stored_answer(update: StatusUpdate) -> AnswerView:
-    """A stored update as an answer to show or compare."""
-    return AnswerView(
-        status=update.reported_status or "",
-        narrative=update.narrative,
-        evidence=tuple(update.evidence),
-        next_milestone_date=update.next_milestone_date.isoformat() if update.next_milestone_date else "",
-        obstacle=update.obstacle,
-    )
-
-
-def _view_of_raw(raw: RawAnswer) -> AnswerView:
-    status = parse_status(raw.status)
-    return AnswerView(
-        status=status.value if status else raw.status.strip(),
-        narrative=raw.narrative.strip(),
-        evidence=tuple(raw.evidence.split()),
-        next_milestone_date=raw.next_milestone_date.strip(),
-        obstacle=raw.obstacle.strip(),
-    )
-
-
-def _raw_from(update: StatusUpdate) -> RawAnswer:
-    view = stored_answer(update)
-    return RawAnswer(
-        recommendation_id=update.recommendation_id,
-        status=view.status,
-        narrative=view.narrative,
-        evidence="\n".join(view.evidence),
-        next_milestone_date=view.next_milestone_date,
-        obstacle=view.obstacle,
-        loaded_version=update.version,
-    )
-
-
-def _same(raw: RawAnswer, stored: AnswerView) -> bool:
-    return _view_of_raw(raw) == stored
+    """The heading an item is listed under (see `agenda_heading`)."""
+    return agenda_heading(row["kind"], row["agenda_point"], row["agenda_title"])
 
 
 def _recorded(
@@ -975,16 +715,11 @@ def _queue_receipt(
     notifier.enqueue(
         "receipt",
         key=f"receipt:{cycle.id}:{agency.code}:{digest}",
-        to=_recipients(agency),
+        to=agency.recipients(),
         context=context,
         cycle_id=cycle.id,
         agency_code=agency.code,
     )
-
-
-def _recipients(agency: Agency) -> list[str]:
-    """The agency's focal points, or its head of office when it has none."""
-    return agency.emails(ContactRole.FOCAL_POINT) or agency.emails(ContactRole.HEAD_OF_OFFICE)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

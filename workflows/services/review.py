@@ -1,64 +1,34 @@
-"""The secretariat's review of a cycle's answers: the queue, accept, return, the thread, the roll-up.
+"""The secretariat's review decisions: accept an answer, accept all of an agency's, return one, asking why.
 
-Every submitted answer waits in the review queue until the secretariat accepts it (optionally with
-its own assessed status and a rationale) or returns it with a question; a returned item reopens
-on the agency's reply page, and the agency's new answer comes back to the queue. Each move is a
-lifecycle transition stored in the append-only history, which is also what `request_thread` reads.
+Also the announcement of returns (once each), which the flows publish as Prefect events.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, func, select
-
-from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain import review as rules
+from domain.answers import parse_status, statuses
 from domain.errors import NotFound, ValidationError
-from domain.lifecycle import CycleState, RequestState, ReviewState, Transition
-from domain.model import Channel, ContactRole, OwnerRole, StatusRequest, StatusUpdate, StockTakeCycle
-from domain.policies import roll_up
-from domain.ports import Clock, Notifier
-from domain.stocktake import REPORTED_STATES
-from notifications.senders import as_utc
-from workflows.services.cycles import CycleConfig, FollowUpEvent, agency_context, cycle_event
-from workflows.services.replies import parse_status, statuses
+from domain.lifecycle import CycleState, ReviewState, Transition
+from domain.model import StatusUpdate, StockTakeCycle
+from domain.ports import Clock, Notifier, UnitOfWork
+from workflows.config import SYSTEM, CycleConfig
+from workflows.queries.emails import agency_context
+from workflows.queries.review import item_order, request_of, returns_since_announced
 
-NOT_ANSWERED = "not answered"
-# The review states in the order a queue's counts are shown, then items nobody has answered yet.
-COUNTED_STATES = (*(s.value for s in ReviewState), NOT_ANSWERED)
-# Messages that belong in a request's thread, and what each one means there.
-THREAD_MESSAGES = {"status-request": "sent", "reminder": "reminded", "escalation": "escalated"}
 RETURNS_ANNOUNCED = "returns_announced"
 
 
 @dataclass(frozen=True)
-class QueueItem:
-    """A submitted answer waiting for the secretariat."""
+class Returned:
+    """An answer the secretariat returned to an agency, with its question."""
 
-    agency_code: str
+    cycle: str
+    agency: str
     code: str
-    recommendation_id: int
-    role: str
-    status: str
-    narrative: str
-    obstacle: str
-    submitted_at: datetime | None
-    channel: str | None
-    version: int
-
-
-@dataclass(frozen=True)
-class ReviewQueue:
-    """The answers waiting for review, and how many items are in each review state."""
-
-    cycle_name: str
-    agency_code: str | None
-    items: list[QueueItem]
-    counts: dict[str, int]
+    question: str
 
 
 @dataclass(frozen=True)
@@ -73,134 +43,8 @@ class Reviewed:
     disagrees: bool
 
 
-@dataclass(frozen=True)
-class ThreadEntry:
-    """One step of the exchange between the secretariat and an agency about one request."""
-
-    at: datetime
-    what: str
-    channel: str
-    by: str
-    item: str = ""
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class RollUpPart:
-    """One owner's part of a recommendation: what it reported, what the secretariat assessed."""
-
-    agency_code: str
-    role: str
-    state: str | None
-    reported_status: str | None
-    assessed_status: str | None
-
-    @property
-    def counted_status(self) -> str | None:
-        """What the roll-up counts: the assessed status if any, else the reported one (drafts: nothing)."""
-        if self.state not in REPORTED_STATES:
-            return None
-        return self.assessed_status or self.reported_status
-
-
-@dataclass(frozen=True)
-class RollUp:
-    """A recommendation's status in a cycle, rolled up from its owners' parts."""
-
-    code: str
-    status: str | None
-    parts: list[RollUpPart]
-
-
-# --- the queue ------------------------------------------------------------------------------------
-
-
-def review_queue(uow: SqlUnitOfWork, cycle_name: str, agency: str | None = None) -> ReviewQueue:
-    """The submitted answers waiting for review (in report order) and the count of items per state."""
-    su, r, ci = tables.status_updates, tables.recommendations, tables.cycle_items
-    with uow:
-        cycle = uow.cycles.require(cycle_name)
-        name = cycle.name
-        if agency is not None:
-            _request(uow, cycle, agency)
-        mine = [ci.c.cycle_id == cycle.id, *([ci.c.agency_code == agency] if agency else [])]
-        rows = uow.session.execute(
-            select(
-                su.c.agency_code,
-                r.c.code,
-                r.c.id,
-                ci.c.role,
-                su.c.reported_status,
-                su.c.narrative,
-                su.c.obstacle,
-                su.c.reported_at,
-                su.c.channel,
-                su.c.version,
-            )
-            .select_from(ci)
-            .join(r, r.c.id == ci.c.recommendation_id)
-            .join(su, _update_of(ci))
-            .where(*mine, su.c.state == ReviewState.SUBMITTED.value)
-            .order_by(su.c.agency_code, r.c.source, r.c.position)
-        ).all()
-        by_state: dict[str, int] = {
-            state or NOT_ANSWERED: n
-            for state, n in uow.session.execute(
-                select(su.c.state, func.count())
-                .select_from(ci)
-                .outerjoin(su, _update_of(ci))
-                .where(*mine)
-                .group_by(su.c.state)
-            ).all()
-        }
-    items = [
-        QueueItem(
-            row.agency_code,
-            row.code,
-            row.id,
-            row.role,
-            row.reported_status or "",
-            row.narrative,
-            row.obstacle,
-            as_utc(row.reported_at) if row.reported_at else None,
-            row.channel,
-            row.version,
-        )
-        for row in rows
-    ]
-    return ReviewQueue(name, agency, items, {state: by_state.get(state, 0) for state in COUNTED_STATES})
-
-
-def queue_size(uow: SqlUnitOfWork, cycle_name: str) -> int:
-    """How many submitted answers of the cycle wait for the secretariat."""
-    su = tables.status_updates
-    with uow:
-        cycle = uow.cycles.require(cycle_name)
-        return int(
-            uow.session.scalar(
-                select(func.count()).where(
-                    su.c.cycle_id == cycle.id, su.c.state == ReviewState.SUBMITTED.value
-                )
-            )
-            or 0
-        )
-
-
-def _update_of(ci: Any) -> Any:
-    """Join condition: the status update of a cycle item."""
-    su = tables.status_updates
-    return and_(
-        su.c.cycle_id == ci.c.cycle_id,
-        su.c.recommendation_id == ci.c.recommendation_id,
-        su.c.agency_code == ci.c.agency_code,
-    )
-
-
-# --- decisions ------------------------------------------------------------------------------------
-
-
 def accept(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     clock: Clock,
     cycle_name: str,
     code: str,
@@ -224,12 +68,12 @@ def accept(
         return _reviewed(update, code)
 
 
-def accept_all(uow: SqlUnitOfWork, clock: Clock, cycle_name: str, agency: str, *, by: str) -> list[str]:
+def accept_all(uow: UnitOfWork, clock: Clock, cycle_name: str, agency: str, *, by: str) -> list[str]:
     """Accept every submitted answer of an agency as reported; returns the codes accepted."""
     with uow:
         cycle = uow.cycles.require(cycle_name)
-        _request(uow, cycle, agency)
-        order, codes = _codes(uow, cycle, agency)
+        request_of(uow, cycle, agency)
+        order, codes = item_order(uow, cycle, agency)
         accepted = []
         updates = uow.updates.for_request(cycle.id or 0, agency)
         for update in sorted(updates, key=lambda u: order[u.recommendation_id]):
@@ -242,7 +86,7 @@ def accept_all(uow: SqlUnitOfWork, clock: Clock, cycle_name: str, agency: str, *
 
 
 def return_item(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -257,14 +101,13 @@ def return_item(
     with uow:
         cycle, update, label = _reviewable(uow, cycle_name, code, agency, returning=True)
         rules.send_back(update, label=label, at=clock.now(), by=by, question=question)
-        uow.session.flush()
         _queue_returned_message(uow, notifier, config, cycle, agency, update)
         uow.commit()
         return _reviewed(update, code)
 
 
 def _reviewable(
-    uow: SqlUnitOfWork, cycle_name: str, code: str, agency: str, *, returning: bool
+    uow: UnitOfWork, cycle_name: str, code: str, agency: str, *, returning: bool
 ) -> tuple[StockTakeCycle, StatusUpdate, str]:
     """The cycle, the answer to review and its label ("A1.1 (IOM)"), or a clear error."""
     cycle = uow.cycles.require(cycle_name)
@@ -275,7 +118,7 @@ def _reviewable(
         raise ValidationError(
             "cycle", f"cycle '{cycle.name}' is {cycle.state}: answers can no longer be {what}"
         )
-    _request(uow, cycle, agency)
+    request_of(uow, cycle, agency)
     rid = _item_id(uow, cycle, agency, code)
     label = f"{code} ({agency})"
     update = uow.updates.get(cycle.id or 0, rid, agency)
@@ -295,40 +138,15 @@ def _reviewed(update: StatusUpdate, code: str) -> Reviewed:
     )
 
 
-def _request(uow: SqlUnitOfWork, cycle: StockTakeCycle, agency: str) -> StatusRequest:
-    request = uow.requests.get(cycle.id or 0, agency)
-    if request is None:
-        raise NotFound(f"cycle '{cycle.name}' has no status request for agency '{agency}'")
-    return request
-
-
-def _item_id(uow: SqlUnitOfWork, cycle: StockTakeCycle, agency: str, code: str) -> int:
-    ci, r = tables.cycle_items, tables.recommendations
-    rid = uow.session.scalar(
-        select(r.c.id)
-        .join(ci, ci.c.recommendation_id == r.c.id)
-        .where(ci.c.cycle_id == cycle.id, ci.c.agency_code == agency, r.c.code == code)
-        .limit(1)
-    )
-    if rid is None:
-        raise NotFound(f"'{code}' is not one of {agency}'s items in cycle '{cycle.name}'")
-    return int(rid)
-
-
-def _codes(uow: SqlUnitOfWork, cycle: StockTakeCycle, agency: str) -> tuple[dict[int, int], dict[int, str]]:
-    """The agency's items in the cycle: report order and code per recommendation id."""
-    ci, r = tables.cycle_items, tables.recommendations
-    rows = uow.session.execute(
-        select(r.c.id, r.c.code)
-        .join(ci, ci.c.recommendation_id == r.c.id)
-        .where(ci.c.cycle_id == cycle.id, ci.c.agency_code == agency)
-        .order_by(r.c.source, r.c.position)
-    ).all()
-    return {rid: n for n, (rid, _) in enumerate(rows)}, {rid: code for rid, code in rows}
+def _item_id(uow: UnitOfWork, cycle: StockTakeCycle, agency: str, code: str) -> int:
+    for item in uow.cycle_items.for_agency(cycle.id or 0, agency):
+        if item.code == code:
+            return item.recommendation_id
+    raise NotFound(f"'{code}' is not one of {agency}'s items in cycle '{cycle.name}'")
 
 
 def _queue_returned_message(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     config: CycleConfig,
     cycle: StockTakeCycle,
@@ -336,9 +154,9 @@ def _queue_returned_message(
     update: StatusUpdate,
 ) -> None:
     """Tell the agency which answers came back, with every open question, and its reply link."""
-    request = _request(uow, cycle, agency_code)
+    request = request_of(uow, cycle, agency_code)
     agency = uow.agencies.require(agency_code)
-    order, codes = _codes(uow, cycle, agency_code)
+    order, codes = item_order(uow, cycle, agency_code)
     returned = sorted(
         (u for u in uow.updates.for_request(cycle.id or 0, agency_code) if u.state == ReviewState.RETURNED),
         key=lambda u: order[u.recommendation_id],
@@ -359,192 +177,25 @@ def _queue_returned_message(
     notifier.enqueue(
         "returned",
         key=f"returned:{cycle.id}:{agency_code}:{update.recommendation_id}:v{update.version}",
-        to=agency.emails(ContactRole.FOCAL_POINT) or agency.emails(ContactRole.HEAD_OF_OFFICE),
+        to=agency.recipients(),
         context=context,
         cycle_id=cycle.id,
         agency_code=agency_code,
     )
 
 
-# --- the thread -----------------------------------------------------------------------------------
-
-
-def request_thread(uow: SqlUnitOfWork, cycle_name: str, agency: str) -> list[ThreadEntry]:
-    """The whole exchange about one agency's request, oldest first, from the outbox and the history."""
-    ob, h, su = tables.outbox, tables.history, tables.status_updates
-    with uow:
-        cycle = uow.cycles.require(cycle_name)
-        request = _request(uow, cycle, agency)
-        order, codes = _codes(uow, cycle, agency)
-        entries: list[ThreadEntry] = []
-        messages = uow.session.execute(
-            select(ob.c.kind, ob.c.recipients, ob.c.created_at, ob.c.sent_at)
-            .where(
-                ob.c.cycle_id == cycle.id, ob.c.agency_code == agency, ob.c.kind.in_(list(THREAD_MESSAGES))
-            )
-            .order_by(ob.c.id)
-        ).all()
-        for kind, recipients, created_at, sent_at in messages:
-            detail = f"to {', '.join(recipients)}" + ("" if sent_at else " (queued, not sent yet)")
-            entries.append(
-                ThreadEntry(
-                    as_utc(sent_at or created_at), THREAD_MESSAGES[kind], "e-mail", "secretariat", "", detail
-                )
-            )
-        rids = list(
-            uow.session.scalars(
-                select(su.c.recommendation_id).where(su.c.cycle_id == cycle.id, su.c.agency_code == agency)
-            )
-        )
-        keys = {f"{cycle.id}:{rid}:{agency}": rid for rid in rids}
-        rows = uow.session.execute(
-            select(h.c.entity, h.c.key, h.c.from_state, h.c.to_state, h.c.at, h.c.by, h.c.why, h.c.data)
-            .where(
-                ((h.c.entity == StatusUpdate.ENTITY) & h.c.key.in_(list(keys)))
-                | ((h.c.entity == StatusRequest.ENTITY) & (h.c.key == request.history_key()))
-            )
-            .order_by(h.c.id)
-        ).all()
-        returned: set[str] = set()
-        for row in rows:
-            if row.entity == StatusRequest.ENTITY:
-                entry = _request_entry(row)
-            else:
-                entry = _answer_entry(row, codes[keys[row.key]], returned)
-            if entry is not None:
-                entries.append(entry)
-    # Steps of one kind at one moment (a bulk accept) were recorded in no particular order: list
-    # them in report order, each batch where its first step was recorded.
-    position = {codes[rid]: n for rid, n in order.items()}
-    batch: dict[tuple[datetime, str], int] = {}
-    for entry in entries:
-        batch.setdefault((entry.at, entry.what), len(batch))
-    return sorted(entries, key=lambda e: (e.at, batch[e.at, e.what], position.get(e.item, -1)))
-
-
-def _request_entry(row: Any) -> ThreadEntry | None:
-    """A request-level step worth showing: overdue, link re-issued or revoked, closed."""
-    action = (row.data or {}).get("action")
-    if action in ("token_reissued", "token_revoked"):
-        return ThreadEntry(
-            as_utc(row.at),
-            "link re-issued" if action == "token_reissued" else "link revoked",
-            Channel.SECRETARIAT.value,
-            row.by,
-            "",
-            row.why,
-        )
-    if (
-        row.to_state in (RequestState.OVERDUE.value, RequestState.CLOSED.value)
-        and row.from_state != row.to_state
-    ):
-        return ThreadEntry(as_utc(row.at), row.to_state, "follow-up", row.by, "", row.why)
-    return None
-
-
-def _answer_entry(row: Any, code: str, returned: set[str]) -> ThreadEntry | None:
-    """An item-level step: answered (each submitted version), returned, re-answered, accepted."""
-    data = row.data or {}
-    at = as_utc(row.at)
-    if row.to_state == ReviewState.SUBMITTED.value and "version" in data:
-        what = "re-answered" if code in returned else "answered"
-        returned.discard(code)
-        detail = f"v{data['version']}: {_label(data['status'])}" + (
-            f". {data['narrative']}" if data["narrative"] else ""
-        )
-        return ThreadEntry(at, what, data.get("channel") or "", row.by, code, detail)
-    if row.to_state == ReviewState.RETURNED.value:
-        returned.add(code)
-        return ThreadEntry(at, "returned", Channel.SECRETARIAT.value, row.by, code, row.why)
-    if row.to_state == ReviewState.ACCEPTED.value:
-        assessed = data.get("assessed_status")
-        detail = "as reported"
-        if assessed:
-            detail = f"assessed {_label(assessed)}" + (
-                ""
-                if assessed == data.get("reported_status")
-                else f" (agency: {_label(data.get('reported_status'))})"
-            )
-            if row.why and row.why != "answer accepted":
-                detail += f": {row.why}"
-        return ThreadEntry(at, "accepted", Channel.SECRETARIAT.value, row.by, code, detail)
-    return None
-
-
-def _label(status: str | None) -> str:
-    parsed = parse_status(status or "")
-    return parsed.label if parsed else "not reported"
-
-
-# --- roll-up --------------------------------------------------------------------------------------
-
-
-def rolled_up_status(uow: SqlUnitOfWork, cycle_name: str, code: str) -> RollUp:
-    """A recommendation's status in a cycle with its owners' parts (rule: `domain.policies.roll_up`)."""
-    ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
-    with uow:
-        cycle = uow.cycles.require(cycle_name)
-        rows = uow.session.execute(
-            select(ci.c.agency_code, ci.c.role, su.c.state, su.c.reported_status, su.c.assessed_status)
-            .join(r, r.c.id == ci.c.recommendation_id)
-            .outerjoin(su, _update_of(ci))
-            .where(ci.c.cycle_id == cycle.id, r.c.code == code)
-            .order_by(ci.c.role != OwnerRole.LEAD.value, ci.c.agency_code)
-        ).all()
-    if not rows:
-        raise NotFound(f"'{code}' is not an item of cycle '{cycle_name}'")
-    parts = [RollUpPart(*row) for row in rows]
-    status = roll_up([(p.role, p.counted_status) for p in parts])
-    return RollUp(code, status.value if status else None, parts)
-
-
-# --- Prefect events -------------------------------------------------------------------------------
-
-
-def announce_returns(uow: SqlUnitOfWork, clock: Clock, cycle_name: str) -> list[FollowUpEvent]:
-    """`followup.reply.returned` events for the returns not announced yet; marks them announced.
+def announce_returns(uow: SqlUnitOfWork, clock: Clock, cycle_name: str) -> list[Returned]:
+    """The returns not announced yet (the flows publish them as events); marks them announced.
 
     The mark is a history entry naming the last history row announced, so each return is announced
     once however often the flows run (at most once: an event lost after the commit is not resent).
     """
-    h = tables.history
     with uow:
         cycle = uow.cycles.require(cycle_name)
-        marks = uow.session.execute(
-            select(h.c.data)
-            .where(
-                h.c.entity == StockTakeCycle.ENTITY,
-                h.c.key == cycle.history_key(),
-                h.c.why == RETURNS_ANNOUNCED,
-            )
-            .order_by(h.c.id.desc())
-            .limit(1)
-        ).scalar()
-        through = int((marks or {}).get("through", 0))
-        rows = uow.session.execute(
-            select(h.c.id, h.c.key, h.c.why)
-            .where(
-                h.c.id > through,
-                h.c.entity == StatusUpdate.ENTITY,
-                h.c.to_state == ReviewState.RETURNED.value,
-                h.c.key.startswith(f"{cycle.id}:"),
-            )
-            .order_by(h.c.id)
-        ).all()
-        if not rows:
+        unannounced = returns_since_announced(uow, cycle, RETURNS_ANNOUNCED)
+        if not unannounced:
             return []
-        rids = {int(row.key.split(":")[1]) for row in rows}
-        r = tables.recommendations
-        codes = dict(uow.session.execute(select(r.c.id, r.c.code).where(r.c.id.in_(rids))).all())
-        events = []
-        for row in rows:
-            _, rid, agency = row.key.split(":", 2)
-            code = codes[int(rid)]
-            events.append(
-                cycle_event(
-                    "followup.reply.returned", cycle.name, agency, [code], {"item": code, "question": row.why}
-                )
-            )
+        returned = [Returned(cycle.name, agency, code, question) for _, agency, code, question in unannounced]
         uow.record(
             Transition(
                 StockTakeCycle.ENTITY,
@@ -552,15 +203,10 @@ def announce_returns(uow: SqlUnitOfWork, clock: Clock, cycle_name: str) -> list[
                 cycle.state,
                 cycle.state,
                 clock.now(),
-                "follow-up",
+                SYSTEM,
                 RETURNS_ANNOUNCED,
-                {"through": rows[-1].id},
+                {"through": unannounced[-1][0]},
             )
         )
         uow.commit()
-        return events
-
-
-def counts_line(counts: dict[str, int]) -> str:
-    """The counts per review state as one line ("3 submitted, 1 returned, ...")."""
-    return ", ".join(f"{n} {state}" for state, n in counts.items())
+        return returned

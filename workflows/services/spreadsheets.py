@@ -11,33 +11,24 @@ not a zip, or a zip whose contents would inflate far beyond the file (a zip bomb
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from db.unit_of_work import SqlUnitOfWork
+from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, status_label, statuses, stored_answer
 from domain.errors import NotFound, ValidationError
-from domain.model import Channel
+from domain.model import Channel, agenda_heading
 from domain.ports import Clock, Notifier
-from workflows.bootstrap import cycle_config
+from workflows.config import CycleConfig
 from workflows.services import replies
-
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
-MAX_ZIP_MEMBERS = 500
-MAX_ROWS = 5000
-MAX_CELL_CHARS = 10_000
+from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
 
 CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = "Cycle", "Agency", "Deadline"
 HEADER_ROW = 5
@@ -72,33 +63,6 @@ VERSION_COLUMN = get_column_letter(len(COLUMNS))
 
 
 @dataclass(frozen=True)
-class CellProblem:
-    """What is wrong at one place in a file (row and column when the problem has one)."""
-
-    row: int | None
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = []
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column}")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
-
-
-class SpreadsheetRejected(ValidationError):
-    """A reply file that cannot be imported; `problems` lists every problem found, nothing was applied."""
-
-    def __init__(self, source: str, problems: Sequence[CellProblem]) -> None:
-        count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
-        listing = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(source, f"{count}, nothing was imported:\n{listing}")
-        self.problems = list(problems)
-
-
-@dataclass(frozen=True)
 class ReplyImport:
     """What an import applied."""
 
@@ -123,18 +87,18 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
         for rid, item in items.items():
             update = updates.get(rid)
             last = previous[rid][0] if rid in previous else None
-            now = replies.stored_answer(update) if update and update.reported_status else None
+            now = stored_answer(update) if update and update.reported_status else None
             start = now or last
             rows.append(
                 {
                     "code": item["code"],
-                    "agenda": replies.group_title(item),
+                    "agenda": agenda_heading(item["kind"], item["agenda_point"], item["agenda_title"]),
                     "text": item["text"],
                     "role": item["role"],
-                    "previous_status": replies.status_label(last.status) if last else "",
+                    "previous_status": status_label(last.status) if last else "",
                     "previous_narrative": last.narrative if last else "",
                     # Start from the stored answer, else from last cycle's status (often unchanged).
-                    "status": replies.status_label(start.status) if start else "",
+                    "status": status_label(start.status) if start else "",
                     "narrative": now.narrative if now else "",
                     "evidence": "\n".join(now.evidence) if now else "",
                     "next_milestone_date": now.next_milestone_date if now else "",
@@ -149,9 +113,11 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
     return path
 
 
-def import_reply_file(uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, path: Path) -> ReplyImport:
+def import_reply_file(
+    uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, config: CycleConfig, path: Path
+) -> ReplyImport:
     """Validate a filled-in reply file (.xlsx or .csv) and, only if all of it is valid, submit its answers."""
-    table = _read_table(path)
+    table = read_table(path)
     problems: list[CellProblem] = []
     meta, header_row = _metadata(table, problems)
     columns = _columns(table, header_row, problems) if header_row else {}
@@ -175,14 +141,14 @@ def import_reply_file(uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, path
                 uow,
                 notifier,
                 clock,
-                cycle_config(),
+                config,
                 request,
                 cycle,
                 answers,
                 submit=True,
                 channel=Channel.SPREADSHEET,
             )
-        except replies.InvalidAnswers as exc:
+        except InvalidAnswers as exc:
             problems.extend(_located(p, rows_of, columns) for p in exc.problems)
         except ValidationError as exc:
             problems.append(CellProblem(None, None, exc.message))
@@ -234,7 +200,7 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
                     cell.value = date.fromisoformat(row[column.key])
     last = HEADER_ROW + max(len(rows), 1)
     status_letter = get_column_letter(_index("status"))
-    choices = ",".join(label for _, label in replies.statuses())
+    choices = ",".join(label for _, label in statuses())
     status_list = DataValidation(
         type="list",
         formula1=f'"{choices}"',
@@ -256,106 +222,6 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
 
 def _index(key: str) -> int:
     return next(n for n, c in enumerate(COLUMNS, start=1) if c.key == key)
-
-
-def _read_table(path: Path) -> list[list[str]]:
-    """The file's cells as text, after checks that keep hostile files away from the parsers."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SpreadsheetRejected(
-            path.name, [CellProblem(None, None, f"cannot read the file: {exc.strerror}")]
-        ) from exc
-    if size > MAX_FILE_BYTES:
-        raise SpreadsheetRejected(
-            path.name,
-            [CellProblem(None, None, f"the file is too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})")],
-        )
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _read_csv(path)
-    if suffix == ".xlsx":
-        return _read_xlsx(path)
-    raise SpreadsheetRejected(
-        path.name, [CellProblem(None, None, "not a spreadsheet: send an .xlsx or .csv file")]
-    )
-
-
-def _read_csv(path: Path) -> list[list[str]]:
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise SpreadsheetRejected(
-            path.name, [CellProblem(None, None, "not a CSV file (it contains binary data)")]
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")  # Excel's CSV export on Windows
-    try:
-        sample = text[:4096]
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(_limited(csv.reader(io.StringIO(text), dialect), path.name))
-    return [[cell.strip() for cell in row] for row in rows]
-
-
-def _read_xlsx(path: Path) -> list[list[str]]:
-    _refuse_zip_bombs(path)
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a malformed file: all mean "unreadable"
-        raise SpreadsheetRejected(
-            path.name, [CellProblem(None, None, f"not a readable .xlsx spreadsheet ({type(exc).__name__})")]
-        ) from exc
-    try:
-        sheet = book.worksheets[0]
-        return [[_text(v) for v in row] for row in _limited(sheet.iter_rows(values_only=True), path.name)]
-    finally:
-        book.close()
-
-
-def _refuse_zip_bombs(path: Path) -> None:
-    """An .xlsx is a zip: check what it would inflate to before anything decompresses it."""
-
-    def refuse(message: str) -> SpreadsheetRejected:
-        return SpreadsheetRejected(path.name, [CellProblem(None, None, message)])
-
-    if not zipfile.is_zipfile(path):
-        raise refuse("not a spreadsheet: the file is not an .xlsx workbook")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise refuse("not a spreadsheet: the .xlsx file is damaged") from exc
-    if len(members) > MAX_ZIP_MEMBERS:
-        raise refuse(f"the workbook has too many parts ({len(members)})")
-    total = sum(m.file_size for m in members)
-    packed = max(sum(m.compress_size for m in members), 1)
-    if total > MAX_UNCOMPRESSED_BYTES or total / packed > MAX_COMPRESSION_RATIO:
-        raise refuse(f"the workbook would inflate to {total:,} bytes: refused as a possible zip bomb")
-    if "xl/workbook.xml" not in {m.filename for m in members}:
-        raise refuse("not a spreadsheet: the zip file holds no Excel workbook")
-
-
-def _limited(rows: Iterator[Sequence[Any]], source: str) -> Iterator[Sequence[Any]]:
-    for n, row in enumerate(rows, start=1):
-        if n > MAX_ROWS:
-            raise SpreadsheetRejected(source, [CellProblem(None, None, f"more than {MAX_ROWS:,} rows")])
-        yield row
-
-
-def _text(value: Any) -> str:
-    """A cell as text: dates as YYYY-MM-DD, whole numbers without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _metadata(table: list[list[str]], problems: list[CellProblem]) -> tuple[dict[str, str], int]:
@@ -398,14 +264,14 @@ def _answers(
     by_code: dict[str, int],
     agency_code: str,
     problems: list[CellProblem],
-) -> tuple[list[replies.RawAnswer], dict[int, int]]:
+) -> tuple[list[RawAnswer], dict[int, int]]:
     """One raw answer per data row; unknown or repeated codes and oversized cells are problems."""
 
     def cell(row: list[str], key: str) -> str:
         index = columns.get(key)
         return row[index] if index is not None and index < len(row) else ""
 
-    answers: list[replies.RawAnswer] = []
+    typed: list[RawAnswer] = []
     rows_of: dict[int, int] = {}
     for n, row in enumerate(table[header_row:], start=header_row + 1):
         if not any(value.strip() for value in row):
@@ -429,8 +295,8 @@ def _answers(
                     CellProblem(n, _letter(columns, key), f"more than {MAX_CELL_CHARS:,} characters")
                 )
         version = cell(row, "version")
-        answers.append(
-            replies.RawAnswer(
+        typed.append(
+            RawAnswer(
                 recommendation_id=rid,
                 status=cell(row, "status"),
                 narrative=cell(row, "narrative"),
@@ -440,7 +306,7 @@ def _answers(
                 loaded_version=int(version) if version.isdigit() else None,
             )
         )
-    return answers, rows_of
+    return typed, rows_of
 
 
 def _letter(columns: dict[str, int], key: str) -> str:
@@ -449,7 +315,7 @@ def _letter(columns: dict[str, int], key: str) -> str:
     return f"{get_column_letter(index + 1)} ({header})" if index is not None else f"'{header}'"
 
 
-def _located(problem: replies.AnswerProblem, rows_of: dict[int, int], columns: dict[str, int]) -> CellProblem:
+def _located(problem: AnswerProblem, rows_of: dict[int, int], columns: dict[str, int]) -> CellProblem:
     """An answer problem placed at its row and column (items with no row at all are named)."""
     row = rows_of.get(problem.recommendation_id)
     message = problem.message if row is not None else f"{problem.code} has no row: {problem.message}"

@@ -1,0 +1,318 @@
+"""The rules of an agency's answer: how typed text becomes an `Answer`, when it may change, what a save does.
+
+Pure: the portal form and the spreadsheet import both hand in `RawAnswer`s, and `judge_answer`
+decides, item by item, whether a save stores it, skips it, reports a conflict or refuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from domain.errors import ValidationError
+from domain.lifecycle import CycleState, ReviewState
+from domain.model import Answer, ReportedStatus, StatusRequest, StatusUpdate, StockTakeCycle
+
+NARRATIVE_MAX = 4000
+OBSTACLE_MAX = 2000
+EVIDENCE_MAX_LINKS = 10
+EVIDENCE_LINK_MAX = 500
+NOT_ANSWERED = "not answered: choose a status"
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """One item's answer as typed (portal form or spreadsheet row), before validation."""
+
+    recommendation_id: int
+    status: str = ""
+    narrative: str = ""
+    evidence: str = ""
+    next_milestone_date: str = ""
+    obstacle: str = ""
+    loaded_version: int | None = None  # None: no concurrency check (e.g. a CSV without versions)
+
+
+@dataclass(frozen=True)
+class AnswerProblem:
+    """What is wrong with one field of one item's answer."""
+
+    code: str
+    recommendation_id: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.field}: {self.message}"
+
+
+class InvalidAnswers(ValidationError):
+    """Answers that break the rules; `problems` lists every one, nothing was saved."""
+
+    def __init__(self, problems: Sequence[AnswerProblem]) -> None:
+        super().__init__("answers", "; ".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """An answer as shown to a person (stored or typed)."""
+
+    status: str
+    narrative: str
+    evidence: tuple[str, ...] = ()
+    next_milestone_date: str = ""
+    obstacle: str = ""
+
+    @property
+    def status_label(self) -> str:
+        """The status as a label ("In progress"), or the raw text if it is not one."""
+        return status_label(self.status)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An item someone else changed after this form was loaded: both answers, nothing overwritten."""
+
+    code: str
+    recommendation_id: int
+    yours: AnswerView
+    stored: AnswerView
+    stored_version: int
+    stored_by: str
+    stored_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a save does with one item: store `answer` (submitted or not), report a conflict, or nothing."""
+
+    answer: Answer | None = None
+    submits: bool = False
+    conflict: Conflict | None = None
+    problems: tuple[AnswerProblem, ...] = ()
+
+
+SKIP = Verdict()
+
+
+def statuses() -> list[tuple[str, str]]:
+    """The status vocabulary as (value, label) pairs, in the order forms offer them."""
+    return [(s.value, s.label) for s in ReportedStatus]
+
+
+def parse_status(text: str) -> ReportedStatus | None:
+    """A status from its value or label, case and spacing ignored ("In progress", "in_progress")."""
+    normalized = "_".join(text.strip().lower().replace("_", " ").split())
+    try:
+        return ReportedStatus(normalized)
+    except ValueError:
+        return None
+
+
+def status_label(value: str) -> str:
+    """The label of a status value or label ("In progress"); anything else is returned as it is."""
+    status = parse_status(value)
+    return status.label if status else value
+
+
+def stored_answer(update: StatusUpdate) -> AnswerView:
+    """A stored update as an answer to show or compare."""
+    return AnswerView(
+        status=update.reported_status or "",
+        narrative=update.narrative,
+        evidence=tuple(update.evidence),
+        next_milestone_date=update.next_milestone_date.isoformat() if update.next_milestone_date else "",
+        obstacle=update.obstacle,
+    )
+
+
+def typed_answer(raw: RawAnswer) -> AnswerView:
+    """A typed answer as it would be stored (status normalised, spacing trimmed), to show or compare."""
+    status = parse_status(raw.status)
+    return AnswerView(
+        status=status.value if status else raw.status.strip(),
+        narrative=raw.narrative.strip(),
+        evidence=tuple(raw.evidence.split()),
+        next_milestone_date=raw.next_milestone_date.strip(),
+        obstacle=raw.obstacle.strip(),
+    )
+
+
+def raw_of(update: StatusUpdate) -> RawAnswer:
+    """The stored answer typed in again at its version (what a submission sends for an untouched item)."""
+    view = stored_answer(update)
+    return RawAnswer(
+        recommendation_id=update.recommendation_id,
+        status=view.status,
+        narrative=view.narrative,
+        evidence="\n".join(view.evidence),
+        next_milestone_date=view.next_milestone_date,
+        obstacle=view.obstacle,
+        loaded_version=update.version,
+    )
+
+
+def same_answer(raw: RawAnswer, stored: AnswerView) -> bool:
+    """Whether the typed answer says exactly what `stored` says (once normalised)."""
+    return typed_answer(raw) == stored
+
+
+def lock_reason(
+    cycle: StockTakeCycle, request: StatusRequest, update: StatusUpdate | None, today: date
+) -> str:
+    """Why an item can no longer be changed, or '' when it can."""
+    if cycle.state != CycleState.OPEN:
+        return "The cycle is closed."
+    state = update.state if update else None
+    if state == ReviewState.ACCEPTED:
+        return "The secretariat has accepted this answer."
+    if state == ReviewState.RETURNED:
+        return ""
+    if today > cycle.deadline and request.answered_at is not None:
+        return "The deadline has passed."
+    return ""
+
+
+def _is_web_link(link: str) -> bool:
+    parts = urlsplit(link)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def parse_answer(
+    raw: RawAnswer,
+    *,
+    code: str,
+    previous_status: str | None,
+    complete: bool,
+    previous_narrative: str = "",
+) -> tuple[Answer | None, list[AnswerProblem]]:
+    """Validate one typed answer against last cycle's; `complete` adds what a submission needs."""
+    rid = raw.recommendation_id
+    problems: list[AnswerProblem] = []
+
+    def problem(field_name: str, message: str) -> None:
+        problems.append(AnswerProblem(code, rid, field_name, message))
+
+    status = parse_status(raw.status)
+    if status is None:
+        choices = ", ".join(label for _, label in statuses())
+        problem("status", f"'{raw.status.strip()[:40]}' is not a status; choose one of: {choices}")
+    narrative = raw.narrative.strip()
+    if len(narrative) > NARRATIVE_MAX:
+        problem("narrative", f"at most {NARRATIVE_MAX:,} characters (this one has {len(narrative):,})")
+    # Last cycle's narrative is pre-filled; kept as it is, it cannot explain a change of status.
+    elif (
+        complete
+        and status
+        and previous_status
+        and status.value != previous_status
+        and narrative in ("", previous_narrative.strip())
+    ):
+        problem(
+            "narrative",
+            f"required because the status changed from {status_label(previous_status)} to "
+            f"{status.label}: say what changed and why",
+        )
+    evidence = tuple(raw.evidence.split())
+    if len(evidence) > EVIDENCE_MAX_LINKS:
+        problem("evidence", f"at most {EVIDENCE_MAX_LINKS} links (this one has {len(evidence)})")
+    for link in evidence:
+        if len(link) > EVIDENCE_LINK_MAX:
+            problem("evidence", f"a link may have at most {EVIDENCE_LINK_MAX} characters")
+        elif not _is_web_link(link):
+            problem("evidence", f"'{link[:60]}' is not a web link (http:// or https://)")
+    next_date = None
+    if raw.next_milestone_date.strip():
+        try:
+            next_date = date.fromisoformat(raw.next_milestone_date.strip())
+        except ValueError:
+            problem(
+                "next_milestone_date", f"'{raw.next_milestone_date.strip()[:20]}' is not a date (YYYY-MM-DD)"
+            )
+        else:
+            if not 2000 <= next_date.year <= 2100:
+                problem("next_milestone_date", f"{next_date.isoformat()} is not a plausible date")
+    obstacle = raw.obstacle.strip()
+    if len(obstacle) > OBSTACLE_MAX:
+        problem("obstacle", f"at most {OBSTACLE_MAX:,} characters (this one has {len(obstacle):,})")
+    elif complete and status == ReportedStatus.BLOCKED and not obstacle:
+        problem("obstacle", "required when the status is Blocked: say what blocks the work")
+    if problems or status is None:
+        return None, problems
+    answer = Answer(
+        recommendation_id=rid,
+        status=status,
+        narrative=narrative,
+        evidence=evidence,
+        next_milestone_date=next_date,
+        obstacle=obstacle,
+    )
+    return answer, []
+
+
+def judge_answer(
+    raw: RawAnswer | None,
+    *,
+    code: str,
+    recommendation_id: int,
+    update: StatusUpdate | None,
+    previous: AnswerView | None,
+    lock: str,
+    submit: bool,
+    keep_prefilled: bool = False,
+) -> Verdict:
+    """The save decision for one item of a request.
+
+    `raw` is what was sent for it (None: nothing), `update` what is stored, `previous` what the agency
+    said last cycle, `lock` why it can no longer change ('' when it can). A submission needs every
+    unlocked item answered; a locked item may be re-sent unchanged but not changed; a draft that only
+    repeats last cycle's pre-filled answer is not stored unless `keep_prefilled`; an unchanged answer
+    is not stored again; an item changed by someone else since `raw.loaded_version` is a conflict.
+    """
+
+    def refused(message: str) -> Verdict:
+        return Verdict(problems=(AnswerProblem(code, recommendation_id, "status", message),))
+
+    if raw is None:
+        return refused(NOT_ANSWERED) if submit and not lock else SKIP
+    stored = stored_answer(update) if update and update.reported_status else None
+    if lock:
+        changed = bool(raw.status.strip()) and stored is not None and not same_answer(raw, stored)
+        return refused(f"{lock} It can no longer be changed.") if changed else SKIP
+    if not raw.status.strip():
+        return refused(NOT_ANSWERED) if submit else SKIP
+    submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
+    untouched = previous is not None and same_answer(raw, previous)
+    if update is None and not submits and untouched and not keep_prefilled:
+        return SKIP  # last cycle's answer, pre-filled and untouched, is not a draft of this one
+    last = previous or AnswerView("", "")
+    answer, problems = parse_answer(
+        raw,
+        code=code,
+        previous_status=last.status or None,
+        previous_narrative=last.narrative,
+        complete=submits,
+    )
+    if answer is None:
+        return Verdict(problems=tuple(problems))
+    if update is not None and stored is not None and same_answer(raw, stored):
+        unchanged = update.state == ReviewState.SUBMITTED or (
+            update.state in (ReviewState.DRAFT, ReviewState.RETURNED) and not submits
+        )
+        if unchanged:
+            return SKIP
+    if update is not None and stored is not None and raw.loaded_version not in (None, update.version):
+        conflict = Conflict(
+            code=code,
+            recommendation_id=recommendation_id,
+            yours=typed_answer(raw),
+            stored=stored,
+            stored_version=update.version,
+            stored_by=update.reported_by,
+            stored_at=update.reported_at,
+        )
+        return Verdict(conflict=conflict)
+    return Verdict(answer=answer, submits=submits)

@@ -1,0 +1,73 @@
+"""When a stock-take cycle may open: a name, a deadline ahead, every active item owned, every owner reachable.
+
+Pure: `check_launch` takes what the catalogue holds (`Readiness`) and says why not, or whether the
+launch is a re-run of a cycle already open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from domain.errors import ValidationError
+from domain.lifecycle import CycleState
+from domain.model import StockTakeCycle
+
+_MAX_LISTED = 40
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What the catalogue holds for a launch: unowned items, owning agencies, agencies with a contact."""
+
+    ownerless: Sequence[str]
+    owners: Sequence[str]
+    reachable: frozenset[str]
+
+
+def listing(items: Sequence[str]) -> str:
+    """Up to 40 names, then how many more."""
+    shown = ", ".join(items[:_MAX_LISTED])
+    return shown if len(items) <= _MAX_LISTED else f"{shown} and {len(items) - _MAX_LISTED} more"
+
+
+def check_rerun(existing: StockTakeCycle, deadline: date) -> None:
+    """A launch of a cycle that exists is a re-run only with the same deadline, while the cycle is open."""
+    if existing.deadline != deadline:
+        raise ValidationError(
+            "name",
+            f"a cycle named '{existing.name}' already exists with deadline {existing.deadline.isoformat()}; "
+            "choose another name",
+        )
+    if existing.state != CycleState.OPEN:
+        raise ValidationError(
+            "name", f"a cycle named '{existing.name}' already exists and is {existing.state}"
+        )
+
+
+def check_new_cycle(
+    name: str, deadline: date, today: date, readiness: Readiness, *, allow_unowned: bool
+) -> None:
+    """Raise a ValidationError naming the field unless a new cycle of that name may open today."""
+    if not name:
+        raise ValidationError("name", "a cycle needs a name")
+    if deadline < today:
+        raise ValidationError(
+            "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"
+        )
+    if readiness.ownerless and not allow_unowned:
+        raise ValidationError(
+            "owners",
+            f"{len(readiness.ownerless)} active recommendation(s) have no owner: "
+            f"{listing(readiness.ownerless)}. "
+            "Assign owners first (`followup owners suggest --apply`, or `followup owners apply FILE.yaml`), "
+            "or launch with --allow-unowned",
+        )
+    if not readiness.owners:
+        raise ValidationError("catalogue", "no active recommendation has an owner: there is nothing to ask")
+    unreachable = sorted(set(readiness.owners) - readiness.reachable)
+    if unreachable:
+        raise ValidationError(
+            "contacts", f"owning agencies without any contact: {listing(unreachable)}; add a focal point"
+        )

@@ -1,0 +1,695 @@
+"""What several test modules share: the reply scenario and its service helpers, the CLI runner, the
+browser fixtures, the flows' and fault tests' helpers, the stock-take data set and the e-mail
+contexts (in-memory ports are in `tests.fakes`).
+
+Test modules import from here, never from one another; pytest fixtures defined here (`browser`,
+`portal_url`) are registered for every test through `pytest_plugins` in `tests/conftest.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select
+
+from db import tables
+from db.engine import make_engine
+from db.unit_of_work import SqlUnitOfWork
+from domain.answers import RawAnswer
+from domain.lifecycle import MilestoneState, ReviewState
+from domain.model import Answer, Channel, Milestone, Recommendation, ReportedStatus, StatusUpdate
+from domain.stocktake import CycleInfo, StockTake, assemble_stocktake
+from notifications.outbox import OutboxNotifier
+from tests import factories
+from tests.smtp import SmtpServer, free_port
+from workflows import bootstrap
+from workflows.bootstrap import FixedClock
+from workflows.config import CycleConfig
+from workflows.services import replies, review
+from workflows.settings import get_settings
+
+if TYPE_CHECKING:  # the web stack and the browser are loaded by the tests that use them
+    import httpx
+    from fastapi.testclient import TestClient
+    from playwright.sync_api import Browser
+
+# --- the reply scenario: two agencies; AAA owns A1.1, A1.2 (with BBB as contributor) and A2.1, BBB
+# also leads SR1; a previous cycle holds AAA's answers, so the current cycle's page shows them pre-filled.
+TODAY = date(2026, 3, 10)
+DEADLINE = date(2026, 3, 31)
+CYCLE = "2026-spring"
+SECRETARIAT_TOKEN = "s3cretariat-t0ken-for-tests"
+GRACE = 14
+BY = "hlcp secretariat"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored update, read while its session was open."""
+
+    state: str
+    version: int
+    status: str | None
+    narrative: str
+    channel: str | None
+
+
+@dataclass
+class Scenario:
+    """What the tests need to know about the seeded database."""
+
+    uow: SqlUnitOfWork
+    cycle_id: int
+    tokens: dict[str, str]
+    ids: dict[str, int]
+    clock: bootstrap.FixedClock
+
+    def notifier(self, uow: SqlUnitOfWork) -> OutboxNotifier:
+        """The application's notifier (the outbox), writing in `uow`'s transaction."""
+        return bootstrap.notifier(uow, self.clock)
+
+    @property
+    def config(self) -> CycleConfig:
+        """Links and the secretariat's address as the application builds them."""
+        return bootstrap.cycle_config()
+
+    def update(self, code: str, agency: str = "AAA") -> Stored | None:
+        """What is stored for an item in the current cycle."""
+        with self.uow:
+            found = self.uow.updates.get(self.cycle_id, self.ids[code], agency)
+            if found is None:
+                return None
+            return Stored(found.state, found.version, found.reported_status, found.narrative, found.channel)
+
+    def outbox(self, kind: str) -> list[dict[str, object]]:
+        """Queued messages of one kind."""
+        with self.uow:
+            rows = self.uow.session.execute(select(tables.outbox).where(tables.outbox.c.kind == kind))
+            return [dict(r) for r in rows.mappings()]
+
+    def request_state(self, agency: str = "AAA") -> tuple[str, datetime | None]:
+        """State and answered-at of an agency's request in the current cycle."""
+        with self.uow:
+            request = self.uow.requests.get(self.cycle_id, agency)
+            assert request is not None
+            return request.state, request.answered_at
+
+
+def seed(uow: SqlUnitOfWork) -> Scenario:
+    """Agencies, recommendations, a milestone, a previous cycle with AAA's answers, the open cycle."""
+    factories.add_agencies(uow, "AAA", "BBB")
+    ids = factories.add_recommendations(
+        uow, {"A1.1": ["AAA"], "A1.2": ["AAA", "BBB"], "A2.1": ["AAA"], "SR1": ["BBB"]}
+    )
+    with uow:
+        uow.milestones.add(
+            Milestone(recommendation_id=ids["A1.1"], title="Expert group meeting", due_date=date(2026, 3, 1))
+        )
+        uow.commit()
+    before, _ = factories.open_cycle(uow, "2025-autumn", date(2025, 9, 30), ["AAA", "BBB"])
+    at = datetime(2025, 9, 20, 9, 0, tzinfo=UTC)
+    with uow:
+        for code, status, narrative in (
+            ("A1.1", ReportedStatus.IN_PROGRESS, "Terms of reference drafted."),
+            ("A1.2", ReportedStatus.NOT_STARTED, ""),
+        ):
+            update = StatusUpdate(cycle_id=before, recommendation_id=ids[code], agency_code="AAA")
+            uow.updates.add(update)
+            answer = Answer(recommendation_id=ids[code], status=status, narrative=narrative)
+            update.apply(answer, at=at, by="AAA focal point", channel=Channel.PORTAL, submit=True)
+        uow.commit()
+    cycle_id, tokens = factories.open_cycle(uow, CYCLE, DEADLINE, ["AAA", "BBB"])
+    return Scenario(uow, cycle_id, tokens, ids, bootstrap.FixedClock(TODAY))
+
+
+def bbb_saves_a_draft(site: Scenario) -> None:
+    """BBB, the other agency, saves a draft answer to SR1 through the reply service."""
+    answer = RawAnswer(site.ids["SR1"], status="in_progress", narrative="Begun.", loaded_version=0)
+    replies.save_reply(
+        site.uow,
+        site.notifier(site.uow),
+        site.clock,
+        site.config,
+        site.tokens["BBB"],
+        [answer],
+        submit=False,
+        grace_days=get_settings().token_grace_days,
+    )
+
+
+@contextmanager
+def portal_with(site: Scenario, monkeypatch: pytest.MonkeyPatch, **settings: str) -> Iterator[TestClient]:
+    """A client of the portal on the site's database, with these settings (`portal_part_size="2"`)."""
+    from fastapi.testclient import TestClient
+
+    from portal.app import create_app
+
+    for name, value in settings.items():
+        monkeypatch.setenv(f"FOLLOWUP_{name.upper()}", value)
+    get_settings.cache_clear()
+    with TestClient(create_app(clock=site.clock)) as client:
+        yield client
+
+
+def move_to_agenda_point(site: Scenario, code: str, point: int) -> None:
+    """A re-import moves the item to another agenda point, its text unchanged."""
+    with site.uow:
+        moved = site.uow.session.get(Recommendation, site.ids[code])
+        assert moved is not None
+        title = "Moved on re-import"
+        moved.amend(text=moved.text, at=site.clock.now(), by="import", agenda_point=point, agenda_title=title)
+        site.uow.commit()
+
+
+def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> replies.ReplyPage:
+    return replies.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
+
+
+def save(
+    s: Scenario, answers: list[RawAnswer], *, submit: bool, clock: bootstrap.FixedClock | None = None
+) -> replies.SaveResult:
+    clock = clock or s.clock
+    return replies.save_reply(
+        s.uow, s.notifier(s.uow), clock, s.config, s.tokens["AAA"], answers, submit=submit, grace_days=GRACE
+    )
+
+
+def all_items(s: Scenario, **overrides: str) -> list[RawAnswer]:
+    """A complete, valid answer for each of AAA's three items."""
+    values = {
+        "A1.1": ("completed", "Meeting held in February."),
+        "A1.2": ("in_progress", "Work started."),
+        "A2.1": ("ongoing", ""),
+    }
+    return [
+        RawAnswer(s.ids[code], status=overrides.get(code, status), narrative=narrative, loaded_version=0)
+        for code, (status, narrative) in values.items()
+    ]
+
+
+def send_back(s: Scenario, code: str, question: str = "Which meeting?", agency: str = "AAA") -> None:
+    review.return_item(
+        s.uow, s.notifier(s.uow), s.clock, s.config, CYCLE, code, agency, question=question, by=BY
+    )
+
+
+def form_of(page: httpx.Response) -> dict[str, str]:
+    """The hidden fields and current values of the reply form, as a browser would send them."""
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    for name, value in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page.text):
+        fields[name] = value
+    for dropdown in re.findall(r'<select id="[^"]+" name="([^"]+)".*?</select>', page.text, re.S):
+        chosen = re.search(rf'name="{dropdown}".*?<option value="([^"]*)" selected', page.text, re.S)
+        fields[dropdown] = chosen.group(1) if chosen else ""
+    return fields
+
+
+def post(
+    client: TestClient, token: str, fields: dict[str, str], action: str, *, part: int | None = None
+) -> httpx.Response:
+    """Send the reply form with `action` (to one part of a long request if given); redirects not followed."""
+    url = f"/r/{token}" if part is None else f"/r/{token}?part={part}"
+    return client.post(url, data={**fields, "action": action}, follow_redirects=False)
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def portal_url(site: Scenario) -> Iterator[str]:
+    """The portal served by uvicorn on a free loopback port, in a background thread."""
+    import uvicorn
+
+    from portal.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(clock=site.clock), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the portal did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (the system's), closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+# --- the flows: a spring cycle launched through Prefect, and what the outbox handed over -------------
+
+LAUNCH_DAY = date(2026, 3, 2)
+FLOWS_DEADLINE = date(2026, 4, 1)
+
+
+def launch(**overrides: Any) -> dict[str, Any]:
+    """Run the launch flow for "Spring 2026" (deadline 1 April, launched 2 March) unless overridden."""
+    from workflows import flows
+
+    arguments: dict[str, Any] = {"name": "Spring 2026", "deadline": FLOWS_DEADLINE, "today": LAUNCH_DAY}
+    return flows.launch_stocktake_cycle(**{**arguments, **overrides})
+
+
+def forget_settings_and_engines() -> None:
+    # bootstrap caches one engine per URL (None meaning "from settings"): start each test afresh.
+    bootstrap.engine().dispose()
+    bootstrap.engine.cache_clear()
+    get_settings.cache_clear()
+
+
+def submit_answers(cycle_name: str, agency: str, rec_ids: list[int], on: date) -> None:
+    """The agency submits an answer for each of `rec_ids` (as the portal stores it)."""
+    with bootstrap.uow() as uow:
+        cycle = uow.cycles.require(cycle_name)
+        for rec_id in rec_ids:
+            update = StatusUpdate(cycle_id=cycle.id or 0, recommendation_id=rec_id, agency_code=agency)
+            uow.updates.add(update)
+            update.apply(
+                Answer(rec_id, ReportedStatus.IN_PROGRESS, narrative="Guidance drafted with partners."),
+                at=bootstrap.FixedClock(on).now(),
+                by=f"focal.point@{agency.lower()}.example.org",
+                channel=Channel.PORTAL,
+                submit=True,
+            )
+        uow.commit()
+
+
+def sent_messages() -> list[tuple[str, str | None]]:
+    """(kind, agency) of every message the outbox handed to the mail server, in order."""
+    ob = tables.outbox
+    with bootstrap.uow() as uow:
+        rows = uow.session.execute(
+            select(ob.c.kind, ob.c.agency_code)
+            .where(ob.c.sent_at.is_not(None))
+            .order_by(ob.c.sent_at, ob.c.id)
+        ).all()
+    return [(row.kind, row.agency_code) for row in rows]
+
+
+def latest_artifact(key: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    assert found, f"no artifact {key}"
+    return found[0]
+
+
+def clock(minutes: float = 0) -> FixedClock:
+    """A clock `minutes` after the test's start."""
+    at = AT + timedelta(minutes=minutes)
+    return FixedClock(at.date(), at)
+
+
+def enqueue(
+    uow: SqlUnitOfWork, key: str = "status-request:1:IOM", kind: str = "status-request", **kw: Any
+) -> bool:
+    """Queue one message in its own committed transaction, as a use case would."""
+    with uow:
+        stored = OutboxNotifier(uow, clock()).enqueue(
+            kind, key=key, to=kw.pop("to", [FOCAL]), context=context(kind), **kw
+        )
+        uow.commit()
+    return stored
+
+
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+FOCAL = "focal.point@iom.example.org"
+
+
+# --- the CLI runner ---------------------------------------------------------------------------
+
+# Runs a command in a fresh interpreter and reports whether Prefect got imported along the way.
+CLI_SCRIPT = """
+import sys
+from typer.testing import CliRunner
+from workflows.cli import app
+result = CliRunner().invoke(app, sys.argv[1:])
+print(result.output)
+print("exit", result.exit_code)
+print("prefect imported:", any(m == "prefect" or m.startswith("prefect.") for m in sys.modules))
+"""
+
+
+def run(database_url: str, *args: str) -> str:
+    """Run `followup ARGS` on the database in a fresh interpreter; its output, exit and Prefect lines."""
+    env = {
+        **os.environ,
+        "FOLLOWUP_DATABASE_URL": database_url,
+        "FOLLOWUP_SECRET_KEY": factories.SECRET_KEY,
+        "COLUMNS": "150",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_SCRIPT, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+# --- fault injection: a slow SMTP server, a small generated catalogue, `followup` as a process ----
+
+FOLLOWUP = str(Path(sys.executable).parent / "followup")
+
+
+@dataclass
+class SlowSmtpServer(SmtpServer):
+    """An SMTP server that keeps each message, then waits `delay` seconds before saying it accepted it.
+
+    The wait puts the sender in the worst place to die: its message has arrived, the reply has not.
+    """
+
+    delay: float = 0.0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return reply
+
+    def count_by_recipient(self) -> Counter[str]:
+        """How many messages each envelope recipient received."""
+        with self._lock:
+            return Counter(address for _, recipients in self.envelopes for address in recipients)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A small generated catalogue: its agencies and how many (item, owner) pairs it has."""
+
+    agencies: list[str]
+    owner_pairs: int
+
+    def focal_point(self, agency: str) -> str:
+        return f"focal.point@{agency.lower()}.example.org"
+
+
+def make_catalogue(database_url: str, *, agencies: int = 8, recommendations: int = 40) -> Catalogue:
+    """Agencies with contacts, recommendations with 1-3 owners each and milestones (the bench generator)."""
+    from benchmarks import generate  # the bench generator: only the fault tests need it
+
+    engine = make_engine(database_url)
+    try:
+        population = generate.populate(
+            engine, recommendations=recommendations, agencies=agencies, previous_cycles=0
+        )
+    finally:
+        engine.dispose()
+    return Catalogue(population.agencies, len(population.owners))
+
+
+def process_env(database_url: str, mail_url: str, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `followup` process on this database, mail server and running Prefect server."""
+    from prefect.settings import PREFECT_API_URL  # the test harness's server, set by `prefect_harness`
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    env.update(
+        {
+            "FOLLOWUP_HOME": str(home),
+            "FOLLOWUP_DATABASE_URL": database_url,
+            "FOLLOWUP_MAIL_URL": mail_url,
+            "FOLLOWUP_SECRET_KEY": factories.SECRET_KEY,
+            "FOLLOWUP_TASK_RETRY_DELAY_SECONDS": "[0]",
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_HOME": str(home / "prefect"),
+            **extra,
+        }
+    )
+    return env
+
+
+def start_followup(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `followup ARGS...` in a process group of its own (so it can be killed whole)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [FOLLOWUP, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def run_followup(*args: str, env: dict[str, str], log: Path, timeout: float = 180) -> None:
+    """Run `followup ARGS...` to completion; fail the test with its output if it fails."""
+    process = start_followup(*args, env=env, log=log)
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert code == 0, f"followup {' '.join(args)} exited {code}:\n{log.read_text()[-4000:]}"
+
+
+# --- the stock-take: HLCP 27 (previous) and HLCP 28 (reported on), chosen so every kind of change, a
+# disagreement, a multi-owner roll-up, a draft that must not count, overdue and not-yet-due milestones occur
+
+PREVIOUS = "HLCP 27 stock-take"
+CURRENT = "HLCP 28 stock-take"
+STOCKTAKE_TODAY = date(2026, 3, 20)
+AGENCIES = ("ILO", "IOM", "OHCHR", "UNHCR", "UNICEF", "WHO")
+OWNERS = {
+    "SR1.i": ["ILO", "IOM"],
+    "SR1.ii.a": ["UNICEF"],
+    "SR2.i": ["OHCHR", "ILO", "WHO"],
+    "A1.1": ["OHCHR"],
+    "A1.2": ["UNICEF", "UNHCR"],
+    "A2.1": ["ILO"],
+    "A2.2": ["IOM"],
+    "A3.1": ["UNHCR"],
+    "A7.1": ["WHO", "IOM"],
+}
+S = ReportedStatus
+# (code, agency, status, narrative, evidence, obstacle, assessed status, rationale)
+PREVIOUS_ANSWERS = [
+    ("SR1.i", "ILO", S.IN_PROGRESS, "Drafting the system-wide stock-take note.", (), "", None, ""),
+    ("SR1.i", "IOM", S.IN_PROGRESS, "Contributing the IOM chapter.", (), "", None, ""),
+    ("SR1.ii.a", "UNICEF", S.NOT_STARTED, "Waiting for UNDG guidance.", (), "", None, ""),
+    ("SR2.i", "OHCHR", S.IN_PROGRESS, "Advocacy strategy outline circulated.", (), "", None, ""),
+    ("A1.1", "OHCHR", S.IN_PROGRESS, "Access-to-justice toolkit in drafting.", (), "", None, ""),
+    ("A1.2", "UNICEF", S.IN_PROGRESS, "Consultations with Member States.", (), "", None, ""),
+    ("A2.1", "ILO", S.BLOCKED, "Labour market survey funding not secured.", (), "No donor", None, ""),
+    ("A2.2", "IOM", S.ONGOING, "Remittance price monitoring continues.", (), "", None, ""),
+    ("A7.1", "WHO", S.IN_PROGRESS, "Migrant health indicators drafted.", (), "", None, ""),
+]
+CURRENT_ANSWERS = [
+    ("SR1.i", "ILO", S.COMPLETED, "Stock-take note tabled at HLCP 28.",
+     ("https://example.org/hlcp28/note.pdf",), "", None, ""),
+    ("SR1.i", "IOM", S.COMPLETED, "IOM chapter delivered.", (), "", None, ""),
+    ("SR1.ii.a", "UNICEF", S.BLOCKED, "UNDAF guidelines on hold.", (),
+     "UNDG has not scheduled the working group", None, ""),
+    ("SR2.i", "OHCHR", S.IN_PROGRESS, "Strategy under review by GMG principals.", (), "", None, ""),
+    ("SR2.i", "ILO", S.COMPLETED, "ILO input | labour indicators sent.", (), "", None, ""),
+    ("A1.1", "OHCHR", S.COMPLETED, "Toolkit launched in Geneva.",
+     ("https://example.org/toolkit", "https://example.org/launch-note"), "",
+     S.IN_PROGRESS, "Toolkit launched, but the legal-aid module is still missing."),
+    ("A1.2", "UNICEF", S.ONGOING, "Guarantees monitored through country offices.", (), "", None, ""),
+    ("A2.2", "IOM", S.ONGOING, "Remittance price monitoring continues.",
+     ("https://example.org/remittance-prices",), "", None, ""),
+    ("A3.1", "UNHCR", S.IN_PROGRESS, "Training of border officials in 4 countries.", (), "", None, ""),
+]  # fmt: skip
+# (code, title, due date, state, agency)
+MILESTONES = [
+    ("SR1.i", "Stock-take note to HLCP", date(2025, 12, 1), MilestoneState.DONE, "ILO"),
+    ("SR2.i", "Joint advocacy strategy agreed", date(2026, 1, 31), MilestoneState.PLANNED, None),
+    ("A1.1", "Expert group meeting", date(2026, 6, 30), MilestoneState.PLANNED, "OHCHR"),
+    ("A2.1", "Fair recruitment guidance published", date(2025, 6, 30), MilestoneState.PLANNED, "ILO"),
+]
+
+
+def _stocktake_answers(
+    uow: SqlUnitOfWork, cycle_id: int, ids: dict[str, int], at: datetime, rows: list[tuple]
+) -> None:
+    with uow:
+        for code, agency, status, narrative, evidence, obstacle, assessed, rationale in rows:
+            update = StatusUpdate(cycle_id=cycle_id, recommendation_id=ids[code], agency_code=agency)
+            uow.updates.add(update)
+            answer = Answer(ids[code], status, narrative=narrative, evidence=evidence, obstacle=obstacle)
+            by = f"focal.point@{agency.lower()}.example.org"
+            update.apply(answer, at=at, by=by, channel=Channel.PORTAL, submit=True)
+            if assessed is not None:
+                update.transition(ReviewState.ACCEPTED, at=at, by="secretariat")
+                update.assessed_status, update.assessment_rationale = assessed.value, rationale
+        uow.commit()
+
+
+def build_two_cycles(uow: SqlUnitOfWork) -> dict[str, int]:
+    """Create the agencies, recommendations, milestones and both cycles; returns code -> id."""
+    factories.add_agencies(uow, *AGENCIES)
+    ids = factories.add_recommendations(uow, OWNERS, source="CEB/2014/4 Annex V")
+    with uow:
+        for code, title, due, state, agency in MILESTONES:
+            uow.milestones.add(
+                Milestone(
+                    recommendation_id=ids[code], title=title, due_date=due, agency_code=agency, state=state
+                )
+            )
+        uow.commit()
+    previous_id, _ = factories.open_cycle(
+        uow, PREVIOUS, date(2025, 10, 1), list(AGENCIES), hlcp_session="HLCP 27"
+    )
+    with uow:
+        uow.cycles.require(PREVIOUS).launched_at = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
+        uow.commit()
+    _stocktake_answers(uow, previous_id, ids, datetime(2025, 9, 20, 10, 0, tzinfo=UTC), PREVIOUS_ANSWERS)
+    current_id, _ = factories.open_cycle(
+        uow, CURRENT, date(2026, 3, 15), list(AGENCIES), hlcp_session="HLCP 28"
+    )
+    _stocktake_answers(uow, current_id, ids, datetime(2026, 3, 10, 15, 30, tzinfo=UTC), CURRENT_ANSWERS)
+    with uow:
+        # A draft is the agency's own business until submitted: the report must not count it.
+        draft = StatusUpdate(cycle_id=current_id, recommendation_id=ids["A1.2"], agency_code="UNHCR")
+        uow.updates.add(draft)
+        draft.apply(
+            Answer(ids["A1.2"], S.COMPLETED, narrative="draft"),
+            at=datetime(2026, 3, 11, tzinfo=UTC),
+            by="focal.point@unhcr.example.org",
+            channel=Channel.PORTAL,
+            submit=False,
+        )
+        uow.commit()
+    return ids
+
+
+def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
+    """The stock-take of a cycle with no items."""
+    return assemble_stocktake(
+        cycle=CycleInfo(name="Empty", hlcp_session=hlcp_session, deadline=date(2026, 9, 1)),
+        previous=None,
+        today=date(2026, 9, 2),
+        recommendations=[],
+        items=[],
+        agency_names={},
+        updates=[],
+    )
+
+
+# --- e-mail contexts: an example context for every message kind, as the workflows build them ---
+
+IOM = {"code": "IOM", "name": "Organisation internationale pour les migrations — Genève"}
+MAIL_CYCLE = {"name": "2026-spring", "hlcp_session": "HLCP 51st session", "deadline": date(2026, 4, 3)}
+SECRETARIAT = "hlcp.secretariat@un.example.org"
+REPLY_URL = "http://127.0.0.1:8000/r/tok3n-IOM"
+
+
+def context(kind: str, **overrides: Any) -> dict[str, Any]:
+    """A complete context for `kind`, with `overrides` replacing top-level values."""
+    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT}
+    by_kind: dict[str, dict[str, Any]] = {
+        "status-request": {
+            "agency": IOM,
+            "reply_url": REPLY_URL,
+            "item_count": 3,
+            "in_parts": False,
+            "items_by_point": [
+                {
+                    "kind": "annex",
+                    "agenda_point": 1,
+                    "agenda_title": "Migration and development",
+                    "items": [
+                        {
+                            "code": "A1.1",
+                            "text": "Establish an inter-agency working group on migration data.",
+                            "role": "lead",
+                            "last_status": "in_progress",
+                            "last_narrative": "Terms of reference agreed; first meeting held in Genève.",
+                        },
+                        {
+                            "code": "A1.2",
+                            "text": "Publish a joint statistical report.",
+                            "role": "contributor",
+                            "last_status": None,
+                            "last_narrative": "",
+                        },
+                    ],
+                },
+                {
+                    "kind": "strategic",
+                    "agenda_point": None,
+                    "agenda_title": "",
+                    "items": [
+                        {
+                            "code": "SR1.ii.a",
+                            "text": "Report progress to the CEB every year.",
+                            "role": "lead",
+                            "last_status": "completed",
+                            "last_narrative": "Reported in 2025.",
+                        }
+                    ],
+                },
+            ],
+        },
+        "reminder": {
+            "agency": IOM,
+            "reply_url": REPLY_URL,
+            "days_left": 7,
+            "unanswered_count": 2,
+            "item_count": 3,
+        },
+        "escalation": {
+            "agency": IOM,
+            "reply_url": REPLY_URL,
+            "days_overdue": 3,
+            "unanswered_count": 2,
+            "focal_points": ["focal.point@iom.example.org", "deputy@iom.example.org"],
+        },
+        "receipt": {
+            "agency": IOM,
+            "reply_url": REPLY_URL,
+            "submitted_at": datetime(2026, 3, 20, 14, 5, tzinfo=UTC),
+            "recorded": [
+                {"code": "A1.1", "status": "completed", "narrative": "Working group met twice; report out."},
+                {"code": "A1.2", "status": "blocked", "narrative": ""},
+            ],
+        },
+        "returned": {
+            "agency": IOM,
+            "reply_url": REPLY_URL,
+            "returned": [
+                {
+                    "code": "A1.1",
+                    "status": "completed",
+                    "narrative": "Barometer published.",
+                    "question": "Is the survey programme itself complete, or only its first edition?",
+                }
+            ],
+        },
+        "cycle-summary": {
+            "requested": 25,
+            "answered": 21,
+            "response_rate": 0.84,
+            "overdue_agencies": [IOM, {"code": "UNDP", "name": "United Nations Development Programme"}],
+            "overdue_items": 7,
+            "report_paths": ["var/reports/2026-spring/stock-take.docx"],
+            "report_url": None,
+        },
+    }
+    return {**common, **by_kind[kind], **overrides}

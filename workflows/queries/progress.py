@@ -1,0 +1,246 @@
+"""Who answered what: per-agency progress of a cycle, the list of cycles, items still unanswered.
+
+Read models: plain SQL over the tables, a few grouped queries whatever the cycle's size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select
+
+from db import tables
+from db.unit_of_work import SqlUnitOfWork
+from domain.lifecycle import CycleState, MilestoneState, ReviewState
+from domain.model import StockTakeCycle
+from domain.policies import request_overdue
+
+# Answers the secretariat has in hand (a returned answer is back with the agency).
+ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
+
+
+@dataclass(frozen=True)
+class AgencyProgress:
+    """One agency's line in a cycle: items requested, answered, overdue."""
+
+    code: str
+    name: str
+    state: str
+    requested: int
+    answered: int
+    overdue: int
+    sent_at: datetime | None
+    answered_at: datetime | None
+
+    @property
+    def missing(self) -> int:
+        """Items the agency has not answered yet."""
+        return self.requested - self.answered
+
+
+@dataclass(frozen=True)
+class CycleOverview:
+    """A cycle and, per agency, requested / answered / overdue."""
+
+    name: str
+    hlcp_session: str | None
+    deadline: date
+    state: str
+    agencies: list[AgencyProgress]
+
+    @property
+    def requested(self) -> int:
+        """Items requested across agencies (an item with two owners counts twice)."""
+        return sum(a.requested for a in self.agencies)
+
+    @property
+    def answered(self) -> int:
+        """Items answered across agencies."""
+        return sum(a.answered for a in self.agencies)
+
+    @property
+    def overdue(self) -> int:
+        """Items overdue across agencies."""
+        return sum(a.overdue for a in self.agencies)
+
+
+@dataclass(frozen=True)
+class CycleLine:
+    """One cycle in the list: totals only."""
+
+    name: str
+    hlcp_session: str | None
+    deadline: date
+    state: str
+    agencies: int
+    requested: int
+    answered: int
+    agencies_answered: int
+
+
+def item_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
+    """Per agency, the items requested of it in the cycle."""
+    ci = tables.cycle_items
+    query = select(ci.c.agency_code, func.count()).where(ci.c.cycle_id == cycle_id).group_by(ci.c.agency_code)
+    return dict(uow.session.execute(query).all())
+
+
+def answered_per(column: Any) -> Select[Any]:
+    """Count requested items that were answered (submitted or accepted), grouped by `column`."""
+    ci, su = tables.cycle_items, tables.status_updates
+    answered = and_(
+        su.c.cycle_id == ci.c.cycle_id,
+        su.c.recommendation_id == ci.c.recommendation_id,
+        su.c.agency_code == ci.c.agency_code,
+        su.c.state.in_(ANSWERED_STATES),
+    )
+    return select(column, func.count()).select_from(ci.join(su, answered)).group_by(column)
+
+
+def answered_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
+    """Per agency, the requested items it has answered (submitted or accepted)."""
+    ci = tables.cycle_items
+    return dict(uow.session.execute(answered_per(ci.c.agency_code).where(ci.c.cycle_id == cycle_id)).all())
+
+
+def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
+    """Per agency of the cycle, in code order: items requested, answered and (late, while open) overdue."""
+    assert cycle.id is not None
+    sr, a = tables.status_requests, tables.agencies
+    requested = item_counts(uow, cycle.id)
+    answered = answered_counts(uow, cycle.id)
+    rows = uow.session.execute(
+        select(sr.c.agency_code, a.c.name, sr.c.state, sr.c.sent_at, sr.c.answered_at)
+        .join(a, a.c.code == sr.c.agency_code)
+        .where(sr.c.cycle_id == cycle.id)
+        .order_by(sr.c.agency_code)
+    ).all()
+    progress = []
+    for row in rows:
+        asked, done = requested.get(row.agency_code, 0), answered.get(row.agency_code, 0)
+        late = cycle.state == CycleState.OPEN and request_overdue(
+            deadline=cycle.deadline, today=today, answered=done >= asked
+        )
+        progress.append(
+            AgencyProgress(
+                row.agency_code,
+                row.name,
+                row.state,
+                asked,
+                done,
+                asked - done if late else 0,
+                row.sent_at,
+                row.answered_at,
+            )
+        )
+    return progress
+
+
+def cycle_overview(uow: SqlUnitOfWork, name: str, today: date) -> CycleOverview:
+    """A cycle's state and, per agency, requested / answered / overdue items (a few bulk queries)."""
+    with uow:
+        cycle = uow.cycles.require(name)
+        return CycleOverview(
+            cycle.name, cycle.hlcp_session, cycle.deadline, cycle.state, progress(uow, cycle, today)
+        )
+
+
+def list_cycles(uow: SqlUnitOfWork) -> list[CycleLine]:
+    """Every cycle, oldest first, with its totals (three grouped queries whatever the size)."""
+    c, ci, sr = tables.cycles, tables.cycle_items, tables.status_requests
+    with uow:
+        requested: dict[int, int] = dict(
+            uow.session.execute(select(ci.c.cycle_id, func.count()).group_by(ci.c.cycle_id)).all()
+        )
+        answered: dict[int, int] = dict(uow.session.execute(answered_per(ci.c.cycle_id)).all())
+        agencies = {
+            row.cycle_id: (row.total, row.done or 0)
+            for row in uow.session.execute(
+                select(
+                    sr.c.cycle_id,
+                    func.count().label("total"),
+                    func.sum(case((sr.c.answered_at.is_not(None), 1), else_=0)).label("done"),
+                ).group_by(sr.c.cycle_id)
+            )
+        }
+        cycles = uow.session.execute(
+            select(c.c.id, c.c.name, c.c.hlcp_session, c.c.deadline, c.c.state).order_by(
+                c.c.created_at, c.c.id
+            )
+        ).all()
+        return [
+            CycleLine(
+                row.name,
+                row.hlcp_session,
+                row.deadline,
+                row.state,
+                agencies.get(row.id, (0, 0))[0],
+                requested.get(row.id, 0),
+                answered.get(row.id, 0),
+                agencies.get(row.id, (0, 0))[1],
+            )
+            for row in cycles
+        ]
+
+
+def unanswered_items(uow: SqlUnitOfWork, cycle_id: int, agency_codes: Sequence[str]) -> dict[str, list[str]]:
+    """Per agency, the codes of the items it has not answered yet (one query)."""
+    if not agency_codes:
+        return {}
+    ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
+    rows = uow.session.execute(
+        select(ci.c.agency_code, r.c.code)
+        .join(r, r.c.id == ci.c.recommendation_id)
+        .outerjoin(
+            su,
+            and_(
+                su.c.cycle_id == ci.c.cycle_id,
+                su.c.recommendation_id == ci.c.recommendation_id,
+                su.c.agency_code == ci.c.agency_code,
+                su.c.state.in_(ANSWERED_STATES),
+            ),
+        )
+        .where(ci.c.cycle_id == cycle_id, ci.c.agency_code.in_(list(agency_codes)), su.c.id.is_(None))
+        .order_by(ci.c.agency_code, r.c.source, r.c.position)
+    ).all()
+    items: dict[str, list[str]] = defaultdict(list)
+    for agency_code, code in rows:
+        items[agency_code].append(code)
+    return items
+
+
+def answered_since(uow: SqlUnitOfWork, cycle_id: int, start: datetime, end: datetime) -> set[str]:
+    """The agencies whose request was marked answered after `start`, up to `end`."""
+    sr = tables.status_requests
+    return set(
+        uow.session.scalars(
+            select(sr.c.agency_code).where(
+                sr.c.cycle_id == cycle_id, sr.c.answered_at > start, sr.c.answered_at <= end
+            )
+        )
+    )
+
+
+def overdue_milestones(uow: SqlUnitOfWork) -> list[Any]:
+    """Every overdue milestone (id, code, title, due_date, owner: its agency or the lead), by date."""
+    m, r, o = tables.milestones, tables.recommendations, tables.ownerships
+    lead = (
+        select(o.c.agency_code)
+        .where(o.c.recommendation_id == m.c.recommendation_id, o.c.role == "lead")
+        .limit(1)
+        .scalar_subquery()
+    )
+    return list(
+        uow.session.execute(
+            select(
+                m.c.id, r.c.code, m.c.title, m.c.due_date, func.coalesce(m.c.agency_code, lead).label("owner")
+            )
+            .join(r, r.c.id == m.c.recommendation_id)
+            .where(m.c.state == MilestoneState.OVERDUE.value)
+            .order_by(m.c.due_date, r.c.code)
+        ).all()
+    )

@@ -1,0 +1,174 @@
+"""Collecting and closing a cycle: take in the inbox, close, write the stock-take, tell the secretariat.
+
+No Prefect here: flows call these functions with factories for fresh units of work, since each
+file is imported in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import DomainError, ValidationError
+from domain.lifecycle import CycleState, RequestState
+from domain.ports import Clock, Notifier
+from workflows.config import CycleConfig
+from workflows.queries.emails import summary_context
+from workflows.queries.progress import AgencyProgress, progress
+from workflows.services.follow_up import sync_answered
+
+REPLY_FILE_SUFFIXES = (".xlsx", ".csv")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One spreadsheet taken from the inbox: where it went, and why when it was rejected."""
+
+    name: str
+    accepted: bool
+    moved_to: Path
+    error: str = ""
+    agency_code: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectReport:
+    """What collecting did: files taken in or rejected, replies newly complete, what is missing."""
+
+    cycle_name: str
+    files: list[FileOutcome]
+    newly_answered: list[str]
+    missing: list[AgencyProgress]
+
+
+@dataclass(frozen=True)
+class CloseReport:
+    """What closing did: collection, reports written, the summary queued."""
+
+    cycle_name: str
+    closed_now: bool
+    collect: CollectReport
+    report_paths: dict[str, Path]
+    summary_enqueued: bool
+
+
+def collect_replies(
+    new_uow: Callable[[], SqlUnitOfWork],
+    new_notifier: Callable[[SqlUnitOfWork], Notifier],
+    clock: Clock,
+    config: CycleConfig,
+    *,
+    cycle_name: str,
+    inbox_dir: Path,
+) -> CollectReport:
+    """Take in the spreadsheets dropped in the inbox, count portal replies, and report what is missing.
+
+    Each file is imported in its own transaction, then moved to `processed/`, or to `rejected/`
+    beside a `.errors.txt` that lists every problem found in it.
+    """
+    with new_uow() as uow:
+        uow.cycles.require(cycle_name)
+    spreadsheets = sorted(p for p in inbox_dir.glob("*") if p.suffix.lower() in REPLY_FILE_SUFFIXES)
+    files = [_take_in(new_uow, new_notifier, clock, config, path) for path in spreadsheets]
+    with new_uow() as uow:
+        cycle = uow.cycles.require(cycle_name)
+        newly = sync_answered(uow, cycle, clock.now()) if cycle.state == CycleState.OPEN else []
+        missing = [p for p in progress(uow, cycle, clock.today()) if p.missing]
+        uow.commit()
+    return CollectReport(cycle_name, files, newly, missing)
+
+
+def _take_in(
+    new_uow: Callable[[], SqlUnitOfWork],
+    new_notifier: Callable[[SqlUnitOfWork], Notifier],
+    clock: Clock,
+    config: CycleConfig,
+    path: Path,
+) -> FileOutcome:
+    # Imported here: the spreadsheet machinery (openpyxl) is only needed when there is a file to read.
+    from workflows.services.spreadsheets import import_reply_file
+
+    uow = new_uow()
+    try:
+        imported = import_reply_file(uow, new_notifier(uow), clock, config, path)
+    except DomainError as exc:
+        moved = _move(path, path.parent / "rejected")
+        moved.with_name(moved.name + ".errors.txt").write_text(f"{exc}\n", encoding="utf-8")
+        return FileOutcome(path.name, False, moved, str(exc))
+    moved = _move(path, path.parent / "processed")
+    return FileOutcome(path.name, True, moved, agency_code=imported.agency_code)
+
+
+def _move(path: Path, folder: Path) -> Path:
+    """Move a file into `folder`, never overwriting an earlier file of the same name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    return Path(shutil.move(str(path), target))
+
+
+def close_cycle(
+    new_uow: Callable[[], SqlUnitOfWork],
+    new_notifier: Callable[[SqlUnitOfWork], Notifier],
+    clock: Clock,
+    config: CycleConfig,
+    *,
+    cycle_name: str,
+    inbox_dir: Path,
+    reports_dir: Path,
+    formats: Sequence[str],
+    report_url: Callable[[Path], str] = lambda path: path.resolve().as_uri(),
+    by: str = "secretariat",
+) -> CloseReport:
+    """Collect, close the cycle and its requests, write the stock-take, queue the cycle summary.
+
+    Closing a closed cycle again rewrites the reports and queues nothing new.
+    """
+    collected = collect_replies(
+        new_uow, new_notifier, clock, config, cycle_name=cycle_name, inbox_dir=inbox_dir
+    )
+    now = clock.now()
+    with new_uow() as uow:
+        cycle = uow.cycles.require(cycle_name)
+        closed_now = cycle.state == CycleState.OPEN
+        if not closed_now and cycle.state != CycleState.CLOSED:
+            raise ValidationError(
+                "cycle", f"'{cycle_name}' is {cycle.state}: only an open cycle can be closed"
+            )
+        lines = progress(uow, cycle, clock.today())
+        if closed_now:
+            cycle.transition(CycleState.CLOSED, at=now, by=by, why="cycle closed")
+            cycle.closed_at = now
+            for request in uow.requests.for_cycle(cycle.id or 0):
+                if request.state != RequestState.CLOSED:
+                    request.transition(RequestState.CLOSED, at=now, by=by, why="cycle closed")
+        uow.commit()
+    paths = _write_reports(new_uow(), cycle_name, formats=formats, out_dir=reports_dir, clock=clock)
+    with new_uow() as uow:
+        cycle = uow.cycles.require(cycle_name)
+        context = summary_context(cycle, config, lines, paths, report_url)
+        notifier = new_notifier(uow)
+        enqueued = notifier.enqueue(
+            "cycle-summary",
+            key=f"cycle-summary:{cycle.id}",
+            to=[config.secretariat_email],
+            context=context,
+            cycle_id=cycle.id,
+        )
+        uow.commit()
+    return CloseReport(cycle_name, closed_now, collected, paths, enqueued)
+
+
+def _write_reports(
+    uow: SqlUnitOfWork, cycle_name: str, *, formats: Sequence[str], out_dir: Path, clock: Clock
+) -> dict[str, Path]:
+    # Imported here: report rendering (python-docx, matplotlib) is only loaded by the close.
+    from workflows.services.stocktake import write_reports
+
+    return write_reports(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock)

@@ -1,0 +1,276 @@
+"""The daily follow-up: remind, escalate, mark requests and milestones overdue, note replies received.
+
+Safe to run any number of times a day: messages carry idempotency keys and state moves happen once.
+What it finds is returned as plain facts; `workflows.flows` turns them into Prefect events.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from db import tables
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, MilestoneState, RequestState
+from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
+from domain.policies import request_overdue
+from domain.ports import Clock, Notifier
+from workflows.config import SYSTEM, CycleConfig
+from workflows.queries.emails import agencies_by_code, agency_context, queued_keys
+from workflows.queries.progress import (
+    answered_counts,
+    answered_since,
+    item_counts,
+    overdue_milestones,
+    unanswered_items,
+)
+from workflows.services.launch import locked_requests
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    """One line of the operators' `overdue-items` table."""
+
+    item: str
+    owner: str
+    what: str
+    since: date
+
+    def as_dict(self) -> dict[str, str]:
+        """The row as the table artifact shows it."""
+        return {"item": self.item, "owner": self.owner, "what": self.what, "since": self.since.isoformat()}
+
+
+@dataclass(frozen=True)
+class LateRequest:
+    """A request that became overdue in this run, with the codes of the items still unanswered."""
+
+    cycle: str
+    agency: str
+    deadline: date
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class LateMilestone:
+    """A milestone that became overdue in this run, and who owns it."""
+
+    code: str
+    owner: str
+    title: str
+    due_date: date
+
+
+@dataclass
+class FollowUpReport:
+    """What a daily follow-up did and found."""
+
+    today: date
+    cycles: list[str] = field(default_factory=list)
+    reminders: list[str] = field(default_factory=list)
+    escalations: list[str] = field(default_factory=list)
+    newly_overdue_requests: list[str] = field(default_factory=list)
+    replies_received: list[str] = field(default_factory=list)
+    overdue: list[OverdueRow] = field(default_factory=list)
+    late_requests: list[LateRequest] = field(default_factory=list)
+    late_milestones: list[LateMilestone] = field(default_factory=list)
+
+    @property
+    def newly_overdue_milestones(self) -> int:
+        """How many milestones became overdue in this run."""
+        return len(self.late_milestones)
+
+    def summary_markdown(self) -> str:
+        """A short markdown summary for the Prefect UI."""
+        lines = [
+            f"# Daily follow-up, {self.today.isoformat()}",
+            "",
+            f"- Open cycles: {', '.join(self.cycles) or 'none'}",
+            f"- Reminders queued: {len(self.reminders)}",
+            f"- Escalations queued: {len(self.escalations)}",
+            f"- Requests newly overdue: {len(self.newly_overdue_requests)}",
+            f"- Milestones newly overdue: {self.newly_overdue_milestones}",
+            f"- Replies received: {len(self.replies_received)}",
+            f"- Overdue items in total: {len(self.overdue)}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def follow_up(
+    uow: SqlUnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    config: CycleConfig,
+    *,
+    cycle_name: str | None = None,
+) -> FollowUpReport:
+    """Remind, escalate and mark overdue for `clock.today()`, in every open cycle (or the one named).
+
+    Safe to run any number of times a day: messages carry idempotency keys and state moves happen once.
+    """
+    report = FollowUpReport(today=clock.today())
+    with uow:
+        if cycle_name:
+            cycle = uow.cycles.require(cycle_name)
+            if cycle.state != CycleState.OPEN:
+                raise ValidationError(
+                    "cycle", f"'{cycle_name}' is {cycle.state}: only open cycles are followed up"
+                )
+            cycles = [cycle]
+        else:
+            cycles = [c for c in uow.cycles.list() if c.state == CycleState.OPEN]
+        for cycle in cycles:
+            _follow_up_cycle(uow, notifier, clock, config, cycle, report)
+        _mark_overdue_milestones(uow, clock, report)
+        uow.commit()
+    return report
+
+
+def _follow_up_cycle(
+    uow: SqlUnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    config: CycleConfig,
+    cycle: StockTakeCycle,
+    report: FollowUpReport,
+) -> None:
+    assert cycle.id is not None
+    today, now = clock.today(), clock.now()
+    report.cycles.append(cycle.name)
+    # Two follow-ups of one cycle at once (two workers): the second waits here for the first to
+    # commit, then sees its moves and queued messages (row locks on PostgreSQL; SQLite has one writer).
+    locked = locked_requests(uow, cycle.id)
+    schedule = config.schedule
+    for code in _replies_received(uow, cycle, now):
+        report.replies_received.append(f"{cycle.name}:{code}")
+    requested, answered = item_counts(uow, cycle.id), answered_counts(uow, cycle.id)
+    reminded = _reminders_already_queued(uow, cycle.id)
+    requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
+    agencies = agencies_by_code(uow, [r.agency_code for r in requests])
+    for request in requests:
+        agency = agencies[request.agency_code]
+        unanswered = requested.get(agency.code, 0) - answered.get(agency.code, 0)
+        context = {
+            **agency_context(cycle, config, agency),
+            "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
+            "unanswered_count": unanswered,
+            "item_count": request.item_count,
+        }
+        # A request answered through its link before the send was confirmed may lack a send time.
+        sent = request.sent_at or cycle.launched_at or now
+        point = schedule.reminder_due(
+            deadline=cycle.deadline,
+            sent_on=sent.date(),
+            today=today,
+            already_sent=reminded.get(agency.code, ()),
+        )
+        if point is not None:
+            key = f"reminder:{cycle.id}:{agency.code}:{point}"
+            reminder = {**context, "days_left": (cycle.deadline - today).days}
+            if _send(notifier, "reminder", key, agency.recipients(), reminder, cycle, agency):
+                report.reminders.append(key)
+        if request.state == RequestState.SENT and request_overdue(
+            deadline=cycle.deadline, today=today, answered=False
+        ):
+            request.transition(RequestState.OVERDUE, at=now, by=SYSTEM, why=f"no reply by {cycle.deadline}")
+            report.newly_overdue_requests.append(f"{cycle.name}:{agency.code}")
+        if request.state == RequestState.OVERDUE and schedule.escalation_due(
+            deadline=cycle.deadline, today=today
+        ):
+            key = f"escalation:{cycle.id}:{agency.code}"
+            escalation = {
+                **context,
+                "days_overdue": (today - cycle.deadline).days,
+                "focal_points": agency.emails(ContactRole.FOCAL_POINT),
+            }
+            heads = agency.escalation_recipients()
+            if _send(
+                notifier, "escalation", key, heads, escalation, cycle, agency, cc=[config.secretariat_email]
+            ):
+                report.escalations.append(key)
+            request.transition(
+                RequestState.ESCALATED,
+                at=now,
+                by=SYSTEM,
+                why=f"escalated {schedule.escalation_days} days late",
+            )
+            request.escalated_at = now
+    late = [r.agency_code for r in requests if r.state in (RequestState.OVERDUE, RequestState.ESCALATED)]
+    still_missing = unanswered_items(uow, cycle.id, late)
+    for code in late:
+        items = still_missing.get(code, [])
+        report.overdue.extend(
+            OverdueRow(item, code, f"status update ({cycle.name})", cycle.deadline) for item in items
+        )
+        if f"{cycle.name}:{code}" in report.newly_overdue_requests:
+            report.late_requests.append(LateRequest(cycle.name, code, cycle.deadline, items))
+
+
+def _send(
+    notifier: Notifier,
+    kind: str,
+    key: str,
+    to: Sequence[str],
+    context: Mapping[str, Any],
+    cycle: StockTakeCycle,
+    agency: Agency,
+    cc: Sequence[str] = (),
+) -> bool:
+    return notifier.enqueue(
+        kind, key=key, to=to, context=context, cc=cc, cycle_id=cycle.id, agency_code=agency.code
+    )
+
+
+def _reminders_already_queued(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, set[int]]:
+    """Reminder points already queued per agency, read back from the outbox keys."""
+    points: dict[str, set[int]] = defaultdict(set)
+    for key in queued_keys(uow, f"reminder:{cycle_id}:"):
+        _, _, agency_code, days = key.split(":")
+        points[agency_code].add(int(days))
+    return points
+
+
+def _replies_received(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
+    """Agencies whose reply became complete now, or was marked answered (by the portal) in the last day."""
+    newly = set(sync_answered(uow, cycle, now))
+    return sorted(newly | answered_since(uow, cycle.id or 0, now - timedelta(days=1), now))
+
+
+def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
+    """Mark ANSWERED the open requests whose agency has answered every item; returns those agencies."""
+    assert cycle.id is not None
+    requested = item_counts(uow, cycle.id)
+    answered = answered_counts(uow, cycle.id)
+    complete = [code for code, asked in requested.items() if answered.get(code, 0) >= asked]
+    if not complete:
+        return []
+    newly = []
+    for request in uow.requests.for_cycle(cycle.id):
+        if request.agency_code not in complete or request.state not in OPEN_REQUEST_STATES:
+            continue
+        request.transition(RequestState.ANSWERED, at=now, by=SYSTEM, why="every item answered")
+        request.answered_at = request.answered_at or now
+        newly.append(request.agency_code)
+    return sorted(newly)
+
+
+def _mark_overdue_milestones(uow: SqlUnitOfWork, clock: Clock, report: FollowUpReport) -> None:
+    """Planned milestones past their due date become OVERDUE (by their lifecycle); list every overdue one."""
+    m = tables.milestones
+    today, now = clock.today(), clock.now()
+    due = uow.session.scalars(
+        select(Milestone).where(m.c.state == MilestoneState.PLANNED.value, m.c.due_date < today)
+    )
+    newly = {milestone.id for milestone in due if milestone.mark_overdue(today, at=now, by=SYSTEM)}
+    uow.session.flush()  # the listing below reads the moves just made
+    for line in overdue_milestones(uow):
+        owner = line.owner or "(no owner)"
+        report.overdue.append(OverdueRow(line.code, owner, f"milestone: {line.title}", line.due_date))
+        if line.id in newly:
+            report.late_milestones.append(LateMilestone(line.code, owner, line.title, line.due_date))

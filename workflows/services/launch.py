@@ -1,0 +1,224 @@
+"""Launching a cycle: snapshot items and owners, one request per agency, one queued message each.
+
+Also the moves around the launch's messages: requests marked sent once their message left, and a
+retried send made due at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Integer, insert, literal, select, update
+
+from db import tables
+from db.unit_of_work import SqlUnitOfWork
+from domain.launch import check_new_cycle, check_rerun
+from domain.lifecycle import CycleState, RequestState
+from domain.model import StatusRequest, StockTakeCycle
+from domain.ports import Clock, Notifier
+from domain.tokens import hash_token, new_nonce
+from workflows.config import SYSTEM, CycleConfig
+from workflows.queries.catalogue import launch_readiness
+from workflows.queries.emails import (
+    agencies_by_code,
+    items_by_point,
+    queued_keys,
+    status_request_context,
+    status_request_key,
+    status_requests_sent,
+)
+from workflows.queries.progress import item_counts
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    """What launching did: the cycle, the agencies asked, the messages newly queued."""
+
+    cycle_id: int
+    cycle_name: str
+    created: bool
+    agencies: list[str]
+    item_count: int
+    enqueued: int
+
+
+def launch_cycle(
+    uow: SqlUnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    config: CycleConfig,
+    *,
+    name: str,
+    deadline: date,
+    hlcp_session: str | None = None,
+    allow_unowned: bool = False,
+    by: str = "secretariat",
+) -> LaunchResult:
+    """Open a cycle: snapshot items and owners, one request per agency, one queued message each.
+
+    Launching a cycle that already exists (same name and deadline) only queues what is not queued yet.
+    """
+    name = name.strip()
+    with uow:
+        cycle = _check_launch(uow, clock.today(), name, deadline, allow_unowned)
+        created = cycle is None
+        if cycle is None:
+            cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
+        assert cycle.id is not None
+        enqueued = _enqueue_status_requests(uow, notifier, cycle, config)
+        counts = item_counts(uow, cycle.id)
+        uow.commit()
+    return LaunchResult(cycle.id, cycle.name, created, sorted(counts), sum(counts.values()), enqueued)
+
+
+def validate_launch(
+    uow: SqlUnitOfWork, clock: Clock, *, name: str, deadline: date, allow_unowned: bool = False
+) -> bool:
+    """Check a launch before starting it (cheap, no Prefect); True when the cycle already exists."""
+    with uow:
+        return _check_launch(uow, clock.today(), name.strip(), deadline, allow_unowned) is not None
+
+
+def _check_launch(
+    uow: SqlUnitOfWork, today: date, name: str, deadline: date, allow_unowned: bool
+) -> StockTakeCycle | None:
+    """The existing cycle of that name (a re-run), or None after checking a new one may open."""
+    existing = uow.cycles.get(name) if name else None
+    if existing is not None:
+        check_rerun(existing, deadline)
+        return existing
+    check_new_cycle(name, deadline, today, launch_readiness(uow), allow_unowned=allow_unowned)
+    return None
+
+
+def _open_new_cycle(
+    uow: SqlUnitOfWork,
+    clock: Clock,
+    config: CycleConfig,
+    name: str,
+    deadline: date,
+    hlcp_session: str | None,
+    by: str,
+) -> StockTakeCycle:
+    now = clock.now()
+    cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=now)
+    uow.cycles.add(cycle)
+    cycle.transition(CycleState.OPEN, at=now, by=by, why="cycle launched", deadline=deadline.isoformat())
+    cycle.launched_at = now
+    uow.session.flush()
+    assert cycle.id is not None
+    counts = _snapshot_items(uow, cycle.id)
+    for agency_code, item_count in sorted(counts.items()):
+        nonce = new_nonce()
+        uow.requests.add(
+            StatusRequest(
+                cycle_id=cycle.id,
+                agency_code=agency_code,
+                item_count=item_count,
+                token_nonce=nonce,
+                token_hash=hash_token(config.reply_token(cycle.id, agency_code, nonce)),
+            )
+        )
+    return cycle
+
+
+def _snapshot_items(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
+    """Copy the active items' owners into the cycle with one INSERT ... SELECT; items per agency."""
+    r, o = tables.recommendations, tables.ownerships
+    owners_of_active_items = (
+        select(literal(cycle_id, Integer), o.c.recommendation_id, o.c.agency_code, o.c.role)
+        .join(r, r.c.id == o.c.recommendation_id)
+        .where(r.c.state == "active")
+    )
+    uow.session.execute(
+        insert(tables.cycle_items).from_select(
+            ["cycle_id", "recommendation_id", "agency_code", "role"], owners_of_active_items
+        )
+    )
+    return item_counts(uow, cycle_id)
+
+
+def _enqueue_status_requests(
+    uow: SqlUnitOfWork, notifier: Notifier, cycle: StockTakeCycle, config: CycleConfig
+) -> int:
+    assert cycle.id is not None
+    queued = queued_keys(uow, f"status-request:{cycle.id}:")
+    todo = [
+        r
+        for r in uow.requests.for_cycle(cycle.id)
+        if r.state == RequestState.PENDING and status_request_key(r) not in queued
+    ]
+    if not todo:
+        return 0
+    agencies = agencies_by_code(uow, [r.agency_code for r in todo])
+    items = items_by_point(
+        uow,
+        cycle,
+        [r.agency_code for r in todo],
+        codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
+    )
+    enqueued = 0
+    for request in todo:
+        agency = agencies[request.agency_code]
+        enqueued += notifier.enqueue(
+            "status-request",
+            key=status_request_key(request),
+            to=agency.recipients(),
+            context=status_request_context(cycle, config, agency, request, items.get(agency.code, [])),
+            cycle_id=cycle.id,
+            agency_code=agency.code,
+        )
+    return enqueued
+
+
+def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
+    """Move to SENT the pending requests (of one cycle, or of every open one) whose message has left."""
+    with uow:
+        sent_at = status_requests_sent(uow, cycle_id)
+        moved = []
+        for cycle_of in sorted({cycle for cycle, _ in sent_at}):
+            for request in locked_requests(uow, cycle_of):
+                key = (cycle_of, request.agency_code)
+                # Re-checked under the lock: a concurrent run may have moved it meanwhile.
+                if key in sent_at and request.state == RequestState.PENDING:
+                    request.transition(
+                        RequestState.SENT, at=clock.now(), by=SYSTEM, why="status request sent"
+                    )
+                    request.sent_at = sent_at[key]
+                    moved.append(request.agency_code)
+        uow.commit()
+    return moved
+
+
+def locked_requests(uow: SqlUnitOfWork, cycle_id: int) -> list[StatusRequest]:
+    """The cycle's requests, locked for this transaction and refreshed from the database."""
+    sr = tables.status_requests
+    query = (
+        select(StatusRequest)
+        .where(sr.c.cycle_id == cycle_id)
+        .order_by(sr.c.agency_code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(uow.session.scalars(query))
+
+
+def make_queued_messages_due(uow: SqlUnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
+    """Make this run's queued messages due now, cutting the outbox's own backoff short.
+
+    Used when Prefect retries a sending task: its retry delay already was the wait.
+    """
+    ob = tables.outbox
+    with uow:
+        count = 0
+        for prefix in key_prefixes:
+            result = uow.session.execute(
+                update(ob)
+                .where(ob.c.state == "queued", ob.c.idempotency_key.startswith(prefix, autoescape=True))
+                .values(next_attempt_at=clock.now())
+            )
+            count += result.rowcount  # type: ignore[attr-defined]
+        uow.commit()
+    return count

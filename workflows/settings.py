@@ -34,11 +34,7 @@ class Settings(BaseSettings):
     reminder_days: tuple[int, ...] = (14, 7, 2)
     escalation_days: int = 3
     token_grace_days: int = 14
-    portal_cache_mb: int = Field(default=64, description="rendered reply pages kept per portal process")
     portal_threads: int = Field(default=4, ge=1, description="threads per portal process serving pages")
-    portal_warm_seconds: float = Field(
-        default=5, ge=0, description="seconds between passes rendering open requests' pages ahead; 0: off"
-    )
     portal_part_size: int = Field(
         default=40, ge=1, description="items on one reply page; longer requests are answered in parts"
     )

@@ -19,7 +19,7 @@ from tests.replies.test_portal_http import form_of, post
 from tests.replies.test_reply_service import all_items, save
 from tests.replies.test_review_service import send_back
 from workflows import bootstrap
-from workflows.services.replies import plan_parts
+from workflows.queries.reply_page import plan_parts
 from workflows.settings import get_settings
 
 

@@ -12,14 +12,15 @@ from domain.tokens import derive_token
 from tests import factories
 from tests.replies.conftest import CYCLE, Scenario
 from workflows import bootstrap
+from workflows.queries import reply_page
 from workflows.services import replies
 from workflows.services.replies import RawAnswer
 
 GRACE = 14
 
 
-def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> replies.ReplyPage:
-    return replies.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
+def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> reply_page.ReplyPage:
+    return reply_page.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
 
 
 def save(

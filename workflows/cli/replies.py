@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import shutil
 import socket
 from datetime import datetime
 from pathlib import Path
@@ -99,15 +98,12 @@ def portal(
     """Run the reply portal (agencies' secure links, the secretariat's cycle pages)."""
     import uvicorn
 
-    from portal.app import page_cache_dir
     from workflows.settings import get_settings
 
     settings = get_settings()
     # Settle the secret key before the workers start: they would otherwise race to create it.
     settings.resolved_secret_key()
-    # Pages rendered by an earlier version of the portal must not outlive it (their stamps still match).
-    shutil.rmtree(page_cache_dir(settings), ignore_errors=True)
-    # The portal's own messages (pages rendered ahead, failed passes) go where uvicorn's go.
+    # The portal's own messages go where uvicorn's go.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["followup"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     # No access log: its request lines would write every agency's reply token to the log files.

@@ -1,0 +1,1 @@
+"""Read models: what pages and messages show, read in a few queries, changing nothing."""

@@ -814,7 +814,7 @@ def _queries_per_page(paths: list[str]) -> int:
     from workflows.settings import get_settings
 
     settings = get_settings()
-    engine = bootstrap.engine(settings.resolved_database_url)
+    engine = Engine  # every engine of this process: the page's, whichever it is
     clock, config = _clock(), bootstrap.cycle_config()
     counts = []
     sent: list[str] = []

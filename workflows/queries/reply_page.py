@@ -178,7 +178,7 @@ def open_request(
             uow.session.execute(
                 _items_query(),
                 {"cycle_id": cycle.id, "agency_code": request.agency_code, "previous_id": previous_id},
-            ),
+            ).all(),  # one fetch of all rows, not one driver call (and GIL hand-off) per row
             key=lambda row: (row.source, row.position),
         )
         # Rows, read by attribute (as `stored_answer` reads an update) and by name (as `group_title` does).
@@ -384,7 +384,7 @@ def _milestones(
         return found
     rows = uow.session.execute(
         _milestones_query(), {"ids": list(recommendation_ids), "agency_code": agency_code}
-    )
+    ).all()
     for rid, title, due, state in rows:
         overdue = state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and due < today
         found[rid].append(MilestoneView(title, due, state, overdue))
@@ -396,7 +396,7 @@ def _versions(uow: SqlUnitOfWork, keys: Iterable[str]) -> dict[str, list[Version
     found: dict[str, list[VersionView]] = defaultdict(list)
     if not keys:
         return found
-    for key, state, at, data in uow.session.execute(_versions_query(), {"keys": keys}):
+    for key, state, at, data in uow.session.execute(_versions_query(), {"keys": keys}).all():
         if "version" in data:  # reviews of an answer are in its history too, without a version
             found[key].append(
                 VersionView(data["version"], data["status"], data["narrative"], state, at, data["channel"])

@@ -842,12 +842,22 @@ def _queries_per_page(paths: list[str]) -> int:
     return max(counts)
 
 
-def _loads(base: str, paths: list[str]) -> dict[int, dict[str, float]]:
-    """Every path GET once at each concurrency (after a short warm-up of every worker); latencies in ms."""
-    run_load(base, paths[:20], fetch, clients=5, cap_s=30)
-    return {
-        clients: run_load(base, paths, fetch, clients=clients, cap_s=60).summary() for clients in CONCURRENCY
-    }
+def _side_by_side(portal: str, bare: str, paths: list[str]) -> dict[str, dict[int, dict[str, float]]]:
+    """Every path GET once from each server at each concurrency, the two back to back; latencies in ms.
+
+    Measured in turns rather than one server after the other: on a machine others share, the load
+    changes from one minute to the next, and each ratio should compare figures taken under the same.
+    """
+    for base in (portal, bare):  # every worker connected, mapped and compiled before anything counts
+        run_load(base, paths[:20], fetch, clients=5, cap_s=30)
+    found: dict[str, dict[int, dict[str, float]]] = {"portal": {}, "bare": {}}
+    for clients in CONCURRENCY:
+        for name, base in (("portal", portal), ("bare", bare)):
+            found[name][clients] = {
+                **run_load(base, paths, fetch, clients=clients, cap_s=60).summary(),
+                "load_average_1min": os.getloadavg()[0],
+            }
+    return found
 
 
 def _bare_asgi(run: Run, sample: Reply) -> str:
@@ -892,12 +902,12 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
     load_before = os.getloadavg()
     with _followup_portal(run, env) as base:
         sample = run_load(base, [pages[0]], _page, clients=1, timeout=60).outcomes[0].reply
-        portal = _loads(base, pages)
+        # One worker, as when the issue's figures were taken: the ratios stay comparable from run to run.
+        bare_env = {**env, "PYTHONPATH": _bare_asgi(run, sample)}
+        with _uvicorn(run, "bare_asgi:app", "bare", bare_env) as bare_base:
+            measured = _side_by_side(base, bare_base, pages)
         submission = _bench_submissions(run, base, cycle_id, by_agency, parts)
-    # One worker, as when the issue's figures were taken: the ratios stay comparable from run to run.
-    bare_env = {**env, "PYTHONPATH": _bare_asgi(run, sample)}
-    with _uvicorn(run, "bare_asgi:app", "bare", bare_env) as base:
-        bare = _loads(base, pages)
+    portal, bare = measured["portal"], measured["bare"]
     load_after = os.getloadavg()
     print(
         f"[{run.backend}] load average before {_loadavg(load_before)}, after {_loadavg(load_after)}"

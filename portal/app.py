@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -99,10 +98,6 @@ class Portal:
             lstrip_blocks=True,
         )
         self.templates.filters["status_label"] = replies.status_label
-        # One reply page rendered at a time per process. A render is CPU work between database calls
-        # that drop and retake the GIL; renders on several threads wait for the GIL at every call
-        # (measured: a third of the pages a second, and p50 at 5 clients six times one client's).
-        self.rendering = threading.Lock()
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -128,9 +123,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Few threads for the (blocking) routes: each view is a short database call, and many threads
-        # waiting to take the GIL back after their call slow each other down (on PostgreSQL, cached
-        # views at 20 clients: p95 186 ms with anyio's default 40 threads, 107 ms with 4).
+        # Few threads for the (blocking) routes: many threads waiting to take the GIL back after their
+        # database calls slow each other down (measured on PostgreSQL at 20 clients: p95 186 ms with
+        # anyio's default 40 threads, 107 ms with 4). Renders are not serialised either: with a lock
+        # around them a process rendered a third of the pages a second on PostgreSQL (its waits on
+        # the database no longer overlapped) and fewer on SQLite.
         anyio.to_thread.current_default_thread_limiter().total_tokens = portal.settings.portal_threads
         yield
 
@@ -155,9 +152,7 @@ def create_app(
     def get_reply(token: str, saved: int = 0, part: str = "1") -> Response:
         """The agency's request (a part of it if long), rendered as it is stored now."""
         notice = "Draft saved." if saved else ""
-        number = _part_number(part)
-        with portal.rendering:
-            return _reply_form(portal, token, _open(portal, token, number), notice=notice)
+        return _reply_form(portal, token, _open(portal, token, _part_number(part)), notice=notice)
 
     @app.post("/r/{token}")
     async def post_reply(token: str, request: Request, part: str = "1") -> Response:

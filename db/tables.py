@@ -184,20 +184,6 @@ history = Table(
     Index("ix_history_entity_key", "entity", "key"),
 )
 
-# The scope of shared history entries (texts, owners, milestones, cycles) in `history_counts`.
-SHARED_SCOPE = ""
-
-# How many history entries each scope holds: SHARED_SCOPE, or the agency whose request or answers an
-# entry concerns. Raised in the transaction that appends the entries, under the row's lock, so a
-# count only grows in commit order (ids do not: a transaction committing late lands below the newest
-# id seen). A reply page's stamp reads two of these rows, never the history itself.
-history_counts = Table(
-    "history_counts",
-    metadata,
-    Column("scope", String(32), primary_key=True),
-    Column("entries", Integer, nullable=False),
-)
-
 outbox = Table(
     "outbox",
     metadata,

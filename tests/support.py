@@ -39,6 +39,7 @@ from tests.smtp import SmtpServer, free_port
 from workflows import bootstrap
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
+from workflows.queries import reply_page
 from workflows.services import replies, review
 from workflows.settings import get_settings
 
@@ -175,8 +176,8 @@ def move_to_agenda_point(site: Scenario, code: str, point: int) -> None:
         site.uow.commit()
 
 
-def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> replies.ReplyPage:
-    return replies.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
+def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> reply_page.ReplyPage:
+    return reply_page.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
 
 
 def save(

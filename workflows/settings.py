@@ -64,12 +64,8 @@ class Settings(BaseSettings):
     token_grace_days: int = Field(
         default=14, description="How long a reply link keeps working after its cycle closes, in days."
     )
-    portal_cache_mb: int = Field(default=64, description="rendered reply pages kept per portal process")
     portal_threads: int = Field(
         default=4, ge=1, description="Threads per portal process serving the (blocking) page routes."
-    )
-    portal_warm_seconds: float = Field(
-        default=5, ge=0, description="seconds between passes rendering open requests' pages ahead; 0: off"
     )
     portal_part_size: int = Field(
         default=40,

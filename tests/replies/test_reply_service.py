@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain.answers import NARRATIVE_MAX, InvalidAnswers, RawAnswer
+from domain.answers import NARRATIVE_MAX, UNKNOWN_LINK, InvalidAnswers, RawAnswer
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, RequestState, ReviewState
 from domain.tokens import derive_token
@@ -64,7 +64,7 @@ def test_unknown_revoked_cancelled_and_long_closed_links_raise_the_same_not_foun
     with pytest.raises(NotFound) as caught:
         open_page(s, s.tokens["AAA"], after)
     messages.append(str(caught.value))
-    assert set(messages) == {replies.UNKNOWN_LINK}
+    assert set(messages) == {UNKNOWN_LINK}
 
 
 def test_a_draft_keeps_partial_answers_and_submitting_answers_the_request_with_a_receipt(

@@ -106,7 +106,7 @@ def portal(
     settings = get_settings()
     # Settle the secret key before the workers start: they would otherwise race to create it.
     settings.resolved_secret_key()
-    # The portal's own messages (pages rendered ahead, failed passes) go where uvicorn's go.
+    # The portal's own messages go where uvicorn's go.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["followup"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     # No access log: its request lines would write every agency's reply token to the log files.

@@ -7,16 +7,17 @@ from email.utils import parseaddr
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, insert, select
 from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
-from domain.tokens import derive_token
+from db.tables import installation
+from domain.tokens import derive_token, key_fingerprint
 from workflows.services.cycles import CycleConfig
-from workflows.settings import get_settings
+from workflows.settings import SecretKeyError, Settings, get_settings
 
 if TYPE_CHECKING:  # imported where used: read-only commands need no templates or mail machinery
     from notifications.outbox import OutboxNotifier
@@ -63,9 +64,41 @@ def uow(url: str | None = None) -> SqlUnitOfWork:
     return SqlUnitOfWork(sessionmaker(bind=engine(url), expire_on_commit=False))
 
 
+# (database URL, key fingerprint) pairs found to match in this process: one query per database.
+_matching_keys: set[tuple[str, str]] = set()
+
+
+def secret_key(settings: Settings | None = None) -> str:
+    """The secret key, once it matches the fingerprint stored with the database (stored on first use).
+
+    Links derived under another key would answer 404: refuse, saying what to set, rather than send them.
+    """
+    settings = settings or get_settings()
+    key, url = settings.resolved_secret_key(), settings.resolved_database_url
+    fingerprint = key_fingerprint(key)
+    if (url, fingerprint) in _matching_keys:
+        return key
+    with engine(url).begin() as connection:
+        if not inspect(connection).has_table(installation.name):
+            return key  # not migrated yet: `init` records the fingerprint once the table exists
+        where = installation.c.name == "key_fingerprint"
+        stored = connection.scalar(select(installation.c.value).where(where))
+        if stored is None:
+            connection.execute(insert(installation).values(name="key_fingerprint", value=fingerprint))
+        elif stored != fingerprint:
+            raise SecretKeyError(
+                "this database's reply links were made with another secret key (stored fingerprint "
+                f"{stored[:12]}..., this process's key gives {fingerprint[:12]}...): set FOLLOWUP_SECRET_KEY "
+                "to the key the database was initialised with (or restore its $FOLLOWUP_HOME/secret.key); "
+                "links made under another key would not open"
+            )
+    _matching_keys.add((url, fingerprint))
+    return key
+
+
 def reply_token(cycle_id: int, agency_code: str, token_nonce: str) -> str:
-    """Re-derive an agency's reply token from the request's nonce and the secret key."""
-    return derive_token(get_settings().resolved_secret_key(), token_nonce, cycle_id, agency_code)
+    """Re-derive an agency's reply token from the request's nonce and the checked secret key."""
+    return derive_token(secret_key(), token_nonce, cycle_id, agency_code)
 
 
 def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:

@@ -7,14 +7,14 @@ from email.utils import parseaddr
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, insert, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
+from db.tables import installation
 from db.unit_of_work import SqlUnitOfWork
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
-from db.tables import installation
 from domain.tokens import derive_token, key_fingerprint
 from workflows.services.cycles import CycleConfig
 from workflows.settings import SecretKeyError, Settings, get_settings

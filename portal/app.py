@@ -95,7 +95,7 @@ class Portal:
         self.settings = settings
         self.clock = clock
         self.notifier_factory = notifier or bootstrap.notifier
-        self.secret_key = bootstrap.secret_key(settings)  # refuses a key other than the database's
+        self.secret_key = bootstrap.secret_key(settings, record=True)  # refuses another key
         self.config = bootstrap.cycle_config()
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES),

@@ -32,6 +32,7 @@ def _forget() -> None:
     get_settings.cache_clear()
     bootstrap.engine.cache_clear()
     bootstrap._matching_keys.clear()
+    bootstrap._unrecorded_keys.clear()
 
 
 def _invoke(monkeypatch: pytest.MonkeyPatch, key: str, *args: str) -> tuple[int, str]:

@@ -29,7 +29,7 @@ def init() -> None:
 
         settings.resolved_secret_key()  # a malformed key stops `init` before anything is written
         upgrade(settings.resolved_database_url)
-        bootstrap.secret_key(settings)  # records the key's fingerprint, or refuses another key
+        bootstrap.secret_key(settings, record=True)  # records the key's fingerprint, or refuses another key
         loaded = agency_services.load_shipped_registry(bootstrap.uow())
     console.print(
         f"Database ready at [bold]{settings.resolved_database_url}[/]; "

@@ -106,7 +106,7 @@ def portal(
     # Settle the secret key (and its fingerprint) before the workers start: they would otherwise race
     # to create them; a malformed key or one other than the database's stops here, with its message.
     with user_errors():
-        bootstrap.secret_key(settings)
+        bootstrap.secret_key(settings, record=True)
     # Pages rendered by an earlier version of the portal must not outlive it (their stamps still match).
     shutil.rmtree(page_cache_dir(settings), ignore_errors=True)
     # The portal's own messages (pages rendered ahead, failed passes) go where uvicorn's go.

@@ -12,9 +12,8 @@ from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
-from notifications.outbox import dispatch
 from notifications.senders import sender_from_url
-from tests.integration.test_outbox import clock, enqueue
+from tests.integration.test_outbox import clock, dispatch, enqueue
 from tests.smtp import SmtpServer
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")

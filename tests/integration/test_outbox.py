@@ -17,12 +17,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
-from db.tables import outbox
+from db.tables import cycles, outbox
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
-from notifications.outbox import LEASE, OutboxNotifier, counts_by_state, dispatch, pending_count
+from notifications import outbox as outbox_module
+from notifications.messages import REPLY_LINK
+from notifications.outbox import LEASE, DispatchReport, OutboxNotifier, counts_by_state, pending_count
 from notifications.senders import DirectorySender, Sender, SmtpSender, sender_from_url
 from tests.email_contexts import IOM, REPLY_URL, SECRETARIAT, context
+from tests.factories import add_agencies, add_recommendations, open_cycle
 from tests.smtp import SmtpServer
 from workflows.bootstrap import FixedClock
 
@@ -39,13 +42,41 @@ def clock(minutes: float = 0) -> FixedClock:
 def enqueue(
     uow: SqlUnitOfWork, key: str = "status-request:1:IOM", kind: str = "status-request", **kw: Any
 ) -> bool:
-    """Queue one message in its own committed transaction, as a use case would."""
+    """Queue one message (IOM's, in a cycle where IOM has a request) in its own committed transaction."""
+    cycle_id = a_request(uow)
     with uow:
         stored = OutboxNotifier(uow, clock()).enqueue(
-            kind, key=key, to=kw.pop("to", [FOCAL]), context=context(kind), **kw
+            kind,
+            key=key,
+            to=kw.pop("to", [FOCAL]),
+            context=context(kind),
+            cycle_id=cycle_id,
+            agency_code="IOM",
+            **kw,
         )
         uow.commit()
     return stored
+
+
+def a_request(uow: SqlUnitOfWork) -> int:
+    """A cycle in which IOM has a request, made on first use: a message with a reply link belongs to one."""
+    with uow:
+        found = uow.session.scalar(select(cycles.c.id).where(cycles.c.name == "Outbox"))
+    if found is not None:
+        return int(found)
+    add_agencies(uow, "IOM")
+    add_recommendations(uow, {"A1": ["IOM"]})
+    return open_cycle(uow, "Outbox", AT.date(), ["IOM"])[0]
+
+
+def reply_links(_cycle_id: int, _agency_code: str) -> str:
+    """The tests' reply link, the same for every request."""
+    return REPLY_URL
+
+
+def dispatch(*args: Any, **kwargs: Any) -> DispatchReport:
+    """The dispatcher, deriving reply links with `reply_links`."""
+    return outbox_module.dispatch(*args, links=reply_links, **kwargs)
 
 
 def rows(uow: SqlUnitOfWork) -> list[Any]:
@@ -72,9 +103,44 @@ def test_a_bad_address_is_refused_naming_it_and_nothing_is_stored(uow: SqlUnitOf
     assert rows(uow) == []
 
 
-def test_a_message_is_stored_only_if_the_callers_transaction_commits(uow: SqlUnitOfWork) -> None:
-    with uow:
+def test_a_message_with_a_reply_link_needs_its_cycle_and_agency_and_is_stored_without_the_link(
+    uow: SqlUnitOfWork,
+) -> None:
+    with (
+        uow,
+        pytest.raises(ValidationError, match="reply_url: a message with a reply link needs its cycle_id"),
+    ):
         OutboxNotifier(uow, clock()).enqueue("reminder", key="r:1", to=[FOCAL], context=context("reminder"))
+    enqueue(uow)
+
+    (row,) = rows(uow)
+    assert not [part for part in (row.body_text, row.body_html, row.ics) if REPLY_URL in part]
+    assert REPLY_LINK in row.body_text and REPLY_LINK in row.body_html and "reply-link.invalid" in row.ics
+
+
+def test_a_message_with_a_reply_link_is_not_sent_by_a_dispatcher_that_cannot_derive_it(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    enqueue(uow)
+
+    folder = tmp_path / "outbox"
+    report = outbox_module.dispatch(lambda: uow, DirectorySender(folder), clock(), max_attempts=1)
+
+    assert (report.sent, report.failed) == (0, 1) and not folder.exists()
+    assert "no way to derive it" in rows(uow)[0].last_error
+
+
+def test_a_message_is_stored_only_if_the_callers_transaction_commits(uow: SqlUnitOfWork) -> None:
+    cycle_id = a_request(uow)
+    with uow:
+        OutboxNotifier(uow, clock()).enqueue(
+            "reminder",
+            key="r:1",
+            to=[FOCAL],
+            context=context("reminder"),
+            cycle_id=cycle_id,
+            agency_code="IOM",
+        )
         # no commit: the use case failed after enqueueing
 
     assert rows(uow) == []
@@ -83,7 +149,7 @@ def test_a_message_is_stored_only_if_the_callers_transaction_commits(uow: SqlUni
 def test_queued_messages_arrive_over_smtp_with_recipients_headers_both_bodies_and_the_invitation(
     uow: SqlUnitOfWork, smtp_server: SmtpServer
 ) -> None:
-    enqueue(uow, cc=[SECRETARIAT], cycle_id=None, agency_code="IOM")
+    enqueue(uow, cc=[SECRETARIAT])
     enqueue(uow, key="cycle-summary:1", kind="cycle-summary", to=[SECRETARIAT])
 
     report = dispatch(lambda: uow, sender_from_url(smtp_server.url), clock())
@@ -356,7 +422,7 @@ class KilledRightAfterTheServerAccepted:
 factory = sessionmaker(bind=make_engine(database_url))
 moment = datetime.fromisoformat(at)
 clock = FixedClock(moment.date(), moment)
-dispatch(lambda: SqlUnitOfWork(factory), KilledRightAfterTheServerAccepted(), clock)
+dispatch(lambda: SqlUnitOfWork(factory), KilledRightAfterTheServerAccepted(), clock, links=lambda *_: "x")
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _create_private_file(path: Path) -> None:
-    """Create the SQLite file owner-only (0600) if it does not exist; SQLite gives its -wal/-shm the same mode."""
+    """Create the SQLite file owner-only (0600) if missing; SQLite gives its -wal and -shm files its mode."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):  # an existing database keeps the mode its owner gave it
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass  # an existing database keeps the mode its owner gave it
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

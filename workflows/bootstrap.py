@@ -115,7 +115,7 @@ def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
 
 
 def reply_link(cycle_id: int, agency_code: str) -> str:
-    """An agency's current reply link in a cycle, derived from its request's nonce (the dispatcher's links)."""
+    """An agency's current reply link in a cycle, from its request's nonce: the dispatcher's `links`."""
     secret_key(record=True)  # outside any transaction: a database without a fingerprint gets this key's
     with uow() as reading:
         request = reading.requests.get(cycle_id, agency_code)

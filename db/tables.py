@@ -211,3 +211,11 @@ outbox = Table(
     Column("sent_at", TZ),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
 )
+
+# Facts about the installation, by name: "key_fingerprint" (see workflows/bootstrap.secret_key).
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)

@@ -98,7 +98,7 @@ class Portal:
         self.settings = settings
         self.clock = clock
         self.notifier_factory = notifier or bootstrap.notifier
-        self.secret_key = settings.resolved_secret_key()
+        self.secret_key = bootstrap.secret_key(settings, record=True)  # refuses another key
         self.config = bootstrap.cycle_config()
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES),

@@ -6,8 +6,8 @@ so they answer in about a second.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -31,12 +31,26 @@ SHOWN_ROWS = 50  # overdue rows printed by `check`
 
 
 def _run_flow(pick: Callable[[Any], Callable[..., dict[str, Any]]], **parameters: Any) -> dict[str, Any]:
-    """Run a flow in this process (Prefect's local ephemeral mode unless PREFECT_API_URL is set)."""
+    """Run a flow in this process, against PREFECT_API_URL if set, else Follow-up's local server."""
     from workflows import flows
     from workflows.prefect_env import without_heartbeats
 
-    with user_errors(), without_heartbeats():
+    with user_errors(), _prefect_api(), without_heartbeats():
         return pick(flows)(**parameters)
+
+
+@contextmanager
+def _prefect_api() -> Iterator[str]:
+    """The Prefect API flows report to; starting the local server says so on stderr, or fails in one line."""
+    from workflows.local_server import LocalServerError
+    from workflows.prefect_env import prefect_api
+
+    try:
+        with prefect_api(lambda message: err_console.print(message, style="yellow", markup=False)) as url:
+            yield url
+    except LocalServerError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @cycle_app.command("launch")
@@ -213,14 +227,8 @@ def serve(
         "0 7 * * *", "--followup-cron", help="When the daily follow-up runs (cron)."
     ),
 ) -> None:
-    """Register the deployments with their schedules and serve them (with `make server` running)."""
+    """Register the deployments with their schedules and serve them until interrupted."""
     from workflows.deployments import serve_deployments
 
-    if not os.environ.get("PREFECT_API_URL"):
-        err_console.print(
-            "[yellow]PREFECT_API_URL is not set:[/] serving against a temporary Prefect server that ends "
-            "with this command. Run `make server` and export PREFECT_API_URL=http://127.0.0.1:4200/api "
-            "to see the runs in the Prefect UI."
-        )
-    with user_errors():
+    with user_errors(), _prefect_api():
         serve_deployments(launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron)

@@ -197,7 +197,8 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return False  # someone else's process now holds that pid
     cmdline = Path(f"/proc/{pid}/cmdline")
-    # After a reboot the pid may belong to anything: on Linux, make sure it is still a Prefect server.
+    # On Linux, make sure it is still a Prefect server: after a reboot the pid may belong to anything,
+    # and a zombie (dead, its parent not yet told) has an empty command line.
     return not cmdline.exists() or b"prefect" in cmdline.read_bytes()
 
 

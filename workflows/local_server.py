@@ -94,9 +94,9 @@ def ensure_running(say: Callable[[str], None]) -> LocalServer:
         return _start(say)
 
 
-def stop() -> LocalServer | None:
+def stop(say: Callable[[str], None]) -> LocalServer | None:
     """Stop the local server and forget it; the server that was recorded (None if there was none)."""
-    with _start_lock(lambda _message: None):
+    with _start_lock(say):
         server = recorded()
         if server is None:
             return None
@@ -109,7 +109,7 @@ def _start(say: Callable[[str], None]) -> LocalServer:
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     log = log_path()
-    say(f"Starting a local Prefect server in the background, once for later commands too (log: {log})...")
+    say(f"Starting a local Prefect server for this and later flow commands (log: {log})...")
     began = time.monotonic()
     env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
     with log.open("wb") as out:
@@ -122,7 +122,11 @@ def _start(say: Callable[[str], None]) -> LocalServer:
             start_new_session=True,  # its own session: it outlives this command and the terminal's Ctrl-C
         )
     server = LocalServer(api_url, process.pid, str(log), datetime.now(UTC).isoformat(timespec="seconds"))
-    _wait_until_healthy(server, process)
+    try:
+        _wait_until_healthy(server, process)
+    except BaseException:  # Ctrl-C included: never leave behind a server no record names
+        _terminate(server.pid)
+        raise
     _write_record(server)
     say(
         f"Local Prefect server ready after {time.monotonic() - began:.0f} s: {server.ui_url} "
@@ -142,7 +146,6 @@ def _wait_until_healthy(server: LocalServer, process: subprocess.Popen[bytes]) -
         if _healthy(server.api_url):
             return
         time.sleep(0.25)
-    _terminate(server.pid)
     raise LocalServerError(
         f"the local Prefect server did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s; see {server.log}"
     )

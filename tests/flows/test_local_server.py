@@ -135,6 +135,25 @@ def test_two_commands_started_together_share_one_server(home_env: dict[str, str]
     _api_url, pid = recorded_server(home_env)
     assert all(f"pid:     {pid}," in stdout for stdout, _stderr in outputs)
     assert sum(STARTING in stderr for _stdout, stderr in outputs) == 1
+    assert server_processes(home_env) == [pid]
+
+
+def test_interrupting_the_first_command_while_the_server_starts_leaves_no_server_behind(
+    home_env: dict[str, str],
+) -> None:
+    command = subprocess.Popen([FOLLOWUP, "server", "start"], env=home_env, stderr=subprocess.PIPE, text=True)
+    assert command.stderr is not None
+    while STARTING not in command.stderr.readline():
+        assert command.poll() is None, "the command ended before starting the server"
+    log = Path(home_env["FOLLOWUP_HOME"]) / "prefect" / "server.log"
+    give_up = time.monotonic() + 60
+    while not (log.exists() and log.stat().st_size) and time.monotonic() < give_up:
+        time.sleep(0.1)  # the server process runs and writes its log: it is starting, not yet healthy
+    assert len(server_processes(home_env)) == 1
+    command.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends it
+    command.communicate(timeout=60)
+    assert command.returncode != 0
+    assert server_processes(home_env) == [] and _record(home_env) is None
 
 
 def test_a_server_that_cannot_start_fails_the_command_in_one_line_naming_its_log(
@@ -161,6 +180,20 @@ def test_server_status_answers_without_importing_prefect(home_env: dict[str, str
         [sys.executable, "-c", script], env=home_env, capture_output=True, text=True, timeout=60
     )
     assert "No local Prefect server" in done.stdout and "prefect imported: False" in done.stdout
+
+
+def server_processes(env: dict[str, str]) -> list[int]:
+    """Pids of the live Prefect servers whose home is this test's (read from /proc)."""
+    home = f"PREFECT_HOME={Path(env['FOLLOWUP_HOME']).resolve() / 'prefect'}".encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline, environ = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if b"server\0start" in cmdline and home in environ.split(b"\0") and alive(int(proc.name)):
+            found.append(int(proc.name))
+    return found
 
 
 def _wait_until_gone(pid: int) -> None:

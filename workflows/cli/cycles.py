@@ -6,8 +6,7 @@ so they answer in about a second.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +21,9 @@ from workflows.cli.app import (
     console,
     cycle_app,
     day_of,
-    err_console,
     user_errors,
 )
+from workflows.cli.server import say, server_errors
 from workflows.services import cycles
 
 SHOWN_ROWS = 50  # overdue rows printed by `check`
@@ -33,24 +32,10 @@ SHOWN_ROWS = 50  # overdue rows printed by `check`
 def _run_flow(pick: Callable[[Any], Callable[..., dict[str, Any]]], **parameters: Any) -> dict[str, Any]:
     """Run a flow in this process, against PREFECT_API_URL if set, else Follow-up's local server."""
     from workflows import flows
-    from workflows.prefect_env import without_heartbeats
+    from workflows.prefect_env import prefect_api, without_heartbeats
 
-    with user_errors(), _prefect_api(), without_heartbeats():
+    with user_errors(), server_errors(), prefect_api(say), without_heartbeats():
         return pick(flows)(**parameters)
-
-
-@contextmanager
-def _prefect_api() -> Iterator[str]:
-    """The Prefect API flows report to; starting the local server says so on stderr, or fails in one line."""
-    from workflows.local_server import LocalServerError
-    from workflows.prefect_env import prefect_api
-
-    try:
-        with prefect_api(lambda message: err_console.print(message, style="yellow", markup=False)) as url:
-            yield url
-    except LocalServerError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 @cycle_app.command("launch")
@@ -229,6 +214,7 @@ def serve(
 ) -> None:
     """Register the deployments with their schedules and serve them until interrupted."""
     from workflows.deployments import serve_deployments
+    from workflows.prefect_env import prefect_api
 
-    with user_errors(), _prefect_api():
+    with user_errors(), server_errors(), prefect_api(say):
         serve_deployments(launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron)

@@ -6,6 +6,8 @@ None of these import Prefect: they read the record in Prefect's home and ask the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
@@ -26,13 +28,8 @@ def start() -> None:
     """Start the local Prefect server now, rather than with the first flow command."""
     from workflows import local_server
 
-    try:
-        server = local_server.ensure_running(
-            lambda message: err_console.print(message, style="yellow", markup=False)
-        )
-    except local_server.LocalServerError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    with server_errors():
+        server = local_server.ensure_running(say)
     _describe(server, "running")
     _warn_if_api_configured()
 
@@ -59,11 +56,28 @@ def stop() -> None:
     """Stop the local Prefect server (its runs stay in Prefect's home; the next flow command restarts it)."""
     from workflows import local_server
 
-    server = local_server.stop()
+    server = local_server.stop(say)
     if server is None:
         console.print("No local Prefect server to stop.")
     else:
         console.print(f"Stopped the local Prefect server (pid {server.pid}, {server.ui_url}).")
+
+
+def say(message: str) -> None:
+    """Tell the user what the local server is doing while they wait (on stderr)."""
+    err_console.print(message, style="yellow", markup=False)
+
+
+@contextmanager
+def server_errors() -> Iterator[None]:
+    """Turn a local server that failed to start into a red one-line message and exit status 1."""
+    from workflows.local_server import LocalServerError
+
+    try:
+        yield
+    except LocalServerError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _describe(server: LocalServer, state: str) -> None:

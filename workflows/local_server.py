@@ -35,6 +35,7 @@ from workflows.prefect_env import prefect_home
 STARTUP_TIMEOUT_SECONDS = 180.0  # a fresh PREFECT_HOME migrates its database first: ~20 s idle, ~60 s loaded
 HEALTH_TIMEOUT_SECONDS = 5.0  # a busy server still answers its health check well within this
 STOP_TIMEOUT_SECONDS = 10.0
+PROGRESS_EVERY_SECONDS = 10.0  # how often a start still waiting says so
 
 
 class LocalServerError(RuntimeError):
@@ -123,7 +124,7 @@ def _start(say: Callable[[str], None]) -> LocalServer:
         )
     server = LocalServer(api_url, process.pid, str(log), datetime.now(UTC).isoformat(timespec="seconds"))
     try:
-        _wait_until_healthy(server, process)
+        _wait_until_healthy(server, process, say)
     except BaseException:  # Ctrl-C included: never leave behind a server no record names
         _terminate(server.pid)
         raise
@@ -135,9 +136,12 @@ def _start(say: Callable[[str], None]) -> LocalServer:
     return server
 
 
-def _wait_until_healthy(server: LocalServer, process: subprocess.Popen[bytes]) -> None:
-    give_up = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < give_up:
+def _wait_until_healthy(
+    server: LocalServer, process: subprocess.Popen[bytes], say: Callable[[str], None]
+) -> None:
+    began = time.monotonic()
+    next_word = began + PROGRESS_EVERY_SECONDS
+    while (waited := time.monotonic() - began) < STARTUP_TIMEOUT_SECONDS:
         if process.poll() is not None:
             raise LocalServerError(
                 f"the local Prefect server exited with status {process.returncode} while starting; "
@@ -145,6 +149,9 @@ def _wait_until_healthy(server: LocalServer, process: subprocess.Popen[bytes]) -
             )
         if _healthy(server.api_url):
             return
+        if time.monotonic() >= next_word:  # no silent wait: a loaded machine may take a minute
+            say(f"... still starting ({waited:.0f} s; the first start prepares Prefect's database)")
+            next_word += PROGRESS_EVERY_SECONDS
         time.sleep(0.25)
     raise LocalServerError(
         f"the local Prefect server did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s; see {server.log}"

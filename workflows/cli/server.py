@@ -40,14 +40,13 @@ def status() -> None:
     from workflows import local_server
 
     server = local_server.recorded()
+    running = server is not None and local_server.is_running(server)
     if server is None:
         console.print("No local Prefect server: the next flow command starts one.")
-    elif local_server.is_running(server):
-        _describe(server, "running")
     else:
-        _describe(server, "not answering (the next flow command starts a new one)")
+        _describe(server, "running" if running else "not answering (the next flow command starts a new one)")
     _warn_if_api_configured()
-    if server is None or not local_server.is_running(server):
+    if not running:
         raise typer.Exit(1)
 
 
@@ -65,7 +64,7 @@ def stop() -> None:
 
 def say(message: str) -> None:
     """Tell the user what the local server is doing while they wait (on stderr)."""
-    err_console.print(message, style="yellow", markup=False)
+    err_console.print(message, style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 @contextmanager

@@ -19,7 +19,9 @@ from docx.shared import Pt
 
 from domain.importer import roman
 
-_FOOTNOTE = re.compile(r"\^\{([^}]*)\}|\^([0-9ivxlcIVXLC]+)|([\u2071\u1d5b\u02e3\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+)")
+_FOOTNOTE = re.compile(
+    r"\^\{([^}]*)\}|\^([0-9ivxlcIVXLC]+)|([\u2071\u1d5b\u02e3\u00b9\u00b2\u00b3\u2070\u2074-\u2079]+)"
+)
 _SUPERSCRIPT_LETTERS = str.maketrans("\u2071\u1d5b\u02e3\u00b9\u00b2\u00b3\u2070", "ivx1230")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")
 _BULLET = re.compile(r"^(\s*)[-*]\s+(.*)$")
@@ -134,9 +136,7 @@ def write_docx(markdown: str, path: Path) -> Path:
 def _number(paragraph: object, num_id: int, level: int) -> None:
     p_pr = paragraph._p.get_or_add_pPr()  # type: ignore[attr-defined]
     p_pr.append(
-        parse_xml(
-            f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>'
-        )
+        parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>')
     )
 
 

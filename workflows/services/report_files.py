@@ -32,12 +32,14 @@ MAX_PDF_PAGES = 500
 
 
 def read_report(path: Path) -> str:
-    """The report at `path` as text in the importer's convention; ValidationError naming the file if unreadable."""
+    """The report at `path` as text in the importer's convention; a ValidationError names a bad file."""
     if not path.is_file():
         raise ValidationError(str(path), "no such file")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise ValidationError(path.name, f"the file is too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})")
+        raise ValidationError(
+            path.name, f"the file is too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})"
+        )
     suffix = path.suffix.lower()
     if suffix == ".docx":
         return docx_text(path)
@@ -144,7 +146,7 @@ class _Numbering:
         """The list marker Word prints before `paragraph` and its level, or None if it is not in a list."""
         p_pr = paragraph._p.pPr
         num_pr = p_pr.find(f"{_W}numPr") if p_pr is not None else None
-        style_id = p_pr.find(f"{_W}pStyle").get(f"{_W}val") if p_pr is not None and p_pr.find(f"{_W}pStyle") is not None else None
+        style_id = _val(p_pr, "pStyle") if p_pr is not None else None
         num_id, ilvl = self.style_numbering.get(style_id or "", (None, 0))
         if num_pr is not None:
             num_id = _val(num_pr, "numId") or num_id
@@ -256,7 +258,7 @@ class _Line:
 
 
 def pdf_text(path: Path) -> str:
-    """A PDF report's text in the convention: paragraphs rebuilt, page furniture and footnote marks dropped."""
+    """A PDF report's text in the convention: paragraphs rebuilt, page furniture and footnote marks out."""
     import pdfplumber  # pdfminer is slow to import: only PDF imports pay it
 
     if not path.read_bytes()[:1024].lstrip().startswith(b"%PDF-"):
@@ -344,7 +346,7 @@ def _paragraphs(pages: Iterable[list[_Line]]) -> list[str]:
 
 
 def _marker_line(text: str, offset: float) -> str | None:
-    """A line that starts a list item, rewritten in the convention ("- i. ...", "- ...", "1. ..."), else None."""
+    """A line that starts a list item, rewritten in the convention ("- i. ...", "- ...", "1. ...")."""
     level = " " * max(int(offset // 18) - 1, 0)
     if text[:1] in _BULLET_GLYPHS and text[1:2].isspace():
         return f"{level}- {text[1:].strip()}"
@@ -352,4 +354,3 @@ def _marker_line(text: str, offset: float) -> str | None:
     if match is None or offset < 6:  # a numbered list is indented; prose at the margin is not a list
         return None
     return text if match.group(2) else f"{level}- {text}"
-

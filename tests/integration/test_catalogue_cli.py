@@ -123,11 +123,11 @@ def test_applying_an_unknown_agency_fails_with_its_line_and_writes_nothing(
 def test_importing_a_file_that_is_not_text_fails_clearly_and_writes_nothing(
     followup: Run, database_url: str, tmp_path: Path
 ) -> None:
-    binary = tmp_path / "report.pdf"
+    binary = tmp_path / "report.doc"
     binary.write_bytes(b"%PDF-1.7\n\x00\x9c\xff binary")
     result = followup("import", str(binary))
     assert result.exit_code == 1
-    assert "report.pdf: line 2: contains NUL bytes: this is not a text file" in " ".join(
+    assert "report.doc: line 2: contains NUL bytes: this is not a text file" in " ".join(
         result.stderr.split()
     )
     empty = tmp_path / "notes.md"

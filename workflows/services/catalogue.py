@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain import owners as owner_rules
-from domain.importer import parse_report
+from domain.importer import ParsedReport, parse_report
 from domain.lifecycle import Transition
 from domain.model import OwnerRole, Recommendation
 from domain.ports import Clock
@@ -46,7 +46,11 @@ def import_report(
     filename: str | None = None,
 ) -> ImportSummary:
     """Store a report's recommendations; re-importing adds new items and amends changed ones in place."""
-    report = parse_report(text, source=source, filename=filename)
+    return store_report(uow, parse_report(text, source=source, filename=filename), clock=clock, by=by)
+
+
+def store_report(uow: SqlUnitOfWork, report: ParsedReport, *, clock: Clock, by: str) -> ImportSummary:
+    """Store parsed recommendations: new codes are added, changed ones amended in place, the rest kept."""
     now = clock.now()
     added = updated = unchanged = 0
     with uow:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the importer and the services load only when a command need
     from workflows.services.catalogue import ImportSummary
 
 agencies_app = sub_app("agencies", "The agency registry: owners and their focal points.")
+milestones_app = sub_app("milestones", "Milestones proposed from a report's dated commitments.")
 
 
 @app.command()
@@ -299,3 +300,48 @@ def catalogue_command() -> None:
     console.print(
         f"{summary.without_owner} recommendations without an owner; {summary.milestones} milestones."
     )
+
+
+@milestones_app.command("suggest")
+def suggest_milestones_command(
+    path: Path = typer.Argument(..., help="The imported report (.md, .txt, .docx, .pdf)"),
+    apply: bool = typer.Option(False, "--apply", help="Store the suggestions not stored yet"),
+    out: Path | None = typer.Option(
+        None, "--out", dir_okay=False, help="Write them as an owners file to review, then `owners apply`"
+    ),
+    source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
+) -> None:
+    """Propose milestones from the dated commitments in the report's prose, linked to their items."""
+    from workflows.services import catalogue
+    from workflows.services.report_files import read_report
+
+    with user_errors():
+        suggestions = catalogue.suggest_milestones(
+            bootstrap.uow(),
+            read_report(path),
+            source=source,
+            apply=apply,
+            clock=bootstrap.SystemClock(),
+            by=_by(),
+            filename=path.name,
+        )
+    if out is not None:
+        out.write_text(catalogue.milestones_file(suggestions), encoding="utf-8")
+    table = Table("code", "due", "agency", "milestone", "section", "")
+    for s in suggestions:
+        note = "already stored" if s.already_stored else ("stored" if apply else "")
+        table.add_row(
+            s.proposed.code,
+            s.proposed.due.isoformat(),
+            s.agency or "",
+            _short(s.proposed.title, 70),
+            s.proposed.section.split(" ")[0],
+            note,
+        )
+    console.print(table)
+    new = sum(1 for s in suggestions if not s.already_stored)
+    if apply:
+        console.print(f"{new} milestones stored; {len(suggestions) - new} were already there.")
+    else:
+        written = f"; written to {out} for review" if out is not None else ""
+        console.print(f"{len(suggestions)} milestones proposed{written}; nothing stored (add --apply).")

@@ -303,7 +303,7 @@ def _score(
 ) -> tuple[float, list[str]]:
     """How well `rec` matches: distinctive words it shares with the sentence (double) and its paragraph."""
     words = _words(rec.text)
-    shared = sorted(sentence & words, key=lambda w: -weights.get(w, 0.0))
+    shared = sorted(sentence & words, key=lambda w: (-weights.get(w, 0.0), w))
     score = 2 * sum(weights.get(w, 0.0) for w in shared) + sum(weights.get(w, 0.0) for w in paragraph & words)
     return score, shared
 
@@ -312,7 +312,7 @@ def _point_of(section: str, points: set[tuple[int, str | None]]) -> int | None:
     """The agenda point whose title the section heading repeats ("2.2 Reduce the costs ...": point 2)."""
     heading = _words(section)
     best: tuple[float, int | None] = (0.0, None)
-    for number, title in points:
+    for number, title in sorted(points, key=lambda point: point[0]):
         words = _words(title or "")
         if words:
             overlap = len(heading & words) / len(words)

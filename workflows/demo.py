@@ -135,6 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     followup("import", str(SAMPLE_REPORT))
     followup("owners", "suggest", "--apply")
     followup("owners", "apply", str(SEED / "demo-owners.yaml"))
+    # Milestones proposed from the report's dated commitments, written for review; the reviewed
+    # file (db/seed/demo-milestones.yaml, checked by a test to be that output) is then applied.
+    followup("milestones", "suggest", str(SAMPLE_REPORT), "--out", str(home / "milestones-to-review.yaml"))
+    followup("owners", "apply", str(SEED / "demo-milestones.yaml"))
     followup("catalogue")
 
     for number, cycle in enumerate(script["cycles"], start=2):

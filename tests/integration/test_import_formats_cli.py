@@ -171,3 +171,51 @@ def test_a_sheet_without_its_header_row_or_report_is_refused(followup, tmp_path:
     said = _said(result.stderr)
     assert "row 1, column B: the report is missing" in said
     assert "the header row (starting with 'Code')" not in said or "column 'Text' is missing" in said
+
+
+def test_the_demo_milestone_file_is_the_reviewed_output_of_milestones_suggest(
+    followup, database_url: str, tmp_path: Path
+) -> None:
+    seed = SAMPLE.parent
+    assert followup("import", str(SAMPLE)).exit_code == 0
+    assert followup("owners", "suggest", "--apply").exit_code == 0
+    assert followup("owners", "apply", str(seed / "demo-owners.yaml")).exit_code == 0
+    proposed = tmp_path / "milestones.yaml"
+    shown = followup("milestones", "suggest", str(SAMPLE), "--out", str(proposed))
+    assert shown.exit_code == 0, shown.output
+    assert "18 milestones proposed" in _said(shown.stdout) and "nothing stored" in _said(shown.stdout)
+    # Regenerate with the same commands (see workflows/demo.py) and review the diff if this fails.
+    assert proposed.read_text(encoding="utf-8") == (seed / "demo-milestones.yaml").read_text(encoding="utf-8")
+    applied = followup("owners", "apply", str(seed / "demo-milestones.yaml"))
+    assert applied.exit_code == 0 and "18 milestones added" in _said(applied.stdout)
+    again = followup("milestones", "suggest", str(SAMPLE), "--apply")
+    assert "0 milestones stored; 18 were already there" in _said(again.stdout)
+
+
+def test_applied_suggestions_keep_their_sentence_and_section_in_the_history(
+    followup, database_url: str
+) -> None:
+    assert followup("import", str(SAMPLE)).exit_code == 0
+    result = followup("milestones", "suggest", str(SAMPLE), "--apply")
+    assert result.exit_code == 0 and "18 milestones stored" in _said(result.stdout)
+    with bootstrap.uow(database_url) as uow:
+        rec = uow.recommendations.get("CEB/2014/4 Annex V", "A2.2")
+        assert rec is not None and rec.id is not None
+        meeting = next(
+            m for m in uow.milestones.for_recommendation(rec.id) if m.title.startswith("Expert Meeting")
+        )
+        assert (meeting.due_date.isoformat(), meeting.agency_code, meeting.state) == (
+            "2014-11-10",
+            "UNCTAD",
+            "planned",
+        )
+        (entry,) = uow.history.for_key("milestone", meeting.history_key())
+    assert entry.why == "suggested from the report"
+    assert entry.data["section"] == "2.2 Reduce the costs of labour migration"
+    assert "on 10-14 November 2014 in Geneva" in entry.data["sentence"]
+
+
+def test_suggesting_milestones_for_a_report_not_imported_says_so(followup) -> None:
+    result = followup("milestones", "suggest", str(SAMPLE))
+    assert result.exit_code == 1
+    assert "report 'CEB/2014/4 Annex V' is not imported: run `followup import` first" in _said(result.stderr)

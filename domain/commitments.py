@@ -113,6 +113,8 @@ def due_dates(sentence: str) -> list[tuple[date, re.Match[str]]]:
         day, month, year = int(match.group(1)), _MONTHS[match.group(2).lower()], int(match.group(3))
         if 1 <= day <= calendar.monthrange(year, month)[1]:
             add(date(year, month, day), match)
+        else:
+            taken.append(match.span())  # "31 February" is a typo, not the end of February
     for match in _MONTH_YEAR.finditer(sentence):
         if free(match):
             year, month = int(match.group(2)), _MONTHS[match.group(1).lower()]
@@ -180,7 +182,10 @@ def suggest_milestones(
             continue
         seen.add((rec.code, commitment.title))
         where = f"section {commitment.section.split(' ')[0]} is agenda point {point}; " if point else ""
-        reason = f"{where}shares: {', '.join(score[1][:4])}" if score[1] else where.rstrip("; ")
+        # Shown as the sentence spells them, not as stems.
+        spelled = {_stem(w): w for w in reversed(_WORD.findall(commitment.sentence.lower()))}
+        shared = [spelled.get(stem, stem) for stem in score[1][:4]]
+        reason = f"{where}shares: {', '.join(shared)}" if shared else where.rstrip("; ")
         out.append(
             SuggestedMilestone(
                 rec.code,

@@ -181,3 +181,11 @@ def write_pdf(docx: Path, out_dir: Path) -> Path:
         timeout=180,
     )
     return out_dir / (docx.stem + ".pdf")
+
+
+if __name__ == "__main__":  # regenerate the demo's Word copy of the sample report
+    seed = Path(__file__).resolve().parents[1] / "db" / "seed"
+    written = write_docx(
+        (seed / "CEB-2014-4-Annex-V.md").read_text(encoding="utf-8"), seed / "CEB-2014-4-Annex-V.docx"
+    )
+    print(f"wrote {written}")

@@ -77,3 +77,9 @@ def test_a_file_that_is_not_what_its_name_says_is_refused_naming_it(
     path.write_bytes(content)
     with pytest.raises(ValidationError, match=f"{name}: {message}"):
         read_report(path)
+
+
+def test_the_demos_word_copy_of_the_sample_gives_the_markdown_items() -> None:
+    # db/seed/CEB-2014-4-Annex-V.docx is written by `python -m tests.report_documents`.
+    word = SAMPLE.with_suffix(".docx")
+    assert _items(read_report(word)) == _items(SAMPLE.read_text(encoding="utf-8"))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.commitments import due_dates, find_commitments, suggest_milestones
 from domain.importer import parse_report
@@ -89,3 +91,26 @@ def test_sample_commitments_are_linked_to_an_item_of_the_section_agenda_point(ag
         section_point = int(s.section.split(" ")[0].split(".")[1])
         assert point_of[s.code] == section_point, s
     assert suggest_milestones(SAMPLE, recs, agencies) == suggestions  # the same every time
+
+
+_pieces = st.sampled_from(
+    [
+        "2.1. A section",
+        "UNCTAD will hold a meeting on 10 November 2014.",
+        "It will be held in the spring of 2014",
+        "(Geneva, 3-4 July 2013)",
+        "An Expert Meeting will be convened tentatively in mid-2014.",
+        "will",
+        "on 31 February 2014",
+        "Appendix",
+        "- a bullet",
+        "",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_pieces, st.text(max_size=60)), max_size=30))
+def test_any_text_gives_dated_commitments_with_titles_or_none_and_never_crashes(lines: list[str]) -> None:
+    for commitment in find_commitments("\n".join(lines)):
+        assert commitment.title and len(commitment.title) <= 160 and commitment.sentence

@@ -138,8 +138,14 @@ def main(argv: list[str] | None = None) -> None:
     console.rule("[bold]1. The secretariat imports the report and assigns owners")
     followup("init")
     followup("import", str(SAMPLE_REPORT))
+    # The same report as the Word file the secretariat receives: the same items (all unchanged).
+    followup("import", str(SEED / "CEB-2014-4-Annex-V.docx"))
     followup("owners", "suggest", "--apply")
     followup("owners", "apply", str(SEED / "demo-owners.yaml"))
+    # Milestones proposed from the report's dated commitments, written for review; the reviewed
+    # file (db/seed/demo-milestones.yaml, checked by a test to be that output) is then applied.
+    followup("milestones", "suggest", str(SAMPLE_REPORT), "--out", str(home / "milestones-to-review.yaml"))
+    followup("owners", "apply", str(SEED / "demo-milestones.yaml"))
     followup("catalogue")
 
     for number, cycle in enumerate(script["cycles"], start=2):

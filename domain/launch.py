@@ -6,6 +6,7 @@ launch is a re-run of a cycle already open.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -46,12 +47,29 @@ def check_rerun(existing: StockTakeCycle, deadline: date) -> None:
         )
 
 
+MAX_CYCLE_NAME = 100
+
+
+def validate_cycle_name(name: str) -> str:
+    """A cycle's name is printable text: it appears in e-mail subjects, pages, file names and URLs."""
+    if not name:
+        raise ValidationError("name", "a cycle needs a name")
+    if len(name) > MAX_CYCLE_NAME:
+        raise ValidationError("name", f"a cycle name is at most {MAX_CYCLE_NAME} characters")
+    # Categories C*: control (CR/LF would split e-mail headers), format (bidi overrides), unassigned.
+    hidden = next((c for c in name if unicodedata.category(c).startswith("C")), None)
+    if hidden is not None:
+        raise ValidationError(
+            "name", f"contains the control character U+{ord(hidden):04X}: use printable text only"
+        )
+    return name
+
+
 def check_new_cycle(
     name: str, deadline: date, today: date, readiness: Readiness, *, allow_unowned: bool
 ) -> None:
     """Raise a ValidationError naming the field unless a new cycle of that name may open today."""
-    if not name:
-        raise ValidationError("name", "a cycle needs a name")
+    validate_cycle_name(name)
     if deadline < today:
         raise ValidationError(
             "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
+from domain import tokens
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
 from domain.tokens import derive_token
@@ -73,6 +74,11 @@ def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
     return f"{get_settings().public_url}/r/{reply_token(cycle_id, agency_code, token_nonce)}"
 
 
+def sheet_mark(cycle_id: int, agency_code: str) -> str:
+    """The keyed mark written into an agency's reply sheet and checked when it comes back."""
+    return tokens.sheet_mark(get_settings().resolved_secret_key(), cycle_id, agency_code)
+
+
 def cycle_config() -> CycleConfig:
     """What the cycle use cases need from settings: reply links, schedule, the secretariat's address."""
     settings = get_settings()
@@ -80,6 +86,7 @@ def cycle_config() -> CycleConfig:
         secretariat_email=settings.secretariat_email,
         reply_token=reply_token,
         reply_url=reply_url,
+        sheet_mark=sheet_mark,
         schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
         part_size=settings.portal_part_size,
     )

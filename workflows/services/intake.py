@@ -91,4 +91,5 @@ def yaml_data(text: str, *, source: str) -> list[Any]:
 
 
 def _at(source: str, event: yaml.Event, message: str) -> FileRejected:
-    return FileRejected(f"{source} line {event.start_mark.line + 1}", message)
+    mark = event.start_mark
+    return FileRejected(f"{source} line {mark.line + 1}" if mark is not None else source, message)

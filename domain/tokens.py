@@ -52,3 +52,8 @@ def sheet_mark(secret_key: str, cycle_id: int, agency_code: str) -> str:
 def marks_match(presented: str, expected: str) -> bool:
     """Constant-time comparison of a sheet's mark with the one expected."""
     return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def key_fingerprint(secret_key: str) -> str:
+    """A fingerprint of the secret key (an HMAC of a fixed label under it), safe to store with the data."""
+    return hmac.new(bytes.fromhex(secret_key), b"followup:key-fingerprint:v1", hashlib.sha256).hexdigest()

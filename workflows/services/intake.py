@@ -31,8 +31,9 @@ def file_bytes(path: Path, *, max_bytes: int) -> bytes:
     """The bytes of a regular file of at most `max_bytes`, else FileRejected saying why not."""
     try:
         if not path.is_file():
-            what = "is a folder" if path.is_dir() else "not a regular file" if path.exists() else "no such file"
-            raise FileRejected(path.name, what)
+            if not path.exists():
+                raise FileRejected(path.name, "no such file")
+            raise FileRejected(path.name, "is a folder" if path.is_dir() else "not a regular file")
         size = path.stat().st_size
         if size > max_bytes:
             raise FileRejected(path.name, f"the file is too large ({size:,} bytes; at most {max_bytes:,})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from db import tables
-from tests.support import CYCLE, Scenario
+from tests.support import CYCLE, Scenario, all_items, save
 from workflows.cli import app
 from workflows.services import closing, spreadsheets
 from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file, write_template
@@ -128,3 +129,23 @@ def test_a_sheet_whose_agency_cell_was_changed_is_refused_and_the_secretariat_ma
             select(tables.history.c.by, tables.history.c.why).where(tables.history.c.entity == "request")
         ).all()
     assert any("imported as AAA" in why and "aaa.csv" in why for _, why in history), history
+
+
+def test_text_starting_with_equals_is_a_string_cell_in_the_template_and_round_trips_exactly(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    typed = [
+        replace(a, narrative="=> no change") if a.recommendation_id == s.ids["A1.2"] else a
+        for a in all_items(s)
+    ]
+    save(s, typed, submit=False)
+    path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    (narrative,) = [c for c in cells if c.value == "=> no change"]
+    assert narrative.data_type == "s"
+    import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
+    assert (s.update("A1.2") or pytest.fail("not imported")).narrative == "=> no change"

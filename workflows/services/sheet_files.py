@@ -107,7 +107,8 @@ def _read_csv(data: bytes, name: str) -> list[list[str]]:
 def _read_xlsx(data: bytes, name: str) -> SheetFile:
     _refuse_hostile_zips(data, name)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # data_only=False: a formula cell reads as the text typed ("=..."), never as a computed value.
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:
             sheet = book.worksheets[0]
             rows = [[_text(v) for v in row] for row in _limited(sheet.iter_rows(values_only=True), name)]

@@ -32,6 +32,7 @@ from domain.model import Channel, StockTakeCycle, agenda_heading
 from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
 from domain.tokens import marks_match
+from reporting.cells import set_text
 from workflows.config import CycleConfig
 from workflows.services import replies
 from workflows.services.sheet_files import (
@@ -253,21 +254,24 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
     sheet.title = "Reply"
     bold = Font(bold=True)
     for n, (label, value) in enumerate(meta, start=1):
-        sheet.cell(n, 1, label).font = bold
-        sheet.cell(n, 2, value)
-    sheet.cell(1, 3, title).font = Font(bold=True, size=13)
-    sheet.cell(2, 3, "Fill in the white columns (Status to Obstacle), save, and send the file back.")
+        # Every cell from text goes through set_text: "=> no change" stays text, never a formula.
+        set_text(sheet.cell(n, 1), label).font = bold
+        set_text(sheet.cell(n, 2), value)
+    set_text(sheet.cell(1, 3), title).font = Font(bold=True, size=13)
+    set_text(
+        sheet.cell(2, 3), "Fill in the white columns (Status to Obstacle), save, and send the file back."
+    )
     header_fill = PatternFill("solid", fgColor="DDE7F0")
     answer_fill = PatternFill("solid", fgColor="FFFFFF")
     reference_fill = PatternFill("solid", fgColor="F2F2F2")
     wrap = Alignment(wrap_text=True, vertical="top")
     for index, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(HEADER_ROW, index, column.header)
+        cell = set_text(sheet.cell(HEADER_ROW, index), column.header)
         cell.font, cell.fill, cell.alignment = bold, header_fill, wrap
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     for r, row in enumerate(rows, start=HEADER_ROW + 1):
         for index, column in enumerate(COLUMNS, start=1):
-            cell = sheet.cell(r, index, row[column.key] if row[column.key] != "" else None)
+            cell = set_text(sheet.cell(r, index), row[column.key] if row[column.key] != "" else None)
             cell.alignment = wrap
             cell.fill = answer_fill if column.editable else reference_fill
             if column.editable:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from domain.errors import ValidationError
-from domain.launch import Readiness, check_new_cycle
+from domain.launch import Readiness, check_new_cycle, cycle_slug
 from domain.model import Contact, validate_email
 from domain.numbers import ascii_number
 
@@ -47,3 +47,21 @@ def test_only_plain_local_at_domain_addresses_are_accepted(address: str) -> None
 
 def test_an_ordinary_address_is_kept_as_written() -> None:
     assert validate_email("  Jane.Doe+hlcp@un.example.org ") == "Jane.Doe+hlcp@un.example.org"
+
+
+def test_every_printable_name_has_a_url_slug_and_two_cycles_never_share_one() -> None:
+    assert [cycle_slug(n) for n in ("HLCP 53/1", "Été 2026", "2026-spring")] == [
+        "hlcp-53-1",
+        "ete-2026",
+        "2026-spring",
+    ]
+    assert cycle_slug("会议").startswith("cycle-") and cycle_slug("会议") != cycle_slug("会")
+    with pytest.raises(ValidationError, match="HLCP 53/1"):
+        check_new_cycle(
+            "hlcp 53-1",
+            date(2026, 3, 1),
+            date(2026, 1, 1),
+            READY,
+            allow_unowned=False,
+            other_names=["HLCP 53/1"],
+        )

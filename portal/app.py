@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import text
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
@@ -171,8 +172,7 @@ def create_app(
         """Save a draft or submit; validation errors and conflicts come back on the page."""
         number = _part_number(part)
         page = _open(portal, token, number)
-        form = await request.form(max_files=0, max_fields=2000)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        fields = _text_fields(await request.form(max_files=0, max_fields=2000))
         expected = portal.csrf(token)
         if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
             return _forbidden()
@@ -268,8 +268,7 @@ def create_app(
         if not _is_secretariat(portal, request):
             return _unauthorized()
         name = cycle_name_of_slug(portal.uow(), slug)
-        form = await request.form(max_files=0, max_fields=20)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        fields = _text_fields(await request.form(max_files=0, max_fields=20))
         if not same(fields.get(CSRF_FIELD), portal.csrf(f"cycles:{name}")):
             return _forbidden()
         action, code, agency = fields.get("action", ""), fields.get("code", ""), fields.get("agency", "")
@@ -494,6 +493,14 @@ def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
         "obstacle": raw.obstacle,
         "version": version,
     }
+
+
+def _text_fields(form: FormData) -> dict[str, str]:
+    """A form's text fields; a NUL character, which no browser sends and PostgreSQL refuses, is a 422."""
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+        raise StarletteHTTPException(422, "the form holds a NUL character")
+    return fields
 
 
 def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[RawAnswer]:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from db import tables
 from portal.app import create_app
-from tests.support import SECRETARIAT_TOKEN, Scenario, all_items, form_of, save
+from tests.support import CYCLE, SECRETARIAT_TOKEN, Scenario, all_items, form_of, save
 
 AUTH = {"Authorization": f"Bearer {SECRETARIAT_TOKEN}"}
 HUGE = "9" * 5000
@@ -72,3 +72,27 @@ def test_a_cycle_named_with_a_slash_opens_on_the_secretariat_page_and_its_review
     done = client.post("/cycles/hlcp-53-1/review", data=fields, headers=AUTH, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].startswith("/cycles/hlcp-53-1?")
     assert (site.update("A1.2") or pytest.fail("no answer")).state == "accepted"
+
+
+def test_a_nul_character_in_a_form_is_refused_as_unprocessable_on_every_database(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    rid = site.ids["A1.2"]
+    fields |= {f"narrative-{rid}": "Started\x00.", f"status-{rid}": "in_progress", "action": "save"}
+    posted = client.post(f"/r/{token}", data=fields, follow_redirects=False)
+    assert posted.status_code == 422 and site.update("A1.2") is None
+    save(site, all_items(site), submit=True)
+    page = client.get(f"/cycles/{CYCLE}", headers=AUTH)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    fields = {
+        "csrf": csrf.group(1),
+        "action": "return",
+        "code": "A1.2",
+        "agency": "AAA",
+        "question": "Why\x00?",
+    }
+    returned = client.post(f"/cycles/{CYCLE}/review", data=fields, headers=AUTH, follow_redirects=False)
+    assert returned.status_code == 422

@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     home = settings.home.resolve()
     if home.exists():
+        # A local Prefect server whose home is inside the demo's must not outlive its deleted database.
+        if Path(os.environ.get("PREFECT_HOME", home / "prefect")).resolve().is_relative_to(home):
+            from workflows import local_server
+
+            local_server.stop(lambda _line: None)
         shutil.rmtree(home)  # the demo home belongs to the demo: start from nothing every time
     home.mkdir(parents=True)
     script = yaml.safe_load((SEED / "demo-replies.yaml").read_text(encoding="utf-8"))

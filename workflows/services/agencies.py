@@ -43,14 +43,15 @@ def parse_registry(text: str, *, source: str = "registry") -> list[Agency]:
     return agencies
 
 
-def _text(entry: dict[str, Any], key: str, where: str, *, default: str = "") -> str:
+def _text(entry: dict[str, Any], key: str, where: str, *, required: bool = False, default: str = "") -> str:
     """A field that must be a single piece of text (a list or mapping there is a mistake)."""
-    value = entry.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, (list, dict)) or (not str(value).strip() and key in ("code", "name")):
-        raise ValidationError(f"{where}.{key}", "is required, as a single piece of text")
-    return str(value).strip()
+    value = entry.get(key)
+    if isinstance(value, (list, dict)):
+        raise ValidationError(f"{where}.{key}", "must be a single piece of text, not a list or mapping")
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise ValidationError(f"{where}.{key}", "is required")
+    return text or default
 
 
 def _list(entry: dict[str, Any], key: str, where: str) -> list[Any]:
@@ -63,7 +64,7 @@ def _list(entry: dict[str, Any], key: str, where: str) -> list[Any]:
 
 
 def _agency_from(entry: dict[str, Any], where: str) -> Agency:
-    code, name = _text(entry, "code", where), _text(entry, "name", where)
+    code, name = _text(entry, "code", where, required=True), _text(entry, "name", where, required=True)
     contacts = []
     for n, raw in enumerate(_list(entry, "contacts", where), start=1):
         at = f"{where}.contacts[{n}]"

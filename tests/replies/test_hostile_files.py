@@ -122,7 +122,7 @@ def test_a_sheet_whose_agency_cell_was_changed_is_refused_and_the_secretariat_ma
     wrong = reply_import(unmarked, "--as", "BBB")
     assert wrong.exit_code == 1 and "names agency AAA, not BBB" in wrong.output, wrong.output
     done = reply_import(unmarked, "--as", "AAA")
-    assert done.exit_code == 0, done.output
+    assert done.exit_code == 0 and "on the secretariat's word (--as)" in done.output, done.output
     assert (site.update("A1.1") or pytest.fail("not imported")).narrative == "Drafting."
     with site.uow:
         history = site.uow.session.execute(

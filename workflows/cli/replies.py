@@ -82,9 +82,12 @@ def import_file(
             )
             raise typer.Exit(1) from None
     changed = ", ".join(result.saved) or "nothing changed"
+    vouched = (
+        f" As {as_agency} on the secretariat's word (--as): recorded in the history." if as_agency else ""
+    )
     console.print(
         f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
-        f"(submitted: {changed})."
+        f"(submitted: {changed}).{vouched}"
     )
 
 

@@ -1,8 +1,8 @@
 """The reply portal: agencies answer their status request through a secure link, no account needed.
 
 Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
-`/r/{token}/receipt` (what was recorded), `/cycles/{name}` (the secretariat's overview and review
-queue, behind the secretariat token; `POST /cycles/{name}/review` accepts or returns an answer),
+`/r/{token}/receipt` (what was recorded), `/cycles/{slug}` (the secretariat's overview and review
+queue, behind the secretariat token; `POST /cycles/{slug}/review` accepts or returns an answer),
 `/healthz`. Every page is rendered on the server and works without JavaScript; every form carries
 a CSRF token; every error is a plain page without internals.
 """
@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import text
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
@@ -37,7 +38,9 @@ from domain.answers import (
     statuses,
 )
 from domain.errors import DomainError, NotFound, ValidationError
+from domain.launch import cycle_slug
 from domain.lifecycle import ReviewState
+from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
 from portal.security import (
     NO_STORE,
@@ -49,7 +52,7 @@ from portal.security import (
 )
 from workflows import bootstrap
 from workflows.queries import reply_page
-from workflows.queries.progress import cycle_overview
+from workflows.queries.progress import cycle_name_of_slug, cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import replies, review
 from workflows.settings import Settings, get_settings
@@ -169,8 +172,7 @@ def create_app(
         """Save a draft or submit; validation errors and conflicts come back on the page."""
         number = _part_number(part)
         page = _open(portal, token, number)
-        form = await request.form(max_files=0, max_fields=2000)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        fields = _text_fields(await request.form(max_files=0, max_fields=2000))
         expected = portal.csrf(token)
         if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
             return _forbidden()
@@ -231,9 +233,9 @@ def create_app(
         ]
         return portal.render("receipt.html", page=page, token=token, recorded=recorded)
 
-    @app.get("/cycles/{name}")
+    @app.get("/cycles/{slug}")
     def cycle_page(
-        name: str, request: Request, key: str | None = None, done: str = "", code: str = "", agency: str = ""
+        slug: str, request: Request, key: str | None = None, done: str = "", code: str = "", agency: str = ""
     ) -> Response:
         """The secretariat's page of a cycle: who answered, who is overdue, the answers to review."""
         configured = portal.settings.secretariat_token
@@ -243,7 +245,7 @@ def create_app(
         if key is not None:
             if not same(key, configured):
                 return _unauthorized()
-            response = RedirectResponse(f"/cycles/{quote(name, safe='')}", status_code=303)
+            response = RedirectResponse(f"/cycles/{quote(slug, safe='')}", status_code=303)
             response.set_cookie(
                 SECRETARIAT_COOKIE,
                 session,
@@ -256,17 +258,17 @@ def create_app(
         if not _is_secretariat(portal, request):
             return _unauthorized()
         notice = _review_notice(done, code, agency) if done else ""
-        return _cycle_page(portal, name, notice=notice)
+        return _cycle_page(portal, cycle_name_of_slug(portal.uow(), slug), notice=notice)
 
-    @app.post("/cycles/{name}/review")
-    async def post_review(name: str, request: Request) -> Response:
+    @app.post("/cycles/{slug}/review")
+    async def post_review(slug: str, request: Request) -> Response:
         """Accept an answer (optionally with an assessed status) or return it with a question."""
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if not _is_secretariat(portal, request):
             return _unauthorized()
-        form = await request.form(max_files=0, max_fields=20)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        name = cycle_name_of_slug(portal.uow(), slug)
+        fields = _text_fields(await request.form(max_files=0, max_fields=20))
         if not same(fields.get(CSRF_FIELD), portal.csrf(f"cycles:{name}")):
             return _forbidden()
         action, code, agency = fields.get("action", ""), fields.get("code", ""), fields.get("agency", "")
@@ -300,9 +302,7 @@ def create_app(
                 )
         except DomainError as exc:
             return _cycle_page(portal, name, error=str(exc), status_code=422)
-        target = (
-            f"/cycles/{quote(name, safe='')}?{urlencode({'done': action, 'code': code, 'agency': agency})}"
-        )
+        target = f"/cycles/{cycle_slug(name)}?{urlencode({'done': action, 'code': code, 'agency': agency})}"
         return RedirectResponse(target, status_code=303)
 
     return app
@@ -334,6 +334,7 @@ def _cycle_page(
         statuses=statuses(),
         csrf=portal.csrf(f"cycles:{name}"),
         csrf_field=CSRF_FIELD,
+        slug=cycle_slug(name),
         notice=notice,
         error=error,
     )
@@ -384,10 +385,11 @@ def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, str]]:
 
 
 def _part_number(text: str) -> int:
-    """The part asked for in the query; anything but a small positive number is a page not found."""
-    if not text.isdigit() or len(text) > 4 or int(text) < 1:
+    """The part asked for in the query; anything but a small positive ASCII number is a page not found."""
+    number = ascii_number(text, max_digits=4)
+    if number is None or number < 1:
         raise reply_page.NoSuchPart("no such part")
-    return int(text)
+    return number
 
 
 def _reply_form(
@@ -493,6 +495,14 @@ def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
     }
 
 
+def _text_fields(form: FormData) -> dict[str, str]:
+    """A form's text fields; a NUL character, which no browser sends and PostgreSQL refuses, is a 422."""
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+        raise StarletteHTTPException(422, "the form holds a NUL character")
+    return fields
+
+
 def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[RawAnswer]:
     """One raw answer per item of this request; fields naming any other item are ignored."""
     answers = []
@@ -501,6 +511,9 @@ def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[Ra
         if not item.editable or f"status-{rid}" not in fields:
             continue
         version = fields.get(f"version-{rid}", "")
+        loaded_version = ascii_number(version, max_digits=9)
+        if version and loaded_version is None:  # the form writes a small ASCII number: it was altered
+            raise StarletteHTTPException(422, f"version-{rid} is not a version number")
         answers.append(
             RawAnswer(
                 recommendation_id=rid,
@@ -510,7 +523,7 @@ def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[Ra
                 next_milestone_date=fields.get(f"next_milestone_date-{rid}", ""),
                 obstacle=fields.get(f"obstacle-{rid}", ""),
                 # A tampered version can only cause a conflict, never a silent overwrite.
-                loaded_version=int(version) if version.isdigit() else -1,
+                loaded_version=-1 if loaded_version is None else loaded_version,
             )
         )
     return answers

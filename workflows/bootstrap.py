@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from db.engine import make_engine
 from db.tables import installation
 from db.unit_of_work import SqlUnitOfWork
+from domain import tokens
 from domain.errors import NotFound
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
@@ -114,6 +115,11 @@ def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
     return f"{get_settings().public_url}/r/{reply_token(cycle_id, agency_code, token_nonce)}"
 
 
+def sheet_mark(cycle_id: int, agency_code: str) -> str:
+    """The keyed mark written into an agency's reply sheet and checked when it comes back."""
+    return tokens.sheet_mark(secret_key(), cycle_id, agency_code)
+
+
 def reply_link(cycle_id: int, agency_code: str) -> str:
     """An agency's current reply link in a cycle, from its request's nonce: the dispatcher's `links`."""
     secret_key(record=True)  # outside any transaction: a database without a fingerprint gets this key's
@@ -132,6 +138,7 @@ def cycle_config() -> CycleConfig:
         secretariat_email=settings.secretariat_email,
         reply_token=reply_token,
         reply_url=reply_url,
+        sheet_mark=sheet_mark,
         schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
         part_size=settings.portal_part_size,
     )

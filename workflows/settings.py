@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     )
     secretariat_token: str | None = Field(
         default=None,
-        description="The secretariat's token for the portal's `/cycles/<name>` pages; unset: no such pages.",
+        description="The secretariat's token for the portal's `/cycles/<slug>` pages; unset: no such pages.",
     )
     secret_key: str | None = Field(
         default=None,

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from domain.errors import ValidationError
 from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import app, console, owners_app, sub_app, user_errors
@@ -58,14 +57,12 @@ def list_agencies() -> None:
 
 
 @agencies_app.command("load")
-def load_agencies(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
+def load_agencies(path: Path = typer.Argument(..., help="A registry YAML file")) -> None:
     """Add or update agencies (names, aliases, contacts) from a YAML file like db/seed/agencies.yaml."""
     from workflows.services import agencies as agency_services
 
     with user_errors():
-        loaded = agency_services.load_registry(
-            bootstrap.uow(), path.read_text(encoding="utf-8"), source=path.name
-        )
+        loaded = agency_services.load_registry(bootstrap.uow(), _read_text(path), source=path.name)
     console.print(f"{loaded.added} agencies added, {loaded.updated} updated from {path}.")
 
 
@@ -94,12 +91,10 @@ def _by() -> str:
 
 
 def _read_text(path: Path) -> str:
-    """The file's text, or a ValidationError (exit 1) if it is missing or not text."""
-    from domain.importer import decode_report
+    """The file's text through the guarded entry: a ValidationError (exit 1) unless it is a text file."""
+    from workflows.services.intake import text_file
 
-    if not path.is_file():
-        raise ValidationError(str(path), "no such file")
-    return decode_report(path.read_bytes(), name=path.name)
+    return text_file(path)
 
 
 SHEET_SUFFIXES = (".xlsx", ".csv")

@@ -40,25 +40,41 @@ def template(
     with user_errors():
         from workflows.services import spreadsheets  # openpyxl is heavy: only these commands load it
 
-        path = spreadsheets.write_template(bootstrap.uow(), name, agency, out)
+        path = spreadsheets.write_template(bootstrap.uow(), bootstrap.cycle_config(), name, agency, out)
     console.print(f"Wrote {path} for {agency} ({name}).")
 
 
 @reply_app.command("import")
 def import_file(
     file: Path = typer.Argument(..., help="A filled-in reply file (.xlsx or .csv)."),
+    as_agency: str | None = typer.Option(
+        None,
+        "--as",
+        help="Import a file without a valid mark (a CSV, a re-saved copy) as this agency's reply; "
+        "the history records it. Check who sent the file first.",
+    ),
     today: datetime | None = TODAY_OPTION,
 ) -> None:
-    """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid."""
+    """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid.
+
+    A file must carry the mark of the template written for its agency, unless given with --as.
+    """
     from workflows.services import spreadsheets
     from workflows.services.sheet_files import SpreadsheetRejected
+    from workflows.settings import get_settings
 
     uow = bootstrap.uow()
     clock = bootstrap.clock(day_of(today))
     with user_errors():
         try:
             result = spreadsheets.import_reply_file(
-                uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), file
+                uow,
+                bootstrap.notifier(uow, clock),
+                clock,
+                bootstrap.cycle_config(),
+                file,
+                as_agency=as_agency,
+                by=get_settings().secretariat_email,
             )
         except SpreadsheetRejected as exc:
             err_console.print(
@@ -66,9 +82,12 @@ def import_file(
             )
             raise typer.Exit(1) from None
     changed = ", ".join(result.saved) or "nothing changed"
+    vouched = (
+        f" As {as_agency} on the secretariat's word (--as): recorded in the history." if as_agency else ""
+    )
     console.print(
         f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
-        f"(submitted: {changed})."
+        f"(submitted: {changed}).{vouched}"
     )
 
 

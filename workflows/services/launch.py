@@ -89,7 +89,14 @@ def _check_launch(
     if existing is not None:
         check_rerun(existing, deadline)
         return existing
-    check_new_cycle(name, deadline, today, launch_readiness(uow), allow_unowned=allow_unowned)
+    check_new_cycle(
+        name,
+        deadline,
+        today,
+        launch_readiness(uow),
+        allow_unowned=allow_unowned,
+        other_names=[cycle.name for cycle in uow.cycles.list()],
+    )
     return None
 
 

@@ -22,6 +22,7 @@ from workflows.cli.app import (
     cycle_app,
     day_of,
     err_console,
+    mail_news,
     reply_app,
     user_errors,
 )
@@ -50,16 +51,16 @@ def import_file(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid."""
+    from notifications.immediate import KeyRecorder
     from workflows.services import spreadsheets
     from workflows.services.sheet_files import SpreadsheetRejected
 
     uow = bootstrap.uow()
     clock = bootstrap.clock(day_of(today))
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
     with user_errors():
         try:
-            result = spreadsheets.import_reply_file(
-                uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), file
-            )
+            result = spreadsheets.import_reply_file(uow, outgoing, clock, bootstrap.cycle_config(), file)
         except SpreadsheetRejected as exc:
             err_console.print(
                 f"[bold red]error:[/] {file.name}: {exc.message}", highlight=False, soft_wrap=True
@@ -70,6 +71,8 @@ def import_file(
         f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
         f"(submitted: {changed})."
     )
+    if outgoing.keys:
+        console.print(f"The receipt is {mail_news(bootstrap.send_now(outgoing.keys, clock).sent)}.")
 
 
 @cycle_app.command("reissue")
@@ -78,15 +81,18 @@ def reissue(
     agency: str = typer.Option(..., "--agency", help="The agency's code."),
 ) -> None:
     """Give an agency a new reply link (the old one stops working) and send it by e-mail."""
+    from notifications.immediate import KeyRecorder
     from workflows.services import replies
 
     uow = bootstrap.uow()
     clock = bootstrap.SystemClock()
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
     with user_errors():
         link = replies.reissue_link(
-            uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), name, agency, "secretariat"
+            uow, outgoing, clock, bootstrap.cycle_config(), name, agency, "secretariat"
         )
-    console.print(f"New link for {agency} in {name} (queued for e-mail; the old link no longer works):")
+    news = mail_news(bootstrap.send_now(outgoing.keys, clock).sent)
+    console.print(f"New link for {agency} in {name} ({news}; the old link no longer works):")
     console.print(link, highlight=False, soft_wrap=True)
 
 

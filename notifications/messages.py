@@ -19,6 +19,7 @@ from icalendar import Alarm, Calendar, Event, vCalAddress, vText, vUri
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 from markupsafe import escape
 
+from domain.dates import long_date, long_moment, week_date
 from domain.model import ReportedStatus, agenda_heading
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
@@ -155,9 +156,9 @@ def _environment() -> Environment:
     )
     env.filters.update(
         plural=_plural,
-        longdate=_long_date,
-        weekdate=_week_date,
-        timestamp=_timestamp,
+        longdate=long_date,
+        weekdate=week_date,
+        timestamp=long_moment,
         status_label=_status_label,
         percent=_percent,
         days_left=_days_left,
@@ -193,19 +194,6 @@ def wrap(text: str, width: int = 72) -> str:
 
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
-
-
-def _long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
-def _week_date(day: date) -> str:
-    return f"{day:%A} {_long_date(day)}"
-
-
-def _timestamp(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return f"{_long_date(moment.date())} at {moment:%H:%M} UTC"
 
 
 def _status_label(value: str | None) -> str:

@@ -37,6 +37,7 @@ from domain.answers import (
     status_label,
     statuses,
 )
+from domain.dates import DATE_HINT, as_written, long_date, long_moment, week_date
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.lifecycle import ReviewState
 from domain.ports import Clock, Notifier
@@ -63,6 +64,14 @@ CSRF_FIELD = "csrf"
 CSRF_COOKIE = "followup_csrf"
 SECRETARIAT_COOKIE = "followup_secretariat"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
+# What the reply form calls each input: its labels, and the names problems are listed under.
+FIELD_LABELS = {
+    "status": "Status",
+    "narrative": "What changed and why",
+    "evidence": "Evidence links",
+    "next_milestone_date": "Next milestone date",
+    "obstacle": "Obstacle",
+}
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
 REVIEW_SHOWN_MAX = 100
@@ -109,7 +118,14 @@ class Portal:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.filters["status_label"] = status_label
+        self.templates.filters.update(
+            status_label=status_label,
+            longdate=long_date,
+            weekdate=week_date,
+            timestamp=long_moment,
+            written_date=as_written,
+        )
+        self.templates.globals.update(labels=FIELD_LABELS, date_hint=DATE_HINT)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""

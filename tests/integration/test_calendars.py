@@ -69,6 +69,7 @@ def calendars(uow: SqlUnitOfWork, kind: str, agency: str = "ILO") -> list[Calend
 def event_of(calendar: Calendar | None) -> Event:
     assert calendar is not None
     (event,) = calendar.walk("VEVENT")
+    assert isinstance(event, Event)
     return event
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from domain.answers import AnswerView, RawAnswer, parse_answer, same_answer
 from domain.dates import as_written, long_date, long_moment, parse_day, week_date
 
 
@@ -49,3 +50,22 @@ def test_the_written_form_reads_back_as_the_same_day() -> None:
         assert parse_day(long_date(day)) == day
         day += timedelta(days=1)
     assert parse_day(long_date(datetime.now(UTC).date())) == datetime.now(UTC).date()
+
+
+def test_a_milestone_date_typed_as_written_is_stored_as_that_day_and_equals_it_unchanged() -> None:
+    typed = RawAnswer(1, status="in_progress", narrative="Planned.", next_milestone_date="30 June 2027")
+
+    answer, problems = parse_answer(typed, code="A1.1", previous_status=None, complete=True)
+
+    assert problems == [] and answer is not None and answer.next_milestone_date == date(2027, 6, 30)
+    assert same_answer(typed, AnswerView("in_progress", "Planned.", next_milestone_date="2027-06-30"))
+
+
+def test_a_milestone_date_in_numbers_is_refused_saying_how_to_write_it() -> None:
+    typed = RawAnswer(1, status="in_progress", next_milestone_date="06/30/2027")
+
+    _, problems = parse_answer(typed, code="A1.1", previous_status=None, complete=False)
+
+    assert [(p.field, p.message) for p in problems] == [
+        ("next_milestone_date", "'06/30/2027' is not a date (day, month and year, e.g. 26 March 2027)")
+    ]

@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import text
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -37,11 +38,13 @@ from domain.answers import (
     status_label,
     statuses,
 )
+from domain.dates import DATE_HINT, as_written, long_date, long_moment, week_date
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.launch import cycle_slug
 from domain.lifecycle import ReviewState
 from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
+from notifications.immediate import KeyRecorder
 from portal.security import (
     NO_STORE,
     SECURITY_HEADERS,
@@ -64,6 +67,14 @@ CSRF_FIELD = "csrf"
 CSRF_COOKIE = "followup_csrf"
 SECRETARIAT_COOKIE = "followup_secretariat"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
+# What the reply form calls each input: its labels, and the names problems are listed under.
+FIELD_LABELS = {
+    "status": "Status",
+    "narrative": "What changed and why",
+    "evidence": "Evidence links",
+    "next_milestone_date": "Next milestone date",
+    "obstacle": "Obstacle",
+}
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
 REVIEW_SHOWN_MAX = 100
@@ -110,7 +121,14 @@ class Portal:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.filters["status_label"] = status_label
+        self.templates.filters.update(
+            status_label=status_label,
+            longdate=long_date,
+            weekdate=week_date,
+            timestamp=long_moment,
+            written_date=as_written,
+        )
+        self.templates.globals.update(labels=FIELD_LABELS, date_hint=DATE_HINT)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -122,6 +140,13 @@ class Portal:
             secretariat_email=self.settings.secretariat_email, **context
         )
         return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": NO_STORE})
+
+    def mail_after(self, response: Response, keys: list[str]) -> Response:
+        """The response, with these queued messages handed to the mail server once it has been sent."""
+        if keys:
+            # After the response: the person never waits for the mail server, however slow it is.
+            response.background = BackgroundTask(bootstrap.send_now, keys, self.clock, self.settings)
+        return response
 
     def csrf(self, token: str) -> str:
         """The CSRF value of a reply page: bound to its token, so it is useless on any other page."""
@@ -186,13 +211,13 @@ def create_app(
             # Saving a part of a long request keeps its untouched pre-filled answers: the agency has
             # seen them. Submitting from a part is one transaction (this part as typed, the others
             # as stored), like a short page.
-            result = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
+            result, queued = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
         except InvalidAnswers as exc:
             if submit and in_parts and page.answered_at is None:
                 # A first submission from a part while other parts still lack answers: keep this
                 # part's typing as a draft (when it is a valid one), then say what is missing where.
                 with contextlib.suppress(InvalidAnswers):
-                    kept = _save(portal, token, answers, submit=False, keep_prefilled=True)
+                    kept, _ = _save(portal, token, answers, submit=False, keep_prefilled=True)
                     conflicted = {c.recommendation_id for c in kept.conflicts}
                     return _reply_form(
                         portal,
@@ -219,7 +244,7 @@ def create_app(
                 portal, token, fresh, typed=answers, conflicts=result.conflicts, saved=result.saved
             )
         if result.submitted:
-            return RedirectResponse(f"/r/{token}/receipt", status_code=303)
+            return portal.mail_after(RedirectResponse(f"/r/{token}/receipt", status_code=303), queued)
         shown = page.next_part if action == "next" and page.next_part else number
         query = {"part": shown, "saved": 1} if len(page.parts) > 1 else {"saved": 1}
         return RedirectResponse(f"/r/{token}?{urlencode(query)}", status_code=303)
@@ -275,6 +300,7 @@ def create_app(
         if action not in ("accept", "return"):
             return PlainTextResponse("Unknown action.\n", status_code=400)
         by = "secretariat (portal)"
+        outgoing: list[str] = []
         try:
             if action == "accept":
                 review.accept(
@@ -289,9 +315,10 @@ def create_app(
                 )
             else:
                 uow = portal.uow()
+                recorder = KeyRecorder(portal.notifier_factory(uow, portal.clock))
                 review.return_item(
                     uow,
-                    portal.notifier_factory(uow, portal.clock),
+                    recorder,
                     portal.clock,
                     portal.config,
                     name,
@@ -300,10 +327,11 @@ def create_app(
                     question=fields.get("question", ""),
                     by=by,
                 )
+                outgoing = recorder.keys
         except DomainError as exc:
             return _cycle_page(portal, name, error=str(exc), status_code=422)
         target = f"/cycles/{cycle_slug(name)}?{urlencode({'done': action, 'code': code, 'agency': agency})}"
-        return RedirectResponse(target, status_code=303)
+        return portal.mail_after(RedirectResponse(target, status_code=303), outgoing)
 
     return app
 
@@ -360,12 +388,13 @@ def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.Rep
 
 def _save(
     portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool, keep_prefilled: bool
-) -> replies.SaveResult:
-    """Save (or submit) answers through the reply service in a unit of work of its own."""
+) -> tuple[replies.SaveResult, list[str]]:
+    """Save (or submit) answers in a unit of work of their own; the result and the keys of messages queued."""
     uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
-    return replies.save_reply(
+    recorder = KeyRecorder(portal.notifier_factory(uow, portal.clock))
+    result = replies.save_reply(
         uow,
-        portal.notifier_factory(uow, portal.clock),
+        recorder,
         portal.clock,
         portal.config,
         token,
@@ -374,6 +403,7 @@ def _save(
         grace_days=portal.settings.token_grace_days,
         keep_prefilled=keep_prefilled,
     )
+    return result, recorder.keys
 
 
 def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, str]]:

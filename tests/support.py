@@ -628,15 +628,17 @@ IOM = {"code": "IOM", "name": "Organisation internationale pour les migrations â
 MAIL_CYCLE = {"name": "2026-spring", "hlcp_session": "HLCP 51st session", "deadline": date(2026, 4, 3)}
 SECRETARIAT = "hlcp.secretariat@un.example.org"
 REPLY_URL = "http://127.0.0.1:8000/r/tok3n-IOM"
+MADE_AT = datetime(2026, 3, 9, 8, 30, tzinfo=UTC)  # when a message is made: its calendar's DTSTAMP
 
 
 def context(kind: str, **overrides: Any) -> dict[str, Any]:
     """A complete context for `kind`, with `overrides` replacing top-level values."""
-    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT}
+    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT, "made_at": MADE_AT}
     by_kind: dict[str, dict[str, Any]] = {
         "status-request": {
             "agency": IOM,
             "reply_url": REPLY_URL,
+            "deadline_moves": 0,
             "item_count": 3,
             "in_parts": False,
             "items_by_point": [
@@ -680,6 +682,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
         "reminder": {
             "agency": IOM,
             "reply_url": REPLY_URL,
+            "deadline_moves": 0,
             "days_left": 7,
             "unanswered_count": 2,
             "item_count": 3,
@@ -694,6 +697,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
         "receipt": {
             "agency": IOM,
             "reply_url": REPLY_URL,
+            "deadline_moves": 0,
             "submitted_at": datetime(2026, 3, 20, 14, 5, tzinfo=UTC),
             "recorded": [
                 {"code": "A1.1", "status": "completed", "narrative": "Working group met twice; report out."},

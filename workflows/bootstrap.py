@@ -22,7 +22,9 @@ from workflows.config import CycleConfig
 from workflows.settings import SecretKeyError, Settings, get_settings
 
 if TYPE_CHECKING:  # imported where used: read-only commands need no templates or mail machinery
-    from notifications.outbox import OutboxNotifier
+    from collections.abc import Sequence
+
+    from notifications.outbox import DispatchReport, OutboxNotifier
     from notifications.senders import Sender
 
 
@@ -159,3 +161,23 @@ def sender() -> Sender:
     from notifications.senders import sender_from_url
 
     return sender_from_url(get_settings().resolved_mail_url)
+
+
+def send_now(keys: Sequence[str], clock: Clock, settings: Settings | None = None) -> DispatchReport:
+    """Hand these queued messages to the mail server now, with a short timeout; failures stay queued.
+
+    Called right after the transaction that queued them committed, with the clock that queued them
+    (a message is due from the moment it was queued, as that clock tells it). A malformed mail URL
+    sends nothing here: `followup mail send` and the flows report it.
+    """
+    from notifications.immediate import bounded, send_immediately
+    from notifications.outbox import DispatchReport
+    from notifications.senders import sender_from_url
+
+    settings = settings or get_settings()
+    url = settings.resolved_database_url
+    try:
+        mail = bounded(sender_from_url(settings.resolved_mail_url))
+    except ValueError:
+        return DispatchReport()
+    return send_immediately(lambda: uow(url), mail, clock, keys, links=reply_link)

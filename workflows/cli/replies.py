@@ -22,6 +22,7 @@ from workflows.cli.app import (
     cycle_app,
     day_of,
     err_console,
+    mail_news,
     reply_app,
     user_errors,
 )
@@ -59,17 +60,19 @@ def import_file(
 
     A file must carry the mark of the template written for its agency, unless given with --as.
     """
+    from notifications.immediate import KeyRecorder
     from workflows.services import spreadsheets
     from workflows.services.sheet_files import SpreadsheetRejected
     from workflows.settings import get_settings
 
     uow = bootstrap.uow()
     clock = bootstrap.clock(day_of(today))
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
     with user_errors():
         try:
             result = spreadsheets.import_reply_file(
                 uow,
-                bootstrap.notifier(uow, clock),
+                outgoing,
                 clock,
                 bootstrap.cycle_config(),
                 file,
@@ -89,6 +92,8 @@ def import_file(
         f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
         f"(submitted: {changed}).{vouched}"
     )
+    if outgoing.keys:
+        console.print(f"The receipt is {mail_news(bootstrap.send_now(outgoing.keys, clock).sent)}.")
 
 
 @cycle_app.command("reissue")
@@ -97,15 +102,18 @@ def reissue(
     agency: str = typer.Option(..., "--agency", help="The agency's code."),
 ) -> None:
     """Give an agency a new reply link (the old one stops working) and send it by e-mail."""
+    from notifications.immediate import KeyRecorder
     from workflows.services import replies
 
     uow = bootstrap.uow()
     clock = bootstrap.SystemClock()
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
     with user_errors():
         link = replies.reissue_link(
-            uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), name, agency, "secretariat"
+            uow, outgoing, clock, bootstrap.cycle_config(), name, agency, "secretariat"
         )
-    console.print(f"New link for {agency} in {name} (queued for e-mail; the old link no longer works):")
+    news = mail_news(bootstrap.send_now(outgoing.keys, clock).sent)
+    console.print(f"New link for {agency} in {name} ({news}; the old link no longer works):")
     console.print(link, highlight=False, soft_wrap=True)
 
 

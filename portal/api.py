@@ -146,6 +146,9 @@ class TokenBuckets:
             return (1 - left) / self.per_second
 
 
+Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$", description="next_cursor")]
+
+
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No read token, or one unknown or revoked"},
     429: {"model": Problem, "description": "Too many requests for this token; see Retry-After"},
@@ -209,7 +212,7 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
     buckets = TokenBuckets(requests_per_minute)
     bearer = HTTPBearer(auto_error=False, description="A read token from `followup api-token create`")
 
-    def reader(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Audience:
+    def reader(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Audience:
         """The audience the presented token reads as; 401 without a valid one, 429 past its rate."""
         token = active_token(uow(), credentials.credentials) if credentials else None
         if token is None:
@@ -221,16 +224,11 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
             )
         return Audience.PUBLIC if token.public_only else Audience.SECRETARIAT
 
-    Reader = Annotated[Audience, Depends(reader)]
-    Cursor = Annotated[
-        str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$", description="next_cursor")
-    ]
-
     @api.get(
         "/recommendations", response_model=RecommendationPage, responses={**REFUSALS, 400: {"model": Problem}}
     )
     def recommendations(
-        audience: Reader,
+        audience: Audience = Depends(reader),
         cursor: Cursor = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         report: Annotated[
@@ -262,7 +260,7 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
         responses={**REFUSALS, 404: {"model": Problem}},
     )
     def recommendation(
-        audience: Reader, recommendation_id: Annotated[int, Path(ge=1, le=ID_MAX)]
+        recommendation_id: Annotated[int, Path(ge=1, le=ID_MAX)], audience: Audience = Depends(reader)
     ) -> dict[str, Any]:
         """One recommendation with its history: each cycle it was in, with the answers this token may read."""
         rec = public_record.record(uow(), audience, recommendation_id)
@@ -270,7 +268,9 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
 
     @api.get("/cycles", response_model=CyclePage, responses={**REFUSALS, 400: {"model": Problem}})
     def cycles(
-        audience: Reader, cursor: Cursor = None, limit: Annotated[int, Query(ge=1, le=20)] = 10
+        audience: Audience = Depends(reader),
+        cursor: Cursor = None,
+        limit: Annotated[int, Query(ge=1, le=20)] = 10,
     ) -> dict[str, Any]:
         """Cycles by id (public-only tokens: closed ones) with their stock-take figures."""
         page, after = public_record.cycle_page(uow(), audience, after=_after("c", cursor), limit=limit)

@@ -215,3 +215,10 @@ def test_api_tokens_are_created_listed_and_revoked_from_the_command_line_and_kep
     assert [row["token_hash"] for row in rows] == [hash_token(token)]
     assert token not in str([dict(row) for row in rows])
     assert rows[0]["revoked_at"] is not None
+
+
+def test_text_postgresql_cannot_hold_is_refused_as_bad_input_not_a_server_error(api: Api) -> None:
+    for name in ("report", "owner"):
+        response = api.client.get("/api/v1/recommendations", headers=api.full, params={name: "A\x00B"})
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", name]

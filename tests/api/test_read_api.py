@@ -122,6 +122,9 @@ def test_pages_of_one_follow_the_cursor_through_every_recommendation_in_a_stable
     assert whole["next_cursor"] is None
     assert [item["id"] for item in one_by_one] == [item["id"] for item in whole["items"]]
     assert [item["id"] for item in one_by_one] == sorted(api.ids.values())
+    # A filtered list continues the same way: the cursor resumes after the last id shown.
+    filtered = every(api, "recommendations", api.full, limit=1, owner="AAA")
+    assert [item["code"] for item in filtered] == ["A1.1", "A1.2", "A2.1"]
 
 
 def test_a_cursor_the_list_did_not_give_is_refused_with_400(api: Api) -> None:

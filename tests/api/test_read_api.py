@@ -11,6 +11,7 @@ from sqlalchemy import select
 from db import tables
 from domain.tokens import hash_token
 from portal.api import TokenBuckets
+from portal.security import NO_STORE
 from tests.api.conftest import TODAY, Api, bearer, portal
 from tests.support import (
     DRAFT_ANSWER,
@@ -45,6 +46,13 @@ def test_a_request_without_a_valid_token_is_refused(api: Api) -> None:
         assert response.status_code == 401
         assert response.json() == {"detail": "a valid read token is needed"}
         assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_no_answer_of_the_api_is_kept_by_a_browser_or_a_proxy(api: Api) -> None:
+    for path in ("recommendations", "cycles", f"recommendations/{api.ids['SR1']}"):
+        response = api.client.get(f"/api/v1/{path}", headers=api.full)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == NO_STORE
 
 
 def test_a_public_only_token_reads_only_what_the_public_record_shows(api: Api) -> None:

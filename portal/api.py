@@ -270,7 +270,7 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
     def cycles(
         audience: Audience = Depends(reader),
         cursor: Cursor = None,
-        limit: Annotated[int, Query(ge=1, le=20)] = 10,
+        limit: Annotated[int, Query(ge=1, le=20)] = 5,
     ) -> dict[str, Any]:
         """Cycles by id (public-only tokens: closed ones) with their stock-take figures."""
         page, after = public_record.cycle_page(uow(), audience, after=_after("c", cursor), limit=limit)

@@ -3,8 +3,8 @@
 Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
 `/r/{token}/receipt` (what was recorded), `/cycles/{slug}` (the secretariat's overview and review
 queue, behind the secretariat token; `POST /cycles/{slug}/review` accepts or returns an answer),
-`/healthz`. Every page is rendered on the server and works without JavaScript; every form carries
-a CSRF token; every error is a plain page without internals.
+`/healthz`; the read API under `/api/v1/` (`portal.api`). Every page is rendered on the server and
+works without JavaScript; every form carries a CSRF token; every error is a plain page without internals.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from domain.lifecycle import ReviewState
 from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
 from notifications.immediate import KeyRecorder
+from portal.api import create_api
 from portal.security import (
     NO_STORE,
     SECURITY_HEADERS,
@@ -177,6 +178,12 @@ def create_app(
     # Pure ASGI, not `@app.middleware("http")`: that wrapper costs about a millisecond a request.
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(
+        "/api/v1",
+        create_api(
+            portal.uow, portal.clock, requests_per_minute=portal.settings.api_requests_per_minute
+        ),
+    )
     _install_error_pages(app, portal)
 
     @app.get("/healthz")

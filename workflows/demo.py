@@ -5,7 +5,8 @@ sample report, assigns owners and milestones, then runs two stock-take cycles on
 calendar: launch, daily follow-up (reminders, escalation, overdue), replies through the portal's
 service and through spreadsheets dropped in the inbox, the secretariat's review, and the close that
 writes the stock-take report. A third cycle is left open today so that the printed reply link
-works in the portal (`make demo-portal`).
+works in the portal (`make demo-portal`), and the public record of the closed cycles is published
+as a static site in `site/` (open `var/demo/site/index.html`).
 
 Each step runs the very `followup` command a secretariat member would type (in this process, so
 Prefect's local server starts once); agency replies go through the same use cases as the portal.
@@ -165,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
         "next HLCP session",
     )
     link = reply_link(name, "ILO")
+    # The public record of the closed cycles, as a static site (open its index.html in a browser).
+    followup("publish", "--out", str(home / "site"))
     reports = sorted((settings.reports_dir).glob("*"))
     console.rule("[bold green]Demo complete")
     console.print(f"Demo home: {home}")

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         description="Items on one reply page; a longer request is answered in parts, one agenda point "
         "each, and its e-mail lists codes only.",
     )
+    api_requests_per_minute: int = Field(
+        default=120, ge=1, description="Requests one API read token may make a minute (per portal process)."
+    )
     task_retries: int = Field(
         default=3, description="Prefect retries of a flow task that failed on I/O (never on bad input)."
     )

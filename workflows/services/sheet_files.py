@@ -3,8 +3,8 @@
 The bytes come through the guarded entry (`intake.file_bytes`: a regular file, not too large). A
 CSV with binary data or a cell over the csv module's limit, an .xlsx that is not a zip, would
 inflate far beyond the file (a zip bomb) or declares a DTD in its XML (`intake.office_package`),
-is refused with a clear message. A file that passes comes back as rows of text cells (formulas as typed, never computed)
-with the keyed mark its template carried.
+is refused with a clear message. A file that passes comes back as rows of text cells (formulas as
+typed, never computed) with the keyed mark its template carried.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """Property tests of the file entries: arbitrary bytes or workbooks give a clear error or a result, no crash.
 
-The entries: reply files (.csv and .xlsx, read and imported), reports for import, the agency
-registry and the owners file. "A clear error" is the project's ValidationError, naming the file.
+The entries: reply files (.csv and .xlsx, read and imported), reports for import (`followup import`:
+.md, .docx, .pdf, and sheets of recommendations as .xlsx or .csv), the agency registry and the
+owners file. "A clear error" is the project's ValidationError, naming the file.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,13 @@ from openpyxl.packaging.custom import StringProperty
 from domain.errors import ValidationError
 from domain.importer import parse_report
 from tests.support import CYCLE, Scenario
-from workflows.services import spreadsheets
+from workflows.cli.catalogue import SHEET_SUFFIXES
+from workflows.services import report_sheet, spreadsheets
 from workflows.services.agencies import parse_registry
+from workflows.services.catalogue import store_report
 from workflows.services.intake import text_file
 from workflows.services.owners import apply_owners
+from workflows.services.report_files import read_report
 from workflows.services.sheet_files import MARK_PROPERTY, read_table
 
 HEADERS = [c.header for c in spreadsheets.COLUMNS]
@@ -127,6 +132,81 @@ def test_arbitrary_bytes_imported_as_a_csv_reply_give_a_clear_error_or_an_import
 @given(data=st.binary(max_size=3000) | st.text(max_size=400).map(str.encode))
 def test_arbitrary_bytes_as_a_report_are_imported_or_refused_clearly(data: bytes) -> None:
     clear_error_or_result(lambda: parse_report(text_file(written("report.md", data)), filename="report.md"))
+
+
+def import_report(s: Scenario, path: Path) -> None:
+    """What `followup import PATH` does: a sheet of recommendations, or a report read and stored."""
+    if path.suffix in SHEET_SUFFIXES:
+        report_sheet.import_sheet(s.uow, path, source=None, clock=s.clock, by="test")
+    else:
+        store_report(s.uow, parse_report(read_report(path), filename=path.name), clock=s.clock, by="test")
+
+
+def office_zip(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+xml_text = st.one_of(
+    st.binary(max_size=400),
+    st.sampled_from(
+        [
+            b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaa">]><w:document>&a;</w:document>',
+            b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            b"<w:body><w:p><w:r><w:t>1. Point</w:t></w:r></w:p></w:body></w:document>",
+            b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>',
+        ]
+    ),
+)
+# Bytes as they come, and bytes that start as each format does, to reach the parsers behind the checks.
+report_bytes = st.one_of(
+    st.binary(max_size=3000),
+    st.text(max_size=400).map(str.encode),
+    st.binary(max_size=2000).map(lambda tail: b"%PDF-1.7\n" + tail),
+    st.dictionaries(
+        st.sampled_from(
+            ["[Content_Types].xml", "word/document.xml", "word/numbering.xml", "xl/workbook.xml"]
+        ),
+        xml_text,
+        max_size=4,
+    ).map(office_zip),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=report_bytes, suffix=st.sampled_from([".md", ".docx", ".pdf", ".xlsx", ".csv"]))
+def test_arbitrary_bytes_given_to_followup_import_are_imported_or_refused_clearly(
+    scenario: Scenario, data: bytes, suffix: str
+) -> None:
+    clear_error_or_result(import_report, scenario, written(f"report{suffix}", data))
+
+
+# A recommendations sheet from scratch, or one that starts as the template does.
+sheet_preambles = st.sampled_from(
+    [[], [[report_sheet.REPORT_LABEL, "CEB/2014/4"], [], [], [c.header for c in report_sheet.COLUMNS]]]
+)
+sheet_cells = st.one_of(
+    cell_values,
+    st.sampled_from(
+        ["A1.1", "AAA", "AAA: lead, BBB", "BBB: owner", "2026-02-30 Meeting", "2027-01-15 Plan [BBB]"]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    preamble=sheet_preambles,
+    body=st.lists(st.lists(sheet_cells, max_size=len(report_sheet.COLUMNS) + 1), max_size=8),
+)
+def test_arbitrary_recommendation_sheets_are_imported_or_refused_clearly(
+    scenario: Scenario, preamble: list[list[Any]], body: list[list[Any]]
+) -> None:
+    clear_error_or_result(
+        import_report, scenario, written("recommendations.xlsx", workbook_bytes(preamble, body, None))
+    )
 
 
 yaml_like = st.one_of(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from domain.errors import ValidationError
 from domain.importer import parse_report
 from tests.report_documents import soffice, write_docx, write_pdf
+from workflows.services import report_files
 from workflows.services.report_files import read_report
 
 SAMPLE = Path(__file__).resolve().parents[2] / "db" / "seed" / "CEB-2014-4-Annex-V.md"
@@ -83,3 +85,46 @@ def test_the_demos_word_copy_of_the_sample_gives_the_markdown_items() -> None:
     # db/seed/CEB-2014-4-Annex-V.docx is written by `python -m tests.report_documents`.
     word = SAMPLE.with_suffix(".docx")
     assert _items(read_report(word)) == _items(SAMPLE.read_text(encoding="utf-8"))
+
+
+def _word_copy(word: Path, out: Path, part: str, content: bytes) -> Path:
+    """A copy of the Word report with one part's content replaced."""
+    with zipfile.ZipFile(word) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for member in source.infolist():
+            copy.writestr(member.filename, content if member.filename == part else source.read(member))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa">]><d>&a;</d>', "declares a DTD"),
+        (b" " * (10 * 1024 * 1024), "refused as a possible zip bomb"),
+    ],
+)
+def test_a_word_report_with_a_dtd_or_inflating_like_a_zip_bomb_is_refused_before_python_docx_reads_it(
+    word_report: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    hostile = _word_copy(word_report, tmp_path / "hostile.docx", "word/document.xml", content)
+    with pytest.raises(ValidationError, match=f"hostile.docx: .*{message}"):
+        read_report(hostile)
+
+
+def test_a_pdf_report_over_the_page_limit_is_refused_naming_it(
+    pdf_report: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_files, "MAX_PDF_PAGES", 1)
+    with pytest.raises(ValidationError, match=f"{pdf_report.name}: more than 1 pages"):
+        read_report(pdf_report)
+
+
+def test_a_folder_or_an_oversized_file_given_as_a_report_is_refused_by_the_guarded_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "folder.docx").mkdir()
+    with pytest.raises(ValidationError, match=r"folder\.docx: is a folder"):
+        read_report(tmp_path / "folder.docx")
+    monkeypatch.setattr(report_files, "MAX_TEXT_BYTES", 10)
+    (tmp_path / "big.md").write_text("1. A point with a long title\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"big\.md: the file is too large"):
+        read_report(tmp_path / "big.md")

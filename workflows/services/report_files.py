@@ -1,5 +1,11 @@
 """A report file (.md/.txt, .docx, .pdf) -> its text in the importer's Markdown convention.
 
+The bytes come through the guarded entry (`intake.file_bytes`: a regular file of at most
+`intake.MAX_TEXT_BYTES`). A .docx gets the checks of every Office file (`intake.office_package`: a
+zip holding word/document.xml, no zip bomb, no DTD in its XML) before python-docx reads it; a .pdf
+must start with `%PDF-` and have at most `MAX_PDF_PAGES` pages. Whatever a parser raises on a
+malformed file becomes a ValidationError naming the file.
+
 Word and PDF reports are rewritten line by line into the convention `domain.importer` reads, so
 that the same report gives the same items whatever its format:
 
@@ -14,8 +20,8 @@ that the same report gives the same items whatever its format:
 
 from __future__ import annotations
 
+import io
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +30,7 @@ from typing import Any
 
 from domain.errors import ValidationError
 from domain.importer import decode_report, roman
-from workflows.services.sheet_files import MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, MAX_UNCOMPRESSED_BYTES
+from workflows.services.intake import DOCX, MAX_TEXT_BYTES, file_bytes, office_package
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 DOCUMENT_SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".pdf")
@@ -33,42 +39,19 @@ MAX_PDF_PAGES = 500
 
 def read_report(path: Path) -> str:
     """The report at `path` as text in the importer's convention; a ValidationError names a bad file."""
-    if not path.is_file():
-        raise ValidationError(str(path), "no such file")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValidationError(
-            path.name, f"the file is too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})"
-        )
+    data = file_bytes(path, max_bytes=MAX_TEXT_BYTES)  # the guarded entry: a regular file, not too large
     suffix = path.suffix.lower()
     if suffix == ".docx":
-        return docx_text(path)
+        return docx_text(data, path.name)
     if suffix == ".pdf":
-        return pdf_text(path)
-    return decode_report(path.read_bytes(), name=path.name)
+        return pdf_text(data, path.name)
+    return decode_report(data, name=path.name)
 
 
 # ---- Word ------------------------------------------------------------------------------------------
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _FOOTNOTE_TEXT = re.compile(r"^\s*(?:[0-9]{1,3}|[ivxlcIVXLC]{1,7}|[*\u2020\u2021])\s*$")
-
-
-def _refuse_zip_bombs(path: Path, required: str) -> None:
-    """A .docx is a zip: refuse one that is not, or that would inflate far beyond its size."""
-    if not zipfile.is_zipfile(path):
-        raise ValidationError(path.name, "not a Word document: the file is not a .docx package")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise ValidationError(path.name, "not a Word document: the .docx file is damaged") from exc
-    total = sum(m.file_size for m in members)
-    packed = max(sum(m.compress_size for m in members), 1)
-    if total > MAX_UNCOMPRESSED_BYTES or total / packed > MAX_COMPRESSION_RATIO:
-        raise ValidationError(path.name, f"would inflate to {total:,} bytes: refused as a possible zip bomb")
-    if required not in {m.filename for m in members}:
-        raise ValidationError(path.name, "not a Word document: the package holds no document body")
 
 
 @dataclass(frozen=True)
@@ -189,24 +172,26 @@ def _format_number(count: int, fmt: str) -> str:
     return str(count)
 
 
-def docx_text(path: Path) -> str:
+def docx_text(data: bytes, name: str) -> str:
     """A Word report's body as text in the convention, list markers taken from its numbering."""
     from docx import Document  # python-docx costs ~0.2 s to import: only Word imports pay it
 
-    _refuse_zip_bombs(path, "word/document.xml")
-    try:
-        document = Document(str(path))
-    except Exception as exc:  # python-docx raises many types for a malformed package: all mean "unreadable"
-        raise ValidationError(path.name, f"not a readable Word document ({type(exc).__name__})") from exc
-    numbering = _Numbering.of(document)
+    office_package(data, name, DOCX)  # the checks every Office file gets before a parser sees it
     lines: list[str] = []
-    for paragraph in document.paragraphs:
-        text = _paragraph_text(paragraph._p)
-        marked = numbering.marker(paragraph)
-        if not text.strip():
-            continue
-        lines.append(_list_line(marked, text) if marked else text.strip())
-        lines.append("")
+    try:
+        document = Document(io.BytesIO(data))
+        numbering = _Numbering.of(document)
+        for paragraph in document.paragraphs:
+            text = _paragraph_text(paragraph._p)
+            marked = numbering.marker(paragraph)
+            if not text.strip():
+                continue
+            lines.append(_list_line(marked, text) if marked else text.strip())
+            lines.append("")
+    except Exception as exc:
+        # python-docx raises many types for a malformed package, and a numbering definition with a
+        # level such as "x" fails int(): all mean "unreadable".
+        raise ValidationError(name, f"not a readable Word document ({type(exc).__name__})") from None
     return "\n".join(lines)
 
 
@@ -257,21 +242,21 @@ class _Line:
     bottom: float
 
 
-def pdf_text(path: Path) -> str:
+def pdf_text(data: bytes, name: str) -> str:
     """A PDF report's text in the convention: paragraphs rebuilt, page furniture and footnote marks out."""
     import pdfplumber  # pdfminer is slow to import: only PDF imports pay it
 
-    if not path.read_bytes()[:1024].lstrip().startswith(b"%PDF-"):
-        raise ValidationError(path.name, "not a PDF file")
+    if not data[:1024].lstrip().startswith(b"%PDF-"):
+        raise ValidationError(name, "not a PDF file")
     try:
-        with pdfplumber.open(path) as pdf:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
             if len(pdf.pages) > MAX_PDF_PAGES:
-                raise ValidationError(path.name, f"more than {MAX_PDF_PAGES} pages")
+                raise ValidationError(name, f"more than {MAX_PDF_PAGES} pages")
             pages = [_page_lines(page) for page in pdf.pages]
     except ValidationError:
         raise
     except Exception as exc:  # pdfminer raises many types for a malformed file: all mean "unreadable"
-        raise ValidationError(path.name, f"not a readable PDF ({type(exc).__name__})") from exc
+        raise ValidationError(name, f"not a readable PDF ({type(exc).__name__})") from None
     body = _without_furniture(pages)
     return "\n".join(_paragraphs(body))
 

@@ -117,7 +117,7 @@ def write_template(path: Path, source: str = "") -> Path:
 
 def read_sheet(path: Path, agencies: set[str], source: str | None = None) -> SheetReport:
     """The sheet's content, checked whole: every problem (row, column, what) in one SpreadsheetRejected."""
-    table = read_table(path)
+    table = read_table(path).rows  # a sheet of recommendations carries no keyed mark: only replies do
     problems: list[CellProblem] = []
     resolved, header_row = _metadata(table, problems, source)
     columns = _columns(table, header_row, problems) if header_row else {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from db.unit_of_work import SqlUnitOfWork
@@ -18,7 +18,7 @@ from domain.ports import Clock, Notifier
 from workflows.config import CycleConfig
 from workflows.queries.emails import summary_context
 from workflows.queries.progress import AgencyProgress, progress
-from workflows.services.follow_up import sync_answered
+from workflows.services.follow_up import announce_replies, sync_answered
 
 REPLY_FILE_SUFFIXES = (".xlsx", ".csv")
 
@@ -42,6 +42,8 @@ class CollectReport:
     files: list[FileOutcome]
     newly_answered: list[str]
     missing: list[AgencyProgress]
+    # Agencies whose reply has a version not announced before (each version is announced once).
+    replies_received: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,10 @@ def collect_replies(
     with new_uow() as uow:
         cycle = uow.cycles.require(cycle_name)
         newly = sync_answered(uow, cycle, clock.now()) if cycle.state == CycleState.OPEN else []
+        received = announce_replies(uow, cycle)
         missing = [p for p in progress(uow, cycle, clock.today()) if p.missing]
         uow.commit()
-    return CollectReport(cycle_name, files, newly, missing)
+    return CollectReport(cycle_name, files, newly, missing, received)
 
 
 def _take_in(

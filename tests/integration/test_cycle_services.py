@@ -206,9 +206,8 @@ def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_late
     assert follow_up_on(uow, notifier, DEADLINE).newly_overdue_requests == []
     late = follow_up_on(uow, notifier, DEADLINE + timedelta(days=1))
     assert late.newly_overdue_requests == ["Spring 2026:UNHCR"]
-    assert [(r.item, r.owner, r.since) for r in late.overdue] == [
-        ("A1.2", "UNHCR", DEADLINE),
-        ("A2.1", "UNHCR", DEADLINE),
+    assert [(r.agency, r.request_state, r.items_overdue) for r in late.overdue_agencies] == [
+        ("UNHCR", "overdue", 2)
     ]
     assert late.late_requests == [LateRequest("Spring 2026", "UNHCR", DEADLINE, ["A1.2", "A2.1"])]
     overdue_event = next(e for e in follow_up_events(late) if e.event == "followup.request.overdue")
@@ -242,13 +241,11 @@ def test_milestones_past_their_due_date_are_marked_overdue_and_listed(uow: SqlUn
         uow.commit()
     report = follow_up_on(uow, FakeNotifier(), date(2026, 3, 10))
     assert report.newly_overdue_milestones == 1
-    assert [(r.item, r.owner, r.what) for r in report.overdue] == [
-        ("A1.1", "IOM", "milestone: Expert meeting")
-    ]
+    assert [(r.agency, r.cycle, r.milestones_overdue) for r in report.overdue_agencies] == [("IOM", "", 1)]
     assert report.late_milestones == [LateMilestone("A1.1", "IOM", "Expert meeting", date(2026, 3, 9))]
     assert [e.event for e in follow_up_events(report)] == ["followup.milestone.overdue"]
     again = follow_up_on(uow, FakeNotifier(), date(2026, 3, 11))
-    assert again.newly_overdue_milestones == 0 and len(again.overdue) == 1 and again.late_milestones == []
+    assert again.newly_overdue_milestones == 0 and len(again.overdue_agencies) == 1 and again.late_milestones == []
     with uow:
         states = {m.title: m.state for m in uow.milestones.list()}
     assert states == {

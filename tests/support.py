@@ -279,7 +279,7 @@ def launch(**overrides: Any) -> dict[str, Any]:
 
 
 def outcome(state: Any) -> dict[str, Any]:
-    """What a flow run returned, also when it ended Undelivered (mail left for later runs) and so not green."""
+    """What a flow run returned, also when it ended Undelivered (mail left for later runs): not green."""
     from workflows import flows
 
     if state.name == flows.UNDELIVERED_STATE:

@@ -1,4 +1,4 @@
-"""SMTP down across two runs: the cycle opens, each run ends not green and says so, the mail heals by itself."""
+"""SMTP down across two runs: the cycle opens, each run ends not green and says so, the mail heals."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,8 @@ def test_the_follow_up_reports_overdue_agencies_and_names_them_in_its_summary(
     assert rows == {"ILO": ("overdue", 1), "IOM": ("overdue", 3), "UNHCR": ("overdue", 2)}
     assert found["newly_overdue_requests"] == [f"Spring 2026:{a}" for a in AGENCIES]
     assert "Requests newly overdue: 3 (Spring 2026: ILO, IOM, UNHCR)" in found["summary"]
-    artifact = latest_artifact("overdue-agencies")
-    assert {row["agency"] for row in artifact.data} == set(AGENCIES)  # type: ignore[union-attr]
+    artifact = json.loads(latest_artifact("overdue-agencies").data)
+    assert {row["agency"] for row in artifact} == set(AGENCIES)
 
 
 def test_a_send_refused_by_the_mail_server_is_retried_and_nothing_is_sent_twice(

@@ -18,7 +18,7 @@ from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_
 from tests.fakes import FakeNotifier
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
-from workflows.flows import follow_up_events
+from workflows.flows import escalation_events, follow_up_events
 from workflows.queries import progress
 from workflows.services import closing, follow_up
 from workflows.services import launch as launching
@@ -199,6 +199,38 @@ def test_a_reminder_is_not_sent_after_the_agency_answered(uow: SqlUnitOfWork) ->
         assert uow.requests.get(cycle_id, "ILO").state == RequestState.ANSWERED.value  # type: ignore[union-attr]
 
 
+def test_a_reply_is_announced_once_per_version_whatever_the_runs_and_after_a_missed_day(
+    uow: SqlUnitOfWork,
+) -> None:
+    ids = catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM"])
+    answer(uow, cycle_id, "ILO", ids["SR1"])
+    # No run for three days after the reply: the first run still announces it, later runs do not.
+    runs = [follow_up_on(uow, FakeNotifier(), LAUNCH_DAY + timedelta(days=n)) for n in (3, 3, 4)]
+    assert [run.replies_received for run in runs] == [["Spring 2026:ILO"], [], []]
+    with uow:
+        given = uow.updates.get(cycle_id, ids["SR1"], "ILO")
+        assert given is not None
+        given.apply(
+            Answer(ids["SR1"], ReportedStatus.COMPLETED, narrative="Guidance published."),
+            at=clock(LAUNCH_DAY + timedelta(days=5)).now(),
+            by="focal.point@ilo.example.org",
+            channel=Channel.PORTAL,
+            submit=True,
+        )
+        uow.commit()
+    collected = closing.collect_replies(
+        lambda: uow,
+        lambda _: FakeNotifier(),
+        clock(LAUNCH_DAY + timedelta(days=5)),
+        CONFIG,
+        cycle_name="Spring 2026",
+        inbox_dir=Path("/nonexistent-inbox"),
+    )
+    after = follow_up_on(uow, FakeNotifier(), LAUNCH_DAY + timedelta(days=6))
+    assert (collected.replies_received, after.replies_received) == (["ILO"], [])
+
+
 def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_later(uow: SqlUnitOfWork) -> None:
     catalogue(uow)
     cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["UNHCR"])
@@ -220,6 +252,15 @@ def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_late
     assert follow_up_on(uow, notifier, DEADLINE + timedelta(days=2)).escalations == []
     escalated = follow_up_on(uow, notifier, DEADLINE + timedelta(days=3))
     assert escalated.escalations == [f"escalation:{cycle_id}:UNHCR"]
+    (event,) = escalation_events(escalated)
+    assert (event.event, event.payload["agency"], event.payload["unanswered"]) == (
+        "followup.request.escalated",
+        "UNHCR",
+        2,
+    )
+    (row,) = escalated.overdue_agencies
+    assert (row.request_state, row.escalated_on) == ("escalated", DEADLINE + timedelta(days=3))
+    assert "Escalations queued: 1 (UNHCR)" in escalated.summary_markdown()
     message = notifier.of_kind("escalation")[0]
     assert message.to == ["head.office@unhcr.example.org"]
     assert message.cc == ["hlcp.secretariat@un.example.org"]

@@ -202,7 +202,8 @@ def send_messages(key_prefixes: list[str], today: date | None, again: bool) -> d
     if again:
         launch.make_queued_messages_due(bootstrap.uow(), clock, key_prefixes)
     # One dispatcher run for the whole chunk: its messages share one connection to the mail server.
-    report = dispatch(bootstrap.uow, bootstrap.sender(), clock, key_prefix=key_prefixes)
+    sender, links = bootstrap.sender(), bootstrap.reply_link
+    report = dispatch(bootstrap.uow, sender, clock, links=links, key_prefix=key_prefixes)
     with bootstrap.uow() as uow:
         left = pending_count(uow, key_prefix=key_prefixes)
     return {"sent": report.sent, "given_up": report.failed_keys, "left": left}

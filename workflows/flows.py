@@ -269,7 +269,7 @@ def _settled(flow_name: str, key_prefixes: list[str], mail: Mail, result: dict[s
     )
     create_table_artifact(key=UNDELIVERED_ARTIFACT, table=left, description=message)
     get_run_logger().error(message)
-    state = Failed(name=UNDELIVERED_STATE, message=message, data={**result, "undelivered": left})
+    state: State[Any] = Failed(name=UNDELIVERED_STATE, message=message, data={**result, "undelivered": left})
     return cast(dict[str, Any], state)
 
 

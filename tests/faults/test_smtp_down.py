@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from db import tables
 from notifications.outbox import OutboxState, undelivered
 from tests.smtp import SmtpServer, free_port
-from tests.support import forget_settings_and_engines, make_catalogue
+from tests.support import forget_settings_and_engines, make_catalogue, outcome
 from workflows import bootstrap
 
 TODAY = date(2026, 3, 2)
@@ -55,7 +55,7 @@ def test_a_mail_outage_across_two_runs_shows_in_each_run_and_heals_with_every_me
             launch = flows.launch_stocktake_cycle(
                 name="Mail down", deadline=TODAY + timedelta(days=28), today=TODAY, return_state=True
             )
-        launched = launch.result(raise_on_failure=False)
+        launched = outcome(launch)
         mail_failed = [e for e in events if e["event"] == "followup.mail.failed"]
 
         started = time.monotonic()

@@ -723,11 +723,19 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
             ],
         },
         "cycle-summary": {
-            "requested": 25,
-            "answered": 21,
-            "response_rate": 0.84,
+            "figures": {
+                "items": 9,
+                "reported": 7,
+                "reported_rate": 78,
+                "overdue_requests": 4,
+                "overdue_milestones": 2,
+            },
+            "headline": [
+                {"label": "Recommendations", "value": 9},
+                {"label": "Overdue requests", "value": 4},
+                {"label": "Overdue milestones", "value": 2},
+            ],
             "overdue_agencies": [IOM, {"code": "UNDP", "name": "United Nations Development Programme"}],
-            "overdue_items": 7,
             "report_paths": ["var/reports/2026-spring/stock-take.docx"],
             "report_url": None,
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
 from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate, agenda_heading
 from domain.tokens import derive_token
+from notifications.messages import render
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from tests.fakes import FakeNotifier
 from workflows.bootstrap import FixedClock
@@ -318,6 +320,11 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     ids = catalogue(uow)
     cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
     answer(uow, cycle_id, "ILO", ids["SR1"])
+    with uow:
+        uow.milestones.add(
+            Milestone(recommendation_id=ids["A1.1"], title="Expert meeting", due_date=DEADLINE)
+        )
+        uow.commit()
     notifier = FakeNotifier()
 
     def close() -> closing.CloseReport:
@@ -337,9 +344,18 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     assert closed.report_paths["md"].exists()
     assert [m.code for m in closed.collect.missing] == ["IOM", "UNHCR"]
     summary = notifier.of_kind("cycle-summary")[0].context
-    assert (summary["requested"], summary["answered"], summary["overdue_items"]) == (3, 1, 5)
-    assert summary["response_rate"] == 0.33
     assert [a["code"] for a in summary["overdue_agencies"]] == ["IOM", "UNHCR"]
+    # The e-mail says what the report says: the same figures, never one "overdue items" number.
+    report = closed.report_paths["md"].read_text()
+    reported = re.search(r"The lead agency reported on (\d+) of (\d+) recommendations", report)
+    overdue_requests = re.search(r"(\d+) requests? (?:is|are) overdue", report)
+    overdue_milestones = re.search(r"(\d+) milestones? (?:is|are) overdue", report)
+    assert reported and overdue_requests and overdue_milestones, report
+    email = render("cycle-summary", summary)
+    assert f"reported by their lead {reported[1]} of {reported[2]}" in email.subject
+    assert f"Overdue requests: {overdue_requests[1]}" in email.text
+    assert f"Overdue milestones: {overdue_milestones[1]}" in email.text
+    assert (overdue_requests[1], overdue_milestones[1]) == ("2", "1")
     assert summary["report_url"].startswith("file://")
     again = close()
     assert (again.closed_now, again.summary_enqueued) == (False, False)

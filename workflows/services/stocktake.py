@@ -10,6 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,26 @@ def write_reports(
     clock: Clock,
 ) -> dict[str, Path]:
     """Write `<cycle-slug>-stocktake.<ext>` for each format into `out_dir`; returns format -> path."""
+    return write_stocktake(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock).paths
+
+
+@dataclass(frozen=True)
+class WrittenStocktake:
+    """The report files written (format -> path) and the figures they state."""
+
+    paths: dict[str, Path]
+    figures: StocktakeFigures
+
+
+def write_stocktake(
+    uow: SqlUnitOfWork,
+    cycle_name: str,
+    *,
+    formats: Sequence[str] = FORMATS,
+    out_dir: Path,
+    clock: Clock,
+) -> WrittenStocktake:
+    """Write the stock-take in each format; the paths, and the figures for the e-mail and the artifact."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValidationError("format", f"'{', '.join(unknown)}' is not one of {', '.join(FORMATS)}")
@@ -187,4 +208,4 @@ def write_reports(
     for fmt, content in rendered.items():
         paths[fmt] = out_dir / f"{slug(cycle_name)}-stocktake.{fmt}"
         _write_atomically(paths[fmt], content)
-    return paths
+    return WrittenStocktake(paths, stocktake.figures)

@@ -2,9 +2,10 @@
 
 Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
 `/r/{token}/receipt` (what was recorded), `/cycles/{name}` (the secretariat's overview and review
-queue, behind the secretariat token; `POST /cycles/{name}/review` accepts or returns an answer),
-`/healthz`. Every page is rendered on the server and works without JavaScript; every form carries
-a CSRF token; every error is a plain page without internals.
+queue, behind the secretariat token; `POST /cycles/{name}/review` accepts or returns an answer;
+`/cycles/{name}/reports/{file}` downloads its stock-take reports), `/healthz`. Every page is
+rendered on the server and works without JavaScript; every form carries a CSRF token; every
+error is a plain page without internals.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -47,11 +48,13 @@ from portal.security import (
     same,
     signed,
 )
+from reporting import FORMATS
 from workflows import bootstrap
 from workflows.queries import reply_page
 from workflows.queries.progress import cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import replies, review
+from workflows.services.stocktake import report_file_name
 from workflows.settings import Settings, get_settings
 
 log = logging.getLogger("followup.portal")
@@ -236,27 +239,32 @@ def create_app(
         name: str, request: Request, key: str | None = None, done: str = "", code: str = "", agency: str = ""
     ) -> Response:
         """The secretariat's page of a cycle: who answered, who is overdue, the answers to review."""
-        configured = portal.settings.secretariat_token
-        if not configured:
+        if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
-        session = signed(portal.secret_key, "secretariat", configured)
         if key is not None:
-            if not same(key, configured):
-                return _unauthorized()
-            response = RedirectResponse(f"/cycles/{quote(name, safe='')}", status_code=303)
-            response.set_cookie(
-                SECRETARIAT_COOKIE,
-                session,
-                httponly=True,
-                samesite="lax",
-                secure=portal.settings.public_url.startswith("https://"),
-                path="/cycles",
-            )
-            return response
+            return _sign_in(portal, key, f"/cycles/{quote(name, safe='')}")
         if not _is_secretariat(portal, request):
             return _unauthorized()
         notice = _review_notice(done, code, agency) if done else ""
         return _cycle_page(portal, name, notice=notice)
+
+    @app.get("/cycles/{name}/reports/{file_name}")
+    def report_file(name: str, file_name: str, request: Request, key: str | None = None) -> Response:
+        """A stock-take report of the cycle, for the secretariat to download (Prefect's links point here)."""
+        if not portal.settings.secretariat_token:
+            raise NotFound("no secretariat token configured")
+        if key is not None:
+            return _sign_in(portal, key, f"/cycles/{quote(name, safe='')}/reports/{quote(file_name)}")
+        if not _is_secretariat(portal, request):
+            return _unauthorized()
+        # Only the cycle's own report files, by the names they are written under: no path from outside.
+        formats = {report_file_name(name, fmt): fmt for fmt in FORMATS}
+        if file_name not in formats:
+            raise NotFound(f"'{file_name}' is not a stock-take report of '{name}'")
+        path = portal.settings.reports_dir / file_name
+        if not path.is_file():
+            raise NotFound(f"no {formats[file_name]} stock-take of '{name}' yet: it is written at the close")
+        return FileResponse(path, filename=file_name, headers={"Cache-Control": NO_STORE})
 
     @app.post("/cycles/{name}/review")
     async def post_review(name: str, request: Request) -> Response:
@@ -306,6 +314,23 @@ def create_app(
         return RedirectResponse(target, status_code=303)
 
     return app
+
+
+def _sign_in(portal: Portal, key: str, target: str) -> Response:
+    """Exchange the secretariat token given as `?key=` for a session cookie, then go to `target`."""
+    configured = portal.settings.secretariat_token
+    if not configured or not same(key, configured):
+        return _unauthorized()
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SECRETARIAT_COOKIE,
+        signed(portal.secret_key, "secretariat", configured),
+        httponly=True,
+        samesite="lax",
+        secure=portal.settings.public_url.startswith("https://"),
+        path="/cycles",
+    )
+    return response
 
 
 def _is_secretariat(portal: Portal, request: Request) -> bool:

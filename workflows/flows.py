@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
 from workflows import prefect_env  # noqa: F401  (sets Prefect's defaults before Prefect is imported)
@@ -28,6 +27,7 @@ from prefect.states import Failed, State
 from prefect.tasks import Task
 
 from domain.errors import DomainError
+from domain.figures import headline
 from notifications.outbox import dispatch, pending_count, undelivered
 from workflows import bootstrap
 from workflows.queries import review as review_reads
@@ -474,11 +474,16 @@ def close(cycle_name: str, formats: list[str] | None, today: date | None) -> dic
         inbox_dir=settings.inbox_dir,
         reports_dir=settings.reports_dir,
         formats=formats or FORMATS,
+        report_url=lambda path: bootstrap.report_link(cycle_name, path),
     )
     return {
         "closed_now": report.closed_now,
         "collect": _collect_summary(report.collect),
         "report_paths": {fmt: str(path) for fmt, path in report.report_paths.items()},
+        "report_links": {
+            fmt: bootstrap.report_link(cycle_name, path) for fmt, path in report.report_paths.items()
+        },
+        "figures": [[label, value] for label, value in headline(report.figures)],
         "summary_enqueued": report.summary_enqueued,
     }
 
@@ -494,11 +499,19 @@ def close_stocktake_cycle(
     _publish_replies(cycle_name, closed["collect"]["replied"])
     # Answers returned since the last collect are announced before the cycle's story ends.
     _publish_events(_with_retries(review_status)(cycle_name, today)["events"])
-    for fmt, path in closed["report_paths"].items():
+    # The portal serves the reports to the secretariat (with its token): a link any browser opens.
+    for fmt, link in closed["report_links"].items():
         create_link_artifact(
             key=f"stock-take-{fmt}",
-            link=Path(path).resolve().as_uri(),
+            link=link,
             link_text=f"Stock-take of {cycle_name} ({fmt})",
-            description=f"The stock-take report of {cycle_name}, {fmt}",
+            description=f"The stock-take report of {cycle_name}, {fmt} (the portal asks for the "
+            "secretariat token)",
         )
+    figures = "\n".join(f"| {label} | {value} |" for label, value in closed["figures"])
+    create_markdown_artifact(
+        key="stock-take-figures",
+        markdown=f"# Stock-take of {cycle_name}\n\n| Figure | Value |\n|---|---|\n{figures}\n",
+        description=f"The figures of the stock-take of {cycle_name}, as its report states them",
+    )
     return _settled("close-stocktake-cycle", prefixes, mail, closed)

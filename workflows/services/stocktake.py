@@ -141,6 +141,11 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "cycle"
 
 
+def report_file_name(cycle_name: str, fmt: str) -> str:
+    """The file a cycle's stock-take is written to, in one format (the portal serves it by this name)."""
+    return f"{slug(cycle_name)}-stocktake.{fmt}"
+
+
 def _renderers() -> dict[str, Callable[[StockTake], bytes]]:
     # Imported here so building the data does not pay for matplotlib, python-docx and openpyxl.
     from reporting import docx, html, markdown, xlsx
@@ -206,6 +211,6 @@ def write_stocktake(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for fmt, content in rendered.items():
-        paths[fmt] = out_dir / f"{slug(cycle_name)}-stocktake.{fmt}"
+        paths[fmt] = out_dir / report_file_name(cycle_name, fmt)
         _write_atomically(paths[fmt], content)
     return WrittenStocktake(paths, stocktake.figures)

@@ -178,7 +178,12 @@ def _retry_delays() -> Sequence[int]:
 
 @task(name="open-cycle")
 def open_cycle(
-    name: str, deadline: date, hlcp_session: str | None, allow_unowned: bool, today: date | None
+    name: str,
+    deadline: date,
+    hlcp_session: str | None,
+    allow_unowned: bool,
+    allow_placeholders: bool,
+    today: date | None,
 ) -> dict[str, Any]:
     """Create the cycle, its requests and their queued messages (one transaction)."""
     clock, uow = bootstrap.clock(today), bootstrap.uow()
@@ -191,6 +196,7 @@ def open_cycle(
         deadline=deadline,
         hlcp_session=hlcp_session,
         allow_unowned=allow_unowned,
+        allow_placeholders=allow_placeholders,
     )
     return asdict(result)
 
@@ -291,6 +297,7 @@ def launch_stocktake_cycle(
     allow_unowned: bool = False,
     today: date | None = None,
     deadline_days: int = 28,
+    allow_placeholders: bool = False,
 ) -> dict[str, Any]:
     """Open a stock-take cycle and send one consolidated status request per owning agency.
 
@@ -300,7 +307,9 @@ def launch_stocktake_cycle(
     day = bootstrap.clock(today).today()
     name = name or f"Stock-take {day.isoformat()}"
     deadline = deadline or day + timedelta(days=deadline_days)
-    launched = _with_retries(open_cycle)(name, deadline, hlcp_session, allow_unowned, today)
+    launched = _with_retries(open_cycle)(
+        name, deadline, hlcp_session, allow_unowned, allow_placeholders, today
+    )
     agencies, mail = launched["agencies"], Mail()
     for start in range(0, len(agencies), CHUNK):
         prefixes = [

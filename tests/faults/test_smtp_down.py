@@ -53,7 +53,11 @@ def test_a_mail_outage_across_two_runs_shows_in_each_run_and_heals_with_every_me
     try:
         with flows.in_foreground():
             launch = flows.launch_stocktake_cycle(
-                name="Mail down", deadline=TODAY + timedelta(days=28), today=TODAY, return_state=True
+                name="Mail down",
+                deadline=TODAY + timedelta(days=28),
+                today=TODAY,
+                allow_placeholders=True,
+                return_state=True,
             )
         launched = outcome(launch)
         mail_failed = [e for e in events if e["event"] == "followup.mail.failed"]
@@ -112,7 +116,11 @@ def test_a_message_refused_for_three_days_is_given_up_with_its_error_and_announc
     forget_settings_and_engines()
     try:
         flows.launch_stocktake_cycle(
-            name="Mail down", deadline=TODAY + timedelta(days=28), today=TODAY, return_state=True
+            name="Mail down",
+            deadline=TODAY + timedelta(days=28),
+            today=TODAY,
+            allow_placeholders=True,
+            return_state=True,
         )
         runs = [
             flows.daily_follow_up(today=TODAY + timedelta(days=n), return_state=True) for n in (1, 2, 3, 4)

@@ -49,7 +49,12 @@ def catalogue(uow: SqlUnitOfWork) -> dict[str, int]:
 
 
 def launch(uow: SqlUnitOfWork, notifier: FakeNotifier, **kwargs: Any) -> launching.LaunchResult:
-    arguments: dict[str, Any] = {"name": "Spring 2026", "deadline": DEADLINE, "hlcp_session": "HLCP 51"}
+    arguments: dict[str, Any] = {
+        "name": "Spring 2026",
+        "deadline": DEADLINE,
+        "hlcp_session": "HLCP 51",
+        "allow_placeholders": True,  # the test agencies' example.org addresses
+    }
     return launching.launch_cycle(uow, notifier, clock(LAUNCH_DAY), CONFIG, **{**arguments, **kwargs})
 
 
@@ -116,7 +121,15 @@ def test_the_portals_part_size_also_decides_which_requests_are_listed_by_code(uo
     add_recommendations(uow, {"SR1": ["ILO"], "A1.1": ["IOM"], "A1.2": ["IOM"]})
     notifier = FakeNotifier()
     config = dataclasses.replace(CONFIG, part_size=1)
-    launching.launch_cycle(uow, notifier, clock(LAUNCH_DAY), config, name="Spring 2026", deadline=DEADLINE)
+    launching.launch_cycle(
+        uow,
+        notifier,
+        clock(LAUNCH_DAY),
+        config,
+        name="Spring 2026",
+        deadline=DEADLINE,
+        allow_placeholders=True,
+    )
 
     contexts = {m.context["agency"]["code"]: m.context for m in notifier.of_kind("status-request")}
     assert contexts["IOM"]["in_parts"] and not contexts["ILO"]["in_parts"]

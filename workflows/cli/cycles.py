@@ -69,6 +69,11 @@ def launch(
     allow_unowned: bool = typer.Option(
         False, "--allow-unowned", help="Launch although some items have no owner."
     ),
+    allow_placeholders: bool = typer.Option(
+        False,
+        "--allow-placeholders",
+        help="Launch although some agencies have only placeholder addresses (example.org): a rehearsal.",
+    ),
     symbol: str | None = typer.Option(None, "--symbol", help="Document symbol, e.g. CEB/2015/HLCP-29/CRP.3."),
     venue: str | None = typer.Option(None, "--venue", help="Where the session meets, e.g. 'Rome'."),
     document_date: datetime | None = typer.Option(
@@ -89,6 +94,7 @@ def launch(
             name=name,
             deadline=deadline.date(),
             allow_unowned=allow_unowned,
+            allow_placeholders=allow_placeholders,
         )
     result = _run_flow(
         lambda flows: flows.launch_stocktake_cycle,
@@ -96,6 +102,7 @@ def launch(
         deadline=deadline.date(),
         hlcp_session=session,
         allow_unowned=allow_unowned,
+        allow_placeholders=allow_placeholders,
         today=day,
     )
     if document:

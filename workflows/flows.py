@@ -229,13 +229,12 @@ class Mail:
     given_up: list[str] = field(default_factory=list)
 
 
-def _send(key_prefixes: list[str], today: date | None, mail: Mail) -> int:
+def _send(key_prefixes: list[str], today: date | None, mail: Mail) -> None:
     """Send; while the mail server refuses, try again after the retry delays; the rest waits for later."""
     delays, retries = _retry_delays(), get_settings().task_retries
-    sent = 0
     for attempt in range(retries + 1):
         done = _with_retries(send_messages)(key_prefixes, today, attempt > 0)
-        sent += done["sent"]
+        mail.sent += done["sent"]
         mail.given_up += done["given_up"]
         if not done["left"]:
             break
@@ -245,8 +244,6 @@ def _send(key_prefixes: list[str], today: date | None, mail: Mail) -> int:
         get_run_logger().warning(
             "%d message(s) stay queued: the mail server refused them; later runs try again.", done["left"]
         )
-    mail.sent += sent
-    return sent
 
 
 @task(name="undelivered-mail")
@@ -265,13 +262,13 @@ def _settled(flow_name: str, key_prefixes: list[str], mail: Mail, result: dict[s
     left = _with_retries(undelivered_mail)(key_prefixes, mail.given_up)
     if not left:
         return result
-    _publish_events([asdict(mail_failed_event(flow_name, left))])
+    event = mail_failed_event(flow_name, left)
+    _publish_events([asdict(event)])
     recipients = sorted({group["agency"] or f"the secretariat ({group['kind']})" for group in left})
-    waiting = sum(g["count"] for g in left if g["state"] == "queued")
-    given_up = sum(g["count"] for g in left if g["state"] == "failed")
     message = (
-        f"Mail not delivered to {', '.join(recipients)}: {waiting} message(s) to be retried by the next "
-        f"runs, {given_up} given up (`followup mail status`). Last error: {left[-1]['last_error'][:300]}"
+        f"Mail not delivered to {', '.join(recipients)}: {event.payload['waiting']} message(s) to be "
+        f"retried by the next runs, {event.payload['given_up']} given up (`followup mail status`). "
+        f"Last error: {left[-1]['last_error'][:300]}"
     )
     create_table_artifact(key=UNDELIVERED_ARTIFACT, table=left, description=message)
     get_run_logger().error(message)
@@ -316,7 +313,6 @@ def launch_stocktake_cycle(
             f"status-request:{launched['cycle_id']}:{code}:" for code in agencies[start : start + CHUNK]
         ]
         _send(prefixes, today, mail)
-    sent = mail.sent
     marked = _with_retries(mark_requests_sent)(launched["cycle_id"], today)
     get_run_logger().info(
         "Cycle %s: %d agencies, %d items, %d messages queued now, %d sent, %d requests marked sent",
@@ -324,10 +320,10 @@ def launch_stocktake_cycle(
         len(agencies),
         launched["item_count"],
         launched["enqueued"],
-        sent,
+        mail.sent,
         len(marked),
     )
-    result = {**launched, "sent": sent, "marked_sent": marked}
+    result = {**launched, "sent": mail.sent, "marked_sent": marked}
     return _settled("launch-stocktake-cycle", [f"status-request:{launched['cycle_id']}:"], mail, result)
 
 

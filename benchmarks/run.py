@@ -609,7 +609,7 @@ def bench_ingest_spreadsheet(run: Run, name: str, today: date) -> int:
     rng = random.Random(13)
     paths, rows = [], 0
     for agency in _agency_items(run, _cycle_id(run, name)):
-        path = write_template(_uow(), name, agency, folder / f"{agency}.xlsx")
+        path = write_template(_uow(), bootstrap.cycle_config(), name, agency, folder / f"{agency}.xlsx")
         book = load_workbook(path)
         sheet = book.active
         assert sheet is not None

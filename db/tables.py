@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -222,4 +223,16 @@ installation = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(200), nullable=False),
+)
+
+# Read tokens of the API (`followup api-token create`), stored only as their SHA-256 (migration 0010).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("public_only", Boolean, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("revoked_at", TZ),
 )

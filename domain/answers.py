@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
+from domain.dates import DATE_HINT, parse_day
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState
 from domain.model import Answer, ReportedStatus, StatusRequest, StatusUpdate, StockTakeCycle
@@ -139,9 +140,17 @@ def typed_answer(raw: RawAnswer) -> AnswerView:
         status=status.value if status else raw.status.strip(),
         narrative=raw.narrative.strip(),
         evidence=tuple(raw.evidence.split()),
-        next_milestone_date=raw.next_milestone_date.strip(),
+        next_milestone_date=_iso_if_date(raw.next_milestone_date.strip()),
         obstacle=raw.obstacle.strip(),
     )
+
+
+def _iso_if_date(text: str) -> str:
+    """A typed date as stored (2027-03-26), so "26 March 2027" equals it; other text as typed."""
+    try:
+        return parse_day(text).isoformat()
+    except ValueError:
+        return text
 
 
 def raw_of(update: StatusUpdate) -> RawAnswer:
@@ -227,10 +236,10 @@ def parse_answer(
     next_date = None
     if raw.next_milestone_date.strip():
         try:
-            next_date = date.fromisoformat(raw.next_milestone_date.strip())
+            next_date = parse_day(raw.next_milestone_date)
         except ValueError:
             problem(
-                "next_milestone_date", f"'{raw.next_milestone_date.strip()[:20]}' is not a date (YYYY-MM-DD)"
+                "next_milestone_date", f"'{raw.next_milestone_date.strip()[:20]}' is not a date ({DATE_HINT})"
             )
         else:
             if not 2000 <= next_date.year <= 2100:

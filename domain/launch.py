@@ -6,6 +6,9 @@ launch is a re-run of a cycle already open.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -61,6 +64,34 @@ def check_rerun(existing: StockTakeCycle, deadline: date) -> None:
         )
 
 
+MAX_CYCLE_NAME = 100
+
+
+def validate_cycle_name(name: str) -> str:
+    """A cycle's name is printable text: it appears in e-mail subjects, pages, file names and URLs."""
+    if not name:
+        raise ValidationError("name", "a cycle needs a name")
+    if len(name) > MAX_CYCLE_NAME:
+        raise ValidationError("name", f"a cycle name is at most {MAX_CYCLE_NAME} characters")
+    # Categories C*: control (CR/LF would split e-mail headers), format (bidi overrides), unassigned.
+    hidden = next((c for c in name if unicodedata.category(c).startswith("C")), None)
+    if hidden is not None:
+        raise ValidationError(
+            "name", f"contains the control character U+{ord(hidden):04X}: use printable text only"
+        )
+    return name
+
+
+def cycle_slug(name: str) -> str:
+    """The cycle's name as a URL segment: ASCII letters and digits joined by '-' ("HLCP 53/1" -> hlcp-53-1).
+
+    A name with no Latin letter or digit gets a slug from its hash, so any printable name has one.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug or "cycle-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+
+
 def check_new_cycle(
     name: str,
     deadline: date,
@@ -68,11 +99,18 @@ def check_new_cycle(
     readiness: Readiness,
     *,
     allow_unowned: bool,
+    other_names: Sequence[str] = (),
     allow_placeholders: bool = False,
 ) -> None:
     """Raise a ValidationError naming the field unless a new cycle of that name may open today."""
-    if not name:
-        raise ValidationError("name", "a cycle needs a name")
+    validate_cycle_name(name)
+    # The secretariat's page of a cycle is /cycles/<slug>: two cycles may not share one.
+    clash = next((other for other in other_names if cycle_slug(other) == cycle_slug(name)), None)
+    if clash is not None:
+        raise ValidationError(
+            "name",
+            f"too close to the existing cycle '{clash}' (both would be /cycles/{cycle_slug(name)})",
+        )
     if deadline < today:
         raise ValidationError(
             "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"

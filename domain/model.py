@@ -12,6 +12,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import email_validator
+
 from domain.errors import ValidationError
 from domain.lifecycle import (
     CYCLE_LIFECYCLE,
@@ -84,15 +86,18 @@ def agenda_heading(kind: str | None, agenda_point: int | None, agenda_title: str
 # Statuses that count as "done" for roll-ups and milestones.
 FINISHED_STATUSES = frozenset({ReportedStatus.COMPLETED, ReportedStatus.NO_LONGER_APPLICABLE})
 
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{0,31}$")
 
 
 def validate_email(address: str, *, field: str = "email") -> str:
-    """Return the address stripped, or raise ValidationError naming `field`."""
+    """Return the address stripped if it is a plain local@domain, or raise ValidationError naming `field`."""
     address = address.strip()
-    if not _EMAIL.match(address):
-        raise ValidationError(field, f"'{address}' is not a valid e-mail address")
+    # email-validator's defaults refuse what mail software reads as another mailbox: comments,
+    # quoted local parts, source routes, `x:y@` groups, address literals and non-ASCII local parts.
+    try:
+        email_validator.validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationError(field, f"'{address}' is not a valid e-mail address ({exc})") from None
     return address
 
 

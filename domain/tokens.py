@@ -42,6 +42,18 @@ def tokens_match(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_token(token), stored_hash)
 
 
+def sheet_mark(secret_key: str, cycle_id: int, agency_code: str) -> str:
+    """The keyed mark of an agency's reply sheet: only a holder of the key can write it for an agency."""
+    message = f"sheet:{cycle_id}:{agency_code}".encode()
+    digest = hmac.new(bytes.fromhex(secret_key), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def marks_match(presented: str, expected: str) -> bool:
+    """Constant-time comparison of a sheet's mark with the one expected."""
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
 def key_fingerprint(secret_key: str) -> str:
     """A fingerprint of the secret key (an HMAC of a fixed label under it), safe to store with the data."""
     return hmac.new(bytes.fromhex(secret_key), b"followup:key-fingerprint:v1", hashlib.sha256).hexdigest()

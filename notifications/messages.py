@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,16 @@ from icalendar import Alarm, Calendar, Event, vCalAddress, vText, vUri
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 from markupsafe import escape
 
+from domain.dates import long_date, long_moment, week_date
 from domain.model import ReportedStatus, agenda_heading
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary", "returned")
-# Messages about an agency's reply deadline carry it as a calendar event.
-DEADLINE_KINDS = frozenset({"status-request", "reminder", "escalation", "receipt"})
+# The request and its reminders invite to the reply deadline as a calendar event; the receipt cancels
+# it (the agency's "reply due" alarm must not ring once it replied). Nothing else carries one: the
+# escalation comes after the deadline, when an invitation would be to an event already past.
+INVITING_KINDS = frozenset({"status-request", "reminder"})
+CANCELLING_KINDS = frozenset({"receipt"})
 SUBJECT_MAX = 250
 # What stored messages hold instead of the agency's reply link: the outbox must not keep a usable
 # link (the database stores only tokens' hashes), so the dispatcher derives it again at send time.
@@ -55,7 +59,12 @@ def render(kind: str, context: Mapping[str, Any]) -> RenderedMessage:
         html = env.get_template(f"{kind}/body.html").render(data).strip() + "\n"
     except UndefinedError as exc:
         raise ValueError(f"{kind}: the context lacks a value the template needs ({exc.message})") from exc
-    ics = deadline_calendar(context) if kind in DEADLINE_KINDS else None
+    ics = None
+    if kind in INVITING_KINDS | CANCELLING_KINDS:
+        try:
+            ics = deadline_calendar(context, cancel=kind in CANCELLING_KINDS)
+        except KeyError as exc:
+            raise ValueError(f"{kind}: the context lacks a value the calendar event needs ({exc})") from exc
     return RenderedMessage(subject=subject, text=text, html=html, ics=ics)
 
 
@@ -87,22 +96,27 @@ def one_line(subject: str) -> str:
     return flat if len(flat) <= SUBJECT_MAX else flat[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
-def deadline_calendar(context: Mapping[str, Any]) -> str:
-    """An all-day iCalendar event for the agency's reply deadline, with a UID stable across messages.
+def deadline_calendar(context: Mapping[str, Any], *, cancel: bool = False) -> str:
+    """The agency's reply deadline as an all-day event: an invitation (REQUEST), or its cancellation.
 
-    Every message of one cycle and agency carries the same UID and DTSTAMP, so a calendar updates
-    one event instead of collecting duplicates.
+    One UID per request (cycle and agency): the request, its reminders and the receipt's cancellation
+    all update one event instead of collecting duplicates. DTSTAMP is when the message was made
+    (`made_at`, its Date header). SEQUENCE rises with each move of the deadline (`deadline_moves`),
+    and the cancellation of a deadline outranks its invitations (RFC 5546 asks a CANCEL to raise it).
     """
     cycle, agency = context["cycle"], context["agency"]
     deadline: date = cycle["deadline"]
     digest = hashlib.sha256(f"{cycle['name']}\x1f{agency['code']}".encode()).hexdigest()[:32]
     organizer = vCalAddress(f"mailto:{context['secretariat_email']}")
     organizer.params["cn"] = vText("HLCP Secretariat")
+    made_at: datetime = context["made_at"]
 
     event = Event()
     event.add("uid", f"reply-deadline-{digest}@followup")
-    event.add("dtstamp", datetime.combine(deadline, time(0), tzinfo=UTC))
-    event.add("sequence", 0)
+    event.add("dtstamp", made_at.astimezone(UTC))
+    # Two steps per deadline: its invitations (even), then their cancellation (odd); a moved
+    # deadline's invitation (the next even number) outranks both.
+    event.add("sequence", 2 * int(context["deadline_moves"]) + int(cancel))
     event.add("dtstart", deadline)
     event.add("dtend", deadline + timedelta(days=1))
     event.add("summary", f"Reply due: stock-take {cycle['name']} ({agency['code']})")
@@ -112,16 +126,19 @@ def deadline_calendar(context: Mapping[str, Any]) -> str:
     event.add("url", context["reply_url"])
     event.add("organizer", organizer)
     event.add("transp", "TRANSPARENT")
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", f"Stock-take {cycle['name']}: reply due in two days")
-    alarm.add("trigger", timedelta(days=-2))
-    event.add_component(alarm)
+    if cancel:
+        event.add("status", "CANCELLED")
+    else:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"Stock-take {cycle['name']}: reply due in two days")
+        alarm.add("trigger", timedelta(days=-2))
+        event.add_component(alarm)
 
     calendar = Calendar()
     calendar.add("prodid", "-//HLCP Secretariat//Follow-up//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", "CANCEL" if cancel else "REQUEST")
     calendar.add_component(event)
     return calendar.to_ical().decode()
 
@@ -139,9 +156,9 @@ def _environment() -> Environment:
     )
     env.filters.update(
         plural=_plural,
-        longdate=_long_date,
-        weekdate=_week_date,
-        timestamp=_timestamp,
+        longdate=long_date,
+        weekdate=week_date,
+        timestamp=long_moment,
         status_label=_status_label,
         percent=_percent,
         days_left=_days_left,
@@ -177,19 +194,6 @@ def wrap(text: str, width: int = 72) -> str:
 
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
-
-
-def _long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
-def _week_date(day: date) -> str:
-    return f"{day:%A} {_long_date(day)}"
-
-
-def _timestamp(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return f"{_long_date(moment.date())} at {moment:%H:%M} UTC"
 
 
 def _status_label(value: str | None) -> str:

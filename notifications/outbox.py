@@ -109,9 +109,11 @@ class OutboxNotifier:
         session = self.uow.session
         if session.scalar(select(outbox.c.id).where(outbox.c.idempotency_key == key)) is not None:
             return False
-        # Stored with a placeholder, never the live link: the dispatcher derives it again when sending.
-        rendered = render(kind, {**context, "reply_url": REPLY_LINK} if "reply_url" in context else context)
         now = as_utc(self.clock.now())
+        # Stored with a placeholder, never the live link: the dispatcher derives it again when sending.
+        # Made now: the calendar's DTSTAMP, like the Date header, is when the message was made.
+        link = {"reply_url": REPLY_LINK} if "reply_url" in context else {}
+        rendered = render(kind, {**context, **link, "made_at": now})
         values = {
             "idempotency_key": key,
             "kind": kind,

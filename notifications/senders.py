@@ -92,10 +92,16 @@ def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> Ema
             subtype="calendar",
             charset="utf-8",
             filename="deadline.ics",
-            params={"method": "REQUEST"},
+            params={"method": _calendar_method(message.ics)},
         )
         email.set_boundary(f"{boundary}.mix")
     return email
+
+
+def _calendar_method(ics: str) -> str:
+    """The iTIP method of a calendar (REQUEST, CANCEL), which the attachment's type repeats (RFC 6047)."""
+    found = re.search(r"^METHOD:(\w+)", ics, re.MULTILINE)
+    return found.group(1) if found else "PUBLISH"
 
 
 def _quoted_printable(text: str, subtype: str) -> MIMEPart:

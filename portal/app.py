@@ -1,11 +1,11 @@
 """The reply portal: agencies answer their status request through a secure link, no account needed.
 
 Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
-`/r/{token}/receipt` (what was recorded), `/cycles/{name}` (the secretariat's overview and review
-queue, behind the secretariat token; `POST /cycles/{name}/review` accepts or returns an answer;
-`/cycles/{name}/reports/{file}` downloads its stock-take reports), `/healthz`. Every page is
-rendered on the server and works without JavaScript; every form carries a CSRF token; every
-error is a plain page without internals.
+`/r/{token}/receipt` (what was recorded), `/cycles/{slug}` (the secretariat's overview and review
+queue, behind the secretariat token; `POST /cycles/{slug}/review` accepts or returns an answer;
+`/cycles/{slug}/reports/{file}` downloads its stock-take reports), `/healthz`; the read API under
+`/api/v1/` (`portal.api`). Every page is rendered on the server and works without JavaScript; every
+form carries a CSRF token; every error is a plain page without internals.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import text
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
@@ -37,9 +39,14 @@ from domain.answers import (
     status_label,
     statuses,
 )
+from domain.dates import DATE_HINT, as_written, long_date, long_moment, week_date
 from domain.errors import DomainError, NotFound, ValidationError
+from domain.launch import cycle_slug
 from domain.lifecycle import ReviewState
+from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
+from notifications.immediate import KeyRecorder
+from portal.api import create_api
 from portal.security import (
     NO_STORE,
     SECURITY_HEADERS,
@@ -51,7 +58,7 @@ from portal.security import (
 from reporting import FORMATS
 from workflows import bootstrap
 from workflows.queries import reply_page
-from workflows.queries.progress import cycle_overview
+from workflows.queries.progress import cycle_name_of_slug, cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import replies, review
 from workflows.services.stocktake import report_file_name
@@ -64,6 +71,14 @@ CSRF_FIELD = "csrf"
 CSRF_COOKIE = "followup_csrf"
 SECRETARIAT_COOKIE = "followup_secretariat"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
+# What the reply form calls each input: its labels, and the names problems are listed under.
+FIELD_LABELS = {
+    "status": "Status",
+    "narrative": "What changed and why",
+    "evidence": "Evidence links",
+    "next_milestone_date": "Next milestone date",
+    "obstacle": "Obstacle",
+}
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
 REVIEW_SHOWN_MAX = 100
@@ -110,7 +125,14 @@ class Portal:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.filters["status_label"] = status_label
+        self.templates.filters.update(
+            status_label=status_label,
+            longdate=long_date,
+            weekdate=week_date,
+            timestamp=long_moment,
+            written_date=as_written,
+        )
+        self.templates.globals.update(labels=FIELD_LABELS, date_hint=DATE_HINT)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -122,6 +144,13 @@ class Portal:
             secretariat_email=self.settings.secretariat_email, **context
         )
         return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": NO_STORE})
+
+    def mail_after(self, response: Response, keys: list[str]) -> Response:
+        """The response, with these queued messages handed to the mail server once it has been sent."""
+        if keys:
+            # After the response: the person never waits for the mail server, however slow it is.
+            response.background = BackgroundTask(bootstrap.send_now, keys, self.clock, self.settings)
+        return response
 
     def csrf(self, token: str) -> str:
         """The CSRF value of a reply page: bound to its token, so it is useless on any other page."""
@@ -152,6 +181,10 @@ def create_app(
     # Pure ASGI, not `@app.middleware("http")`: that wrapper costs about a millisecond a request.
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(
+        "/api/v1",
+        create_api(portal.uow, portal.clock, requests_per_minute=portal.settings.api_requests_per_minute),
+    )
     _install_error_pages(app, portal)
 
     @app.get("/healthz")
@@ -172,8 +205,7 @@ def create_app(
         """Save a draft or submit; validation errors and conflicts come back on the page."""
         number = _part_number(part)
         page = _open(portal, token, number)
-        form = await request.form(max_files=0, max_fields=2000)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        fields = _text_fields(await request.form(max_files=0, max_fields=2000))
         expected = portal.csrf(token)
         if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
             return _forbidden()
@@ -187,13 +219,13 @@ def create_app(
             # Saving a part of a long request keeps its untouched pre-filled answers: the agency has
             # seen them. Submitting from a part is one transaction (this part as typed, the others
             # as stored), like a short page.
-            result = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
+            result, queued = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
         except InvalidAnswers as exc:
             if submit and in_parts and page.answered_at is None:
                 # A first submission from a part while other parts still lack answers: keep this
                 # part's typing as a draft (when it is a valid one), then say what is missing where.
                 with contextlib.suppress(InvalidAnswers):
-                    kept = _save(portal, token, answers, submit=False, keep_prefilled=True)
+                    kept, _ = _save(portal, token, answers, submit=False, keep_prefilled=True)
                     conflicted = {c.recommendation_id for c in kept.conflicts}
                     return _reply_form(
                         portal,
@@ -220,7 +252,7 @@ def create_app(
                 portal, token, fresh, typed=answers, conflicts=result.conflicts, saved=result.saved
             )
         if result.submitted:
-            return RedirectResponse(f"/r/{token}/receipt", status_code=303)
+            return portal.mail_after(RedirectResponse(f"/r/{token}/receipt", status_code=303), queued)
         shown = page.next_part if action == "next" and page.next_part else number
         query = {"part": shown, "saved": 1} if len(page.parts) > 1 else {"saved": 1}
         return RedirectResponse(f"/r/{token}?{urlencode(query)}", status_code=303)
@@ -234,29 +266,30 @@ def create_app(
         ]
         return portal.render("receipt.html", page=page, token=token, recorded=recorded)
 
-    @app.get("/cycles/{name}")
+    @app.get("/cycles/{slug}")
     def cycle_page(
-        name: str, request: Request, key: str | None = None, done: str = "", code: str = "", agency: str = ""
+        slug: str, request: Request, key: str | None = None, done: str = "", code: str = "", agency: str = ""
     ) -> Response:
         """The secretariat's page of a cycle: who answered, who is overdue, the answers to review."""
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if key is not None:
-            return _sign_in(portal, key, f"/cycles/{quote(name, safe='')}")
+            return _sign_in(portal, key, f"/cycles/{quote(slug, safe='')}")
         if not _is_secretariat(portal, request):
             return _unauthorized()
         notice = _review_notice(done, code, agency) if done else ""
-        return _cycle_page(portal, name, notice=notice)
+        return _cycle_page(portal, cycle_name_of_slug(portal.uow(), slug), notice=notice)
 
-    @app.get("/cycles/{name}/reports/{file_name}")
-    def report_file(name: str, file_name: str, request: Request, key: str | None = None) -> Response:
+    @app.get("/cycles/{slug}/reports/{file_name}")
+    def report_file(slug: str, file_name: str, request: Request, key: str | None = None) -> Response:
         """A stock-take report of the cycle, for the secretariat to download (Prefect's links point here)."""
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if key is not None:
-            return _sign_in(portal, key, f"/cycles/{quote(name, safe='')}/reports/{quote(file_name)}")
+            return _sign_in(portal, key, f"/cycles/{quote(slug, safe='')}/reports/{quote(file_name)}")
         if not _is_secretariat(portal, request):
             return _unauthorized()
+        name = cycle_name_of_slug(portal.uow(), slug)
         # Only the cycle's own report files, by the names they are written under: no path from outside.
         formats = {report_file_name(name, fmt): fmt for fmt in FORMATS}
         if file_name not in formats:
@@ -266,21 +299,22 @@ def create_app(
             raise NotFound(f"no {formats[file_name]} stock-take of '{name}' yet: it is written at the close")
         return FileResponse(path, filename=file_name, headers={"Cache-Control": NO_STORE})
 
-    @app.post("/cycles/{name}/review")
-    async def post_review(name: str, request: Request) -> Response:
+    @app.post("/cycles/{slug}/review")
+    async def post_review(slug: str, request: Request) -> Response:
         """Accept an answer (optionally with an assessed status) or return it with a question."""
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if not _is_secretariat(portal, request):
             return _unauthorized()
-        form = await request.form(max_files=0, max_fields=20)
-        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        name = cycle_name_of_slug(portal.uow(), slug)
+        fields = _text_fields(await request.form(max_files=0, max_fields=20))
         if not same(fields.get(CSRF_FIELD), portal.csrf(f"cycles:{name}")):
             return _forbidden()
         action, code, agency = fields.get("action", ""), fields.get("code", ""), fields.get("agency", "")
         if action not in ("accept", "return"):
             return PlainTextResponse("Unknown action.\n", status_code=400)
         by = "secretariat (portal)"
+        outgoing: list[str] = []
         try:
             if action == "accept":
                 review.accept(
@@ -295,9 +329,10 @@ def create_app(
                 )
             else:
                 uow = portal.uow()
+                recorder = KeyRecorder(portal.notifier_factory(uow, portal.clock))
                 review.return_item(
                     uow,
-                    portal.notifier_factory(uow, portal.clock),
+                    recorder,
                     portal.clock,
                     portal.config,
                     name,
@@ -306,12 +341,11 @@ def create_app(
                     question=fields.get("question", ""),
                     by=by,
                 )
+                outgoing = recorder.keys
         except DomainError as exc:
             return _cycle_page(portal, name, error=str(exc), status_code=422)
-        target = (
-            f"/cycles/{quote(name, safe='')}?{urlencode({'done': action, 'code': code, 'agency': agency})}"
-        )
-        return RedirectResponse(target, status_code=303)
+        target = f"/cycles/{cycle_slug(name)}?{urlencode({'done': action, 'code': code, 'agency': agency})}"
+        return portal.mail_after(RedirectResponse(target, status_code=303), outgoing)
 
     return app
 
@@ -359,6 +393,7 @@ def _cycle_page(
         statuses=statuses(),
         csrf=portal.csrf(f"cycles:{name}"),
         csrf_field=CSRF_FIELD,
+        slug=cycle_slug(name),
         notice=notice,
         error=error,
     )
@@ -384,12 +419,13 @@ def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.Rep
 
 def _save(
     portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool, keep_prefilled: bool
-) -> replies.SaveResult:
-    """Save (or submit) answers through the reply service in a unit of work of its own."""
+) -> tuple[replies.SaveResult, list[str]]:
+    """Save (or submit) answers in a unit of work of their own; the result and the keys of messages queued."""
     uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
-    return replies.save_reply(
+    recorder = KeyRecorder(portal.notifier_factory(uow, portal.clock))
+    result = replies.save_reply(
         uow,
-        portal.notifier_factory(uow, portal.clock),
+        recorder,
         portal.clock,
         portal.config,
         token,
@@ -398,6 +434,7 @@ def _save(
         grace_days=portal.settings.token_grace_days,
         keep_prefilled=keep_prefilled,
     )
+    return result, recorder.keys
 
 
 def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, str]]:
@@ -409,10 +446,11 @@ def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, str]]:
 
 
 def _part_number(text: str) -> int:
-    """The part asked for in the query; anything but a small positive number is a page not found."""
-    if not text.isdigit() or len(text) > 4 or int(text) < 1:
+    """The part asked for in the query; anything but a small positive ASCII number is a page not found."""
+    number = ascii_number(text, max_digits=4)
+    if number is None or number < 1:
         raise reply_page.NoSuchPart("no such part")
-    return int(text)
+    return number
 
 
 def _reply_form(
@@ -518,6 +556,14 @@ def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
     }
 
 
+def _text_fields(form: FormData) -> dict[str, str]:
+    """A form's text fields; a NUL character, which no browser sends and PostgreSQL refuses, is a 422."""
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+        raise StarletteHTTPException(422, "the form holds a NUL character")
+    return fields
+
+
 def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[RawAnswer]:
     """One raw answer per item of this request; fields naming any other item are ignored."""
     answers = []
@@ -526,6 +572,9 @@ def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[Ra
         if not item.editable or f"status-{rid}" not in fields:
             continue
         version = fields.get(f"version-{rid}", "")
+        loaded_version = ascii_number(version, max_digits=9)
+        if version and loaded_version is None:  # the form writes a small ASCII number: it was altered
+            raise StarletteHTTPException(422, f"version-{rid} is not a version number")
         answers.append(
             RawAnswer(
                 recommendation_id=rid,
@@ -535,7 +584,7 @@ def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[Ra
                 next_milestone_date=fields.get(f"next_milestone_date-{rid}", ""),
                 obstacle=fields.get(f"obstacle-{rid}", ""),
                 # A tampered version can only cause a conflict, never a silent overwrite.
-                loaded_version=int(version) if version.isdigit() else -1,
+                loaded_version=-1 if loaded_version is None else loaded_version,
             )
         )
     return answers

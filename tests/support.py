@@ -645,15 +645,17 @@ IOM = {"code": "IOM", "name": "Organisation internationale pour les migrations â
 MAIL_CYCLE = {"name": "2026-spring", "hlcp_session": "HLCP 51st session", "deadline": date(2026, 4, 3)}
 SECRETARIAT = "hlcp.secretariat@un.example.org"
 REPLY_URL = "http://127.0.0.1:8000/r/tok3n-IOM"
+MADE_AT = datetime(2026, 3, 9, 8, 30, tzinfo=UTC)  # when a message is made: its calendar's DTSTAMP
 
 
 def context(kind: str, **overrides: Any) -> dict[str, Any]:
     """A complete context for `kind`, with `overrides` replacing top-level values."""
-    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT}
+    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT, "made_at": MADE_AT}
     by_kind: dict[str, dict[str, Any]] = {
         "status-request": {
             "agency": IOM,
             "reply_url": REPLY_URL,
+            "deadline_moves": 0,
             "item_count": 3,
             "in_parts": False,
             "items_by_point": [
@@ -697,6 +699,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
         "reminder": {
             "agency": IOM,
             "reply_url": REPLY_URL,
+            "deadline_moves": 0,
             "days_left": 7,
             "unanswered_count": 2,
             "item_count": 3,
@@ -711,6 +714,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
         "receipt": {
             "agency": IOM,
             "reply_url": REPLY_URL,
+            "deadline_moves": 0,
             "submitted_at": datetime(2026, 3, 20, 14, 5, tzinfo=UTC),
             "recorded": [
                 {"code": "A1.1", "status": "completed", "narrative": "Working group met twice; report out."},
@@ -748,3 +752,67 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
         },
     }
     return {**common, **by_kind[kind], **overrides}
+
+
+# --- the public record: a closed cycle and an open one, with answers in every review state -----------
+
+RECORD_REPORT = "CEB/2014/4 Annex V"
+RECORD_CLOSED = "Autumn 2025"
+RECORD_OPEN = "Spring 2026"
+RECORD_CLOSED_ON = date(2025, 10, 20)
+# Texts that must never reach the public: an answer submitted but not accepted in the closed cycle,
+# an accepted answer of the open cycle, and a draft.
+NOT_ACCEPTED = "Submitted, never accepted."
+OPEN_CYCLE_ANSWER = "Accepted in a cycle still open."
+DRAFT_ANSWER = "A draft nobody was sent."
+# (code, agency, status, narrative, evidence, review: accept | assess:<status> | submit | draft)
+RECORD_CLOSED_ANSWERS = [
+    ("SR1", "BBB", S.IN_PROGRESS, "Joint strategy drafted.", ("https://example.org/strategy",), "accept"),
+    ("A1.1", "AAA", S.COMPLETED, "Toolkit launched <in Geneva> & online.", (), "assess:in_progress"),
+    ("A1.2", "AAA", S.ONGOING, NOT_ACCEPTED, (), "submit"),
+    ("A1.2", "BBB", S.BLOCKED, "Waiting for funds.", (), "accept"),
+]  # fmt: skip
+RECORD_OPEN_ANSWERS = [
+    ("A1.1", "AAA", S.COMPLETED, OPEN_CYCLE_ANSWER, (), "accept"),
+    ("SR1", "BBB", S.COMPLETED, DRAFT_ANSWER, (), "draft"),
+    ("A2.1", "AAA", S.NOT_STARTED, "Submitted in the open cycle.", (), "submit"),
+]  # fmt: skip
+
+
+def _record_answers(uow: SqlUnitOfWork, cycle_id: int, ids: dict[str, int], rows: list[tuple]) -> None:
+    from domain import review as review_rules
+
+    at = datetime(2025, 9, 20, 9, 0, tzinfo=UTC)
+    with uow:
+        for code, agency, status, narrative, evidence, verdict in rows:
+            update = StatusUpdate(cycle_id=cycle_id, recommendation_id=ids[code], agency_code=agency)
+            uow.updates.add(update)
+            answer = Answer(ids[code], status, narrative=narrative, evidence=evidence)
+            by = f"focal.point@{agency.lower()}.example.org"
+            update.apply(answer, at=at, by=by, channel=Channel.PORTAL, submit=verdict != "draft")
+            if verdict.startswith(("accept", "assess")):
+                assess = ReportedStatus(verdict.split(":")[1]) if verdict.startswith("assess") else None
+                why = "The legal-aid module is missing." if assess else ""
+                review_rules.accept(update, label=code, at=at, by="secretariat", assess=assess, why=why)
+        uow.commit()
+
+
+def build_public_record(uow: SqlUnitOfWork) -> dict[str, int]:
+    """Two agencies, four recommendations, a closed cycle and an open one; returns code -> id."""
+    from domain.lifecycle import CycleState
+
+    factories.add_agencies(uow, "AAA", "BBB")
+    owners = {"SR1": ["BBB"], "A1.1": ["AAA"], "A1.2": ["AAA", "BBB"], "A2.1": ["AAA"]}
+    ids = factories.add_recommendations(uow, owners, source=RECORD_REPORT)
+    closed, _ = factories.open_cycle(uow, RECORD_CLOSED, date(2025, 10, 1), ["AAA", "BBB"])
+    _record_answers(uow, closed, ids, RECORD_CLOSED_ANSWERS)
+    with uow:
+        cycle = uow.cycles.require(RECORD_CLOSED)
+        cycle.launched_at = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
+        closing = datetime.combine(RECORD_CLOSED_ON, datetime.min.time(), UTC)
+        cycle.transition(CycleState.CLOSED, at=closing, by="test")
+        cycle.closed_at = closing
+        uow.commit()
+    opened, _ = factories.open_cycle(uow, RECORD_OPEN, date(2026, 3, 31), ["AAA", "BBB"])
+    _record_answers(uow, opened, ids, RECORD_OPEN_ANSWERS)
+    return ids

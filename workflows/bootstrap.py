@@ -15,7 +15,9 @@ from sqlalchemy.orm import sessionmaker
 from db.engine import make_engine
 from db.tables import installation
 from db.unit_of_work import SqlUnitOfWork
+from domain import tokens
 from domain.errors import NotFound
+from domain.launch import cycle_slug
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
 from domain.tokens import derive_token, key_fingerprint
@@ -23,7 +25,9 @@ from workflows.config import CycleConfig
 from workflows.settings import SecretKeyError, Settings, get_settings
 
 if TYPE_CHECKING:  # imported where used: read-only commands need no templates or mail machinery
-    from notifications.outbox import OutboxNotifier
+    from collections.abc import Sequence
+
+    from notifications.outbox import DispatchReport, OutboxNotifier
     from notifications.senders import Sender
 
 
@@ -118,7 +122,12 @@ def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
 
 def report_link(cycle_name: str, path: Path) -> str:
     """Where the secretariat downloads a stock-take report: the portal's route, never a file:// path."""
-    return f"{get_settings().public_url}/cycles/{quote(cycle_name, safe='')}/reports/{quote(path.name)}"
+    return f"{get_settings().public_url}/cycles/{cycle_slug(cycle_name)}/reports/{quote(path.name)}"
+
+
+def sheet_mark(cycle_id: int, agency_code: str) -> str:
+    """The keyed mark written into an agency's reply sheet and checked when it comes back."""
+    return tokens.sheet_mark(secret_key(), cycle_id, agency_code)
 
 
 def reply_link(cycle_id: int, agency_code: str) -> str:
@@ -139,6 +148,7 @@ def cycle_config() -> CycleConfig:
         secretariat_email=settings.secretariat_email,
         reply_token=reply_token,
         reply_url=reply_url,
+        sheet_mark=sheet_mark,
         schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
         part_size=settings.portal_part_size,
     )
@@ -159,3 +169,23 @@ def sender() -> Sender:
     from notifications.senders import sender_from_url
 
     return sender_from_url(get_settings().resolved_mail_url)
+
+
+def send_now(keys: Sequence[str], clock: Clock, settings: Settings | None = None) -> DispatchReport:
+    """Hand these queued messages to the mail server now, with a short timeout; failures stay queued.
+
+    Called right after the transaction that queued them committed, with the clock that queued them
+    (a message is due from the moment it was queued, as that clock tells it). A malformed mail URL
+    sends nothing here: `followup mail send` and the flows report it.
+    """
+    from notifications.immediate import bounded, send_immediately
+    from notifications.outbox import DispatchReport
+    from notifications.senders import sender_from_url
+
+    settings = settings or get_settings()
+    url = settings.resolved_database_url
+    try:
+        mail = bounded(sender_from_url(settings.resolved_mail_url))
+    except ValueError:
+        return DispatchReport()
+    return send_immediately(lambda: uow(url), mail, clock, keys, links=reply_link)

@@ -18,6 +18,8 @@ class CycleConfig:
     secretariat_email: str
     reply_token: Callable[[int, str, str], str]
     reply_url: Callable[[int, str, str], str]
+    # The keyed mark of an agency's reply sheet (cycle id, agency code), under the secret key.
+    sheet_mark: Callable[[int, str], str]
     schedule: FollowUpSchedule = field(default_factory=FollowUpSchedule)
     # Items on one reply page: a longer request is answered in parts, and its e-mail lists codes only
     # (200 full texts made a 340 KB e-mail that nobody reads through, while the reply page shows them).

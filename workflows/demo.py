@@ -5,7 +5,8 @@ sample report, assigns owners and milestones, then runs two stock-take cycles on
 calendar: launch, daily follow-up (reminders, escalation, overdue), replies through the portal's
 service and through spreadsheets dropped in the inbox, the secretariat's review, and the close that
 writes the stock-take report. A third cycle is left open today so that the printed reply link
-works in the portal (`make demo-portal`).
+works in the portal (`make demo-portal`), and the public record of the closed cycles is published
+as a static site in `site/` (open `var/demo/site/index.html`).
 
 Each step runs the very `followup` command a secretariat member would type (in this process, so
 Prefect's local server starts once); agency replies go through the same use cases as the portal.
@@ -126,6 +127,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     home = settings.home.resolve()
     if home.exists():
+        # A local Prefect server whose home is inside the demo's must not outlive its deleted database.
+        if Path(os.environ.get("PREFECT_HOME", home / "prefect")).resolve().is_relative_to(home):
+            from workflows import local_server
+
+            local_server.stop(lambda _line: None)
         shutil.rmtree(home)  # the demo home belongs to the demo: start from nothing every time
     home.mkdir(parents=True)
     script = yaml.safe_load((SEED / "demo-replies.yaml").read_text(encoding="utf-8"))
@@ -133,8 +139,14 @@ def main(argv: list[str] | None = None) -> None:
     console.rule("[bold]1. The secretariat imports the report and assigns owners")
     followup("init")
     followup("import", str(SAMPLE_REPORT))
+    # The same report as the Word file the secretariat receives: the same items (all unchanged).
+    followup("import", str(SEED / "CEB-2014-4-Annex-V.docx"))
     followup("owners", "suggest", "--apply")
     followup("owners", "apply", str(SEED / "demo-owners.yaml"))
+    # Milestones proposed from the report's dated commitments, written for review; the reviewed
+    # file (db/seed/demo-milestones.yaml, checked by a test to be that output) is then applied.
+    followup("milestones", "suggest", str(SAMPLE_REPORT), "--out", str(home / "milestones-to-review.yaml"))
+    followup("owners", "apply", str(SEED / "demo-milestones.yaml"))
     followup("catalogue")
 
     for number, cycle in enumerate(script["cycles"], start=2):
@@ -155,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         "--allow-placeholders",  # the registry's example.org addresses: the demo is a rehearsal
     )
     link = reply_link(name, "ILO")
+    # The public record of the closed cycles, as a static site (open its index.html in a browser).
+    followup("publish", "--out", str(home / "site"))
     reports = sorted((settings.reports_dir).glob("*"))
     console.rule("[bold green]Demo complete")
     console.print(f"Demo home: {home}")

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     )
     secretariat_token: str | None = Field(
         default=None,
-        description="The secretariat's token for the portal's `/cycles/<name>` pages; unset: no such pages.",
+        description="The secretariat's token for the portal's `/cycles/<slug>` pages; unset: no such pages.",
     )
     secret_key: str | None = Field(
         default=None,
@@ -88,6 +88,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Items on one reply page; a longer request is answered in parts, one agenda point "
         "each, and its e-mail lists codes only.",
+    )
+    api_requests_per_minute: int = Field(
+        default=120, ge=1, description="Requests one API read token may make a minute (per portal process)."
     )
     task_retries: int = Field(
         default=3, description="Prefect retries of a flow task that failed on I/O (never on bad input)."

@@ -21,6 +21,7 @@ from workflows.services.agencies import load_shipped_registry
 SEED = Path(__file__).resolve().parents[2] / "db" / "seed"
 SAMPLE = (SEED / "CEB-2014-4-Annex-V.md").read_text(encoding="utf-8")
 DEMO_OWNERS = (SEED / "demo-owners.yaml").read_text(encoding="utf-8")
+DEMO_MILESTONES = (SEED / "demo-milestones.yaml").read_text(encoding="utf-8")
 SOURCE = "CEB/2014/4 Annex V"
 CLOCK = FixedClock(date(2014, 7, 1))
 BY = "secretariat@test"
@@ -59,6 +60,7 @@ def test_an_amended_report_updates_the_text_records_it_and_keeps_owners_and_mile
     uow = catalogue_uow
     catalogue.suggest_owners(uow, apply=True, clock=CLOCK, by=BY)
     owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
+    owners_file.apply_owners(uow, DEMO_MILESTONES, clock=CLOCK, by=BY)
     owners_before, milestones_before = _count(uow, tables.ownerships), _count(uow, tables.milestones)
     amended = SAMPLE.replace(
         "- Promote improved access to financial services by all migrants",
@@ -80,9 +82,12 @@ def test_an_amended_report_updates_the_text_records_it_and_keeps_owners_and_mile
         amendment = [row for row in history if row.to_state == "text_amended"]
         assert len(amendment) == 1 and amendment[0].by == BY
         assert amendment[0].data["old_text"].startswith("Promote improved access")
-        assert [m.title for m in uow.milestones.for_recommendation(rec.id)] == [
-            "Expert Meeting on the impact of access to financial services (Geneva)"
-        ]
+        neighbour = uow.recommendations.get(SOURCE, "A2.2")
+        assert neighbour is not None and neighbour.id is not None
+        assert {m.title for m in uow.milestones.for_recommendation(neighbour.id)} == {
+            "Expert Meeting on the impact of access to financial services",
+            "High level event on reducing remittance costs, including via mobile money",
+        }
 
 
 def test_items_missing_from_a_new_version_are_reported_and_kept(catalogue_uow: SqlUnitOfWork) -> None:
@@ -123,15 +128,20 @@ def test_applying_the_demo_owners_sets_owners_and_milestones_and_is_idempotent(
 ) -> None:
     uow = catalogue_uow
     first = owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
-    assert (first.recommendations, first.milestones_added, first.milestones_updated) == (18, 19, 0)
-    again = owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
-    assert (again.owners_changed, again.milestones_added, again.milestones_updated) == (0, 0, 0)
+    assert (first.recommendations, first.milestones_added, first.milestones_updated) == (18, 0, 0)
+    planned = owners_file.apply_owners(uow, DEMO_MILESTONES, clock=CLOCK, by=BY)
+    assert (planned.recommendations, planned.milestones_added, planned.milestones_updated) == (12, 18, 0)
+    for text in (DEMO_OWNERS, DEMO_MILESTONES):
+        again = owners_file.apply_owners(uow, text, clock=CLOCK, by=BY)
+        assert (again.owners_changed, again.milestones_added, again.milestones_updated) == (0, 0, 0)
     with uow:
         rec = uow.recommendations.get(SOURCE, "A2.5")
         assert rec is not None
         owners = {o.agency_code: o.role for o in uow.ownerships.for_recommendation(rec.id)}
         assert owners == {"UNCTAD": "lead", "WORLD-BANK": "contributor"}
-        (milestone,) = uow.milestones.for_recommendation(rec.id)
+        meeting = uow.recommendations.get(SOURCE, "A2.2")
+        assert meeting is not None and meeting.id is not None
+        (milestone,) = [m for m in uow.milestones.for_recommendation(meeting.id) if "Expert" in m.title]
         assert (milestone.due_date, milestone.agency_code) == (date(2014, 11, 10), "UNCTAD")
 
 
@@ -141,24 +151,25 @@ def test_export_then_apply_changes_nothing_and_apply_keeps_a_milestones_state(
     uow = catalogue_uow
     catalogue.suggest_owners(uow, apply=True, clock=CLOCK, by=BY)
     owners_file.apply_owners(uow, DEMO_OWNERS, clock=CLOCK, by=BY)
+    owners_file.apply_owners(uow, DEMO_MILESTONES, clock=CLOCK, by=BY)
     with uow:
-        rec = uow.recommendations.get(SOURCE, "A7.3")
+        rec = uow.recommendations.get(SOURCE, "A2.8")
         assert rec is not None
         (milestone,) = uow.milestones.for_recommendation(rec.id)
         milestone.transition(MilestoneState.DONE, at=CLOCK.now(), by=BY)
         uow.commit()
     exported = catalogue_reads.export_owners(uow)
-    assert "A7.3:" in exported and "due: 2014-05-31, agency: UN-DESA}  # done" in exported
+    assert "A2.8:" in exported and "due: 2014-06-30, agency: UNESCO}  # done" in exported
     unchanged = owners_file.apply_owners(uow, exported, clock=CLOCK, by=BY)
     assert (unchanged.recommendations, unchanged.owners_changed, unchanged.milestones_updated) == (85, 0, 0)
-    moved = exported.replace("due: 2014-05-31, agency: UN-DESA", "due: 2014-06-15, agency: UN-DESA")
+    moved = exported.replace("due: 2014-06-30, agency: UNESCO", "due: 2014-07-15, agency: UNESCO")
     assert owners_file.apply_owners(uow, moved, clock=CLOCK, by=BY).milestones_updated == 1
     with uow:
         (milestone,) = uow.milestones.for_recommendation(rec.id)
-        assert (milestone.due_date, milestone.state) == (date(2014, 6, 15), "done")
+        assert (milestone.due_date, milestone.state) == (date(2014, 7, 15), "done")
 
 
-# Each edit breaks the demo file on one line; the error must name that line.
+# Each edit breaks a demo file (owners or milestones) on one line; the error must name that line.
 BAD_EDITS = [
     (("UNCTAD: lead, WORLD-BANK", "UNCTAD: lead, WORLD-BANKS"), "unknown agency 'WORLD-BANKS'"),
     (("  A7.8:", "  A7.99:"), "unknown recommendation code 'A7.99' in report 'CEB/2014/4 Annex V'"),
@@ -176,7 +187,8 @@ def test_a_bad_owners_file_is_rejected_with_its_line_and_nothing_is_written(
     catalogue_uow: SqlUnitOfWork, edit: tuple[str, str], message: str
 ) -> None:
     uow = catalogue_uow
-    edited = DEMO_OWNERS.replace(edit[0], edit[1], 1)
+    demo = DEMO_OWNERS if edit[0] in DEMO_OWNERS else DEMO_MILESTONES
+    edited = demo.replace(edit[0], edit[1], 1)
     line = next(n for n, text in enumerate(edited.splitlines(), start=1) if edit[1] in text)
     with pytest.raises(ValidationError, match=f"^demo.yaml line {line}: {message}"):
         owners_file.apply_owners(uow, edited, clock=CLOCK, by=BY, name="demo.yaml")

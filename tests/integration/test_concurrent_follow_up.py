@@ -23,6 +23,7 @@ CONFIG = CycleConfig(
     secretariat_email="hlcp.secretariat@un.example.org",
     reply_token=lambda cycle_id, agency, nonce: f"t-{agency}-{nonce}",
     reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}",
+    sheet_mark=lambda cycle_id, agency: f"mark-{cycle_id}-{agency}",
 )
 
 

@@ -14,7 +14,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
 from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate, agenda_heading
-from domain.tokens import derive_token
+from domain.tokens import derive_token, sheet_mark
 from notifications.messages import render
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from tests.fakes import FakeNotifier
@@ -34,6 +34,7 @@ CONFIG = CycleConfig(
     secretariat_email="hlcp.secretariat@un.example.org",
     reply_token=lambda cycle_id, agency, nonce: derive_token(SECRET_KEY, nonce, cycle_id, agency),
     reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}-{nonce[:4]}",
+    sheet_mark=lambda cycle_id, agency: sheet_mark(SECRET_KEY, cycle_id, agency),
 )
 
 
@@ -391,7 +392,7 @@ def test_collect_takes_in_the_inbox_moves_each_file_and_reports_what_is_missing(
     open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    filled = spreadsheets.write_template(uow, "Spring 2026", "ILO", inbox / "ilo.xlsx")
+    filled = spreadsheets.write_template(uow, CONFIG, "Spring 2026", "ILO", inbox / "ilo.xlsx")
     book = load_workbook(filled)
     sheet = book.active
     assert sheet is not None

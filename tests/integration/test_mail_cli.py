@@ -68,11 +68,11 @@ def test_a_refused_send_exits_1_and_the_status_shows_per_agency_and_kind_until_w
         kind="reminder",
     )
     engine.dispose()
-    run = {"database_url": database_url, "mail_url": smtp_server.url, "home": tmp_path}
     smtp_server.refuse_next(1)
 
-    refused = followup("mail", "send", **run)
-    status = followup("mail", "status", **run)
+    where = {"database_url": database_url, "mail_url": smtp_server.url}
+    refused = followup("mail", "send", **where, home=tmp_path)
+    status = followup("mail", "status", **where, home=tmp_path)
 
     assert refused.returncode == 1 and "0 sent, 1 to retry later, 0 failed" in refused.stdout
     assert "Refused by the mail server" in status.stdout

@@ -41,7 +41,7 @@ def test_the_link_opens_one_page_with_the_agencys_items_previous_answers_and_saf
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
     assert 'name="viewport"' in page.text
     # Every input has a label; each item is a fieldset with a legend.
-    ids = re.findall(r'<(?:select|textarea|input type="date") id="([^"]+)"', page.text)
+    ids = re.findall(r'<(?:select|textarea|input type="text" class="date") id="([^"]+)"', page.text)
     assert ids and all(f'<label for="{i}">' in page.text for i in ids)
     assert page.text.count("<fieldset") == page.text.count("<legend>") == 3
     cookie = page.headers["set-cookie"]
@@ -145,7 +145,8 @@ def test_a_too_long_narrative_gets_a_clear_message_and_the_typing_is_kept(
     fields[f"narrative-{rid}"] = "y" * 4100
     response = post(client, token, fields, "save")
     assert response.status_code == 422
-    assert "A1.2, narrative: at most 4,000 characters (this one has 4,100)" in response.text
+    assert "A1.2, What changed and why: at most 4,000 characters (this one has 4,100)" in response.text
+    assert ", narrative:" not in response.text  # the form's label, never the internal field name
     assert "y" * 4100 in response.text and "nothing was saved" in response.text
     assert site.update("A1.2") is None
 
@@ -171,7 +172,7 @@ def test_evidence_must_be_web_links(site: Scenario, client: TestClient) -> None:
     response = post(client, token, fields, "save")
     assert response.status_code == 422
     assert (
-        "A2.1, evidence: &#39;javascript:alert(1)&#39; is not a web link (http:// or https://)"
+        "A2.1, Evidence links: &#39;javascript:alert(1)&#39; is not a web link (http:// or https://)"
         in response.text
     )
 

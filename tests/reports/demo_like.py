@@ -1,7 +1,7 @@
 """Stock-takes built in memory, without a database: the demo-like one and Hypothesis-generated ones.
 
 The demo-like stock-take has the demo's shape: the 85 recommendations of the sample report (real
-texts, agenda points), its owners and milestones where the demo file gives them, 19 agencies of
+texts, agenda points), its owners and milestones where the demo files give them, 19 agencies of
 which 8 stay silent, and the Spring 2015 narratives; most items unchanged, a few changed, one
 blocked, one disagreement. It is what the page-count and figure tests run on, in a fraction of a
 second instead of the demo's minute.
@@ -78,6 +78,7 @@ def demo_like_stocktake() -> StockTake:
     agencies = {a["code"]: a["name"] for a in _yaml("agencies.yaml")["agencies"]}
     answering = sorted(set(agencies) - set(SILENT))[:11]
     given = _yaml("demo-owners.yaml")["recommendations"]
+    planned = _yaml("demo-milestones.yaml")["recommendations"]
     owners, milestones = [], []
     for n, rec in enumerate(recs):
         spec = given.get(rec.code) or {}
@@ -89,7 +90,7 @@ def demo_like_stocktake() -> StockTake:
             Milestone(
                 recommendation_id=rec.id, title=m["title"], due_date=m["due"], agency_code=m.get("agency")
             )
-            for m in spec.get("milestones") or ()
+            for m in (planned.get(rec.code) or {}).get("milestones") or ()
         ]
     spring = next(c for c in _yaml("demo-replies.yaml")["cycles"] if c["name"] == "Spring 2015")
     narratives = [a for reply in spring["replies"].values() for a in reply["answers"]]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from icalendar import Calendar
 
-from notifications.messages import DEADLINE_KINDS, KINDS, render, wrap
+from notifications.messages import CANCELLING_KINDS, INVITING_KINDS, KINDS, render, wrap
 from tests.support import IOM, MAIL_CYCLE, REPLY_URL, context
 
 
@@ -27,7 +28,7 @@ def test_the_same_data_always_gives_the_same_message(kind: str) -> None:
     assert render(kind, context(kind)) == render(kind, context(kind))
 
 
-@pytest.mark.parametrize("kind", sorted(DEADLINE_KINDS))
+@pytest.mark.parametrize("kind", ["status-request", "reminder", "escalation", "receipt", "returned"])
 def test_the_reply_link_is_in_both_the_text_and_the_html_body(kind: str) -> None:
     message = render(kind, context(kind))
 
@@ -121,27 +122,80 @@ def test_accented_agency_names_come_through_unchanged() -> None:
     assert IOM["name"] in message.html
 
 
-@pytest.mark.parametrize("kind", sorted(DEADLINE_KINDS))
-def test_messages_about_a_deadline_carry_an_all_day_calendar_event_on_it(kind: str) -> None:
-    ics = render(kind, context(kind)).ics
-    assert ics is not None
+def calendar_of(kind: str, **overrides: Any) -> Calendar:
+    """The calendar a message of `kind` carries, parsed with `icalendar`."""
+    ics = render(kind, context(kind, **overrides)).ics
+    assert ics is not None, f"{kind} carries no calendar"
+    return Calendar.from_ical(ics)
 
-    calendar = Calendar.from_ical(ics)
+
+@pytest.mark.parametrize("kind", sorted(INVITING_KINDS))
+def test_the_request_and_its_reminders_invite_to_an_all_day_event_on_the_deadline(kind: str) -> None:
+    calendar = calendar_of(kind)
+
     (event,) = calendar.walk("VEVENT")
     assert str(calendar["METHOD"]) == "REQUEST"
     assert event.decoded("DTSTART") == MAIL_CYCLE["deadline"]
     assert event.decoded("DTEND") == date(2026, 4, 4)
     assert str(event["URL"]) == REPLY_URL
     assert "2026-spring" in str(event["SUMMARY"])
+    assert event.decoded("SEQUENCE") == 0
+    (alarm,) = event.walk("VALARM")
+    assert alarm.decoded("TRIGGER") == timedelta(days=-2)
+
+
+@pytest.mark.parametrize("kind", sorted(INVITING_KINDS | CANCELLING_KINDS))
+def test_the_calendars_stamp_is_when_the_message_was_made_not_the_deadline(kind: str) -> None:
+    made_at = datetime(2026, 3, 25, 16, 45, 12, tzinfo=UTC)
+
+    (event,) = calendar_of(kind, made_at=made_at).walk("VEVENT")
+
+    assert event.decoded("DTSTAMP") == made_at
+
+
+def test_the_receipt_cancels_the_event_of_the_request_and_takes_its_alarm_away() -> None:
+    (invited,) = calendar_of("reminder").walk("VEVENT")
+    calendar = calendar_of("receipt")
+
+    (cancelled,) = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "CANCEL"
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    assert str(cancelled["UID"]) == str(invited["UID"])
+    assert cancelled.decoded("SEQUENCE") > invited.decoded("SEQUENCE")
+    assert cancelled.walk("VALARM") == []
+
+
+@pytest.mark.parametrize("kind", ["escalation", "returned", "cycle-summary"])
+def test_the_escalation_and_other_messages_carry_no_calendar(kind: str) -> None:
+    assert render(kind, context(kind)).ics is None
 
 
 def test_every_message_to_one_agency_in_one_cycle_updates_the_same_calendar_event() -> None:
-    calendars = [Calendar.from_ical(render(kind, context(kind)).ics) for kind in DEADLINE_KINDS]
-    uids = {str(calendar.walk("VEVENT")[0]["UID"]) for calendar in calendars}
-    other_agency = render("reminder", context("reminder", agency={"code": "UNDP", "name": "UNDP"})).ics
+    uids = {str(calendar_of(kind).walk("VEVENT")[0]["UID"]) for kind in INVITING_KINDS | CANCELLING_KINDS}
+    other_agency = calendar_of("reminder", agency={"code": "UNDP", "name": "UNDP"})
 
     assert len(uids) == 1
-    assert uids.pop() not in str(other_agency)
+    assert str(other_agency.walk("VEVENT")[0]["UID"]) not in uids
+
+
+def test_a_moved_deadline_raises_the_sequence_above_every_earlier_message() -> None:
+    moved = {**MAIL_CYCLE, "deadline": date(2026, 4, 17)}
+    before = [calendar_of(kind).walk("VEVENT")[0] for kind in ("status-request", "reminder", "receipt")]
+
+    (after,) = calendar_of("reminder", cycle=moved, deadline_moves=1).walk("VEVENT")
+
+    assert after.decoded("DTSTART") == date(2026, 4, 17)
+    assert all(after.decoded("SEQUENCE") > event.decoded("SEQUENCE") for event in before)
+    (cancelled,) = calendar_of("receipt", cycle=moved, deadline_moves=1).walk("VEVENT")
+    assert cancelled.decoded("SEQUENCE") > after.decoded("SEQUENCE")
+
+
+def test_a_context_without_the_deadline_moves_is_refused_rather_than_given_a_sequence() -> None:
+    incomplete = context("reminder")
+    del incomplete["deadline_moves"]
+
+    with pytest.raises(ValueError, match=r"reminder: .*calendar.*deadline_moves"):
+        render("reminder", incomplete)
 
 
 def test_the_cycle_summary_goes_to_the_secretariat_without_a_calendar_event() -> None:

@@ -30,6 +30,7 @@ CONFIG = CycleConfig(
     secretariat_email="hlcp.secretariat@un.example.org",
     reply_token=lambda cycle_id, agency, nonce: f"{cycle_id}-{agency}-{nonce}",
     reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{cycle_id}-{agency}-{nonce}",
+    sheet_mark=lambda cycle_id, agency: f"mark-{cycle_id}-{agency}",
 )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from workflows.cli import (  # noqa: F401  (register commands)
+    api_tokens,
     catalogue,
     cycles,
     deploy,
     mail,
+    publish,
     replies,
     reports,
     review,

@@ -71,3 +71,13 @@ TODAY_OPTION = typer.Option(
 def day_of(value: datetime | None) -> date | None:
     """The day of a parsed `--today` option (None when not given)."""
     return value.date() if value else None
+
+
+def mail_news(sent: int) -> str:
+    """What became of messages sent at once: handed to the mail server, or queued for a later run."""
+    if sent:
+        return "sent by e-mail"
+    return (
+        "queued for e-mail (the mail server did not take it now; "
+        "`followup mail send` or the next flow run sends it)"
+    )

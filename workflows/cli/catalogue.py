@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from domain.errors import ValidationError
 from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import app, console, owners_app, sub_app, user_errors
 from workflows.settings import get_settings
 
+if TYPE_CHECKING:  # the importer and the services load only when a command needs them
+    from domain.importer import ParsedReport
+    from workflows.services.catalogue import ImportSummary
+
 agencies_app = sub_app("agencies", "The agency registry: owners and their focal points.")
+milestones_app = sub_app("milestones", "Milestones proposed from a report's dated commitments.")
 
 
 @app.command()
@@ -52,14 +57,12 @@ def list_agencies() -> None:
 
 
 @agencies_app.command("load")
-def load_agencies(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
+def load_agencies(path: Path = typer.Argument(..., help="A registry YAML file")) -> None:
     """Add or update agencies (names, aliases, contacts) from a YAML file like db/seed/agencies.yaml."""
     from workflows.services import agencies as agency_services
 
     with user_errors():
-        loaded = agency_services.load_registry(
-            bootstrap.uow(), path.read_text(encoding="utf-8"), source=path.name
-        )
+        loaded = agency_services.load_registry(bootstrap.uow(), _read_text(path), source=path.name)
     console.print(f"{loaded.added} agencies added, {loaded.updated} updated from {path}.")
 
 
@@ -88,52 +91,95 @@ def _by() -> str:
 
 
 def _read_text(path: Path) -> str:
-    """The file's text, or a ValidationError (exit 1) if it is missing or not text."""
-    from domain.importer import decode_report
+    """The file's text through the guarded entry: a ValidationError (exit 1) unless it is a text file."""
+    from workflows.services.intake import text_file
 
-    if not path.is_file():
-        raise ValidationError(str(path), "no such file")
-    return decode_report(path.read_bytes(), name=path.name)
+    return text_file(path)
+
+
+SHEET_SUFFIXES = (".xlsx", ".csv")
 
 
 @app.command("import")
 def import_command(
-    path: Path = typer.Argument(..., help="The report (text)"),
+    path: Path = typer.Argument(
+        ...,
+        help="The report (.md, .txt, .docx, .pdf) or a sheet of recommendations (.xlsx, .csv); "
+        "`template` writes that sheet's template",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Parse and show the items; write nothing"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
     source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
+    out: Path | None = typer.Option(
+        None, "--out", dir_okay=False, help="With `template`: where to write it (.xlsx or .csv)"
+    ),
 ) -> None:
     """Import a report's recommendations (re-importing an amended report updates them in place)."""
-    from domain.importer import parse_report
-    from workflows.services import catalogue
+    from workflows.services import catalogue, report_sheet
 
     with user_errors():
-        text = _read_text(path)
-        if dry_run:
-            report = parse_report(text, source=source, filename=path.name)
-            if as_json:
-                typer.echo(
-                    json.dumps([item.as_json() for item in report.items], ensure_ascii=False, indent=2)
-                )
-                return
-            table = Table(
-                "code", "kind", "point", "theme", "parent", "text", title=f"{report.source} (dry run)"
+        if str(path) == "template" and not path.exists():
+            written = report_sheet.write_template(out or Path("recommendations.xlsx"), source or "")
+            console.print(
+                f"Template written to {written}: one row per recommendation, then `followup import`."
             )
-            for item in report.items:
-                table.add_row(
-                    item.code,
-                    item.kind,
-                    str(item.agenda_point or ""),
-                    item.theme or "",
-                    item.parent or "",
-                    _short(item.text),
-                )
-            console.print(table)
-            console.print(f"{len(report.items)} recommendations; nothing written (--dry-run).")
             return
-        summary = catalogue.import_report(
-            bootstrap.uow(), text, source=source, clock=bootstrap.SystemClock(), by=_by(), filename=path.name
+        if path.suffix.lower() in SHEET_SUFFIXES:
+            _import_sheet(path, source, dry_run=dry_run, as_json=as_json)
+            return
+        report = _parsed(path, source)
+        if dry_run:
+            _show_items(report, as_json)
+            return
+        summary = catalogue.store_report(bootstrap.uow(), report, clock=bootstrap.SystemClock(), by=_by())
+    _show_summary(summary, as_json)
+
+
+def _parsed(path: Path, source: str | None) -> ParsedReport:
+    from domain.importer import parse_report
+    from workflows.services.report_files import read_report
+
+    return parse_report(read_report(path), source=source, filename=path.name)
+
+
+def _import_sheet(path: Path, source: str | None, *, dry_run: bool, as_json: bool) -> None:
+    from workflows.services import report_sheet
+
+    if dry_run:
+        with bootstrap.uow() as uow:
+            agencies = {agency.code for agency in uow.agencies.list()}
+        _show_items(report_sheet.read_sheet(path, agencies, source).report, as_json)
+        return
+    summary, applied = report_sheet.import_sheet(
+        bootstrap.uow(), path, source=source, clock=bootstrap.SystemClock(), by=_by()
+    )
+    _show_summary(summary, as_json)
+    if applied is not None and not as_json:
+        console.print(
+            f"Owners changed on {applied.owners_changed} recommendations; "
+            f"{applied.milestones_added} milestones added, {applied.milestones_updated} updated."
         )
+
+
+def _show_items(report: ParsedReport, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps([item.as_json() for item in report.items], ensure_ascii=False, indent=2))
+        return
+    table = Table("code", "kind", "point", "theme", "parent", "text", title=f"{report.source} (dry run)")
+    for item in report.items:
+        table.add_row(
+            item.code,
+            item.kind,
+            str(item.agenda_point or ""),
+            item.theme or "",
+            item.parent or "",
+            _short(item.text),
+        )
+    console.print(table)
+    console.print(f"{len(report.items)} recommendations; nothing written (--dry-run).")
+
+
+def _show_summary(summary: ImportSummary, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(asdict(summary), ensure_ascii=False))
         return
@@ -251,3 +297,48 @@ def catalogue_command() -> None:
     console.print(
         f"{summary.without_owner} recommendations without an owner; {summary.milestones} milestones."
     )
+
+
+@milestones_app.command("suggest")
+def suggest_milestones_command(
+    path: Path = typer.Argument(..., help="The imported report (.md, .txt, .docx, .pdf)"),
+    apply: bool = typer.Option(False, "--apply", help="Store the suggestions not stored yet"),
+    out: Path | None = typer.Option(
+        None, "--out", dir_okay=False, help="Write them as an owners file to review, then `owners apply`"
+    ),
+    source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
+) -> None:
+    """Propose milestones from the dated commitments in the report's prose, linked to their items."""
+    from workflows.services import catalogue
+    from workflows.services.report_files import read_report
+
+    with user_errors():
+        suggestions = catalogue.suggest_milestones(
+            bootstrap.uow(),
+            read_report(path),
+            source=source,
+            apply=apply,
+            clock=bootstrap.SystemClock(),
+            by=_by(),
+            filename=path.name,
+        )
+    if out is not None:
+        out.write_text(catalogue.milestones_file(suggestions), encoding="utf-8")
+    table = Table("code", "due", "agency", "milestone", "section", "")
+    for s in suggestions:
+        note = "already stored" if s.already_stored else ("stored" if apply else "")
+        table.add_row(
+            s.proposed.code,
+            s.proposed.due.isoformat(),
+            s.agency or "",
+            _short(s.proposed.title, 70),
+            s.proposed.section.split(" ")[0],
+            note,
+        )
+    console.print(table)
+    new = sum(1 for s in suggestions if not s.already_stored)
+    if apply:
+        console.print(f"{new} milestones stored; {len(suggestions) - new} were already there.")
+    else:
+        written = f"; written to {out} for review" if out is not None else ""
+        console.print(f"{len(suggestions)} milestones proposed{written}; nothing stored (add --apply).")

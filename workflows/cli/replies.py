@@ -22,6 +22,7 @@ from workflows.cli.app import (
     cycle_app,
     day_of,
     err_console,
+    mail_news,
     reply_app,
     user_errors,
 )
@@ -40,25 +41,43 @@ def template(
     with user_errors():
         from workflows.services import spreadsheets  # openpyxl is heavy: only these commands load it
 
-        path = spreadsheets.write_template(bootstrap.uow(), name, agency, out)
+        path = spreadsheets.write_template(bootstrap.uow(), bootstrap.cycle_config(), name, agency, out)
     console.print(f"Wrote {path} for {agency} ({name}).")
 
 
 @reply_app.command("import")
 def import_file(
     file: Path = typer.Argument(..., help="A filled-in reply file (.xlsx or .csv)."),
+    as_agency: str | None = typer.Option(
+        None,
+        "--as",
+        help="Import a file without a valid mark (a CSV, a re-saved copy) as this agency's reply; "
+        "the history records it. Check who sent the file first.",
+    ),
     today: datetime | None = TODAY_OPTION,
 ) -> None:
-    """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid."""
+    """Import a filled-in reply file: all of it is checked first; nothing is applied unless all is valid.
+
+    A file must carry the mark of the template written for its agency, unless given with --as.
+    """
+    from notifications.immediate import KeyRecorder
     from workflows.services import spreadsheets
     from workflows.services.sheet_files import SpreadsheetRejected
+    from workflows.settings import get_settings
 
     uow = bootstrap.uow()
     clock = bootstrap.clock(day_of(today))
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
     with user_errors():
         try:
             result = spreadsheets.import_reply_file(
-                uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), file
+                uow,
+                outgoing,
+                clock,
+                bootstrap.cycle_config(),
+                file,
+                as_agency=as_agency,
+                by=get_settings().secretariat_email,
             )
         except SpreadsheetRejected as exc:
             err_console.print(
@@ -66,10 +85,15 @@ def import_file(
             )
             raise typer.Exit(1) from None
     changed = ", ".join(result.saved) or "nothing changed"
+    vouched = (
+        f" As {as_agency} on the secretariat's word (--as): recorded in the history." if as_agency else ""
+    )
     console.print(
         f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
-        f"(submitted: {changed})."
+        f"(submitted: {changed}).{vouched}"
     )
+    if outgoing.keys:
+        console.print(f"The receipt is {mail_news(bootstrap.send_now(outgoing.keys, clock).sent)}.")
 
 
 @cycle_app.command("reissue")
@@ -78,15 +102,18 @@ def reissue(
     agency: str = typer.Option(..., "--agency", help="The agency's code."),
 ) -> None:
     """Give an agency a new reply link (the old one stops working) and send it by e-mail."""
+    from notifications.immediate import KeyRecorder
     from workflows.services import replies
 
     uow = bootstrap.uow()
     clock = bootstrap.SystemClock()
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
     with user_errors():
         link = replies.reissue_link(
-            uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), name, agency, "secretariat"
+            uow, outgoing, clock, bootstrap.cycle_config(), name, agency, "secretariat"
         )
-    console.print(f"New link for {agency} in {name} (queued for e-mail; the old link no longer works):")
+    news = mail_news(bootstrap.send_now(outgoing.keys, clock).sent)
+    console.print(f"New link for {agency} in {name} ({news}; the old link no longer works):")
     console.print(link, highlight=False, soft_wrap=True)
 
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from workflows import bootstrap
-from workflows.cli.app import TODAY_OPTION, console, day_of, review_app, user_errors
+from workflows.cli.app import TODAY_OPTION, console, day_of, mail_news, review_app, user_errors
 
 BY_OPTION = typer.Option("secretariat", "--by", help="Who reviews (recorded in the history).")
 AGENCY_OPTION = typer.Option(..., "--agency", help="The agency's code, e.g. IOM.")
@@ -87,14 +87,16 @@ def return_item(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Send a submitted answer back to the agency with a question (it is e-mailed its reply link)."""
+    from notifications.immediate import KeyRecorder
     from workflows.services import review
 
     clock = bootstrap.clock(day_of(today))
     uow = bootstrap.uow()
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
     with user_errors():
         done = review.return_item(
             uow,
-            bootstrap.notifier(uow, clock),
+            outgoing,
             clock,
             bootstrap.cycle_config(),
             name,
@@ -103,10 +105,8 @@ def return_item(
             question=question,
             by=by,
         )
-    console.print(
-        f"Returned {done.code} to {done.agency_code}; the question is queued by e-mail "
-        "(`followup mail send` or the next flow run sends it)."
-    )
+    sent = bootstrap.send_now(outgoing.keys, clock).sent
+    console.print(f"Returned {done.code} to {done.agency_code}; the question is {mail_news(sent)}.")
 
 
 @review_app.command("accept-all")

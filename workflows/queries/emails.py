@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +55,38 @@ def agency_context(cycle: StockTakeCycle, config: CycleConfig, agency: Agency) -
     return {**common_context(cycle, config), "agency": {"code": agency.code, "name": agency.name}}
 
 
+def deadline_moves(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int:
+    """How many times the cycle's deadline moved: the deadlines its history records, each change counted.
+
+    Calendar events about the deadline carry it as their SEQUENCE, so a moved deadline updates them.
+    """
+    h = tables.history
+    recorded = uow.session.scalars(
+        select(h.c.data)
+        .where(h.c.entity == StockTakeCycle.ENTITY, h.c.key == cycle.history_key())
+        .order_by(h.c.id)
+    )
+    deadlines = [data["deadline"] for data in recorded if "deadline" in data]
+    return sum(1 for before, after in pairwise(deadlines) if before != after)
+
+
 def status_request_context(
     cycle: StockTakeCycle,
     config: CycleConfig,
     agency: Agency,
     request: StatusRequest,
     items: list[dict[str, Any]],
+    *,
+    moves: int,
 ) -> dict[str, Any]:
-    """What the status-request e-mail shows: the link, and the items (codes only if in parts)."""
+    """What the status-request e-mail shows: the link, the items (codes only if in parts), the event.
+
+    `moves` is how often the deadline moved (`deadline_moves`), for the calendar event's SEQUENCE.
+    """
     assert cycle.id is not None
     return {
         **agency_context(cycle, config, agency),
+        "deadline_moves": moves,
         "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
         "item_count": request.item_count,
         "in_parts": request.item_count > config.part_size,

@@ -15,6 +15,8 @@ from sqlalchemy import Select, and_, case, func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
+from domain.errors import NotFound
+from domain.launch import cycle_slug
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import StockTakeCycle
 from domain.policies import request_overdue
@@ -147,6 +149,16 @@ def cycle_overview(uow: SqlUnitOfWork, name: str, today: date) -> CycleOverview:
         return CycleOverview(
             cycle.name, cycle.hlcp_session, cycle.deadline, cycle.state, progress(uow, cycle, today)
         )
+
+
+def cycle_name_of_slug(uow: SqlUnitOfWork, slug: str) -> str:
+    """The name of the cycle whose URL segment is `slug` (`domain.launch.cycle_slug`), else NotFound."""
+    with uow:
+        names = uow.session.scalars(select(tables.cycles.c.name)).all()
+    found = [name for name in names if cycle_slug(name) == slug]
+    if len(found) != 1:  # launch keeps slugs unique; cycles stored before that rule may share one
+        raise NotFound(f"no cycle at /cycles/{slug}")
+    return found[0]
 
 
 def list_cycles(uow: SqlUnitOfWork) -> list[CycleLine]:

@@ -142,6 +142,11 @@ class ReplyPage:
         return self.part + 1 if self.part < len(self.parts) else None
 
     @property
+    def answered_count(self) -> int:
+        """How many items of the whole request have a saved answer (a draft or later)."""
+        return sum(part.saved_count for part in self.parts)
+
+    @property
     def any_editable(self) -> bool:
         """Whether the page has anything left to answer or correct."""
         return any(item.editable for item in self.items)

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from domain.errors import ValidationError
 from domain.model import Agency, Contact, ContactRole
 from domain.ports import UnitOfWork
+from workflows.services.intake import yaml_data
 
 SHIPPED_REGISTRY = Path(__file__).resolve().parents[2] / "db" / "seed" / "agencies.yaml"
 
@@ -25,15 +24,12 @@ class RegistryLoad:
 
 def parse_registry(text: str, *, source: str = "registry") -> list[Agency]:
     """Parse a registry YAML document into agencies; errors name the entry and field."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ValidationError(f"{source}{where}", f"not valid YAML: {exc}") from exc
-    entries = (document or {}).get("agencies") if isinstance(document, dict) else None
+    # The same guarded loader as owners files: no aliases, bounded size and depth, safe types only.
+    documents = yaml_data(text, source=source)
+    document = documents[0] if len(documents) == 1 else None
+    entries = document.get("agencies") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise ValidationError(source, "expected a top-level 'agencies:' list")
+        raise ValidationError(source, "expected one document with a top-level 'agencies:' list")
     agencies = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
@@ -47,29 +43,50 @@ def parse_registry(text: str, *, source: str = "registry") -> list[Agency]:
     return agencies
 
 
+def _text(entry: dict[str, Any], key: str, where: str, *, required: bool = False, default: str = "") -> str:
+    """A field that must be a single piece of text (a list or mapping there is a mistake)."""
+    value = entry.get(key)
+    if isinstance(value, (list, dict)):
+        raise ValidationError(f"{where}.{key}", "must be a single piece of text, not a list or mapping")
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise ValidationError(f"{where}.{key}", "is required")
+    return text or default
+
+
+def _list(entry: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = entry.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{where}.{key}", "must be a list")
+    return value
+
+
 def _agency_from(entry: dict[str, Any], where: str) -> Agency:
-    for required in ("code", "name"):
-        if not str(entry.get(required) or "").strip():
-            raise ValidationError(f"{where}.{required}", "is required")
+    code, name = _text(entry, "code", where, required=True), _text(entry, "name", where, required=True)
     contacts = []
-    for n, raw in enumerate(entry.get("contacts") or [], start=1):
+    for n, raw in enumerate(_list(entry, "contacts", where), start=1):
+        at = f"{where}.contacts[{n}]"
+        if not isinstance(raw, dict):
+            raise ValidationError(at, "each contact must be a mapping with name and email")
         try:
             contacts.append(
                 Contact(
-                    name=str(raw.get("name", "")),
-                    email=str(raw.get("email", "")),
-                    role=raw.get("role", "focal_point"),
+                    name=_text(raw, "name", at),
+                    email=_text(raw, "email", at),
+                    role=_text(raw, "role", at, default="focal_point"),
                 )
             )
-        except (ValidationError, ValueError, AttributeError) as exc:
-            raise ValidationError(f"{where}.contacts[{n}]", str(exc)) from exc
+        except ValidationError as exc:
+            raise ValidationError(f"{at}.{exc.field}", exc.message) from exc
+        except ValueError as exc:  # an unknown role
+            raise ValidationError(f"{at}.role", str(exc)) from exc
+    aliases = _list(entry, "aliases", where)
+    if any(isinstance(alias, (list, dict)) for alias in aliases):
+        raise ValidationError(f"{where}.aliases", "must be a list of names")
     try:
-        return Agency(
-            code=str(entry["code"]).strip(),
-            name=str(entry["name"]).strip(),
-            aliases=[str(a) for a in entry.get("aliases") or []],
-            contacts=contacts,
-        )
+        return Agency(code=code, name=name, aliases=[str(a) for a in aliases], contacts=contacts)
     except ValidationError as exc:
         raise ValidationError(f"{where}.{exc.field}", exc.message) from exc
 

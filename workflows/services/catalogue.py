@@ -5,6 +5,7 @@ Each use case is one transaction: it validates everything first and writes all o
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +15,12 @@ from sqlalchemy import insert, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
+from domain import commitments
 from domain import owners as owner_rules
-from domain.importer import parse_report
+from domain.errors import NotFound
+from domain.importer import ParsedReport, parse_report
 from domain.lifecycle import Transition
-from domain.model import OwnerRole, Recommendation
+from domain.model import Milestone, OwnerRole, Recommendation
 from domain.ports import Clock
 
 OWNERSHIP = "ownership"
@@ -46,7 +49,11 @@ def import_report(
     filename: str | None = None,
 ) -> ImportSummary:
     """Store a report's recommendations; re-importing adds new items and amends changed ones in place."""
-    report = parse_report(text, source=source, filename=filename)
+    return store_report(uow, parse_report(text, source=source, filename=filename), clock=clock, by=by)
+
+
+def store_report(uow: SqlUnitOfWork, report: ParsedReport, *, clock: Clock, by: str) -> ImportSummary:
+    """Store parsed recommendations: new codes are added, changed ones amended in place, the rest kept."""
     now = clock.now()
     added = updated = unchanged = 0
     with uow:
@@ -133,3 +140,97 @@ def record_owners(
             uow.record(
                 Transition(OWNERSHIP, rec.history_key(), before, after, at, by, why, {"agency": agency})
             )
+
+
+@dataclass(frozen=True)
+class MilestoneSuggestion:
+    """A milestone proposed from the report; `agency` is the one named, else the item's lead."""
+
+    source: str
+    proposed: commitments.SuggestedMilestone
+    agency: str | None
+    already_stored: bool
+
+
+def suggest_milestones(
+    uow: SqlUnitOfWork,
+    text: str,
+    *,
+    source: str | None,
+    apply: bool,
+    clock: Clock,
+    by: str,
+    filename: str | None = None,
+) -> list[MilestoneSuggestion]:
+    """Propose milestones from the report's dated commitments; with `apply`, store the new ones."""
+    report = parse_report(text, source=source, filename=filename)
+    now = clock.now()
+    with uow:
+        recs = uow.recommendations.list(source=report.source)
+        if not recs:
+            raise NotFound(f"report '{report.source}' is not imported: run `followup import` first")
+        by_code = {rec.code: rec for rec in recs}
+        suggestions: list[MilestoneSuggestion] = []
+        for proposed in commitments.suggest_milestones(text, recs, uow.agencies.list()):
+            rec = by_code[proposed.code]
+            assert rec.id is not None
+            titles = {m.title for m in uow.milestones.for_recommendation(rec.id)}
+            lead = next(
+                (
+                    o.agency_code
+                    for o in uow.ownerships.for_recommendation(rec.id)
+                    if o.role == OwnerRole.LEAD
+                ),
+                None,
+            )
+            agency = proposed.agency_code or lead
+            stored = proposed.title in titles
+            suggestions.append(MilestoneSuggestion(report.source, proposed, agency, stored))
+            if apply and not stored:
+                milestone = Milestone(
+                    recommendation_id=rec.id, title=proposed.title, due_date=proposed.due, agency_code=agency
+                )
+                provenance = {"due": proposed.due.isoformat(), "agency": agency, "section": proposed.section}
+                milestone.record(
+                    Transition(
+                        milestone.ENTITY,
+                        milestone.history_key(),
+                        None,
+                        milestone.state,
+                        now,
+                        by,
+                        "suggested from the report",
+                        {**provenance, "sentence": proposed.sentence, "reason": proposed.reason},
+                    )
+                )
+                uow.milestones.add(milestone)
+        if apply:
+            uow.commit()
+    return suggestions
+
+
+def milestones_file(suggestions: list[MilestoneSuggestion]) -> str:
+    """The suggestions as an owners file to review and apply (`followup owners apply`), with provenance."""
+    lines = [
+        "# Milestones proposed by `followup milestones suggest` from the dated commitments in the report's",
+        "# prose. Review them: correct titles and dates, delete what is no milestone, then apply the file",
+        "# with `followup owners apply FILE`. Each comment gives the section and sentence it comes from.",
+    ]
+    if suggestions:
+        lines.append(f"report: {json.dumps(suggestions[0].source, ensure_ascii=False)}")
+    lines.append("recommendations:")
+    by_code: dict[str, list[MilestoneSuggestion]] = defaultdict(list)
+    for suggestion in suggestions:
+        by_code[suggestion.proposed.code].append(suggestion)
+    for code, entries in by_code.items():
+        lines += [f"  {code}:", "    milestones:"]
+        for entry in entries:
+            proposed = entry.proposed
+            sentence = " ".join(proposed.sentence.split())
+            lines += [
+                f"      # {proposed.section}: {sentence}",
+                f"      # linked: {proposed.reason}",
+                f"      - {{title: {json.dumps(proposed.title, ensure_ascii=False)}, "
+                f"due: {proposed.due.isoformat()}" + (f", agency: {entry.agency}}}" if entry.agency else "}"),
+            ]
+    return "\n".join(lines) + "\n"

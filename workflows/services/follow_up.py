@@ -22,7 +22,7 @@ from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.emails import agencies_by_code, agency_context, queued_keys
+from workflows.queries.emails import agencies_by_code, agency_context, deadline_moves, queued_keys
 from workflows.queries.progress import (
     answered_counts,
     item_counts,
@@ -190,6 +190,7 @@ def _follow_up_cycle(
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     escalated_now: set[str] = set()
     agencies = agencies_by_code(uow, [r.agency_code for r in requests])
+    moves = deadline_moves(uow, cycle)
     for request in requests:
         agency = agencies[request.agency_code]
         unanswered = requested.get(agency.code, 0) - answered.get(agency.code, 0)
@@ -209,7 +210,7 @@ def _follow_up_cycle(
         )
         if point is not None:
             key = f"reminder:{cycle.id}:{agency.code}:{point}"
-            reminder = {**context, "days_left": (cycle.deadline - today).days}
+            reminder = {**context, "days_left": (cycle.deadline - today).days, "deadline_moves": moves}
             if _send(notifier, "reminder", key, agency.recipients(), reminder, cycle, agency):
                 report.reminders.append(key)
         if request.state == RequestState.SENT and request_overdue(

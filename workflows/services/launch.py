@@ -23,6 +23,7 @@ from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.catalogue import launch_readiness
 from workflows.queries.emails import (
     agencies_by_code,
+    deadline_moves,
     items_by_point,
     queued_keys,
     status_request_context,
@@ -109,6 +110,7 @@ def _check_launch(
         launch_readiness(uow),
         allow_unowned=allow_unowned,
         allow_placeholders=allow_placeholders,
+        other_names=[cycle.name for cycle in uow.cycles.list()],
     )
     return None
 
@@ -180,13 +182,16 @@ def _enqueue_status_requests(
         codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
     )
     enqueued = 0
+    moves = deadline_moves(uow, cycle)
     for request in todo:
         agency = agencies[request.agency_code]
         enqueued += notifier.enqueue(
             "status-request",
             key=status_request_key(request),
             to=agency.recipients(),
-            context=status_request_context(cycle, config, agency, request, items.get(agency.code, [])),
+            context=status_request_context(
+                cycle, config, agency, request, items.get(agency.code, []), moves=moves
+            ),
             cycle_id=cycle.id,
             agency_code=agency.code,
         )

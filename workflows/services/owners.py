@@ -22,9 +22,9 @@ from domain.lifecycle import Transition
 from domain.model import Milestone, OwnerRole, Ownership, Recommendation
 from domain.ports import Clock
 from workflows.services.catalogue import record_owners
+from workflows.services.intake import yaml_nodes
 
 T = TypeVar("T")
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -171,18 +171,8 @@ class _Reader:
         return ValidationError(f"{self.name} line {node.start_mark.line + 1}", message)
 
     def read(self, text: str) -> list[_Plan]:
-        try:
-            documents = list(yaml.compose_all(text, Loader=_Loader))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            raise ValidationError(
-                f"{self.name}{where}", f"not valid YAML: {getattr(exc, 'problem', exc)}"
-            ) from None
         plans: dict[int | None, _Plan] = {}
-        for document in documents:
-            if document is None:
-                continue
+        for document in yaml_nodes(text, source=self.name):
             for plan in self._document(document):
                 if plan.rec.id in plans:
                     raise ValidationError(self.name, f"{plan.rec.code} is listed twice")

@@ -45,6 +45,7 @@ from domain.tokens import hash_token, new_nonce
 from workflows.config import CycleConfig
 from workflows.queries.emails import (
     agency_context,
+    deadline_moves,
     items_by_point,
     previous_cycle_id,
     status_request_context,
@@ -204,7 +205,9 @@ def reissue_link(
         agency = uow.agencies.require(agency_code)
         brief = [agency_code] if request.item_count > config.part_size else []
         items = items_by_point(uow, cycle, [agency_code], codes_only=brief).get(agency_code, [])
-        context = status_request_context(cycle, config, agency, request, items)
+        context = status_request_context(
+            cycle, config, agency, request, items, moves=deadline_moves(uow, cycle)
+        )
         notifier.enqueue(
             "status-request",
             key=status_request_key(request),
@@ -315,6 +318,7 @@ def _queue_receipt(
         "reply_url": config.reply_url(cycle.id or 0, agency.code, request.token_nonce),
         "submitted_at": now,
         "recorded": list(recorded),
+        "deadline_moves": deadline_moves(uow, cycle),
     }
     notifier.enqueue(
         "receipt",

@@ -1,14 +1,16 @@
 """Reading a reply file safely: hostile files are refused before a parser reads them.
 
-Too large, not a zip, or a zip whose contents would inflate far beyond the file (a zip bomb) is
-refused with a clear message; a file that passes comes back as rows of text cells.
+The bytes come through the guarded entry (`intake.file_bytes`: a regular file, not too large). A
+CSV with binary data or a cell over the csv module's limit, an .xlsx that is not a zip, would
+inflate far beyond the file (a zip bomb) or declares a DTD in its XML (`intake.office_package`),
+is refused with a clear message. A file that passes comes back as rows of text cells (formulas as
+typed, never computed) with the keyed mark its template carried.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,13 +20,13 @@ from typing import Any
 from openpyxl import load_workbook
 
 from domain.errors import ValidationError
+from workflows.services.intake import XLSX, FileRejected, file_bytes, office_package
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
-MAX_ZIP_MEMBERS = 500
 MAX_ROWS = 5000
 MAX_CELL_CHARS = 10_000
+# The custom document property holding a template's keyed mark (see `domain.tokens.sheet_mark`).
+MARK_PROPERTY = "followup-mark"
 
 
 @dataclass(frozen=True)
@@ -54,84 +56,74 @@ class SpreadsheetRejected(ValidationError):
         self.problems = list(problems)
 
 
-def read_table(path: Path) -> list[list[str]]:
+@dataclass(frozen=True)
+class SheetFile:
+    """A reply file's cells as text, and the keyed mark its template carried (None for CSV or none)."""
+
+    rows: list[list[str]]
+    mark: str | None = None
+
+
+def read_table(path: Path) -> SheetFile:
     """The file's cells as text, after checks that keep hostile files away from the parsers."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SpreadsheetRejected(
-            path.name, [CellProblem(None, None, f"cannot read the file: {exc.strerror}")]
-        ) from exc
-    if size > MAX_FILE_BYTES:
-        raise SpreadsheetRejected(
-            path.name,
-            [CellProblem(None, None, f"the file is too large ({size:,} bytes; at most {MAX_FILE_BYTES:,})")],
-        )
+        data = file_bytes(path, max_bytes=MAX_FILE_BYTES)
+    except FileRejected as exc:
+        raise SpreadsheetRejected(path.name, [CellProblem(None, None, exc.message)]) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path)
+        return SheetFile(_read_csv(data, path.name))
     if suffix == ".xlsx":
-        return _read_xlsx(path)
+        return _read_xlsx(data, path.name)
     raise SpreadsheetRejected(
         path.name, [CellProblem(None, None, "not a spreadsheet: send an .xlsx or .csv file")]
     )
 
 
-def _read_csv(path: Path) -> list[list[str]]:
-    data = path.read_bytes()
+def _read_csv(data: bytes, name: str) -> list[list[str]]:
     if b"\x00" in data:
-        raise SpreadsheetRejected(
-            path.name, [CellProblem(None, None, "not a CSV file (it contains binary data)")]
-        )
+        raise SpreadsheetRejected(name, [CellProblem(None, None, "not a CSV file (it contains binary data)")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # Excel's CSV export on Windows
+    reader: Any = None
     try:
         sample = text[:4096]
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
     except csv.Error:
         dialect = csv.excel
-    rows = list(_limited(csv.reader(io.StringIO(text), dialect), path.name))
+    try:
+        reader = csv.reader(io.StringIO(text), dialect)
+        rows = list(_limited(reader, name))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        line = reader.line_num if reader is not None else None
+        problem = CellProblem(line, None, f"not a readable CSV file ({exc})")
+        raise SpreadsheetRejected(name, [problem]) from None
     return [[cell.strip() for cell in row] for row in rows]
 
 
-def _read_xlsx(path: Path) -> list[list[str]]:
-    _refuse_zip_bombs(path)
+def _read_xlsx(data: bytes, name: str) -> SheetFile:
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        office_package(data, name, XLSX)
+    except FileRejected as exc:
+        raise SpreadsheetRejected(name, [CellProblem(None, None, exc.message)]) from None
+    try:
+        # data_only=False: a formula cell reads as the text typed ("=..."), never as a computed value.
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        try:
+            sheet = book.worksheets[0]
+            rows = [[_text(v) for v in row] for row in _limited(sheet.iter_rows(values_only=True), name)]
+            marks = [p.value for p in book.custom_doc_props if p.name == MARK_PROPERTY]
+        finally:
+            book.close()
+    except SpreadsheetRejected:
+        raise
     except Exception as exc:  # openpyxl raises many types for a malformed file: all mean "unreadable"
         raise SpreadsheetRejected(
-            path.name, [CellProblem(None, None, f"not a readable .xlsx spreadsheet ({type(exc).__name__})")]
-        ) from exc
-    try:
-        sheet = book.worksheets[0]
-        return [[_text(v) for v in row] for row in _limited(sheet.iter_rows(values_only=True), path.name)]
-    finally:
-        book.close()
-
-
-def _refuse_zip_bombs(path: Path) -> None:
-    """An .xlsx is a zip: check what it would inflate to before anything decompresses it."""
-
-    def refuse(message: str) -> SpreadsheetRejected:
-        return SpreadsheetRejected(path.name, [CellProblem(None, None, message)])
-
-    if not zipfile.is_zipfile(path):
-        raise refuse("not a spreadsheet: the file is not an .xlsx workbook")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise refuse("not a spreadsheet: the .xlsx file is damaged") from exc
-    if len(members) > MAX_ZIP_MEMBERS:
-        raise refuse(f"the workbook has too many parts ({len(members)})")
-    total = sum(m.file_size for m in members)
-    packed = max(sum(m.compress_size for m in members), 1)
-    if total > MAX_UNCOMPRESSED_BYTES or total / packed > MAX_COMPRESSION_RATIO:
-        raise refuse(f"the workbook would inflate to {total:,} bytes: refused as a possible zip bomb")
-    if "xl/workbook.xml" not in {m.filename for m in members}:
-        raise refuse("not a spreadsheet: the zip file holds no Excel workbook")
+            name, [CellProblem(None, None, f"not a readable .xlsx spreadsheet ({type(exc).__name__})")]
+        ) from None
+    return SheetFile(rows, marks[0] if len(marks) == 1 and isinstance(marks[0], str) else None)
 
 
 def _limited(rows: Iterator[Sequence[Any]], source: str) -> Iterator[Sequence[Any]]:

@@ -5,8 +5,10 @@ applies nothing unless the whole file is valid. Valid answers go through the sam
 the portal (`replies.record_answers`), as a submission on the spreadsheet channel.
 
 The sheet's top rows name the cycle and agency (never the reply token: a spreadsheet travels by
-e-mail and sits in folders). Hostile files are refused before openpyxl reads them: too large,
-not a zip, or a zip whose contents would inflate far beyond the file (a zip bomb).
+e-mail and sits in folders); the workbook's custom properties carry a keyed mark of both (an HMAC
+under the secret key), so a sheet cannot be turned into another agency's reply by editing a cell.
+Files without the mark (CSV) are imported only when the secretariat vouches for them (`as_agency`).
+Hostile files are refused before openpyxl reads them (`sheet_files`, `intake`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -24,11 +27,21 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, status_label, statuses, stored_answer
 from domain.errors import NotFound, ValidationError
-from domain.model import Channel, agenda_heading
+from domain.lifecycle import Transition
+from domain.model import Channel, StockTakeCycle, agenda_heading
+from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
+from domain.tokens import marks_match
+from reporting.cells import set_text
 from workflows.config import CycleConfig
 from workflows.services import replies
-from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
+from workflows.services.sheet_files import (
+    MARK_PROPERTY,
+    MAX_CELL_CHARS,
+    CellProblem,
+    SpreadsheetRejected,
+    read_table,
+)
 
 CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = "Cycle", "Agency", "Deadline"
 HEADER_ROW = 5
@@ -72,8 +85,13 @@ class ReplyImport:
     saved: tuple[str, ...]
 
 
-def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: Path) -> Path:
-    """Write the agency's reply sheet: items pre-filled, a status drop-down, read-only reference columns."""
+def write_template(
+    uow: SqlUnitOfWork, config: CycleConfig, cycle_name: str, agency_code: str, path: Path
+) -> Path:
+    """Write the agency's reply sheet: items pre-filled, a status drop-down, read-only reference columns.
+
+    The workbook carries the keyed mark of its cycle and agency, which an import checks.
+    """
     with uow:
         cycle = uow.cycles.require(cycle_name)
         request = uow.requests.get(cycle.id or 0, agency_code)
@@ -108,16 +126,31 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
             )
         meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
         title = f"{agency.name}: reply to stock-take {cycle.name}"
+        mark = config.sheet_mark(cycle.id or 0, agency.code)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _workbook(title, meta, rows).save(path)
+    book = _workbook(title, meta, rows)
+    book.custom_doc_props.append(StringProperty(name=MARK_PROPERTY, value=mark))
+    book.save(path)
     return path
 
 
 def import_reply_file(
-    uow: SqlUnitOfWork, notifier: Notifier, clock: Clock, config: CycleConfig, path: Path
+    uow: SqlUnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    config: CycleConfig,
+    path: Path,
+    *,
+    as_agency: str | None = None,
+    by: str = "secretariat",
 ) -> ReplyImport:
-    """Validate a filled-in reply file (.xlsx or .csv) and, only if all of it is valid, submit its answers."""
-    table = read_table(path)
+    """Validate a filled-in reply file (.xlsx or .csv) and, only if all of it is valid, submit its answers.
+
+    The file must carry the keyed mark of its cycle and agency (templates do), unless `by` (the
+    secretariat) vouches for it with `as_agency`, which the request's history records.
+    """
+    sheet = read_table(path)
+    table = sheet.rows
     problems: list[CellProblem] = []
     meta, header_row = _metadata(table, problems)
     columns = _columns(table, header_row, problems) if header_row else {}
@@ -133,6 +166,7 @@ def import_reply_file(
                 else (f"cycle '{cycle.name}' has no status request for agency '{meta[AGENCY_LABEL]}'")
             )
             raise SpreadsheetRejected(path.name, [CellProblem(1, "B", what)])
+        _check_mark(path.name, config, cycle, request.agency_code, sheet.mark, as_agency)
         items = replies.request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
         answers, rows_of = _answers(table, header_row, columns, by_code, request.agency_code, problems)
@@ -164,8 +198,53 @@ def import_reply_file(
             )
         if problems:
             raise SpreadsheetRejected(path.name, sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+        if as_agency is not None:
+            now = clock.now()
+            request.record(
+                Transition(
+                    request.ENTITY,
+                    request.history_key(),
+                    request.state,
+                    request.state,
+                    now,
+                    by,
+                    f"reply file {path.name} imported as {as_agency} by the secretariat (--as)",
+                    {"file": path.name, "marked": sheet.mark is not None},
+                )
+            )
         uow.commit()
         return ReplyImport(cycle.name, request.agency_code, len(answers), result.saved)
+
+
+def _check_mark(
+    source: str,
+    config: CycleConfig,
+    cycle: StockTakeCycle,
+    agency_code: str,
+    mark: str | None,
+    as_agency: str | None,
+) -> None:
+    """Refuse a file that does not prove it was written for this cycle and agency, unless vouched for."""
+    if as_agency is not None:
+        if as_agency != agency_code:
+            raise SpreadsheetRejected(
+                source, [CellProblem(2, "B", f"the file names agency {agency_code}, not {as_agency} (--as)")]
+            )
+        return
+    if mark is None:
+        problem = (
+            "the file carries no Follow-up mark (a CSV file, or a workbook not written by "
+            "`followup reply template`): the secretariat may import it with "
+            f"`followup reply import FILE --as {agency_code}` after checking who sent it"
+        )
+    elif not marks_match(mark, config.sheet_mark(cycle.id or 0, agency_code)):
+        problem = (
+            f"the file's mark is not the one of {agency_code}'s template for cycle {cycle.name}: the file "
+            "was written for another agency or cycle, or its Agency cell was changed"
+        )
+    else:
+        return
+    raise SpreadsheetRejected(source, [CellProblem(None, None, problem)])
 
 
 def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> Workbook:
@@ -175,21 +254,24 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
     sheet.title = "Reply"
     bold = Font(bold=True)
     for n, (label, value) in enumerate(meta, start=1):
-        sheet.cell(n, 1, label).font = bold
-        sheet.cell(n, 2, value)
-    sheet.cell(1, 3, title).font = Font(bold=True, size=13)
-    sheet.cell(2, 3, "Fill in the white columns (Status to Obstacle), save, and send the file back.")
+        # Every cell from text goes through set_text: "=> no change" stays text, never a formula.
+        set_text(sheet.cell(n, 1), label).font = bold
+        set_text(sheet.cell(n, 2), value)
+    set_text(sheet.cell(1, 3), title).font = Font(bold=True, size=13)
+    set_text(
+        sheet.cell(2, 3), "Fill in the white columns (Status to Obstacle), save, and send the file back."
+    )
     header_fill = PatternFill("solid", fgColor="DDE7F0")
     answer_fill = PatternFill("solid", fgColor="FFFFFF")
     reference_fill = PatternFill("solid", fgColor="F2F2F2")
     wrap = Alignment(wrap_text=True, vertical="top")
     for index, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(HEADER_ROW, index, column.header)
+        cell = set_text(sheet.cell(HEADER_ROW, index), column.header)
         cell.font, cell.fill, cell.alignment = bold, header_fill, wrap
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     for r, row in enumerate(rows, start=HEADER_ROW + 1):
         for index, column in enumerate(COLUMNS, start=1):
-            cell = sheet.cell(r, index, row[column.key] if row[column.key] != "" else None)
+            cell = set_text(sheet.cell(r, index), row[column.key] if row[column.key] != "" else None)
             cell.alignment = wrap
             cell.fill = answer_fill if column.editable else reference_fill
             if column.editable:
@@ -295,6 +377,11 @@ def _answers(
                     CellProblem(n, _letter(columns, key), f"more than {MAX_CELL_CHARS:,} characters")
                 )
         version = cell(row, "version")
+        loaded_version = ascii_number(version, max_digits=9) if version else None
+        if version and loaded_version is None:
+            problems.append(
+                CellProblem(n, _letter(columns, "version"), "not a version number: write a fresh template")
+            )
         typed.append(
             RawAnswer(
                 recommendation_id=rid,
@@ -303,7 +390,7 @@ def _answers(
                 evidence=cell(row, "evidence"),
                 next_milestone_date=cell(row, "next_milestone_date"),
                 obstacle=cell(row, "obstacle"),
-                loaded_version=int(version) if version.isdigit() else None,
+                loaded_version=loaded_version,
             )
         )
     return typed, rows_of

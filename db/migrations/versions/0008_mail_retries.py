@@ -1,7 +1,7 @@
 """mail retries: how long the outbox keeps retrying a refused message before giving it up
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-01 11:40:00
 
 `retry_until` is set at a message's first refusal (then plus three days); a refusal after it gives the
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

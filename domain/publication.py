@@ -1,0 +1,172 @@
+"""What may be shown outside the secretariat: the public record's rules and shape, and API read tokens.
+
+Two audiences read the record. The public (the published site, public-only API tokens) sees only
+answers the secretariat accepted in cycles that are closed; the secretariat's tokens also see
+answers submitted or accepted in open cycles. Drafts and returned answers are the agency's own
+business and are shown to nobody. Pure: the read models turn these rules into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from domain.errors import ValidationError
+from domain.lifecycle import CycleState, ReviewState
+from domain.model import OwnerRole, ReportedStatus, agenda_heading
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"
+    SECRETARIAT = "secretariat"
+
+
+def visible_review_states(audience: Audience) -> tuple[str, ...]:
+    """The answers' review states an audience may read."""
+    if audience == Audience.PUBLIC:
+        return (ReviewState.ACCEPTED.value,)
+    return (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
+
+
+def visible_cycle_states(audience: Audience) -> tuple[str, ...]:
+    """The cycles' states whose answers an audience may read (a draft cycle has none)."""
+    if audience == Audience.PUBLIC:
+        return (CycleState.CLOSED.value,)
+    return (CycleState.OPEN.value, CycleState.CLOSED.value)
+
+
+def shown_status(reported: str | None, assessed: str | None) -> str | None:
+    """The status an answer stands for: the secretariat's assessment when it made one, else the agency's."""
+    return assessed or reported
+
+
+def status_label(value: str | None) -> str:
+    """A status as a label ("In progress"); no status reads "No accepted answer"."""
+    return ReportedStatus(value).label if value else "No accepted answer"
+
+
+def page_slug(text: str) -> str:
+    """A file-name-safe, lower-case form of a code or title ("SR1.ii.a" -> "sr1-ii-a")."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "item"
+
+
+# --- the public record's shape ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    """An agency that owns a recommendation, as lead or contributor."""
+
+    code: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One agency's answer in one cycle, as an audience may read it (for the public: accepted ones)."""
+
+    agency_code: str
+    agency_name: str
+    role: str
+    review_state: str
+    status: str | None
+    narrative: str
+    evidence: tuple[str, ...]
+    reviewed_on: date | None
+
+
+@dataclass(frozen=True)
+class CycleEntry:
+    """A recommendation in one cycle: the status it stood at and the answers behind it."""
+
+    cycle: str
+    cycle_state: str
+    closed_on: date | None
+    answers: tuple[AnswerRecord, ...]
+    """Lead first, then contributors by agency code."""
+
+    @property
+    def status(self) -> str | None:
+        """The lead's status; without an answer from the lead, the first contributor's (None: no answer)."""
+        return self.answers[0].status if self.answers else None
+
+
+def answer_order(role: str, agency_code: str) -> tuple[bool, str]:
+    """How a cycle's answers are ordered: lead first, then by agency code (the first one gives the status)."""
+    return (role != OwnerRole.LEAD, agency_code)
+
+
+@dataclass(frozen=True)
+class RecommendationRecord:
+    """One recommendation with its owners and its history, cycle by cycle (oldest first)."""
+
+    id: int
+    source: str
+    code: str
+    kind: str
+    agenda_point: int | None
+    agenda_title: str | None
+    text: str
+    state: str
+    owners: tuple[Owner, ...]
+    timeline: tuple[CycleEntry, ...]
+
+    @property
+    def heading(self) -> str:
+        """The heading the recommendation is grouped under ("Agenda point 3: Title")."""
+        return agenda_heading(self.kind, self.agenda_point, self.agenda_title)
+
+    @property
+    def status(self) -> str | None:
+        """The status at the latest cycle with an answer the audience may read (None: never answered)."""
+        answered = [entry.status for entry in self.timeline if entry.status is not None]
+        return answered[-1] if answered else None
+
+    @property
+    def lead(self) -> Owner | None:
+        """The lead agency, if there is one."""
+        return next((owner for owner in self.owners if owner.role == OwnerRole.LEAD), None)
+
+
+@dataclass(frozen=True)
+class ClosedCycle:
+    """A cycle in the public record, with its stock-take's headline figures as (label, value)."""
+
+    name: str
+    hlcp_session: str | None
+    closed_on: date | None
+    headline: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    """Everything the published site shows."""
+
+    recommendations: tuple[RecommendationRecord, ...]
+    agencies: tuple[tuple[str, str], ...]
+    cycles: tuple[ClosedCycle, ...]
+
+
+# --- API read tokens ----------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "fu_"
+TOKEN_NAME_MAX = 100
+
+
+def new_api_token() -> str:
+    """A fresh read token (256 bits from `secrets`); shown once, stored only as `hash_token` of it."""
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def check_token_name(name: str) -> str:
+    """A token's name, stripped; refuses an empty or overlong one."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("--name", "must not be empty")
+    if len(name) > TOKEN_NAME_MAX:
+        raise ValidationError("--name", f"is {len(name)} characters long; at most {TOKEN_NAME_MAX} fit")
+    return name

@@ -1,0 +1,151 @@
+"""Hostile files: one bad file never stops the inbox, and a reply sheet answers only for its own agency."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from typer.testing import CliRunner, Result
+
+from db import tables
+from tests.support import CYCLE, Scenario, all_items, save
+from workflows.cli import app
+from workflows.services import closing, spreadsheets
+from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file, write_template
+
+HEADERS = [c.header for c in spreadsheets.COLUMNS]
+STATUS, NARRATIVE = HEADERS.index("Status") + 1, HEADERS.index("What changed and why") + 1
+
+
+def filled_template(s: Scenario, path: Path, agency: str = "AAA", narrative: str = "Drafting.") -> Path:
+    """The agency's template with every item answered 'In progress', as a focal point fills it."""
+    write_template(s.uow, s.config, CYCLE, agency, path)
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    for row in range(spreadsheets.HEADER_ROW + 1, sheet.max_row + 1):
+        sheet.cell(row, STATUS).value, sheet.cell(row, NARRATIVE).value = "In progress", narrative
+    book.save(path)
+    return path
+
+
+def csv_reply(path: Path, *, version: str = "0", agency: str = "AAA", narrative: str = "Drafting.") -> Path:
+    rows = [["Cycle", CYCLE], ["Agency", agency], [], HEADERS]
+    for code in ("A1.1", "A1.2", "A2.1"):
+        rows.append([code, "", "", "", "", "", "In progress", narrative, "", "", "", version])
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def reply_import(path: Path, *options: str) -> Result:
+    """`followup reply import` as the secretariat runs it."""
+    return CliRunner().invoke(app, ["reply", "import", str(path), *options, "--today", "2026-03-10"])
+
+
+def hostile_files(folder: Path) -> list[Path]:
+    """The files of the hostile review: each once raised past collection."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "folder.csv").mkdir()
+    csv_reply(folder / "huge-cell.csv", narrative="x" * 200_000)
+    csv_reply(folder / "superscript.csv", version="²")
+    csv_reply(folder / "long-number.csv", version="9" * 5000)
+    (folder / "random.csv").write_bytes(bytes(range(1, 256)) * 40)
+    doctype = folder / "doctype.xlsx"
+    with zipfile.ZipFile(doctype, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", '<!DOCTYPE x [<!ENTITY a "aaaa">]><workbook>&a;</workbook>')
+    return sorted(folder.iterdir())
+
+
+def test_hostile_inbox_files_are_rejected_one_by_one_and_the_good_file_beside_them_is_imported(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    inbox = tmp_path / "inbox"
+    hostile = hostile_files(inbox)
+    filled_template(s, inbox / "aaa.xlsx")
+    collected = closing.collect_replies(
+        lambda: s.uow, s.notifier, s.clock, s.config, cycle_name=CYCLE, inbox_dir=inbox
+    )
+    outcomes = {f.name: (f.accepted, f.moved_to.parent.name) for f in collected.files}
+    assert outcomes == {"aaa.xlsx": (True, "processed")} | {p.name: (False, "rejected") for p in hostile}
+    for path in hostile:
+        errors = (inbox / "rejected" / f"{path.name}.errors.txt").read_text(encoding="utf-8")
+        assert errors.startswith(path.name), errors
+    assert (s.update("A1.1") or pytest.fail("not imported")).narrative == "Drafting."
+    closed = closing.close_cycle(
+        lambda: s.uow,
+        s.notifier,
+        s.clock,
+        s.config,
+        cycle_name=CYCLE,
+        inbox_dir=inbox,
+        reports_dir=tmp_path / "reports",
+        formats=["md"],
+    )
+    assert closed.closed_now
+
+
+def test_reply_import_names_the_file_and_the_place_for_each_hostile_file_and_exits_1(
+    site: Scenario, tmp_path: Path
+) -> None:
+    for path in hostile_files(tmp_path / "hostile"):
+        result = reply_import(path, "--as", "AAA")
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (path.name, result.output)
+        assert f"error: {path.name}" in result.output, result.output
+    superscript = reply_import(tmp_path / "hostile" / "superscript.csv", "--as", "AAA")
+    assert "row 5, column L (Version): not a version number" in superscript.output
+
+
+def test_a_sheet_whose_agency_cell_was_changed_is_refused_and_the_secretariat_may_import_it_with_as(
+    site: Scenario, tmp_path: Path
+) -> None:
+    forged = filled_template(site, tmp_path / "aaa.xlsx")
+    book = load_workbook(forged)
+    sheet = book.active
+    assert sheet is not None
+    sheet.cell(2, 2).value = "BBB"
+    book.save(forged)
+    with pytest.raises(SpreadsheetRejected, match="mark"):
+        import_reply_file(site.uow, site.notifier(site.uow), site.clock, site.config, forged)
+    assert site.update("SR1", "BBB") is None and site.outbox("receipt") == []
+
+    unmarked = csv_reply(tmp_path / "aaa.csv")
+    with pytest.raises(SpreadsheetRejected, match="--as"):
+        import_reply_file(site.uow, site.notifier(site.uow), site.clock, site.config, unmarked)
+    wrong = reply_import(unmarked, "--as", "BBB")
+    assert wrong.exit_code == 1 and "names agency AAA, not BBB" in wrong.output, wrong.output
+    done = reply_import(unmarked, "--as", "AAA")
+    assert done.exit_code == 0 and "on the secretariat's word (--as)" in done.output, done.output
+    assert (site.update("A1.1") or pytest.fail("not imported")).narrative == "Drafting."
+    with site.uow:
+        history = site.uow.session.execute(
+            select(tables.history.c.by, tables.history.c.why).where(tables.history.c.entity == "request")
+        ).all()
+    assert any("imported as AAA" in why and "aaa.csv" in why for _, why in history), history
+
+
+def test_text_starting_with_equals_is_a_string_cell_in_the_template_and_round_trips_exactly(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    typed = [
+        replace(a, narrative="=> no change") if a.recommendation_id == s.ids["A1.2"] else a
+        for a in all_items(s)
+    ]
+    save(s, typed, submit=False)
+    path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    (narrative,) = [c for c in cells if c.value == "=> no change"]
+    assert narrative.data_type == "s"
+    import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
+    assert (s.update("A1.2") or pytest.fail("not imported")).narrative == "=> no change"

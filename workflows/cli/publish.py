@@ -1,0 +1,28 @@
+"""`followup publish [--out DIR]`: write the public record as a static site (reads only; no Prefect)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from workflows import bootstrap
+from workflows.cli.app import app, console, user_errors
+from workflows.settings import get_settings
+
+
+@app.command("publish")
+def publish(
+    out: Path | None = typer.Option(None, "--out", help="The site's folder (default $FOLLOWUP_HOME/site)."),
+) -> None:
+    """Write the public record (accepted answers of closed stock-takes) as a static site."""
+    from workflows.services.publish import publish as publish_site
+
+    with user_errors():
+        done = publish_site(bootstrap.uow(), out or get_settings().home / "site")
+    console.print(
+        f"Published {done.pages} pages ({done.recommendations} recommendations, {done.cycles} closed "
+        f"stock-takes) to {done.out_dir / 'index.html'}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -1,0 +1,255 @@
+"""The record as an audience may read it: recommendations with their history, cycles, pages of them.
+
+The rules of what is visible are `domain.publication`'s; here they become SQL. A recommendation's
+history takes three queries whatever the number of recommendations asked for; a page of the API
+filters on the latest visible status in SQL (a window over the visible answers), so a filtered page
+costs the same as an unfiltered one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, true
+
+from db import tables
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import NotFound
+from domain.model import OwnerRole
+from domain.publication import (
+    AnswerRecord,
+    Audience,
+    CycleEntry,
+    Owner,
+    RecommendationRecord,
+    answer_order,
+    shown_status,
+    visible_cycle_states,
+    visible_review_states,
+)
+
+R, C, ITEM, U, OWN, A = (
+    tables.recommendations.c,
+    tables.cycles.c,
+    tables.cycle_items.c,
+    tables.status_updates.c,
+    tables.ownerships.c,
+    tables.agencies.c,
+)
+
+
+@dataclass(frozen=True)
+class RecommendationFilter:
+    """The API's filters on recommendations; None leaves a filter out."""
+
+    report: str | None = None
+    agenda_point: int | None = None
+    owner: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class CycleLine:
+    """A cycle an audience may read."""
+
+    id: int
+    name: str
+    state: str
+    hlcp_session: str | None
+    deadline: date
+    launched_on: date | None
+    closed_on: date | None
+
+
+def _day(moment: datetime | None) -> date | None:
+    if moment is None:
+        return None
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
+
+
+def _visible_answers(audience: Audience) -> Select[Any]:
+    """Every answer the audience may read, with its cycle and its owner's role in that cycle."""
+    return (
+        select(
+            U.recommendation_id,
+            U.cycle_id,
+            U.agency_code,
+            U.state,
+            U.reported_status,
+            U.assessed_status,
+            U.narrative,
+            U.evidence,
+            U.reviewed_at,
+            ITEM.role,
+            C.launched_at,
+        )
+        .join(tables.cycles, C.id == U.cycle_id)
+        .join(
+            tables.cycle_items,
+            and_(
+                ITEM.cycle_id == U.cycle_id,
+                ITEM.recommendation_id == U.recommendation_id,
+                ITEM.agency_code == U.agency_code,
+            ),
+        )
+        .where(U.state.in_(visible_review_states(audience)), C.state.in_(visible_cycle_states(audience)))
+    )
+
+
+def records(
+    uow: SqlUnitOfWork, audience: Audience, ids: Sequence[int] | None = None
+) -> list[RecommendationRecord]:
+    """The recommendations `ids` (all when None) with owners and history, in report order."""
+    with uow:
+        session = uow.session
+
+        def chosen(column: ColumnElement[int]) -> ColumnElement[bool]:
+            # Every recommendation (the published site) needs no list of ids: it could pass SQLite's limit.
+            return column.in_(ids) if ids is not None else true()
+
+        recommendations = session.execute(
+            select(tables.recommendations).where(chosen(R.id)).order_by(R.source, R.position, R.id)
+        ).all()
+        names = dict(session.execute(select(A.code, A.name)).all())
+        owners: dict[int, list[Owner]] = defaultdict(list)
+        for owner in session.execute(
+            select(OWN.recommendation_id, OWN.agency_code, OWN.role)
+            .where(chosen(OWN.recommendation_id))
+            .order_by(OWN.recommendation_id, OWN.role != OwnerRole.LEAD.value, OWN.agency_code)
+        ):
+            owners[owner.recommendation_id].append(
+                Owner(owner.agency_code, names.get(owner.agency_code, ""), owner.role)
+            )
+        in_cycles = session.execute(
+            select(ITEM.recommendation_id, C.id, C.name, C.state, C.closed_at, C.launched_at)
+            .join(tables.cycles, C.id == ITEM.cycle_id)
+            .where(chosen(ITEM.recommendation_id), C.state.in_(visible_cycle_states(audience)))
+            .distinct()
+            .order_by(ITEM.recommendation_id, C.launched_at, C.id)
+        ).all()
+        answers: dict[tuple[int, int], list[Any]] = defaultdict(list)
+        for answer in session.execute(_visible_answers(audience).where(chosen(U.recommendation_id))):
+            answers[(answer.recommendation_id, answer.cycle_id)].append(answer)
+    timelines: dict[int, list[CycleEntry]] = defaultdict(list)
+    for row in in_cycles:
+        given = sorted(
+            answers[(row.recommendation_id, row.id)], key=lambda a: answer_order(a.role, a.agency_code)
+        )
+        timelines[row.recommendation_id].append(
+            CycleEntry(
+                cycle=row.name,
+                cycle_state=row.state,
+                closed_on=_day(row.closed_at),
+                answers=tuple(
+                    AnswerRecord(
+                        agency_code=a.agency_code,
+                        agency_name=names.get(a.agency_code, ""),
+                        role=a.role,
+                        review_state=a.state,
+                        status=shown_status(a.reported_status, a.assessed_status),
+                        narrative=a.narrative,
+                        evidence=tuple(a.evidence or ()),
+                        reviewed_on=_day(a.reviewed_at),
+                    )
+                    for a in given
+                ),
+            )
+        )
+    return [
+        RecommendationRecord(
+            id=r.id,
+            source=r.source,
+            code=r.code,
+            kind=r.kind,
+            agenda_point=r.agenda_point,
+            agenda_title=r.agenda_title,
+            text=r.text,
+            state=r.state,
+            owners=tuple(owners[r.id]),
+            timeline=tuple(timelines[r.id]),
+        )
+        for r in recommendations
+    ]
+
+
+def record(uow: SqlUnitOfWork, audience: Audience, recommendation_id: int) -> RecommendationRecord:
+    """One recommendation with its owners and history; NotFound if there is none with this id."""
+    found = records(uow, audience, [recommendation_id])
+    if not found:
+        raise NotFound(f"no recommendation {recommendation_id}")
+    return found[0]
+
+
+def _latest_status(audience: Audience) -> Any:
+    """Per recommendation, the status at the latest cycle with a visible answer (lead first, as `records`)."""
+    answers = _visible_answers(audience).subquery()
+    ranked = select(
+        answers.c.recommendation_id,
+        func.coalesce(answers.c.assessed_status, answers.c.reported_status).label("status"),
+        func.row_number()
+        .over(
+            partition_by=answers.c.recommendation_id,
+            order_by=(
+                answers.c.launched_at.desc(),
+                answers.c.cycle_id.desc(),
+                case((answers.c.role == OwnerRole.LEAD.value, 0), else_=1),
+                answers.c.agency_code,
+            ),
+        )
+        .label("rank"),
+    ).subquery()
+    return select(ranked.c.recommendation_id, ranked.c.status).where(ranked.c.rank == 1).subquery()
+
+
+def recommendation_page(
+    uow: SqlUnitOfWork, audience: Audience, filters: RecommendationFilter, *, after: int, limit: int
+) -> tuple[list[RecommendationRecord], int | None]:
+    """Up to `limit` recommendations with an id above `after`, by id; and the id to go on after (or None)."""
+    conditions: list[ColumnElement[bool]] = [R.id > after]
+    if filters.report is not None:
+        conditions.append(R.source == filters.report)
+    if filters.agenda_point is not None:
+        conditions.append(R.agenda_point == filters.agenda_point)
+    if filters.owner is not None:
+        owned = and_(OWN.recommendation_id == R.id, OWN.agency_code == filters.owner)
+        conditions.append(exists(select(OWN.id).where(owned)))
+    query = select(R.id)
+    if filters.status is not None:
+        latest = _latest_status(audience)
+        query = query.join(latest, latest.c.recommendation_id == R.id)
+        conditions.append(latest.c.status == filters.status)
+    with uow:
+        ids = list(uow.session.scalars(query.where(*conditions).order_by(R.id).limit(limit + 1)))
+    more = len(ids) > limit
+    ids = ids[:limit]
+    page = sorted(records(uow, audience, ids), key=lambda r: r.id)
+    return page, (ids[-1] if more else None)
+
+
+def cycle_page(
+    uow: SqlUnitOfWork, audience: Audience, *, after: int, limit: int
+) -> tuple[list[CycleLine], int | None]:
+    """Up to `limit` cycles the audience may read with an id above `after`, by id; and where to continue."""
+    query = (
+        select(C.id, C.name, C.state, C.hlcp_session, C.deadline, C.launched_at, C.closed_at)
+        .where(C.id > after, C.state.in_(visible_cycle_states(audience)))
+        .order_by(C.id)
+        .limit(limit + 1)
+    )
+    with uow:
+        rows = uow.session.execute(query).all()
+    lines = [
+        CycleLine(r.id, r.name, r.state, r.hlcp_session, r.deadline, _day(r.launched_at), _day(r.closed_at))
+        for r in rows[:limit]
+    ]
+    return lines, (lines[-1].id if len(rows) > limit else None)
+
+
+def agencies(uow: SqlUnitOfWork) -> list[tuple[str, str]]:
+    """Every agency as (code, name), by code."""
+    with uow:
+        return [(row.code, row.name) for row in uow.session.execute(select(A.code, A.name).order_by(A.code))]

@@ -1,0 +1,96 @@
+"""Use case: publish the public record as a static site, replacing the previous one in one move.
+
+The site is rendered whole in memory, written into a fresh folder beside the target, and only then
+swapped in by renames: a publish that fails at any point leaves the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from domain.figures import headline
+from domain.publication import Audience, ClosedCycle, PublicRecord
+from reporting.site import render_site
+from workflows.queries import public_record
+from workflows.services.stocktake import figures_of
+
+# Written into every published site: a folder without it is never replaced (it may be anything).
+MARKER = ".followup-site"
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a publish wrote."""
+
+    out_dir: Path
+    pages: int
+    recommendations: int
+    cycles: int
+
+
+def public_record_of(uow: SqlUnitOfWork) -> PublicRecord:
+    """The record the public may read: accepted answers of closed cycles, and those cycles' figures."""
+    recommendations = public_record.records(uow, Audience.PUBLIC)
+    closed: list[ClosedCycle] = []
+    after = 0
+    while True:
+        page, after_id = public_record.cycle_page(uow, Audience.PUBLIC, after=after, limit=100)
+        for cycle in page:
+            # As of the day it closed: the figures of the report the close wrote.
+            figures = figures_of(uow, cycle.name, today=cycle.closed_on or cycle.deadline)
+            closed.append(
+                ClosedCycle(cycle.name, cycle.hlcp_session, cycle.closed_on, tuple(headline(figures)))
+            )
+        if after_id is None:
+            break
+        after = after_id
+    return PublicRecord(
+        recommendations=tuple(recommendations),
+        agencies=tuple(public_record.agencies(uow)),
+        cycles=tuple(closed),
+    )
+
+
+def publish(uow: SqlUnitOfWork, out_dir: Path) -> Published:
+    """Write the public record's site to `out_dir`, replacing a site published there before."""
+    out_dir = out_dir.resolve()
+    if (
+        out_dir.exists()
+        and not (out_dir / MARKER).exists()
+        and (not out_dir.is_dir() or any(out_dir.iterdir()))
+    ):
+        raise ValidationError(
+            "--out",
+            f"{out_dir} exists and is not a site published by Follow-up: choose an empty or new folder",
+        )
+    record = public_record_of(uow)
+    files = render_site(record)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex}.tmp")
+    retired = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex}.old")
+    try:
+        for relative, content in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        (staging / MARKER).write_text("Published by `followup publish`; replaced whole at each publish.\n")
+        if out_dir.exists():
+            out_dir.rename(retired)
+        staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if retired.exists() and not out_dir.exists():
+            retired.rename(out_dir)  # put the previous site back
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+    return Published(
+        out_dir=out_dir,
+        pages=sum(1 for name in files if name.endswith(".html")),
+        recommendations=len(record.recommendations),
+        cycles=len(record.cycles),
+    )

@@ -120,7 +120,7 @@ def test_closing_mails_the_summary_to_the_secretariat_and_writes_the_report(
     assert "Spring 2026" in summary["Subject"]
     assert request_states() == dict.fromkeys(AGENCIES, RequestState.CLOSED.value)
     # The report's link opens in the secretariat's browser: the portal's route, not a file:// path.
-    link = "http://127.0.0.1:8000/cycles/Spring%202026/reports/spring-2026-stocktake.md"
+    link = "http://127.0.0.1:8000/cycles/spring-2026/reports/spring-2026-stocktake.md"
     assert closed["report_links"]["md"] == link and link in str(latest_artifact("stock-take-md").data)
     figures = str(latest_artifact("stock-take-figures").data)
     assert "| Overdue requests | 2 |" in figures and "| Reported on by their lead | " in figures

@@ -140,6 +140,8 @@ status_requests = Table(
     Column("sent_at", TZ),
     Column("answered_at", TZ),
     Column("escalated_at", TZ),
+    # The agency's reply version last announced as `followup.reply.received` (migration 0008).
+    Column("reply_announced_version", Integer),
     UniqueConstraint("cycle_id", "agency_code"),
 )
 
@@ -207,6 +209,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("next_attempt_at", TZ),
+    # Set at the first refusal: retried (with a growing delay) until then, given up after (migration 0008).
+    Column("retry_until", TZ),
     Column("lease_expires_at", TZ),
     Column("created_at", TZ, nullable=False),
     Column("sent_at", TZ),

@@ -27,6 +27,21 @@ class Readiness:
     ownerless: Sequence[str]
     owners: Sequence[str]
     reachable: frozenset[str]
+    # Agencies whose every contact has a placeholder address (the registry ships example.org ones).
+    placeholder_only: frozenset[str] = frozenset()
+
+
+# Domains reserved for examples and tests (RFC 2606, RFC 6761): mail there reaches nobody.
+_PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")
+_PLACEHOLDER_TLDS = (".example", ".invalid", ".test", ".localhost")
+
+
+def is_placeholder(email: str) -> bool:
+    """Whether an address is a placeholder: at a domain reserved for examples, so it reaches nobody."""
+    domain = email.rpartition("@")[2].strip().lower().rstrip(".")
+    return domain.endswith(_PLACEHOLDER_TLDS) or any(
+        domain == reserved or domain.endswith("." + reserved) for reserved in _PLACEHOLDER_DOMAINS
+    )
 
 
 def listing(items: Sequence[str]) -> str:
@@ -85,6 +100,7 @@ def check_new_cycle(
     *,
     allow_unowned: bool,
     other_names: Sequence[str] = (),
+    allow_placeholders: bool = False,
 ) -> None:
     """Raise a ValidationError naming the field unless a new cycle of that name may open today."""
     validate_cycle_name(name)
@@ -113,4 +129,13 @@ def check_new_cycle(
     if unreachable:
         raise ValidationError(
             "contacts", f"owning agencies without any contact: {listing(unreachable)}; add a focal point"
+        )
+    placeholders = sorted(set(readiness.owners) & readiness.placeholder_only)
+    if placeholders and not allow_placeholders:
+        raise ValidationError(
+            "contacts",
+            f"{len(placeholders)} owning agencies have only placeholder addresses (example.org and other "
+            f"reserved domains), so their requests would reach nobody: {listing(placeholders)}. Set real "
+            "ones (`followup agencies set-contact`, or `followup agencies load FILE.yaml`), or launch "
+            "with --allow-placeholders (a rehearsal)",
         )

@@ -1,6 +1,7 @@
 """The transactional outbox: messages are rendered and stored with the change that caused them, then sent.
 
-States: queued -> sending -> sent, or back to queued (a retry after a backoff), or failed.
+States: queued -> sending -> sent, or back to queued (a retry after a growing backoff), or failed: a
+message refused again and again is given up three days after its first refusal (GIVE_UP_AFTER).
 A dispatcher claims one message at a time, committing the claim (state `sending` with a lease) BEFORE
 it talks to SMTP, and commits `sent` right after the server accepted the message. A claim whose lease
 ran out means a dispatcher died while sending: the message may or may not have left. We never send it
@@ -38,8 +39,17 @@ from notifications.senders import (
     build_email,
 )
 
-# Wait before attempt 2, 3, ...; the last step repeats.
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+# Wait before attempt 2, 3, ...; the last step repeats (a daily run retries anyway each day).
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
+)
+# An outage of a weekend is healed by itself; after that the message is given up and an operator told.
+GIVE_UP_AFTER = timedelta(days=3)
 # Far longer than one SMTP conversation (timeout 30 s): a live dispatcher never loses its claim.
 LEASE = timedelta(minutes=10)
 KEY_MAX = 300  # the length of outbox.idempotency_key
@@ -136,6 +146,7 @@ class DispatchReport:
     failed: int = 0
     retrying: int = 0
     sent_keys: list[str] = field(default_factory=list)
+    failed_keys: list[str] = field(default_factory=list)
 
 
 def dispatch(
@@ -146,17 +157,22 @@ def dispatch(
     links: ReplyLinks | None = None,
     limit: int | None = None,
     key_prefix: KeyPrefix = None,
-    max_attempts: int = 5,
+    max_attempts: int | None = None,
+    give_up_after: timedelta = GIVE_UP_AFTER,
     lease: timedelta = LEASE,
 ) -> DispatchReport:
     """Send the queued messages that are due, at most `limit`, each claimed before and settled after sending.
+
+    A refused message waits BACKOFF and is tried again, until `give_up_after` its first refusal (or
+    `max_attempts`, when given): then it is `failed`, with its last error, for an operator to see.
 
     Messages of one run share a connection to the mail server when the sender can keep one open, and
     the commit that records a message as sent also claims the next one: one transaction per message.
     A message carrying a reply link gets it from `links` as it is sent; without `links` it is not sent.
     """
-    sent_keys, failed = _settle_abandoned_claims(uow_factory, sender, clock, key_prefix)
+    sent_keys, failed_keys = _settle_abandoned_claims(uow_factory, sender, clock, key_prefix)
     retrying = attempted = 0
+    give_up = _GiveUp(max_attempts, give_up_after)
     with _connection(sender) as channel:
         row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=None, claim=limit != 0)
         while row is not None:
@@ -165,8 +181,8 @@ def dispatch(
             try:
                 channel.send(_email(row, links))
             except Exception as exc:  # any refusal or network error: keep the message, try again later
-                if _record_failure(uow_factory, clock, row, exc, max_attempts) is OutboxState.FAILED:
-                    failed += 1
+                if _record_failure(uow_factory, clock, row, exc, give_up) is OutboxState.FAILED:
+                    failed_keys.append(row.idempotency_key)
                 else:
                     retrying += 1
                 row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=None, claim=claim)
@@ -175,7 +191,21 @@ def dispatch(
             sent = row
             row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=sent.id, claim=claim)
             sent_keys.append(sent.idempotency_key)
-    return DispatchReport(sent=len(sent_keys), failed=failed, retrying=retrying, sent_keys=sent_keys)
+    return DispatchReport(
+        sent=len(sent_keys),
+        failed=len(failed_keys),
+        retrying=retrying,
+        sent_keys=sent_keys,
+        failed_keys=failed_keys,
+    )
+
+
+@dataclass(frozen=True)
+class _GiveUp:
+    """When a refused message is given up: after `max_attempts` (if set), or `after` its first refusal."""
+
+    max_attempts: int | None
+    after: timedelta
 
 
 def _connection(sender: Sender) -> AbstractContextManager[Sender]:
@@ -207,12 +237,67 @@ def failed_messages(uow: SqlUnitOfWork) -> list[Any]:
     return list(uow.session.execute(query).all())
 
 
+@dataclass(frozen=True)
+class Undelivered:
+    """Messages of one agency and kind refused by the mail server: waiting for a retry, or given up."""
+
+    agency_code: str | None
+    kind: str
+    state: str  # `queued` (retried by the next runs until `retry_until`) or `failed` (given up)
+    count: int
+    last_error: str
+    retry_until: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, as they travel between Prefect tasks."""
+        return {
+            "agency": self.agency_code or "",
+            "kind": self.kind,
+            "state": self.state,
+            "count": self.count,
+            "last_error": self.last_error,
+            "retry_until": self.retry_until.isoformat() if self.retry_until else None,
+        }
+
+
+def undelivered(
+    uow: SqlUnitOfWork, *, key_prefix: KeyPrefix = None, failed_keys: Sequence[str] | None = None
+) -> list[Undelivered]:
+    """Refused messages per agency, kind and state, with the latest error (inside an open unit of work).
+
+    Queued messages refused at least once under `key_prefix`, and failed ones: those of `failed_keys`
+    when given (the ones a run gave up), else every failed one under `key_prefix`.
+    """
+    ob = outbox.c
+    waiting = (ob.state == OutboxState.QUEUED.value) & (ob.attempts > 0) & _under(key_prefix)
+    given_up = ob.state == OutboxState.FAILED.value
+    given_up &= _under(key_prefix) if failed_keys is None else ob.idempotency_key.in_(list(failed_keys))
+    rows = uow.session.execute(
+        select(ob.agency_code, ob.kind, ob.state, ob.last_error, ob.retry_until)
+        .where(or_(waiting, given_up))
+        .order_by(ob.id)
+    )
+    groups: dict[tuple[str | None, str, str], Undelivered] = {}
+    for row in rows:
+        group = (row.agency_code, row.kind, row.state)
+        count = groups[group].count + 1 if group in groups else 1
+        # Rows come oldest first: the latest error and retry limit of a group win.
+        until = as_utc(row.retry_until) if row.retry_until else None
+        groups[group] = Undelivered(*group, count, row.last_error or "", until)
+    return sorted(groups.values(), key=lambda u: (u.agency_code or "", u.kind, u.state))
+
+
 def requeue_failed(uow: SqlUnitOfWork, clock: Clock, *, keys: Sequence[str] | None = None) -> int:
     """Queue failed messages (all, or those with `keys`) again with fresh attempts; the caller commits."""
     query = update(outbox).where(outbox.c.state == OutboxState.FAILED.value)
     if keys is not None:
         query = query.where(outbox.c.idempotency_key.in_(list(keys)))
-    values = {"state": OutboxState.QUEUED.value, "attempts": 0, "next_attempt_at": as_utc(clock.now())}
+    values = {
+        "state": OutboxState.QUEUED.value,
+        "attempts": 0,
+        "next_attempt_at": as_utc(clock.now()),
+        "retry_until": None,  # a fresh allowance of retries from the next refusal
+    }
     result = uow.session.execute(query.values(values))
     return int(cast(CursorResult[Any], result).rowcount)
 
@@ -274,14 +359,14 @@ def _claim_next(now: datetime, key_prefix: KeyPrefix, lease: timedelta) -> Execu
 
 def _settle_abandoned_claims(
     uow_factory: Callable[[], SqlUnitOfWork], sender: Sender, clock: Clock, key_prefix: KeyPrefix
-) -> tuple[list[str], int]:
-    """Decide about messages whose dispatcher died while sending; returns (keys found sent, count failed)."""
+) -> tuple[list[str], list[str]]:
+    """Decide about messages whose dispatcher died while sending; returns (keys found sent, keys failed)."""
     now = as_utc(clock.now())
     query = select(outbox).where(
         outbox.c.state == OutboxState.SENDING.value, outbox.c.lease_expires_at < now, _under(key_prefix)
     )
     found_sent: list[str] = []
-    failed = 0
+    failed: list[str] = []
     with uow_factory() as uow:
         for row in uow.session.execute(query.with_for_update(skip_locked=True)).all():
             if isinstance(sender, VerifiableSender):
@@ -291,7 +376,7 @@ def _settle_abandoned_claims(
                 else:
                     values = {"state": OutboxState.QUEUED.value, "next_attempt_at": now}
             else:
-                failed += 1
+                failed.append(row.idempotency_key)
                 values = {
                     "state": OutboxState.FAILED.value,
                     "last_error": (
@@ -310,10 +395,12 @@ def _settle_abandoned_claims(
 
 
 def _record_failure(
-    uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, row: Row[Any], exc: Exception, max_attempts: int
+    uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, row: Row[Any], exc: Exception, give_up: _GiveUp
 ) -> OutboxState:
     now = as_utc(clock.now())
-    state = OutboxState.FAILED if row.attempts >= max_attempts else OutboxState.QUEUED
+    retry_until = as_utc(row.retry_until) if row.retry_until else now + give_up.after
+    out_of_attempts = give_up.max_attempts is not None and row.attempts >= give_up.max_attempts
+    state = OutboxState.FAILED if out_of_attempts or now >= retry_until else OutboxState.QUEUED
     wait = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
     with uow_factory() as uow:
         uow.session.execute(
@@ -323,6 +410,7 @@ def _record_failure(
                 state=state.value,
                 last_error=f"attempt {row.attempts}: {type(exc).__name__}: {exc}"[:2000],
                 next_attempt_at=now + wait if state is OutboxState.QUEUED else None,
+                retry_until=retry_until,
                 lease_expires_at=None,
             )
         )

@@ -2,9 +2,10 @@
 
 Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
 `/r/{token}/receipt` (what was recorded), `/cycles/{slug}` (the secretariat's overview and review
-queue, behind the secretariat token; `POST /cycles/{slug}/review` accepts or returns an answer),
-`/healthz`; the read API under `/api/v1/` (`portal.api`). Every page is rendered on the server and
-works without JavaScript; every form carries a CSRF token; every error is a plain page without internals.
+queue, behind the secretariat token; `POST /cycles/{slug}/review` accepts or returns an answer;
+`/cycles/{slug}/reports/{file}` downloads its stock-take reports), `/healthz`; the read API under
+`/api/v1/` (`portal.api`). Every page is rendered on the server and works without JavaScript; every
+form carries a CSRF token; every error is a plain page without internals.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -54,11 +55,13 @@ from portal.security import (
     same,
     signed,
 )
+from reporting import FORMATS
 from workflows import bootstrap
 from workflows.queries import reply_page
 from workflows.queries.progress import cycle_name_of_slug, cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import replies, review
+from workflows.services.stocktake import report_file_name
 from workflows.settings import Settings, get_settings
 
 log = logging.getLogger("followup.portal")
@@ -180,9 +183,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount(
         "/api/v1",
-        create_api(
-            portal.uow, portal.clock, requests_per_minute=portal.settings.api_requests_per_minute
-        ),
+        create_api(portal.uow, portal.clock, requests_per_minute=portal.settings.api_requests_per_minute),
     )
     _install_error_pages(app, portal)
 
@@ -270,27 +271,33 @@ def create_app(
         slug: str, request: Request, key: str | None = None, done: str = "", code: str = "", agency: str = ""
     ) -> Response:
         """The secretariat's page of a cycle: who answered, who is overdue, the answers to review."""
-        configured = portal.settings.secretariat_token
-        if not configured:
+        if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
-        session = signed(portal.secret_key, "secretariat", configured)
         if key is not None:
-            if not same(key, configured):
-                return _unauthorized()
-            response = RedirectResponse(f"/cycles/{quote(slug, safe='')}", status_code=303)
-            response.set_cookie(
-                SECRETARIAT_COOKIE,
-                session,
-                httponly=True,
-                samesite="lax",
-                secure=portal.settings.public_url.startswith("https://"),
-                path="/cycles",
-            )
-            return response
+            return _sign_in(portal, key, f"/cycles/{quote(slug, safe='')}")
         if not _is_secretariat(portal, request):
             return _unauthorized()
         notice = _review_notice(done, code, agency) if done else ""
         return _cycle_page(portal, cycle_name_of_slug(portal.uow(), slug), notice=notice)
+
+    @app.get("/cycles/{slug}/reports/{file_name}")
+    def report_file(slug: str, file_name: str, request: Request, key: str | None = None) -> Response:
+        """A stock-take report of the cycle, for the secretariat to download (Prefect's links point here)."""
+        if not portal.settings.secretariat_token:
+            raise NotFound("no secretariat token configured")
+        if key is not None:
+            return _sign_in(portal, key, f"/cycles/{quote(slug, safe='')}/reports/{quote(file_name)}")
+        if not _is_secretariat(portal, request):
+            return _unauthorized()
+        name = cycle_name_of_slug(portal.uow(), slug)
+        # Only the cycle's own report files, by the names they are written under: no path from outside.
+        formats = {report_file_name(name, fmt): fmt for fmt in FORMATS}
+        if file_name not in formats:
+            raise NotFound(f"'{file_name}' is not a stock-take report of '{name}'")
+        path = portal.settings.reports_dir / file_name
+        if not path.is_file():
+            raise NotFound(f"no {formats[file_name]} stock-take of '{name}' yet: it is written at the close")
+        return FileResponse(path, filename=file_name, headers={"Cache-Control": NO_STORE})
 
     @app.post("/cycles/{slug}/review")
     async def post_review(slug: str, request: Request) -> Response:
@@ -341,6 +348,23 @@ def create_app(
         return portal.mail_after(RedirectResponse(target, status_code=303), outgoing)
 
     return app
+
+
+def _sign_in(portal: Portal, key: str, target: str) -> Response:
+    """Exchange the secretariat token given as `?key=` for a session cookie, then go to `target`."""
+    configured = portal.settings.secretariat_token
+    if not configured or not same(key, configured):
+        return _unauthorized()
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SECRETARIAT_COOKIE,
+        signed(portal.secret_key, "secretariat", configured),
+        httponly=True,
+        samesite="lax",
+        secure=portal.settings.public_url.startswith("https://"),
+        path="/cycles",
+    )
+    return response
 
 
 def _is_secretariat(portal: Portal, request: Request) -> bool:

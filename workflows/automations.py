@@ -27,7 +27,7 @@ OUR_FLOWS = [
 ]
 # The daily follow-up runs every 24 hours; two more hours let a late or slow run finish before alerting.
 STALE_AFTER = timedelta(hours=26)
-MAIL_FAILED_EVENT = "followup.mail.failed"
+MAIL_FAILED_EVENT = flows.MAIL_FAILED_EVENT
 
 
 def wanted_automations(block_document_id: UUID) -> list[Automation]:
@@ -75,7 +75,7 @@ def wanted_automations(block_document_id: UUID) -> list[Automation]:
         ),
         Automation(
             name="followup: mail failed",
-            description="Follow-up gave up delivering e-mail (event followup.mail.failed).",
+            description="A run left e-mail undelivered (event followup.mail.failed): retried, or given up.",
             trigger=EventTrigger(expect={MAIL_FAILED_EVENT}, posture=Posture.Reactive, threshold=1),
             actions=notify(
                 "Follow-up: e-mail could not be delivered",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.orm import sessionmaker
@@ -15,6 +17,7 @@ from db.tables import installation
 from db.unit_of_work import SqlUnitOfWork
 from domain import tokens
 from domain.errors import NotFound
+from domain.launch import cycle_slug
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
 from domain.tokens import derive_token, key_fingerprint
@@ -115,6 +118,11 @@ def reply_token(cycle_id: int, agency_code: str, token_nonce: str) -> str:
 def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
     """The agency's secure reply link: <public url>/r/<token>."""
     return f"{get_settings().public_url}/r/{reply_token(cycle_id, agency_code, token_nonce)}"
+
+
+def report_link(cycle_name: str, path: Path) -> str:
+    """Where the secretariat downloads a stock-take report: the portal's route, never a file:// path."""
+    return f"{get_settings().public_url}/cycles/{cycle_slug(cycle_name)}/reports/{quote(path.name)}"
 
 
 def sheet_mark(cycle_id: int, agency_code: str) -> str:

@@ -30,8 +30,15 @@ class Settings(BaseSettings):
     home: Path = Field(
         # Per user, not the working directory: a worker or the portal started elsewhere finds the same home.
         default_factory=lambda: user_data_path("followup"),
-        description="Where the embedded database, outbox, inbox, reports and secret key live; unset: "
-        "the per-user data directory (`~/.local/share/followup` on Linux, from platformdirs).",
+        description="Where the embedded database and Prefect's local data live, and the shared files "
+        "unless FOLLOWUP_STORAGE says otherwise; unset: the per-user data directory "
+        "(`~/.local/share/followup` on Linux, from platformdirs).",
+    )
+    storage: str | None = Field(
+        default=None,
+        description="Where the files every process of one installation shares live: reports, inbox, "
+        "the folder outbox and the generated secret key. A folder every worker, the portal and the CLI "
+        "mount (`/srv/followup`, or an fsspec URL `file:///srv/followup`); unset: `$FOLLOWUP_HOME`.",
     )
     database_url: str | None = Field(
         default=None,
@@ -62,7 +69,7 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None,
         description="The key reply links derive from (64 hex digits); unset: generated once into "
-        "`$FOLLOWUP_HOME/secret.key`.",
+        "`secret.key` in the shared storage (`$FOLLOWUP_STORAGE`, else `$FOLLOWUP_HOME`).",
     )
     reminder_days: tuple[int, ...] = Field(
         default=(14, 7, 2), description="Reminders, in days before the reply deadline."
@@ -104,31 +111,61 @@ class Settings(BaseSettings):
 
     @property
     def resolved_mail_url(self) -> str:
-        """The mail URL, defaulting to a directory outbox at $FOLLOWUP_HOME/outbox."""
-        return self.mail_url or (self.home / "outbox").resolve().as_uri()
+        """The mail URL, defaulting to a directory outbox in the shared storage."""
+        return self.mail_url or (self.storage_dir / "outbox").resolve().as_uri()
 
     def resolved_secret_key(self) -> str:
-        """The reply-token key: FOLLOWUP_SECRET_KEY, else one kept in $FOLLOWUP_HOME/secret.key."""
+        """The reply-token key: FOLLOWUP_SECRET_KEY, else the one in `secret.key` in the shared storage."""
         if self.secret_key:
             return _checked_key(self.secret_key.strip(), "FOLLOWUP_SECRET_KEY")
-        path = self.home / "secret.key"
+        path = self.storage_dir / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Create with owner-only permissions before writing: the key must never be world-readable.
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(new_secret_key())
+            _create_key_file(path)
         return _checked_key(path.read_text().strip(), f"{path} (used while FOLLOWUP_SECRET_KEY is unset)")
 
     @property
+    def storage_dir(self) -> Path:
+        """The shared storage's folder: FOLLOWUP_STORAGE (a folder or a `file://` URL), else the home."""
+        if not self.storage:
+            return self.home
+        from fsspec.core import url_to_fs  # ships with Prefect; only parsed here
+
+        try:
+            filesystem, path = url_to_fs(self.storage)
+        except (ValueError, ImportError) as exc:  # an unknown scheme, or one whose package is missing
+            raise ValueError(f"FOLLOWUP_STORAGE: {self.storage!r} is not a storage URL ({exc})") from None
+        if "file" not in filesystem.protocol and "local" not in filesystem.protocol:
+            raise ValueError(
+                f"FOLLOWUP_STORAGE: {self.storage!r} is {filesystem.protocol} storage; only a folder every "
+                "process mounts (a path or file:// URL) is supported so far"
+            )
+        return Path(path)
+
+    @property
     def inbox_dir(self) -> Path:
-        """Where spreadsheets dropped by agencies are collected from."""
-        return self.home / "inbox"
+        """Where spreadsheets dropped by agencies are collected from (shared storage)."""
+        return self.storage_dir / "inbox"
 
     @property
     def reports_dir(self) -> Path:
-        """Where stock-take reports are written."""
-        return self.home / "reports"
+        """Where stock-take reports are written (shared storage: the portal serves them from there)."""
+        return self.storage_dir / "reports"
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key at `path` unless another process just did: whoever links first wins, all read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".secret.key.{os.getpid()}")
+    # Owner-only before anything is written: the key must never be world-readable.
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(new_secret_key())
+    try:
+        os.link(draft, path)  # atomic, and fails if the key exists: never a half-written key read
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 def _checked_key(key: str, source: str) -> str:

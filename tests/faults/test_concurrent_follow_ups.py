@@ -24,7 +24,16 @@ def test_two_follow_ups_at_once_send_no_reminder_twice(
     launched_on = date.today()
     deadline = launched_on + timedelta(days=28)
     log = tmp_path / "followup.log"
-    run_followup("cycle", "launch", "Twice", "--deadline", deadline.isoformat(), env=env, log=log)
+    run_followup(
+        "cycle",
+        "launch",
+        "Twice",
+        "--deadline",
+        deadline.isoformat(),
+        "--allow-placeholders",
+        env=env,
+        log=log,
+    )
     slow_smtp.messages.clear()
     slow_smtp.envelopes.clear()
 

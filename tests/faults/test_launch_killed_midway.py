@@ -34,7 +34,7 @@ def test_a_launch_killed_while_sending_and_run_again_asks_every_agency_exactly_o
     slow_smtp.delay = 0.5  # each message arrives, then its sender waits half a second for the reply
     env = process_env(database_url, slow_smtp.url, tmp_path / "home")
     deadline = (date.today() + timedelta(days=28)).isoformat()
-    launch = ("cycle", "launch", "Killed launch", "--deadline", deadline)
+    launch = ("cycle", "launch", "Killed launch", "--deadline", deadline, "--allow-placeholders")
     log = tmp_path / "followup.log"
 
     first = start_followup(*launch, env=env, log=log)
@@ -55,8 +55,11 @@ def test_a_launch_killed_while_sending_and_run_again_asks_every_agency_exactly_o
 
     slow_smtp.delay = 0.0
     run_followup(*launch, env=env, log=log)
-    # The next day's follow-up settles the message whose sender died (it is not sent blindly again).
-    run_followup("check", "--today", (date.today() + timedelta(days=2)).isoformat(), env=env, log=log)
+    # The next day's follow-up settles the message whose sender died (it is not sent blindly again),
+    # and, since its delivery is unknown, ends not green and exits 1 for an operator to check it.
+    check = ("check", "--today", (date.today() + timedelta(days=2)).isoformat())
+    run_followup(*check, env=env, log=log, expect_exit=1)
+    assert "1 given up" in log.read_text() and "delivery unknown" in log.read_text()
 
     received = slow_smtp.count_by_recipient()
     assert {catalogue.focal_point(a): received[catalogue.focal_point(a)] for a in catalogue.agencies} == {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from domain.lifecycle import RequestState
 from tests.smtp import SmtpServer
 from tests.support import FLOWS_DEADLINE as DEADLINE
-from tests.support import LAUNCH_DAY, latest_artifact, launch, sent_messages, submit_answers
+from tests.support import LAUNCH_DAY, latest_artifact, launch, outcome, sent_messages, submit_answers
 from workflows import bootstrap
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -22,7 +23,7 @@ AGENCIES = ["ILO", "IOM", "UNHCR"]
 def follow_up(day: date) -> dict[str, Any]:
     from workflows import flows
 
-    return flows.daily_follow_up(today=day)
+    return outcome(flows.daily_follow_up(today=day, return_state=True))
 
 
 def request_states() -> dict[str, str]:
@@ -66,18 +67,17 @@ def test_a_replayed_calendar_reminds_on_schedule_stops_after_a_reply_and_escalat
     assert len({m["Message-ID"] for m in smtp_server.messages}) == len(smtp_server.messages)
 
 
-def test_the_follow_up_reports_overdue_items_and_the_events_to_emit(catalogue: dict[str, int]) -> None:
+def test_the_follow_up_reports_overdue_agencies_and_names_them_in_its_summary(
+    catalogue: dict[str, int],
+) -> None:
     launch()
     found = follow_up(DEADLINE + timedelta(days=1))
-    assert {(row["item"], row["owner"]) for row in found["rows"]} == {
-        ("SR1", "ILO"),
-        ("SR1", "IOM"),
-        ("A1.1", "IOM"),
-        ("A1.2", "IOM"),
-        ("A1.2", "UNHCR"),
-        ("A2.1", "UNHCR"),
-    }
+    rows = {row["agency"]: (row["request state"], row["items overdue"]) for row in found["rows"]}
+    assert rows == {"ILO": ("overdue", 1), "IOM": ("overdue", 3), "UNHCR": ("overdue", 2)}
     assert found["newly_overdue_requests"] == [f"Spring 2026:{a}" for a in AGENCIES]
+    assert "Requests newly overdue: 3 (Spring 2026: ILO, IOM, UNHCR)" in found["summary"]
+    artifact = json.loads(latest_artifact("overdue-agencies").data)
+    assert {row["agency"] for row in artifact} == set(AGENCIES)
 
 
 def test_a_send_refused_by_the_mail_server_is_retried_and_nothing_is_sent_twice(
@@ -119,7 +119,11 @@ def test_closing_mails_the_summary_to_the_secretariat_and_writes_the_report(
     [summary] = smtp_server.by_recipient("hlcp.secretariat@un.example.org")
     assert "Spring 2026" in summary["Subject"]
     assert request_states() == dict.fromkeys(AGENCIES, RequestState.CLOSED.value)
-    assert Path(closed["report_paths"]["md"]).resolve().as_uri() in str(latest_artifact("stock-take-md").data)
+    # The report's link opens in the secretariat's browser: the portal's route, not a file:// path.
+    link = "http://127.0.0.1:8000/cycles/spring-2026/reports/spring-2026-stocktake.md"
+    assert closed["report_links"]["md"] == link and link in str(latest_artifact("stock-take-md").data)
+    figures = str(latest_artifact("stock-take-figures").data)
+    assert "| Overdue requests | 2 |" in figures and "| Reported on by their lead | " in figures
     again = flows.close_stocktake_cycle(
         cycle_name="Spring 2026", formats=["md"], today=DEADLINE + timedelta(days=6)
     )
@@ -139,7 +143,7 @@ def test_the_launch_runs_one_sending_task_per_twenty_agencies_not_one_per_item(f
     add_agencies(bootstrap.uow(), *codes)
     add_recommendations(bootstrap.uow(), {f"A1.{n}": [codes[n % 45], codes[(n + 1) % 45]] for n in range(90)})
     state = flows.launch_stocktake_cycle(
-        name="Spring 2026", deadline=DEADLINE, today=LAUNCH_DAY, return_state=True
+        name="Spring 2026", deadline=DEADLINE, today=LAUNCH_DAY, allow_placeholders=True, return_state=True
     )
     assert state.is_completed() and state.result()["item_count"] == 180
     run_id = state.state_details.flow_run_id
@@ -148,9 +152,16 @@ def test_the_launch_runs_one_sending_task_per_twenty_agencies_not_one_per_item(f
     names: list[str] = []
     give_up = time.monotonic() + 30  # task runs are recorded in batches, asynchronously
     with get_client(sync_client=True) as client:
-        while time.monotonic() < give_up and len(names) < 5:
+        while time.monotonic() < give_up and len(names) < 6:
             names = sorted(
                 run.name.rsplit("-", 1)[0] for run in client.read_task_runs(flow_run_filter=flow_run)
             )
             time.sleep(0.5)
-    assert names == ["mark-requests-sent", "open-cycle", "send-messages", "send-messages", "send-messages"]
+    assert names == [
+        "mark-requests-sent",
+        "open-cycle",
+        "send-messages",
+        "send-messages",
+        "send-messages",
+        "undelivered-mail",
+    ]

@@ -31,7 +31,7 @@ def prefect_server(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the server is what is under test here, not the database
-def test_the_daily_follow_up_publishes_the_overdue_items_artifact_and_events_to_a_prefect_server(
+def test_the_daily_follow_up_publishes_the_overdue_agencies_artifact_and_events_to_a_prefect_server(
     catalogue: dict[str, int], prefect_server: str, tmp_path: Path
 ) -> None:
     open_cycle(bootstrap.uow(), "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
@@ -65,14 +65,14 @@ def test_the_daily_follow_up_publishes_the_overdue_items_artifact_and_events_to_
 
     with temporary_settings(updates={"api.url": prefect_server}), get_client(sync_client=True) as client:
         [artifact] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["overdue-items"]))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["overdue-agencies"]))
         )
         assert isinstance(artifact.data, str)  # a table artifact stores its rows as JSON
-        table: list[dict[str, str]] = json.loads(artifact.data)
-        assert {(row["item"], row["owner"], row["what"]) for row in table} >= {
-            ("A1.1", "IOM", "status update (Spring 2026)"),
-            ("A2.1", "UNHCR", "milestone: Guidance note"),
-        }
+        table: list[dict[str, str | int]] = json.loads(artifact.data)
+        rows = {(r["agency"], r["request state"], r["items overdue"], r["milestones overdue"]) for r in table}
+        assert rows == {("IOM", "overdue", 3, 0), ("UNHCR", "overdue", 2, 1)}
+        [run] = client.read_flow_runs()
+        assert run.name == f"follow-up {day.isoformat()}"
         # Events are persisted asynchronously (in batches): poll, with a bound.
         wanted = {"followup.request.overdue", "followup.milestone.overdue", "followup.reply.received"}
         give_up = time.monotonic() + 60

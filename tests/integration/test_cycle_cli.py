@@ -43,3 +43,18 @@ def test_a_launch_with_a_past_deadline_is_refused_before_prefect_starts(database
     refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", "2020-01-01")
     assert "deadline: 2020-01-01 is in the past" in refused and "exit 1" in refused
     assert "prefect imported: False" in refused
+
+
+def test_a_launch_to_placeholder_addresses_is_refused_naming_the_agencies_before_prefect_starts(
+    database_url: str,
+) -> None:
+    uow = bootstrap.uow(database_url)
+    add_agencies(uow, "ILO", "IOM")
+    add_recommendations(uow, {"SR1": ["ILO", "IOM"]})
+    bootstrap.engine(database_url).dispose()
+
+    refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", "2099-01-01")
+
+    assert "contacts: 2 owning agencies have only placeholder addresses" in refused
+    assert "ILO, IOM" in refused and "--allow-placeholders" in refused and "exit 1" in refused
+    assert "prefect imported: False" in refused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,12 @@ from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
 from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate, agenda_heading
 from domain.tokens import derive_token, sheet_mark
+from notifications.messages import render
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from tests.fakes import FakeNotifier
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
-from workflows.flows import follow_up_events
+from workflows.flows import escalation_events, follow_up_events
 from workflows.queries import progress
 from workflows.services import closing, follow_up
 from workflows.services import launch as launching
@@ -48,7 +50,12 @@ def catalogue(uow: SqlUnitOfWork) -> dict[str, int]:
 
 
 def launch(uow: SqlUnitOfWork, notifier: FakeNotifier, **kwargs: Any) -> launching.LaunchResult:
-    arguments: dict[str, Any] = {"name": "Spring 2026", "deadline": DEADLINE, "hlcp_session": "HLCP 51"}
+    arguments: dict[str, Any] = {
+        "name": "Spring 2026",
+        "deadline": DEADLINE,
+        "hlcp_session": "HLCP 51",
+        "allow_placeholders": True,  # the test agencies' example.org addresses
+    }
     return launching.launch_cycle(uow, notifier, clock(LAUNCH_DAY), CONFIG, **{**arguments, **kwargs})
 
 
@@ -115,7 +122,15 @@ def test_the_portals_part_size_also_decides_which_requests_are_listed_by_code(uo
     add_recommendations(uow, {"SR1": ["ILO"], "A1.1": ["IOM"], "A1.2": ["IOM"]})
     notifier = FakeNotifier()
     config = dataclasses.replace(CONFIG, part_size=1)
-    launching.launch_cycle(uow, notifier, clock(LAUNCH_DAY), config, name="Spring 2026", deadline=DEADLINE)
+    launching.launch_cycle(
+        uow,
+        notifier,
+        clock(LAUNCH_DAY),
+        config,
+        name="Spring 2026",
+        deadline=DEADLINE,
+        allow_placeholders=True,
+    )
 
     contexts = {m.context["agency"]["code"]: m.context for m in notifier.of_kind("status-request")}
     assert contexts["IOM"]["in_parts"] and not contexts["ILO"]["in_parts"]
@@ -200,6 +215,38 @@ def test_a_reminder_is_not_sent_after_the_agency_answered(uow: SqlUnitOfWork) ->
         assert uow.requests.get(cycle_id, "ILO").state == RequestState.ANSWERED.value  # type: ignore[union-attr]
 
 
+def test_a_reply_is_announced_once_per_version_whatever_the_runs_and_after_a_missed_day(
+    uow: SqlUnitOfWork,
+) -> None:
+    ids = catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM"])
+    answer(uow, cycle_id, "ILO", ids["SR1"])
+    # No run for three days after the reply: the first run still announces it, later runs do not.
+    runs = [follow_up_on(uow, FakeNotifier(), LAUNCH_DAY + timedelta(days=n)) for n in (3, 3, 4)]
+    assert [run.replies_received for run in runs] == [["Spring 2026:ILO"], [], []]
+    with uow:
+        given = uow.updates.get(cycle_id, ids["SR1"], "ILO")
+        assert given is not None
+        given.apply(
+            Answer(ids["SR1"], ReportedStatus.COMPLETED, narrative="Guidance published."),
+            at=clock(LAUNCH_DAY + timedelta(days=5)).now(),
+            by="focal.point@ilo.example.org",
+            channel=Channel.PORTAL,
+            submit=True,
+        )
+        uow.commit()
+    collected = closing.collect_replies(
+        lambda: uow,
+        lambda _: FakeNotifier(),
+        clock(LAUNCH_DAY + timedelta(days=5)),
+        CONFIG,
+        cycle_name="Spring 2026",
+        inbox_dir=Path("/nonexistent-inbox"),
+    )
+    after = follow_up_on(uow, FakeNotifier(), LAUNCH_DAY + timedelta(days=6))
+    assert (collected.replies_received, after.replies_received) == (["ILO"], [])
+
+
 def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_later(uow: SqlUnitOfWork) -> None:
     catalogue(uow)
     cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["UNHCR"])
@@ -207,9 +254,8 @@ def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_late
     assert follow_up_on(uow, notifier, DEADLINE).newly_overdue_requests == []
     late = follow_up_on(uow, notifier, DEADLINE + timedelta(days=1))
     assert late.newly_overdue_requests == ["Spring 2026:UNHCR"]
-    assert [(r.item, r.owner, r.since) for r in late.overdue] == [
-        ("A1.2", "UNHCR", DEADLINE),
-        ("A2.1", "UNHCR", DEADLINE),
+    assert [(r.agency, r.request_state, r.items_overdue) for r in late.overdue_agencies] == [
+        ("UNHCR", "overdue", 2)
     ]
     assert late.late_requests == [LateRequest("Spring 2026", "UNHCR", DEADLINE, ["A1.2", "A2.1"])]
     overdue_event = next(e for e in follow_up_events(late) if e.event == "followup.request.overdue")
@@ -222,6 +268,15 @@ def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_late
     assert follow_up_on(uow, notifier, DEADLINE + timedelta(days=2)).escalations == []
     escalated = follow_up_on(uow, notifier, DEADLINE + timedelta(days=3))
     assert escalated.escalations == [f"escalation:{cycle_id}:UNHCR"]
+    (event,) = escalation_events(escalated)
+    assert (event.event, event.payload["agency"], event.payload["unanswered"]) == (
+        "followup.request.escalated",
+        "UNHCR",
+        2,
+    )
+    (row,) = escalated.overdue_agencies
+    assert (row.request_state, row.escalated_on) == ("escalated", DEADLINE + timedelta(days=3))
+    assert "Escalations queued: 1 (UNHCR)" in escalated.summary_markdown()
     message = notifier.of_kind("escalation")[0]
     assert message.to == ["head.office@unhcr.example.org"]
     assert message.cc == ["hlcp.secretariat@un.example.org"]
@@ -243,13 +298,12 @@ def test_milestones_past_their_due_date_are_marked_overdue_and_listed(uow: SqlUn
         uow.commit()
     report = follow_up_on(uow, FakeNotifier(), date(2026, 3, 10))
     assert report.newly_overdue_milestones == 1
-    assert [(r.item, r.owner, r.what) for r in report.overdue] == [
-        ("A1.1", "IOM", "milestone: Expert meeting")
-    ]
+    assert [(r.agency, r.cycle, r.milestones_overdue) for r in report.overdue_agencies] == [("IOM", "", 1)]
     assert report.late_milestones == [LateMilestone("A1.1", "IOM", "Expert meeting", date(2026, 3, 9))]
     assert [e.event for e in follow_up_events(report)] == ["followup.milestone.overdue"]
     again = follow_up_on(uow, FakeNotifier(), date(2026, 3, 11))
-    assert again.newly_overdue_milestones == 0 and len(again.overdue) == 1 and again.late_milestones == []
+    assert again.newly_overdue_milestones == 0 and again.late_milestones == []
+    assert len(again.overdue_agencies) == 1
     with uow:
         states = {m.title: m.state for m in uow.milestones.list()}
     assert states == {
@@ -280,6 +334,11 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     ids = catalogue(uow)
     cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
     answer(uow, cycle_id, "ILO", ids["SR1"])
+    with uow:
+        uow.milestones.add(
+            Milestone(recommendation_id=ids["A1.1"], title="Expert meeting", due_date=DEADLINE)
+        )
+        uow.commit()
     notifier = FakeNotifier()
 
     def close() -> closing.CloseReport:
@@ -299,9 +358,18 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     assert closed.report_paths["md"].exists()
     assert [m.code for m in closed.collect.missing] == ["IOM", "UNHCR"]
     summary = notifier.of_kind("cycle-summary")[0].context
-    assert (summary["requested"], summary["answered"], summary["overdue_items"]) == (3, 1, 5)
-    assert summary["response_rate"] == 0.33
     assert [a["code"] for a in summary["overdue_agencies"]] == ["IOM", "UNHCR"]
+    # The e-mail says what the report says: the same figures, never one "overdue items" number.
+    report = closed.report_paths["md"].read_text()
+    reported = re.search(r"The lead agency reported on (\d+) of (\d+) recommendations", report)
+    overdue_requests = re.search(r"(\d+) requests? (?:is|are) overdue", report)
+    overdue_milestones = re.search(r"(\d+) milestones? (?:is|are) overdue", report)
+    assert reported and overdue_requests and overdue_milestones, report
+    email = render("cycle-summary", summary)
+    assert f"reported by their lead {reported[1]} of {reported[2]}" in email.subject
+    assert f"Overdue requests: {overdue_requests[1]}" in email.text
+    assert f"Overdue milestones: {overdue_milestones[1]}" in email.text
+    assert (overdue_requests[1], overdue_milestones[1]) == ("2", "1")
     assert summary["report_url"].startswith("file://")
     again = close()
     assert (again.closed_now, again.summary_enqueued) == (False, False)

@@ -57,6 +57,29 @@ def test_an_operator_sees_a_failed_message_retries_it_and_it_arrives_once(
     assert sorted(m["X-Followup-Key"] for m in smtp_server.messages) == ["reminder:1:IOM", "reminder:1:UNDP"]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_refused_send_exits_1_and_the_status_shows_per_agency_and_kind_until_when_and_why(
+    database_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    enqueue(
+        SqlUnitOfWork(sessionmaker(bind=engine, expire_on_commit=False)),
+        key="reminder:1:IOM",
+        kind="reminder",
+    )
+    engine.dispose()
+    smtp_server.refuse_next(1)
+
+    where = {"database_url": database_url, "mail_url": smtp_server.url}
+    refused = followup("mail", "send", **where, home=tmp_path)
+    status = followup("mail", "status", **where, home=tmp_path)
+
+    assert refused.returncode == 1 and "0 sent, 1 to retry later, 0 failed" in refused.stdout
+    assert "Refused by the mail server" in status.stdout
+    line = next(line for line in status.stdout.splitlines() if "IOM" in line)
+    assert "reminder" in line and "retried by the next runs until" in line and "451" in line
+
+
 def test_a_malformed_mail_url_is_a_one_line_error_that_hides_the_password(tmp_path: Path) -> None:
     # The URL is checked before the database is touched: no migrated database needed.
     database_url = f"sqlite:///{tmp_path / 'unused.db'}"

@@ -132,3 +132,27 @@ def test_a_long_queue_shows_a_first_page_of_forms_and_says_so(
 
     assert page.text.count('class="review-accept"') == 2
     assert "The first 2 are shown" in page.text and "3 answers waiting" in page.text
+
+
+def test_the_secretariat_downloads_a_stock_take_report_with_its_token_and_nothing_else_of_the_folder(
+    client: TestClient,
+) -> None:
+    from workflows.settings import get_settings
+
+    reports = get_settings().reports_dir
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / f"{CYCLE}-stocktake.md").write_text("# Stock-take\n")
+    (reports / "notes.txt").write_text("not a report\n")
+    url = f"/cycles/{CYCLE}/reports/{CYCLE}-stocktake.md"
+
+    anonymous = client.get(url)
+    signed_in = client.get(f"{url}?key={SECRETARIAT_TOKEN}", follow_redirects=False)
+    with_cookie = client.get(url)  # the cookie from signing in
+    other_file = client.get(f"/cycles/{CYCLE}/reports/notes.txt", headers=AUTH)
+    not_written = client.get(f"/cycles/{CYCLE}/reports/{CYCLE}-stocktake.docx", headers=AUTH)
+
+    assert anonymous.status_code == 401
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, url)
+    assert with_cookie.status_code == 200 and with_cookie.text == "# Stock-take\n"
+    assert f'filename="{CYCLE}-stocktake.md"' in with_cookie.headers["content-disposition"]
+    assert other_file.status_code == 404 and not_written.status_code == 404

@@ -58,7 +58,13 @@ def _launch_and_send(database_url: str, sender_url: str) -> int:
     add_recommendations(uow, {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"]})
     clock = bootstrap.FixedClock(LAUNCH_DAY)
     launched = launch.launch_cycle(
-        uow, bootstrap.notifier(uow, clock), clock, bootstrap.cycle_config(), name="Spring", deadline=DEADLINE
+        uow,
+        bootstrap.notifier(uow, clock),
+        clock,
+        bootstrap.cycle_config(),
+        name="Spring",
+        deadline=DEADLINE,
+        allow_placeholders=True,
     )
     report = dispatch(bootstrap.uow, sender_from_url(sender_url), clock, links=bootstrap.reply_link)
     assert report.sent == 2 and report.failed == 0

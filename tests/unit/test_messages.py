@@ -202,7 +202,9 @@ def test_the_cycle_summary_goes_to_the_secretariat_without_a_calendar_event() ->
     message = render("cycle-summary", context("cycle-summary", report_url="http://127.0.0.1:8000/reports/1"))
 
     assert message.ics is None
-    assert "21 of 25 agencies replied (84%)" in message.subject
+    assert "reported by their lead 7 of 9 (78%), 4 overdue requests, 2 overdue milestones" in message.subject
+    assert "Overdue requests: 4" in message.text and "Overdue milestones: 2" in message.text
+    assert "overdue items" not in (message.subject + message.text).lower()
     assert "IOM: Organisation internationale pour les migrations — Genève" in message.text
     assert 'href="http://127.0.0.1:8000/reports/1"' in message.html
 

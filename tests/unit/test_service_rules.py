@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from domain.errors import NotFound, ValidationError
-from domain.launch import Readiness, check_new_cycle, check_rerun, listing
+from domain.launch import Readiness, check_new_cycle, check_rerun, is_placeholder, listing
 from domain.lifecycle import CycleState, MilestoneState, RequestState
 from domain.model import (
     Agency,
@@ -141,6 +141,26 @@ def test_a_new_cycle_needs_every_item_owned_unless_allowed_and_every_owner_reach
     nobody = Readiness(ownerless=[], owners=[], reachable=frozenset())
     with pytest.raises(ValidationError, match="there is nothing to ask"):
         check_new_cycle("Spring", date(2026, 4, 1), TODAY, nobody, allow_unowned=True)
+
+
+def test_a_new_cycle_is_refused_when_an_owner_has_only_placeholder_addresses_unless_allowed() -> None:
+    rehearsal = Readiness(
+        ownerless=[],
+        owners=["ILO", "WHO"],
+        reachable=frozenset({"ILO", "WHO"}),
+        placeholder_only=frozenset({"WHO"}),
+    )
+    with pytest.raises(ValidationError, match=r"contacts: 1 owning agencies have only placeholder .*: WHO\."):
+        check_new_cycle("Spring", date(2026, 4, 1), TODAY, rehearsal, allow_unowned=False)
+    check_new_cycle(
+        "Spring", date(2026, 4, 1), TODAY, rehearsal, allow_unowned=False, allow_placeholders=True
+    )
+    assert [is_placeholder(a) for a in ("fp@who.example.org", "x@example.com", "a@b.test", "fp@who.int")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_launching_an_existing_cycle_again_is_a_re_run_only_while_open_with_the_same_deadline() -> None:

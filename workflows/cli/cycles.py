@@ -35,13 +35,28 @@ from workflows.services import stocktake
 SHOWN_ROWS = 50  # overdue rows printed by `check`
 
 
-def _run_flow(pick: Callable[[Any], Callable[..., dict[str, Any]]], **parameters: Any) -> dict[str, Any]:
-    """Run a flow in this process, against PREFECT_API_URL if set, else Follow-up's local server."""
+def _run_flow(pick: Callable[[Any], Callable[..., Any]], **parameters: Any) -> dict[str, Any]:
+    """Run a flow in this process, against PREFECT_API_URL if set, else Follow-up's local server.
+
+    A run that left mail undelivered still returns what it did; the command then exits non-zero
+    (see `exit_if_undelivered`).
+    """
     from workflows import flows
     from workflows.prefect_env import prefect_api, without_heartbeats
 
-    with user_errors(), server_errors(), prefect_api(say), without_heartbeats():
-        return pick(flows)(**parameters)
+    with user_errors(), server_errors(), prefect_api(say), without_heartbeats(), flows.in_foreground():
+        state = pick(flows)(**parameters, return_state=True)
+        if state.name != flows.UNDELIVERED_STATE:
+            return dict(state.result())
+        result: dict[str, Any] = state.result(raise_on_failure=False)
+        err_console.print(f"[bold red]mail:[/] {state.message}", highlight=False, soft_wrap=True)
+        return result
+
+
+def exit_if_undelivered(result: dict[str, Any]) -> None:
+    """Exit 1 when the run left mail undelivered (after the command printed what it did)."""
+    if result.get("undelivered"):
+        raise typer.Exit(1)
 
 
 @cycle_app.command("launch")
@@ -53,6 +68,11 @@ def launch(
     ),
     allow_unowned: bool = typer.Option(
         False, "--allow-unowned", help="Launch although some items have no owner."
+    ),
+    allow_placeholders: bool = typer.Option(
+        False,
+        "--allow-placeholders",
+        help="Launch although some agencies have only placeholder addresses (example.org): a rehearsal.",
     ),
     symbol: str | None = typer.Option(None, "--symbol", help="Document symbol, e.g. CEB/2015/HLCP-29/CRP.3."),
     venue: str | None = typer.Option(None, "--venue", help="Where the session meets, e.g. 'Rome'."),
@@ -74,6 +94,7 @@ def launch(
             name=name,
             deadline=deadline.date(),
             allow_unowned=allow_unowned,
+            allow_placeholders=allow_placeholders,
         )
     result = _run_flow(
         lambda flows: flows.launch_stocktake_cycle,
@@ -81,6 +102,7 @@ def launch(
         deadline=deadline.date(),
         hlcp_session=session,
         allow_unowned=allow_unowned,
+        allow_placeholders=allow_placeholders,
         today=day,
     )
     if document:
@@ -91,6 +113,7 @@ def launch(
         f"{verb} [bold]{result['cycle_name']}[/]: {len(result['agencies'])} agencies, "
         f"{result['item_count']} items; {result['enqueued']} requests queued now, {result['sent']} sent."
     )
+    exit_if_undelivered(result)
 
 
 def _document_values(
@@ -151,17 +174,17 @@ def check(
         f"{len(found['replies_received'])} replies received."
     )
     if found["rows"]:
-        table = Table(
-            "item", "owner", "what is overdue", "since", title=f"Overdue ({found['overdue_count']})"
-        )
+        columns = list(found["rows"][0])
+        table = Table(*columns, title=f"Agencies overdue ({found['overdue_count']})")
         for row in found["rows"][:SHOWN_ROWS]:
-            table.add_row(row["item"], row["owner"], row["what"], row["since"])
+            table.add_row(*(str(row[column]) for column in columns))
         console.print(table)
         if found["overdue_count"] > SHOWN_ROWS:
             more = found["overdue_count"] - SHOWN_ROWS
             console.print(
-                f"... and {more} more (`followup cycle show`, the overdue-items artifact in Prefect)."
+                f"... and {more} more (`followup cycle show`, the overdue-agencies artifact in Prefect)."
             )
+    exit_if_undelivered(found)
 
 
 @cycle_app.command("collect")
@@ -169,6 +192,7 @@ def collect(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTI
     """Take in spreadsheets from the inbox, count portal replies, and show what is still missing."""
     collected = _run_flow(lambda flows: flows.collect_replies, cycle_name=name, today=day_of(today))
     _print_collected(collected)
+    exit_if_undelivered(collected)
 
 
 def _print_collected(collected: dict[str, Any]) -> None:
@@ -203,6 +227,7 @@ def close(
     console.print(f"Cycle [bold]{name}[/] {'closed' if closed['closed_now'] else 'was already closed'}.")
     for fmt, path in closed["report_paths"].items():
         console.print(f"  {fmt}: {path}")
+    exit_if_undelivered(closed)
 
 
 @cycle_app.command("list")

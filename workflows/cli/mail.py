@@ -18,14 +18,25 @@ mail_app = sub_app(
 
 @mail_app.command("status")
 def status() -> None:
-    """Count messages per state and list the failed ones with their last error."""
+    """Count messages per state; per agency and kind, what the mail server refused and its last error."""
     from notifications import outbox  # rendering and SMTP machinery: loaded only when used
 
     with user_errors(), bootstrap.uow() as uow:
         counts = outbox.counts_by_state(uow)
+        refused = outbox.undelivered(uow)
         failed = outbox.failed_messages(uow)
     states = ("queued", "sending", "sent", "failed")
     console.print(", ".join(f"{counts.get(state, 0)} {state}" for state in states))
+    if refused:
+        table = Table("agency", "kind", "messages", "state", "last error", title="Refused by the mail server")
+        for group in refused:
+            if group.state == "failed":
+                state = "[red]given up[/] (`followup mail retry`)"
+            else:
+                until = group.retry_until.strftime("%Y-%m-%d %H:%M") if group.retry_until else "?"
+                state = f"retried by the next runs until {until} UTC"
+            table.add_row(group.agency_code or "", group.kind, str(group.count), state, group.last_error)
+        console.print(table)
     if failed:
         table = Table("key", "Message-ID", "to", "attempts", "last error", title="Failed messages")
         for row in failed:
@@ -48,7 +59,7 @@ def send(limit: int | None = typer.Option(None, min=1, help="Send at most this m
     console.print(
         f"{report.sent} sent, {report.retrying} to retry later, {report.failed} failed (via {sender!r})."
     )
-    if report.failed:
+    if report.failed or report.retrying:  # some mail could not be delivered: say so to scripts too
         raise typer.Exit(1)
 
 

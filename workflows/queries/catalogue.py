@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.launch import Readiness
+from domain.launch import Readiness, is_placeholder
 from domain.model import Milestone, OwnerRole, Recommendation
 
 
@@ -132,5 +132,7 @@ def launch_readiness(uow: SqlUnitOfWork) -> Readiness:
         .where(r.c.state == "active")
         .distinct()
     )
-    reachable = uow.session.scalars(select(tables.contacts.c.agency_code).distinct())
-    return Readiness(list(ownerless), sorted(owners), frozenset(reachable))
+    contacts = uow.session.execute(select(tables.contacts.c.agency_code, tables.contacts.c.email)).all()
+    reachable = {code for code, _ in contacts}
+    real = {code for code, email in contacts if not is_placeholder(email)}
+    return Readiness(list(ownerless), sorted(owners), frozenset(reachable), frozenset(reachable - real))

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, literal, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
+from domain.figures import StocktakeFigures, headline
 from domain.lifecycle import CycleState, RequestState, ReviewState
 from domain.model import Agency, StatusRequest, StockTakeCycle
 from workflows.config import CycleConfig
@@ -97,20 +98,20 @@ def summary_context(
     cycle: StockTakeCycle,
     config: CycleConfig,
     progress: Sequence[AgencyProgress],
+    figures: StocktakeFigures,
     paths: Mapping[str, Path],
     report_url: Callable[[Path], str],
 ) -> dict[str, Any]:
-    """What the cycle summary to the secretariat shows: response rate, who is late, the reports."""
-    answered = [p for p in progress if p.requested and p.missing == 0]
-    late = [p for p in progress if p.missing]
+    """What the cycle summary to the secretariat shows: the stock-take's figures, who is late, the reports.
+
+    Every number comes from the report's figures, so the e-mail and the report cannot disagree.
+    """
     first_report = next(iter(paths.values()), None)
     return {
         **common_context(cycle, config),
-        "requested": len(progress),
-        "answered": len(answered),
-        "response_rate": round(len(answered) / len(progress), 2) if progress else 0.0,
-        "overdue_agencies": [{"code": p.code, "name": p.name} for p in late],
-        "overdue_items": sum(p.missing for p in late),
+        "figures": figures.as_dict(),
+        "headline": [{"label": label, "value": value} for label, value in headline(figures)],
+        "overdue_agencies": [{"code": p.code, "name": p.name} for p in progress if p.missing],
         "report_paths": [str(path) for path in paths.values()],
         "report_url": report_url(first_report) if first_report else None,
     }

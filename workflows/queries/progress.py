@@ -225,16 +225,39 @@ def unanswered_items(uow: SqlUnitOfWork, cycle_id: int, agency_codes: Sequence[s
     return items
 
 
-def answered_since(uow: SqlUnitOfWork, cycle_id: int, start: datetime, end: datetime) -> set[str]:
-    """The agencies whose request was marked answered after `start`, up to `end`."""
-    sr = tables.status_requests
-    return set(
-        uow.session.scalars(
-            select(sr.c.agency_code).where(
-                sr.c.cycle_id == cycle_id, sr.c.answered_at > start, sr.c.answered_at <= end
-            )
+def reply_versions(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, tuple[int, int | None]]:
+    """Per agency that has answered: (its reply version, the version last announced).
+
+    A reply's version is the sum of its answers' versions: it grows with every answer saved, so an
+    answer given again (after a question, or a correction) makes a new version.
+    """
+    u, sr = tables.status_updates, tables.status_requests
+    version = (
+        select(func.sum(u.c.version))
+        .where(
+            u.c.cycle_id == sr.c.cycle_id,
+            u.c.agency_code == sr.c.agency_code,
+            u.c.state != ReviewState.DRAFT.value,
+        )
+        .scalar_subquery()
+    )
+    rows = uow.session.execute(
+        select(sr.c.agency_code, version.label("version"), sr.c.reply_announced_version).where(
+            sr.c.cycle_id == cycle_id
         )
     )
+    return {row.agency_code: (int(row.version), row.reply_announced_version) for row in rows if row.version}
+
+
+def last_reminders(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, datetime]:
+    """When each agency was last reminded in the cycle (sent, or queued while not sent yet)."""
+    ob = tables.outbox
+    rows = uow.session.execute(
+        select(ob.c.agency_code, func.max(func.coalesce(ob.c.sent_at, ob.c.created_at)))
+        .where(ob.c.cycle_id == cycle_id, ob.c.kind == "reminder")
+        .group_by(ob.c.agency_code)
+    )
+    return {code: at for code, at in rows if code}
 
 
 def overdue_milestones(uow: SqlUnitOfWork) -> list[Any]:

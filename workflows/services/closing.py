@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import DomainError, ValidationError
+from domain.figures import StocktakeFigures
 from domain.lifecycle import CycleState, RequestState
 from domain.ports import Clock, Notifier
 from workflows.config import CycleConfig
 from workflows.queries.emails import summary_context
 from workflows.queries.progress import AgencyProgress, progress
-from workflows.services.follow_up import sync_answered
+from workflows.services.follow_up import announce_replies, sync_answered
+
+if TYPE_CHECKING:  # report rendering is imported by the close only (see _write_reports)
+    from workflows.services.stocktake import WrittenStocktake
 
 REPLY_FILE_SUFFIXES = (".xlsx", ".csv")
 
@@ -42,6 +47,8 @@ class CollectReport:
     files: list[FileOutcome]
     newly_answered: list[str]
     missing: list[AgencyProgress]
+    # Agencies whose reply has a version not announced before (each version is announced once).
+    replies_received: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class CloseReport:
     collect: CollectReport
     report_paths: dict[str, Path]
     summary_enqueued: bool
+    figures: StocktakeFigures
 
 
 def collect_replies(
@@ -76,9 +84,10 @@ def collect_replies(
     with new_uow() as uow:
         cycle = uow.cycles.require(cycle_name)
         newly = sync_answered(uow, cycle, clock.now()) if cycle.state == CycleState.OPEN else []
+        received = announce_replies(uow, cycle)
         missing = [p for p in progress(uow, cycle, clock.today()) if p.missing]
         uow.commit()
-    return CollectReport(cycle_name, files, newly, missing)
+    return CollectReport(cycle_name, files, newly, missing, received)
 
 
 def _take_in(
@@ -149,10 +158,11 @@ def close_cycle(
                 if request.state != RequestState.CLOSED:
                     request.transition(RequestState.CLOSED, at=now, by=by, why="cycle closed")
         uow.commit()
-    paths = _write_reports(new_uow(), cycle_name, formats=formats, out_dir=reports_dir, clock=clock)
+    written = _write_reports(new_uow(), cycle_name, formats=formats, out_dir=reports_dir, clock=clock)
+    paths = written.paths
     with new_uow() as uow:
         cycle = uow.cycles.require(cycle_name)
-        context = summary_context(cycle, config, lines, paths, report_url)
+        context = summary_context(cycle, config, lines, written.figures, paths, report_url)
         notifier = new_notifier(uow)
         enqueued = notifier.enqueue(
             "cycle-summary",
@@ -162,13 +172,13 @@ def close_cycle(
             cycle_id=cycle.id,
         )
         uow.commit()
-    return CloseReport(cycle_name, closed_now, collected, paths, enqueued)
+    return CloseReport(cycle_name, closed_now, collected, paths, enqueued, written.figures)
 
 
 def _write_reports(
     uow: SqlUnitOfWork, cycle_name: str, *, formats: Sequence[str], out_dir: Path, clock: Clock
-) -> dict[str, Path]:
+) -> WrittenStocktake:
     # Imported here: report rendering (python-docx, matplotlib) is only loaded by the close.
-    from workflows.services.stocktake import write_reports
+    from workflows.services.stocktake import write_stocktake
 
-    return write_reports(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock)
+    return write_stocktake(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -25,26 +25,38 @@ from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agencies_by_code, agency_context, deadline_moves, queued_keys
 from workflows.queries.progress import (
     answered_counts,
-    answered_since,
     item_counts,
+    last_reminders,
     overdue_milestones,
+    reply_versions,
     unanswered_items,
 )
 from workflows.services.launch import locked_requests
 
 
 @dataclass(frozen=True)
-class OverdueRow:
-    """One line of the operators' `overdue-items` table."""
+class OverdueAgency:
+    """One line of the operators' `overdue-agencies` table: an agency late in a cycle, or on milestones."""
 
-    item: str
-    owner: str
-    what: str
-    since: date
+    agency: str
+    cycle: str  # "" for an agency late on milestones only
+    request_state: str  # overdue or escalated; "" for milestones only
+    items_overdue: int  # the late request's items still unanswered
+    milestones_overdue: int
+    last_reminder: date | None
+    escalated_on: date | None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | int]:
         """The row as the table artifact shows it."""
-        return {"item": self.item, "owner": self.owner, "what": self.what, "since": self.since.isoformat()}
+        return {
+            "agency": self.agency,
+            "cycle": self.cycle,
+            "request state": self.request_state,
+            "items overdue": self.items_overdue,
+            "milestones overdue": self.milestones_overdue,
+            "last reminder": self.last_reminder.isoformat() if self.last_reminder else "",
+            "escalated on": self.escalated_on.isoformat() if self.escalated_on else "",
+        }
 
 
 @dataclass(frozen=True)
@@ -77,8 +89,9 @@ class FollowUpReport:
     escalations: list[str] = field(default_factory=list)
     newly_overdue_requests: list[str] = field(default_factory=list)
     replies_received: list[str] = field(default_factory=list)
-    overdue: list[OverdueRow] = field(default_factory=list)
+    overdue_agencies: list[OverdueAgency] = field(default_factory=list)
     late_requests: list[LateRequest] = field(default_factory=list)
+    escalated_requests: list[LateRequest] = field(default_factory=list)
     late_milestones: list[LateMilestone] = field(default_factory=list)
 
     @property
@@ -86,20 +99,43 @@ class FollowUpReport:
         """How many milestones became overdue in this run."""
         return len(self.late_milestones)
 
+    def lines(self) -> list[str]:
+        """What the run did, one line per kind, naming the agencies (cycle: agencies)."""
+        late_milestones = [f"{m.owner} {m.code}" for m in self.late_milestones]
+        overdue = [f"{a.cycle or 'milestones'}:{a.agency}" for a in self.overdue_agencies]
+        return [
+            f"Open cycles: {', '.join(self.cycles) or 'none'}",
+            f"Reminders queued: {_named(self.reminders, key_of_agency=2)}",
+            f"Escalations queued: {_named(self.escalations, key_of_agency=2)}",
+            f"Requests newly overdue: {_named(self.newly_overdue_requests)}",
+            f"Milestones newly overdue: {len(late_milestones)}"
+            + (f" ({', '.join(late_milestones)})" if late_milestones else ""),
+            f"Replies received: {_named(self.replies_received)}",
+            f"Agencies overdue: {_named(overdue)}",
+        ]
+
     def summary_markdown(self) -> str:
         """A short markdown summary for the Prefect UI."""
-        lines = [
-            f"# Daily follow-up, {self.today.isoformat()}",
-            "",
-            f"- Open cycles: {', '.join(self.cycles) or 'none'}",
-            f"- Reminders queued: {len(self.reminders)}",
-            f"- Escalations queued: {len(self.escalations)}",
-            f"- Requests newly overdue: {len(self.newly_overdue_requests)}",
-            f"- Milestones newly overdue: {self.newly_overdue_milestones}",
-            f"- Replies received: {len(self.replies_received)}",
-            f"- Overdue items in total: {len(self.overdue)}",
-        ]
+        lines = [f"# Daily follow-up, {self.today.isoformat()}", ""] + [f"- {line}" for line in self.lines()]
         return "\n".join(lines) + "\n"
+
+
+def _named(keys: Sequence[str], *, key_of_agency: int | None = None) -> str:
+    """`3 (Spring 2027: FAO, WHO)` from `cycle:agency` keys; `2 (FAO, WHO)` from outbox keys."""
+    if not keys:
+        return "0"
+    groups: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        if key_of_agency is None:
+            group, _, agency = key.rpartition(":")  # agency codes never hold a colon
+        else:
+            group, agency = "", key.split(":")[key_of_agency]
+        groups[group].append(agency)
+    named = "; ".join(
+        f"{group}: {', '.join(sorted(set(agencies)))}" if group else ", ".join(sorted(set(agencies)))
+        for group, agencies in groups.items()
+    )
+    return f"{len(keys)} ({named})"
 
 
 def follow_up(
@@ -152,6 +188,7 @@ def _follow_up_cycle(
     requested, answered = item_counts(uow, cycle.id), answered_counts(uow, cycle.id)
     reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
+    escalated_now: set[str] = set()
     agencies = agencies_by_code(uow, [r.agency_code for r in requests])
     moves = deadline_moves(uow, cycle)
     for request in requests:
@@ -202,15 +239,28 @@ def _follow_up_cycle(
                 why=f"escalated {schedule.escalation_days} days late",
             )
             request.escalated_at = now
-    late = [r.agency_code for r in requests if r.state in (RequestState.OVERDUE, RequestState.ESCALATED)]
-    still_missing = unanswered_items(uow, cycle.id, late)
-    for code in late:
+            escalated_now.add(agency.code)
+    late = [r for r in requests if r.state in (RequestState.OVERDUE, RequestState.ESCALATED)]
+    still_missing = unanswered_items(uow, cycle.id, [r.agency_code for r in late])
+    reminded_on = last_reminders(uow, cycle.id)
+    for request in late:
+        code = request.agency_code
         items = still_missing.get(code, [])
-        report.overdue.extend(
-            OverdueRow(item, code, f"status update ({cycle.name})", cycle.deadline) for item in items
+        report.overdue_agencies.append(
+            OverdueAgency(
+                agency=code,
+                cycle=cycle.name,
+                request_state=str(request.state),
+                items_overdue=len(items),
+                milestones_overdue=0,  # counted once per agency, after every cycle (see follow_up)
+                last_reminder=reminded_on[code].date() if code in reminded_on else None,
+                escalated_on=request.escalated_at.date() if request.escalated_at else None,
+            )
         )
         if f"{cycle.name}:{code}" in report.newly_overdue_requests:
             report.late_requests.append(LateRequest(cycle.name, code, cycle.deadline, items))
+        if code in escalated_now:
+            report.escalated_requests.append(LateRequest(cycle.name, code, cycle.deadline, items))
 
 
 def _send(
@@ -238,9 +288,30 @@ def _reminders_already_queued(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, se
 
 
 def _replies_received(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
-    """Agencies whose reply became complete now, or was marked answered (by the portal) in the last day."""
-    newly = set(sync_answered(uow, cycle, now))
-    return sorted(newly | answered_since(uow, cycle.id or 0, now - timedelta(days=1), now))
+    """Mark complete replies answered; the agencies with a reply version not announced yet (now marked)."""
+    sync_answered(uow, cycle, now)
+    return announce_replies(uow, cycle)
+
+
+def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
+    """The agencies whose reply has a version not announced yet, marked announced (the caller commits).
+
+    Each version is announced once whichever run sees it first, however long ago it was given.
+    """
+    assert cycle.id is not None
+    fresh = {
+        code: version
+        for code, (version, announced) in reply_versions(uow, cycle.id).items()
+        if version != announced
+    }
+    sr = tables.status_requests
+    for code, version in fresh.items():
+        uow.session.execute(
+            update(sr)
+            .where(sr.c.cycle_id == cycle.id, sr.c.agency_code == code)
+            .values(reply_announced_version=version)
+        )
+    return sorted(fresh)
 
 
 def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
@@ -270,8 +341,17 @@ def _mark_overdue_milestones(uow: SqlUnitOfWork, clock: Clock, report: FollowUpR
     )
     newly = {milestone.id for milestone in due if milestone.mark_overdue(today, at=now, by=SYSTEM)}
     uow.session.flush()  # the listing below reads the moves just made
+    per_owner: dict[str, int] = defaultdict(int)
     for line in overdue_milestones(uow):
         owner = line.owner or "(no owner)"
-        report.overdue.append(OverdueRow(line.code, owner, f"milestone: {line.title}", line.due_date))
+        per_owner[owner] += 1
         if line.id in newly:
             report.late_milestones.append(LateMilestone(line.code, owner, line.title, line.due_date))
+    # Each agency's overdue milestones on its first line; an agency late on milestones only gets its own.
+    rows = report.overdue_agencies
+    for owner, count in sorted(per_owner.items()):
+        first = next((i for i, row in enumerate(rows) if row.agency == owner), None)
+        if first is None:
+            rows.append(OverdueAgency(owner, "", "", 0, count, None, None))
+        else:
+            rows[first] = replace(rows[first], milestones_overdue=count)

@@ -55,6 +55,7 @@ def launch_cycle(
     deadline: date,
     hlcp_session: str | None = None,
     allow_unowned: bool = False,
+    allow_placeholders: bool = False,
     by: str = "secretariat",
 ) -> LaunchResult:
     """Open a cycle: snapshot items and owners, one request per agency, one queued message each.
@@ -63,7 +64,7 @@ def launch_cycle(
     """
     name = name.strip()
     with uow:
-        cycle = _check_launch(uow, clock.today(), name, deadline, allow_unowned)
+        cycle = _check_launch(uow, clock.today(), name, deadline, allow_unowned, allow_placeholders)
         created = cycle is None
         if cycle is None:
             cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
@@ -75,15 +76,27 @@ def launch_cycle(
 
 
 def validate_launch(
-    uow: SqlUnitOfWork, clock: Clock, *, name: str, deadline: date, allow_unowned: bool = False
+    uow: SqlUnitOfWork,
+    clock: Clock,
+    *,
+    name: str,
+    deadline: date,
+    allow_unowned: bool = False,
+    allow_placeholders: bool = False,
 ) -> bool:
     """Check a launch before starting it (cheap, no Prefect); True when the cycle already exists."""
     with uow:
-        return _check_launch(uow, clock.today(), name.strip(), deadline, allow_unowned) is not None
+        checked = _check_launch(uow, clock.today(), name.strip(), deadline, allow_unowned, allow_placeholders)
+        return checked is not None
 
 
 def _check_launch(
-    uow: SqlUnitOfWork, today: date, name: str, deadline: date, allow_unowned: bool
+    uow: SqlUnitOfWork,
+    today: date,
+    name: str,
+    deadline: date,
+    allow_unowned: bool,
+    allow_placeholders: bool,
 ) -> StockTakeCycle | None:
     """The existing cycle of that name (a re-run), or None after checking a new one may open."""
     existing = uow.cycles.get(name) if name else None
@@ -96,6 +109,7 @@ def _check_launch(
         today,
         launch_readiness(uow),
         allow_unowned=allow_unowned,
+        allow_placeholders=allow_placeholders,
         other_names=[cycle.name for cycle in uow.cycles.list()],
     )
     return None

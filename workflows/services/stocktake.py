@@ -10,6 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,11 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "cycle"
 
 
+def report_file_name(cycle_name: str, fmt: str) -> str:
+    """The file a cycle's stock-take is written to, in one format (the portal serves it by this name)."""
+    return f"{slug(cycle_name)}-stocktake.{fmt}"
+
+
 def _renderers() -> dict[str, Callable[[StockTake], bytes]]:
     # Imported here so building the data does not pay for matplotlib, python-docx and openpyxl.
     from reporting import docx, html, markdown, xlsx
@@ -174,6 +180,26 @@ def write_reports(
     clock: Clock,
 ) -> dict[str, Path]:
     """Write `<cycle-slug>-stocktake.<ext>` for each format into `out_dir`; returns format -> path."""
+    return write_stocktake(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock).paths
+
+
+@dataclass(frozen=True)
+class WrittenStocktake:
+    """The report files written (format -> path) and the figures they state."""
+
+    paths: dict[str, Path]
+    figures: StocktakeFigures
+
+
+def write_stocktake(
+    uow: SqlUnitOfWork,
+    cycle_name: str,
+    *,
+    formats: Sequence[str] = FORMATS,
+    out_dir: Path,
+    clock: Clock,
+) -> WrittenStocktake:
+    """Write the stock-take in each format; the paths, and the figures for the e-mail and the artifact."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValidationError("format", f"'{', '.join(unknown)}' is not one of {', '.join(FORMATS)}")
@@ -185,6 +211,6 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for fmt, content in rendered.items():
-        paths[fmt] = out_dir / f"{slug(cycle_name)}-stocktake.{fmt}"
+        paths[fmt] = out_dir / report_file_name(cycle_name, fmt)
         _write_atomically(paths[fmt], content)
-    return paths
+    return WrittenStocktake(paths, stocktake.figures)

@@ -46,7 +46,7 @@ def test_a_bad_address_is_refused_naming_it_and_nothing_is_stored(uow: SqlUnitOf
     with pytest.raises(ValidationError) as refused:
         enqueue(uow, cc=["head.office@"])
 
-    assert str(refused.value) == "cc: 'head.office@' is not a valid e-mail address"
+    assert str(refused.value).startswith("cc: 'head.office@' is not a valid e-mail address")
 
     assert rows(uow) == []
 

@@ -318,6 +318,14 @@ def said(text: str) -> str:
     return " ".join(text.split())
 
 
+def forget_settings_and_keys() -> None:
+    """Forget the settings, the engines and the secret keys bootstrap has checked, as a new process would."""
+    get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
+    bootstrap._matching_keys.clear()
+    bootstrap._unrecorded_keys.clear()
+
+
 def submit_answers(cycle_name: str, agency: str, rec_ids: list[int], on: date) -> None:
     """The agency submits an answer for each of `rec_ids` (as the portal stores it)."""
     with bootstrap.uow() as uow:

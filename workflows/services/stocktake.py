@@ -7,7 +7,6 @@ agencies); rendering lives in `reporting/`, which knows nothing about the databa
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
+from domain.launch import cycle_slug
 from domain.model import Milestone, StockTakeCycle
 from domain.ports import Clock
 from domain.stocktake import CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
@@ -135,11 +135,6 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
     )
 
 
-def slug(name: str) -> str:
-    """A file-name-safe form of a cycle name ("HLCP 28 / spring" -> "hlcp-28-spring")."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "cycle"
-
-
 def _renderers() -> dict[str, Callable[[StockTake], bytes]]:
     # Imported here so building the data does not pay for matplotlib, python-docx and openpyxl.
     from reporting import docx, html, markdown, xlsx
@@ -185,6 +180,6 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for fmt, content in rendered.items():
-        paths[fmt] = out_dir / f"{slug(cycle_name)}-stocktake.{fmt}"
+        paths[fmt] = out_dir / f"{cycle_slug(cycle_name)}-stocktake.{fmt}"
         _write_atomically(paths[fmt], content)
     return paths

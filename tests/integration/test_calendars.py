@@ -17,7 +17,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.answers import RawAnswer
 from domain.lifecycle import Transition
 from domain.model import StockTakeCycle
-from domain.tokens import derive_token
+from domain.tokens import derive_token, sheet_mark
 from notifications.outbox import OutboxNotifier
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations
 from workflows.bootstrap import FixedClock
@@ -31,6 +31,7 @@ CONFIG = CycleConfig(
     secretariat_email="hlcp.secretariat@un.example.org",
     reply_token=lambda cycle_id, agency, nonce: derive_token(SECRET_KEY, nonce, cycle_id, agency),
     reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}-{nonce[:4]}",
+    sheet_mark=lambda cycle_id, agency: sheet_mark(SECRET_KEY, cycle_id, agency),
 )
 
 

@@ -38,7 +38,8 @@ SHOWN_ROWS = 50  # overdue rows printed by `check`
 def _run_flow(pick: Callable[[Any], Callable[..., dict[str, Any]]], **parameters: Any) -> dict[str, Any]:
     """Run a flow in this process, against PREFECT_API_URL if set, else Follow-up's local server."""
     from workflows import flows
-    from workflows.prefect_env import prefect_api, without_heartbeats
+    from workflows.local_server import prefect_api
+    from workflows.prefect_env import without_heartbeats
 
     with user_errors(), server_errors(), prefect_api(say), without_heartbeats():
         return pick(flows)(**parameters)
@@ -273,7 +274,7 @@ def serve(
 ) -> None:
     """Register the deployments with their schedules and serve them until interrupted."""
     from workflows.deployments import serve_deployments
-    from workflows.prefect_env import prefect_api
+    from workflows.local_server import prefect_api
 
     with user_errors(), server_errors(), prefect_api(say):
         serve_deployments(launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron)

@@ -16,7 +16,14 @@ from typing import Protocol
 
 from domain.figures import StocktakeFigures, percent
 from domain.lifecycle import ReviewState
-from domain.model import LabelledEnum, Milestone, OwnerRole, RecommendationKind, ReportedStatus
+from domain.model import (
+    LabelledEnum,
+    Milestone,
+    OwnerRole,
+    RecommendationKind,
+    ReportedStatus,
+    agenda_heading,
+)
 from domain.policies import request_overdue, roll_up
 
 __all__ = ["StocktakeFigures", "percent"]  # re-exported: renderers import the report's vocabulary here
@@ -508,12 +515,10 @@ def _section_key(rec: RecommendationRecord) -> tuple[int, int, str]:
 
 
 def _section_title(rec: RecommendationRecord) -> str:
-    if rec.kind == RecommendationKind.STRATEGIC:
-        return "Strategic recommendations"
-    if rec.agenda_point is None:
-        return "Other recommendations"
-    title = f"Agenda point {rec.agenda_point}"
-    return f"{title}: {rec.agenda_title}" if rec.agenda_title else title
+    # The one heading rule; a strategic item is grouped with the strategic ones (`_section_key`)
+    # whatever its agenda point, so its heading says so too.
+    point = None if rec.kind == RecommendationKind.STRATEGIC else rec.agenda_point
+    return agenda_heading(rec.kind, point, rec.agenda_title)
 
 
 def assemble_stocktake(

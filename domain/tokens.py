@@ -37,11 +37,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def tokens_match(token: str, stored_hash: str) -> bool:
-    """Constant-time comparison of a presented token with a stored hash."""
-    return hmac.compare_digest(hash_token(token), stored_hash)
-
-
 def sheet_mark(secret_key: str, cycle_id: int, agency_code: str) -> str:
     """The keyed mark of an agency's reply sheet: only a holder of the key can write it for an agency."""
     message = f"sheet:{cycle_id}:{agency_code}".encode()

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the web stack and the browser are loaded by the tests that 
     import httpx
     from fastapi.testclient import TestClient
     from playwright.sync_api import Browser
+    from typer.testing import Result
 
 # --- the reply scenario: two agencies; AAA owns A1.1, A1.2 (with BBB as contributor) and A2.1, BBB
 # also leads SR1; a previous cycle holds AAA's answers, so the current cycle's page shows them pre-filled.
@@ -300,6 +301,44 @@ def forget_settings_and_engines() -> None:
     bootstrap.engine().dispose()
     bootstrap.engine.cache_clear()
     get_settings.cache_clear()
+
+
+# --- `followup` in-process, as the CLI tests run it ----------------------------------------------
+
+CliRun = Callable[..., "Result"]
+
+
+def followup_in_process(database_url: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRun]:
+    """`followup ARGS` run in-process on this database (initialised first), settings forgotten after."""
+    from typer.testing import CliRunner
+
+    from workflows.cli import app
+
+    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
+    monkeypatch.setenv("FOLLOWUP_HOME", str(home))
+    get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args))
+
+    assert run("init").exit_code == 0
+    yield run
+    forget_settings_and_engines()
+
+
+def said(text: str) -> str:
+    """Output with Rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def forget_settings_and_keys() -> None:
+    """Forget the settings, the engines and the secret keys bootstrap has checked, as a new process would."""
+    get_settings.cache_clear()
+    bootstrap.engine.cache_clear()
+    bootstrap._matching_keys.clear()
+    bootstrap._unrecorded_keys.clear()
 
 
 def submit_answers(cycle_name: str, agency: str, rec_ids: list[int], on: date) -> None:

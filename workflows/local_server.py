@@ -10,7 +10,8 @@ Prefect's own `prefect server start --background` is not used: it pipes the serv
 command that exits right away (so the server has no log and later writes fail), and its PID file
 does not say which port the server listens on.
 
-This module never imports Prefect: `followup server status` and `stop` stay fast.
+Prefect is imported only inside `prefect_api`, when a flow is about to run: `followup server status`
+and `stop` stay fast.
 """
 
 from __future__ import annotations
@@ -238,3 +239,22 @@ def _prefect_executable() -> str:
     # The `prefect` script installed beside this interpreter, so the server runs the same Prefect.
     beside = Path(sys.executable).parent / "prefect"
     return str(beside) if beside.exists() else "prefect"
+
+
+@contextmanager
+def prefect_api(say: Callable[[str], None]) -> Iterator[str]:
+    """Point flows at the Prefect API the operator configured, else at Follow-up's local server.
+
+    Prefect's settings decide whether an API is configured (PREFECT_API_URL in the environment, a
+    profile or prefect.toml; the test harness's server). Without one, the local server is started
+    once in the background (this module) instead of a temporary server per command.
+    """
+    from prefect.settings import get_current_settings, temporary_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        yield configured
+        return
+    server = ensure_running(say)
+    with temporary_settings(updates={"api.url": server.api_url}):
+        yield server.api_url

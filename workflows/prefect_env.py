@@ -15,7 +15,7 @@ Importing this module does not import Prefect (`followup server status` must sta
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,24 +60,3 @@ def without_heartbeats() -> Iterator[None]:
 
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         yield
-
-
-@contextmanager
-def prefect_api(say: Callable[[str], None]) -> Iterator[str]:
-    """Point flows at the Prefect API the operator configured, else at Follow-up's local server.
-
-    Prefect's settings decide whether an API is configured (PREFECT_API_URL in the environment, a
-    profile or prefect.toml; the test harness's server). Without one, the local server is started
-    once in the background (`workflows.local_server`) instead of a temporary server per command.
-    """
-    from prefect.settings import get_current_settings, temporary_settings
-
-    configured = get_current_settings().api.url
-    if configured:
-        yield configured
-        return
-    from workflows import local_server
-
-    server = local_server.ensure_running(say)
-    with temporary_settings(updates={"api.url": server.api_url}):
-        yield server.api_url

@@ -183,6 +183,6 @@ def _checked_key(key: str, source: str) -> str:
 def get_settings() -> Settings:
     """The process's settings, read once; from then on the process creates files owner-only."""
     # Every process (CLI, flows, portal) reads its settings first: files it writes under the home
-    # (database, reports, messages with reply links, cached pages) are then readable by its owner only.
+    # (database, secret key, reports, messages with reply links) are then readable by its owner only.
     os.umask(0o077)
     return Settings()

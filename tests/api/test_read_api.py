@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from db import tables
 from domain.tokens import hash_token
@@ -161,7 +162,8 @@ def test_a_token_past_its_rate_gets_429_with_retry_after_and_other_tokens_go_on(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    database_url = str(api.uow.session_factory.kw["bind"].url.render_as_string(hide_password=False))
+    bind = cast(sessionmaker, api.uow.session_factory).kw["bind"]
+    database_url = str(bind.url.render_as_string(hide_password=False))
     with TestClient(portal(database_url, tmp_path, requests_per_minute=2)) as client:
         codes = [client.get("/api/v1/cycles", headers=api.public).status_code for _ in range(3)]
         refused = client.get("/api/v1/cycles", headers=api.public)

@@ -26,7 +26,7 @@ def test_every_generated_item_has_one_lead_and_at_most_three_owners_and_every_ag
             )
             owners = Counter(conn.execute(select(own.c.recommendation_id)).scalars())
             owning = set(conn.execute(select(own.c.agency_code).distinct()).scalars())
-            points = dict(
+            points: dict[int | None, int] = dict(
                 conn.execute(
                     select(tables.recommendations.c.agenda_point, func.count()).group_by(
                         tables.recommendations.c.agenda_point

@@ -136,7 +136,7 @@ def test_applying_the_demo_owners_sets_owners_and_milestones_and_is_idempotent(
         assert (again.owners_changed, again.milestones_added, again.milestones_updated) == (0, 0, 0)
     with uow:
         rec = uow.recommendations.get(SOURCE, "A2.5")
-        assert rec is not None
+        assert rec is not None and rec.id is not None
         owners = {o.agency_code: o.role for o in uow.ownerships.for_recommendation(rec.id)}
         assert owners == {"UNCTAD": "lead", "WORLD-BANK": "contributor"}
         meeting = uow.recommendations.get(SOURCE, "A2.2")
@@ -154,7 +154,7 @@ def test_export_then_apply_changes_nothing_and_apply_keeps_a_milestones_state(
     owners_file.apply_owners(uow, DEMO_MILESTONES, clock=CLOCK, by=BY)
     with uow:
         rec = uow.recommendations.get(SOURCE, "A2.8")
-        assert rec is not None
+        assert rec is not None and rec.id is not None
         (milestone,) = uow.milestones.for_recommendation(rec.id)
         milestone.transition(MilestoneState.DONE, at=CLOCK.now(), by=BY)
         uow.commit()

@@ -5,48 +5,26 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
 
 from db import tables
 from db.engine import make_engine
+from tests.support import CliRun, followup_in_process, said
 from workflows import bootstrap
-from workflows.cli import app
-from workflows.settings import get_settings
 
 SEED = Path(__file__).resolve().parents[2] / "db" / "seed"
 SAMPLE = SEED / "CEB-2014-4-Annex-V.md"
 DEMO_OWNERS = SEED / "demo-owners.yaml"
 
-Run = Callable[..., Result]
-
 
 @pytest.fixture
-def followup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+def followup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRun]:
     """Run `followup ...` in-process against this test's own database (registry loaded)."""
-    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
-    monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        return runner.invoke(app, list(args))
-
-    assert run("init").exit_code == 0
-    yield run
-    bootstrap.engine().dispose()
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
-
-
-def _said(text: str) -> str:
-    """Output with Rich's line wrapping undone."""
-    return " ".join(text.split())
+    yield from followup_in_process(database_url, tmp_path / "home", monkeypatch)
 
 
 def _rows(database_url: str, table) -> int:
@@ -58,7 +36,7 @@ def _rows(database_url: str, table) -> int:
         engine.dispose()
 
 
-def test_a_dry_run_prints_the_items_as_json_and_writes_nothing(followup: Run, database_url: str) -> None:
+def test_a_dry_run_prints_the_items_as_json_and_writes_nothing(followup: CliRun, database_url: str) -> None:
     result = followup("import", str(SAMPLE), "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     items = json.loads(result.stdout)
@@ -76,26 +54,28 @@ def test_a_dry_run_prints_the_items_as_json_and_writes_nothing(followup: Run, da
     assert _rows(database_url, tables.recommendations) == 0
 
 
-def test_import_suggest_apply_and_catalogue_make_the_demo_catalogue(followup: Run, database_url: str) -> None:
+def test_import_suggest_apply_and_catalogue_make_the_demo_catalogue(
+    followup: CliRun, database_url: str
+) -> None:
     imported = followup("import", str(SAMPLE))
     assert imported.exit_code == 0, imported.output
-    assert "CEB/2014/4 Annex V" in _said(imported.stdout) and "85" in _said(imported.stdout)
+    assert "CEB/2014/4 Annex V" in said(imported.stdout) and "85" in said(imported.stdout)
     assert json.loads(followup("import", str(SAMPLE), "--json").stdout)["unchanged"] == 85
     suggested = followup("owners", "suggest", "--apply")
     assert suggested.exit_code == 0, suggested.output
-    assert "Owners stored for 85 recommendations" in _said(suggested.stdout)
+    assert "Owners stored for 85 recommendations" in said(suggested.stdout)
     applied = followup("owners", "apply", str(DEMO_OWNERS))
     assert applied.exit_code == 0, applied.output
     planned = followup("owners", "apply", str(SEED / "demo-milestones.yaml"))
-    assert "18 milestones added" in _said(planned.stdout)
+    assert "18 milestones added" in said(planned.stdout)
     summary = followup("catalogue")
     assert summary.exit_code == 0, summary.output
-    assert "1. Protect the human rights of all migrants" in _said(summary.stdout)
-    assert "0 recommendations without an owner; 18 milestones." in _said(summary.stdout)
+    assert "1. Protect the human rights of all migrants" in said(summary.stdout)
+    assert "0 recommendations without an owner; 18 milestones." in said(summary.stdout)
     assert _rows(database_url, tables.recommendations) == 85
 
 
-def test_owners_export_writes_a_file_that_applies_back_unchanged(followup: Run, tmp_path: Path) -> None:
+def test_owners_export_writes_a_file_that_applies_back_unchanged(followup: CliRun, tmp_path: Path) -> None:
     followup("import", str(SAMPLE))
     followup("owners", "suggest", "--apply")
     out = tmp_path / "owners.yaml"
@@ -104,11 +84,11 @@ def test_owners_export_writes_a_file_that_applies_back_unchanged(followup: Run, 
     assert "SR1.ii.a:" in out.read_text(encoding="utf-8")
     applied = followup("owners", "apply", str(out))
     assert applied.exit_code == 0, applied.output
-    assert "owners changed on 0, 0 milestones added, 0 updated" in _said(applied.stdout)
+    assert "owners changed on 0, 0 milestones added, 0 updated" in said(applied.stdout)
 
 
 def test_applying_an_unknown_agency_fails_with_its_line_and_writes_nothing(
-    followup: Run, database_url: str, tmp_path: Path
+    followup: CliRun, database_url: str, tmp_path: Path
 ) -> None:
     followup("import", str(SAMPLE))
     bad = tmp_path / "owners.yaml"
@@ -116,13 +96,13 @@ def test_applying_an_unknown_agency_fails_with_its_line_and_writes_nothing(
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), start=1) if "UNHRC" in text)
     result = followup("owners", "apply", str(bad))
     assert result.exit_code == 1
-    assert f"owners.yaml line {line}: unknown agency 'UNHRC'" in _said(result.stderr)
+    assert f"owners.yaml line {line}: unknown agency 'UNHRC'" in said(result.stderr)
     assert _rows(database_url, tables.ownerships) == 0
     assert _rows(database_url, tables.milestones) == 0
 
 
 def test_importing_a_file_that_is_not_text_fails_clearly_and_writes_nothing(
-    followup: Run, database_url: str, tmp_path: Path
+    followup: CliRun, database_url: str, tmp_path: Path
 ) -> None:
     binary = tmp_path / "report.doc"
     binary.write_bytes(b"%PDF-1.7\n\x00\x9c\xff binary")
@@ -134,9 +114,9 @@ def test_importing_a_file_that_is_not_text_fails_clearly_and_writes_nothing(
     empty = tmp_path / "notes.md"
     empty.write_text("Minutes of the meeting.\n")
     result = followup("import", str(empty))
-    assert result.exit_code == 1 and "no recommendations found" in _said(result.stderr)
+    assert result.exit_code == 1 and "no recommendations found" in said(result.stderr)
     missing = followup("import", str(tmp_path / "missing.md"))
-    assert missing.exit_code == 1 and "missing.md: no such file" in _said(missing.stderr)
+    assert missing.exit_code == 1 and "missing.md: no such file" in said(missing.stderr)
     assert _rows(database_url, tables.recommendations) == 0
 
 
@@ -165,21 +145,21 @@ def _contacts(code: str) -> list[tuple[str, str]]:
         return [(c.role, c.email) for c in uow.agencies.require(code).contacts]
 
 
-def test_the_secretariat_replaces_an_agencys_example_focal_point_with_a_real_one(followup: Run) -> None:
+def test_the_secretariat_replaces_an_agencys_example_focal_point_with_a_real_one(followup: CliRun) -> None:
     result = followup("agencies", "set-contact", "ILO", "--email", "migration@ilo.example.int", "--replace")
     assert result.exit_code == 0, result.output
-    assert "migration@ilo.example.int" in _said(result.output)
+    assert "migration@ilo.example.int" in said(result.output)
     assert sorted(_contacts("ILO")) == [
         ("focal_point", "migration@ilo.example.int"),
         ("head_of_office", "head.office@ilo.example.org"),  # other roles are untouched
     ]
 
 
-def test_a_bad_address_or_unknown_agency_is_refused_and_nothing_changes(followup: Run) -> None:
+def test_a_bad_address_or_unknown_agency_is_refused_and_nothing_changes(followup: CliRun) -> None:
     before = _contacts("ILO")
     bad = followup("agencies", "set-contact", "ILO", "--email", "not-an-address")
     unknown = followup("agencies", "set-contact", "NOPE", "--email", "a@b.example.org")
     assert (bad.exit_code, unknown.exit_code) == (1, 1)
-    assert "'not-an-address' is not a valid e-mail address" in _said(bad.output)
-    assert "no agency with code 'NOPE'" in _said(unknown.output)
+    assert "'not-an-address' is not a valid e-mail address" in said(bad.output)
+    assert "no agency with code 'NOPE'" in said(unknown.output)
     assert _contacts("ILO") == before

@@ -7,11 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from workflows import bootstrap
-from workflows.cli import app
-from workflows.settings import get_settings
+from tests.support import CliRun, followup_in_process
 
 # 382 bytes that expand to 9^9 list items once code walks them (the hostile review's bomb).
 ALIAS_BOMB = "\n".join(
@@ -40,22 +37,13 @@ HOSTILE = {
 
 
 @pytest.fixture
-def followup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def followup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRun]:
     """`followup` run in-process against this test's own, initialised database."""
-    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
-    monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
-    runner = CliRunner()
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    yield runner
-    bootstrap.engine().dispose()
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
+    yield from followup_in_process(database_url, tmp_path / "home", monkeypatch)
 
 
 def test_hostile_yaml_files_give_a_clear_error_naming_the_file_for_agencies_load_and_owners_apply(
-    followup: CliRunner, tmp_path: Path
+    followup: CliRun, tmp_path: Path
 ) -> None:
     folder = tmp_path / "hostile"
     folder.mkdir()
@@ -67,10 +55,10 @@ def test_hostile_yaml_files_give_a_clear_error_naming_the_file_for_agencies_load
     for name in HOSTILE:
         for command in (["agencies", "load"], ["owners", "apply"]):
             started = time.monotonic()
-            result = followup.invoke(app, [*command, str(folder / name)])
+            result = followup(*command, str(folder / name))
             said = " ".join(result.output.split())
             assert result.exit_code in (1, 2) and isinstance(result.exception, SystemExit), (name, said)
             assert name in said and ("error" in said.lower()), (command, name, said)
             assert time.monotonic() - started < 5, (command, name)
-    listed = followup.invoke(app, ["agencies", "list"])
+    listed = followup("agencies", "list")
     assert "BOMB" not in listed.output

@@ -9,37 +9,18 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner, Result
 
 from tests.report_documents import write_docx
+from tests.support import CliRun, followup_in_process, said
 from workflows import bootstrap
-from workflows.cli import app
-from workflows.settings import get_settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "db" / "seed" / "CEB-2014-4-Annex-V.md"
 
 
 @pytest.fixture
-def followup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+def followup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRun]:
     """Run `followup ...` in-process against this test's own database (registry loaded)."""
-    monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
-    monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        return runner.invoke(app, list(args))
-
-    assert run("init").exit_code == 0
-    yield run
-    bootstrap.engine().dispose()
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
-
-
-def _said(text: str) -> str:
-    return " ".join(text.split())
+    yield from followup_in_process(database_url, tmp_path / "home", monkeypatch)
 
 
 def _stored(database_url: str, source: str) -> dict[str, tuple]:
@@ -104,7 +85,7 @@ def test_a_filled_template_imports_items_owners_and_milestones(
     _fill(template, GOOD_ROWS)
     result = followup("import", str(template))
     assert result.exit_code == 0, result.output
-    assert "2 milestones added" not in _said(result.stdout) and "3 milestones added" in _said(result.stdout)
+    assert "2 milestones added" not in said(result.stdout) and "3 milestones added" in said(result.stdout)
     stored = _stored(database_url, "XYZ/2030/7")
     assert stored["R1.a"] == ("strategic", "Share data every year.", "R1", None, None, None)
     assert stored["P2.1"][0] == "annex" and stored["P2.1"][3:] == (
@@ -146,7 +127,7 @@ def test_a_sheet_with_bad_rows_reports_every_problem_by_row_and_column_and_store
     )
     result = followup("import", str(template))
     assert result.exit_code == 1
-    said = _said(result.stderr)
+    shown = said(result.stderr)
     for problem in (
         "row 6, column A (Code): R1 appears twice (also row 5)",
         "row 6, column B (Text): the text is missing",
@@ -158,8 +139,8 @@ def test_a_sheet_with_bad_rows_reports_every_problem_by_row_and_column_and_store
         "row 8, column F (Owners): R3 needs exactly one lead (found 0)",
         "row 8, column G (Milestones): '2031-02-30' is not a date",
     ):
-        assert problem in said
-    assert "9 problems, nothing was imported" in said, said
+        assert problem in shown
+    assert "9 problems, nothing was imported" in shown, shown
     assert _stored(database_url, "XYZ/2030/7") == {}
 
 
@@ -168,9 +149,9 @@ def test_a_sheet_without_its_header_row_or_report_is_refused(followup, tmp_path:
     sheet.write_text("Code;Recommendation\nR1;Do it.\n", encoding="utf-8")
     result = followup("import", str(sheet))
     assert result.exit_code == 1
-    said = _said(result.stderr)
-    assert "row 1, column B: the report is missing" in said
-    assert "the header row (starting with 'Code')" not in said or "column 'Text' is missing" in said
+    shown = said(result.stderr)
+    assert "row 1, column B: the report is missing" in shown
+    assert "the header row (starting with 'Code')" not in shown or "column 'Text' is missing" in shown
 
 
 def test_the_demo_milestone_file_is_the_reviewed_output_of_milestones_suggest(
@@ -183,13 +164,13 @@ def test_the_demo_milestone_file_is_the_reviewed_output_of_milestones_suggest(
     proposed = tmp_path / "milestones.yaml"
     shown = followup("milestones", "suggest", str(SAMPLE), "--out", str(proposed))
     assert shown.exit_code == 0, shown.output
-    assert "18 milestones proposed" in _said(shown.stdout) and "nothing stored" in _said(shown.stdout)
+    assert "18 milestones proposed" in said(shown.stdout) and "nothing stored" in said(shown.stdout)
     # Regenerate with the same commands (see workflows/demo.py) and review the diff if this fails.
     assert proposed.read_text(encoding="utf-8") == (seed / "demo-milestones.yaml").read_text(encoding="utf-8")
     applied = followup("owners", "apply", str(seed / "demo-milestones.yaml"))
-    assert applied.exit_code == 0 and "18 milestones added" in _said(applied.stdout)
+    assert applied.exit_code == 0 and "18 milestones added" in said(applied.stdout)
     again = followup("milestones", "suggest", str(SAMPLE), "--apply")
-    assert "0 milestones stored; 18 were already there" in _said(again.stdout)
+    assert "0 milestones stored; 18 were already there" in said(again.stdout)
 
 
 def test_applied_suggestions_keep_their_sentence_and_section_in_the_history(
@@ -197,7 +178,7 @@ def test_applied_suggestions_keep_their_sentence_and_section_in_the_history(
 ) -> None:
     assert followup("import", str(SAMPLE)).exit_code == 0
     result = followup("milestones", "suggest", str(SAMPLE), "--apply")
-    assert result.exit_code == 0 and "18 milestones stored" in _said(result.stdout)
+    assert result.exit_code == 0 and "18 milestones stored" in said(result.stdout)
     with bootstrap.uow(database_url) as uow:
         rec = uow.recommendations.get("CEB/2014/4 Annex V", "A2.2")
         assert rec is not None and rec.id is not None
@@ -218,4 +199,4 @@ def test_applied_suggestions_keep_their_sentence_and_section_in_the_history(
 def test_suggesting_milestones_for_a_report_not_imported_says_so(followup) -> None:
     result = followup("milestones", "suggest", str(SAMPLE))
     assert result.exit_code == 1
-    assert "report 'CEB/2014/4 Annex V' is not imported: run `followup import` first" in _said(result.stderr)
+    assert "report 'CEB/2014/4 Annex V' is not imported: run `followup import` first" in said(result.stderr)

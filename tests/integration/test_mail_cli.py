@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import sessionmaker
@@ -42,7 +43,7 @@ def test_an_operator_sees_a_failed_message_retries_it_and_it_arrives_once(
     smtp_server.refuse_next(1)
     dispatch(new_uow, sender_from_url(smtp_server.url), clock(), max_attempts=1)
     engine.dispose()
-    run = {"database_url": database_url, "mail_url": smtp_server.url, "home": tmp_path}
+    run: dict[str, Any] = {"database_url": database_url, "mail_url": smtp_server.url, "home": tmp_path}
 
     status = followup("mail", "status", **run)
     retried = followup("mail", "retry", "--all-failed", **run)

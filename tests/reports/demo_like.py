@@ -26,7 +26,7 @@ STATUSES = ("completed", "ongoing", "in_progress", "not_started", "blocked", "no
 SILENT = ("CEB", "HLCP", "NGO-CM", "UN-WOMEN", "UNDG", "UNESCO", "UNITAR", "WORLD-BANK")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rec:
     id: int
     source: str
@@ -39,14 +39,14 @@ class Rec:
     theme: str | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Owner:
     recommendation_id: int
     agency_code: str
     role: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class Update:
     recommendation_id: int
     agency_code: str

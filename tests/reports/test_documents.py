@@ -13,6 +13,7 @@ import openpyxl
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Length
+from docx.text.paragraph import Paragraph
 from sqlalchemy import select
 
 from db import tables
@@ -24,6 +25,11 @@ from reporting.xlsx import ITEM_COLUMNS, render_xlsx
 from tests.support import CURRENT
 
 EXPECTED_CODES = ["SR1.i", "SR1.ii.a", "SR2.i", "A1.1", "A1.2", "A2.1", "A2.2", "A3.1", "A7.1"]
+
+
+def _style(paragraph: Paragraph) -> str:
+    """The name of a Word paragraph's style ('' when it has none)."""
+    return paragraph.style.name if paragraph.style is not None else ""
 
 
 def _reported_in_db(uow: SqlUnitOfWork) -> dict[tuple[str, str], str]:
@@ -63,8 +69,8 @@ def test_the_word_report_opens_as_a_committee_document(stocktake: StockTake) -> 
         "Stock-take of follow-up action: HLCP 28",
         "Note by the secretariat",
     ]
-    assert [p.style.name for p in document.paragraphs[5:7]] == ["Title", "Subtitle"]
-    numbered = [p.text for p in document.paragraphs if p.style.name == "Numbered paragraph"]
+    assert [_style(p) for p in document.paragraphs[5:7]] == ["Title", "Subtitle"]
+    numbered = [p.text for p in document.paragraphs if _style(p) == "Numbered paragraph"]
     assert [int(text.split(".")[0]) for text in numbered] == list(range(1, len(numbered) + 1))
     action = texts.index("Action requested of the Committee")
     assert texts[action + 1] == f"{len(numbered)}.\t{DEFAULT_ACTION_REQUESTED}"
@@ -78,6 +84,7 @@ def test_the_word_report_is_a4_serif_with_black_named_styles_and_the_secretariat
     content = render_docx(stocktake)
     document = docx.Document(io.BytesIO(content))
     section = document.sections[0]
+    assert section.page_width and section.page_height and section.left_margin and section.right_margin
     assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
     assert round(section.left_margin.cm, 1) == round(section.right_margin.cm, 1) == 2.5
     assert document.styles["Normal"].font.name == "Times New Roman"
@@ -100,7 +107,7 @@ def test_the_word_report_puts_the_exceptions_first_and_the_unchanged_in_one_row_
     stocktake: StockTake,
 ) -> None:
     document = docx.Document(io.BytesIO(render_docx(stocktake)))
-    level_1 = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    level_1 = [p.text for p in document.paragraphs if _style(p) == "Heading 1"]
     assert level_1 == [
         "Contents",
         "Executive summary",
@@ -115,7 +122,7 @@ def test_the_word_report_puts_the_exceptions_first_and_the_unchanged_in_one_row_
         "Annex II. Method",
         "Annex III. Recommendations shown in one row",
     ]
-    in_full = [p.text.split()[0] for p in document.paragraphs if p.style.name == "Heading 3"]
+    in_full = [p.text.split()[0] for p in document.paragraphs if _style(p) == "Heading 3"]
     assert in_full == ["SR1.i", "SR1.ii.a", "A1.2", "A3.1"]  # completed, blocked, changed, first report
     (annex,) = [t for t in document.tables if t.rows[0].cells[0].text == "Code" and len(t.columns) == 5
                 and t.rows[0].cells[1].text == "Recommendation"]  # fmt: skip
@@ -153,6 +160,8 @@ def test_word_tables_fill_the_text_width_with_numbers_right_aligned_and_rows_kep
 ) -> None:
     document = docx.Document(io.BytesIO(render_docx(stocktake)))
     section = document.sections[0]
+    assert section.page_width is not None and section.left_margin is not None
+    assert section.right_margin is not None
     text_width = Length(section.page_width - section.left_margin - section.right_margin)
     assert document.tables
     for table in document.tables:

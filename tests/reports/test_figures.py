@@ -82,7 +82,9 @@ def assert_sentences_cite_the_figures(stocktake: StockTake) -> None:
         return
     for sentence in stocktake.sentences:
         if status := STATUS_SENTENCE.fullmatch(sentence):
-            said = dict(reversed(part.split(" ", 1)) for part in re.split(r", | and ", status[1]))
+            said = {
+                label: n for n, label in (part.split(" ", 1) for part in re.split(r", | and ", status[1]))
+            }
             expected = {
                 status_label(s).lower(): str(n)
                 for s, n in stocktake.figures.status_counts.items()
@@ -194,7 +196,11 @@ def _from_html(text: str, stocktake: StockTake) -> dict[str, object]:
 
 def _from_word(content: bytes, stocktake: StockTake) -> dict[str, object]:
     document = docx.Document(io.BytesIO(content))
-    numbered = [p.text.split("\t", 1)[1] for p in document.paragraphs if p.style.name == "Numbered paragraph"]
+    numbered = [
+        p.text.split("\t", 1)[1]
+        for p in document.paragraphs
+        if p.style and p.style.name == "Numbered paragraph"
+    ]
     start = len(stocktake.highlights) or 1
     status_table = next(t for t in document.tables if t.rows[0].cells[0].text == "Agenda point")
     change_table = next(t for t in document.tables if t.rows[0].cells[0].text == "Change")

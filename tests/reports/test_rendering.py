@@ -12,6 +12,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -23,7 +24,16 @@ from reporting.markdown import render_markdown
 from reporting.xlsx import render_xlsx
 from tests.support import empty_stocktake
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.patches import Rectangle
+
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def _bars(axes: Axes) -> list[Rectangle]:
+    """A bar chart's bars (matplotlib types them as any patch)."""
+    return cast("list[Rectangle]", axes.patches)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +69,7 @@ def test_the_status_chart_draws_the_numbers_of_the_status_table(stocktake: Stock
     (axes,) = figure.axes
     labels = [tick.get_text() for tick in axes.get_yticklabels()]
     drawn = {label: [0] * len(STATUS_ORDER) for label in labels}
-    for patch in axes.patches:
+    for patch in _bars(axes):
         row = labels[round(patch.get_y() + patch.get_height() / 2)]
         drawn[row][STATUS_ORDER.index(patch.get_gid())] = round(patch.get_width())
     totals = table.pop("**All**")
@@ -75,7 +85,7 @@ def test_the_response_chart_draws_the_rates_of_the_agency_table(stocktake: Stock
     }
     (axes,) = response_figure(stocktake).axes
     labels = [tick.get_text() for tick in axes.get_yticklabels()]
-    drawn = {labels[round(p.get_y() + p.get_height() / 2)]: round(p.get_width()) for p in axes.patches}
+    drawn = {labels[round(p.get_y() + p.get_height() / 2)]: round(p.get_width()) for p in _bars(axes)}
     assert drawn == table == {"ILO": 67, "IOM": 67, "OHCHR": 100, "UNHCR": 50, "UNICEF": 100, "WHO": 0}
 
 

@@ -145,6 +145,7 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_items(
     more = add_recommendations(uow, {f"A5.{n}": ["ILO", "IOM"] for n in range(1, 41)}, source="MORE")
     with uow:
         cycle = uow.cycles.require(CURRENT)
+        assert cycle.id is not None
         uow.session.execute(
             insert(tables.cycle_items),
             [

@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 from db import tables
 from portal.app import create_app
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
+from tests.support import forget_settings_and_keys
 from workflows import bootstrap
 from workflows.cli import app
-from workflows.settings import SecretKeyError, Settings, get_settings
+from workflows.settings import SecretKeyError, Settings
 
 OTHER_KEY = "5e" * 32
 
@@ -23,21 +24,14 @@ OTHER_KEY = "5e" * 32
 def environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A home of the test's own; settings, engines and checked keys read afresh before and after."""
     monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path_factory.mktemp("home")))
-    _forget()
+    forget_settings_and_keys()
     yield
-    _forget()
-
-
-def _forget() -> None:
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
-    bootstrap._matching_keys.clear()
-    bootstrap._unrecorded_keys.clear()
+    forget_settings_and_keys()
 
 
 def _invoke(monkeypatch: pytest.MonkeyPatch, key: str, *args: str) -> tuple[int, str]:
     monkeypatch.setenv("FOLLOWUP_SECRET_KEY", key)
-    _forget()
+    forget_settings_and_keys()
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.output
 

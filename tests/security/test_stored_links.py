@@ -16,14 +16,14 @@ from sqlalchemy import text as sql
 
 from db import tables
 from db.engine import make_engine
-from domain.tokens import tokens_match
+from domain.tokens import hash_token
 from notifications.outbox import dispatch
 from notifications.senders import sender_from_url
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations
 from tests.smtp import SmtpServer
+from tests.support import forget_settings_and_keys
 from workflows import bootstrap
 from workflows.services import launch
-from workflows.settings import get_settings
 
 LAUNCH_DAY, DEADLINE = date(2026, 3, 2), date(2026, 4, 1)
 
@@ -39,17 +39,10 @@ def home(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
         "PUBLIC_URL": "http://portal.example.org",
     }.items():
         monkeypatch.setenv(f"FOLLOWUP_{name}", str(value))
-    _forget()
+    forget_settings_and_keys()
     yield home
     bootstrap.engine(database_url).dispose()
-    _forget()
-
-
-def _forget() -> None:
-    get_settings.cache_clear()
-    bootstrap.engine.cache_clear()
-    bootstrap._matching_keys.clear()
-    bootstrap._unrecorded_keys.clear()
+    forget_settings_and_keys()
 
 
 def _launch_and_send(database_url: str, sender_url: str) -> int:
@@ -75,7 +68,7 @@ def _live_tokens(database_url: str, cycle_id: int) -> dict[str, str]:
     with bootstrap.uow(database_url) as reading:
         requests = reading.session.execute(select(tables.status_requests)).all()
     tokens = {r.agency_code: bootstrap.reply_token(cycle_id, r.agency_code, r.token_nonce) for r in requests}
-    assert all(tokens_match(tokens[r.agency_code], r.token_hash) for r in requests)
+    assert all(hash_token(tokens[r.agency_code]) == r.token_hash for r in requests)
     return tokens
 
 

@@ -239,7 +239,7 @@ _words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=9)
 
 
 @st.composite
-def _sentence(draw: st.DrawFn, end: str = ".;") -> str:
+def _sentence(draw: st.DrawFn, end: str | list[str] = ".;") -> str:
     words = draw(st.lists(_words, min_size=2, max_size=14))
     return " ".join(words).capitalize() + draw(st.sampled_from(end))
 

@@ -42,7 +42,8 @@ def _run_flow(pick: Callable[[Any], Callable[..., Any]], **parameters: Any) -> d
     (see `exit_if_undelivered`).
     """
     from workflows import flows
-    from workflows.prefect_env import prefect_api, without_heartbeats
+    from workflows.local_server import prefect_api
+    from workflows.prefect_env import without_heartbeats
 
     with user_errors(), server_errors(), prefect_api(say), without_heartbeats(), flows.in_foreground():
         state = pick(flows)(**parameters, return_state=True)
@@ -298,7 +299,7 @@ def serve(
 ) -> None:
     """Register the deployments with their schedules and serve them until interrupted."""
     from workflows.deployments import serve_deployments
-    from workflows.prefect_env import prefect_api
+    from workflows.local_server import prefect_api
 
     with user_errors(), server_errors(), prefect_api(say):
         serve_deployments(launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron)

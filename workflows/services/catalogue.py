@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -187,26 +187,43 @@ def suggest_milestones(
             stored = proposed.title in titles
             suggestions.append(MilestoneSuggestion(report.source, proposed, agency, stored))
             if apply and not stored:
-                milestone = Milestone(
-                    recommendation_id=rec.id, title=proposed.title, due_date=proposed.due, agency_code=agency
+                add_milestone(
+                    uow,
+                    rec.id,
+                    proposed.title,
+                    proposed.due,
+                    agency,
+                    at=now,
+                    by=by,
+                    why="suggested from the report",
+                    section=proposed.section,
+                    sentence=proposed.sentence,
+                    reason=proposed.reason,
                 )
-                provenance = {"due": proposed.due.isoformat(), "agency": agency, "section": proposed.section}
-                milestone.record(
-                    Transition(
-                        milestone.ENTITY,
-                        milestone.history_key(),
-                        None,
-                        milestone.state,
-                        now,
-                        by,
-                        "suggested from the report",
-                        {**provenance, "sentence": proposed.sentence, "reason": proposed.reason},
-                    )
-                )
-                uow.milestones.add(milestone)
         if apply:
             uow.commit()
     return suggestions
+
+
+def add_milestone(
+    uow: SqlUnitOfWork,
+    recommendation_id: int,
+    title: str,
+    due: date,
+    agency: str | None,
+    *,
+    at: datetime,
+    by: str,
+    why: str,
+    **provenance: Any,
+) -> None:
+    """Store a new milestone with the history entry that says why (and from where) it was added."""
+    milestone = Milestone(recommendation_id=recommendation_id, title=title, due_date=due, agency_code=agency)
+    details = {"due": due.isoformat(), "agency": agency, **provenance}
+    milestone.record(
+        Transition(milestone.ENTITY, milestone.history_key(), None, milestone.state, at, by, why, details)
+    )
+    uow.milestones.add(milestone)
 
 
 def milestones_file(suggestions: list[MilestoneSuggestion]) -> str:

@@ -21,7 +21,7 @@ from domain.errors import ValidationError
 from domain.lifecycle import Transition
 from domain.model import Milestone, OwnerRole, Ownership, Recommendation
 from domain.ports import Clock
-from workflows.services.catalogue import record_owners
+from workflows.services.catalogue import add_milestone, record_owners
 from workflows.services.intake import yaml_nodes
 
 T = TypeVar("T")
@@ -74,22 +74,9 @@ def apply_owners(
                 existing = planned.get((plan.rec.id, title))
                 if existing is None:
                     assert plan.rec.id is not None
-                    milestone = Milestone(
-                        recommendation_id=plan.rec.id, title=title, due_date=due, agency_code=agency or lead
+                    add_milestone(
+                        uow, plan.rec.id, title, due, agency or lead, at=now, by=by, why="milestone added"
                     )
-                    milestone.record(
-                        Transition(
-                            milestone.ENTITY,
-                            milestone.history_key(),
-                            None,
-                            milestone.state,
-                            now,
-                            by,
-                            "milestone added",
-                            {"due": due.isoformat(), "agency": agency or lead},
-                        )
-                    )
-                    uow.milestones.add(milestone)
                     added += 1
                 elif existing.due_date != due or existing.agency_code != (agency or existing.agency_code):
                     existing.record(

@@ -33,7 +33,6 @@ from domain.importer import decode_report, roman
 from workflows.services.intake import DOCX, MAX_TEXT_BYTES, file_bytes, office_package
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
-DOCUMENT_SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".pdf")
 MAX_PDF_PAGES = 500
 
 
@@ -228,7 +227,6 @@ def _paragraph_text(p: Any) -> str:
 
 _BULLET_GLYPHS = "\u2022\u25e6\u25aa\u2023\u2219\u00b7\u2013\u2014-\u25cf\u25cb\u25a0\uf0b7\uf0a7\uf0d8"
 _LIST_MARKER = re.compile(r"^(?:\(?([ivxlc]{1,7}|[a-z])[.)]|([0-9]{1,3})\.)\s+\S")
-_ENDS_SENTENCE = re.compile(r"[.;:!?)\u201d\"']$")
 
 
 @dataclass

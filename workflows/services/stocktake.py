@@ -7,7 +7,6 @@ agencies); rendering lives in `reporting/`, which knows nothing about the databa
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
+from domain.launch import cycle_slug
 from domain.model import Milestone, StockTakeCycle
 from domain.ports import Clock
 from domain.stocktake import CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
@@ -136,14 +136,9 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
     )
 
 
-def slug(name: str) -> str:
-    """A file-name-safe form of a cycle name ("HLCP 28 / spring" -> "hlcp-28-spring")."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "cycle"
-
-
 def report_file_name(cycle_name: str, fmt: str) -> str:
     """The file a cycle's stock-take is written to, in one format (the portal serves it by this name)."""
-    return f"{slug(cycle_name)}-stocktake.{fmt}"
+    return f"{cycle_slug(cycle_name)}-stocktake.{fmt}"
 
 
 def _renderers() -> dict[str, Callable[[StockTake], bytes]]:

@@ -41,16 +41,17 @@ def silent_mail_server() -> Iterator[str]:
         yield f"smtp://{HOST}:{listening.getsockname()[1]}"
 
 
-def test_a_receipt_reaches_the_mail_server_within_a_second_of_the_submit(
+def test_a_receipt_reaches_the_mail_server_right_after_the_submit_with_no_flow_run(
     site: Scenario, monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpServer
 ) -> None:
-    started = time.monotonic()
     assert submit_through_the_portal(site, monkeypatch, smtp_server.url) == 303
-    while not smtp_server.messages and time.monotonic() - started < 1:
+    submitted = time.monotonic()
+    # Within a second on an idle machine; the bound leaves room for a loaded CI machine, and no
+    # dispatcher runs in this test, so only the submit itself can have sent it.
+    while not smtp_server.messages and time.monotonic() - submitted < 5:
         time.sleep(0.01)
 
     assert [m[KEY_HEADER] for m in smtp_server.messages] == [site.outbox("receipt")[0]["idempotency_key"]]
-    assert time.monotonic() - started < 1
     (receipt,) = site.outbox("receipt")
     assert receipt["state"] == "sent" and receipt["attempts"] == 1
     text = smtp_server.messages[0].get_body(("plain",))
@@ -106,7 +107,8 @@ def test_a_silent_mail_server_never_holds_the_submit_and_the_receipt_stays_queue
             started = time.monotonic()
             response = client.post(f"/r/{token}", data={**fields, "action": "submit"})
             waited = time.monotonic() - started
-            assert response.status_code == 303 and waited < 1
+            # The mail server never answers: the response must not wait out the 2 s SMTP timeout.
+            assert response.status_code == 303 and waited < 2
             deadline = time.monotonic() + 10
             while site.outbox("receipt")[0]["attempts"] == 0 and time.monotonic() < deadline:
                 time.sleep(0.1)

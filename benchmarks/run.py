@@ -173,6 +173,9 @@ def _tables() -> Any:
 
 def _messages_of(run: Run, cycle_id: int, kind: str) -> list[EmailMessage]:
     """The cycle's stored messages of one kind, as plain MIME messages for the smtplib baseline."""
+    from notifications.messages import REPLY_LINK
+    from workflows import bootstrap
+
     ob = _tables().outbox
     with run.engine.connect() as conn:
         rows = conn.execute(
@@ -184,8 +187,10 @@ def _messages_of(run: Run, cycle_id: int, kind: str) -> list[EmailMessage]:
             message["From"] = "HLCP Secretariat <hlcp.secretariat@un.example.org>"
             message["To"] = ", ".join(row["recipients"])
             message["Subject"] = row["subject"]
-            message.set_content(row["body_text"])
-            message.add_alternative(row["body_html"], subtype="html")
+            # The outbox keeps a placeholder; the dispatcher fills in the agency's link when it sends.
+            link = bootstrap.reply_link(cycle_id, row["agency_code"])
+            message.set_content(row["body_text"].replace(REPLY_LINK, link))
+            message.add_alternative(row["body_html"].replace(REPLY_LINK, link), subtype="html")
             messages.append(message)
     return messages
 

@@ -154,9 +154,9 @@ def growth(runs: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         for backend, result in runs[items].items():
             for f in result["figures"]:
                 row = rows.setdefault(
-                    (f["key"], backend),
-                    {"key": f["key"], "label": f["label"], "backend": backend, "unit": f["unit"], "at": {}},
+                    (f["key"], backend), {"key": f["key"], "backend": backend, "unit": f["unit"], "at": {}}
                 )
+                row["label"] = f["label"]  # as said at the largest scale
                 row["at"][str(items)] = {
                     "value": f["value"],
                     "baseline": f["baseline"],
@@ -213,6 +213,32 @@ def render_growth(rows: list[dict[str, Any]], scales: list[int], console: Consol
     console.print(table)
 
 
+def save(
+    out: Path,
+    started: datetime,
+    scales: list[int],
+    flow_figures: list[Figure],
+    flow_detail: dict[str, Any],
+    runs: dict[int, dict[str, dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Write var/bench.json with the runs so far and their growth; the growth rows."""
+    grown = growth(runs)
+    data = {
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
+        "scales": scales,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "flow_commands": {"figures": [f.as_dict() for f in flow_figures], **flow_detail},
+        "growth": grown,
+        "peak_rss_all_processes_mb": peak_rss_mb(),
+        "runs": {str(items): results for items, results in runs.items()},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2, default=str))
+    return grown
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the tables, write var/bench.json; exit 1 if a target is missed or a run failed."""
     parser = argparse.ArgumentParser(
@@ -261,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
                 for backend in args.backends.split(","):
                     console.print(f"[bold]{backend}[/]: {items:,} recommendations ({only})...")
                     runs[items][backend] = _backend(backend, work, env, items, only)
+                    # Saved as each run ends: a 100,000-item bench takes hours on 2 cores.
+                    save(args.out, started, args.scale, flow_figures, flow_detail, runs)
     for items, results in runs.items():
         figures = {
             f"{backend} (load average {' '.join(f'{x:.1f}' for x in r['load_average']['after'])})": [
@@ -271,21 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         render(figures, console, items=items)
     if flow_figures:
         render({"no server configured": flow_figures}, console, items=0)
-    grown = growth(runs)
+    grown = save(args.out, started, args.scale, flow_figures, flow_detail, runs)
     render_growth(grown, args.scale, console)
-    data = {
-        "date": started.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "scales": args.scale,
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        "flow_commands": {"figures": [f.as_dict() for f in flow_figures], **flow_detail},
-        "growth": grown,
-        "peak_rss_all_processes_mb": peak_rss_mb(),
-        "runs": {str(items): results for items, results in runs.items()},
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2, default=str))
     console.print(f"Written to {args.out}")
     failed = [
         f"{items:,} {backend}: {f['label']}"

@@ -704,7 +704,7 @@ with make_engine(sys.argv[2]).connect() as conn, open(sys.argv[3], "w") as handl
         .where(su.c.cycle_id == cycle_id)
         .order_by(rec.c.position)
     ):
-        handle.write("\t".join(str(v) for v in row) + "\n")
+        handle.write("\\t".join(str(v) for v in row) + "\\n")
 import resource
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """

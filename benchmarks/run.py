@@ -682,7 +682,9 @@ def PEAK_MB():
     with open("/proc/self/status") as status:
         return int(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1)) / 1024
 """
-_WRITE_REPORT = _PEAK_MB + """
+_WRITE_REPORT = (
+    _PEAK_MB
+    + """
 import sys, time
 from datetime import date
 from pathlib import Path
@@ -693,10 +695,13 @@ clock = bootstrap.FixedClock(date.fromisoformat(sys.argv[3]))
 write_reports(bootstrap.uow(), sys.argv[2], formats=[sys.argv[1]], out_dir=Path(sys.argv[4]), clock=clock)
 print(time.perf_counter() - start, PEAK_MB())
 """
+)
 
 
 # The raw baseline, in a child process of its own too: its time (imports excluded) and peak memory.
-_RAW_REPORT = _PEAK_MB + """
+_RAW_REPORT = (
+    _PEAK_MB
+    + """
 import sys, time
 from sqlalchemy import select
 from db import tables as t
@@ -714,6 +719,7 @@ with make_engine(sys.argv[2]).connect() as conn, open(sys.argv[3], "w") as handl
         handle.write("\\t".join(str(v) for v in row) + "\\n")
 print(time.perf_counter() - start, PEAK_MB())
 """
+)
 
 
 def _report_in_child(script: str, *args: str) -> tuple[float, bool, float | None]:

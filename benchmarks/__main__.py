@@ -26,13 +26,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.measure import Figure, machine, peak_rss_mb, render, timed
+from benchmarks.measure import Figure, machine, peak_rss_mb, render
+from benchmarks.run import FOLLOWUP, SECRET_KEY, whole_process
 from benchmarks.servers import postgres_database, prefect_env, prefect_server
 from db.migrate import upgrade
 
 OUT = Path("var") / "bench.json"
-FOLLOWUP = str(Path(sys.executable).with_name("followup"))
-SECRET_KEY = "5e" * 32
 # Issue 17: every figure at most 12x from 10,000 to 100,000 items (10x the items); the reply page
 # p95 at 5 clients within 20 % of its 10,000-item figure (a page shows one agency's part, whatever
 # the system's size).
@@ -60,18 +59,6 @@ def _label(items: int) -> str:
     return f"{items // 1000}k" if items % 1000 == 0 else str(items)
 
 
-def _whole_process(argv: list[str], env: dict[str, str], repeat: int = 5) -> float:
-    """The median wall time of running a command to completion."""
-    times = []
-    for _ in range(repeat):
-        with timed() as took:
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv[1:4])} failed: {done.stdout[-1000:]}{done.stderr[-2000:]}")
-        times.append(took.seconds)
-    return sorted(times)[len(times) // 2]
-
-
 def flow_commands(work: Path, console: Console) -> tuple[list[Figure], dict[str, Any]]:
     """`followup check` with no Prefect server configured: the first (which starts the local server
     in the background) and the next, beside `followup cycle list` on the same small database."""
@@ -88,10 +75,10 @@ def flow_commands(work: Path, console: Console) -> tuple[list[Figure], dict[str,
     )
     console.print("[bold]Flow commands with no server configured[/] (the first starts the local server)...")
     try:
-        first = _whole_process([FOLLOWUP, "check"], env, repeat=1)
+        first = whole_process([FOLLOWUP, "check"], env, repeat=1)
         console.print(f"  first `followup check`: {first:.1f} s")
-        second = _whole_process([FOLLOWUP, "check"], env)
-        listing = _whole_process([FOLLOWUP, "cycle", "list"], env)
+        second = whole_process([FOLLOWUP, "check"], env, repeat=5)
+        listing = whole_process([FOLLOWUP, "cycle", "list"], env, repeat=5)
     finally:
         subprocess.run([FOLLOWUP, "server", "stop"], env=env, capture_output=True, check=False)
     figures = [

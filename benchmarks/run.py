@@ -417,7 +417,7 @@ with engine.connect() as conn:
 """
 
 
-def _whole_process(argv: list[str], env: dict[str, str], repeat: int = 3) -> float:
+def whole_process(argv: list[str], env: dict[str, str], repeat: int = 3) -> float:
     """The median wall time of running a command to completion."""
     times = []
     for _ in range(repeat):
@@ -435,8 +435,8 @@ FOLLOWUP = str(Path(sys.executable).with_name("followup"))
 def bench_cycle_show(run: Run, name: str) -> None:
     """`followup cycle show` as a whole process; raw: a Python process running the per-agency query."""
     env = dict(os.environ)
-    took = _whole_process([FOLLOWUP, "cycle", "show", name], env)
-    raw = _whole_process([sys.executable, "-c", _RAW_SHOW, run.url, name], env)
+    took = whole_process([FOLLOWUP, "cycle", "show", name], env)
+    raw = whole_process([sys.executable, "-c", _RAW_SHOW, run.url, name], env)
     run.add(
         Figure(
             "cli_show_s",
@@ -455,8 +455,8 @@ def bench_cycle_list(run: Run) -> None:
     A read-only command should cost little more than starting Python with the database library.
     """
     env = dict(os.environ)
-    took = _whole_process([FOLLOWUP, "cycle", "list"], env, repeat=5)
-    raw = _whole_process([sys.executable, "-c", "import sqlalchemy"], env, repeat=5)
+    took = whole_process([FOLLOWUP, "cycle", "list"], env, repeat=5)
+    raw = whole_process([sys.executable, "-c", "import sqlalchemy"], env, repeat=5)
     run.add(
         Figure(
             "cli_list_s",

@@ -1,8 +1,13 @@
-"""`make bench`: issue 7's figures on SQLite and PostgreSQL, printed as a table and saved to var/bench.json.
+"""`make bench`: the figures of issues 7, 13 and 17 on SQLite and PostgreSQL at each scale, printed as
+tables with their growth, and saved to var/bench.json.
 
 A Prefect server is started first (its own PREFECT_HOME in a temporary folder) and stays up, as in
-production; each backend then runs in a process of its own (`benchmarks.run`), against a fresh
-migrated database (SQLite file; PostgreSQL `followup_bench_<pid>`, dropped afterwards).
+production; each backend at each scale then runs in a process of its own (`benchmarks.run`), against
+a fresh migrated database (SQLite file; PostgreSQL `followup_bench_<pid>`, dropped afterwards).
+Scales up to 10,000 items run every figure; larger ones the main figures (`benchmarks.run` part
+`main`). Before them, `followup check` runs twice with no Prefect server configured: the first
+starts Follow-up's local server in the background, the second is measured beside `followup cycle
+list`.
 """
 
 from __future__ import annotations
@@ -14,152 +19,247 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
-from benchmarks.measure import Figure, machine, peak_rss_mb, render, timed
+from benchmarks.measure import Figure, machine, peak_rss_mb, render
+from benchmarks.run import FOLLOWUP, SECRET_KEY, whole_process
 from benchmarks.servers import postgres_database, prefect_env, prefect_server
 from db.migrate import upgrade
 
 OUT = Path("var") / "bench.json"
-_FIRST_FLOW = textwrap.dedent(
-    """
-    from prefect import flow
-
-    @flow(name="cold-start-probe")
-    def probe() -> int:
-        return 1
-
-    assert probe() == 1
-    """
-)
+# Issue 17: every figure at most 12x from 10,000 to 100,000 items (10x the items); the reply page
+# p95 at 5 clients within 20 % of its 10,000-item figure (a page shows one agency's part, whatever
+# the system's size).
+GROWTH_MAX = 12.0
+PAGE_GROWTH_MAX = 1.2
+PAGE_KEY = "portal_p95_ms.5"
+# Scales above this run the main figures only (the rest takes its preparation minutes at 100k).
+FULL_SCALE_MAX = 10_000
 
 
-def ephemeral_cold_start(work: Path) -> float:
-    """Wall time of a process running its first flow on a fresh PREFECT_HOME and no server."""
-    env = prefect_env(work / "cold-prefect-home")
-    with timed() as took:
-        done = subprocess.run([sys.executable, "-c", _FIRST_FLOW], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"first flow failed: {done.stderr[-2000:]}")
-    return took.seconds
+def parse_scales(text: str) -> list[int]:
+    """`1k,10k,100k` (or plain numbers) as item counts, smallest first."""
+    scales = []
+    for part in text.split(","):
+        token = part.strip().lower()
+        factor = 1000 if token.endswith("k") else 1
+        digits = token.removesuffix("k")
+        if not digits.isdigit() or int(digits) == 0:
+            raise argparse.ArgumentTypeError(f"--scale: {part!r} is not a count such as 1k, 10k or 100000")
+        scales.append(int(digits) * factor)
+    return sorted(set(scales))
+
+
+def _label(items: int) -> str:
+    return f"{items // 1000}k" if items % 1000 == 0 else str(items)
+
+
+def flow_commands(work: Path, console: Console) -> tuple[list[Figure], dict[str, Any]]:
+    """`followup check` with no Prefect server configured: the first (which starts the local server
+    in the background) and the next, beside `followup cycle list` on the same small database."""
+    url = f"sqlite:///{work / 'flow-commands.db'}"
+    upgrade(url)
+    env = prefect_env(work / "local-prefect-home")
+    env.update(
+        {
+            "FOLLOWUP_DATABASE_URL": url,
+            "FOLLOWUP_HOME": str(work / "local-home"),
+            "FOLLOWUP_SECRET_KEY": SECRET_KEY,
+            "PYTHONPATH": os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        }
+    )
+    console.print("[bold]Flow commands with no server configured[/] (the first starts the local server)...")
+    try:
+        first = whole_process([FOLLOWUP, "check"], env, repeat=1)
+        console.print(f"  first `followup check`: {first:.1f} s")
+        second = whole_process([FOLLOWUP, "check"], env, repeat=5)
+        listing = whole_process([FOLLOWUP, "cycle", "list"], env, repeat=5)
+    finally:
+        subprocess.run([FOLLOWUP, "server", "stop"], env=env, capture_output=True, check=False)
+    figures = [
+        Figure(
+            "flow_second_s",
+            "Second flow command with no server configured (`followup check`, whole process)",
+            second,
+            baseline=listing,
+            baseline_label="`followup cycle list`",
+            max_ratio=3.0,
+        )
+    ]
+    return figures, {"first_flow_command_s": first, "load_average": os.getloadavg()}
 
 
 def run_backend(
-    backend: str, url: str, work: Path, env: dict[str, str], items: int, only: str = "all"
+    backend: str, url: str, work: Path, env: dict[str, str], items: int, only: str
 ) -> dict[str, Any]:
     """One backend's measurements in a child process; its JSON result (with `error` if it failed)."""
-    out = work / f"{backend}.json"
-    argv = [
-        sys.executable,
-        "-m",
-        "benchmarks.run",
-        "--backend",
-        backend,
-        "--url",
-        url,
-        "--out",
-        str(out),
-        "--items",
-        str(items),
-        "--only",
-        only,
-    ]
+    out = work / f"{backend}-{items}.json"
+    argv = [sys.executable, "-m", "benchmarks.run", "--backend", backend, "--url", url, "--out", str(out)]
+    argv += ["--items", str(items), "--only", only]
+    before = os.getloadavg()
     done = subprocess.run(argv, env=env, check=False)
-    if not out.exists():
-        return {"backend": backend, "figures": [], "detail": {}, "error": f"exited {done.returncode}"}
-    return dict(json.loads(out.read_text()))
-
-
-def summary(
-    results: dict[str, dict[str, Any]], cold_start: float | None, started: datetime
-) -> dict[str, Any]:
-    """var/bench.json: the headline keys (the slower backend's figure), then every backend in detail."""
-
-    def slowest(key: str) -> dict[str, Any] | None:
-        found = [f for r in results.values() for f in r["figures"] if f["key"] == key]
-        return max(found, key=lambda f: f["value"]) if found else None
-
-    def worst(key: str) -> float | None:
-        figure = slowest(key)
-        return figure["value"] if figure else None
-
-    formats = sorted(
-        {
-            f["key"].split(".", 1)[1]
-            for r in results.values()
-            for f in r["figures"]
-            if f["key"].startswith("report_10k_s.")
-        }
+    after = os.getloadavg()
+    result: dict[str, Any] = (
+        json.loads(out.read_text())
+        if out.exists()
+        else {"backend": backend, "figures": [], "detail": {}, "error": f"exited {done.returncode}"}
     )
-    return {
-        "date": started.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "command": "make bench",
-        "headline": "each headline figure is the slower of the backends; see `backends` for each",
-        "launch_10k_s": worst("launch_10k_s"),
-        "launch_raw_s": (slowest("launch_10k_s") or {}).get("baseline"),  # the same backend's baseline
-        "followup_10k_s": worst("followup_10k_s"),
-        "report_10k_s": {fmt: worst(f"report_10k_s.{fmt}") for fmt in formats},
-        "portal_p95_ms": worst("portal_p95_ms"),
-        "cli_show_10k_s": worst("cli_show_10k_s"),
-        "ephemeral_cold_start_s": cold_start,
-        # getrusage: a run's own peak (it runs the flows and services in-process, as `followup` does)
-        # and its largest child's (portal, CLI, report processes). The headline is the larger of the
-        # two, the largest single process; their sum is kept too (an upper bound: the peaks need not
-        # coincide).
-        "peak_rss_mb": max(
-            (max(r["peak_rss_mb"]["self"], r["peak_rss_mb"]["children"]) for r in results.values()),
-            default=None,
-        ),
-        "peak_rss_self_plus_children_mb": max(
-            (r["peak_rss_mb"]["total"] for r in results.values()), default=None
-        ),
-        "peak_rss_all_processes_mb": peak_rss_mb(),
-        "backends": results,
-    }
+    result["items"] = items
+    result["part"] = only
+    result["load_average"] = {"before": [round(x, 2) for x in before], "after": [round(x, 2) for x in after]}
+    return result
 
 
 def _backend(backend: str, work: Path, env: dict[str, str], items: int, only: str) -> dict[str, Any]:
     """One backend's run on a fresh migrated database (SQLite file, or a PostgreSQL database of its own)."""
     if backend == "sqlite":
-        url = f"sqlite:///{work / 'bench.db'}"
+        url = f"sqlite:///{work / f'bench-{items}.db'}"
         upgrade(url)
-        return run_backend(backend, url, work, env, items, only)
+        try:
+            return run_backend(backend, url, work, env, items, only)
+        finally:
+            for leftover in work.glob(f"bench-{items}.db*"):
+                leftover.unlink()
     with postgres_database() as url:
         return run_backend(backend, url, work, env, items, only)
 
 
+def growth(runs: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per figure and backend: its value, ratio to raw and cost per item at each scale, and its growth.
+
+    Growth is the value at the largest scale over the value at 10,000 items (else the next smaller
+    scale measured), judged against issue 17's limits when the larger scale is 10x the smaller.
+    """
+    scales = sorted(runs)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for items in scales:
+        for backend, result in runs[items].items():
+            for f in result["figures"]:
+                row = rows.setdefault(
+                    (f["key"], backend), {"key": f["key"], "backend": backend, "unit": f["unit"], "at": {}}
+                )
+                row["label"] = f["label"]  # as said at the largest scale
+                row["at"][str(items)] = {
+                    "value": f["value"],
+                    "baseline": f["baseline"],
+                    "ratio": f["ratio"],
+                    "per_item": f["value"] / items,
+                    "load_average_1min": result["load_average"]["after"][0],
+                }
+    found = []
+    for row in rows.values():
+        measured = [n for n in scales if str(n) in row["at"]]
+        if len(measured) >= 2:
+            top = measured[-1]
+            base = 10_000 if 10_000 in measured and top > 10_000 else measured[-2]
+            low, high = row["at"][str(base)]["value"], row["at"][str(top)]["value"]
+            row["growth"] = {"from": base, "to": top, "ratio": high / low if low else None}
+            limit = PAGE_GROWTH_MAX if row["key"] == PAGE_KEY else GROWTH_MAX
+            judged = top == 10 * base and row["unit"] in ("s", "ms") and row["growth"]["ratio"] is not None
+            row["growth"]["limit"] = limit if judged else None
+            row["growth"]["passed"] = row["growth"]["ratio"] <= limit if judged else None
+        found.append(row)
+    return found
+
+
+def render_growth(rows: list[dict[str, Any]], scales: list[int], console: Console) -> None:
+    """The growth table: each figure's value (and ratio to raw) at each scale, per-item cost, growth."""
+    table = Table(title="How each figure grows (value, ×raw; per item at the largest scale; growth)")
+    table.add_column("figure")
+    table.add_column("backend")
+    for items in scales:
+        table.add_column(_label(items), justify="right")
+    for column in ("per item", "growth", "result"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        if "growth" not in row:
+            continue
+        cells = []
+        for items in scales:
+            at = row["at"].get(str(items))
+            if at is None:
+                cells.append("-")
+                continue
+            ratio = f" ({at['ratio']:.1f}×)" if at["ratio"] is not None else ""
+            cells.append(f"{at['value']:,.3g} {row['unit']}{ratio}")
+        top = row["at"][str(row["growth"]["to"])]
+        per_item = f"{top['per_item'] * (1e6 if row['unit'] == 's' else 1e3):,.1f} µ{row['unit']}"
+        grown = row["growth"]
+        factor = (
+            f"{grown['ratio']:.1f}× ({_label(grown['from'])}→{_label(grown['to'])})"
+            if grown["ratio"]
+            else "-"
+        )
+        verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]reported[/]"}[grown["passed"]]
+        table.add_row(row["label"], row["backend"], *cells, per_item, factor, verdict)
+    console.print(table)
+
+
+def save(
+    out: Path,
+    started: datetime,
+    scales: list[int],
+    flow_figures: list[Figure],
+    flow_detail: dict[str, Any],
+    runs: dict[int, dict[str, dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Write var/bench.json with the runs so far and their growth; the growth rows."""
+    grown = growth(runs)
+    data = {
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
+        "scales": scales,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "flow_commands": {"figures": [f.as_dict() for f in flow_figures], **flow_detail},
+        "growth": grown,
+        "peak_rss_all_processes_mb": peak_rss_mb(),
+        "runs": {str(items): results for items, results in runs.items()},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=2, default=str))
+    return grown
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Measure, print the table, write var/bench.json; exit 1 if a target is missed or a run failed."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--items", type=int, default=10_000, help="recommendations to generate")
+    """Measure, print the tables, write var/bench.json; exit 1 if a target is missed or a run failed."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale",
+        type=parse_scales,
+        default=parse_scales("1k,10k"),
+        help="item counts to measure at, e.g. 1k,10k,100k (default 1k,10k; 100k takes an hour or more)",
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--no-cold-start", action="store_true", help="skip the ~30 s ephemeral cold start")
+    parser.add_argument(
+        "--no-local-server", action="store_true", help="skip the flow commands with no server configured"
+    )
     parser.add_argument(
         "--only",
-        choices=["reply-page"],
-        help="measure only this part: no Prefect server, no cold start (minutes instead of a quarter hour)",
+        choices=["reply-page", "main"],
+        help="measure only this part at every scale (reply-page: no Prefect server, minutes not an hour)",
     )
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 150))
     started = datetime.now(UTC)
-    results: dict[str, dict[str, Any]] = {}
+    runs: dict[int, dict[str, dict[str, Any]]] = {}
+    flow_figures: list[Figure] = []
+    flow_detail: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="followup-bench-") as tmp:
         work = Path(tmp)
-        cold_start = None
-        if not args.no_cold_start and not args.only:
-            console.print("[bold]Ephemeral cold start[/] (first flow, fresh PREFECT_HOME, no server)...")
-            cold_start = ephemeral_cold_start(work)
-            console.print(f"  {cold_start:.1f} s")
+        if not args.no_local_server and args.only != "reply-page":
+            flow_figures, flow_detail = flow_commands(work, console)
         with contextlib.ExitStack() as stack:
             env = prefect_env(work / "client-home")
-            if not args.only:
+            if args.only != "reply-page":
                 console.print(
                     "[bold]Starting a Prefect server[/] on loopback (it stays up for every flow measured)..."
                 )
@@ -168,31 +268,47 @@ def main(argv: list[str] | None = None) -> int:
             env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep
             )
-            for backend in args.backends.split(","):
-                console.print(f"[bold]{backend}[/]: {args.items:,} recommendations...")
-                results[backend] = _backend(backend, work, env, args.items, args.only or "all")
-    data = summary(results, cold_start, started)
-    if args.only:
-        data["command"] = f"python -m benchmarks --only {args.only}"
-    figures = {
-        b: [Figure(**{k: v for k, v in f.items() if k not in ("ratio", "passed")}) for f in r["figures"]]
-        for b, r in results.items()
-    }
-    render(figures, console, items=args.items)
-    console.print(
-        f"Ephemeral cold start (first flow on a fresh PREFECT_HOME, reported): {cold_start} s; "
-        f"peak RSS of the largest process: {data['peak_rss_mb']} MB (target < 500 MB; self + largest "
-        f"child: {data['peak_rss_self_plus_children_mb']} MB)"
-    )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2, default=str))
+            for items in args.scale:
+                only = args.only or ("all" if items <= FULL_SCALE_MAX else "main")
+                runs[items] = {}
+                for backend in args.backends.split(","):
+                    console.print(f"[bold]{backend}[/]: {items:,} recommendations ({only})...")
+                    runs[items][backend] = _backend(backend, work, env, items, only)
+                    # Saved as each run ends: a 100,000-item bench takes hours on 2 cores.
+                    save(args.out, started, args.scale, flow_figures, flow_detail, runs)
+    for items, results in runs.items():
+        figures = {
+            f"{backend} (load average {' '.join(f'{x:.1f}' for x in r['load_average']['after'])})": [
+                Figure(**{k: v for k, v in f.items() if k not in ("ratio", "passed")}) for f in r["figures"]
+            ]
+            for backend, r in results.items()
+        }
+        render(figures, console, items=items)
+    if flow_figures:
+        render({"no server configured": flow_figures}, console, items=0)
+    grown = save(args.out, started, args.scale, flow_figures, flow_detail, runs)
+    render_growth(grown, args.scale, console)
     console.print(f"Written to {args.out}")
-    failed = [f.label for rows in figures.values() for f in rows if f.passed is False]
-    errors = {b: r["error"] for b, r in results.items() if r.get("error")}
-    memory_ok = (data["peak_rss_mb"] or 0) < 500
-    for backend, error in errors.items():
-        console.print(f"[red]{backend} run failed:[/] {error}")
-    return 0 if not failed and not errors and memory_ok else 1
+    failed = [
+        f"{items:,} {backend}: {f['label']}"
+        for items, results in runs.items()
+        for backend, r in results.items()
+        for f in r["figures"]
+        if f["passed"] is False
+    ]
+    failed += [f.label for f in flow_figures if f.passed is False]
+    failed += [
+        f"growth of {row['label']} ({row['backend']})"
+        for row in grown
+        if row.get("growth", {}).get("passed") is False
+    ]
+    errors = [
+        f"{items:,} {b}: {r['error']}" for items, rs in runs.items() for b, r in rs.items() if r.get("error")
+    ]
+    for error in errors:
+        console.print(f"[red]run failed:[/] {error}")
+    console.print(f"{len(failed)} target(s) missed" + (": " + "; ".join(failed) if failed else ""))
+    return 0 if not failed and not errors else 1
 
 
 if __name__ == "__main__":

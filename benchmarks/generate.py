@@ -1,9 +1,10 @@
 """Synthetic but realistic data at the scale of a system-wide deployment, written with bulk Core inserts.
 
-10,000 recommendations across the eight agenda points (strategic and appendix items, themes, nested
-items, sentences as long as the sample report's), 100 agencies with 1-3 owners per item (one lead),
-milestones, and two closed previous cycles with their requests, answers and history. Also a report
-*text* in the sample report's convention, for the import benchmark.
+Up to 100,000 recommendations across the eight agenda points (strategic and appendix items, themes,
+nested items, sentences as long as the sample report's), agencies in proportion (100 at 10,000
+items, 300 at 100,000) with 1-3 owners per item (one lead), milestones, and three closed previous
+cycles with their requests, answers and history. Also a report *text* in the sample report's
+convention, for the import benchmark.
 """
 
 from __future__ import annotations
@@ -178,6 +179,18 @@ def report_text(count: int, *, seed: int = 11, title: str = "Synthetic stock-tak
     return "\n".join(lines) + "\n"
 
 
+PREVIOUS_CYCLES = 3
+
+
+def agencies_for(recommendations: int) -> int:
+    """Agencies in a system of this size: one per 100 items, at least 30 and at most 300.
+
+    A system-wide tracker of 100,000 recommendations spans a few hundred reporting entities; 10,000
+    items keep the 100 agencies earlier figures were measured with.
+    """
+    return min(300, max(30, recommendations // 100))
+
+
 @dataclass
 class Population:
     """What was generated: the names a benchmark refers to, and the owners it may assign itself."""
@@ -263,18 +276,19 @@ def populate(
     engine: Engine,
     *,
     recommendations: int = 10_000,
-    agencies: int = 100,
-    previous_cycles: int = 2,
+    agencies: int | None = None,
+    previous_cycles: int = PREVIOUS_CYCLES,
     with_owners: bool = True,
     seed: int = 7,
 ) -> Population:
     """Fill a freshly migrated database.
 
     With `with_owners=False` the owners are generated but not stored (nor the previous cycles, which
-    need them): a benchmark assigns them through the application, then calls `add_history`.
+    need them): a benchmark assigns them through the application, then calls `add_history`. Agencies
+    default to `agencies_for(recommendations)`.
     """
     rng = random.Random(seed)
-    agency_list = agency_rows(agencies)
+    agency_list = agency_rows(agencies or agencies_for(recommendations))
     codes = [a["code"] for a in agency_list]
     bulk_insert(engine, tables.agencies, agency_list)
     bulk_insert(engine, tables.contacts, contact_rows(codes))
@@ -333,7 +347,12 @@ def _add_milestones(
 
 
 def add_history(
-    engine: Engine, population: Population, count: int = 2, *, seed: int = 7, secret_key: str = "00" * 32
+    engine: Engine,
+    population: Population,
+    count: int = PREVIOUS_CYCLES,
+    *,
+    seed: int = 7,
+    secret_key: str = "00" * 32,
 ) -> None:
     """`count` closed previous cycles: snapshot, answered requests, accepted answers and their history."""
     rng = random.Random(seed)
@@ -341,7 +360,7 @@ def add_history(
     statuses = list(ReportedStatus)
     for n in range(count):
         name = f"HLCP {20 + n} stock-take"
-        opened = datetime(2024, 2 + 6 * n, 1, 9, tzinfo=UTC)
+        opened = datetime(2024 + n // 2, 2 + 6 * (n % 2), 1, 9, tzinfo=UTC)  # one every six months
         deadline = (opened + timedelta(days=28)).date()
         with engine.begin() as conn:
             cycle_id = conn.execute(

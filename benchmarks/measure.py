@@ -117,7 +117,8 @@ def render(figures: dict[str, list[Figure]], console: Console | None = None, *, 
     """Print one Rich table per backend: figure, target, baseline, ratio, pass/fail."""
     console = console or Console()
     for backend, rows in figures.items():
-        table = Table(title=f"Follow-up at {items:,} items: {backend}", show_lines=False)
+        title = f"Follow-up at {items:,} items: {backend}" if items else f"Follow-up: {backend}"
+        table = Table(title=title, show_lines=False)
         for column in ("figure", "value", "target", "raw baseline", "ratio", "result"):
             table.add_column(column, justify="left" if column in ("figure", "raw baseline") else "right")
         for f in rows:

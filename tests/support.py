@@ -437,8 +437,9 @@ FOCAL = "focal.point@iom.example.org"
 
 # --- the CLI runner ---------------------------------------------------------------------------
 
-# Runs a command in a fresh interpreter and reports whether Prefect got imported along the way.
-CLI_SCRIPT = """
+# Runs a command in a fresh interpreter and reports which heavy packages got imported along the way.
+HEAVY_PACKAGES = ("prefect", "jinja2", "docx", "openpyxl", "fastapi", "uvicorn")
+CLI_SCRIPT = f"""
 import sys
 from typer.testing import CliRunner
 from workflows.cli import app
@@ -446,6 +447,7 @@ result = CliRunner().invoke(app, sys.argv[1:])
 print(result.output)
 print("exit", result.exit_code)
 print("prefect imported:", any(m == "prefect" or m.startswith("prefect.") for m in sys.modules))
+print("heavy imports:", sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY_PACKAGES!r})))
 """
 
 

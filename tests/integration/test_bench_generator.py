@@ -44,7 +44,17 @@ def test_every_generated_item_has_one_lead_and_at_most_three_owners_and_every_ag
     assert set(owners.values()) <= {1, 2, 3}
     assert owning == set(population.agencies) and len(owning) == 40
     assert set(points) == {None, *range(1, 9)}, "strategic items and the eight agenda points"
-    assert closed == 2 and updates == 2 * len(population.owners), "two previous cycles, every part answered"
+    assert closed == 3 and updates == 3 * len(population.owners), "three previous cycles, every part answered"
+
+
+def test_a_generated_system_has_agencies_in_proportion_to_its_items_from_30_to_300() -> None:
+    assert [generate.agencies_for(n) for n in (1_000, 10_000, 30_000, 100_000, 1_000_000)] == [
+        30,
+        100,
+        300,
+        300,
+        300,
+    ]
 
 
 def test_the_generated_report_imports_to_exactly_the_generated_codes_texts_and_parents() -> None:

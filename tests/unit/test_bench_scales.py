@@ -1,0 +1,39 @@
+"""`python -m benchmarks --scale` reads sizes as people write them and says which one it cannot read."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from benchmarks.__main__ import growth, parse_scales
+
+
+def test_scales_are_read_in_thousands_or_plain_and_measured_smallest_first() -> None:
+    assert parse_scales("100k, 1k,10k") == [1_000, 10_000, 100_000]
+    assert parse_scales("500,2k") == [500, 2_000]
+
+
+def test_a_scale_that_is_not_a_count_is_named_in_the_error() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="'ten'"):
+        parse_scales("1k,ten")
+
+
+def _run(items: int, value: float, load: float) -> dict[str, object]:
+    figure = {"key": "launch_s", "label": f"Launch {items}", "unit": "s", "value": value, "baseline": 1.0}
+    return {"figures": [{**figure, "ratio": value}], "load_average": {"after": [load, 0.0, 0.0]}}
+
+
+def test_growth_from_10k_to_100k_is_judged_against_twelve_times_and_keeps_the_cost_per_item() -> None:
+    rows = growth(
+        {
+            1_000: {"sqlite": _run(1_000, 1.0, 2.0)},
+            10_000: {"sqlite": _run(10_000, 2.0, 2.0)},
+            100_000: {"sqlite": _run(100_000, 30.0, 3.0)},
+        }
+    )
+    (row,) = rows
+    assert row["label"] == "Launch 100000"
+    assert row["growth"] == {"from": 10_000, "to": 100_000, "ratio": 15.0, "limit": 12.0, "passed": False}
+    assert row["at"]["100000"]["per_item"] == 30.0 / 100_000
+    assert row["at"]["100000"]["load_average_1min"] == 3.0

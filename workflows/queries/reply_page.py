@@ -1,10 +1,8 @@
 """The reply page's read model: one agency's request, read in at most four queries whatever its size.
 
-(1) the request with its cycle, agency name and previous cycle; (2) every item of the request, only
-what cutting it into parts and counting saved answers needs; (3) the items shown, with their texts,
-current and last cycle's answers and milestones; (4) the stored versions of the answers shown
-(skipped when there are none). Nothing is cached: a page is always as stored. A long request's part
-reads the texts of its own items only: reading every item's took two thirds of a page's time.
+(1) the request with its cycle, agency name and previous cycle; (2) every item with its text, its
+current answer and last cycle's; (3) the milestones of the items shown; (4) the stored versions of
+the answers shown (skipped when there are none). Nothing is cached: a page is always as stored.
 """
 
 from __future__ import annotations
@@ -177,10 +175,14 @@ def open_request(
             raise NotFound(UNKNOWN_LINK)
         request, cycle, agency_name, previous_id, previous_name = found
         ensure_link_open(request, cycle, clock.now(), grace_days)
-        # One fetch of all rows, not one driver call (and GIL hand-off) per row.
-        rows = uow.session.execute(
-            _items_query(), {"cycle_id": cycle.id, "agency_code": request.agency_code}
-        ).all()
+        # Report order, sorted here: PostgreSQL sorting the rows with their texts took as long as the rest.
+        rows = sorted(
+            uow.session.execute(
+                _items_query(),
+                {"cycle_id": cycle.id, "agency_code": request.agency_code, "previous_id": previous_id},
+            ).all(),  # one fetch of all rows, not one driver call (and GIL hand-off) per row
+            key=lambda row: (row.source, row.position),
+        )
         # Rows, read by attribute and, for `group_title`, by name.
         items: dict[int, Any] = {row.id: row for row in rows}
         parts = plan_parts({rid: row._mapping for rid, row in items.items()}, part_size)
@@ -188,7 +190,7 @@ def open_request(
             raise NoSuchPart(f"this request has no part {part}")
         shown = parts[part - 1][1] if part is not None else list(items)
         today = clock.today()
-        details, milestones = _shown(uow, shown, cycle.id or 0, request.agency_code, previous_id, today)
+        milestones = _milestones(uow, shown, request.agency_code, today)
         keys = [
             StatusUpdate.key_of(cycle.id or 0, rid, request.agency_code)
             for rid in shown
@@ -198,22 +200,22 @@ def open_request(
         part_of = {rid: n for n, (_, rids) in enumerate(parts, start=1) for rid in rids}
         groups: dict[str, list[ReplyItem]] = {}
         for rid in shown:
-            row, detail = items[rid], details[rid]
+            row = items[rid]
             key = StatusUpdate.key_of(cycle.id or 0, rid, request.agency_code)
             item = ReplyItem(
                 recommendation_id=rid,
                 code=row.code,
-                text=detail.text,
-                role=detail.role,
+                text=row.text,
+                role=row.role,
                 milestones=tuple(milestones.get(rid, ())),
-                previous=AnswerView(detail.previous_status, detail.previous_narrative)
-                if detail.previous_status
+                previous=AnswerView(row.previous_status, row.previous_narrative)
+                if row.previous_status
                 else None,
-                previous_cycle=previous_name if detail.previous_status else None,
-                current=_stored_answer(row.reported_status, detail) if row.reported_status else None,
+                previous_cycle=previous_name if row.previous_status else None,
+                current=_stored_answer(row) if row.reported_status else None,
                 state=row.state,
                 version=row.version or 0,
-                reviewer_question=detail.reviewer_question or "",
+                reviewer_question=row.reviewer_question or "",
                 lock_reason=lock_reason(cycle, request, row.state, today),
                 versions=tuple(versions.get(key, ())),
             )
@@ -302,12 +304,9 @@ def _request_query() -> Select[Any]:
 
 @functools.cache
 def _items_query() -> Select[Any]:
-    """Query 2: every item of the request in report order: what parts and saved counts need, no texts.
-
-    Without texts the rows are small enough for the database to sort (with them, PostgreSQL's sort
-    took as long as the rest of the page).
-    """
-    ci, rec, now = tables.cycle_items, tables.recommendations, tables.status_updates
+    """Query 2: every item of the request (unordered), with its current and last cycle's answer."""
+    ci, rec = tables.cycle_items, tables.recommendations
+    now, last = tables.status_updates.alias("now"), tables.status_updates.alias("last")
     return (
         select(
             rec.c.id,
@@ -317,76 +316,55 @@ def _items_query() -> Select[Any]:
             rec.c.kind,
             rec.c.source,
             rec.c.position,
-            now.c.state,
-            now.c.reported_status,
-            now.c.version,
-        )
-        .select_from(ci)
-        .join(rec, rec.c.id == ci.c.recommendation_id)
-        .outerjoin(now, _answer_of(now, ci, ci.c.cycle_id))
-        .where(ci.c.cycle_id == bindparam("cycle_id"), ci.c.agency_code == bindparam("agency_code"))
-        .order_by(rec.c.source, rec.c.position)
-    )
-
-
-def _answer_of(updates: Any, ci: Any, cycle_id: Any) -> Any:
-    """The join condition of a cycle item to its agency's answer in `cycle_id`."""
-    return and_(
-        updates.c.cycle_id == cycle_id,
-        updates.c.recommendation_id == ci.c.recommendation_id,
-        updates.c.agency_code == ci.c.agency_code,
-    )
-
-
-@functools.cache
-def _shown_query() -> Select[Any]:
-    """Query 3: the items shown, with texts, answers (current and last cycle's) and milestones.
-
-    An item has a row per milestone (the agency's own and those shared by every owner), or one
-    without: milestones are few, and a query of their own would be a fifth.
-    """
-    ci, rec, ms = tables.cycle_items, tables.recommendations, tables.milestones
-    now, last = tables.status_updates.alias("now"), tables.status_updates.alias("last")
-    return (
-        select(
-            rec.c.id,
             rec.c.text,
             ci.c.role,
+            now.c.state,
+            now.c.reported_status,
             now.c.narrative,
-            # As text: decoded for the answers shown only (decoding every item's took a sixth of a page).
+            # As text: decoded for the items shown only (decoding every item's took a sixth of a page).
             cast(now.c.evidence, Text).label("evidence_json"),
             now.c.next_milestone_date,
             now.c.obstacle,
+            now.c.version,
             now.c.reviewer_question,
             last.c.reported_status.label("previous_status"),
             last.c.narrative.label("previous_narrative"),
-            ms.c.title.label("milestone_title"),
-            ms.c.due_date.label("milestone_due"),
-            ms.c.state.label("milestone_state"),
         )
         .select_from(ci)
         .join(rec, rec.c.id == ci.c.recommendation_id)
-        .outerjoin(now, _answer_of(now, ci, ci.c.cycle_id))
+        .outerjoin(
+            now,
+            and_(
+                now.c.cycle_id == ci.c.cycle_id,
+                now.c.recommendation_id == ci.c.recommendation_id,
+                now.c.agency_code == ci.c.agency_code,
+            ),
+        )
         .outerjoin(
             last,
             and_(
-                _answer_of(last, ci, bindparam("previous_id")),
+                last.c.cycle_id == bindparam("previous_id"),
+                last.c.recommendation_id == ci.c.recommendation_id,
+                last.c.agency_code == ci.c.agency_code,
                 last.c.state != ReviewState.DRAFT.value,
                 last.c.reported_status.is_not(None),
             ),
         )
-        .outerjoin(
-            ms,
-            and_(
-                ms.c.recommendation_id == ci.c.recommendation_id,
-                ms.c.agency_code.is_(None) | (ms.c.agency_code == ci.c.agency_code),
-            ),
-        )
+        .where(ci.c.cycle_id == bindparam("cycle_id"), ci.c.agency_code == bindparam("agency_code"))
+    )
+
+
+@functools.cache
+def _milestones_query() -> Select[Any]:
+    """Query 3: the milestones of the items shown, the agency's own and those shared by every owner."""
+    ms = tables.milestones
+    return (
+        select(ms.c.recommendation_id, ms.c.title, ms.c.due_date, ms.c.state)
         .where(
-            ci.c.cycle_id == bindparam("cycle_id"),
-            ci.c.agency_code == bindparam("agency_code"),
-            ci.c.recommendation_id.in_(bindparam("ids", expanding=True)),
+            ms.c.recommendation_id.in_(bindparam("ids", expanding=True)),
+            ms.c.agency_code.is_(None) | (ms.c.agency_code == bindparam("agency_code")),
         )
+        .order_by(ms.c.due_date)
     )
 
 
@@ -401,48 +379,30 @@ def _versions_query() -> Select[Any]:
     )
 
 
-def _stored_answer(status: str, detail: Any) -> AnswerView:
-    """The stored answer of an item (as `replies.stored_answer` gives an update's)."""
+def _stored_answer(row: Any) -> AnswerView:
+    """The stored answer of an item row (as `replies.stored_answer` gives an update's)."""
     return AnswerView(
-        status=status,
-        narrative=detail.narrative,
-        evidence=tuple(json.loads(detail.evidence_json)),
-        next_milestone_date=detail.next_milestone_date.isoformat() if detail.next_milestone_date else "",
-        obstacle=detail.obstacle,
+        status=row.reported_status,
+        narrative=row.narrative,
+        evidence=tuple(json.loads(row.evidence_json)),
+        next_milestone_date=row.next_milestone_date.isoformat() if row.next_milestone_date else "",
+        obstacle=row.obstacle,
     )
 
 
-def _shown(
-    uow: SqlUnitOfWork,
-    recommendation_ids: Sequence[int],
-    cycle_id: int,
-    agency_code: str,
-    previous_id: int | None,
-    today: date,
-) -> tuple[dict[int, Any], dict[int, list[MilestoneView]]]:
-    """The rows of the items shown by id, and their milestones by id (soonest first)."""
-    details: dict[int, Any] = {}
-    milestones: dict[int, list[MilestoneView]] = defaultdict(list)
+def _milestones(
+    uow: SqlUnitOfWork, recommendation_ids: Sequence[int], agency_code: str, today: date
+) -> dict[int, list[MilestoneView]]:
+    found: dict[int, list[MilestoneView]] = defaultdict(list)
     if not recommendation_ids:
-        return details, milestones
-    found = uow.session.execute(
-        _shown_query(),
-        {
-            "cycle_id": cycle_id,
-            "agency_code": agency_code,
-            "previous_id": previous_id,
-            "ids": list(recommendation_ids),
-        },
+        return found
+    rows = uow.session.execute(
+        _milestones_query(), {"ids": list(recommendation_ids), "agency_code": agency_code}
     ).all()
-    for row in found:
-        details[row.id] = row
-        if row.milestone_due is not None:
-            state, due = row.milestone_state, row.milestone_due
-            overdue = state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and due < today
-            milestones[row.id].append(MilestoneView(row.milestone_title, due, state, overdue))
-    for listed in milestones.values():
-        listed.sort(key=lambda m: m.due_date)
-    return details, milestones
+    for rid, title, due, state in rows:
+        overdue = state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and due < today
+        found[rid].append(MilestoneView(title, due, state, overdue))
+    return found
 
 
 def _versions(uow: SqlUnitOfWork, keys: Iterable[str]) -> dict[str, list[VersionView]]:

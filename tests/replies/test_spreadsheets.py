@@ -123,7 +123,7 @@ def test_unknown_codes_missing_items_and_a_stale_version_are_reported(
         import_file(scenario, path)
     messages = [str(p) for p in caught.value.problems]
     assert "row 7, column A (Code): 'Z9.9' is not one of AAA's items" in messages
-    assert "column G (Status): A1.2 has no row: not answered: choose a status" in messages
+    assert "column G (Status): A1.2 has no row: not answered: choose a status or No change" in messages
 
 
 def test_files_that_are_not_spreadsheets_too_large_or_zip_bombs_are_refused(

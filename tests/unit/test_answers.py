@@ -87,7 +87,7 @@ def test_an_item_locks_when_the_cycle_closes_when_accepted_and_after_the_deadlin
 
 def test_a_submission_refuses_an_item_left_unanswered_but_a_draft_skips_it() -> None:
     refused = _judge(None, submit=True)
-    assert [p.message for p in refused.problems] == ["not answered: choose a status"]
+    assert [p.message for p in refused.problems] == ["not answered: choose a status or No change"]
     assert _judge(None, submit=False) == SKIP
     assert _judge(None, submit=True, lock="The cycle is closed.") == SKIP
 

@@ -249,3 +249,39 @@ def catalogue_command() -> None:
     console.print(
         f"{summary.without_owner} recommendations without an owner; {summary.milestones} milestones."
     )
+
+
+REPORT_OPTION = typer.Option(None, "--report", help="The report, when several share the code.")
+
+
+@app.command("close-item")
+def close_item_command(
+    code: str = typer.Argument(..., help="The recommendation's code, e.g. A2.5."),
+    how: str = typer.Option(
+        ..., "--as", help="implemented, closed (no further action) or overtaken (by events)."
+    ),
+    why: str = typer.Option(..., "--why", help="Why it is closed (recorded, and shown in the stock-take)."),
+    by: str = typer.Option("secretariat", "--by", help="Who closes it (recorded in the history)."),
+    report: str | None = REPORT_OPTION,
+) -> None:
+    """Close a recommendation: the next cycles no longer ask about it; the stock-take lists it as closed."""
+    from workflows.services.recommendations import close_item
+
+    with user_errors():
+        moved = close_item(bootstrap.uow(), bootstrap.clock(), code, how=how, why=why, by=by, source=report)
+    console.print(f"{moved.code} closed as {moved.after}: the next cycles no longer ask about it.")
+
+
+@app.command("reopen-item")
+def reopen_item_command(
+    code: str = typer.Argument(..., help="The recommendation's code, e.g. A2.5."),
+    why: str = typer.Option(..., "--why", help="Why it is reopened (recorded in the history)."),
+    by: str = typer.Option("secretariat", "--by", help="Who reopens it (recorded in the history)."),
+    report: str | None = REPORT_OPTION,
+) -> None:
+    """Reopen a closed recommendation: the next cycle asks about it again."""
+    from workflows.services.recommendations import reopen_item
+
+    with user_errors():
+        moved = reopen_item(bootstrap.uow(), bootstrap.clock(), code, why=why, by=by, source=report)
+    console.print(f"{moved.code} reopened (was {moved.before}): the next cycle asks about it again.")

@@ -48,9 +48,25 @@ def common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any]
     }
 
 
-def agency_context(cycle: StockTakeCycle, config: CycleConfig, agency: Agency) -> dict[str, Any]:
-    """What an e-mail to one agency shows: the cycle, the secretariat, the agency."""
-    return {**common_context(cycle, config), "agency": {"code": agency.code, "name": agency.name}}
+def agency_names(agency: Agency) -> dict[str, str]:
+    """How messages name a body: its code (for codes' columns), full name, and running-text names."""
+    return {
+        "code": agency.code,
+        "name": agency.name,
+        "display": agency.display_name,
+        "display_start": agency.display_name_start,
+    }
+
+
+def agency_context(
+    cycle: StockTakeCycle, config: CycleConfig, agency: Agency, through: Agency | None = None
+) -> dict[str, Any]:
+    """What an e-mail to one agency shows: the cycle, the secretariat, the agency (and who answers for it)."""
+    return {
+        **common_context(cycle, config),
+        "agency": agency_names(agency),
+        "through": agency_names(through) if through else None,
+    }
 
 
 def status_request_context(
@@ -59,11 +75,12 @@ def status_request_context(
     agency: Agency,
     request: StatusRequest,
     items: list[dict[str, Any]],
+    through: Agency | None = None,
 ) -> dict[str, Any]:
     """What the status-request e-mail shows: the link, and the items (codes only if in parts)."""
     assert cycle.id is not None
     return {
-        **agency_context(cycle, config, agency),
+        **agency_context(cycle, config, agency, through),
         "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
         "item_count": request.item_count,
         "in_parts": request.item_count > config.part_size,
@@ -87,7 +104,7 @@ def summary_context(
         "requested": len(progress),
         "answered": len(answered),
         "response_rate": round(len(answered) / len(progress), 2) if progress else 0.0,
-        "overdue_agencies": [{"code": p.code, "name": p.name} for p in late],
+        "overdue_agencies": [{"code": p.code, "name": p.name, "display": p.display} for p in late],
         "overdue_items": sum(p.missing for p in late),
         "report_paths": [str(path) for path in paths.values()],
         "report_url": report_url(first_report) if first_report else None,

@@ -33,11 +33,12 @@ from domain.answers import (
     raw_of,
     stored_answer,
 )
-from domain.errors import NotFound, ValidationError
+from domain.errors import InvalidTransition, NotFound, ValidationError
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
     Answer,
     Channel,
+    Milestone,
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
@@ -402,6 +403,16 @@ def record_answers(
             conflicts.append(verdict.conflict)
         if verdict.answer is not None:
             to_apply.append((update, verdict.answer, verdict.submits, rid))
+    # Milestones move when an answer is submitted (a draft may still change its mind); a report the
+    # milestone refuses is a problem like any other, and the caller's transaction keeps nothing.
+    submitted = [
+        (answer, rid) for _, answer, item_submits, rid in to_apply if item_submits and answer.milestones
+    ]
+    problems.extend(
+        _move_milestones(
+            uow, submitted, {rid: items[rid]["code"] for _, rid in submitted}, request, today, now, by
+        )
+    )
     if problems:
         raise InvalidAnswers(problems)
 
@@ -430,6 +441,53 @@ def record_answers(
         answered_at=request.answered_at,
         recorded=recorded,
     )
+
+
+def _move_milestones(
+    uow: SqlUnitOfWork,
+    answers: Sequence[tuple[Answer, int]],
+    codes: dict[int, str],
+    request: StatusRequest,
+    today: date,
+    now: datetime,
+    by: str,
+) -> list[AnswerProblem]:
+    """Apply each submitted milestone report to its milestone; the problems of those it refuses."""
+    if not answers:
+        return []
+    ms = tables.milestones
+    milestones = {
+        m.id: m
+        for m in uow.session.scalars(
+            select(Milestone).where(ms.c.recommendation_id.in_([rid for _, rid in answers]))
+        )
+    }
+    problems = []
+    for answer, rid in answers:
+        for report in answer.milestones:
+            milestone = milestones.get(report.milestone_id)
+            if (
+                milestone is None
+                or milestone.recommendation_id != rid
+                or milestone.agency_code
+                not in (
+                    None,
+                    request.agency_code,
+                )
+            ):
+                problems.append(AnswerProblem(codes[rid], rid, "milestone", "not a milestone of this item"))
+                continue
+            try:
+                milestone.apply_report(report, today=today, at=now, by=by)
+            except ValidationError as exc:
+                problems.append(AnswerProblem(codes[rid], rid, "milestone", exc.message))
+            except InvalidTransition:
+                done = "done" if milestone.state == MilestoneState.DONE else "dropped"
+                message = (
+                    f"'{milestone.title}' is {done} already: it cannot be {report.outcome.label.lower()}"
+                )
+                problems.append(AnswerProblem(codes[rid], rid, "milestone", message))
+    return problems
 
 
 def reissue_link(

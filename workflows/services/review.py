@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from db.unit_of_work import SqlUnitOfWork
 from domain import review as rules
-from domain.answers import parse_status, statuses
+from domain.answers import RawAnswer, parse_answer, parse_status, statuses
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState, Transition
-from domain.model import StatusUpdate, StockTakeCycle
+from domain.model import Channel, StatusUpdate, StockTakeCycle
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
@@ -102,6 +102,50 @@ def return_item(
         cycle, update, label = _reviewable(uow, cycle_name, code, agency, returning=True)
         rules.send_back(update, label=label, at=clock.now(), by=by, question=question)
         _queue_returned_message(uow, notifier, config, cycle, agency, update)
+        uow.commit()
+        return _reviewed(update, code)
+
+
+def answer_for_body(
+    uow: UnitOfWork,
+    clock: Clock,
+    cycle_name: str,
+    code: str,
+    agency: str,
+    *,
+    status: str,
+    narrative: str,
+    by: str,
+) -> Reviewed:
+    """Record the status of a coordination body's item (the CEB, the HLCP): the secretariat answers it.
+
+    Such bodies get no request; the answer is recorded on the secretariat channel and accepted at once.
+    """
+    with uow:
+        cycle = uow.cycles.require(cycle_name)
+        if cycle.state != CycleState.OPEN:
+            raise ValidationError(
+                "cycle", f"cycle '{cycle.name}' is {cycle.state}: answers can no longer change"
+            )
+        body = uow.agencies.require(agency)
+        if not body.answered_by_secretariat:
+            raise ValidationError(
+                "agency", f"{agency} answers for itself: its focal points reply through their link"
+            )
+        rid = _item_id(uow, cycle, agency, code)
+        label = f"{code} ({agency})"
+        answer, problems = parse_answer(
+            RawAnswer(rid, status=status, narrative=narrative), code=code, previous_status=None, complete=True
+        )
+        if answer is None:
+            raise ValidationError(problems[0].field, "; ".join(p.message for p in problems))
+        update = uow.updates.get(cycle.id or 0, rid, agency)
+        if update is None:
+            update = StatusUpdate(cycle_id=cycle.id or 0, recommendation_id=rid, agency_code=agency)
+            uow.updates.add(update)
+        now = clock.now()
+        update.apply(answer, at=now, by=by, channel=Channel.SECRETARIAT, submit=True)
+        rules.accept(update, label=label, at=now, by=by)
         uow.commit()
         return _reviewed(update, code)
 

@@ -380,6 +380,7 @@ def judge_answer(
     lock: str,
     submit: bool,
     keep_prefilled: bool = False,
+    partial: bool = False,
 ) -> Verdict:
     """The save decision for one item of a request.
 
@@ -388,13 +389,14 @@ def judge_answer(
     unlocked item answered; a locked item may be re-sent unchanged but not changed; a draft that only
     repeats last cycle's pre-filled answer is not stored unless `keep_prefilled`; an unchanged answer
     is not stored again; an item changed by someone else since `raw.loaded_version` is a conflict.
+    A `partial` submission (a half-filled spreadsheet) leaves blank items alone: not answered yet.
     """
 
     def refused(message: str) -> Verdict:
         return Verdict(problems=(AnswerProblem(code, recommendation_id, "status", message),))
 
-    if raw is None:
-        return refused(NOT_ANSWERED) if submit and not lock else SKIP
+    if raw is None or (partial and raw.is_blank):
+        return refused(NOT_ANSWERED) if submit and not lock and not partial else SKIP
     stored = stored_answer(update) if update and update.reported_status else None
     if lock:
         changed = not raw.is_blank and stored is not None and not same_answer(raw, stored)

@@ -360,12 +360,15 @@ def record_answers(
     submit: bool,
     channel: Channel,
     keep_prefilled: bool = False,
+    partial: bool = False,
 ) -> SaveResult:
     """Validate every answer (raising InvalidAnswers with all problems), then store the unconflicted ones.
 
     Runs inside the caller's unit of work; the caller commits. A submission moves the request to
     answered (first time) and queues a receipt. Last cycle's answer, pre-filled and left as it was,
     is not a draft unless `keep_prefilled` (a part of a long page saved: the agency has seen it).
+    A `partial` submission submits the items answered and leaves the others alone (not answered yet);
+    the request is answered once every item is.
     """
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
@@ -389,7 +392,7 @@ def record_answers(
     for rid, item in items.items():
         update = updates.get(rid)
         verdict = judge_answer(
-            given.get(rid) or (raw_of(update) if update and submit else None),
+            given.get(rid) or (raw_of(update) if update and submit and not partial else None),
             code=item["code"],
             recommendation_id=rid,
             update=update,
@@ -397,6 +400,7 @@ def record_answers(
             lock=lock_reason(cycle, request, update, today),
             submit=submit,
             keep_prefilled=keep_prefilled,
+            partial=partial,
         )
         problems.extend(verdict.problems)
         if verdict.conflict is not None:
@@ -428,8 +432,10 @@ def record_answers(
         saved.append(items[rid]["code"])
 
     recorded: tuple[dict[str, str], ...] = ()
-    if submit:
+    every_item = all(rid in updates and updates[rid].state != ReviewState.DRAFT for rid in items)
+    if submit and (every_item or not partial):
         request.mark_answered(at=now, by=by, channel=channel)
+    if submit:
         uow.session.flush()
         recorded = _recorded(items, updates)
         if saved:
@@ -744,6 +750,7 @@ def _recorded(
             "code": row["code"],
             "status": updates[rid].reported_status or "",
             "narrative": updates[rid].narrative,
+            "no_change": "yes" if updates[rid].no_change else "",
         }
         for rid, row in items.items()
         if rid in updates and updates[rid].state != ReviewState.DRAFT and updates[rid].reported_status
@@ -762,10 +769,11 @@ def _queue_receipt(
 ) -> None:
     """Queue the receipt; the key is the set of versions, so a repeated identical submission sends one."""
     agency = uow.agencies.require(request.agency_code)
+    through = uow.agencies.require(request.answered_through) if request.answered_through else None
     fingerprint = ",".join(f"{rid}v{u.version}" for rid, u in sorted(updates.items()))
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     context = {
-        **agency_context(cycle, config, agency),
+        **agency_context(cycle, config, agency, through),
         "reply_url": config.reply_url(cycle.id or 0, agency.code, request.token_nonce),
         "submitted_at": now,
         "recorded": list(recorded),
@@ -773,7 +781,7 @@ def _queue_receipt(
     notifier.enqueue(
         "receipt",
         key=f"receipt:{cycle.id}:{agency.code}:{digest}",
-        to=agency.recipients(),
+        to=(through or agency).recipients(),
         context=context,
         cycle_id=cycle.id,
         agency_code=agency.code,

@@ -57,7 +57,9 @@ def test_a_milestone_report_moves_the_milestone_and_records_who_when_and_why(
 
 
 @pytest.mark.parametrize(("before", "report"), REFUSED, ids=lambda v: getattr(v, "value", None))
-def test_a_done_or_dropped_milestone_refuses_another_life(before: MilestoneState, report: MilestoneReport) -> None:
+def test_a_done_or_dropped_milestone_refuses_another_life(
+    before: MilestoneState, report: MilestoneReport
+) -> None:
     milestone = _milestone(before)
     with pytest.raises(InvalidTransition):
         milestone.apply_report(report, today=TODAY, at=AT, by="focal@unctad.org")

@@ -67,8 +67,8 @@ def import_file(
             raise typer.Exit(1) from None
     changed = ", ".join(result.saved) or "nothing changed"
     console.print(
-        f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
-        f"(submitted: {changed})."
+        f"Imported {result.agency_code}'s reply to {result.cycle_name}: {result.taken} answers taken, "
+        f"{result.blank} left blank (not answered yet; submitted: {changed})."
     )
 
 

@@ -594,7 +594,13 @@ def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
 
 # --- e-mail contexts: an example context for every message kind, as the workflows build them ---
 
-IOM = {"code": "IOM", "name": "Organisation internationale pour les migrations — Genève"}
+def agency_names(code: str, name: str, display: str | None = None) -> dict[str, str]:
+    """How an e-mail context names an agency (as `workflows.queries.emails.agency_names` does)."""
+    shown = display or name
+    return {"code": code, "name": name, "display": shown, "display_start": shown[:1].upper() + shown[1:]}
+
+
+IOM = agency_names("IOM", "Organisation internationale pour les migrations — Genève")
 MAIL_CYCLE = {"name": "2026-spring", "hlcp_session": "HLCP 51st session", "deadline": date(2026, 4, 3)}
 SECRETARIAT = "hlcp.secretariat@un.example.org"
 REPLY_URL = "http://127.0.0.1:8000/r/tok3n-IOM"
@@ -602,7 +608,7 @@ REPLY_URL = "http://127.0.0.1:8000/r/tok3n-IOM"
 
 def context(kind: str, **overrides: Any) -> dict[str, Any]:
     """A complete context for `kind`, with `overrides` replacing top-level values."""
-    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT}
+    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT, "through": None}
     by_kind: dict[str, dict[str, Any]] = {
         "status-request": {
             "agency": IOM,
@@ -686,7 +692,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
             "requested": 25,
             "answered": 21,
             "response_rate": 0.84,
-            "overdue_agencies": [IOM, {"code": "UNDP", "name": "United Nations Development Programme"}],
+            "overdue_agencies": [IOM, agency_names("UNDP", "United Nations Development Programme", "UNDP")],
             "overdue_items": 7,
             "report_paths": ["var/reports/2026-spring/stock-take.docx"],
             "report_url": None,

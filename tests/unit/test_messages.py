@@ -8,7 +8,7 @@ import pytest
 from icalendar import Calendar
 
 from notifications.messages import DEADLINE_KINDS, KINDS, render, wrap
-from tests.support import IOM, MAIL_CYCLE, REPLY_URL, context
+from tests.support import IOM, MAIL_CYCLE, REPLY_URL, agency_names, context
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -36,7 +36,7 @@ def test_the_reply_link_is_in_both_the_text_and_the_html_body(kind: str) -> None
 
 
 def test_a_newline_in_a_name_never_reaches_the_subject() -> None:
-    agency = {"code": "IOM", "name": "International\r\nBcc: victim@example.org Organization"}
+    agency = agency_names("IOM", "International\r\nBcc: victim@example.org Organization")
 
     subject = render("reminder", context("reminder", agency=agency)).subject
 
@@ -45,7 +45,7 @@ def test_a_newline_in_a_name_never_reaches_the_subject() -> None:
 
 
 def test_a_very_long_subject_is_cut_with_an_ellipsis() -> None:
-    agency = {"code": "IOM", "name": "Organisation " * 40}
+    agency = agency_names("IOM", "Organisation " * 40)
 
     subject = render("reminder", context("reminder", agency=agency)).subject
 
@@ -81,7 +81,7 @@ def test_the_status_request_groups_items_by_agenda_point_with_what_was_reported_
     assert text.index("A1.2") < text.index("Strategic recommendations") < text.index("SR1.ii.a")
     assert "Last reported: In progress: Terms of reference agreed; first meeting held in Genève." in text
     assert "Last reported: Not reported" in text
-    assert "A1.2 (IOM contributes)" in text
+    assert "A1.2 (contributor)" in text
     assert "3 recommendations" in message.subject
     assert "<h3" in message.html and "Migration and development" in message.html
 
@@ -138,7 +138,7 @@ def test_messages_about_a_deadline_carry_an_all_day_calendar_event_on_it(kind: s
 def test_every_message_to_one_agency_in_one_cycle_updates_the_same_calendar_event() -> None:
     calendars = [Calendar.from_ical(render(kind, context(kind)).ics) for kind in DEADLINE_KINDS]
     uids = {str(calendar.walk("VEVENT")[0]["UID"]) for calendar in calendars}
-    other_agency = render("reminder", context("reminder", agency={"code": "UNDP", "name": "UNDP"})).ics
+    other_agency = render("reminder", context("reminder", agency=agency_names("UNDP", "UNDP"))).ics
 
     assert len(uids) == 1
     assert uids.pop() not in str(other_agency)
@@ -149,7 +149,7 @@ def test_the_cycle_summary_goes_to_the_secretariat_without_a_calendar_event() ->
 
     assert message.ics is None
     assert "21 of 25 agencies replied (84%)" in message.subject
-    assert "IOM: Organisation internationale pour les migrations — Genève" in message.text
+    assert "  - Organisation internationale pour les migrations — Genève\n" in message.text
     assert 'href="http://127.0.0.1:8000/reports/1"' in message.html
 
 
@@ -176,3 +176,23 @@ def test_wrapped_text_keeps_every_word_and_paragraph_within_the_width() -> None:
     assert all(len(line) <= 72 for line in wrapped.splitlines() if line != long_word)
     assert long_word in wrapped.splitlines()
     assert "\n\n" in wrapped  # the blank line between paragraphs stays
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_rendered_e_mails_name_an_agency_by_its_display_name_never_its_code(kind: str) -> None:
+    bank = agency_names("WORLD-BANK", "The World Bank", "the World Bank")
+    other = agency_names("NGO-CM", "NGO Committee on Migration", "the NGO Committee on Migration")
+    message = render(kind, context(kind, agency=bank, overdue_agencies=[bank, other]))
+
+    for part in (message.subject, message.text, message.html):
+        assert "WORLD-BANK" not in part and "NGO-CM" not in part
+    assert "World Bank" in message.subject + message.text
+
+
+def test_a_request_answered_through_a_chair_is_addressed_to_the_chair_on_behalf_of_the_body() -> None:
+    gmg = agency_names("GMG", "Global Migration Group", "the GMG")
+    message = render("status-request", context("status-request", agency=gmg, through=IOM))
+
+    assert f"Dear colleagues at {IOM['display']}," in message.text
+    assert "the GMG leads or contributes to, which you answer for as its chair" in message.text
+    assert "Reply for the GMG" in message.html

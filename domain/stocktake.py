@@ -176,6 +176,13 @@ class OwnerPart:
         return self.channel == Channel.SECRETARIAT
 
     @property
+    def how_answered(self) -> str:
+        """What the report says beside the status: a confirmation, or the secretariat answering."""
+        notes = ["no change since last time"] if self.no_change else []
+        notes += ["answered by the secretariat"] if self.by_secretariat else []
+        return f" ({'; '.join(notes)})" if notes else ""
+
+    @property
     def answered(self) -> bool:
         return self.reported_status is not None
 
@@ -205,6 +212,7 @@ class MilestoneLine:
     overdue: bool
     done_on: date | None = None
     note: str = ""  # why it was last rescheduled or dropped
+    owner: str = ""  # its agency's name in running text
 
     @property
     def shown_state(self) -> str:
@@ -449,7 +457,7 @@ class StockTake:
 
     def response_by_agency(self) -> list[tuple[str, int]]:
         """The numbers behind the response-rate table and chart: (agency code, percent)."""
-        return [(a.code, a.rate) for a in self.agencies]
+        return [(a.code, a.rate) for a in self.agencies if not a.by_secretariat]
 
 
 def long_date(day: date | None) -> str:
@@ -622,7 +630,14 @@ def assemble_stocktake(
         previous_parts = [(o.role, effective_status(before.get((rec.id, o.agency_code)))) for o in owners]
         lines = tuple(
             MilestoneLine(
-                m.title, m.due_date, m.state, m.agency_code, m.is_overdue_on(today), m.done_on, m.note or ""
+                m.title,
+                m.due_date,
+                m.state,
+                m.agency_code,
+                m.is_overdue_on(today),
+                m.done_on,
+                m.note or "",
+                shown.get(m.agency_code, m.agency_code) if m.agency_code else "",
             )
             for m in sorted(milestones_of[rec.id], key=lambda m: (m.due_date, m.title))
         )

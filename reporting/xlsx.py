@@ -186,7 +186,15 @@ def _summary(sheet: Any, st: StockTake) -> None:
     sheet.append([])
     sheet.append(_header(sheet, ["Agency", "Name", "Items answered", "Items asked", "Response rate (%)"]))
     for a in st.agencies:
-        sheet.append([a.code, a.name, a.items_answered, a.items_asked, a.rate])
+        sheet.append(
+            [
+                a.code,
+                a.name,
+                a.items_answered,
+                a.items_asked,
+                "by the secretariat" if a.by_secretariat else a.rate,
+            ]
+        )
 
 
 def render_xlsx(st: StockTake) -> bytes:

@@ -61,6 +61,7 @@ class Update:
     reported_by: str = "focal.point@example.org"
     reported_at: datetime | None = datetime(2015, 2, 12, 10, tzinfo=UTC)
     channel: str | None = "portal"
+    no_change: bool = False
 
 
 def _yaml(name: str) -> Any:

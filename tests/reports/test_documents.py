@@ -140,7 +140,8 @@ def test_the_word_narratives_and_annex_rows_show_the_statuses_in_the_database(
         elif code and (
             owner := re.match(
                 # Owners are named in running text (the test registry names them "Agency CODE").
-                r"Agency ([A-Z-]+)(?: \(lead\))?(?:, [^:]+)?: ([^.(]+?)(?: \(agency: (.+)\))?\.", paragraph.text
+                r"Agency ([A-Z-]+)(?: \(lead\))?(?:, [^:]+)?: ([^.(]+?)(?: \(agency: (.+)\))?\.",
+                paragraph.text,
             )
         ):
             agency, shown, own = owner.groups()

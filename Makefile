@@ -71,5 +71,7 @@ server: $(STAMP)
 portal: $(STAMP)
 	$(BIN)/followup portal
 
+# Stop the local Prefect server flow commands started (its database is in var/prefect) before deleting it.
 clean:
+	-test ! -x $(BIN)/followup || $(BIN)/followup server stop
 	rm -rf var site .pytest_cache .mypy_cache .ruff_cache

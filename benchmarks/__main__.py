@@ -8,6 +8,7 @@ migrated database (SQLite file; PostgreSQL `followup_bench_<pid>`, dropped after
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -48,7 +49,9 @@ def ephemeral_cold_start(work: Path) -> float:
     return took.seconds
 
 
-def run_backend(backend: str, url: str, work: Path, env: dict[str, str], items: int) -> dict[str, Any]:
+def run_backend(
+    backend: str, url: str, work: Path, env: dict[str, str], items: int, only: str = "all"
+) -> dict[str, Any]:
     """One backend's measurements in a child process; its JSON result (with `error` if it failed)."""
     out = work / f"{backend}.json"
     argv = [
@@ -63,6 +66,8 @@ def run_backend(backend: str, url: str, work: Path, env: dict[str, str], items: 
         str(out),
         "--items",
         str(items),
+        "--only",
+        only,
     ]
     done = subprocess.run(argv, env=env, check=False)
     if not out.exists():
@@ -119,6 +124,16 @@ def summary(
     }
 
 
+def _backend(backend: str, work: Path, env: dict[str, str], items: int, only: str) -> dict[str, Any]:
+    """One backend's run on a fresh migrated database (SQLite file, or a PostgreSQL database of its own)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{work / 'bench.db'}"
+        upgrade(url)
+        return run_backend(backend, url, work, env, items, only)
+    with postgres_database() as url:
+        return run_backend(backend, url, work, env, items, only)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the table, write var/bench.json; exit 1 if a target is missed or a run failed."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -126,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-cold-start", action="store_true", help="skip the ~30 s ephemeral cold start")
+    parser.add_argument(
+        "--only",
+        choices=["reply-page"],
+        help="measure only this part: no Prefect server, no cold start (minutes instead of a quarter hour)",
+    )
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 150))
     started = datetime.now(UTC)
@@ -133,29 +153,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="followup-bench-") as tmp:
         work = Path(tmp)
         cold_start = None
-        if not args.no_cold_start:
+        if not args.no_cold_start and not args.only:
             console.print("[bold]Ephemeral cold start[/] (first flow, fresh PREFECT_HOME, no server)...")
             cold_start = ephemeral_cold_start(work)
             console.print(f"  {cold_start:.1f} s")
-        console.print(
-            "[bold]Starting a Prefect server[/] on loopback (it stays up for every flow measured)..."
-        )
-        with prefect_server(work / "server-home", work / "prefect-server.log") as api:
+        with contextlib.ExitStack() as stack:
             env = prefect_env(work / "client-home")
-            env["PREFECT_API_URL"] = api
+            if not args.only:
+                console.print(
+                    "[bold]Starting a Prefect server[/] on loopback (it stays up for every flow measured)..."
+                )
+                server = prefect_server(work / "server-home", work / "prefect-server.log")
+                env["PREFECT_API_URL"] = stack.enter_context(server)
             env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep
             )
             for backend in args.backends.split(","):
                 console.print(f"[bold]{backend}[/]: {args.items:,} recommendations...")
-                if backend == "sqlite":
-                    url = f"sqlite:///{work / 'bench.db'}"
-                    upgrade(url)
-                    results[backend] = run_backend(backend, url, work, env, args.items)
-                else:
-                    with postgres_database() as url:
-                        results[backend] = run_backend(backend, url, work, env, args.items)
+                results[backend] = _backend(backend, work, env, args.items, args.only or "all")
     data = summary(results, cold_start, started)
+    if args.only:
+        data["command"] = f"python -m benchmarks --only {args.only}"
     figures = {
         b: [Figure(**{k: v for k, v in f.items() if k not in ("ratio", "passed")}) for f in r["figures"]]
         for b, r in results.items()

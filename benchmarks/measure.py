@@ -28,6 +28,8 @@ class Figure:
     baseline_label: str = ""
     target: float | None = None
     max_over_baseline: float | None = None
+    max_ratio: float | None = None  # at most this many times the baseline
+    min_ratio: float | None = None  # at least this share of the baseline (throughput)
     note: str = ""
 
     @property
@@ -40,11 +42,16 @@ class Figure:
     @property
     def passed(self) -> bool | None:
         """None when there is no target (the figure is reported, not judged)."""
-        if self.target is None and self.max_over_baseline is None:
+        limits = (self.target, self.max_over_baseline, self.max_ratio, self.min_ratio)
+        if all(limit is None for limit in limits):
             return None
         ok = self.target is None or self.value < self.target
         if self.max_over_baseline is not None and self.baseline is not None:
             ok = ok and self.value - self.baseline <= self.max_over_baseline
+        if self.max_ratio is not None:
+            ok = ok and self.ratio is not None and self.ratio <= self.max_ratio
+        if self.min_ratio is not None:
+            ok = ok and self.ratio is not None and self.ratio >= self.min_ratio
         return ok
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,7 +106,9 @@ def machine() -> dict[str, Any]:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit == "ms" or unit == "MB" or unit == "req/s":
+    if unit == "ms":
+        return f"{value:,.1f} {unit}"
+    if unit in ("MB", "req/s", "queries"):
         return f"{value:,.0f} {unit}"
     return f"{value:,.2f} {unit}"
 
@@ -117,8 +126,12 @@ def render(figures: dict[str, list[Figure]], console: Console | None = None, *, 
                 target.append(f"< {_fmt(f.target, f.unit)}")
             if f.max_over_baseline is not None:
                 target.append(f"≤ raw + {_fmt(f.max_over_baseline, f.unit)}")
+            if f.max_ratio is not None:
+                target.append(f"≤ {f.max_ratio:g}× raw")
+            if f.min_ratio is not None:
+                target.append(f"≥ {f.min_ratio:.0%} of raw")
             baseline = f"{_fmt(f.baseline, f.unit)} ({f.baseline_label})" if f.baseline is not None else "-"
-            ratio = f"{f.ratio:.1f}×" if f.ratio is not None else "-"
+            ratio = f"{f.ratio:.2f}×" if f.ratio is not None else "-"
             verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "[dim]reported[/]"}[f.passed]
             table.add_row(
                 f.label, _fmt(f.value, f.unit), " and ".join(target) or "-", baseline, ratio, verdict

@@ -199,20 +199,6 @@ history = Table(
     Index("ix_history_entity_key", "entity", "key"),
 )
 
-# The scope of shared history entries (texts, owners, milestones, cycles) in `history_counts`.
-SHARED_SCOPE = ""
-
-# How many history entries each scope holds: SHARED_SCOPE, or the agency whose request or answers an
-# entry concerns. Raised in the transaction that appends the entries, under the row's lock, so a
-# count only grows in commit order (ids do not: a transaction committing late lands below the newest
-# id seen). A reply page's stamp reads two of these rows, never the history itself.
-history_counts = Table(
-    "history_counts",
-    metadata,
-    Column("scope", String(32), primary_key=True),
-    Column("entries", Integer, nullable=False),
-)
-
 outbox = Table(
     "outbox",
     metadata,
@@ -239,4 +225,12 @@ outbox = Table(
     Column("created_at", TZ, nullable=False),
     Column("sent_at", TZ),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# Facts about the installation, by name: "key_fingerprint" (see workflows/bootstrap.secret_key).
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
 )

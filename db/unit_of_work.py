@@ -6,12 +6,10 @@ event the touched entities recorded is appended to the `history` table in the sa
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
 from sqlalchemy import event, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -27,7 +25,6 @@ from domain.model import (
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
-    history_scope,
 )
 
 
@@ -235,7 +232,7 @@ class History:
         self.session = session
 
     def append(self, events: Iterable[Transition]) -> int:
-        """Insert the entries and raise the entry count of each scope they belong to."""
+        """Insert the entries; how many."""
         entries = list(events)
         if not entries:
             return 0
@@ -255,21 +252,7 @@ class History:
                 for e in entries
             ],
         )
-        self._count(Counter(history_scope(e.entity, e.key) or tables.SHARED_SCOPE for e in entries))
         return len(entries)
-
-    def _count(self, counts: Counter[str]) -> None:
-        """Raise the scopes' counts in one statement, taking their rows in one order for every writer."""
-        hc = tables.history_counts
-        upsert = postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        statement = upsert(hc).values(
-            [{"scope": scope, "entries": counts[scope]} for scope in sorted(counts)]
-        )
-        self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[hc.c.scope], set_={"entries": hc.c.entries + statement.excluded.entries}
-            )
-        )
 
     def for_key(self, entity: str, key: str) -> Sequence[Any]:
         return self.session.execute(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
-from domain.errors import ValidationError
+from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState
 from domain.model import (
     Answer,
@@ -29,6 +29,9 @@ EVIDENCE_MAX_LINKS = 10
 EVIDENCE_LINK_MAX = 500
 NOT_ANSWERED = "not answered: choose a status or No change"
 WHY_MAX = 500
+# One message for every link that does not open a request: unknown, expired, revoked or cancelled
+# look the same from outside, so a guesser learns nothing.
+UNKNOWN_LINK = "this reply link is not valid"
 
 
 @dataclass(frozen=True)
@@ -254,13 +257,10 @@ def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[str
     return MilestoneReport(raw.milestone_id, outcome, on, why if outcome != MilestoneOutcome.DONE else ""), []
 
 
-def lock_reason(
-    cycle: StockTakeCycle, request: StatusRequest, update: StatusUpdate | None, today: date
-) -> str:
-    """Why an item can no longer be changed, or '' when it can."""
+def lock_reason(cycle: StockTakeCycle, request: StatusRequest, state: str | None, today: date) -> str:
+    """Why an item (its answer in review `state`, None if never saved) can no longer be changed, or ''."""
     if cycle.state != CycleState.OPEN:
         return "The cycle is closed."
-    state = update.state if update else None
     if state == ReviewState.ACCEPTED:
         return "The secretariat has accepted this answer."
     if state == ReviewState.RETURNED:
@@ -435,3 +435,20 @@ def judge_answer(
         )
         return Verdict(conflict=conflict)
     return Verdict(answer=answer, submits=submits)
+
+
+def ensure_link_open(request: StatusRequest, cycle: StockTakeCycle, now: datetime, grace_days: int) -> None:
+    """NotFound unless the request's link still opens it: not revoked, cycle open or closed within grace."""
+    if request.token_revoked_at is not None or cycle.state in (CycleState.DRAFT, CycleState.CANCELLED):
+        raise NotFound(UNKNOWN_LINK)
+    if cycle.state == CycleState.CLOSED:
+        closed_at = _aware(cycle.closed_at) or datetime.combine(cycle.deadline, datetime.min.time(), UTC)
+        if now > closed_at + timedelta(days=grace_days):
+            raise NotFound(UNKNOWN_LINK)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

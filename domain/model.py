@@ -592,7 +592,12 @@ class StatusUpdate(Stateful):
         self.events = []
 
     def history_key(self) -> str:
-        return f"{self.cycle_id}:{self.recommendation_id}:{self.agency_code}"
+        return self.key_of(self.cycle_id, self.recommendation_id, self.agency_code)
+
+    @staticmethod
+    def key_of(cycle_id: int, recommendation_id: int, agency_code: str) -> str:
+        """The history key of an agency's answer to an item in a cycle (read models look it up)."""
+        return f"{cycle_id}:{recommendation_id}:{agency_code}"
 
     @property
     def disagrees(self) -> bool:
@@ -637,20 +642,3 @@ class StatusUpdate(Stateful):
             self.transition(
                 target, at=at, by=by, why="answer submitted" if submit else "draft saved", **version
             )
-
-
-# Where the agency code sits in the history key of the entities that belong to one agency.
-_AGENCY_IN_KEY = {StatusRequest.ENTITY: 1, StatusUpdate.ENTITY: 2}
-
-
-def history_scope(entity: str, key: str) -> str | None:
-    """The one agency a history entry concerns (its request or its answers); None when it is shared.
-
-    A shared entry (a text, a milestone, an owner, a cycle) may change every agency's reply page;
-    a scoped one changes only that agency's.
-    """
-    position = _AGENCY_IN_KEY.get(entity)
-    if position is None:
-        return None
-    parts = key.split(":", position)
-    return parts[position] if len(parts) > position else None

@@ -40,3 +40,8 @@ def hash_token(token: str) -> str:
 def tokens_match(token: str, stored_hash: str) -> bool:
     """Constant-time comparison of a presented token with a stored hash."""
     return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def key_fingerprint(secret_key: str) -> str:
+    """A fingerprint of the secret key (an HMAC of a fixed label under it), safe to store with the data."""
+    return hmac.new(bytes.fromhex(secret_key), b"followup:key-fingerprint:v1", hashlib.sha256).hexdigest()

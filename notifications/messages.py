@@ -15,8 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, vCalAddress, vText, vUri
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
+from markupsafe import escape
 
 from domain.model import ReportedStatus, agenda_heading
 
@@ -25,6 +26,10 @@ KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary",
 # Messages about an agency's reply deadline carry it as a calendar event.
 DEADLINE_KINDS = frozenset({"status-request", "reminder", "escalation", "receipt"})
 SUBJECT_MAX = 250
+# What stored messages hold instead of the agency's reply link: the outbox must not keep a usable
+# link (the database stores only tokens' hashes), so the dispatcher derives it again at send time.
+# A dead address if ever sent as is; no character that HTML, iCalendar or wrapping would alter.
+REPLY_LINK = "https://reply-link.invalid/derived-when-sent"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,28 @@ def render(kind: str, context: Mapping[str, Any]) -> RenderedMessage:
         raise ValueError(f"{kind}: the context lacks a value the template needs ({exc.message})") from exc
     ics = deadline_calendar(context) if kind in DEADLINE_KINDS else None
     return RenderedMessage(subject=subject, text=text, html=html, ics=ics)
+
+
+def with_reply_link(rendered: RenderedMessage, link: str) -> RenderedMessage:
+    """The message with the reply-link placeholder replaced by `link`, in every body and the event."""
+    ics = rendered.ics
+    if ics is not None and REPLY_LINK in ics:
+        calendar = Calendar.from_ical(ics)
+        for event in calendar.walk("VEVENT"):
+            event["url"] = vUri(link)
+            event["description"] = vText(str(event["description"]).replace(REPLY_LINK, link))
+        ics = calendar.to_ical().decode()
+    return RenderedMessage(
+        subject=rendered.subject,
+        text=rendered.text.replace(REPLY_LINK, link),
+        html=rendered.html.replace(REPLY_LINK, str(escape(link))),
+        ics=ics,
+    )
+
+
+def carries_reply_link(rendered: RenderedMessage) -> bool:
+    """Whether the message holds the reply-link placeholder (to be filled when it is sent)."""
+    return any(REPLY_LINK in part for part in (rendered.text, rendered.html, rendered.ics or ""))
 
 
 def one_line(subject: str) -> str:

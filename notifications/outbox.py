@@ -28,7 +28,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.model import validate_email
 from domain.ports import Clock
-from notifications.messages import render
+from notifications.messages import REPLY_LINK, RenderedMessage, carries_reply_link, render, with_reply_link
 from notifications.senders import (
     ConnectionSender,
     QueuedMessage,
@@ -45,6 +45,8 @@ LEASE = timedelta(minutes=10)
 KEY_MAX = 300  # the length of outbox.idempotency_key
 # Messages whose key starts with this prefix, or with any of these; None (or "") means every message.
 KeyPrefix = str | Sequence[str] | None
+# An agency's live reply link in a cycle, derived when a message is sent: (cycle id, agency code) -> URL.
+ReplyLinks = Callable[[int, str], str]
 
 
 class OutboxState(StrEnum):
@@ -90,10 +92,15 @@ class OutboxNotifier:
             raise ValidationError("to", "a message needs at least one recipient")
         copies = _addresses("cc", cc)
         reply_to = validate_email(str(context.get("secretariat_email", "")), field="secretariat_email")
+        if "reply_url" in context and (cycle_id is None or not agency_code):
+            raise ValidationError(
+                "reply_url", "a message with a reply link needs its cycle_id and agency_code"
+            )
         session = self.uow.session
         if session.scalar(select(outbox.c.id).where(outbox.c.idempotency_key == key)) is not None:
             return False
-        rendered = render(kind, context)
+        # Stored with a placeholder, never the live link: the dispatcher derives it again when sending.
+        rendered = render(kind, {**context, "reply_url": REPLY_LINK} if "reply_url" in context else context)
         now = as_utc(self.clock.now())
         values = {
             "idempotency_key": key,
@@ -134,6 +141,7 @@ def dispatch(
     sender: Sender,
     clock: Clock,
     *,
+    links: ReplyLinks | None = None,
     limit: int | None = None,
     key_prefix: KeyPrefix = None,
     max_attempts: int = 5,
@@ -143,6 +151,7 @@ def dispatch(
 
     Messages of one run share a connection to the mail server when the sender can keep one open, and
     the commit that records a message as sent also claims the next one: one transaction per message.
+    A message carrying a reply link gets it from `links` as it is sent; without `links` it is not sent.
     """
     sent_keys, failed = _settle_abandoned_claims(uow_factory, sender, clock, key_prefix)
     retrying = attempted = 0
@@ -152,7 +161,7 @@ def dispatch(
             attempted += 1
             claim = limit is None or attempted < limit
             try:
-                channel.send(_email(row))
+                channel.send(_email(row, links))
             except Exception as exc:  # any refusal or network error: keep the message, try again later
                 if _record_failure(uow_factory, clock, row, exc, max_attempts) is OutboxState.FAILED:
                     failed += 1
@@ -274,7 +283,7 @@ def _settle_abandoned_claims(
     with uow_factory() as uow:
         for row in uow.session.execute(query.with_for_update(skip_locked=True)).all():
             if isinstance(sender, VerifiableSender):
-                if sender.delivered(_email(row)):
+                if sender.delivered(_email(row, None, sending=False)):
                     values: dict[str, Any] = {"state": OutboxState.SENT.value, "sent_at": now}
                     found_sent.append(row.idempotency_key)
                 else:
@@ -319,17 +328,26 @@ def _record_failure(
     return state
 
 
-def _email(row: Row[Any]) -> EmailMessage:
+def _email(row: Row[Any], links: ReplyLinks | None, *, sending: bool = True) -> EmailMessage:
+    """The message of an outbox row, its reply link derived now (when not `sending`, left out)."""
+    rendered = RenderedMessage(subject=row.subject, text=row.body_text, html=row.body_html, ics=row.ics)
+    if carries_reply_link(rendered) and sending:
+        if links is None:
+            raise ValueError(
+                f"{row.idempotency_key}: the message carries a reply link and the dispatcher was given no "
+                "way to derive it (links=None); it was not sent"
+            )
+        rendered = with_reply_link(rendered, links(row.cycle_id, row.agency_code))
     message = QueuedMessage(
         key=row.idempotency_key,
         message_id=row.message_id,
         created_at=row.created_at,
         to=row.recipients,
         cc=row.cc,
-        subject=row.subject,
-        text=row.body_text,
-        html=row.body_html,
-        ics=row.ics,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        ics=rendered.ics,
     )
     return build_email(message, mail_from=row.mail_from, reply_to=row.reply_to)
 

@@ -229,8 +229,8 @@ class DirectorySender:
 
     def send(self, message: EmailMessage) -> None:
         """Write the message atomically: a reader never sees half a file."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        target = self.file_for(message)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)  # messages carry live reply links
+        target = self.file_for(message)  # mkstemp below creates it owner-only (0600)
         descriptor, temporary = tempfile.mkstemp(dir=self.path, prefix=".", suffix=".eml.tmp")
         try:
             with os.fdopen(descriptor, "wb") as handle:

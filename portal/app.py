@@ -10,9 +10,7 @@ a CSRF token; every error is a plain page without internals.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -25,7 +23,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
@@ -41,8 +39,6 @@ from domain.answers import (
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.lifecycle import ReviewState
 from domain.ports import Clock, Notifier
-from domain.tokens import hash_token
-from portal.page_cache import CachedPage, PageCache
 from portal.security import (
     NO_STORE,
     SECURITY_HEADERS,
@@ -51,8 +47,8 @@ from portal.security import (
     same,
     signed,
 )
-from portal.warmer import PageWarmer
 from workflows import bootstrap
+from workflows.queries import reply_page
 from workflows.queries.progress import cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import replies, review
@@ -64,9 +60,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 CSRF_FIELD = "csrf"
 CSRF_COOKIE = "followup_csrf"
 SECRETARIAT_COOKIE = "followup_secretariat"
-# Held by the one portal process that renders pages ahead; beside the page directory, not in it, since
-# a newly started portal empties that directory while the old one may still be running.
-WARMER_LOCK = "portal-warmer.lock"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
@@ -105,7 +98,7 @@ class Portal:
         self.settings = settings
         self.clock = clock
         self.notifier_factory = notifier or bootstrap.notifier
-        self.secret_key = settings.resolved_secret_key()
+        self.secret_key = bootstrap.secret_key(settings, record=True)  # refuses another key
         self.config = bootstrap.cycle_config()
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -115,19 +108,6 @@ class Portal:
             lstrip_blocks=True,
         )
         self.templates.filters["status_label"] = status_label
-        self.pages = PageCache(settings.portal_cache_mb * 1024 * 1024, page_cache_dir(settings))
-        # Pages are rendered one at a time per process. A render is CPU work between many small
-        # database calls, each of which drops and retakes the GIL; ten renders on ten threads slow
-        # each other down more than they overlap (measured: fewer pages a second than one client
-        # alone), while a cached page never waits for this lock.
-        self.rendering = threading.Lock()
-        # Parts per request (cycle id, agency), with the page stamp they were counted under.
-        self.part_counts: dict[tuple[int, str], tuple[tuple[Any, ...], int]] = {}
-
-    @property
-    def engine(self) -> Engine:
-        """The portal database's engine (one per process)."""
-        return bootstrap.engine(self.settings.resolved_database_url)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
@@ -145,11 +125,6 @@ class Portal:
         return signed(self.secret_key, "csrf", token)
 
 
-def page_cache_dir(settings: Settings) -> Path:
-    """Where the portal's processes share rendered pages (emptied when `followup portal` starts)."""
-    return settings.home / "page-cache"
-
-
 def create_app(
     settings: Settings | None = None, *, clock: Clock | None = None, notifier: NotifierFactory | None = None
 ) -> FastAPI:
@@ -158,23 +133,13 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Few threads for the (blocking) routes: each view is a short database call, and many threads
-        # waiting to take the GIL back after their call slow each other down (on PostgreSQL, cached
-        # views at 20 clients: p95 186 ms with anyio's default 40 threads, 107 ms with 4).
+        # Few threads for the (blocking) routes: many threads waiting to take the GIL back after their
+        # database calls slow each other down (measured on PostgreSQL at 20 clients: p95 186 ms with
+        # anyio's default 40 threads, 107 ms with 4). Renders are not serialised either: with a lock
+        # around them a process rendered a third of the pages a second on PostgreSQL (its waits on
+        # the database no longer overlapped) and fewer on SQLite.
         anyio.to_thread.current_default_thread_limiter().total_tokens = portal.settings.portal_threads
-        warmer = None
-        if portal.settings.portal_warm_seconds > 0:
-            warmer = PageWarmer(
-                portal.settings.home / WARMER_LOCK,
-                portal.settings.portal_warm_seconds,
-                functools.partial(warm_pages, portal),
-            )
-            warmer.start()
-        try:
-            yield
-        finally:
-            if warmer is not None:
-                warmer.stop()
+        yield
 
     app = FastAPI(
         title="Follow-up reply portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
@@ -194,14 +159,10 @@ def create_app(
         return PlainTextResponse("ok\n", headers={"Cache-Control": NO_STORE})
 
     @app.get("/r/{token}")
-    def reply_page(token: str, request: Request, saved: int = 0, part: str = "1") -> Response:
-        """The agency's request (a part of it if long), from the page cache while nothing on it changed."""
+    def get_reply(token: str, saved: int = 0, part: str = "1") -> Response:
+        """The agency's request (a part of it if long), rendered as it is stored now."""
         notice = "Draft saved." if saved else ""
-        number = _part_number(part)
-        stamp = replies.page_stamp(portal.engine.connect, portal.clock, token)
-        if stamp is None:  # not a live link of an open cycle: the full path explains (or refuses) it
-            return _reply_form(portal, token, _open(portal, token, number), notice=notice)
-        return _cached_reply(portal, token, _cached_page(portal, token, number, stamp, notice), request)
+        return _reply_form(portal, token, _open(portal, token, _part_number(part)), notice=notice)
 
     @app.post("/r/{token}")
     async def post_reply(token: str, request: Request, part: str = "1") -> Response:
@@ -383,9 +344,9 @@ def _review_notice(done: str, code: str, agency: str) -> str:
     return f"{verb} {code} ({agency})." if verb else ""
 
 
-def _open(portal: Portal, token: str, part: int | None = None) -> replies.ReplyPage:
+def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.ReplyPage:
     """The request's page (one part of it when `part` is given); NotFound for a bad link or part."""
-    return replies.open_request(
+    return reply_page.open_request(
         portal.uow(),
         portal.clock,
         portal.config,
@@ -425,75 +386,14 @@ def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, str]]:
 def _part_number(text: str) -> int:
     """The part asked for in the query; anything but a small positive number is a page not found."""
     if not text.isdigit() or len(text) > 4 or int(text) < 1:
-        raise replies.NoSuchPart("no such part")
+        raise reply_page.NoSuchPart("no such part")
     return int(text)
-
-
-def _cached_page(
-    portal: Portal, token: str, number: int, stamp: tuple[Any, ...], notice: str = ""
-) -> CachedPage:
-    """Part `number` of the reply page as of `stamp`: from the cache, else rendered and kept there."""
-    key = (hash_token(token), number, notice)
-    page = portal.pages.get(key, stamp)
-    if page is None:
-        with portal.rendering:
-            page = portal.pages.get(key, stamp)  # another thread may have rendered it meanwhile
-            if page is None:
-                fresh = _reply_form(portal, token, _open(portal, token, number), notice=notice)
-                page = portal.pages.put(key, stamp, bytes(fresh.body))
-    return page
-
-
-def warm_pages(portal: Portal, stopping: threading.Event) -> int:
-    """Render every part of every open request that the cache lacks at its current stamp; how many.
-
-    Stops between two pages once `stopping` is set. A page rendered under a stamp that has moved on
-    meanwhile is only a miss for the next view, never a stale page.
-    """
-    rendered = 0
-    for link in replies.open_links(portal.engine.connect, portal.clock, portal.config):
-        if stopping.is_set():
-            break
-        try:
-            rendered += _warm_link(portal, link, stopping)
-        except DomainError:  # this link only (re-issued or revoked meanwhile, say): on to the next
-            log.warning("reply pages of %s (cycle %s) not rendered ahead", link.agency_code, link.cycle_id)
-    return rendered
-
-
-def _warm_link(portal: Portal, link: replies.OpenLink, stopping: threading.Event) -> int:
-    """Render the link's parts that the cache lacks at its stamp; how many."""
-    request = (link.cycle_id, link.agency_code)
-    known = portal.part_counts.get(request)
-    if known is None or known[0] != link.stamp:  # a re-import may have moved items between parts
-        count = replies.part_count(
-            portal.uow(), link.cycle_id, link.agency_code, portal.settings.portal_part_size
-        )
-        known = portal.part_counts[request] = (link.stamp, count)
-    missing = [
-        n
-        for n in range(1, known[1] + 1)
-        if portal.pages.get((hash_token(link.token), n, ""), link.stamp) is None
-    ]
-    if not missing:
-        return 0
-    # The pass's stamps may be seconds old by now: render under the current one, the one views ask for.
-    stamp = replies.page_stamp(portal.engine.connect, portal.clock, link.token)
-    if stamp is None:  # the link stopped working meanwhile
-        return 0
-    rendered = 0
-    for number in missing:
-        if stopping.is_set():
-            break
-        _cached_page(portal, link.token, number, stamp)
-        rendered += 1
-    return rendered
 
 
 def _reply_form(
     portal: Portal,
     token: str,
-    page: replies.ReplyPage,
+    page: reply_page.ReplyPage,
     *,
     notice: str = "",
     typed: list[RawAnswer] | None = None,
@@ -547,25 +447,12 @@ def _reply_form(
 
 
 def _problems_elsewhere(
-    page: replies.ReplyPage, problems: list[AnswerProblem]
-) -> list[tuple[replies.PartView, int]]:
+    page: reply_page.ReplyPage, problems: list[AnswerProblem]
+) -> list[tuple[reply_page.PartView, int]]:
     """How many problems each other part of a long request has (parts without any left out)."""
     counts = Counter(page.part_of.get(p.recommendation_id) for p in problems)
     others = [part for part in page.parts if part.number != page.part]
     return [(part, counts[part.number]) for part in others if counts[part.number]]
-
-
-def _cached_reply(portal: Portal, token: str, page: CachedPage, request: Request) -> Response:
-    """A cached reply page: 304 when the browser has this very version, gzipped when it accepts that."""
-    headers = {"Cache-Control": NO_STORE, "ETag": page.etag, "Vary": "Accept-Encoding"}
-    if page.etag in request.headers.get("if-none-match", ""):
-        response = Response(status_code=304, headers=headers)
-    elif "gzip" in request.headers.get("accept-encoding", ""):
-        response = HTMLResponse(page.gzipped, headers={**headers, "Content-Encoding": "gzip"})
-    else:
-        response = HTMLResponse(page.body, headers=headers)
-    _set_csrf_cookie(portal, response, token)
-    return response
 
 
 def _set_csrf_cookie(portal: Portal, response: Response, token: str) -> None:
@@ -580,7 +467,7 @@ def _set_csrf_cookie(portal: Portal, response: Response, token: str) -> None:
     )
 
 
-def _form_values(item: replies.ReplyItem) -> dict[str, Any]:
+def _form_values(item: reply_page.ReplyItem) -> dict[str, Any]:
     """What an item's inputs start with: the stored answer, else last cycle's status and narrative."""
     start = item.prefill
     if start is None:
@@ -606,7 +493,7 @@ def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
     }
 
 
-def _answers_from(fields: dict[str, str], page: replies.ReplyPage) -> list[RawAnswer]:
+def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[RawAnswer]:
     """One raw answer per item of this request; fields naming any other item are ignored."""
     answers = []
     for item in page.items:
@@ -655,7 +542,7 @@ def _install_error_pages(app: FastAPI, portal: Portal) -> None:
     @app.exception_handler(NotFound)
     async def on_not_found(_request: Request, exc: NotFound) -> HTMLResponse:
         # A wrong part number says so (it reveals nothing about the link); any other miss looks the same.
-        return not_found(part_missing=isinstance(exc, replies.NoSuchPart))
+        return not_found(part_missing=isinstance(exc, reply_page.NoSuchPart))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -17,9 +18,33 @@ def change_label(change: Change | None) -> str:
     return change.label if change is not None else ""
 
 
-def md_cell(text: object) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+# Markdown syntax an outside text could use to make emphasis, code, links, images or table cells.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]~|])")
+# What opens a block at the start of a line: heading, list item, setext underline, numbered item.
+_BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
+# Characters of a link destination that could close it, or start a title, or read as an escape.
+_URL_UNSAFE = re.compile(r"""[\s<>()"'`\\]""")
+
+
+def md_text(text: object) -> str:
+    """Text from outside, inert in Markdown: one line, HTML escaped as entities, Markdown syntax escaped.
+
+    Entities (not backslashes) for `<`, `>` and `&`: every renderer shows them as text, while some
+    (Python-Markdown) do not honour a backslash before `<`.
+    """
+    flat = " ".join(str(text).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BLOCK_START.sub(r"\1\\\2", _MARKDOWN_SYNTAX.sub(r"\\\1", flat))
+
+
+def md_link(url: str) -> str:
+    """A web address as a Markdown link: its text escaped, its destination percent-encoded.
+
+    Nothing in the address can close the destination's parenthesis or quote, so no text typed into
+    it leaves the link.
+    """
+    destination = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+    return f"[{md_text(url)}]({destination})"
 
 
 def is_web_link(text: str) -> bool:
@@ -38,7 +63,9 @@ def environment(*, html: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(status=status_label, long_date=long_date, change=change_label, md_cell=md_cell)
+    env.filters.update(
+        status=status_label, long_date=long_date, change=change_label, md=md_text, md_link=md_link
+    )
     env.tests.update(web_link=is_web_link)
     env.globals.update(STATUS_ORDER=STATUS_ORDER)
     return env

@@ -19,6 +19,7 @@ from openpyxl.utils.datetime import to_excel
 
 from domain.figures import figure_labels
 from domain.stocktake import STATUS_ORDER, StockTake, long_date, status_label
+from reporting.cells import text_cell, text_row
 from reporting.package import splice, xml_text
 
 HEADER_FONT = Font(bold=True)
@@ -60,7 +61,7 @@ def _header(sheet: Any, titles: Sequence[str]) -> list[WriteOnlyCell]:
     """A bold, shaded header row for a write-only sheet."""
     cells = []
     for title in titles:
-        cell = WriteOnlyCell(sheet, value=title)
+        cell = text_cell(sheet, title)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         cells.append(cell)
     return cells
@@ -157,7 +158,7 @@ def _summary(sheet: Any, st: StockTake) -> None:
     sheet.column_dimensions["B"].width = 30
     for letter in "CDEFGHI":
         sheet.column_dimensions[letter].width = 14
-    title = WriteOnlyCell(sheet, value=st.title)
+    title = text_cell(sheet, st.title)
     title.font = Font(bold=True, size=14)
     sheet.append([title])
     for label, value in (
@@ -168,33 +169,26 @@ def _summary(sheet: Any, st: StockTake) -> None:
         ("Compared with", st.previous.title if st.previous else "nothing (first stock-take)"),
         ("Produced on", long_date(st.produced_on)),
     ):
-        sheet.append([label, value])
+        sheet.append(text_row(sheet, [label, value]))
     sheet.append([])
     sheet.append(_header(sheet, ["Figure", "Value"]))
     labels = figure_labels()
     values = f.as_dict()
     for name, label in labels.items():
-        sheet.append([label, values[name]])
+        sheet.append(text_row(sheet, [label, values[name]]))
     sheet.append([])
     for sentence in st.sentences:
-        sheet.append([sentence])
+        sheet.append(text_row(sheet, [sentence]))
     sheet.append([])
     sheet.append(_header(sheet, ["Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"]))
     for section_title, counts in st.status_by_section():
-        sheet.append([section_title, *counts.values(), sum(counts.values())])
+        sheet.append(text_row(sheet, [section_title, *counts.values(), sum(counts.values())]))
     sheet.append(["All", *f.status_counts.values(), f.items])
     sheet.append([])
     sheet.append(_header(sheet, ["Agency", "Name", "Items answered", "Items asked", "Response rate (%)"]))
     for a in st.agencies:
-        sheet.append(
-            [
-                a.code,
-                a.name,
-                a.items_answered,
-                a.items_asked,
-                "by the secretariat" if a.by_secretariat else a.rate,
-            ]
-        )
+        rate = "by the secretariat" if a.by_secretariat else a.rate
+        sheet.append(text_row(sheet, [a.code, a.name, a.items_answered, a.items_asked, rate]))
 
 
 def render_xlsx(st: StockTake) -> bytes:

@@ -33,12 +33,14 @@ from domain.answers import RawAnswer
 from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import Answer, Channel, Milestone, Recommendation, ReportedStatus, StatusUpdate
 from domain.stocktake import CycleInfo, StockTake, assemble_stocktake
-from notifications.outbox import OutboxNotifier
+from notifications import outbox as outbox_module
+from notifications.outbox import DispatchReport, OutboxNotifier
 from tests import factories
 from tests.smtp import SmtpServer, free_port
 from workflows import bootstrap
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
+from workflows.queries import reply_page
 from workflows.services import replies, review
 from workflows.settings import get_settings
 
@@ -175,8 +177,8 @@ def move_to_agenda_point(site: Scenario, code: str, point: int) -> None:
         site.uow.commit()
 
 
-def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> replies.ReplyPage:
-    return replies.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
+def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> reply_page.ReplyPage:
+    return reply_page.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
 
 
 def save(
@@ -338,13 +340,41 @@ def clock(minutes: float = 0) -> FixedClock:
 def enqueue(
     uow: SqlUnitOfWork, key: str = "status-request:1:IOM", kind: str = "status-request", **kw: Any
 ) -> bool:
-    """Queue one message in its own committed transaction, as a use case would."""
+    """Queue one message (IOM's, in a cycle where IOM has a request) in its own committed transaction."""
+    cycle_id = a_request(uow)
     with uow:
         stored = OutboxNotifier(uow, clock()).enqueue(
-            kind, key=key, to=kw.pop("to", [FOCAL]), context=context(kind), **kw
+            kind,
+            key=key,
+            to=kw.pop("to", [FOCAL]),
+            context=context(kind),
+            cycle_id=cycle_id,
+            agency_code="IOM",
+            **kw,
         )
         uow.commit()
     return stored
+
+
+def a_request(uow: SqlUnitOfWork) -> int:
+    """A cycle in which IOM has a request, made on first use: a message with a reply link belongs to one."""
+    with uow:
+        found = uow.session.scalar(select(tables.cycles.c.id).where(tables.cycles.c.name == "Outbox"))
+    if found is not None:
+        return int(found)
+    factories.add_agencies(uow, "IOM")
+    factories.add_recommendations(uow, {"A1": ["IOM"]})
+    return factories.open_cycle(uow, "Outbox", AT.date(), ["IOM"])[0]
+
+
+def reply_links(_cycle_id: int, _agency_code: str) -> str:
+    """The tests' reply link, the same for every request."""
+    return REPLY_URL
+
+
+def dispatch(*args: Any, **kwargs: Any) -> DispatchReport:
+    """The dispatcher, deriving reply links with `reply_links`."""
+    return outbox_module.dispatch(*args, links=reply_links, **kwargs)
 
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

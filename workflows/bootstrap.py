@@ -7,16 +7,18 @@ from email.utils import parseaddr
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
+from db.tables import installation
 from db.unit_of_work import SqlUnitOfWork
+from domain.errors import NotFound
 from domain.policies import FollowUpSchedule
 from domain.ports import Clock
-from domain.tokens import derive_token
+from domain.tokens import derive_token, key_fingerprint
 from workflows.config import CycleConfig
-from workflows.settings import get_settings
+from workflows.settings import SecretKeyError, Settings, get_settings
 
 if TYPE_CHECKING:  # imported where used: read-only commands need no templates or mail machinery
     from notifications.outbox import OutboxNotifier
@@ -63,14 +65,64 @@ def uow(url: str | None = None) -> SqlUnitOfWork:
     return SqlUnitOfWork(sessionmaker(bind=engine(url), expire_on_commit=False))
 
 
+# (database URL, key fingerprint) pairs checked in this process: one query per database, not per link.
+_matching_keys: set[tuple[str, str]] = set()
+_unrecorded_keys: set[tuple[str, str]] = set()  # no fingerprint stored yet (nothing to check against)
+
+
+def secret_key(settings: Settings | None = None, *, record: bool = False) -> str:
+    """The secret key, once it matches the fingerprint stored with the database.
+
+    Links derived under another key would answer 404: refuse, saying what to set, rather than send them.
+    With `record`, a database without a fingerprint gets this key's. Only callers outside any open
+    transaction record (init, the portal's start, the dispatcher): on SQLite a launch's transaction
+    holds the write lock while it derives links, and a second connection writing would wait for it.
+    """
+    settings = settings or get_settings()
+    key, url = settings.resolved_secret_key(), settings.resolved_database_url
+    checked = (url, key_fingerprint(key))
+    if checked in _matching_keys or (checked in _unrecorded_keys and not record):
+        return key
+    with engine(url).begin() as connection:
+        if not inspect(connection).has_table(installation.name):
+            return key  # not migrated yet: `init` records the fingerprint once the table exists
+        where = installation.c.name == "key_fingerprint"
+        stored = connection.scalar(select(installation.c.value).where(where))
+        if stored is None and not record:
+            _unrecorded_keys.add(checked)
+            return key
+        if stored is None:
+            connection.execute(insert(installation).values(name="key_fingerprint", value=checked[1]))
+        elif stored != checked[1]:
+            raise SecretKeyError(
+                "this database's reply links were made with another secret key (stored fingerprint "
+                f"{stored[:12]}..., this process's key gives {checked[1][:12]}...): set FOLLOWUP_SECRET_KEY "
+                "to the key the database was initialised with (or restore its $FOLLOWUP_HOME/secret.key); "
+                "links made under another key would not open"
+            )
+    _matching_keys.add(checked)
+    return key
+
+
 def reply_token(cycle_id: int, agency_code: str, token_nonce: str) -> str:
-    """Re-derive an agency's reply token from the request's nonce and the secret key."""
-    return derive_token(get_settings().resolved_secret_key(), token_nonce, cycle_id, agency_code)
+    """Re-derive an agency's reply token from the request's nonce and the checked secret key."""
+    return derive_token(secret_key(), token_nonce, cycle_id, agency_code)
 
 
 def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
     """The agency's secure reply link: <public url>/r/<token>."""
     return f"{get_settings().public_url}/r/{reply_token(cycle_id, agency_code, token_nonce)}"
+
+
+def reply_link(cycle_id: int, agency_code: str) -> str:
+    """An agency's current reply link in a cycle, from its request's nonce: the dispatcher's `links`."""
+    secret_key(record=True)  # outside any transaction: a database without a fingerprint gets this key's
+    with uow() as reading:
+        request = reading.requests.get(cycle_id, agency_code)
+        if request is None:
+            raise NotFound(f"no status request for {agency_code} in cycle {cycle_id}: no reply link to send")
+        nonce = request.token_nonce
+    return reply_url(cycle_id, agency_code, nonce)
 
 
 def cycle_config() -> CycleConfig:

@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     home = settings.home.resolve()
     if home.exists():
+        # A local Prefect server whose home is inside the demo's must not outlive its deleted database.
+        if Path(os.environ.get("PREFECT_HOME", home / "prefect")).resolve().is_relative_to(home):
+            from workflows import local_server
+
+            local_server.stop(lambda _line: None)
         shutil.rmtree(home)  # the demo home belongs to the demo: start from nothing every time
     home.mkdir(parents=True)
     script = yaml.safe_load((SEED / "demo-replies.yaml").read_text(encoding="utf-8"))
@@ -226,12 +231,13 @@ def answer(cycle_name: str, reply: AgencyReply) -> str:
     if reply.channel == "spreadsheet":
         return answer_by_spreadsheet(cycle_name, reply)
     from domain.answers import RawAnswer
+    from workflows.queries import reply_page
     from workflows.services import replies
 
     clock = bootstrap.FixedClock(reply.answered_on)
     settings = get_settings()
     token = reply_link(cycle_name, reply.agency).rsplit("/", 1)[1]
-    page = replies.open_request(
+    page = reply_page.open_request(
         bootstrap.uow(), clock, bootstrap.cycle_config(), token, grace_days=settings.token_grace_days
     )
     previous = [item.previous.status if item.previous else None for item in page.items]
@@ -309,6 +315,7 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
     a returned item stays open), through the portal's service, and its new answer is accepted.
     """
     from domain.answers import RawAnswer
+    from workflows.queries import reply_page
     from workflows.queries.review import review_queue
     from workflows.services import replies as reply_service
 
@@ -338,7 +345,7 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
 
     clock, settings = bootstrap.FixedClock(next_day), get_settings()
     token = reply_link(cycle_name, returned["agency"]).rsplit("/", 1)[1]
-    page = reply_service.open_request(
+    page = reply_page.open_request(
         bootstrap.uow(), clock, bootstrap.cycle_config(), token, grace_days=settings.token_grace_days
     )
     item = next(item for item in page.items if item.code == asked)

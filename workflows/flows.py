@@ -150,7 +150,8 @@ def send_messages(key_prefixes: list[str], today: date | None) -> int:
     if current_task_run.run_count > 1:
         launch.make_queued_messages_due(bootstrap.uow(), clock, key_prefixes)
     # One dispatcher run for the whole chunk: its messages share one connection to the mail server.
-    sent = dispatch(bootstrap.uow, bootstrap.sender(), clock, key_prefix=key_prefixes).sent
+    sender, links = bootstrap.sender(), bootstrap.reply_link
+    sent = dispatch(bootstrap.uow, sender, clock, links=links, key_prefix=key_prefixes).sent
     with bootstrap.uow() as uow:
         left = pending_count(uow, key_prefix=key_prefixes)
     if left:

@@ -8,12 +8,14 @@ Why each one (measured on the 2-core target machines with Prefect 3.9):
 - the SQLite-backed server records task runs and events one by one unless the batches are raised;
 - offline machines: no telemetry;
 - PREFECT_HOME next to Follow-up's own data, so `make clean` or a fresh FOLLOWUP_HOME starts over.
+
+Importing this module does not import Prefect (`followup server status` must stay fast).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,14 +36,16 @@ def apply_defaults() -> None:
     """Set Follow-up's Prefect defaults in the environment, leaving any value already set alone."""
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
-    home = Path(os.environ.setdefault("PREFECT_HOME", str((get_settings().home / "prefect").resolve())))
     # Prefect creates its home without parents; a fresh FOLLOWUP_HOME has none yet.
-    home.mkdir(parents=True, exist_ok=True)
+    prefect_home().mkdir(parents=True, exist_ok=True)
+
+
+def prefect_home() -> Path:
+    """Prefect's home: $PREFECT_HOME, by default $FOLLOWUP_HOME/prefect."""
+    return Path(os.environ.setdefault("PREFECT_HOME", str((get_settings().home / "prefect").resolve())))
 
 
 apply_defaults()
-
-from prefect.settings import temporary_settings  # noqa: E402  (after the defaults, on purpose)
 
 
 @contextmanager
@@ -52,5 +56,28 @@ def without_heartbeats() -> Iterator[None]:
     such watcher, and joining the heartbeat thread costs ~1 s per flow call. Prefect's setting can
     only be switched off in code (the environment cannot express "None").
     """
+    from prefect.settings import temporary_settings  # here: importing this module stays Prefect-free
+
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         yield
+
+
+@contextmanager
+def prefect_api(say: Callable[[str], None]) -> Iterator[str]:
+    """Point flows at the Prefect API the operator configured, else at Follow-up's local server.
+
+    Prefect's settings decide whether an API is configured (PREFECT_API_URL in the environment, a
+    profile or prefect.toml; the test harness's server). Without one, the local server is started
+    once in the background (`workflows.local_server`) instead of a temporary server per command.
+    """
+    from prefect.settings import get_current_settings, temporary_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        yield configured
+        return
+    from workflows import local_server
+
+    server = local_server.ensure_running(say)
+    with temporary_settings(updates={"api.url": server.api_url}):
+        yield server.api_url

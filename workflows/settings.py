@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,7 +11,15 @@ from platformdirs import user_data_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.errors import DomainError
 from domain.tokens import new_secret_key
+
+SECRET_KEY_FORMAT = re.compile(r"[0-9a-fA-F]{64}")
+NEW_KEY_HINT = "make one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+class SecretKeyError(DomainError):
+    """The secret key is malformed, or is not the key this database's reply links were made with."""
 
 
 class Settings(BaseSettings):
@@ -64,12 +73,8 @@ class Settings(BaseSettings):
     token_grace_days: int = Field(
         default=14, description="How long a reply link keeps working after its cycle closes, in days."
     )
-    portal_cache_mb: int = Field(default=64, description="rendered reply pages kept per portal process")
     portal_threads: int = Field(
         default=4, ge=1, description="Threads per portal process serving the (blocking) page routes."
-    )
-    portal_warm_seconds: float = Field(
-        default=5, ge=0, description="seconds between passes rendering open requests' pages ahead; 0: off"
     )
     portal_part_size: int = Field(
         default=40,
@@ -102,7 +107,7 @@ class Settings(BaseSettings):
     def resolved_secret_key(self) -> str:
         """The reply-token key: FOLLOWUP_SECRET_KEY, else one kept in $FOLLOWUP_HOME/secret.key."""
         if self.secret_key:
-            return self.secret_key
+            return _checked_key(self.secret_key.strip(), "FOLLOWUP_SECRET_KEY")
         path = self.home / "secret.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +115,7 @@ class Settings(BaseSettings):
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(new_secret_key())
-        return path.read_text().strip()
+        return _checked_key(path.read_text().strip(), f"{path} (used while FOLLOWUP_SECRET_KEY is unset)")
 
     @property
     def inbox_dir(self) -> Path:
@@ -123,7 +128,21 @@ class Settings(BaseSettings):
         return self.home / "reports"
 
 
+def _checked_key(key: str, source: str) -> str:
+    # A short or guessable key (e.g. "00", "changeme") would make every reply link forgeable.
+    if not SECRET_KEY_FORMAT.fullmatch(key):
+        raise SecretKeyError(
+            f"{source}: the secret key must be exactly 64 hexadecimal digits (256 bits), not "
+            f"{len(key)} characters of which {sum(c not in '0123456789abcdefABCDEF' for c in key)} "
+            f"are not hex digits; {NEW_KEY_HINT}"
+        )
+    return key.lower()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once."""
+    """The process's settings, read once; from then on the process creates files owner-only."""
+    # Every process (CLI, flows, portal) reads its settings first: files it writes under the home
+    # (database, reports, messages with reply links, cached pages) are then readable by its owner only.
+    os.umask(0o077)
     return Settings()

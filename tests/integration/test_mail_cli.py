@@ -12,10 +12,9 @@ from sqlalchemy.orm import sessionmaker
 
 from db.engine import make_engine
 from db.unit_of_work import SqlUnitOfWork
-from notifications.outbox import dispatch
 from notifications.senders import sender_from_url
 from tests.smtp import SmtpServer
-from tests.support import clock, enqueue
+from tests.support import clock, dispatch, enqueue
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
 

@@ -24,13 +24,12 @@ def test_migrations_create_every_table_and_leave_nothing_for_autogenerate(databa
     assert diff == []
 
 
-def test_the_history_counts_migration_counts_earlier_entries_as_shared_and_downgrades(
+def test_the_history_counts_are_dropped_and_a_downgrade_brings_them_back_counting_every_entry_as_shared(
     database_url: str,
 ) -> None:
-    config = alembic_config(database_url)
-    command.downgrade(config, "0001")
     engine = make_engine(database_url)
     with engine.begin() as conn:
+        assert "history_counts" not in inspect(conn).get_table_names()
         conn.execute(
             text(
                 "INSERT INTO history (entity, key, from_state, to_state, at, by, why, data)"
@@ -38,9 +37,13 @@ def test_the_history_counts_migration_counts_earlier_entries_as_shared_and_downg
             ),
             {"at": datetime(2026, 3, 1, tzinfo=UTC)},
         )
-    upgrade(database_url)
+    command.downgrade(alembic_config(database_url), "0003")
     with engine.connect() as conn:
         counts = conn.execute(text("SELECT scope, entries FROM history_counts")).all()
+    upgrade(database_url)
+    with engine.connect() as conn:
+        after = set(inspect(conn).get_table_names())
     engine.dispose()
 
     assert [tuple(row) for row in counts] == [("", 1)]
+    assert "history_counts" not in after

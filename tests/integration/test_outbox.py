@@ -19,10 +19,12 @@ from db.engine import make_engine
 from db.tables import outbox
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
-from notifications.outbox import LEASE, OutboxNotifier, counts_by_state, dispatch, pending_count
+from notifications import outbox as outbox_module
+from notifications.messages import REPLY_LINK
+from notifications.outbox import LEASE, OutboxNotifier, counts_by_state, pending_count
 from notifications.senders import DirectorySender, Sender, SmtpSender, sender_from_url
 from tests.smtp import SmtpServer
-from tests.support import AT, FOCAL, IOM, REPLY_URL, SECRETARIAT, clock, context, enqueue
+from tests.support import AT, FOCAL, IOM, REPLY_URL, SECRETARIAT, a_request, clock, context, dispatch, enqueue
 
 
 def rows(uow: SqlUnitOfWork) -> list[Any]:
@@ -49,9 +51,44 @@ def test_a_bad_address_is_refused_naming_it_and_nothing_is_stored(uow: SqlUnitOf
     assert rows(uow) == []
 
 
-def test_a_message_is_stored_only_if_the_callers_transaction_commits(uow: SqlUnitOfWork) -> None:
-    with uow:
+def test_a_message_with_a_reply_link_needs_its_cycle_and_agency_and_is_stored_without_the_link(
+    uow: SqlUnitOfWork,
+) -> None:
+    with (
+        uow,
+        pytest.raises(ValidationError, match="reply_url: a message with a reply link needs its cycle_id"),
+    ):
         OutboxNotifier(uow, clock()).enqueue("reminder", key="r:1", to=[FOCAL], context=context("reminder"))
+    enqueue(uow)
+
+    (row,) = rows(uow)
+    assert not [part for part in (row.body_text, row.body_html, row.ics) if REPLY_URL in part]
+    assert REPLY_LINK in row.body_text and REPLY_LINK in row.body_html and "reply-link.invalid" in row.ics
+
+
+def test_a_message_with_a_reply_link_is_not_sent_by_a_dispatcher_that_cannot_derive_it(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    enqueue(uow)
+
+    folder = tmp_path / "outbox"
+    report = outbox_module.dispatch(lambda: uow, DirectorySender(folder), clock(), max_attempts=1)
+
+    assert (report.sent, report.failed) == (0, 1) and not folder.exists()
+    assert "no way to derive it" in rows(uow)[0].last_error
+
+
+def test_a_message_is_stored_only_if_the_callers_transaction_commits(uow: SqlUnitOfWork) -> None:
+    cycle_id = a_request(uow)
+    with uow:
+        OutboxNotifier(uow, clock()).enqueue(
+            "reminder",
+            key="r:1",
+            to=[FOCAL],
+            context=context("reminder"),
+            cycle_id=cycle_id,
+            agency_code="IOM",
+        )
         # no commit: the use case failed after enqueueing
 
     assert rows(uow) == []
@@ -60,7 +97,7 @@ def test_a_message_is_stored_only_if_the_callers_transaction_commits(uow: SqlUni
 def test_queued_messages_arrive_over_smtp_with_recipients_headers_both_bodies_and_the_invitation(
     uow: SqlUnitOfWork, smtp_server: SmtpServer
 ) -> None:
-    enqueue(uow, cc=[SECRETARIAT], cycle_id=None, agency_code="IOM")
+    enqueue(uow, cc=[SECRETARIAT])
     enqueue(uow, key="cycle-summary:1", kind="cycle-summary", to=[SECRETARIAT])
 
     report = dispatch(lambda: uow, sender_from_url(smtp_server.url), clock())
@@ -333,7 +370,7 @@ class KilledRightAfterTheServerAccepted:
 factory = sessionmaker(bind=make_engine(database_url))
 moment = datetime.fromisoformat(at)
 clock = FixedClock(moment.date(), moment)
-dispatch(lambda: SqlUnitOfWork(factory), KilledRightAfterTheServerAccepted(), clock)
+dispatch(lambda: SqlUnitOfWork(factory), KilledRightAfterTheServerAccepted(), clock, links=lambda *_: "x")
 """
 
 

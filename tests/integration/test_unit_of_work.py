@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
 
-from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.lifecycle import RequestState
-from domain.model import Answer, Channel, ReportedStatus, StatusUpdate, history_scope
 from tests.factories import AT, add_agencies, add_recommendations, open_cycle
 
 
@@ -44,27 +41,3 @@ def test_nothing_is_stored_without_commit(uow: SqlUnitOfWork) -> None:
 def test_an_unknown_cycle_is_a_clear_not_found(uow: SqlUnitOfWork) -> None:
     with uow, pytest.raises(NotFound, match="no cycle named 'Nope'"):
         uow.cycles.require("Nope")
-
-
-def test_the_history_counts_its_entries_per_agency_for_requests_and_answers_and_as_shared_otherwise(
-    uow: SqlUnitOfWork,
-) -> None:
-    add_agencies(uow, "ILO", "IOM")
-    ids = add_recommendations(uow, {"SR1": ["ILO"], "A1.1": ["IOM"]})
-    cycle_id, _ = open_cycle(uow, "Spring", date(2026, 4, 1), ["ILO", "IOM"])
-    with uow:
-        update = StatusUpdate(cycle_id=cycle_id, recommendation_id=ids["SR1"], agency_code="ILO")
-        uow.updates.add(update)
-        answer = Answer(recommendation_id=ids["SR1"], status=ReportedStatus.ONGOING)
-        update.apply(answer, at=AT, by="ILO focal point", channel=Channel.PORTAL, submit=True)
-        uow.commit()
-    with uow:
-        entries = uow.session.execute(select(tables.history.c.entity, tables.history.c.key)).all()
-        counts = {scope: n for scope, n in uow.session.execute(select(tables.history_counts))}
-
-    expected = {"": 0, "ILO": 0, "IOM": 0}
-    for entity, key in entries:
-        expected[history_scope(entity, key) or ""] += 1
-    assert counts == expected
-    assert (expected["ILO"], expected["IOM"]) == (2, 1)  # ILO: its request sent, its answer; IOM: its request
-    assert expected[""] >= 1  # the cycle opened

@@ -21,8 +21,6 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("FOLLOWUP_SECRET_KEY", factories.SECRET_KEY)
     monkeypatch.setenv("FOLLOWUP_SECRETARIAT_TOKEN", SECRETARIAT_TOKEN)
     monkeypatch.setenv("FOLLOWUP_PUBLIC_URL", "http://testserver")
-    # Pages are rendered ahead only where a test asks for it: a background render would race its asserts.
-    monkeypatch.setenv("FOLLOWUP_PORTAL_WARM_SECONDS", "0")
     get_settings.cache_clear()
     bootstrap.engine.cache_clear()
     yield

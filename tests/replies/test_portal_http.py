@@ -34,6 +34,7 @@ def test_the_link_opens_one_page_with_the_agencys_items_previous_answers_and_saf
         assert text in page.text
     assert "SR1" not in page.text  # BBB's item
     assert page.headers["cache-control"].startswith("no-store")
+    assert "etag" not in page.headers  # browsers keep nothing, so there is nothing to revalidate
     assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["x-content-type-options"] == "nosniff"

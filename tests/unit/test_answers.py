@@ -77,7 +77,8 @@ def test_an_item_locks_when_the_cycle_closes_when_accepted_and_after_the_deadlin
     accepted = _stored(ReportedStatus.COMPLETED, "Done.", submit=True)
     accepted.transition(ReviewState.ACCEPTED, at=AT, by="secretariat")
     assert lock_reason(_cycle(CycleState.CLOSED), _request(), None, DEADLINE) == "The cycle is closed."
-    assert lock_reason(_cycle(), _request(), accepted, DEADLINE).startswith("The secretariat has accepted")
+    accepted_reason = lock_reason(_cycle(), _request(), accepted.state, DEADLINE)
+    assert accepted_reason.startswith("The secretariat has accepted")
     assert (
         lock_reason(_cycle(), _request(answered=True), None, date(2026, 4, 1)) == "The deadline has passed."
     )

@@ -29,7 +29,6 @@ from domain.model import (
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
-    history_scope,
 )
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -149,20 +148,6 @@ def test_each_move_is_allowed_exactly_when_its_table_says_so(
 @pytest.mark.parametrize("kind", list(STATES))
 def test_every_state_of_every_lifecycle_has_a_row_in_its_table(kind: str) -> None:
     assert set(TABLES[kind]) == set(STATES[kind])
-
-
-@pytest.mark.parametrize("kind", list(TABLES))
-def test_a_history_entry_is_scoped_to_the_agency_of_a_request_or_an_answer_and_shared_otherwise(
-    kind: str,
-) -> None:
-    entity = _entity(kind, next(iter(TABLES[kind])))
-    # Agency codes may hold a hyphen, and keys are split on colons: the code comes back whole.
-    if kind in ("request", "update"):
-        entity.agency_code = "UN-HABITAT"
-
-    scope = history_scope(entity.ENTITY, entity.history_key())
-
-    assert scope == ("UN-HABITAT" if kind in ("request", "update") else None)
 
 
 def test_a_re_import_that_only_moves_an_item_records_where_it_moved_from() -> None:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from workflows.cli import catalogue, cycles, deploy, mail, replies, reports, review  # noqa: F401  (register commands)
+from workflows.cli import (  # noqa: F401  (register commands)
+    catalogue,
+    cycles,
+    deploy,
+    mail,
+    replies,
+    reports,
+    review,
+    server,
+)
 from workflows.cli.app import app
 
 __all__ = ["app"]

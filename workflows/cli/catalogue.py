@@ -27,7 +27,9 @@ def init() -> None:
     with user_errors():
         from db.migrate import upgrade  # Alembic costs ~0.4 s to import: only `init` pays it
 
+        settings.resolved_secret_key()  # a malformed key stops `init` before anything is written
         upgrade(settings.resolved_database_url)
+        bootstrap.secret_key(settings, record=True)  # records the key's fingerprint, or refuses another key
         loaded = agency_services.load_shipped_registry(bootstrap.uow())
     console.print(
         f"Database ready at [bold]{settings.resolved_database_url}[/]; "

@@ -6,7 +6,6 @@ so they answer in about a second.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from workflows.cli.app import (
     user_errors,
 )
 from workflows.cli.deploy import DEADLINE_DAYS_OPTION, FOLLOWUP_CRON_OPTION, LAUNCH_CRON_OPTION
+from workflows.cli.server import say, server_errors
 from workflows.queries import progress
 from workflows.services import launch as launching
 from workflows.services import stocktake
@@ -36,11 +36,11 @@ SHOWN_ROWS = 50  # overdue rows printed by `check`
 
 
 def _run_flow(pick: Callable[[Any], Callable[..., dict[str, Any]]], **parameters: Any) -> dict[str, Any]:
-    """Run a flow in this process (Prefect's local ephemeral mode unless PREFECT_API_URL is set)."""
+    """Run a flow in this process, against PREFECT_API_URL if set, else Follow-up's local server."""
     from workflows import flows
-    from workflows.prefect_env import without_heartbeats
+    from workflows.prefect_env import prefect_api, without_heartbeats
 
-    with user_errors(), without_heartbeats():
+    with user_errors(), server_errors(), prefect_api(say), without_heartbeats():
         return pick(flows)(**parameters)
 
 
@@ -271,14 +271,9 @@ def serve(
     deadline_days: int = DEADLINE_DAYS_OPTION,
     followup_cron: str = FOLLOWUP_CRON_OPTION,
 ) -> None:
-    """Register the deployments with their schedules and serve them (with `make server` running)."""
+    """Register the deployments with their schedules and serve them until interrupted."""
     from workflows.deployments import serve_deployments
+    from workflows.prefect_env import prefect_api
 
-    if not os.environ.get("PREFECT_API_URL"):
-        err_console.print(
-            "[yellow]PREFECT_API_URL is not set:[/] serving against a temporary Prefect server that ends "
-            "with this command. Run `make server` and export PREFECT_API_URL=http://127.0.0.1:4200/api "
-            "to see the runs in the Prefect UI."
-        )
-    with user_errors():
+    with user_errors(), server_errors(), prefect_api(say):
         serve_deployments(launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron)

@@ -42,7 +42,9 @@ def send(limit: int | None = typer.Option(None, min=1, help="Send at most this m
     with bad_mail_url():
         sender = bootstrap.sender()
     with user_errors():
-        report = outbox.dispatch(bootstrap.uow, sender, bootstrap.SystemClock(), limit=limit)
+        report = outbox.dispatch(
+            bootstrap.uow, sender, bootstrap.SystemClock(), links=bootstrap.reply_link, limit=limit
+        )
     console.print(
         f"{report.sent} sent, {report.retrying} to retry later, {report.failed} failed (via {sender!r})."
     )

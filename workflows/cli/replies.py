@@ -104,9 +104,11 @@ def portal(
     from workflows.settings import get_settings
 
     settings = get_settings()
-    # Settle the secret key before the workers start: they would otherwise race to create it.
-    settings.resolved_secret_key()
-    # The portal's own messages (pages rendered ahead, failed passes) go where uvicorn's go.
+    # Settle the secret key (and its fingerprint) before the workers start: they would otherwise race
+    # to create them; a malformed key or one other than the database's stops here, with its message.
+    with user_errors():
+        bootstrap.secret_key(settings, record=True)
+    # The portal's own messages go where uvicorn's go.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["followup"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     # No access log: its request lines would write every agency's reply token to the log files.

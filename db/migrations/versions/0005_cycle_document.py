@@ -1,7 +1,7 @@
 """cycle document: the form of a cycle's stock-take as a Committee document
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 11:00:00
 
 The symbol (e.g. CEB/2015/HLCP-29/CRP.3), venue, date and "action requested" text of the stock-take
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """answers with a life: milestones done or rescheduled, confirmations, how a body answers
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 11:40:00
 
 Milestones get the day they were done and the reason they were last rescheduled or dropped; an
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -33,11 +33,13 @@ from domain.answers import (
     Conflict,
     InvalidAnswers,
     RawAnswer,
+    RawMilestone,
     status_label,
     statuses,
 )
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.lifecycle import ReviewState
+from domain.model import MilestoneOutcome
 from domain.ports import Clock, Notifier
 from portal.security import (
     NO_STORE,
@@ -67,7 +69,9 @@ REVIEW_SHOWN_MAX = 100
 # Earlier versions listed under an item: the latest few tell the story; the count says how many exist.
 VERSIONS_SHOWN = 3
 # The reply page indexes an item's errors by field; every field is present so the template never misses.
-NO_ERRORS: dict[str, str] = dict.fromkeys(FIELDS, "")
+NO_ERRORS: dict[str, str] = dict.fromkeys((*FIELDS, "no_change", "milestone"), "")
+# What an agency may report about a milestone, in the order the form offers them.
+MILESTONE_OUTCOMES = [(o.value, o.label) for o in MilestoneOutcome]
 
 
 def _status_options() -> dict[str, Markup]:
@@ -440,6 +444,7 @@ def _reply_form(
         saved=saved,
         notice=notice,
         narrative_max=f"{NARRATIVE_MAX:,}",
+        milestone_outcomes=MILESTONE_OUTCOMES,
         versions_shown=VERSIONS_SHOWN,
     )
     _set_csrf_cookie(portal, response, token)
@@ -468,16 +473,19 @@ def _set_csrf_cookie(portal: Portal, response: Response, token: str) -> None:
 
 
 def _form_values(item: reply_page.ReplyItem) -> dict[str, Any]:
-    """What an item's inputs start with: the stored answer, else last cycle's status and narrative."""
+    """What an item's inputs start with: this cycle's stored answer, else nothing (never last cycle's)."""
     start = item.prefill
     if start is None:
-        return {**dict.fromkeys(FIELDS, ""), "version": item.version}
+        return {**dict.fromkeys(FIELDS, ""), "no_change": False, "milestones": {}, "version": item.version}
     return {
-        "status": start.status,
+        # A confirmation stores last cycle's status; the form shows the No change box instead.
+        "status": "" if start.no_change else start.status,
         "narrative": start.narrative,
         "evidence": "\n".join(start.evidence),
         "next_milestone_date": start.next_milestone_date,
         "obstacle": start.obstacle,
+        "no_change": start.no_change,
+        "milestones": {mid: (outcome, on, why) for mid, outcome, on, why in start.milestones},
         "version": item.version,
     }
 
@@ -489,6 +497,8 @@ def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
         "evidence": raw.evidence,
         "next_milestone_date": raw.next_milestone_date,
         "obstacle": raw.obstacle,
+        "no_change": raw.no_change,
+        "milestones": {m.milestone_id: (m.outcome, m.on, m.why) for m in raw.milestones},
         "version": version,
     }
 
@@ -511,6 +521,18 @@ def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[Ra
                 obstacle=fields.get(f"obstacle-{rid}", ""),
                 # A tampered version can only cause a conflict, never a silent overwrite.
                 loaded_version=int(version) if version.isdigit() else -1,
+                no_change=fields.get(f"no_change-{rid}", "") == "yes",
+                milestones=tuple(
+                    RawMilestone(
+                        m.id,
+                        m.title,
+                        outcome=fields.get(f"milestone-{m.id}", ""),
+                        on=fields.get(f"milestone_on-{m.id}", ""),
+                        why=fields.get(f"milestone_why-{m.id}", ""),
+                    )
+                    for m in item.milestones
+                    if m.is_open
+                ),
             )
         )
     return answers

@@ -217,6 +217,10 @@ def form_of(page: httpx.Response) -> dict[str, str]:
     for dropdown in re.findall(r'<select id="[^"]+" name="([^"]+)".*?</select>', page.text, re.S):
         chosen = re.search(rf'name="{dropdown}".*?<option value="([^"]*)" selected', page.text, re.S)
         fields[dropdown] = chosen.group(1) if chosen else ""
+    for name, value in re.findall(
+        r'<input type="checkbox" id="[^"]+" name="([^"]+)" value="([^"]*)" checked', page.text
+    ):
+        fields[name] = value  # a browser sends a ticked box only
     return fields
 
 
@@ -623,6 +627,7 @@ def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
 
 
 # --- e-mail contexts: an example context for every message kind, as the workflows build them ---
+
 
 def agency_names(code: str, name: str, display: str | None = None) -> dict[str, str]:
     """How an e-mail context names an agency (as `workflows.queries.emails.agency_names` does)."""

@@ -123,8 +123,8 @@ def test_the_secretariat_answers_for_the_hlcp_and_the_report_says_so_instead_of_
     _bodies(uow)
     _launch(uow, FakeNotifier(), "Spring 2026")
     clock = bootstrap.FixedClock(LAUNCH_DAY + timedelta(days=5))
-    done = review.answer_for_body(
-        uow, clock, "Spring 2026", "SR1", "HLCP", status="ongoing", narrative="Tabled at HLCP 51.", by="sec"
+    [done] = review.answer_for_body(
+        uow, clock, "Spring 2026", ["SR1"], "HLCP", status="ongoing", narrative="Tabled at HLCP 51.", by="sec"
     )
     assert (done.state, done.reported_status) == ("accepted", "ongoing")
     with pytest.raises(ValidationError, match="ILO answers for itself"):

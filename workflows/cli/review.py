@@ -80,32 +80,24 @@ def accept(
 @review_app.command("answer")
 def answer_for_body(
     name: str = typer.Argument(..., help="The cycle's name."),
-    code: str = typer.Argument(..., help="The recommendation's code, e.g. SR1.i."),
+    codes: list[str] = typer.Argument(..., help="The recommendations' codes, e.g. SR1.i A8.1."),
     agency: str = typer.Option(..., "--for", help="The body the secretariat answers for, e.g. HLCP."),
-    status: str = typer.Option(..., "--status", help="The item's status, e.g. in_progress."),
+    status: str = typer.Option(..., "--status", help="The items' status, e.g. in_progress."),
     narrative: str = typer.Option("", "--narrative", help="What changed and why."),
     by: str = BY_OPTION,
     today: datetime | None = TODAY_OPTION,
 ) -> None:
-    """Record the status of a coordination body's item (the CEB, the HLCP), which the secretariat answers."""
+    """Record the status of a coordination body's items (the CEB, the HLCP), which the secretariat answers."""
     from domain.answers import status_label
     from workflows.services import review
 
     with user_errors():
         done = review.answer_for_body(
-            bootstrap.uow(),
-            bootstrap.clock(day_of(today)),
-            name,
-            code,
-            agency,
-            status=status,
-            narrative=narrative,
-            by=by,
-        )
-    console.print(
-        f"Recorded {done.code} ({done.agency_code}) as {status_label(done.reported_status or '')}, "
-        "answered by the secretariat."
-    )
+            bootstrap.uow(), bootstrap.clock(day_of(today)), name, codes, agency,
+            status=status, narrative=narrative, by=by,
+        )  # fmt: skip
+    codes_shown, status_shown = ", ".join(d.code for d in done), status_label(done[0].reported_status or "")
+    console.print(f"Recorded {codes_shown} ({agency}) as {status_shown}, answered by the secretariat.")
 
 
 @review_app.command("return")

@@ -21,6 +21,7 @@ from domain.model import Milestone
 from tests.factories import add_recommendations
 from tests.fakes import FakeNotifier
 from tests.support import Scenario, save
+from reporting.html import render_html
 from workflows import bootstrap
 from workflows.services import follow_up, review
 from workflows.services import launch as launching
@@ -140,6 +141,9 @@ def test_the_secretariat_answers_for_the_hlcp_and_the_report_says_so_instead_of_
     assert sr1.owners[0].how_answered == " (answered by the secretariat)"
     assert any("The secretariat reported on the items of the HLCP itself" in s for s in stocktake.sentences)
     assert "HLCP" not in [a.code for a, _ in stocktake.unreported]
+    html = render_html(stocktake)  # the response chart leaves the HLCP out, the table says who answered
+    assert "<td>HLCP</td><td>High-Level Committee on Programmes</td>" in html
+    assert "answered by the secretariat</td>" in html
 
 
 def test_a_closed_item_leaves_the_next_cycle_and_a_reopened_one_comes_back_with_its_history(

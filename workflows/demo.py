@@ -371,7 +371,7 @@ def _milestone_reports(item: Any, reply: AgencyReply) -> tuple[Any, ...]:
                         milestone.id,
                         milestone.title,
                         outcome=given["outcome"],
-                        on=str(given.get("on") or ""),
+                        on=str(given.get("date") or ""),
                         why=given.get("why", ""),
                     )
                 )

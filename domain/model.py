@@ -267,12 +267,6 @@ class Agency:
         return f"{self.article} {self.short_name or self.name}".strip()
 
     @property
-    def display_name_start(self) -> str:
-        """The display name at the start of a sentence ("The World Bank")."""
-        name = self.display_name
-        return name[:1].upper() + name[1:]
-
-    @property
     def answered_by_secretariat(self) -> bool:
         """A coordination body (the CEB, the HLCP): no request, no escalation; the secretariat answers."""
         return self.answers == Answering.SECRETARIAT

@@ -8,6 +8,7 @@ what fell due since the cycle began.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,12 +19,12 @@ from domain.answers import InvalidAnswers, RawAnswer, RawMilestone
 from domain.errors import InvalidTransition, ValidationError
 from domain.lifecycle import RequestState
 from domain.model import Milestone
+from reporting.html import render_html
 from tests.factories import add_recommendations
 from tests.fakes import FakeNotifier
 from tests.support import Scenario, save
-from reporting.html import render_html
 from workflows import bootstrap
-from workflows.services import follow_up, review
+from workflows.services import closing, follow_up, review
 from workflows.services import launch as launching
 from workflows.services.agencies import load_registry
 from workflows.services.recommendations import close_item, reopen_item
@@ -87,7 +88,7 @@ def test_the_registry_refuses_a_body_answering_through_one_it_does_not_know(
 
 
 def test_the_secretariat_body_gets_no_request_and_the_gmg_is_asked_through_its_chair(
-    settings_env: None, uow: SqlUnitOfWork
+    settings_env: None, uow: SqlUnitOfWork, tmp_path: Path
 ) -> None:
     _bodies(uow)
     notifier = FakeNotifier()
@@ -116,6 +117,24 @@ def test_the_secretariat_body_gets_no_request_and_the_gmg_is_asked_through_its_c
     escalations = {m.context["agency"]["code"]: m.to for m in notifier.of_kind("escalation")}
     assert escalations == {"GMG": ["head@ilo.example.org"], "ILO": ["head@ilo.example.org"]}
     assert len(escalated.escalations) == 2
+    # Closing: the summary names the late bodies as running text does; the HLCP is not among them.
+    closed = closing.close_cycle(
+        lambda: uow,
+        lambda _uow: bootstrap.notifier(_uow, bootstrap.FixedClock(DEADLINE + timedelta(days=4))),
+        bootstrap.FixedClock(DEADLINE + timedelta(days=4)),
+        bootstrap.cycle_config(),
+        cycle_name="Spring 2026",
+        inbox_dir=tmp_path / "inbox",
+        reports_dir=tmp_path / "reports",
+        formats=["md"],
+    )
+    assert closed.summary_enqueued
+    with uow:
+        [summary] = uow.session.execute(
+            select(tables.outbox.c.body_text).where(tables.outbox.c.kind == "cycle-summary")
+        ).all()
+    assert "  - The GMG (Global Migration Group)\n" in summary.body_text
+    assert "High-Level Committee" not in summary.body_text
 
 
 def test_the_secretariat_answers_for_the_hlcp_and_the_report_says_so_instead_of_zero_percent(

@@ -17,6 +17,7 @@ from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.lifecycle import CycleState, RequestState, ReviewState
 from domain.model import Agency, StatusRequest, StockTakeCycle
+from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
 
@@ -54,7 +55,7 @@ def agency_names(agency: Agency) -> dict[str, str]:
         "code": agency.code,
         "name": agency.name,
         "display": agency.display_name,
-        "display_start": agency.display_name_start,
+        "display_start": sentence_start(agency.display_name),
     }
 
 
@@ -104,7 +105,10 @@ def summary_context(
         "requested": len(progress),
         "answered": len(answered),
         "response_rate": round(len(answered) / len(progress), 2) if progress else 0.0,
-        "overdue_agencies": [{"code": p.code, "name": p.name, "display": p.display} for p in late],
+        "overdue_agencies": [
+            {"code": p.code, "name": p.name, "display": p.display, "display_start": sentence_start(p.display)}
+            for p in late
+        ],
         "overdue_items": sum(p.missing for p in late),
         "report_paths": [str(path) for path in paths.values()],
         "report_url": report_url(first_report) if first_report else None,

@@ -37,6 +37,7 @@ from domain.answers import (
 from domain.errors import NotFound, ValidationError
 from domain.model import Channel, Milestone, MilestoneOutcome, agenda_heading
 from domain.ports import Clock, Notifier
+from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
 from workflows.services import replies
 from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
@@ -127,7 +128,7 @@ def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: 
             )
             rows.extend(_milestone_row(agenda, m) for m in milestones if m.recommendation_id == rid)
         meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
-        title = f"{agency.display_name_start}: reply to stock-take {cycle.name}"
+        title = f"{sentence_start(agency.display_name)}: reply to stock-take {cycle.name}"
     path.parent.mkdir(parents=True, exist_ok=True)
     _workbook(title, meta, rows).save(path)
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from rich.table import Table
 from domain.errors import ValidationError
 from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
-from workflows.cli.app import app, console, owners_app, sub_app, user_errors
+from workflows.cli.app import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
 from workflows.settings import get_settings
 
 agencies_app = sub_app("agencies", "The agency registry: owners and their focal points.")
@@ -265,12 +266,15 @@ def close_item_command(
     why: str = typer.Option(..., "--why", help="Why it is closed (recorded, and shown in the stock-take)."),
     by: str = typer.Option("secretariat", "--by", help="Who closes it (recorded in the history)."),
     report: str | None = REPORT_OPTION,
+    today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Close a recommendation: the next cycles no longer ask about it; the stock-take lists it as closed."""
     from workflows.services.recommendations import close_item
 
     with user_errors():
-        moved = close_item(bootstrap.uow(), bootstrap.clock(), code, how=how, why=why, by=by, source=report)
+        moved = close_item(
+            bootstrap.uow(), bootstrap.clock(day_of(today)), code, how=how, why=why, by=by, source=report
+        )
     console.print(f"{moved.code} closed as {moved.after}: the next cycles no longer ask about it.")
 
 
@@ -280,10 +284,13 @@ def reopen_item_command(
     why: str = typer.Option(..., "--why", help="Why it is reopened (recorded in the history)."),
     by: str = typer.Option("secretariat", "--by", help="Who reopens it (recorded in the history)."),
     report: str | None = REPORT_OPTION,
+    today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Reopen a closed recommendation: the next cycle asks about it again."""
     from workflows.services.recommendations import reopen_item
 
     with user_errors():
-        moved = reopen_item(bootstrap.uow(), bootstrap.clock(), code, why=why, by=by, source=report)
+        moved = reopen_item(
+            bootstrap.uow(), bootstrap.clock(day_of(today)), code, why=why, by=by, source=report
+        )
     console.print(f"{moved.code} reopened (was {moved.before}): the next cycle asks about it again.")

@@ -54,6 +54,7 @@ from workflows.queries import reply_page
 from workflows.queries.progress import cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import replies, review
+from workflows.services.recommendations import CLOSE_AS, close_item
 from workflows.settings import Settings, get_settings
 
 log = logging.getLogger("followup.portal")
@@ -264,7 +265,7 @@ def create_app(
 
     @app.post("/cycles/{name}/review")
     async def post_review(name: str, request: Request) -> Response:
-        """Accept an answer (optionally with an assessed status) or return it with a question."""
+        """Accept an answer (an assessed status optional), return it with a question, or close the item."""
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if not _is_secretariat(portal, request):
@@ -274,11 +275,20 @@ def create_app(
         if not same(fields.get(CSRF_FIELD), portal.csrf(f"cycles:{name}")):
             return _forbidden()
         action, code, agency = fields.get("action", ""), fields.get("code", ""), fields.get("agency", "")
-        if action not in ("accept", "return"):
+        if action not in ("accept", "return", "close"):
             return PlainTextResponse("Unknown action.\n", status_code=400)
         by = "secretariat (portal)"
         try:
-            if action == "accept":
+            if action == "close":
+                close_item(
+                    portal.uow(),
+                    portal.clock,
+                    code,
+                    how=fields.get("how", ""),
+                    why=fields.get("why", ""),
+                    by=by,
+                )
+            elif action == "accept":
                 review.accept(
                     portal.uow(),
                     portal.clock,
@@ -336,6 +346,7 @@ def _cycle_page(
         queue=queue,
         shown_max=REVIEW_SHOWN_MAX,
         statuses=statuses(),
+        close_as=list(CLOSE_AS),
         csrf=portal.csrf(f"cycles:{name}"),
         csrf_field=CSRF_FIELD,
         notice=notice,
@@ -344,7 +355,11 @@ def _cycle_page(
 
 
 def _review_notice(done: str, code: str, agency: str) -> str:
-    verb = {"accept": "Accepted", "return": "Returned to the agency:"}.get(done)
+    verb = {
+        "accept": "Accepted",
+        "return": "Returned to the agency:",
+        "close": "Closed (no longer asked):",
+    }.get(done)
     return f"{verb} {code} ({agency})." if verb else ""
 
 

@@ -859,9 +859,11 @@ def executive_summary(
             f"{'it is' if len(secretariat) == 1 else 'they are'} not counted among the agencies asked."
         )
     if f.closed:
+        one = f.closed == 1
         sentences.append(
-            f"{plural(f.closed, 'recommendation')} {'has' if f.closed == 1 else 'have'} been closed by the "
-            "secretariat and no longer form part of the requests; they are listed apart."
+            f"{plural(f.closed, 'recommendation')} {'has' if one else 'have'} been closed by the secretariat "
+            f"and no longer {'forms' if one else 'form'} part of the requests; "
+            f"{'it is' if one else 'they are'} listed apart."
         )
     if f.disagreements:
         sentences.append(

@@ -248,18 +248,7 @@ def close_completed_item(cycle_name: str, plan: dict[str, str], today: date, clo
     """The secretariat accepts an item the agency reported completed and closes it (noted in `closed`)."""
     from workflows.queries.review import review_queue
 
-    agency = plan["agency"]
-    with bootstrap.uow() as uow:
-        cycle = uow.cycles.require(cycle_name)
-        completed = [
-            u.recommendation_id
-            for u in uow.updates.for_request(cycle.id or 0, agency)
-            if u.reported_status == "completed"
-        ]
-        order = {i.recommendation_id: i.code for i in uow.cycle_items.for_agency(cycle.id or 0, agency)}
-    code = next((order[rid] for rid in order if rid in completed), None)
-    if code is None:
-        raise DemoFailed(f"{agency} reported nothing completed in {cycle_name}")
+    code, agency = plan["code"], plan["agency"]
     if any(item.code == code for item in review_queue(bootstrap.uow(), cycle_name, agency).items):
         followup("review", "accept", cycle_name, code, "--agency", agency, "--today", today.isoformat())
     why = " ".join(plan["why"].split())

@@ -894,11 +894,11 @@ def method_text(*, cycle: CycleInfo, previous: CycleInfo | None, today: date) ->
         comparison + " A recommendation is reported when its lead agency answered (contributors' parts "
         "are counted apart). Each recommendation falls in one category: changed (reported now and "
         "before, with another status; newly completed and newly blocked are changes), unchanged, "
-        "reported for the first time, or not reported (its lead did not answer). An answer of *No change "
-        "since last time* confirms the previous status without new text: it is counted as a confirmation, "
-        "not as news.",
+        "reported for the first time, or not reported (its lead did not answer). An answer of "
+        "\u201cNo change since last time\u201d confirms the previous status without new text: it is "
+        "counted as a confirmation, not as news.",
         f"Overdue milestones: a milestone is overdue when its due date is before {long_date(today)} "
-        "(the date this report was produced) and it is neither done nor cancelled. Overdue requests: "
+        "(the date this report was produced) and it is neither done nor dropped. Overdue requests: "
         "an agency's request is overdue when some of its items are still unanswered after the reply "
         f"deadline, {long_date(cycle.deadline)}. The two are counted apart, never as one number.",
     )

@@ -342,9 +342,8 @@ def answer(cycle_name: str, reply: AgencyReply) -> str:
         grace_days=settings.token_grace_days,
     )
     confirmed = sum(1 for a in answers if a.no_change)
-    return (
-        f"{reply.agency} ({len(result.saved)} items, {confirmed} with No change, portal, {reply.answered_on})"
-    )
+    no_change = f", {confirmed} with No change" if confirmed else ""
+    return f"{reply.agency} ({len(result.saved)} items{no_change}, portal, {reply.answered_on})"
 
 
 def _milestone_reports(item: Any, reply: AgencyReply) -> tuple[Any, ...]:

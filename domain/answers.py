@@ -254,7 +254,8 @@ def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[str
         problems.append(f"the reason may have at most {WHY_MAX} characters")
     if problems:
         return None, problems
-    return MilestoneReport(raw.milestone_id, outcome, on, why if outcome != MilestoneOutcome.DONE else ""), []
+    kept_why = why if outcome != MilestoneOutcome.DONE else ""
+    return MilestoneReport(raw.milestone_id, outcome, on, kept_why, raw.title), []
 
 
 def lock_reason(cycle: StockTakeCycle, request: StatusRequest, state: str | None, today: date) -> str:

@@ -518,6 +518,7 @@ class MilestoneReport:
     outcome: MilestoneOutcome
     on: date | None = None
     why: str = ""
+    title: str = ""  # as the agency saw it, for receipts and the history
 
     def as_dict(self) -> dict[str, Any]:
         """The report as stored with the answer's version."""
@@ -526,7 +527,19 @@ class MilestoneReport:
             "outcome": self.outcome.value,
             "on": self.on.isoformat() if self.on else None,
             "why": self.why,
+            "title": self.title,
         }
+
+    @property
+    def text(self) -> str:
+        """The report in words: "EGM: done on 2014-11-14", "EGM: rescheduled to 2015-06-30 (why)"."""
+        said = {
+            MilestoneOutcome.DONE: f"done on {self.on}",
+            MilestoneOutcome.RESCHEDULED: f"rescheduled to {self.on} ({self.why})",
+            MilestoneOutcome.DROPPED: f"dropped ({self.why})",
+            MilestoneOutcome.ON_TRACK: "on track",
+        }[self.outcome]
+        return f"{self.title}: {said}"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from domain.model import (
     Answer,
     Channel,
     Milestone,
+    MilestoneOutcome,
+    MilestoneReport,
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
@@ -355,10 +357,20 @@ def _recorded(
             "status": updates[rid].reported_status or "",
             "narrative": updates[rid].narrative,
             "no_change": "yes" if updates[rid].no_change else "",
+            "milestones": [_said(report) for report in updates[rid].milestone_reports],
         }
         for rid, row in items.items()
         if rid in updates and updates[rid].state != ReviewState.DRAFT and updates[rid].reported_status
     )
+
+
+def _said(report: dict[str, Any]) -> str:
+    """A stored milestone report in words, as the receipt lists it."""
+    on = date.fromisoformat(report["on"]) if report.get("on") else None
+    outcome = MilestoneOutcome(report["outcome"])
+    return MilestoneReport(
+        report["milestone_id"], outcome, on, report.get("why", ""), report.get("title", "")
+    ).text
 
 
 def _queue_receipt(

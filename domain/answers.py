@@ -380,16 +380,15 @@ def judge_answer(
     previous: AnswerView | None,
     lock: str,
     submit: bool,
-    keep_prefilled: bool = False,
     partial: bool = False,
 ) -> Verdict:
     """The save decision for one item of a request.
 
     `raw` is what was sent for it (None: nothing), `update` what is stored, `previous` what the agency
     said last cycle, `lock` why it can no longer change ('' when it can). A submission needs every
-    unlocked item answered; a locked item may be re-sent unchanged but not changed; a draft that only
-    repeats last cycle's pre-filled answer is not stored unless `keep_prefilled`; an unchanged answer
-    is not stored again; an item changed by someone else since `raw.loaded_version` is a conflict.
+    unlocked item answered; a locked item may be re-sent unchanged but not changed (nothing is
+    pre-filled from last cycle, so what is sent is what the agency chose); an unchanged answer is not
+    stored again; an item changed by someone else since `raw.loaded_version` is a conflict.
     A `partial` submission (a half-filled spreadsheet) leaves blank items alone: not answered yet.
     """
 
@@ -405,9 +404,6 @@ def judge_answer(
     if raw.is_blank:
         return refused(NOT_ANSWERED) if submit else SKIP
     submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
-    untouched = previous is not None and same_answer(raw, previous)
-    if update is None and not submits and untouched and not keep_prefilled:
-        return SKIP  # last cycle's answer, pre-filled and untouched, is not a draft of this one
     last = previous or AnswerView("", "")
     answer, problems = parse_answer(
         raw,

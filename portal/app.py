@@ -186,16 +186,15 @@ def create_app(
         in_parts = len(page.parts) > 1
         submit = action == "submit"
         try:
-            # Saving a part of a long request keeps its untouched pre-filled answers: the agency has
-            # seen them. Submitting from a part is one transaction (this part as typed, the others
-            # as stored), like a short page.
-            result = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
+            # Submitting from a part is one transaction (this part as typed, the others as stored),
+            # like a short page.
+            result = _save(portal, token, answers, submit=submit)
         except InvalidAnswers as exc:
             if submit and in_parts and page.answered_at is None:
                 # A first submission from a part while other parts still lack answers: keep this
                 # part's typing as a draft (when it is a valid one), then say what is missing where.
                 with contextlib.suppress(InvalidAnswers):
-                    kept = _save(portal, token, answers, submit=False, keep_prefilled=True)
+                    kept = _save(portal, token, answers, submit=False)
                     conflicted = {c.recommendation_id for c in kept.conflicts}
                     return _reply_form(
                         portal,
@@ -376,9 +375,7 @@ def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.Rep
     )
 
 
-def _save(
-    portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool, keep_prefilled: bool
-) -> replies.SaveResult:
+def _save(portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool) -> replies.SaveResult:
     """Save (or submit) answers through the reply service in a unit of work of its own."""
     uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
     return replies.save_reply(
@@ -390,7 +387,6 @@ def _save(
         answers,
         submit=submit,
         grace_days=portal.settings.token_grace_days,
-        keep_prefilled=keep_prefilled,
     )
 
 

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # the web stack and the browser are loaded by the tests that 
     from playwright.sync_api import Browser
 
 # --- the reply scenario: two agencies; AAA owns A1.1, A1.2 (with BBB as contributor) and A2.1, BBB
-# also leads SR1; a previous cycle holds AAA's answers, so the current cycle's page shows them pre-filled.
+# also leads SR1; a previous cycle holds AAA's answers, which the current cycle's page shows for reference.
 TODAY = date(2026, 3, 10)
 DEADLINE = date(2026, 3, 31)
 CYCLE = "2026-spring"

@@ -33,7 +33,7 @@ def template(
     agency: str = typer.Option(..., "--agency", help="The agency's code, e.g. UNDP."),
     out: Path = typer.Option(..., "--out", help="Where to write the .xlsx file."),
 ) -> None:
-    """Write an agency's reply spreadsheet: items pre-filled, a status drop-down, locked reference columns."""
+    """Write an agency's reply spreadsheet: items and milestones, a status drop-down, locked references."""
     if out.suffix.lower() != ".xlsx":
         err_console.print("[bold red]error:[/] --out: the template is an .xlsx file (name it *.xlsx)")
         raise typer.Exit(1)

@@ -76,7 +76,6 @@ def save_reply(
     *,
     submit: bool,
     grace_days: int,
-    keep_prefilled: bool = False,
 ) -> SaveResult:
     """Save the portal's answers as a draft, or submit them; conflicting items are left alone."""
     with uow:
@@ -91,7 +90,6 @@ def save_reply(
             answers,
             submit=submit,
             channel=Channel.PORTAL,
-            keep_prefilled=keep_prefilled,
         )
         uow.commit()
         return result
@@ -108,14 +106,12 @@ def record_answers(
     *,
     submit: bool,
     channel: Channel,
-    keep_prefilled: bool = False,
     partial: bool = False,
 ) -> SaveResult:
     """Validate every answer (raising InvalidAnswers with all problems), then store the unconflicted ones.
 
     Runs inside the caller's unit of work; the caller commits. A submission moves the request to
-    answered (first time) and queues a receipt. Last cycle's answer, pre-filled and left as it was,
-    is not a draft unless `keep_prefilled` (a part of a long page saved: the agency has seen it).
+    answered (first time) and queues a receipt.
     A `partial` submission submits the items answered and leaves the others alone (not answered yet);
     the request is answered once every item is.
     """
@@ -148,7 +144,6 @@ def record_answers(
             previous=previous[rid][0] if rid in previous else None,
             lock=lock_reason(cycle, request, update.state if update else None, today),
             submit=submit,
-            keep_prefilled=keep_prefilled,
             partial=partial,
         )
         problems.extend(verdict.problems)

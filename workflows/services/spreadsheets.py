@@ -91,7 +91,7 @@ class ReplyImport:
 
 
 def write_template(uow: SqlUnitOfWork, cycle_name: str, agency_code: str, path: Path) -> Path:
-    """Write the agency's reply sheet: items pre-filled, a status drop-down, read-only reference columns."""
+    """Write the agency's reply sheet: items and milestones, a status drop-down, locked reference columns."""
     with uow:
         cycle = uow.cycles.require(cycle_name)
         request = uow.requests.get(cycle.id or 0, agency_code)

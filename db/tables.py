@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 # Deterministic constraint names: Alembic's batch mode on SQLite needs them to alter tables.
@@ -54,6 +55,11 @@ agencies = Table(
     Column("code", String(32), primary_key=True),
     Column("name", String(300), nullable=False),
     Column("aliases", JSON, nullable=False),
+    # How it is named in running text and how it answers (migration 0007).
+    Column("short_name", String(200), nullable=False, server_default=""),
+    Column("article", String(8), nullable=False, server_default=""),
+    Column("answers", String(16), nullable=False, server_default="self"),
+    Column("through", String(32)),
 )
 
 contacts = Table(
@@ -91,6 +97,9 @@ milestones = Table(
     Column("title", String(500), nullable=False),
     Column("due_date", Date, nullable=False),
     Column("state", String(16), nullable=False),
+    # When it was done, and why it was last rescheduled or dropped (migration 0007).
+    Column("done_on", Date),
+    Column("note", Text, nullable=False, server_default=""),
     UniqueConstraint("recommendation_id", "title"),
 )
 
@@ -136,6 +145,8 @@ status_requests = Table(
     Column("token_nonce", String(64), nullable=False),
     Column("token_hash", String(128), nullable=False, unique=True),
     Column("token_revoked_at", TZ),
+    # The body whose contacts answer for this one in this cycle (the GMG's chair; migration 0007).
+    Column("answered_through", String(32)),
     Column("state", String(16), nullable=False),
     Column("sent_at", TZ),
     Column("answered_at", TZ),
@@ -157,6 +168,9 @@ status_updates = Table(
     Column("evidence", JSON, nullable=False),
     Column("next_milestone_date", Date),
     Column("obstacle", Text, nullable=False),
+    # "No change since last time" (a confirmation), and the milestones reported (migration 0007).
+    Column("no_change", Boolean, nullable=False, server_default=false()),
+    Column("milestone_reports", JSON, nullable=False, server_default="[]"),
     Column("reported_by", String(320), nullable=False),
     Column("reported_at", TZ),
     Column("channel", String(16)),

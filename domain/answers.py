@@ -14,16 +14,36 @@ from urllib.parse import urlsplit
 from domain.dates import DATE_HINT, parse_day
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState
-from domain.model import Answer, ReportedStatus, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.model import (
+    Answer,
+    MilestoneOutcome,
+    MilestoneReport,
+    ReportedStatus,
+    StatusRequest,
+    StatusUpdate,
+    StockTakeCycle,
+)
 
 NARRATIVE_MAX = 4000
 OBSTACLE_MAX = 2000
 EVIDENCE_MAX_LINKS = 10
 EVIDENCE_LINK_MAX = 500
-NOT_ANSWERED = "not answered: choose a status"
+NOT_ANSWERED = "not answered: choose a status or No change"
+WHY_MAX = 500
 # One message for every link that does not open a request: unknown, expired, revoked or cancelled
 # look the same from outside, so a guesser learns nothing.
 UNKNOWN_LINK = "this reply link is not valid"
+
+
+@dataclass(frozen=True)
+class RawMilestone:
+    """What was typed about one milestone: an outcome (blank: not reported), a date, a reason."""
+
+    milestone_id: int
+    title: str
+    outcome: str = ""
+    on: str = ""
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +57,13 @@ class RawAnswer:
     next_milestone_date: str = ""
     obstacle: str = ""
     loaded_version: int | None = None  # None: no concurrency check (e.g. a CSV without versions)
+    no_change: bool = False  # "No change since last time": confirms last cycle's status
+    milestones: tuple[RawMilestone, ...] = ()
+
+    @property
+    def is_blank(self) -> bool:
+        """Nothing typed for the item: not answered yet."""
+        return not (self.status.strip() or self.no_change or any(m.outcome.strip() for m in self.milestones))
 
 
 @dataclass(frozen=True)
@@ -69,6 +96,9 @@ class AnswerView:
     evidence: tuple[str, ...] = ()
     next_milestone_date: str = ""
     obstacle: str = ""
+    no_change: bool = False
+    # (milestone id, outcome, date, why) for each milestone reported on.
+    milestones: tuple[tuple[int, str, str, str], ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -130,18 +160,30 @@ def stored_answer(update: StatusUpdate) -> AnswerView:
         evidence=tuple(update.evidence),
         next_milestone_date=update.next_milestone_date.isoformat() if update.next_milestone_date else "",
         obstacle=update.obstacle,
+        no_change=bool(update.no_change),
+        milestones=tuple(
+            (int(m["milestone_id"]), m["outcome"], m.get("on") or "", m.get("why") or "")
+            for m in update.milestone_reports or ()
+        ),
     )
 
 
-def typed_answer(raw: RawAnswer) -> AnswerView:
+def typed_answer(raw: RawAnswer, previous_status: str = "") -> AnswerView:
     """A typed answer as it would be stored (status normalised, spacing trimmed), to show or compare."""
     status = parse_status(raw.status)
+    shown = status.value if status else raw.status.strip()
     return AnswerView(
-        status=status.value if status else raw.status.strip(),
+        status=previous_status if raw.no_change and not shown else shown,
         narrative=raw.narrative.strip(),
         evidence=tuple(raw.evidence.split()),
         next_milestone_date=_iso_if_date(raw.next_milestone_date.strip()),
         obstacle=raw.obstacle.strip(),
+        no_change=raw.no_change,
+        milestones=tuple(
+            (m.milestone_id, outcome.value, _iso_if_date(m.on.strip()), m.why.strip())
+            for m in raw.milestones
+            if (outcome := parse_outcome(m.outcome)) is not None
+        ),
     )
 
 
@@ -151,6 +193,15 @@ def _iso_if_date(text: str) -> str:
         return parse_day(text).isoformat()
     except ValueError:
         return text
+
+
+def parse_outcome(text: str) -> MilestoneOutcome | None:
+    """A milestone outcome from its value or label ("Done", "on track"); None when blank or unknown."""
+    normalized = "_".join(text.strip().lower().replace("_", " ").split())
+    try:
+        return MilestoneOutcome(normalized)
+    except ValueError:
+        return None
 
 
 def raw_of(update: StatusUpdate) -> RawAnswer:
@@ -164,12 +215,50 @@ def raw_of(update: StatusUpdate) -> RawAnswer:
         next_milestone_date=view.next_milestone_date,
         obstacle=view.obstacle,
         loaded_version=update.version,
+        no_change=view.no_change,
+        milestones=tuple(
+            RawMilestone(milestone_id, "", outcome, on, why)
+            for milestone_id, outcome, on, why in view.milestones
+        ),
     )
 
 
 def same_answer(raw: RawAnswer, stored: AnswerView) -> bool:
     """Whether the typed answer says exactly what `stored` says (once normalised)."""
-    return typed_answer(raw) == stored
+    return typed_answer(raw, stored.status) == stored
+
+
+def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[str]]:
+    """Validate one milestone's report: done needs a date, rescheduled a date and why, dropped why."""
+    text = raw.outcome.strip()
+    if not text:
+        return None, []
+    outcome = parse_outcome(text)
+    if outcome is None:
+        choices = ", ".join(o.label for o in MilestoneOutcome)
+        return None, [f"'{text[:30]}' is not a milestone report; choose one of: {choices}"]
+    problems = []
+    on = None
+    if outcome in (MilestoneOutcome.DONE, MilestoneOutcome.RESCHEDULED):
+        try:
+            on = parse_day(raw.on)
+        except ValueError:
+            when = "when it was done" if outcome == MilestoneOutcome.DONE else "the new date"
+            problems.append(
+                f"give {when} ({DATE_HINT})" + (f", not '{raw.on.strip()[:20]}'" if raw.on.strip() else "")
+            )
+        else:
+            if not 2000 <= on.year <= 2100:
+                problems.append(f"{on.isoformat()} is not a plausible date")
+    why = raw.why.strip()
+    if outcome in (MilestoneOutcome.RESCHEDULED, MilestoneOutcome.DROPPED) and not why:
+        problems.append(f"say why it was {outcome.label.lower()}")
+    if len(why) > WHY_MAX:
+        problems.append(f"the reason may have at most {WHY_MAX} characters")
+    if problems:
+        return None, problems
+    kept_why = why if outcome != MilestoneOutcome.DONE else ""
+    return MilestoneReport(raw.milestone_id, outcome, on, kept_why, raw.title), []
 
 
 def lock_reason(cycle: StockTakeCycle, request: StatusRequest, state: str | None, today: date) -> str:
@@ -206,13 +295,27 @@ def parse_answer(
         problems.append(AnswerProblem(code, rid, field_name, message))
 
     status = parse_status(raw.status)
-    if status is None:
+    narrative = raw.narrative.strip()
+    if raw.no_change:
+        # A confirmation keeps last cycle's status and records no text of its own.
+        previous = parse_status(previous_status or "")
+        if previous is None:
+            problem("no_change", "there is no answer from last time to confirm: choose a status")
+        elif raw.status.strip() and status != previous:
+            problem(
+                "no_change",
+                f"No change keeps the status {previous.label}: "
+                f"untick it to report {status_label(raw.status)}",
+            )
+        elif narrative:
+            problem("no_change", "No change records a confirmation: untick it to say what changed")
+        status = previous
+    elif status is None:
         choices = ", ".join(label for _, label in statuses())
         problem("status", f"'{raw.status.strip()[:40]}' is not a status; choose one of: {choices}")
-    narrative = raw.narrative.strip()
     if len(narrative) > NARRATIVE_MAX:
         problem("narrative", f"at most {NARRATIVE_MAX:,} characters (this one has {len(narrative):,})")
-    # Last cycle's narrative is pre-filled; kept as it is, it cannot explain a change of status.
+    # Last cycle's narrative, typed in again, cannot explain a change of status.
     elif (
         complete
         and status
@@ -249,6 +352,13 @@ def parse_answer(
         problem("obstacle", f"at most {OBSTACLE_MAX:,} characters (this one has {len(obstacle):,})")
     elif complete and status == ReportedStatus.BLOCKED and not obstacle:
         problem("obstacle", "required when the status is Blocked: say what blocks the work")
+    reports = []
+    for raw_milestone in raw.milestones:
+        report, issues = parse_milestone(raw_milestone)
+        for issue in issues:
+            problem("milestone", f"{raw_milestone.title}: {issue}")
+        if report is not None:
+            reports.append(report)
     if problems or status is None:
         return None, problems
     answer = Answer(
@@ -258,6 +368,8 @@ def parse_answer(
         evidence=evidence,
         next_milestone_date=next_date,
         obstacle=obstacle,
+        no_change=raw.no_change,
+        milestones=tuple(reports),
     )
     return answer, []
 
@@ -271,32 +383,30 @@ def judge_answer(
     previous: AnswerView | None,
     lock: str,
     submit: bool,
-    keep_prefilled: bool = False,
+    partial: bool = False,
 ) -> Verdict:
     """The save decision for one item of a request.
 
     `raw` is what was sent for it (None: nothing), `update` what is stored, `previous` what the agency
     said last cycle, `lock` why it can no longer change ('' when it can). A submission needs every
-    unlocked item answered; a locked item may be re-sent unchanged but not changed; a draft that only
-    repeats last cycle's pre-filled answer is not stored unless `keep_prefilled`; an unchanged answer
-    is not stored again; an item changed by someone else since `raw.loaded_version` is a conflict.
+    unlocked item answered; a locked item may be re-sent unchanged but not changed (nothing is
+    pre-filled from last cycle, so what is sent is what the agency chose); an unchanged answer is not
+    stored again; an item changed by someone else since `raw.loaded_version` is a conflict.
+    A `partial` submission (a half-filled spreadsheet) leaves blank items alone: not answered yet.
     """
 
     def refused(message: str) -> Verdict:
         return Verdict(problems=(AnswerProblem(code, recommendation_id, "status", message),))
 
-    if raw is None:
-        return refused(NOT_ANSWERED) if submit and not lock else SKIP
+    if raw is None or (partial and raw.is_blank):
+        return refused(NOT_ANSWERED) if submit and not lock and not partial else SKIP
     stored = stored_answer(update) if update and update.reported_status else None
     if lock:
-        changed = bool(raw.status.strip()) and stored is not None and not same_answer(raw, stored)
+        changed = not raw.is_blank and stored is not None and not same_answer(raw, stored)
         return refused(f"{lock} It can no longer be changed.") if changed else SKIP
-    if not raw.status.strip():
+    if raw.is_blank:
         return refused(NOT_ANSWERED) if submit else SKIP
     submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
-    untouched = previous is not None and same_answer(raw, previous)
-    if update is None and not submits and untouched and not keep_prefilled:
-        return SKIP  # last cycle's answer, pre-filled and untouched, is not a draft of this one
     last = previous or AnswerView("", "")
     answer, problems = parse_answer(
         raw,
@@ -317,7 +427,7 @@ def judge_answer(
         conflict = Conflict(
             code=code,
             recommendation_id=recommendation_id,
-            yours=typed_answer(raw),
+            yours=typed_answer(raw, stored.status),
             stored=stored,
             stored_version=update.version,
             stored_by=update.reported_by,

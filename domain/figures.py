@@ -65,6 +65,20 @@ class StocktakeFigures:
     items_with_disagreement: int
     """Recommendations with at least one such answer."""
 
+    confirmed: int = 0
+    """Reported recommendations whose lead chose *No change since last time*: a confirmation of last
+    cycle's status, with no new text (not news)."""
+
+    with_news: int = 0
+    """Reported recommendations whose lead wrote what changed (not a confirmation): `confirmed` and
+    `with_news` sum to `reported`."""
+
+    closed: int = 0
+    """Recommendations the secretariat has closed (implemented, closed or overtaken): no longer asked."""
+
+    bodies_answered_by_secretariat: int = 0
+    """Coordination bodies (the CEB, the HLCP) whose items the secretariat answers: not among `agencies`."""
+
     @property
     def reported_rate(self) -> int:
         """`reported` as a whole percent of `items`."""
@@ -93,6 +107,7 @@ HEADLINE: tuple[str, ...] = (
     "items",
     "reported",
     "changed",
+    "confirmed",
     "newly_completed",
     "newly_blocked",
     "not_reported",
@@ -134,4 +149,8 @@ _LABELS: Mapping[str, str] = {
     "newly_overdue_items": "Recommendations newly overdue",
     "disagreements": "Answers assessed differently",
     "items_with_disagreement": "Recommendations with a disagreement",
+    "confirmed": "Confirmed with No change",
+    "with_news": "Reported with news",
+    "closed": "Closed by the secretariat",
+    "bodies_answered_by_secretariat": "Bodies answered by the secretariat",
 }

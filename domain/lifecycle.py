@@ -17,9 +17,18 @@ from domain.errors import InvalidTransition
 
 class RecommendationState(StrEnum):
     ACTIVE = "active"
+    # Closed by the secretariat, in the UN Board of Auditors' vocabulary: implemented, closed (not
+    # implemented, no further action), or overtaken by events.
     IMPLEMENTED = "implemented"
+    CLOSED = "closed"
+    OVERTAKEN = "overtaken"
+    # Set by re-imports of the report (a later text replaces or drops the recommendation).
     SUPERSEDED = "superseded"
     WITHDRAWN = "withdrawn"
+
+
+# The ways the secretariat closes a recommendation (`followup close-item --as ...`).
+CLOSED_STATES = (RecommendationState.IMPLEMENTED, RecommendationState.CLOSED, RecommendationState.OVERTAKEN)
 
 
 class MilestoneState(StrEnum):
@@ -54,19 +63,28 @@ class ReviewState(StrEnum):
 
 RECOMMENDATION_LIFECYCLE: Mapping[RecommendationState, frozenset[RecommendationState]] = {
     RecommendationState.ACTIVE: frozenset(
-        {RecommendationState.IMPLEMENTED, RecommendationState.SUPERSEDED, RecommendationState.WITHDRAWN}
+        {
+            RecommendationState.IMPLEMENTED,
+            RecommendationState.CLOSED,
+            RecommendationState.OVERTAKEN,
+            RecommendationState.SUPERSEDED,
+            RecommendationState.WITHDRAWN,
+        }
     ),
-    # Reopening is allowed: an item judged implemented can regress.
+    # Reopening is allowed: an item judged implemented can regress, a closed one be taken up again.
     RecommendationState.IMPLEMENTED: frozenset({RecommendationState.ACTIVE}),
+    RecommendationState.CLOSED: frozenset({RecommendationState.ACTIVE}),
+    RecommendationState.OVERTAKEN: frozenset({RecommendationState.ACTIVE}),
     RecommendationState.WITHDRAWN: frozenset({RecommendationState.ACTIVE}),
     RecommendationState.SUPERSEDED: frozenset(),
 }
 
 MILESTONE_LIFECYCLE: Mapping[MilestoneState, frozenset[MilestoneState]] = {
+    # Planned to planned is a reschedule (a new due date, with why).
     MilestoneState.PLANNED: frozenset(
-        {MilestoneState.OVERDUE, MilestoneState.DONE, MilestoneState.CANCELLED}
+        {MilestoneState.PLANNED, MilestoneState.OVERDUE, MilestoneState.DONE, MilestoneState.CANCELLED}
     ),
-    # An overdue milestone may be rescheduled (back to planned), met late, or dropped.
+    # An overdue milestone may be rescheduled (back to planned), met late, or dropped (cancelled).
     MilestoneState.OVERDUE: frozenset(
         {MilestoneState.PLANNED, MilestoneState.DONE, MilestoneState.CANCELLED}
     ),

@@ -16,6 +16,7 @@ import email_validator
 
 from domain.errors import ValidationError
 from domain.lifecycle import (
+    CLOSED_STATES,
     CYCLE_LIFECYCLE,
     MILESTONE_LIFECYCLE,
     OPEN_REQUEST_STATES,
@@ -63,6 +64,23 @@ class ReportedStatus(LabelledEnum):
     ONGOING = "ongoing"
     BLOCKED = "blocked"
     NO_LONGER_APPLICABLE = "no_longer_applicable"
+
+
+class MilestoneOutcome(LabelledEnum):
+    """What an agency reports about one milestone: on track, done on a date, rescheduled or dropped."""
+
+    ON_TRACK = "on_track"
+    DONE = "done"
+    RESCHEDULED = "rescheduled"
+    DROPPED = "dropped"
+
+
+class Answering(StrEnum):
+    """How a body answers: by itself, through another (the GMG through its chair), or by the secretariat."""
+
+    SELF = "self"
+    THROUGH = "through"
+    SECRETARIAT = "secretariat"
 
 
 class Channel(StrEnum):
@@ -145,6 +163,27 @@ class Recommendation(Stateful):
     def history_key(self) -> str:
         return f"{self.source}:{self.code}"
 
+    @property
+    def is_closed(self) -> bool:
+        """Closed by the secretariat (implemented, closed or overtaken): no longer asked about."""
+        return self.state in CLOSED_STATES
+
+    def close(self, how: RecommendationState, *, why: str, at: datetime, by: str) -> None:
+        """Close as implemented, closed or overtaken by events; a reason is required."""
+        if how not in CLOSED_STATES:
+            raise ValidationError(
+                "as", f"'{how}' is not a way to close; choose implemented, closed or overtaken"
+            )
+        if not why.strip():
+            raise ValidationError("why", "say why the recommendation is closed")
+        self.transition(how, at=at, by=by, why=why.strip())
+
+    def reopen(self, *, why: str, at: datetime, by: str) -> None:
+        """Make a closed recommendation active again (asked about in the next cycles); recorded."""
+        if not why.strip():
+            raise ValidationError("why", "say why the recommendation is reopened")
+        self.transition(RecommendationState.ACTIVE, at=at, by=by, why=why.strip())
+
     def amend(self, *, text: str, at: datetime, by: str, **fields: Any) -> bool:
         """Update text and placement from a re-import, recording a history entry for each that changed."""
         moved = {
@@ -206,11 +245,36 @@ class Agency:
         name: str,
         aliases: list[str] | None = None,
         contacts: list[Contact] | None = None,
+        short_name: str = "",
+        article: str = "",
+        answers: Answering | str = Answering.SELF,
+        through: str | None = None,
     ) -> None:
         self.code = validate_agency_code(code)
         self.name = name
         self.aliases = list(aliases or [])
         self.contacts = list(contacts or [])
+        # How people call it in a sentence ("World Bank"), and the article English needs ("the").
+        self.short_name = short_name.strip()
+        self.article = article.strip()
+        self.answers = Answering(answers).value
+        self.through = through
+        if self.answers == Answering.THROUGH and not through:
+            raise ValidationError("answers", f"{code} answers through another body: name it (through: CODE)")
+        if self.article not in ("", "the"):
+            raise ValidationError(
+                "article", f"'{article}' is not an article English needs here (the, or none)"
+            )
+
+    @property
+    def display_name(self) -> str:
+        """The name in running text, with its article: "the World Bank", "UNCTAD"."""
+        return f"{self.article} {self.short_name or self.name}".strip()
+
+    @property
+    def answered_by_secretariat(self) -> bool:
+        """A coordination body (the CEB, the HLCP): no request, no escalation; the secretariat answers."""
+        return self.answers == Answering.SECRETARIAT
 
     def emails(self, role: ContactRole) -> list[str]:
         """Addresses of the contacts with `role`, in registration order."""
@@ -259,14 +323,71 @@ class Milestone(Stateful):
         self.due_date = due_date
         self.agency_code = agency_code
         self.state = MilestoneState(state).value
+        self.done_on: date | None = None
+        self.note = ""  # why it was last rescheduled or dropped
         self.events = []
 
     def history_key(self) -> str:
         return f"{self.recommendation_id}:{self.title}"
 
+    @property
+    def is_open(self) -> bool:
+        """Neither done nor dropped: still something to deliver."""
+        return self.state in (MilestoneState.PLANNED, MilestoneState.OVERDUE)
+
     def is_overdue_on(self, today: date) -> bool:
         """Past its due date and neither done nor cancelled (not-yet-due is not overdue)."""
-        return self.state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and self.due_date < today
+        return self.is_open and self.due_date < today
+
+    def apply_report(self, report: MilestoneReport, *, today: date, at: datetime, by: str) -> bool:
+        """Apply what the agency reports (done, rescheduled, dropped, on track); False when nothing moves.
+
+        Raises `InvalidTransition` on a move the lifecycle refuses (a done milestone rescheduled) and
+        `ValidationError` on a report that cannot be true (on track while overdue, done in the future).
+        """
+        if report.outcome == MilestoneOutcome.ON_TRACK:
+            if self.is_overdue_on(today):
+                raise ValidationError(
+                    "milestone",
+                    f"'{self.title}' was due {self.due_date.isoformat()}: say done, rescheduled or dropped",
+                )
+            return False
+        if report.outcome == MilestoneOutcome.DONE:
+            assert report.on is not None
+            if report.on > today:
+                raise ValidationError(
+                    "milestone", f"'{self.title}' cannot be done on {report.on.isoformat()}, a future day"
+                )
+            if self.state == MilestoneState.DONE and self.done_on == report.on:
+                return False
+            self.transition(
+                MilestoneState.DONE,
+                at=at,
+                by=by,
+                why=f"done on {report.on.isoformat()}",
+                done_on=report.on.isoformat(),
+            )
+            self.done_on = report.on
+            return True
+        if report.outcome == MilestoneOutcome.RESCHEDULED:
+            assert report.on is not None
+            if self.is_open and self.due_date == report.on:
+                return False
+            self.transition(
+                MilestoneState.PLANNED,
+                at=at,
+                by=by,
+                why=report.why,
+                old_due_date=self.due_date.isoformat(),
+                new_due_date=report.on.isoformat(),
+            )
+            self.due_date, self.note = report.on, report.why
+            return True
+        if self.state == MilestoneState.CANCELLED:
+            return False
+        self.transition(MilestoneState.CANCELLED, at=at, by=by, why=report.why)
+        self.note = report.why
+        return True
 
     def mark_overdue(self, today: date, *, at: datetime, by: str) -> bool:
         """A planned milestone past its due date becomes OVERDUE (recorded); False when it does not apply."""
@@ -333,9 +454,12 @@ class StatusRequest(Stateful):
         token_nonce: str,
         token_hash: str,
         state: RequestState = RequestState.PENDING,
+        answered_through: str | None = None,
     ) -> None:
         self.cycle_id = cycle_id
         self.agency_code = agency_code
+        # The body whose contacts answer for this one in this cycle (the GMG's chair), or None.
+        self.answered_through = answered_through
         self.item_count = item_count
         self.token_nonce = token_nonce
         self.token_hash = token_hash
@@ -392,8 +516,44 @@ class CycleItem:
 
 
 @dataclass(frozen=True)
+class MilestoneReport:
+    """An agency's word on one milestone: on track, done on `on`, rescheduled to `on` (why), dropped (why)."""
+
+    milestone_id: int
+    outcome: MilestoneOutcome
+    on: date | None = None
+    why: str = ""
+    title: str = ""  # as the agency saw it, for receipts and the history
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as stored with the answer's version."""
+        return {
+            "milestone_id": self.milestone_id,
+            "outcome": self.outcome.value,
+            "on": self.on.isoformat() if self.on else None,
+            "why": self.why,
+            "title": self.title,
+        }
+
+    @property
+    def text(self) -> str:
+        """The report in words: "EGM: done on 2014-11-14", "EGM: rescheduled to 2015-06-30 (why)"."""
+        said = {
+            MilestoneOutcome.DONE: f"done on {self.on}",
+            MilestoneOutcome.RESCHEDULED: f"rescheduled to {self.on} ({self.why})",
+            MilestoneOutcome.DROPPED: f"dropped ({self.why})",
+            MilestoneOutcome.ON_TRACK: "on track",
+        }[self.outcome]
+        return f"{self.title}: {said}"
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What an agency says about one item in one cycle (validated before it reaches an update)."""
+    """What an agency says about one item in one cycle (validated before it reaches an update).
+
+    `no_change`: the agency confirms last cycle's status; the narrative stays empty (a confirmation
+    is recorded, never a copy of last cycle's text).
+    """
 
     recommendation_id: int
     status: ReportedStatus
@@ -401,6 +561,8 @@ class Answer:
     evidence: tuple[str, ...] = ()
     next_milestone_date: date | None = None
     obstacle: str = ""
+    no_change: bool = False
+    milestones: tuple[MilestoneReport, ...] = ()
 
 
 class StatusUpdate(Stateful):
@@ -427,6 +589,8 @@ class StatusUpdate(Stateful):
         self.evidence: list[str] = []
         self.next_milestone_date: date | None = None
         self.obstacle = ""
+        self.no_change = False
+        self.milestone_reports: list[dict[str, Any]] = []
         self.reported_by = ""
         self.reported_at: datetime | None = None
         self.channel: str | None = None
@@ -462,6 +626,8 @@ class StatusUpdate(Stateful):
         self.evidence = list(answer.evidence)
         self.next_milestone_date = answer.next_milestone_date
         self.obstacle = answer.obstacle
+        self.no_change = answer.no_change
+        self.milestone_reports = [report.as_dict() for report in answer.milestones]
         self.reported_by = by
         self.reported_at = at
         self.channel = channel.value
@@ -473,6 +639,8 @@ class StatusUpdate(Stateful):
             "evidence": self.evidence,
             "next_milestone_date": self.next_milestone_date.isoformat() if self.next_milestone_date else None,
             "obstacle": self.obstacle,
+            "no_change": self.no_change,
+            "milestones": self.milestone_reports,
             "channel": self.channel,
         }
         if self.state == target and target == ReviewState.DRAFT:

@@ -15,8 +15,9 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 from domain.figures import StocktakeFigures, percent
-from domain.lifecycle import ReviewState
+from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import (
+    Channel,
     LabelledEnum,
     Milestone,
     OwnerRole,
@@ -102,6 +103,28 @@ class UpdateRecord(StatusRecord, Protocol):
     reported_by: str
     reported_at: datetime | None
     channel: str | None
+    no_change: bool
+
+
+@dataclass(frozen=True)
+class ClosedItem:
+    """A recommendation the secretariat closed: how (implemented, closed, overtaken), why and when."""
+
+    code: str
+    text: str
+    how: str
+    why: str
+    closed_on: date | None
+
+    @property
+    def short_title(self) -> str:
+        """The recommendation's first sentence, condensed."""
+        return condense(self.text, 90)
+
+    @property
+    def how_label(self) -> str:
+        """ "Implemented", "Closed", "Overtaken by events"."""
+        return "Overtaken by events" if self.how == "overtaken" else self.how.capitalize()
 
 
 DEFAULT_ACTION_REQUESTED = (
@@ -152,6 +175,20 @@ class OwnerPart:
     reported_on: date | None
     reported_by: str
     channel: str | None
+    display: str = ""  # the agency's name at the start of a sentence ("The World Bank")
+    no_change: bool = False
+
+    @property
+    def by_secretariat(self) -> bool:
+        """Answered by the secretariat (a coordination body's item), not by the body itself."""
+        return self.channel == Channel.SECRETARIAT
+
+    @property
+    def how_answered(self) -> str:
+        """What the report says beside the status: a confirmation, or the secretariat answering."""
+        notes = ["no change since last time"] if self.no_change else []
+        notes += ["answered by the secretariat"] if self.by_secretariat else []
+        return f" ({'; '.join(notes)})" if notes else ""
 
     @property
     def answered(self) -> bool:
@@ -181,11 +218,19 @@ class MilestoneLine:
     state: str
     agency_code: str | None
     overdue: bool
+    done_on: date | None = None
+    note: str = ""  # why it was last rescheduled or dropped
+    owner: str = ""  # its agency's name in running text
 
     @property
     def shown_state(self) -> str:
-        """Its state, with "overdue" added when it is overdue and its state does not say so already."""
-        return f"{self.state}, overdue" if self.overdue and "overdue" not in self.state else self.state
+        """Its life in words: "done on 14 November 2014", "dropped (why)", "planned (rescheduled: why)"."""
+        if self.state == MilestoneState.DONE:
+            return f"done on {long_date(self.done_on)}" if self.done_on else "done"
+        if self.state == MilestoneState.CANCELLED:
+            return f"dropped ({self.note})" if self.note else "dropped"
+        state = "overdue" if self.overdue else "planned"
+        return f"{state} (rescheduled: {self.note})" if self.note else state
 
 
 @dataclass(frozen=True)
@@ -241,6 +286,13 @@ class ItemReport:
         return max((o.reported_on for o in self.owners if o.reported_on), default=None)
 
     @property
+    def confirmed(self) -> bool:
+        """Reported, and its lead (with no lead: every answering owner) chose No change since last time."""
+        lead = self.lead
+        answering = [lead] if lead is not None else [o for o in self.owners if o.answered]
+        return self.reported and all(o.answered and o.no_change for o in answering)
+
+    @property
     def needs_narrative(self) -> bool:
         """Shown in full: it changed, is reported for the first time, or is blocked."""
         changed = self.change in (Change.CHANGED, Change.FIRST_REPORT)
@@ -291,6 +343,8 @@ class AgencyResponse:
     items_asked: int
     items_answered: int
     overdue: bool
+    display: str = ""  # the name in running text ("the World Bank")
+    by_secretariat: bool = False  # a coordination body: the secretariat answers, no request is sent
 
     @property
     def rate(self) -> int:
@@ -307,13 +361,15 @@ class Highlight:
     status: str
     previous_status: str | None
     quote: str
+    agency: str = ""  # its name in running text
 
     @property
     def text(self) -> str:
         """ "UNICEF reported A1.2 as completed (was in progress): “...”"."""
         was = f" (was {status_label(self.previous_status).lower()})" if self.previous_status else ""
         quoted = f": \u201c{self.quote}\u201d" if self.quote else ""
-        return f"{self.agency_code} reported {self.code} as {status_label(self.status).lower()}{was}{quoted}"
+        who = self.agency or self.agency_code
+        return f"{who} reported {self.code} as {status_label(self.status).lower()}{was}{quoted}"
 
 
 @dataclass(frozen=True)
@@ -348,6 +404,7 @@ class StockTake:
     sentences: tuple[str, ...]
     highlights: tuple[KeyHighlights, ...] = field(default=())
     method: tuple[str, ...] = field(default=())
+    closed: tuple[ClosedItem, ...] = field(default=())
 
     @property
     def items(self) -> list[ItemReport]:
@@ -356,7 +413,7 @@ class StockTake:
     @property
     def agencies_not_answered(self) -> list[AgencyResponse]:
         """Agencies that left some or all of their items unanswered, fewest answers first."""
-        missing = [a for a in self.agencies if a.items_answered < a.items_asked]
+        missing = [a for a in self.agencies if a.items_answered < a.items_asked and not a.by_secretariat]
         return sorted(missing, key=lambda a: (a.rate, a.code))
 
     @property
@@ -395,10 +452,11 @@ class StockTake:
     def unreported(self) -> list[tuple[AgencyResponse, list[str]]]:
         """Lead agencies that did not answer, with the codes they lead, most items first."""
         codes: dict[str, list[str]] = defaultdict(list)
-        for item in self.items:
-            if not item.reported and item.lead is not None:
-                codes[item.lead.agency_code].append(item.code)
         by_code = {a.code: a for a in self.agencies}
+        for item in self.items:
+            lead = item.lead
+            if not item.reported and lead is not None and not by_code[lead.agency_code].by_secretariat:
+                codes[lead.agency_code].append(item.code)
         return sorted(((by_code[c], codes[c]) for c in codes), key=lambda pair: (-len(pair[1]), pair[0].code))
 
     def status_by_section(self) -> list[tuple[str, dict[str, int]]]:
@@ -407,7 +465,7 @@ class StockTake:
 
     def response_by_agency(self) -> list[tuple[str, int]]:
         """The numbers behind the response-rate table and chart: (agency code, percent)."""
-        return [(a.code, a.rate) for a in self.agencies]
+        return [(a.code, a.rate) for a in self.agencies if not a.by_secretariat]
 
 
 def long_date(day: date | None) -> str:
@@ -431,7 +489,9 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
-def _part(update: UpdateRecord | None, agency_code: str, agency_name: str, role: str) -> OwnerPart:
+def _part(
+    update: UpdateRecord | None, agency_code: str, agency_name: str, role: str, display: str
+) -> OwnerPart:
     """The owner's part as reported; drafts and missing answers count as not answered."""
     reported = update is not None and update.state in REPORTED_STATES and update.reported_status
     if update is None or not reported:
@@ -450,6 +510,7 @@ def _part(update: UpdateRecord | None, agency_code: str, agency_name: str, role:
             reported_on=None,
             reported_by="",
             channel=None,
+            display=display,
         )
     return OwnerPart(
         agency_code=agency_code,
@@ -466,6 +527,8 @@ def _part(update: UpdateRecord | None, agency_code: str, agency_name: str, role:
         reported_on=_utc_date(update.reported_at),
         reported_by=update.reported_by or "",
         channel=update.channel,
+        display=display,
+        no_change=bool(update.no_change),
     )
 
 
@@ -533,8 +596,16 @@ def assemble_stocktake(
     previous_updates: Iterable[StatusRecord] = (),
     milestones: Iterable[Milestone] = (),
     source_titles: Sequence[str] = (),
+    display_names: Mapping[str, str] | None = None,
+    answered_by_secretariat: frozenset[str] = frozenset(),
+    closed: Sequence[ClosedItem] = (),
 ) -> StockTake:
-    """Assemble the report of `cycle` as of `today`, compared with `previous` (None: first cycle)."""
+    """Assemble the report of `cycle` as of `today`, compared with `previous` (None: first cycle).
+
+    `display_names`: how running text names each agency ("the World Bank"; default: its code);
+    `answered_by_secretariat`: the bodies the secretariat answers for; `closed`: the closed items.
+    """
+    shown = {code: display_names.get(code, code) for code in display_names} if display_names else {}
     owners_of: dict[int, list[ItemRecord]] = defaultdict(list)
     for item in items:
         owners_of[item.recommendation_id].append(item)
@@ -558,12 +629,22 @@ def assemble_stocktake(
                 o.agency_code,
                 agency_names.get(o.agency_code, ""),
                 o.role,
+                sentence_start(shown.get(o.agency_code, o.agency_code)),
             )
             for o in owners
         )
         previous_parts = [(o.role, effective_status(before.get((rec.id, o.agency_code)))) for o in owners]
         lines = tuple(
-            MilestoneLine(m.title, m.due_date, m.state, m.agency_code, m.is_overdue_on(today))
+            MilestoneLine(
+                m.title,
+                m.due_date,
+                m.state,
+                m.agency_code,
+                m.is_overdue_on(today),
+                m.done_on,
+                m.note or "",
+                shown.get(m.agency_code, m.agency_code) if m.agency_code else "",
+            )
             for m in sorted(milestones_of[rec.id], key=lambda m: (m.due_date, m.title))
         )
         current_parts = [(p.role, p.effective_status) for p in parts]
@@ -593,9 +674,11 @@ def assemble_stocktake(
         Section(key=key[2], title=title, items=tuple(reports))
         for key, (title, reports) in sorted(grouped.items())
     )
-    agencies = _agency_responses(sections, agency_names, cycle=cycle, today=today)
+    agencies = _agency_responses(
+        sections, agency_names, shown, answered_by_secretariat, cycle=cycle, today=today
+    )
     all_items = [item for section in sections for item in section.items]
-    figures = compute_figures(all_items, agencies, compared=previous is not None)
+    figures = compute_figures(all_items, agencies, compared=previous is not None, closed=len(closed))
     return StockTake(
         title=f"Stock-take of follow-up action: {cycle.title}",
         source_titles=tuple(source_titles),
@@ -608,16 +691,20 @@ def assemble_stocktake(
         sentences=executive_summary(figures, agencies, cycle=cycle, previous=previous),
         highlights=key_highlights(sections),
         method=method_text(cycle=cycle, previous=previous, today=today),
+        closed=tuple(closed),
     )
 
 
 def compute_figures(
-    items: Sequence[ItemReport], agencies: Sequence[AgencyResponse], *, compared: bool
+    items: Sequence[ItemReport], all_agencies: Sequence[AgencyResponse], *, compared: bool, closed: int = 0
 ) -> StocktakeFigures:
     """The figures of a stock-take's items and agencies (definitions: `StocktakeFigures`)."""
     statuses = Counter(item.status_key for item in items)
     changes = Counter(item.change for item in items if item.change is not None)
     contributors = [o for item in items for o in item.owners if not o.is_lead]
+    # The bodies the secretariat answers for were not asked: they are not in the response figures.
+    agencies = [a for a in all_agencies if not a.by_secretariat]
+    confirmed = sum(1 for item in items if item.confirmed)
     return StocktakeFigures(
         items=len(items),
         reported=sum(1 for item in items if item.reported),
@@ -640,6 +727,10 @@ def compute_figures(
         newly_overdue_items=sum(1 for item in items if item.newly_overdue),
         disagreements=sum(1 for item in items for o in item.owners if o.disagrees),
         items_with_disagreement=sum(1 for item in items if item.disagreement),
+        confirmed=confirmed,
+        with_news=sum(1 for item in items if item.reported) - confirmed,
+        closed=closed,
+        bodies_answered_by_secretariat=len(all_agencies) - len(agencies),
     )
 
 
@@ -666,6 +757,7 @@ def key_highlights(sections: Sequence[Section]) -> tuple[KeyHighlights, ...]:
                 status=item.status_key,
                 previous_status=item.previous_status,
                 quote=condense(lead.narrative, 200).rstrip("."),
+                agency=lead.display,
             )
             for item in changed[:HIGHLIGHTS_PER_POINT]
             for lead in [item.lead or item.owners[0]]
@@ -674,8 +766,19 @@ def key_highlights(sections: Sequence[Section]) -> tuple[KeyHighlights, ...]:
     return tuple(result)
 
 
+def sentence_start(name: str) -> str:
+    """A name at the start of a sentence: "the World Bank" becomes "The World Bank"."""
+    return name[:1].upper() + name[1:]
+
+
 def _agency_responses(
-    sections: Sequence[Section], names: Mapping[str, str], *, cycle: CycleInfo, today: date
+    sections: Sequence[Section],
+    names: Mapping[str, str],
+    shown: Mapping[str, str],
+    by_secretariat: frozenset[str],
+    *,
+    cycle: CycleInfo,
+    today: date,
 ) -> tuple[AgencyResponse, ...]:
     asked: Counter[str] = Counter()
     answered: Counter[str] = Counter()
@@ -690,9 +793,10 @@ def _agency_responses(
             name=names.get(code, ""),
             items_asked=asked[code],
             items_answered=answered[code],
-            overdue=request_overdue(
-                deadline=cycle.deadline, today=today, answered=answered[code] == asked[code]
-            ),
+            overdue=code not in by_secretariat
+            and request_overdue(deadline=cycle.deadline, today=today, answered=answered[code] == asked[code]),
+            display=shown.get(code, code),
+            by_secretariat=code in by_secretariat,
         )
         for code in sorted(asked)
     )
@@ -737,7 +841,12 @@ def executive_summary(
     ]
     if counted:
         sentences.append(f"Of the reported recommendations, {_join(counted)}.")
-    silent = [a.code for a in agencies if not a.items_answered]
+    if f.confirmed:
+        sentences.append(
+            f"{plural(f.confirmed, 'recommendation')} {'was' if f.confirmed == 1 else 'were'} confirmed "
+            f"with no change since last time; {f.with_news} came with news of what changed."
+        )
+    silent = [a.display or a.code for a in agencies if not a.items_answered and not a.by_secretariat]
     named = f" ({_join(silent)})" if 0 < len(silent) <= 5 else ""
     sentences.append(
         f"{f.agencies_answered} of {plural(f.agencies, 'agency', 'agencies')} answered, "
@@ -749,6 +858,19 @@ def executive_summary(
         f"{plural(f.overdue_milestones, 'milestone')} {'is' if f.overdue_milestones == 1 else 'are'} "
         f"overdue across {plural(f.items_with_overdue_milestones, 'recommendation')}."
     )
+    secretariat = [a.display or a.code for a in agencies if a.by_secretariat]
+    if secretariat:
+        sentences.append(
+            f"The secretariat reported on the items of {_join(secretariat)} itself; "
+            f"{'it is' if len(secretariat) == 1 else 'they are'} not counted among the agencies asked."
+        )
+    if f.closed:
+        one = f.closed == 1
+        sentences.append(
+            f"{plural(f.closed, 'recommendation')} {'has' if one else 'have'} been closed by the secretariat "
+            f"and no longer {'forms' if one else 'form'} part of the requests; "
+            f"{'it is' if one else 'they are'} listed apart."
+        )
     if f.disagreements:
         sentences.append(
             f"The secretariat assessed {plural(f.disagreements, 'answer')} differently from the "
@@ -778,9 +900,11 @@ def method_text(*, cycle: CycleInfo, previous: CycleInfo | None, today: date) ->
         comparison + " A recommendation is reported when its lead agency answered (contributors' parts "
         "are counted apart). Each recommendation falls in one category: changed (reported now and "
         "before, with another status; newly completed and newly blocked are changes), unchanged, "
-        "reported for the first time, or not reported (its lead did not answer).",
+        "reported for the first time, or not reported (its lead did not answer). An answer of "
+        "\u201cNo change since last time\u201d confirms the previous status without new text: it is "
+        "counted as a confirmation, not as news.",
         f"Overdue milestones: a milestone is overdue when its due date is before {long_date(today)} "
-        "(the date this report was produced) and it is neither done nor cancelled. Overdue requests: "
+        "(the date this report was produced) and it is neither done nor dropped. Overdue requests: "
         "an agency's request is overdue when some of its items are still unanswered after the reply "
         f"deadline, {long_date(cycle.deadline)}. The two are counted apart, never as one number.",
     )

@@ -36,6 +36,7 @@ from domain.answers import (
     Conflict,
     InvalidAnswers,
     RawAnswer,
+    RawMilestone,
     status_label,
     statuses,
 )
@@ -43,6 +44,7 @@ from domain.dates import DATE_HINT, as_written, long_date, long_moment, week_dat
 from domain.errors import DomainError, NotFound, ValidationError
 from domain.launch import cycle_slug
 from domain.lifecycle import ReviewState
+from domain.model import MilestoneOutcome
 from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
 from notifications.immediate import KeyRecorder
@@ -61,6 +63,7 @@ from workflows.queries import reply_page
 from workflows.queries.progress import cycle_name_of_slug, cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import replies, review
+from workflows.services.recommendations import CLOSE_AS, close_item
 from workflows.services.stocktake import report_file_name
 from workflows.settings import Settings, get_settings
 
@@ -78,6 +81,10 @@ FIELD_LABELS = {
     "evidence": "Evidence links",
     "next_milestone_date": "Next milestone date",
     "obstacle": "Obstacle",
+    "no_change": "No change since last time",
+    "milestone": "Milestones",
+    "milestone_on": "Date (done on, or the new date)",
+    "milestone_why": "Why (if rescheduled or dropped)",
 }
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 # Review forms on one page at most: a 10,000-item cycle must not make a page of 10,000 forms.
@@ -85,7 +92,9 @@ REVIEW_SHOWN_MAX = 100
 # Earlier versions listed under an item: the latest few tell the story; the count says how many exist.
 VERSIONS_SHOWN = 3
 # The reply page indexes an item's errors by field; every field is present so the template never misses.
-NO_ERRORS: dict[str, str] = dict.fromkeys(FIELDS, "")
+NO_ERRORS: dict[str, str] = dict.fromkeys((*FIELDS, "no_change", "milestone"), "")
+# What an agency may report about a milestone, in the order the form offers them.
+MILESTONE_OUTCOMES = [(o.value, o.label) for o in MilestoneOutcome]
 
 
 def _status_options() -> dict[str, Markup]:
@@ -216,16 +225,15 @@ def create_app(
         in_parts = len(page.parts) > 1
         submit = action == "submit"
         try:
-            # Saving a part of a long request keeps its untouched pre-filled answers: the agency has
-            # seen them. Submitting from a part is one transaction (this part as typed, the others
-            # as stored), like a short page.
-            result, queued = _save(portal, token, answers, submit=submit, keep_prefilled=in_parts)
+            # Submitting from a part is one transaction (this part as typed, the others as stored),
+            # like a short page.
+            result, queued = _save(portal, token, answers, submit=submit)
         except InvalidAnswers as exc:
             if submit and in_parts and page.answered_at is None:
                 # A first submission from a part while other parts still lack answers: keep this
                 # part's typing as a draft (when it is a valid one), then say what is missing where.
                 with contextlib.suppress(InvalidAnswers):
-                    kept, _ = _save(portal, token, answers, submit=False, keep_prefilled=True)
+                    kept, _ = _save(portal, token, answers, submit=False)
                     conflicted = {c.recommendation_id for c in kept.conflicts}
                     return _reply_form(
                         portal,
@@ -301,7 +309,7 @@ def create_app(
 
     @app.post("/cycles/{slug}/review")
     async def post_review(slug: str, request: Request) -> Response:
-        """Accept an answer (optionally with an assessed status) or return it with a question."""
+        """Accept an answer (an assessed status optional), return it with a question, or close the item."""
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if not _is_secretariat(portal, request):
@@ -311,12 +319,21 @@ def create_app(
         if not same(fields.get(CSRF_FIELD), portal.csrf(f"cycles:{name}")):
             return _forbidden()
         action, code, agency = fields.get("action", ""), fields.get("code", ""), fields.get("agency", "")
-        if action not in ("accept", "return"):
+        if action not in ("accept", "return", "close"):
             return PlainTextResponse("Unknown action.\n", status_code=400)
         by = "secretariat (portal)"
         outgoing: list[str] = []
         try:
-            if action == "accept":
+            if action == "close":
+                close_item(
+                    portal.uow(),
+                    portal.clock,
+                    code,
+                    how=fields.get("how", ""),
+                    why=fields.get("why", ""),
+                    by=by,
+                )
+            elif action == "accept":
                 review.accept(
                     portal.uow(),
                     portal.clock,
@@ -391,6 +408,7 @@ def _cycle_page(
         queue=queue,
         shown_max=REVIEW_SHOWN_MAX,
         statuses=statuses(),
+        close_as=list(CLOSE_AS),
         csrf=portal.csrf(f"cycles:{name}"),
         csrf_field=CSRF_FIELD,
         slug=cycle_slug(name),
@@ -400,7 +418,11 @@ def _cycle_page(
 
 
 def _review_notice(done: str, code: str, agency: str) -> str:
-    verb = {"accept": "Accepted", "return": "Returned to the agency:"}.get(done)
+    verb = {
+        "accept": "Accepted",
+        "return": "Returned to the agency:",
+        "close": "Closed (no longer asked):",
+    }.get(done)
     return f"{verb} {code} ({agency})." if verb else ""
 
 
@@ -418,7 +440,7 @@ def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.Rep
 
 
 def _save(
-    portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool, keep_prefilled: bool
+    portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool
 ) -> tuple[replies.SaveResult, list[str]]:
     """Save (or submit) answers in a unit of work of their own; the result and the keys of messages queued."""
     uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
@@ -432,7 +454,6 @@ def _save(
         answers,
         submit=submit,
         grace_days=portal.settings.token_grace_days,
-        keep_prefilled=keep_prefilled,
     )
     return result, recorder.keys
 
@@ -503,6 +524,7 @@ def _reply_form(
         saved=saved,
         notice=notice,
         narrative_max=f"{NARRATIVE_MAX:,}",
+        milestone_outcomes=MILESTONE_OUTCOMES,
         versions_shown=VERSIONS_SHOWN,
     )
     _set_csrf_cookie(portal, response, token)
@@ -531,16 +553,19 @@ def _set_csrf_cookie(portal: Portal, response: Response, token: str) -> None:
 
 
 def _form_values(item: reply_page.ReplyItem) -> dict[str, Any]:
-    """What an item's inputs start with: the stored answer, else last cycle's status and narrative."""
+    """What an item's inputs start with: this cycle's stored answer, else nothing (never last cycle's)."""
     start = item.prefill
     if start is None:
-        return {**dict.fromkeys(FIELDS, ""), "version": item.version}
+        return {**dict.fromkeys(FIELDS, ""), "no_change": False, "milestones": {}, "version": item.version}
     return {
-        "status": start.status,
+        # A confirmation stores last cycle's status; the form shows the No change box instead.
+        "status": "" if start.no_change else start.status,
         "narrative": start.narrative,
         "evidence": "\n".join(start.evidence),
         "next_milestone_date": start.next_milestone_date,
         "obstacle": start.obstacle,
+        "no_change": start.no_change,
+        "milestones": {mid: (outcome, on, why) for mid, outcome, on, why in start.milestones},
         "version": item.version,
     }
 
@@ -552,6 +577,8 @@ def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
         "evidence": raw.evidence,
         "next_milestone_date": raw.next_milestone_date,
         "obstacle": raw.obstacle,
+        "no_change": raw.no_change,
+        "milestones": {m.milestone_id: (m.outcome, m.on, m.why) for m in raw.milestones},
         "version": version,
     }
 
@@ -585,6 +612,18 @@ def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[Ra
                 obstacle=fields.get(f"obstacle-{rid}", ""),
                 # A tampered version can only cause a conflict, never a silent overwrite.
                 loaded_version=-1 if loaded_version is None else loaded_version,
+                no_change=fields.get(f"no_change-{rid}", "") == "yes",
+                milestones=tuple(
+                    RawMilestone(
+                        m.id,
+                        m.title,
+                        outcome=fields.get(f"milestone-{m.id}", ""),
+                        on=fields.get(f"milestone_on-{m.id}", ""),
+                        why=fields.get(f"milestone_why-{m.id}", ""),
+                    )
+                    for m in item.milestones
+                    if m.is_open
+                ),
             )
         )
     return answers

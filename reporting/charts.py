@@ -87,7 +87,8 @@ def response_figure(stocktake: StockTake) -> Figure:
         rates = [rate for _, rate in rows]
         colours = ["#2e7d32" if r == 100 else "#1e88e5" if r else "#d32f2f" for r in rates]
         bars = axes.barh(codes, rates, color=colours)
-        answered = [f"{a.rate}% ({a.items_answered} of {a.items_asked})" for a in stocktake.agencies]
+        asked = [a for a in stocktake.agencies if not a.by_secretariat]  # as response_by_agency
+        answered = [f"{a.rate}% ({a.items_answered} of {a.items_asked})" for a in asked]
         axes.bar_label(bars, labels=answered, padding=2, fontsize=8)
         axes.set_xlim(0, 130)  # room for the label of a 100% bar
         axes.set_xticks([0, 25, 50, 75, 100])

@@ -282,10 +282,11 @@ def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
     for o in item.owners:
         role = " (lead)" if o.is_lead else ""
         if not o.answered:
-            w.paragraph(run(f"{o.agency_code}{role}: no answer.", bold=True))
+            w.paragraph(run(f"{o.display}{role}: no answer.", bold=True))
             continue
         own = f" (agency: {status_label(o.reported_status)})" if o.disagrees else ""
-        who = f"{o.agency_code}{role}, {long_date(o.reported_on)}: {status_label(o.effective_status)}{own}. "
+        status = f"{status_label(o.effective_status)}{own}{o.how_answered}"
+        who = f"{o.display}{role}, {long_date(o.reported_on)}: {status}. "
         runs = [run(who, bold=True), run(o.narrative)]
         if o.obstacle:
             runs.append(run(f"\nObstacle: {o.obstacle}"))
@@ -295,7 +296,7 @@ def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
     if item.milestones:
         runs = [run("Milestones: ")]
         for n, m in enumerate(item.milestones):
-            owner = f" ({m.agency_code})" if m.agency_code else ""
+            owner = f" ({m.owner})" if m.owner else ""
             runs.append(run(f"{'; ' if n else ''}{m.due_date} {m.title}{owner}, "))
             runs.append(run(m.shown_state, bold=m.overdue, colour=FLAG if m.overdue else None))
         w.paragraph(*runs, run("."))
@@ -344,6 +345,11 @@ def _part_body(w: _Writer, st: StockTake, key: str) -> None:
             ("Agency", "Name", "Items led", "Not reported on"),
             [(a.code, a.name, len(codes), ", ".join(codes)) for a, codes in st.unreported],
         )
+    elif key == "closed" and st.closed:
+        w.table(
+            ("Code", "Recommendation", "Closed as", "Why", "Closed on"),
+            [(c.code, c.short_title, c.how_label, c.why, long_date(c.closed_on)) for c in st.closed],
+        )
     elif key == "overdue" and st.overdue_items:
         w.table(
             ("Code", "Milestone", "Due", "Owner", "Status"),
@@ -356,7 +362,7 @@ def _part_body(w: _Writer, st: StockTake, key: str) -> None:
         )  # fmt: skip
 
 
-TABLE_PARTS = ("disagreements", "unreported", "overdue")  # parts whose paragraphs lead into a table
+TABLE_PARTS = ("disagreements", "unreported", "overdue", "closed")  # parts whose paragraphs lead into a table
 
 ANNEXES = (
     "Annex I. Response by agency",
@@ -371,7 +377,16 @@ def _annexes(w: _Writer, st: StockTake) -> None:
     w.heading(ANNEXES[0], 1)
     w.table(
         ("Agency", "Name", "Items answered", "Items asked", "Response rate"),
-        [(a.code, a.name, a.items_answered, a.items_asked, f"{a.rate}%") for a in st.agencies],
+        [
+            (
+                a.code,
+                a.name,
+                a.items_answered,
+                a.items_asked,
+                "answered by the secretariat" if a.by_secretariat else f"{a.rate}%",
+            )
+            for a in st.agencies
+        ],
     )
     w.picture(
         to_png(response_figure(st)),

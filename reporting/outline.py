@@ -111,10 +111,21 @@ def outline(st: StockTake) -> tuple[Part, ...]:
                 f"{plural(f.items_with_overdue_milestones, 'recommendation')}."
             ],
         ),
+        (
+            "closed",
+            "Recommendations closed by the secretariat",
+            [
+                f"{plural(f.closed, 'recommendation')} {'has' if f.closed == 1 else 'have'} been closed as "
+                "implemented, closed or overtaken by events; the cycles no longer ask about "
+                f"{'it' if f.closed == 1 else 'them'}."
+            ],
+        ),
         ("action", "Action requested of the Committee", [st.cycle.action_text]),
     ]
     if previous is None:  # a first stock-take has nothing newly completed nor changed to show
         drafts = [draft for draft in drafts if draft[0] not in ("completed", "changes")]
+    if not st.closed:
+        drafts = [draft for draft in drafts if draft[0] != "closed"]
     parts, number = [], 0
     for key, title, texts in drafts:
         paragraphs = []

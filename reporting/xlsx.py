@@ -187,7 +187,8 @@ def _summary(sheet: Any, st: StockTake) -> None:
     sheet.append([])
     sheet.append(_header(sheet, ["Agency", "Name", "Items answered", "Items asked", "Response rate (%)"]))
     for a in st.agencies:
-        sheet.append(text_row(sheet, [a.code, a.name, a.items_answered, a.items_asked, a.rate]))
+        rate = "by the secretariat" if a.by_secretariat else a.rate
+        sheet.append(text_row(sheet, [a.code, a.name, a.items_answered, a.items_asked, rate]))
 
 
 def render_xlsx(st: StockTake) -> bytes:

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # the web stack and the browser are loaded by the tests that 
     from typer.testing import Result
 
 # --- the reply scenario: two agencies; AAA owns A1.1, A1.2 (with BBB as contributor) and A2.1, BBB
-# also leads SR1; a previous cycle holds AAA's answers, so the current cycle's page shows them pre-filled.
+# also leads SR1; a previous cycle holds AAA's answers, which the current cycle's page shows for reference.
 TODAY = date(2026, 3, 10)
 DEADLINE = date(2026, 3, 31)
 CYCLE = "2026-spring"
@@ -218,6 +218,10 @@ def form_of(page: httpx.Response) -> dict[str, str]:
     for dropdown in re.findall(r'<select id="[^"]+" name="([^"]+)".*?</select>', page.text, re.S):
         chosen = re.search(rf'name="{dropdown}".*?<option value="([^"]*)" selected', page.text, re.S)
         fields[dropdown] = chosen.group(1) if chosen else ""
+    for name, value in re.findall(
+        r'<input type="checkbox" id="[^"]+" name="([^"]+)" value="([^"]*)" checked', page.text
+    ):
+        fields[name] = value  # a browser sends a ticked box only
     return fields
 
 
@@ -682,7 +686,14 @@ def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
 
 # --- e-mail contexts: an example context for every message kind, as the workflows build them ---
 
-IOM = {"code": "IOM", "name": "Organisation internationale pour les migrations — Genève"}
+
+def agency_names(code: str, name: str, display: str | None = None) -> dict[str, str]:
+    """How an e-mail context names an agency (as `workflows.queries.emails.agency_names` does)."""
+    shown = display or name
+    return {"code": code, "name": name, "display": shown, "display_start": shown[:1].upper() + shown[1:]}
+
+
+IOM = agency_names("IOM", "Organisation internationale pour les migrations — Genève")
 MAIL_CYCLE = {"name": "2026-spring", "hlcp_session": "HLCP 51st session", "deadline": date(2026, 4, 3)}
 SECRETARIAT = "hlcp.secretariat@un.example.org"
 REPLY_URL = "http://127.0.0.1:8000/r/tok3n-IOM"
@@ -691,7 +702,12 @@ MADE_AT = datetime(2026, 3, 9, 8, 30, tzinfo=UTC)  # when a message is made: its
 
 def context(kind: str, **overrides: Any) -> dict[str, Any]:
     """A complete context for `kind`, with `overrides` replacing top-level values."""
-    common: dict[str, Any] = {"cycle": MAIL_CYCLE, "secretariat_email": SECRETARIAT, "made_at": MADE_AT}
+    common: dict[str, Any] = {
+        "cycle": MAIL_CYCLE,
+        "secretariat_email": SECRETARIAT,
+        "made_at": MADE_AT,
+        "through": None,
+    }
     by_kind: dict[str, dict[str, Any]] = {
         "status-request": {
             "agency": IOM,
@@ -787,7 +803,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
                 {"label": "Overdue requests", "value": 4},
                 {"label": "Overdue milestones", "value": 2},
             ],
-            "overdue_agencies": [IOM, {"code": "UNDP", "name": "United Nations Development Programme"}],
+            "overdue_agencies": [IOM, agency_names("UNDP", "United Nations Development Programme", "UNDP")],
             "report_paths": ["var/reports/2026-spring/stock-take.docx"],
             "report_url": None,
         },

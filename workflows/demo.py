@@ -65,12 +65,13 @@ class DemoFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class AgencyReply:
-    """How one agency answers in one demo cycle."""
+    """How one agency answers in one demo cycle (answers in item order, or for the item `code` names)."""
 
     agency: str
     channel: str
     answered_on: date
     answers: list[dict[str, Any]]
+    milestones: list[dict[str, Any]]
 
 
 def followup(*args: str) -> None:
@@ -149,8 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     followup("owners", "apply", str(SEED / "demo-milestones.yaml"))
     followup("catalogue")
 
+    closed: dict[str, str] = {}
     for number, cycle in enumerate(script["cycles"], start=2):
-        run_cycle(number, cycle)
+        run_cycle(number, cycle, closed)
 
     console.rule("[bold]Today: a cycle open now, to try the portal")
     today = datetime.now(UTC).date()
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     followup("publish", "--out", str(home / "site"))
     reports = sorted((settings.reports_dir).glob("*"))
     console.rule("[bold green]Demo complete")
+    console.print(check_names(home / "outbox", settings.reports_dir), soft_wrap=True)
     console.print(f"Demo home: {home}")
     console.print(
         f"E-mails sent (one .eml file each): {home / 'outbox'} "
@@ -184,11 +187,14 @@ def main(argv: list[str] | None = None) -> None:
     console.print(f"  {link}", soft_wrap=True)  # never wrapped: it must stay copyable
 
 
-def run_cycle(number: int, cycle: dict[str, Any]) -> None:
-    """Launch one cycle, replay its calendar with replies arriving, review it and close it."""
+def run_cycle(number: int, cycle: dict[str, Any], closed: dict[str, str]) -> None:
+    """Launch one cycle, replay its calendar with replies arriving, review it and close it.
+
+    `closed`: the items closed so far (code -> agency), to show the cycle no longer asks about them.
+    """
     name = cycle["name"]
     replies = [
-        AgencyReply(code, r["channel"], r["answered_on"], r["answers"])
+        AgencyReply(code, r["channel"], r["answered_on"], r["answers"], r.get("milestones") or [])
         for code, r in (cycle.get("replies") or {}).items()
     ]
     console.rule(f"[bold]{number}. {name}: launched {cycle['launch']}, replies due {cycle['deadline']}")
@@ -206,6 +212,11 @@ def run_cycle(number: int, cycle: dict[str, Any]) -> None:
         cycle["launch"].isoformat(),
         "--allow-placeholders",
     )
+    for code, agency in closed.items():
+        asked = code in items_of(name, agency)
+        console.print(
+            f"{code}, closed as implemented: {'still' if asked else 'no longer'} asked of {agency}."
+        )
     answered: set[str] = set()
     for today in cycle["checks"]:
         answers: list[str] = []
@@ -217,11 +228,80 @@ def run_cycle(number: int, cycle: dict[str, Any]) -> None:
             console.print(f"Replies: {', '.join(answers)}", soft_wrap=True)
         followup("cycle", "collect", name, "--today", today.isoformat())
         followup("check", "--today", today.isoformat())
+    answer_for_bodies(name, cycle.get("secretariat") or {}, cycle["checks"][-1])
     followup("cycle", "show", name, "--today", cycle["checks"][-1].isoformat())
     if "review" in cycle:
         review(name, cycle["review"], replies, cycle["checks"][-1])
     closing = (cycle["checks"][-1] + timedelta(days=1)).isoformat()
     followup("cycle", "close", name, "--today", closing)
+    if "close_item" in cycle:
+        close_completed_item(name, cycle["close_item"], cycle["checks"][-1] + timedelta(days=2), closed)
+
+
+def items_of(cycle_name: str, agency: str) -> list[str]:
+    """The codes the cycle asks of an agency (or body), in report order."""
+    with bootstrap.uow() as uow:
+        cycle = uow.cycles.require(cycle_name)
+        return [item.code for item in uow.cycle_items.for_agency(cycle.id or 0, agency)]
+
+
+def answer_for_bodies(cycle_name: str, plan: dict[str, dict[str, str]], today: date) -> None:
+    """The secretariat records the status of the CEB's and the HLCP's items: they get no request."""
+    for body, given in plan.items():
+        followup(
+            "review", "answer", cycle_name, *items_of(cycle_name, body), "--for", body,
+            "--status", given["status"], "--narrative", " ".join(given["narrative"].split()),
+            "--today", today.isoformat(),
+        )  # fmt: skip
+
+
+def close_completed_item(cycle_name: str, plan: dict[str, str], today: date, closed: dict[str, str]) -> None:
+    """The secretariat accepts an item the agency reported completed and closes it (noted in `closed`)."""
+    from workflows.queries.review import review_queue
+
+    code, agency = plan["code"], plan["agency"]
+    if any(item.code == code for item in review_queue(bootstrap.uow(), cycle_name, agency).items):
+        followup("review", "accept", cycle_name, code, "--agency", agency, "--today", today.isoformat())
+    why = " ".join(plan["why"].split())
+    followup("close-item", code, "--as", "implemented", "--why", why, "--today", today.isoformat())
+    closed[code] = agency
+
+
+def check_names(outbox: Path, reports_dir: Path) -> str:
+    """Check that no e-mail and no report's running text shows an agency code where its name belongs.
+
+    Codes that are also the body's name in running text (UNCTAD, IOM) cannot be told apart and are
+    not looked for; the others (WORLD-BANK, UN-WOMEN, NGO-CM...) must never appear. Table rows of the
+    Markdown reports are left out: their code columns are where a code is the point.
+    """
+    import email
+    import re
+
+    registry = yaml.safe_load((SEED / "agencies.yaml").read_text(encoding="utf-8"))["agencies"]
+    codes = [a["code"] for a in registry if a["code"] != (a.get("short_name") or a["name"])]
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, codes)) + r")(?![\w-])")
+    texts: dict[str, str] = {}
+    for path in sorted(outbox.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes())
+        parts = [str(message["Subject"])]
+        for part in message.walk():
+            if part.get_content_type() in ("text/plain", "text/html"):
+                payload = part.get_payload(decode=True)
+                parts.append(
+                    payload.decode(part.get_content_charset() or "utf-8")
+                    if isinstance(payload, bytes)
+                    else ""
+                )
+        texts[path.name] = "\n".join(parts)
+    for path in sorted(reports_dir.glob("*.md")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        texts[path.name] = "\n".join(line for line in lines if not line.startswith("|"))
+    found = sorted({f"{name}: {m.group(1)}" for name, text in texts.items() for m in pattern.finditer(text)})
+    if found:
+        raise DemoFailed(f"agency codes in running text: {', '.join(found[:10])}")
+    mails = sum(1 for name in texts if name.endswith(".eml"))
+    reports = len(texts) - mails
+    return f"No agency code in the running text of the {mails} e-mails and {reports} Markdown reports."
 
 
 def reply_link(cycle_name: str, agency: str) -> str:
@@ -251,10 +331,15 @@ def answer(cycle_name: str, reply: AgencyReply) -> str:
     page = reply_page.open_request(
         bootstrap.uow(), clock, bootstrap.cycle_config(), token, grace_days=settings.token_grace_days
     )
-    previous = [item.previous.status if item.previous else None for item in page.items]
+    given_for = _answers_for([(item.code, item.previous is not None) for item in page.items], reply)
     answers = [
-        RawAnswer(recommendation_id=item.recommendation_id, loaded_version=item.version, **given)
-        for item, given in zip(page.items, _answers_for(previous, reply), strict=True)
+        RawAnswer(
+            recommendation_id=item.recommendation_id,
+            loaded_version=item.version,
+            milestones=_milestone_reports(item, reply),
+            **given,
+        )
+        for item, given in zip(page.items, given_for, strict=True)
     ]
     uow = bootstrap.uow()
     result = replies.save_reply(
@@ -267,7 +352,29 @@ def answer(cycle_name: str, reply: AgencyReply) -> str:
         submit=True,
         grace_days=settings.token_grace_days,
     )
-    return f"{reply.agency} ({len(result.saved)} items, portal, {reply.answered_on})"
+    confirmed = sum(1 for a in answers if a.no_change)
+    no_change = f", {confirmed} with No change" if confirmed else ""
+    return f"{reply.agency} ({len(result.saved)} items{no_change}, portal, {reply.answered_on})"
+
+
+def _milestone_reports(item: Any, reply: AgencyReply) -> tuple[Any, ...]:
+    """The agency's word on the item's open milestones the demo script names (by the start of their title)."""
+    from domain.answers import RawMilestone
+
+    reports = []
+    for milestone in item.milestones:
+        for given in reply.milestones:
+            if milestone.is_open and milestone.title.startswith(given["title"]):
+                reports.append(
+                    RawMilestone(
+                        milestone.id,
+                        milestone.title,
+                        outcome=given["outcome"],
+                        on=str(given.get("date") or ""),
+                        why=given.get("why", ""),
+                    )
+                )
+    return tuple(reports)
 
 
 def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
@@ -286,34 +393,49 @@ def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
     column = {c.key: headers.index(c.header) + 1 for c in spreadsheets.COLUMNS}
     rows = range(spreadsheets.HEADER_ROW + 1, sheet.max_row + 1)
     items = [row for row in rows if sheet.cell(row, column["code"]).value]
-    previous = [sheet.cell(row, column["status"]).value for row in items]
-    for row, given in zip(items, _answers_for(previous, reply), strict=True):
+    layout = [
+        (str(sheet.cell(row, column["code"]).value), bool(sheet.cell(row, column["previous_status"]).value))
+        for row in items
+    ]
+    for row, given in zip(items, _answers_for(layout, reply), strict=True):
         for key in ("status", "narrative", "obstacle"):
-            sheet.cell(row, column[key]).value = given[key]
+            sheet.cell(row, column[key]).value = given[key] or None
+        sheet.cell(row, column["no_change"]).value = "Yes" if given["no_change"] else None
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     book.save(settings.inbox_dir / download.name)
     return f"{reply.agency} (spreadsheet in the inbox, {reply.answered_on})"
 
 
-def _answers_for(previous_statuses: list[str | None], reply: AgencyReply) -> list[dict[str, str]]:
-    """The agency's answers in item order; items its focal point has nothing new on keep their status."""
+def _answers_for(items: list[tuple[str, bool]], reply: AgencyReply) -> list[dict[str, Any]]:
+    """The agency's answers for its (code, answered before) items, in order.
+
+    An answer naming a `code` goes to that item, the others to the remaining items in turn; an item
+    the focal point has nothing new on is confirmed with No change (or, never answered, reported
+    in progress): last cycle's text is never sent again as news.
+    """
+    named = {given["code"]: given for given in reply.answers if "code" in given}
+    in_turn = iter(given for given in reply.answers if "code" not in given)
     answers = []
-    for index, previous in enumerate(previous_statuses):
-        if index < len(reply.answers):
-            given = reply.answers[index]
+    for code, answered_before in items:
+        given = named.get(code) or next(in_turn, None)
+        if given is not None:
             answers.append(
                 {
                     "status": given["status"],
-                    "narrative": given["narrative"],
+                    "narrative": " ".join(given["narrative"].split()),
                     "obstacle": given.get("obstacle", ""),
+                    "no_change": False,
                 }
             )
+        elif answered_before:
+            answers.append({"status": "", "narrative": "", "obstacle": "", "no_change": True})
         else:
             answers.append(
                 {
-                    "status": previous or "in_progress",
+                    "status": "in_progress",
+                    "narrative": "Work has started.",
                     "obstacle": "",
-                    "narrative": "No change since the last stock-take; work continues as planned.",
+                    "no_change": False,
                 }
             )
     return answers

@@ -163,3 +163,18 @@ def test_a_bad_address_or_unknown_agency_is_refused_and_nothing_changes(followup
     assert "'not-an-address' is not a valid e-mail address" in said(bad.output)
     assert "no agency with code 'NOPE'" in said(unknown.output)
     assert _contacts("ILO") == before
+
+
+def test_close_item_and_reopen_item_record_each_move_and_refuse_a_wrong_one(followup: CliRun) -> None:
+    assert followup("import", str(SAMPLE)).exit_code == 0
+    closed = followup("close-item", "A2.5", "--as", "implemented", "--why", "The Expert Meeting took place.")
+    assert closed.exit_code == 0, closed.output
+    assert "A2.5 closed as implemented: the next cycles no longer ask about it" in said(closed.output)
+    refused = followup("close-item", "A2.6", "--as", "finished", "--why", "Done.")
+    assert refused.exit_code == 1 and "'finished' is not a way to close" in said(refused.output)
+    twice = followup("close-item", "A2.5", "--as", "overtaken", "--why", "Again.")
+    assert twice.exit_code == 1 and "cannot move from 'implemented' to 'overtaken'" in said(twice.output)
+    no_reason = followup("reopen-item", "A2.5", "--why", " ")
+    assert no_reason.exit_code == 1 and "say why the recommendation is reopened" in said(no_reason.output)
+    reopened = followup("reopen-item", "A2.5", "--why", "The follow-up meeting was cancelled.")
+    assert reopened.exit_code == 0 and "A2.5 reopened (was implemented)" in said(reopened.output)

@@ -20,15 +20,18 @@ from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_fi
 
 HEADERS = [c.header for c in spreadsheets.COLUMNS]
 STATUS, NARRATIVE = HEADERS.index("Status") + 1, HEADERS.index("What changed and why") + 1
+VERSION = HEADERS.index("Version") + 1
 
 
 def filled_template(s: Scenario, path: Path, agency: str = "AAA", narrative: str = "Drafting.") -> Path:
-    """The agency's template with every item answered 'In progress', as a focal point fills it."""
+    """The agency's template with every item answered 'In progress' (milestone rows left blank)."""
     write_template(s.uow, s.config, CYCLE, agency, path)
     book = load_workbook(path)
     sheet = book.active
     assert sheet is not None
     for row in range(spreadsheets.HEADER_ROW + 1, sheet.max_row + 1):
+        if str(sheet.cell(row, VERSION).value or "").startswith(spreadsheets.MILESTONE_ROW):
+            continue
         sheet.cell(row, STATUS).value, sheet.cell(row, NARRATIVE).value = "In progress", narrative
     book.save(path)
     return path
@@ -37,7 +40,7 @@ def filled_template(s: Scenario, path: Path, agency: str = "AAA", narrative: str
 def csv_reply(path: Path, *, version: str = "0", agency: str = "AAA", narrative: str = "Drafting.") -> Path:
     rows = [["Cycle", CYCLE], ["Agency", agency], [], HEADERS]
     for code in ("A1.1", "A1.2", "A2.1"):
-        rows.append([code, "", "", "", "", "", "In progress", narrative, "", "", "", version])
+        rows.append([code, "", "", "", "", "", "In progress", narrative, "", "", "", "", version])
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
     return path
@@ -100,7 +103,7 @@ def test_reply_import_names_the_file_and_the_place_for_each_hostile_file_and_exi
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (path.name, result.output)
         assert f"error: {path.name}" in result.output, result.output
     superscript = reply_import(tmp_path / "hostile" / "superscript.csv", "--as", "AAA")
-    assert "row 5, column L (Version): not a version number" in superscript.output
+    assert "row 5, column M (Version): not a version number" in superscript.output
 
 
 def test_a_sheet_whose_agency_cell_was_changed_is_refused_and_the_secretariat_may_import_it_with_as(

@@ -22,9 +22,15 @@ def submit_through_the_portal(site: Scenario, monkeypatch: pytest.MonkeyPatch, m
     """AAA answers its last item and submits through the portal; returns the response's status."""
     with portal_with(site, monkeypatch, mail_url=mail_url) as client:
         token = site.tokens["AAA"]
-        fields = form_of(client.get(f"/r/{token}"))
-        fields[f"status-{site.ids['A2.1']}"] = "ongoing"
+        fields = every_item_answered(site, form_of(client.get(f"/r/{token}")))
         return post(client, token, fields, "submit").status_code
+
+
+def every_item_answered(site: Scenario, fields: dict[str, str]) -> dict[str, str]:
+    """AAA's form with every item answered: last cycle's two confirmed (never pre-filled), A2.1 ongoing."""
+    for code in ("A1.1", "A1.2"):
+        fields[f"no_change-{site.ids[code]}"] = "yes"
+    return {**fields, f"status-{site.ids['A2.1']}": "ongoing"}
 
 
 def no_mail_server() -> str:
@@ -102,8 +108,7 @@ def test_a_silent_mail_server_never_holds_the_submit_and_the_receipt_stays_queue
     try:
         with httpx.Client(base_url=f"http://{HOST}:{port}") as client:
             token = site.tokens["AAA"]
-            fields = form_of(client.get(f"/r/{token}"))
-            fields[f"status-{site.ids['A2.1']}"] = "ongoing"
+            fields = every_item_answered(site, form_of(client.get(f"/r/{token}")))
             started = time.monotonic()
             response = client.post(f"/r/{token}", data={**fields, "action": "submit"})
             waited = time.monotonic() - started

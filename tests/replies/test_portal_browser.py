@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from playwright.sync_api import Browser
+from sqlalchemy import select
 
+from domain.model import Milestone
 from tests.support import Scenario
 from workflows.settings import get_settings
 
@@ -14,7 +18,7 @@ from workflows.settings import get_settings
 def test_a_focal_point_drafts_two_answers_comes_back_and_submits(
     site: Scenario, portal_url: str, browser: Browser
 ) -> None:
-    first, third = site.ids["A1.1"], site.ids["A2.1"]
+    first, second, third = site.ids["A1.1"], site.ids["A1.2"], site.ids["A2.1"]
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
     page.goto(f"{portal_url}/r/{site.tokens['AAA']}")
     assert page.locator("h1").inner_text().startswith("Stock-take 2026-spring")
@@ -30,6 +34,11 @@ def test_a_focal_point_drafts_two_answers_comes_back_and_submits(
     assert page.input_value(f"#status-{first}") == "completed"
     assert page.input_value(f"#narrative-{first}") == "The expert group met in February."
     assert page.input_value(f"#status-{third}") == "ongoing"
+    # Nothing new on A1.2: No change; A1.1's overdue milestone took place.
+    page.check(f"#no_change-{second}")
+    page.click(f"#item-{first} summary")  # a drafted item is one line: open it to report the milestone
+    page.locator(f"#item-{first} select[id^=milestone-]").select_option("done")
+    page.locator(f"#item-{first} input[id^=milestone_on-]").fill("2026-02-27")
 
     page.click("button[value=submit]")
     page.wait_for_url("**/receipt")
@@ -37,7 +46,11 @@ def test_a_focal_point_drafts_two_answers_comes_back_and_submits(
     assert "Thank you: your reply is recorded" in confirmation
     assert "The expert group met in February." in confirmation
     assert "Part of every country programme." in confirmation
+    assert "No change since last time" in confirmation
     assert site.request_state()[0] == "answered"
+    with site.uow:
+        milestone = site.uow.session.scalars(select(Milestone)).one()
+        assert (milestone.state, milestone.done_on) == ("done", date(2026, 2, 27))
 
 
 @pytest.fixture
@@ -57,7 +70,10 @@ def test_a_focal_point_answers_a_long_request_part_by_part_on_a_phone(
     page.goto(f"{portal_url}/r/{site.tokens['AAA']}")
     parts = page.locator("nav.parts li")
     assert parts.count() == 2 and "0 of 2 saved" in parts.nth(0).inner_text()
-    assert page.locator("fieldset.item").count() == 2  # agenda point 1 only, pre-filled from last cycle
+    assert page.locator("fieldset.item").count() == 2  # agenda point 1 only, nothing pre-filled
+    assert page.input_value(f"#narrative-{site.ids['A1.1']}") == ""  # last cycle's text is reference only
+    for code in ("A1.1", "A1.2"):
+        page.check(f"#no_change-{site.ids[code]}")
 
     page.click("button[value=next]")
     page.wait_for_url("**?part=2&saved=1")
@@ -67,6 +83,6 @@ def test_a_focal_point_answers_a_long_request_part_by_part_on_a_phone(
     page.click("button[value=submit]")
     page.wait_for_url("**/receipt")
     confirmation = page.locator("main").inner_text()
-    assert "Terms of reference drafted." in confirmation  # part 1, submitted as pre-filled and saved
+    assert "Terms of reference drafted." not in confirmation  # part 1: confirmed, not last cycle's news
     assert "Part of every country programme." in confirmation
     assert site.request_state()[0] == "answered"

@@ -103,6 +103,7 @@ def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario
     fields = form_of(again)
     fields[f"status-{site.ids['A1.1']}"] = "completed"
     fields[f"narrative-{site.ids['A1.1']}"] = "The meeting took place."
+    fields[f"no_change-{site.ids['A1.2']}"] = "yes"  # last cycle's Not started, confirmed
     submitted = post(client, token, fields, "submit")
     assert submitted.status_code == 303 and submitted.headers["location"] == f"/r/{token}/receipt"
     receipt = client.get(submitted.headers["location"])

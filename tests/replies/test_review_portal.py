@@ -156,3 +156,22 @@ def test_the_secretariat_downloads_a_stock_take_report_with_its_token_and_nothin
     assert with_cookie.status_code == 200 and with_cookie.text == "# Stock-take\n"
     assert f'filename="{CYCLE}-stocktake.md"' in with_cookie.headers["content-disposition"]
     assert other_file.status_code == 404 and not_written.status_code == 404
+
+
+def test_a_completed_item_is_closed_on_the_page_and_a_reason_is_required(
+    site: Scenario, client: TestClient
+) -> None:
+    page = client.get(f"/cycles/{CYCLE}", headers=AUTH)
+    assert page.text.count('class="review-close"') == 1  # A1.1 only was reported completed
+    fields = {"csrf": csrf_of(page), "action": "close", "code": "A1.1", "agency": "AAA", "how": "implemented"}
+
+    refused = review(client, {**fields, "why": ""})
+    done = review(client, {**fields, "why": "The expert group met; nothing left to follow up."})
+
+    assert refused.status_code == 422 and "say why the recommendation is closed" in html.unescape(
+        refused.text
+    )
+    assert done.status_code == 303
+    assert "Closed (no longer asked): A1.1 (AAA)." in client.get(done.headers["location"], headers=AUTH).text
+    with site.uow:
+        assert site.uow.recommendations.by_code("A1.1").state == "implemented"

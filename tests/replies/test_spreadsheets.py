@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from domain.dates import DATE_HINT
+from domain.model import Milestone
 from tests.support import CYCLE, Scenario
 from workflows.cli import app
 from workflows.services import spreadsheets
@@ -51,14 +55,21 @@ def test_the_template_prefills_items_locks_reference_columns_and_offers_a_status
     assert sheet is not None
     assert [sheet.cell(1, 2).value, sheet.cell(2, 2).value] == [CYCLE, "AAA"]
     first = spreadsheets.HEADER_ROW + 1
-    assert [sheet.cell(r, 1).value for r in range(first, first + 3)] == ["A1.1", "A1.2", "A2.1"]
+    # A1.1's milestone has a row of its own under the item.
+    assert [sheet.cell(r, 1).value for r in range(first, first + 4)] == ["A1.1", None, "A1.2", "A2.1"]
+    assert sheet.cell(first + 1, 3).value == "Milestone: Expert group meeting (due 2026-03-01)"
+    assert sheet.cell(first, HEADERS.index("Previous status") + 1).value == "In progress"
     assert sheet.cell(first, HEADERS.index("Previous narrative") + 1).value == "Terms of reference drafted."
-    assert sheet.cell(first, HEADERS.index("Status") + 1).value == "In progress"
+    # Last cycle's answer is reference only: this cycle's status and narrative start blank.
+    assert sheet.cell(first, HEADERS.index("Status") + 1).value is None
+    assert sheet.cell(first, HEADERS.index("What changed and why") + 1).value is None
     assert sheet.protection.sheet
     assert sheet.cell(first, 1).protection.locked and sheet.cell(first, 3).protection.locked
     assert not sheet.cell(first, HEADERS.index("Status") + 1).protection.locked
-    (validation,) = sheet.data_validations.dataValidation
-    assert validation.type == "list" and "No longer applicable" in (validation.formula1 or "")
+    status, outcome, yes = sheet.data_validations.dataValidation
+    assert status.type == "list" and "No longer applicable" in (status.formula1 or "")
+    assert str(outcome.sqref) == f"G{first + 1}" and "Rescheduled" in (outcome.formula1 or "")
+    assert yes.formula1 == '"Yes"'
     assert sheet.column_dimensions[spreadsheets.VERSION_COLUMN].hidden
     with zipfile.ZipFile(path) as archive:
         content = b"".join(archive.read(name) for name in archive.namelist())
@@ -93,9 +104,9 @@ def test_a_csv_with_three_errors_reports_all_three_with_row_and_column_and_write
     path = write_csv(
         tmp_path / "reply.csv",
         [
-            ["A1.1", "", "", "", "", "", "Completed", "", "", "", "", "0"],
-            ["A1.2", "", "", "", "", "", "Blocked", "No funds.", "", "", "", "0"],
-            ["A2.1", "", "", "", "", "", "Ongoing", "Yes.", "ftp://files.example.org/a", "", "", "0"],
+            ["A1.1", "", "", "", "", "", "Completed", "", "", "", "", "", "0"],
+            ["A1.2", "", "", "", "", "", "Blocked", "No funds.", "", "", "", "", "0"],
+            ["A2.1", "", "", "", "", "", "Ongoing", "Yes.", "ftp://files.example.org/a", "", "", "", "0"],
         ],
     )
     with pytest.raises(SpreadsheetRejected) as caught:
@@ -111,21 +122,103 @@ def test_a_csv_with_three_errors_reports_all_three_with_row_and_column_and_write
     assert scenario.update("A1.1") is None and scenario.outbox("receipt") == []
 
 
-def test_unknown_codes_missing_items_and_a_stale_version_are_reported(
+def test_unknown_codes_are_reported_while_missing_items_are_not_answered_yet(
     scenario: Scenario, tmp_path: Path
 ) -> None:
     path = write_csv(
         tmp_path / "reply.csv",
         [
-            ["A1.1", "", "", "", "", "", "In progress", "", "", "", "", "0"],
-            ["Z9.9", "", "", "", "", "", "Ongoing", "", "", "", "", "0"],
+            ["A1.1", "", "", "", "", "", "In progress", "", "", "", "", "", "0"],
+            ["Z9.9", "", "", "", "", "", "Ongoing", "", "", "", "", "", "0"],
         ],
     )
     with pytest.raises(SpreadsheetRejected) as caught:
         import_file(scenario, path)
     messages = [str(p) for p in caught.value.problems]
-    assert "row 7, column A (Code): 'Z9.9' is not one of AAA's items" in messages
-    assert "column G (Status): A1.2 has no row: not answered: choose a status" in messages
+    assert messages == ["row 7, column A (Code): 'Z9.9' is not one of AAA's items"]
+
+
+def test_a_half_filled_sheet_submits_what_is_ready_and_leaves_blank_rows_unanswered(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    fill(path, {"A1.1": ("Completed", "Meeting held.")})
+    result = import_file(s, path)
+    assert (result.saved, result.taken, result.blank) == (("A1.1",), 1, 2)
+    assert s.update("A1.2") is None and s.update("A2.1") is None
+    # Not every item is answered: the request stays open, and the rest may follow in another file.
+    assert s.request_state()[0] == "sent"
+    fill(path, {"A1.2": ("In progress", "Started."), "A2.1": ("Ongoing", "")})
+    rest = import_file(s, path)
+    assert (sorted(rest.saved), rest.taken, rest.blank) == (["A1.2", "A2.1"], 3, 0)
+    assert s.request_state()[0] == "answered"
+
+
+def test_a_half_filled_sheet_with_an_invalid_row_is_still_refused_whole(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    fill(path, {"A1.1": ("Completed", "Meeting held."), "A2.1": ("Finished", "")})
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_file(scenario, path)
+    assert [p.row for p in caught.value.problems] == [9]  # row 6 is A1.1's milestone
+    assert "'Finished' is not a status" in str(caught.value.problems[0])
+    assert scenario.update("A1.1") is None
+
+
+def _mark(path: Path, row: int, values: dict[str, str]) -> None:
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    for header, value in values.items():
+        sheet.cell(row, HEADERS.index(header) + 1).value = value
+    book.save(path)
+
+
+def test_no_change_in_the_sheet_confirms_last_cycles_status_without_copying_its_text(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    _mark(path, spreadsheets.HEADER_ROW + 1, {"No change since last time": "Yes"})
+    result = import_file(s, path)
+    assert (result.saved, result.taken) == (("A1.1",), 1)
+    stored = s.update("A1.1") or pytest.fail("not imported")
+    assert (stored.status, stored.narrative) == ("in_progress", "")
+
+
+def test_a_milestone_row_reports_the_milestone_done_and_it_is_no_longer_overdue(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    first = spreadsheets.HEADER_ROW + 1
+    _mark(path, first, {"Status": "Completed", "What changed and why": "Meeting held."})
+    _mark(path, first + 1, {"Status": "Done", "Next milestone date": "2026-02-27"})
+    import_file(s, path)
+    with s.uow:
+        milestone = s.uow.session.scalars(select(Milestone)).one()
+        assert (milestone.state, milestone.done_on) == ("done", date(2026, 2, 27))
+    # Done, it has no row in a fresh template: there is nothing left to report on it.
+    again = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "again.xlsx")
+    sheet = load_workbook(again).active
+    assert sheet is not None and sheet.cell(first + 1, 1).value == "A1.2"
+
+
+def test_a_milestone_rescheduled_without_a_reason_refuses_the_file(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    first = spreadsheets.HEADER_ROW + 1
+    _mark(path, first, {"Status": "In progress", "No change since last time": "Yes"})
+    _mark(path, first + 1, {"Status": "Rescheduled", "Next milestone date": "not soon"})
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_file(scenario, path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"row 6, column G (Status): Expert group meeting: give the new date ({DATE_HINT}), not 'not soon'",
+        "row 6, column G (Status): Expert group meeting: say why it was rescheduled",
+    ]
 
 
 def test_files_that_are_not_spreadsheets_too_large_or_zip_bombs_are_refused(
@@ -168,11 +261,11 @@ def test_the_reply_commands_write_a_template_import_it_and_list_errors(
     refused = runner.invoke(app, ["reply", "import", str(out), "--today", "2026-03-10"])
     assert refused.exit_code == 1
     assert "2 problems, nothing was imported" in refused.output
-    assert "row 7, column H" in refused.output and "row 7, column K" in refused.output
+    assert "row 8, column H" in refused.output and "row 8, column K" in refused.output
     fill(out, {"A1.2": ("In progress", "Started.")})
     imported = runner.invoke(app, ["reply", "import", str(out), "--today", "2026-03-10"])
     assert imported.exit_code == 0, imported.output
-    assert "Imported 3 answers from AAA" in imported.output
+    assert "3 answers taken, 0 left blank" in imported.output
     assert (site.update("A1.2") or pytest.fail("not imported")).status == "in_progress"
 
 

@@ -61,6 +61,7 @@ class Update:
     reported_by: str = "focal.point@example.org"
     reported_at: datetime | None = datetime(2015, 2, 12, 10, tzinfo=UTC)
     channel: str | None = "portal"
+    no_change: bool = False
 
 
 def _yaml(name: str) -> Any:
@@ -75,7 +76,11 @@ def demo_like_stocktake() -> StockTake:
         for n, i in enumerate(report.items, start=1)
     ]
     by_code = {r.code: r for r in recs}
-    agencies = {a["code"]: a["name"] for a in _yaml("agencies.yaml")["agencies"]}
+    registry = _yaml("agencies.yaml")["agencies"]
+    agencies = {a["code"]: a["name"] for a in registry}
+    display = {
+        a["code"]: f"{a.get('article') or ''} {a.get('short_name') or a['name']}".strip() for a in registry
+    }
     answering = sorted(set(agencies) - set(SILENT))[:11]
     given = _yaml("demo-owners.yaml")["recommendations"]
     planned = _yaml("demo-milestones.yaml")["recommendations"]
@@ -130,6 +135,7 @@ def demo_like_stocktake() -> StockTake:
         previous_updates=previous,
         milestones=milestones,
         source_titles=[report.source],
+        display_names=display,
     )
 
 

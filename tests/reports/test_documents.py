@@ -146,7 +146,9 @@ def test_the_word_narratives_and_annex_rows_show_the_statuses_in_the_database(
             code = None
         elif code and (
             owner := re.match(
-                r"([A-Z-]+)(?: \(lead\))?(?:, [^:]+)?: ([^.(]+?)(?: \(agency: (.+)\))?\.", paragraph.text
+                # Owners are named in running text (the test registry names them "Agency CODE").
+                r"Agency ([A-Z-]+)(?: \(lead\))?(?:, [^:]+)?: ([^.(]+?)(?: \(agency: (.+)\))?\.",
+                paragraph.text,
             )
         ):
             agency, shown, own = owner.groups()

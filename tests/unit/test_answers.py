@@ -88,7 +88,7 @@ def test_an_item_locks_when_the_cycle_closes_when_accepted_and_after_the_deadlin
 
 def test_a_submission_refuses_an_item_left_unanswered_but_a_draft_skips_it() -> None:
     refused = _judge(None, submit=True)
-    assert [p.message for p in refused.problems] == ["not answered: choose a status"]
+    assert [p.message for p in refused.problems] == ["not answered: choose a status or No change"]
     assert _judge(None, submit=False) == SKIP
     assert _judge(None, submit=True, lock="The cycle is closed.") == SKIP
 
@@ -101,13 +101,27 @@ def test_a_locked_item_may_be_sent_again_unchanged_but_not_changed() -> None:
     assert changed.problems[0].message == f"{lock} It can no longer be changed."
 
 
-def test_last_cycles_answer_prefilled_and_untouched_is_not_a_draft_unless_kept() -> None:
+def test_a_draft_that_repeats_last_cycles_answer_is_stored_since_nothing_is_pre_filled() -> None:
     previous = AnswerView("in_progress", "Begun.")
     raw = RawAnswer(7, "In progress", " Begun. ")
     assert same_answer(raw, previous)
-    assert _judge(raw, previous=previous) == SKIP
-    kept = _judge(raw, previous=previous, keep_prefilled=True)
+    kept = _judge(raw, previous=previous)
     assert kept.answer == Answer(7, ReportedStatus.IN_PROGRESS, "Begun.") and not kept.submits
+
+
+def test_no_change_confirms_last_cycles_status_without_its_text() -> None:
+    previous = AnswerView("in_progress", "Begun.")
+    confirmed = _judge(RawAnswer(7, no_change=True), previous=previous, submit=True)
+    assert confirmed.answer == Answer(7, ReportedStatus.IN_PROGRESS, "", no_change=True)
+    assert confirmed.submits
+
+
+def test_a_blank_item_is_refused_on_submission_but_left_alone_in_a_partial_one() -> None:
+    assert (
+        _judge(RawAnswer(7), submit=True).problems[0].message == "not answered: choose a status or No change"
+    )
+    assert _judge(RawAnswer(7), submit=True, partial=True) == SKIP
+    assert _judge(None, submit=True, partial=True) == SKIP
 
 
 def test_an_unchanged_answer_is_not_stored_again_and_a_stale_one_is_a_conflict() -> None:

@@ -52,12 +52,17 @@ def _entity(kind: str, state: Any) -> Any:
 ALLOWED = {
     "recommendation": {
         ("active", "implemented"),
+        ("active", "closed"),
+        ("active", "overtaken"),
         ("active", "superseded"),
         ("active", "withdrawn"),
         ("implemented", "active"),
+        ("closed", "active"),
+        ("overtaken", "active"),
         ("withdrawn", "active"),
     },
     "milestone": {
+        ("planned", "planned"),
         ("planned", "overdue"),
         ("planned", "done"),
         ("planned", "cancelled"),

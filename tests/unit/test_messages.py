@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from notifications.messages import CANCELLING_KINDS, INVITING_KINDS, KINDS, render, wrap
-from tests.support import IOM, MAIL_CYCLE, REPLY_URL, context
+from tests.support import IOM, MAIL_CYCLE, REPLY_URL, agency_names, context
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -37,7 +37,7 @@ def test_the_reply_link_is_in_both_the_text_and_the_html_body(kind: str) -> None
 
 
 def test_a_newline_in_a_name_never_reaches_the_subject() -> None:
-    agency = {"code": "IOM", "name": "International\r\nBcc: victim@example.org Organization"}
+    agency = agency_names("IOM", "International\r\nBcc: victim@example.org Organization")
 
     subject = render("reminder", context("reminder", agency=agency)).subject
 
@@ -46,7 +46,7 @@ def test_a_newline_in_a_name_never_reaches_the_subject() -> None:
 
 
 def test_a_very_long_subject_is_cut_with_an_ellipsis() -> None:
-    agency = {"code": "IOM", "name": "Organisation " * 40}
+    agency = agency_names("IOM", "Organisation " * 40)
 
     subject = render("reminder", context("reminder", agency=agency)).subject
 
@@ -82,7 +82,7 @@ def test_the_status_request_groups_items_by_agenda_point_with_what_was_reported_
     assert text.index("A1.2") < text.index("Strategic recommendations") < text.index("SR1.ii.a")
     assert "Last reported: In progress: Terms of reference agreed; first meeting held in Genève." in text
     assert "Last reported: Not reported" in text
-    assert "A1.2 (IOM contributes)" in text
+    assert "A1.2 (contributor)" in text
     assert "3 recommendations" in message.subject
     assert "<h3" in message.html and "Migration and development" in message.html
 
@@ -172,7 +172,7 @@ def test_the_escalation_and_other_messages_carry_no_calendar(kind: str) -> None:
 
 def test_every_message_to_one_agency_in_one_cycle_updates_the_same_calendar_event() -> None:
     uids = {str(calendar_of(kind).walk("VEVENT")[0]["UID"]) for kind in INVITING_KINDS | CANCELLING_KINDS}
-    other_agency = calendar_of("reminder", agency={"code": "UNDP", "name": "UNDP"})
+    other_agency = calendar_of("reminder", agency=agency_names("UNDP", "UNDP"))
 
     assert len(uids) == 1
     assert str(other_agency.walk("VEVENT")[0]["UID"]) not in uids
@@ -205,7 +205,7 @@ def test_the_cycle_summary_goes_to_the_secretariat_without_a_calendar_event() ->
     assert "reported by their lead 7 of 9 (78%), 4 overdue requests, 2 overdue milestones" in message.subject
     assert "Overdue requests: 4" in message.text and "Overdue milestones: 2" in message.text
     assert "overdue items" not in (message.subject + message.text).lower()
-    assert "IOM: Organisation internationale pour les migrations — Genève" in message.text
+    assert "  - Organisation internationale pour les migrations — Genève\n" in message.text
     assert 'href="http://127.0.0.1:8000/reports/1"' in message.html
 
 
@@ -232,3 +232,23 @@ def test_wrapped_text_keeps_every_word_and_paragraph_within_the_width() -> None:
     assert all(len(line) <= 72 for line in wrapped.splitlines() if line != long_word)
     assert long_word in wrapped.splitlines()
     assert "\n\n" in wrapped  # the blank line between paragraphs stays
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_rendered_e_mails_name_an_agency_by_its_display_name_never_its_code(kind: str) -> None:
+    bank = agency_names("WORLD-BANK", "The World Bank", "the World Bank")
+    other = agency_names("NGO-CM", "NGO Committee on Migration", "the NGO Committee on Migration")
+    message = render(kind, context(kind, agency=bank, overdue_agencies=[bank, other]))
+
+    for part in (message.subject, message.text, message.html):
+        assert "WORLD-BANK" not in part and "NGO-CM" not in part
+    assert "World Bank" in message.subject + message.text
+
+
+def test_a_request_answered_through_a_chair_is_addressed_to_the_chair_on_behalf_of_the_body() -> None:
+    gmg = agency_names("GMG", "Global Migration Group", "the GMG")
+    message = render("status-request", context("status-request", agency=gmg, through=IOM))
+
+    assert f"Dear colleagues at {IOM['display']}," in message.text
+    assert "the GMG leads or contributes to, which you answer for as its chair" in message.text
+    assert "Reply for the GMG" in message.html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ from rich.table import Table
 
 from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
-from workflows.cli.app import app, console, owners_app, sub_app, user_errors
+from workflows.cli.app import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
 from workflows.settings import get_settings
 
 if TYPE_CHECKING:  # the importer and the services load only when a command needs them
@@ -342,3 +343,45 @@ def suggest_milestones_command(
     else:
         written = f"; written to {out} for review" if out is not None else ""
         console.print(f"{len(suggestions)} milestones proposed{written}; nothing stored (add --apply).")
+
+
+REPORT_OPTION = typer.Option(None, "--report", help="The report, when several share the code.")
+
+
+@app.command("close-item")
+def close_item_command(
+    code: str = typer.Argument(..., help="The recommendation's code, e.g. A2.5."),
+    how: str = typer.Option(
+        ..., "--as", help="implemented, closed (no further action) or overtaken (by events)."
+    ),
+    why: str = typer.Option(..., "--why", help="Why it is closed (recorded, and shown in the stock-take)."),
+    by: str = typer.Option("secretariat", "--by", help="Who closes it (recorded in the history)."),
+    report: str | None = REPORT_OPTION,
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Close a recommendation: the next cycles no longer ask about it; the stock-take lists it as closed."""
+    from workflows.services.recommendations import close_item
+
+    with user_errors():
+        moved = close_item(
+            bootstrap.uow(), bootstrap.clock(day_of(today)), code, how=how, why=why, by=by, source=report
+        )
+    console.print(f"{moved.code} closed as {moved.after}: the next cycles no longer ask about it.")
+
+
+@app.command("reopen-item")
+def reopen_item_command(
+    code: str = typer.Argument(..., help="The recommendation's code, e.g. A2.5."),
+    why: str = typer.Option(..., "--why", help="Why it is reopened (recorded in the history)."),
+    by: str = typer.Option("secretariat", "--by", help="Who reopens it (recorded in the history)."),
+    report: str | None = REPORT_OPTION,
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Reopen a closed recommendation: the next cycle asks about it again."""
+    from workflows.services.recommendations import reopen_item
+
+    with user_errors():
+        moved = reopen_item(
+            bootstrap.uow(), bootstrap.clock(day_of(today)), code, why=why, by=by, source=report
+        )
+    console.print(f"{moved.code} reopened (was {moved.before}): the next cycle asks about it again.")

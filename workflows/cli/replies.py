@@ -34,7 +34,7 @@ def template(
     agency: str = typer.Option(..., "--agency", help="The agency's code, e.g. UNDP."),
     out: Path = typer.Option(..., "--out", help="Where to write the .xlsx file."),
 ) -> None:
-    """Write an agency's reply spreadsheet: items pre-filled, a status drop-down, locked reference columns."""
+    """Write an agency's reply spreadsheet: items and milestones, a status drop-down, locked references."""
     if out.suffix.lower() != ".xlsx":
         err_console.print("[bold red]error:[/] --out: the template is an .xlsx file (name it *.xlsx)")
         raise typer.Exit(1)
@@ -89,8 +89,8 @@ def import_file(
         f" As {as_agency} on the secretariat's word (--as): recorded in the history." if as_agency else ""
     )
     console.print(
-        f"Imported {result.rows} answers from {result.agency_code} for {result.cycle_name} "
-        f"(submitted: {changed}).{vouched}"
+        f"Imported {result.agency_code}'s reply to {result.cycle_name}: {result.taken} answers taken, "
+        f"{result.blank} left blank (not answered yet; submitted: {changed}).{vouched}"
     )
     if outgoing.keys:
         console.print(f"The receipt is {mail_news(bootstrap.send_now(outgoing.keys, clock).sent)}.")

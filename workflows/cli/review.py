@@ -1,4 +1,4 @@
-"""Secretariat review commands: `review list / accept / return / accept-all / thread / rollup`.
+"""Secretariat review commands: `review list / accept / return / accept-all / answer / thread / rollup`.
 
 None of them imports Prefect: a return is announced as a Prefect event by the next collect-replies
 or close flow (see `workflows.services.review.announce_returns`).
@@ -75,6 +75,29 @@ def accept(
     if done.assessed_status:
         line += f", assessed {status_label(done.assessed_status)}"
     console.print(line + (" [bold yellow](disagreement)[/]" if done.disagrees else "") + ".")
+
+
+@review_app.command("answer")
+def answer_for_body(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    codes: list[str] = typer.Argument(..., help="The recommendations' codes, e.g. SR1.i A8.1."),
+    agency: str = typer.Option(..., "--for", help="The body the secretariat answers for, e.g. HLCP."),
+    status: str = typer.Option(..., "--status", help="The items' status, e.g. in_progress."),
+    narrative: str = typer.Option("", "--narrative", help="What changed and why."),
+    by: str = BY_OPTION,
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Record the status of a coordination body's items (the CEB, the HLCP), which the secretariat answers."""
+    from domain.answers import status_label
+    from workflows.services import review
+
+    with user_errors():
+        done = review.answer_for_body(
+            bootstrap.uow(), bootstrap.clock(day_of(today)), name, codes, agency,
+            status=status, narrative=narrative, by=by,
+        )  # fmt: skip
+    codes_shown, status_shown = ", ".join(d.code for d in done), status_label(done[0].reported_status or "")
+    console.print(f"Recorded {codes_shown} ({agency}) as {status_shown}, answered by the secretariat.")
 
 
 @review_app.command("return")

@@ -19,6 +19,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.figures import StocktakeFigures, headline
 from domain.lifecycle import CycleState, RequestState, ReviewState
 from domain.model import Agency, StatusRequest, StockTakeCycle
+from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
 
@@ -50,9 +51,25 @@ def common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any]
     }
 
 
-def agency_context(cycle: StockTakeCycle, config: CycleConfig, agency: Agency) -> dict[str, Any]:
-    """What an e-mail to one agency shows: the cycle, the secretariat, the agency."""
-    return {**common_context(cycle, config), "agency": {"code": agency.code, "name": agency.name}}
+def agency_names(agency: Agency) -> dict[str, str]:
+    """How messages name a body: its code (for codes' columns), full name, and running-text names."""
+    return {
+        "code": agency.code,
+        "name": agency.name,
+        "display": agency.display_name,
+        "display_start": sentence_start(agency.display_name),
+    }
+
+
+def agency_context(
+    cycle: StockTakeCycle, config: CycleConfig, agency: Agency, through: Agency | None = None
+) -> dict[str, Any]:
+    """What an e-mail to one agency shows: the cycle, the secretariat, the agency (and who answers for it)."""
+    return {
+        **common_context(cycle, config),
+        "agency": agency_names(agency),
+        "through": agency_names(through) if through else None,
+    }
 
 
 def deadline_moves(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> int:
@@ -76,6 +93,7 @@ def status_request_context(
     agency: Agency,
     request: StatusRequest,
     items: list[dict[str, Any]],
+    through: Agency | None = None,
     *,
     moves: int,
 ) -> dict[str, Any]:
@@ -85,7 +103,7 @@ def status_request_context(
     """
     assert cycle.id is not None
     return {
-        **agency_context(cycle, config, agency),
+        **agency_context(cycle, config, agency, through),
         "deadline_moves": moves,
         "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
         "item_count": request.item_count,
@@ -111,7 +129,11 @@ def summary_context(
         **common_context(cycle, config),
         "figures": figures.as_dict(),
         "headline": [{"label": label, "value": value} for label, value in headline(figures)],
-        "overdue_agencies": [{"code": p.code, "name": p.name} for p in progress if p.missing],
+        "overdue_agencies": [
+            {"code": p.code, "name": p.name, "display": p.display, "display_start": sentence_start(p.display)}
+            for p in progress
+            if p.missing
+        ],
         "report_paths": [str(path) for path in paths.values()],
         "report_url": report_url(first_report) if first_report else None,
     }

@@ -37,6 +37,7 @@ class AgencyProgress:
     overdue: int
     sent_at: datetime | None
     answered_at: datetime | None
+    display: str = ""  # the name in running text ("the World Bank")
 
     @property
     def missing(self) -> int:
@@ -116,7 +117,15 @@ def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[Age
     requested = item_counts(uow, cycle.id)
     answered = answered_counts(uow, cycle.id)
     rows = uow.session.execute(
-        select(sr.c.agency_code, a.c.name, sr.c.state, sr.c.sent_at, sr.c.answered_at)
+        select(
+            sr.c.agency_code,
+            a.c.name,
+            a.c.short_name,
+            a.c.article,
+            sr.c.state,
+            sr.c.sent_at,
+            sr.c.answered_at,
+        )
         .join(a, a.c.code == sr.c.agency_code)
         .where(sr.c.cycle_id == cycle.id)
         .order_by(sr.c.agency_code)
@@ -137,6 +146,7 @@ def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[Age
                 asked - done if late else 0,
                 row.sent_at,
                 row.answered_at,
+                f"{row.article} {row.short_name or row.name}".strip(),
             )
         )
     return progress

@@ -34,12 +34,20 @@ class NoSuchPart(NotFound):
 
 @dataclass(frozen=True)
 class MilestoneView:
-    """A milestone of an item with its due date and whether it is overdue today."""
+    """A milestone of an item with its due date, its life so far and whether it is overdue today."""
 
+    id: int
     title: str
     due_date: date
     state: str
     overdue: bool
+    done_on: date | None = None
+    note: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        """Still to deliver: the agency reports on it (done, rescheduled, dropped or on track)."""
+        return self.state in (MilestoneState.PLANNED, MilestoneState.OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,8 @@ class ReplyItem:
 
     @property
     def prefill(self) -> AnswerView | None:
-        """What the form starts with: the stored answer, else last cycle's status and narrative."""
-        return self.current or self.previous
+        """What the form starts with: this cycle's stored answer (last cycle's is shown, never copied)."""
+        return self.current
 
 
 @dataclass(frozen=True)
@@ -325,6 +333,8 @@ def _items_query() -> Select[Any]:
             cast(now.c.evidence, Text).label("evidence_json"),
             now.c.next_milestone_date,
             now.c.obstacle,
+            now.c.no_change,
+            cast(now.c.milestone_reports, Text).label("milestones_json"),
             now.c.version,
             now.c.reviewer_question,
             last.c.reported_status.label("previous_status"),
@@ -359,12 +369,14 @@ def _milestones_query() -> Select[Any]:
     """Query 3: the milestones of the items shown, the agency's own and those shared by every owner."""
     ms = tables.milestones
     return (
-        select(ms.c.recommendation_id, ms.c.title, ms.c.due_date, ms.c.state)
+        select(
+            ms.c.id, ms.c.recommendation_id, ms.c.title, ms.c.due_date, ms.c.state, ms.c.done_on, ms.c.note
+        )
         .where(
             ms.c.recommendation_id.in_(bindparam("ids", expanding=True)),
             ms.c.agency_code.is_(None) | (ms.c.agency_code == bindparam("agency_code")),
         )
-        .order_by(ms.c.due_date)
+        .order_by(ms.c.due_date, ms.c.id)
     )
 
 
@@ -387,6 +399,11 @@ def _stored_answer(row: Any) -> AnswerView:
         evidence=tuple(json.loads(row.evidence_json)),
         next_milestone_date=row.next_milestone_date.isoformat() if row.next_milestone_date else "",
         obstacle=row.obstacle,
+        no_change=bool(row.no_change),
+        milestones=tuple(
+            (int(m["milestone_id"]), m["outcome"], m.get("on") or "", m.get("why") or "")
+            for m in json.loads(row.milestones_json or "[]")
+        ),
     )
 
 
@@ -399,9 +416,9 @@ def _milestones(
     rows = uow.session.execute(
         _milestones_query(), {"ids": list(recommendation_ids), "agency_code": agency_code}
     ).all()
-    for rid, title, due, state in rows:
+    for mid, rid, title, due, state, done_on, note in rows:
         overdue = state in (MilestoneState.PLANNED, MilestoneState.OVERDUE) and due < today
-        found[rid].append(MilestoneView(title, due, state, overdue))
+        found[rid].append(MilestoneView(mid, title, due, state, overdue, done_on, note or ""))
     return found
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import ValidationError
-from domain.model import Agency, Contact, ContactRole
+from domain.model import Agency, Answering, Contact, ContactRole
 from domain.ports import UnitOfWork
 from workflows.services.intake import yaml_data
 
@@ -85,10 +85,46 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
     aliases = _list(entry, "aliases", where)
     if any(isinstance(alias, (list, dict)) for alias in aliases):
         raise ValidationError(f"{where}.aliases", "must be a list of names")
+    answers, through = _answering(entry.get("answers"), f"{where}.answers")
     try:
-        return Agency(code=code, name=name, aliases=[str(a) for a in aliases], contacts=contacts)
+        return Agency(
+            code=code,
+            name=name,
+            aliases=[str(a) for a in aliases],
+            contacts=contacts,
+            short_name=_text(entry, "short_name", where),
+            article=_text(entry, "article", where),
+            answers=answers,
+            through=through,
+        )
     except ValidationError as exc:
         raise ValidationError(f"{where}.{exc.field}", exc.message) from exc
+
+
+def _answering(value: Any, where: str) -> tuple[Answering, str | None]:
+    """`self` (or nothing), `secretariat`, or `{through: CODE}`."""
+    if value is None or value in (Answering.SELF.value, Answering.SECRETARIAT.value):
+        return Answering(value or Answering.SELF), None
+    if isinstance(value, dict) and set(value) == {"through"} and str(value["through"] or "").strip():
+        return Answering.THROUGH, str(value["through"]).strip()
+    raise ValidationError(where, f"expected self, secretariat or {{through: CODE}}, not {value!r}")
+
+
+def _check_through(agencies: list[Agency], known: set[str], source: str) -> None:
+    """A body answering through another names one the registry has, which answers for itself."""
+    answers_of = {a.code: a.answers for a in agencies}
+    for agency in agencies:
+        if agency.through is None:
+            continue
+        if agency.through not in known:
+            raise ValidationError(
+                f"{source}: {agency.code}.answers", f"through '{agency.through}': no such agency"
+            )
+        if answers_of.get(agency.through, Answering.SELF.value) != Answering.SELF.value:
+            raise ValidationError(
+                f"{source}: {agency.code}.answers",
+                f"through '{agency.through}', which does not answer for itself",
+            )
 
 
 def load_registry(
@@ -98,6 +134,8 @@ def load_registry(
     parsed = parse_registry(text, source=source)
     added = updated = 0
     with uow:
+        known = {a.code for a in uow.agencies.list()} | {a.code for a in parsed}
+        _check_through(parsed, known, source)
         for agency in parsed:
             existing = uow.agencies.get(agency.code)
             if existing is None:
@@ -107,6 +145,8 @@ def load_registry(
             if not update_existing:
                 continue
             existing.name, existing.aliases = agency.name, agency.aliases
+            existing.short_name, existing.article = agency.short_name, agency.article
+            existing.answers, existing.through = agency.answers, agency.through
             if agency.contacts:
                 existing.contacts = agency.contacts
             updated += 1

@@ -163,7 +163,8 @@ def follow_up(
             cycles = [c for c in uow.cycles.list() if c.state == CycleState.OPEN]
         for cycle in cycles:
             _follow_up_cycle(uow, notifier, clock, config, cycle, report)
-        _mark_overdue_milestones(uow, clock, report)
+        launches = [c.launched_at.date() for c in cycles if c.launched_at is not None]
+        _mark_overdue_milestones(uow, clock, report, min(launches, default=None))
         uow.commit()
     return report
 
@@ -189,13 +190,18 @@ def _follow_up_cycle(
     reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     escalated_now: set[str] = set()
-    agencies = agencies_by_code(uow, [r.agency_code for r in requests])
+    agencies = agencies_by_code(
+        uow, [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
+    )
     moves = deadline_moves(uow, cycle)
     for request in requests:
         agency = agencies[request.agency_code]
+        # A body answering through another (the GMG through its chair): its chair is reminded, escalated to.
+        through = agencies[request.answered_through] if request.answered_through else None
+        answering = through or agency
         unanswered = requested.get(agency.code, 0) - answered.get(agency.code, 0)
         context = {
-            **agency_context(cycle, config, agency),
+            **agency_context(cycle, config, agency, through),
             "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
             "unanswered_count": unanswered,
             "item_count": request.item_count,
@@ -211,7 +217,7 @@ def _follow_up_cycle(
         if point is not None:
             key = f"reminder:{cycle.id}:{agency.code}:{point}"
             reminder = {**context, "days_left": (cycle.deadline - today).days, "deadline_moves": moves}
-            if _send(notifier, "reminder", key, agency.recipients(), reminder, cycle, agency):
+            if _send(notifier, "reminder", key, answering.recipients(), reminder, cycle, agency):
                 report.reminders.append(key)
         if request.state == RequestState.SENT and request_overdue(
             deadline=cycle.deadline, today=today, answered=False
@@ -225,9 +231,9 @@ def _follow_up_cycle(
             escalation = {
                 **context,
                 "days_overdue": (today - cycle.deadline).days,
-                "focal_points": agency.emails(ContactRole.FOCAL_POINT),
+                "focal_points": answering.emails(ContactRole.FOCAL_POINT),
             }
-            heads = agency.escalation_recipients()
+            heads = answering.escalation_recipients()
             if _send(
                 notifier, "escalation", key, heads, escalation, cycle, agency, cc=[config.secretariat_email]
             ):
@@ -332,14 +338,25 @@ def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> l
     return sorted(newly)
 
 
-def _mark_overdue_milestones(uow: SqlUnitOfWork, clock: Clock, report: FollowUpReport) -> None:
-    """Planned milestones past their due date become OVERDUE (by their lifecycle); list every overdue one."""
+def _mark_overdue_milestones(
+    uow: SqlUnitOfWork, clock: Clock, report: FollowUpReport, checked_since: date | None
+) -> None:
+    """Planned milestones past their due date become OVERDUE (by their lifecycle); list every overdue one.
+
+    Only those that fell due since `checked_since` (the earliest open cycle's launch) are news: one
+    due before the cycle began is overdue, but was never a milestone this follow-up saw fall due.
+    """
     m = tables.milestones
     today, now = clock.today(), clock.now()
     due = uow.session.scalars(
         select(Milestone).where(m.c.state == MilestoneState.PLANNED.value, m.c.due_date < today)
     )
-    newly = {milestone.id for milestone in due if milestone.mark_overdue(today, at=now, by=SYSTEM)}
+    newly = {
+        milestone.id
+        for milestone in due
+        if milestone.mark_overdue(today, at=now, by=SYSTEM)
+        and (checked_since is None or milestone.due_date >= checked_since)
+    }
     uow.session.flush()  # the listing below reads the moves just made
     per_owner: dict[str, int] = defaultdict(int)
     for line in overdue_milestones(uow):

@@ -132,7 +132,11 @@ def _open_new_cycle(
     uow.session.flush()
     assert cycle.id is not None
     counts = _snapshot_items(uow, cycle.id)
+    bodies = agencies_by_code(uow, counts)
     for agency_code, item_count in sorted(counts.items()):
+        body = bodies[agency_code]
+        if body.answered_by_secretariat:
+            continue  # the secretariat answers for the CEB and the HLCP: nothing to ask, no one to chase
         nonce = new_nonce()
         uow.requests.add(
             StatusRequest(
@@ -141,6 +145,8 @@ def _open_new_cycle(
                 item_count=item_count,
                 token_nonce=nonce,
                 token_hash=hash_token(config.reply_token(cycle.id, agency_code, nonce)),
+                # Who answers for it in this cycle (the GMG's chair of the day, from the registry).
+                answered_through=body.through,
             )
         )
     return cycle
@@ -174,7 +180,9 @@ def _enqueue_status_requests(
     ]
     if not todo:
         return 0
-    agencies = agencies_by_code(uow, [r.agency_code for r in todo])
+    agencies = agencies_by_code(
+        uow, [r.agency_code for r in todo] + [r.answered_through for r in todo if r.answered_through]
+    )
     items = items_by_point(
         uow,
         cycle,
@@ -185,12 +193,13 @@ def _enqueue_status_requests(
     moves = deadline_moves(uow, cycle)
     for request in todo:
         agency = agencies[request.agency_code]
+        through = agencies[request.answered_through] if request.answered_through else None
         enqueued += notifier.enqueue(
             "status-request",
             key=status_request_key(request),
-            to=agency.recipients(),
+            to=(through or agency).recipients(),
             context=status_request_context(
-                cycle, config, agency, request, items.get(agency.code, []), moves=moves
+                cycle, config, agency, request, items.get(agency.code, []), through, moves=moves
             ),
             cycle_id=cycle.id,
             agency_code=agency.code,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -31,11 +31,14 @@ from domain.answers import (
     lock_reason,
     raw_of,
 )
-from domain.errors import NotFound, ValidationError
-from domain.lifecycle import CycleState, ReviewState
+from domain.errors import InvalidTransition, NotFound, ValidationError
+from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
     Answer,
     Channel,
+    Milestone,
+    MilestoneOutcome,
+    MilestoneReport,
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
@@ -74,7 +77,6 @@ def save_reply(
     *,
     submit: bool,
     grace_days: int,
-    keep_prefilled: bool = False,
 ) -> SaveResult:
     """Save the portal's answers as a draft, or submit them; conflicting items are left alone."""
     with uow:
@@ -89,7 +91,6 @@ def save_reply(
             answers,
             submit=submit,
             channel=Channel.PORTAL,
-            keep_prefilled=keep_prefilled,
         )
         uow.commit()
         return result
@@ -106,13 +107,14 @@ def record_answers(
     *,
     submit: bool,
     channel: Channel,
-    keep_prefilled: bool = False,
+    partial: bool = False,
 ) -> SaveResult:
     """Validate every answer (raising InvalidAnswers with all problems), then store the unconflicted ones.
 
     Runs inside the caller's unit of work; the caller commits. A submission moves the request to
-    answered (first time) and queues a receipt. Last cycle's answer, pre-filled and left as it was,
-    is not a draft unless `keep_prefilled` (a part of a long page saved: the agency has seen it).
+    answered (first time) and queues a receipt.
+    A `partial` submission submits the items answered and leaves the others alone (not answered yet);
+    the request is answered once every item is.
     """
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
@@ -136,20 +138,30 @@ def record_answers(
     for rid, item in items.items():
         update = updates.get(rid)
         verdict = judge_answer(
-            given.get(rid) or (raw_of(update) if update and submit else None),
+            given.get(rid) or (raw_of(update) if update and submit and not partial else None),
             code=item["code"],
             recommendation_id=rid,
             update=update,
             previous=previous[rid][0] if rid in previous else None,
             lock=lock_reason(cycle, request, update.state if update else None, today),
             submit=submit,
-            keep_prefilled=keep_prefilled,
+            partial=partial,
         )
         problems.extend(verdict.problems)
         if verdict.conflict is not None:
             conflicts.append(verdict.conflict)
         if verdict.answer is not None:
             to_apply.append((update, verdict.answer, verdict.submits, rid))
+    # Milestones move when an answer is submitted (a draft may still change its mind); a report the
+    # milestone refuses is a problem like any other, and the caller's transaction keeps nothing.
+    submitted = [
+        (answer, rid) for _, answer, item_submits, rid in to_apply if item_submits and answer.milestones
+    ]
+    problems.extend(
+        _move_milestones(
+            uow, submitted, {rid: items[rid]["code"] for _, rid in submitted}, request, today, now, by
+        )
+    )
     if problems:
         raise InvalidAnswers(problems)
 
@@ -165,8 +177,10 @@ def record_answers(
         saved.append(items[rid]["code"])
 
     recorded: tuple[dict[str, str], ...] = ()
-    if submit:
+    every_item = all(rid in updates and updates[rid].state != ReviewState.DRAFT for rid in items)
+    if submit and (every_item or not partial):
         request.mark_answered(at=now, by=by, channel=channel)
+    if submit:
         uow.session.flush()
         recorded = _recorded(items, updates)
         if saved:
@@ -178,6 +192,53 @@ def record_answers(
         answered_at=request.answered_at,
         recorded=recorded,
     )
+
+
+def _move_milestones(
+    uow: SqlUnitOfWork,
+    answers: Sequence[tuple[Answer, int]],
+    codes: dict[int, str],
+    request: StatusRequest,
+    today: date,
+    now: datetime,
+    by: str,
+) -> list[AnswerProblem]:
+    """Apply each submitted milestone report to its milestone; the problems of those it refuses."""
+    if not answers:
+        return []
+    ms = tables.milestones
+    milestones = {
+        m.id: m
+        for m in uow.session.scalars(
+            select(Milestone).where(ms.c.recommendation_id.in_([rid for _, rid in answers]))
+        )
+    }
+    problems = []
+    for answer, rid in answers:
+        for report in answer.milestones:
+            milestone = milestones.get(report.milestone_id)
+            if (
+                milestone is None
+                or milestone.recommendation_id != rid
+                or milestone.agency_code
+                not in (
+                    None,
+                    request.agency_code,
+                )
+            ):
+                problems.append(AnswerProblem(codes[rid], rid, "milestone", "not a milestone of this item"))
+                continue
+            try:
+                milestone.apply_report(report, today=today, at=now, by=by)
+            except ValidationError as exc:
+                problems.append(AnswerProblem(codes[rid], rid, "milestone", exc.message))
+            except InvalidTransition:
+                done = "done" if milestone.state == MilestoneState.DONE else "dropped"
+                message = (
+                    f"'{milestone.title}' is {done} already: it cannot be {report.outcome.label.lower()}"
+                )
+                problems.append(AnswerProblem(codes[rid], rid, "milestone", message))
+    return problems
 
 
 def reissue_link(
@@ -293,10 +354,21 @@ def _recorded(
             "code": row["code"],
             "status": updates[rid].reported_status or "",
             "narrative": updates[rid].narrative,
+            "no_change": "yes" if updates[rid].no_change else "",
+            "milestones": [_said(report) for report in updates[rid].milestone_reports],
         }
         for rid, row in items.items()
         if rid in updates and updates[rid].state != ReviewState.DRAFT and updates[rid].reported_status
     )
+
+
+def _said(report: dict[str, Any]) -> str:
+    """A stored milestone report in words, as the receipt lists it."""
+    on = date.fromisoformat(report["on"]) if report.get("on") else None
+    outcome = MilestoneOutcome(report["outcome"])
+    return MilestoneReport(
+        report["milestone_id"], outcome, on, report.get("why", ""), report.get("title", "")
+    ).text
 
 
 def _queue_receipt(
@@ -311,10 +383,11 @@ def _queue_receipt(
 ) -> None:
     """Queue the receipt; the key is the set of versions, so a repeated identical submission sends one."""
     agency = uow.agencies.require(request.agency_code)
+    through = uow.agencies.require(request.answered_through) if request.answered_through else None
     fingerprint = ",".join(f"{rid}v{u.version}" for rid, u in sorted(updates.items()))
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     context = {
-        **agency_context(cycle, config, agency),
+        **agency_context(cycle, config, agency, through),
         "reply_url": config.reply_url(cycle.id or 0, agency.code, request.token_nonce),
         "submitted_at": now,
         "recorded": list(recorded),
@@ -323,7 +396,7 @@ def _queue_receipt(
     notifier.enqueue(
         "receipt",
         key=f"receipt:{cycle.id}:{agency.code}:{digest}",
-        to=agency.recipients(),
+        to=(through or agency).recipients(),
         context=context,
         cycle_id=cycle.id,
         agency_code=agency.code,

@@ -5,14 +5,16 @@ Also the announcement of returns (once each), which the flows publish as Prefect
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from db.unit_of_work import SqlUnitOfWork
 from domain import review as rules
-from domain.answers import parse_status, statuses
+from domain.answers import RawAnswer, parse_answer, parse_status, statuses
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import CycleState, ReviewState, Transition
-from domain.model import StatusUpdate, StockTakeCycle
+from domain.model import Channel, StatusUpdate, StockTakeCycle
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
@@ -104,6 +106,66 @@ def return_item(
         _queue_returned_message(uow, notifier, config, cycle, agency, update)
         uow.commit()
         return _reviewed(update, code)
+
+
+def answer_for_body(
+    uow: UnitOfWork,
+    clock: Clock,
+    cycle_name: str,
+    codes: Sequence[str],
+    agency: str,
+    *,
+    status: str,
+    narrative: str,
+    by: str,
+) -> list[Reviewed]:
+    """Record the status of a coordination body's items (the CEB, the HLCP): the secretariat answers them.
+
+    Such bodies get no request; the answers are recorded on the secretariat channel and accepted at
+    once, all or none.
+    """
+    with uow:
+        cycle = uow.cycles.require(cycle_name)
+        if cycle.state != CycleState.OPEN:
+            raise ValidationError(
+                "cycle", f"cycle '{cycle.name}' is {cycle.state}: answers can no longer change"
+            )
+        body = uow.agencies.require(agency)
+        if not body.answered_by_secretariat:
+            raise ValidationError(
+                "agency", f"{agency} answers for itself: its focal points reply through their link"
+            )
+        done = [
+            _answer_as_secretariat(uow, cycle, code, agency, status, narrative, clock.now(), by)
+            for code in codes
+        ]
+        uow.commit()
+        return done
+
+
+def _answer_as_secretariat(
+    uow: UnitOfWork,
+    cycle: StockTakeCycle,
+    code: str,
+    agency: str,
+    status: str,
+    narrative: str,
+    now: datetime,
+    by: str,
+) -> Reviewed:
+    rid = _item_id(uow, cycle, agency, code)
+    answer, problems = parse_answer(
+        RawAnswer(rid, status=status, narrative=narrative), code=code, previous_status=None, complete=True
+    )
+    if answer is None:
+        raise ValidationError(problems[0].field, "; ".join(p.message for p in problems))
+    update = uow.updates.get(cycle.id or 0, rid, agency)
+    if update is None:
+        update = StatusUpdate(cycle_id=cycle.id or 0, recommendation_id=rid, agency_code=agency)
+        uow.updates.add(update)
+    update.apply(answer, at=now, by=by, channel=Channel.SECRETARIAT, submit=True)
+    rules.accept(update, label=f"{code} ({agency})", at=now, by=by)
+    return _reviewed(update, code)
 
 
 def _reviewable(

@@ -13,7 +13,8 @@ Hostile files are refused before openpyxl reads them (`sheet_files`, `intake`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,25 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import select
 
+from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, status_label, statuses, stored_answer
+from domain.answers import (
+    AnswerProblem,
+    InvalidAnswers,
+    RawAnswer,
+    RawMilestone,
+    status_label,
+    statuses,
+    stored_answer,
+)
 from domain.errors import NotFound, ValidationError
 from domain.lifecycle import Transition
-from domain.model import Channel, StockTakeCycle, agenda_heading
+from domain.model import Channel, Milestone, MilestoneOutcome, StockTakeCycle, agenda_heading
 from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
+from domain.stocktake import sentence_start
 from domain.tokens import marks_match
 from reporting.cells import set_text
 from workflows.config import CycleConfig
@@ -45,6 +57,9 @@ from workflows.services.sheet_files import (
 
 CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = "Cycle", "Agency", "Deadline"
 HEADER_ROW = 5
+# A milestone's row carries this in its hidden Version cell, with the milestone's id.
+MILESTONE_ROW = "milestone:"
+YES = "Yes"
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,7 @@ COLUMNS = (
     Column("evidence", "Evidence links (one per line)", 36, editable=True),
     Column("next_milestone_date", "Next milestone date", 16, editable=True),
     Column("obstacle", "Obstacle (if blocked)", 36, editable=True),
+    Column("no_change", "No change since last time", 14, editable=True),
     Column("version", "Version", 8),
 )
 VERSION_COLUMN = get_column_letter(len(COLUMNS))
@@ -83,12 +99,14 @@ class ReplyImport:
     agency_code: str
     rows: int
     saved: tuple[str, ...]
+    taken: int = 0  # items answered in the file
+    blank: int = 0  # items left blank: not answered yet, left as they were
 
 
 def write_template(
     uow: SqlUnitOfWork, config: CycleConfig, cycle_name: str, agency_code: str, path: Path
 ) -> Path:
-    """Write the agency's reply sheet: items pre-filled, a status drop-down, read-only reference columns.
+    """Write the agency's reply sheet: items and milestones, a status drop-down, locked reference columns.
 
     The workbook carries the keyed mark of its cycle and agency, which an import checks.
     """
@@ -101,37 +119,74 @@ def write_template(
         items = replies.request_items(uow, cycle.id or 0, agency_code)
         previous = replies.previous_answers(uow, cycle, agency_code)
         updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
+        milestones = _open_milestones(uow, list(items), agency_code)
         rows = []
         for rid, item in items.items():
             update = updates.get(rid)
             last = previous[rid][0] if rid in previous else None
             now = stored_answer(update) if update and update.reported_status else None
-            start = now or last
+            agenda = agenda_heading(item["kind"], item["agenda_point"], item["agenda_title"])
             rows.append(
                 {
                     "code": item["code"],
-                    "agenda": agenda_heading(item["kind"], item["agenda_point"], item["agenda_title"]),
+                    "agenda": agenda,
                     "text": item["text"],
                     "role": item["role"],
                     "previous_status": status_label(last.status) if last else "",
                     "previous_narrative": last.narrative if last else "",
-                    # Start from the stored answer, else from last cycle's status (often unchanged).
-                    "status": status_label(start.status) if start else "",
+                    # Last cycle's answer is reference only: this cycle's columns start blank.
+                    "status": status_label(now.status) if now else "",
                     "narrative": now.narrative if now else "",
                     "evidence": "\n".join(now.evidence) if now else "",
                     "next_milestone_date": now.next_milestone_date if now else "",
                     "obstacle": now.obstacle if now else "",
+                    "no_change": YES if now and now.no_change else "",
                     "version": update.version if update else 0,
                 }
             )
+            rows.extend(_milestone_row(agenda, m) for m in milestones if m.recommendation_id == rid)
         meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
-        title = f"{agency.name}: reply to stock-take {cycle.name}"
+        title = f"{sentence_start(agency.display_name)}: reply to stock-take {cycle.name}"
         mark = config.sheet_mark(cycle.id or 0, agency.code)
     path.parent.mkdir(parents=True, exist_ok=True)
     book = _workbook(title, meta, rows)
     book.custom_doc_props.append(StringProperty(name=MARK_PROPERTY, value=mark))
     book.save(path)
     return path
+
+
+def _open_milestones(uow: SqlUnitOfWork, recommendation_ids: list[int], agency_code: str) -> list[Milestone]:
+    """The items' milestones still to deliver that this agency reports on (its own, or unassigned)."""
+    ms = tables.milestones
+    query = (
+        select(Milestone)
+        .where(
+            ms.c.recommendation_id.in_(recommendation_ids),
+            ms.c.state.in_(("planned", "overdue")),
+            (ms.c.agency_code == agency_code) | ms.c.agency_code.is_(None),
+        )
+        .order_by(ms.c.due_date, ms.c.id)
+    )
+    return list(uow.session.scalars(query))
+
+
+def _milestone_row(agenda: str, milestone: Milestone) -> dict[str, Any]:
+    """A milestone's row under its item: the report goes in Status, its date and reason beside it."""
+    return {
+        "code": "",  # under its item's row; the hidden Version cell says which milestone it is
+        "agenda": agenda,
+        "text": f"Milestone: {milestone.title} (due {milestone.due_date.isoformat()})",
+        "role": "",
+        "previous_status": milestone.state.capitalize(),
+        "previous_narrative": "",
+        "status": "",
+        "narrative": "",
+        "evidence": "",
+        "next_milestone_date": "",
+        "obstacle": "",
+        "no_change": "",
+        "version": f"{MILESTONE_ROW}{milestone.id}",
+    }
 
 
 def import_reply_file(
@@ -169,7 +224,11 @@ def import_reply_file(
         _check_mark(path.name, config, cycle, request.agency_code, sheet.mark, as_agency)
         items = replies.request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
-        answers, rows_of = _answers(table, header_row, columns, by_code, request.agency_code, problems)
+        milestones = {m.id or 0: m for m in _open_milestones(uow, list(items), request.agency_code)}
+        answers, rows_of = _answers(
+            table, header_row, columns, by_code, milestones, request.agency_code, problems
+        )
+        answered = [a for a in answers if not a.is_blank]
         try:
             result = replies.record_answers(
                 uow,
@@ -178,9 +237,10 @@ def import_reply_file(
                 config,
                 request,
                 cycle,
-                answers,
+                answered,
                 submit=True,
                 channel=Channel.SPREADSHEET,
+                partial=True,
             )
         except InvalidAnswers as exc:
             problems.extend(_located(p, rows_of, columns) for p in exc.problems)
@@ -213,7 +273,14 @@ def import_reply_file(
                 )
             )
         uow.commit()
-        return ReplyImport(cycle.name, request.agency_code, len(answers), result.saved)
+        return ReplyImport(
+            cycle.name,
+            request.agency_code,
+            len(answers),
+            result.saved,
+            len(answered),
+            len(items) - len(answered),
+        )
 
 
 def _check_mark(
@@ -259,7 +326,13 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
         set_text(sheet.cell(n, 2), value)
     set_text(sheet.cell(1, 3), title).font = Font(bold=True, size=13)
     set_text(
-        sheet.cell(2, 3), "Fill in the white columns (Status to Obstacle), save, and send the file back."
+        sheet.cell(2, 3), "Fill in the white columns (Status to No change), save, and send the file back."
+    )
+    set_text(
+        sheet.cell(3, 3),
+        "Rows left blank are not answered yet: send what is ready. Where nothing changed since last time, "
+        "put Yes under No change. A milestone's row takes Done (with the date), Rescheduled (new date, and "
+        "why under What changed), Dropped (why) or On track.",
     )
     header_fill = PatternFill("solid", fgColor="DDE7F0")
     answer_fill = PatternFill("solid", fgColor="FFFFFF")
@@ -280,19 +353,18 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
                 cell.number_format = "yyyy-mm-dd"
                 if isinstance(row[column.key], str) and row[column.key]:
                     cell.value = date.fromisoformat(row[column.key])
-    last = HEADER_ROW + max(len(rows), 1)
     status_letter = get_column_letter(_index("status"))
-    choices = ",".join(label for _, label in statuses())
-    status_list = DataValidation(
-        type="list",
-        formula1=f'"{choices}"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="Status",
-        error=f"Choose one of: {choices}",
-    )
-    status_list.add(f"{status_letter}{HEADER_ROW + 1}:{status_letter}{last}")
-    sheet.add_data_validation(status_list)
+    status_list = _choice_list("Status", [label for _, label in statuses()])
+    outcome_list = _choice_list("Milestone", [o.label for o in MilestoneOutcome])
+    yes_list = _choice_list("No change", [YES])
+    for r, row in enumerate(rows, start=HEADER_ROW + 1):
+        if str(row["version"]).startswith(MILESTONE_ROW):
+            outcome_list.add(f"{status_letter}{r}")
+        else:
+            status_list.add(f"{status_letter}{r}")
+            yes_list.add(f"{get_column_letter(_index('no_change'))}{r}")
+    for validation in (status_list, outcome_list, yes_list):
+        sheet.add_data_validation(validation)
     sheet.column_dimensions[VERSION_COLUMN].hidden = True
     sheet.freeze_panes = f"B{HEADER_ROW + 1}"
     # Protected without a password: it prevents accidents in the reference columns, it is not a secret.
@@ -300,6 +372,18 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
     sheet.protection.formatRows = False
     sheet.protection.formatColumns = False
     return book
+
+
+def _choice_list(title: str, choices: list[str]) -> DataValidation:
+    joined = ",".join(choices)
+    return DataValidation(
+        type="list",
+        formula1=f'"{joined}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle=title,
+        error=f"Choose one of: {joined}",
+    )
 
 
 def _index(key: str) -> int:
@@ -344,10 +428,11 @@ def _answers(
     header_row: int,
     columns: dict[str, int],
     by_code: dict[str, int],
+    milestones: dict[int, Milestone],
     agency_code: str,
     problems: list[CellProblem],
 ) -> tuple[list[RawAnswer], dict[int, int]]:
-    """One raw answer per data row; unknown or repeated codes and oversized cells are problems."""
+    """One raw answer per item row, with its milestone rows; unknown or repeated codes are problems."""
 
     def cell(row: list[str], key: str) -> str:
         index = columns.get(key)
@@ -355,8 +440,13 @@ def _answers(
 
     typed: list[RawAnswer] = []
     rows_of: dict[int, int] = {}
+    reported: dict[int, list[RawMilestone]] = {}
     for n, row in enumerate(table[header_row:], start=header_row + 1):
         if not any(value.strip() for value in row):
+            continue
+        version = cell(row, "version").strip()
+        if version.startswith(MILESTONE_ROW):
+            _milestone_report(n, row, cell, milestones, reported, problems, _letter(columns, "version"))
             continue
         code = cell(row, "code")
         rid = by_code.get(code)
@@ -382,6 +472,11 @@ def _answers(
             problems.append(
                 CellProblem(n, _letter(columns, "version"), "not a version number: write a fresh template")
             )
+        no_change = cell(row, "no_change").strip().lower()
+        if no_change not in ("", "yes", "no"):
+            problems.append(
+                CellProblem(n, _letter(columns, "no_change"), f"'{no_change[:20]}': write Yes or leave blank")
+            )
         typed.append(
             RawAnswer(
                 recommendation_id=rid,
@@ -391,12 +486,43 @@ def _answers(
                 next_milestone_date=cell(row, "next_milestone_date"),
                 obstacle=cell(row, "obstacle"),
                 loaded_version=loaded_version,
+                no_change=no_change == "yes",
             )
         )
-    return typed, rows_of
+    return [replace(a, milestones=tuple(reported.get(a.recommendation_id, ()))) for a in typed], rows_of
+
+
+def _milestone_report(
+    n: int,
+    row: list[str],
+    cell: Callable[[list[str], str], str],
+    milestones: dict[int, Milestone],
+    reported: dict[int, list[RawMilestone]],
+    problems: list[CellProblem],
+    where: str,
+) -> None:
+    """A milestone row's report (outcome in Status, date, why under What changed), filed under its item."""
+    ident = cell(row, "version").strip().removeprefix(MILESTONE_ROW)
+    milestone = milestones.get(int(ident)) if ident.isdigit() else None
+    if milestone is None or milestone.id is None:
+        problems.append(
+            CellProblem(n, where, "this milestone row is not one of this request's open milestones")
+        )
+        return
+    reported.setdefault(milestone.recommendation_id, []).append(
+        RawMilestone(
+            milestone.id,
+            milestone.title,
+            outcome=cell(row, "status"),
+            on=cell(row, "next_milestone_date"),
+            why=cell(row, "narrative"),
+        )
+    )
 
 
 def _letter(columns: dict[str, int], key: str) -> str:
+    # A milestone's problem is reported in the Status column, where its report goes.
+    key = key if any(c.key == key for c in COLUMNS) else "status"
     header = next(c.header for c in COLUMNS if c.key == key)
     index = columns.get(key)
     return f"{get_column_letter(index + 1)} ({header})" if index is not None else f"'{header}'"

@@ -20,9 +20,10 @@ from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.launch import cycle_slug
-from domain.model import Milestone, StockTakeCycle
+from domain.lifecycle import CLOSED_STATES
+from domain.model import Answering, Milestone, Recommendation, StockTakeCycle
 from domain.ports import Clock
-from domain.stocktake import CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
+from domain.stocktake import ClosedItem, CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
 from reporting import FORMATS
 
 
@@ -99,7 +100,11 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
     recommendations = session.execute(
         select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
     ).all()
-    names = dict(session.execute(select(tables.agencies.c.code, tables.agencies.c.name)).all())
+    a = tables.agencies.c
+    agencies = session.execute(select(a.code, a.name, a.short_name, a.article, a.answers)).all()
+    names = {row.code: row.name for row in agencies}
+    display = {row.code: f"{row.article} {row.short_name or row.name}".strip() for row in agencies}
+    by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
     updates = session.execute(select(updates_t).where(updates_t.c.cycle_id == cycle.id)).all()
     previous_updates: Sequence[Any] = ()
     if previous is not None:
@@ -122,6 +127,8 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
         )
         for m in milestone_rows
     ]
+    for milestone, row in zip(milestones, milestone_rows, strict=True):
+        milestone.done_on, milestone.note = row.done_on, row.note
     return assemble_stocktake(
         cycle=_info(cycle),
         previous=_info(previous) if previous else None,
@@ -133,7 +140,31 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
         previous_updates=previous_updates,
         milestones=milestones,
         source_titles=sorted({r.source for r in recommendations}),
+        display_names=display,
+        answered_by_secretariat=by_secretariat,
+        closed=closed_items(uow),
     )
+
+
+def closed_items(uow: SqlUnitOfWork) -> list[ClosedItem]:
+    """The recommendations the secretariat closed, with how, why and when (their latest move); one query."""
+    r, h = tables.recommendations.c, tables.history.c
+    rows = uow.session.execute(
+        select(r.code, r.text, r.state, h.why, h.at)
+        .join(
+            tables.history,
+            (h.entity == Recommendation.ENTITY)
+            & (h.key == r.source + ":" + r.code)
+            & (h.to_state == r.state),
+        )
+        .where(r.state.in_([state.value for state in CLOSED_STATES]))
+        .order_by(r.source, r.position, h.id)
+    ).all()
+    latest = {row.code: row for row in rows}  # ordered by id: the last move wins
+    return [
+        ClosedItem(row.code, row.text, row.state, row.why, row.at.date() if row.at else None)
+        for row in latest.values()
+    ]
 
 
 def report_file_name(cycle_name: str, fmt: str) -> str:

@@ -22,10 +22,11 @@ export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_READ_BATCH_SIZE ?= 200
 PIP_QUIET := --quiet --quiet --disable-pip-version-check
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
-	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing Follow-up and its tools into $(VENV) (a few minutes the first time)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
+	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]'
+	@touch $(STAMP)
 
 install: $(STAMP)
 

@@ -49,7 +49,10 @@ def test_the_follow_up_survives_a_database_outage_in_the_middle_of_its_transacti
     flows.launch_stocktake_cycle(name="Outage", deadline=DEADLINE, today=TODAY, allow_placeholders=True)
     today = DEADLINE - timedelta(days=7)
     ms = tables.milestones
-    late = _scalar(select(func.count()).select_from(ms).where(ms.c.state == "planned", ms.c.due_date < today))
+    past_due = (ms.c.state == "planned", ms.c.due_date < today)
+    late = _scalar(select(func.count()).select_from(ms).where(*past_due))
+    # Newly overdue: those that fell due since the cycle was launched (TODAY), not before it.
+    newly_late = _scalar(select(func.count()).select_from(ms).where(*past_due, ms.c.due_date >= TODAY))
     smtp_server.messages.clear()
     smtp_server.envelopes.clear()
 
@@ -68,7 +71,7 @@ def test_the_follow_up_survives_a_database_outage_in_the_middle_of_its_transacti
     assert proxy.outages == 1, "the outage never happened: the follow-up did not query milestones"
     assert proxy.triggers_seen >= 2, "the follow-up task was not run again after the outage"
     assert sorted(r.rsplit(":", 2)[1] for r in found["reminders"]) == sorted(catalogue.agencies)
-    assert found["newly_overdue_milestones"] == late
+    assert found["newly_overdue_milestones"] == newly_late
     reminded = sorted(to for _, (to,) in smtp_server.envelopes)
     assert reminded == sorted(catalogue.focal_point(a) for a in catalogue.agencies)
     ob, history = tables.outbox, tables.history

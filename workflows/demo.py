@@ -381,7 +381,7 @@ def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
     """The agency fills the template offline and e-mails it back; the secretariat drops it in the inbox."""
     from openpyxl import load_workbook
 
-    from workflows.services import spreadsheets
+    from workflows.services import reply_template
 
     settings = get_settings()
     download = settings.home / "agency-files" / f"{reply.agency}-{cycle_name.replace(' ', '-')}.xlsx"
@@ -389,9 +389,9 @@ def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
     book = load_workbook(download)
     sheet = book.active
     assert sheet is not None
-    headers = [cell.value for cell in sheet[spreadsheets.HEADER_ROW]]
-    column = {c.key: headers.index(c.header) + 1 for c in spreadsheets.COLUMNS}
-    rows = range(spreadsheets.HEADER_ROW + 1, sheet.max_row + 1)
+    headers = [cell.value for cell in sheet[reply_template.HEADER_ROW]]
+    column = {c.key: headers.index(c.header) + 1 for c in reply_template.COLUMNS}
+    rows = range(reply_template.HEADER_ROW + 1, sheet.max_row + 1)
     items = [row for row in rows if sheet.cell(row, column["code"]).value]
     layout = [
         (str(sheet.cell(row, column["code"]).value), bool(sheet.cell(row, column["previous_status"]).value))

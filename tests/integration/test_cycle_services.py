@@ -20,7 +20,7 @@ from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_
 from tests.fakes import FakeNotifier
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
-from workflows.flows import escalation_events, follow_up_events
+from workflows.flow_reports import escalation_events, follow_up_events
 from workflows.queries import progress
 from workflows.services import closing, follow_up
 from workflows.services import launch as launching

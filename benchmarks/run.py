@@ -628,7 +628,8 @@ def bench_ingest_spreadsheet(run: Run, name: str, today: date) -> int:
 
     from domain.model import ReportedStatus
     from workflows import bootstrap
-    from workflows.services.spreadsheets import COLUMNS, HEADER_ROW, import_reply_file, write_template
+    from workflows.services.reply_template import COLUMNS, HEADER_ROW, write_template
+    from workflows.services.spreadsheets import import_reply_file
 
     column = {c.key: n for n, c in enumerate(COLUMNS, start=1)}
     folder = run.work / "sheets"

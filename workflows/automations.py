@@ -17,7 +17,7 @@ from workflows import prefect_env  # noqa: F401  (sets Prefect's defaults before
 from prefect.automations import Automation, EventTrigger, Posture, SendNotification
 
 from domain.errors import ValidationError
-from workflows import flows
+from workflows import flow_reports, flows
 
 OUR_FLOWS = [
     flows.daily_follow_up.name,
@@ -27,7 +27,7 @@ OUR_FLOWS = [
 ]
 # The daily follow-up runs every 24 hours; two more hours let a late or slow run finish before alerting.
 STALE_AFTER = timedelta(hours=26)
-MAIL_FAILED_EVENT = flows.MAIL_FAILED_EVENT
+MAIL_FAILED_EVENT = flow_reports.MAIL_FAILED_EVENT
 
 
 def wanted_automations(block_document_id: UUID) -> list[Automation]:

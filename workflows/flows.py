@@ -8,7 +8,7 @@ recommendations. Follow-up's database is the record; Prefect shows runs, artifac
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -21,7 +21,6 @@ from workflows import prefect_env  # noqa: F401  (sets Prefect's defaults before
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import TaskRun
-from prefect.events import emit_event
 from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Failed, State
 from prefect.tasks import Task
@@ -29,16 +28,14 @@ from prefect.tasks import Task
 from domain.errors import DomainError
 from domain.figures import headline
 from notifications.outbox import dispatch, pending_count, undelivered
-from workflows import bootstrap
+from workflows import bootstrap, flow_reports
 from workflows.queries import review as review_reads
 from workflows.services import closing, follow_up, launch, review
-from workflows.services.review import Returned
 from workflows.settings import get_settings
 
 CHUNK = 20  # agencies per sending task
 OVERDUE_ARTIFACT = "overdue-agencies"
 UNDELIVERED_ARTIFACT = "mail-undelivered"
-MAIL_FAILED_EVENT = "followup.mail.failed"
 # The name of the (failed-type, so not green) state of a run that leaves mail undelivered.
 UNDELIVERED_STATE = "Undelivered"
 # The table artifact is for a quick look; the full list stays in `followup cycle show` and the report.
@@ -57,100 +54,6 @@ def in_foreground() -> Iterator[None]:
         yield
     finally:
         _foreground.reset(token)
-
-
-@dataclass(frozen=True)
-class FollowUpEvent:
-    """A Prefect event to emit (plain data, so that it can travel between tasks)."""
-
-    event: str
-    resource: dict[str, str]
-    related: list[dict[str, str]]
-    payload: dict[str, Any]
-
-
-def _resource(role: str, name: str) -> dict[str, str]:
-    return {
-        "prefect.resource.id": f"followup.{role}.{name}",
-        "prefect.resource.role": role,
-        "prefect.resource.name": name,
-    }
-
-
-# Prefect events carry at most this many related recommendations (the table artifact lists them all).
-_MAX_RELATED_ITEMS = 50
-
-
-def cycle_event(
-    name: str, cycle_name: str, agency_code: str, items: Sequence[str], payload: Mapping[str, Any]
-) -> FollowUpEvent:
-    """An event about one agency in one cycle, naming the recommendations concerned (up to a cap)."""
-    related = [_resource("agency", agency_code)]
-    related += [_resource("recommendation", code) for code in items[:_MAX_RELATED_ITEMS]]
-    return FollowUpEvent(
-        name,
-        {"prefect.resource.id": f"followup.cycle.{cycle_name}", "prefect.resource.name": cycle_name},
-        related,
-        {"cycle": cycle_name, "agency": agency_code, **payload},
-    )
-
-
-def follow_up_events(report: follow_up.FollowUpReport) -> list[FollowUpEvent]:
-    """What a daily follow-up found, as events: replies received, requests and milestones newly overdue."""
-    events = []
-    for received in report.replies_received:
-        cycle_name, _, agency = received.rpartition(":")  # agency codes never hold a colon
-        events.append(cycle_event("followup.reply.received", cycle_name, agency, [], {}))
-    for late in report.late_requests:
-        payload = {"deadline": late.deadline.isoformat(), "unanswered": len(late.items)}
-        events.append(cycle_event("followup.request.overdue", late.cycle, late.agency, late.items, payload))
-    events += [
-        FollowUpEvent(
-            "followup.milestone.overdue",
-            {"prefect.resource.id": f"followup.recommendation.{m.code}", "prefect.resource.name": m.code},
-            [_resource("agency", m.owner), _resource("recommendation", m.code)],
-            {"milestone": m.title, "due_date": m.due_date.isoformat()},
-        )
-        for m in report.late_milestones
-    ]
-    return events
-
-
-def escalation_events(report: follow_up.FollowUpReport) -> list[FollowUpEvent]:
-    """The requests escalated to the head of office in this run."""
-    return [
-        cycle_event(
-            "followup.request.escalated",
-            late.cycle,
-            late.agency,
-            late.items,
-            {"deadline": late.deadline.isoformat(), "unanswered": len(late.items)},
-        )
-        for late in report.escalated_requests
-    ]
-
-
-def mail_failed_event(flow_name: str, left: list[dict[str, Any]]) -> FollowUpEvent:
-    """The event of a run that leaves mail undelivered: who, how many, and the last error."""
-    agencies = sorted({group["agency"] for group in left if group["agency"]})
-    return FollowUpEvent(
-        MAIL_FAILED_EVENT,
-        {"prefect.resource.id": "followup.outbox", "prefect.resource.name": "outbox"},
-        [_resource("agency", code) for code in agencies],
-        {
-            "flow": flow_name,
-            "agencies": agencies,
-            "waiting": sum(g["count"] for g in left if g["state"] == "queued"),
-            "given_up": sum(g["count"] for g in left if g["state"] == "failed"),
-            "last_error": left[-1]["last_error"],
-        },
-    )
-
-
-def returned_event(returned: Returned) -> FollowUpEvent:
-    """The event announcing an answer the secretariat returned with a question."""
-    payload = {"item": returned.code, "question": returned.question}
-    return cycle_event("followup.reply.returned", returned.cycle, returned.agency, [returned.code], payload)
 
 
 def _retry_unless_domain_error(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
@@ -262,8 +165,8 @@ def _settled(flow_name: str, key_prefixes: list[str], mail: Mail, result: dict[s
     left = _with_retries(undelivered_mail)(key_prefixes, mail.given_up)
     if not left:
         return result
-    event = mail_failed_event(flow_name, left)
-    _publish_events([asdict(event)])
+    event = flow_reports.mail_failed_event(flow_name, left)
+    flow_reports.publish_events([asdict(event)])
     recipients = sorted({group["agency"] or f"the secretariat ({group['kind']})" for group in left})
     message = (
         f"Mail not delivered to {', '.join(recipients)}: {event.payload['waiting']} message(s) to be "
@@ -341,23 +244,16 @@ def run_follow_up(today: date | None, cycle_name: str | None) -> dict[str, Any]:
         # The first rows only: they travel through Prefect (the full list is in the database).
         "rows": [row.as_dict() for row in report.overdue_agencies[:MAX_ARTIFACT_ROWS]],
         "overdue_count": len(report.overdue_agencies),
-        "events": [asdict(event) for event in follow_up_events(report) + escalation_events(report)],
+        "events": [
+            asdict(event)
+            for event in flow_reports.follow_up_events(report) + flow_reports.escalation_events(report)
+        ],
         "reminders": report.reminders,
         "escalations": report.escalations,
         "newly_overdue_requests": report.newly_overdue_requests,
         "newly_overdue_milestones": report.newly_overdue_milestones,
         "replies_received": report.replies_received,
     }
-
-
-def _publish_events(events: list[dict[str, Any]]) -> None:
-    for event in events:
-        emit_event(
-            event=event["event"],
-            resource=event["resource"],
-            related=event["related"],
-            payload=event["payload"],
-        )
 
 
 @flow(name="daily-follow-up", flow_run_name=_run_name("follow-up", "today"))
@@ -379,7 +275,7 @@ def daily_follow_up(today: date | None = None, cycle_name: str | None = None) ->
         + (f", the first {len(shown)} shown" if len(shown) < total else ""),
     )
     create_markdown_artifact(key="follow-up-summary", markdown=found["summary"])
-    _publish_events(found["events"])
+    flow_reports.publish_events(found["events"])
     result = {key: value for key, value in found.items() if key != "events"}
     return _settled("daily-follow-up", [""], mail, result)
 
@@ -396,26 +292,7 @@ def collect(cycle_name: str, today: date | None) -> dict[str, Any]:
         cycle_name=cycle_name,
         inbox_dir=get_settings().inbox_dir,
     )
-    return _collect_summary(report)
-
-
-def _collect_summary(report: closing.CollectReport) -> dict[str, Any]:
-    return {
-        "files": [
-            {"name": f.name, "accepted": f.accepted, "moved_to": str(f.moved_to), "error": f.error}
-            for f in report.files
-        ],
-        "newly_answered": report.newly_answered,
-        # Agencies whose reply has a version not announced before: each version is announced once.
-        "replied": report.replies_received,
-        "missing": [{"code": p.code, "missing": p.missing, "requested": p.requested} for p in report.missing],
-    }
-
-
-def _publish_replies(cycle_name: str, agencies: list[str]) -> None:
-    _publish_events(
-        [asdict(cycle_event("followup.reply.received", cycle_name, code, [], {})) for code in agencies]
-    )
+    return flow_reports.collect_summary(report)
 
 
 @task(name="review-status")
@@ -427,24 +304,8 @@ def review_status(cycle_name: str, today: date | None) -> dict[str, Any]:
     return {
         "queue_size": queue_size,
         "returned": [f"{r.agency}:{r.code}" for r in returned],
-        "events": [asdict(returned_event(r)) for r in returned],
+        "events": [asdict(flow_reports.returned_event(r)) for r in returned],
     }
-
-
-def _collect_markdown(cycle_name: str, collected: dict[str, Any]) -> str:
-    missing = collected["missing"]
-    lines = [
-        f"# Replies to {cycle_name}",
-        "",
-        f"- Spreadsheets imported: {sum(1 for f in collected['files'] if f['accepted'])}, "
-        f"rejected: {sum(1 for f in collected['files'] if not f['accepted'])}",
-        f"- Replies newly complete: {', '.join(collected['newly_answered']) or 'none'}",
-        f"- Agencies with items still missing: {len(missing)} "
-        f"({sum(line['missing'] for line in missing)} items)",
-        f"- Answers waiting for the secretariat's review: {collected['review_queue']}",
-        f"- Answers returned to agencies since the last run: {len(collected['returned'])}",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 @flow(name="collect-replies", flow_run_name=_run_name("collect", "cycle_name"))
@@ -455,11 +316,11 @@ def collect_replies(cycle_name: str, today: date | None = None) -> dict[str, Any
     collected = {**collected, "review_queue": reviewed["queue_size"], "returned": reviewed["returned"]}
     mail = Mail()
     _send(["receipt:", "returned:"], today, mail)
-    _publish_replies(cycle_name, collected["replied"])
-    _publish_events(reviewed["events"])
+    flow_reports.publish_replies(cycle_name, collected["replied"])
+    flow_reports.publish_events(reviewed["events"])
     create_markdown_artifact(
         key="collect-replies-summary",
-        markdown=_collect_markdown(cycle_name, collected),
+        markdown=flow_reports.collect_markdown(cycle_name, collected),
     )
     return _settled("collect-replies", ["receipt:", "returned:"], mail, collected)
 
@@ -483,7 +344,7 @@ def close(cycle_name: str, formats: list[str] | None, today: date | None) -> dic
     )
     return {
         "closed_now": report.closed_now,
-        "collect": _collect_summary(report.collect),
+        "collect": flow_reports.collect_summary(report.collect),
         "report_paths": {fmt: str(path) for fmt, path in report.report_paths.items()},
         "report_links": {
             fmt: bootstrap.report_link(cycle_name, path) for fmt, path in report.report_paths.items()
@@ -501,9 +362,9 @@ def close_stocktake_cycle(
     closed = _with_retries(close)(cycle_name, formats, today)
     mail, prefixes = Mail(), ["receipt:", "returned:", "cycle-summary:"]
     _send(prefixes, today, mail)
-    _publish_replies(cycle_name, closed["collect"]["replied"])
+    flow_reports.publish_replies(cycle_name, closed["collect"]["replied"])
     # Answers returned since the last collect are announced before the cycle's story ends.
-    _publish_events(_with_retries(review_status)(cycle_name, today)["events"])
+    flow_reports.publish_events(_with_retries(review_status)(cycle_name, today)["events"])
     # The portal serves the reports to the secretariat (with its token): a link any browser opens.
     for fmt, link in closed["report_links"].items():
         create_link_artifact(

@@ -38,12 +38,12 @@ def test_a_mail_outage_across_two_runs_shows_in_each_run_and_heals_with_every_me
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from workflows import flows
+    from workflows import flow_reports, flows
     from workflows.cli import app
 
     catalogue = make_catalogue(database_url, agencies=6)
     events: list[dict[str, Any]] = []
-    monkeypatch.setattr(flows, "emit_event", lambda **event: events.append(event))
+    monkeypatch.setattr(flow_reports, "emit_event", lambda **event: events.append(event))
     monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
     monkeypatch.setenv("FOLLOWUP_MAIL_URL", f"smtp://127.0.0.1:{free_port()}?timeout=2")  # nobody listens
@@ -104,11 +104,11 @@ def test_a_message_refused_for_three_days_is_given_up_with_its_error_and_announc
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from workflows import flows
+    from workflows import flow_reports, flows
 
     make_catalogue(database_url, agencies=3)
     events: list[dict[str, Any]] = []
-    monkeypatch.setattr(flows, "emit_event", lambda **event: events.append(event))
+    monkeypatch.setattr(flow_reports, "emit_event", lambda **event: events.append(event))
     monkeypatch.setenv("FOLLOWUP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FOLLOWUP_DATABASE_URL", database_url)
     monkeypatch.setenv("FOLLOWUP_MAIL_URL", f"smtp://127.0.0.1:{free_port()}?timeout=2")

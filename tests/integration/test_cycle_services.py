@@ -20,7 +20,7 @@ from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_
 from tests.fakes import FakeNotifier
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
-from workflows.flows import escalation_events, follow_up_events
+from workflows.flow_reports import escalation_events, follow_up_events
 from workflows.queries import progress
 from workflows.services import closing, follow_up
 from workflows.services import launch as launching
@@ -383,7 +383,7 @@ def test_collect_takes_in_the_inbox_moves_each_file_and_reports_what_is_missing(
 ) -> None:
     from openpyxl import load_workbook
 
-    from workflows.services import spreadsheets
+    from workflows.services import reply_template
     from workflows.settings import get_settings
 
     monkeypatch.setenv("FOLLOWUP_SECRET_KEY", SECRET_KEY)
@@ -392,13 +392,13 @@ def test_collect_takes_in_the_inbox_moves_each_file_and_reports_what_is_missing(
     open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    filled = spreadsheets.write_template(uow, CONFIG, "Spring 2026", "ILO", inbox / "ilo.xlsx")
+    filled = reply_template.write_template(uow, CONFIG, "Spring 2026", "ILO", inbox / "ilo.xlsx")
     book = load_workbook(filled)
     sheet = book.active
     assert sheet is not None
-    headers = [c.header for c in spreadsheets.COLUMNS]
-    sheet.cell(spreadsheets.HEADER_ROW + 1, headers.index("Status") + 1).value = "In progress"
-    sheet.cell(spreadsheets.HEADER_ROW + 1, headers.index("What changed and why") + 1).value = "Drafting."
+    headers = [c.header for c in reply_template.COLUMNS]
+    sheet.cell(reply_template.HEADER_ROW + 1, headers.index("Status") + 1).value = "In progress"
+    sheet.cell(reply_template.HEADER_ROW + 1, headers.index("What changed and why") + 1).value = "Drafting."
     book.save(filled)
     (inbox / "notes.csv").write_text("this is not a reply\n", encoding="utf-8")
     (inbox / "readme.txt").write_text("left alone\n", encoding="utf-8")

@@ -24,7 +24,7 @@ from domain.errors import ValidationError
 from domain.importer import parse_report
 from tests.support import CYCLE, Scenario
 from workflows.cli.catalogue import SHEET_SUFFIXES
-from workflows.services import report_sheet, spreadsheets
+from workflows.services import reply_template, report_sheet, spreadsheets
 from workflows.services.agencies import parse_registry
 from workflows.services.catalogue import store_report
 from workflows.services.intake import text_file
@@ -32,7 +32,7 @@ from workflows.services.owners import apply_owners
 from workflows.services.report_files import read_report
 from workflows.services.sheet_files import MARK_PROPERTY, read_table
 
-HEADERS = [c.header for c in spreadsheets.COLUMNS]
+HEADERS = [c.header for c in reply_template.COLUMNS]
 # Cell values a workbook can hold: formulas and lookalikes, Unicode digits, huge numbers, dates, blanks.
 # (Text a workbook can store: XML forbids most control characters, so openpyxl refuses to write them.)
 sheet_text = st.text(st.characters(blacklist_categories=["Cc", "Cs"]), max_size=60)

@@ -15,10 +15,11 @@ from typer.testing import CliRunner, Result
 from db import tables
 from tests.support import CYCLE, Scenario, all_items, save
 from workflows.cli import app
-from workflows.services import closing, spreadsheets
-from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file, write_template
+from workflows.services import closing, reply_template
+from workflows.services.reply_template import write_template
+from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file
 
-HEADERS = [c.header for c in spreadsheets.COLUMNS]
+HEADERS = [c.header for c in reply_template.COLUMNS]
 STATUS, NARRATIVE = HEADERS.index("Status") + 1, HEADERS.index("What changed and why") + 1
 VERSION = HEADERS.index("Version") + 1
 
@@ -29,8 +30,8 @@ def filled_template(s: Scenario, path: Path, agency: str = "AAA", narrative: str
     book = load_workbook(path)
     sheet = book.active
     assert sheet is not None
-    for row in range(spreadsheets.HEADER_ROW + 1, sheet.max_row + 1):
-        if str(sheet.cell(row, VERSION).value or "").startswith(spreadsheets.MILESTONE_ROW):
+    for row in range(reply_template.HEADER_ROW + 1, sheet.max_row + 1):
+        if str(sheet.cell(row, VERSION).value or "").startswith(reply_template.MILESTONE_ROW):
             continue
         sheet.cell(row, STATUS).value, sheet.cell(row, NARRATIVE).value = "In progress", narrative
     book.save(path)

@@ -15,11 +15,12 @@ from domain.dates import DATE_HINT
 from domain.model import Milestone
 from tests.support import CYCLE, Scenario
 from workflows.cli import app
-from workflows.services import spreadsheets
+from workflows.services import reply_template, spreadsheets
+from workflows.services.reply_template import write_template
 from workflows.services.sheet_files import MAX_FILE_BYTES
-from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file, write_template
+from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file
 
-HEADERS = [c.header for c in spreadsheets.COLUMNS]
+HEADERS = [c.header for c in reply_template.COLUMNS]
 
 
 def fill(path: Path, answers: dict[str, tuple[str, str]]) -> None:
@@ -28,7 +29,7 @@ def fill(path: Path, answers: dict[str, tuple[str, str]]) -> None:
     sheet = book.active
     assert sheet is not None
     status, narrative = HEADERS.index("Status") + 1, HEADERS.index("What changed and why") + 1
-    for row in range(spreadsheets.HEADER_ROW + 1, sheet.max_row + 1):
+    for row in range(reply_template.HEADER_ROW + 1, sheet.max_row + 1):
         code = sheet.cell(row, 1).value
         if code in answers:
             sheet.cell(row, status).value, sheet.cell(row, narrative).value = answers[code]
@@ -54,7 +55,7 @@ def test_the_template_prefills_items_locks_reference_columns_and_offers_a_status
     sheet = load_workbook(path).active
     assert sheet is not None
     assert [sheet.cell(1, 2).value, sheet.cell(2, 2).value] == [CYCLE, "AAA"]
-    first = spreadsheets.HEADER_ROW + 1
+    first = reply_template.HEADER_ROW + 1
     # A1.1's milestone has a row of its own under the item.
     assert [sheet.cell(r, 1).value for r in range(first, first + 4)] == ["A1.1", None, "A1.2", "A2.1"]
     assert sheet.cell(first + 1, 3).value == "Milestone: Expert group meeting (due 2026-03-01)"
@@ -70,7 +71,7 @@ def test_the_template_prefills_items_locks_reference_columns_and_offers_a_status
     assert status.type == "list" and "No longer applicable" in (status.formula1 or "")
     assert str(outcome.sqref) == f"G{first + 1}" and "Rescheduled" in (outcome.formula1 or "")
     assert yes.formula1 == '"Yes"'
-    assert sheet.column_dimensions[spreadsheets.VERSION_COLUMN].hidden
+    assert sheet.column_dimensions[reply_template.VERSION_COLUMN].hidden
     with zipfile.ZipFile(path) as archive:
         content = b"".join(archive.read(name) for name in archive.namelist())
     assert scenario.tokens["AAA"].encode() not in content
@@ -181,7 +182,7 @@ def test_no_change_in_the_sheet_confirms_last_cycles_status_without_copying_its_
 ) -> None:
     s = scenario
     path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
-    _mark(path, spreadsheets.HEADER_ROW + 1, {"No change since last time": "Yes"})
+    _mark(path, reply_template.HEADER_ROW + 1, {"No change since last time": "Yes"})
     result = import_file(s, path)
     assert (result.saved, result.taken) == (("A1.1",), 1)
     stored = s.update("A1.1") or pytest.fail("not imported")
@@ -193,7 +194,7 @@ def test_a_milestone_row_reports_the_milestone_done_and_it_is_no_longer_overdue(
 ) -> None:
     s = scenario
     path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
-    first = spreadsheets.HEADER_ROW + 1
+    first = reply_template.HEADER_ROW + 1
     _mark(path, first, {"Status": "Completed", "What changed and why": "Meeting held."})
     _mark(path, first + 1, {"Status": "Done", "Next milestone date": "2026-02-27"})
     import_file(s, path)
@@ -210,7 +211,7 @@ def test_a_milestone_rescheduled_without_a_reason_refuses_the_file(
     scenario: Scenario, tmp_path: Path
 ) -> None:
     path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
-    first = spreadsheets.HEADER_ROW + 1
+    first = reply_template.HEADER_ROW + 1
     _mark(path, first, {"Status": "In progress", "No change since last time": "Yes"})
     _mark(path, first + 1, {"Status": "Rescheduled", "Next milestone date": "not soon"})
     with pytest.raises(SpreadsheetRejected) as caught:

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from workflows.demo import TablesAsCounts, result_line
+from workflows.demo_console import TablesAsCounts, result_line
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDE_CELL = "Migration et développement — " * 6  # 174 characters, some of them two bytes in UTF-8

@@ -39,9 +39,9 @@ def template(
         err_console.print("[bold red]error:[/] --out: the template is an .xlsx file (name it *.xlsx)")
         raise typer.Exit(1)
     with user_errors():
-        from workflows.services import spreadsheets  # openpyxl is heavy: only these commands load it
+        from workflows.services import reply_template  # openpyxl is heavy: only these commands load it
 
-        path = spreadsheets.write_template(bootstrap.uow(), bootstrap.cycle_config(), name, agency, out)
+        path = reply_template.write_template(bootstrap.uow(), bootstrap.cycle_config(), name, agency, out)
     console.print(f"Wrote {path} for {agency} ({name}).")
 
 

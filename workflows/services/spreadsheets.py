@@ -1,4 +1,4 @@
-"""The spreadsheet channel: an agency's reply template, and importing a filled-in file (.xlsx or .csv).
+"""The spreadsheet channel: importing an agency's filled-in reply file (.xlsx or .csv).
 
 An import validates every row and reports every problem with its row and column at once; it
 applies nothing unless the whole file is valid. Valid answers go through the same save path as
@@ -7,6 +7,7 @@ the portal (`replies.record_answers`), as a submission on the spreadsheet channe
 The sheet's top rows name the cycle and agency (never the reply token: a spreadsheet travels by
 e-mail and sits in folders); the workbook's custom properties carry a keyed mark of both (an HMAC
 under the secret key), so a sheet cannot be turned into another agency's reply by editing a cell.
+The template itself is written by `reply_template.write_template`.
 Files without the mark (CSV) are imported only when the secretariat vouches for them (`as_agency`).
 Hostile files are refused before openpyxl reads them (`sheet_files`, `intake`).
 """
@@ -15,80 +16,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
-from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.packaging.custom import StringProperty
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-from sqlalchemy import select
 
-from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.answers import (
-    AnswerProblem,
-    InvalidAnswers,
-    RawAnswer,
-    RawMilestone,
-    status_label,
-    statuses,
-    stored_answer,
-)
-from domain.errors import NotFound, ValidationError
+from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, RawMilestone
+from domain.errors import ValidationError
 from domain.lifecycle import Transition
-from domain.model import Channel, Milestone, MilestoneOutcome, StockTakeCycle, agenda_heading
+from domain.model import Channel, Milestone, StockTakeCycle
 from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier
-from domain.stocktake import sentence_start
 from domain.tokens import marks_match
-from reporting.cells import set_text
 from workflows.config import CycleConfig
 from workflows.services import replies
-from workflows.services.sheet_files import (
-    MARK_PROPERTY,
-    MAX_CELL_CHARS,
-    CellProblem,
-    SpreadsheetRejected,
-    read_table,
+from workflows.services.reply_template import (
+    AGENCY_LABEL,
+    COLUMNS,
+    CYCLE_LABEL,
+    HEADER_ROW,
+    MILESTONE_ROW,
+    open_milestones,
 )
-
-CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = "Cycle", "Agency", "Deadline"
-HEADER_ROW = 5
-# A milestone's row carries this in its hidden Version cell, with the milestone's id.
-MILESTONE_ROW = "milestone:"
-YES = "Yes"
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of the reply sheet: its header, the answer field it feeds, whether agencies edit it."""
-
-    key: str
-    header: str
-    width: int
-    editable: bool = False
-    required: bool = False
-
-
-COLUMNS = (
-    Column("code", "Code", 10, required=True),
-    Column("agenda", "Agenda point", 24),
-    Column("text", "Recommendation", 60),
-    Column("role", "Your role", 12),
-    Column("previous_status", "Previous status", 16),
-    Column("previous_narrative", "Previous narrative", 40),
-    Column("status", "Status", 20, editable=True, required=True),
-    Column("narrative", "What changed and why", 50, editable=True, required=True),
-    Column("evidence", "Evidence links (one per line)", 36, editable=True),
-    Column("next_milestone_date", "Next milestone date", 16, editable=True),
-    Column("obstacle", "Obstacle (if blocked)", 36, editable=True),
-    Column("no_change", "No change since last time", 14, editable=True),
-    Column("version", "Version", 8),
-)
-VERSION_COLUMN = get_column_letter(len(COLUMNS))
+from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
 
 
 @dataclass(frozen=True)
@@ -101,92 +51,6 @@ class ReplyImport:
     saved: tuple[str, ...]
     taken: int = 0  # items answered in the file
     blank: int = 0  # items left blank: not answered yet, left as they were
-
-
-def write_template(
-    uow: SqlUnitOfWork, config: CycleConfig, cycle_name: str, agency_code: str, path: Path
-) -> Path:
-    """Write the agency's reply sheet: items and milestones, a status drop-down, locked reference columns.
-
-    The workbook carries the keyed mark of its cycle and agency, which an import checks.
-    """
-    with uow:
-        cycle = uow.cycles.require(cycle_name)
-        request = uow.requests.get(cycle.id or 0, agency_code)
-        if request is None:
-            raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
-        agency = uow.agencies.require(agency_code)
-        items = replies.request_items(uow, cycle.id or 0, agency_code)
-        previous = replies.previous_answers(uow, cycle, agency_code)
-        updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
-        milestones = _open_milestones(uow, list(items), agency_code)
-        rows = []
-        for rid, item in items.items():
-            update = updates.get(rid)
-            last = previous[rid][0] if rid in previous else None
-            now = stored_answer(update) if update and update.reported_status else None
-            agenda = agenda_heading(item["kind"], item["agenda_point"], item["agenda_title"])
-            rows.append(
-                {
-                    "code": item["code"],
-                    "agenda": agenda,
-                    "text": item["text"],
-                    "role": item["role"],
-                    "previous_status": status_label(last.status) if last else "",
-                    "previous_narrative": last.narrative if last else "",
-                    # Last cycle's answer is reference only: this cycle's columns start blank.
-                    "status": status_label(now.status) if now else "",
-                    "narrative": now.narrative if now else "",
-                    "evidence": "\n".join(now.evidence) if now else "",
-                    "next_milestone_date": now.next_milestone_date if now else "",
-                    "obstacle": now.obstacle if now else "",
-                    "no_change": YES if now and now.no_change else "",
-                    "version": update.version if update else 0,
-                }
-            )
-            rows.extend(_milestone_row(agenda, m) for m in milestones if m.recommendation_id == rid)
-        meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
-        title = f"{sentence_start(agency.display_name)}: reply to stock-take {cycle.name}"
-        mark = config.sheet_mark(cycle.id or 0, agency.code)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book = _workbook(title, meta, rows)
-    book.custom_doc_props.append(StringProperty(name=MARK_PROPERTY, value=mark))
-    book.save(path)
-    return path
-
-
-def _open_milestones(uow: SqlUnitOfWork, recommendation_ids: list[int], agency_code: str) -> list[Milestone]:
-    """The items' milestones still to deliver that this agency reports on (its own, or unassigned)."""
-    ms = tables.milestones
-    query = (
-        select(Milestone)
-        .where(
-            ms.c.recommendation_id.in_(recommendation_ids),
-            ms.c.state.in_(("planned", "overdue")),
-            (ms.c.agency_code == agency_code) | ms.c.agency_code.is_(None),
-        )
-        .order_by(ms.c.due_date, ms.c.id)
-    )
-    return list(uow.session.scalars(query))
-
-
-def _milestone_row(agenda: str, milestone: Milestone) -> dict[str, Any]:
-    """A milestone's row under its item: the report goes in Status, its date and reason beside it."""
-    return {
-        "code": "",  # under its item's row; the hidden Version cell says which milestone it is
-        "agenda": agenda,
-        "text": f"Milestone: {milestone.title} (due {milestone.due_date.isoformat()})",
-        "role": "",
-        "previous_status": milestone.state.capitalize(),
-        "previous_narrative": "",
-        "status": "",
-        "narrative": "",
-        "evidence": "",
-        "next_milestone_date": "",
-        "obstacle": "",
-        "no_change": "",
-        "version": f"{MILESTONE_ROW}{milestone.id}",
-    }
 
 
 def import_reply_file(
@@ -224,7 +88,7 @@ def import_reply_file(
         _check_mark(path.name, config, cycle, request.agency_code, sheet.mark, as_agency)
         items = replies.request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
-        milestones = {m.id or 0: m for m in _open_milestones(uow, list(items), request.agency_code)}
+        milestones = {m.id or 0: m for m in open_milestones(uow, list(items), request.agency_code)}
         answers, rows_of = _answers(
             table, header_row, columns, by_code, milestones, request.agency_code, problems
         )
@@ -312,82 +176,6 @@ def _check_mark(
     else:
         return
     raise SpreadsheetRejected(source, [CellProblem(None, None, problem)])
-
-
-def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> Workbook:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "Reply"
-    bold = Font(bold=True)
-    for n, (label, value) in enumerate(meta, start=1):
-        # Every cell from text goes through set_text: "=> no change" stays text, never a formula.
-        set_text(sheet.cell(n, 1), label).font = bold
-        set_text(sheet.cell(n, 2), value)
-    set_text(sheet.cell(1, 3), title).font = Font(bold=True, size=13)
-    set_text(
-        sheet.cell(2, 3), "Fill in the white columns (Status to No change), save, and send the file back."
-    )
-    set_text(
-        sheet.cell(3, 3),
-        "Rows left blank are not answered yet: send what is ready. Where nothing changed since last time, "
-        "put Yes under No change. A milestone's row takes Done (with the date), Rescheduled (new date, and "
-        "why under What changed), Dropped (why) or On track.",
-    )
-    header_fill = PatternFill("solid", fgColor="DDE7F0")
-    answer_fill = PatternFill("solid", fgColor="FFFFFF")
-    reference_fill = PatternFill("solid", fgColor="F2F2F2")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for index, column in enumerate(COLUMNS, start=1):
-        cell = set_text(sheet.cell(HEADER_ROW, index), column.header)
-        cell.font, cell.fill, cell.alignment = bold, header_fill, wrap
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    for r, row in enumerate(rows, start=HEADER_ROW + 1):
-        for index, column in enumerate(COLUMNS, start=1):
-            cell = set_text(sheet.cell(r, index), row[column.key] if row[column.key] != "" else None)
-            cell.alignment = wrap
-            cell.fill = answer_fill if column.editable else reference_fill
-            if column.editable:
-                cell.protection = Protection(locked=False)
-            if column.key == "next_milestone_date":
-                cell.number_format = "yyyy-mm-dd"
-                if isinstance(row[column.key], str) and row[column.key]:
-                    cell.value = date.fromisoformat(row[column.key])
-    status_letter = get_column_letter(_index("status"))
-    status_list = _choice_list("Status", [label for _, label in statuses()])
-    outcome_list = _choice_list("Milestone", [o.label for o in MilestoneOutcome])
-    yes_list = _choice_list("No change", [YES])
-    for r, row in enumerate(rows, start=HEADER_ROW + 1):
-        if str(row["version"]).startswith(MILESTONE_ROW):
-            outcome_list.add(f"{status_letter}{r}")
-        else:
-            status_list.add(f"{status_letter}{r}")
-            yes_list.add(f"{get_column_letter(_index('no_change'))}{r}")
-    for validation in (status_list, outcome_list, yes_list):
-        sheet.add_data_validation(validation)
-    sheet.column_dimensions[VERSION_COLUMN].hidden = True
-    sheet.freeze_panes = f"B{HEADER_ROW + 1}"
-    # Protected without a password: it prevents accidents in the reference columns, it is not a secret.
-    sheet.protection.sheet = True
-    sheet.protection.formatRows = False
-    sheet.protection.formatColumns = False
-    return book
-
-
-def _choice_list(title: str, choices: list[str]) -> DataValidation:
-    joined = ",".join(choices)
-    return DataValidation(
-        type="list",
-        formula1=f'"{joined}"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle=title,
-        error=f"Choose one of: {joined}",
-    )
-
-
-def _index(key: str) -> int:
-    return next(n for n, c in enumerate(COLUMNS, start=1) if c.key == key)
 
 
 def _metadata(table: list[list[str]], problems: list[CellProblem]) -> tuple[dict[str, str], int]:

@@ -252,3 +252,15 @@ def test_a_request_answered_through_a_chair_is_addressed_to_the_chair_on_behalf_
     assert f"Dear colleagues at {IOM['display']}," in message.text
     assert "the GMG leads or contributes to, which you answer for as its chair" in message.text
     assert "Reply for the GMG" in message.html
+
+
+def test_the_receipt_puts_each_status_on_its_own_line_before_the_narrative() -> None:
+    recorded = [
+        {"code": "A1.1", "status": "in_progress", "narrative": "Work has started."},
+        {"code": "A1.2", "status": "ongoing", "narrative": "", "no_change": True},
+    ]
+
+    text = render("receipt", context("receipt", recorded=recorded)).text
+
+    assert "A1.1: In progress\nWork has started." in text
+    assert "A1.2: Ongoing (no change since last time)\n" in text

@@ -58,6 +58,26 @@ def followup(*args: str) -> None:
         raise DemoFailed(f"`followup {' '.join(args)}` exited with status {code}")
 
 
+def followup_for_each(agencies: list[str], *args: str) -> None:
+    """Run one command per agency (`--agency` added); quiet, it is said once and its results in one line."""
+    from workflows.cli import app
+
+    if Transcript.verbose:
+        for agency in agencies:
+            followup(*args, "--agency", agency)
+        return
+    command = f"$ followup {' '.join(_quoted(a) for a in args)} --agency AGENCY, for {', '.join(agencies)}"
+    console.print(command, style="bold cyan", highlight=False, soft_wrap=True)
+    results = []
+    for agency in agencies:
+        with console.capture() as captured:
+            code = app([*args, "--agency", agency], standalone_mode=False)
+        if code not in (None, 0):
+            raise DemoFailed(f"`followup {' '.join(args)} --agency {agency}` exited with status {code}")
+        results.append(_shortened(captured.get().strip().split(":")[0]))
+    console.print(Text("  " + "; ".join(results)), soft_wrap=True)
+
+
 RESULT_LINES, RESULT_LINE_CHARACTERS = 3, 140
 
 

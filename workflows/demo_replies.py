@@ -12,7 +12,7 @@ from typing import Any
 
 from workflows import bootstrap
 from workflows.cli.app import console
-from workflows.demo_console import DemoFailed, followup
+from workflows.demo_console import DemoFailed, followup, followup_for_each
 from workflows.settings import get_settings
 
 
@@ -196,8 +196,9 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
         "review", "accept", cycle_name, judged, "--agency", assessed["agency"],
         "--assess", assessed["status"], "--why", why, "--today", day.isoformat(),
     )  # fmt: skip
-    for reply in replies:
-        followup("review", "accept-all", cycle_name, "--agency", reply.agency, "--today", day.isoformat())
+    followup_for_each(
+        [reply.agency for reply in replies], "review", "accept-all", cycle_name, "--today", day.isoformat()
+    )
 
     clock, settings = bootstrap.FixedClock(next_day), get_settings()
     token = reply_link(cycle_name, returned["agency"]).rsplit("/", 1)[1]

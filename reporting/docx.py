@@ -222,8 +222,13 @@ class _Writer:
                 raise ValueError(f"a row of {len(values)} cells in a table of {len(widths)} columns")
             parts.append(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells(values, False)}</w:tr>")
         parts.append("</w:tbl>")
-        # A short gap after the table, so the next heading or paragraph does not touch it.
-        parts.append(f'<w:p><w:pPr><w:pStyle w:val="{self.styles["Table text"]}"/></w:pPr></w:p>')
+        # A short gap after the table, so the next heading or paragraph does not touch it; its mark is
+        # 1 pt high, so after a table that fills the last page it cannot start a blank page of its own.
+        parts.append(
+            f'<w:p><w:pPr><w:pStyle w:val="{self.styles["Table text"]}"/>'
+            '<w:spacing w:before="0" w:after="120" w:line="20" w:lineRule="exact"/>'
+            '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>'
+        )
         self.pending.append("".join(parts))
 
     def picture(self, png: bytes, caption: str) -> None:

@@ -117,10 +117,18 @@ HEADLINE: tuple[str, ...] = (
 )
 
 
+# Figures that compare with the previous cycle: 0 when there is none, so a summary leaves them out
+# (a first cycle's "Not reported on by their lead: 0" beside "reported 75 of 85" would contradict it).
+CHANGE_FIGURES = frozenset(
+    {"changed", "newly_completed", "newly_blocked", "unchanged", "first_report", "not_reported"}
+)
+
+
 def headline(figures: StocktakeFigures) -> list[tuple[str, object]]:
-    """The headline figures as (label, value) pairs, in HEADLINE order."""
+    """The headline figures as (label, value) pairs, in HEADLINE order; change figures only when compared."""
     values = figures.as_dict()
-    return [(_LABELS[name], values[name]) for name in HEADLINE]
+    shown = (name for name in HEADLINE if figures.compared or name not in CHANGE_FIGURES)
+    return [(_LABELS[name], values[name]) for name in shown]
 
 
 def figure_labels() -> Mapping[str, str]:

@@ -14,8 +14,8 @@ import docx
 import openpyxl
 from hypothesis import given, settings
 
-from domain.figures import figure_labels
-from domain.stocktake import NO_ANSWER, STATUS_ORDER, StockTake, status_label
+from domain.figures import CHANGE_FIGURES, figure_labels, headline
+from domain.stocktake import NO_ANSWER, STATUS_ORDER, StockTake, compute_figures, status_label
 from reporting.docx import render_docx
 from reporting.html import render_html
 from reporting.markdown import render_markdown
@@ -247,3 +247,12 @@ def test_the_spreadsheet_lists_every_figure_by_name_and_points_only_to_its_own_s
     assert mentioned <= set(workbook.sheetnames), (
         f"the summary points to {mentioned - set(workbook.sheetnames)}"
     )
+
+
+def test_a_first_cycles_headline_leaves_out_the_figures_that_compare_with_a_previous_one() -> None:
+    first = compute_figures([], [], compared=False)
+
+    labels = {label for label, _ in headline(first)}
+
+    assert labels.isdisjoint(figure_labels()[name] for name in CHANGE_FIGURES)
+    assert figure_labels()["reported"] in labels

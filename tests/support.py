@@ -33,6 +33,7 @@ from domain.answers import RawAnswer
 from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import Answer, Channel, Milestone, Recommendation, ReportedStatus, StatusUpdate
 from domain.stocktake import CycleInfo, StockTake, assemble_stocktake
+from domain.tokens import derive_token, sheet_mark
 from notifications import outbox as outbox_module
 from notifications.outbox import DispatchReport, OutboxNotifier
 from tests import factories
@@ -437,6 +438,15 @@ def dispatch(*args: Any, **kwargs: Any) -> DispatchReport:
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FOCAL = "focal.point@iom.example.org"
+
+
+# The cycle use cases' configuration with links and sheet marks derived from the tests' key, as in production.
+KEYED_CONFIG = CycleConfig(
+    secretariat_email="hlcp.secretariat@un.example.org",
+    reply_token=lambda cycle_id, agency, nonce: derive_token(factories.SECRET_KEY, nonce, cycle_id, agency),
+    reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}-{nonce[:4]}",
+    sheet_mark=lambda cycle_id, agency: sheet_mark(factories.SECRET_KEY, cycle_id, agency),
+)
 
 
 # --- the CLI runner ---------------------------------------------------------------------------

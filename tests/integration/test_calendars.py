@@ -17,22 +17,15 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.answers import RawAnswer
 from domain.lifecycle import Transition
 from domain.model import StockTakeCycle
-from domain.tokens import derive_token, sheet_mark
 from notifications.outbox import OutboxNotifier
-from tests.factories import SECRET_KEY, add_agencies, add_recommendations
+from tests.factories import add_agencies, add_recommendations
+from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
-from workflows.config import CycleConfig
 from workflows.services import follow_up, launch, replies
 
 DEADLINE = date(2026, 4, 1)
 LAUNCH_DAY = date(2026, 3, 2)
 CYCLE = "Spring 2026"
-CONFIG = CycleConfig(
-    secretariat_email="hlcp.secretariat@un.example.org",
-    reply_token=lambda cycle_id, agency, nonce: derive_token(SECRET_KEY, nonce, cycle_id, agency),
-    reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}-{nonce[:4]}",
-    sheet_mark=lambda cycle_id, agency: sheet_mark(SECRET_KEY, cycle_id, agency),
-)
 
 
 def at(day: date, hour: int = 9, minute: int = 0) -> FixedClock:

@@ -14,12 +14,11 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
 from domain.model import Answer, Channel, Milestone, ReportedStatus, StatusUpdate, agenda_heading
-from domain.tokens import derive_token, sheet_mark
 from notifications.messages import render
 from tests.factories import SECRET_KEY, add_agencies, add_recommendations, open_cycle
 from tests.fakes import FakeNotifier
+from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
-from workflows.config import CycleConfig
 from workflows.flow_reports import escalation_events, follow_up_events
 from workflows.queries import progress
 from workflows.services import closing, follow_up
@@ -28,14 +27,6 @@ from workflows.services.follow_up import LateMilestone, LateRequest
 
 DEADLINE = date(2026, 4, 1)
 LAUNCH_DAY = date(2026, 3, 2)
-
-
-CONFIG = CycleConfig(
-    secretariat_email="hlcp.secretariat@un.example.org",
-    reply_token=lambda cycle_id, agency, nonce: derive_token(SECRET_KEY, nonce, cycle_id, agency),
-    reply_url=lambda cycle_id, agency, nonce: f"http://portal/r/{agency}-{nonce[:4]}",
-    sheet_mark=lambda cycle_id, agency: sheet_mark(SECRET_KEY, cycle_id, agency),
-)
 
 
 def clock(day: date) -> FixedClock:

@@ -15,7 +15,7 @@ from domain.answers import (
     parse_answer,
 )
 from domain.model import ReportedStatus
-from portal.app import FIELDS as PORTAL_FORM_FIELDS
+from portal.web import FIELDS as PORTAL_FORM_FIELDS
 
 FIELDS = set(PORTAL_FORM_FIELDS)  # every error must point at a field the reply form has
 # Anything a form or a spreadsheet cell can carry: control characters, accents, emoji, huge values.

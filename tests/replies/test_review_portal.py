@@ -126,7 +126,7 @@ def test_the_session_cookie_from_the_key_link_is_enough_to_review(site: Scenario
 def test_a_long_queue_shows_a_first_page_of_forms_and_says_so(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("portal.app.REVIEW_SHOWN_MAX", 2)
+    monkeypatch.setattr("portal.secretariat_routes.REVIEW_SHOWN_MAX", 2)
 
     page = client.get(f"/cycles/{CYCLE}", headers=AUTH)
 

@@ -1,0 +1,147 @@
+"""What every portal page shares: the `Portal` (settings, database, clock, notifier, templates),
+CSRF names, form reading and the plain error pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from db.unit_of_work import SqlUnitOfWork
+from domain.answers import status_label
+from domain.dates import DATE_HINT, as_written, long_date, long_moment, week_date
+from domain.errors import NotFound
+from domain.ports import Clock, Notifier
+from portal.security import NO_STORE, SECURITY_HEADERS, signed
+from workflows import bootstrap
+from workflows.queries import reply_page
+from workflows.settings import Settings
+
+log = logging.getLogger("followup.portal")
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "portal"
+STATIC = Path(__file__).resolve().parent / "static"
+CSRF_FIELD = "csrf"
+FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
+# What the reply form calls each input: its labels, and the names problems are listed under.
+FIELD_LABELS = {
+    "status": "Status",
+    "narrative": "What changed and why",
+    "evidence": "Evidence links",
+    "next_milestone_date": "Next milestone date",
+    "obstacle": "Obstacle",
+    "no_change": "No change since last time",
+    "milestone": "Milestones",
+    "milestone_on": "Date (done on, or the new date)",
+    "milestone_why": "Why (if rescheduled or dropped)",
+}
+NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
+
+
+class Portal:
+    """What the routes need: settings, database, clock, notifier and templates."""
+
+    def __init__(self, settings: Settings, clock: Clock, notifier: NotifierFactory | None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.notifier_factory = notifier or bootstrap.notifier
+        self.secret_key = bootstrap.secret_key(settings, record=True)  # refuses another key
+        self.config = bootstrap.cycle_config()
+        self.templates = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            # No blank lines left by block tags: a 200-item page is otherwise a tenth whitespace.
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters.update(
+            status_label=status_label,
+            longdate=long_date,
+            weekdate=week_date,
+            timestamp=long_moment,
+            written_date=as_written,
+        )
+        self.templates.globals.update(labels=FIELD_LABELS, date_hint=DATE_HINT)
+
+    def uow(self) -> SqlUnitOfWork:
+        """A unit of work on the portal's database."""
+        return bootstrap.uow(self.settings.resolved_database_url)
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """A page from templates/portal, never cached (it may show an agency's answers)."""
+        body = self.templates.get_template(name).render(
+            secretariat_email=self.settings.secretariat_email, **context
+        )
+        return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": NO_STORE})
+
+    def mail_after(self, response: Response, keys: list[str]) -> Response:
+        """The response, with these queued messages handed to the mail server once it has been sent."""
+        if keys:
+            # After the response: the person never waits for the mail server, however slow it is.
+            response.background = BackgroundTask(bootstrap.send_now, keys, self.clock, self.settings)
+        return response
+
+    def csrf(self, token: str) -> str:
+        """The CSRF value of a reply page: bound to its token, so it is useless on any other page."""
+        return signed(self.secret_key, "csrf", token)
+
+
+def text_fields(form: FormData) -> dict[str, str]:
+    """A form's text fields; a NUL character, which no browser sends and PostgreSQL refuses, is a 422."""
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+        raise StarletteHTTPException(422, "the form holds a NUL character")
+    return fields
+
+
+def forbidden() -> PlainTextResponse:
+    """A form whose CSRF token does not match: nothing was saved."""
+    return PlainTextResponse(
+        "This form could not be verified (it is missing its security token or comes from another page).\n"
+        "Open your reply link again and resend your answers.\n",
+        status_code=403,
+        headers={"Cache-Control": NO_STORE},
+    )
+
+
+def unauthorized() -> PlainTextResponse:
+    """A secretariat page asked for without the secretariat token."""
+    return PlainTextResponse(
+        "The secretariat key is missing or wrong.\n",
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer", "Cache-Control": NO_STORE},
+    )
+
+
+def install_error_pages(app: FastAPI, portal: Portal) -> None:
+    """Plain error pages: one 404 for every bad link, and never a stack trace or an id."""
+
+    def not_found(*, part_missing: bool = False) -> HTMLResponse:
+        return portal.render("not_found.html", status_code=404, part_missing=part_missing)
+
+    @app.exception_handler(NotFound)
+    async def on_not_found(_request: Request, exc: NotFound) -> HTMLResponse:
+        # A wrong part number says so (it reveals nothing about the link); any other miss looks the same.
+        return not_found(part_missing=isinstance(exc, reply_page.NoSuchPart))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return not_found()
+        return PlainTextResponse(f"{exc.status_code}: request refused.\n", status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_error(_request: Request, _exc: Exception) -> PlainTextResponse:
+        return PlainTextResponse(
+            "Something went wrong on our side; your answers may not have been saved. "
+            f"Please try again later or write to {portal.settings.secretariat_email}.\n",
+            status_code=500,
+            headers=dict(SECURITY_HEADERS),
+        )

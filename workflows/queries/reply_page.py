@@ -1,8 +1,9 @@
 """The reply page's read model: one agency's request, read in at most four queries whatever its size.
 
 (1) the request with its cycle, agency name and previous cycle; (2) every item with its text, its
-current answer and last cycle's; (3) the milestones of the items shown; (4) the stored versions of
-the answers shown (skipped when there are none). Nothing is cached: a page is always as stored.
+current answer, its evidence files and last cycle's answer; (3) the milestones of the items shown;
+(4) the stored versions of the answers shown (skipped when there are none). Nothing is cached: a
+page is always as stored.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, bindparam, cast, select
+from sqlalchemy import Select, String, Text, and_, bindparam, cast, func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason
 from domain.errors import NotFound
+from domain.evidence import StoredFile
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import StatusRequest, StatusUpdate, StockTakeCycle, agenda_heading
 from domain.ports import Clock
 from domain.tokens import hash_token
 from workflows.config import CycleConfig
+from workflows.queries.evidence import PACKED_FIELDS, unpack
 
 
 class NoSuchPart(NotFound):
@@ -79,6 +82,7 @@ class ReplyItem:
     reviewer_question: str
     lock_reason: str
     versions: tuple[VersionView, ...]
+    files: tuple[StoredFile, ...] = ()
 
     @property
     def editable(self) -> bool:
@@ -226,6 +230,7 @@ def open_request(
                 reviewer_question=row.reviewer_question or "",
                 lock_reason=lock_reason(cycle, request, row.state, today),
                 versions=tuple(versions.get(key, ())),
+                files=unpack(row.files_packed, rid, request.agency_code),
             )
             groups.setdefault(group_title(row._mapping), []).append(item)
         # Saved (a draft or later) means an answer with a status; returned ones are listed at the top.
@@ -339,6 +344,7 @@ def _items_query() -> Select[Any]:
             now.c.reviewer_question,
             last.c.reported_status.label("previous_status"),
             last.c.narrative.label("previous_narrative"),
+            _files_packed(ci),
         )
         .select_from(ci)
         .join(rec, rec.c.id == ci.c.recommendation_id)
@@ -361,6 +367,24 @@ def _items_query() -> Select[Any]:
             ),
         )
         .where(ci.c.cycle_id == bindparam("cycle_id"), ci.c.agency_code == bindparam("agency_code"))
+    )
+
+
+def _files_packed(ci: Any) -> Any:
+    """An item's evidence files as one text (a line each), within query 2 rather than a query of their own."""
+    ef = tables.evidence_files
+    line = cast(PACKED_FIELDS[0], String)
+    for column in PACKED_FIELDS[1:]:
+        line = line + "\t" + (column if isinstance(column.type, String) else cast(column, String))
+    return (
+        select(func.aggregate_strings(line, "\n"))
+        .where(
+            ef.c.cycle_id == ci.c.cycle_id,
+            ef.c.recommendation_id == ci.c.recommendation_id,
+            ef.c.agency_code == ci.c.agency_code,
+        )
+        .scalar_subquery()
+        .label("files_packed")
     )
 
 

@@ -307,6 +307,8 @@ def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
         w.paragraph(*runs, run("."))
     if item.evidence:
         w.text("Evidence: " + "; ".join(item.evidence))
+    if item.evidence_files:
+        w.text("Evidence files: " + "; ".join(f.line for f in item.evidence_files))
 
 
 def _part_body(w: _Writer, st: StockTake, key: str) -> None:

@@ -62,14 +62,14 @@ def files_of(
         conditions.append(EF.recommendation_id.in_(list(recommendation_ids)))
     query = select(tables.evidence_files).where(*conditions)
     if public_only:
-        query = query.join(tables.status_updates, and_(_answer_of_file(), public_answer()))
+        query = query.join(tables.status_updates, and_(answer_of_file(), public_answer()))
     found: dict[FileKey, list[StoredFile]] = defaultdict(list)
     for row in session.execute(query.order_by(EF.id)).all():
         found[(row.recommendation_id, row.agency_code)].append(_stored(row))
     return found
 
 
-def _answer_of_file() -> ColumnElement[bool]:
+def answer_of_file() -> ColumnElement[bool]:
     """Join condition: the answer (status update) a file belongs to."""
     su = tables.status_updates.c
     return and_(

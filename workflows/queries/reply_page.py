@@ -373,7 +373,7 @@ def _items_query() -> Select[Any]:
 def _files_packed(ci: Any) -> Any:
     """An item's evidence files as one text (a line each), within query 2 rather than a query of their own."""
     ef = tables.evidence_files
-    line = cast(PACKED_FIELDS[0], String)
+    line: Any = cast(PACKED_FIELDS[0], String)
     for column in PACKED_FIELDS[1:]:
         line = line + "\t" + (column if isinstance(column.type, String) else cast(column, String))
     return (

@@ -25,6 +25,7 @@ from domain.model import Answering, Milestone, Recommendation, StockTakeCycle
 from domain.ports import Clock
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
 from reporting import FORMATS
+from workflows.queries.evidence import files_of
 
 
 def _info(cycle: StockTakeCycle) -> CycleInfo:
@@ -143,6 +144,7 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
         display_names=display,
         answered_by_secretariat=by_secretariat,
         closed=closed_items(uow),
+        evidence_files=files_of(session, cycle.id or 0),
     )
 
 

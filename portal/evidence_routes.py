@@ -95,7 +95,11 @@ def _send(portal: Portal, found: reads.Download) -> FileResponse:
     return FileResponse(
         path,
         media_type=found.file.content_type,
-        filename=found.file.name,
-        content_disposition_type="attachment",
-        headers=DOWNLOAD_HEADERS,
+        headers={**DOWNLOAD_HEADERS, "Content-Disposition": attachment(found.file.name)},
     )
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition saving the file under its name: plain ASCII for old clients, UTF-8 for all."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

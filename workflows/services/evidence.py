@@ -222,9 +222,11 @@ def attach(
             continue
         problems.extend(AnswerProblem(code, rid, rules.FIELD, r.problem) for r in received if r.problem)
         # The same bytes twice on one answer are one file: a second copy is not attached again.
-        new = list(
-            {r.facts.sha256: r for r in received if r.kind and r.facts.sha256 not in kept[rid]}.values()
-        )
+        first: dict[str, Received] = {}
+        for r in received:
+            if r.kind and r.facts.sha256 not in kept[rid]:
+                first.setdefault(r.facts.sha256, r)
+        new = list(first.values())
         too_many = rules.judge_count([r.name for r in new], len(kept[rid]), batch.store.limits)
         problems.extend(AnswerProblem(code, rid, rules.FIELD, message) for message in too_many)
         for item in new[: max(len(new) - len(too_many), 0)]:

@@ -128,6 +128,13 @@ class ClosedItem:
         return "Overtaken by events" if self.how == "overtaken" else self.how.capitalize()
 
 
+# What the evidence annex says before its table, in every format.
+EVIDENCE_ANNEX = (
+    "The files agencies attached to their answers, with the first digits of each file's SHA-256, which "
+    "tells a copy from a changed file. The secretariat holds them; those it made public are in the "
+    "published record."
+)
+
 DEFAULT_ACTION_REQUESTED = (
     "The Committee may wish to take note of the present stock-take of follow-up action and "
     "provide guidance on the recommendations that are blocked, overdue or not yet reported on."
@@ -450,6 +457,11 @@ class StockTake:
     def compact(self) -> list[ItemReport]:
         """Every recommendation not shown in full: one row each in the annex."""
         return [item for item in self.items if not item.needs_narrative]
+
+    @property
+    def with_files(self) -> list[tuple[ItemReport, OwnerPart]]:
+        """The answers with evidence files, in report order (the evidence annex lists them all)."""
+        return [(item, o) for item in self.items for o in item.owners if o.files]
 
     @property
     def disagreements(self) -> list[tuple[ItemReport, OwnerPart]]:

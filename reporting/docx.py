@@ -24,7 +24,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
-from domain.stocktake import STATUS_ORDER, ItemReport, StockTake, long_date, status_label
+from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake, long_date, status_label
 from reporting.charts import response_figure, short_title, status_figure, to_png
 from reporting.outline import SECRETARIAT, document_date, heading_lines, outline
 from reporting.package import splice, xml_text
@@ -375,6 +375,7 @@ ANNEXES = (
     "Annex I. Response by agency",
     "Annex II. Method",
     "Annex III. Recommendations shown in one row",
+    "Annex IV. Evidence files",
 )
 
 
@@ -421,6 +422,13 @@ def _one_row_annex(w: _Writer, st: StockTake) -> Iterator[bytes]:
             for item in st.compact
         ],
     )
+    if st.with_files:
+        w.heading(ANNEXES[3], 1)
+        w.text(EVIDENCE_ANNEX)
+        w.table(
+            ("Code", "Agency", "Files (size, SHA-256)"),
+            [(item.code, o.agency_code, "; ".join(f.line for f in o.files)) for item, o in st.with_files],
+        )
     yield w.take()
 
 

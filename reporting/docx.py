@@ -517,7 +517,8 @@ def render_docx(st: StockTake) -> bytes:
     _heading_block(w, st)
     parts = outline(st)
     w.heading("Contents", 1)
-    w.toc([part.title for part in parts if part.level == 1] + list(ANNEXES))
+    annexes = list(ANNEXES) if st.with_files else list(ANNEXES[:3])  # the evidence annex only with files
+    w.toc([part.title for part in parts if part.level == 1] + annexes)
     for part in parts:
         w.heading(part.title, part.level)
         for paragraph in part.paragraphs:

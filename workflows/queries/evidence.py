@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, String, and_, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -94,6 +94,27 @@ def download(
         conditions.append(EF.agency_code == agency_code)
     row = session.execute(select(tables.evidence_files).where(*conditions)).first()
     return Download(_stored(row), row.storage_key) if row is not None else None
+
+
+def packed_files(owner: Any) -> Any:
+    """A column of the files of `owner`'s rows (cycle items or answers) as one text, a line a file.
+
+    A correlated aggregate, so the files come with the rows of a query that reads them anyway rather
+    than in a query of their own (the reply page and the stock-take keep their query counts).
+    """
+    line: Any = cast(PACKED_FIELDS[0], String)
+    for column in PACKED_FIELDS[1:]:
+        line = line + "\t" + (column if isinstance(column.type, String) else cast(column, String))
+    return (
+        select(func.aggregate_strings(line, "\n"))
+        .where(
+            EF.cycle_id == owner.c.cycle_id,
+            EF.recommendation_id == owner.c.recommendation_id,
+            EF.agency_code == owner.c.agency_code,
+        )
+        .scalar_subquery()
+        .label("files_packed")
+    )
 
 
 def unpack(packed: str | None, recommendation_id: int, agency_code: str) -> tuple[StoredFile, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, Text, and_, bindparam, cast, func, select
+from sqlalchemy import Select, Text, and_, bindparam, cast, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -28,7 +28,7 @@ from domain.model import StatusRequest, StatusUpdate, StockTakeCycle, agenda_hea
 from domain.ports import Clock
 from domain.tokens import hash_token
 from workflows.config import CycleConfig
-from workflows.queries.evidence import PACKED_FIELDS, unpack
+from workflows.queries.evidence import packed_files, unpack
 
 
 class NoSuchPart(NotFound):
@@ -344,7 +344,7 @@ def _items_query() -> Select[Any]:
             now.c.reviewer_question,
             last.c.reported_status.label("previous_status"),
             last.c.narrative.label("previous_narrative"),
-            _files_packed(ci),
+            packed_files(ci),
         )
         .select_from(ci)
         .join(rec, rec.c.id == ci.c.recommendation_id)
@@ -367,24 +367,6 @@ def _items_query() -> Select[Any]:
             ),
         )
         .where(ci.c.cycle_id == bindparam("cycle_id"), ci.c.agency_code == bindparam("agency_code"))
-    )
-
-
-def _files_packed(ci: Any) -> Any:
-    """An item's evidence files as one text (a line each), within query 2 rather than a query of their own."""
-    ef = tables.evidence_files
-    line: Any = cast(PACKED_FIELDS[0], String)
-    for column in PACKED_FIELDS[1:]:
-        line = line + "\t" + (column if isinstance(column.type, String) else cast(column, String))
-    return (
-        select(func.aggregate_strings(line, "\n"))
-        .where(
-            ef.c.cycle_id == ci.c.cycle_id,
-            ef.c.recommendation_id == ci.c.recommendation_id,
-            ef.c.agency_code == ci.c.agency_code,
-        )
-        .scalar_subquery()
-        .label("files_packed")
     )
 
 

@@ -895,14 +895,15 @@ MINIMAL_PDF = (
 )
 
 
-def _zip(parts: dict[str, str]) -> bytes:
+def office_zip(parts: dict[str, bytes] | dict[str, str]) -> bytes:
+    """A zip of these parts (name -> content), as Office files are packed."""
     import io
     import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
-        for name, text in parts.items():
-            package.writestr(name, text)
+        for name, content in parts.items():
+            package.writestr(name, content)
     return buffer.getvalue()
 
 
@@ -912,7 +913,7 @@ def ooxml_package(main: str, content_type: str) -> bytes:
         '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         f'<Override PartName="/{main}" ContentType="{content_type}"/></Types>'
     )
-    return _zip({"[Content_Types].xml": types, main: "<root/>"})
+    return office_zip({"[Content_Types].xml": types, main: "<root/>"})
 
 
 def compound_file(stream: str) -> bytes:

@@ -19,7 +19,7 @@ from domain.evidence import (
     ooxml_kind,
     site_name,
 )
-from tests.support import compound_file, ooxml_package, sample_file
+from tests.support import compound_file, office_zip, ooxml_package, sample_file
 
 LIMITS = EvidenceLimits(max_bytes=10 * 1024 * 1024, max_files=5)
 
@@ -71,13 +71,8 @@ def test_a_word_document_named_pptx_is_refused_though_both_are_office_packages()
 
 
 def test_a_zip_without_the_office_parts_is_not_a_word_document() -> None:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as package:
-        package.writestr("word/document.xml", "<w/>")  # no [Content_Types].xml
-    accepted, problem = judge_file("notes.docx", facts_of(buffer.getvalue()), LIMITS)
+    package = office_zip({"word/document.xml": "<w/>"})  # no [Content_Types].xml
+    accepted, problem = judge_file("notes.docx", facts_of(package), LIMITS)
     assert accepted is None and "is not a Word document" in problem
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from domain.figures import headline
 from domain.lifecycle import CycleState
 from workflows import bootstrap
 from workflows.cli.app import (
@@ -28,7 +27,6 @@ from workflows.cli.app import (
 )
 from workflows.cli.deploy import DEADLINE_DAYS_OPTION, FOLLOWUP_CRON_OPTION, LAUNCH_CRON_OPTION
 from workflows.cli.server import say, server_errors
-from workflows.queries import progress
 from workflows.services import launch as launching
 from workflows.services import stocktake
 
@@ -234,11 +232,15 @@ def close(
 @cycle_app.command("list")
 def list_cycles() -> None:
     """Every cycle with its deadline, state and answers so far."""
-    with user_errors():
-        lines = progress.list_cycles(bootstrap.uow())
+    from workflows.queries.progress import list_cycles
+
+    with user_errors(), bootstrap.engine().connect() as db:
+        lines = list_cycles(db)
     if not lines:
         console.print("No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`.")
         return
+    from rich.table import Table
+
     table = Table("cycle", "session", "deadline", "state", "agencies answered", "items answered")
     for line in lines:
         table.add_row(
@@ -255,8 +257,17 @@ def list_cycles() -> None:
 @cycle_app.command("show")
 def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Per agency: items requested, answered, overdue, and where its request stands."""
-    with user_errors():
-        overview = progress.cycle_overview(bootstrap.uow(), name, bootstrap.clock(day_of(today)).today())
+    from rich.table import Table
+
+    from domain.figures import headline
+    from workflows.queries.figures import figures_of
+    from workflows.queries.progress import cycle_overview
+
+    day = bootstrap.clock(day_of(today)).today()
+    with user_errors(), bootstrap.engine().connect() as db:
+        overview = cycle_overview(db, name, day)
+        # The headline figures from grouped queries: the report's own figures, without its assembly.
+        figures = figures_of(db, name, today=day) if overview.state != CycleState.DRAFT else None
     table = Table(
         "agency",
         "request",
@@ -283,8 +294,7 @@ def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION)
     table.add_section()
     table.add_row("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
     console.print(table)
-    if overview.state != CycleState.DRAFT:
-        figures = stocktake.figures_of(bootstrap.uow(), name, today=bootstrap.clock(day_of(today)).today())
+    if figures is not None:
         summary = Table("figure", "value", title="Stock-take figures (as in the report)")
         for label, value in headline(figures):
             summary.add_row(label, str(value))

@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, s
 
 from db import tables
 from db.engine import Reader
-from domain.errors import NotFound
 from domain.lifecycle import CLOSED_STATES, MilestoneState
 from domain.model import Answering, OwnerRole, Recommendation, ReportedStatus
 from domain.policies import PartsTally
@@ -32,21 +31,12 @@ from domain.stocktake import (
     confirmed_by,
     tally_figures,
 )
+from workflows.queries.progress import cycle_row
 
 C, ITEM, M = tables.cycles.c, tables.cycle_items.c, tables.milestones.c
 LEAD = OwnerRole.LEAD.value
 FINISHED = (ReportedStatus.COMPLETED.value, ReportedStatus.NO_LONGER_APPLICABLE.value)
 OPEN_MILESTONE = (MilestoneState.PLANNED.value, MilestoneState.OVERDUE.value)
-
-
-def cycle_row(db: Reader, name: str) -> Any:
-    """The cycle named `name` (id, name, session, deadline, state, launched_at), else NotFound."""
-    row = db.execute(
-        select(C.id, C.name, C.hlcp_session, C.deadline, C.state, C.launched_at).where(C.name == name)
-    ).first()
-    if row is None:
-        raise NotFound(f"no cycle named '{name}' (see `followup cycle list`)")
-    return row
 
 
 def latest_before(query: Select[Any], cycle_id: int | None, launched_at: datetime | None) -> Select[Any]:

@@ -9,19 +9,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, case, func, select
 
 from db import tables
 from db.engine import Reader
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.launch import cycle_slug
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
-from domain.model import StockTakeCycle
 from domain.policies import request_overdue
-from workflows.queries.figures import cycle_row
+
+if TYPE_CHECKING:  # not imported at run time: `cycle list` and `cycle show` read without the ORM
+    from db.unit_of_work import SqlUnitOfWork
+    from domain.model import StockTakeCycle
 
 # Answers the secretariat has in hand (a returned answer is back with the agency).
 ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
@@ -87,6 +88,17 @@ class CycleLine:
     agencies_answered: int
 
 
+def cycle_row(db: Reader, name: str) -> Any:
+    """The cycle named `name` (id, name, session, deadline, state, launched_at), else NotFound."""
+    c = tables.cycles.c
+    row = db.execute(
+        select(c.id, c.name, c.hlcp_session, c.deadline, c.state, c.launched_at).where(c.name == name)
+    ).first()
+    if row is None:
+        raise NotFound(f"no cycle named '{name}' (see `followup cycle list`)")
+    return row
+
+
 def item_counts(db: Reader, cycle_id: int) -> dict[str, int]:
     """Per agency, the items requested of it in the cycle."""
     ci = tables.cycle_items
@@ -107,9 +119,24 @@ def answered_per(column: Any) -> Select[Any]:
 
 
 def answered_counts(db: Reader, cycle_id: int) -> dict[str, int]:
-    """Per agency, the requested items it has answered (submitted or accepted)."""
-    ci = tables.cycle_items
-    return dict(db.execute(answered_per(ci.c.agency_code).where(ci.c.cycle_id == cycle_id)).all())
+    """Per agency, the requested items it has answered (submitted or accepted).
+
+    Read from the cycle's answers, each checked against the snapshot: a cycle just launched has
+    none, and counting costs nothing whatever the number of items.
+    """
+    ci, su = tables.cycle_items, tables.status_updates
+    requested = select(ci.c.id).where(
+        ci.c.cycle_id == su.c.cycle_id,
+        ci.c.recommendation_id == su.c.recommendation_id,
+        ci.c.agency_code == su.c.agency_code,
+    )
+    return dict(
+        db.execute(
+            select(su.c.agency_code, func.count())
+            .where(su.c.cycle_id == cycle_id, su.c.state.in_(ANSWERED_STATES), requested.exists())
+            .group_by(su.c.agency_code)
+        ).all()
+    )
 
 
 def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:

@@ -37,7 +37,7 @@ from domain.publication import Audience, CycleEntry, RecommendationRecord
 from portal.security import NO_STORE
 from workflows.queries import public_record
 from workflows.queries.api_tokens import active_token
-from workflows.services.stocktake import figures_of
+from workflows.queries.figures import figures_of
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
 # Ids and agenda points are 32-bit in the schema: larger numbers can match nothing, say so up front.
@@ -296,7 +296,8 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
         for cycle in page:
             closed = cycle.state == CycleState.CLOSED
             as_of = (cycle.closed_on or cycle.deadline) if closed else clock.today()
-            figures = figures_of(uow(), cycle.name, today=as_of)
+            with uow() as reading:
+                figures = figures_of(reading.session, cycle.name, today=as_of)
             items.append(
                 {
                     "name": cycle.name,

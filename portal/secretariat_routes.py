@@ -157,7 +157,8 @@ def _cycle_page(
     portal: Portal, name: str, *, notice: str = "", error: str = "", status_code: int = 200
 ) -> HTMLResponse:
     """The secretariat's page of a cycle: who answered, who is overdue, and the review queue."""
-    overview = cycle_overview(portal.uow(), name, portal.clock.today())
+    with portal.uow() as reading:
+        overview = cycle_overview(reading.session, name, portal.clock.today())
     queue = review_queue(portal.uow(), name)
     return portal.render(
         "cycle.html",

@@ -451,8 +451,18 @@ KEYED_CONFIG = CycleConfig(
 
 # --- the CLI runner ---------------------------------------------------------------------------
 
-# Runs a command in a fresh interpreter and reports which heavy packages got imported along the way.
-HEAVY_PACKAGES = ("prefect", "jinja2", "docx", "openpyxl", "fastapi", "uvicorn")
+# Runs a command in a fresh interpreter and reports which heavy packages got imported along the way
+# (the ORM and pydantic-settings too: a read-only command reads through a Core connection).
+HEAVY_PACKAGES = (
+    "prefect",
+    "jinja2",
+    "docx",
+    "openpyxl",
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy.orm",
+    "pydantic_settings",
+)
 CLI_SCRIPT = f"""
 import sys
 from typer.testing import CliRunner
@@ -461,7 +471,7 @@ result = CliRunner().invoke(app, sys.argv[1:])
 print(result.output)
 print("exit", result.exit_code)
 print("prefect imported:", any(m == "prefect" or m.startswith("prefect.") for m in sys.modules))
-print("heavy imports:", sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY_PACKAGES!r})))
+print("heavy imports:", sorted(p for p in {HEAVY_PACKAGES!r} if p in sys.modules))
 """
 
 

@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
-from workflows.settings import get_settings
 
 if TYPE_CHECKING:  # the importer and the services load only when a command needs them
     from domain.importer import ParsedReport
@@ -29,7 +27,7 @@ def init() -> None:
     """Create or upgrade the database (alembic upgrade head), then load the agency registry."""
     from workflows.services import agencies as agency_services
 
-    settings = get_settings()
+    settings = bootstrap.get_settings()
     with user_errors():
         from db.migrate import upgrade  # Alembic costs ~0.4 s to import: only `init` pays it
 
@@ -46,6 +44,8 @@ def init() -> None:
 @agencies_app.command("list")
 def list_agencies() -> None:
     """List the registered agencies with their contacts."""
+    from rich.table import Table
+
     with user_errors(), bootstrap.uow() as uow:
         table = Table("code", "name")
         for heading in ("focal points", "head of office"):
@@ -88,7 +88,7 @@ def set_contact(
 
 def _by() -> str:
     """Who the history records for commands run by the secretariat."""
-    return get_settings().secretariat_email
+    return bootstrap.get_settings().secretariat_email
 
 
 def _read_text(path: Path) -> str:
@@ -163,6 +163,8 @@ def _import_sheet(path: Path, source: str | None, *, dry_run: bool, as_json: boo
 
 
 def _show_items(report: ParsedReport, as_json: bool) -> None:
+    from rich.table import Table
+
     if as_json:
         typer.echo(json.dumps([item.as_json() for item in report.items], ensure_ascii=False, indent=2))
         return
@@ -181,6 +183,8 @@ def _show_items(report: ParsedReport, as_json: bool) -> None:
 
 
 def _show_summary(summary: ImportSummary, as_json: bool) -> None:
+    from rich.table import Table
+
     if as_json:
         typer.echo(json.dumps(asdict(summary), ensure_ascii=False))
         return
@@ -211,6 +215,8 @@ def suggest_command(
     ),
 ) -> None:
     """Suggest owners for every recommendation, with the reason for each; --apply stores them."""
+    from rich.table import Table
+
     from workflows.services import catalogue
 
     with user_errors():
@@ -282,6 +288,8 @@ def apply_command(
 @app.command("catalogue")
 def catalogue_command() -> None:
     """The catalogue at a glance: items per agenda point and per owner."""
+    from rich.table import Table
+
     from workflows.queries import catalogue as catalogue_reads
 
     with user_errors():
@@ -310,6 +318,8 @@ def suggest_milestones_command(
     source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
 ) -> None:
     """Propose milestones from the dated commitments in the report's prose, linked to their items."""
+    from rich.table import Table
+
     from workflows.services import catalogue
     from workflows.services.report_files import read_report
 

@@ -10,7 +10,6 @@ from datetime import datetime
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from workflows import bootstrap
 from workflows.cli.app import TODAY_OPTION, console, day_of, mail_news, review_app, user_errors
@@ -26,6 +25,8 @@ def list_queue(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's answers."),
 ) -> None:
     """The answers waiting for review, and how many items are in each review state."""
+    from rich.table import Table
+
     from domain.answers import status_label
     from workflows.queries import review as review_reads
 

@@ -17,8 +17,8 @@ from domain.figures import headline
 from domain.publication import Audience, ClosedCycle, PublicRecord
 from reporting.site import evidence_path, render_site
 from workflows.queries import public_record
+from workflows.queries.figures import figures_of
 from workflows.services.evidence import EvidenceStore
-from workflows.services.stocktake import figures_of
 
 # Written into every published site: a folder without it is never replaced (it may be anything).
 MARKER = ".followup-site"
@@ -43,7 +43,8 @@ def public_record_of(uow: SqlUnitOfWork) -> PublicRecord:
         page, after_id = public_record.cycle_page(uow, Audience.PUBLIC, after=after, limit=100)
         for cycle in page:
             # As of the day it closed: the figures of the report the close wrote.
-            figures = figures_of(uow, cycle.name, today=cycle.closed_on or cycle.deadline)
+            with uow:
+                figures = figures_of(uow.session, cycle.name, today=cycle.closed_on or cycle.deadline)
             closed.append(
                 ClosedCycle(cycle.name, cycle.hlcp_session, cycle.closed_on, tuple(headline(figures)))
             )

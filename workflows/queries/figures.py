@@ -75,7 +75,7 @@ def figures_of(db: Reader, cycle_name: str, *, today: date) -> StocktakeFigures:
     leads = 0
     for code, parts, led in db.execute(_asked_query(cycle.id)):
         asked[code] = parts
-        leads += led
+        leads += int(led)  # PostgreSQL sums integers as numeric: Decimal here, a string in JSON
     answered: dict[str, int] = dict(db.execute(_answered_query(cycle.id)).all())
     # Recommendations with no part answered are not reported, whatever their previous status: the
     # tally of every part, now and before, is for those with an answer only.
@@ -84,7 +84,7 @@ def figures_of(db: Reader, cycle_name: str, *, today: date) -> StocktakeFigures:
     irregular = []
     for row in db.execute(_tally_query(cycle.id, previous_id)):
         for name in PART_SUMS:
-            sums[name] += row._mapping[name] or 0
+            sums[name] += int(row._mapping[name] or 0)
         if row.irregular is not None:
             irregular.append(row.irregular)
             continue
@@ -108,9 +108,9 @@ def figures_of(db: Reader, cycle_name: str, *, today: date) -> StocktakeFigures:
         contributor_parts_answered=sums["contributors_answered"],
         disagreements=sums["disagreements"],
         items_with_disagreement=sums["with_disagreement"],
-        overdue_milestones=milestones.overdue or 0,
-        items_with_overdue_milestones=milestones.items or 0,
-        newly_overdue_items=(milestones.newly or 0) if previous else 0,
+        overdue_milestones=int(milestones.overdue or 0),
+        items_with_overdue_milestones=int(milestones.items or 0),
+        newly_overdue_items=int(milestones.newly or 0) if previous else 0,
     )
     by_secretariat = frozenset(
         db.execute(

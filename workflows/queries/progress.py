@@ -218,7 +218,7 @@ def list_cycles(db: Reader) -> list[CycleLine]:
     )
     answered: dict[int, int] = dict(db.execute(answered_per(ci.c.cycle_id)).all())
     agencies = {
-        row.cycle_id: (row.total, row.done or 0)
+        row.cycle_id: (row.total, int(row.done or 0))
         for row in db.execute(
             select(
                 sr.c.cycle_id,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, Self
 
 from domain.lifecycle import Transition
-from domain.model import Agency, CycleItem, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.model import Agency, CycleItem, Recommendation, StatusRequest, StatusUpdate, StockTakeCycle
 
 
 class Clock(Protocol):
@@ -32,6 +32,16 @@ class Notifier(Protocol):
         cycle_id: int | None = None,
         agency_code: str | None = None,
     ) -> bool: ...
+
+
+class RecommendationRepository(Protocol):
+    """Recommendations, by code within their report."""
+
+    def add(self, rec: Recommendation) -> None: ...
+
+    def by_code(self, code: str, source: str | None = None) -> Recommendation: ...
+
+    def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]: ...
 
 
 class AgencyRepository(Protocol):
@@ -95,6 +105,9 @@ class UnitOfWork(Protocol):
 
     On commit, the moves entities recorded (and `record()`ed entries) join the append-only history.
     """
+
+    @property
+    def recommendations(self) -> RecommendationRepository: ...
 
     @property
     def agencies(self) -> AgencyRepository: ...

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from db import tables
 from db.mapping import start_mappers
+from db.repositories import ApiTokens
 from domain.errors import NotFound
 from domain.lifecycle import Transition
 from domain.model import (
@@ -283,6 +284,7 @@ class SqlUnitOfWork:
         self.requests = Requests(self.session)
         self.updates = Updates(self.session)
         self.history = History(self.session)
+        self.api_tokens = ApiTokens(self.session)
         self._pending = []
         self.session.info[_UNIT_OF_WORK] = self
         return self

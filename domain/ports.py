@@ -100,6 +100,20 @@ class UpdateRepository(Protocol):
     ) -> list[StatusUpdate]: ...
 
 
+class ApiTokenRepository(Protocol):
+    """The API's read tokens, by name (stored only as their hash)."""
+
+    def exists(self, name: str) -> bool: ...
+
+    def add(self, name: str, token_hash: str, *, public_only: bool, created_at: datetime) -> None: ...
+
+    def revoked_at(self, name: str) -> datetime | None:
+        """When the token was revoked (None: it still works); NotFound if there is none."""
+        ...
+
+    def revoke(self, name: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: nothing is kept unless `commit()` is called.
 
@@ -123,6 +137,9 @@ class UnitOfWork(Protocol):
 
     @property
     def updates(self) -> UpdateRepository: ...
+
+    @property
+    def api_tokens(self) -> ApiTokenRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -7,7 +7,7 @@ event the touched entities recorded is appended to the `history` table in the sa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,16 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
+
+T = TypeVar("T")
+
+
+def _in_chunks(session: Session, entity: type[T], column: Any, ids: Sequence[int]) -> list[T]:
+    """The entities whose `column` is one of `ids`, in chunks (databases cap a query's parameters)."""
+    found: list[T] = []
+    for start in range(0, len(ids), 5000):
+        found += session.scalars(select(entity).where(column.in_(ids[start : start + 5000])))
+    return found
 
 
 class Recommendations:
@@ -104,6 +114,31 @@ class Ownerships:
             )
         )
 
+    def add_many(self, ownerships: Iterable[Ownership]) -> None:
+        """Store new ownerships in one INSERT (a catalogue's worth; they are not tracked afterwards)."""
+        rows = [
+            {
+                "recommendation_id": o.recommendation_id,
+                "agency_code": o.agency_code,
+                "role": o.role,
+                "reason": o.reason,
+            }
+            for o in ownerships
+        ]
+        if rows:
+            self.session.execute(insert(tables.ownerships), rows)
+
+    def remove(self, ownership: Ownership) -> None:
+        self.session.delete(ownership)
+
+    def for_recommendations(self, ids: Sequence[int]) -> list[Ownership]:
+        """The ownerships of these recommendations."""
+        return _in_chunks(self.session, Ownership, tables.ownerships.c.recommendation_id, ids)
+
+    def owned_recommendation_ids(self) -> set[int]:
+        """The recommendations that have at least one owner."""
+        return set(self.session.scalars(select(tables.ownerships.c.recommendation_id).distinct()))
+
     def list(self) -> list[Ownership]:
         return list(self.session.scalars(select(Ownership)))
 
@@ -125,6 +160,10 @@ class Milestones:
                 .order_by(tables.milestones.c.due_date)
             )
         )
+
+    def for_recommendations(self, ids: Sequence[int]) -> list[Milestone]:
+        """The milestones of these recommendations."""
+        return _in_chunks(self.session, Milestone, tables.milestones.c.recommendation_id, ids)
 
     def list(self) -> list[Milestone]:
         return list(self.session.scalars(select(Milestone).order_by(tables.milestones.c.due_date)))

@@ -7,7 +7,16 @@ from datetime import date, datetime
 from typing import Any, Protocol, Self
 
 from domain.lifecycle import Transition
-from domain.model import Agency, CycleItem, Recommendation, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.model import (
+    Agency,
+    CycleItem,
+    Milestone,
+    Ownership,
+    Recommendation,
+    StatusRequest,
+    StatusUpdate,
+    StockTakeCycle,
+)
 
 
 class Clock(Protocol):
@@ -42,6 +51,36 @@ class RecommendationRepository(Protocol):
     def by_code(self, code: str, source: str | None = None) -> Recommendation: ...
 
     def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]: ...
+
+
+class OwnershipRepository(Protocol):
+    """Who owns which recommendation."""
+
+    def add(self, ownership: Ownership) -> None: ...
+
+    def add_many(self, ownerships: Iterable[Ownership]) -> None:
+        """Store many new ownerships at once (a whole catalogue's suggestions)."""
+        ...
+
+    def remove(self, ownership: Ownership) -> None: ...
+
+    def for_recommendation(self, recommendation_id: int) -> list[Ownership]: ...
+
+    def for_recommendations(self, ids: Sequence[int]) -> list[Ownership]: ...
+
+    def owned_recommendation_ids(self) -> set[int]:
+        """The recommendations that have at least one owner."""
+        ...
+
+
+class MilestoneRepository(Protocol):
+    """Milestones of recommendations."""
+
+    def add(self, milestone: Milestone) -> None: ...
+
+    def for_recommendation(self, recommendation_id: int) -> list[Milestone]: ...
+
+    def for_recommendations(self, ids: Sequence[int]) -> list[Milestone]: ...
 
 
 class AgencyRepository(Protocol):
@@ -122,6 +161,12 @@ class UnitOfWork(Protocol):
 
     @property
     def recommendations(self) -> RecommendationRepository: ...
+
+    @property
+    def ownerships(self) -> OwnershipRepository: ...
+
+    @property
+    def milestones(self) -> MilestoneRepository: ...
 
     @property
     def agencies(self) -> AgencyRepository: ...

@@ -22,7 +22,6 @@ PENDING = {
     "publish.py",
     "replies.py",
     "reply_template.py",
-    "report_sheet.py",
     "review.py",
     "spreadsheets.py",
     "stocktake.py",

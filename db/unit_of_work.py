@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from db import tables
 from db.mapping import start_mappers
 from db.repositories import ApiTokens
+from db.stocktakes import Stocktakes
 from domain.errors import NotFound
 from domain.lifecycle import Transition
 from domain.model import (
@@ -324,6 +325,7 @@ class SqlUnitOfWork:
         self.updates = Updates(self.session)
         self.history = History(self.session)
         self.api_tokens = ApiTokens(self.session)
+        self.stocktakes = Stocktakes(self.session)
         self._pending = []
         self.session.info[_UNIT_OF_WORK] = self
         return self

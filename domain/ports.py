@@ -17,6 +17,7 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
+from domain.stocktake import StockTake
 
 
 class Clock(Protocol):
@@ -153,6 +154,14 @@ class ApiTokenRepository(Protocol):
     def revoke(self, name: str, at: datetime) -> None: ...
 
 
+class StocktakeRepository(Protocol):
+    """Each cycle's stock-take, read whole."""
+
+    def of_cycle(self, cycle: StockTakeCycle, today: date) -> StockTake:
+        """The stock-take of `cycle` as of `today`, compared with the previous cycle."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: nothing is kept unless `commit()` is called.
 
@@ -185,6 +194,9 @@ class UnitOfWork(Protocol):
 
     @property
     def api_tokens(self) -> ApiTokenRepository: ...
+
+    @property
+    def stocktakes(self) -> StocktakeRepository: ...
 
     def __enter__(self) -> Self: ...
 

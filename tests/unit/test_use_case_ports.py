@@ -24,7 +24,6 @@ PENDING = {
     "reply_template.py",
     "review.py",
     "spreadsheets.py",
-    "stocktake.py",
 }
 
 

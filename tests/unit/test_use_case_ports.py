@@ -19,7 +19,6 @@ PENDING = {
     "closing.py",
     "follow_up.py",
     "launch.py",
-    "publish.py",
     "replies.py",
     "reply_template.py",
     "review.py",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
+from domain.answers import AnswerView
+from domain.launch import Readiness
 from domain.lifecycle import Transition
 from domain.model import (
     Agency,
@@ -18,6 +20,16 @@ from domain.model import (
     StockTakeCycle,
 )
 from domain.stocktake import StockTake
+
+
+class OverdueMilestone(NamedTuple):
+    """An overdue milestone as the follow-up lists it: its item's code and who owns it."""
+
+    id: int
+    code: str
+    title: str
+    due_date: date
+    owner: str | None  # the milestone's agency, else its item's lead
 
 
 class Clock(Protocol):
@@ -53,6 +65,10 @@ class RecommendationRepository(Protocol):
 
     def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]: ...
 
+    def launch_readiness(self) -> Readiness:
+        """What a launch checks: active items without owner, owning agencies, reachable ones."""
+        ...
+
 
 class OwnershipRepository(Protocol):
     """Who owns which recommendation."""
@@ -83,6 +99,16 @@ class MilestoneRepository(Protocol):
 
     def for_recommendations(self, ids: Sequence[int]) -> list[Milestone]: ...
 
+    def open_for(self, recommendation_ids: Sequence[int], agency_code: str) -> list[Milestone]:
+        """The items' milestones still to deliver that this agency reports on (its own, or unassigned)."""
+        ...
+
+    def planned_due_before(self, day: date) -> list[Milestone]: ...
+
+    def overdue(self) -> list[OverdueMilestone]:
+        """Every overdue milestone (moves made in this unit of work included), by due date."""
+        ...
+
 
 class AgencyRepository(Protocol):
     """The agency registry, by code."""
@@ -95,17 +121,27 @@ class AgencyRepository(Protocol):
 
     def list(self) -> list[Agency]: ...
 
+    def by_codes(self, codes: Iterable[str]) -> dict[str, Agency]: ...
+
 
 class CycleRepository(Protocol):
     """Stock-take cycles, by name."""
 
-    def add(self, cycle: StockTakeCycle) -> None: ...
+    def add(self, cycle: StockTakeCycle) -> None:
+        """Store a new cycle; it has its id from then on."""
+        ...
 
     def get(self, name: str) -> StockTakeCycle | None: ...
+
+    def by_id(self, cycle_id: int) -> StockTakeCycle | None: ...
 
     def require(self, name: str) -> StockTakeCycle: ...
 
     def list(self) -> list[StockTakeCycle]: ...
+
+    def deadline_moves(self, cycle: StockTakeCycle) -> int:
+        """How many times the cycle's deadline moved (a calendar event's SEQUENCE)."""
+        ...
 
 
 class CycleItemRepository(Protocol):
@@ -113,6 +149,30 @@ class CycleItemRepository(Protocol):
 
     def for_agency(self, cycle_id: int, agency_code: str) -> list[CycleItem]:
         """The agency's items in the cycle, in report order."""
+        ...
+
+    def snapshot(self, cycle_id: int) -> None:
+        """Copy the active items' owners into the cycle (what it asks of whom)."""
+        ...
+
+    def requested_per_agency(self, cycle_id: int) -> dict[str, int]: ...
+
+    def answered_per_agency(self, cycle_id: int) -> dict[str, int]:
+        """Per agency, the requested items it has answered (submitted or accepted)."""
+        ...
+
+    def unanswered_codes(self, cycle_id: int, agency_codes: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def with_recommendations(
+        self, cycle_id: int, agency_code: str, *, with_text: bool = True
+    ) -> dict[int, dict[str, Any]]:
+        """The agency's items with their recommendation's code, kind, agenda point, theme, role (and text)."""
+        ...
+
+    def with_last_answers(
+        self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
+    ) -> list[Any]:
+        """The agencies' items in report order, with what each said of them last cycle (for e-mails)."""
         ...
 
 
@@ -127,6 +187,20 @@ class RequestRepository(Protocol):
 
     def for_cycle(self, cycle_id: int) -> list[StatusRequest]: ...
 
+    def locked_for_cycle(self, cycle_id: int) -> list[StatusRequest]:
+        """The cycle's requests, locked until this unit of work ends (a second run waits)."""
+        ...
+
+    def lock(self, request: StatusRequest) -> None:
+        """Wait for any other unit of work saving this request, then see what it saved."""
+        ...
+
+    def reply_versions(self, cycle_id: int) -> dict[str, tuple[int, int | None]]:
+        """Per agency that has answered: (its reply version, the version last announced)."""
+        ...
+
+    def mark_reply_announced(self, cycle_id: int, agency_code: str, version: int) -> None: ...
+
 
 class UpdateRepository(Protocol):
     """Agencies' answers, one per cycle, recommendation and agency."""
@@ -138,6 +212,16 @@ class UpdateRepository(Protocol):
     def for_request(
         self, cycle_id: int, agency_code: str, *, recommendation_ids: Iterable[int] | None = None
     ) -> list[StatusUpdate]: ...
+
+    def last_cycle_answers(
+        self, cycle: StockTakeCycle, agency_code: str, recommendation_ids: Iterable[int] | None = None
+    ) -> dict[int, tuple[AnswerView, str]]:
+        """Per recommendation, what the agency submitted in the cycle before, and that cycle's name."""
+        ...
+
+    def returned_since(self, cycle: StockTakeCycle, mark: str) -> list[tuple[int, str, str, str]]:
+        """Answers returned since the cycle's last `mark` entry: (history id, agency, code, question)."""
+        ...
 
 
 class ApiTokenRepository(Protocol):
@@ -152,6 +236,24 @@ class ApiTokenRepository(Protocol):
         ...
 
     def revoke(self, name: str, at: datetime) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    """What the outbox holds, as use cases ask it (the `Notifier` queues)."""
+
+    def queued_keys(self, prefix: str) -> set[str]: ...
+
+    def last_reminders(self, cycle_id: int) -> dict[str, datetime]:
+        """When each agency was last reminded in the cycle (sent, or queued while not sent yet)."""
+        ...
+
+    def status_requests_sent(self, cycle_id: int | None) -> dict[tuple[int, str], datetime]:
+        """When the status request of each pending request (of one open cycle, or all) last left."""
+        ...
+
+    def make_due(self, key_prefixes: Sequence[str], at: datetime) -> int:
+        """Make the queued messages with these key prefixes due at `at`; how many."""
+        ...
 
 
 class StocktakeRepository(Protocol):
@@ -194,6 +296,9 @@ class UnitOfWork(Protocol):
 
     @property
     def api_tokens(self) -> ApiTokenRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     @property
     def stocktakes(self) -> StocktakeRepository: ...

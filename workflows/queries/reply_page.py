@@ -289,7 +289,7 @@ def _request_query() -> Select[Any]:
     earlier = tables.cycles.alias("earlier")
 
     def previous(column: Any) -> Any:
-        # The cycle created last before this one, cancelled ones aside (cycles.previous_cycle_id's rule).
+        # The cycle created last before this one, cancelled ones aside (as db.unit_of_work chooses it).
         return (
             select(column)
             .where(

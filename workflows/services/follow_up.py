@@ -22,16 +22,7 @@ from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.emails import agencies_by_code, agency_context, deadline_moves, queued_keys
-from workflows.queries.progress import (
-    answered_counts,
-    item_counts,
-    last_reminders,
-    overdue_milestones,
-    reply_versions,
-    unanswered_items,
-)
-from workflows.services.launch import locked_requests
+from workflows.queries.emails import agency_context
 
 
 @dataclass(frozen=True)
@@ -182,18 +173,19 @@ def _follow_up_cycle(
     report.cycles.append(cycle.name)
     # Two follow-ups of one cycle at once (two workers): the second waits here for the first to
     # commit, then sees its moves and queued messages (row locks on PostgreSQL; SQLite has one writer).
-    locked = locked_requests(uow, cycle.id)
+    locked = uow.requests.locked_for_cycle(cycle.id)
     schedule = config.schedule
     for code in _replies_received(uow, cycle, now):
         report.replies_received.append(f"{cycle.name}:{code}")
-    requested, answered = item_counts(uow, cycle.id), answered_counts(uow, cycle.id)
+    requested = uow.cycle_items.requested_per_agency(cycle.id)
+    answered = uow.cycle_items.answered_per_agency(cycle.id)
     reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     escalated_now: set[str] = set()
-    agencies = agencies_by_code(
-        uow, [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
+    agencies = uow.agencies.by_codes(
+        [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
     )
-    moves = deadline_moves(uow, cycle)
+    moves = uow.cycles.deadline_moves(cycle)
     for request in requests:
         agency = agencies[request.agency_code]
         # A body answering through another (the GMG through its chair): its chair is reminded, escalated to.
@@ -247,8 +239,8 @@ def _follow_up_cycle(
             request.escalated_at = now
             escalated_now.add(agency.code)
     late = [r for r in requests if r.state in (RequestState.OVERDUE, RequestState.ESCALATED)]
-    still_missing = unanswered_items(uow, cycle.id, [r.agency_code for r in late])
-    reminded_on = last_reminders(uow, cycle.id)
+    still_missing = uow.cycle_items.unanswered_codes(cycle.id, [r.agency_code for r in late])
+    reminded_on = uow.outbox.last_reminders(cycle.id)
     for request in late:
         code = request.agency_code
         items = still_missing.get(code, [])
@@ -287,7 +279,7 @@ def _send(
 def _reminders_already_queued(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, set[int]]:
     """Reminder points already queued per agency, read back from the outbox keys."""
     points: dict[str, set[int]] = defaultdict(set)
-    for key in queued_keys(uow, f"reminder:{cycle_id}:"):
+    for key in uow.outbox.queued_keys(f"reminder:{cycle_id}:"):
         _, _, agency_code, days = key.split(":")
         points[agency_code].add(int(days))
     return points
@@ -307,7 +299,7 @@ def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
     assert cycle.id is not None
     fresh = {
         code: version
-        for code, (version, announced) in reply_versions(uow, cycle.id).items()
+        for code, (version, announced) in uow.requests.reply_versions(cycle.id).items()
         if version != announced
     }
     sr = tables.status_requests
@@ -323,8 +315,8 @@ def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
 def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Mark ANSWERED the open requests whose agency has answered every item; returns those agencies."""
     assert cycle.id is not None
-    requested = item_counts(uow, cycle.id)
-    answered = answered_counts(uow, cycle.id)
+    requested = uow.cycle_items.requested_per_agency(cycle.id)
+    answered = uow.cycle_items.answered_per_agency(cycle.id)
     complete = [code for code, asked in requested.items() if answered.get(code, 0) >= asked]
     if not complete:
         return []
@@ -359,7 +351,7 @@ def _mark_overdue_milestones(
     }
     uow.session.flush()  # the listing below reads the moves just made
     per_owner: dict[str, int] = defaultdict(int)
-    for line in overdue_milestones(uow):
+    for line in uow.milestones.overdue():
         owner = line.owner or "(no owner)"
         per_owner[owner] += 1
         if line.id in newly:

@@ -9,7 +9,7 @@ does with each item) are in `domain.answers`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +22,6 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.answers import (
     UNKNOWN_LINK,
     AnswerProblem,
-    AnswerView,
     Conflict,
     InvalidAnswers,
     RawAnswer,
@@ -48,9 +47,7 @@ from domain.tokens import hash_token, new_nonce
 from workflows.config import CycleConfig
 from workflows.queries.emails import (
     agency_context,
-    deadline_moves,
     items_by_point,
-    previous_cycle_id,
     status_request_context,
     status_request_key,
 )
@@ -126,8 +123,8 @@ def record_answers(
     uow.session.refresh(request)
     now, today = clock.now(), clock.today()
     # Codes are all a save needs: no texts read on every submission.
-    items = request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
-    previous = previous_answers(uow, cycle, request.agency_code)
+    items = uow.cycle_items.with_recommendations(cycle.id or 0, request.agency_code, with_text=False)
+    previous = uow.updates.last_cycle_answers(cycle, request.agency_code)
     updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, request.agency_code)}
     given = {a.recommendation_id: a for a in answers if a.recommendation_id in items}
     by = f"{request.agency_code} focal point"
@@ -265,9 +262,10 @@ def reissue_link(
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
         agency = uow.agencies.require(agency_code)
         brief = [agency_code] if request.item_count > config.part_size else []
-        items = items_by_point(uow, cycle, [agency_code], codes_only=brief).get(agency_code, [])
+        rows = uow.cycle_items.with_last_answers(cycle, [agency_code], codes_only=brief)
+        items = items_by_point(rows).get(agency_code, [])
         context = status_request_context(
-            cycle, config, agency, request, items, moves=deadline_moves(uow, cycle)
+            cycle, config, agency, request, items, moves=uow.cycles.deadline_moves(cycle)
         )
         notifier.enqueue(
             "status-request",
@@ -294,56 +292,6 @@ def _request_for_token(
         raise NotFound(UNKNOWN_LINK)
     ensure_link_open(request, cycle, clock.now(), grace_days)
     return request, cycle
-
-
-def request_items(
-    uow: SqlUnitOfWork, cycle_id: int, agency_code: str, *, with_text: bool = True
-) -> dict[int, dict[str, Any]]:
-    """The request's items (cycle snapshot) with their recommendation, in report order."""
-    ci, rec = tables.cycle_items, tables.recommendations
-    columns = [
-        rec.c.id,
-        rec.c.code,
-        rec.c.kind,
-        rec.c.agenda_point,
-        rec.c.agenda_title,
-        rec.c.theme,
-        ci.c.role,
-    ]
-    rows = uow.session.execute(
-        select(*columns, *([rec.c.text] if with_text else []))
-        .join(rec, rec.c.id == ci.c.recommendation_id)
-        .where(ci.c.cycle_id == cycle_id, ci.c.agency_code == agency_code)
-        .order_by(rec.c.source, rec.c.position)
-    ).mappings()
-    return {row["id"]: dict(row) for row in rows}
-
-
-def previous_answers(
-    uow: SqlUnitOfWork,
-    cycle: StockTakeCycle,
-    agency_code: str,
-    recommendation_ids: Iterable[int] | None = None,
-) -> dict[int, tuple[AnswerView, str]]:
-    """Per recommendation (all, or those given), what this agency submitted last cycle, and its name."""
-    previous = previous_cycle_id(uow, cycle)
-    if previous is None:
-        return {}
-    su, cy = tables.status_updates, tables.cycles
-    query = (
-        select(su.c.recommendation_id, su.c.reported_status, su.c.narrative, cy.c.name)
-        .join(cy, cy.c.id == su.c.cycle_id)
-        .where(
-            su.c.cycle_id == previous,
-            su.c.agency_code == agency_code,
-            su.c.state != ReviewState.DRAFT.value,
-            su.c.reported_status.is_not(None),
-        )
-    )
-    if recommendation_ids is not None:
-        query = query.where(su.c.recommendation_id.in_(list(recommendation_ids)))
-    rows = uow.session.execute(query)
-    return {rid: (AnswerView(status, narrative), name) for rid, status, narrative, name in rows}
 
 
 def _recorded(
@@ -391,7 +339,7 @@ def _queue_receipt(
         "reply_url": config.reply_url(cycle.id or 0, agency.code, request.token_nonce),
         "submitted_at": now,
         "recorded": list(recorded),
-        "deadline_moves": deadline_moves(uow, cycle),
+        "deadline_moves": uow.cycles.deadline_moves(cycle),
     }
     notifier.enqueue(
         "receipt",

@@ -28,7 +28,6 @@ from domain.model import Milestone, MilestoneOutcome, agenda_heading
 from domain.stocktake import sentence_start
 from reporting.cells import set_text
 from workflows.config import CycleConfig
-from workflows.services import replies
 from workflows.services.sheet_files import MARK_PROPERTY
 
 CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = "Cycle", "Agency", "Deadline"
@@ -80,8 +79,8 @@ def write_template(
         if request is None:
             raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
         agency = uow.agencies.require(agency_code)
-        items = replies.request_items(uow, cycle.id or 0, agency_code)
-        previous = replies.previous_answers(uow, cycle, agency_code)
+        items = uow.cycle_items.with_recommendations(cycle.id or 0, agency_code)
+        previous = uow.updates.last_cycle_answers(cycle, agency_code)
         updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
         milestones = open_milestones(uow, list(items), agency_code)
         rows = []

@@ -86,7 +86,7 @@ def import_reply_file(
             )
             raise SpreadsheetRejected(path.name, [CellProblem(1, "B", what)])
         _check_mark(path.name, config, cycle, request.agency_code, sheet.mark, as_agency)
-        items = replies.request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
+        items = uow.cycle_items.with_recommendations(cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
         milestones = {m.id or 0: m for m in open_milestones(uow, list(items), request.agency_code)}
         answers, rows_of = _answers(

@@ -18,7 +18,6 @@ FORBIDDEN_IMPORTS = ("sqlalchemy", "db")
 PENDING = {
     "closing.py",
     "follow_up.py",
-    "launch.py",
     "replies.py",
     "reply_template.py",
     "review.py",

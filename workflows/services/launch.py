@@ -10,14 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, insert, literal, select, update
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.launch import check_new_cycle, check_rerun
 from domain.lifecycle import CycleState, RequestState
 from domain.model import StatusRequest, StockTakeCycle
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import (
@@ -40,7 +36,7 @@ class LaunchResult:
 
 
 def launch_cycle(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -70,7 +66,7 @@ def launch_cycle(
 
 
 def validate_launch(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     clock: Clock,
     *,
     name: str,
@@ -85,7 +81,7 @@ def validate_launch(
 
 
 def _check_launch(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     today: date,
     name: str,
     deadline: date,
@@ -110,7 +106,7 @@ def _check_launch(
 
 
 def _open_new_cycle(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     clock: Clock,
     config: CycleConfig,
     name: str,
@@ -120,12 +116,12 @@ def _open_new_cycle(
 ) -> StockTakeCycle:
     now = clock.now()
     cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=now)
-    uow.cycles.add(cycle)
     cycle.transition(CycleState.OPEN, at=now, by=by, why="cycle launched", deadline=deadline.isoformat())
     cycle.launched_at = now
-    uow.session.flush()
+    uow.cycles.add(cycle)
     assert cycle.id is not None
-    counts = _snapshot_items(uow, cycle.id)
+    uow.cycle_items.snapshot(cycle.id)
+    counts = uow.cycle_items.requested_per_agency(cycle.id)
     bodies = uow.agencies.by_codes(counts)
     for agency_code, item_count in sorted(counts.items()):
         body = bodies[agency_code]
@@ -146,24 +142,8 @@ def _open_new_cycle(
     return cycle
 
 
-def _snapshot_items(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
-    """Copy the active items' owners into the cycle with one INSERT ... SELECT; items per agency."""
-    r, o = tables.recommendations, tables.ownerships
-    owners_of_active_items = (
-        select(literal(cycle_id, Integer), o.c.recommendation_id, o.c.agency_code, o.c.role)
-        .join(r, r.c.id == o.c.recommendation_id)
-        .where(r.c.state == "active")
-    )
-    uow.session.execute(
-        insert(tables.cycle_items).from_select(
-            ["cycle_id", "recommendation_id", "agency_code", "role"], owners_of_active_items
-        )
-    )
-    return uow.cycle_items.requested_per_agency(cycle_id)
-
-
 def _enqueue_status_requests(
-    uow: SqlUnitOfWork, notifier: Notifier, cycle: StockTakeCycle, config: CycleConfig
+    uow: UnitOfWork, notifier: Notifier, cycle: StockTakeCycle, config: CycleConfig
 ) -> int:
     assert cycle.id is not None
     queued = uow.outbox.queued_keys(f"status-request:{cycle.id}:")
@@ -202,7 +182,7 @@ def _enqueue_status_requests(
     return enqueued
 
 
-def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
+def mark_requests_sent(uow: UnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
     """Move to SENT the pending requests (of one cycle, or of every open one) whose message has left."""
     with uow:
         sent_at = uow.outbox.status_requests_sent(cycle_id)
@@ -221,20 +201,12 @@ def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = 
     return moved
 
 
-def make_queued_messages_due(uow: SqlUnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
+def make_queued_messages_due(uow: UnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
     """Make this run's queued messages due now, cutting the outbox's own backoff short.
 
     Used when Prefect retries a sending task: its retry delay already was the wait.
     """
-    ob = tables.outbox
     with uow:
-        count = 0
-        for prefix in key_prefixes:
-            result = uow.session.execute(
-                update(ob)
-                .where(ob.c.state == "queued", ob.c.idempotency_key.startswith(prefix, autoescape=True))
-                .values(next_attempt_at=clock.now())
-            )
-            count += result.rowcount  # type: ignore[attr-defined]
+        count = uow.outbox.make_due(key_prefixes, clock.now())
         uow.commit()
     return count

@@ -12,15 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
-from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, MilestoneState, RequestState
-from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
+from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, RequestState
+from domain.model import Agency, ContactRole, StockTakeCycle
 from domain.policies import request_overdue
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
 
@@ -130,7 +126,7 @@ def _named(keys: Sequence[str], *, key_of_agency: int | None = None) -> str:
 
 
 def follow_up(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -161,7 +157,7 @@ def follow_up(
 
 
 def _follow_up_cycle(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -276,7 +272,7 @@ def _send(
     )
 
 
-def _reminders_already_queued(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, set[int]]:
+def _reminders_already_queued(uow: UnitOfWork, cycle_id: int) -> dict[str, set[int]]:
     """Reminder points already queued per agency, read back from the outbox keys."""
     points: dict[str, set[int]] = defaultdict(set)
     for key in uow.outbox.queued_keys(f"reminder:{cycle_id}:"):
@@ -285,13 +281,13 @@ def _reminders_already_queued(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, se
     return points
 
 
-def _replies_received(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
+def _replies_received(uow: UnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Mark complete replies answered; the agencies with a reply version not announced yet (now marked)."""
     sync_answered(uow, cycle, now)
     return announce_replies(uow, cycle)
 
 
-def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
+def announce_replies(uow: UnitOfWork, cycle: StockTakeCycle) -> list[str]:
     """The agencies whose reply has a version not announced yet, marked announced (the caller commits).
 
     Each version is announced once whichever run sees it first, however long ago it was given.
@@ -302,17 +298,12 @@ def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
         for code, (version, announced) in uow.requests.reply_versions(cycle.id).items()
         if version != announced
     }
-    sr = tables.status_requests
     for code, version in fresh.items():
-        uow.session.execute(
-            update(sr)
-            .where(sr.c.cycle_id == cycle.id, sr.c.agency_code == code)
-            .values(reply_announced_version=version)
-        )
+        uow.requests.mark_reply_announced(cycle.id, code, version)
     return sorted(fresh)
 
 
-def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
+def sync_answered(uow: UnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Mark ANSWERED the open requests whose agency has answered every item; returns those agencies."""
     assert cycle.id is not None
     requested = uow.cycle_items.requested_per_agency(cycle.id)
@@ -331,25 +322,21 @@ def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> l
 
 
 def _mark_overdue_milestones(
-    uow: SqlUnitOfWork, clock: Clock, report: FollowUpReport, checked_since: date | None
+    uow: UnitOfWork, clock: Clock, report: FollowUpReport, checked_since: date | None
 ) -> None:
     """Planned milestones past their due date become OVERDUE (by their lifecycle); list every overdue one.
 
     Only those that fell due since `checked_since` (the earliest open cycle's launch) are news: one
     due before the cycle began is overdue, but was never a milestone this follow-up saw fall due.
     """
-    m = tables.milestones
     today, now = clock.today(), clock.now()
-    due = uow.session.scalars(
-        select(Milestone).where(m.c.state == MilestoneState.PLANNED.value, m.c.due_date < today)
-    )
+    due = uow.milestones.planned_due_before(today)
     newly = {
         milestone.id
         for milestone in due
         if milestone.mark_overdue(today, at=now, by=SYSTEM)
         and (checked_since is None or milestone.due_date >= checked_since)
     }
-    uow.session.flush()  # the listing below reads the moves just made
     per_owner: dict[str, int] = defaultdict(int)
     for line in uow.milestones.overdue():
         owner = line.owner or "(no owner)"

@@ -14,11 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy import update as sql_update
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.answers import (
     UNKNOWN_LINK,
     AnswerProblem,
@@ -35,14 +30,13 @@ from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
     Answer,
     Channel,
-    Milestone,
     MilestoneOutcome,
     MilestoneReport,
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import CycleConfig
 from workflows.queries.emails import (
@@ -65,7 +59,7 @@ class SaveResult:
 
 
 def save_reply(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -94,7 +88,7 @@ def save_reply(
 
 
 def record_answers(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -116,11 +110,8 @@ def record_answers(
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
     # One save of a request at a time: a second browser tab saving meanwhile waits, then sees this
-    # save's versions and gets a conflict, not a duplicate row or a lost update. A write that changes
-    # nothing locks the row on PostgreSQL and takes SQLite's write lock before anything is read.
-    sr = tables.status_requests
-    uow.session.execute(sql_update(sr).where(sr.c.id == request.id).values(state=sr.c.state))
-    uow.session.refresh(request)
+    # save's versions and gets a conflict, not a duplicate row or a lost update.
+    uow.requests.lock(request)
     now, today = clock.now(), clock.today()
     # Codes are all a save needs: no texts read on every submission.
     items = uow.cycle_items.with_recommendations(cycle.id or 0, request.agency_code, with_text=False)
@@ -178,7 +169,6 @@ def record_answers(
     if submit and (every_item or not partial):
         request.mark_answered(at=now, by=by, channel=channel)
     if submit:
-        uow.session.flush()
         recorded = _recorded(items, updates)
         if saved:
             _queue_receipt(uow, notifier, config, request, cycle, recorded, updates, now)
@@ -192,7 +182,7 @@ def record_answers(
 
 
 def _move_milestones(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     answers: Sequence[tuple[Answer, int]],
     codes: dict[int, str],
     request: StatusRequest,
@@ -203,13 +193,7 @@ def _move_milestones(
     """Apply each submitted milestone report to its milestone; the problems of those it refuses."""
     if not answers:
         return []
-    ms = tables.milestones
-    milestones = {
-        m.id: m
-        for m in uow.session.scalars(
-            select(Milestone).where(ms.c.recommendation_id.in_([rid for _, rid in answers]))
-        )
-    }
+    milestones = {m.id: m for m in uow.milestones.for_recommendations([rid for _, rid in answers])}
     problems = []
     for answer, rid in answers:
         for report in answer.milestones:
@@ -239,7 +223,7 @@ def _move_milestones(
 
 
 def reissue_link(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -280,14 +264,14 @@ def reissue_link(
 
 
 def _request_for_token(
-    uow: SqlUnitOfWork, clock: Clock, token: str, grace_days: int
+    uow: UnitOfWork, clock: Clock, token: str, grace_days: int
 ) -> tuple[StatusRequest, StockTakeCycle]:
     if not token or len(token) > 200:
         raise NotFound(UNKNOWN_LINK)
     request = uow.requests.by_token_hash(hash_token(token))
     if request is None:
         raise NotFound(UNKNOWN_LINK)
-    cycle = uow.session.get(StockTakeCycle, request.cycle_id)
+    cycle = uow.cycles.by_id(request.cycle_id)
     if cycle is None:
         raise NotFound(UNKNOWN_LINK)
     ensure_link_open(request, cycle, clock.now(), grace_days)
@@ -320,7 +304,7 @@ def _said(report: dict[str, Any]) -> str:
 
 
 def _queue_receipt(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     config: CycleConfig,
     request: StatusRequest,

@@ -33,7 +33,7 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import OverdueMilestone
+from domain.ports import ItemToAsk, OverdueMilestone
 
 T = TypeVar("T")
 
@@ -392,12 +392,11 @@ class CycleItems:
 
     def with_last_answers(
         self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
-    ) -> list[Any]:
+    ) -> list[ItemToAsk]:
         """The agencies' items in report order, with what each agency said of them last cycle.
 
-        Rows of agency_code, role, code, kind, agenda_point, agenda_title, text, reported_status and
-        narrative; agencies in `codes_only` get no texts or last answers (None): 20,000 texts are most
-        of a large launch's reading.
+        Agencies in `codes_only` get no texts or last answers (None): 20,000 texts are most of a large
+        launch's reading.
         """
         ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
         brief = set(codes_only)
@@ -411,7 +410,7 @@ class CycleItems:
         )
         layout = (ci.c.agency_code, ci.c.role, r.c.code, r.c.kind, r.c.agenda_point, r.c.agenda_title)
         details = (r.c.text, su.c.reported_status, su.c.narrative)
-        return [
+        rows = [
             *self.session.execute(
                 select(*layout, *details)
                 .join(r, r.c.id == ci.c.recommendation_id)
@@ -428,6 +427,7 @@ class CycleItems:
                 .order_by(ci.c.agency_code, r.c.source, r.c.position)
             ).all(),
         ]
+        return [ItemToAsk(*row) for row in rows]
 
     def snapshot(self, cycle_id: int) -> None:
         """Copy the active items' owners into the cycle with one INSERT ... SELECT."""

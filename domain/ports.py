@@ -32,6 +32,20 @@ class OverdueMilestone(NamedTuple):
     owner: str | None  # the milestone's agency, else its item's lead
 
 
+class ItemToAsk(NamedTuple):
+    """An item as a status request's e-mail lists it, with what the agency said of it last cycle."""
+
+    agency_code: str
+    role: str
+    code: str
+    kind: str
+    agenda_point: int | None
+    agenda_title: str | None
+    text: str | None  # None when the e-mail lists codes only
+    reported_status: str | None
+    narrative: str | None
+
+
 class Clock(Protocol):
     """Where use cases get the time from (a fixed clock in tests and replays)."""
 
@@ -171,7 +185,7 @@ class CycleItemRepository(Protocol):
 
     def with_last_answers(
         self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
-    ) -> list[Any]:
+    ) -> list[ItemToAsk]:
         """The agencies' items in report order, with what each said of them last cycle (for e-mails)."""
         ...
 

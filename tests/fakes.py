@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
-from typing import Any, NamedTuple, Self
+from typing import Any, Self
 
 from domain.errors import NotFound
 from domain.launch import Readiness, is_placeholder
@@ -28,7 +28,7 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import OverdueMilestone
+from domain.ports import ItemToAsk, OverdueMilestone
 
 ANSWERED = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
 
@@ -166,20 +166,6 @@ class FakeCycles:
         return sum(1 for before, after in pairwise(deadlines) if before != after)
 
 
-class ItemRow(NamedTuple):
-    """An item as a status request's e-mail lists it, with what the agency said of it last cycle."""
-
-    agency_code: str
-    role: str
-    code: str
-    kind: str
-    agenda_point: int | None
-    agenda_title: str | None
-    text: str | None
-    reported_status: str | None
-    narrative: str | None
-
-
 class FakeCycleItems:
     """What each cycle asks of each agency, in memory (`add` them in report order, or `snapshot`)."""
 
@@ -230,7 +216,7 @@ class FakeCycleItems:
 
     def with_last_answers(
         self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
-    ) -> list[ItemRow]:
+    ) -> list[ItemToAsk]:
         # Last cycle's answers are the fakes' to skip: these tests launch a first cycle.
         brief = set(codes_only)
         rows = []
@@ -239,7 +225,7 @@ class FakeCycleItems:
                 rec = self.recommendations.by_id(item.recommendation_id)
                 text = None if agency in brief else rec.text
                 rows.append(
-                    ItemRow(
+                    ItemToAsk(
                         agency,
                         item.role,
                         rec.code,

@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.figures import StocktakeFigures, headline
 from domain.model import Agency, StatusRequest, StockTakeCycle
+from domain.ports import ItemToAsk
 from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
@@ -104,11 +105,11 @@ def summary_context(
     }
 
 
-def items_by_point(rows: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
+def items_by_point(rows: Iterable[ItemToAsk]) -> dict[str, list[dict[str, Any]]]:
     """Each agency's items grouped by agenda point, with what it said last cycle.
 
-    `rows` are the cycle items' repository's `with_last_answers` (texts and last answers None for
-    agencies whose e-mail lists codes only).
+    `rows` come from `uow.cycle_items.with_last_answers` (texts and last answers None for agencies
+    whose e-mail lists codes only).
     """
     points: dict[str, dict[int | None, dict[str, Any]]] = defaultdict(dict)
     for row in rows:

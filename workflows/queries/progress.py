@@ -12,7 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 
 from db import tables
-from db.unit_of_work import SqlUnitOfWork, answered_per
+from db.repositories import answered_per
+from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.launch import cycle_slug
 from domain.lifecycle import CycleState

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, Text, and_, bindparam, cast, select
 
 from db import tables
+from db.evidence import packed_files, unpack
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason
 from domain.errors import NotFound
@@ -28,7 +29,6 @@ from domain.model import StatusRequest, StatusUpdate, StockTakeCycle, agenda_hea
 from domain.ports import Clock
 from domain.tokens import hash_token
 from workflows.config import CycleConfig
-from workflows.queries.evidence import packed_files, unpack
 
 
 class NoSuchPart(NotFound):
@@ -294,7 +294,7 @@ def _request_query() -> Select[Any]:
     earlier = tables.cycles.alias("earlier")
 
     def previous(column: Any) -> Any:
-        # The cycle created last before this one, cancelled ones aside (cycles.previous_cycle_id's rule).
+        # The cycle created last before this one, cancelled ones aside (as db.unit_of_work chooses it).
         return (
             select(column)
             .where(

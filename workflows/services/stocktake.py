@@ -12,34 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import select
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.launch import cycle_slug
-from domain.model import Answering, Milestone, StockTakeCycle
-from domain.ports import Clock
-from domain.stocktake import ClosedItem, CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
+from domain.ports import Clock, UnitOfWork
+from domain.stocktake import StockTake, StocktakeFigures
 from reporting import FORMATS
-from workflows.queries.evidence import packed_files, unpack
-from workflows.queries.figures import closed_query, latest_before
-
-
-def _info(cycle: StockTakeCycle) -> CycleInfo:
-    return CycleInfo(
-        name=cycle.name,
-        hlcp_session=cycle.hlcp_session,
-        deadline=cycle.deadline,
-        launched_at=cycle.launched_at,
-        symbol=cycle.symbol,
-        venue=cycle.venue,
-        document_date=cycle.document_date,
-        action_requested=cycle.action_requested,
-    )
-
 
 # The document fields `set_document` may change, with their longest allowed length (None: any).
 DOCUMENT_FIELDS: dict[str, int | None] = {
@@ -61,7 +39,7 @@ def check_document(values: dict[str, str | date | None]) -> None:
             raise ValidationError(name, f"is {len(value)} characters long; at most {limit} fit")
 
 
-def set_document(uow: SqlUnitOfWork, cycle_name: str, **values: str | date | None) -> None:
+def set_document(uow: UnitOfWork, cycle_name: str, **values: str | date | None) -> None:
     """Set the form of a cycle's stock-take document (symbol, session, venue, date, action requested).
 
     Only the fields given change; an empty string clears a field back to its default.
@@ -74,82 +52,15 @@ def set_document(uow: SqlUnitOfWork, cycle_name: str, **values: str | date | Non
         uow.commit()
 
 
-def previous_cycle(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> StockTakeCycle | None:
-    """The latest cycle launched before `cycle` (for a cycle not yet launched: the latest launched)."""
-    return uow.session.scalars(latest_before(select(StockTakeCycle), cycle.id, cycle.launched_at)).first()
+def figures_of(uow: UnitOfWork, cycle_name: str, *, today: date) -> StocktakeFigures:
+    """The stock-take figures of `cycle_name` as of `today` (for the e-mail, the artifact, the CLI)."""
+    with uow:
+        return build_stocktake(uow, cycle_name, today=today).figures
 
 
-def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> StockTake:
+def build_stocktake(uow: UnitOfWork, cycle_name: str, *, today: date) -> StockTake:
     """The stock-take of `cycle_name` as of `today`, compared with the previous cycle."""
-    session = uow.session
-    cycle = uow.cycles.require(cycle_name)
-    previous = previous_cycle(uow, cycle)
-    items_t, updates_t = tables.cycle_items, tables.status_updates
-    in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
-
-    items = session.execute(select(items_t).where(items_t.c.cycle_id == cycle.id)).all()
-    recommendations = session.execute(
-        select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
-    ).all()
-    a = tables.agencies.c
-    agencies = session.execute(select(a.code, a.name, a.short_name, a.article, a.answers)).all()
-    names = {row.code: row.name for row in agencies}
-    display = {row.code: f"{row.article} {row.short_name or row.name}".strip() for row in agencies}
-    by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
-    updates = session.execute(
-        select(updates_t, packed_files(updates_t)).where(updates_t.c.cycle_id == cycle.id)
-    ).all()
-    previous_updates: Sequence[Any] = ()
-    if previous is not None:
-        u = updates_t.c
-        previous_updates = session.execute(
-            select(u.recommendation_id, u.agency_code, u.state, u.reported_status, u.assessed_status).where(
-                updates_t.c.cycle_id == previous.id, updates_t.c.recommendation_id.in_(in_cycle)
-            )
-        ).all()
-    milestone_rows = session.execute(
-        select(tables.milestones).where(tables.milestones.c.recommendation_id.in_(in_cycle))
-    ).all()
-    milestones = [
-        Milestone(
-            recommendation_id=m.recommendation_id,
-            title=m.title,
-            due_date=m.due_date,
-            agency_code=m.agency_code,
-            state=m.state,
-        )
-        for m in milestone_rows
-    ]
-    for milestone, row in zip(milestones, milestone_rows, strict=True):
-        milestone.done_on, milestone.note = row.done_on, row.note
-    return assemble_stocktake(
-        cycle=_info(cycle),
-        previous=_info(previous) if previous else None,
-        today=today,
-        recommendations=recommendations,
-        items=items,
-        agency_names=names,
-        updates=updates,
-        previous_updates=previous_updates,
-        milestones=milestones,
-        source_titles=sorted({r.source for r in recommendations}),
-        display_names=display,
-        answered_by_secretariat=by_secretariat,
-        closed=closed_items(uow),
-        evidence_files={
-            (u.recommendation_id, u.agency_code): unpack(u.files_packed, u.recommendation_id, u.agency_code)
-            for u in updates
-        },
-    )
-
-
-def closed_items(uow: SqlUnitOfWork) -> list[ClosedItem]:
-    """The recommendations the secretariat closed, with how, why and when (their latest move); one query."""
-    latest = {row.code: row for row in uow.session.execute(closed_query())}  # by id: the last move wins
-    return [
-        ClosedItem(row.code, row.text, row.state, row.why, row.at.date() if row.at else None)
-        for row in latest.values()
-    ]
+    return uow.stocktakes.of_cycle(uow.cycles.require(cycle_name), today)
 
 
 def report_file_name(cycle_name: str, fmt: str) -> str:
@@ -194,7 +105,7 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 
 def write_reports(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     cycle_name: str,
     *,
     formats: Sequence[str] = FORMATS,
@@ -214,7 +125,7 @@ class WrittenStocktake:
 
 
 def write_stocktake(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     cycle_name: str,
     *,
     formats: Sequence[str] = FORMATS,

@@ -16,6 +16,7 @@ from itertools import pairwise
 from typing import Any, Self
 
 from domain.errors import NotFound
+from domain.evidence import StoredFile
 from domain.launch import Readiness, is_placeholder
 from domain.lifecycle import MilestoneState, ReviewState, Transition
 from domain.model import (
@@ -28,7 +29,6 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.evidence import StoredFile
 from domain.ports import AttachedFile, ItemToAsk, NewFile, OverdueMilestone
 
 ANSWERED = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache, cached_property
 from typing import Protocol
 
 from domain.figures import StocktakeFigures, percent
@@ -47,6 +48,7 @@ STATUS_ORDER: tuple[str, ...] = (
 REPORTED_STATES = frozenset({ReviewState.SUBMITTED, ReviewState.RETURNED, ReviewState.ACCEPTED})
 
 
+@cache  # a handful of values, asked for once per cell of every format
 def status_label(status: str | None) -> str:
     """Human label of a status value, "No answer" for None."""
     if status is None or status == NO_ANSWER:
@@ -235,7 +237,10 @@ class MilestoneLine:
 
 @dataclass(frozen=True)
 class ItemReport:
-    """One recommendation in the report."""
+    """One recommendation in the report.
+
+    Its derived facts are cached: every format asks them of every item, several times over.
+    """
 
     code: str
     kind: str
@@ -248,17 +253,17 @@ class ItemReport:
     change: Change | None
     newly_overdue: bool = False
 
-    @property
+    @cached_property
     def lead(self) -> OwnerPart | None:
         return next((o for o in self.owners if o.is_lead), None)
 
-    @property
+    @cached_property
     def reported(self) -> bool:
         """The lead answered (with no lead: any owner did); contributors' parts alone do not count."""
         lead = self.lead
         return lead.answered if lead is not None else any(o.answered for o in self.owners)
 
-    @property
+    @cached_property
     def status_key(self) -> str:
         """The rolled-up status when reported, else NO_ANSWER: the key the counts and charts use."""
         return (self.rolled_up_status if self.reported else None) or NO_ANSWER
@@ -271,47 +276,47 @@ class ItemReport:
     def newly_blocked(self) -> bool:
         return self.change == Change.CHANGED and self.status_key == ReportedStatus.BLOCKED
 
-    @property
+    @cached_property
     def short_title(self) -> str:
         """The recommendation's first sentence, cut at a word near 90 characters."""
         return condense(self.text, 90)
 
-    @property
+    @cached_property
     def text_beyond_title(self) -> bool:
         """The short title leaves part of the text out (so the text is quoted in full too)."""
         return self.short_title != " ".join(self.text.split())
 
-    @property
+    @cached_property
     def last_answered_on(self) -> date | None:
         return max((o.reported_on for o in self.owners if o.reported_on), default=None)
 
-    @property
+    @cached_property
     def confirmed(self) -> bool:
         """Reported, and its lead (with no lead: every answering owner) chose No change since last time."""
         lead = self.lead
         answering = [lead] if lead is not None else [o for o in self.owners if o.answered]
         return self.reported and all(o.answered and o.no_change for o in answering)
 
-    @property
+    @cached_property
     def needs_narrative(self) -> bool:
         """Shown in full: it changed, is reported for the first time, or is blocked."""
         changed = self.change in (Change.CHANGED, Change.FIRST_REPORT)
         return changed or self.status_key == ReportedStatus.BLOCKED
 
-    @property
+    @cached_property
     def disagreement(self) -> bool:
         return any(o.disagrees for o in self.owners)
 
-    @property
+    @cached_property
     def overdue_milestones(self) -> tuple[MilestoneLine, ...]:
         return tuple(m for m in self.milestones if m.overdue)
 
-    @property
+    @cached_property
     def evidence(self) -> tuple[str, ...]:
         """Every owner's evidence links, lead's first, without repeats."""
         return tuple(dict.fromkeys(link for o in self.owners for link in o.evidence))
 
-    @property
+    @cached_property
     def roll_up_parts(self) -> str:
         """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
         return "; ".join(
@@ -406,7 +411,7 @@ class StockTake:
     method: tuple[str, ...] = field(default=())
     closed: tuple[ClosedItem, ...] = field(default=())
 
-    @property
+    @cached_property
     def items(self) -> list[ItemReport]:
         return [item for section in self.sections for item in section.items]
 
@@ -546,12 +551,13 @@ def _utc_date(moment: datetime | None) -> date | None:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
 
 
-def _rolled_up(parts: Sequence[tuple[str, str | None]]) -> str | None:
+@cache  # few distinct combinations of roles and statuses, met once per recommendation and cycle
+def _rolled_up(parts: tuple[tuple[str, str | None], ...]) -> str | None:
     status = roll_up(parts) if parts else None
     return status.value if status is not None else None
 
 
-def _reported_status(parts: Sequence[tuple[str, str | None]]) -> str | None:
+def _reported_status(parts: tuple[tuple[str, str | None], ...]) -> str | None:
     """The rolled-up status if the item counts as reported (its lead answered), else None."""
     lead = [status for role, status in parts if role == OwnerRole.LEAD]
     if lead and lead[0] is None:
@@ -633,7 +639,9 @@ def assemble_stocktake(
             )
             for o in owners
         )
-        previous_parts = [(o.role, effective_status(before.get((rec.id, o.agency_code)))) for o in owners]
+        previous_parts = tuple(
+            (o.role, effective_status(before.get((rec.id, o.agency_code)))) for o in owners
+        )
         lines = tuple(
             MilestoneLine(
                 m.title,
@@ -647,7 +655,7 @@ def assemble_stocktake(
             )
             for m in sorted(milestones_of[rec.id], key=lambda m: (m.due_date, m.title))
         )
-        current_parts = [(p.role, p.effective_status) for p in parts]
+        current_parts = tuple((p.role, p.effective_status) for p in parts)
         rolled = _rolled_up(current_parts)
         previous_status = _reported_status(previous_parts) if previous else None
         change = newly_overdue = None

@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time
-from typing import NewType
+from typing import BinaryIO, NewType
 
 from docx import Document
 from docx.document import Document as DocumentObject
@@ -483,8 +483,8 @@ def _page(document: DocumentObject) -> None:
     section.left_margin = section.right_margin = Cm(2.5)
 
 
-def render_docx(st: StockTake) -> bytes:
-    """The report as .docx bytes."""
+def write_docx(st: StockTake, handle: BinaryIO) -> None:
+    """Write the report as .docx into `handle`."""
     document = Document()
     _styles(document)
     _page(document)
@@ -520,4 +520,11 @@ def render_docx(st: StockTake) -> bytes:
     skeleton = io.BytesIO()
     document.save(skeleton)
     # The body's own sectPr is its last child: every other section break sits in a w:pPr.
-    return splice(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", _one_row_annex(w, st))
+    splice(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", _one_row_annex(w, st), handle)
+
+
+def render_docx(st: StockTake) -> bytes:
+    """The report as .docx bytes (as `write_docx` writes them)."""
+    buffer = io.BytesIO()
+    write_docx(st, buffer)
+    return buffer.getvalue()

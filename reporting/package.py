@@ -12,6 +12,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable
+from typing import BinaryIO
 from xml.sax.saxutils import escape
 
 # Characters XML 1.0 does not allow (agencies paste text from anywhere): dropped, not an error.
@@ -23,10 +24,10 @@ def xml_text(text: object) -> str:
     return escape(_ILLEGAL.sub("", str(text)))
 
 
-def splice(package: bytes, member: str, before: bytes, chunks: Iterable[bytes]) -> bytes:
-    """`package` with `chunks` streamed into its `member` just before the last occurrence of `before`."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(buffer, "w") as target:
+def splice(package: bytes, member: str, before: bytes, chunks: Iterable[bytes], into: BinaryIO) -> None:
+    """Write `package` into `into` with `chunks` streamed into its `member` just before the last
+    occurrence of `before`."""
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(into, "w") as target:
         for info in source.infolist():
             content = source.read(info)
             if info.filename != member:
@@ -38,4 +39,3 @@ def splice(package: bytes, member: str, before: bytes, chunks: Iterable[bytes]) 
                 for chunk in chunks:
                     stream.write(chunk)
                 stream.write(content[end:])
-    return buffer.getvalue()

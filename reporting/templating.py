@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from domain.stocktake import STATUS_ORDER, Change, long_date, status_label
+from domain.stocktake import STATUS_ORDER, Change, StockTake, long_date, status_label
+from reporting.outline import document_date, heading_lines, outline
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
 
@@ -69,3 +71,30 @@ def environment(*, html: bool) -> Environment:
     env.tests.update(web_link=is_web_link)
     env.globals.update(STATUS_ORDER=STATUS_ORDER)
     return env
+
+
+def report_template(stocktake: StockTake, *, html: bool, **extra: Any) -> tuple[Template, dict[str, Any]]:
+    """The stock-take's template (HTML or Markdown) and what it is rendered with."""
+    context = {
+        "st": stocktake,
+        "parts": outline(stocktake),
+        "heading": heading_lines(stocktake),
+        "date": document_date(stocktake),
+        **extra,
+    }
+    name = "stocktake.html.j2" if html else "stocktake.md.j2"
+    return environment(html=html).get_template(name), context
+
+
+def write_template(handle: BinaryIO, template: Template, context: dict[str, Any]) -> None:
+    """Stream `template` rendered with `context` into `handle` as UTF-8: a large report is never one string.
+
+    The pieces Jinja yields are small (a cell, a word): they are joined a few thousand at a time.
+    """
+    batch: list[str] = []
+    for piece in template.generate(**context):
+        batch.append(piece)
+        if len(batch) >= 4096:
+            handle.write("".join(batch).encode())
+            batch.clear()
+    handle.write("".join(batch).encode())

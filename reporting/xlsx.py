@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -191,8 +191,8 @@ def _summary(sheet: Any, st: StockTake) -> None:
         sheet.append(text_row(sheet, [a.code, a.name, a.items_answered, a.items_asked, rate]))
 
 
-def render_xlsx(st: StockTake) -> bytes:
-    """The report as .xlsx bytes: a Summary sheet and an Items sheet."""
+def write_xlsx(st: StockTake, handle: BinaryIO) -> None:
+    """Write the report as .xlsx into `handle`: a Summary sheet and an Items sheet."""
     workbook = Workbook(write_only=True)
     _summary(workbook.create_sheet("Summary"), st)
     items = workbook.create_sheet("Items")
@@ -203,4 +203,11 @@ def render_xlsx(st: StockTake) -> bytes:
     skeleton = io.BytesIO()
     workbook.save(skeleton)
     rows = _item_rows(st, wrap_style, date_style)
-    return splice(skeleton.getvalue(), items.path.lstrip("/"), b"</sheetData>", rows)
+    splice(skeleton.getvalue(), items.path.lstrip("/"), b"</sheetData>", rows, handle)
+
+
+def render_xlsx(st: StockTake) -> bytes:
+    """The report as .xlsx bytes (as `write_xlsx` writes them)."""
+    buffer = io.BytesIO()
+    write_xlsx(st, buffer)
+    return buffer.getvalue()

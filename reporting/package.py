@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable
-from typing import BinaryIO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, BinaryIO
 from xml.sax.saxutils import escape
 
 # Characters XML 1.0 does not allow (agencies paste text from anywhere): dropped, not an error.
@@ -24,9 +25,10 @@ def xml_text(text: object) -> str:
     return escape(_ILLEGAL.sub("", str(text)))
 
 
-def splice(package: bytes, member: str, before: bytes, chunks: Iterable[bytes], into: BinaryIO) -> None:
-    """Write `package` into `into` with `chunks` streamed into its `member` just before the last
-    occurrence of `before`."""
+@contextmanager
+def spliced(package: bytes, member: str, before: bytes, into: BinaryIO) -> Iterator[IO[bytes]]:
+    """`package` written into `into`; what is written to the stream yielded goes into its `member`,
+    just before the last occurrence of `before`."""
     with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(into, "w") as target:
         for info in source.infolist():
             content = source.read(info)
@@ -36,6 +38,5 @@ def splice(package: bytes, member: str, before: bytes, chunks: Iterable[bytes], 
             end = content.rindex(before)
             with target.open(info, "w") as stream:
                 stream.write(content[:end])
-                for chunk in chunks:
-                    stream.write(chunk)
+                yield stream
                 stream.write(content[end:])

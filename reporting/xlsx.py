@@ -20,7 +20,7 @@ from openpyxl.utils.datetime import to_excel
 from domain.figures import figure_labels
 from domain.stocktake import STATUS_ORDER, StockTake, long_date, status_label
 from reporting.cells import text_cell, text_row
-from reporting.package import splice, xml_text
+from reporting.package import spliced, xml_text
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="EEF3F8")
@@ -202,8 +202,9 @@ def write_xlsx(st: StockTake, handle: BinaryIO) -> None:
     workbook.properties.created = workbook.properties.modified = produced
     skeleton = io.BytesIO()
     workbook.save(skeleton)
-    rows = _item_rows(st, wrap_style, date_style)
-    splice(skeleton.getvalue(), items.path.lstrip("/"), b"</sheetData>", rows, handle)
+    with spliced(skeleton.getvalue(), items.path.lstrip("/"), b"</sheetData>", handle) as sheet_data:
+        for chunk in _item_rows(st, wrap_style, date_style):
+            sheet_data.write(chunk)
 
 
 def render_xlsx(st: StockTake) -> bytes:

@@ -9,22 +9,22 @@ made here, once, so every format says the same thing.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache, cached_property
-from typing import Protocol
+from functools import cache, lru_cache
+from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 from domain.figures import StocktakeFigures, percent
 from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import (
     Channel,
     LabelledEnum,
-    Milestone,
     OwnerRole,
     RecommendationKind,
     ReportedStatus,
     agenda_heading,
+    milestone_overdue,
 )
 from domain.policies import request_overdue, roll_up
 
@@ -69,6 +69,31 @@ class Change(LabelledEnum):
     NOT_REPORTED = "not_reported"
 
 
+_Owner = TypeVar("_Owner")
+_Value = TypeVar("_Value")
+
+
+class _cached(Generic[_Owner, _Value]):  # a decorator, named like `property`
+    """`functools.cached_property` without its lock: Python 3.11 takes one on each first read, which
+    cost more than the facts themselves across a hundred thousand items."""
+
+    def __init__(self, compute: Callable[[_Owner], _Value]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: _Owner, owner: type[Any] | None = None) -> _Value: ...
+    def __get__(self, instance: _Owner | None, owner: type[Any] | None = None) -> Self | _Value:
+        if instance is None:
+            return self
+        value = self.compute(instance)
+        instance.__dict__[self.name] = value  # found before this descriptor from now on
+        return value
+
+
 # Input records: the service passes database rows, tests may pass domain objects.
 class RecommendationRecord(Protocol):
     id: int
@@ -94,6 +119,16 @@ class StatusRecord(Protocol):
     state: str
     reported_status: str | None
     assessed_status: str | None
+
+
+class MilestoneRecord(Protocol):
+    recommendation_id: int
+    title: str
+    due_date: date
+    agency_code: str | None
+    state: str
+    done_on: date | None
+    note: str | None
 
 
 class UpdateRecord(StatusRecord, Protocol):
@@ -253,17 +288,17 @@ class ItemReport:
     change: Change | None
     newly_overdue: bool = False
 
-    @cached_property
+    @_cached
     def lead(self) -> OwnerPart | None:
         return next((o for o in self.owners if o.is_lead), None)
 
-    @cached_property
+    @_cached
     def reported(self) -> bool:
         """The lead answered (with no lead: any owner did); contributors' parts alone do not count."""
         lead = self.lead
         return lead.answered if lead is not None else any(o.answered for o in self.owners)
 
-    @cached_property
+    @_cached
     def status_key(self) -> str:
         """The rolled-up status when reported, else NO_ANSWER: the key the counts and charts use."""
         return (self.rolled_up_status if self.reported else None) or NO_ANSWER
@@ -276,47 +311,47 @@ class ItemReport:
     def newly_blocked(self) -> bool:
         return self.change == Change.CHANGED and self.status_key == ReportedStatus.BLOCKED
 
-    @cached_property
+    @_cached
     def short_title(self) -> str:
         """The recommendation's first sentence, cut at a word near 90 characters."""
         return condense(self.text, 90)
 
-    @cached_property
+    @_cached
     def text_beyond_title(self) -> bool:
         """The short title leaves part of the text out (so the text is quoted in full too)."""
         return self.short_title != " ".join(self.text.split())
 
-    @cached_property
+    @_cached
     def last_answered_on(self) -> date | None:
         return max((o.reported_on for o in self.owners if o.reported_on), default=None)
 
-    @cached_property
+    @_cached
     def confirmed(self) -> bool:
         """Reported, and its lead (with no lead: every answering owner) chose No change since last time."""
         lead = self.lead
         answering = [lead] if lead is not None else [o for o in self.owners if o.answered]
         return self.reported and all(o.answered and o.no_change for o in answering)
 
-    @cached_property
+    @_cached
     def needs_narrative(self) -> bool:
         """Shown in full: it changed, is reported for the first time, or is blocked."""
         changed = self.change in (Change.CHANGED, Change.FIRST_REPORT)
         return changed or self.status_key == ReportedStatus.BLOCKED
 
-    @cached_property
+    @_cached
     def disagreement(self) -> bool:
         return any(o.disagrees for o in self.owners)
 
-    @cached_property
+    @_cached
     def overdue_milestones(self) -> tuple[MilestoneLine, ...]:
         return tuple(m for m in self.milestones if m.overdue)
 
-    @cached_property
+    @_cached
     def evidence(self) -> tuple[str, ...]:
         """Every owner's evidence links, lead's first, without repeats."""
         return tuple(dict.fromkeys(link for o in self.owners for link in o.evidence))
 
-    @cached_property
+    @_cached
     def roll_up_parts(self) -> str:
         """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
         return "; ".join(
@@ -411,7 +446,7 @@ class StockTake:
     method: tuple[str, ...] = field(default=())
     closed: tuple[ClosedItem, ...] = field(default=())
 
-    @cached_property
+    @_cached
     def items(self) -> list[ItemReport]:
         return [item for section in self.sections for item in section.items]
 
@@ -473,6 +508,7 @@ class StockTake:
         return [(a.code, a.rate) for a in self.agencies if not a.by_secretariat]
 
 
+@lru_cache(maxsize=1024)  # a report shows the same few days thousands of times
 def long_date(day: date | None) -> str:
     """ "2 March 2026"; empty for None."""
     return f"{day.day} {day:%B %Y}" if day is not None else ""
@@ -600,7 +636,7 @@ def assemble_stocktake(
     agency_names: Mapping[str, str],
     updates: Iterable[UpdateRecord],
     previous_updates: Iterable[StatusRecord] = (),
-    milestones: Iterable[Milestone] = (),
+    milestones: Iterable[MilestoneRecord] = (),
     source_titles: Sequence[str] = (),
     display_names: Mapping[str, str] | None = None,
     answered_by_secretariat: frozenset[str] = frozenset(),
@@ -617,7 +653,7 @@ def assemble_stocktake(
         owners_of[item.recommendation_id].append(item)
     current = {(u.recommendation_id, u.agency_code): u for u in updates}
     before = {(u.recommendation_id, u.agency_code): u for u in previous_updates}
-    milestones_of: dict[int, list[Milestone]] = defaultdict(list)
+    milestones_of: dict[int, list[MilestoneRecord]] = defaultdict(list)
     for milestone in milestones:
         milestones_of[milestone.recommendation_id].append(milestone)
 
@@ -648,7 +684,7 @@ def assemble_stocktake(
                 m.due_date,
                 m.state,
                 m.agency_code,
-                m.is_overdue_on(today),
+                milestone_overdue(m.state, m.due_date, today),
                 m.done_on,
                 m.note or "",
                 shown.get(m.agency_code, m.agency_code) if m.agency_code else "",
@@ -662,7 +698,7 @@ def assemble_stocktake(
         if previous is not None:
             change = change_since(current=_reported_status(current_parts), previous=previous_status)
             newly_overdue = any(line.overdue for line in lines) and not any(
-                m.is_overdue_on(previous.deadline) for m in milestones_of[rec.id]
+                milestone_overdue(m.state, m.due_date, previous.deadline) for m in milestones_of[rec.id]
             )
         report = ItemReport(
             code=rec.code,

@@ -24,7 +24,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.launch import cycle_slug
 from domain.lifecycle import CLOSED_STATES
-from domain.model import Answering, Milestone, Recommendation, StockTakeCycle
+from domain.model import Answering, Recommendation, StockTakeCycle
 from domain.ports import Clock
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
 from reporting import FORMATS
@@ -134,21 +134,9 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
                 updates_t.c.cycle_id == previous.id, updates_t.c.recommendation_id.in_(in_cycle)
             ),
         )
-    milestone_rows = session.execute(
-        select(tables.milestones).where(tables.milestones.c.recommendation_id.in_(in_cycle))
-    ).all()
-    milestones = [
-        Milestone(
-            recommendation_id=m.recommendation_id,
-            title=m.title,
-            due_date=m.due_date,
-            agency_code=m.agency_code,
-            state=m.state,
-        )
-        for m in milestone_rows
-    ]
-    for milestone, row in zip(milestones, milestone_rows, strict=True):
-        milestone.done_on, milestone.note = row.done_on, row.note
+    milestones = _records(
+        uow, select(tables.milestones).where(tables.milestones.c.recommendation_id.in_(in_cycle))
+    )
     return assemble_stocktake(
         cycle=_info(cycle),
         previous=_info(previous) if previous else None,

@@ -18,11 +18,14 @@ from xml.sax.saxutils import escape
 
 # Characters XML 1.0 does not allow (agencies paste text from anywhere): dropped, not an error.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Those, or a character to escape: most text has none, and goes out as it is.
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def xml_text(text: object) -> str:
     """`text` as XML character data: escaped, characters XML does not allow removed."""
-    return escape(_ILLEGAL.sub("", str(text)))
+    text = str(text)
+    return escape(_ILLEGAL.sub("", text)) if _SPECIAL.search(text) else text
 
 
 @contextmanager

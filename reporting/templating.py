@@ -20,8 +20,13 @@ def change_label(change: Change | None) -> str:
     return change.label if change is not None else ""
 
 
-# Markdown syntax an outside text could use to make emphasis, code, links, images or table cells.
-_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]~|])")
+# Markdown syntax an outside text could use to make emphasis, code, links, images or table cells,
+# escaped with a backslash; and HTML's `&`, `<`, `>` as entities. One pass (the entities hold none
+# of the escaped characters).
+_MARKDOWN_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]~|"}}
+)
+_MARKDOWN_SPECIAL = re.compile(r"[&<>\\`*_\[\]~|]")  # most text has none: no translation then
 # What opens a block at the start of a line: heading, list item, setext underline, numbered item.
 _BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
 # Characters of a link destination that could close it, or start a title, or read as an escape.
@@ -35,8 +40,10 @@ def md_text(text: object) -> str:
     (Python-Markdown) do not honour a backslash before `<`.
     """
     flat = " ".join(str(text).split())
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BLOCK_START.sub(r"\1\\\2", _MARKDOWN_SYNTAX.sub(r"\\\1", flat))
+    if _MARKDOWN_SPECIAL.search(flat):
+        flat = flat.translate(_MARKDOWN_ESCAPES)
+    block = _BLOCK_START.match(flat)
+    return f"{flat[: block.start(2)]}\\{flat[block.start(2) :]}" if block else flat
 
 
 def md_link(url: str) -> str:

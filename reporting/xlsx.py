@@ -126,24 +126,31 @@ def _item_rows(st: StockTake, wrap_style: int, date_style: int, chunk: int = 100
     else in the report together, so the rows are written as text and spliced into the saved sheet.
     Empty values are left out, strings are inline, dates are serial numbers with a date style.
     """
-    letters = [get_column_letter(n) for n in range(1, len(ITEM_COLUMNS) + 1)]
-    wrapped = [w for _, _, w in ITEM_COLUMNS]
+    # Each column's cell XML around its row number and value, made once for every row.
+    texts, numbers, dates = [], [], []
+    for n, (_, _, wrap) in enumerate(ITEM_COLUMNS, start=1):
+        ref, style = f'<c r="{get_column_letter(n)}', f' s="{wrap_style}"' if wrap else ""
+        texts.append((ref, f'"{style} t="inlineStr"><is><t xml:space="preserve">'))
+        numbers.append((ref, f'"{style} t="n"><v>'))
+        dates.append((ref, f'" s="{date_style}" t="n"><v>'))
+    serials: dict[date, float] = {}  # a report holds few distinct days
     parts: list[str] = []
     for number, values in enumerate(_item_values(st), start=2):
         parts.append(f'<row r="{number}">')
-        for letter, wrap, value in zip(letters, wrapped, values, strict=True):
+        for column, value in enumerate(values):
             if value is None or value == "":
                 continue
-            ref, style = f"{letter}{number}", f' s="{wrap_style}"' if wrap else ""
             if isinstance(value, str):
-                text = xml_text(value)
-                parts.append(
-                    f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-                )
+                ref, rest = texts[column]
+                parts.append(f"{ref}{number}{rest}{xml_text(value)}</t></is></c>")
             elif isinstance(value, date):
-                parts.append(f'<c r="{ref}" s="{date_style}" t="n"><v>{to_excel(value)}</v></c>')
+                if value not in serials:
+                    serials[value] = to_excel(value)
+                ref, rest = dates[column]
+                parts.append(f"{ref}{number}{rest}{serials[value]}</v></c>")
             else:
-                parts.append(f'<c r="{ref}"{style} t="n"><v>{value}</v></c>')
+                ref, rest = numbers[column]
+                parts.append(f"{ref}{number}{rest}{value}</v></c>")
         parts.append("</row>")
         if number % chunk == 0:
             yield "".join(parts).encode()

@@ -431,7 +431,7 @@ class KeyHighlights:
 
 @dataclass(frozen=True)
 class StockTake:
-    """The whole stock-take report of one cycle, ready to render."""
+    """The whole stock-take report of one cycle, ready to render (its lists of items made once)."""
 
     title: str
     source_titles: tuple[str, ...]
@@ -450,27 +450,27 @@ class StockTake:
     def items(self) -> list[ItemReport]:
         return [item for section in self.sections for item in section.items]
 
-    @property
+    @_cached
     def agencies_not_answered(self) -> list[AgencyResponse]:
         """Agencies that left some or all of their items unanswered, fewest answers first."""
         missing = [a for a in self.agencies if a.items_answered < a.items_asked and not a.by_secretariat]
         return sorted(missing, key=lambda a: (a.rate, a.code))
 
-    @property
+    @_cached
     def overdue_items(self) -> list[ItemReport]:
         return [item for item in self.items if item.overdue_milestones]
 
-    @property
+    @_cached
     def newly_completed(self) -> list[ItemReport]:
         return [item for item in self.items if item.newly_completed]
 
-    @property
+    @_cached
     def blocked(self) -> list[ItemReport]:
         """Blocked recommendations, the newly blocked first."""
         blocked = [item for item in self.items if item.status_key == ReportedStatus.BLOCKED]
         return sorted(blocked, key=lambda item: not item.newly_blocked)
 
-    @property
+    @_cached
     def other_changes(self) -> list[ItemReport]:
         """Shown in full but neither newly completed nor blocked: other changes, first reports."""
         return [
@@ -479,16 +479,16 @@ class StockTake:
             if item.needs_narrative and not item.newly_completed and item.status_key != ReportedStatus.BLOCKED
         ]
 
-    @property
+    @_cached
     def compact(self) -> list[ItemReport]:
         """Every recommendation not shown in full: one row each in the annex."""
         return [item for item in self.items if not item.needs_narrative]
 
-    @property
+    @_cached
     def disagreements(self) -> list[tuple[ItemReport, OwnerPart]]:
         return [(item, o) for item in self.items for o in item.owners if o.disagrees]
 
-    @property
+    @_cached
     def unreported(self) -> list[tuple[AgencyResponse, list[str]]]:
         """Lead agencies that did not answer, with the codes they lead, most items first."""
         codes: dict[str, list[str]] = defaultdict(list)
@@ -651,6 +651,10 @@ def assemble_stocktake(
     owners_of: dict[int, list[ItemRecord]] = defaultdict(list)
     for item in items:
         owners_of[item.recommendation_id].append(item)
+    # Each agency's names, looked up once per agency rather than once per part.
+    codes = {o.agency_code for owners in owners_of.values() for o in owners}
+    starts = {code: sentence_start(shown.get(code, code)) for code in codes}
+    names = {code: agency_names.get(code, "") for code in codes}
     current = {(u.recommendation_id, u.agency_code): u for u in updates}
     before = {(u.recommendation_id, u.agency_code): u for u in previous_updates}
     milestones_of: dict[int, list[MilestoneRecord]] = defaultdict(list)
@@ -669,9 +673,9 @@ def assemble_stocktake(
             _part(
                 current.get((rec.id, o.agency_code)),
                 o.agency_code,
-                agency_names.get(o.agency_code, ""),
+                names[o.agency_code],
                 o.role,
-                sentence_start(shown.get(o.agency_code, o.agency_code)),
+                starts[o.agency_code],
             )
             for o in owners
         )

@@ -140,7 +140,14 @@ def _widest(texts: Sequence[str], cap: int) -> int:
 
 def _twips(text: str) -> int:
     """The printed width of `text` in table type, capitals and digits counted wider."""
-    return sum(CAPITAL_TWIPS if c.isupper() or c.isdigit() else CHAR_TWIPS for c in text)
+    if text.isascii():  # most text: its narrow characters dropped in one call, the wide ones counted
+        wide = len(text.encode().translate(None, _NARROW_ASCII))
+    else:
+        wide = sum(1 for c in text if c.isupper() or c.isdigit())
+    return CHAR_TWIPS * len(text) + (CAPITAL_TWIPS - CHAR_TWIPS) * wide
+
+
+_NARROW_ASCII = bytes(b for b in range(128) if not (chr(b).isupper() or chr(b).isdigit()))
 
 
 def _exact(widths: list[int], total: int) -> list[int]:

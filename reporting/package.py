@@ -28,18 +28,24 @@ def xml_text(text: object) -> str:
     return escape(_ILLEGAL.sub("", text)) if _SPECIAL.search(text) else text
 
 
+# The bulk member is deflated at level 1: twice as fast as the default level 6, for a file about a
+# third larger (a 100,000-item report's document or sheet is hundreds of megabytes of XML).
+BULK_COMPRESSION = 1
+
+
 @contextmanager
 def spliced(package: bytes, member: str, before: bytes, into: BinaryIO) -> Iterator[IO[bytes]]:
     """`package` written into `into`; what is written to the stream yielded goes into its `member`,
     just before the last occurrence of `before`."""
-    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(into, "w") as target:
+    bulk = zipfile.ZipFile(into, "w", zipfile.ZIP_DEFLATED, compresslevel=BULK_COMPRESSION)
+    with zipfile.ZipFile(io.BytesIO(package)) as source, bulk as target:
         for info in source.infolist():
             content = source.read(info)
             if info.filename != member:
                 target.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
                 continue
             end = content.rindex(before)
-            with target.open(info, "w") as stream:
+            with target.open(info.filename, "w") as stream:
                 stream.write(content[:end])
                 yield stream
                 stream.write(content[end:])

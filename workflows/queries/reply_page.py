@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select, and_, bindparam, or_, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason
+from domain.answers import UNKNOWN_LINK, AnswerView, CycleTerms, RequestTerms, ensure_link_open, lock_reason
 from domain.errors import NotFound
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
-from domain.model import StatusRequest, StatusUpdate, StockTakeCycle, agenda_heading
+from domain.model import StatusUpdate, agenda_heading
 from domain.ports import Clock
 from domain.tokens import hash_token
 from workflows.config import CycleConfig
@@ -38,6 +38,24 @@ from workflows.queries.reply_views import (
 )
 
 _STILL_OPEN = (MilestoneState.PLANNED, MilestoneState.OVERDUE)
+
+
+# What the page reads of the request and its cycle: columns, not ORM entities, whose loading (and
+# the session's care of them) took a sixth of a page's reading.
+class _Request(NamedTuple):
+    agency_code: str
+    state: str
+    answered_at: datetime | None
+    token_revoked_at: datetime | None
+
+
+class _Cycle(NamedTuple):
+    id: int
+    name: str
+    hlcp_session: str | None
+    deadline: date
+    state: str
+    closed_at: datetime | None
 
 
 def open_request(
@@ -62,7 +80,8 @@ def open_request(
         found = session.execute(_request_query(), {"token_hash": hash_token(token)}).first()
         if found is None:
             raise NotFound(UNKNOWN_LINK)
-        request, cycle, agency_name, previous_id, previous_name = found
+        request, cycle = _Request._make(found[:4]), _Cycle._make(found[4:10])
+        agency_name, previous_id, previous_name = found[10:]
         ensure_link_open(request, cycle, clock.now(), grace_days)
         request_keys = {"cycle_id": cycle.id, "agency_code": request.agency_code}
         # Sorted here: SQLite sorting the rows took half as long as reading them.
@@ -78,9 +97,7 @@ def open_request(
             else []
         )
         answers = {
-            StatusUpdate.key_of(cycle.id or 0, row.id, request.agency_code): row.id
-            for row in rows
-            if row.version
+            StatusUpdate.key_of(cycle.id, row.id, request.agency_code): row.id for row in rows if row.version
         }
         today = clock.today()
         items = _items(rows, _versions(uow, answers), previous_name, cycle, request, today)
@@ -122,8 +139,8 @@ def _items(
     rows: Sequence[Row[Any]],
     versions: Mapping[int, list[VersionView]],
     previous_cycle: str | None,
-    cycle: StockTakeCycle,
-    request: StatusRequest,
+    cycle: CycleTerms,
+    request: RequestTerms,
     today: date,
 ) -> dict[int, ReplyItem]:
     """The items shown, by id, from query 3's rows (one per milestone, or one for an item without)."""
@@ -216,8 +233,15 @@ def _request_query() -> Select[Any]:
         )
 
     return (
-        select(StatusRequest, StockTakeCycle, ag.c.name, previous(earlier.c.id), previous(earlier.c.name))
-        .join(StockTakeCycle, cy.c.id == sr.c.cycle_id)
+        select(
+            *(sr.c[name] for name in _Request._fields),
+            *(cy.c[name] for name in _Cycle._fields),
+            ag.c.name,
+            previous(earlier.c.id),
+            previous(earlier.c.name),
+        )
+        .select_from(sr)
+        .join(cy, cy.c.id == sr.c.cycle_id)
         .join(ag, ag.c.code == sr.c.agency_code)
         .where(sr.c.token_hash == bindparam("token_hash"))
     )

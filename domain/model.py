@@ -591,6 +591,7 @@ class StatusUpdate(Stateful):
         self.obstacle = ""
         self.no_change = False
         self.milestone_reports: list[dict[str, Any]] = []
+        self.evidence_public = False  # the secretariat published its evidence files when accepting
         self.reported_by = ""
         self.reported_at: datetime | None = None
         self.channel: str | None = None

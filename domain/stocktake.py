@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from domain.evidence import StoredFile
 from domain.figures import StocktakeFigures, percent
 from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import (
@@ -127,6 +128,13 @@ class ClosedItem:
         return "Overtaken by events" if self.how == "overtaken" else self.how.capitalize()
 
 
+# What the evidence annex says before its table, in every format.
+EVIDENCE_ANNEX = (
+    "The files agencies attached to their answers, with the first digits of each file's SHA-256, which "
+    "tells a copy from a changed file. The secretariat holds them; those it made public are in the "
+    "published record."
+)
+
 DEFAULT_ACTION_REQUESTED = (
     "The Committee may wish to take note of the present stock-take of follow-up action and "
     "provide guidance on the recommendations that are blocked, overdue or not yet reported on."
@@ -177,6 +185,7 @@ class OwnerPart:
     channel: str | None
     display: str = ""  # the agency's name at the start of a sentence ("The World Bank")
     no_change: bool = False
+    files: tuple[StoredFile, ...] = ()  # evidence files attached to the answer
 
     @property
     def by_secretariat(self) -> bool:
@@ -312,6 +321,11 @@ class ItemReport:
         return tuple(dict.fromkeys(link for o in self.owners for link in o.evidence))
 
     @property
+    def evidence_files(self) -> tuple[StoredFile, ...]:
+        """Every owner's evidence files, lead's first."""
+        return tuple(f for o in self.owners for f in o.files)
+
+    @property
     def roll_up_parts(self) -> str:
         """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
         return "; ".join(
@@ -445,6 +459,11 @@ class StockTake:
         return [item for item in self.items if not item.needs_narrative]
 
     @property
+    def with_files(self) -> list[tuple[ItemReport, OwnerPart]]:
+        """The answers with evidence files, in report order (the evidence annex lists them all)."""
+        return [(item, o) for item in self.items for o in item.owners if o.files]
+
+    @property
     def disagreements(self) -> list[tuple[ItemReport, OwnerPart]]:
         return [(item, o) for item in self.items for o in item.owners if o.disagrees]
 
@@ -490,7 +509,12 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 
 def _part(
-    update: UpdateRecord | None, agency_code: str, agency_name: str, role: str, display: str
+    update: UpdateRecord | None,
+    agency_code: str,
+    agency_name: str,
+    role: str,
+    display: str,
+    files: Sequence[StoredFile] = (),
 ) -> OwnerPart:
     """The owner's part as reported; drafts and missing answers count as not answered."""
     reported = update is not None and update.state in REPORTED_STATES and update.reported_status
@@ -529,6 +553,7 @@ def _part(
         channel=update.channel,
         display=display,
         no_change=bool(update.no_change),
+        files=tuple(files),
     )
 
 
@@ -599,12 +624,15 @@ def assemble_stocktake(
     display_names: Mapping[str, str] | None = None,
     answered_by_secretariat: frozenset[str] = frozenset(),
     closed: Sequence[ClosedItem] = (),
+    evidence_files: Mapping[tuple[int, str], Sequence[StoredFile]] | None = None,
 ) -> StockTake:
     """Assemble the report of `cycle` as of `today`, compared with `previous` (None: first cycle).
 
     `display_names`: how running text names each agency ("the World Bank"; default: its code);
-    `answered_by_secretariat`: the bodies the secretariat answers for; `closed`: the closed items.
+    `answered_by_secretariat`: the bodies the secretariat answers for; `closed`: the closed items;
+    `evidence_files`: the files attached to each answer, by (recommendation id, agency code).
     """
+    files_of = evidence_files or {}
     shown = {code: display_names.get(code, code) for code in display_names} if display_names else {}
     owners_of: dict[int, list[ItemRecord]] = defaultdict(list)
     for item in items:
@@ -630,6 +658,7 @@ def assemble_stocktake(
                 agency_names.get(o.agency_code, ""),
                 o.role,
                 sentence_start(shown.get(o.agency_code, o.agency_code)),
+                files_of.get((rec.id, o.agency_code), ()),
             )
             for o in owners
         )

@@ -57,6 +57,12 @@ class OwnerOut(BaseModel):
     role: str
 
 
+class EvidenceFileOut(BaseModel):
+    name: str
+    size: int = Field(description="In bytes")
+    sha256: str
+
+
 class AnswerOut(BaseModel):
     agency_code: str
     agency_name: str
@@ -67,6 +73,9 @@ class AnswerOut(BaseModel):
     )
     narrative: str
     evidence: list[str]
+    evidence_files: list[EvidenceFileOut] = Field(
+        description="Evidence files the secretariat made public when it accepted the answer"
+    )
     reviewed_on: date | None
 
 
@@ -195,7 +204,16 @@ def _entry(entry: CycleEntry) -> dict[str, Any]:
         "cycle_state": entry.cycle_state,
         "closed_on": entry.closed_on,
         "status": entry.status,
-        "answers": [{**vars(answer), "evidence": list(answer.evidence)} for answer in entry.answers],
+        "answers": [
+            {
+                **vars(answer),
+                "evidence": list(answer.evidence),
+                "evidence_files": [
+                    {"name": f.name, "size": f.size, "sha256": f.sha256} for f in answer.files
+                ],
+            }
+            for answer in entry.answers
+        ],
     }
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 256 * 1024
+TOO_LARGE = b"Request too large: a reply may be at most 256 KB. Shorten the longest texts and try again.\n"
+# The reply form's path: its POST may carry evidence files.
+REPLY_FORM = re.compile(r"/r/[^/]+")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -61,19 +65,33 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Answer 413 to request bodies over `limit` bytes, declared (Content-Length) or streamed."""
+    """Answer 413 to request bodies over `limit` bytes, declared (Content-Length) or streamed.
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    A reply form sent as multipart (a POST to `/r/<token>`) may be `upload_limit` bytes instead: it
+    carries the evidence files of one save (at most one answer's worth: the files allowed per
+    answer, each of the largest size allowed, and the form).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, upload_limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = max(upload_limit, limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(send)
+        headers = dict(scope["headers"])
+        uploads = (
+            scope["method"] == "POST"
+            and REPLY_FORM.fullmatch(scope["path"]) is not None
+            and headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        )
+        limit = self.upload_limit if uploads else self.limit
+        message = _files_too_large(limit) if uploads else TOO_LARGE
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, message)
             return
         received = 0
         started = False
@@ -83,7 +101,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -96,11 +114,18 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send)
+                await _too_large(send, message)
 
 
-async def _too_large(send: Send) -> None:
-    body = b"Request too large: a reply may be at most 256 KB. Shorten the longest texts and try again.\n"
+def _files_too_large(limit: int) -> bytes:
+    megabytes = (limit - MAX_BODY_BYTES) // (1024 * 1024)
+    return (
+        f"Request too large: the files attached in one save may come to at most {megabytes} MB. "
+        "Go back, attach fewer files at a time (saving in between), and try again.\n"
+    ).encode()
+
+
+async def _too_large(send: Send, body: bytes) -> None:
     headers: list[Any] = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),

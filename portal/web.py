@@ -19,6 +19,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.answers import status_label
 from domain.dates import DATE_HINT, as_written, long_date, long_moment, week_date
 from domain.errors import NotFound
+from domain.evidence import human_size
 from domain.ports import Clock, Notifier
 from portal.security import NO_STORE, SECURITY_HEADERS, signed
 from workflows import bootstrap
@@ -35,6 +36,7 @@ FIELD_LABELS = {
     "status": "Status",
     "narrative": "What changed and why",
     "evidence": "Evidence links",
+    "evidence_files": "Evidence files",
     "next_milestone_date": "Next milestone date",
     "obstacle": "Obstacle",
     "no_change": "No change since last time",
@@ -54,6 +56,7 @@ class Portal:
         self.notifier_factory = notifier or bootstrap.notifier
         self.secret_key = bootstrap.secret_key(settings, record=True)  # refuses another key
         self.config = bootstrap.cycle_config()
+        self.evidence = bootstrap.evidence_store(settings)
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -67,6 +70,7 @@ class Portal:
             weekdate=week_date,
             timestamp=long_moment,
             written_date=as_written,
+            filesize=human_size,
         )
         self.templates.globals.update(labels=FIELD_LABELS, date_hint=DATE_HINT)
 

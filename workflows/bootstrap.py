@@ -22,6 +22,7 @@ from domain.policies import FollowUpSchedule
 from domain.ports import Clock
 from domain.tokens import derive_token, key_fingerprint
 from workflows.config import CycleConfig
+from workflows.services.evidence import EvidenceStore
 from workflows.settings import SecretKeyError, Settings, get_settings
 
 if TYPE_CHECKING:  # imported where used: read-only commands need no templates or mail machinery
@@ -152,6 +153,12 @@ def cycle_config() -> CycleConfig:
         schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
         part_size=settings.portal_part_size,
     )
+
+
+def evidence_store(settings: Settings | None = None) -> EvidenceStore:
+    """The evidence folder of the shared storage, with the limits the settings give."""
+    settings = settings or get_settings()
+    return EvidenceStore(settings.evidence_dir, settings.evidence_limits)
 
 
 def notifier(uow: SqlUnitOfWork, clock: Clock) -> OutboxNotifier:

@@ -19,7 +19,7 @@ def publish(
     from workflows.services.publish import publish as publish_site
 
     with user_errors():
-        done = publish_site(bootstrap.uow(), out or get_settings().home / "site")
+        done = publish_site(bootstrap.uow(), out or get_settings().home / "site", bootstrap.evidence_store())
     console.print(
         f"Published {done.pages} pages ({done.recommendations} recommendations, {done.cycles} closed "
         f"stock-takes) to {done.out_dir / 'index.html'}",

@@ -60,6 +60,9 @@ def accept(
         None, "--assess", help="The secretariat's own status (e.g. in_progress), if it differs."
     ),
     why: str = typer.Option("", "--why", help="The rationale (required when --assess differs)."),
+    publish_evidence: bool = typer.Option(
+        False, "--publish-evidence", help="Make the answer's evidence files public (private otherwise)."
+    ),
     by: str = BY_OPTION,
     today: datetime | None = TODAY_OPTION,
 ) -> None:
@@ -69,7 +72,15 @@ def accept(
 
     with user_errors():
         done = review.accept(
-            bootstrap.uow(), bootstrap.clock(day_of(today)), name, code, agency, by=by, assess=assess, why=why
+            bootstrap.uow(),
+            bootstrap.clock(day_of(today)),
+            name,
+            code,
+            agency,
+            by=by,
+            assess=assess,
+            why=why,
+            publish_evidence=publish_evidence,
         )
     line = f"Accepted {done.code} ({done.agency_code}): reported {status_label(done.reported_status or '')}"
     if done.assessed_status:

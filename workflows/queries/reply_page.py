@@ -2,9 +2,9 @@
 
 (1) the request with its cycle, agency name and previous cycle; (2) the list of every item without
 its text, enough to cut the parts and count the saved answers; (3) the items shown, with their
-texts, current and last cycle's answers and milestones; (4) the stored versions of the answers shown
-(skipped when there are none). Nothing is cached: a page is always as stored. What it returns is
-defined in `reply_views`.
+texts, current answers and their evidence files, last cycle's answers and milestones; (4) the
+stored versions of the answers shown (skipped when there are none). Nothing is cached: a page is
+always as stored. What it returns is defined in `reply_views`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from sqlalchemy import Row, Select, and_, bindparam, or_, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.answers import UNKNOWN_LINK, AnswerView, CycleTerms, RequestTerms, ensure_link_open, lock_reason
+from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason
 from domain.errors import NotFound
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import StatusUpdate, agenda_heading
 from domain.ports import Clock
 from domain.tokens import hash_token
 from workflows.config import CycleConfig
+from workflows.queries.evidence import packed_files, unpack
 from workflows.queries.reply_views import (
     AgendaGroup,
     MilestoneView,
@@ -139,8 +140,8 @@ def _items(
     rows: Sequence[Row[Any]],
     versions: Mapping[int, list[VersionView]],
     previous_cycle: str | None,
-    cycle: CycleTerms,
-    request: RequestTerms,
+    cycle: _Cycle,
+    request: _Request,
     today: date,
 ) -> dict[int, ReplyItem]:
     """The items shown, by id, from query 3's rows (one per milestone, or one for an item without)."""
@@ -170,6 +171,7 @@ def _items(
             reviewer_question=row.reviewer_question or "",
             lock_reason=lock_reason(cycle, request, row.state, today),
             versions=tuple(versions.get(rid, ())),
+            files=unpack(row.files_packed, rid, request.agency_code),
         )
         for rid, row in firsts.items()
     }
@@ -283,8 +285,9 @@ def _list_query() -> Select[Any]:
 
 @functools.cache
 def _shown_query() -> Select[Any]:
-    """Query 3: the items shown, with their text, current and last cycle's answer, and milestones (the
-    agency's own and those shared by every owner): a row per milestone, or one for an item without."""
+    """Query 3: the items shown, with their text, current answer and its files, last cycle's answer,
+    and milestones (the agency's own and those shared by every owner): a row per milestone, or one
+    for an item without."""
     ci, rec, ms = tables.cycle_items, tables.recommendations, tables.milestones
     now, answer_of_item = _answer_of_request()
     last = tables.status_updates.alias("last")
@@ -312,6 +315,7 @@ def _shown_query() -> Select[Any]:
             ms.c.state.label("milestone_state"),
             ms.c.done_on,
             ms.c.note,
+            packed_files(ci),
         )
         .select_from(ci)
         .join(rec, rec.c.id == ci.c.recommendation_id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.answers import AnswerView
 from domain.errors import NotFound
+from domain.evidence import StoredFile
 from domain.lifecycle import MilestoneState
 from domain.model import agenda_heading
 
@@ -65,6 +66,7 @@ class ReplyItem:
     reviewer_question: str
     lock_reason: str
     versions: tuple[VersionView, ...]
+    files: tuple[StoredFile, ...] = ()
 
     @property
     def editable(self) -> bool:

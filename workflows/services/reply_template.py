@@ -28,6 +28,7 @@ from domain.model import Milestone, MilestoneOutcome, agenda_heading
 from domain.stocktake import sentence_start
 from reporting.cells import set_text
 from workflows.config import CycleConfig
+from workflows.queries.evidence import files_of
 from workflows.services import replies
 from workflows.services.sheet_files import MARK_PROPERTY
 
@@ -62,6 +63,8 @@ COLUMNS = (
     Column("next_milestone_date", "Next milestone date", 16, editable=True),
     Column("obstacle", "Obstacle (if blocked)", 36, editable=True),
     Column("no_change", "No change since last time", 14, editable=True),
+    # Files go through the portal only: the sheet names those attached so far, for reference.
+    Column("evidence_files", "Evidence files (attached in the portal)", 30),
     Column("version", "Version", 8),
 )
 VERSION_COLUMN = get_column_letter(len(COLUMNS))
@@ -84,6 +87,7 @@ def write_template(
         previous = replies.previous_answers(uow, cycle, agency_code)
         updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
         milestones = open_milestones(uow, list(items), agency_code)
+        files = files_of(uow.session, cycle.id or 0, agency_code=agency_code)
         rows = []
         for rid, item in items.items():
             update = updates.get(rid)
@@ -105,6 +109,7 @@ def write_template(
                     "next_milestone_date": now.next_milestone_date if now else "",
                     "obstacle": now.obstacle if now else "",
                     "no_change": YES if now and now.no_change else "",
+                    "evidence_files": "\n".join(f.name for f in files.get((rid, agency_code), [])),
                     "version": update.version if update else 0,
                 }
             )
@@ -149,6 +154,7 @@ def _milestone_row(agenda: str, milestone: Milestone) -> dict[str, Any]:
         "next_milestone_date": "",
         "obstacle": "",
         "no_change": "",
+        "evidence_files": "",
         "version": f"{MILESTONE_ROW}{milestone.id}",
     }
 

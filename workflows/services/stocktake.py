@@ -25,6 +25,7 @@ from domain.model import Answering, Milestone, Recommendation, StockTakeCycle
 from domain.ports import Clock
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
 from reporting import FORMATS
+from workflows.queries.evidence import packed_files, unpack
 
 
 def _info(cycle: StockTakeCycle) -> CycleInfo:
@@ -105,7 +106,9 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
     names = {row.code: row.name for row in agencies}
     display = {row.code: f"{row.article} {row.short_name or row.name}".strip() for row in agencies}
     by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
-    updates = session.execute(select(updates_t).where(updates_t.c.cycle_id == cycle.id)).all()
+    updates = session.execute(
+        select(updates_t, packed_files(updates_t)).where(updates_t.c.cycle_id == cycle.id)
+    ).all()
     previous_updates: Sequence[Any] = ()
     if previous is not None:
         u = updates_t.c
@@ -143,6 +146,10 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
         display_names=display,
         answered_by_secretariat=by_secretariat,
         closed=closed_items(uow),
+        evidence_files={
+            (u.recommendation_id, u.agency_code): unpack(u.files_packed, u.recommendation_id, u.agency_code)
+            for u in updates
+        },
     )
 
 

@@ -846,7 +846,7 @@ async def _page(client: Client, path: str) -> Reply:
 
 def _part_paths(run: Run, cycle_id: int, tokens: dict[str, str]) -> dict[str, list[str]]:
     """Per token, the path of each part of its reply page, as the portal cuts it."""
-    from workflows.queries.reply_page import plan_parts
+    from workflows.queries.reply_views import plan_parts
     from workflows.settings import get_settings
 
     size = get_settings().portal_part_size

@@ -23,7 +23,7 @@ from domain.evidence import human_size
 from domain.ports import Clock, Notifier
 from portal.security import NO_STORE, SECURITY_HEADERS, signed
 from workflows import bootstrap
-from workflows.queries import reply_page
+from workflows.queries import reply_views
 from workflows.settings import Settings
 
 log = logging.getLogger("followup.portal")
@@ -133,7 +133,7 @@ def install_error_pages(app: FastAPI, portal: Portal) -> None:
     @app.exception_handler(NotFound)
     async def on_not_found(_request: Request, exc: NotFound) -> HTMLResponse:
         # A wrong part number says so (it reveals nothing about the link); any other miss looks the same.
-        return not_found(part_missing=isinstance(exc, reply_page.NoSuchPart))
+        return not_found(part_missing=isinstance(exc, reply_views.NoSuchPart))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Response:

@@ -6,10 +6,10 @@ decides, item by item, whether a save stores it, skips it, reports a conflict or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from domain.dates import DATE_HINT, parse_day
@@ -52,6 +52,25 @@ class RequestTerms(Protocol):
     def answered_at(self) -> datetime | None: ...
     @property
     def token_revoked_at(self) -> datetime | None: ...
+
+
+class StoredAnswerFields(Protocol):
+    """What an answer's stored form holds: a `StatusUpdate`, or a read model's row of one."""
+
+    @property
+    def reported_status(self) -> str | None: ...
+    @property
+    def narrative(self) -> str: ...
+    @property
+    def evidence(self) -> Sequence[str]: ...
+    @property
+    def next_milestone_date(self) -> date | None: ...
+    @property
+    def obstacle(self) -> str: ...
+    @property
+    def no_change(self) -> bool | None: ...
+    @property
+    def milestone_reports(self) -> Sequence[Mapping[str, Any]] | None: ...
 
 
 @dataclass(frozen=True)
@@ -171,8 +190,8 @@ def status_label(value: str) -> str:
     return status.label if status else value
 
 
-def stored_answer(update: StatusUpdate) -> AnswerView:
-    """A stored update as an answer to show or compare."""
+def stored_answer(update: StoredAnswerFields) -> AnswerView:
+    """A stored update (or a row of one) as an answer to show or compare."""
     return AnswerView(
         status=update.reported_status or "",
         narrative=update.narrative,

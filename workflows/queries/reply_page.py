@@ -19,7 +19,7 @@ from sqlalchemy import Row, Select, and_, bindparam, or_, select
 from db import tables
 from db.evidence import packed_files, unpack
 from db.unit_of_work import SqlUnitOfWork
-from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason
+from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason, stored_answer
 from domain.errors import NotFound
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import StatusUpdate, agenda_heading
@@ -165,7 +165,7 @@ def _items(
             milestones=tuple(sorted(milestones[rid], key=_soonest)),
             previous=AnswerView(row.previous_status, row.previous_narrative) if row.previous_status else None,
             previous_cycle=previous_cycle if row.previous_status else None,
-            current=_stored_answer(row) if row.reported_status else None,
+            current=stored_answer(row) if row.reported_status else None,
             state=row.state,
             version=row.version or 0,
             reviewer_question=row.reviewer_question or "",
@@ -179,22 +179,6 @@ def _items(
 
 def _soonest(milestone: MilestoneView) -> tuple[date, int]:
     return milestone.due_date, milestone.id
-
-
-def _stored_answer(row: Row[Any]) -> AnswerView:
-    """The stored answer of an item row (as `replies.stored_answer` gives an update's)."""
-    return AnswerView(
-        status=row.reported_status,
-        narrative=row.narrative,
-        evidence=tuple(row.evidence),
-        next_milestone_date=row.next_milestone_date.isoformat() if row.next_milestone_date else "",
-        obstacle=row.obstacle,
-        no_change=bool(row.no_change),
-        milestones=tuple(
-            (int(m["milestone_id"]), m["outcome"], m.get("on") or "", m.get("why") or "")
-            for m in row.milestone_reports or ()
-        ),
-    )
 
 
 def _versions(uow: SqlUnitOfWork, answers: Mapping[str, int]) -> dict[int, list[VersionView]]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from domain.language import Language
 from domain.model import ContactRole, OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
@@ -47,13 +48,19 @@ def init() -> None:
 def list_agencies() -> None:
     """List the registered agencies with their contacts."""
     with user_errors(), bootstrap.uow() as uow:
-        table = Table("code", "name")
+        table = Table("code", "name", "language")
         for heading in ("focal points", "head of office"):
             table.add_column(heading, overflow="fold")  # an address cut short is a wrong address
         for agency in uow.agencies.list():
-            focal = ", ".join(c.email for c in agency.contacts if c.role == "focal_point")
-            head = ", ".join(c.email for c in agency.contacts if c.role == "head_of_office")
-            table.add_row(agency.code, agency.name, focal, head)
+            focal, head = (
+                ", ".join(
+                    c.email + (f" ({c.language})" if c.language and c.language != agency.language else "")
+                    for c in agency.contacts
+                    if c.role == role
+                )
+                for role in ("focal_point", "head_of_office")
+            )
+            table.add_row(agency.code, agency.name, agency.language, focal, head)
     console.print(table)
 
 
@@ -74,16 +81,32 @@ def set_contact(
     name: str = typer.Option("", "--name", help="The contact's name."),
     role: ContactRole = typer.Option(ContactRole.FOCAL_POINT, "--role", help="Who the contact is."),
     replace: bool = typer.Option(False, "--replace", help="Make it the only contact of its role."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="What the contact reads when not the agency's language: en, fr or es."
+    ),
 ) -> None:
     """Add a focal point or head of office to an agency (with --replace, instead of the others)."""
     from workflows.services import agencies as agency_services
 
     with user_errors():
         agency = agency_services.set_contact(
-            bootstrap.uow(), code, name=name or email, email=email, role=role, replace=replace
+            bootstrap.uow(), code, name=name or email, email=email, role=role, replace=replace, language=lang
         )
     emails = ", ".join(c.email for c in agency.contacts if c.role == role.value)
     console.print(f"{agency.code} {role.value.replace('_', ' ')}s: {emails}")
+
+
+@agencies_app.command("set-language")
+def set_language(
+    code: str = typer.Argument(..., help="The agency's code, e.g. ILO (see `followup agencies list`)."),
+    lang: str = typer.Argument(..., help="en (English), fr (French) or es (Spanish)."),
+) -> None:
+    """Write to an agency in English, French or Spanish: its e-mails, reply page and reply sheet."""
+    from workflows.services import agencies as agency_services
+
+    with user_errors():
+        agency = agency_services.set_language(bootstrap.uow(), code, lang)
+    console.print(f"{agency.code} is written to in {Language(agency.language).name_in_itself}.")
 
 
 def _by() -> str:

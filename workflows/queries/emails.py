@@ -17,8 +17,9 @@ from sqlalchemy import and_, func, literal, select
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.figures import StocktakeFigures, headline
+from domain.language import Language
 from domain.lifecycle import CycleState, RequestState, ReviewState
-from domain.model import Agency, StatusRequest, StockTakeCycle
+from domain.model import Agency, StatusRequest, StockTakeCycle, text_in
 from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
@@ -43,32 +44,49 @@ def agencies_by_code(uow: SqlUnitOfWork, codes: Iterable[str]) -> dict[str, Agen
     return {a.code: a for a in uow.session.scalars(select(Agency).where(tables.agencies.c.code.in_(wanted)))}
 
 
-def common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any]:
-    """What every cycle e-mail shows: the cycle and the secretariat's address."""
+def common_context(cycle: StockTakeCycle, config: CycleConfig, language: str | None = None) -> dict[str, Any]:
+    """What every cycle e-mail shows: the cycle, the secretariat's address, the language it is written in.
+
+    Without a `language`, the secretariat's own (the cycle summary).
+    """
     return {
         "cycle": {"name": cycle.name, "hlcp_session": cycle.hlcp_session, "deadline": cycle.deadline},
         "secretariat_email": config.secretariat_email,
+        "lang": language or config.secretariat_language,
     }
 
 
-def agency_names(agency: Agency) -> dict[str, str]:
-    """How messages name a body: its code (for codes' columns), full name, and running-text names."""
+def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
+    """How messages name a body: its code (for codes' columns), full name, and running-text names.
+
+    The article ("the World Bank") is English's: other languages name the body as the registry does.
+    """
+    display = agency.display_name if language == Language.EN else agency.short_name or agency.name
     return {
         "code": agency.code,
         "name": agency.name,
-        "display": agency.display_name,
-        "display_start": sentence_start(agency.display_name),
+        "display": display,
+        "display_start": sentence_start(display),
     }
 
 
 def agency_context(
-    cycle: StockTakeCycle, config: CycleConfig, agency: Agency, through: Agency | None = None
+    cycle: StockTakeCycle,
+    config: CycleConfig,
+    agency: Agency,
+    through: Agency | None = None,
+    *,
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """What an e-mail to one agency shows: the cycle, the secretariat, the agency (and who answers for it)."""
+    """What an e-mail to one agency shows: the cycle, the secretariat, the agency (and who answers for it).
+
+    Written in `language`, by default the one of the people who answer (the body's or its chair's).
+    """
+    lang = language or (through or agency).reply_language
     return {
-        **common_context(cycle, config),
-        "agency": agency_names(agency),
-        "through": agency_names(through) if through else None,
+        **common_context(cycle, config, lang),
+        "agency": agency_names(agency, lang),
+        "through": agency_names(through, lang) if through else None,
     }
 
 
@@ -158,11 +176,13 @@ def items_by_point(
     agency_codes: Sequence[str],
     *,
     codes_only: Iterable[str] = (),
+    languages: Mapping[str, str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Each agency's items grouped by agenda point, with what it said last cycle.
 
     Agencies in `codes_only` get their items' codes and roles without texts or last answers: their
-    e-mail lists codes only, and 20,000 texts are most of a large launch's reading.
+    e-mail lists codes only, and 20,000 texts are most of a large launch's reading. An agency with a
+    language in `languages` gets the texts translated into it where they are.
     """
     ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
     brief = set(codes_only)
@@ -175,7 +195,7 @@ def items_by_point(
         su.c.state != ReviewState.DRAFT.value,
     )
     layout = (ci.c.agency_code, ci.c.role, r.c.code, r.c.kind, r.c.agenda_point, r.c.agenda_title)
-    details = (r.c.text, su.c.reported_status, su.c.narrative)
+    details = (r.c.text, r.c.translations, su.c.reported_status, su.c.narrative)
     rows = [
         *uow.session.execute(
             select(*layout, *details)
@@ -205,7 +225,7 @@ def items_by_point(
         point["items"].append(
             {
                 "code": row.code,
-                "text": row.text or "",
+                "text": text_in(row.text or "", row.translations, (languages or {}).get(row.agency_code, "")),
                 "role": row.role,
                 "last_status": row.reported_status,
                 "last_narrative": row.narrative or "",

@@ -15,21 +15,34 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, bindparam, cast, select
+from sqlalchemy import Select, Text, and_, bindparam, cast, func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason
 from domain.errors import NotFound
+from domain.language import Language
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
-from domain.model import StatusRequest, StatusUpdate, StockTakeCycle, agenda_heading
+from domain.model import (
+    ContactRole,
+    StatusRequest,
+    StatusUpdate,
+    StockTakeCycle,
+    agenda_heading_said,
+    text_in,
+)
 from domain.ports import Clock
 from domain.tokens import hash_token
+from notifications.i18n import translator
 from workflows.config import CycleConfig
 
 
 class NoSuchPart(NotFound):
-    """A part number the reply page does not have (the link itself may be fine)."""
+    """A part number the reply page does not have (the link itself may be fine, and have a language)."""
+
+    def __init__(self, message: str, language: str = Language.EN) -> None:
+        super().__init__(message)
+        self.language = language
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ class ReplyPage:
     parts: tuple[PartView, ...] = ()
     part_of: dict[int, int] = field(default_factory=dict)
     returned: tuple[ReturnedItem, ...] = ()
+    language: str = Language.EN
 
     @property
     def items(self) -> list[ReplyItem]:
@@ -173,7 +187,8 @@ def open_request(
     """The reply page of the request the token opens (one part of it if given), or NotFound.
 
     With a `part_size`, a request of more items is cut into parts (see `plan_parts`); without, it is
-    one page.
+    one page. It is in the language of the people who answer (as their e-mails are): headings, and
+    texts where the recommendation has a translation into it.
     """
     if not token or len(token) > 200:
         raise NotFound(UNKNOWN_LINK)
@@ -181,7 +196,8 @@ def open_request(
         found = uow.session.execute(_request_query(), {"token_hash": hash_token(token)}).first()
         if found is None:
             raise NotFound(UNKNOWN_LINK)
-        request, cycle, agency_name, previous_id, previous_name = found
+        request, cycle, agency_name, previous_id, previous_name = found[:5]
+        language = _language(*found[5:])
         ensure_link_open(request, cycle, clock.now(), grace_days)
         # Report order, sorted here: PostgreSQL sorting the rows with their texts took as long as the rest.
         rows = sorted(
@@ -193,9 +209,9 @@ def open_request(
         )
         # Rows, read by attribute and, for `group_title`, by name.
         items: dict[int, Any] = {row.id: row for row in rows}
-        parts = plan_parts({rid: row._mapping for rid, row in items.items()}, part_size)
+        parts = plan_parts({rid: row._mapping for rid, row in items.items()}, part_size, language)
         if part is not None and not 1 <= part <= len(parts):
-            raise NoSuchPart(f"this request has no part {part}")
+            raise NoSuchPart(f"this request has no part {part}", language)
         shown = parts[part - 1][1] if part is not None else list(items)
         today = clock.today()
         milestones = _milestones(uow, shown, request.agency_code, today)
@@ -213,7 +229,7 @@ def open_request(
             item = ReplyItem(
                 recommendation_id=rid,
                 code=row.code,
-                text=row.text,
+                text=_text(row, language),
                 role=row.role,
                 milestones=tuple(milestones.get(rid, ())),
                 previous=AnswerView(row.previous_status, row.previous_narrative)
@@ -227,7 +243,7 @@ def open_request(
                 lock_reason=lock_reason(cycle, request, row.state, today),
                 versions=tuple(versions.get(key, ())),
             )
-            groups.setdefault(group_title(row._mapping), []).append(item)
+            groups.setdefault(group_title(row._mapping, language), []).append(item)
         # Saved (a draft or later) means an answer with a status; returned ones are listed at the top.
         answered = {rid: row.state for rid, row in items.items() if row.reported_status is not None}
         return ReplyPage(
@@ -249,6 +265,7 @@ def open_request(
                 for n, (title, rids) in enumerate(parts, start=1)
             ),
             part_of=part_of,
+            language=language,
             returned=tuple(
                 ReturnedItem(items[rid].code, rid, part_of[rid])
                 for rid, state in answered.items()
@@ -257,7 +274,9 @@ def open_request(
         )
 
 
-def plan_parts(items: dict[int, Any], part_size: int | None) -> list[tuple[str, list[int]]]:
+def plan_parts(
+    items: dict[int, Any], part_size: int | None, language: str = Language.EN
+) -> list[tuple[str, list[int]]]:
     """Split a long request into parts by agenda point, none over `part_size` items; a short one is one part.
 
     A 200-item page is heavy on a phone and slow to render; a part per agenda point is what a focal
@@ -267,14 +286,15 @@ def plan_parts(items: dict[int, Any], part_size: int | None) -> list[tuple[str, 
         return [("", list(items))]
     groups: dict[str, list[int]] = {}
     for rid, row in items.items():
-        groups.setdefault(group_title(row), []).append(rid)
+        groups.setdefault(group_title(row, language), []).append(rid)
     parts: list[tuple[str, list[int]]] = []
+    piece_of = translator(language).gettext("%(title)s (%(part)s of %(parts)s)")
     for title, rids in groups.items():
         pieces = -(-len(rids) // part_size)
         size = -(-len(rids) // pieces)
         for n in range(pieces):
-            suffix = f" ({n + 1} of {pieces})" if pieces > 1 else ""
-            parts.append((title + suffix, rids[n * size : (n + 1) * size]))
+            shown = piece_of % {"title": title, "part": n + 1, "parts": pieces} if pieces > 1 else title
+            parts.append((shown, rids[n * size : (n + 1) * size]))
     return parts
 
 
@@ -302,12 +322,31 @@ def _request_query() -> Select[Any]:
             .scalar_subquery()
         )
 
+    # The language of the people who answer (`Agency.reply_language`): the body's, or its chair's.
+    answering, ct = tables.agencies.alias("answering"), tables.contacts
+    spoken = func.coalesce(ct.c.language, answering.c.language)
+    focal = (ct.c.agency_code == answering.c.code) & (ct.c.role == ContactRole.FOCAL_POINT.value)
     return (
-        select(StatusRequest, StockTakeCycle, ag.c.name, previous(earlier.c.id), previous(earlier.c.name))
+        select(
+            StatusRequest,
+            StockTakeCycle,
+            ag.c.name,
+            previous(earlier.c.id),
+            previous(earlier.c.name),
+            answering.c.language,
+            select(func.min(spoken)).where(focal).scalar_subquery(),
+            select(func.max(spoken)).where(focal).scalar_subquery(),
+        )
         .join(StockTakeCycle, cy.c.id == sr.c.cycle_id)
         .join(ag, ag.c.code == sr.c.agency_code)
+        .join(answering, answering.c.code == func.coalesce(sr.c.answered_through, sr.c.agency_code))
         .where(sr.c.token_hash == bindparam("token_hash"))
     )
+
+
+def _language(agency_language: str, lowest: str | None, highest: str | None) -> str:
+    """The language the focal points share (the least and greatest of theirs agree), else the body's."""
+    return lowest if lowest is not None and lowest == highest else agency_language
 
 
 @functools.cache
@@ -325,6 +364,8 @@ def _items_query() -> Select[Any]:
             rec.c.source,
             rec.c.position,
             rec.c.text,
+            # As text: decoded only for a page in another language, and only when there is one.
+            cast(rec.c.translations, Text).label("translations_json"),
             ci.c.role,
             now.c.state,
             now.c.reported_status,
@@ -435,6 +476,15 @@ def _versions(uow: SqlUnitOfWork, keys: Iterable[str]) -> dict[str, list[Version
     return found
 
 
-def group_title(row: Mapping[str, Any]) -> str:
-    """The heading an item is listed under (see `agenda_heading`)."""
-    return agenda_heading(row["kind"], row["agenda_point"], row["agenda_title"])
+def group_title(row: Mapping[str, Any], language: str = Language.EN) -> str:
+    """The heading an item is listed under (see `agenda_heading`), in `language`."""
+    return translator(language).text(
+        agenda_heading_said(row["kind"], row["agenda_point"], row["agenda_title"])
+    )
+
+
+def _text(row: Any, language: str) -> str:
+    """The item's text in `language` when the recommendation has a translation there, else as written."""
+    if language == Language.EN or row.translations_json in (None, "{}"):
+        return str(row.text)
+    return text_in(row.text, json.loads(row.translations_json), language)

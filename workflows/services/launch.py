@@ -183,11 +183,19 @@ def _enqueue_status_requests(
     agencies = agencies_by_code(
         uow, [r.agency_code for r in todo] + [r.answered_through for r in todo if r.answered_through]
     )
+    # Each body reads its items in the language of the people who answer for it (itself, or its chair).
+    languages = {
+        r.agency_code: (
+            agencies[r.answered_through] if r.answered_through else agencies[r.agency_code]
+        ).reply_language.value
+        for r in todo
+    }
     items = items_by_point(
         uow,
         cycle,
         [r.agency_code for r in todo],
         codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
+        languages=languages,
     )
     enqueued = 0
     moves = deadline_moves(uow, cycle)

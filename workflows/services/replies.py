@@ -32,6 +32,7 @@ from domain.answers import (
     raw_of,
 )
 from domain.errors import InvalidTransition, NotFound, ValidationError
+from domain.language import N_, Message
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
     Answer,
@@ -226,18 +227,21 @@ def _move_milestones(
                     request.agency_code,
                 )
             ):
-                problems.append(AnswerProblem(codes[rid], rid, "milestone", "not a milestone of this item"))
+                said = Message(N_("not a milestone of this item"))
+                problems.append(AnswerProblem.of(codes[rid], rid, "milestone", said))
                 continue
             try:
                 milestone.apply_report(report, today=today, at=now, by=by)
             except ValidationError as exc:
                 problems.append(AnswerProblem(codes[rid], rid, "milestone", exc.message))
             except InvalidTransition:
-                done = "done" if milestone.state == MilestoneState.DONE else "dropped"
-                message = (
-                    f"'{milestone.title}' is {done} already: it cannot be {report.outcome.label.lower()}"
-                )
-                problems.append(AnswerProblem(codes[rid], rid, "milestone", message))
+                if milestone.state == MilestoneState.DONE:
+                    wording = N_("'%(title)s' is done already: it cannot be %(outcome)s")
+                else:
+                    wording = N_("'%(title)s' is dropped already: it cannot be %(outcome)s")
+                outcome = Message(report.outcome.participle)
+                said = Message(wording, {"title": milestone.title, "outcome": outcome})
+                problems.append(AnswerProblem.of(codes[rid], rid, "milestone", said))
     return problems
 
 
@@ -265,7 +269,9 @@ def reissue_link(
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
         agency = uow.agencies.require(agency_code)
         brief = [agency_code] if request.item_count > config.part_size else []
-        items = items_by_point(uow, cycle, [agency_code], codes_only=brief).get(agency_code, [])
+        languages = {agency_code: agency.reply_language.value}
+        points = items_by_point(uow, cycle, [agency_code], codes_only=brief, languages=languages)
+        items = points.get(agency_code, [])
         context = status_request_context(
             cycle, config, agency, request, items, moves=deadline_moves(uow, cycle)
         )
@@ -311,7 +317,7 @@ def request_items(
         ci.c.role,
     ]
     rows = uow.session.execute(
-        select(*columns, *([rec.c.text] if with_text else []))
+        select(*columns, *([rec.c.text, rec.c.translations] if with_text else []))
         .join(rec, rec.c.id == ci.c.recommendation_id)
         .where(ci.c.cycle_id == cycle_id, ci.c.agency_code == agency_code)
         .order_by(rec.c.source, rec.c.position)
@@ -362,13 +368,13 @@ def _recorded(
     )
 
 
-def _said(report: dict[str, Any]) -> str:
-    """A stored milestone report in words, as the receipt lists it."""
+def _said(report: dict[str, Any]) -> Message:
+    """A stored milestone report in words, as the receipt lists it (in the agency's language)."""
     on = date.fromisoformat(report["on"]) if report.get("on") else None
     outcome = MilestoneOutcome(report["outcome"])
     return MilestoneReport(
         report["milestone_id"], outcome, on, report.get("why", ""), report.get("title", "")
-    ).text
+    ).said
 
 
 def _queue_receipt(

@@ -56,9 +56,11 @@ MONTHS_ES = (
     "noviembre",
     "diciembre",
 )
-# "26 March 2027", "26 mar. 2027", "26-Mar-2027", "26 de marzo de 2027": the day, a month's name (or
-# its first letters, at least three), the year.
-_WRITTEN = re.compile(r"(\d{1,2})(?:[\s-]+de)?[\s-]+([^\W\d_]{3,10})\.?(?:[\s-]+de)?[\s-]+(\d{4})")
+# "26 March 2027", "26 mar. 2027", "26-Mar-2027", "26 de marzo de 2027", "1er avril 2027": the day, a
+# month's name (or its first letters, at least three), the year.
+_WRITTEN = re.compile(
+    r"(\d{1,2})(?:er|st|nd|rd|th)?(?:[\s-]+de)?[\s-]+([^\W\d_]{3,10})\.?(?:[\s-]+de)?[\s-]+(\d{4})"
+)
 EXAMPLE_DAY = date(2027, 3, 26)
 EXAMPLE = "26 March 2027"
 DATE_HINT = f"day, month and year, e.g. {EXAMPLE}"

@@ -25,9 +25,9 @@ class Language(StrEnum):
     ES = "es"
 
     @property
-    def name_in_itself(self) -> str:
-        """How its speakers name it ("Français")."""
-        return {"en": "English", "fr": "Français", "es": "Español"}[self.value]
+    def english_name(self) -> str:
+        """Its name in the secretariat's messages ("French")."""
+        return {"en": "English", "fr": "French", "es": "Spanish"}[self.value]
 
 
 DEFAULT_LANGUAGE = Language.EN

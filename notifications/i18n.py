@@ -108,12 +108,19 @@ class Translator:
         return str(value)
 
     def long_date(self, day: date) -> str:
-        """26 March 2027, 26 mars 2027, 26 de marzo de 2027."""
-        return format_date(day, _DATE[self.language], locale=self.locale)
+        """26 March 2027, 26 mars 2027, 26 de marzo de 2027 (and French's 1er avril 2027)."""
+        return self._first(day, format_date(day, _DATE[self.language], locale=self.locale))
 
     def week_date(self, day: date) -> str:
         """Friday 26 March 2027, vendredi 26 mars 2027, viernes 26 de marzo de 2027."""
-        return format_date(day, _WEEK_DATE[self.language], locale=self.locale)
+        return self._first(day, format_date(day, _WEEK_DATE[self.language], locale=self.locale))
+
+    def _first(self, day: date, written: str) -> str:
+        # French writes the first of the month as an ordinal: "1er avril", "jeudi 1er avril".
+        if self.language != Language.FR or day.day != 1:
+            return written
+        at = 0 if written.startswith("1 ") else written.index(" 1 ") + 1
+        return f"{written[:at]}1er{written[at + 1 :]}"
 
     def moment(self, moment: datetime) -> str:
         """A moment in UTC: 26 March 2027 at 14:05 UTC, 26 mars 2027 à 14:05 UTC."""

@@ -61,6 +61,7 @@ def test_french_and_spanish_months_are_read_with_or_without_accents_and_by_their
     assert parse_day("3 août 2027") == parse_day("3 aout 2027") == date(2027, 8, 3)
     assert parse_day("3 juil. 2027") == date(2027, 7, 3)
     assert parse_day("5 dic 2027") == parse_day("5 de diciembre de 2027") == date(2027, 12, 5)
+    assert parse_day("1er avril 2027") == parse_day("jeudi 1er avril 2027"[6:]) == date(2027, 4, 1)
 
 
 def test_the_written_form_reads_back_as_the_same_day() -> None:

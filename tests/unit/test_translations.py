@@ -118,6 +118,12 @@ def test_dates_and_numbers_are_written_as_each_language_writes_them(
     assert words.number(4000) == number
 
 
+def test_french_writes_the_first_of_the_month_as_an_ordinal() -> None:
+    assert Translator("fr").long_date(date(2027, 4, 1)) == "1er avril 2027"
+    assert Translator("fr").week_date(date(2027, 4, 1)) == "jeudi 1er avril 2027"
+    assert Translator("fr").long_date(date(2027, 4, 11)) == "11 avril 2027"
+
+
 def test_a_domain_sentence_is_translated_with_its_values_formatted_for_the_reader() -> None:
     said = Message("at most %(max)s characters (this one has %(length)s)", {"max": 4000, "length": 4321})
     status = Message(

@@ -78,4 +78,4 @@ def set_language(
 
     with user_errors():
         agency = agency_services.set_language(bootstrap.uow(), code, lang)
-    console.print(f"{agency.code} is written to in {Language(agency.language).name_in_itself}.")
+    console.print(f"{agency.code} is written to in {Language(agency.language).english_name}.")

@@ -119,7 +119,7 @@ def _import_translation(path: Path, source: str | None, lang: str | None) -> Non
         )
     stored = store_translation(bootstrap.uow(), _parsed(path, source), language=lang, filename=path.name)
     console.print(
-        f"{stored.source} in {Language(stored.language).name_in_itself}: {stored.translated} of "
+        f"{stored.source} in {Language(stored.language).english_name}: {stored.translated} of "
         f"{stored.items} recommendations have a translation (from {path.name})."
     )
 

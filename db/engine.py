@@ -5,10 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVarTuple, overload
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.selectable import TypedReturnsRows
+
+_Ts = TypeVarTuple("_Ts")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -38,3 +43,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class Reader(Protocol):
+    """What a read model reads through: a Core connection (no ORM to import) or an ORM session."""
+
+    @overload
+    def execute(self, statement: TypedReturnsRows[*_Ts], /) -> Result[*_Ts]: ...
+
+    @overload
+    def execute(self, statement: Executable, /) -> Result[*tuple[Any, ...]]: ...

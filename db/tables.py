@@ -138,7 +138,7 @@ cycle_items = Table(
     Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
     Column("role", String(16), nullable=False),
     UniqueConstraint("cycle_id", "recommendation_id", "agency_code"),
-    Index("ix_cycle_items_cycle_agency", "cycle_id", "agency_code"),
+    Index("ix_cycle_items_cycle_agency_role", "cycle_id", "agency_code", "role"),
 )
 
 status_requests = Table(
@@ -177,6 +177,8 @@ status_updates = Table(
     # "No change since last time" (a confirmation), and the milestones reported (migration 0007).
     Column("no_change", Boolean, nullable=False, server_default=false()),
     Column("milestone_reports", JSON, nullable=False, server_default="[]"),
+    # The secretariat made the answer's evidence files public when it accepted it (migration 0011).
+    Column("evidence_public", Boolean, nullable=False, server_default=false()),
     Column("reported_by", String(320), nullable=False),
     Column("reported_at", TZ),
     Column("channel", String(16)),
@@ -189,6 +191,25 @@ status_updates = Table(
     Column("version", Integer, nullable=False),
     UniqueConstraint("cycle_id", "recommendation_id", "agency_code"),
     Index("ix_status_updates_cycle_agency", "cycle_id", "agency_code"),
+)
+
+# Files an agency attached to its answer to an item (migration 0011); the bytes are in the shared
+# storage's evidence folder under `storage_key`, written before the row is committed.
+evidence_files = Table(
+    "evidence_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cycle_id", Integer, ForeignKey("cycles.id", ondelete="CASCADE"), nullable=False),
+    Column("recommendation_id", Integer, ForeignKey("recommendations.id"), nullable=False),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(64), nullable=False, unique=True),
+    Column("added_at", TZ, nullable=False),
+    Column("added_by", String(320), nullable=False),
+    Index("ix_evidence_files_cycle_agency", "cycle_id", "agency_code", "recommendation_id"),
 )
 
 # Append-only: every lifecycle move and every answer version, with who, when and why.

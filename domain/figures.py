@@ -1,9 +1,10 @@
 """The stock-take's figures: every number the report, the e-mail, the artifact and the CLI show.
 
-Each figure is defined once, here, and computed once from the assembled stock-take
-(`domain.stocktake.compute_figures`); every format and every sentence reads it from
-`StocktakeFigures` instead of counting for itself, so two places can never disagree. The
-definitions (the docstrings of the fields) are the ones the method annex states in words.
+Each figure is defined once, here, and computed in one place (`domain.stocktake.tally_figures`),
+from the assembled stock-take or from a database's grouped counts of the same tallies
+(`workflows.queries.figures`); every format and every sentence reads it from `StocktakeFigures`
+instead of counting for itself, so two places can never disagree. The definitions (the docstrings
+of the fields) are the ones the method annex states in words.
 """
 
 from __future__ import annotations

@@ -12,8 +12,6 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-import email_validator
-
 from domain.errors import ValidationError
 from domain.language import DEFAULT_LANGUAGE, N_, Language, Message, parse_language
 from domain.lifecycle import (
@@ -150,6 +148,8 @@ def validate_email(address: str, *, field: str = "email") -> str:
     address = address.strip()
     # email-validator's defaults refuse what mail software reads as another mailbox: comments,
     # quoted local parts, source routes, `x:y@` groups, address literals and non-ASCII local parts.
+    import email_validator  # here, not above: commands that read never validate an address
+
     try:
         email_validator.validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except email_validator.EmailNotValidError as exc:
@@ -670,6 +670,7 @@ class StatusUpdate(Stateful):
         self.obstacle = ""
         self.no_change = False
         self.milestone_reports: list[dict[str, Any]] = []
+        self.evidence_public = False  # the secretariat published its evidence files when accepting
         self.reported_by = ""
         self.reported_at: datetime | None = None
         self.channel: str | None = None

@@ -53,15 +53,56 @@ def roll_up(parts: Sequence[tuple[OwnerRole | str, ReportedStatus | str | None]]
     is completed); `no_longer_applicable` when all parts are; otherwise the lead's status, or
     the first answered part's when the lead has not answered.
     """
-    answered = [(OwnerRole(r), ReportedStatus(s)) for r, s in parts if s is not None]
-    if not answered:
-        return None
-    if len(answered) == len(parts) and all(s in FINISHED_STATUSES for _, s in answered):
-        if all(s == ReportedStatus.NO_LONGER_APPLICABLE for _, s in answered):
-            return ReportedStatus.NO_LONGER_APPLICABLE
-        return ReportedStatus.COMPLETED
-    lead = next((s for r, s in answered if r == OwnerRole.LEAD), answered[0][1])
-    if lead in FINISHED_STATUSES:
-        # The lead is done but another part is not: the item as a whole is still in progress.
-        return ReportedStatus.IN_PROGRESS
-    return lead
+    return PartsTally.of(parts).rolled_up
+
+
+@dataclass(frozen=True)
+class PartsTally:
+    """What the roll-up and the figures read of a recommendation's owner parts, and nothing more.
+
+    Few values, so a grouped query can count recommendations by them and the figures still come
+    from the rules here (`roll_up`, `reported_status`).
+    """
+
+    head: ReportedStatus | str | None
+    """The answered lead's status, else the first answered part's (None: no part answered)."""
+    all_finished: bool
+    """Every part answered completed or no longer applicable."""
+    all_not_applicable: bool
+    """Every part answered no longer applicable."""
+    lead_answered: bool | None
+    """Whether the (first) lead answered; None when the recommendation has no lead."""
+
+    @classmethod
+    def of(cls, parts: Sequence[tuple[OwnerRole | str, ReportedStatus | str | None]]) -> PartsTally:
+        """The tally of (role, status or None) parts, in the order owners are listed: lead first."""
+        answered = [(OwnerRole(r), ReportedStatus(s)) for r, s in parts if s is not None]
+        every = len(answered) == len(parts)
+        leads = [s for r, s in parts if r == OwnerRole.LEAD]
+        return cls(
+            head=next((s for r, s in answered if r == OwnerRole.LEAD), answered[0][1] if answered else None),
+            all_finished=every and all(s in FINISHED_STATUSES for _, s in answered),
+            all_not_applicable=every and all(s == ReportedStatus.NO_LONGER_APPLICABLE for _, s in answered),
+            lead_answered=leads[0] is not None if leads else None,
+        )
+
+    @property
+    def rolled_up(self) -> ReportedStatus | None:
+        """The recommendation's status (rule: `roll_up`)."""
+        if self.head is None:
+            return None
+        if self.all_finished:
+            return (
+                ReportedStatus.NO_LONGER_APPLICABLE if self.all_not_applicable else ReportedStatus.COMPLETED
+            )
+        lead = ReportedStatus(self.head)
+        if lead in FINISHED_STATUSES:
+            # The lead is done but another part is not: the item as a whole is still in progress.
+            return ReportedStatus.IN_PROGRESS
+        return lead
+
+    @property
+    def reported_status(self) -> ReportedStatus | None:
+        """The rolled-up status if the recommendation counts as reported (its lead answered; with no
+        lead, any owner), else None."""
+        return None if self.lead_answered is False else self.rolled_up

@@ -15,6 +15,7 @@ from datetime import date
 from enum import StrEnum
 
 from domain.errors import ValidationError
+from domain.evidence import StoredFile
 from domain.lifecycle import CycleState, ReviewState
 from domain.model import OwnerRole, ReportedStatus, agenda_heading
 
@@ -66,6 +67,13 @@ class Owner:
 
 
 @dataclass(frozen=True)
+class PublicFile(StoredFile):
+    """An evidence file the secretariat made public when it accepted the answer; copied into the site."""
+
+    storage_key: str = ""
+
+
+@dataclass(frozen=True)
 class AnswerRecord:
     """One agency's answer in one cycle, as an audience may read it (for the public: accepted ones)."""
 
@@ -77,6 +85,8 @@ class AnswerRecord:
     narrative: str
     evidence: tuple[str, ...]
     reviewed_on: date | None
+    files: tuple[PublicFile, ...] = ()
+    """Only files made public: an audience never sees the private ones, whatever it may read else."""
 
 
 @dataclass(frozen=True)

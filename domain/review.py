@@ -38,8 +38,13 @@ def accept(
     by: str,
     assess: ReportedStatus | None = None,
     why: str = "",
+    publish_evidence: bool = False,
 ) -> None:
-    """Accept a submitted answer, recording the secretariat's assessed status and rationale if given."""
+    """Accept a submitted answer, recording the secretariat's assessed status and rationale if given.
+
+    `publish_evidence`: the answer's evidence files become public (the published record lists them);
+    they are private otherwise.
+    """
     check_reviewable(update, label, "accepted")
     why = why.strip()
     if len(why) > RATIONALE_MAX:
@@ -52,6 +57,7 @@ def accept(
         )
     update.assessed_status = assess.value if assess is not None else None
     update.assessment_rationale = why
+    update.evidence_public = publish_evidence
     update.reviewer_question = ""  # answered: the question stays in the history, not on the page
     update.reviewed_by, update.reviewed_at = by, at
     update.transition(
@@ -62,6 +68,7 @@ def accept(
         answer_version=update.version,
         reported_status=update.reported_status,
         assessed_status=update.assessed_status,
+        evidence_public=publish_evidence,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from domain.evidence import StoredFile
 from domain.figures import StocktakeFigures, percent
 from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import (
@@ -25,7 +26,7 @@ from domain.model import (
     ReportedStatus,
     agenda_heading,
 )
-from domain.policies import request_overdue, roll_up
+from domain.policies import PartsTally, request_overdue, roll_up
 
 __all__ = ["StocktakeFigures", "percent"]  # re-exported: renderers import the report's vocabulary here
 
@@ -127,6 +128,13 @@ class ClosedItem:
         return "Overtaken by events" if self.how == "overtaken" else self.how.capitalize()
 
 
+# What the evidence annex says before its table, in every format.
+EVIDENCE_ANNEX = (
+    "The files agencies attached to their answers, with the first digits of each file's SHA-256, which "
+    "tells a copy from a changed file. The secretariat holds them; those it made public are in the "
+    "published record."
+)
+
 DEFAULT_ACTION_REQUESTED = (
     "The Committee may wish to take note of the present stock-take of follow-up action and "
     "provide guidance on the recommendations that are blocked, overdue or not yet reported on."
@@ -177,6 +185,7 @@ class OwnerPart:
     channel: str | None
     display: str = ""  # the agency's name at the start of a sentence ("The World Bank")
     no_change: bool = False
+    files: tuple[StoredFile, ...] = ()  # evidence files attached to the answer
 
     @property
     def by_secretariat(self) -> bool:
@@ -288,9 +297,7 @@ class ItemReport:
     @property
     def confirmed(self) -> bool:
         """Reported, and its lead (with no lead: every answering owner) chose No change since last time."""
-        lead = self.lead
-        answering = [lead] if lead is not None else [o for o in self.owners if o.answered]
-        return self.reported and all(o.answered and o.no_change for o in answering)
+        return confirmed_by([(o.role, o.answered, o.no_change) for o in self.owners])
 
     @property
     def needs_narrative(self) -> bool:
@@ -310,6 +317,11 @@ class ItemReport:
     def evidence(self) -> tuple[str, ...]:
         """Every owner's evidence links, lead's first, without repeats."""
         return tuple(dict.fromkeys(link for o in self.owners for link in o.evidence))
+
+    @property
+    def evidence_files(self) -> tuple[StoredFile, ...]:
+        """Every owner's evidence files, lead's first."""
+        return tuple(f for o in self.owners for f in o.files)
 
     @property
     def roll_up_parts(self) -> str:
@@ -445,6 +457,11 @@ class StockTake:
         return [item for item in self.items if not item.needs_narrative]
 
     @property
+    def with_files(self) -> list[tuple[ItemReport, OwnerPart]]:
+        """The answers with evidence files, in report order (the evidence annex lists them all)."""
+        return [(item, o) for item in self.items for o in item.owners if o.files]
+
+    @property
     def disagreements(self) -> list[tuple[ItemReport, OwnerPart]]:
         return [(item, o) for item in self.items for o in item.owners if o.disagrees]
 
@@ -490,7 +507,12 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 
 def _part(
-    update: UpdateRecord | None, agency_code: str, agency_name: str, role: str, display: str
+    update: UpdateRecord | None,
+    agency_code: str,
+    agency_name: str,
+    role: str,
+    display: str,
+    files: Sequence[StoredFile] = (),
 ) -> OwnerPart:
     """The owner's part as reported; drafts and missing answers count as not answered."""
     reported = update is not None and update.state in REPORTED_STATES and update.reported_status
@@ -529,6 +551,7 @@ def _part(
         channel=update.channel,
         display=display,
         no_change=bool(update.no_change),
+        files=tuple(files),
     )
 
 
@@ -553,10 +576,16 @@ def _rolled_up(parts: Sequence[tuple[str, str | None]]) -> str | None:
 
 def _reported_status(parts: Sequence[tuple[str, str | None]]) -> str | None:
     """The rolled-up status if the item counts as reported (its lead answered), else None."""
-    lead = [status for role, status in parts if role == OwnerRole.LEAD]
-    if lead and lead[0] is None:
-        return None
-    return _rolled_up(parts)
+    status = PartsTally.of(parts).reported_status
+    return status.value if status is not None else None
+
+
+def confirmed_by(parts: Sequence[tuple[str, bool, bool]]) -> bool:
+    """Whether (role, answered, no change) parts, lead first, confirm last cycle's status: the item is
+    reported and its lead (with no lead: every answering owner) chose No change since last time."""
+    leads = [part for part in parts if part[0] == OwnerRole.LEAD]
+    answering = leads[:1] if leads else [part for part in parts if part[1]]
+    return bool(answering) and all(answered and no_change for _, answered, no_change in answering)
 
 
 def change_since(*, current: str | None, previous: str | None) -> Change:
@@ -599,12 +628,15 @@ def assemble_stocktake(
     display_names: Mapping[str, str] | None = None,
     answered_by_secretariat: frozenset[str] = frozenset(),
     closed: Sequence[ClosedItem] = (),
+    evidence_files: Mapping[tuple[int, str], Sequence[StoredFile]] | None = None,
 ) -> StockTake:
     """Assemble the report of `cycle` as of `today`, compared with `previous` (None: first cycle).
 
     `display_names`: how running text names each agency ("the World Bank"; default: its code);
-    `answered_by_secretariat`: the bodies the secretariat answers for; `closed`: the closed items.
+    `answered_by_secretariat`: the bodies the secretariat answers for; `closed`: the closed items;
+    `evidence_files`: the files attached to each answer, by (recommendation id, agency code).
     """
+    files_of = evidence_files or {}
     shown = {code: display_names.get(code, code) for code in display_names} if display_names else {}
     owners_of: dict[int, list[ItemRecord]] = defaultdict(list)
     for item in items:
@@ -630,6 +662,7 @@ def assemble_stocktake(
                 agency_names.get(o.agency_code, ""),
                 o.role,
                 sentence_start(shown.get(o.agency_code, o.agency_code)),
+                files_of.get((rec.id, o.agency_code), ()),
             )
             for o in owners
         )
@@ -695,26 +728,90 @@ def assemble_stocktake(
     )
 
 
+@dataclass(frozen=True)
+class ItemTally:
+    """What the figures read of one recommendation; a grouped query counts recommendations by it."""
+
+    status: str | None
+    """Its reported status (`PartsTally.reported_status`); None when not reported."""
+    previous: str | None
+    """Its reported status in the previous cycle (None: not reported then, or no previous cycle)."""
+    confirmed: bool
+    """Reported with *No change since last time* (`ItemReport.confirmed`)."""
+
+
+@dataclass(frozen=True)
+class PartCounts:
+    """The figures counted over owner parts and milestones rather than recommendations."""
+
+    contributor_parts: int
+    contributor_parts_answered: int
+    disagreements: int
+    items_with_disagreement: int
+    overdue_milestones: int
+    items_with_overdue_milestones: int
+    newly_overdue_items: int
+
+
 def compute_figures(
     items: Sequence[ItemReport], all_agencies: Sequence[AgencyResponse], *, compared: bool, closed: int = 0
 ) -> StocktakeFigures:
     """The figures of a stock-take's items and agencies (definitions: `StocktakeFigures`)."""
-    statuses = Counter(item.status_key for item in items)
-    changes = Counter(item.change for item in items if item.change is not None)
     contributors = [o for item in items for o in item.owners if not o.is_lead]
-    # The bodies the secretariat answers for were not asked: they are not in the response figures.
-    agencies = [a for a in all_agencies if not a.by_secretariat]
-    confirmed = sum(1 for item in items if item.confirmed)
-    return StocktakeFigures(
-        items=len(items),
-        reported=sum(1 for item in items if item.reported),
+    tallies = Counter(
+        ItemTally(
+            item.rolled_up_status if item.reported else None,
+            item.previous_status,
+            item.confirmed,
+        )
+        for item in items
+    )
+    counts = PartCounts(
         contributor_parts=len(contributors),
         contributor_parts_answered=sum(1 for o in contributors if o.answered),
+        disagreements=sum(1 for item in items for o in item.owners if o.disagrees),
+        items_with_disagreement=sum(1 for item in items if item.disagreement),
+        overdue_milestones=sum(len(item.overdue_milestones) for item in items),
+        items_with_overdue_milestones=sum(1 for item in items if item.overdue_milestones),
+        newly_overdue_items=sum(1 for item in items if item.newly_overdue),
+    )
+    return tally_figures(tallies, counts, all_agencies, compared=compared, closed=closed)
+
+
+def tally_figures(
+    tallies: Mapping[ItemTally, int],
+    counts: PartCounts,
+    all_agencies: Sequence[AgencyResponse],
+    *,
+    compared: bool,
+    closed: int = 0,
+) -> StocktakeFigures:
+    """The figures from recommendations counted by tally (the one place each figure is computed)."""
+    statuses: Counter[str] = Counter()
+    changes: Counter[Change] = Counter()
+    newly: Counter[str] = Counter()
+    for tally, count in tallies.items():
+        key = tally.status or NO_ANSWER
+        statuses[key] += count
+        if compared:
+            change = change_since(current=tally.status, previous=tally.previous)
+            changes[change] += count
+            if change == Change.CHANGED:
+                newly[key] += count
+    reported = sum(count for tally, count in tallies.items() if tally.status is not None)
+    confirmed = sum(count for tally, count in tallies.items() if tally.confirmed)
+    # The bodies the secretariat answers for were not asked: they are not in the response figures.
+    agencies = [a for a in all_agencies if not a.by_secretariat]
+    return StocktakeFigures(
+        items=sum(tallies.values()),
+        reported=reported,
+        contributor_parts=counts.contributor_parts,
+        contributor_parts_answered=counts.contributor_parts_answered,
         status_counts={str(status): statuses.get(status, 0) for status in STATUS_ORDER},
         compared=compared,
         changed=changes[Change.CHANGED],
-        newly_completed=sum(1 for item in items if item.newly_completed),
-        newly_blocked=sum(1 for item in items if item.newly_blocked),
+        newly_completed=newly[ReportedStatus.COMPLETED],
+        newly_blocked=newly[ReportedStatus.BLOCKED],
         unchanged=changes[Change.UNCHANGED],
         first_report=changes[Change.FIRST_REPORT],
         not_reported=changes[Change.NOT_REPORTED],
@@ -722,13 +819,13 @@ def compute_figures(
         agencies_answered=sum(1 for a in agencies if a.items_answered),
         agencies_answered_in_full=sum(1 for a in agencies if a.items_answered == a.items_asked),
         overdue_requests=sum(1 for a in agencies if a.overdue),
-        overdue_milestones=sum(len(item.overdue_milestones) for item in items),
-        items_with_overdue_milestones=sum(1 for item in items if item.overdue_milestones),
-        newly_overdue_items=sum(1 for item in items if item.newly_overdue),
-        disagreements=sum(1 for item in items for o in item.owners if o.disagrees),
-        items_with_disagreement=sum(1 for item in items if item.disagreement),
+        overdue_milestones=counts.overdue_milestones,
+        items_with_overdue_milestones=counts.items_with_overdue_milestones,
+        newly_overdue_items=counts.newly_overdue_items,
+        disagreements=counts.disagreements,
+        items_with_disagreement=counts.items_with_disagreement,
         confirmed=confirmed,
-        with_news=sum(1 for item in items if item.reported) - confirmed,
+        with_news=reported - confirmed,
         closed=closed,
         bodies_answered_by_secretariat=len(all_agencies) - len(agencies),
     )
@@ -787,14 +884,33 @@ def _agency_responses(
             for owner in item.owners:
                 asked[owner.agency_code] += 1
                 answered[owner.agency_code] += owner.answered
+    return agency_responses(
+        asked, answered, by_secretariat, cycle=cycle, today=today, names=names, shown=shown
+    )
+
+
+def agency_responses(
+    asked: Mapping[str, int],
+    answered: Mapping[str, int],
+    by_secretariat: frozenset[str],
+    *,
+    cycle: CycleInfo,
+    today: date,
+    names: Mapping[str, str] | None = None,
+    shown: Mapping[str, str] | None = None,
+) -> tuple[AgencyResponse, ...]:
+    """Every agency asked for parts, in code order, from its parts asked and answered."""
+    names, shown = names or {}, shown or {}
     return tuple(
         AgencyResponse(
             code=code,
             name=names.get(code, ""),
             items_asked=asked[code],
-            items_answered=answered[code],
+            items_answered=answered.get(code, 0),
             overdue=code not in by_secretariat
-            and request_overdue(deadline=cycle.deadline, today=today, answered=answered[code] == asked[code]),
+            and request_overdue(
+                deadline=cycle.deadline, today=today, answered=answered.get(code, 0) == asked[code]
+            ),
             display=shown.get(code, code),
             by_secretariat=code in by_secretariat,
         )

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -24,6 +25,7 @@ from jinja2 import Environment
 
 from domain.answers import DATE_HINT_SAID
 from domain.dates import parse_day
+from domain.evidence import size_said
 from domain.language import Language, Message
 from domain.model import MilestoneOutcome, ReportedStatus
 from domain.stocktake import sentence_start
@@ -101,7 +103,7 @@ class Translator:
             return ", ".join(self.value(part) for part in value)
         if isinstance(value, bool):
             return str(value)
-        if isinstance(value, int):
+        if isinstance(value, (int, float)):
             return self.number(value)
         if isinstance(value, date):
             return self.long_date(value)
@@ -133,6 +135,10 @@ class Translator:
     def number(self, number: float) -> str:
         """4,000 in English, 4 000 in French, 4.000 in Spanish."""
         return format_decimal(number, locale=self.locale)
+
+    def file_size(self, size: int) -> str:
+        """A file's size as this language writes it: 1.2 MB, 1,2 Mo, 1,2 MB."""
+        return self.text(size_said(size))
 
     def percent(self, whole: float) -> str:
         """A whole-number percentage as this language writes it: 78%, 78 %."""
@@ -166,6 +172,24 @@ def translator(language: Language | str) -> Translator:
     return Translator(language)
 
 
+def negotiated(accept_language: str) -> Language:
+    """The language a browser prefers among Follow-up's (its Accept-Language header), English if none."""
+    wanted = []
+    for part in accept_language.split(",")[:20]:
+        tag, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            continue
+        wanted.append((weight, tag.strip()))
+    preferred = [tag.replace("-", "_") for _, tag in sorted(wanted, key=lambda pair: -pair[0]) if tag]
+    try:
+        chosen = Locale.negotiate(preferred, [language.value for language in Language])
+    except (UnknownLocaleError, ValueError):
+        chosen = None
+    return Language(chosen.language) if chosen else Language.EN
+
+
 def every_wording(message: str) -> frozenset[str]:
     """`message` as each language writes it (a reply sheet's header, read whatever its language)."""
     return frozenset(translator(language).gettext(message) for language in Language)
@@ -186,6 +210,7 @@ def install(env: Environment, language: Language | str) -> Translator:
         "weekdate": words.week_date,
         "timestamp": words.moment,
         "number": words.number,
+        "filesize": words.file_size,
         "percent": words.percent,
         "status_label": words.status_label,
         "translate": words.text,

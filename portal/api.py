@@ -37,7 +37,7 @@ from domain.publication import Audience, CycleEntry, RecommendationRecord
 from portal.security import NO_STORE
 from workflows.queries import public_record
 from workflows.queries.api_tokens import active_token
-from workflows.services.stocktake import figures_of
+from workflows.queries.figures import figures_of
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
 # Ids and agenda points are 32-bit in the schema: larger numbers can match nothing, say so up front.
@@ -57,6 +57,12 @@ class OwnerOut(BaseModel):
     role: str
 
 
+class EvidenceFileOut(BaseModel):
+    name: str
+    size: int = Field(description="In bytes")
+    sha256: str
+
+
 class AnswerOut(BaseModel):
     agency_code: str
     agency_name: str
@@ -67,6 +73,9 @@ class AnswerOut(BaseModel):
     )
     narrative: str
     evidence: list[str]
+    evidence_files: list[EvidenceFileOut] = Field(
+        description="Evidence files the secretariat made public when it accepted the answer"
+    )
     reviewed_on: date | None
 
 
@@ -195,7 +204,16 @@ def _entry(entry: CycleEntry) -> dict[str, Any]:
         "cycle_state": entry.cycle_state,
         "closed_on": entry.closed_on,
         "status": entry.status,
-        "answers": [{**vars(answer), "evidence": list(answer.evidence)} for answer in entry.answers],
+        "answers": [
+            {
+                **vars(answer),
+                "evidence": list(answer.evidence),
+                "evidence_files": [
+                    {"name": f.name, "size": f.size, "sha256": f.sha256} for f in answer.files
+                ],
+            }
+            for answer in entry.answers
+        ],
     }
 
 
@@ -278,7 +296,8 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
         for cycle in page:
             closed = cycle.state == CycleState.CLOSED
             as_of = (cycle.closed_on or cycle.deadline) if closed else clock.today()
-            figures = figures_of(uow(), cycle.name, today=as_of)
+            with uow() as reading:
+                figures = figures_of(reading.session, cycle.name, today=as_of)
             items.append(
                 {
                     "name": cycle.name,

@@ -3,7 +3,8 @@
 Routes: `/r/{token}` (the whole request on one page, saved as a draft or submitted),
 `/r/{token}/receipt` (what was recorded), `/cycles/{slug}` (the secretariat's overview and review
 queue, behind the secretariat token; `POST /cycles/{slug}/review` accepts or returns an answer;
-`/cycles/{slug}/reports/{file}` downloads its stock-take reports), `/healthz`; the read API under
+`/cycles/{slug}/reports/{file}` downloads its stock-take reports), the evidence files' downloads
+(`portal.evidence_routes`), `/healthz`; the read API under
 `/api/v1/` (`portal.api`). Every page is rendered on the server and works without JavaScript; every
 form carries a CSRF token; every error is a plain page without internals.
 """
@@ -21,9 +22,10 @@ from sqlalchemy import text
 
 from domain.ports import Clock
 from portal.api import create_api
+from portal.evidence_routes import evidence_routes
 from portal.reply_routes import reply_routes
 from portal.secretariat_routes import secretariat_routes
-from portal.security import NO_STORE, BodyLimitMiddleware, SecurityHeadersMiddleware
+from portal.security import MAX_BODY_BYTES, NO_STORE, BodyLimitMiddleware, SecurityHeadersMiddleware
 from portal.web import STATIC, NotifierFactory, Portal, install_error_pages
 from workflows import bootstrap
 from workflows.settings import Settings, get_settings
@@ -49,7 +51,8 @@ def create_app(
         title="Follow-up reply portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.portal = portal
-    app.add_middleware(BodyLimitMiddleware)
+    limits = portal.settings.evidence_limits
+    app.add_middleware(BodyLimitMiddleware, upload_limit=limits.max_files * limits.max_bytes + MAX_BODY_BYTES)
     # Pure ASGI, not `@app.middleware("http")`: that wrapper costs about a millisecond a request.
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -67,5 +70,6 @@ def create_app(
         return PlainTextResponse("ok\n", headers={"Cache-Control": NO_STORE})
 
     app.include_router(reply_routes(portal))
+    app.include_router(evidence_routes(portal))
     app.include_router(secretariat_routes(portal))
     return app

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.answers import (
@@ -24,24 +26,29 @@ from domain.answers import (
     statuses,
 )
 from domain.errors import ValidationError
+from domain.evidence import FIELD, KINDS
 from domain.language import Language, Message
 from domain.lifecycle import ReviewState
 from domain.model import MilestoneOutcome
 from domain.numbers import ascii_number
 from notifications.i18n import translator
 from notifications.immediate import KeyRecorder
-from portal.security import NO_STORE, same
+from portal.evidence_routes import agency_file, evidence_changes
+from portal.security import MAX_BODY_BYTES, NO_STORE, same
 from portal.web import CSRF_FIELD, FIELDS, Portal, forbidden, text_fields
 from workflows.queries import reply_page
 from workflows.services import replies
+from workflows.services.evidence import EvidenceChanges
 
 # Earlier versions listed under an item: the latest few tell the story; the count says how many exist.
 VERSIONS_SHOWN = 3
 # The reply page indexes an item's errors by field; every field is present so the template never misses.
-NO_ERRORS: dict[str, Message | str] = dict.fromkeys((*FIELDS, "no_change", "milestone"), "")
+NO_ERRORS: dict[str, Message | str] = dict.fromkeys((*FIELDS, "no_change", "milestone", FIELD), "")
 # What an agency may report about a milestone, in the order the form offers them.
 MILESTONE_OUTCOMES = [(o.value, o.label) for o in MilestoneOutcome]
 CSRF_COOKIE = "followup_csrf"
+# What the file inputs offer to choose (the portal checks each file's content whatever its name).
+EVIDENCE_ACCEPT = ",".join(extension for kind in KINDS for extension in kind.extensions)
 
 
 @functools.cache
@@ -69,8 +76,10 @@ def reply_routes(portal: Portal) -> APIRouter:
     router = APIRouter()
 
     @router.get("/r/{token}")
-    def get_reply(token: str, saved: int = 0, part: str = "1") -> Response:
-        """The agency's request (a part of it if long), rendered as it is stored now."""
+    def get_reply(token: str, saved: int = 0, part: str = "1", file: str = "") -> Response:
+        """The agency's request (a part of it if long), rendered as it is stored now; or one of its files."""
+        if file:
+            return agency_file(portal, token, file)
         page = _open(portal, token, _part_number(part))
         notice = translator(page.language).gettext("Draft saved.") if saved else ""
         return _reply_form(portal, token, page, notice=notice)
@@ -80,59 +89,18 @@ def reply_routes(portal: Portal) -> APIRouter:
         """Save a draft or submit; validation errors and conflicts come back on the page."""
         number = _part_number(part)
         page = _open(portal, token, number)
-        language = Language(page.language)
-        fields = text_fields(await request.form(max_files=0, max_fields=2000))
-        expected = portal.csrf(token)
-        if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
-            return forbidden(language)
-        action = fields.get("action", "")
-        if action not in ("save", "next", "submit"):
-            return PlainTextResponse("Unknown action.\n", status_code=400)
-        answers = _answers_from(fields, page)
-        in_parts = len(page.parts) > 1
-        submit = action == "submit"
+        # Each item has a file input (an empty one sends a nameless part), which may carry an answer's files.
+        # Its texts stay within the limit a form without files has (the body may be larger for the files).
+        form = await request.form(
+            max_files=len(page.items) * portal.settings.evidence_max_files,
+            max_fields=2000,
+            max_part_size=MAX_BODY_BYTES,
+        )
         try:
-            # Submitting from a part is one transaction (this part as typed, the others as stored),
-            # like a short page.
-            result, queued = _save(portal, token, answers, submit=submit)
-        except InvalidAnswers as exc:
-            if submit and in_parts and page.answered_at is None:
-                # A first submission from a part while other parts still lack answers: keep this
-                # part's typing as a draft (when it is a valid one), then say what is missing where.
-                with contextlib.suppress(InvalidAnswers):
-                    kept, _ = _save(portal, token, answers, submit=False)
-                    conflicted = {c.recommendation_id for c in kept.conflicts}
-                    return _reply_form(
-                        portal,
-                        token,
-                        _open(portal, token, number),
-                        typed=[a for a in answers if a.recommendation_id in conflicted],
-                        errors=_errors_of(exc),
-                        problems=exc.problems,
-                        conflicts=kept.conflicts,
-                        draft_kept=True,
-                    )
-            return _reply_form(
-                portal, token, page, typed=answers, errors=_errors_of(exc), problems=exc.problems
-            )
-        except ValidationError as exc:  # the request as a whole can no longer take answers
-            words = translator(language)
-            said = words.gettext("Your answers were not saved: %(reason)s.")
-            return PlainTextResponse(
-                said % {"reason": words.gettext(exc.message)} + "\n",
-                status_code=409,
-                headers={"Cache-Control": NO_STORE, "Content-Language": language.value},
-            )
-        if result.conflicts:
-            fresh = _open(portal, token, number)
-            return _reply_form(
-                portal, token, fresh, typed=answers, conflicts=result.conflicts, saved=result.saved
-            )
-        if result.submitted:
-            return portal.mail_after(RedirectResponse(f"/r/{token}/receipt", status_code=303), queued)
-        shown = page.next_part if action == "next" and page.next_part else number
-        query = {"part": shown, "saved": 1} if len(page.parts) > 1 else {"saved": 1}
-        return RedirectResponse(f"/r/{token}?{urlencode(query)}", status_code=303)
+            # In a worker thread: the files are copied to the storage, which must not hold up other pages.
+            return await run_in_threadpool(_post_reply, portal, token, request, page, number, form)
+        finally:
+            await form.close()  # the uploads' spooled files, whether they were attached or not
 
     @router.get("/r/{token}/receipt")
     def receipt(token: str) -> HTMLResponse:
@@ -145,6 +113,72 @@ def reply_routes(portal: Portal) -> APIRouter:
         return portal.render("receipt.html", lang=language, page=page, token=token, recorded=recorded)
 
     return router
+
+
+def _post_reply(
+    portal: Portal, token: str, request: Request, page: reply_page.ReplyPage, number: int, form: FormData
+) -> Response:
+    """Save a draft or submit what the form sends (answers and evidence files), or say what is wrong."""
+    language = Language(page.language)
+    fields = text_fields(form)
+    expected = portal.csrf(token)
+    if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
+        return forbidden(language)
+    action = fields.get("action", "")
+    if action not in ("save", "next", "submit"):
+        return PlainTextResponse("Unknown action.\n", status_code=400)
+    answers = _answers_from(fields, page)
+    evidence = evidence_changes(form, fields, page)
+    in_parts = len(page.parts) > 1
+    submit = action == "submit"
+    try:
+        # Submitting from a part is one transaction (this part as typed, the others as stored),
+        # like a short page.
+        result, queued = _save(portal, token, answers, evidence, submit=submit)
+    except InvalidAnswers as exc:
+        if submit and in_parts and page.answered_at is None:
+            # A first submission from a part while other parts still lack answers: keep this
+            # part's typing as a draft (when it is a valid one), then say what is missing where.
+            with contextlib.suppress(InvalidAnswers):
+                kept, _ = _save(portal, token, answers, evidence, submit=False)
+                conflicted = {c.recommendation_id for c in kept.conflicts}
+                return _reply_form(
+                    portal,
+                    token,
+                    _open(portal, token, number),
+                    typed=[a for a in answers if a.recommendation_id in conflicted],
+                    errors=_errors_of(exc),
+                    problems=exc.problems,
+                    conflicts=kept.conflicts,
+                    draft_kept=True,
+                )
+        return _reply_form(
+            portal,
+            token,
+            page,
+            typed=answers,
+            errors=_errors_of(exc),
+            problems=exc.problems,
+            files_dropped=bool(evidence.uploads),
+        )
+    except ValidationError as exc:  # the request as a whole can no longer take answers
+        words = translator(language)
+        said = words.gettext("Your answers were not saved: %(reason)s.")
+        return PlainTextResponse(
+            said % {"reason": words.gettext(exc.message)} + "\n",
+            status_code=409,
+            headers={"Cache-Control": NO_STORE, "Content-Language": language.value},
+        )
+    if result.conflicts:
+        fresh = _open(portal, token, number)
+        return _reply_form(
+            portal, token, fresh, typed=answers, conflicts=result.conflicts, saved=result.saved
+        )
+    if result.submitted:
+        return portal.mail_after(RedirectResponse(f"/r/{token}/receipt", status_code=303), queued)
+    shown = page.next_part if action == "next" and page.next_part else number
+    query = {"part": shown, "saved": 1} if len(page.parts) > 1 else {"saved": 1}
+    return RedirectResponse(f"/r/{token}?{urlencode(query)}", status_code=303)
 
 
 def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.ReplyPage:
@@ -161,7 +195,7 @@ def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.Rep
 
 
 def _save(
-    portal: Portal, token: str, answers: list[RawAnswer], *, submit: bool
+    portal: Portal, token: str, answers: list[RawAnswer], evidence: EvidenceChanges, *, submit: bool
 ) -> tuple[replies.SaveResult, list[str]]:
     """Save (or submit) answers in a unit of work of their own; the result and the keys of messages queued."""
     uow = portal.uow()  # save_reply opens and commits it; the notifier writes in its transaction
@@ -175,6 +209,8 @@ def _save(
         answers,
         submit=submit,
         grace_days=portal.settings.token_grace_days,
+        evidence=evidence,
+        store=portal.evidence,
     )
     return result, recorder.keys
 
@@ -209,6 +245,7 @@ def _reply_form(
     conflicts: tuple[Conflict, ...] = (),
     saved: tuple[str, ...] = (),
     draft_kept: bool = False,
+    files_dropped: bool = False,
 ) -> HTMLResponse:
     """The reply form; after a failed post it shows what was typed, the problems and any conflicts.
 
@@ -245,6 +282,9 @@ def _reply_form(
         problems_here=[p for p in problems or [] if page.part_of.get(p.recommendation_id) == page.part],
         problems_elsewhere=_problems_elsewhere(page, problems or []),
         draft_kept=draft_kept,
+        files_dropped=files_dropped,
+        evidence_limits=portal.settings.evidence_limits,
+        evidence_accept=EVIDENCE_ACCEPT,
         conflicts={c.recommendation_id: c for c in conflicts},
         saved=saved,
         notice=notice,

@@ -15,6 +15,7 @@ from notifications.immediate import KeyRecorder
 from portal.security import NO_STORE, same, signed
 from portal.web import CSRF_FIELD, Portal, forbidden, text_fields, unauthorized
 from reporting import FORMATS
+from workflows.queries.evidence import cycle_files
 from workflows.queries.progress import cycle_name_of_slug, cycle_overview
 from workflows.queries.review import review_queue
 from workflows.services import review
@@ -38,8 +39,8 @@ def secretariat_routes(portal: Portal) -> APIRouter:
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if key is not None:
-            return _sign_in(portal, key, f"/cycles/{quote(slug, safe='')}")
-        if not _is_secretariat(portal, request):
+            return sign_in(portal, key, f"/cycles/{quote(slug, safe='')}")
+        if not is_secretariat(portal, request):
             return unauthorized()
         notice = _review_notice(done, code, agency) if done else ""
         return _cycle_page(portal, cycle_name_of_slug(portal.uow(), slug), notice=notice)
@@ -50,8 +51,8 @@ def secretariat_routes(portal: Portal) -> APIRouter:
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
         if key is not None:
-            return _sign_in(portal, key, f"/cycles/{quote(slug, safe='')}/reports/{quote(file_name)}")
-        if not _is_secretariat(portal, request):
+            return sign_in(portal, key, f"/cycles/{quote(slug, safe='')}/reports/{quote(file_name)}")
+        if not is_secretariat(portal, request):
             return unauthorized()
         name = cycle_name_of_slug(portal.uow(), slug)
         # Only the cycle's own report files, by the names they are written under: no path from outside.
@@ -68,7 +69,7 @@ def secretariat_routes(portal: Portal) -> APIRouter:
         """Accept an answer (an assessed status optional), return it with a question, or close the item."""
         if not portal.settings.secretariat_token:
             raise NotFound("no secretariat token configured")
-        if not _is_secretariat(portal, request):
+        if not is_secretariat(portal, request):
             return unauthorized()
         name = cycle_name_of_slug(portal.uow(), slug)
         fields = text_fields(await request.form(max_files=0, max_fields=20))
@@ -99,6 +100,7 @@ def secretariat_routes(portal: Portal) -> APIRouter:
                     by=by,
                     assess=fields.get("assess") or None,
                     why=fields.get("why", ""),
+                    publish_evidence=fields.get("publish_evidence") == "yes",
                 )
             else:
                 uow = portal.uow()
@@ -123,7 +125,7 @@ def secretariat_routes(portal: Portal) -> APIRouter:
     return router
 
 
-def _sign_in(portal: Portal, key: str, target: str) -> Response:
+def sign_in(portal: Portal, key: str, target: str) -> Response:
     """Exchange the secretariat token given as `?key=` for a session cookie, then go to `target`."""
     configured = portal.settings.secretariat_token
     if not configured or not same(key, configured):
@@ -140,7 +142,7 @@ def _sign_in(portal: Portal, key: str, target: str) -> Response:
     return response
 
 
-def _is_secretariat(portal: Portal, request: Request) -> bool:
+def is_secretariat(portal: Portal, request: Request) -> bool:
     """The request carries the secretariat token (bearer) or the session cookie it was exchanged for."""
     configured = portal.settings.secretariat_token
     if not configured:
@@ -155,13 +157,15 @@ def _cycle_page(
     portal: Portal, name: str, *, notice: str = "", error: str = "", status_code: int = 200
 ) -> HTMLResponse:
     """The secretariat's page of a cycle: who answered, who is overdue, and the review queue."""
-    overview = cycle_overview(portal.uow(), name, portal.clock.today())
+    with portal.uow() as reading:
+        overview = cycle_overview(reading.session, name, portal.clock.today())
     queue = review_queue(portal.uow(), name)
     return portal.render(
         "cycle.html",
         status_code=status_code,
         overview=overview,
         queue=queue,
+        files=cycle_files(portal.uow(), name),
         shown_max=REVIEW_SHOWN_MAX,
         statuses=statuses(),
         close_as=list(CLOSE_AS),

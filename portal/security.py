@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from notifications.i18n import negotiated, translator
+
 MAX_BODY_BYTES = 256 * 1024
+# The reply form's path: its POST may carry evidence files.
+REPLY_FORM = re.compile(r"/r/[^/]+")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -61,19 +66,33 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Answer 413 to request bodies over `limit` bytes, declared (Content-Length) or streamed."""
+    """Answer 413 to request bodies over `limit` bytes, declared (Content-Length) or streamed.
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    A reply form sent as multipart (a POST to `/r/<token>`) may be `upload_limit` bytes instead: it
+    carries the evidence files of one save (at most one answer's worth: the files allowed per
+    answer, each of the largest size allowed, and the form).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, upload_limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = max(upload_limit, limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(send)
+        headers = dict(scope["headers"])
+        uploads = (
+            scope["method"] == "POST"
+            and REPLY_FORM.fullmatch(scope["path"]) is not None
+            and headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        )
+        limit = self.upload_limit if uploads else self.limit
+        accept_language = headers.get(b"accept-language", b"").decode("latin-1")
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _too_large(send, limit, uploads=uploads, accept_language=accept_language)
             return
         received = 0
         started = False
@@ -83,7 +102,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -96,14 +115,27 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send)
+                await _too_large(send, limit, uploads=uploads, accept_language=accept_language)
 
 
-async def _too_large(send: Send) -> None:
-    body = b"Request too large: a reply may be at most 256 KB. Shorten the longest texts and try again.\n"
+async def _too_large(send: Send, limit: int, *, uploads: bool, accept_language: str) -> None:
+    """A 413 saying how much the request may carry, in the language the browser prefers."""
+    language = negotiated(accept_language)
+    words = translator(language)
+    if uploads:
+        said = words.gettext(
+            "Request too large: the files attached in one save may come to at most %(size)s. "
+            "Go back, attach fewer files at a time (saving in between), and try again."
+        ) % {"size": words.file_size(limit - MAX_BODY_BYTES)}
+    else:
+        said = words.gettext(
+            "Request too large: a reply may be at most %(size)s. Shorten the longest texts and try again."
+        ) % {"size": words.file_size(limit)}
+    body = f"{said}\n".encode()
     headers: list[Any] = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
+        (b"content-language", language.value.encode()),
         *((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -20,7 +19,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.language import N_, Language
 from domain.ports import Clock, Notifier
-from notifications.i18n import install, translator
+from notifications.i18n import install, negotiated, translator
 from portal.security import NO_STORE, SECURITY_HEADERS, signed
 from workflows import bootstrap
 from workflows.queries import reply_page
@@ -36,6 +35,7 @@ FIELD_LABELS = {
     "status": N_("Status"),
     "narrative": N_("What changed and why"),
     "evidence": N_("Evidence links"),
+    "evidence_files": N_("Evidence files"),
     "next_milestone_date": N_("Next milestone date"),
     "obstacle": N_("Obstacle"),
     "no_change": N_("No change since last time"),
@@ -55,6 +55,7 @@ class Portal:
         self.notifier_factory = notifier or bootstrap.notifier
         self.secret_key = bootstrap.secret_key(settings, record=True)  # refuses another key
         self.config = bootstrap.cycle_config()
+        self.evidence = bootstrap.evidence_store(settings)
         # One template environment per language: gettext is an environment global in Jinja's i18n.
         self.templates = {language: _environment(language) for language in Language}
 
@@ -101,24 +102,6 @@ def _environment(language: Language) -> Environment:
     words = install(env, language)
     env.globals.update(labels={name: words.gettext(label) for name, label in FIELD_LABELS.items()})
     return env
-
-
-def negotiated(accept_language: str) -> Language:
-    """The language a browser prefers among Follow-up's (its Accept-Language header), English if none."""
-    wanted = []
-    for part in accept_language.split(",")[:20]:
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            continue
-        wanted.append((weight, tag.strip()))
-    preferred = [tag.replace("-", "_") for _, tag in sorted(wanted, key=lambda pair: -pair[0]) if tag]
-    try:
-        chosen = Locale.negotiate(preferred, [language.value for language in Language])
-    except (UnknownLocaleError, ValueError):
-        chosen = None
-    return Language(chosen.language) if chosen else Language.EN
 
 
 def text_fields(form: FormData) -> dict[str, str]:

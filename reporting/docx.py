@@ -24,7 +24,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
-from domain.stocktake import STATUS_ORDER, ItemReport, StockTake, long_date, status_label
+from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake, long_date, status_label
 from reporting.charts import response_figure, short_title, status_figure, to_png
 from reporting.outline import SECRETARIAT, document_date, heading_lines, outline
 from reporting.package import splice, xml_text
@@ -307,6 +307,8 @@ def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
         w.paragraph(*runs, run("."))
     if item.evidence:
         w.text("Evidence: " + "; ".join(item.evidence))
+    if item.evidence_files:
+        w.text("Evidence files: " + "; ".join(f.line for f in item.evidence_files))
 
 
 def _part_body(w: _Writer, st: StockTake, key: str) -> None:
@@ -373,6 +375,7 @@ ANNEXES = (
     "Annex I. Response by agency",
     "Annex II. Method",
     "Annex III. Recommendations shown in one row",
+    "Annex IV. Evidence files",
 )
 
 
@@ -419,6 +422,13 @@ def _one_row_annex(w: _Writer, st: StockTake) -> Iterator[bytes]:
             for item in st.compact
         ],
     )
+    if st.with_files:
+        w.heading(ANNEXES[3], 1)
+        w.text(EVIDENCE_ANNEX)
+        w.table(
+            ("Code", "Agency", "Files (size, SHA-256)"),
+            [(item.code, o.agency_code, "; ".join(f.line for f in o.files)) for item, o in st.with_files],
+        )
     yield w.take()
 
 
@@ -507,7 +517,8 @@ def render_docx(st: StockTake) -> bytes:
     _heading_block(w, st)
     parts = outline(st)
     w.heading("Contents", 1)
-    w.toc([part.title for part in parts if part.level == 1] + list(ANNEXES))
+    annexes = list(ANNEXES) if st.with_files else list(ANNEXES[:3])  # the evidence annex only with files
+    w.toc([part.title for part in parts if part.level == 1] + annexes)
     for part in parts:
         w.heading(part.title, part.level)
         for paragraph in part.paragraphs:

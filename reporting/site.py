@@ -1,8 +1,9 @@
 """The public record as a static site: one page per recommendation, agenda point and agency, an index.
 
-Takes a `PublicRecord` and returns every file as (relative path -> bytes); it never touches the
-database or the disk. The same record gives the same bytes (no clock, everything in a fixed order),
-so a site re-published without changes is identical and a diff shows only what changed.
+Takes a `PublicRecord` and returns every page as (relative path -> bytes); it never touches the
+database or the disk (the public evidence files are copied in by `workflows.services.publish`, to
+the paths `evidence_path` gives). The same record gives the same bytes (no clock, everything in a
+fixed order), so a site re-published without changes is identical and a diff shows only what changed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from domain.errors import ValidationError
+from domain.evidence import StoredFile, site_name
 from domain.model import RecommendationKind
 from domain.publication import PublicRecord, RecommendationRecord, page_slug, status_label
 from domain.stocktake import condense, long_date
@@ -39,6 +41,11 @@ class Section:
 def recommendation_path(rec: RecommendationRecord) -> str:
     """Where a recommendation's page is, relative to the site's root."""
     return f"recommendations/{page_slug(rec.source)}/{page_slug(rec.code)}.html"
+
+
+def evidence_path(file: StoredFile) -> str:
+    """Where a public evidence file is copied, relative to the site's root: a folder per content."""
+    return f"evidence/{file.sha256}/{site_name(file.name)}"
 
 
 def agency_path(code: str) -> str:
@@ -92,6 +99,7 @@ def _environment() -> Environment:
     env.globals.update(
         recommendation_path=recommendation_path,
         agency_path=agency_path,
+        evidence_path=evidence_path,
         section_path=_section_path,
         is_web_link=is_web_link,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from domain.stocktake import STATUS_ORDER, Change, long_date, status_label
+from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, Change, long_date, status_label
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
 
@@ -67,5 +67,5 @@ def environment(*, html: bool) -> Environment:
         status=status_label, long_date=long_date, change=change_label, md=md_text, md_link=md_link
     )
     env.tests.update(web_link=is_web_link)
-    env.globals.update(STATUS_ORDER=STATUS_ORDER)
+    env.globals.update(STATUS_ORDER=STATUS_ORDER, evidence_annex=EVIDENCE_ANNEX)
     return env

@@ -52,6 +52,7 @@ ITEM_COLUMNS: tuple[tuple[str, int, bool], ...] = (
     ("Reported by", 28, False),
     ("Channel", 12, False),
     ("Evidence", 40, True),
+    ("Evidence files", 40, True),
     ("Milestones", 40, True),
     ("Overdue milestones", 10, False),
 )
@@ -114,6 +115,7 @@ def _item_values(st: StockTake) -> Iterator[list[object]]:
                     o.reported_by,
                     o.channel or "",
                     "\n".join(o.evidence),
+                    "\n".join(f.line for f in o.files),
                     milestones,
                     len(item.overdue_milestones),
                 ]

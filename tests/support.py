@@ -451,8 +451,20 @@ KEYED_CONFIG = CycleConfig(
 
 # --- the CLI runner ---------------------------------------------------------------------------
 
-# Runs a command in a fresh interpreter and reports which heavy packages got imported along the way.
-HEAVY_PACKAGES = ("prefect", "jinja2", "docx", "openpyxl", "fastapi", "uvicorn")
+# Runs a command in a fresh interpreter and reports which heavy packages got imported along the way
+# (the ORM and pydantic-settings too: a read-only command reads through a Core connection; Babel
+# too: only what writes to agencies needs the translations).
+HEAVY_PACKAGES = (
+    "babel",
+    "prefect",
+    "jinja2",
+    "docx",
+    "openpyxl",
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy.orm",
+    "pydantic_settings",
+)
 CLI_SCRIPT = f"""
 import sys
 from typer.testing import CliRunner
@@ -461,7 +473,7 @@ result = CliRunner().invoke(app, sys.argv[1:])
 print(result.output)
 print("exit", result.exit_code)
 print("prefect imported:", any(m == "prefect" or m.startswith("prefect.") for m in sys.modules))
-print("heavy imports:", sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY_PACKAGES!r})))
+print("heavy imports:", sorted(p for p in {HEAVY_PACKAGES!r} if p in sys.modules))
 """
 
 
@@ -883,3 +895,85 @@ def build_public_record(uow: SqlUnitOfWork) -> dict[str, int]:
     opened, _ = factories.open_cycle(uow, RECORD_OPEN, date(2026, 3, 31), ["AAA", "BBB"])
     _record_answers(uow, opened, ids, RECORD_OPEN_ANSWERS)
     return ids
+
+
+# --- evidence files: real files of each kind accepted, and the scenario's evidence folder ----------------
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def office_zip(parts: dict[str, bytes] | dict[str, str]) -> bytes:
+    """A zip of these parts (name -> content), as Office files are packed."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, content in parts.items():
+            package.writestr(name, content)
+    return buffer.getvalue()
+
+
+def ooxml_package(main: str, content_type: str) -> bytes:
+    """A zip shaped as an Office Open XML package whose main part is `main`, declared as `content_type`."""
+    types = (
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        f'<Override PartName="/{main}" ContentType="{content_type}"/></Types>'
+    )
+    return office_zip({"[Content_Types].xml": types, main: "<root/>"})
+
+
+def compound_file(stream: str) -> bytes:
+    """The start of an Office 97-2003 file (a Compound File) whose directory names `stream`."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    entry = stream.encode("utf-16-le") + b"\0\0"
+    return header + "Root Entry".encode("utf-16-le") + bytes(44) + entry + bytes(4096)
+
+
+def sample_file(kind: str) -> bytes:
+    """A small but real file of an accepted kind ("pdf", "docx", "png", "doc", "text"...)."""
+    import io
+
+    if kind == "pdf":
+        return MINIMAL_PDF
+    if kind == "docx":
+        from docx import Document
+
+        buffer = io.BytesIO()
+        document = Document()
+        document.add_paragraph("Terms of reference of the expert group.")
+        document.save(buffer)
+        return buffer.getvalue()
+    if kind == "xlsx":
+        from openpyxl import Workbook
+
+        buffer = io.BytesIO()
+        Workbook().save(buffer)
+        return buffer.getvalue()
+    if kind == "pptx":
+        from domain.evidence import OOXML_MAIN
+
+        return ooxml_package(*OOXML_MAIN["pptx"])
+    if kind in ("doc", "xls", "ppt"):
+        from domain.evidence import OLE_STREAMS
+
+        return compound_file(OLE_STREAMS[kind])
+    if kind in ("png", "jpeg", "gif", "webp"):
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8), (0, 90, 156)).save(buffer, format=kind.upper())
+        return buffer.getvalue()
+    assert kind == "text", kind
+    return "Minutes of the meeting in Côte d’Ivoire, 12 February: the work plan is agreed.\n".encode()
+
+
+def evidence_folder_files() -> list[Path]:
+    """Every file under the evidence folder of the settings in force (temporary ones included)."""
+    root = get_settings().evidence_dir
+    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []

@@ -6,6 +6,7 @@ cases as the portal; the secretariat's review runs the very `followup` commands 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from workflows import bootstrap
 from workflows.cli.app import console
 from workflows.demo_console import DemoFailed, followup, followup_for_each
 from workflows.settings import get_settings
+
+EVIDENCE_NAME = "Note on the re-answered item.txt"
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
     from workflows.queries import reply_page
     from workflows.queries.review import review_queue
     from workflows.services import replies as reply_service
+    from workflows.services.evidence import EvidenceChanges, Upload
 
     returned, assessed = plan["returned"], plan["assessed"]
     day, next_day = today, today + timedelta(days=1)
@@ -221,6 +225,8 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
         narrative=" ".join(returned["reanswer"]["narrative"].split()),
         loaded_version=item.version,
     )
+    # With its evidence: a small text file, attached as the reply page attaches one.
+    minutes = Upload(item.recommendation_id, EVIDENCE_NAME, io.BytesIO(f"{answer.narrative}\n".encode()))
     uow = bootstrap.uow()
     reply_service.save_reply(
         uow,
@@ -231,12 +237,16 @@ def review(cycle_name: str, plan: dict[str, Any], replies: list[AgencyReply], to
         [answer],
         submit=True,
         grace_days=settings.token_grace_days,
+        evidence=EvidenceChanges((minutes,)),
+        store=bootstrap.evidence_store(),
     )
     console.print(
-        f"[green]{returned['agency']}[/] answered the question on {asked} through the portal on {next_day}."
+        f"[green]{returned['agency']}[/] answered the question on {asked} through the portal on {next_day}, "
+        f"attaching '{EVIDENCE_NAME}'."
     )
     followup(
-        "review", "accept", cycle_name, asked, "--agency", returned["agency"], "--today", next_day.isoformat()
-    )
+        "review", "accept", cycle_name, asked, "--agency", returned["agency"], "--publish-evidence",
+        "--today", next_day.isoformat(),
+    )  # fmt: skip
     followup("review", "thread", cycle_name, "--agency", returned["agency"])
     followup("review", "list", cycle_name)

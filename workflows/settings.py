@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import DomainError
+from domain.evidence import EvidenceLimits
 from domain.language import Language
 from domain.tokens import new_secret_key
 
@@ -38,8 +39,9 @@ class Settings(BaseSettings):
     storage: str | None = Field(
         default=None,
         description="Where the files every process of one installation shares live: reports, inbox, "
-        "the folder outbox and the generated secret key. A folder every worker, the portal and the CLI "
-        "mount (`/srv/followup`, or an fsspec URL `file:///srv/followup`); unset: `$FOLLOWUP_HOME`.",
+        "evidence files, the folder outbox and the generated secret key. A folder every worker, the portal "
+        "and the CLI mount (`/srv/followup`, or an fsspec URL `file:///srv/followup`); "
+        "unset: `$FOLLOWUP_HOME`.",
     )
     database_url: str | None = Field(
         default=None,
@@ -99,6 +101,15 @@ class Settings(BaseSettings):
     api_requests_per_minute: int = Field(
         default=120, ge=1, description="Requests one API read token may make a minute (per portal process)."
     )
+    evidence_max_mb: int = Field(
+        default=10,
+        ge=1,
+        le=1024,
+        description="The largest evidence file an agency may attach to an answer, in MB (1 MB = 1,024 KB).",
+    )
+    evidence_max_files: int = Field(
+        default=5, ge=1, le=50, description="How many evidence files one answer may have."
+    )
     task_retries: int = Field(
         default=3, description="Prefect retries of a flow task that failed on I/O (never on bad input)."
     )
@@ -157,6 +168,16 @@ class Settings(BaseSettings):
     def reports_dir(self) -> Path:
         """Where stock-take reports are written (shared storage: the portal serves them from there)."""
         return self.storage_dir / "reports"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where the evidence files agencies attach are kept (shared storage: the portal serves them)."""
+        return self.storage_dir / "evidence"
+
+    @property
+    def evidence_limits(self) -> EvidenceLimits:
+        """How large an evidence file may be and how many an answer may have."""
+        return EvidenceLimits(self.evidence_max_mb * 1024 * 1024, self.evidence_max_files)
 
 
 def _create_key_file(path: Path) -> None:

@@ -24,7 +24,7 @@ from tests.support import (
     RECORD_REPORT,
     run,
 )
-from workflows.services.stocktake import figures_of
+from workflows.services.stocktake import build_stocktake
 
 
 def every(api: Api, path: str, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
@@ -147,8 +147,9 @@ def test_a_cursor_the_list_did_not_give_is_refused_with_400(api: Api) -> None:
 
 def test_a_cycles_figures_are_the_figures_of_its_stocktake(api: Api) -> None:
     cycles = {c["name"]: c for c in every(api, "cycles", api.full)}
-    closed = figures_of(api.uow, RECORD_CLOSED, today=RECORD_CLOSED_ON).as_dict()
-    opened = figures_of(api.uow, RECORD_OPEN, today=TODAY).as_dict()
+    with api.uow:
+        closed = build_stocktake(api.uow, RECORD_CLOSED, today=RECORD_CLOSED_ON).figures.as_dict()
+        opened = build_stocktake(api.uow, RECORD_OPEN, today=TODAY).figures.as_dict()
     assert {
         **cycles[RECORD_CLOSED]["figures"],
         "reported_rate": cycles[RECORD_CLOSED]["reported_rate"],

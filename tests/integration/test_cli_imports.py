@@ -1,5 +1,5 @@
-"""Read-only commands answer in about the time Python takes to load SQLAlchemy: they import no
-workflow engine, template engine, document writer or web server."""
+"""Read-only commands answer in little more than the time Python takes to load SQLAlchemy: they
+import no workflow engine, template engine, document writer, web server, ORM or settings model."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from workflows import bootstrap
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
-def test_read_only_commands_import_no_prefect_jinja2_docx_openpyxl_or_web_server(database_url: str) -> None:
+def test_read_only_commands_import_no_prefect_jinja2_docx_openpyxl_web_server_orm_or_settings(
+    database_url: str,
+) -> None:
     uow = bootstrap.uow(database_url)
     add_agencies(uow, "ILO", "IOM")
     add_recommendations(uow, {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"]})

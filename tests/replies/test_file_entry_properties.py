@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from openpyxl.packaging.custom import StringProperty
 
 from domain.errors import ValidationError
 from domain.importer import parse_report
-from tests.support import CYCLE, Scenario
+from tests.support import CYCLE, Scenario, office_zip
 from workflows.cli.catalogue import SHEET_SUFFIXES
 from workflows.services import reply_template, report_sheet, spreadsheets
 from workflows.services.agencies import parse_registry
@@ -140,14 +139,6 @@ def import_report(s: Scenario, path: Path) -> None:
         report_sheet.import_sheet(s.uow, path, source=None, clock=s.clock, by="test")
     else:
         store_report(s.uow, parse_report(read_report(path), filename=path.name), clock=s.clock, by="test")
-
-
-def office_zip(parts: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in parts.items():
-            archive.writestr(name, content)
-    return out.getvalue()
 
 
 xml_text = st.one_of(

@@ -15,7 +15,7 @@ from notifications.outbox import DispatchReport
 from notifications.senders import KEY_HEADER, sender_from_url
 from tests.smtp import HOST, SmtpServer, free_port
 from tests.support import CYCLE, SECRETARIAT_TOKEN, Scenario, dispatch, form_of, portal_with, post, run
-from workflows import bootstrap
+from workflows import bootstrap, settings
 
 
 def submit_through_the_portal(site: Scenario, monkeypatch: pytest.MonkeyPatch, mail_url: str) -> int:
@@ -96,7 +96,7 @@ def test_a_silent_mail_server_never_holds_the_submit_and_the_receipt_stays_queue
     from portal.app import create_app
 
     monkeypatch.setenv("FOLLOWUP_MAIL_URL", silent_mail_server)
-    bootstrap.get_settings.cache_clear()
+    settings.get_settings.cache_clear()
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(clock=site.clock), host=HOST, port=port, log_level="warning")

@@ -109,3 +109,43 @@ def test_a_large_reply_page_or_part_is_rendered_in_at_most_four_queries(
     assert page.text.count("Last time (2025-autumn)") == shown
     assert page.text.count("version 2.") == shown
     assert 1 <= len(sent) <= QUERIES_PER_PAGE, sent
+
+
+@pytest.mark.parametrize(
+    "language, files_label", [("en", "Evidence files"), ("fr", "Fichiers justificatifs")]
+)
+def test_evidence_files_come_with_the_items_and_cost_no_query_of_their_own_in_any_language(
+    site: Scenario, monkeypatch: pytest.MonkeyPatch, database_url: str, language: str, files_label: str
+) -> None:
+    import io
+
+    from tests.support import sample_file
+    from workflows.services import agencies
+    from workflows.services.evidence import EvidenceChanges, Upload
+
+    agencies.set_language(site.uow, "AAA", language)
+    uploads = [
+        Upload(site.ids[code], f"{code} minutes.txt", io.BytesIO(f"Minutes of {code}.\n".encode()))
+        for code in ("A1.1", "A2.1")
+    ]
+    uploads.append(Upload(site.ids["A1.1"], "photo.png", io.BytesIO(sample_file("png"))))
+    replies.save_reply(
+        site.uow,
+        site.notifier(site.uow),
+        site.clock,
+        site.config,
+        site.tokens["AAA"],
+        [],
+        submit=False,
+        grace_days=14,
+        evidence=EvidenceChanges(tuple(uploads)),
+        store=bootstrap.evidence_store(),
+    )
+    with portal_with(site, monkeypatch) as client:
+        client.get(f"/r/{site.tokens['BBB']}")
+        with statements_on(bootstrap.engine(database_url)) as sent:
+            page = client.get(f"/r/{site.tokens['AAA']}")
+
+    assert all(f">{name}</a>" in page.text for name in ("A1.1 minutes.txt", "A2.1 minutes.txt", "photo.png"))
+    assert f">{files_label}</label>" in page.text and f'<html lang="{language}"' in page.text
+    assert 1 <= len(sent) <= QUERIES_PER_PAGE, sent

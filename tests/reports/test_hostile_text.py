@@ -12,6 +12,7 @@ import markdown
 import openpyxl
 from markdown_it import MarkdownIt
 
+from domain.evidence import StoredFile
 from domain.stocktake import StockTake
 from reporting.markdown import render_markdown
 from reporting.xlsx import render_xlsx
@@ -47,8 +48,10 @@ def test_markdown_report_renders_agency_markup_and_links_as_plain_text(stocktake
         obstacle=HOSTILE,
         assessment_rationale=HOSTILE,
         evidence=(HOSTILE_URL, "javascript:alert(5)"),
+        files=(_file(HOSTILE + ".pdf"),),
     )
     text = render_markdown(hostile)
+    assert "## Annex IV. Evidence files" in text
     for html in (
         markdown.markdown(text, extensions=["tables"]),
         MarkdownIt("commonmark").enable("table").render(text),
@@ -61,6 +64,11 @@ def test_markdown_report_renders_agency_markup_and_links_as_plain_text(stocktake
         assert "&lt;img src=x onerror=alert(1)&gt; *bold* _em_ `code` [x](y)" in html
 
 
+def _file(name: str) -> StoredFile:
+    """An evidence file of that name, as an agency's computer may call it."""
+    return StoredFile(1, 1, "AAA", name, "pdf", 2048, "ab" * 32)
+
+
 def _hrefs(html: str) -> list[str]:
     return re.findall(r'(?:href|src)="([^"]*)"', html)
 
@@ -69,7 +77,9 @@ def test_text_starting_like_a_formula_stays_text_in_the_spreadsheet(stocktake: S
     cycle = dataclasses.replace(
         stocktake.cycle, name="=1+1", hlcp_session="@SUM(A1)", symbol='=HYPERLINK("x")'
     )
-    hostile = dataclasses.replace(_hostile(stocktake, narrative="=> no change"), cycle=cycle)
+    hostile = dataclasses.replace(
+        _hostile(stocktake, narrative="=> no change", files=(_file('=HYPERLINK("x").pdf'),)), cycle=cycle
+    )
     workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(hostile)))
     summary = {row[0].value: row[1] for row in workbook["Summary"].iter_rows(max_col=2) if row[0].value}
     for label, typed in (("Cycle", "=1+1"), ("HLCP session", "@SUM(A1)"), ("Symbol", '=HYPERLINK("x")')):
@@ -78,3 +88,5 @@ def test_text_starting_like_a_formula_stays_text_in_the_spreadsheet(stocktake: S
     narrative = [cell.value for cell in items[1]].index("Narrative") + 1
     cell = items.cell(2, narrative)
     assert (cell.value, cell.data_type) == ("=> no change", "s")
+    files = items.cell(2, [cell.value for cell in items[1]].index("Evidence files") + 1)
+    assert (files.value, files.data_type) == ('=HYPERLINK("x").pdf (2 KB, SHA-256 abababababab)', "s")

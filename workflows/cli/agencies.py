@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from domain.language import Language
 from domain.model import ContactRole
@@ -19,6 +18,8 @@ agencies_app = sub_app("agencies", "The agency registry: owners, their focal poi
 @agencies_app.command("list")
 def list_agencies() -> None:
     """List the registered agencies with their contacts."""
+    from rich.table import Table
+
     with user_errors(), bootstrap.uow() as uow:
         table = Table("code", "name", "language")
         for heading in ("focal points", "head of office"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from workflows import bootstrap
 from workflows.cli.app import console, sub_app, user_errors
@@ -38,6 +37,8 @@ def create(
 @api_token_app.command("list")
 def list_tokens() -> None:
     """Every token issued: name, scope, created, revoked."""
+    from rich.table import Table
+
     from workflows.queries.api_tokens import all_tokens
 
     with user_errors():

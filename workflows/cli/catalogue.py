@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from domain.errors import ValidationError
 from domain.language import Language
 from domain.model import OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
-from workflows.settings import get_settings
 
 if TYPE_CHECKING:  # the importer and the services load only when a command needs them
     from domain.importer import ParsedReport
@@ -30,7 +28,7 @@ def init() -> None:
     """Create or upgrade the database (alembic upgrade head), then load the agency registry."""
     from workflows.services import agencies as agency_services
 
-    settings = get_settings()
+    settings = bootstrap.get_settings()
     with user_errors():
         from db.migrate import upgrade  # Alembic costs ~0.4 s to import: only `init` pays it
 
@@ -46,7 +44,7 @@ def init() -> None:
 
 def _by() -> str:
     """Who the history records for commands run by the secretariat."""
-    return get_settings().secretariat_email
+    return bootstrap.get_settings().secretariat_email
 
 
 def _read_text(path: Path) -> str:
@@ -144,6 +142,8 @@ def _import_sheet(path: Path, source: str | None, *, dry_run: bool, as_json: boo
 
 
 def _show_items(report: ParsedReport, as_json: bool) -> None:
+    from rich.table import Table
+
     if as_json:
         typer.echo(json.dumps([item.as_json() for item in report.items], ensure_ascii=False, indent=2))
         return
@@ -162,6 +162,8 @@ def _show_items(report: ParsedReport, as_json: bool) -> None:
 
 
 def _show_summary(summary: ImportSummary, as_json: bool) -> None:
+    from rich.table import Table
+
     if as_json:
         typer.echo(json.dumps(asdict(summary), ensure_ascii=False))
         return
@@ -192,6 +194,8 @@ def suggest_command(
     ),
 ) -> None:
     """Suggest owners for every recommendation, with the reason for each; --apply stores them."""
+    from rich.table import Table
+
     from workflows.services import catalogue
 
     with user_errors():
@@ -263,6 +267,8 @@ def apply_command(
 @app.command("catalogue")
 def catalogue_command() -> None:
     """The catalogue at a glance: items per agenda point and per owner."""
+    from rich.table import Table
+
     from workflows.queries import catalogue as catalogue_reads
 
     with user_errors():
@@ -291,6 +297,8 @@ def suggest_milestones_command(
     source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
 ) -> None:
     """Propose milestones from the dated commitments in the report's prose, linked to their items."""
+    from rich.table import Table
+
     from workflows.services import catalogue
     from workflows.services.report_files import read_report
 

@@ -1,7 +1,8 @@
 """Stock-take cycle commands: `cycle launch/collect/close/list/show`, `check` and `serve`.
 
-Commands that run flows import Prefect inside their body; `list`, `show` and `--help` never do,
-so they answer in about a second.
+Each command imports what it uses in its body: commands that run flows import Prefect there, and
+`list`, `show` and `--help` load no ORM, pydantic, Prefect or template engine, so they cost little
+more than Python starting with SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from domain.figures import headline
 from domain.lifecycle import CycleState
 from workflows import bootstrap
 from workflows.cli.app import (
@@ -28,9 +27,6 @@ from workflows.cli.app import (
 )
 from workflows.cli.deploy import DEADLINE_DAYS_OPTION, FOLLOWUP_CRON_OPTION, LAUNCH_CRON_OPTION
 from workflows.cli.server import say, server_errors
-from workflows.queries import progress
-from workflows.services import launch as launching
-from workflows.services import stocktake
 
 SHOWN_ROWS = 50  # overdue rows printed by `check`
 
@@ -84,6 +80,9 @@ def launch(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Open a cycle and send one consolidated status request per owning agency (safe to re-run)."""
+    from workflows.services import launch as launching
+    from workflows.services import stocktake
+
     day = day_of(today)
     document = _document_values(symbol=symbol, venue=venue, document_date=document_date, action=action)
     with user_errors():
@@ -148,6 +147,8 @@ def set_document(
     action: str | None = typer.Option(None, "--action", help="What the Committee is asked to do."),
 ) -> None:
     """Set the form of a cycle's stock-take document: symbol, session, venue, date, action requested."""
+    from workflows.services import stocktake
+
     document = _document_values(
         symbol=symbol, venue=venue, document_date=document_date, action=action, session=session
     )
@@ -167,6 +168,8 @@ def check(
     cycle: str | None = typer.Option(None, "--cycle", help="Only this cycle (default: every open cycle)."),
 ) -> None:
     """Daily follow-up: reminders, escalations, overdue requests and milestones."""
+    from rich.table import Table
+
     found = _run_flow(lambda flows: flows.daily_follow_up, today=day_of(today), cycle_name=cycle)
     console.print(
         f"Follow-up of {found['today'].isoformat()}: {len(found['reminders'])} reminders, "
@@ -197,6 +200,8 @@ def collect(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTI
 
 
 def _print_collected(collected: dict[str, Any]) -> None:
+    from rich.table import Table
+
     for file in collected["files"]:
         if file["accepted"]:
             console.print(f"[green]imported[/] {file['name']} -> {file['moved_to']}")
@@ -234,8 +239,12 @@ def close(
 @cycle_app.command("list")
 def list_cycles() -> None:
     """Every cycle with its deadline, state and answers so far."""
-    with user_errors():
-        lines = progress.list_cycles(bootstrap.uow())
+    from rich.table import Table
+
+    from workflows.queries.progress import list_cycles
+
+    with user_errors(), bootstrap.engine().connect() as db:
+        lines = list_cycles(db)
     if not lines:
         console.print("No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`.")
         return
@@ -255,8 +264,17 @@ def list_cycles() -> None:
 @cycle_app.command("show")
 def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Per agency: items requested, answered, overdue, and where its request stands."""
-    with user_errors():
-        overview = progress.cycle_overview(bootstrap.uow(), name, bootstrap.clock(day_of(today)).today())
+    from rich.table import Table
+
+    from domain.figures import headline
+    from workflows.queries.figures import figures_of
+    from workflows.queries.progress import cycle_overview
+
+    day = bootstrap.clock(day_of(today)).today()
+    with user_errors(), bootstrap.engine().connect() as db:
+        overview = cycle_overview(db, name, day)
+        # The headline figures from grouped queries: the report's own figures, without its assembly.
+        figures = figures_of(db, name, today=day) if overview.state != CycleState.DRAFT else None
     table = Table(
         "agency",
         "request",
@@ -283,8 +301,7 @@ def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION)
     table.add_section()
     table.add_row("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
     console.print(table)
-    if overview.state != CycleState.DRAFT:
-        figures = stocktake.figures_of(bootstrap.uow(), name, today=bootstrap.clock(day_of(today)).today())
+    if figures is not None:
         summary = Table("figure", "value", title="Stock-take figures (as in the report)")
         for label, value in headline(figures):
             summary.add_row(label, str(value))

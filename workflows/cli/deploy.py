@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from domain.errors import ValidationError
 from workflows.cli.app import app, console, sub_app, user_errors
@@ -47,6 +46,8 @@ def deploy(
     followup_cron: str = FOLLOWUP_CRON_OPTION,
 ) -> None:
     """Create or update the four flows' deployments on a work pool (named after it; safe to re-run)."""
+    from rich.table import Table
+
     with user_errors():
         url = _require_prefect_server("deploy")
         from workflows.deployments import deploy_to_pool
@@ -73,6 +74,8 @@ def install_automations(
     ),
 ) -> None:
     """Alert if no follow-up completed in 26 hours, a flow run failed, or mail failed (re-run updates)."""
+    from rich.table import Table
+
     with user_errors():
         url = _require_prefect_server("automations install")
         from workflows.automations import install

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from rich.table import Table
 
 from workflows import bootstrap
 from workflows.cli.app import console, err_console, sub_app, user_errors
@@ -19,6 +18,8 @@ mail_app = sub_app(
 @mail_app.command("status")
 def status() -> None:
     """Count messages per state; per agency and kind, what the mail server refused and its last error."""
+    from rich.table import Table
+
     from notifications import outbox  # rendering and SMTP machinery: loaded only when used
 
     with user_errors(), bootstrap.uow() as uow:

@@ -8,7 +8,6 @@ import typer
 
 from workflows import bootstrap
 from workflows.cli.app import app, console, user_errors
-from workflows.settings import get_settings
 
 
 @app.command("publish")
@@ -19,7 +18,9 @@ def publish(
     from workflows.services.publish import publish as publish_site
 
     with user_errors():
-        done = publish_site(bootstrap.uow(), out or get_settings().home / "site")
+        done = publish_site(
+            bootstrap.uow(), out or bootstrap.get_settings().home / "site", bootstrap.evidence_store()
+        )
     console.print(
         f"Published {done.pages} pages ({done.recommendations} recommendations, {done.cycles} closed "
         f"stock-takes) to {done.out_dir / 'index.html'}",

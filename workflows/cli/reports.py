@@ -11,7 +11,6 @@ from domain.errors import ValidationError
 from reporting import FORMATS
 from workflows import bootstrap
 from workflows.cli.app import app, console, user_errors
-from workflows.settings import get_settings
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -40,7 +39,11 @@ def report(
         clock = bootstrap.clock(_parse_day(today))
         formats = FORMATS if format == "all" else (format,)
         paths = write_reports(
-            bootstrap.uow(), name, formats=formats, out_dir=out or get_settings().reports_dir, clock=clock
+            bootstrap.uow(),
+            name,
+            formats=formats,
+            out_dir=out or bootstrap.get_settings().reports_dir,
+            clock=clock,
         )
     for path in paths.values():
         console.print(str(path), highlight=False, soft_wrap=True)

@@ -10,7 +10,6 @@ from datetime import datetime
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from workflows import bootstrap
 from workflows.cli.app import TODAY_OPTION, console, day_of, mail_news, review_app, user_errors
@@ -26,6 +25,8 @@ def list_queue(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's answers."),
 ) -> None:
     """The answers waiting for review, and how many items are in each review state."""
+    from rich.table import Table
+
     from domain.answers import status_label
     from workflows.queries import review as review_reads
 
@@ -60,6 +61,9 @@ def accept(
         None, "--assess", help="The secretariat's own status (e.g. in_progress), if it differs."
     ),
     why: str = typer.Option("", "--why", help="The rationale (required when --assess differs)."),
+    publish_evidence: bool = typer.Option(
+        False, "--publish-evidence", help="Make the answer's evidence files public (private otherwise)."
+    ),
     by: str = BY_OPTION,
     today: datetime | None = TODAY_OPTION,
 ) -> None:
@@ -69,7 +73,15 @@ def accept(
 
     with user_errors():
         done = review.accept(
-            bootstrap.uow(), bootstrap.clock(day_of(today)), name, code, agency, by=by, assess=assess, why=why
+            bootstrap.uow(),
+            bootstrap.clock(day_of(today)),
+            name,
+            code,
+            agency,
+            by=by,
+            assess=assess,
+            why=why,
+            publish_evidence=publish_evidence,
         )
     line = f"Accepted {done.code} ({done.agency_code}): reported {status_label(done.reported_status or '')}"
     if done.assessed_status:

@@ -9,17 +9,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, case, func, select
 
 from db import tables
-from db.unit_of_work import SqlUnitOfWork
+from db.engine import Reader
 from domain.errors import NotFound
 from domain.launch import cycle_slug
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
-from domain.model import StockTakeCycle
 from domain.policies import request_overdue
+
+if TYPE_CHECKING:  # not imported at run time: `cycle list` and `cycle show` read without the ORM
+    from db.unit_of_work import SqlUnitOfWork
+    from domain.model import StockTakeCycle
 
 # Answers the secretariat has in hand (a returned answer is back with the agency).
 ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
@@ -85,11 +88,22 @@ class CycleLine:
     agencies_answered: int
 
 
-def item_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
+def cycle_row(db: Reader, name: str) -> Any:
+    """The cycle named `name` (id, name, session, deadline, state, launched_at), else NotFound."""
+    c = tables.cycles.c
+    row = db.execute(
+        select(c.id, c.name, c.hlcp_session, c.deadline, c.state, c.launched_at).where(c.name == name)
+    ).first()
+    if row is None:
+        raise NotFound(f"no cycle named '{name}' (see `followup cycle list`)")
+    return row
+
+
+def item_counts(db: Reader, cycle_id: int) -> dict[str, int]:
     """Per agency, the items requested of it in the cycle."""
     ci = tables.cycle_items
     query = select(ci.c.agency_code, func.count()).where(ci.c.cycle_id == cycle_id).group_by(ci.c.agency_code)
-    return dict(uow.session.execute(query).all())
+    return dict(db.execute(query).all())
 
 
 def answered_per(column: Any) -> Select[Any]:
@@ -104,19 +118,41 @@ def answered_per(column: Any) -> Select[Any]:
     return select(column, func.count()).select_from(ci.join(su, answered)).group_by(column)
 
 
-def answered_counts(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
-    """Per agency, the requested items it has answered (submitted or accepted)."""
-    ci = tables.cycle_items
-    return dict(uow.session.execute(answered_per(ci.c.agency_code).where(ci.c.cycle_id == cycle_id)).all())
+def answered_counts(db: Reader, cycle_id: int) -> dict[str, int]:
+    """Per agency, the requested items it has answered (submitted or accepted).
+
+    Read from the cycle's answers, each checked against the snapshot: a cycle just launched has
+    none, and counting costs nothing whatever the number of items.
+    """
+    ci, su = tables.cycle_items, tables.status_updates
+    requested = select(ci.c.id).where(
+        ci.c.cycle_id == su.c.cycle_id,
+        ci.c.recommendation_id == su.c.recommendation_id,
+        ci.c.agency_code == su.c.agency_code,
+    )
+    return dict(
+        db.execute(
+            select(su.c.agency_code, func.count())
+            .where(su.c.cycle_id == cycle_id, su.c.state.in_(ANSWERED_STATES), requested.exists())
+            .group_by(su.c.agency_code)
+        ).all()
+    )
 
 
 def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
     """Per agency of the cycle, in code order: items requested, answered and (late, while open) overdue."""
     assert cycle.id is not None
+    return agency_progress(uow.session, cycle.id, cycle.state, cycle.deadline, today)
+
+
+def agency_progress(
+    db: Reader, cycle_id: int, state: str, deadline: date, today: date
+) -> list[AgencyProgress]:
+    """`progress` of the cycle `cycle_id` in `state` with its reply `deadline` (a few grouped queries)."""
     sr, a = tables.status_requests, tables.agencies
-    requested = item_counts(uow, cycle.id)
-    answered = answered_counts(uow, cycle.id)
-    rows = uow.session.execute(
+    requested = item_counts(db, cycle_id)
+    answered = answered_counts(db, cycle_id)
+    rows = db.execute(
         select(
             sr.c.agency_code,
             a.c.name,
@@ -127,14 +163,14 @@ def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[Age
             sr.c.answered_at,
         )
         .join(a, a.c.code == sr.c.agency_code)
-        .where(sr.c.cycle_id == cycle.id)
+        .where(sr.c.cycle_id == cycle_id)
         .order_by(sr.c.agency_code)
     ).all()
     progress = []
     for row in rows:
         asked, done = requested.get(row.agency_code, 0), answered.get(row.agency_code, 0)
-        late = cycle.state == CycleState.OPEN and request_overdue(
-            deadline=cycle.deadline, today=today, answered=done >= asked
+        late = state == CycleState.OPEN and request_overdue(
+            deadline=deadline, today=today, answered=done >= asked
         )
         progress.append(
             AgencyProgress(
@@ -152,13 +188,16 @@ def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[Age
     return progress
 
 
-def cycle_overview(uow: SqlUnitOfWork, name: str, today: date) -> CycleOverview:
+def cycle_overview(db: Reader, name: str, today: date) -> CycleOverview:
     """A cycle's state and, per agency, requested / answered / overdue items (a few bulk queries)."""
-    with uow:
-        cycle = uow.cycles.require(name)
-        return CycleOverview(
-            cycle.name, cycle.hlcp_session, cycle.deadline, cycle.state, progress(uow, cycle, today)
-        )
+    cycle = cycle_row(db, name)
+    return CycleOverview(
+        cycle.name,
+        cycle.hlcp_session,
+        cycle.deadline,
+        cycle.state,
+        agency_progress(db, cycle.id, cycle.state, cycle.deadline, today),
+    )
 
 
 def cycle_name_of_slug(uow: SqlUnitOfWork, slug: str) -> str:
@@ -171,42 +210,39 @@ def cycle_name_of_slug(uow: SqlUnitOfWork, slug: str) -> str:
     return found[0]
 
 
-def list_cycles(uow: SqlUnitOfWork) -> list[CycleLine]:
+def list_cycles(db: Reader) -> list[CycleLine]:
     """Every cycle, oldest first, with its totals (three grouped queries whatever the size)."""
     c, ci, sr = tables.cycles, tables.cycle_items, tables.status_requests
-    with uow:
-        requested: dict[int, int] = dict(
-            uow.session.execute(select(ci.c.cycle_id, func.count()).group_by(ci.c.cycle_id)).all()
+    requested: dict[int, int] = dict(
+        db.execute(select(ci.c.cycle_id, func.count()).group_by(ci.c.cycle_id)).all()
+    )
+    answered: dict[int, int] = dict(db.execute(answered_per(ci.c.cycle_id)).all())
+    agencies = {
+        row.cycle_id: (row.total, int(row.done or 0))
+        for row in db.execute(
+            select(
+                sr.c.cycle_id,
+                func.count().label("total"),
+                func.sum(case((sr.c.answered_at.is_not(None), 1), else_=0)).label("done"),
+            ).group_by(sr.c.cycle_id)
         )
-        answered: dict[int, int] = dict(uow.session.execute(answered_per(ci.c.cycle_id)).all())
-        agencies = {
-            row.cycle_id: (row.total, row.done or 0)
-            for row in uow.session.execute(
-                select(
-                    sr.c.cycle_id,
-                    func.count().label("total"),
-                    func.sum(case((sr.c.answered_at.is_not(None), 1), else_=0)).label("done"),
-                ).group_by(sr.c.cycle_id)
-            )
-        }
-        cycles = uow.session.execute(
-            select(c.c.id, c.c.name, c.c.hlcp_session, c.c.deadline, c.c.state).order_by(
-                c.c.created_at, c.c.id
-            )
-        ).all()
-        return [
-            CycleLine(
-                row.name,
-                row.hlcp_session,
-                row.deadline,
-                row.state,
-                agencies.get(row.id, (0, 0))[0],
-                requested.get(row.id, 0),
-                answered.get(row.id, 0),
-                agencies.get(row.id, (0, 0))[1],
-            )
-            for row in cycles
-        ]
+    }
+    cycles = db.execute(
+        select(c.c.id, c.c.name, c.c.hlcp_session, c.c.deadline, c.c.state).order_by(c.c.created_at, c.c.id)
+    ).all()
+    return [
+        CycleLine(
+            row.name,
+            row.hlcp_session,
+            row.deadline,
+            row.state,
+            agencies.get(row.id, (0, 0))[0],
+            requested.get(row.id, 0),
+            answered.get(row.id, 0),
+            agencies.get(row.id, (0, 0))[1],
+        )
+        for row in cycles
+    ]
 
 
 def unanswered_items(uow: SqlUnitOfWork, cycle_id: int, agency_codes: Sequence[str]) -> dict[str, list[str]]:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, true
+from sqlalchemy.orm import Session
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -25,13 +26,16 @@ from domain.publication import (
     Audience,
     CycleEntry,
     Owner,
+    PublicFile,
     RecommendationRecord,
     answer_order,
     shown_status,
     visible_cycle_states,
     visible_review_states,
 )
+from workflows.queries.evidence import answer_of_file, public_answer
 
+EF = tables.evidence_files.c
 R, C, ITEM, U, OWN, A = (
     tables.recommendations.c,
     tables.cycles.c,
@@ -134,6 +138,7 @@ def records(
         answers: dict[tuple[int, int], list[Any]] = defaultdict(list)
         for answer in session.execute(_visible_answers(audience).where(chosen(U.recommendation_id))):
             answers[(answer.recommendation_id, answer.cycle_id)].append(answer)
+        files = _public_files(session, audience, chosen(EF.recommendation_id))
     timelines: dict[int, list[CycleEntry]] = defaultdict(list)
     for row in in_cycles:
         given = sorted(
@@ -154,6 +159,7 @@ def records(
                         narrative=a.narrative,
                         evidence=tuple(a.evidence or ()),
                         reviewed_on=_day(a.reviewed_at),
+                        files=tuple(files[(a.recommendation_id, a.cycle_id, a.agency_code)]),
                     )
                     for a in given
                 ),
@@ -174,6 +180,34 @@ def records(
         )
         for r in recommendations
     ]
+
+
+def _public_files(
+    session: Session, audience: Audience, chosen: ColumnElement[bool]
+) -> dict[tuple[int, int, str], list[PublicFile]]:
+    """The public evidence files of the chosen recommendations' answers by (recommendation, cycle, agency)."""
+    rows = session.execute(
+        select(tables.evidence_files)
+        .join(tables.status_updates, and_(answer_of_file(), public_answer()))
+        .join(tables.cycles, C.id == EF.cycle_id)
+        .where(chosen, C.state.in_(visible_cycle_states(audience)))
+        .order_by(EF.id)
+    ).all()
+    found: dict[tuple[int, int, str], list[PublicFile]] = defaultdict(list)
+    for row in rows:
+        found[(row.recommendation_id, row.cycle_id, row.agency_code)].append(
+            PublicFile(
+                row.id,
+                row.recommendation_id,
+                row.agency_code,
+                row.name,
+                row.kind,
+                row.size,
+                row.sha256,
+                storage_key=row.storage_key,
+            )
+        )
+    return found
 
 
 def record(uow: SqlUnitOfWork, audience: Audience, recommendation_id: int) -> RecommendationRecord:

@@ -1,8 +1,9 @@
 """The reply page's read model: one agency's request, read in at most four queries whatever its size.
 
 (1) the request with its cycle, agency name and previous cycle; (2) every item with its text, its
-current answer and last cycle's; (3) the milestones of the items shown; (4) the stored versions of
-the answers shown (skipped when there are none). Nothing is cached: a page is always as stored.
+current answer, its evidence files and last cycle's answer; (3) the milestones of the items shown;
+(4) the stored versions of the answers shown (skipped when there are none). Nothing is cached: a
+page is always as stored.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason
 from domain.errors import NotFound
+from domain.evidence import StoredFile
 from domain.language import Language
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
@@ -35,6 +37,7 @@ from domain.ports import Clock
 from domain.tokens import hash_token
 from notifications.i18n import translator
 from workflows.config import CycleConfig
+from workflows.queries.evidence import packed_files, unpack
 
 
 class NoSuchPart(NotFound):
@@ -92,6 +95,7 @@ class ReplyItem:
     reviewer_question: str
     lock_reason: str
     versions: tuple[VersionView, ...]
+    files: tuple[StoredFile, ...] = ()
 
     @property
     def editable(self) -> bool:
@@ -242,6 +246,7 @@ def open_request(
                 reviewer_question=row.reviewer_question or "",
                 lock_reason=lock_reason(cycle, request, row.state, today),
                 versions=tuple(versions.get(key, ())),
+                files=unpack(row.files_packed, rid, request.agency_code),
             )
             groups.setdefault(group_title(row._mapping, language), []).append(item)
         # Saved (a draft or later) means an answer with a status; returned ones are listed at the top.
@@ -380,6 +385,7 @@ def _items_query() -> Select[Any]:
             now.c.reviewer_question,
             last.c.reported_status.label("previous_status"),
             last.c.narrative.label("previous_narrative"),
+            packed_files(ci),
         )
         .select_from(ci)
         .join(rec, rec.c.id == ci.c.recommendation_id)

@@ -186,7 +186,7 @@ def _follow_up_cycle(
     schedule = config.schedule
     for code in _replies_received(uow, cycle, now):
         report.replies_received.append(f"{cycle.name}:{code}")
-    requested, answered = item_counts(uow, cycle.id), answered_counts(uow, cycle.id)
+    requested, answered = item_counts(uow.session, cycle.id), answered_counts(uow.session, cycle.id)
     reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     escalated_now: set[str] = set()
@@ -325,8 +325,8 @@ def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
 def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Mark ANSWERED the open requests whose agency has answered every item; returns those agencies."""
     assert cycle.id is not None
-    requested = item_counts(uow, cycle.id)
-    answered = answered_counts(uow, cycle.id)
+    requested = item_counts(uow.session, cycle.id)
+    answered = answered_counts(uow.session, cycle.id)
     complete = [code for code, asked in requested.items() if answered.get(code, 0) >= asked]
     if not complete:
         return []

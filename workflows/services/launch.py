@@ -70,7 +70,7 @@ def launch_cycle(
             cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
         assert cycle.id is not None
         enqueued = _enqueue_status_requests(uow, notifier, cycle, config)
-        counts = item_counts(uow, cycle.id)
+        counts = item_counts(uow.session, cycle.id)
         uow.commit()
     return LaunchResult(cycle.id, cycle.name, created, sorted(counts), sum(counts.values()), enqueued)
 
@@ -165,7 +165,7 @@ def _snapshot_items(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
             ["cycle_id", "recommendation_id", "agency_code", "role"], owners_of_active_items
         )
     )
-    return item_counts(uow, cycle_id)
+    return item_counts(uow.session, cycle_id)
 
 
 def _enqueue_status_requests(

@@ -15,9 +15,10 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.figures import headline
 from domain.publication import Audience, ClosedCycle, PublicRecord
-from reporting.site import render_site
+from reporting.site import evidence_path, render_site
 from workflows.queries import public_record
-from workflows.services.stocktake import figures_of
+from workflows.queries.figures import figures_of
+from workflows.services.evidence import EvidenceStore
 
 # Written into every published site: a folder without it is never replaced (it may be anything).
 MARKER = ".followup-site"
@@ -42,7 +43,8 @@ def public_record_of(uow: SqlUnitOfWork) -> PublicRecord:
         page, after_id = public_record.cycle_page(uow, Audience.PUBLIC, after=after, limit=100)
         for cycle in page:
             # As of the day it closed: the figures of the report the close wrote.
-            figures = figures_of(uow, cycle.name, today=cycle.closed_on or cycle.deadline)
+            with uow:
+                figures = figures_of(uow.session, cycle.name, today=cycle.closed_on or cycle.deadline)
             closed.append(
                 ClosedCycle(cycle.name, cycle.hlcp_session, cycle.closed_on, tuple(headline(figures)))
             )
@@ -56,8 +58,12 @@ def public_record_of(uow: SqlUnitOfWork) -> PublicRecord:
     )
 
 
-def publish(uow: SqlUnitOfWork, out_dir: Path) -> Published:
-    """Write the public record's site to `out_dir`, replacing a site published there before."""
+def publish(uow: SqlUnitOfWork, out_dir: Path, store: EvidenceStore | None = None) -> Published:
+    """Write the public record's site to `out_dir`, replacing a site published there before.
+
+    The evidence files the secretariat made public are copied in from `store` (a record with such
+    files and no store is refused rather than published with broken links).
+    """
     out_dir = out_dir.resolve()
     if (
         out_dir.exists()
@@ -78,6 +84,7 @@ def publish(uow: SqlUnitOfWork, out_dir: Path) -> Published:
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
+        _copy_public_files(record, store, staging)
         (staging / MARKER).write_text("Published by `followup publish`; replaced whole at each publish.\n")
         if out_dir.exists():
             out_dir.rename(retired)
@@ -94,3 +101,21 @@ def publish(uow: SqlUnitOfWork, out_dir: Path) -> Published:
         recommendations=len(record.recommendations),
         cycles=len(record.cycles),
     )
+
+
+def _copy_public_files(record: PublicRecord, store: EvidenceStore | None, staging: Path) -> None:
+    """Copy every public evidence file to its path in the site (a missing one refuses the publish)."""
+    for rec in record.recommendations:
+        for entry in rec.timeline:
+            for answer in entry.answers:
+                for file in answer.files:
+                    source = store.path_of(file.storage_key) if store is not None else None
+                    if source is None or not source.is_file():
+                        raise ValidationError(
+                            "evidence",
+                            f"the public evidence file '{file.name}' of {rec.code} ({answer.agency_code}, "
+                            f"{entry.cycle}) is missing from the evidence folder",
+                        )
+                    target = staging / evidence_path(file)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, target)

@@ -32,6 +32,7 @@ from domain.answers import (
     raw_of,
 )
 from domain.errors import InvalidTransition, NotFound, ValidationError
+from domain.evidence import StoredFile
 from domain.language import N_, Message
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
@@ -55,6 +56,8 @@ from workflows.queries.emails import (
     status_request_context,
     status_request_key,
 )
+from workflows.queries.evidence import files_of
+from workflows.services.evidence import EvidenceChanges, EvidenceStore, attach, staged
 
 
 @dataclass(frozen=True)
@@ -78,23 +81,48 @@ def save_reply(
     *,
     submit: bool,
     grace_days: int,
+    evidence: EvidenceChanges | None = None,
+    store: EvidenceStore | None = None,
 ) -> SaveResult:
-    """Save the portal's answers as a draft, or submit them; conflicting items are left alone."""
-    with uow:
+    """Save the portal's answers as a draft, or submit them; conflicting items are left alone.
+
+    `evidence`: files to attach to answers and files to remove, kept in `store`, all in the same
+    transaction (a problem with a file refuses the whole save, as a problem with an answer does).
+    """
+    with uow, staged(store, evidence) as files:
         request, cycle = _request_for_token(uow, clock, token, grace_days)
-        result = record_answers(
-            uow,
-            notifier,
-            clock,
-            config,
-            request,
-            cycle,
-            answers,
-            submit=submit,
-            channel=Channel.PORTAL,
-        )
-        uow.commit()
+        problems = []
+        if files is not None:
+            lock_request(uow, request)  # before the files are counted, as record_answers does
+            problems = attach(uow, clock, request, cycle, files)
+        try:
+            result = record_answers(
+                uow,
+                notifier,
+                clock,
+                config,
+                request,
+                cycle,
+                answers,
+                submit=submit,
+                channel=Channel.PORTAL,
+            )
+        except InvalidAnswers as exc:
+            raise InvalidAnswers([*problems, *exc.problems]) from None
+        if problems:
+            raise InvalidAnswers(problems)
+        if files is not None:
+            files.commit(uow)
+        else:
+            uow.commit()
         return result
+
+
+def lock_request(uow: SqlUnitOfWork, request: StatusRequest) -> None:
+    """Take the request's row lock: one save of a request at a time (see `record_answers`)."""
+    sr = tables.status_requests
+    uow.session.execute(sql_update(sr).where(sr.c.id == request.id).values(state=sr.c.state))
+    uow.session.refresh(request)
 
 
 def record_answers(
@@ -122,9 +150,7 @@ def record_answers(
     # One save of a request at a time: a second browser tab saving meanwhile waits, then sees this
     # save's versions and gets a conflict, not a duplicate row or a lost update. A write that changes
     # nothing locks the row on PostgreSQL and takes SQLite's write lock before anything is read.
-    sr = tables.status_requests
-    uow.session.execute(sql_update(sr).where(sr.c.id == request.id).values(state=sr.c.state))
-    uow.session.refresh(request)
+    lock_request(uow, request)
     now, today = clock.now(), clock.today()
     # Codes are all a save needs: no texts read on every submission.
     items = request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
@@ -183,7 +209,9 @@ def record_answers(
         request.mark_answered(at=now, by=by, channel=channel)
     if submit:
         uow.session.flush()
-        recorded = _recorded(items, updates)
+        recorded = _recorded(
+            items, updates, files_of(uow.session, cycle.id or 0, agency_code=request.agency_code)
+        )
         if saved:
             _queue_receipt(uow, notifier, config, request, cycle, recorded, updates, now)
     return SaveResult(
@@ -353,7 +381,9 @@ def previous_answers(
 
 
 def _recorded(
-    items: dict[int, dict[str, Any]], updates: dict[int, StatusUpdate]
+    items: dict[int, dict[str, Any]],
+    updates: dict[int, StatusUpdate],
+    files: dict[tuple[int, str], list[StoredFile]],
 ) -> tuple[dict[str, str], ...]:
     return tuple(
         {
@@ -362,6 +392,7 @@ def _recorded(
             "narrative": updates[rid].narrative,
             "no_change": "yes" if updates[rid].no_change else "",
             "milestones": [_said(report) for report in updates[rid].milestone_reports],
+            "files": [f.said for f in files.get((rid, updates[rid].agency_code), [])],
         }
         for rid, row in items.items()
         if rid in updates and updates[rid].state != ReviewState.DRAFT and updates[rid].reported_status

@@ -31,6 +31,7 @@ from domain.stocktake import sentence_start
 from notifications.i18n import Translator, translator
 from reporting.cells import set_text
 from workflows.config import CycleConfig
+from workflows.queries.evidence import files_of
 from workflows.services import replies
 from workflows.services.sheet_files import MARK_PROPERTY
 
@@ -69,6 +70,8 @@ COLUMNS = (
     Column("next_milestone_date", N_("Next milestone date"), 16, editable=True),
     Column("obstacle", N_("Obstacle (if blocked)"), 36, editable=True),
     Column("no_change", N_("No change since last time"), 14, editable=True),
+    # Files go through the portal only: the sheet names those attached so far, for reference.
+    Column("evidence_files", N_("Evidence files (attached in the portal)"), 30),
     Column("version", N_("Version"), 8),
 )
 VERSION_COLUMN = get_column_letter(len(COLUMNS))
@@ -94,6 +97,7 @@ def write_template(
         previous = replies.previous_answers(uow, cycle, agency_code)
         updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
         milestones = open_milestones(uow, list(items), agency_code)
+        files = files_of(uow.session, cycle.id or 0, agency_code=agency_code)
         rows = []
         for rid, item in items.items():
             update = updates.get(rid)
@@ -115,6 +119,7 @@ def write_template(
                     "next_milestone_date": now.next_milestone_date if now else "",
                     "obstacle": now.obstacle if now else "",
                     "no_change": words.gettext(YES) if now and now.no_change else "",
+                    "evidence_files": "\n".join(f.name for f in files.get((rid, agency_code), [])),
                     "version": update.version if update else 0,
                 }
             )
@@ -164,6 +169,7 @@ def _milestone_row(agenda: str, milestone: Milestone, words: Translator) -> dict
         "next_milestone_date": "",
         "obstacle": "",
         "no_change": "",
+        "evidence_files": "",
         "version": f"{MILESTONE_ROW}{milestone.id}",
     }
 

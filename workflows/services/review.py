@@ -55,8 +55,12 @@ def accept(
     by: str,
     assess: str | None = None,
     why: str = "",
+    publish_evidence: bool = False,
 ) -> Reviewed:
-    """Accept a submitted answer, optionally with the secretariat's own status (a rationale if it differs)."""
+    """Accept a submitted answer, optionally with the secretariat's own status (a rationale if it differs).
+
+    `publish_evidence` makes the answer's evidence files public (private otherwise).
+    """
     assessed = None
     if assess is not None and assess.strip():
         assessed = parse_status(assess)
@@ -65,7 +69,15 @@ def accept(
             raise ValidationError("assess", f"'{assess.strip()[:40]}' is not a status; use one of: {choices}")
     with uow:
         _, update, label = _reviewable(uow, cycle_name, code, agency, returning=False)
-        rules.accept(update, label=label, at=clock.now(), by=by, assess=assessed, why=why)
+        rules.accept(
+            update,
+            label=label,
+            at=clock.now(),
+            by=by,
+            assess=assessed,
+            why=why,
+            publish_evidence=publish_evidence,
+        )
         uow.commit()
         return _reviewed(update, code)
 

@@ -20,11 +20,12 @@ from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.launch import cycle_slug
-from domain.lifecycle import CLOSED_STATES
-from domain.model import Answering, Milestone, Recommendation, StockTakeCycle
+from domain.model import Answering, Milestone, StockTakeCycle
 from domain.ports import Clock
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, StocktakeFigures, assemble_stocktake
 from reporting import FORMATS
+from workflows.queries.evidence import packed_files, unpack
+from workflows.queries.figures import closed_query, latest_before
 
 
 def _info(cycle: StockTakeCycle) -> CycleInfo:
@@ -73,19 +74,9 @@ def set_document(uow: SqlUnitOfWork, cycle_name: str, **values: str | date | Non
         uow.commit()
 
 
-def figures_of(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> StocktakeFigures:
-    """The stock-take figures of `cycle_name` as of `today` (for the e-mail, the artifact, the CLI)."""
-    with uow:
-        return build_stocktake(uow, cycle_name, today=today).figures
-
-
 def previous_cycle(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> StockTakeCycle | None:
     """The latest cycle launched before `cycle` (for a cycle not yet launched: the latest launched)."""
-    c = tables.cycles.c
-    query = select(StockTakeCycle).where(c.launched_at.is_not(None), c.id != cycle.id)
-    if cycle.launched_at is not None:
-        query = query.where(c.launched_at < cycle.launched_at)
-    return uow.session.scalars(query.order_by(c.launched_at.desc(), c.id.desc()).limit(1)).first()
+    return uow.session.scalars(latest_before(select(StockTakeCycle), cycle.id, cycle.launched_at)).first()
 
 
 def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> StockTake:
@@ -105,7 +96,9 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
     names = {row.code: row.name for row in agencies}
     display = {row.code: f"{row.article} {row.short_name or row.name}".strip() for row in agencies}
     by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
-    updates = session.execute(select(updates_t).where(updates_t.c.cycle_id == cycle.id)).all()
+    updates = session.execute(
+        select(updates_t, packed_files(updates_t)).where(updates_t.c.cycle_id == cycle.id)
+    ).all()
     previous_updates: Sequence[Any] = ()
     if previous is not None:
         u = updates_t.c
@@ -143,24 +136,16 @@ def build_stocktake(uow: SqlUnitOfWork, cycle_name: str, *, today: date) -> Stoc
         display_names=display,
         answered_by_secretariat=by_secretariat,
         closed=closed_items(uow),
+        evidence_files={
+            (u.recommendation_id, u.agency_code): unpack(u.files_packed, u.recommendation_id, u.agency_code)
+            for u in updates
+        },
     )
 
 
 def closed_items(uow: SqlUnitOfWork) -> list[ClosedItem]:
     """The recommendations the secretariat closed, with how, why and when (their latest move); one query."""
-    r, h = tables.recommendations.c, tables.history.c
-    rows = uow.session.execute(
-        select(r.code, r.text, r.state, h.why, h.at)
-        .join(
-            tables.history,
-            (h.entity == Recommendation.ENTITY)
-            & (h.key == r.source + ":" + r.code)
-            & (h.to_state == r.state),
-        )
-        .where(r.state.in_([state.value for state in CLOSED_STATES]))
-        .order_by(r.source, r.position, h.id)
-    ).all()
-    latest = {row.code: row for row in rows}  # ordered by id: the last move wins
+    latest = {row.code: row for row in uow.session.execute(closed_query())}  # by id: the last move wins
     return [
         ClosedItem(row.code, row.text, row.state, row.why, row.at.date() if row.at else None)
         for row in latest.values()

@@ -1,7 +1,7 @@
 """languages: what each agency and contact reads, and recommendations' texts in other languages
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0013
 Create Date: 2026-12-02 10:00:00
 
 An agency is written to in English, French or Spanish (`language`, English for those registered
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -41,7 +41,10 @@ def filled_template(s: Scenario, path: Path, agency: str = "AAA", narrative: str
 def csv_reply(path: Path, *, version: str = "0", agency: str = "AAA", narrative: str = "Drafting.") -> Path:
     rows = [["Cycle", CYCLE], ["Agency", agency], [], HEADERS]
     for code in ("A1.1", "A1.2", "A2.1"):
-        rows.append([code, "", "", "", "", "", "In progress", narrative, "", "", "", "", version])
+        row = [""] * len(HEADERS)
+        row[0], row[STATUS - 1], row[VERSION - 1] = code, "In progress", version
+        row[NARRATIVE - 1] = narrative
+        rows.append(row)
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
     return path
@@ -104,7 +107,8 @@ def test_reply_import_names_the_file_and_the_place_for_each_hostile_file_and_exi
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (path.name, result.output)
         assert f"error: {path.name}" in result.output, result.output
     superscript = reply_import(tmp_path / "hostile" / "superscript.csv", "--as", "AAA")
-    assert "row 5, column M (Version): not a version number" in superscript.output
+    version_column = chr(ord("A") + VERSION - 1)
+    assert f"row 5, column {version_column} (Version): not a version number" in superscript.output
 
 
 def test_a_sheet_whose_agency_cell_was_changed_is_refused_and_the_secretariat_may_import_it_with_as(

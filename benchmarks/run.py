@@ -846,22 +846,17 @@ async def _page(client: Client, path: str) -> Reply:
 
 def _part_paths(run: Run, cycle_id: int, tokens: dict[str, str]) -> dict[str, list[str]]:
     """Per token, the path of each part of its reply page, as the portal cuts it."""
-    from workflows.queries.reply_page import plan_parts
-    from workflows.services.replies import request_items
+    from workflows.queries.reply_views import plan_parts
     from workflows.settings import get_settings
 
     size = get_settings().portal_part_size
     uow = _uow()
+    paths = {}
     with uow:
-        return {
-            token: [
-                f"/r/{token}?part={n}"
-                for n in range(
-                    1, len(plan_parts(request_items(uow, cycle_id, agency, with_text=False), size)) + 1
-                )
-            ]
-            for agency, token in tokens.items()
-        }
+        for agency, token in tokens.items():
+            items = uow.cycle_items.with_recommendations(cycle_id, agency, with_text=False)
+            paths[token] = [f"/r/{token}?part={n}" for n in range(1, len(plan_parts(items, size)) + 1)]
+    return paths
 
 
 def _by_part(parts: dict[str, list[str]]) -> list[str]:

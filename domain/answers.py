@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from domain.dates import EXAMPLE_DAY, parse_day
@@ -20,9 +21,7 @@ from domain.model import (
     MilestoneOutcome,
     MilestoneReport,
     ReportedStatus,
-    StatusRequest,
     StatusUpdate,
-    StockTakeCycle,
 )
 
 NARRATIVE_MAX = 4000
@@ -36,6 +35,26 @@ WHY_MAX = 500
 # One message for every link that does not open a request: unknown, expired, revoked or cancelled
 # look the same from outside, so a guesser learns nothing.
 UNKNOWN_LINK = "this reply link is not valid"
+
+
+class CycleTerms(Protocol):
+    """What the link and lock rules read of a cycle: a `StockTakeCycle`, or a read model's copy."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def deadline(self) -> date: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+class RequestTerms(Protocol):
+    """What the link and lock rules read of a request: a `StatusRequest`, or a read model's copy."""
+
+    @property
+    def answered_at(self) -> datetime | None: ...
+    @property
+    def token_revoked_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -285,7 +304,7 @@ def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[Mes
     return MilestoneReport(raw.milestone_id, outcome, on, kept_why, raw.title), []
 
 
-def lock_reason(cycle: StockTakeCycle, request: StatusRequest, state: str | None, today: date) -> str:
+def lock_reason(cycle: CycleTerms, request: RequestTerms, state: str | None, today: date) -> str:
     """Why an item (its answer in review `state`, None if never saved) can no longer be changed, or ''."""
     if cycle.state != CycleState.OPEN:
         return N_("The cycle is closed.")
@@ -491,7 +510,7 @@ def judge_answer(
     return Verdict(answer=answer, submits=submits)
 
 
-def ensure_link_open(request: StatusRequest, cycle: StockTakeCycle, now: datetime, grace_days: int) -> None:
+def ensure_link_open(request: RequestTerms, cycle: CycleTerms, now: datetime, grace_days: int) -> None:
     """NotFound unless the request's link still opens it: not revoked, cycle open or closed within grace."""
     if request.token_revoked_at is not None or cycle.state in (CycleState.DRAFT, CycleState.CANCELLED):
         raise NotFound(UNKNOWN_LINK)

@@ -369,6 +369,14 @@ class Ownership:
         self.reason = reason
 
 
+OPEN_MILESTONE_STATES = frozenset({MilestoneState.PLANNED, MilestoneState.OVERDUE})
+
+
+def milestone_overdue(state: str, due_date: date, today: date) -> bool:
+    """Past its due date and neither done nor cancelled on `today` (the rule of `Milestone.is_overdue_on`)."""
+    return state in OPEN_MILESTONE_STATES and due_date < today
+
+
 class Milestone(Stateful):
     """A dated commitment under a recommendation ("Expert Group Meeting, mid-2014")."""
 
@@ -401,11 +409,11 @@ class Milestone(Stateful):
     @property
     def is_open(self) -> bool:
         """Neither done nor dropped: still something to deliver."""
-        return self.state in (MilestoneState.PLANNED, MilestoneState.OVERDUE)
+        return self.state in OPEN_MILESTONE_STATES
 
     def is_overdue_on(self, today: date) -> bool:
         """Past its due date and neither done nor cancelled (not-yet-due is not overdue)."""
-        return self.is_open and self.due_date < today
+        return milestone_overdue(self.state, self.due_date, today)
 
     def apply_report(self, report: MilestoneReport, *, today: date, at: datetime, by: str) -> bool:
         """Apply what the agency reports (done, rescheduled, dropped, on track); False when nothing moves.

@@ -9,10 +9,11 @@ made here, once, so every format says the same thing.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Protocol
+from functools import cache, lru_cache
+from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 from domain.evidence import StoredFile
 from domain.figures import StocktakeFigures, percent
@@ -20,11 +21,11 @@ from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import (
     Channel,
     LabelledEnum,
-    Milestone,
     OwnerRole,
     RecommendationKind,
     ReportedStatus,
     agenda_heading,
+    milestone_overdue,
 )
 from domain.policies import PartsTally, request_overdue, roll_up
 
@@ -48,6 +49,7 @@ STATUS_ORDER: tuple[str, ...] = (
 REPORTED_STATES = frozenset({ReviewState.SUBMITTED, ReviewState.RETURNED, ReviewState.ACCEPTED})
 
 
+@cache  # a handful of values, asked for once per cell of every format
 def status_label(status: str | None) -> str:
     """Human label of a status value, "No answer" for None."""
     if status is None or status == NO_ANSWER:
@@ -66,6 +68,31 @@ class Change(LabelledEnum):
     UNCHANGED = "unchanged"
     FIRST_REPORT = "first_report"
     NOT_REPORTED = "not_reported"
+
+
+_Owner = TypeVar("_Owner")
+_Value = TypeVar("_Value")
+
+
+class _cached(Generic[_Owner, _Value]):  # a decorator, named like `property`
+    """`functools.cached_property` without its lock: Python 3.11 takes one on each first read, which
+    cost more than the facts themselves across a hundred thousand items."""
+
+    def __init__(self, compute: Callable[[_Owner], _Value]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: _Owner, owner: type[Any] | None = None) -> _Value: ...
+    def __get__(self, instance: _Owner | None, owner: type[Any] | None = None) -> Self | _Value:
+        if instance is None:
+            return self
+        value = self.compute(instance)
+        instance.__dict__[self.name] = value  # found before this descriptor from now on
+        return value
 
 
 # Input records: the service passes database rows, tests may pass domain objects.
@@ -93,6 +120,16 @@ class StatusRecord(Protocol):
     state: str
     reported_status: str | None
     assessed_status: str | None
+
+
+class MilestoneRecord(Protocol):
+    recommendation_id: int
+    title: str
+    due_date: date
+    agency_code: str | None
+    state: str
+    done_on: date | None
+    note: str | None
 
 
 class UpdateRecord(StatusRecord, Protocol):
@@ -244,7 +281,10 @@ class MilestoneLine:
 
 @dataclass(frozen=True)
 class ItemReport:
-    """One recommendation in the report."""
+    """One recommendation in the report.
+
+    Its derived facts are cached: every format asks them of every item, several times over.
+    """
 
     code: str
     kind: str
@@ -257,17 +297,17 @@ class ItemReport:
     change: Change | None
     newly_overdue: bool = False
 
-    @property
+    @_cached
     def lead(self) -> OwnerPart | None:
         return next((o for o in self.owners if o.is_lead), None)
 
-    @property
+    @_cached
     def reported(self) -> bool:
         """The lead answered (with no lead: any owner did); contributors' parts alone do not count."""
         lead = self.lead
         return lead.answered if lead is not None else any(o.answered for o in self.owners)
 
-    @property
+    @_cached
     def status_key(self) -> str:
         """The rolled-up status when reported, else NO_ANSWER: the key the counts and charts use."""
         return (self.rolled_up_status if self.reported else None) or NO_ANSWER
@@ -280,50 +320,50 @@ class ItemReport:
     def newly_blocked(self) -> bool:
         return self.change == Change.CHANGED and self.status_key == ReportedStatus.BLOCKED
 
-    @property
+    @_cached
     def short_title(self) -> str:
         """The recommendation's first sentence, cut at a word near 90 characters."""
         return condense(self.text, 90)
 
-    @property
+    @_cached
     def text_beyond_title(self) -> bool:
         """The short title leaves part of the text out (so the text is quoted in full too)."""
         return self.short_title != " ".join(self.text.split())
 
-    @property
+    @_cached
     def last_answered_on(self) -> date | None:
         return max((o.reported_on for o in self.owners if o.reported_on), default=None)
 
-    @property
+    @_cached
     def confirmed(self) -> bool:
         """Reported, and its lead (with no lead: every answering owner) chose No change since last time."""
         return confirmed_by([(o.role, o.answered, o.no_change) for o in self.owners])
 
-    @property
+    @_cached
     def needs_narrative(self) -> bool:
         """Shown in full: it changed, is reported for the first time, or is blocked."""
         changed = self.change in (Change.CHANGED, Change.FIRST_REPORT)
         return changed or self.status_key == ReportedStatus.BLOCKED
 
-    @property
+    @_cached
     def disagreement(self) -> bool:
         return any(o.disagrees for o in self.owners)
 
-    @property
+    @_cached
     def overdue_milestones(self) -> tuple[MilestoneLine, ...]:
         return tuple(m for m in self.milestones if m.overdue)
 
-    @property
+    @_cached
     def evidence(self) -> tuple[str, ...]:
         """Every owner's evidence links, lead's first, without repeats."""
         return tuple(dict.fromkeys(link for o in self.owners for link in o.evidence))
 
-    @property
+    @_cached
     def evidence_files(self) -> tuple[StoredFile, ...]:
         """Every owner's evidence files, lead's first."""
         return tuple(f for o in self.owners for f in o.files)
 
-    @property
+    @_cached
     def roll_up_parts(self) -> str:
         """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
         return "; ".join(
@@ -403,7 +443,7 @@ class KeyHighlights:
 
 @dataclass(frozen=True)
 class StockTake:
-    """The whole stock-take report of one cycle, ready to render."""
+    """The whole stock-take report of one cycle, ready to render (its lists of items made once)."""
 
     title: str
     source_titles: tuple[str, ...]
@@ -418,31 +458,31 @@ class StockTake:
     method: tuple[str, ...] = field(default=())
     closed: tuple[ClosedItem, ...] = field(default=())
 
-    @property
+    @_cached
     def items(self) -> list[ItemReport]:
         return [item for section in self.sections for item in section.items]
 
-    @property
+    @_cached
     def agencies_not_answered(self) -> list[AgencyResponse]:
         """Agencies that left some or all of their items unanswered, fewest answers first."""
         missing = [a for a in self.agencies if a.items_answered < a.items_asked and not a.by_secretariat]
         return sorted(missing, key=lambda a: (a.rate, a.code))
 
-    @property
+    @_cached
     def overdue_items(self) -> list[ItemReport]:
         return [item for item in self.items if item.overdue_milestones]
 
-    @property
+    @_cached
     def newly_completed(self) -> list[ItemReport]:
         return [item for item in self.items if item.newly_completed]
 
-    @property
+    @_cached
     def blocked(self) -> list[ItemReport]:
         """Blocked recommendations, the newly blocked first."""
         blocked = [item for item in self.items if item.status_key == ReportedStatus.BLOCKED]
         return sorted(blocked, key=lambda item: not item.newly_blocked)
 
-    @property
+    @_cached
     def other_changes(self) -> list[ItemReport]:
         """Shown in full but neither newly completed nor blocked: other changes, first reports."""
         return [
@@ -451,21 +491,21 @@ class StockTake:
             if item.needs_narrative and not item.newly_completed and item.status_key != ReportedStatus.BLOCKED
         ]
 
-    @property
+    @_cached
     def compact(self) -> list[ItemReport]:
         """Every recommendation not shown in full: one row each in the annex."""
         return [item for item in self.items if not item.needs_narrative]
 
-    @property
+    @_cached
     def with_files(self) -> list[tuple[ItemReport, OwnerPart]]:
         """The answers with evidence files, in report order (the evidence annex lists them all)."""
         return [(item, o) for item in self.items for o in item.owners if o.files]
 
-    @property
+    @_cached
     def disagreements(self) -> list[tuple[ItemReport, OwnerPart]]:
         return [(item, o) for item in self.items for o in item.owners if o.disagrees]
 
-    @property
+    @_cached
     def unreported(self) -> list[tuple[AgencyResponse, list[str]]]:
         """Lead agencies that did not answer, with the codes they lead, most items first."""
         codes: dict[str, list[str]] = defaultdict(list)
@@ -485,6 +525,7 @@ class StockTake:
         return [(a.code, a.rate) for a in self.agencies if not a.by_secretariat]
 
 
+@lru_cache(maxsize=1024)  # a report shows the same few days thousands of times
 def long_date(day: date | None) -> str:
     """ "2 March 2026"; empty for None."""
     return f"{day.day} {day:%B %Y}" if day is not None else ""
@@ -569,12 +610,13 @@ def _utc_date(moment: datetime | None) -> date | None:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
 
 
-def _rolled_up(parts: Sequence[tuple[str, str | None]]) -> str | None:
+@cache  # few distinct combinations of roles and statuses, met once per recommendation and cycle
+def _rolled_up(parts: tuple[tuple[str, str | None], ...]) -> str | None:
     status = roll_up(parts) if parts else None
     return status.value if status is not None else None
 
 
-def _reported_status(parts: Sequence[tuple[str, str | None]]) -> str | None:
+def _reported_status(parts: tuple[tuple[str, str | None], ...]) -> str | None:
     """The rolled-up status if the item counts as reported (its lead answered), else None."""
     status = PartsTally.of(parts).reported_status
     return status.value if status is not None else None
@@ -623,7 +665,7 @@ def assemble_stocktake(
     agency_names: Mapping[str, str],
     updates: Iterable[UpdateRecord],
     previous_updates: Iterable[StatusRecord] = (),
-    milestones: Iterable[Milestone] = (),
+    milestones: Iterable[MilestoneRecord] = (),
     source_titles: Sequence[str] = (),
     display_names: Mapping[str, str] | None = None,
     answered_by_secretariat: frozenset[str] = frozenset(),
@@ -641,9 +683,13 @@ def assemble_stocktake(
     owners_of: dict[int, list[ItemRecord]] = defaultdict(list)
     for item in items:
         owners_of[item.recommendation_id].append(item)
+    # Each agency's names, looked up once per agency rather than once per part.
+    codes = {o.agency_code for owners in owners_of.values() for o in owners}
+    starts = {code: sentence_start(shown.get(code, code)) for code in codes}
+    names = {code: agency_names.get(code, "") for code in codes}
     current = {(u.recommendation_id, u.agency_code): u for u in updates}
     before = {(u.recommendation_id, u.agency_code): u for u in previous_updates}
-    milestones_of: dict[int, list[Milestone]] = defaultdict(list)
+    milestones_of: dict[int, list[MilestoneRecord]] = defaultdict(list)
     for milestone in milestones:
         milestones_of[milestone.recommendation_id].append(milestone)
 
@@ -659,35 +705,37 @@ def assemble_stocktake(
             _part(
                 current.get((rec.id, o.agency_code)),
                 o.agency_code,
-                agency_names.get(o.agency_code, ""),
+                names[o.agency_code],
                 o.role,
-                sentence_start(shown.get(o.agency_code, o.agency_code)),
+                starts[o.agency_code],
                 files_of.get((rec.id, o.agency_code), ()),
             )
             for o in owners
         )
-        previous_parts = [(o.role, effective_status(before.get((rec.id, o.agency_code)))) for o in owners]
+        previous_parts = tuple(
+            (o.role, effective_status(before.get((rec.id, o.agency_code)))) for o in owners
+        )
         lines = tuple(
             MilestoneLine(
                 m.title,
                 m.due_date,
                 m.state,
                 m.agency_code,
-                m.is_overdue_on(today),
+                milestone_overdue(m.state, m.due_date, today),
                 m.done_on,
                 m.note or "",
                 shown.get(m.agency_code, m.agency_code) if m.agency_code else "",
             )
             for m in sorted(milestones_of[rec.id], key=lambda m: (m.due_date, m.title))
         )
-        current_parts = [(p.role, p.effective_status) for p in parts]
+        current_parts = tuple((p.role, p.effective_status) for p in parts)
         rolled = _rolled_up(current_parts)
         previous_status = _reported_status(previous_parts) if previous else None
         change = newly_overdue = None
         if previous is not None:
             change = change_since(current=_reported_status(current_parts), previous=previous_status)
             newly_overdue = any(line.overdue for line in lines) and not any(
-                m.is_overdue_on(previous.deadline) for m in milestones_of[rec.id]
+                milestone_overdue(m.state, m.due_date, previous.deadline) for m in milestones_of[rec.id]
             )
         report = ItemReport(
             code=rec.code,

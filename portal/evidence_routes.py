@@ -23,7 +23,7 @@ from portal.security import NO_STORE
 from portal.web import Portal, unauthorized
 from workflows.queries import evidence as reads
 from workflows.queries.progress import cycle_name_of_slug
-from workflows.queries.reply_page import ReplyPage
+from workflows.queries.reply_views import ReplyPage
 from workflows.services.evidence import EvidenceChanges, Upload
 
 REMOVE = "remove_evidence"

@@ -36,7 +36,7 @@ from notifications.immediate import KeyRecorder
 from portal.evidence_routes import agency_file, evidence_changes
 from portal.security import MAX_BODY_BYTES, NO_STORE, same
 from portal.web import CSRF_FIELD, FIELDS, Portal, forbidden, text_fields
-from workflows.queries import reply_page
+from workflows.queries import reply_page, reply_views
 from workflows.services import replies
 from workflows.services.evidence import EvidenceChanges
 
@@ -116,7 +116,7 @@ def reply_routes(portal: Portal) -> APIRouter:
 
 
 def _post_reply(
-    portal: Portal, token: str, request: Request, page: reply_page.ReplyPage, number: int, form: FormData
+    portal: Portal, token: str, request: Request, page: reply_views.ReplyPage, number: int, form: FormData
 ) -> Response:
     """Save a draft or submit what the form sends (answers and evidence files), or say what is wrong."""
     language = Language(page.language)
@@ -181,7 +181,7 @@ def _post_reply(
     return RedirectResponse(f"/r/{token}?{urlencode(query)}", status_code=303)
 
 
-def _open(portal: Portal, token: str, part: int | None = None) -> reply_page.ReplyPage:
+def _open(portal: Portal, token: str, part: int | None = None) -> reply_views.ReplyPage:
     """The request's page (one part of it when `part` is given); NotFound for a bad link or part."""
     return reply_page.open_request(
         portal.uow(),
@@ -229,14 +229,14 @@ def _part_number(text: str) -> int:
     """The part asked for in the query; anything but a small positive ASCII number is a page not found."""
     number = ascii_number(text, max_digits=4)
     if number is None or number < 1:
-        raise reply_page.NoSuchPart("no such part")
+        raise reply_views.NoSuchPart("no such part")
     return number
 
 
 def _reply_form(
     portal: Portal,
     token: str,
-    page: reply_page.ReplyPage,
+    page: reply_views.ReplyPage,
     *,
     notice: str = "",
     typed: list[RawAnswer] | None = None,
@@ -297,8 +297,8 @@ def _reply_form(
 
 
 def _problems_elsewhere(
-    page: reply_page.ReplyPage, problems: list[AnswerProblem]
-) -> list[tuple[reply_page.PartView, int]]:
+    page: reply_views.ReplyPage, problems: list[AnswerProblem]
+) -> list[tuple[reply_views.PartView, int]]:
     """How many problems each other part of a long request has (parts without any left out)."""
     counts = Counter(page.part_of.get(p.recommendation_id) for p in problems)
     others = [part for part in page.parts if part.number != page.part]
@@ -317,7 +317,7 @@ def _set_csrf_cookie(portal: Portal, response: Response, token: str) -> None:
     )
 
 
-def _form_values(item: reply_page.ReplyItem) -> dict[str, Any]:
+def _form_values(item: reply_views.ReplyItem) -> dict[str, Any]:
     """What an item's inputs start with: this cycle's stored answer, else nothing (never last cycle's)."""
     start = item.prefill
     if start is None:
@@ -349,7 +349,7 @@ def _typed_values(raw: RawAnswer, version: int | None) -> dict[str, Any]:
     }
 
 
-def _answers_from(fields: dict[str, str], page: reply_page.ReplyPage) -> list[RawAnswer]:
+def _answers_from(fields: dict[str, str], page: reply_views.ReplyPage) -> list[RawAnswer]:
     """One raw answer per item of this request; fields naming any other item are ignored."""
     answers = []
     for item in page.items:

@@ -22,7 +22,7 @@ from domain.ports import Clock, Notifier
 from notifications.i18n import install, negotiated, translator
 from portal.security import NO_STORE, SECURITY_HEADERS, signed
 from workflows import bootstrap
-from workflows.queries import reply_page
+from workflows.queries import reply_views
 from workflows.settings import Settings
 
 log = logging.getLogger("followup.portal")
@@ -147,7 +147,7 @@ def install_error_pages(app: FastAPI, portal: Portal) -> None:
     @app.exception_handler(NotFound)
     async def on_not_found(request: Request, exc: NotFound) -> HTMLResponse:
         # A wrong part number says so (it reveals nothing about the link); any other miss looks the same.
-        return not_found(request, exc.language if isinstance(exc, reply_page.NoSuchPart) else None)
+        return not_found(request, exc.language if isinstance(exc, reply_views.NoSuchPart) else None)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, time
-from typing import NewType
+from typing import IO, BinaryIO, NewType
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import nsdecls, qn
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.oxml.shape import CT_Inline
 from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake, long_date, status_label
 from reporting.charts import response_figure, short_title, status_figure, to_png
 from reporting.outline import SECRETARIAT, document_date, heading_lines, outline
-from reporting.package import splice, xml_text
+from reporting.package import spliced, xml_text
 
 FLAG = "B3261E"  # the colour of disagreements and overdue marks
 SERIF = "Times New Roman"  # LibreOffice substitutes the metric-compatible Liberation Serif
@@ -35,6 +37,7 @@ TABLE_FONT = Pt(9)
 CHAR_TWIPS = 85  # the mean width of a lower-case letter of 9-point serif text, in twips
 CAPITAL_TWIPS = 140  # and of a capital letter or digit (generous: a broken code reads badly)
 LABEL_TWIPS = 25 * CHAR_TWIPS  # a text cell this wide or narrower is a label, kept on one line
+WANT_MAX_TWIPS = 60 * CHAR_TWIPS  # a column is never widened for more than this on one line
 CELL_MARGIN_TWIPS = 57  # 0.1 cm each side
 _NUMBER = re.compile(r"^-?\d+(%| of \d+)?$")
 
@@ -64,8 +67,14 @@ def run(text: object, *, bold: bool = False, italic: bool = False, colour: str |
         + ("<w:i/>" if italic else "")
         + (f'<w:color w:val="{colour}"/>' if colour else "")
     )
-    parts = [f"<w:r><w:rPr>{properties}</w:rPr>" if properties else "<w:r>"]
-    for piece in _BREAKS.split(str(text)):
+    opening = f"<w:r><w:rPr>{properties}</w:rPr>" if properties else "<w:r>"
+    text = str(text)
+    if not _BREAKS.search(text):  # most runs: one piece of text (or none)
+        return Xml(
+            f'{opening}<w:t xml:space="preserve">{xml_text(text)}</w:t></w:r>' if text else f"{opening}</w:r>"
+        )
+    parts = [opening]
+    for piece in _BREAKS.split(text):
         if piece == "\t":
             parts.append("<w:tab/>")
         elif piece and piece in "\r\n":
@@ -89,12 +98,13 @@ def column_widths(
     cells = [[str(row[n]) for row in rows] for n in range(columns)]
     floor, want = [], []
     for n in range(columns):
-        # The header is bold: a tenth wider.
-        words = [_twips(w) * 11 // 10 for w in (header[n].split() if header else [])]
-        words += [_twips(w) for text in cells[n] for w in text.split() if len(w) <= 14]
+        head = header[n] if header else ""
+        # The header is bold: a tenth wider. Words repeat from row to row: each is measured once.
+        words = [_twips(w) * 11 // 10 for w in head.split()]
+        words += [_twips(w) for w in {w for text in cells[n] for w in text.split() if len(w) <= 14}]
         floor.append(max(words, default=CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
-        longest = max([_twips(text) for text in cells[n]] + [_twips(header[n]) * 11 // 10 if header else 0])
-        want.append(min(longest, 60 * CHAR_TWIPS) + 2 * CELL_MARGIN_TWIPS)
+        longest = max(_widest(cells[n], WANT_MAX_TWIPS), _twips(head) * 11 // 10)
+        want.append(min(longest, WANT_MAX_TWIPS) + 2 * CELL_MARGIN_TWIPS)
     if sum(floor) >= total:  # too many columns for the page: shrink every floor alike
         return _exact([f * total // sum(floor) for f in floor], total)
     widths = list(floor)
@@ -115,9 +125,29 @@ def column_widths(
     return _exact(widths, total)
 
 
+def _widest(texts: Sequence[str], cap: int) -> int:
+    """The printed width of the widest of `texts`, or `cap` if one is at least that wide.
+
+    Only texts nearly as long as the longest are measured: a character is at most
+    CAPITAL_TWIPS / CHAR_TWIPS times as wide as another, so a much shorter text cannot be wider.
+    """
+    longest = max(map(len, texts), default=0)
+    if longest * CHAR_TWIPS >= cap:
+        return cap
+    shortest = longest * CHAR_TWIPS // CAPITAL_TWIPS
+    return max((_twips(text) for text in texts if len(text) >= shortest), default=0)
+
+
 def _twips(text: str) -> int:
     """The printed width of `text` in table type, capitals and digits counted wider."""
-    return sum(CAPITAL_TWIPS if c.isupper() or c.isdigit() else CHAR_TWIPS for c in text)
+    if text.isascii():  # most text: its narrow characters dropped in one call, the wide ones counted
+        wide = len(text.encode().translate(None, _NARROW_ASCII))
+    else:
+        wide = sum(1 for c in text if c.isupper() or c.isdigit())
+    return CHAR_TWIPS * len(text) + (CAPITAL_TWIPS - CHAR_TWIPS) * wide
+
+
+_NARROW_ASCII = bytes(b for b in range(128) if not (chr(b).isupper() or chr(b).isdigit()))
 
 
 def _exact(widths: list[int], total: int) -> list[int]:
@@ -130,15 +160,15 @@ def _exact(widths: list[int], total: int) -> list[int]:
 class _Writer:
     """Writes the body as WordprocessingML text, the same XML python-docx would build.
 
-    python-docx builds each paragraph, run and cell through several Python objects, which takes
-    minutes for 10,000 recommendations; the same XML as text takes a few seconds. python-docx
-    still makes the skeleton (styles, footer fields, pictures, section): `flush()` parses the
-    pending text into it. The bulk (the annexes) is `take()`n as text and spliced into the saved
-    package (`reporting.package`).
+    python-docx builds each paragraph, run and cell through several Python objects and an element
+    tree: minutes and gigabytes for a large cycle. python-docx makes the skeleton (styles, footer
+    fields, the pictures' parts, section); the body is written as text straight into the saved
+    package's document.xml (`reporting.package.spliced`), a few thousand elements at a time.
     """
 
-    def __init__(self, document: DocumentObject) -> None:
-        self.document = document
+    def __init__(self, document: DocumentObject, sink: IO[bytes], drawings: dict[str, Xml]) -> None:
+        self.sink = sink
+        self.drawings = drawings  # the pictures, by name, registered with the package already
         self.pending: list[str] = []
         # Style ids (not names) are what the XML refers to.
         names = (
@@ -156,6 +186,12 @@ class _Writer:
             {f"Heading {level}": document.styles[f"Heading {level}"].style_id for level in (1, 2, 3)}
         )
         self.width_twips = document._block_width.twips
+
+    def add(self, xml: str) -> None:
+        """Append body XML; every few thousand pieces, write them to the package."""
+        self.pending.append(xml)
+        if len(self.pending) >= 4096:
+            self.flush()
 
     def heading(self, text: str, level: int) -> None:
         self.paragraph(run(text), style=f"Heading {level}")
@@ -176,12 +212,10 @@ class _Writer:
             + ("<w:keepNext/>" if keep_next else "")
             + (f'<w:jc w:val="{align}"/>' if align else "")
         )
-        self.pending.append(
-            f"<w:p>{f'<w:pPr>{properties}</w:pPr>' if properties else ''}{''.join(runs)}</w:p>"
-        )
+        self.add(f"<w:p>{f'<w:pPr>{properties}</w:pPr>' if properties else ''}{''.join(runs)}</w:p>")
 
     def page_break(self) -> None:
-        self.pending.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
+        self.add('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
 
     def table(self, header: Sequence[str] | None, rows: Sequence[Sequence[object]]) -> None:
         """A table across the text width, columns sized from their content, numbers right-aligned.
@@ -193,48 +227,53 @@ class _Writer:
         columns = len(header) if header else len(rows[0])
         numeric = [bool(rows) and all(_NUMBER.match(str(row[n])) for row in rows) for n in range(columns)]
         widths = column_widths(header or (), rows, self.width_twips, numeric)
-        parts = [
-            f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table"]}"/>'
-            f'<w:tblW w:type="dxa" w:w="{self.width_twips}"/><w:tblLayout w:type="fixed"/>'
-            f'<w:tblCellMar><w:left w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/>'
-            f'<w:right w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/></w:tblCellMar>'
-            '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
-            'w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
-            *(f'<w:gridCol w:w="{w}"/>' for w in widths),
-            "</w:tblGrid>",
+        self.add(
+            "".join(
+                [
+                    f'<w:tbl><w:tblPr><w:tblStyle w:val="{self.styles["Table"]}"/>'
+                    f'<w:tblW w:type="dxa" w:w="{self.width_twips}"/><w:tblLayout w:type="fixed"/>'
+                    f'<w:tblCellMar><w:left w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/>'
+                    f'<w:right w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/></w:tblCellMar>'
+                    '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
+                    'w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
+                    *(f'<w:gridCol w:w="{w}"/>' for w in widths),
+                    "</w:tblGrid>",
+                ]
+            )
+        )
+        # Each cell's opening, up to its run: the same for every row of a column.
+        cell_text = self.styles["Table text"]
+        right = '<w:jc w:val="right"/>'
+        openings = [
+            f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr><w:p><w:pPr>'
+            f'<w:pStyle w:val="{cell_text}"/>{right if number else ""}</w:pPr>'
+            for width, number in zip(widths, numeric, strict=True)
         ]
 
         def cells(values: Sequence[object], bold: bool) -> str:
-            out = []
-            for value, width, number in zip(values, widths, numeric, strict=True):
-                align = '<w:jc w:val="right"/>' if number else ""
-                out.append(
-                    f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr>'
-                    f'<w:p><w:pPr><w:pStyle w:val="{self.styles["Table text"]}"/>{align}</w:pPr>'
-                    f"{run(value, bold=bold)}</w:p></w:tc>"
-                )
-            return "".join(out)
+            return "".join(
+                f"{opening}{run(value, bold=bold)}</w:p></w:tc>"
+                for opening, value in zip(openings, values, strict=True)
+            )
 
         if header:
-            parts.append(f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{cells(header, True)}</w:tr>")
+            self.add(f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{cells(header, True)}</w:tr>")
         for values in rows:
             if len(values) != len(widths):
                 raise ValueError(f"a row of {len(values)} cells in a table of {len(widths)} columns")
-            parts.append(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells(values, False)}</w:tr>")
-        parts.append("</w:tbl>")
+            self.add(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells(values, False)}</w:tr>")
+        self.add("</w:tbl>")
         # A short gap after the table, so the next heading or paragraph does not touch it; its mark is
         # 1 pt high, so after a table that fills the last page it cannot start a blank page of its own.
-        parts.append(
-            f'<w:p><w:pPr><w:pStyle w:val="{self.styles["Table text"]}"/>'
+        self.add(
+            f'<w:p><w:pPr><w:pStyle w:val="{cell_text}"/>'
             '<w:spacing w:before="0" w:after="120" w:line="20" w:lineRule="exact"/>'
             '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>'
         )
-        self.pending.append("".join(parts))
 
-    def picture(self, png: bytes, caption: str) -> None:
+    def picture(self, name: str, caption: str) -> None:
         """A chart across the text width, with its caption below."""
-        self.flush()
-        self.document.add_picture(io.BytesIO(png), width=self.document._block_width)
+        self.add(f"<w:p><w:r><w:drawing>{self.drawings[name]}</w:drawing></w:r></w:p>")
         self.text(caption, "Caption")
 
     def toc(self, entries: Sequence[str]) -> None:
@@ -244,23 +283,20 @@ class _Writer:
         separate = '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
         end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
         lines = "".join(f"{run(entry)}<w:r><w:br/></w:r>" for entry in entries)
-        self.pending.append(f"<w:p>{begin}{code}{separate}{lines}{end}</w:p>")
+        self.add(f"<w:p>{begin}{code}{separate}{lines}{end}</w:p>")
 
     def flush(self) -> None:
-        """Parse what was written and move it in front of the document's final section properties."""
-        if not self.pending:
-            return
-        wrapper = parse_xml(f"<w:body {nsdecls('w')}>{''.join(self.pending)}</w:body>")
+        """Write what is pending into the package, as UTF-8."""
+        self.sink.write("".join(self.pending).encode())
         self.pending.clear()
-        end = self.document.element.body.sectPr
-        for element in list(wrapper):
-            end.addprevious(element)
 
-    def take(self) -> bytes:
-        """What was written since the last call, as UTF-8 XML, to `splice` into the package."""
-        text = "".join(self.pending)
-        self.pending.clear()
-        return text.encode()
+
+def _drawing(document: DocumentObject, png: bytes, shape_id: int) -> Xml:
+    """A picture across the text width, added to the package: its `wp:inline`, as `add_picture` makes it."""
+    r_id, image = document.part.get_or_add_image(io.BytesIO(png))
+    width, height = image.scaled_dimensions(document._block_width, None)
+    inline = CT_Inline.new_pic_inline(shape_id, r_id, image.filename, width, height)
+    return Xml(etree.tostring(inline, encoding=str))
 
 
 def _heading_block(w: _Writer, st: StockTake) -> None:
@@ -333,7 +369,7 @@ def _part_body(w: _Writer, st: StockTake, key: str) -> None:
                     ("Total", f.items),
                 ],
             )
-        w.picture(to_png(status_figure(st)), "Figure 1. Status by agenda point (same figures as Table 1).")
+        w.picture("status", "Figure 1. Status by agenda point (same figures as Table 1).")
     elif key in ("completed", "blocked", "changes"):
         chosen = {"completed": st.newly_completed, "blocked": st.blocked, "changes": st.other_changes}[key]
         for item in chosen:
@@ -380,7 +416,7 @@ ANNEXES = (
 
 
 def _annexes(w: _Writer, st: StockTake) -> None:
-    """The first two annexes: the response table and chart, the method."""
+    """The annexes: the response table and chart, the method, every other recommendation in one row."""
     w.page_break()
     w.heading(ANNEXES[0], 1)
     w.table(
@@ -397,16 +433,12 @@ def _annexes(w: _Writer, st: StockTake) -> None:
         ],
     )
     w.picture(
-        to_png(response_figure(st)),
+        "response",
         "Figure 2. Share of its items each agency answered (same figures as the table above).",
     )
     w.heading(ANNEXES[1], 1)
     for paragraph in st.method:
         w.text(paragraph)
-
-
-def _one_row_annex(w: _Writer, st: StockTake) -> Iterator[bytes]:
-    """The last annex, spliced in as text: one row per recommendation, thousands in a large cycle."""
     w.heading(ANNEXES[2], 1)
     w.text("Every recommendation not shown in full above: unchanged, or not reported on by its lead.")
     w.table(
@@ -429,7 +461,6 @@ def _one_row_annex(w: _Writer, st: StockTake) -> Iterator[bytes]:
             ("Code", "Agency", "Files (size, SHA-256)"),
             [(item.code, o.agency_code, "; ".join(f.line for f in o.files)) for item, o in st.with_files],
         )
-    yield w.take()
 
 
 def _styles(document: DocumentObject) -> None:
@@ -493,8 +524,8 @@ def _page(document: DocumentObject) -> None:
     section.left_margin = section.right_margin = Cm(2.5)
 
 
-def render_docx(st: StockTake) -> bytes:
-    """The report as .docx bytes."""
+def write_docx(st: StockTake, handle: BinaryIO) -> None:
+    """Write the report as .docx into `handle`."""
     document = Document()
     _styles(document)
     _page(document)
@@ -513,22 +544,34 @@ def render_docx(st: StockTake) -> bytes:
     footer.add_run(" of ")
     _field(footer, "NUMPAGES")
 
-    w = _Writer(document)
-    _heading_block(w, st)
-    parts = outline(st)
-    w.heading("Contents", 1)
-    annexes = list(ANNEXES) if st.with_files else list(ANNEXES[:3])  # the evidence annex only with files
-    w.toc([part.title for part in parts if part.level == 1] + annexes)
-    for part in parts:
-        w.heading(part.title, part.level)
-        for paragraph in part.paragraphs:
-            # A part that goes on with a table keeps its last paragraph on the table's page.
-            last = paragraph == part.paragraphs[-1]
-            w.numbered(paragraph.number, paragraph.text, keep_next=last and part.key in TABLE_PARTS)
-        _part_body(w, st, part.key)
-    _annexes(w, st)
-    w.flush()
+    # The pictures are parts of the package: added before the skeleton is saved, in document order.
+    drawings = {
+        "status": _drawing(document, to_png(status_figure(st)), 1),
+        "response": _drawing(document, to_png(response_figure(st)), 2),
+    }
     skeleton = io.BytesIO()
     document.save(skeleton)
     # The body's own sectPr is its last child: every other section break sits in a w:pPr.
-    return splice(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", _one_row_annex(w, st))
+    with spliced(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", handle) as body:
+        w = _Writer(document, body, drawings)
+        _heading_block(w, st)
+        parts = outline(st)
+        w.heading("Contents", 1)
+        annexes = list(ANNEXES) if st.with_files else list(ANNEXES[:3])  # the evidence annex only with files
+        w.toc([part.title for part in parts if part.level == 1] + annexes)
+        for part in parts:
+            w.heading(part.title, part.level)
+            for paragraph in part.paragraphs:
+                # A part that goes on with a table keeps its last paragraph on the table's page.
+                last = paragraph == part.paragraphs[-1]
+                w.numbered(paragraph.number, paragraph.text, keep_next=last and part.key in TABLE_PARTS)
+            _part_body(w, st, part.key)
+        _annexes(w, st)
+        w.flush()
+
+
+def render_docx(st: StockTake) -> bytes:
+    """The report as .docx bytes (as `write_docx` writes them)."""
+    buffer = io.BytesIO()
+    write_docx(st, buffer)
+    return buffer.getvalue()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 from domain.stocktake import StockTake
-from reporting.outline import document_date, heading_lines, outline
-from reporting.templating import environment
+from reporting.templating import report_template, write_template
+
+
+def write_markdown(stocktake: StockTake, handle: BinaryIO) -> None:
+    """Stream the report as Markdown (UTF-8) into `handle`."""
+    write_template(handle, *report_template(stocktake, html=False))
 
 
 def render_markdown(stocktake: StockTake) -> str:
-    """The report as Markdown text (same data, same bytes)."""
-    template = environment(html=False).get_template("stocktake.md.j2")
-    return template.render(
-        st=stocktake,
-        parts=outline(stocktake),
-        heading=heading_lines(stocktake),
-        date=document_date(stocktake),
-    )
+    """The report as Markdown text (what `write_markdown` writes)."""
+    buffer = io.BytesIO()
+    write_markdown(stocktake, buffer)
+    return buffer.getvalue().decode()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, Change, long_date, status_label
+from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, Change, StockTake, long_date, status_label
+from reporting.outline import document_date, heading_lines, outline
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
 
@@ -18,8 +20,13 @@ def change_label(change: Change | None) -> str:
     return change.label if change is not None else ""
 
 
-# Markdown syntax an outside text could use to make emphasis, code, links, images or table cells.
-_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]~|])")
+# Markdown syntax an outside text could use to make emphasis, code, links, images or table cells,
+# escaped with a backslash; and HTML's `&`, `<`, `>` as entities. One pass (the entities hold none
+# of the escaped characters).
+_MARKDOWN_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]~|"}}
+)
+_MARKDOWN_SPECIAL = re.compile(r"[&<>\\`*_\[\]~|]")  # most text has none: no translation then
 # What opens a block at the start of a line: heading, list item, setext underline, numbered item.
 _BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
 # Characters of a link destination that could close it, or start a title, or read as an escape.
@@ -33,8 +40,10 @@ def md_text(text: object) -> str:
     (Python-Markdown) do not honour a backslash before `<`.
     """
     flat = " ".join(str(text).split())
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BLOCK_START.sub(r"\1\\\2", _MARKDOWN_SYNTAX.sub(r"\\\1", flat))
+    if _MARKDOWN_SPECIAL.search(flat):
+        flat = flat.translate(_MARKDOWN_ESCAPES)
+    block = _BLOCK_START.match(flat)
+    return f"{flat[: block.start(2)]}\\{flat[block.start(2) :]}" if block else flat
 
 
 def md_link(url: str) -> str:
@@ -69,3 +78,30 @@ def environment(*, html: bool) -> Environment:
     env.tests.update(web_link=is_web_link)
     env.globals.update(STATUS_ORDER=STATUS_ORDER, evidence_annex=EVIDENCE_ANNEX)
     return env
+
+
+def report_template(stocktake: StockTake, *, html: bool, **extra: Any) -> tuple[Template, dict[str, Any]]:
+    """The stock-take's template (HTML or Markdown) and what it is rendered with."""
+    context = {
+        "st": stocktake,
+        "parts": outline(stocktake),
+        "heading": heading_lines(stocktake),
+        "date": document_date(stocktake),
+        **extra,
+    }
+    name = "stocktake.html.j2" if html else "stocktake.md.j2"
+    return environment(html=html).get_template(name), context
+
+
+def write_template(handle: BinaryIO, template: Template, context: dict[str, Any]) -> None:
+    """Stream `template` rendered with `context` into `handle` as UTF-8: a large report is never one string.
+
+    The pieces Jinja yields are small (a cell, a word): they are joined a few thousand at a time.
+    """
+    batch: list[str] = []
+    for piece in template.generate(**context):
+        batch.append(piece)
+        if len(batch) >= 4096:
+            handle.write("".join(batch).encode())
+            batch.clear()
+    handle.write("".join(batch).encode())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -20,7 +20,7 @@ from openpyxl.utils.datetime import to_excel
 from domain.figures import figure_labels
 from domain.stocktake import STATUS_ORDER, StockTake, long_date, status_label
 from reporting.cells import text_cell, text_row
-from reporting.package import splice, xml_text
+from reporting.package import spliced, xml_text
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="EEF3F8")
@@ -128,24 +128,31 @@ def _item_rows(st: StockTake, wrap_style: int, date_style: int, chunk: int = 100
     else in the report together, so the rows are written as text and spliced into the saved sheet.
     Empty values are left out, strings are inline, dates are serial numbers with a date style.
     """
-    letters = [get_column_letter(n) for n in range(1, len(ITEM_COLUMNS) + 1)]
-    wrapped = [w for _, _, w in ITEM_COLUMNS]
+    # Each column's cell XML around its row number and value, made once for every row.
+    texts, numbers, dates = [], [], []
+    for n, (_, _, wrap) in enumerate(ITEM_COLUMNS, start=1):
+        ref, style = f'<c r="{get_column_letter(n)}', f' s="{wrap_style}"' if wrap else ""
+        texts.append((ref, f'"{style} t="inlineStr"><is><t xml:space="preserve">'))
+        numbers.append((ref, f'"{style} t="n"><v>'))
+        dates.append((ref, f'" s="{date_style}" t="n"><v>'))
+    serials: dict[date, float] = {}  # a report holds few distinct days
     parts: list[str] = []
     for number, values in enumerate(_item_values(st), start=2):
         parts.append(f'<row r="{number}">')
-        for letter, wrap, value in zip(letters, wrapped, values, strict=True):
+        for column, value in enumerate(values):
             if value is None or value == "":
                 continue
-            ref, style = f"{letter}{number}", f' s="{wrap_style}"' if wrap else ""
             if isinstance(value, str):
-                text = xml_text(value)
-                parts.append(
-                    f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-                )
+                ref, rest = texts[column]
+                parts.append(f"{ref}{number}{rest}{xml_text(value)}</t></is></c>")
             elif isinstance(value, date):
-                parts.append(f'<c r="{ref}" s="{date_style}" t="n"><v>{to_excel(value)}</v></c>')
+                if value not in serials:
+                    serials[value] = to_excel(value)
+                ref, rest = dates[column]
+                parts.append(f"{ref}{number}{rest}{serials[value]}</v></c>")
             else:
-                parts.append(f'<c r="{ref}"{style} t="n"><v>{value}</v></c>')
+                ref, rest = numbers[column]
+                parts.append(f"{ref}{number}{rest}{value}</v></c>")
         parts.append("</row>")
         if number % chunk == 0:
             yield "".join(parts).encode()
@@ -193,8 +200,8 @@ def _summary(sheet: Any, st: StockTake) -> None:
         sheet.append(text_row(sheet, [a.code, a.name, a.items_answered, a.items_asked, rate]))
 
 
-def render_xlsx(st: StockTake) -> bytes:
-    """The report as .xlsx bytes: a Summary sheet and an Items sheet."""
+def write_xlsx(st: StockTake, handle: BinaryIO) -> None:
+    """Write the report as .xlsx into `handle`: a Summary sheet and an Items sheet."""
     workbook = Workbook(write_only=True)
     _summary(workbook.create_sheet("Summary"), st)
     items = workbook.create_sheet("Items")
@@ -204,5 +211,13 @@ def render_xlsx(st: StockTake) -> bytes:
     workbook.properties.created = workbook.properties.modified = produced
     skeleton = io.BytesIO()
     workbook.save(skeleton)
-    rows = _item_rows(st, wrap_style, date_style)
-    return splice(skeleton.getvalue(), items.path.lstrip("/"), b"</sheetData>", rows)
+    with spliced(skeleton.getvalue(), items.path.lstrip("/"), b"</sheetData>", handle) as sheet_data:
+        for chunk in _item_rows(st, wrap_style, date_style):
+            sheet_data.write(chunk)
+
+
+def render_xlsx(st: StockTake) -> bytes:
+    """The report as .xlsx bytes (as `write_xlsx` writes them)."""
+    buffer = io.BytesIO()
+    write_xlsx(st, buffer)
+    return buffer.getvalue()

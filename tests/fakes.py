@@ -2,19 +2,110 @@
 
 `FakeUnitOfWork` keeps all or nothing like the real one: whatever a use case changed is put back
 when it leaves without `commit()`, and a commit moves the entities' recorded events to `history`.
+Its repositories answer what the rule tests ask (launch, follow-up, collect, review, the registry);
+its outbox reads what a `FakeNotifier` queued (which, unlike the real outbox, no rollback takes back).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Self
 
 from domain.errors import NotFound
-from domain.lifecycle import Transition
-from domain.model import Agency, CycleItem, StatusRequest, StatusUpdate, StockTakeCycle
+from domain.evidence import StoredFile
+from domain.launch import Readiness, is_placeholder
+from domain.lifecycle import MilestoneState, ReviewState, Transition
+from domain.model import (
+    Agency,
+    CycleItem,
+    Milestone,
+    Ownership,
+    Recommendation,
+    StatusRequest,
+    StatusUpdate,
+    StockTakeCycle,
+)
+from domain.ports import AttachedFile, ItemToAsk, NewFile, OverdueMilestone
+
+ANSWERED = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
+
+
+class FakeRecommendations:
+    """Recommendations in report order, in memory (ids given on add)."""
+
+    def __init__(self, ownerships: FakeOwnerships, agencies: FakeAgencies) -> None:
+        self.items: list[Recommendation] = []
+        self.ownerships, self.agencies = ownerships, agencies
+
+    def add(self, rec: Recommendation) -> None:
+        rec.id = len(self.items) + 1
+        self.items.append(rec)
+
+    def by_id(self, rid: int) -> Recommendation:
+        """The recommendation with this id (fakes' helper)."""
+        return next(r for r in self.items if r.id == rid)
+
+    def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]:
+        found = [r for r in self.items if source in (None, r.source) and not (active_only and r.is_closed)]
+        return sorted(found, key=lambda r: (r.source, r.position))
+
+    def launch_readiness(self) -> Readiness:
+        active = self.list(active_only=True)
+        owned = {o.recommendation_id: o.agency_code for o in self.ownerships.items}
+        owners = {
+            o.agency_code for o in self.ownerships.items if o.recommendation_id in {r.id for r in active}
+        }
+        agencies = [a for a in self.agencies.list() if a.contacts]
+        real = {a.code for a in agencies if any(not is_placeholder(c.email) for c in a.contacts)}
+        reachable = frozenset(a.code for a in agencies)
+        return Readiness(
+            [r.code for r in active if r.id not in owned], sorted(owners), reachable, reachable - real
+        )
+
+
+class FakeOwnerships:
+    """Who owns which recommendation, in memory."""
+
+    def __init__(self) -> None:
+        self.items: list[Ownership] = []
+
+    def add(self, ownership: Ownership) -> None:
+        self.items.append(ownership)
+
+    def list(self) -> list[Ownership]:
+        return list(self.items)
+
+
+class FakeMilestones:
+    """Milestones, in memory (ids given on add); overdue ones are listed with their item and owner."""
+
+    def __init__(self, recommendations: FakeRecommendations, ownerships: FakeOwnerships) -> None:
+        self.items: list[Milestone] = []
+        self.recommendations, self.ownerships = recommendations, ownerships
+
+    def add(self, milestone: Milestone) -> None:
+        milestone.id = len(self.items) + 1
+        self.items.append(milestone)
+
+    def planned_due_before(self, day: date) -> list[Milestone]:
+        return [m for m in self.items if m.state == MilestoneState.PLANNED and m.due_date < day]
+
+    def overdue(self) -> list[OverdueMilestone]:
+        lines = []
+        for m in self.items:
+            if m.state != MilestoneState.OVERDUE:
+                continue
+            lead = next(
+                (o.agency_code for o in self.ownerships.items if o.recommendation_id == m.recommendation_id),
+                None,
+            )
+            code = self.recommendations.by_id(m.recommendation_id).code
+            lines.append(OverdueMilestone(m.id or 0, code, m.title, m.due_date, m.agency_code or lead))
+        return sorted(lines, key=lambda line: (line.due_date, line.code))
 
 
 class FakeAgencies:
@@ -38,12 +129,16 @@ class FakeAgencies:
     def list(self) -> list[Agency]:
         return [self.by_code[code] for code in sorted(self.by_code)]
 
+    def by_codes(self, codes: Iterable[str]) -> dict[str, Agency]:
+        return {code: self.by_code[code] for code in set(codes) if code in self.by_code}
+
 
 class FakeCycles:
-    """Cycles by name, in memory (ids given on add)."""
+    """Cycles by name, in memory (ids given on add); deadline moves are read from the committed history."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: list[Transition]) -> None:
         self.by_name: dict[str, StockTakeCycle] = {}
+        self.history = history
 
     def add(self, cycle: StockTakeCycle) -> None:
         cycle.id = len(self.by_name) + 1
@@ -61,12 +156,25 @@ class FakeCycles:
     def list(self) -> list[StockTakeCycle]:
         return list(self.by_name.values())
 
+    def by_id(self, cycle_id: int) -> StockTakeCycle | None:
+        return next((c for c in self.by_name.values() if c.id == cycle_id), None)
+
+    def deadline_moves(self, cycle: StockTakeCycle) -> int:
+        key = (cycle.ENTITY, cycle.history_key())
+        deadlines = [
+            e.data["deadline"] for e in self.history if (e.entity, e.key) == key and "deadline" in e.data
+        ]
+        return sum(1 for before, after in pairwise(deadlines) if before != after)
+
 
 class FakeCycleItems:
-    """What each cycle asks of each agency, in memory (`add` them in report order)."""
+    """What each cycle asks of each agency, in memory (`add` them in report order, or `snapshot`)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, recommendations: FakeRecommendations, ownerships: FakeOwnerships, updates: FakeUpdates
+    ) -> None:
         self.by_request: dict[tuple[int, str], list[CycleItem]] = {}
+        self.recommendations, self.ownerships, self.updates = recommendations, ownerships, updates
 
     def add(self, cycle_id: int, agency_code: str, item: CycleItem) -> None:
         self.by_request.setdefault((cycle_id, agency_code), []).append(item)
@@ -74,12 +182,73 @@ class FakeCycleItems:
     def for_agency(self, cycle_id: int, agency_code: str) -> list[CycleItem]:
         return list(self.by_request.get((cycle_id, agency_code), []))
 
+    def snapshot(self, cycle_id: int) -> None:
+        for rec in self.recommendations.list(active_only=True):
+            for o in self.ownerships.items:
+                if o.recommendation_id == rec.id:
+                    self.add(cycle_id, o.agency_code, CycleItem(rec.id, rec.code, o.role))
+
+    def requested_per_agency(self, cycle_id: int) -> dict[str, int]:
+        return {agency: len(items) for (cycle, agency), items in self.by_request.items() if cycle == cycle_id}
+
+    def _answered(self, cycle_id: int, agency_code: str) -> set[int]:
+        return {
+            u.recommendation_id
+            for u in self.updates.for_request(cycle_id, agency_code)
+            if u.state in ANSWERED
+        }
+
+    def answered_per_agency(self, cycle_id: int) -> dict[str, int]:
+        counts = {
+            agency: len({i.recommendation_id for i in items} & self._answered(cycle_id, agency))
+            for (cycle, agency), items in self.by_request.items()
+            if cycle == cycle_id
+        }
+        return {agency: n for agency, n in counts.items() if n}
+
+    def unanswered_codes(self, cycle_id: int, agency_codes: Sequence[str]) -> dict[str, list[str]]:
+        missing = {}
+        for agency in agency_codes:
+            done = self._answered(cycle_id, agency)
+            missing[agency] = [
+                i.code for i in self.for_agency(cycle_id, agency) if i.recommendation_id not in done
+            ]
+        return missing
+
+    def with_last_answers(
+        self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
+    ) -> list[ItemToAsk]:
+        # Last cycle's answers are the fakes' to skip: these tests launch a first cycle.
+        brief = set(codes_only)
+        rows = []
+        for agency in sorted(agency_codes):
+            for item in self.for_agency(cycle.id or 0, agency):
+                rec = self.recommendations.by_id(item.recommendation_id)
+                text = None if agency in brief else rec.text
+                rows.append(
+                    ItemToAsk(
+                        agency,
+                        item.role,
+                        rec.code,
+                        rec.kind,
+                        rec.agenda_point,
+                        rec.agenda_title,
+                        text,
+                        None if agency in brief else rec.translations,
+                        None,
+                        None,
+                    )
+                )
+        return rows
+
 
 class FakeRequests:
-    """Status requests by cycle and agency, in memory."""
+    """Status requests by cycle and agency, in memory, with the reply versions announced."""
 
-    def __init__(self) -> None:
+    def __init__(self, updates: FakeUpdates) -> None:
         self.items: list[StatusRequest] = []
+        self.updates = updates
+        self.announced: dict[tuple[int, str], int] = {}
 
     def add(self, request: StatusRequest) -> None:
         self.items.append(request)
@@ -92,6 +261,19 @@ class FakeRequests:
 
     def for_cycle(self, cycle_id: int) -> list[StatusRequest]:
         return sorted((r for r in self.items if r.cycle_id == cycle_id), key=lambda r: r.agency_code)
+
+    def locked_for_cycle(self, cycle_id: int) -> list[StatusRequest]:
+        return self.for_cycle(cycle_id)  # in memory there is one writer
+
+    def reply_versions(self, cycle_id: int) -> dict[str, tuple[int, int | None]]:
+        versions: dict[str, int] = {}
+        for u in self.updates.items:
+            if u.cycle_id == cycle_id and u.state != ReviewState.DRAFT:
+                versions[u.agency_code] = versions.get(u.agency_code, 0) + u.version
+        return {code: (v, self.announced.get((cycle_id, code))) for code, v in versions.items()}
+
+    def mark_reply_announced(self, cycle_id: int, agency_code: str, version: int) -> None:
+        self.announced[(cycle_id, agency_code)] = version
 
 
 class FakeUpdates:
@@ -119,24 +301,84 @@ class FakeUpdates:
         ]
 
 
+class FakeEvidence:
+    """Evidence file rows kept in a list, for use cases that weigh or list an answer's files."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int, str, NewFile]] = []  # (id, recommendation, agency, file) of cycle 1..
+
+    def of_request(self, cycle_id: int, agency_code: str) -> list[AttachedFile]:
+        return [
+            AttachedFile(fid, rid, f.name, f.sha256, f.storage_key)
+            for fid, rid, agency, f in self.rows
+            if agency == agency_code
+        ]
+
+    def files_of(self, cycle_id: int, agency_code: str) -> dict[tuple[int, str], list[StoredFile]]:
+        found: dict[tuple[int, str], list[StoredFile]] = {}
+        for fid, rid, agency, f in self.rows:
+            if agency == agency_code:
+                stored = StoredFile(fid, rid, agency, f.name, f.kind, f.size, f.sha256)
+                found.setdefault((rid, agency), []).append(stored)
+        return found
+
+    def add(self, cycle_id: int, recommendation_id: int, agency_code: str, file: NewFile) -> None:
+        self.rows.append((len(self.rows) + 1, recommendation_id, agency_code, file))
+
+    def remove(self, file_id: int) -> None:
+        self.rows = [row for row in self.rows if row[0] != file_id]
+
+
+class FakeOutbox:
+    """The outbox as use cases read it: what the `FakeNotifier` queued."""
+
+    def __init__(self, notifier: FakeNotifier) -> None:
+        self.notifier = notifier
+
+    def queued_keys(self, prefix: str) -> set[str]:
+        return {key for key in self.notifier.messages if key.startswith(prefix)}
+
+    def last_reminders(self, cycle_id: int) -> dict[str, datetime]:
+        last: dict[str, datetime] = {}
+        for m in self.notifier.of_kind("reminder"):
+            if m.cycle_id == cycle_id and m.agency_code and m.queued_at:
+                last[m.agency_code] = max(m.queued_at, last.get(m.agency_code, m.queued_at))
+        return last
+
+
 class FakeUnitOfWork:
     """The `UnitOfWork` port in memory: all or nothing, with the history it would have written."""
 
-    def __init__(self) -> None:
-        self.agencies = FakeAgencies()
-        self.cycles = FakeCycles()
-        self.cycle_items = FakeCycleItems()
-        self.requests = FakeRequests()
-        self.updates = FakeUpdates()
+    def __init__(self, notifier: FakeNotifier | None = None) -> None:
         self.history: list[Transition] = []
+        self.ownerships = FakeOwnerships()
+        self.agencies = FakeAgencies()
+        self.recommendations = FakeRecommendations(self.ownerships, self.agencies)
+        self.milestones = FakeMilestones(self.recommendations, self.ownerships)
+        self.cycles = FakeCycles(self.history)
+        self.updates = FakeUpdates()
+        self.cycle_items = FakeCycleItems(self.recommendations, self.ownerships, self.updates)
+        self.requests = FakeRequests(self.updates)
+        self.outbox = FakeOutbox(notifier or FakeNotifier())
+        self.evidence = FakeEvidence()
         self.commits = 0
         self._pending: list[Transition] = []
         self._saved: dict[str, Any] | None = None
 
+    # Copied together on entry, so the stores that refer to one another still do after a rollback.
+    STORES = (
+        "recommendations",
+        "ownerships",
+        "milestones",
+        "agencies",
+        "cycles",
+        "cycle_items",
+        "requests",
+        "updates",
+    )
+
     def _stores(self) -> dict[str, Any]:
-        return {
-            name: getattr(self, name) for name in ("agencies", "cycles", "cycle_items", "requests", "updates")
-        }
+        return {name: getattr(self, name) for name in self.STORES}
 
     def __enter__(self) -> Self:
         self._saved = copy.deepcopy(self._stores())
@@ -153,7 +395,13 @@ class FakeUnitOfWork:
         self._pending.append(event)
 
     def commit(self) -> None:
-        entities = [*self.cycles.by_name.values(), *self.requests.items, *self.updates.items]
+        entities = [
+            *self.recommendations.items,
+            *self.milestones.items,
+            *self.cycles.by_name.values(),
+            *self.requests.items,
+            *self.updates.items,
+        ]
         for entity in entities:
             self._pending.extend(entity.events)
             entity.events.clear()
@@ -175,13 +423,20 @@ class Sent:
     to: list[str]
     cc: list[str]
     context: dict[str, Any]
+    cycle_id: int | None = None
+    agency_code: str | None = None
+    queued_at: datetime | None = field(default=None, compare=False)
 
 
 class FakeNotifier:
-    """Keeps messages in memory; the same key twice is stored once, like the outbox."""
+    """Keeps messages in memory; the same key twice is stored once, like the outbox.
 
-    def __init__(self) -> None:
+    Given a clock, it notes when each message was queued (the outbox's reminder dates).
+    """
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
         self.messages: dict[str, Sent] = {}
+        self.clock = clock
 
     def enqueue(
         self,
@@ -196,7 +451,8 @@ class FakeNotifier:
     ) -> bool:
         if key in self.messages:
             return False
-        self.messages[key] = Sent(kind, key, list(to), list(cc), dict(context))
+        at = self.clock.now() if self.clock else None
+        self.messages[key] = Sent(kind, key, list(to), list(cc), dict(context), cycle_id, agency_code, at)
         return True
 
     def of_kind(self, kind: str) -> list[Sent]:

@@ -41,7 +41,7 @@ from tests.smtp import SmtpServer, free_port
 from workflows import bootstrap
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
-from workflows.queries import reply_page
+from workflows.queries import reply_page, reply_views
 from workflows.services import replies, review
 from workflows.settings import get_settings
 
@@ -179,7 +179,7 @@ def move_to_agenda_point(site: Scenario, code: str, point: int) -> None:
         site.uow.commit()
 
 
-def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> reply_page.ReplyPage:
+def open_page(s: Scenario, token: str, clock: bootstrap.FixedClock | None = None) -> reply_views.ReplyPage:
     return reply_page.open_request(s.uow, clock or s.clock, s.config, token, grace_days=GRACE)
 
 

@@ -16,6 +16,7 @@ from domain.evidence import EvidenceLimits
 from domain.publication import Audience
 from tests.support import RECORD_CLOSED, RECORD_OPEN, build_public_record, sample_file
 from workflows.queries import public_record
+from workflows.queries.public_record import public_record_of
 from workflows.services.evidence import EvidenceStore
 from workflows.services.publish import publish
 
@@ -78,7 +79,7 @@ def files(uow: SqlUnitOfWork, store: EvidenceStore) -> dict[str, bytes]:
 def test_the_site_lists_and_holds_only_the_public_files_of_accepted_answers_of_closed_cycles(
     uow: SqlUnitOfWork, store: EvidenceStore, files: dict[str, bytes], tmp_path: Path
 ) -> None:
-    site = publish(uow, tmp_path / "site", store).out_dir
+    site = publish(public_record_of(uow), tmp_path / "site", store).out_dir
 
     page = next(site.glob("recommendations/*/sr1.html")).read_text()
     link = f"evidence/{hashlib.sha256(files[PUBLIC]).hexdigest()}/joint-strategy-signed.pdf"
@@ -106,12 +107,12 @@ def test_the_secretariats_audience_sees_public_files_of_open_cycles_but_never_pr
 def test_a_public_file_missing_from_the_storage_refuses_the_publish_and_keeps_the_previous_site(
     uow: SqlUnitOfWork, store: EvidenceStore, files: dict[str, bytes], tmp_path: Path
 ) -> None:
-    site = publish(uow, tmp_path / "site", store).out_dir
+    site = publish(public_record_of(uow), tmp_path / "site", store).out_dir
     before = sorted(str(p) for p in site.rglob("*"))
     for path in (store.root).rglob("*"):
         if path.is_file():
             path.unlink()
 
     with pytest.raises(ValidationError, match=f"'{PUBLIC}' of SR1 \\(BBB, {RECORD_CLOSED}\\) is missing"):
-        publish(uow, site, store)
+        publish(public_record_of(uow), site, store)
     assert sorted(str(p) for p in site.rglob("*")) == before

@@ -9,6 +9,7 @@ import pytest
 
 from db.unit_of_work import SqlUnitOfWork
 from tests.support import build_public_record
+from workflows.queries.public_record import public_record_of
 from workflows.services.publish import publish
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ PAGE_KINDS = [
 @pytest.fixture
 def site(uow: SqlUnitOfWork, tmp_path: Path) -> Path:
     build_public_record(uow)
-    return publish(uow, tmp_path / "site").out_dir
+    return publish(public_record_of(uow), tmp_path / "site").out_dir
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from domain.lifecycle import CycleState
 from domain.model import Answer, Channel, ReportedStatus, StatusUpdate
 from domain.publication import Audience
 from tests import factories
-from workflows.queries.public_record import records
+from workflows.queries.public_record import public_record_of, records
 from workflows.services.publish import publish
 
 REVIEW_STATES = ("draft", "submitted", "returned", "accepted")
@@ -76,7 +76,7 @@ def test_the_secretariats_tokens_read_submitted_and_accepted_answers_of_any_laun
 def test_the_published_site_holds_no_answer_the_public_may_not_read(
     every_state: SqlUnitOfWork, tmp_path: Path
 ) -> None:
-    site = publish(every_state, tmp_path / "site").out_dir
+    site = publish(public_record_of(every_state), tmp_path / "site").out_dir
     text = "\n".join(p.read_text() for p in site.rglob("*.html"))
     shown = {f"{cycle}/{state}" for cycle in CYCLES for state in REVIEW_STATES if f"{cycle}/{state}" in text}
     assert shown == {"closed/accepted"}

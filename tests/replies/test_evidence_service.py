@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from db import tables
+from db.evidence import files_of
 from domain.answers import InvalidAnswers, RawAnswer
 from tests.support import (
     CYCLE,
@@ -21,7 +22,6 @@ from tests.support import (
 )
 from workflows import bootstrap
 from workflows.queries import public_record
-from workflows.queries.evidence import files_of
 from workflows.services import replies, review
 from workflows.services.evidence import EvidenceChanges, Upload
 

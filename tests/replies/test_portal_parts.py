@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from portal.app import create_app
 from tests.support import DEADLINE, Scenario, all_items, form_of, portal_with, post, save, send_back
 from workflows import bootstrap
-from workflows.queries.reply_page import plan_parts
+from workflows.queries.reply_views import plan_parts
 from workflows.settings import get_settings
 
 

@@ -15,11 +15,14 @@ def publish(
     out: Path | None = typer.Option(None, "--out", help="The site's folder (default $FOLLOWUP_HOME/site)."),
 ) -> None:
     """Write the public record (accepted answers of closed stock-takes) as a static site."""
+    from workflows.queries.public_record import public_record_of
     from workflows.services.publish import publish as publish_site
 
     with user_errors():
         done = publish_site(
-            bootstrap.uow(), out or bootstrap.get_settings().home / "site", bootstrap.evidence_store()
+            public_record_of(bootstrap.uow()),
+            out or bootstrap.get_settings().home / "site",
+            bootstrap.evidence_store(),
         )
     console.print(
         f"Published {done.pages} pages ({done.recommendations} recommendations, {done.cycles} closed "

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
-from domain.launch import Readiness, is_placeholder
 from domain.model import Milestone, OwnerRole, Recommendation
 
 
@@ -117,22 +116,3 @@ def catalogue_summary(uow: SqlUnitOfWork) -> CatalogueSummary:
         ((a, c[0], c[1]) for a, c in counts.items()), key=lambda row: (-row[1] - row[2], row[0])
     )
     return CatalogueSummary(list(per_point.items()), per_owner, int(without or 0), int(milestones or 0))
-
-
-def launch_readiness(uow: SqlUnitOfWork) -> Readiness:
-    """What a launch checks in the catalogue: active items without owner, owning agencies, reachable ones."""
-    r, o = tables.recommendations, tables.ownerships
-    owned = select(o.c.id).where(o.c.recommendation_id == r.c.id).exists()
-    ownerless = uow.session.scalars(
-        select(r.c.code).where(r.c.state == "active", ~owned).order_by(r.c.source, r.c.position)
-    )
-    owners = uow.session.scalars(
-        select(o.c.agency_code)
-        .join(r, r.c.id == o.c.recommendation_id)
-        .where(r.c.state == "active")
-        .distinct()
-    )
-    contacts = uow.session.execute(select(tables.contacts.c.agency_code, tables.contacts.c.email)).all()
-    reachable = {code for code, _ in contacts}
-    real = {code for code, email in contacts if not is_placeholder(email)}
-    return Readiness(list(ownerless), sorted(owners), frozenset(reachable), frozenset(reachable - real))

@@ -5,28 +5,20 @@ Plain SQL over `evidence_files` (and `status_updates` for what the secretariat m
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, func, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import tables
+from db.evidence import EF, FileKey, files_of, stored
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import UNKNOWN_LINK, ensure_link_open
 from domain.errors import NotFound
 from domain.evidence import StoredFile
-from domain.lifecycle import ReviewState
 from domain.model import StockTakeCycle
 from domain.ports import Clock
 from domain.tokens import hash_token
-
-EF = tables.evidence_files.c
-FileKey = tuple[int, str]  # (recommendation id, agency code)
-# A file's fields in a text aggregate (one line a file): names never hold a tab or a line break.
-PACKED_FIELDS = (EF.id, EF.size, EF.sha256, EF.kind, EF.name)
 
 
 @dataclass(frozen=True)
@@ -37,54 +29,6 @@ class Download:
     storage_key: str
 
 
-def _stored(row: Any) -> StoredFile:
-    return StoredFile(
-        row.id, row.recommendation_id, row.agency_code, row.name, row.kind, row.size, row.sha256
-    )
-
-
-def files_of(
-    session: Session,
-    cycle_id: int,
-    *,
-    agency_code: str | None = None,
-    recommendation_ids: Iterable[int] | None = None,
-    public_only: bool = False,
-) -> dict[FileKey, list[StoredFile]]:
-    """A cycle's evidence files by (recommendation, agency), in the order they were attached.
-
-    `public_only`: only those of answers the secretariat accepted and made public.
-    """
-    conditions: list[ColumnElement[bool]] = [EF.cycle_id == cycle_id]
-    if agency_code is not None:
-        conditions.append(EF.agency_code == agency_code)
-    if recommendation_ids is not None:
-        conditions.append(EF.recommendation_id.in_(list(recommendation_ids)))
-    query = select(tables.evidence_files).where(*conditions)
-    if public_only:
-        query = query.join(tables.status_updates, and_(answer_of_file(), public_answer()))
-    found: dict[FileKey, list[StoredFile]] = defaultdict(list)
-    for row in session.execute(query.order_by(EF.id)).all():
-        found[(row.recommendation_id, row.agency_code)].append(_stored(row))
-    return found
-
-
-def answer_of_file() -> ColumnElement[bool]:
-    """Join condition: the answer (status update) a file belongs to."""
-    su = tables.status_updates.c
-    return and_(
-        su.cycle_id == EF.cycle_id,
-        su.recommendation_id == EF.recommendation_id,
-        su.agency_code == EF.agency_code,
-    )
-
-
-def public_answer() -> ColumnElement[bool]:
-    """An answer whose files the public may read: accepted, and made public by the secretariat."""
-    su = tables.status_updates.c
-    return and_(su.state == ReviewState.ACCEPTED.value, su.evidence_public == true())
-
-
 def download(
     session: Session, file_id: int, cycle_id: int, agency_code: str | None = None
 ) -> Download | None:
@@ -93,37 +37,7 @@ def download(
     if agency_code is not None:
         conditions.append(EF.agency_code == agency_code)
     row = session.execute(select(tables.evidence_files).where(*conditions)).first()
-    return Download(_stored(row), row.storage_key) if row is not None else None
-
-
-def packed_files(owner: Any) -> Any:
-    """A column of the files of `owner`'s rows (cycle items or answers) as one text, a line a file.
-
-    A correlated aggregate, so the files come with the rows of a query that reads them anyway rather
-    than in a query of their own (the reply page and the stock-take keep their query counts).
-    """
-    line: Any = cast(PACKED_FIELDS[0], String)
-    for column in PACKED_FIELDS[1:]:
-        line = line + "\t" + (column if isinstance(column.type, String) else cast(column, String))
-    return (
-        select(func.aggregate_strings(line, "\n"))
-        .where(
-            EF.cycle_id == owner.c.cycle_id,
-            EF.recommendation_id == owner.c.recommendation_id,
-            EF.agency_code == owner.c.agency_code,
-        )
-        .scalar_subquery()
-        .label("files_packed")
-    )
-
-
-def unpack(packed: str | None, recommendation_id: int, agency_code: str) -> tuple[StoredFile, ...]:
-    """The files of a text aggregate of `PACKED_FIELDS` (one line each), in the order they were attached."""
-    files = []
-    for line in (packed or "").splitlines():
-        file_id, size, sha256, kind, name = line.split("\t", 4)
-        files.append(StoredFile(int(file_id), recommendation_id, agency_code, name, kind, int(size), sha256))
-    return tuple(sorted(files, key=lambda f: f.id))
+    return Download(stored(row), row.storage_key) if row is not None else None
 
 
 def agency_download(

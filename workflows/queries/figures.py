@@ -10,7 +10,7 @@ the assembled stock-take: a handful of queries returning a few hundred rows what
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 from itertools import groupby
 from typing import Any
 
@@ -18,8 +18,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, s
 
 from db import tables
 from db.engine import Reader
-from domain.lifecycle import CLOSED_STATES, MilestoneState
-from domain.model import Answering, OwnerRole, Recommendation, ReportedStatus
+from db.reads import closed_query, latest_before
+from domain.lifecycle import MilestoneState
+from domain.model import Answering, OwnerRole, ReportedStatus
 from domain.policies import PartsTally
 from domain.stocktake import (
     REPORTED_STATES,
@@ -37,30 +38,6 @@ C, ITEM, M = tables.cycles.c, tables.cycle_items.c, tables.milestones.c
 LEAD = OwnerRole.LEAD.value
 FINISHED = (ReportedStatus.COMPLETED.value, ReportedStatus.NO_LONGER_APPLICABLE.value)
 OPEN_MILESTONE = (MilestoneState.PLANNED.value, MilestoneState.OVERDUE.value)
-
-
-def latest_before(query: Select[Any], cycle_id: int | None, launched_at: datetime | None) -> Select[Any]:
-    """`query` of cycles narrowed to the latest launched before this one (not launched yet: the latest)."""
-    query = query.where(C.launched_at.is_not(None), C.id != cycle_id)
-    if launched_at is not None:
-        query = query.where(C.launched_at < launched_at)
-    return query.order_by(C.launched_at.desc(), C.id.desc()).limit(1)
-
-
-def closed_query() -> Select[Any]:
-    """The closed recommendations with their moves into the state they are in (latest last)."""
-    r, h = tables.recommendations.c, tables.history.c
-    return (
-        select(r.code, r.text, r.state, h.why, h.at)
-        .join(
-            tables.history,
-            (h.entity == Recommendation.ENTITY)
-            & (h.key == r.source + ":" + r.code)
-            & (h.to_state == r.state),
-        )
-        .where(r.state.in_([state.value for state in CLOSED_STATES]))
-        .order_by(r.source, r.position, h.id)
-    )
 
 
 def figures_of(db: Reader, cycle_name: str, *, today: date) -> StocktakeFigures:

@@ -1,31 +1,29 @@
-"""Who answered what: per-agency progress of a cycle, the list of cycles, items still unanswered.
+"""Who answered what: per-agency progress of a cycle, the list of cycles.
 
-Read models: plain SQL over the tables, a few grouped queries whatever the cycle's size.
+Read models: a few grouped queries whatever the cycle's size. A cycle's progress is read through the
+unit-of-work port, as the close reports it too; the lists of cycles are plain SQL.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import case, func, select
 
 from db import tables
 from db.engine import Reader
+from db.reads import answered_counts, answered_per, item_counts
 from domain.errors import NotFound
 from domain.launch import cycle_slug
-from domain.lifecycle import CycleState, MilestoneState, ReviewState
+from domain.lifecycle import CycleState
 from domain.policies import request_overdue
 
 if TYPE_CHECKING:  # not imported at run time: `cycle list` and `cycle show` read without the ORM
     from db.unit_of_work import SqlUnitOfWork
     from domain.model import StockTakeCycle
-
-# Answers the secretariat has in hand (a returned answer is back with the agency).
-ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
+    from domain.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -99,50 +97,26 @@ def cycle_row(db: Reader, name: str) -> Any:
     return row
 
 
-def item_counts(db: Reader, cycle_id: int) -> dict[str, int]:
-    """Per agency, the items requested of it in the cycle."""
-    ci = tables.cycle_items
-    query = select(ci.c.agency_code, func.count()).where(ci.c.cycle_id == cycle_id).group_by(ci.c.agency_code)
-    return dict(db.execute(query).all())
-
-
-def answered_per(column: Any) -> Select[Any]:
-    """Count requested items that were answered (submitted or accepted), grouped by `column`."""
-    ci, su = tables.cycle_items, tables.status_updates
-    answered = and_(
-        su.c.cycle_id == ci.c.cycle_id,
-        su.c.recommendation_id == ci.c.recommendation_id,
-        su.c.agency_code == ci.c.agency_code,
-        su.c.state.in_(ANSWERED_STATES),
-    )
-    return select(column, func.count()).select_from(ci.join(su, answered)).group_by(column)
-
-
-def answered_counts(db: Reader, cycle_id: int) -> dict[str, int]:
-    """Per agency, the requested items it has answered (submitted or accepted).
-
-    Read from the cycle's answers, each checked against the snapshot: a cycle just launched has
-    none, and counting costs nothing whatever the number of items.
-    """
-    ci, su = tables.cycle_items, tables.status_updates
-    requested = select(ci.c.id).where(
-        ci.c.cycle_id == su.c.cycle_id,
-        ci.c.recommendation_id == su.c.recommendation_id,
-        ci.c.agency_code == su.c.agency_code,
-    )
-    return dict(
-        db.execute(
-            select(su.c.agency_code, func.count())
-            .where(su.c.cycle_id == cycle_id, su.c.state.in_(ANSWERED_STATES), requested.exists())
-            .group_by(su.c.agency_code)
-        ).all()
-    )
-
-
-def progress(uow: SqlUnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
+def progress(uow: UnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
     """Per agency of the cycle, in code order: items requested, answered and (late, while open) overdue."""
     assert cycle.id is not None
-    return agency_progress(uow.session, cycle.id, cycle.state, cycle.deadline, today)
+    requested = uow.cycle_items.requested_per_agency(cycle.id)
+    answered = uow.cycle_items.answered_per_agency(cycle.id)
+    requests = uow.requests.for_cycle(cycle.id)
+    agencies = uow.agencies.by_codes(r.agency_code for r in requests)
+    return [
+        _line(
+            agencies[request.agency_code].code,
+            agencies[request.agency_code].name,
+            agencies[request.agency_code].display_name,
+            (str(request.state), request.sent_at, request.answered_at),
+            (requested.get(request.agency_code, 0), answered.get(request.agency_code, 0)),
+            cycle_open=cycle.state == CycleState.OPEN,
+            deadline=cycle.deadline,
+            today=today,
+        )
+        for request in requests
+    ]
 
 
 def agency_progress(
@@ -166,26 +140,39 @@ def agency_progress(
         .where(sr.c.cycle_id == cycle_id)
         .order_by(sr.c.agency_code)
     ).all()
-    progress = []
-    for row in rows:
-        asked, done = requested.get(row.agency_code, 0), answered.get(row.agency_code, 0)
-        late = state == CycleState.OPEN and request_overdue(
-            deadline=deadline, today=today, answered=done >= asked
+    return [
+        _line(
+            row.agency_code,
+            row.name,
+            f"{row.article} {row.short_name or row.name}".strip(),  # as `Agency.display_name`
+            (row.state, row.sent_at, row.answered_at),
+            (requested.get(row.agency_code, 0), answered.get(row.agency_code, 0)),
+            cycle_open=state == CycleState.OPEN,
+            deadline=deadline,
+            today=today,
         )
-        progress.append(
-            AgencyProgress(
-                row.agency_code,
-                row.name,
-                row.state,
-                asked,
-                done,
-                asked - done if late else 0,
-                row.sent_at,
-                row.answered_at,
-                f"{row.article} {row.short_name or row.name}".strip(),
-            )
-        )
-    return progress
+        for row in rows
+    ]
+
+
+def _line(
+    code: str,
+    name: str,
+    display: str,
+    request: tuple[str, datetime | None, datetime | None],
+    counts: tuple[int, int],
+    *,
+    cycle_open: bool,
+    deadline: date,
+    today: date,
+) -> AgencyProgress:
+    """An agency's line: its request (state, sent, answered), its items (asked, answered), overdue ones."""
+    state, sent_at, answered_at = request
+    asked, done = counts
+    late = cycle_open and request_overdue(deadline=deadline, today=today, answered=done >= asked)
+    return AgencyProgress(
+        code, name, state, asked, done, asked - done if late else 0, sent_at, answered_at, display
+    )
 
 
 def cycle_overview(db: Reader, name: str, today: date) -> CycleOverview:
@@ -243,85 +230,3 @@ def list_cycles(db: Reader) -> list[CycleLine]:
         )
         for row in cycles
     ]
-
-
-def unanswered_items(uow: SqlUnitOfWork, cycle_id: int, agency_codes: Sequence[str]) -> dict[str, list[str]]:
-    """Per agency, the codes of the items it has not answered yet (one query)."""
-    if not agency_codes:
-        return {}
-    ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
-    rows = uow.session.execute(
-        select(ci.c.agency_code, r.c.code)
-        .join(r, r.c.id == ci.c.recommendation_id)
-        .outerjoin(
-            su,
-            and_(
-                su.c.cycle_id == ci.c.cycle_id,
-                su.c.recommendation_id == ci.c.recommendation_id,
-                su.c.agency_code == ci.c.agency_code,
-                su.c.state.in_(ANSWERED_STATES),
-            ),
-        )
-        .where(ci.c.cycle_id == cycle_id, ci.c.agency_code.in_(list(agency_codes)), su.c.id.is_(None))
-        .order_by(ci.c.agency_code, r.c.source, r.c.position)
-    ).all()
-    items: dict[str, list[str]] = defaultdict(list)
-    for agency_code, code in rows:
-        items[agency_code].append(code)
-    return items
-
-
-def reply_versions(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, tuple[int, int | None]]:
-    """Per agency that has answered: (its reply version, the version last announced).
-
-    A reply's version is the sum of its answers' versions: it grows with every answer saved, so an
-    answer given again (after a question, or a correction) makes a new version.
-    """
-    u, sr = tables.status_updates, tables.status_requests
-    version = (
-        select(func.sum(u.c.version))
-        .where(
-            u.c.cycle_id == sr.c.cycle_id,
-            u.c.agency_code == sr.c.agency_code,
-            u.c.state != ReviewState.DRAFT.value,
-        )
-        .scalar_subquery()
-    )
-    rows = uow.session.execute(
-        select(sr.c.agency_code, version.label("version"), sr.c.reply_announced_version).where(
-            sr.c.cycle_id == cycle_id
-        )
-    )
-    return {row.agency_code: (int(row.version), row.reply_announced_version) for row in rows if row.version}
-
-
-def last_reminders(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, datetime]:
-    """When each agency was last reminded in the cycle (sent, or queued while not sent yet)."""
-    ob = tables.outbox
-    rows = uow.session.execute(
-        select(ob.c.agency_code, func.max(func.coalesce(ob.c.sent_at, ob.c.created_at)))
-        .where(ob.c.cycle_id == cycle_id, ob.c.kind == "reminder")
-        .group_by(ob.c.agency_code)
-    )
-    return {code: at for code, at in rows if code}
-
-
-def overdue_milestones(uow: SqlUnitOfWork) -> list[Any]:
-    """Every overdue milestone (id, code, title, due_date, owner: its agency or the lead), by date."""
-    m, r, o = tables.milestones, tables.recommendations, tables.ownerships
-    lead = (
-        select(o.c.agency_code)
-        .where(o.c.recommendation_id == m.c.recommendation_id, o.c.role == "lead")
-        .limit(1)
-        .scalar_subquery()
-    )
-    return list(
-        uow.session.execute(
-            select(
-                m.c.id, r.c.code, m.c.title, m.c.due_date, func.coalesce(m.c.agency_code, lead).label("owner")
-            )
-            .join(r, r.c.id == m.c.recommendation_id)
-            .where(m.c.state == MilestoneState.OVERDUE.value)
-            .order_by(m.c.due_date, r.c.code)
-        ).all()
-    )

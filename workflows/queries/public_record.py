@@ -18,22 +18,26 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, 
 from sqlalchemy.orm import Session
 
 from db import tables
+from db.evidence import answer_of_file, public_answer
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
+from domain.figures import headline
 from domain.model import OwnerRole
 from domain.publication import (
     AnswerRecord,
     Audience,
+    ClosedCycle,
     CycleEntry,
     Owner,
     PublicFile,
+    PublicRecord,
     RecommendationRecord,
     answer_order,
     shown_status,
     visible_cycle_states,
     visible_review_states,
 )
-from workflows.queries.evidence import answer_of_file, public_answer
+from workflows.queries.figures import figures_of
 
 EF = tables.evidence_files.c
 R, C, ITEM, U, OWN, A = (
@@ -287,3 +291,25 @@ def agencies(uow: SqlUnitOfWork) -> list[tuple[str, str]]:
     """Every agency as (code, name), by code."""
     with uow:
         return [(row.code, row.name) for row in uow.session.execute(select(A.code, A.name).order_by(A.code))]
+
+
+def public_record_of(uow: SqlUnitOfWork) -> PublicRecord:
+    """The record the public may read: accepted answers of closed cycles, and those cycles' figures."""
+    recommendations = records(uow, Audience.PUBLIC)
+    closed: list[ClosedCycle] = []
+    after = 0
+    while True:
+        page, after_id = cycle_page(uow, Audience.PUBLIC, after=after, limit=100)
+        for cycle in page:
+            # As of the day it closed: the figures of the report the close wrote.
+            with uow:
+                figures = figures_of(uow.session, cycle.name, today=cycle.closed_on or cycle.deadline)
+            closed.append(
+                ClosedCycle(cycle.name, cycle.hlcp_session, cycle.closed_on, tuple(headline(figures)))
+            )
+        if after_id is None:
+            break
+        after = after_id
+    return PublicRecord(
+        recommendations=tuple(recommendations), agencies=tuple(agencies(uow)), cycles=tuple(closed)
+    )

@@ -318,35 +318,3 @@ def rolled_up_status(uow: SqlUnitOfWork, cycle_name: str, code: str) -> RollUp:
 def counts_line(counts: dict[str, int]) -> str:
     """The counts per review state as one line ("3 submitted, 1 returned, ...")."""
     return ", ".join(f"{n} {state}" for state, n in counts.items())
-
-
-def returns_since_announced(
-    uow: SqlUnitOfWork, cycle: StockTakeCycle, mark: str
-) -> list[tuple[int, str, str, str]]:
-    """Answers returned since the cycle's last `mark` entry: (history id, agency, code, question)."""
-    h = tables.history
-    marks = uow.session.execute(
-        select(h.c.data)
-        .where(h.c.entity == StockTakeCycle.ENTITY, h.c.key == cycle.history_key(), h.c.why == mark)
-        .order_by(h.c.id.desc())
-        .limit(1)
-    ).scalar()
-    through = int((marks or {}).get("through", 0))
-    rows = uow.session.execute(
-        select(h.c.id, h.c.key, h.c.why)
-        .where(
-            h.c.id > through,
-            h.c.entity == StatusUpdate.ENTITY,
-            h.c.to_state == ReviewState.RETURNED.value,
-            h.c.key.startswith(f"{cycle.id}:"),
-        )
-        .order_by(h.c.id)
-    ).all()
-    r = tables.recommendations
-    rids = {int(row.key.split(":")[1]) for row in rows}
-    codes = dict(uow.session.execute(select(r.c.id, r.c.code).where(r.c.id.in_(rids))).all()) if rows else {}
-    found = []
-    for row in rows:
-        _, rid, agency = row.key.split(":", 2)
-        found.append((row.id, agency, codes[int(rid)], row.why))
-    return found

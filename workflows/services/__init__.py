@@ -1,4 +1,4 @@
-"""Use cases that change state: each takes a unit of work and ports (notifier, clock), reads as a sentence.
+"""Use cases that change state: each takes the ports of `domain.ports` (unit of work, notifier, clock).
 
 `launch` opens a cycle, `follow_up` reminds and escalates, `closing` collects and closes, `replies`
 saves agencies' answers (portal and `spreadsheets`), `review` records the secretariat's decisions,

@@ -11,17 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain import commitments
 from domain import owners as owner_rules
 from domain.errors import NotFound
 from domain.importer import ParsedReport, parse_report
 from domain.lifecycle import Transition
-from domain.model import Milestone, OwnerRole, Recommendation
-from domain.ports import Clock
+from domain.model import Milestone, OwnerRole, Ownership, Recommendation
+from domain.ports import Clock, UnitOfWork
 
 OWNERSHIP = "ownership"
 
@@ -40,7 +36,7 @@ class ImportSummary:
 
 
 def import_report(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     text: str,
     *,
     source: str | None,
@@ -52,7 +48,7 @@ def import_report(
     return store_report(uow, parse_report(text, source=source, filename=filename), clock=clock, by=by)
 
 
-def store_report(uow: SqlUnitOfWork, report: ParsedReport, *, clock: Clock, by: str) -> ImportSummary:
+def store_report(uow: UnitOfWork, report: ParsedReport, *, clock: Clock, by: str) -> ImportSummary:
     """Store parsed recommendations: new codes are added, changed ones amended in place, the rest kept."""
     now = clock.now()
     added = updated = unchanged = 0
@@ -93,18 +89,18 @@ class OwnerSuggestion:
     kept: bool
 
 
-def suggest_owners(uow: SqlUnitOfWork, *, apply: bool, clock: Clock, by: str) -> list[OwnerSuggestion]:
+def suggest_owners(uow: UnitOfWork, *, apply: bool, clock: Clock, by: str) -> list[OwnerSuggestion]:
     """Suggest owners for every recommendation; with `apply`, store them where an item has none yet."""
     now = clock.now()
     with uow:
         recommendations = uow.recommendations.list()
         agencies = uow.agencies.list()
-        owned = set(uow.session.scalars(select(tables.ownerships.c.recommendation_id).distinct()))
+        owned = uow.ownerships.owned_recommendation_ids()
         by_source: dict[str, list[Recommendation]] = defaultdict(list)
         for rec in recommendations:
             by_source[rec.source].append(rec)
         suggestions: list[OwnerSuggestion] = []
-        rows: list[dict[str, Any]] = []
+        new: list[Ownership] = []
         for source, recs in by_source.items():
             suggested = owner_rules.suggest(recs, agencies)
             for rec in recs:
@@ -112,20 +108,22 @@ def suggest_owners(uow: SqlUnitOfWork, *, apply: bool, clock: Clock, by: str) ->
                 kept = rec.id in owned
                 suggestions.append(OwnerSuggestion(source, rec.code, owners, kept))
                 if apply and not kept:
-                    rows += [_ownership_row(rec, o.agency_code, o.role, o.reason) for o in owners]
+                    assert rec.id is not None
+                    new += [
+                        Ownership(
+                            recommendation_id=rec.id, agency_code=o.agency_code, role=o.role, reason=o.reason
+                        )
+                        for o in owners
+                    ]
                     record_owners(uow, rec, {o.agency_code: o.role for o in owners}, {}, now, by, "suggested")
-        if apply and rows:
-            uow.session.execute(insert(tables.ownerships), rows)
+        if apply and new:
+            uow.ownerships.add_many(new)
             uow.commit()
     return suggestions
 
 
-def _ownership_row(rec: Recommendation, agency: str, role: OwnerRole, reason: str) -> dict[str, Any]:
-    return {"recommendation_id": rec.id, "agency_code": agency, "role": role.value, "reason": reason}
-
-
 def record_owners(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     rec: Recommendation,
     new: dict[str, OwnerRole],
     old: dict[str, str],
@@ -153,7 +151,7 @@ class MilestoneSuggestion:
 
 
 def suggest_milestones(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     text: str,
     *,
     source: str | None,
@@ -206,7 +204,7 @@ def suggest_milestones(
 
 
 def add_milestone(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     recommendation_id: int,
     title: str,
     due: date,

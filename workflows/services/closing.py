@@ -10,13 +10,12 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import DomainError, ValidationError
 from domain.figures import StocktakeFigures
 from domain.lifecycle import CycleState, RequestState
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import CycleConfig
 from workflows.queries.emails import summary_context
 from workflows.queries.progress import AgencyProgress, progress
@@ -26,6 +25,8 @@ if TYPE_CHECKING:  # report rendering is imported by the close only (see _write_
     from workflows.services.stocktake import WrittenStocktake
 
 REPLY_FILE_SUFFIXES = (".xlsx", ".csv")
+# The unit of work the caller's factories make (each notifier queues in the unit of work it is given).
+U = TypeVar("U", bound=UnitOfWork)
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ class CloseReport:
 
 
 def collect_replies(
-    new_uow: Callable[[], SqlUnitOfWork],
-    new_notifier: Callable[[SqlUnitOfWork], Notifier],
+    new_uow: Callable[[], U],
+    new_notifier: Callable[[U], Notifier],
     clock: Clock,
     config: CycleConfig,
     *,
@@ -91,8 +92,8 @@ def collect_replies(
 
 
 def _take_in(
-    new_uow: Callable[[], SqlUnitOfWork],
-    new_notifier: Callable[[SqlUnitOfWork], Notifier],
+    new_uow: Callable[[], U],
+    new_notifier: Callable[[U], Notifier],
     clock: Clock,
     config: CycleConfig,
     path: Path,
@@ -123,8 +124,8 @@ def _move(path: Path, folder: Path) -> Path:
 
 
 def close_cycle(
-    new_uow: Callable[[], SqlUnitOfWork],
-    new_notifier: Callable[[SqlUnitOfWork], Notifier],
+    new_uow: Callable[[], U],
+    new_notifier: Callable[[U], Notifier],
     clock: Clock,
     config: CycleConfig,
     *,
@@ -176,7 +177,7 @@ def close_cycle(
 
 
 def _write_reports(
-    uow: SqlUnitOfWork, cycle_name: str, *, formats: Sequence[str], out_dir: Path, clock: Clock
+    uow: UnitOfWork, cycle_name: str, *, formats: Sequence[str], out_dir: Path, clock: Clock
 ) -> WrittenStocktake:
     # Imported here: report rendering (python-docx, matplotlib) is only loaded by the close.
     from workflows.services.stocktake import write_stocktake

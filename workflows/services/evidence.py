@@ -19,16 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import delete, insert, select
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain import evidence as rules
 from domain.answers import AnswerProblem, lock_reason
 from domain.language import N_, Message
 from domain.lifecycle import Transition
 from domain.model import StatusRequest, StatusUpdate, StockTakeCycle
-from domain.ports import Clock
+from domain.ports import Clock, NewFile, UnitOfWork
 
 CHUNK = 64 * 1024
 ENTITY = "evidence"  # history entries of files attached and removed, keyed like the answer
@@ -136,7 +132,7 @@ class StagedEvidence:
     attached: list[Received] = field(default_factory=list)
     removed_keys: list[str] = field(default_factory=list)
 
-    def commit(self, uow: SqlUnitOfWork) -> None:
+    def commit(self, uow: UnitOfWork) -> None:
         """Rename the attached files into place, commit; a failed commit deletes them again."""
         placed: list[Path] = []
         try:
@@ -171,7 +167,7 @@ def staged(store: EvidenceStore | None, changes: EvidenceChanges | None) -> Iter
 
 
 def attach(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     clock: Clock,
     request: StatusRequest,
     cycle: StockTakeCycle,
@@ -184,12 +180,7 @@ def attach(
     """
     agency = request.agency_code
     codes = {item.recommendation_id: item.code for item in uow.cycle_items.for_agency(cycle.id or 0, agency)}
-    ef = tables.evidence_files
-    rows = uow.session.execute(
-        select(ef.c.id, ef.c.recommendation_id, ef.c.name, ef.c.sha256, ef.c.storage_key).where(
-            ef.c.cycle_id == cycle.id, ef.c.agency_code == agency
-        )
-    ).all()
+    rows = uow.evidence.of_request(cycle.id or 0, agency)
     states = {u.recommendation_id: u.state for u in uow.updates.for_request(cycle.id or 0, agency)}
     today, now, by = clock.today(), clock.now(), f"{agency} focal point"
 
@@ -215,7 +206,7 @@ def attach(
                 AnswerProblem.of(codes[row.recommendation_id], row.recommendation_id, rules.FIELD, said)
             )
         else:
-            uow.session.execute(delete(ef).where(ef.c.id == row.id))
+            uow.evidence.remove(row.id)
             batch.removed_keys.append(row.storage_key)
             noted(row.recommendation_id, "removed", row.name, sha256=row.sha256)
     for rid, received in _by_item(batch.received, codes):
@@ -235,19 +226,11 @@ def attach(
         problems.extend(AnswerProblem.of(code, rid, rules.FIELD, said) for said in too_many)
         for item in new[: max(len(new) - len(too_many), 0)]:
             assert item.kind is not None
-            uow.session.execute(
-                insert(ef).values(
-                    cycle_id=cycle.id,
-                    recommendation_id=rid,
-                    agency_code=agency,
-                    name=item.name,
-                    kind=item.kind.key,
-                    size=item.facts.size,
-                    sha256=item.facts.sha256,
-                    storage_key=item.key,
-                    added_at=now,
-                    added_by=by,
-                )
+            uow.evidence.add(
+                cycle.id or 0,
+                rid,
+                agency,
+                NewFile(item.name, item.kind.key, item.facts.size, item.facts.sha256, item.key, now, by),
             )
             batch.attached.append(item)
             noted(

@@ -12,26 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
-from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, MilestoneState, RequestState
-from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
+from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, RequestState
+from domain.model import Agency, ContactRole, StockTakeCycle
 from domain.policies import request_overdue
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.emails import agencies_by_code, agency_context, deadline_moves, queued_keys
-from workflows.queries.progress import (
-    answered_counts,
-    item_counts,
-    last_reminders,
-    overdue_milestones,
-    reply_versions,
-    unanswered_items,
-)
-from workflows.services.launch import locked_requests
+from workflows.queries.emails import agency_context
 
 
 @dataclass(frozen=True)
@@ -139,7 +126,7 @@ def _named(keys: Sequence[str], *, key_of_agency: int | None = None) -> str:
 
 
 def follow_up(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -170,7 +157,7 @@ def follow_up(
 
 
 def _follow_up_cycle(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -182,18 +169,19 @@ def _follow_up_cycle(
     report.cycles.append(cycle.name)
     # Two follow-ups of one cycle at once (two workers): the second waits here for the first to
     # commit, then sees its moves and queued messages (row locks on PostgreSQL; SQLite has one writer).
-    locked = locked_requests(uow, cycle.id)
+    locked = uow.requests.locked_for_cycle(cycle.id)
     schedule = config.schedule
     for code in _replies_received(uow, cycle, now):
         report.replies_received.append(f"{cycle.name}:{code}")
-    requested, answered = item_counts(uow.session, cycle.id), answered_counts(uow.session, cycle.id)
+    requested = uow.cycle_items.requested_per_agency(cycle.id)
+    answered = uow.cycle_items.answered_per_agency(cycle.id)
     reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     escalated_now: set[str] = set()
-    agencies = agencies_by_code(
-        uow, [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
+    agencies = uow.agencies.by_codes(
+        [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
     )
-    moves = deadline_moves(uow, cycle)
+    moves = uow.cycles.deadline_moves(cycle)
     for request in requests:
         agency = agencies[request.agency_code]
         # A body answering through another (the GMG through its chair): its chair is reminded, escalated to.
@@ -249,8 +237,8 @@ def _follow_up_cycle(
             request.escalated_at = now
             escalated_now.add(agency.code)
     late = [r for r in requests if r.state in (RequestState.OVERDUE, RequestState.ESCALATED)]
-    still_missing = unanswered_items(uow, cycle.id, [r.agency_code for r in late])
-    reminded_on = last_reminders(uow, cycle.id)
+    still_missing = uow.cycle_items.unanswered_codes(cycle.id, [r.agency_code for r in late])
+    reminded_on = uow.outbox.last_reminders(cycle.id)
     for request in late:
         code = request.agency_code
         items = still_missing.get(code, [])
@@ -286,22 +274,22 @@ def _send(
     )
 
 
-def _reminders_already_queued(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, set[int]]:
+def _reminders_already_queued(uow: UnitOfWork, cycle_id: int) -> dict[str, set[int]]:
     """Reminder points already queued per agency, read back from the outbox keys."""
     points: dict[str, set[int]] = defaultdict(set)
-    for key in queued_keys(uow, f"reminder:{cycle_id}:"):
+    for key in uow.outbox.queued_keys(f"reminder:{cycle_id}:"):
         _, _, agency_code, days = key.split(":")
         points[agency_code].add(int(days))
     return points
 
 
-def _replies_received(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
+def _replies_received(uow: UnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Mark complete replies answered; the agencies with a reply version not announced yet (now marked)."""
     sync_answered(uow, cycle, now)
     return announce_replies(uow, cycle)
 
 
-def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
+def announce_replies(uow: UnitOfWork, cycle: StockTakeCycle) -> list[str]:
     """The agencies whose reply has a version not announced yet, marked announced (the caller commits).
 
     Each version is announced once whichever run sees it first, however long ago it was given.
@@ -309,24 +297,19 @@ def announce_replies(uow: SqlUnitOfWork, cycle: StockTakeCycle) -> list[str]:
     assert cycle.id is not None
     fresh = {
         code: version
-        for code, (version, announced) in reply_versions(uow, cycle.id).items()
+        for code, (version, announced) in uow.requests.reply_versions(cycle.id).items()
         if version != announced
     }
-    sr = tables.status_requests
     for code, version in fresh.items():
-        uow.session.execute(
-            update(sr)
-            .where(sr.c.cycle_id == cycle.id, sr.c.agency_code == code)
-            .values(reply_announced_version=version)
-        )
+        uow.requests.mark_reply_announced(cycle.id, code, version)
     return sorted(fresh)
 
 
-def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
+def sync_answered(uow: UnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Mark ANSWERED the open requests whose agency has answered every item; returns those agencies."""
     assert cycle.id is not None
-    requested = item_counts(uow.session, cycle.id)
-    answered = answered_counts(uow.session, cycle.id)
+    requested = uow.cycle_items.requested_per_agency(cycle.id)
+    answered = uow.cycle_items.answered_per_agency(cycle.id)
     complete = [code for code, asked in requested.items() if answered.get(code, 0) >= asked]
     if not complete:
         return []
@@ -341,27 +324,23 @@ def sync_answered(uow: SqlUnitOfWork, cycle: StockTakeCycle, now: datetime) -> l
 
 
 def _mark_overdue_milestones(
-    uow: SqlUnitOfWork, clock: Clock, report: FollowUpReport, checked_since: date | None
+    uow: UnitOfWork, clock: Clock, report: FollowUpReport, checked_since: date | None
 ) -> None:
     """Planned milestones past their due date become OVERDUE (by their lifecycle); list every overdue one.
 
     Only those that fell due since `checked_since` (the earliest open cycle's launch) are news: one
     due before the cycle began is overdue, but was never a milestone this follow-up saw fall due.
     """
-    m = tables.milestones
     today, now = clock.today(), clock.now()
-    due = uow.session.scalars(
-        select(Milestone).where(m.c.state == MilestoneState.PLANNED.value, m.c.due_date < today)
-    )
+    due = uow.milestones.planned_due_before(today)
     newly = {
         milestone.id
         for milestone in due
         if milestone.mark_overdue(today, at=now, by=SYSTEM)
         and (checked_since is None or milestone.due_date >= checked_since)
     }
-    uow.session.flush()  # the listing below reads the moves just made
     per_owner: dict[str, int] = defaultdict(int)
-    for line in overdue_milestones(uow):
+    for line in uow.milestones.overdue():
         owner = line.owner or "(no owner)"
         per_owner[owner] += 1
         if line.id in newly:

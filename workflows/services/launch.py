@@ -10,27 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, insert, literal, select, update
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.launch import check_new_cycle, check_rerun
 from domain.lifecycle import CycleState, RequestState
 from domain.model import StatusRequest, StockTakeCycle
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.catalogue import launch_readiness
 from workflows.queries.emails import (
-    agencies_by_code,
-    deadline_moves,
     items_by_point,
-    queued_keys,
     status_request_context,
     status_request_key,
-    status_requests_sent,
 )
-from workflows.queries.progress import item_counts
 
 
 @dataclass(frozen=True)
@@ -46,7 +36,7 @@ class LaunchResult:
 
 
 def launch_cycle(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -70,13 +60,13 @@ def launch_cycle(
             cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
         assert cycle.id is not None
         enqueued = _enqueue_status_requests(uow, notifier, cycle, config)
-        counts = item_counts(uow.session, cycle.id)
+        counts = uow.cycle_items.requested_per_agency(cycle.id)
         uow.commit()
     return LaunchResult(cycle.id, cycle.name, created, sorted(counts), sum(counts.values()), enqueued)
 
 
 def validate_launch(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     clock: Clock,
     *,
     name: str,
@@ -91,7 +81,7 @@ def validate_launch(
 
 
 def _check_launch(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     today: date,
     name: str,
     deadline: date,
@@ -107,7 +97,7 @@ def _check_launch(
         name,
         deadline,
         today,
-        launch_readiness(uow),
+        uow.recommendations.launch_readiness(),
         allow_unowned=allow_unowned,
         allow_placeholders=allow_placeholders,
         other_names=[cycle.name for cycle in uow.cycles.list()],
@@ -116,7 +106,7 @@ def _check_launch(
 
 
 def _open_new_cycle(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     clock: Clock,
     config: CycleConfig,
     name: str,
@@ -126,13 +116,13 @@ def _open_new_cycle(
 ) -> StockTakeCycle:
     now = clock.now()
     cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=now)
-    uow.cycles.add(cycle)
     cycle.transition(CycleState.OPEN, at=now, by=by, why="cycle launched", deadline=deadline.isoformat())
     cycle.launched_at = now
-    uow.session.flush()
+    uow.cycles.add(cycle)
     assert cycle.id is not None
-    counts = _snapshot_items(uow, cycle.id)
-    bodies = agencies_by_code(uow, counts)
+    uow.cycle_items.snapshot(cycle.id)
+    counts = uow.cycle_items.requested_per_agency(cycle.id)
+    bodies = uow.agencies.by_codes(counts)
     for agency_code, item_count in sorted(counts.items()):
         body = bodies[agency_code]
         if body.answered_by_secretariat:
@@ -152,27 +142,11 @@ def _open_new_cycle(
     return cycle
 
 
-def _snapshot_items(uow: SqlUnitOfWork, cycle_id: int) -> dict[str, int]:
-    """Copy the active items' owners into the cycle with one INSERT ... SELECT; items per agency."""
-    r, o = tables.recommendations, tables.ownerships
-    owners_of_active_items = (
-        select(literal(cycle_id, Integer), o.c.recommendation_id, o.c.agency_code, o.c.role)
-        .join(r, r.c.id == o.c.recommendation_id)
-        .where(r.c.state == "active")
-    )
-    uow.session.execute(
-        insert(tables.cycle_items).from_select(
-            ["cycle_id", "recommendation_id", "agency_code", "role"], owners_of_active_items
-        )
-    )
-    return item_counts(uow.session, cycle_id)
-
-
 def _enqueue_status_requests(
-    uow: SqlUnitOfWork, notifier: Notifier, cycle: StockTakeCycle, config: CycleConfig
+    uow: UnitOfWork, notifier: Notifier, cycle: StockTakeCycle, config: CycleConfig
 ) -> int:
     assert cycle.id is not None
-    queued = queued_keys(uow, f"status-request:{cycle.id}:")
+    queued = uow.outbox.queued_keys(f"status-request:{cycle.id}:")
     todo = [
         r
         for r in uow.requests.for_cycle(cycle.id)
@@ -180,8 +154,8 @@ def _enqueue_status_requests(
     ]
     if not todo:
         return 0
-    agencies = agencies_by_code(
-        uow, [r.agency_code for r in todo] + [r.answered_through for r in todo if r.answered_through]
+    agencies = uow.agencies.by_codes(
+        [r.agency_code for r in todo] + [r.answered_through for r in todo if r.answered_through]
     )
     # Each body reads its items in the language of the people who answer for it (itself, or its chair).
     languages = {
@@ -191,14 +165,15 @@ def _enqueue_status_requests(
         for r in todo
     }
     items = items_by_point(
-        uow,
-        cycle,
-        [r.agency_code for r in todo],
-        codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
-        languages=languages,
+        uow.cycle_items.with_last_answers(
+            cycle,
+            [r.agency_code for r in todo],
+            codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
+        ),
+        languages,
     )
     enqueued = 0
-    moves = deadline_moves(uow, cycle)
+    moves = uow.cycles.deadline_moves(cycle)
     for request in todo:
         agency = agencies[request.agency_code]
         through = agencies[request.answered_through] if request.answered_through else None
@@ -215,13 +190,13 @@ def _enqueue_status_requests(
     return enqueued
 
 
-def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
+def mark_requests_sent(uow: UnitOfWork, clock: Clock, cycle_id: int | None = None) -> list[str]:
     """Move to SENT the pending requests (of one cycle, or of every open one) whose message has left."""
     with uow:
-        sent_at = status_requests_sent(uow, cycle_id)
+        sent_at = uow.outbox.status_requests_sent(cycle_id)
         moved = []
         for cycle_of in sorted({cycle for cycle, _ in sent_at}):
-            for request in locked_requests(uow, cycle_of):
+            for request in uow.requests.locked_for_cycle(cycle_of):
                 key = (cycle_of, request.agency_code)
                 # Re-checked under the lock: a concurrent run may have moved it meanwhile.
                 if key in sent_at and request.state == RequestState.PENDING:
@@ -234,33 +209,12 @@ def mark_requests_sent(uow: SqlUnitOfWork, clock: Clock, cycle_id: int | None = 
     return moved
 
 
-def locked_requests(uow: SqlUnitOfWork, cycle_id: int) -> list[StatusRequest]:
-    """The cycle's requests, locked for this transaction and refreshed from the database."""
-    sr = tables.status_requests
-    query = (
-        select(StatusRequest)
-        .where(sr.c.cycle_id == cycle_id)
-        .order_by(sr.c.agency_code)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list(uow.session.scalars(query))
-
-
-def make_queued_messages_due(uow: SqlUnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
+def make_queued_messages_due(uow: UnitOfWork, clock: Clock, key_prefixes: Sequence[str]) -> int:
     """Make this run's queued messages due now, cutting the outbox's own backoff short.
 
     Used when Prefect retries a sending task: its retry delay already was the wait.
     """
-    ob = tables.outbox
     with uow:
-        count = 0
-        for prefix in key_prefixes:
-            result = uow.session.execute(
-                update(ob)
-                .where(ob.c.state == "queued", ob.c.idempotency_key.startswith(prefix, autoescape=True))
-                .values(next_attempt_at=clock.now())
-            )
-            count += result.rowcount  # type: ignore[attr-defined]
+        count = uow.outbox.make_due(key_prefixes, clock.now())
         uow.commit()
     return count

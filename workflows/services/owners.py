@@ -10,21 +10,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
 
 import yaml
-from sqlalchemy import select
 
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import Transition
 from domain.model import Milestone, OwnerRole, Ownership, Recommendation
-from domain.ports import Clock
+from domain.ports import Clock, UnitOfWork
 from workflows.services.catalogue import add_milestone, record_owners
 from workflows.services.intake import yaml_nodes
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,7 +41,7 @@ class _Plan:
 
 
 def apply_owners(
-    uow: SqlUnitOfWork, yaml_text: str, *, clock: Clock, by: str, name: str = "owners file"
+    uow: UnitOfWork, yaml_text: str, *, clock: Clock, by: str, name: str = "owners file"
 ) -> ApplySummary:
     """Set owners and milestones from a YAML file (see `export_owners`); everything is checked first."""
     now = clock.now()
@@ -55,13 +49,12 @@ def apply_owners(
         recommendations = uow.recommendations.list()
         known_agencies = {agency.code for agency in uow.agencies.list()}
         plans = _Reader(name, recommendations, known_agencies).read(yaml_text)
-        ids = [plan.rec.id for plan in plans]
+        ids = [plan.rec.id for plan in plans if plan.rec.id is not None]
         current: dict[int | None, list[Ownership]] = defaultdict(list)
-        for ownership in _for_recommendations(uow, Ownership, tables.ownerships, ids):
+        for ownership in uow.ownerships.for_recommendations(ids):
             current[ownership.recommendation_id].append(ownership)
         planned: dict[tuple[int | None, str], Milestone] = {
-            (m.recommendation_id, m.title): m
-            for m in _for_recommendations(uow, Milestone, tables.milestones, ids)
+            (m.recommendation_id, m.title): m for m in uow.milestones.for_recommendations(ids)
         }
         owners_changed = added = updated = 0
         for plan in plans:
@@ -101,15 +94,6 @@ def apply_owners(
     return ApplySummary(len(plans), owners_changed, added, updated)
 
 
-def _for_recommendations(uow: SqlUnitOfWork, entity: type[T], table: Any, ids: list[int | None]) -> list[T]:
-    """Entities of these recommendations, in chunks (databases cap the parameters of one query)."""
-    found: list[T] = []
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        found += uow.session.scalars(select(entity).where(table.c.recommendation_id.in_(chunk)))
-    return found
-
-
 def _lead_of(plan: _Plan, current: list[Ownership]) -> str | None:
     if plan.owners is not None:
         return next(code for code, role in plan.owners.items() if role == OwnerRole.LEAD)
@@ -117,7 +101,7 @@ def _lead_of(plan: _Plan, current: list[Ownership]) -> str | None:
 
 
 def _set_owners(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     rec: Recommendation,
     wanted: dict[str, OwnerRole],
     current: list[Ownership],
@@ -130,7 +114,7 @@ def _set_owners(
     reason = f"set by {by}"
     for ownership in list(current):
         if ownership.agency_code not in wanted:
-            uow.session.delete(ownership)
+            uow.ownerships.remove(ownership)
             current.remove(ownership)
         elif ownership.role != wanted[ownership.agency_code].value:
             ownership.role, ownership.reason = wanted[ownership.agency_code].value, reason

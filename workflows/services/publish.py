@@ -11,13 +11,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
-from domain.figures import headline
-from domain.publication import Audience, ClosedCycle, PublicRecord
+from domain.publication import PublicRecord
 from reporting.site import evidence_path, render_site
-from workflows.queries import public_record
-from workflows.queries.figures import figures_of
 from workflows.services.evidence import EvidenceStore
 
 # Written into every published site: a folder without it is never replaced (it may be anything).
@@ -34,35 +30,12 @@ class Published:
     cycles: int
 
 
-def public_record_of(uow: SqlUnitOfWork) -> PublicRecord:
-    """The record the public may read: accepted answers of closed cycles, and those cycles' figures."""
-    recommendations = public_record.records(uow, Audience.PUBLIC)
-    closed: list[ClosedCycle] = []
-    after = 0
-    while True:
-        page, after_id = public_record.cycle_page(uow, Audience.PUBLIC, after=after, limit=100)
-        for cycle in page:
-            # As of the day it closed: the figures of the report the close wrote.
-            with uow:
-                figures = figures_of(uow.session, cycle.name, today=cycle.closed_on or cycle.deadline)
-            closed.append(
-                ClosedCycle(cycle.name, cycle.hlcp_session, cycle.closed_on, tuple(headline(figures)))
-            )
-        if after_id is None:
-            break
-        after = after_id
-    return PublicRecord(
-        recommendations=tuple(recommendations),
-        agencies=tuple(public_record.agencies(uow)),
-        cycles=tuple(closed),
-    )
-
-
-def publish(uow: SqlUnitOfWork, out_dir: Path, store: EvidenceStore | None = None) -> Published:
+def publish(record: PublicRecord, out_dir: Path, store: EvidenceStore | None = None) -> Published:
     """Write the public record's site to `out_dir`, replacing a site published there before.
 
-    The evidence files the secretariat made public are copied in from `store` (a record with such
-    files and no store is refused rather than published with broken links).
+    The record is read by `workflows.queries.public_record.public_record_of`. The evidence files the
+    secretariat made public are copied in from `store` (a record with such files and no store is
+    refused rather than published with broken links).
     """
     out_dir = out_dir.resolve()
     if (
@@ -74,7 +47,6 @@ def publish(uow: SqlUnitOfWork, out_dir: Path, store: EvidenceStore | None = Non
             "--out",
             f"{out_dir} exists and is not a site published by Follow-up: choose an empty or new folder",
         )
-    record = public_record_of(uow)
     files = render_site(record)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.with_name(f".{out_dir.name}.{uuid.uuid4().hex}.tmp")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import CLOSED_STATES, RecommendationState
-from domain.ports import Clock
+from domain.ports import Clock, UnitOfWork
 
 # The words `--as` takes, in the UN Board of Auditors' vocabulary.
 CLOSE_AS = {state.value: state for state in CLOSED_STATES}
@@ -27,7 +26,7 @@ class ItemMove:
 
 
 def close_item(
-    uow: SqlUnitOfWork, clock: Clock, code: str, *, how: str, why: str, by: str, source: str | None = None
+    uow: UnitOfWork, clock: Clock, code: str, *, how: str, why: str, by: str, source: str | None = None
 ) -> ItemMove:
     """Close a recommendation as implemented, closed or overtaken, with a reason (recorded)."""
     state = CLOSE_AS.get(how.strip().lower())
@@ -42,7 +41,7 @@ def close_item(
 
 
 def reopen_item(
-    uow: SqlUnitOfWork, clock: Clock, code: str, *, why: str, by: str, source: str | None = None
+    uow: UnitOfWork, clock: Clock, code: str, *, why: str, by: str, source: str | None = None
 ) -> ItemMove:
     """Make a closed recommendation active again: the next cycle asks about it; recorded."""
     with uow:

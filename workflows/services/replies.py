@@ -9,20 +9,14 @@ does with each item) are in `domain.answers`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy import update as sql_update
-
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.answers import (
     UNKNOWN_LINK,
     AnswerProblem,
-    AnswerView,
     Conflict,
     InvalidAnswers,
     RawAnswer,
@@ -38,25 +32,21 @@ from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
     Answer,
     Channel,
-    Milestone,
     MilestoneOutcome,
     MilestoneReport,
     StatusRequest,
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import CycleConfig
 from workflows.queries.emails import (
     agency_context,
-    deadline_moves,
     items_by_point,
-    previous_cycle_id,
     status_request_context,
     status_request_key,
 )
-from workflows.queries.evidence import files_of
 from workflows.services.evidence import EvidenceChanges, EvidenceStore, attach, staged
 
 
@@ -72,7 +62,7 @@ class SaveResult:
 
 
 def save_reply(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -93,7 +83,7 @@ def save_reply(
         request, cycle = _request_for_token(uow, clock, token, grace_days)
         problems = []
         if files is not None:
-            lock_request(uow, request)  # before the files are counted, as record_answers does
+            uow.requests.lock(request)  # before the files are counted, as record_answers does
             problems = attach(uow, clock, request, cycle, files)
         try:
             result = record_answers(
@@ -118,15 +108,8 @@ def save_reply(
         return result
 
 
-def lock_request(uow: SqlUnitOfWork, request: StatusRequest) -> None:
-    """Take the request's row lock: one save of a request at a time (see `record_answers`)."""
-    sr = tables.status_requests
-    uow.session.execute(sql_update(sr).where(sr.c.id == request.id).values(state=sr.c.state))
-    uow.session.refresh(request)
-
-
 def record_answers(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -148,13 +131,12 @@ def record_answers(
     if cycle.state != CycleState.OPEN:
         raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
     # One save of a request at a time: a second browser tab saving meanwhile waits, then sees this
-    # save's versions and gets a conflict, not a duplicate row or a lost update. A write that changes
-    # nothing locks the row on PostgreSQL and takes SQLite's write lock before anything is read.
-    lock_request(uow, request)
+    # save's versions and gets a conflict, not a duplicate row or a lost update.
+    uow.requests.lock(request)
     now, today = clock.now(), clock.today()
     # Codes are all a save needs: no texts read on every submission.
-    items = request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
-    previous = previous_answers(uow, cycle, request.agency_code)
+    items = uow.cycle_items.with_recommendations(cycle.id or 0, request.agency_code, with_text=False)
+    previous = uow.updates.last_cycle_answers(cycle, request.agency_code)
     updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, request.agency_code)}
     given = {a.recommendation_id: a for a in answers if a.recommendation_id in items}
     by = f"{request.agency_code} focal point"
@@ -208,10 +190,7 @@ def record_answers(
     if submit and (every_item or not partial):
         request.mark_answered(at=now, by=by, channel=channel)
     if submit:
-        uow.session.flush()
-        recorded = _recorded(
-            items, updates, files_of(uow.session, cycle.id or 0, agency_code=request.agency_code)
-        )
+        recorded = _recorded(items, updates, uow.evidence.files_of(cycle.id or 0, request.agency_code))
         if saved:
             _queue_receipt(uow, notifier, config, request, cycle, recorded, updates, now)
     return SaveResult(
@@ -224,7 +203,7 @@ def record_answers(
 
 
 def _move_milestones(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     answers: Sequence[tuple[Answer, int]],
     codes: dict[int, str],
     request: StatusRequest,
@@ -235,13 +214,7 @@ def _move_milestones(
     """Apply each submitted milestone report to its milestone; the problems of those it refuses."""
     if not answers:
         return []
-    ms = tables.milestones
-    milestones = {
-        m.id: m
-        for m in uow.session.scalars(
-            select(Milestone).where(ms.c.recommendation_id.in_([rid for _, rid in answers]))
-        )
-    }
+    milestones = {m.id: m for m in uow.milestones.for_recommendations([rid for _, rid in answers])}
     problems = []
     for answer, rid in answers:
         for report in answer.milestones:
@@ -274,7 +247,7 @@ def _move_milestones(
 
 
 def reissue_link(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -297,11 +270,10 @@ def reissue_link(
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
         agency = uow.agencies.require(agency_code)
         brief = [agency_code] if request.item_count > config.part_size else []
-        languages = {agency_code: agency.reply_language.value}
-        points = items_by_point(uow, cycle, [agency_code], codes_only=brief, languages=languages)
-        items = points.get(agency_code, [])
+        rows = uow.cycle_items.with_last_answers(cycle, [agency_code], codes_only=brief)
+        items = items_by_point(rows, {agency_code: agency.reply_language.value}).get(agency_code, [])
         context = status_request_context(
-            cycle, config, agency, request, items, moves=deadline_moves(uow, cycle)
+            cycle, config, agency, request, items, moves=uow.cycles.deadline_moves(cycle)
         )
         notifier.enqueue(
             "status-request",
@@ -316,68 +288,18 @@ def reissue_link(
 
 
 def _request_for_token(
-    uow: SqlUnitOfWork, clock: Clock, token: str, grace_days: int
+    uow: UnitOfWork, clock: Clock, token: str, grace_days: int
 ) -> tuple[StatusRequest, StockTakeCycle]:
     if not token or len(token) > 200:
         raise NotFound(UNKNOWN_LINK)
     request = uow.requests.by_token_hash(hash_token(token))
     if request is None:
         raise NotFound(UNKNOWN_LINK)
-    cycle = uow.session.get(StockTakeCycle, request.cycle_id)
+    cycle = uow.cycles.by_id(request.cycle_id)
     if cycle is None:
         raise NotFound(UNKNOWN_LINK)
     ensure_link_open(request, cycle, clock.now(), grace_days)
     return request, cycle
-
-
-def request_items(
-    uow: SqlUnitOfWork, cycle_id: int, agency_code: str, *, with_text: bool = True
-) -> dict[int, dict[str, Any]]:
-    """The request's items (cycle snapshot) with their recommendation, in report order."""
-    ci, rec = tables.cycle_items, tables.recommendations
-    columns = [
-        rec.c.id,
-        rec.c.code,
-        rec.c.kind,
-        rec.c.agenda_point,
-        rec.c.agenda_title,
-        rec.c.theme,
-        ci.c.role,
-    ]
-    rows = uow.session.execute(
-        select(*columns, *([rec.c.text, rec.c.translations] if with_text else []))
-        .join(rec, rec.c.id == ci.c.recommendation_id)
-        .where(ci.c.cycle_id == cycle_id, ci.c.agency_code == agency_code)
-        .order_by(rec.c.source, rec.c.position)
-    ).mappings()
-    return {row["id"]: dict(row) for row in rows}
-
-
-def previous_answers(
-    uow: SqlUnitOfWork,
-    cycle: StockTakeCycle,
-    agency_code: str,
-    recommendation_ids: Iterable[int] | None = None,
-) -> dict[int, tuple[AnswerView, str]]:
-    """Per recommendation (all, or those given), what this agency submitted last cycle, and its name."""
-    previous = previous_cycle_id(uow, cycle)
-    if previous is None:
-        return {}
-    su, cy = tables.status_updates, tables.cycles
-    query = (
-        select(su.c.recommendation_id, su.c.reported_status, su.c.narrative, cy.c.name)
-        .join(cy, cy.c.id == su.c.cycle_id)
-        .where(
-            su.c.cycle_id == previous,
-            su.c.agency_code == agency_code,
-            su.c.state != ReviewState.DRAFT.value,
-            su.c.reported_status.is_not(None),
-        )
-    )
-    if recommendation_ids is not None:
-        query = query.where(su.c.recommendation_id.in_(list(recommendation_ids)))
-    rows = uow.session.execute(query)
-    return {rid: (AnswerView(status, narrative), name) for rid, status, narrative, name in rows}
 
 
 def _recorded(
@@ -409,7 +331,7 @@ def _said(report: dict[str, Any]) -> Message:
 
 
 def _queue_receipt(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     config: CycleConfig,
     request: StatusRequest,
@@ -428,7 +350,7 @@ def _queue_receipt(
         "reply_url": config.reply_url(cycle.id or 0, agency.code, request.token_nonce),
         "submitted_at": now,
         "recorded": list(recorded),
-        "deadline_moves": deadline_moves(uow, cycle),
+        "deadline_moves": uow.cycles.deadline_moves(cycle),
     }
     notifier.enqueue(
         "receipt",

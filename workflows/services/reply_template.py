@@ -19,20 +19,16 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from sqlalchemy import select
 
-from db import tables
-from db.unit_of_work import SqlUnitOfWork
 from domain.answers import statuses, stored_answer
 from domain.errors import NotFound
 from domain.language import N_, Language
 from domain.model import Milestone, MilestoneOutcome, agenda_heading_said, text_in
+from domain.ports import UnitOfWork
 from domain.stocktake import sentence_start
 from notifications.i18n import Translator, translator
 from reporting.cells import set_text
 from workflows.config import CycleConfig
-from workflows.queries.evidence import files_of
-from workflows.services import replies
 from workflows.services.sheet_files import MARK_PROPERTY
 
 # Labels and headers are the catalogue's msgids: the sheet shows them in the agency's language.
@@ -78,7 +74,7 @@ VERSION_COLUMN = get_column_letter(len(COLUMNS))
 
 
 def write_template(
-    uow: SqlUnitOfWork, config: CycleConfig, cycle_name: str, agency_code: str, path: Path
+    uow: UnitOfWork, config: CycleConfig, cycle_name: str, agency_code: str, path: Path
 ) -> Path:
     """Write the agency's reply sheet: items and milestones, a status drop-down, locked reference columns.
 
@@ -93,11 +89,11 @@ def write_template(
         agency = uow.agencies.require(agency_code)
         answering = uow.agencies.require(request.answered_through) if request.answered_through else agency
         words = translator(answering.reply_language)
-        items = replies.request_items(uow, cycle.id or 0, agency_code)
-        previous = replies.previous_answers(uow, cycle, agency_code)
+        items = uow.cycle_items.with_recommendations(cycle.id or 0, agency_code)
+        previous = uow.updates.last_cycle_answers(cycle, agency_code)
         updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
-        milestones = open_milestones(uow, list(items), agency_code)
-        files = files_of(uow.session, cycle.id or 0, agency_code=agency_code)
+        milestones = uow.milestones.open_for(list(items), agency_code)
+        files = uow.evidence.files_of(cycle.id or 0, agency_code)
         rows = []
         for rid, item in items.items():
             update = updates.get(rid)
@@ -136,21 +132,6 @@ def write_template(
     book.custom_doc_props.append(StringProperty(name=MARK_PROPERTY, value=mark))
     book.save(path)
     return path
-
-
-def open_milestones(uow: SqlUnitOfWork, recommendation_ids: list[int], agency_code: str) -> list[Milestone]:
-    """The items' milestones still to deliver that this agency reports on (its own, or unassigned)."""
-    ms = tables.milestones
-    query = (
-        select(Milestone)
-        .where(
-            ms.c.recommendation_id.in_(recommendation_ids),
-            ms.c.state.in_(("planned", "overdue")),
-            (ms.c.agency_code == agency_code) | ms.c.agency_code.is_(None),
-        )
-        .order_by(ms.c.due_date, ms.c.id)
-    )
-    return list(uow.session.scalars(query))
 
 
 def _milestone_row(agenda: str, milestone: Milestone, words: Translator) -> dict[str, Any]:

@@ -20,10 +20,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from db.unit_of_work import SqlUnitOfWork
 from domain.importer import MAX_SOURCE, ParsedItem, ParsedReport
 from domain.model import OwnerRole, RecommendationKind
-from domain.ports import Clock
+from domain.ports import Clock, UnitOfWork
 from workflows.services import owners as owners_file
 from workflows.services.catalogue import ImportSummary, store_report
 from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
@@ -132,7 +131,7 @@ def read_sheet(path: Path, agencies: set[str], source: str | None = None) -> She
 
 
 def import_sheet(
-    uow: SqlUnitOfWork, path: Path, *, source: str | None, clock: Clock, by: str
+    uow: UnitOfWork, path: Path, *, source: str | None, clock: Clock, by: str
 ) -> tuple[ImportSummary, owners_file.ApplySummary | None]:
     """Store a checked sheet's recommendations, then its owners and milestones (nothing if any row is bad)."""
     with uow:

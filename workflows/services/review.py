@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.unit_of_work import SqlUnitOfWork
 from domain import review as rules
 from domain.answers import RawAnswer, parse_answer, parse_status, statuses
 from domain.errors import NotFound, ValidationError
@@ -18,7 +17,7 @@ from domain.model import Channel, StatusUpdate, StockTakeCycle
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
-from workflows.queries.review import item_order, request_of, returns_since_announced
+from workflows.queries.review import item_order, request_of
 
 RETURNS_ANNOUNCED = "returns_announced"
 
@@ -258,7 +257,7 @@ def _queue_returned_message(
     )
 
 
-def announce_returns(uow: SqlUnitOfWork, clock: Clock, cycle_name: str) -> list[Returned]:
+def announce_returns(uow: UnitOfWork, clock: Clock, cycle_name: str) -> list[Returned]:
     """The returns not announced yet (the flows publish them as events); marks them announced.
 
     The mark is a history entry naming the last history row announced, so each return is announced
@@ -266,7 +265,7 @@ def announce_returns(uow: SqlUnitOfWork, clock: Clock, cycle_name: str) -> list[
     """
     with uow:
         cycle = uow.cycles.require(cycle_name)
-        unannounced = returns_since_announced(uow, cycle, RETURNS_ANNOUNCED)
+        unannounced = uow.updates.returned_since(cycle, RETURNS_ANNOUNCED)
         if not unannounced:
             return []
         returned = [Returned(cycle.name, agency, code, question) for _, agency, code, question in unannounced]

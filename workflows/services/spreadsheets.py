@@ -21,14 +21,13 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from db.unit_of_work import SqlUnitOfWork
 from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, RawMilestone
 from domain.errors import ValidationError
 from domain.language import Language
 from domain.lifecycle import Transition
 from domain.model import Channel, Milestone, MilestoneOutcome, ReportedStatus, StockTakeCycle
 from domain.numbers import ascii_number
-from domain.ports import Clock, Notifier
+from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import marks_match
 from notifications.i18n import every_wording, translator
 from workflows.config import CycleConfig
@@ -40,7 +39,6 @@ from workflows.services.reply_template import (
     HEADER_ROW,
     MILESTONE_ROW,
     YES,
-    open_milestones,
 )
 from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
 
@@ -58,7 +56,7 @@ class ReplyImport:
 
 
 def import_reply_file(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     notifier: Notifier,
     clock: Clock,
     config: CycleConfig,
@@ -90,9 +88,9 @@ def import_reply_file(
             )
             raise SpreadsheetRejected(path.name, [CellProblem(1, "B", what)])
         _check_mark(path.name, config, cycle, request.agency_code, sheet.mark, as_agency)
-        items = replies.request_items(uow, cycle.id or 0, request.agency_code, with_text=False)
+        items = uow.cycle_items.with_recommendations(cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
-        milestones = {m.id or 0: m for m in open_milestones(uow, list(items), request.agency_code)}
+        milestones = {m.id or 0: m for m in uow.milestones.open_for(list(items), request.agency_code)}
         answers, rows_of = _answers(
             table, header_row, columns, by_code, milestones, request.agency_code, problems
         )

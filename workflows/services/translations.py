@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound, ValidationError
 from domain.importer import ParsedReport
 from domain.language import parse_language
+from domain.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class TranslationImport:
 
 
 def store_translation(
-    uow: SqlUnitOfWork, translation: ParsedReport, *, language: str, filename: str
+    uow: UnitOfWork, translation: ParsedReport, *, language: str, filename: str
 ) -> TranslationImport:
     """Give each item of report `translation.source` its text in `language`; all of them or none.
 

@@ -1,0 +1,82 @@
+"""Plain Core SQL read by the repositories and by the read-only commands alike: counts per agency or
+per cycle, the previous cycle, the closed recommendations (this module loads no ORM, so `cycle list`
+and `cycle show` stay light)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+
+from db import tables
+from db.engine import Reader
+from domain.lifecycle import CLOSED_STATES, ReviewState
+from domain.model import Recommendation
+
+# Answers the secretariat has in hand (a returned answer is back with the agency).
+ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
+
+
+def answered_per(column: Any) -> Select[Any]:
+    """Count requested items that were answered (submitted or accepted), grouped by `column`."""
+    ci, su = tables.cycle_items, tables.status_updates
+    answered = and_(
+        su.c.cycle_id == ci.c.cycle_id,
+        su.c.recommendation_id == ci.c.recommendation_id,
+        su.c.agency_code == ci.c.agency_code,
+        su.c.state.in_(ANSWERED_STATES),
+    )
+    return select(column, func.count()).select_from(ci.join(su, answered)).group_by(column)
+
+
+def item_counts(db: Reader, cycle_id: int) -> dict[str, int]:
+    """Per agency, the items requested of it in the cycle."""
+    ci = tables.cycle_items
+    query = select(ci.c.agency_code, func.count()).where(ci.c.cycle_id == cycle_id).group_by(ci.c.agency_code)
+    return dict(db.execute(query).all())
+
+
+def answered_counts(db: Reader, cycle_id: int) -> dict[str, int]:
+    """Per agency, the requested items it has answered (submitted or accepted).
+
+    Read from the cycle's answers, each checked against the snapshot: a cycle just launched has
+    none, and counting costs nothing whatever the number of items.
+    """
+    ci, su = tables.cycle_items, tables.status_updates
+    requested = select(ci.c.id).where(
+        ci.c.cycle_id == su.c.cycle_id,
+        ci.c.recommendation_id == su.c.recommendation_id,
+        ci.c.agency_code == su.c.agency_code,
+    )
+    return dict(
+        db.execute(
+            select(su.c.agency_code, func.count())
+            .where(su.c.cycle_id == cycle_id, su.c.state.in_(ANSWERED_STATES), requested.exists())
+            .group_by(su.c.agency_code)
+        ).all()
+    )
+
+
+def latest_before(query: Select[Any], cycle_id: int | None, launched_at: datetime | None) -> Select[Any]:
+    """`query` of cycles narrowed to the latest launched before this one (not launched yet: the latest)."""
+    query = query.where(tables.cycles.c.launched_at.is_not(None), tables.cycles.c.id != cycle_id)
+    if launched_at is not None:
+        query = query.where(tables.cycles.c.launched_at < launched_at)
+    return query.order_by(tables.cycles.c.launched_at.desc(), tables.cycles.c.id.desc()).limit(1)
+
+
+def closed_query() -> Select[Any]:
+    """The closed recommendations with their moves into the state they are in (latest last)."""
+    r, h = tables.recommendations.c, tables.history.c
+    return (
+        select(r.code, r.text, r.state, h.why, h.at)
+        .join(
+            tables.history,
+            (h.entity == Recommendation.ENTITY)
+            & (h.key == r.source + ":" + r.code)
+            & (h.to_state == r.state),
+        )
+        .where(r.state.in_([state.value for state in CLOSED_STATES]))
+        .order_by(r.source, r.position, h.id)
+    )

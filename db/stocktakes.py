@@ -1,0 +1,115 @@
+"""The stock-take's data, read in a fixed handful of bulk queries whatever the size of the cycle."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from db import tables
+from db.evidence import packed_files, unpack
+from db.reads import closed_query, latest_before
+from domain.model import Answering, StockTakeCycle
+from domain.stocktake import ClosedItem, CycleInfo, StockTake, assemble_stocktake
+
+
+def _info(cycle: StockTakeCycle) -> CycleInfo:
+    return CycleInfo(
+        name=cycle.name,
+        hlcp_session=cycle.hlcp_session,
+        deadline=cycle.deadline,
+        launched_at=cycle.launched_at,
+        symbol=cycle.symbol,
+        venue=cycle.venue,
+        document_date=cycle.document_date,
+        action_requested=cycle.action_requested,
+    )
+
+
+class Stocktakes:
+    """Each cycle's stock-take, assembled by `domain.stocktake` from bulk reads."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def previous_cycle(self, cycle: StockTakeCycle) -> StockTakeCycle | None:
+        """The latest cycle launched before `cycle` (for a cycle not yet launched: the latest launched)."""
+        return self.session.scalars(
+            latest_before(select(StockTakeCycle), cycle.id, cycle.launched_at)
+        ).first()
+
+    def _records(self, query: Select[Any]) -> list[Any]:
+        """The query's rows as named tuples: a Row reads a column by name ten times slower, and the
+        report reads each of tens of thousands of rows' columns several times."""
+        result = self.session.execute(query)
+        record = namedtuple("Record", list(result.keys()))  # type: ignore[misc]  # fields known at run time
+        return list(map(record._make, result.all()))
+
+    def of_cycle(self, cycle: StockTakeCycle, today: date) -> StockTake:
+        """The stock-take of `cycle` as of `today`, compared with the previous cycle."""
+        previous = self.previous_cycle(cycle)
+        items_t, updates_t = tables.cycle_items, tables.status_updates
+        in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
+
+        items = self._records(select(items_t).where(items_t.c.cycle_id == cycle.id))
+        recommendations = self._records(
+            select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
+        )
+        a = tables.agencies.c
+        agencies = self.session.execute(select(a.code, a.name, a.short_name, a.article, a.answers)).all()
+        names = {row.code: row.name for row in agencies}
+        display = {row.code: f"{row.article} {row.short_name or row.name}".strip() for row in agencies}
+        by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
+        u = updates_t.c
+        # The columns the report shows: not the milestones reported (JSON decoded per row for nothing).
+        updates = self._records(
+            select(
+                u.recommendation_id, u.agency_code, u.state, u.reported_status, u.assessed_status,
+                u.assessment_rationale, u.narrative, u.evidence, u.obstacle, u.next_milestone_date,
+                u.reported_by, u.reported_at, u.channel, u.no_change, packed_files(updates_t),
+            ).where(u.cycle_id == cycle.id),
+        )  # fmt: skip
+        previous_updates: Sequence[Any] = ()
+        if previous is not None:
+            previous_updates = self._records(
+                select(
+                    u.recommendation_id, u.agency_code, u.state, u.reported_status, u.assessed_status
+                ).where(updates_t.c.cycle_id == previous.id, updates_t.c.recommendation_id.in_(in_cycle)),
+            )
+        milestones = self._records(
+            select(tables.milestones).where(tables.milestones.c.recommendation_id.in_(in_cycle))
+        )
+        return assemble_stocktake(
+            cycle=_info(cycle),
+            previous=_info(previous) if previous else None,
+            today=today,
+            recommendations=recommendations,
+            items=items,
+            agency_names=names,
+            updates=updates,
+            previous_updates=previous_updates,
+            milestones=milestones,
+            source_titles=sorted({r.source for r in recommendations}),
+            display_names=display,
+            answered_by_secretariat=by_secretariat,
+            closed=self.closed_items(),
+            evidence_files={
+                (row.recommendation_id, row.agency_code): unpack(
+                    row.files_packed, row.recommendation_id, row.agency_code
+                )
+                for row in updates
+            },
+        )
+
+    def closed_items(self) -> list[ClosedItem]:
+        """The recommendations the secretariat closed, with how, why and when (their latest move)."""
+        rows = self.session.execute(closed_query()).all()
+        latest = {row.code: row for row in rows}  # ordered by id: the last move wins
+        return [
+            ClosedItem(row.code, row.text, row.state, row.why, row.at.date() if row.at else None)
+            for row in latest.values()
+        ]

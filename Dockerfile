@@ -23,7 +23,10 @@ COPY workflows workflows
 COPY portal portal
 COPY reporting reporting
 COPY templates templates
-RUN pip install . \
+# The translations are compiled into the package (.mo files are not in the repository).
+RUN pip install "babel>=2.14" \
+    && pybabel -q compile -d notifications/locales -D followup \
+    && pip install . \
     && cd / \
     && rm -rf /tmp/followup \
     && useradd --create-home --home-dir /home/followup followup \

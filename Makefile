@@ -15,17 +15,20 @@ export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE ?= 200
 export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE ?= 200
 export PREFECT_SERVER_SERVICES_EVENT_PERSISTER_READ_BATCH_SIZE ?= 200
 
-.PHONY: install demo demo-portal test lint docs bench server portal clean
+.PHONY: install demo demo-portal test lint docs bench server portal clean translations
 
 # Errors only: setuptools' note that an editable install of several top-level packages uses an
 # import hook is for packagers, not for `make demo`. `pip install -e .` by hand shows every warning.
 PIP_QUIET := --quiet --quiet --disable-pip-version-check
 
+# The translations (.po) are compiled here into .mo files, which are not committed; a .po changed
+# since is compiled in memory when first used (notifications/i18n.py), so it is never stale.
 $(STAMP): pyproject.toml
 	@echo "Installing Follow-up and its tools into $(VENV) (a few minutes the first time)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
 	@$(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev]'
+	@$(BIN)/pybabel -q compile -d notifications/locales -D followup
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -52,6 +55,15 @@ lint: $(STAMP)
 	$(BIN)/mypy domain db notifications workflows portal reporting benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mkdocs build --strict --quiet
+
+# After changing a sentence in the code or templates: the catalogue template (.pot) extracted again and
+# the French and Spanish catalogues (.po) updated from it; translate what is new (docs/translating.md).
+# pybabel skips folders whose name starts with _ : the e-mails' shared templates are named one by one.
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output --omit-header --width=110 \
+		-o notifications/locales/followup.pot . $(wildcard templates/email/_base/*)
+	$(BIN)/pybabel -q update -i notifications/locales/followup.pot -d notifications/locales -D followup \
+		--no-fuzzy-matching --ignore-obsolete --width=110
 
 # The documentation site, into site/ (`.venv/bin/mkdocs serve` to read it while editing).
 docs: $(STAMP)

@@ -359,7 +359,7 @@ class CycleItems:
             ci.c.role,
         ]
         rows = self.session.execute(
-            select(*columns, *([rec.c.text] if with_text else []))
+            select(*columns, *([rec.c.text, rec.c.translations] if with_text else []))
             .join(rec, rec.c.id == ci.c.recommendation_id)
             .where(ci.c.cycle_id == cycle_id, ci.c.agency_code == agency_code)
             .order_by(rec.c.source, rec.c.position)
@@ -385,7 +385,7 @@ class CycleItems:
             su.c.state != ReviewState.DRAFT.value,
         )
         layout = (ci.c.agency_code, ci.c.role, r.c.code, r.c.kind, r.c.agenda_point, r.c.agenda_title)
-        details = (r.c.text, su.c.reported_status, su.c.narrative)
+        details = (r.c.text, r.c.translations, su.c.reported_status, su.c.narrative)
         rows = [
             *self.session.execute(
                 select(*layout, *details)

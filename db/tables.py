@@ -44,6 +44,8 @@ recommendations = Table(
     Column("theme", String(300)),
     Column("parent_code", String(64)),
     Column("text", Text, nullable=False),
+    # The text in other languages, {"fr": "..."} (migration 0012).
+    Column("translations", JSON, nullable=False, server_default="{}"),
     Column("position", Integer, nullable=False),
     Column("state", String(16), nullable=False),
     UniqueConstraint("source", "code"),
@@ -60,6 +62,8 @@ agencies = Table(
     Column("article", String(8), nullable=False, server_default=""),
     Column("answers", String(16), nullable=False, server_default="self"),
     Column("through", String(32)),
+    # What its e-mails and reply page are written in: en, fr or es (migration 0012).
+    Column("language", String(8), nullable=False, server_default="en"),
 )
 
 contacts = Table(
@@ -70,6 +74,8 @@ contacts = Table(
     Column("name", String(200), nullable=False),
     Column("email", String(320), nullable=False),
     Column("role", String(20), nullable=False),
+    # None: the agency's language (migration 0012).
+    Column("language", String(8)),
     UniqueConstraint("agency_code", "email", "role"),
 )
 

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from domain.dates import DATE_HINT, parse_day
+from domain.dates import EXAMPLE_DAY, parse_day
 from domain.errors import NotFound, ValidationError
+from domain.language import N_, Message
 from domain.lifecycle import CycleState, ReviewState
 from domain.model import (
     Answer,
@@ -27,7 +28,9 @@ NARRATIVE_MAX = 4000
 OBSTACLE_MAX = 2000
 EVIDENCE_MAX_LINKS = 10
 EVIDENCE_LINK_MAX = 500
-NOT_ANSWERED = "not answered: choose a status or No change"
+NOT_ANSWERED = N_("not answered: choose a status or No change")
+# How a date field asks for a date, in each reader's language (English: DATE_HINT).
+DATE_HINT_SAID = Message(N_("day, month and year, e.g. %(example)s"), {"example": EXAMPLE_DAY})
 WHY_MAX = 500
 # One message for every link that does not open a request: unknown, expired, revoked or cancelled
 # look the same from outside, so a guesser learns nothing.
@@ -106,12 +109,18 @@ class RawAnswer:
 
 @dataclass(frozen=True)
 class AnswerProblem:
-    """What is wrong with one field of one item's answer."""
+    """What is wrong with one field of one item's answer (`message` in English; `said`, to translate)."""
 
     code: str
     recommendation_id: int
     field: str
     message: str
+    said: Message | None = None
+
+    @classmethod
+    def of(cls, code: str, recommendation_id: int, field: str, said: Message) -> AnswerProblem:
+        """A problem worded as a translatable sentence (its English is `message`)."""
+        return cls(code, recommendation_id, field, str(said), said)
 
     def __str__(self) -> str:
         return f"{self.code} {self.field}: {self.message}"
@@ -182,6 +191,14 @@ def parse_status(text: str) -> ReportedStatus | None:
         return ReportedStatus(normalized)
     except ValueError:
         return None
+
+
+def label_said(value: str) -> Message | str:
+    """A status's or outcome's label as a sentence to translate ("In progress"); other text as typed."""
+    status = parse_status(value)
+    outcome = parse_outcome(value) if status is None else None
+    known = status or outcome
+    return Message(known.label) if known else value.strip()
 
 
 def status_label(value: str) -> str:
@@ -266,33 +283,40 @@ def same_answer(raw: RawAnswer, stored: AnswerView) -> bool:
     return typed_answer(raw, stored.status) == stored
 
 
-def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[str]]:
+def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[Message]]:
     """Validate one milestone's report: done needs a date, rescheduled a date and why, dropped why."""
     text = raw.outcome.strip()
     if not text:
         return None, []
     outcome = parse_outcome(text)
     if outcome is None:
-        choices = ", ".join(o.label for o in MilestoneOutcome)
-        return None, [f"'{text[:30]}' is not a milestone report; choose one of: {choices}"]
+        choices = tuple(Message(o.label) for o in MilestoneOutcome)
+        said = N_("'%(typed)s' is not a milestone report; choose one of: %(choices)s")
+        return None, [Message(said, {"typed": text[:30], "choices": choices})]
     problems = []
     on = None
     if outcome in (MilestoneOutcome.DONE, MilestoneOutcome.RESCHEDULED):
         try:
             on = parse_day(raw.on)
         except ValueError:
-            when = "when it was done" if outcome == MilestoneOutcome.DONE else "the new date"
-            problems.append(
-                f"give {when} ({DATE_HINT})" + (f", not '{raw.on.strip()[:20]}'" if raw.on.strip() else "")
-            )
+            typed = raw.on.strip()[:20]
+            said = {
+                (MilestoneOutcome.DONE, True): N_("give when it was done (%(hint)s), not '%(typed)s'"),
+                (MilestoneOutcome.DONE, False): N_("give when it was done (%(hint)s)"),
+                (MilestoneOutcome.RESCHEDULED, True): N_("give the new date (%(hint)s), not '%(typed)s'"),
+                (MilestoneOutcome.RESCHEDULED, False): N_("give the new date (%(hint)s)"),
+            }[outcome, bool(typed)]
+            problems.append(Message(said, {"hint": DATE_HINT_SAID, "typed": typed}))
         else:
             if not 2000 <= on.year <= 2100:
-                problems.append(f"{on.isoformat()} is not a plausible date")
+                problems.append(Message(N_("%(date)s is not a plausible date"), {"date": on.isoformat()}))
     why = raw.why.strip()
-    if outcome in (MilestoneOutcome.RESCHEDULED, MilestoneOutcome.DROPPED) and not why:
-        problems.append(f"say why it was {outcome.label.lower()}")
+    if outcome == MilestoneOutcome.RESCHEDULED and not why:
+        problems.append(Message(N_("say why it was rescheduled")))
+    if outcome == MilestoneOutcome.DROPPED and not why:
+        problems.append(Message(N_("say why it was dropped")))
     if len(why) > WHY_MAX:
-        problems.append(f"the reason may have at most {WHY_MAX} characters")
+        problems.append(Message(N_("the reason may have at most %(max)s characters"), {"max": WHY_MAX}))
     if problems:
         return None, problems
     kept_why = why if outcome != MilestoneOutcome.DONE else ""
@@ -302,13 +326,13 @@ def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[str
 def lock_reason(cycle: CycleTerms, request: RequestTerms, state: str | None, today: date) -> str:
     """Why an item (its answer in review `state`, None if never saved) can no longer be changed, or ''."""
     if cycle.state != CycleState.OPEN:
-        return "The cycle is closed."
+        return N_("The cycle is closed.")
     if state == ReviewState.ACCEPTED:
-        return "The secretariat has accepted this answer."
+        return N_("The secretariat has accepted this answer.")
     if state == ReviewState.RETURNED:
         return ""
     if today > cycle.deadline and request.answered_at is not None:
-        return "The deadline has passed."
+        return N_("The deadline has passed.")
     return ""
 
 
@@ -329,8 +353,8 @@ def parse_answer(
     rid = raw.recommendation_id
     problems: list[AnswerProblem] = []
 
-    def problem(field_name: str, message: str) -> None:
-        problems.append(AnswerProblem(code, rid, field_name, message))
+    def problem(field_name: str, message: str, **values: object) -> None:
+        problems.append(AnswerProblem.of(code, rid, field_name, Message(message, values)))
 
     status = parse_status(raw.status)
     narrative = raw.narrative.strip()
@@ -338,21 +362,31 @@ def parse_answer(
         # A confirmation keeps last cycle's status and records no text of its own.
         previous = parse_status(previous_status or "")
         if previous is None:
-            problem("no_change", "there is no answer from last time to confirm: choose a status")
+            problem("no_change", N_("there is no answer from last time to confirm: choose a status"))
         elif raw.status.strip() and status != previous:
             problem(
                 "no_change",
-                f"No change keeps the status {previous.label}: "
-                f"untick it to report {status_label(raw.status)}",
+                N_("No change keeps the status %(previous)s: untick it to report %(status)s"),
+                previous=Message(previous.label),
+                status=label_said(raw.status),
             )
         elif narrative:
-            problem("no_change", "No change records a confirmation: untick it to say what changed")
+            problem("no_change", N_("No change records a confirmation: untick it to say what changed"))
         status = previous
     elif status is None:
-        choices = ", ".join(label for _, label in statuses())
-        problem("status", f"'{raw.status.strip()[:40]}' is not a status; choose one of: {choices}")
+        problem(
+            "status",
+            N_("'%(typed)s' is not a status; choose one of: %(choices)s"),
+            typed=raw.status.strip()[:40],
+            choices=tuple(Message(label) for _, label in statuses()),
+        )
     if len(narrative) > NARRATIVE_MAX:
-        problem("narrative", f"at most {NARRATIVE_MAX:,} characters (this one has {len(narrative):,})")
+        problem(
+            "narrative",
+            N_("at most %(max)s characters (this one has %(length)s)"),
+            max=NARRATIVE_MAX,
+            length=len(narrative),
+        )
     # Last cycle's narrative, typed in again, cannot explain a change of status.
     elif (
         complete
@@ -363,38 +397,57 @@ def parse_answer(
     ):
         problem(
             "narrative",
-            f"required because the status changed from {status_label(previous_status)} to "
-            f"{status.label}: say what changed and why",
+            N_(
+                "required because the status changed from %(previous)s to %(status)s: "
+                "say what changed and why"
+            ),
+            previous=label_said(previous_status),
+            status=Message(status.label),
         )
     evidence = tuple(raw.evidence.split())
     if len(evidence) > EVIDENCE_MAX_LINKS:
-        problem("evidence", f"at most {EVIDENCE_MAX_LINKS} links (this one has {len(evidence)})")
+        problem(
+            "evidence",
+            N_("at most %(max)s links (this one has %(count)s)"),
+            max=EVIDENCE_MAX_LINKS,
+            count=len(evidence),
+        )
     for link in evidence:
         if len(link) > EVIDENCE_LINK_MAX:
-            problem("evidence", f"a link may have at most {EVIDENCE_LINK_MAX} characters")
+            problem("evidence", N_("a link may have at most %(max)s characters"), max=EVIDENCE_LINK_MAX)
         elif not _is_web_link(link):
-            problem("evidence", f"'{link[:60]}' is not a web link (http:// or https://)")
+            problem("evidence", N_("'%(link)s' is not a web link (http:// or https://)"), link=link[:60])
     next_date = None
     if raw.next_milestone_date.strip():
         try:
             next_date = parse_day(raw.next_milestone_date)
         except ValueError:
             problem(
-                "next_milestone_date", f"'{raw.next_milestone_date.strip()[:20]}' is not a date ({DATE_HINT})"
+                "next_milestone_date",
+                N_("'%(typed)s' is not a date (%(hint)s)"),
+                typed=raw.next_milestone_date.strip()[:20],
+                hint=DATE_HINT_SAID,
             )
         else:
             if not 2000 <= next_date.year <= 2100:
-                problem("next_milestone_date", f"{next_date.isoformat()} is not a plausible date")
+                problem(
+                    "next_milestone_date", N_("%(date)s is not a plausible date"), date=next_date.isoformat()
+                )
     obstacle = raw.obstacle.strip()
     if len(obstacle) > OBSTACLE_MAX:
-        problem("obstacle", f"at most {OBSTACLE_MAX:,} characters (this one has {len(obstacle):,})")
+        problem(
+            "obstacle",
+            N_("at most %(max)s characters (this one has %(length)s)"),
+            max=OBSTACLE_MAX,
+            length=len(obstacle),
+        )
     elif complete and status == ReportedStatus.BLOCKED and not obstacle:
-        problem("obstacle", "required when the status is Blocked: say what blocks the work")
+        problem("obstacle", N_("required when the status is Blocked: say what blocks the work"))
     reports = []
     for raw_milestone in raw.milestones:
         report, issues = parse_milestone(raw_milestone)
         for issue in issues:
-            problem("milestone", f"{raw_milestone.title}: {issue}")
+            problem("milestone", N_("%(milestone)s: %(issue)s"), milestone=raw_milestone.title, issue=issue)
         if report is not None:
             reports.append(report)
     if problems or status is None:
@@ -433,17 +486,18 @@ def judge_answer(
     A `partial` submission (a half-filled spreadsheet) leaves blank items alone: not answered yet.
     """
 
-    def refused(message: str) -> Verdict:
-        return Verdict(problems=(AnswerProblem(code, recommendation_id, "status", message),))
+    def refused(said: Message) -> Verdict:
+        return Verdict(problems=(AnswerProblem.of(code, recommendation_id, "status", said),))
 
     if raw is None or (partial and raw.is_blank):
-        return refused(NOT_ANSWERED) if submit and not lock and not partial else SKIP
+        return refused(Message(NOT_ANSWERED)) if submit and not lock and not partial else SKIP
     stored = stored_answer(update) if update and update.reported_status else None
     if lock:
         changed = not raw.is_blank and stored is not None and not same_answer(raw, stored)
-        return refused(f"{lock} It can no longer be changed.") if changed else SKIP
+        locked = Message(N_("%(reason)s It can no longer be changed."), {"reason": Message(lock)})
+        return refused(locked) if changed else SKIP
     if raw.is_blank:
-        return refused(NOT_ANSWERED) if submit else SKIP
+        return refused(Message(NOT_ANSWERED)) if submit else SKIP
     submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
     last = previous or AnswerView("", "")
     answer, problems = parse_answer(

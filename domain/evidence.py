@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from domain.language import N_, Message
+
 # Bytes of the head kept for recognising the kind.
 HEAD_BYTES = 64
 SHORT_HASH = 12
@@ -32,37 +34,37 @@ class FileKind:
 
 
 KINDS = (
-    FileKind("pdf", "a PDF document", (".pdf",), "application/pdf"),
+    FileKind("pdf", N_("a PDF document"), (".pdf",), "application/pdf"),
     FileKind(
         "docx",
-        "a Word document",
+        N_("a Word document"),
         (".docx",),
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ),
-    FileKind("doc", "a Word 97-2003 document", (".doc",), "application/msword"),
+    FileKind("doc", N_("a Word 97-2003 document"), (".doc",), "application/msword"),
     FileKind(
         "xlsx",
-        "an Excel workbook",
+        N_("an Excel workbook"),
         (".xlsx",),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ),
-    FileKind("xls", "an Excel 97-2003 workbook", (".xls",), "application/vnd.ms-excel"),
+    FileKind("xls", N_("an Excel 97-2003 workbook"), (".xls",), "application/vnd.ms-excel"),
     FileKind(
         "pptx",
-        "a PowerPoint presentation",
+        N_("a PowerPoint presentation"),
         (".pptx",),
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     ),
-    FileKind("ppt", "a PowerPoint 97-2003 presentation", (".ppt",), "application/vnd.ms-powerpoint"),
-    FileKind("png", "a PNG image", (".png",), "image/png"),
-    FileKind("jpeg", "a JPEG image", (".jpg", ".jpeg"), "image/jpeg"),
-    FileKind("gif", "a GIF image", (".gif",), "image/gif"),
-    FileKind("webp", "a WebP image", (".webp",), "image/webp"),
-    FileKind("text", "plain text", (".txt", ".csv", ".md"), "text/plain; charset=utf-8"),
+    FileKind("ppt", N_("a PowerPoint 97-2003 presentation"), (".ppt",), "application/vnd.ms-powerpoint"),
+    FileKind("png", N_("a PNG image"), (".png",), "image/png"),
+    FileKind("jpeg", N_("a JPEG image"), (".jpg", ".jpeg"), "image/jpeg"),
+    FileKind("gif", N_("a GIF image"), (".gif",), "image/gif"),
+    FileKind("webp", N_("a WebP image"), (".webp",), "image/webp"),
+    FileKind("text", N_("plain text"), (".txt", ".csv", ".md"), "text/plain; charset=utf-8"),
 )
 KIND_OF_KEY = {kind.key: kind for kind in KINDS}
 KIND_OF_EXTENSION = {extension: kind for kind in KINDS for extension in kind.extensions}
-ACCEPTED = "PDF, Word, Excel, PowerPoint, images (PNG, JPEG, GIF, WebP) or plain text (.txt, .csv, .md)"
+ACCEPTED = N_("PDF, Word, Excel, PowerPoint, images (PNG, JPEG, GIF, WebP) or plain text (.txt, .csv, .md)")
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a Compound File: Office 97-2003
 ZIP_MAGIC = b"PK\x03\x04"
@@ -78,6 +80,7 @@ OOXML_MAIN = {
     "pptx": ("ppt/presentation.xml", f"{_OPEN_XML}.presentationml.presentation.main+xml"),
 }
 CONTENT_TYPES_PART = "[Content_Types].xml"
+NONE_ACCEPTED = N_("none of the kinds accepted")
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,15 @@ class StoredFile:
         return human_size(self.size)
 
     @property
+    def said(self) -> Message:
+        """How a list names it, to translate: "report.pdf (1.2 MB, SHA-256 3f2a9c1e0b7d)"."""
+        wording = N_("%(name)s (%(size)s, SHA-256 %(hash)s)")
+        return Message(wording, {"name": self.name, "size": size_said(self.size), "hash": self.short_hash})
+
+    @property
     def line(self) -> str:
-        """How a report lists it: "report.pdf (1.2 MB, SHA-256 3f2a9c1e0b7d)"."""
-        return f"{self.name} ({self.size_text}, SHA-256 {self.short_hash})"
+        """How a report lists it, in English: "report.pdf (1.2 MB, SHA-256 3f2a9c1e0b7d)"."""
+        return str(self.said)
 
     @property
     def content_type(self) -> str:
@@ -243,41 +252,49 @@ def extension_of(name: str) -> str:
     return f".{extension.lower()}" if dot and stem else ""
 
 
-def judge_file(name: str, facts: FileFacts, limits: EvidenceLimits) -> tuple[FileKind | None, str]:
-    """Whether one file may be attached: its kind, or a message naming the file and what is wrong."""
+def judge_file(name: str, facts: FileFacts, limits: EvidenceLimits) -> tuple[FileKind | None, Message | None]:
+    """Whether one file may be attached: its kind, or a sentence naming the file and what is wrong."""
     claimed = KIND_OF_EXTENSION.get(extension_of(name))
     if claimed is None:
-        return None, f"'{name}' is not a kind of file accepted as evidence; attach {ACCEPTED}"
+        said = N_("'%(name)s' is not a kind of file accepted as evidence; attach %(accepted)s")
+        return None, Message(said, {"name": name, "accepted": Message(ACCEPTED)})
     if not facts.complete or facts.size > limits.max_bytes:
-        return None, f"'{name}' is larger than {human_size(limits.max_bytes)}, the most a file may have"
+        said = N_("'%(name)s' is larger than %(size)s, the most a file may have")
+        return None, Message(said, {"name": name, "size": size_said(limits.max_bytes)})
     if facts.size == 0:
-        return None, f"'{name}' is empty"
+        return None, Message(N_("'%(name)s' is empty"), {"name": name})
     if claimed.key not in facts.content_kinds:
-        found = (
-            KIND_OF_KEY[facts.content_kinds[0]].label if facts.content_kinds else "none of the kinds accepted"
-        )
-        return None, f"'{name}' is not {claimed.label}: its content is {found}"
-    return claimed, ""
+        found = KIND_OF_KEY[facts.content_kinds[0]].label if facts.content_kinds else NONE_ACCEPTED
+        said = N_("'%(name)s' is not %(kind)s: its content is %(found)s")
+        return None, Message(said, {"name": name, "kind": Message(claimed.label), "found": Message(found)})
+    return claimed, None
 
 
-def judge_count(names: list[str], attached: int, limits: EvidenceLimits) -> list[str]:
-    """Messages for the files beyond an answer's limit, given how many it keeps already; [] when all fit."""
+def judge_count(names: list[str], attached: int, limits: EvidenceLimits) -> list[Message]:
+    """Sentences for the files beyond an answer's limit, given how many it keeps already; [] when all fit."""
     room = max(limits.max_files - attached, 0)
+    said = N_(
+        "'%(name)s' is one too many: an answer may have at most %(max)s files "
+        "(%(attached)s attached already); remove one first"
+    )
     return [
-        f"'{name}' is one too many: an answer may have at most {limits.max_files} files "
-        f"({attached} attached already); remove one first"
-        for name in names[room:]
+        Message(said, {"name": name, "max": limits.max_files, "attached": attached}) for name in names[room:]
     ]
 
 
-def human_size(size: int) -> str:
-    """A size for people: "12 bytes", "340 KB", "1.2 MB" (1 KB = 1,024 bytes)."""
+def size_said(size: int) -> Message:
+    """A size for people, to translate: "12 bytes", "340 KB", "1.2 MB" (1 KB = 1,024 bytes)."""
     if size < 1024:
-        return f"{size} byte{'' if size == 1 else 's'}"
+        return Message(N_("%(size)s byte") if size == 1 else N_("%(size)s bytes"), {"size": size})
     if size < 1024 * 1024:
-        return f"{round(size / 1024)} KB"
-    megabytes = size / (1024 * 1024)
-    return f"{megabytes:.1f} MB".replace(".0 MB", " MB")
+        return Message(N_("%(size)s KB"), {"size": round(size / 1024)})
+    megabytes = round(size / (1024 * 1024), 1)
+    return Message(N_("%(size)s MB"), {"size": int(megabytes) if megabytes.is_integer() else megabytes})
+
+
+def human_size(size: int) -> str:
+    """A size for people, in English: "12 bytes", "340 KB", "1.2 MB"."""
+    return str(size_said(size))
 
 
 def site_name(name: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from domain.language import N_
+
 
 def percent(part: int, whole: int) -> int:
     """Whole percent, rounded half up; 0 of 0 is 0%."""
@@ -138,28 +140,28 @@ def figure_labels() -> Mapping[str, str]:
 
 
 _LABELS: Mapping[str, str] = {
-    "items": "Recommendations",
-    "reported": "Reported on by their lead",
-    "reported_rate": "Reported on by their lead (%)",
-    "contributor_parts": "Contributors' parts",
-    "contributor_parts_answered": "Contributors' parts answered",
-    "changed": "Changed status",
-    "newly_completed": "Newly completed",
-    "newly_blocked": "Newly blocked",
-    "unchanged": "Unchanged",
-    "first_report": "Reported for the first time",
-    "not_reported": "Not reported on by their lead",
-    "agencies": "Agencies asked",
-    "agencies_answered": "Agencies that answered",
-    "agencies_answered_in_full": "Agencies that answered in full",
-    "overdue_requests": "Overdue requests",
-    "overdue_milestones": "Overdue milestones",
-    "items_with_overdue_milestones": "Recommendations with overdue milestones",
-    "newly_overdue_items": "Recommendations newly overdue",
-    "disagreements": "Answers assessed differently",
-    "items_with_disagreement": "Recommendations with a disagreement",
-    "confirmed": "Confirmed with No change",
-    "with_news": "Reported with news",
-    "closed": "Closed by the secretariat",
-    "bodies_answered_by_secretariat": "Bodies answered by the secretariat",
+    "items": N_("Recommendations"),
+    "reported": N_("Reported on by their lead"),
+    "reported_rate": N_("Reported on by their lead (%)"),
+    "contributor_parts": N_("Contributors' parts"),
+    "contributor_parts_answered": N_("Contributors' parts answered"),
+    "changed": N_("Changed status"),
+    "newly_completed": N_("Newly completed"),
+    "newly_blocked": N_("Newly blocked"),
+    "unchanged": N_("Unchanged"),
+    "first_report": N_("Reported for the first time"),
+    "not_reported": N_("Not reported on by their lead"),
+    "agencies": N_("Agencies asked"),
+    "agencies_answered": N_("Agencies that answered"),
+    "agencies_answered_in_full": N_("Agencies that answered in full"),
+    "overdue_requests": N_("Overdue requests"),
+    "overdue_milestones": N_("Overdue milestones"),
+    "items_with_overdue_milestones": N_("Recommendations with overdue milestones"),
+    "newly_overdue_items": N_("Recommendations newly overdue"),
+    "disagreements": N_("Answers assessed differently"),
+    "items_with_disagreement": N_("Recommendations with a disagreement"),
+    "confirmed": N_("Confirmed with No change"),
+    "with_news": N_("Reported with news"),
+    "closed": N_("Closed by the secretariat"),
+    "bodies_answered_by_secretariat": N_("Bodies answered by the secretariat"),
 }

@@ -25,10 +25,13 @@ from domain.model import Recommendation, RecommendationKind
 MAX_SOURCE = 200
 MAX_HEADING = 200
 
+# The same words in the report's French and Spanish versions, whose items are imported as translations.
 _RECOMMENDATION = re.compile(
-    r"^(?:#{1,6}\s*)?\**\s*Recommendation\s+([0-9]{1,4})\s*[:.\u2013\u2014-]\s*(.*)$", re.IGNORECASE
+    r"^(?:#{1,6}\s*)?\**\s*(?:Recommendation|Recommandation|Recomendaci[oó]n)\s+([0-9]{1,4})"
+    r"\s*[:.\u2013\u2014-]\s*(.*)$",
+    re.IGNORECASE,
 )
-_APPENDIX = re.compile(r"^(?:#{1,6}\s*)?\**\s*Appendix\b[^.;]*$", re.IGNORECASE)
+_APPENDIX = re.compile(r"^(?:#{1,6}\s*)?\**\s*(?:Appendix|Appendice|Ap[eé]ndice)\b[^.;]*$", re.IGNORECASE)
 _POINT = re.compile(r"^(?:#{1,6}\s*)?\**\s*([0-9]{1,3})\.\s+(?![0-9])(\S.*)$")
 _BULLET = re.compile(r"^[-*\u2022]\s+(.*)$")
 _MARKER = re.compile(r"^\(?([ivxlc]{1,7}|[a-z])[.)]\s+(.*)$")

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from domain.errors import ValidationError
+from domain.language import DEFAULT_LANGUAGE, N_, Language, Message, parse_language
 from domain.lifecycle import (
     CLOSED_STATES,
     CYCLE_LIFECYCLE,
@@ -72,6 +73,31 @@ class MilestoneOutcome(LabelledEnum):
     RESCHEDULED = "rescheduled"
     DROPPED = "dropped"
 
+    @property
+    def participle(self) -> str:
+        """As a sentence ends with it: "it cannot be rescheduled" (a msgid of the catalogue)."""
+        return {
+            "on_track": N_("on track"),
+            "done": N_("done"),
+            "rescheduled": N_("rescheduled"),
+            "dropped": N_("dropped"),
+        }[self.value]
+
+
+# The labels above as the translation catalogue knows them (`pybabel extract` reads the N_ marks).
+LABEL_MESSAGES = (
+    N_("Not started"),
+    N_("In progress"),
+    N_("Completed"),
+    N_("Ongoing"),
+    N_("Blocked"),
+    N_("No longer applicable"),
+    N_("On track"),
+    N_("Done"),
+    N_("Rescheduled"),
+    N_("Dropped"),
+)
+
 
 class Answering(StrEnum):
     """How a body answers: by itself, through another (the GMG through its chair), or by the secretariat."""
@@ -87,16 +113,28 @@ class Channel(StrEnum):
     SECRETARIAT = "secretariat"
 
 
-STRATEGIC_HEADING = "Strategic recommendations"
-OTHER_HEADING = "Other recommendations"
+STRATEGIC_HEADING = N_("Strategic recommendations")
+OTHER_HEADING = N_("Other recommendations")
 
 
 def agenda_heading(kind: str | None, agenda_point: int | None, agenda_title: str | None) -> str:
     """The heading items are grouped under, everywhere: "Agenda point 3: Title", or the strategic ones."""
+    return str(agenda_heading_said(kind, agenda_point, agenda_title))
+
+
+def agenda_heading_said(kind: str | None, agenda_point: int | None, agenda_title: str | None) -> Message:
+    """`agenda_heading` as a sentence to show in the reader's language (the title stays as written)."""
     if agenda_point is not None:
-        heading = f"Agenda point {agenda_point}"
-        return f"{heading}: {agenda_title}" if agenda_title else heading
-    return STRATEGIC_HEADING if kind == RecommendationKind.STRATEGIC else OTHER_HEADING
+        if agenda_title:
+            heading = N_("Agenda point %(point)s: %(title)s")
+            return Message(heading, {"point": agenda_point, "title": agenda_title})
+        return Message(N_("Agenda point %(point)s"), {"point": agenda_point})
+    return Message(STRATEGIC_HEADING if kind == RecommendationKind.STRATEGIC else OTHER_HEADING)
+
+
+def text_in(text: str, translations: dict[str, str] | None, language: str) -> str:
+    """A recommendation's text in `language` when it has a translation there, else as the report wrote it."""
+    return (translations or {}).get(language) or text
 
 
 # Statuses that count as "done" for roll-ups and milestones.
@@ -158,6 +196,8 @@ class Recommendation(Stateful):
         self.theme = theme
         self.parent_code = parent_code
         self.state = RecommendationState(state).value
+        # The text in other languages, by language code (imported from the report's translations).
+        self.translations: dict[str, str] = {}
         self.events = []
 
     def history_key(self) -> str:
@@ -229,10 +269,19 @@ class Recommendation(Stateful):
 class Contact:
     """A person at an agency: a focal point who answers, or the head of office escalations go to."""
 
-    def __init__(self, *, name: str, email: str, role: ContactRole | str = ContactRole.FOCAL_POINT) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        email: str,
+        role: ContactRole | str = ContactRole.FOCAL_POINT,
+        language: Language | str | None = None,
+    ) -> None:
         self.name = name.strip()
         self.email = validate_email(email)
         self.role = ContactRole(role).value
+        # None: the agency's language (a head of office may read another language than its focal points).
+        self.language = parse_language(language).value if language else None
 
 
 class Agency:
@@ -249,6 +298,7 @@ class Agency:
         article: str = "",
         answers: Answering | str = Answering.SELF,
         through: str | None = None,
+        language: Language | str = DEFAULT_LANGUAGE,
     ) -> None:
         self.code = validate_agency_code(code)
         self.name = name
@@ -259,6 +309,7 @@ class Agency:
         self.article = article.strip()
         self.answers = Answering(answers).value
         self.through = through
+        self.language = parse_language(language).value
         if self.answers == Answering.THROUGH and not through:
             raise ValidationError("answers", f"{code} answers through another body: name it (through: CODE)")
         if self.article not in ("", "the"):
@@ -287,6 +338,23 @@ class Agency:
     def escalation_recipients(self) -> list[str]:
         """Who an escalation goes to: the head of office, or the focal points when there is none."""
         return self.emails(ContactRole.HEAD_OF_OFFICE) or self.emails(ContactRole.FOCAL_POINT)
+
+    def language_of(self, role: ContactRole) -> Language:
+        """The language its contacts of `role` share (by default the agency's), else the agency's."""
+        spoken = {c.language or self.language for c in self.contacts if c.role == role.value}
+        return Language(spoken.pop() if len(spoken) == 1 else self.language)
+
+    @property
+    def reply_language(self) -> Language:
+        """The language of its requests, reminders, receipts, reply page and sheet: its focal points'."""
+        return self.language_of(ContactRole.FOCAL_POINT)
+
+    @property
+    def escalation_language(self) -> Language:
+        """The language of its escalations: its head of office's (the focal points' when it has none)."""
+        if not self.emails(ContactRole.HEAD_OF_OFFICE):
+            return self.reply_language
+        return self.language_of(ContactRole.HEAD_OF_OFFICE)
 
 
 class Ownership:
@@ -553,6 +621,17 @@ class MilestoneReport:
             MilestoneOutcome.ON_TRACK: "on track",
         }[self.outcome]
         return f"{self.title}: {said}"
+
+    @property
+    def said(self) -> Message:
+        """The report as a sentence to show in the reader's language, its date written out."""
+        wording = {
+            MilestoneOutcome.DONE: N_("%(title)s: done on %(on)s"),
+            MilestoneOutcome.RESCHEDULED: N_("%(title)s: rescheduled to %(on)s (%(why)s)"),
+            MilestoneOutcome.DROPPED: N_("%(title)s: dropped (%(why)s)"),
+            MilestoneOutcome.ON_TRACK: N_("%(title)s: on track"),
+        }[self.outcome]
+        return Message(wording, {"title": self.title, "on": self.on or "", "why": self.why})
 
 
 @dataclass(frozen=True)

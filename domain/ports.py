@@ -43,6 +43,7 @@ class ItemToAsk(NamedTuple):
     agenda_point: int | None
     agenda_title: str | None
     text: str | None  # None when the e-mail lists codes only
+    translations: dict[str, str] | None  # the text's, by language (None as the text)
     reported_status: str | None
     narrative: str | None
 

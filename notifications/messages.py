@@ -2,6 +2,8 @@
 
 Each kind has `templates/email/<kind>/{subject.txt, body.txt, body.html}` sharing `_base/`.
 HTML is autoescaped, text is not; a missing context value is an error, never an empty string.
+A message is written in the context's `lang` (en, fr or es; English without one): its sentences
+from the gettext catalogues, its dates and numbers as that language writes them (`i18n`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,9 @@ from icalendar import Alarm, Calendar, Event, vCalAddress, vText, vUri
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 from markupsafe import escape
 
-from domain.dates import long_date, long_moment, week_date
-from domain.model import ReportedStatus, agenda_heading
+from domain.language import Language
+from domain.model import agenda_heading_said
+from notifications.i18n import Translator, install, translator
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary", "returned")
@@ -50,7 +53,8 @@ def render(kind: str, context: Mapping[str, Any]) -> RenderedMessage:
     """Render message `kind` from `context`; the same data always gives the same message."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind '{kind}'; the kinds are: {', '.join(KINDS)}")
-    env = _environment()
+    language = Language(context.get("lang") or Language.EN)
+    env = _environment(language)
     data = dict(context)
     try:
         subject = one_line(env.get_template(f"{kind}/subject.txt").render(data))
@@ -62,7 +66,7 @@ def render(kind: str, context: Mapping[str, Any]) -> RenderedMessage:
     ics = None
     if kind in INVITING_KINDS | CANCELLING_KINDS:
         try:
-            ics = deadline_calendar(context, cancel=kind in CANCELLING_KINDS)
+            ics = deadline_calendar(context, cancel=kind in CANCELLING_KINDS, language=language)
         except KeyError as exc:
             raise ValueError(f"{kind}: the context lacks a value the calendar event needs ({exc})") from exc
     return RenderedMessage(subject=subject, text=text, html=html, ics=ics)
@@ -96,14 +100,18 @@ def one_line(subject: str) -> str:
     return flat if len(flat) <= SUBJECT_MAX else flat[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
-def deadline_calendar(context: Mapping[str, Any], *, cancel: bool = False) -> str:
+def deadline_calendar(
+    context: Mapping[str, Any], *, cancel: bool = False, language: Language = Language.EN
+) -> str:
     """The agency's reply deadline as an all-day event: an invitation (REQUEST), or its cancellation.
 
     One UID per request (cycle and agency): the request, its reminders and the receipt's cancellation
     all update one event instead of collecting duplicates. DTSTAMP is when the message was made
     (`made_at`, its Date header). SEQUENCE rises with each move of the deadline (`deadline_moves`),
     and the cancellation of a deadline outranks its invitations (RFC 5546 asks a CANCEL to raise it).
+    Its summary, description and alarm are in `language`, the message's.
     """
+    words = translator(language)
     cycle, agency = context["cycle"], context["agency"]
     deadline: date = cycle["deadline"]
     digest = hashlib.sha256(f"{cycle['name']}\x1f{agency['code']}".encode()).hexdigest()[:32]
@@ -119,9 +127,12 @@ def deadline_calendar(context: Mapping[str, Any], *, cancel: bool = False) -> st
     event.add("sequence", 2 * int(context["deadline_moves"]) + int(cancel))
     event.add("dtstart", deadline)
     event.add("dtend", deadline + timedelta(days=1))
-    event.add("summary", f"Reply due: stock-take {cycle['name']} ({agency['code']})")
+    names = {"cycle": cycle["name"], "agency": agency["code"], "name": agency["name"]}
+    event.add("summary", words.gettext("Reply due: stock-take %(cycle)s (%(agency)s)") % names)
     event.add(
-        "description", f"{agency['name']}: reply to stock-take {cycle['name']} at {context['reply_url']}"
+        "description",
+        words.gettext("%(name)s: reply to stock-take %(cycle)s at %(url)s")
+        % {**names, "url": context["reply_url"]},
     )
     event.add("url", context["reply_url"])
     event.add("organizer", organizer)
@@ -131,7 +142,7 @@ def deadline_calendar(context: Mapping[str, Any], *, cancel: bool = False) -> st
     else:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Stock-take {cycle['name']}: reply due in two days")
+        alarm.add("description", words.gettext("Stock-take %(cycle)s: reply due in two days") % names)
         alarm.add("trigger", timedelta(days=-2))
         event.add_component(alarm)
 
@@ -143,8 +154,9 @@ def deadline_calendar(context: Mapping[str, Any], *, cancel: bool = False) -> st
     return calendar.to_ical().decode()
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+@cache
+def _environment(language: Language) -> Environment:
+    """The templates in one language (gettext is an environment global in Jinja's i18n extension)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
@@ -154,15 +166,10 @@ def _environment() -> Environment:
         # Templates ship with the code: parsed once per process, never stat'ed again per message.
         auto_reload=False,
     )
+    words = install(env, language)
     env.filters.update(
-        plural=_plural,
-        longdate=long_date,
-        weekdate=week_date,
-        timestamp=long_moment,
-        status_label=_status_label,
-        percent=_percent,
-        days_left=_days_left,
-        point_heading=_point_heading,
+        days_left=lambda days: _days_left(words, days),
+        point_heading=lambda group: _point_heading(words, group),
         wrap=wrap,
     )
     return env
@@ -192,24 +199,14 @@ def wrap(text: str, width: int = 72) -> str:
     return "\n".join(lines)
 
 
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else plural or singular + 's'}"
-
-
-def _status_label(value: str | None) -> str:
-    return ReportedStatus(value).label if value else "Not reported"
-
-
-def _percent(rate: float) -> str:
-    return f"{round(rate * 100)}%"
-
-
-def _days_left(days: int) -> str:
+def _days_left(words: Translator, days: int) -> str:
     if days <= 0:
-        return "today"
-    return "tomorrow" if days == 1 else f"in {days} days"
+        return words.gettext("today")
+    if days == 1:
+        return words.gettext("tomorrow")
+    return words.ngettext("in %(num)s day", "in %(num)s days", days)
 
 
-def _point_heading(group: Mapping[str, Any]) -> str:
-    """The heading of a group of items, by the domain's one rule (`agenda_heading`)."""
-    return agenda_heading(group.get("kind"), group["agenda_point"], group["agenda_title"])
+def _point_heading(words: Translator, group: Mapping[str, Any]) -> str:
+    """The heading of a group of items, by the domain's one rule (`agenda_heading`), in the reader's words."""
+    return words.text(agenda_heading_said(group.get("kind"), group["agenda_point"], group["agenda_title"]))

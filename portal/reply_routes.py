@@ -4,6 +4,7 @@ submitted) and `/r/{token}/receipt` (what the secretariat has on record)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
@@ -26,9 +27,11 @@ from domain.answers import (
 )
 from domain.errors import ValidationError
 from domain.evidence import FIELD, KINDS
+from domain.language import Language, Message
 from domain.lifecycle import ReviewState
 from domain.model import MilestoneOutcome
 from domain.numbers import ascii_number
+from notifications.i18n import translator
 from notifications.immediate import KeyRecorder
 from portal.evidence_routes import agency_file, evidence_changes
 from portal.security import MAX_BODY_BYTES, NO_STORE, same
@@ -40,7 +43,7 @@ from workflows.services.evidence import EvidenceChanges
 # Earlier versions listed under an item: the latest few tell the story; the count says how many exist.
 VERSIONS_SHOWN = 3
 # The reply page indexes an item's errors by field; every field is present so the template never misses.
-NO_ERRORS: dict[str, str] = dict.fromkeys((*FIELDS, "no_change", "milestone", FIELD), "")
+NO_ERRORS: dict[str, Message | str] = dict.fromkeys((*FIELDS, "no_change", "milestone", FIELD), "")
 # What an agency may report about a milestone, in the order the form offers them.
 MILESTONE_OUTCOMES = [(o.value, o.label) for o in MilestoneOutcome]
 CSRF_COOKIE = "followup_csrf"
@@ -48,25 +51,24 @@ CSRF_COOKIE = "followup_csrf"
 EVIDENCE_ACCEPT = ",".join(extension for kind in KINDS for extension in kind.extensions)
 
 
-def _status_options() -> dict[str, Markup]:
-    """The status <option>s with each value pre-selected, built once instead of once per item."""
+@functools.cache
+def status_options(language: Language) -> dict[str, Markup]:
+    """The status <option>s in `language` with each value pre-selected, built once, not once per item."""
+    words = translator(language)
 
     def options(chosen: str) -> Markup:
-        first = Markup('<option value=""{}>Choose a status</option>').format(
-            Markup(" selected") if not chosen else ""
+        first = Markup('<option value=""{}>{}</option>').format(
+            Markup(" selected") if not chosen else "", words.gettext("Choose a status")
         )
         rest = (
             Markup('<option value="{}"{}>{}</option>').format(
-                value, Markup(" selected") if value == chosen else "", label
+                value, Markup(" selected") if value == chosen else "", words.gettext(label)
             )
             for value, label in statuses()
         )
         return Markup("\n").join([first, *rest])
 
     return {chosen: options(chosen) for chosen in ["", *(value for value, _ in statuses())]}
-
-
-STATUS_OPTIONS = _status_options()
 
 
 def reply_routes(portal: Portal) -> APIRouter:
@@ -78,8 +80,9 @@ def reply_routes(portal: Portal) -> APIRouter:
         """The agency's request (a part of it if long), rendered as it is stored now; or one of its files."""
         if file:
             return agency_file(portal, token, file)
-        notice = "Draft saved." if saved else ""
-        return _reply_form(portal, token, _open(portal, token, _part_number(part)), notice=notice)
+        page = _open(portal, token, _part_number(part))
+        notice = translator(page.language).gettext("Draft saved.") if saved else ""
+        return _reply_form(portal, token, page, notice=notice)
 
     @router.post("/r/{token}")
     async def post_reply(token: str, request: Request, part: str = "1") -> Response:
@@ -106,7 +109,8 @@ def reply_routes(portal: Portal) -> APIRouter:
         recorded = [
             item for item in page.items if item.current is not None and item.state != ReviewState.DRAFT
         ]
-        return portal.render("receipt.html", page=page, token=token, recorded=recorded)
+        language = Language(page.language)
+        return portal.render("receipt.html", lang=language, page=page, token=token, recorded=recorded)
 
     return router
 
@@ -115,10 +119,11 @@ def _post_reply(
     portal: Portal, token: str, request: Request, page: reply_views.ReplyPage, number: int, form: FormData
 ) -> Response:
     """Save a draft or submit what the form sends (answers and evidence files), or say what is wrong."""
+    language = Language(page.language)
     fields = text_fields(form)
     expected = portal.csrf(token)
     if not same(fields.get(CSRF_FIELD), expected) or not same(request.cookies.get(CSRF_COOKIE), expected):
-        return forbidden()
+        return forbidden(language)
     action = fields.get("action", "")
     if action not in ("save", "next", "submit"):
         return PlainTextResponse("Unknown action.\n", status_code=400)
@@ -157,10 +162,12 @@ def _post_reply(
             files_dropped=bool(evidence.uploads),
         )
     except ValidationError as exc:  # the request as a whole can no longer take answers
+        words = translator(language)
+        said = words.gettext("Your answers were not saved: %(reason)s.")
         return PlainTextResponse(
-            f"Your answers were not saved: {exc.message}.\n",
+            said % {"reason": words.gettext(exc.message)} + "\n",
             status_code=409,
-            headers={"Cache-Control": NO_STORE},
+            headers={"Cache-Control": NO_STORE, "Content-Language": language.value},
         )
     if result.conflicts:
         fresh = _open(portal, token, number)
@@ -208,11 +215,13 @@ def _save(
     return result, recorder.keys
 
 
-def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, str]]:
-    """The first problem of each field of each item, as the form shows them."""
-    errors: dict[int, dict[str, str]] = {}
+def _errors_of(exc: InvalidAnswers) -> dict[int, dict[str, Message | str]]:
+    """The first problem of each field of each item, as the form shows them (translated there)."""
+    errors: dict[int, dict[str, Message | str]] = {}
     for problem in exc.problems:
-        errors.setdefault(problem.recommendation_id, {}).setdefault(problem.field, problem.message)
+        errors.setdefault(problem.recommendation_id, {}).setdefault(
+            problem.field, problem.said or problem.message
+        )
     return errors
 
 
@@ -231,7 +240,7 @@ def _reply_form(
     *,
     notice: str = "",
     typed: list[RawAnswer] | None = None,
-    errors: dict[int, dict[str, str]] | None = None,
+    errors: dict[int, dict[str, Message | str]] | None = None,
     problems: list[AnswerProblem] | None = None,
     conflicts: tuple[Conflict, ...] = (),
     saved: tuple[str, ...] = (),
@@ -255,15 +264,17 @@ def _reply_form(
             # Nothing was saved: show what was typed, with the version it was typed against.
             values[raw.recommendation_id] = _typed_values(raw, raw.loaded_version)
     csrf = portal.csrf(token)
+    language = Language(page.language)
     status_code = 422 if errors else 409 if conflicts else 200
     response = portal.render(
         "reply.html",
         status_code=status_code,
+        lang=language,
         page=page,
         token=token,
         csrf=csrf,
         csrf_field=CSRF_FIELD,
-        status_options=STATUS_OPTIONS,
+        status_options=status_options(language),
         values=values,
         errors={rid: {**NO_ERRORS, **found} for rid, found in (errors or {}).items()},
         no_errors=NO_ERRORS,
@@ -277,7 +288,7 @@ def _reply_form(
         conflicts={c.recommendation_id: c for c in conflicts},
         saved=saved,
         notice=notice,
-        narrative_max=f"{NARRATIVE_MAX:,}",
+        narrative_max=NARRATIVE_MAX,
         milestone_outcomes=MILESTONE_OUTCOMES,
         versions_shown=VERSIONS_SHOWN,
     )

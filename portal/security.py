@@ -9,8 +9,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from notifications.i18n import negotiated, translator
+
 MAX_BODY_BYTES = 256 * 1024
-TOO_LARGE = b"Request too large: a reply may be at most 256 KB. Shorten the longest texts and try again.\n"
 # The reply form's path: its POST may carry evidence files.
 REPLY_FORM = re.compile(r"/r/[^/]+")
 
@@ -88,10 +89,10 @@ class BodyLimitMiddleware:
             and headers.get(b"content-type", b"").startswith(b"multipart/form-data")
         )
         limit = self.upload_limit if uploads else self.limit
-        message = _files_too_large(limit) if uploads else TOO_LARGE
+        accept_language = headers.get(b"accept-language", b"").decode("latin-1")
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _too_large(send, message)
+            await _too_large(send, limit, uploads=uploads, accept_language=accept_language)
             return
         received = 0
         started = False
@@ -114,21 +115,27 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, message)
+                await _too_large(send, limit, uploads=uploads, accept_language=accept_language)
 
 
-def _files_too_large(limit: int) -> bytes:
-    megabytes = (limit - MAX_BODY_BYTES) // (1024 * 1024)
-    return (
-        f"Request too large: the files attached in one save may come to at most {megabytes} MB. "
-        "Go back, attach fewer files at a time (saving in between), and try again.\n"
-    ).encode()
-
-
-async def _too_large(send: Send, body: bytes) -> None:
+async def _too_large(send: Send, limit: int, *, uploads: bool, accept_language: str) -> None:
+    """A 413 saying how much the request may carry, in the language the browser prefers."""
+    language = negotiated(accept_language)
+    words = translator(language)
+    if uploads:
+        said = words.gettext(
+            "Request too large: the files attached in one save may come to at most %(size)s. "
+            "Go back, attach fewer files at a time (saving in between), and try again."
+        ) % {"size": words.file_size(limit - MAX_BODY_BYTES)}
+    else:
+        said = words.gettext(
+            "Request too large: a reply may be at most %(size)s. Shorten the longest texts and try again."
+        ) % {"size": words.file_size(limit)}
+    body = f"{said}\n".encode()
     headers: list[Any] = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
+        (b"content-language", language.value.encode()),
         *((k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})

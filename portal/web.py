@@ -1,5 +1,5 @@
-"""What every portal page shares: the `Portal` (settings, database, clock, notifier, templates),
-CSRF names, form reading and the plain error pages."""
+"""What every portal page shares: the `Portal` (settings, database, clock, notifier, templates in each
+language), CSRF names, form reading and the plain error pages."""
 
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.unit_of_work import SqlUnitOfWork
-from domain.answers import status_label
-from domain.dates import DATE_HINT, as_written, long_date, long_moment, week_date
 from domain.errors import NotFound
-from domain.evidence import human_size
+from domain.language import N_, Language
 from domain.ports import Clock, Notifier
+from notifications.i18n import install, negotiated, translator
 from portal.security import NO_STORE, SECURITY_HEADERS, signed
 from workflows import bootstrap
 from workflows.queries import reply_views
@@ -33,16 +32,16 @@ CSRF_FIELD = "csrf"
 FIELDS = ("status", "narrative", "evidence", "next_milestone_date", "obstacle")
 # What the reply form calls each input: its labels, and the names problems are listed under.
 FIELD_LABELS = {
-    "status": "Status",
-    "narrative": "What changed and why",
-    "evidence": "Evidence links",
-    "evidence_files": "Evidence files",
-    "next_milestone_date": "Next milestone date",
-    "obstacle": "Obstacle",
-    "no_change": "No change since last time",
-    "milestone": "Milestones",
-    "milestone_on": "Date (done on, or the new date)",
-    "milestone_why": "Why (if rescheduled or dropped)",
+    "status": N_("Status"),
+    "narrative": N_("What changed and why"),
+    "evidence": N_("Evidence links"),
+    "evidence_files": N_("Evidence files"),
+    "next_milestone_date": N_("Next milestone date"),
+    "obstacle": N_("Obstacle"),
+    "no_change": N_("No change since last time"),
+    "milestone": N_("Milestones"),
+    "milestone_on": N_("Date (done on, or the new date)"),
+    "milestone_why": N_("Why (if rescheduled or dropped)"),
 }
 NotifierFactory = Callable[[SqlUnitOfWork, Clock], Notifier]
 
@@ -57,33 +56,27 @@ class Portal:
         self.secret_key = bootstrap.secret_key(settings, record=True)  # refuses another key
         self.config = bootstrap.cycle_config()
         self.evidence = bootstrap.evidence_store(settings)
-        self.templates = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            # No blank lines left by block tags: a 200-item page is otherwise a tenth whitespace.
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.templates.filters.update(
-            status_label=status_label,
-            longdate=long_date,
-            weekdate=week_date,
-            timestamp=long_moment,
-            written_date=as_written,
-            filesize=human_size,
-        )
-        self.templates.globals.update(labels=FIELD_LABELS, date_hint=DATE_HINT)
+        # One template environment per language: gettext is an environment global in Jinja's i18n.
+        self.templates = {language: _environment(language) for language in Language}
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work on the portal's database."""
         return bootstrap.uow(self.settings.resolved_database_url)
 
-    def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        """A page from templates/portal, never cached (it may show an agency's answers)."""
-        body = self.templates.get_template(name).render(
-            secretariat_email=self.settings.secretariat_email, **context
+    def render(
+        self, name: str, status_code: int = 200, *, lang: Language = Language.EN, **context: Any
+    ) -> HTMLResponse:
+        """A page from templates/portal in `lang`, never cached (it may show an agency's answers)."""
+        body = (
+            self.templates[lang]
+            .get_template(name)
+            .render(secretariat_email=self.settings.secretariat_email, **context)
         )
-        return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": NO_STORE})
+        return HTMLResponse(
+            body,
+            status_code=status_code,
+            headers={"Cache-Control": NO_STORE, "Content-Language": lang.value},
+        )
 
     def mail_after(self, response: Response, keys: list[str]) -> Response:
         """The response, with these queued messages handed to the mail server once it has been sent."""
@@ -97,6 +90,20 @@ class Portal:
         return signed(self.secret_key, "csrf", token)
 
 
+def _environment(language: Language) -> Environment:
+    """The portal's templates in one language, with its labels, dates and numbers."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        # No blank lines left by block tags: a 200-item page is otherwise a tenth whitespace.
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    words = install(env, language)
+    env.globals.update(labels={name: words.gettext(label) for name, label in FIELD_LABELS.items()})
+    return env
+
+
 def text_fields(form: FormData) -> dict[str, str]:
     """A form's text fields; a NUL character, which no browser sends and PostgreSQL refuses, is a 422."""
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
@@ -105,13 +112,18 @@ def text_fields(form: FormData) -> dict[str, str]:
     return fields
 
 
-def forbidden() -> PlainTextResponse:
+def forbidden(language: Language = Language.EN) -> PlainTextResponse:
     """A form whose CSRF token does not match: nothing was saved."""
+    words = translator(language)
     return PlainTextResponse(
-        "This form could not be verified (it is missing its security token or comes from another page).\n"
-        "Open your reply link again and resend your answers.\n",
+        words.gettext(
+            "This form could not be verified (it is missing its security token or comes from another page)."
+        )
+        + "\n"
+        + words.gettext("Open your reply link again and resend your answers.")
+        + "\n",
         status_code=403,
-        headers={"Cache-Control": NO_STORE},
+        headers={"Cache-Control": NO_STORE, "Content-Language": language.value},
     )
 
 
@@ -127,25 +139,31 @@ def unauthorized() -> PlainTextResponse:
 def install_error_pages(app: FastAPI, portal: Portal) -> None:
     """Plain error pages: one 404 for every bad link, and never a stack trace or an id."""
 
-    def not_found(*, part_missing: bool = False) -> HTMLResponse:
-        return portal.render("not_found.html", status_code=404, part_missing=part_missing)
+    def not_found(request: Request, language: str | None = None) -> HTMLResponse:
+        # A part missing from a valid link: in the link's language; any other miss: in the browser's.
+        shown = Language(language) if language else negotiated(request.headers.get("accept-language", ""))
+        return portal.render("not_found.html", status_code=404, lang=shown, part_missing=bool(language))
 
     @app.exception_handler(NotFound)
-    async def on_not_found(_request: Request, exc: NotFound) -> HTMLResponse:
+    async def on_not_found(request: Request, exc: NotFound) -> HTMLResponse:
         # A wrong part number says so (it reveals nothing about the link); any other miss looks the same.
-        return not_found(part_missing=isinstance(exc, reply_views.NoSuchPart))
+        return not_found(request, exc.language if isinstance(exc, reply_views.NoSuchPart) else None)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return not_found()
+            return not_found(request)
         return PlainTextResponse(f"{exc.status_code}: request refused.\n", status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def on_error(_request: Request, _exc: Exception) -> PlainTextResponse:
-        return PlainTextResponse(
+    async def on_error(request: Request, _exc: Exception) -> PlainTextResponse:
+        language = negotiated(request.headers.get("accept-language", ""))
+        said = translator(language).gettext(
             "Something went wrong on our side; your answers may not have been saved. "
-            f"Please try again later or write to {portal.settings.secretariat_email}.\n",
+            "Please try again later or write to %(address)s."
+        )
+        return PlainTextResponse(
+            said % {"address": portal.settings.secretariat_email} + "\n",
             status_code=500,
-            headers=dict(SECURITY_HEADERS),
+            headers={**SECURITY_HEADERS, "Content-Language": language.value},
         )

@@ -234,6 +234,7 @@ class FakeCycleItems:
                         rec.agenda_point,
                         rec.agenda_title,
                         text,
+                        None if agency in brief else rec.translations,
                         None,
                         None,
                     )

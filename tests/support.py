@@ -452,8 +452,10 @@ KEYED_CONFIG = CycleConfig(
 # --- the CLI runner ---------------------------------------------------------------------------
 
 # Runs a command in a fresh interpreter and reports which heavy packages got imported along the way
-# (the ORM and pydantic-settings too: a read-only command reads through a Core connection).
+# (the ORM and pydantic-settings too: a read-only command reads through a Core connection; Babel
+# too: only what writes to agencies needs the translations).
 HEAVY_PACKAGES = (
+    "babel",
     "prefect",
     "jinja2",
     "docx",

@@ -177,6 +177,7 @@ def cycle_config() -> CycleConfig:
         sheet_mark=sheet_mark,
         schedule=FollowUpSchedule(tuple(settings.reminder_days), settings.escalation_days),
         part_size=settings.portal_part_size,
+        secretariat_language=settings.secretariat_language.value,
     )
 
 

@@ -24,3 +24,5 @@ class CycleConfig:
     # Items on one reply page: a longer request is answered in parts, and its e-mail lists codes only
     # (200 full texts made a 340 KB e-mail that nobody reads through, while the reply page shows them).
     part_size: int = 40
+    # What the secretariat's own messages (the cycle summary) are written in.
+    secretariat_language: str = "en"

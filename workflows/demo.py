@@ -33,6 +33,7 @@ from workflows.settings import get_settings
 
 SEED = Path(__file__).resolve().parents[1] / "db" / "seed"
 SAMPLE_REPORT = SEED / "CEB-2014-4-Annex-V.md"
+REPORT = "CEB/2014/4 Annex V"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,9 +57,14 @@ def main(argv: list[str] | None = None) -> None:
 
     console.rule("[bold]1. The secretariat imports the report and assigns owners")
     followup("init")
+    # UNHCR reads French and UNODC Spanish: their e-mails, reply pages and reply sheets are in it.
+    followup("agencies", "set-language", "UNHCR", "fr")
+    followup("agencies", "set-language", "UNODC", "es")
     followup("import", str(SAMPLE_REPORT))
     # The same report as the Word file the secretariat receives: the same items (all unchanged).
     followup("import", str(SEED / "CEB-2014-4-Annex-V.docx"))
+    # Some of its recommendations in French (UNHCR's among them), matched by code.
+    followup("import", str(SEED / "CEB-2014-4-Annex-V.fr.md"), "--translation-of", REPORT, "--lang", "fr")
     followup("owners", "suggest", "--apply")
     followup("owners", "apply", str(SEED / "demo-owners.yaml"))
     # Milestones proposed from the report's dated commitments, written for review; the reviewed
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         "next HLCP session",
         "--allow-placeholders",  # the registry's example.org addresses: the demo is a rehearsal
     )
-    link = reply_link(name, "ILO")
+    link, french = reply_link(name, "ILO"), reply_link(name, "UNHCR")
     # The public record of the closed cycles, as a static site (open its index.html in a browser).
     followup("publish", "--out", str(home / "site"))
     reports = sorted((settings.reports_dir).glob("*"))
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     console.print(f"ILO's reply link for {name!r} (run `make demo-portal`, then open it):")
     console.print(f"  {link}", soft_wrap=True)  # never wrapped: it must stay copyable
+    console.print(f"UNHCR's, in French: {french}", soft_wrap=True)
 
 
 def run_cycle(number: int, cycle: dict[str, Any], closed: dict[str, str]) -> None:

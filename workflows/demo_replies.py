@@ -107,16 +107,19 @@ def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
     """The agency fills the template offline and e-mails it back; the secretariat drops it in the inbox."""
     from openpyxl import load_workbook
 
+    from notifications.i18n import translator
     from workflows.services import reply_template
 
     settings = get_settings()
+    with bootstrap.uow() as uow:  # the sheet is in the agency's language: read and fill it in that language
+        words = translator(uow.agencies.require(reply.agency).reply_language)
     download = settings.home / "agency-files" / f"{reply.agency}-{cycle_name.replace(' ', '-')}.xlsx"
     followup("reply", "template", cycle_name, "--agency", reply.agency, "--out", str(download))
     book = load_workbook(download)
     sheet = book.active
     assert sheet is not None
     headers = [cell.value for cell in sheet[reply_template.HEADER_ROW]]
-    column = {c.key: headers.index(c.header) + 1 for c in reply_template.COLUMNS}
+    column = {c.key: headers.index(words.gettext(c.header)) + 1 for c in reply_template.COLUMNS}
     rows = range(reply_template.HEADER_ROW + 1, sheet.max_row + 1)
     items = [row for row in rows if sheet.cell(row, column["code"]).value]
     layout = [
@@ -124,9 +127,14 @@ def answer_by_spreadsheet(cycle_name: str, reply: AgencyReply) -> str:
         for row in items
     ]
     for row, given in zip(items, _answers_for(layout, reply), strict=True):
-        for key in ("status", "narrative", "obstacle"):
+        sheet.cell(row, column["status"]).value = (
+            words.status_label(given["status"]) if given["status"] else None
+        )
+        for key in ("narrative", "obstacle"):
             sheet.cell(row, column[key]).value = given[key] or None
-        sheet.cell(row, column["no_change"]).value = "Yes" if given["no_change"] else None
+        sheet.cell(row, column["no_change"]).value = (
+            words.gettext(reply_template.YES) if given["no_change"] else None
+        )
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
     book.save(settings.inbox_dir / download.name)
     return f"{reply.agency} (spreadsheet in the inbox, {reply.answered_on})"

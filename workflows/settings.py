@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.errors import DomainError
 from domain.evidence import EvidenceLimits
+from domain.language import Language
 from domain.tokens import new_secret_key
 
 SECRET_KEY_FORMAT = re.compile(r"[0-9a-fA-F]{64}")
@@ -59,6 +60,12 @@ class Settings(BaseSettings):
     secretariat_email: str = Field(
         default="hlcp.secretariat@un.example.org",
         description="Reply-To of every message; copied on escalations; receives the cycle summaries.",
+    )
+    secretariat_language: Language = Field(
+        default=Language.EN,
+        description="What the secretariat reads (en, fr or es): its cycle summaries. Agencies are "
+        "written to in their own language (`followup agencies set-language`); the stock-take "
+        "report itself is in English.",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -32,6 +32,7 @@ TYPE_NAMES = {
     "int": "integer",
     "float": "number",
     "tuple[int, ...]": "JSON list of integers",
+    "Language": "en, fr or es",
 }
 
 

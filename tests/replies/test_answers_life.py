@@ -256,7 +256,7 @@ def test_a_submitted_answer_reports_its_milestone_done_and_the_report_no_longer_
     milestone = _milestone(s)
     assert (milestone.state, milestone.done_on) == ("done", date(2026, 2, 27))
     (receipt,) = s.outbox("receipt")
-    assert "Milestone Expert group meeting: done on 2026-02-27" in str(receipt["body_text"])
+    assert "Milestone Expert group meeting: done on 27 February 2026" in str(receipt["body_text"])
     with s.uow:
         stocktake = build_stocktake(s.uow, "2026-spring", today=s.clock.today())
     [item] = [i for i in stocktake.items if i.code == "A1.1"]

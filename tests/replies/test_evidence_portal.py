@@ -23,6 +23,7 @@ from tests.support import (
     sample_file,
     save,
 )
+from workflows.services import agencies
 
 AUTH = {"Authorization": f"Bearer {SECRETARIAT_TOKEN}"}
 Sent = list[tuple[str, tuple[str, bytes, str]]]
@@ -177,4 +178,44 @@ def test_files_over_what_one_save_may_carry_are_refused_with_413_saying_how_much
         too_big = send(client, token, [(f"evidence_files-{rid}", ("over.pdf", over, "application/pdf"))])
         assert too_big.status_code == 422
         assert "&#39;over.pdf&#39; is larger than 1 MB, the most a file may have" in too_big.text
+        french = client.post(
+            f"/r/{token}",
+            data=form_of(client.get(f"/r/{token}")),
+            files=[(f"evidence_files-{rid}", ("big.pdf", big, "application/pdf"))],
+            headers={"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"},
+        )
+        assert french.status_code == 413 and french.headers["content-language"] == "fr"
+        assert "ne peuvent dépasser 2\u00a0Mo au total" in french.text
     assert evidence_folder_files() == []
+
+
+def test_a_french_agency_reads_the_file_rules_refusals_lists_and_receipt_in_french(
+    site: Scenario, client: TestClient
+) -> None:
+    agencies.set_language(site.uow, "AAA", "fr")
+    token, rid = site.tokens["AAA"], site.ids["A1.1"]
+    pdf = sample_file("pdf")
+
+    page = client.get(f"/r/{token}")
+    assert f'<label for="evidence_files-{rid}">Fichiers justificatifs</label>' in page.text
+    assert "Facultatif\u00a0: 5 fichiers par réponse au maximum, de 10\u00a0Mo chacun au plus" in page.text
+    refused = send(
+        client, token, [(f"evidence_files-{rid}", ("photo.pdf", sample_file("png"), "application/pdf"))]
+    )
+    assert refused.status_code == 422
+    assert (
+        "«\u00a0photo.pdf\u00a0» n’est pas un document PDF\u00a0: son contenu est une image PNG"
+        in refused.text
+    )
+    assert "Aucun fichier n’a été joint non plus" in refused.text
+    send(client, token, [(f"evidence_files-{rid}", ("Mandat.pdf", pdf, "application/pdf"))])
+    assert f"{len(pdf)}\u00a0octets, SHA-256" in client.get(f"/r/{token}").text
+    assert "> Supprimer</label>" in client.get(f"/r/{token}").text
+    save(site, all_items(site), submit=True)
+
+    receipt = client.get(f"/r/{token}/receipt")
+    assert '<th scope="col">Fichiers justificatifs</th>' in receipt.text and ">Aucun</td>" in receipt.text
+    (mail,) = site.outbox("receipt")
+    assert f"Fichier justificatif\u00a0: Mandat.pdf ({len(pdf)}\u00a0octets, SHA-256" in str(
+        mail["body_text"]
+    )

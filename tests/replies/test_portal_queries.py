@@ -111,14 +111,19 @@ def test_a_large_reply_page_or_part_is_rendered_in_at_most_four_queries(
     assert 1 <= len(sent) <= QUERIES_PER_PAGE, sent
 
 
-def test_evidence_files_come_with_the_items_and_cost_no_query_of_their_own(
-    site: Scenario, monkeypatch: pytest.MonkeyPatch, database_url: str
+@pytest.mark.parametrize(
+    "language, files_label", [("en", "Evidence files"), ("fr", "Fichiers justificatifs")]
+)
+def test_evidence_files_come_with_the_items_and_cost_no_query_of_their_own_in_any_language(
+    site: Scenario, monkeypatch: pytest.MonkeyPatch, database_url: str, language: str, files_label: str
 ) -> None:
     import io
 
     from tests.support import sample_file
+    from workflows.services import agencies
     from workflows.services.evidence import EvidenceChanges, Upload
 
+    agencies.set_language(site.uow, "AAA", language)
     uploads = [
         Upload(site.ids[code], f"{code} minutes.txt", io.BytesIO(f"Minutes of {code}.\n".encode()))
         for code in ("A1.1", "A2.1")
@@ -142,4 +147,5 @@ def test_evidence_files_come_with_the_items_and_cost_no_query_of_their_own(
             page = client.get(f"/r/{site.tokens['AAA']}")
 
     assert all(f">{name}</a>" in page.text for name in ("A1.1 minutes.txt", "A2.1 minutes.txt", "photo.png"))
+    assert f">{files_label}</label>" in page.text and f'<html lang="{language}"' in page.text
     assert 1 <= len(sent) <= QUERIES_PER_PAGE, sent

@@ -24,14 +24,26 @@ def test_a_moment_is_written_in_utc_whatever_zone_it_came_in() -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["26 March 2027", "26 march 2027", " 26  Mar. 2027 ", "26-Mar-2027", "2027-03-26"]
+    "typed",
+    [
+        "26 March 2027",
+        "26 march 2027",
+        " 26  Mar. 2027 ",
+        "26-Mar-2027",
+        "2027-03-26",
+        "26 mars 2027",
+        "26 Mars 2027",
+        "26 de marzo de 2027",
+        "26 marzo 2027",
+    ],
 )
-def test_a_date_typed_as_written_or_as_iso_is_read(typed: str) -> None:
+def test_a_date_typed_as_written_in_english_french_or_spanish_or_as_iso_is_read(typed: str) -> None:
     assert parse_day(typed) == date(2027, 3, 26)
 
 
 @pytest.mark.parametrize(
-    "typed", ["03/26/2027", "26/03/2027", "26 Marchy 2027", "26 Mars 2027", "31 February 2027", "soon"]
+    "typed",
+    ["03/26/2027", "26/03/2027", "26 Marchy 2027", "26 Mart 2027", "3 jui 2027", "31 February 2027", "soon"],
 )
 def test_an_ambiguous_or_impossible_date_is_refused_with_the_form_to_use(typed: str) -> None:
     with pytest.raises(ValueError, match=r"write it as 26 March 2027|day is out of range"):
@@ -42,6 +54,14 @@ def test_a_typed_date_is_shown_back_as_written_and_other_text_as_typed() -> None
     assert as_written("2027-06-30") == "30 June 2027"
     assert as_written("next spring") == "next spring"
     assert as_written("") == ""
+
+
+def test_french_and_spanish_months_are_read_with_or_without_accents_and_by_their_abbreviations() -> None:
+    assert parse_day("26 févr. 2027") == parse_day("26 fevrier 2027") == date(2027, 2, 26)
+    assert parse_day("3 août 2027") == parse_day("3 aout 2027") == date(2027, 8, 3)
+    assert parse_day("3 juil. 2027") == date(2027, 7, 3)
+    assert parse_day("5 dic 2027") == parse_day("5 de diciembre de 2027") == date(2027, 12, 5)
+    assert parse_day("1er avril 2027") == parse_day("jeudi 1er avril 2027"[6:]) == date(2027, 4, 1)
 
 
 def test_the_written_form_reads_back_as_the_same_day() -> None:

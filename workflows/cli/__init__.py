@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows.cli import (  # noqa: F401  (register commands)
+    agencies,
     api_tokens,
     catalogue,
     cycles,

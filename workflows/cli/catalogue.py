@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from domain.model import ContactRole, OwnerRole
+from domain.errors import ValidationError
+from domain.language import Language
+from domain.model import OwnerRole
 from workflows import bootstrap
 from workflows.cli.app import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
 
@@ -18,7 +20,6 @@ if TYPE_CHECKING:  # the importer and the services load only when a command need
     from domain.importer import ParsedReport
     from workflows.services.catalogue import ImportSummary
 
-agencies_app = sub_app("agencies", "The agency registry: owners and their focal points.")
 milestones_app = sub_app("milestones", "Milestones proposed from a report's dated commitments.")
 
 
@@ -39,51 +40,6 @@ def init() -> None:
         f"Database ready at [bold]{settings.resolved_database_url}[/]; "
         f"agency registry: {loaded.added} added, existing ones kept."
     )
-
-
-@agencies_app.command("list")
-def list_agencies() -> None:
-    """List the registered agencies with their contacts."""
-    from rich.table import Table
-
-    with user_errors(), bootstrap.uow() as uow:
-        table = Table("code", "name")
-        for heading in ("focal points", "head of office"):
-            table.add_column(heading, overflow="fold")  # an address cut short is a wrong address
-        for agency in uow.agencies.list():
-            focal = ", ".join(c.email for c in agency.contacts if c.role == "focal_point")
-            head = ", ".join(c.email for c in agency.contacts if c.role == "head_of_office")
-            table.add_row(agency.code, agency.name, focal, head)
-    console.print(table)
-
-
-@agencies_app.command("load")
-def load_agencies(path: Path = typer.Argument(..., help="A registry YAML file")) -> None:
-    """Add or update agencies (names, aliases, contacts) from a YAML file like db/seed/agencies.yaml."""
-    from workflows.services import agencies as agency_services
-
-    with user_errors():
-        loaded = agency_services.load_registry(bootstrap.uow(), _read_text(path), source=path.name)
-    console.print(f"{loaded.added} agencies added, {loaded.updated} updated from {path}.")
-
-
-@agencies_app.command("set-contact")
-def set_contact(
-    code: str = typer.Argument(..., help="The agency's code, e.g. ILO (see `followup agencies list`)."),
-    email: str = typer.Option(..., "--email", help="The contact's e-mail address."),
-    name: str = typer.Option("", "--name", help="The contact's name."),
-    role: ContactRole = typer.Option(ContactRole.FOCAL_POINT, "--role", help="Who the contact is."),
-    replace: bool = typer.Option(False, "--replace", help="Make it the only contact of its role."),
-) -> None:
-    """Add a focal point or head of office to an agency (with --replace, instead of the others)."""
-    from workflows.services import agencies as agency_services
-
-    with user_errors():
-        agency = agency_services.set_contact(
-            bootstrap.uow(), code, name=name or email, email=email, role=role, replace=replace
-        )
-    emails = ", ".join(c.email for c in agency.contacts if c.role == role.value)
-    console.print(f"{agency.code} {role.value.replace('_', ' ')}s: {emails}")
 
 
 def _by() -> str:
@@ -114,11 +70,20 @@ def import_command(
     out: Path | None = typer.Option(
         None, "--out", dir_okay=False, help="With `template`: where to write it (.xlsx or .csv)"
     ),
+    translation_of: str | None = typer.Option(
+        None,
+        "--translation-of",
+        help="The file is this imported report in another language (--lang): store its texts by code",
+    ),
+    lang: str | None = typer.Option(None, "--lang", help="With --translation-of: fr, es (or en)"),
 ) -> None:
     """Import a report's recommendations (re-importing an amended report updates them in place)."""
     from workflows.services import catalogue, report_sheet
 
     with user_errors():
+        if translation_of is not None or lang is not None:
+            _import_translation(path, translation_of, lang)
+            return
         if str(path) == "template" and not path.exists():
             written = report_sheet.write_template(out or Path("recommendations.xlsx"), source or "")
             console.print(
@@ -141,6 +106,20 @@ def _parsed(path: Path, source: str | None) -> ParsedReport:
     from workflows.services.report_files import read_report
 
     return parse_report(read_report(path), source=source, filename=path.name)
+
+
+def _import_translation(path: Path, source: str | None, lang: str | None) -> None:
+    from workflows.services.translations import store_translation
+
+    if not source or not lang:
+        raise ValidationError(
+            "--translation-of", "a translation needs both --translation-of REPORT and --lang"
+        )
+    stored = store_translation(bootstrap.uow(), _parsed(path, source), language=lang, filename=path.name)
+    console.print(
+        f"{stored.source} in {Language(stored.language).english_name}: {stored.translated} of "
+        f"{stored.items} recommendations have a translation (from {path.name})."
+    )
 
 
 def _import_sheet(path: Path, source: str | None, *, dry_run: bool, as_json: bool) -> None:

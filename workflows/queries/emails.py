@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from domain.figures import StocktakeFigures, headline
-from domain.model import Agency, StatusRequest, StockTakeCycle
+from domain.language import Language
+from domain.model import Agency, StatusRequest, StockTakeCycle, text_in
 from domain.ports import ItemToAsk
 from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
@@ -24,32 +25,49 @@ def status_request_key(request: StatusRequest) -> str:
     return f"status-request:{request.cycle_id}:{request.agency_code}:{request.token_nonce[:8]}"
 
 
-def common_context(cycle: StockTakeCycle, config: CycleConfig) -> dict[str, Any]:
-    """What every cycle e-mail shows: the cycle and the secretariat's address."""
+def common_context(cycle: StockTakeCycle, config: CycleConfig, language: str | None = None) -> dict[str, Any]:
+    """What every cycle e-mail shows: the cycle, the secretariat's address, the language it is written in.
+
+    Without a `language`, the secretariat's own (the cycle summary).
+    """
     return {
         "cycle": {"name": cycle.name, "hlcp_session": cycle.hlcp_session, "deadline": cycle.deadline},
         "secretariat_email": config.secretariat_email,
+        "lang": language or config.secretariat_language,
     }
 
 
-def agency_names(agency: Agency) -> dict[str, str]:
-    """How messages name a body: its code (for codes' columns), full name, and running-text names."""
+def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
+    """How messages name a body: its code (for codes' columns), full name, and running-text names.
+
+    The article ("the World Bank") is English's: other languages name the body as the registry does.
+    """
+    display = agency.display_name if language == Language.EN else agency.short_name or agency.name
     return {
         "code": agency.code,
         "name": agency.name,
-        "display": agency.display_name,
-        "display_start": sentence_start(agency.display_name),
+        "display": display,
+        "display_start": sentence_start(display),
     }
 
 
 def agency_context(
-    cycle: StockTakeCycle, config: CycleConfig, agency: Agency, through: Agency | None = None
+    cycle: StockTakeCycle,
+    config: CycleConfig,
+    agency: Agency,
+    through: Agency | None = None,
+    *,
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """What an e-mail to one agency shows: the cycle, the secretariat, the agency (and who answers for it)."""
+    """What an e-mail to one agency shows: the cycle, the secretariat, the agency (and who answers for it).
+
+    Written in `language`, by default the one of the people who answer (the body's or its chair's).
+    """
+    lang = language or (through or agency).reply_language
     return {
-        **common_context(cycle, config),
-        "agency": agency_names(agency),
-        "through": agency_names(through) if through else None,
+        **common_context(cycle, config, lang),
+        "agency": agency_names(agency, lang),
+        "through": agency_names(through, lang) if through else None,
     }
 
 
@@ -105,11 +123,14 @@ def summary_context(
     }
 
 
-def items_by_point(rows: Iterable[ItemToAsk]) -> dict[str, list[dict[str, Any]]]:
+def items_by_point(
+    rows: Iterable[ItemToAsk], languages: Mapping[str, str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Each agency's items grouped by agenda point, with what it said last cycle.
 
     `rows` come from `uow.cycle_items.with_last_answers` (texts and last answers None for agencies
-    whose e-mail lists codes only).
+    whose e-mail lists codes only). An agency with a language in `languages` gets the texts
+    translated into it where they are.
     """
     points: dict[str, dict[int | None, dict[str, Any]]] = defaultdict(dict)
     for row in rows:
@@ -125,7 +146,7 @@ def items_by_point(rows: Iterable[ItemToAsk]) -> dict[str, list[dict[str, Any]]]
         point["items"].append(
             {
                 "code": row.code,
-                "text": row.text or "",
+                "text": text_in(row.text or "", row.translations, (languages or {}).get(row.agency_code, "")),
                 "role": row.role,
                 "last_status": row.reported_status,
                 "last_narrative": row.narrative or "",

@@ -10,19 +10,21 @@ always as stored. What it returns is defined in `reply_views`.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, and_, bindparam, or_, select
+from sqlalchemy import Row, Select, Text, and_, bindparam, cast, func, or_, select
 
 from db import tables
 from db.evidence import packed_files, unpack
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason, stored_answer
 from domain.errors import NotFound
+from domain.language import Language
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
-from domain.model import StatusUpdate, agenda_heading
+from domain.model import ContactRole, StatusUpdate, text_in
 from domain.ports import Clock
 from domain.tokens import hash_token
 from workflows.config import CycleConfig
@@ -36,6 +38,7 @@ from workflows.queries.reply_views import (
     ReturnedItem,
     VersionView,
     cut_parts,
+    heading_in,
 )
 
 _STILL_OPEN = (MilestoneState.PLANNED, MilestoneState.OVERDUE)
@@ -72,7 +75,8 @@ def open_request(
     """The reply page of the request the token opens (one part of it if given), or NotFound.
 
     With a `part_size`, a request of more items is cut into parts (see `reply_views.cut_parts`);
-    without, it is one page.
+    without, it is one page. It is in the language of the people who answer (as their e-mails are):
+    headings, and texts where the recommendation has a translation into it.
     """
     if not token or len(token) > 200:
         raise NotFound(UNKNOWN_LINK)
@@ -82,15 +86,18 @@ def open_request(
         if found is None:
             raise NotFound(UNKNOWN_LINK)
         request, cycle = _Request._make(found[:4]), _Cycle._make(found[4:10])
-        agency_name, previous_id, previous_name = found[10:]
+        agency_name, previous_id, previous_name = found[10:13]
+        language = _language(*found[13:])
         ensure_link_open(request, cycle, clock.now(), grace_days)
         request_keys = {"cycle_id": cycle.id, "agency_code": request.agency_code}
         # Sorted here: SQLite sorting the rows took half as long as reading them.
         listed = sorted(session.execute(_list_query(), request_keys).all(), key=lambda row: row[-2:])
-        headings = {rid: agenda_heading(kind, point, title) for rid, _, kind, point, title, *_ in listed}
-        parts = cut_parts(headings, part_size)
+        headings = {
+            rid: heading_in(kind, point, title, language) for rid, _, kind, point, title, *_ in listed
+        }
+        parts = cut_parts(headings, part_size, language)
         if part is not None and not 1 <= part <= len(parts):
-            raise NoSuchPart(f"this request has no part {part}")
+            raise NoSuchPart(f"this request has no part {part}", language)
         shown = parts[part - 1][1] if part is not None else list(headings)
         rows = (
             session.execute(_shown_query(), {**request_keys, "previous_id": previous_id, "ids": shown}).all()
@@ -101,7 +108,7 @@ def open_request(
             StatusUpdate.key_of(cycle.id, row.id, request.agency_code): row.id for row in rows if row.version
         }
         today = clock.today()
-        items = _items(rows, _versions(uow, answers), previous_name, cycle, request, today)
+        items = _items(rows, _versions(uow, answers), previous_name, cycle, request, today, language)
         codes = {rid: code for rid, code, *_ in listed}
         groups: dict[str, list[ReplyItem]] = {}
         for rid in shown:
@@ -128,6 +135,7 @@ def open_request(
                 for n, (title, rids) in enumerate(parts, start=1)
             ),
             part_of=part_of,
+            language=language,
             returned=tuple(
                 ReturnedItem(codes[rid], rid, part_of[rid])
                 for rid, state in saved.items()
@@ -143,6 +151,7 @@ def _items(
     cycle: _Cycle,
     request: _Request,
     today: date,
+    language: str,
 ) -> dict[int, ReplyItem]:
     """The items shown, by id, from query 3's rows (one per milestone, or one for an item without)."""
     milestones: dict[int, list[MilestoneView]] = {}
@@ -160,7 +169,7 @@ def _items(
         rid: ReplyItem(
             recommendation_id=rid,
             code=row.code,
-            text=row.text,
+            text=_text(row, language),
             role=row.role,
             milestones=tuple(sorted(milestones[rid], key=_soonest)),
             previous=AnswerView(row.previous_status, row.previous_narrative) if row.previous_status else None,
@@ -218,6 +227,10 @@ def _request_query() -> Select[Any]:
             .scalar_subquery()
         )
 
+    # The language of the people who answer (`Agency.reply_language`): the body's, or its chair's.
+    answering, ct = tables.agencies.alias("answering"), tables.contacts
+    spoken = func.coalesce(ct.c.language, answering.c.language)
+    focal = (ct.c.agency_code == answering.c.code) & (ct.c.role == ContactRole.FOCAL_POINT.value)
     return (
         select(
             *(sr.c[name] for name in _Request._fields),
@@ -225,12 +238,21 @@ def _request_query() -> Select[Any]:
             ag.c.name,
             previous(earlier.c.id),
             previous(earlier.c.name),
+            answering.c.language,
+            select(func.min(spoken)).where(focal).scalar_subquery(),
+            select(func.max(spoken)).where(focal).scalar_subquery(),
         )
         .select_from(sr)
         .join(cy, cy.c.id == sr.c.cycle_id)
         .join(ag, ag.c.code == sr.c.agency_code)
+        .join(answering, answering.c.code == func.coalesce(sr.c.answered_through, sr.c.agency_code))
         .where(sr.c.token_hash == bindparam("token_hash"))
     )
+
+
+def _language(agency_language: str, lowest: str | None, highest: str | None) -> str:
+    """The language the focal points share (the least and greatest of theirs agree), else the body's."""
+    return lowest if lowest is not None and lowest == highest else agency_language
 
 
 def _answer_of_request() -> Any:
@@ -280,6 +302,8 @@ def _shown_query() -> Select[Any]:
             rec.c.id,
             rec.c.code,
             rec.c.text,
+            # As text: decoded only for a page in another language, and only when there is one.
+            cast(rec.c.translations, Text).label("translations_json"),
             ci.c.role,
             now.c.state,
             now.c.reported_status,
@@ -338,3 +362,10 @@ def _versions_query() -> Select[Any]:
         .where(h.c.entity == StatusUpdate.ENTITY, h.c.key.in_(bindparam("keys", expanding=True)))
         .order_by(h.c.id)
     )
+
+
+def _text(row: Row[Any], language: str) -> str:
+    """The item's text in `language` when the recommendation has a translation there, else as written."""
+    if language == Language.EN or row.translations_json in (None, "{}"):
+        return str(row.text)
+    return text_in(row.text, json.loads(row.translations_json), language)

@@ -11,12 +11,18 @@ from typing import Any
 from domain.answers import AnswerView
 from domain.errors import NotFound
 from domain.evidence import StoredFile
+from domain.language import Language
 from domain.lifecycle import MilestoneState
-from domain.model import agenda_heading
+from domain.model import agenda_heading_said
+from notifications.i18n import translator
 
 
 class NoSuchPart(NotFound):
-    """A part number the reply page does not have (the link itself may be fine)."""
+    """A part number the reply page does not have (the link itself may be fine, and have a language)."""
+
+    def __init__(self, message: str, language: str = Language.EN) -> None:
+        super().__init__(message)
+        self.language = language
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class ReplyPage:
     parts: tuple[PartView, ...] = ()
     part_of: dict[int, int] = field(default_factory=dict)
     returned: tuple[ReturnedItem, ...] = ()
+    language: str = Language.EN
 
     @property
     def items(self) -> list[ReplyItem]:
@@ -148,12 +155,16 @@ class ReplyPage:
         return any(item.editable for item in self.items)
 
 
-def plan_parts(items: Mapping[int, Mapping[str, Any]], part_size: int | None) -> list[tuple[str, list[int]]]:
+def plan_parts(
+    items: Mapping[int, Mapping[str, Any]], part_size: int | None, language: str = Language.EN
+) -> list[tuple[str, list[int]]]:
     """Split a long request (its item rows, in report order) into parts; see `cut_parts`."""
-    return cut_parts({rid: group_title(row) for rid, row in items.items()}, part_size)
+    return cut_parts({rid: group_title(row, language) for rid, row in items.items()}, part_size, language)
 
 
-def cut_parts(headings: Mapping[int, str], part_size: int | None) -> list[tuple[str, list[int]]]:
+def cut_parts(
+    headings: Mapping[int, str], part_size: int | None, language: str = Language.EN
+) -> list[tuple[str, list[int]]]:
     """Parts by agenda point (items' headings, in report order), none over `part_size` items; a short
     request is one part.
 
@@ -166,15 +177,21 @@ def cut_parts(headings: Mapping[int, str], part_size: int | None) -> list[tuple[
     for rid, title in headings.items():
         groups.setdefault(title, []).append(rid)
     parts: list[tuple[str, list[int]]] = []
+    piece_of = translator(language).gettext("%(title)s (%(part)s of %(parts)s)")
     for title, rids in groups.items():
         pieces = -(-len(rids) // part_size)
         size = -(-len(rids) // pieces)
         for n in range(pieces):
-            suffix = f" ({n + 1} of {pieces})" if pieces > 1 else ""
-            parts.append((title + suffix, rids[n * size : (n + 1) * size]))
+            shown = piece_of % {"title": title, "part": n + 1, "parts": pieces} if pieces > 1 else title
+            parts.append((shown, rids[n * size : (n + 1) * size]))
     return parts
 
 
-def group_title(row: Mapping[str, Any]) -> str:
-    """The heading an item is listed under (see `agenda_heading`)."""
-    return agenda_heading(row["kind"], row["agenda_point"], row["agenda_title"])
+def group_title(row: Mapping[str, Any], language: str = Language.EN) -> str:
+    """The heading an item is listed under (see `agenda_heading`), in `language`."""
+    return heading_in(row["kind"], row["agenda_point"], row["agenda_title"], language)
+
+
+def heading_in(kind: str | None, agenda_point: int | None, agenda_title: str | None, language: str) -> str:
+    """`agenda_heading` in `language` (the title stays as written)."""
+    return translator(language).text(agenda_heading_said(kind, agenda_point, agenda_title))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import ValidationError
+from domain.language import Language, parse_language
 from domain.model import Agency, Answering, Contact, ContactRole
 from domain.ports import UnitOfWork
 from workflows.services.intake import yaml_data
@@ -70,12 +71,14 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
         at = f"{where}.contacts[{n}]"
         if not isinstance(raw, dict):
             raise ValidationError(at, "each contact must be a mapping with name and email")
+        language = _language(raw, at, required=False)
         try:
             contacts.append(
                 Contact(
                     name=_text(raw, "name", at),
                     email=_text(raw, "email", at),
                     role=_text(raw, "role", at, default="focal_point"),
+                    language=language,
                 )
             )
         except ValidationError as exc:
@@ -86,6 +89,7 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
     if any(isinstance(alias, (list, dict)) for alias in aliases):
         raise ValidationError(f"{where}.aliases", "must be a list of names")
     answers, through = _answering(entry.get("answers"), f"{where}.answers")
+    language = _language(entry, where, required=True)
     try:
         return Agency(
             code=code,
@@ -96,9 +100,18 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
             article=_text(entry, "article", where),
             answers=answers,
             through=through,
+            language=language or Language.EN,
         )
     except ValidationError as exc:
         raise ValidationError(f"{where}.{exc.field}", exc.message) from exc
+
+
+def _language(entry: dict[str, Any], where: str, *, required: bool) -> str | None:
+    """The entry's `language` (en, fr or es): an agency's defaults to English, a contact's to its agency's."""
+    text = _text(entry, "language", where)
+    if not text:
+        return Language.EN.value if required else None
+    return parse_language(text, field=f"{where}.language").value
 
 
 def _answering(value: Any, where: str) -> tuple[Answering, str | None]:
@@ -147,6 +160,7 @@ def load_registry(
             existing.name, existing.aliases = agency.name, agency.aliases
             existing.short_name, existing.article = agency.short_name, agency.article
             existing.answers, existing.through = agency.answers, agency.through
+            existing.language = agency.language
             if agency.contacts:
                 existing.contacts = agency.contacts
             updated += 1
@@ -163,15 +177,38 @@ def load_shipped_registry(uow: UnitOfWork) -> RegistryLoad:
 
 
 def set_contact(
-    uow: UnitOfWork, code: str, *, name: str, email: str, role: ContactRole, replace: bool
+    uow: UnitOfWork,
+    code: str,
+    *,
+    name: str,
+    email: str,
+    role: ContactRole,
+    replace: bool,
+    language: Language | str | None = None,
 ) -> Agency:
-    """Add a contact to an agency (or, with `replace`, make it the only one of its role)."""
-    contact = Contact(name=name, email=email, role=role)  # validates the address
+    """Add a contact to an agency (or, with `replace`, make it the only one of its role).
+
+    `language` is what the contact reads, when not the agency's (en, fr or es).
+    """
+    contact = Contact(name=name, email=email, role=role, language=language)  # validates address, language
     with uow:
         agency = uow.agencies.require(code)
-        kept = [
-            c for c in agency.contacts if not (c.role == role.value and (replace or c.email == contact.email))
-        ]
-        agency.contacts = [*kept, contact]
+        known = next((c for c in agency.contacts if c.role == role.value and c.email == contact.email), None)
+        if known is not None:  # updated in place: a new row with its address would collide with it
+            known.name, known.language = contact.name, contact.language
+        if replace:
+            agency.contacts = [*(c for c in agency.contacts if c.role != role.value), known or contact]
+        elif known is None:
+            agency.contacts = [*agency.contacts, contact]
+        uow.commit()
+        return agency
+
+
+def set_language(uow: UnitOfWork, code: str, language: Language | str) -> Agency:
+    """Write to an agency in `language` (en, fr or es) from now on: e-mails, reply page, templates."""
+    chosen = parse_language(language)
+    with uow:
+        agency = uow.agencies.require(code)
+        agency.language = chosen.value
         uow.commit()
         return agency

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from domain import evidence as rules
 from domain.answers import AnswerProblem, lock_reason
+from domain.language import N_, Message
 from domain.lifecycle import Transition
 from domain.model import StatusRequest, StatusUpdate, StockTakeCycle
 from domain.ports import Clock, NewFile, UnitOfWork
@@ -60,7 +61,7 @@ class Received:
     name: str
     facts: rules.FileFacts
     kind: rules.FileKind | None
-    problem: str
+    problem: Message | None
     key: str
     temporary: Path
 
@@ -198,9 +199,11 @@ def attach(
         if row.id not in batch.removals or row.recommendation_id not in codes:
             kept.setdefault(row.recommendation_id, []).append(row.sha256)
         elif lock := locked(row.recommendation_id):
-            message = f"'{row.name}' cannot be removed: {lock}"
+            said = Message(
+                N_("'%(name)s' cannot be removed: %(reason)s"), {"name": row.name, "reason": Message(lock)}
+            )
             problems.append(
-                AnswerProblem(codes[row.recommendation_id], row.recommendation_id, rules.FIELD, message)
+                AnswerProblem.of(codes[row.recommendation_id], row.recommendation_id, rules.FIELD, said)
             )
         else:
             uow.evidence.remove(row.id)
@@ -209,9 +212,10 @@ def attach(
     for rid, received in _by_item(batch.received, codes):
         code = codes[rid]
         if lock := locked(rid):
-            problems.append(AnswerProblem(code, rid, rules.FIELD, f"{lock} Files can no longer be attached."))
+            said = Message(N_("%(reason)s Files can no longer be attached."), {"reason": Message(lock)})
+            problems.append(AnswerProblem.of(code, rid, rules.FIELD, said))
             continue
-        problems.extend(AnswerProblem(code, rid, rules.FIELD, r.problem) for r in received if r.problem)
+        problems.extend(AnswerProblem.of(code, rid, rules.FIELD, r.problem) for r in received if r.problem)
         # The same bytes twice on one answer are one file: a second copy is not attached again.
         first: dict[str, Received] = {}
         for r in received:
@@ -219,7 +223,7 @@ def attach(
                 first.setdefault(r.facts.sha256, r)
         new = list(first.values())
         too_many = rules.judge_count([r.name for r in new], len(kept[rid]), batch.store.limits)
-        problems.extend(AnswerProblem(code, rid, rules.FIELD, message) for message in too_many)
+        problems.extend(AnswerProblem.of(code, rid, rules.FIELD, said) for said in too_many)
         for item in new[: max(len(new) - len(too_many), 0)]:
             assert item.kind is not None
             uow.evidence.add(

@@ -218,6 +218,8 @@ def _follow_up_cycle(
             key = f"escalation:{cycle.id}:{agency.code}"
             escalation = {
                 **context,
+                # Heads of office may read another language than the focal points reminders go to.
+                **agency_context(cycle, config, agency, through, language=answering.escalation_language),
                 "days_overdue": (today - cycle.deadline).days,
                 "focal_points": answering.emails(ContactRole.FOCAL_POINT),
             }

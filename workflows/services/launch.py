@@ -157,12 +157,20 @@ def _enqueue_status_requests(
     agencies = uow.agencies.by_codes(
         [r.agency_code for r in todo] + [r.answered_through for r in todo if r.answered_through]
     )
+    # Each body reads its items in the language of the people who answer for it (itself, or its chair).
+    languages = {
+        r.agency_code: (
+            agencies[r.answered_through] if r.answered_through else agencies[r.agency_code]
+        ).reply_language.value
+        for r in todo
+    }
     items = items_by_point(
         uow.cycle_items.with_last_answers(
             cycle,
             [r.agency_code for r in todo],
             codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
-        )
+        ),
+        languages,
     )
     enqueued = 0
     moves = uow.cycles.deadline_moves(cycle)

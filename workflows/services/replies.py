@@ -27,6 +27,7 @@ from domain.answers import (
 )
 from domain.errors import InvalidTransition, NotFound, ValidationError
 from domain.evidence import StoredFile
+from domain.language import N_, Message
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
 from domain.model import (
     Answer,
@@ -227,18 +228,21 @@ def _move_milestones(
                     request.agency_code,
                 )
             ):
-                problems.append(AnswerProblem(codes[rid], rid, "milestone", "not a milestone of this item"))
+                said = Message(N_("not a milestone of this item"))
+                problems.append(AnswerProblem.of(codes[rid], rid, "milestone", said))
                 continue
             try:
                 milestone.apply_report(report, today=today, at=now, by=by)
             except ValidationError as exc:
                 problems.append(AnswerProblem(codes[rid], rid, "milestone", exc.message))
             except InvalidTransition:
-                done = "done" if milestone.state == MilestoneState.DONE else "dropped"
-                message = (
-                    f"'{milestone.title}' is {done} already: it cannot be {report.outcome.label.lower()}"
-                )
-                problems.append(AnswerProblem(codes[rid], rid, "milestone", message))
+                if milestone.state == MilestoneState.DONE:
+                    wording = N_("'%(title)s' is done already: it cannot be %(outcome)s")
+                else:
+                    wording = N_("'%(title)s' is dropped already: it cannot be %(outcome)s")
+                outcome = Message(report.outcome.participle)
+                said = Message(wording, {"title": milestone.title, "outcome": outcome})
+                problems.append(AnswerProblem.of(codes[rid], rid, "milestone", said))
     return problems
 
 
@@ -267,7 +271,7 @@ def reissue_link(
         agency = uow.agencies.require(agency_code)
         brief = [agency_code] if request.item_count > config.part_size else []
         rows = uow.cycle_items.with_last_answers(cycle, [agency_code], codes_only=brief)
-        items = items_by_point(rows).get(agency_code, [])
+        items = items_by_point(rows, {agency_code: agency.reply_language.value}).get(agency_code, [])
         context = status_request_context(
             cycle, config, agency, request, items, moves=uow.cycles.deadline_moves(cycle)
         )
@@ -310,20 +314,20 @@ def _recorded(
             "narrative": updates[rid].narrative,
             "no_change": "yes" if updates[rid].no_change else "",
             "milestones": [_said(report) for report in updates[rid].milestone_reports],
-            "files": [f.line for f in files.get((rid, updates[rid].agency_code), [])],
+            "files": [f.said for f in files.get((rid, updates[rid].agency_code), [])],
         }
         for rid, row in items.items()
         if rid in updates and updates[rid].state != ReviewState.DRAFT and updates[rid].reported_status
     )
 
 
-def _said(report: dict[str, Any]) -> str:
-    """A stored milestone report in words, as the receipt lists it."""
+def _said(report: dict[str, Any]) -> Message:
+    """A stored milestone report in words, as the receipt lists it (in the agency's language)."""
     on = date.fromisoformat(report["on"]) if report.get("on") else None
     outcome = MilestoneOutcome(report["outcome"])
     return MilestoneReport(
         report["milestone_id"], outcome, on, report.get("why", ""), report.get("title", "")
-    ).text
+    ).said
 
 
 def _queue_receipt(

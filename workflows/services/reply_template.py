@@ -3,7 +3,8 @@
 The sheet's top rows name the cycle and agency (never the reply token: a spreadsheet travels by
 e-mail and sits in folders); the workbook's custom properties carry a keyed mark of both (an HMAC
 under the secret key), so a sheet cannot be turned into another agency's reply by editing a cell.
-Importing a filled-in sheet is `spreadsheets.import_reply_file`.
+Importing a filled-in sheet is `spreadsheets.import_reply_file`. The sheet is in the agency's
+language (headers, instructions, choices); an import reads the headers and choices of any language.
 """
 
 from __future__ import annotations
@@ -19,20 +20,26 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from domain.answers import status_label, statuses, stored_answer
+from domain.answers import statuses, stored_answer
 from domain.errors import NotFound
-from domain.model import Milestone, MilestoneOutcome, agenda_heading
+from domain.language import N_, Language
+from domain.model import Milestone, MilestoneOutcome, agenda_heading_said, text_in
 from domain.ports import UnitOfWork
 from domain.stocktake import sentence_start
+from notifications.i18n import Translator, translator
 from reporting.cells import set_text
 from workflows.config import CycleConfig
 from workflows.services.sheet_files import MARK_PROPERTY
 
-CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = "Cycle", "Agency", "Deadline"
+# Labels and headers are the catalogue's msgids: the sheet shows them in the agency's language.
+CYCLE_LABEL, AGENCY_LABEL, DEADLINE_LABEL = N_("Cycle"), N_("Agency"), N_("Deadline")
 HEADER_ROW = 5
 # A milestone's row carries this in its hidden Version cell, with the milestone's id.
 MILESTONE_ROW = "milestone:"
-YES = "Yes"
+YES = N_("Yes")
+FIELD_STATUS = N_("Status")
+# A milestone's state, in the reference column of its row.
+MILESTONE_STATES = {"planned": N_("Planned"), "overdue": N_("Overdue")}
 
 
 @dataclass(frozen=True)
@@ -47,21 +54,21 @@ class Column:
 
 
 COLUMNS = (
-    Column("code", "Code", 10, required=True),
-    Column("agenda", "Agenda point", 24),
-    Column("text", "Recommendation", 60),
-    Column("role", "Your role", 12),
-    Column("previous_status", "Previous status", 16),
-    Column("previous_narrative", "Previous narrative", 40),
-    Column("status", "Status", 20, editable=True, required=True),
-    Column("narrative", "What changed and why", 50, editable=True, required=True),
-    Column("evidence", "Evidence links (one per line)", 36, editable=True),
-    Column("next_milestone_date", "Next milestone date", 16, editable=True),
-    Column("obstacle", "Obstacle (if blocked)", 36, editable=True),
-    Column("no_change", "No change since last time", 14, editable=True),
+    Column("code", N_("Code"), 10, required=True),
+    Column("agenda", N_("Agenda point"), 24),
+    Column("text", N_("Recommendation"), 60),
+    Column("role", N_("Your role"), 12),
+    Column("previous_status", N_("Previous status"), 16),
+    Column("previous_narrative", N_("Previous narrative"), 40),
+    Column("status", N_("Status"), 20, editable=True, required=True),
+    Column("narrative", N_("What changed and why"), 50, editable=True, required=True),
+    Column("evidence", N_("Evidence links (one per line)"), 36, editable=True),
+    Column("next_milestone_date", N_("Next milestone date"), 16, editable=True),
+    Column("obstacle", N_("Obstacle (if blocked)"), 36, editable=True),
+    Column("no_change", N_("No change since last time"), 14, editable=True),
     # Files go through the portal only: the sheet names those attached so far, for reference.
-    Column("evidence_files", "Evidence files (attached in the portal)", 30),
-    Column("version", "Version", 8),
+    Column("evidence_files", N_("Evidence files (attached in the portal)"), 30),
+    Column("version", N_("Version"), 8),
 )
 VERSION_COLUMN = get_column_letter(len(COLUMNS))
 
@@ -71,7 +78,8 @@ def write_template(
 ) -> Path:
     """Write the agency's reply sheet: items and milestones, a status drop-down, locked reference columns.
 
-    The workbook carries the keyed mark of its cycle and agency, which an import checks.
+    The workbook carries the keyed mark of its cycle and agency, which an import checks. It is in the
+    language of the people who answer (the agency's, or its chair's when it answers through one).
     """
     with uow:
         cycle = uow.cycles.require(cycle_name)
@@ -79,6 +87,8 @@ def write_template(
         if request is None:
             raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
         agency = uow.agencies.require(agency_code)
+        answering = uow.agencies.require(request.answered_through) if request.answered_through else agency
+        words = translator(answering.reply_language)
         items = uow.cycle_items.with_recommendations(cycle.id or 0, agency_code)
         previous = uow.updates.last_cycle_answers(cycle, agency_code)
         updates = {u.recommendation_id: u for u in uow.updates.for_request(cycle.id or 0, agency_code)}
@@ -89,45 +99,50 @@ def write_template(
             update = updates.get(rid)
             last = previous[rid][0] if rid in previous else None
             now = stored_answer(update) if update and update.reported_status else None
-            agenda = agenda_heading(item["kind"], item["agenda_point"], item["agenda_title"])
+            agenda = words.text(agenda_heading_said(item["kind"], item["agenda_point"], item["agenda_title"]))
             rows.append(
                 {
                     "code": item["code"],
                     "agenda": agenda,
-                    "text": item["text"],
-                    "role": item["role"],
-                    "previous_status": status_label(last.status) if last else "",
+                    "text": text_in(item["text"], item["translations"], words.language),
+                    "role": words.gettext("lead") if item["role"] == "lead" else words.gettext("contributor"),
+                    "previous_status": words.status_label(last.status) if last else "",
                     "previous_narrative": last.narrative if last else "",
                     # Last cycle's answer is reference only: this cycle's columns start blank.
-                    "status": status_label(now.status) if now else "",
+                    "status": words.status_label(now.status) if now else "",
                     "narrative": now.narrative if now else "",
                     "evidence": "\n".join(now.evidence) if now else "",
                     "next_milestone_date": now.next_milestone_date if now else "",
                     "obstacle": now.obstacle if now else "",
-                    "no_change": YES if now and now.no_change else "",
+                    "no_change": words.gettext(YES) if now and now.no_change else "",
                     "evidence_files": "\n".join(f.name for f in files.get((rid, agency_code), [])),
                     "version": update.version if update else 0,
                 }
             )
-            rows.extend(_milestone_row(agenda, m) for m in milestones if m.recommendation_id == rid)
+            rows.extend(_milestone_row(agenda, m, words) for m in milestones if m.recommendation_id == rid)
         meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
-        title = f"{sentence_start(agency.display_name)}: reply to stock-take {cycle.name}"
+        name = agency.display_name if words.language == Language.EN else agency.short_name or agency.name
+        title = words.gettext("%(agency)s: reply to stock-take %(cycle)s") % {
+            "agency": sentence_start(name),
+            "cycle": cycle.name,
+        }
         mark = config.sheet_mark(cycle.id or 0, agency.code)
     path.parent.mkdir(parents=True, exist_ok=True)
-    book = _workbook(title, meta, rows)
+    book = _workbook(title, meta, rows, words)
     book.custom_doc_props.append(StringProperty(name=MARK_PROPERTY, value=mark))
     book.save(path)
     return path
 
 
-def _milestone_row(agenda: str, milestone: Milestone) -> dict[str, Any]:
+def _milestone_row(agenda: str, milestone: Milestone, words: Translator) -> dict[str, Any]:
     """A milestone's row under its item: the report goes in Status, its date and reason beside it."""
+    said = words.gettext("Milestone: %(title)s (due %(date)s)")
     return {
         "code": "",  # under its item's row; the hidden Version cell says which milestone it is
         "agenda": agenda,
-        "text": f"Milestone: {milestone.title} (due {milestone.due_date.isoformat()})",
+        "text": said % {"title": milestone.title, "date": milestone.due_date.isoformat()},
         "role": "",
-        "previous_status": milestone.state.capitalize(),
+        "previous_status": words.gettext(MILESTONE_STATES.get(milestone.state, milestone.state)),
         "previous_narrative": "",
         "status": "",
         "narrative": "",
@@ -140,32 +155,37 @@ def _milestone_row(agenda: str, milestone: Milestone) -> dict[str, Any]:
     }
 
 
-def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> Workbook:
+def _workbook(
+    title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]], words: Translator
+) -> Workbook:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "Reply"
+    sheet.title = words.gettext("Reply")
     bold = Font(bold=True)
     for n, (label, value) in enumerate(meta, start=1):
         # Every cell from text goes through set_text: "=> no change" stays text, never a formula.
-        set_text(sheet.cell(n, 1), label).font = bold
+        set_text(sheet.cell(n, 1), words.gettext(label)).font = bold
         set_text(sheet.cell(n, 2), value)
     set_text(sheet.cell(1, 3), title).font = Font(bold=True, size=13)
     set_text(
-        sheet.cell(2, 3), "Fill in the white columns (Status to No change), save, and send the file back."
+        sheet.cell(2, 3),
+        words.gettext("Fill in the white columns (Status to No change), save, and send the file back."),
     )
     set_text(
         sheet.cell(3, 3),
-        "Rows left blank are not answered yet: send what is ready. Where nothing changed since last time, "
-        "put Yes under No change. A milestone's row takes Done (with the date), Rescheduled (new date, and "
-        "why under What changed), Dropped (why) or On track.",
+        words.gettext(
+            "Rows left blank are not answered yet: send what is ready. Where nothing changed since last "
+            "time, put Yes under No change. A milestone's row takes Done (with the date), Rescheduled "
+            "(new date, and why under What changed), Dropped (why) or On track."
+        ),
     )
     header_fill = PatternFill("solid", fgColor="DDE7F0")
     answer_fill = PatternFill("solid", fgColor="FFFFFF")
     reference_fill = PatternFill("solid", fgColor="F2F2F2")
     wrap = Alignment(wrap_text=True, vertical="top")
     for index, column in enumerate(COLUMNS, start=1):
-        cell = set_text(sheet.cell(HEADER_ROW, index), column.header)
+        cell = set_text(sheet.cell(HEADER_ROW, index), words.gettext(column.header))
         cell.font, cell.fill, cell.alignment = bold, header_fill, wrap
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     for r, row in enumerate(rows, start=HEADER_ROW + 1):
@@ -180,9 +200,9 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
                 if isinstance(row[column.key], str) and row[column.key]:
                     cell.value = date.fromisoformat(row[column.key])
     status_letter = get_column_letter(_index("status"))
-    status_list = _choice_list("Status", [label for _, label in statuses()])
-    outcome_list = _choice_list("Milestone", [o.label for o in MilestoneOutcome])
-    yes_list = _choice_list("No change", [YES])
+    status_list = _choice_list(words, FIELD_STATUS, [words.gettext(label) for _, label in statuses()])
+    outcome_list = _choice_list(words, N_("Milestone"), [words.gettext(o.label) for o in MilestoneOutcome])
+    yes_list = _choice_list(words, N_("No change"), [words.gettext(YES)])
     for r, row in enumerate(rows, start=HEADER_ROW + 1):
         if str(row["version"]).startswith(MILESTONE_ROW):
             outcome_list.add(f"{status_letter}{r}")
@@ -200,15 +220,15 @@ def _workbook(title: str, meta: list[tuple[str, Any]], rows: list[dict[str, Any]
     return book
 
 
-def _choice_list(title: str, choices: list[str]) -> DataValidation:
+def _choice_list(words: Translator, title: str, choices: list[str]) -> DataValidation:
     joined = ",".join(choices)
     return DataValidation(
         type="list",
         formula1=f'"{joined}"',
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle=title,
-        error=f"Choose one of: {joined}",
+        errorTitle=words.gettext(title),
+        error=words.gettext("Choose one of: %(choices)s") % {"choices": joined},
     )
 
 

@@ -14,6 +14,7 @@ Hostile files are refused before openpyxl reads them (`sheet_files`, `intake`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,11 +23,13 @@ from openpyxl.utils import get_column_letter
 
 from domain.answers import AnswerProblem, InvalidAnswers, RawAnswer, RawMilestone
 from domain.errors import ValidationError
+from domain.language import Language
 from domain.lifecycle import Transition
-from domain.model import Channel, Milestone, StockTakeCycle
+from domain.model import Channel, Milestone, MilestoneOutcome, ReportedStatus, StockTakeCycle
 from domain.numbers import ascii_number
 from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import marks_match
+from notifications.i18n import every_wording, translator
 from workflows.config import CycleConfig
 from workflows.services import replies
 from workflows.services.reply_template import (
@@ -35,6 +38,7 @@ from workflows.services.reply_template import (
     CYCLE_LABEL,
     HEADER_ROW,
     MILESTONE_ROW,
+    YES,
 )
 from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
 
@@ -180,11 +184,13 @@ def _metadata(table: list[list[str]], problems: list[CellProblem]) -> tuple[dict
     """Cycle and agency from the top rows, and the header row's number (0 when missing)."""
     meta: dict[str, str] = {}
     header_row = 0
+    # The labels and headers of a sheet in any language: its agency's (see reply_template).
+    labels = {wording: label for label in (CYCLE_LABEL, AGENCY_LABEL) for wording in every_wording(label)}
     for n, row in enumerate(table[:20], start=1):
         first = row[0].strip() if row else ""
-        if first in (CYCLE_LABEL, AGENCY_LABEL) and first not in meta:
-            meta[first] = row[1].strip() if len(row) > 1 else ""
-        elif first == COLUMNS[0].header:
+        if first in labels and labels[first] not in meta:
+            meta[labels[first]] = row[1].strip() if len(row) > 1 else ""
+        elif first in every_wording(COLUMNS[0].header):
             header_row = n
             break
     for n, label in enumerate((CYCLE_LABEL, AGENCY_LABEL), start=1):
@@ -202,7 +208,12 @@ def _metadata(table: list[list[str]], problems: list[CellProblem]) -> tuple[dict
 def _columns(table: list[list[str]], header_row: int, problems: list[CellProblem]) -> dict[str, int]:
     """Where each known column is (0-based), found by its header; missing required ones are problems."""
     headers = [h.strip() for h in table[header_row - 1]]
-    found = {c.key: headers.index(c.header) for c in COLUMNS if c.header in headers}
+    found = {
+        c.key: headers.index(wording)
+        for c in COLUMNS
+        for wording in every_wording(c.header)
+        if wording in headers
+    }
     for column in COLUMNS:
         if column.required and column.key not in found:
             problems.append(CellProblem(header_row, None, f"the column '{column.header}' is missing"))
@@ -258,7 +269,7 @@ def _answers(
             problems.append(
                 CellProblem(n, _letter(columns, "version"), "not a version number: write a fresh template")
             )
-        no_change = cell(row, "no_change").strip().lower()
+        no_change = _choice(cell(row, "no_change")) or cell(row, "no_change").strip().lower()
         if no_change not in ("", "yes", "no"):
             problems.append(
                 CellProblem(n, _letter(columns, "no_change"), f"'{no_change[:20]}': write Yes or leave blank")
@@ -266,7 +277,7 @@ def _answers(
         typed.append(
             RawAnswer(
                 recommendation_id=rid,
-                status=cell(row, "status"),
+                status=_choice(cell(row, "status")) or cell(row, "status"),
                 narrative=cell(row, "narrative"),
                 evidence=cell(row, "evidence"),
                 next_milestone_date=cell(row, "next_milestone_date"),
@@ -299,11 +310,26 @@ def _milestone_report(
         RawMilestone(
             milestone.id,
             milestone.title,
-            outcome=cell(row, "status"),
+            outcome=_choice(cell(row, "status")) or cell(row, "status"),
             on=cell(row, "next_milestone_date"),
             why=cell(row, "narrative"),
         )
     )
+
+
+@functools.cache
+def _choices() -> dict[str, str]:
+    """A sheet's drop-down choices in every language (lower case), by the value they stand for."""
+    words = [translator(language) for language in Language]
+    found = {w.gettext(YES).lower(): "yes" for w in words} | {"no": "no", "non": "no"}
+    for vocabulary in (ReportedStatus, MilestoneOutcome):
+        found |= {w.gettext(member.label).lower(): member.value for w in words for member in vocabulary}
+    return found
+
+
+def _choice(typed: str) -> str | None:
+    """What a typed choice stands for ("En cours": in_progress, "Oui": yes), or None when none of them."""
+    return _choices().get(" ".join(typed.split()).lower())
 
 
 def _letter(columns: dict[str, int], key: str) -> str:

@@ -1,0 +1,76 @@
+"""The languages Follow-up writes to agencies in, and sentences translated where they are shown.
+
+Pure: which languages exist and how a code is checked. A `Message` is a sentence whose values are
+kept apart from its words, so that the portal or an e-mail shows it in the reader's language (its
+English wording is the catalogue's msgid); `str()` gives the English. `N_` marks a fixed sentence
+for the catalogue (`pybabel extract` reads it) without translating it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from domain.dates import long_date
+from domain.errors import ValidationError
+
+
+class Language(StrEnum):
+    """A language agencies are written to in: the UN Secretariat's two, and Spanish."""
+
+    EN = "en"
+    FR = "fr"
+    ES = "es"
+
+    @property
+    def english_name(self) -> str:
+        """Its name in the secretariat's messages ("French")."""
+        return {"en": "English", "fr": "French", "es": "Spanish"}[self.value]
+
+
+DEFAULT_LANGUAGE = Language.EN
+LANGUAGE_CHOICES = "en (English), fr (French) or es (Spanish)"
+
+
+def parse_language(value: object, *, field: str = "language") -> Language:
+    """A language from its code (en, fr, es; case and spacing ignored); errors name `field`."""
+    text = str(value if value is not None else "").strip()
+    try:
+        return Language(text.lower())
+    except ValueError:
+        raise ValidationError(
+            field, f"'{text[:20]}' is not a language Follow-up writes in: choose {LANGUAGE_CHOICES}"
+        ) from None
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the translation catalogue; it is translated where it is shown."""
+    return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence to show a person: its English wording (the msgid, %(name)s placeholders) and values.
+
+    A value may be a `Message` itself (a status label, translated too), a tuple of them (a list of
+    choices), a number or a date, which each reader's language formats its own way.
+    """
+
+    msgid: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if not self.values:
+            return self.msgid
+        return self.msgid % {name: _english(value) for name, value in self.values.items()}
+
+
+def _english(value: object) -> str:
+    """A message's value as English writes it: 4,000; 26 March 2027; a list with commas; a label as it is."""
+    if isinstance(value, tuple):
+        return ", ".join(_english(part) for part in value)
+    if isinstance(value, bool) or not isinstance(value, (int, date)):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else long_date(value)

@@ -1,0 +1,74 @@
+"""E-mails in the recipient's language: French and Spanish sentences, dates, numbers and calendar event."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from icalendar import Calendar
+
+from domain.language import Message
+from notifications.messages import KINDS, render
+from tests.support import context
+
+# A sentence each kind's English body holds, which a translated one must not.
+ENGLISH = {
+    "status-request": "Please tell us where each",
+    "reminder": "still unanswered",
+    "escalation": "Could you make sure the reply reaches us",
+    "receipt": "we recorded the following",
+    "cycle-summary": "The lead agency reported on",
+    "returned": "Before we can accept",
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_every_kind_is_written_in_the_recipients_language_with_no_english_sentence_left(
+    kind: str, language: str
+) -> None:
+    english = render(kind, context(kind))
+    message = render(kind, context(kind, lang=language))
+
+    assert ENGLISH[kind] in english.text
+    for part in (message.subject, message.text, message.html):
+        assert ENGLISH[kind] not in part and "Dear colleague" not in part
+    assert f'<html lang="{language}">' in message.html
+
+
+def test_a_french_request_writes_its_deadline_and_statuses_in_french() -> None:
+    message = render("status-request", context("status-request", lang="fr"))
+
+    assert "réponse attendue d’ici au 3 avril 2026" in message.subject
+    assert "d’ici au vendredi 3 avril 2026" in message.text
+    assert "Dernier état communiqué\u00a0: En cours" in message.text
+    assert "Point 1 de l’ordre du jour\u00a0: Migration and development" in message.text
+
+
+def test_a_spanish_reminder_counts_its_days_and_recommendations_in_spanish() -> None:
+    message = render("reminder", context("reminder", lang="es", days_left=5, unanswered_count=1))
+
+    assert message.subject.startswith("Recordatorio: 1 de 3 recomendaciones siguen sin respuesta")
+    assert "dentro de 5 días" in message.subject
+    assert "1 sigue sin respuesta" in message.text
+    assert "el viernes 3 de abril de 2026" in message.text
+
+
+def test_the_calendar_event_of_a_french_request_is_in_french() -> None:
+    ics = render("status-request", context("status-request", lang="fr")).ics
+    assert ics is not None
+    (event,) = Calendar.from_ical(ics).walk("VEVENT")
+
+    assert str(event["summary"]).startswith("Réponse attendue\u00a0: bilan 2026-spring")
+    assert "répondre au bilan 2026-spring" in str(event["description"])
+    assert "réponse attendue dans deux jours" in str(event.walk("VALARM")[0]["description"])
+
+
+def test_a_french_receipt_lists_the_milestones_reported_with_their_dates_in_french() -> None:
+    said = Message("%(title)s: done on %(on)s", {"title": "EGM", "on": date(2026, 2, 27)})
+    recorded = [{"code": "A1.1", "status": "completed", "narrative": "", "milestones": [said]}]
+
+    text = render("receipt", context("receipt", lang="fr", recorded=recorded)).text
+
+    assert "A1.1: Achevé" in text
+    assert "Jalon EGM\u00a0: réalisé le 27 février 2026" in text

@@ -52,7 +52,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain db notifications workflows portal reporting benchmarks
+	$(BIN)/mypy domain db notifications workflows portal reporting benchmarks tests
 	$(BIN)/lint-imports
 	$(BIN)/mkdocs build --strict --quiet
 

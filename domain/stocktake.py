@@ -129,7 +129,11 @@ class MilestoneRecord(Protocol):
     agency_code: str | None
     state: str
     done_on: date | None
-    note: str | None
+
+    @property
+    def note(self) -> str | None:
+        """Why it was last rescheduled or dropped (read-only here, so a `Milestone`'s `str` note fits)."""
+        ...
 
 
 class UpdateRecord(StatusRecord, Protocol):

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Self
 
+from domain.answers import AnswerView
 from domain.errors import NotFound
 from domain.evidence import StoredFile
 from domain.launch import Readiness, is_placeholder
@@ -30,6 +31,7 @@ from domain.model import (
     StockTakeCycle,
 )
 from domain.ports import AttachedFile, ItemToAsk, NewFile, OverdueMilestone
+from domain.stocktake import StockTake
 
 ANSWERED = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
 
@@ -48,6 +50,10 @@ class FakeRecommendations:
     def by_id(self, rid: int) -> Recommendation:
         """The recommendation with this id (fakes' helper)."""
         return next(r for r in self.items if r.id == rid)
+
+    def by_code(self, code: str, source: str | None = None) -> Recommendation:
+        """Not modelled: the rule tests look recommendations up by id."""
+        raise NotImplementedError
 
     def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]:
         found = [r for r in self.items if source in (None, r.source) and not (active_only and r.is_closed)]
@@ -76,6 +82,26 @@ class FakeOwnerships:
     def add(self, ownership: Ownership) -> None:
         self.items.append(ownership)
 
+    def add_many(self, ownerships: Iterable[Ownership]) -> None:
+        """Not modelled: the rule tests add owners one by one."""
+        raise NotImplementedError
+
+    def remove(self, ownership: Ownership) -> None:
+        """Not modelled: no rule test takes an owner away."""
+        raise NotImplementedError
+
+    def for_recommendation(self, recommendation_id: int) -> list[Ownership]:
+        """Not modelled: the rule tests read `items` directly."""
+        raise NotImplementedError
+
+    def for_recommendations(self, ids: Sequence[int]) -> list[Ownership]:
+        """Not modelled: the rule tests read `items` directly."""
+        raise NotImplementedError
+
+    def owned_recommendation_ids(self) -> set[int]:
+        """Not modelled: the fakes' launch readiness reads `items` directly."""
+        raise NotImplementedError
+
     def list(self) -> list[Ownership]:
         return list(self.items)
 
@@ -90,6 +116,18 @@ class FakeMilestones:
     def add(self, milestone: Milestone) -> None:
         milestone.id = len(self.items) + 1
         self.items.append(milestone)
+
+    def for_recommendation(self, recommendation_id: int) -> list[Milestone]:
+        """Not modelled: the rule tests read `items` directly."""
+        raise NotImplementedError
+
+    def for_recommendations(self, ids: Sequence[int]) -> list[Milestone]:
+        """Not modelled: the rule tests read `items` directly."""
+        raise NotImplementedError
+
+    def open_for(self, recommendation_ids: Sequence[int], agency_code: str) -> list[Milestone]:
+        """Not modelled: the rule tests save no answer that delivers a milestone."""
+        raise NotImplementedError
 
     def planned_due_before(self, day: date) -> list[Milestone]:
         return [m for m in self.items if m.state == MilestoneState.PLANNED and m.due_date < day]
@@ -206,6 +244,12 @@ class FakeCycleItems:
         }
         return {agency: n for agency, n in counts.items() if n}
 
+    def with_recommendations(
+        self, cycle_id: int, agency_code: str, *, with_text: bool = True
+    ) -> dict[int, dict[str, Any]]:
+        """Not modelled: the rule tests render no reply page."""
+        raise NotImplementedError
+
     def unanswered_codes(self, cycle_id: int, agency_codes: Sequence[str]) -> dict[str, list[str]]:
         missing = {}
         for agency in agency_codes:
@@ -265,6 +309,9 @@ class FakeRequests:
     def locked_for_cycle(self, cycle_id: int) -> list[StatusRequest]:
         return self.for_cycle(cycle_id)  # in memory there is one writer
 
+    def lock(self, request: StatusRequest) -> None:
+        """Nothing to wait for: in memory there is one writer."""
+
     def reply_versions(self, cycle_id: int) -> dict[str, tuple[int, int | None]]:
         versions: dict[str, int] = {}
         for u in self.updates.items:
@@ -299,6 +346,16 @@ class FakeUpdates:
             if (u.cycle_id, u.agency_code) == (cycle_id, agency_code)
             and (wanted is None or u.recommendation_id in wanted)
         ]
+
+    def last_cycle_answers(
+        self, cycle: StockTakeCycle, agency_code: str, recommendation_ids: Iterable[int] | None = None
+    ) -> dict[int, tuple[AnswerView, str]]:
+        """Not modelled: these tests launch a first cycle, with no answers before it."""
+        raise NotImplementedError
+
+    def returned_since(self, cycle: StockTakeCycle, mark: str) -> list[tuple[int, str, str, str]]:
+        """Not modelled: the rule tests digest no returned answers."""
+        raise NotImplementedError
 
 
 class FakeEvidence:
@@ -345,6 +402,42 @@ class FakeOutbox:
                 last[m.agency_code] = max(m.queued_at, last.get(m.agency_code, m.queued_at))
         return last
 
+    def status_requests_sent(self, cycle_id: int | None) -> dict[tuple[int, str], datetime]:
+        """Not modelled: the fake notifier records no sending."""
+        raise NotImplementedError
+
+    def make_due(self, key_prefixes: Sequence[str], at: datetime) -> int:
+        """Not modelled: the fake notifier has no delivery schedule."""
+        raise NotImplementedError
+
+
+class FakeApiTokens:
+    """The API's tokens, which the rule tests never touch: every call says the fakes do not model it."""
+
+    def exists(self, name: str) -> bool:
+        """Not modelled: the rule tests issue no API token."""
+        raise NotImplementedError
+
+    def add(self, name: str, token_hash: str, *, public_only: bool, created_at: datetime) -> None:
+        """Not modelled: the rule tests issue no API token."""
+        raise NotImplementedError
+
+    def revoked_at(self, name: str) -> datetime | None:
+        """Not modelled: the rule tests issue no API token."""
+        raise NotImplementedError
+
+    def revoke(self, name: str, at: datetime) -> None:
+        """Not modelled: the rule tests issue no API token."""
+        raise NotImplementedError
+
+
+class FakeStocktakes:
+    """The cycles' stock-takes, which the rule tests never read whole."""
+
+    def of_cycle(self, cycle: StockTakeCycle, today: date) -> StockTake:
+        """Not modelled: stock-takes are tested against a real database."""
+        raise NotImplementedError
+
 
 class FakeUnitOfWork:
     """The `UnitOfWork` port in memory: all or nothing, with the history it would have written."""
@@ -360,6 +453,8 @@ class FakeUnitOfWork:
         self.cycle_items = FakeCycleItems(self.recommendations, self.ownerships, self.updates)
         self.requests = FakeRequests(self.updates)
         self.outbox = FakeOutbox(notifier or FakeNotifier())
+        self.api_tokens = FakeApiTokens()
+        self.stocktakes = FakeStocktakes()
         self.evidence = FakeEvidence()
         self.commits = 0
         self._pending: list[Transition] = []

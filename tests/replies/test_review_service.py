@@ -20,8 +20,10 @@ def submit_aaa(s: Scenario, clock: bootstrap.FixedClock | None = None) -> None:
     save(s, all_items(s), submit=True, clock=clock)
 
 
-def accept(s: Scenario, code: str, agency: str = "AAA", **kw: str) -> review.Reviewed:
-    return review.accept(s.uow, s.clock, CYCLE, code, agency, by=BY, **kw)
+def accept(
+    s: Scenario, code: str, agency: str = "AAA", *, assess: str | None = None, why: str = ""
+) -> review.Reviewed:
+    return review.accept(s.uow, s.clock, CYCLE, code, agency, by=BY, assess=assess, why=why)
 
 
 def reanswer(s: Scenario, code: str, status: str, narrative: str, *, submit: bool = True) -> None:

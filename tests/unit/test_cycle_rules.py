@@ -35,7 +35,9 @@ REPORT = "CEB/2014/4 Annex V"
 FOCAL, HEAD = "focal.point@iom.int", "head@iom.int"
 
 
-def _item(code: str, position: int, **fields: object) -> Recommendation:
+def _item(
+    code: str, position: int, state: RecommendationState = RecommendationState.ACTIVE
+) -> Recommendation:
     return Recommendation(
         source=REPORT,
         code=code,
@@ -44,7 +46,7 @@ def _item(code: str, position: int, **fields: object) -> Recommendation:
         position=position,
         agenda_point=1,
         agenda_title="Migration and development",
-        **fields,
+        state=state,
     )
 
 
@@ -72,12 +74,12 @@ class Catalogue:
             "SR1": {"CEB": "lead"},
         }
         for position, (code, roles) in enumerate(owners.items()):
-            closed = {"state": RecommendationState.IMPLEMENTED} if code == "A2.1" else {}
-            rec = _item(code, position, **closed)
+            state = RecommendationState.IMPLEMENTED if code == "A2.1" else RecommendationState.ACTIVE
+            rec = _item(code, position, state)
             self.uow.recommendations.add(rec)
-            for agency, role in roles.items():
+            for owner, role in roles.items():
                 self.uow.ownerships.add(
-                    Ownership(recommendation_id=rec.id or 0, agency_code=agency, role=role)
+                    Ownership(recommendation_id=rec.id or 0, agency_code=owner, role=role)
                 )
 
     def launch(self) -> launch.LaunchResult:
@@ -102,6 +104,12 @@ class Catalogue:
             answer, at=self.clock.now(), by=f"{agency} focal point", channel=Channel.PORTAL, submit=True
         )
         self.uow.updates.add(update)
+
+    def request_state(self, cycle_id: int, agency: str) -> str:
+        """The state of the agency's status request in the cycle (which must exist)."""
+        request = self.uow.requests.get(cycle_id, agency)
+        assert request is not None, f"no status request for {agency} in cycle {cycle_id}"
+        return request.state
 
     def on(self, day: date) -> follow_up.FollowUpReport:
         """The daily follow-up, run on `day`."""
@@ -161,7 +169,7 @@ def test_a_reminder_goes_once_to_the_focal_points_and_a_reply_answering_every_it
         2,
     )
     assert report.replies_received == [f"{CYCLE}:UNHCR"]
-    assert site.uow.requests.get(cycle_id, "UNHCR").state == RequestState.ANSWERED
+    assert site.request_state(cycle_id, "UNHCR") == RequestState.ANSWERED
 
     again = site.on(DEADLINE - timedelta(days=7))
     assert (again.reminders, again.replies_received, len(site.notifier.of_kind("reminder"))) == ([], [], 1)
@@ -188,7 +196,7 @@ def test_an_unanswered_request_is_overdue_after_its_deadline_and_escalated_to_th
         [FOCAL],
     )
     assert escalated.escalated_requests == [LateRequest(CYCLE, "IOM", DEADLINE, ["A1.1", "A1.2"])]
-    assert site.uow.requests.get(cycle_id, "IOM").state == RequestState.ESCALATED
+    assert site.request_state(cycle_id, "IOM") == RequestState.ESCALATED
     assert site.on(DEADLINE + timedelta(days=4)).escalations == []
 
 
@@ -232,4 +240,4 @@ def test_collecting_an_empty_inbox_marks_complete_replies_answered_and_lists_who
         ["IOM", "UNHCR"],
     )
     assert [(p.code, p.requested, p.answered, p.missing) for p in collected.missing] == [("IOM", 2, 1, 1)]
-    assert site.uow.requests.get(cycle_id, "UNHCR").state == RequestState.ANSWERED
+    assert site.request_state(cycle_id, "UNHCR") == RequestState.ANSWERED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -29,6 +30,13 @@ def placeholders(text: str) -> set[str]:
     return {a or b for a, b in PLACEHOLDER.findall(text)}
 
 
+def forms(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A message's id or string as its forms (one per plural form); a missing string is one empty form."""
+    if value is None or isinstance(value, str):
+        return (value or "",)
+    return tuple(value)
+
+
 def ids(catalog: Catalog) -> set[object]:
     return {message.id for message in catalog if message.id}
 
@@ -53,11 +61,10 @@ def test_every_translation_keeps_the_placeholders_of_its_message(language: Langu
     for message in read(catalogue(language)):
         if not message.id:
             continue
-        originals = message.id if isinstance(message.id, tuple) else (message.id,)
+        originals = forms(message.id)
         wanted = set().union(*(placeholders(text) for text in originals))
-        forms = message.string if isinstance(message.string, tuple) else (message.string,)
         # A plural's %(num)s may stay implicit in a form (French "un jour"); every other name must stay.
-        for form in forms:
+        for form in forms(message.string):
             if placeholders(form) - wanted or (wanted - {"num"}) - placeholders(form):
                 broken.append((originals[0], form))
 

@@ -336,6 +336,10 @@ class ItemReport:
 
     @_cached
     def last_answered_on(self) -> date | None:
+        """The latest answer of a reported item; None while not reported (a contributor's date beside
+        "No answer" would read as an answer the status then denies)."""
+        if not self.reported:
+            return None
         return max((o.reported_on for o in self.owners if o.reported_on), default=None)
 
     @_cached

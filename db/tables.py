@@ -138,7 +138,7 @@ cycle_items = Table(
     Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
     Column("role", String(16), nullable=False),
     UniqueConstraint("cycle_id", "recommendation_id", "agency_code"),
-    Index("ix_cycle_items_cycle_agency_role", "cycle_id", "agency_code", "role"),
+    Index("ix_cycle_items_cycle_agency_role", "cycle_id", "agency_code", "role", "recommendation_id"),
 )
 
 status_requests = Table(

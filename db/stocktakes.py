@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from db import tables
 from db.evidence import packed_files, unpack
 from db.reads import closed_query, latest_before
+from domain.language import Language
 from domain.model import Answering, StockTakeCycle
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, assemble_stocktake
 
@@ -49,8 +50,12 @@ class Stocktakes:
         record = namedtuple("Record", list(result.keys()))  # type: ignore[misc]  # fields known at run time
         return list(map(record._make, result.all()))
 
-    def of_cycle(self, cycle: StockTakeCycle, today: date) -> StockTake:
-        """The stock-take of `cycle` as of `today`, compared with the previous cycle."""
+    def of_cycle(self, cycle: StockTakeCycle, today: date, language: str = Language.EN) -> StockTake:
+        """The stock-take of `cycle` as of `today`, compared with the previous cycle.
+
+        Running text names an agency with its article in English ("the World Bank"); other languages
+        name it as the registry does (the article is English's), as the e-mails do.
+        """
         previous = self.previous_cycle(cycle)
         items_t, updates_t = tables.cycle_items, tables.status_updates
         in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
@@ -62,7 +67,11 @@ class Stocktakes:
         a = tables.agencies.c
         agencies = self.session.execute(select(a.code, a.name, a.short_name, a.article, a.answers)).all()
         names = {row.code: row.name for row in agencies}
-        display = {row.code: f"{row.article} {row.short_name or row.name}".strip() for row in agencies}
+        article = language == Language.EN
+        display = {
+            row.code: f"{row.article if article else ''} {row.short_name or row.name}".strip()
+            for row in agencies
+        }
         by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
         u = updates_t.c
         # The columns the report shows: not the milestones reported (JSON decoded per row for nothing).

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
-from domain.language import ENGLISH, Words
+from domain.language import ENGLISH, N_, Words
 from domain.stocktake import STATUS_ORDER, StockTake
 from reporting.outline import wording
 
@@ -91,7 +91,7 @@ def response_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
             code,
             rate,
             say.say(
-                "%(rate)s (%(answered)s of %(asked)s)",
+                N_("%(rate)s (%(answered)s of %(asked)s)"),
                 rate=say.percent(a.rate),
                 answered=a.items_answered,
                 asked=a.items_asked,

@@ -313,7 +313,7 @@ def _item(w: _Writer, item: ItemReport, say: Wording) -> None:
     w.heading(f"{item.code}  {item.short_title}", 3)
     was = ""
     if item.change is not None:
-        was = f" ({say.say('was %(status)s', status=say.status(item.previous_status))}; "
+        was = f" ({say.say(N_('was %(status)s'), status=say.status(item.previous_status))}; "
         was += say.gettext(item.change.label).lower()
         was += f", {say.gettext('newly overdue')})" if item.newly_overdue else ")"
     flags = [run(f"{say.gettext('Status:')} "), run(say.status(item.status_key), bold=True), run(was)]
@@ -328,7 +328,7 @@ def _item(w: _Writer, item: ItemReport, say: Wording) -> None:
             w.paragraph(run(f"{o.display}{role}: {say.gettext('no answer.')}", bold=True))
             continue
         own = (
-            f" ({say.say('agency: %(status)s', status=say.status(o.reported_status))})" if o.disagrees else ""
+            f" ({say.say(N_('agency: %(status)s'), status=say.status(o.reported_status))})" if o.disagrees else ""
         )
         status = f"{say.status(o.effective_status)}{own}{say.notes(o.answer_notes)}"
         who = f"{o.display}{role}, {say.long_date(o.reported_on)}: {status}. "
@@ -362,7 +362,7 @@ def _part_body(w: _Writer, st: StockTake, key: str, say: Wording) -> None:
         w.text(_("Table 1. Status by agenda point"), "Caption")
         w.table((_("Agenda point"), *map(say.status, STATUS_ORDER), _("Total")), rows)
         if st.previous:
-            w.text(say.say("Table 2. Change since %(cycle)s", cycle=st.previous.title), "Caption")
+            w.text(say.say(N_("Table 2. Change since %(cycle)s"), cycle=st.previous.title), "Caption")
             w.table(
                 (_("Change"), _("Recommendations")),
                 [

@@ -313,9 +313,14 @@ def _item(w: _Writer, item: ItemReport, say: Wording) -> None:
     w.heading(f"{item.code}  {item.short_title}", 3)
     was = ""
     if item.change is not None:
-        was = f" ({say.say(N_('was %(status)s'), status=say.status(item.previous_status))}; "
-        was += say.gettext(item.change.label).lower()
-        was += f", {say.gettext('newly overdue')})" if item.newly_overdue else ")"
+        values = {
+            "status": say.status(item.previous_status),
+            "change": say.gettext(item.change.label).lower(),
+        }
+        if item.newly_overdue:
+            was = " " + say.say(N_("(was %(status)s; %(change)s, newly overdue)"), **values)
+        else:
+            was = " " + say.say(N_("(was %(status)s; %(change)s)"), **values)
     flags = [run(f"{say.gettext('Status:')} "), run(say.status(item.status_key), bold=True), run(was)]
     if item.disagreement:
         flags.append(run(f"  {say.gettext('assessment differs')}", bold=True, colour=FLAG))
@@ -323,16 +328,20 @@ def _item(w: _Writer, item: ItemReport, say: Wording) -> None:
     if item.text_beyond_title:
         w.text(item.text, "Quote")
     for o in item.owners:
-        role = f" ({say.gettext('lead')})" if o.is_lead else ""
+        who = say.say(N_("%(who)s (lead)"), who=o.display) if o.is_lead else o.display
         if not o.answered:
-            w.paragraph(run(f"{o.display}{role}: {say.gettext('no answer.')}", bold=True))
+            w.paragraph(run(say.say(N_("%(who)s: no answer."), who=who), bold=True))
             continue
         own = (
-            f" ({say.say(N_('agency: %(status)s'), status=say.status(o.reported_status))})" if o.disagrees else ""
+            f" ({say.say(N_('agency: %(status)s'), status=say.status(o.reported_status))})"
+            if o.disagrees
+            else ""
         )
         status = f"{say.status(o.effective_status)}{own}{say.notes(o.answer_notes)}"
-        who = f"{o.display}{role}, {say.long_date(o.reported_on)}: {status}. "
-        runs = [run(who, bold=True), run(o.narrative)]
+        said = say.say(
+            N_("%(who)s, %(date)s: %(status)s."), who=who, date=say.long_date(o.reported_on), status=status
+        )
+        runs = [run(f"{said} ", bold=True), run(o.narrative)]
         if o.obstacle:
             runs.append(run(f"\n{say.gettext('Obstacle:')} {o.obstacle}"))
         if o.assessment_rationale:

@@ -85,9 +85,10 @@ def _items(sheet: Any, st: StockTake, say: Wording) -> tuple[int, int]:
 
 def roll_up_parts(item: ItemReport, say: Wording) -> str:
     """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
-    lead = f" ({say.gettext('lead')})"
     return "; ".join(
-        f"{o.agency_code}{lead if o.is_lead else ''}: {say.status(o.effective_status)}" for o in item.owners
+        f"{say.say(N_('%(who)s (lead)'), who=o.agency_code) if o.is_lead else o.agency_code}: "
+        f"{say.status(o.effective_status)}"
+        for o in item.owners
     )
 
 

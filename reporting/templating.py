@@ -25,6 +25,8 @@ _MARKDOWN_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]~|"}}
 )
 _MARKDOWN_SPECIAL = re.compile(r"[&<>\\`*_\[\]~|]")  # most text has none: no translation then
+# Whitespace but the no-break spaces French typography puts before `:`, `;` and `%`, which stay.
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
 # What opens a block at the start of a line: heading, list item, setext underline, numbered item.
 _BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
 # Characters of a link destination that could close it, or start a title, or read as an escape.
@@ -37,7 +39,9 @@ def md_text(text: object) -> str:
     Entities (not backslashes) for `<`, `>` and `&`: every renderer shows them as text, while some
     (Python-Markdown) do not honour a backslash before `<`.
     """
-    flat = " ".join(str(text).split())
+    text = str(text)
+    no_break = "\u00a0" in text or "\u202f" in text
+    flat = _SPACES.sub(" ", text).strip() if no_break else " ".join(text.split())
     if _MARKDOWN_SPECIAL.search(flat):
         flat = flat.translate(_MARKDOWN_ESCAPES)
     block = _BLOCK_START.match(flat)

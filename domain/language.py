@@ -98,6 +98,10 @@ class Words(Protocol):
         """A day as this language writes it in running text."""
         ...
 
+    def __hash__(self) -> int:
+        """Hashable: a document's words are cached per language."""
+        ...
+
 
 class English:
     """English's own words: the msgids themselves, dates as `domain.dates.long_date` writes them."""

@@ -76,7 +76,8 @@ def test_the_french_markdown_has_french_headings_sentences_dates_and_status_labe
         assert f"\n{heading}\n" in markdown
     assert "L’entité chef de file a fait rapport sur 7 des 9 recommandations (78\u202f%)" in markdown
     assert "Depuis HLCP 27, 3 recommandations ont changé d’état d’avancement" in markdown
-    assert "1 n’a pas répondu du tout (Agency WHO)" in markdown  # named without English's article
+    answered = "Entités ayant répondu\u00a0: 5 sur 6 entités, dont 2 intégralement\u00a0;"
+    assert f"{answered} 1 n’a pas répondu du tout (Agency WHO)" in markdown  # without English's article
     assert "| Point de l’ordre du jour | Achevé | Permanent | En cours | Non commencé | Bloqué |" in markdown
     assert "10 mars 2026\u00a0: Achevé." in markdown
     for english in ("Executive summary", "Status:", "No answer", "March", "Annex I.", "(lead)", "newly"):

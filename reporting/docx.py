@@ -311,54 +311,35 @@ def _heading_block(w: _Writer, st: StockTake, say: Wording) -> None:
 
 def _item(w: _Writer, item: ItemReport, say: Wording) -> None:
     w.heading(f"{item.code}  {item.short_title}", 3)
-    was = ""
-    if item.change is not None:
-        values = {
-            "status": say.status(item.previous_status),
-            "change": say.gettext(item.change.label).lower(),
-        }
-        if item.newly_overdue:
-            was = " " + say.say(N_("(was %(status)s; %(change)s, newly overdue)"), **values)
-        else:
-            was = " " + say.say(N_("(was %(status)s; %(change)s)"), **values)
-    flags = [run(f"{say.gettext('Status:')} "), run(say.status(item.status_key), bold=True), run(was)]
+    was = f" {say.change_note(item)}" if item.change is not None else ""
+    flags = [run(say.gettext("Status:") + " "), run(say.status(item.status_key), bold=True), run(was)]
     if item.disagreement:
-        flags.append(run(f"  {say.gettext('assessment differs')}", bold=True, colour=FLAG))
+        flags.append(run("  " + say.gettext("assessment differs"), bold=True, colour=FLAG))
     w.paragraph(*flags)
     if item.text_beyond_title:
         w.text(item.text, "Quote")
     for o in item.owners:
-        who = say.say(N_("%(who)s (lead)"), who=o.display) if o.is_lead else o.display
         if not o.answered:
-            w.paragraph(run(say.say(N_("%(who)s: no answer."), who=who), bold=True))
+            w.paragraph(run(say.answer_line(o, o.display), bold=True))
             continue
-        own = (
-            f" ({say.say(N_('agency: %(status)s'), status=say.status(o.reported_status))})"
-            if o.disagrees
-            else ""
-        )
-        status = f"{say.status(o.effective_status)}{own}{say.notes(o.answer_notes)}"
-        said = say.say(
-            N_("%(who)s, %(date)s: %(status)s."), who=who, date=say.long_date(o.reported_on), status=status
-        )
-        runs = [run(f"{said} ", bold=True), run(o.narrative)]
+        runs = [run(f"{say.answer_line(o, o.display)} ", bold=True), run(o.narrative)]
         if o.obstacle:
-            runs.append(run(f"\n{say.gettext('Obstacle:')} {o.obstacle}"))
+            runs.append(run("\n" + say.gettext("Obstacle:") + f" {o.obstacle}"))
         if o.assessment_rationale:
-            runs.append(run(f"\n{say.gettext('Secretariat:')} {o.assessment_rationale}"))
+            runs.append(run("\n" + say.gettext("Secretariat:") + f" {o.assessment_rationale}"))
         w.paragraph(*runs)
     if item.milestones:
-        runs = [run(f"{say.gettext('Milestones:')} ")]
+        runs = [run(say.gettext("Milestones:") + " ")]
         for n, m in enumerate(item.milestones):
             owner = f" ({m.owner})" if m.owner else ""
             runs.append(run(f"{'; ' if n else ''}{m.due_date} {m.title}{owner}, "))
             runs.append(run(say.text(m.shown_state), bold=m.overdue, colour=FLAG if m.overdue else None))
         w.paragraph(*runs, run("."))
     if item.evidence:
-        w.text(f"{say.gettext('Evidence:')} " + "; ".join(item.evidence))
+        w.text(say.gettext("Evidence:") + " " + "; ".join(item.evidence))
     if item.evidence_files:
         w.text(
-            f"{say.gettext('Evidence files:')} " + "; ".join(say.text(f.said) for f in item.evidence_files)
+            say.gettext("Evidence files:") + " " + "; ".join(say.text(f.said) for f in item.evidence_files)
         )
 
 

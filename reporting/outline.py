@@ -16,6 +16,8 @@ from functools import cache, lru_cache
 from domain.language import ENGLISH, N_, Message, Words, plural_message
 from domain.stocktake import (
     DEFAULT_ACTION_REQUESTED,
+    ItemReport,
+    OwnerPart,
     StockTake,
     answers,
     overdue_milestones_said,
@@ -39,7 +41,9 @@ class Wording:
         self.language = words.language.value
         self.gettext = words.gettext
         self.text = words.text
+        # Asked for every owner of every recommendation: each day and status is written once.
         self._date: Callable[[date], str] = lru_cache(maxsize=1024)(words.long_date)
+        self._status: Callable[[str | None], str] = cache(lambda status: self.gettext(status_label(status)))
 
     def long_date(self, day: date | None) -> str:
         """A day in running text ("1 December 2026", "1er décembre 2026"); empty for none."""
@@ -47,7 +51,7 @@ class Wording:
 
     def status(self, status: str | None) -> str:
         """A status's label ("In progress", "En cours"); "No answer" for none."""
-        return self.gettext(status_label(status))
+        return self._status(status)
 
     def percent(self, rate: int) -> str:
         """A whole percentage: 78%, 78 %."""
@@ -55,11 +59,44 @@ class Wording:
 
     def say(self, msgid: str, **values: object) -> str:
         """A sentence of a template or a table, its values formatted for the language."""
-        return self.text(Message(msgid, values)) if values else self.gettext(msgid)
+        if not values:
+            return self.gettext(msgid)
+        if all(type(value) is str for value in values.values()):  # most: nothing to format, said faster
+            return self.gettext(msgid) % values
+        return self.text(Message(msgid, values))
 
     def notes(self, notes: tuple[str, ...]) -> str:
         """What is said beside an answer's status: " (no change since last time)", or nothing."""
         return f" ({'; '.join(map(self.gettext, notes))})" if notes else ""
+
+    def answer_line(self, o: OwnerPart, who: str) -> str:
+        """How a recommendation in full introduces an owner's answer, `who` being its name as the format
+        writes it: "UNICEF (lead), 10 March 2026: Completed (agency: In progress).", "ILO: no answer."."""
+        # Said for every owner of every recommendation in full: formatted here, not through `say`.
+        _ = self.gettext
+        if o.is_lead:
+            who = _(N_("%(who)s (lead)")) % {"who": who}
+        if not o.answered:
+            return _(N_("%(who)s: no answer.")) % {"who": who}
+        status = self.status(o.effective_status)
+        if o.disagrees:
+            own = _(N_("agency: %(status)s")) % {"status": self.status(o.reported_status)}
+            status += f" ({own})"
+        status += self.notes(o.answer_notes)
+        return _(N_("%(who)s, %(date)s: %(status)s.")) % {
+            "who": who,
+            "date": self.long_date(o.reported_on),
+            "status": status,
+        }
+
+    def change_note(self, item: ItemReport) -> str:
+        """What a recommendation in full says of its change: "(was In progress; changed, newly overdue)"."""
+        if item.change is None:
+            return ""
+        status, change = self.status(item.previous_status), self.gettext(item.change.label).lower()
+        if item.newly_overdue:
+            return self.say(N_("(was %(status)s; %(change)s, newly overdue)"), status=status, change=change)
+        return self.say(N_("(was %(status)s; %(change)s)"), status=status, change=change)
 
 
 @cache  # one per language: its days are written once for every format

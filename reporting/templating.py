@@ -81,10 +81,10 @@ def environment(*, html: bool, words: Wording) -> Environment:
     env.filters.update(
         status=words.status,
         long_date=words.long_date,
-        change=lambda change: words.gettext(change.label) if change is not None else "",
         t=words.text,
         percent=words.percent,
-        notes=words.notes,
+        answer_line=words.answer_line,
+        change_note=words.change_note,
         md=md_text,
         md_link=md_link,
     )

@@ -85,22 +85,23 @@ def _items(sheet: Any, st: StockTake, say: Wording) -> tuple[int, int]:
 
 def roll_up_parts(item: ItemReport, say: Wording) -> str:
     """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
+    lead = say.gettext(N_("%(who)s (lead)"))
     return "; ".join(
-        f"{say.say(N_('%(who)s (lead)'), who=o.agency_code) if o.is_lead else o.agency_code}: "
-        f"{say.status(o.effective_status)}"
+        f"{lead % {'who': o.agency_code} if o.is_lead else o.agency_code}: {say.status(o.effective_status)}"
         for o in item.owners
     )
 
 
 def _item_values(st: StockTake, say: Wording) -> Iterator[list[object]]:
     """The Items rows' values, in ITEM_COLUMNS order."""
-    overdue, yes = f", {say.gettext('overdue')}", say.gettext("yes")
+    overdue, yes = ", " + say.gettext("overdue"), say.gettext("yes")
     for section in st.sections:
         title = say.text(section.title)
         for item in section.items:
             milestones = "\n".join(
                 f"{m.due_date} {m.title} ({m.state}{overdue if m.overdue else ''})" for m in item.milestones
             )
+            parts = roll_up_parts(item, say)
             for o in item.owners:
                 yield [
                     title,
@@ -117,7 +118,7 @@ def _item_values(st: StockTake, say: Wording) -> Iterator[list[object]]:
                     o.assessment_rationale,
                     o.review_state or "",
                     say.status(item.rolled_up_status),
-                    roll_up_parts(item, say),
+                    parts,
                     say.status(item.previous_status) if st.previous else "",
                     say.gettext(item.change.label) if item.change else "",
                     o.narrative,

@@ -229,9 +229,9 @@ class CycleInfo:
     action_requested: str | None = None
 
     @property
-    def action_text(self) -> str:
-        """What the Committee is asked to do: the cycle's own text, else the default."""
-        return self.action_requested or DEFAULT_ACTION_REQUESTED
+    def action_text(self) -> Message | str:
+        """What the Committee is asked to do: the cycle's own text (as typed), else the default sentence."""
+        return self.action_requested or Message(DEFAULT_ACTION_REQUESTED)
 
     @property
     def title(self) -> str:

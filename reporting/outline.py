@@ -15,7 +15,6 @@ from functools import cache, lru_cache
 
 from domain.language import ENGLISH, N_, Message, Words, plural_message
 from domain.stocktake import (
-    DEFAULT_ACTION_REQUESTED,
     ItemReport,
     OwnerPart,
     StockTake,
@@ -233,7 +232,7 @@ def outline(st: StockTake, words: Wording) -> tuple[Part, ...]:
         (
             "action",
             N_("Action requested of the Committee"),
-            [st.cycle.action_requested or Message(DEFAULT_ACTION_REQUESTED)],
+            [st.cycle.action_text],
         ),
     ]
     if previous is None:  # a first stock-take has nothing newly completed nor changed to show

@@ -15,6 +15,7 @@ from docx import Document
 from db.unit_of_work import SqlUnitOfWork
 from domain.figures import figure_labels
 from domain.language import ENGLISH
+from domain.model import Recommendation
 from domain.stocktake import StockTake
 from notifications.i18n import translator
 from reporting.docx import render_docx
@@ -30,8 +31,14 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])  # the words do not 
 
 
 def _stocktakes(uow: SqlUnitOfWork) -> dict[str, StockTake]:
-    """The HLCP 28 stock-take as each language's report has it, dated 1 December 2026."""
-    build_two_cycles(uow)
+    """The HLCP 28 stock-take as each language's report has it, dated 1 December 2026 (SR1.i's text
+    imported in French too)."""
+    ids = build_two_cycles(uow)
+    with uow:
+        recommendation = uow.session.get(Recommendation, ids["SR1.i"])
+        assert recommendation is not None
+        recommendation.translations = {"fr": "Recommandation SR1.i : faire la chose."}
+        uow.commit()
     set_document(uow, CURRENT, document_date=date(2026, 12, 1), symbol="CEB/2026/HLCP-28/CRP.1")
     with uow:
         return {
@@ -82,6 +89,16 @@ def test_the_french_markdown_has_french_headings_sentences_dates_and_status_labe
     assert "10 mars 2026\u00a0: Achevé." in markdown
     for english in ("Executive summary", "Status:", "No answer", "March", "Annex I.", "(lead)", "newly"):
         assert english not in markdown
+
+
+def test_a_recommendation_imported_in_french_too_is_quoted_in_french_and_the_others_as_written(
+    backend: str, reports: dict[str, StockTake]
+) -> None:
+    french = render_markdown(reports["fr"], translator("fr"))
+
+    assert "### SR1.i Recommandation SR1.i : faire la chose." in french
+    assert "### SR1.ii.a Recommendation SR1.ii.a: do the thing." in french
+    assert "### SR1.i Recommendation SR1.i: do the thing." in render_markdown(reports["en"])
 
 
 def test_the_french_status_table_counts_what_the_english_one_counts(

@@ -62,7 +62,7 @@ lint: $(STAMP)
 # the French and Spanish catalogues (.po) updated from it; translate what is new (docs/translating.md).
 # pybabel skips folders whose name starts with _ : the e-mails' shared templates are named one by one.
 translations: $(STAMP)
-	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output --omit-header --width=110 \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k plural_message:1,2 --no-location --sort-output --omit-header --width=110 \
 		-o notifications/locales/followup.pot . $(wildcard templates/email/_base/*)
 	$(BIN)/pybabel -q update -i notifications/locales/followup.pot -d notifications/locales -D followup \
 		--no-fuzzy-matching --ignore-obsolete --width=110

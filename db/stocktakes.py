@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from db import tables
 from db.evidence import packed_files, unpack
 from db.reads import closed_query, latest_before
-from domain.model import Answering, StockTakeCycle
+from domain.language import Language
+from domain.model import Answering, StockTakeCycle, text_in
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, assemble_stocktake
 
 
@@ -49,20 +50,33 @@ class Stocktakes:
         record = namedtuple("Record", list(result.keys()))  # type: ignore[misc]  # fields known at run time
         return list(map(record._make, result.all()))
 
-    def of_cycle(self, cycle: StockTakeCycle, today: date) -> StockTake:
-        """The stock-take of `cycle` as of `today`, compared with the previous cycle."""
+    def of_cycle(self, cycle: StockTakeCycle, today: date, language: str = Language.EN) -> StockTake:
+        """The stock-take of `cycle` as of `today`, compared with the previous cycle.
+
+        Running text names an agency with its article in English ("the World Bank"); other languages
+        name it as the registry does (the article is English's), as the e-mails do. A recommendation's
+        text is its translation in `language` when it has one.
+        """
         previous = self.previous_cycle(cycle)
         items_t, updates_t = tables.cycle_items, tables.status_updates
         in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
 
         items = self._records(select(items_t).where(items_t.c.cycle_id == cycle.id))
-        recommendations = self._records(
-            select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
-        )
+        recommendations = [
+            # Quoted in `language` when imported in it too; else as the report wrote it.
+            r._replace(text=text_in(r.text, r.translations, language)) if r.translations else r
+            for r in self._records(
+                select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
+            )
+        ]
         a = tables.agencies.c
         agencies = self.session.execute(select(a.code, a.name, a.short_name, a.article, a.answers)).all()
         names = {row.code: row.name for row in agencies}
-        display = {row.code: f"{row.article} {row.short_name or row.name}".strip() for row in agencies}
+        article = language == Language.EN
+        display = {
+            row.code: f"{row.article if article else ''} {row.short_name or row.name}".strip()
+            for row in agencies
+        }
         by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
         u = updates_t.c
         # The columns the report shows: not the milestones reported (JSON decoded per row for nothing).

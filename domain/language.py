@@ -3,7 +3,9 @@
 Pure: which languages exist and how a code is checked. A `Message` is a sentence whose values are
 kept apart from its words, so that the portal or an e-mail shows it in the reader's language (its
 English wording is the catalogue's msgid); `str()` gives the English. `N_` marks a fixed sentence
-for the catalogue (`pybabel extract` reads it) without translating it here.
+for the catalogue (`pybabel extract` reads it) without translating it here; `plural_message` makes a
+sentence that agrees with a count (gettext's ngettext). `Words` is what a document needs of the
+language it is written in (the secretariat's, for the stock-take); `ENGLISH` is English's own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 from domain.dates import long_date
 from domain.errors import ValidationError
@@ -60,11 +63,65 @@ class Message:
 
     msgid: str
     values: Mapping[str, object] = field(default_factory=dict)
+    plural: str = ""
+    """The plural wording, when the sentence agrees with its `num` value (ngettext's msgid_plural)."""
 
     def __str__(self) -> str:
+        wording = self.plural if self.plural and self.values["num"] != 1 else self.msgid
         if not self.values:
-            return self.msgid
-        return self.msgid % {name: _english(value) for name, value in self.values.items()}
+            return wording
+        return wording % {name: _english(value) for name, value in self.values.items()}
+
+
+def plural_message(singular: str, plural: str, num: int, **values: object) -> Message:
+    """A sentence whose wording agrees with `num` ("1 recommendation is", "3 recommendations are")."""
+    return Message(singular, {"num": num, **values}, plural)
+
+
+class Words(Protocol):
+    """A language a document is written in: its sentences, labels and dates."""
+
+    @property
+    def language(self) -> Language:
+        """Which language it is."""
+        ...
+
+    def gettext(self, message: str) -> str:
+        """A fixed sentence or label (an English msgid) in this language."""
+        ...
+
+    def text(self, message: Message | str) -> str:
+        """A sentence in this language, its values formatted for it."""
+        ...
+
+    def long_date(self, day: date) -> str:
+        """A day as this language writes it in running text."""
+        ...
+
+    def __hash__(self) -> int:
+        """Hashable: a document's words are cached per language."""
+        ...
+
+
+class English:
+    """English's own words: the msgids themselves, dates as `domain.dates.long_date` writes them."""
+
+    language = Language.EN
+
+    def gettext(self, message: str) -> str:
+        """The message itself."""
+        return message
+
+    def text(self, message: Message | str) -> str:
+        """The sentence in English."""
+        return str(message)
+
+    def long_date(self, day: date) -> str:
+        """26 March 2027."""
+        return long_date(day)
+
+
+ENGLISH = English()
 
 
 def _english(value: object) -> str:

@@ -297,8 +297,9 @@ class OutboxRepository(Protocol):
 class StocktakeRepository(Protocol):
     """Each cycle's stock-take, read whole."""
 
-    def of_cycle(self, cycle: StockTakeCycle, today: date) -> StockTake:
-        """The stock-take of `cycle` as of `today`, compared with the previous cycle."""
+    def of_cycle(self, cycle: StockTakeCycle, today: date, language: str = "en") -> StockTake:
+        """The stock-take of `cycle` as of `today`, compared with the previous cycle; agencies named in
+        running text as `language` names them."""
         ...
 
 

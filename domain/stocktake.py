@@ -3,7 +3,8 @@
 Everything here is pure: the service hands in plain records (recommendations, the cycle's items,
 this and the previous cycle's answers, milestones) and `today`; renderers only format the result.
 The figures (`domain.figures`), the executive summary's sentences and the key highlights are
-made here, once, so every format says the same thing.
+made here, once, so every format says the same thing: as `Message`s, which each format writes in the
+secretariat's language (`domain.language.Words`); `str()` of one is its English.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 from domain.evidence import StoredFile
 from domain.figures import StocktakeFigures, percent
+from domain.language import N_, Message, Words, plural_message
 from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import (
     Channel,
@@ -24,7 +26,7 @@ from domain.model import (
     OwnerRole,
     RecommendationKind,
     ReportedStatus,
-    agenda_heading,
+    agenda_heading_said,
     milestone_overdue,
 )
 from domain.policies import PartsTally, request_overdue, roll_up
@@ -32,7 +34,7 @@ from domain.policies import PartsTally, request_overdue, roll_up
 __all__ = ["StocktakeFigures", "percent"]  # re-exported: renderers import the report's vocabulary here
 
 NO_ANSWER = "no_answer"
-NO_ANSWER_LABEL = "No answer"
+NO_ANSWER_LABEL = N_("No answer")
 
 # The order statuses are counted and charted in: finished first, then active, then stuck.
 STATUS_ORDER: tuple[str, ...] = (
@@ -51,7 +53,7 @@ REPORTED_STATES = frozenset({ReviewState.SUBMITTED, ReviewState.RETURNED, Review
 
 @cache  # a handful of values, asked for once per cell of every format
 def status_label(status: str | None) -> str:
-    """Human label of a status value, "No answer" for None."""
+    """Human label of a status value, "No answer" for None (English: a msgid of the catalogue)."""
     if status is None or status == NO_ANSWER:
         return NO_ANSWER_LABEL
     return ReportedStatus(status).label
@@ -68,6 +70,35 @@ class Change(LabelledEnum):
     UNCHANGED = "unchanged"
     FIRST_REPORT = "first_report"
     NOT_REPORTED = "not_reported"
+
+
+# The labels of the changes, as the translation catalogue knows them (`Change.label`).
+CHANGE_LABELS = (N_("Changed"), N_("Unchanged"), N_("First report"), N_("Not reported"))
+
+# A status in running text, as a recommendation is said to be: "reported A1.2 as completed".
+STATUS_WORDS = {
+    ReportedStatus.NOT_STARTED: N_("not started"),
+    ReportedStatus.IN_PROGRESS: N_("in progress"),
+    ReportedStatus.COMPLETED: N_("completed"),
+    ReportedStatus.ONGOING: N_("ongoing"),
+    ReportedStatus.BLOCKED: N_("blocked"),
+    ReportedStatus.NO_LONGER_APPLICABLE: N_("no longer applicable"),
+    NO_ANSWER: N_("no answer"),
+}
+
+
+def status_count(status: str, num: int) -> Message:
+    """ "3 completed": how many reported recommendations have a status, agreeing with the count."""
+    return {
+        ReportedStatus.NOT_STARTED: lambda: plural_message("%(num)s not started", "%(num)s not started", num),
+        ReportedStatus.IN_PROGRESS: lambda: plural_message("%(num)s in progress", "%(num)s in progress", num),
+        ReportedStatus.COMPLETED: lambda: plural_message("%(num)s completed", "%(num)s completed", num),
+        ReportedStatus.ONGOING: lambda: plural_message("%(num)s ongoing", "%(num)s ongoing", num),
+        ReportedStatus.BLOCKED: lambda: plural_message("%(num)s blocked", "%(num)s blocked", num),
+        ReportedStatus.NO_LONGER_APPLICABLE: lambda: plural_message(
+            "%(num)s no longer applicable", "%(num)s no longer applicable", num
+        ),
+    }[ReportedStatus(status)]()
 
 
 _Owner = TypeVar("_Owner")
@@ -165,18 +196,20 @@ class ClosedItem:
 
     @property
     def how_label(self) -> str:
-        """ "Implemented", "Closed", "Overtaken by events"."""
-        return "Overtaken by events" if self.how == "overtaken" else self.how.capitalize()
+        """ "Implemented", "Closed", "Overtaken by events" (a msgid of the catalogue)."""
+        return {"implemented": N_("Implemented"), "overtaken": N_("Overtaken by events")}.get(
+            self.how, N_("Closed")
+        )
 
 
 # What the evidence annex says before its table, in every format.
-EVIDENCE_ANNEX = (
+EVIDENCE_ANNEX = N_(
     "The files agencies attached to their answers, with the first digits of each file's SHA-256, which "
     "tells a copy from a changed file. The secretariat holds them; those it made public are in the "
     "published record."
 )
 
-DEFAULT_ACTION_REQUESTED = (
+DEFAULT_ACTION_REQUESTED = N_(
     "The Committee may wish to take note of the present stock-take of follow-up action and "
     "provide guidance on the recommendations that are blocked, overdue or not yet reported on."
 )
@@ -196,9 +229,9 @@ class CycleInfo:
     action_requested: str | None = None
 
     @property
-    def action_text(self) -> str:
-        """What the Committee is asked to do: the cycle's own text, else the default."""
-        return self.action_requested or DEFAULT_ACTION_REQUESTED
+    def action_text(self) -> Message | str:
+        """What the Committee is asked to do: the cycle's own text (as typed), else the default sentence."""
+        return self.action_requested or Message(DEFAULT_ACTION_REQUESTED)
 
     @property
     def title(self) -> str:
@@ -234,11 +267,10 @@ class OwnerPart:
         return self.channel == Channel.SECRETARIAT
 
     @property
-    def how_answered(self) -> str:
-        """What the report says beside the status: a confirmation, or the secretariat answering."""
-        notes = ["no change since last time"] if self.no_change else []
-        notes += ["answered by the secretariat"] if self.by_secretariat else []
-        return f" ({'; '.join(notes)})" if notes else ""
+    def answer_notes(self) -> tuple[str, ...]:
+        """What the report says beside the status: a confirmation, the secretariat answering (msgids)."""
+        notes = (N_("no change since last time"),) if self.no_change else ()
+        return notes + ((N_("answered by the secretariat"),) if self.by_secretariat else ())
 
     @property
     def answered(self) -> bool:
@@ -273,14 +305,24 @@ class MilestoneLine:
     owner: str = ""  # its agency's name in running text
 
     @property
-    def shown_state(self) -> str:
+    def shown_state(self) -> Message:
         """Its life in words: "done on 14 November 2014", "dropped (why)", "planned (rescheduled: why)"."""
         if self.state == MilestoneState.DONE:
-            return f"done on {long_date(self.done_on)}" if self.done_on else "done"
+            return (
+                Message(N_("done on %(date)s"), {"date": self.done_on})
+                if self.done_on
+                else Message(N_("done"))
+            )
         if self.state == MilestoneState.CANCELLED:
-            return f"dropped ({self.note})" if self.note else "dropped"
-        state = "overdue" if self.overdue else "planned"
-        return f"{state} (rescheduled: {self.note})" if self.note else state
+            return (
+                Message(N_("dropped (%(why)s)"), {"why": self.note}) if self.note else Message(N_("dropped"))
+            )
+        state = Message(N_("overdue") if self.overdue else N_("planned"))
+        return (
+            Message(N_("%(state)s (rescheduled: %(why)s)"), {"state": state, "why": self.note})
+            if self.note
+            else state
+        )
 
 
 @dataclass(frozen=True)
@@ -371,22 +413,15 @@ class ItemReport:
         """Every owner's evidence files, lead's first."""
         return tuple(f for o in self.owners for f in o.files)
 
-    @_cached
-    def roll_up_parts(self) -> str:
-        """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
-        return "; ".join(
-            f"{o.agency_code}{' (lead)' if o.is_lead else ''}: {status_label(o.effective_status)}"
-            for o in self.owners
-        )
-
 
 @dataclass(frozen=True)
 class Section:
     """One agenda point (or the strategic recommendations), in the source report's order."""
 
     key: str
-    title: str
+    title: Message
     items: tuple[ItemReport, ...]
+    label: Message  # the title in a chart or a table's row: "Agenda point 3", "Strategic"
 
     def status_counts(self) -> dict[str, int]:
         """Rolled-up status counts, every status in STATUS_ORDER present (zeros included)."""
@@ -424,36 +459,49 @@ class Highlight:
     agency: str = ""  # its name in running text
 
     @property
-    def text(self) -> str:
+    def text(self) -> Message:
         """ "UNICEF reported A1.2 as completed (was in progress): “...”"."""
-        was = f" (was {status_label(self.previous_status).lower()})" if self.previous_status else ""
-        quoted = f": \u201c{self.quote}\u201d" if self.quote else ""
-        who = self.agency or self.agency_code
-        return f"{who} reported {self.code} as {status_label(self.status).lower()}{was}{quoted}"
+        values: dict[str, object] = {
+            "agency": self.agency or self.agency_code,
+            "code": self.code,
+            "status": Message(STATUS_WORDS[self.status]),
+            "quote": self.quote,
+        }
+        if self.previous_status:
+            values["previous"] = Message(STATUS_WORDS[self.previous_status])
+            if self.quote:
+                return Message(
+                    N_("%(agency)s reported %(code)s as %(status)s (was %(previous)s): “%(quote)s”"), values
+                )
+            return Message(N_("%(agency)s reported %(code)s as %(status)s (was %(previous)s)"), values)
+        if self.quote:
+            return Message(N_("%(agency)s reported %(code)s as %(status)s: “%(quote)s”"), values)
+        return Message(N_("%(agency)s reported %(code)s as %(status)s"), values)
 
 
 @dataclass(frozen=True)
 class KeyHighlights:
     """The key highlights of one agenda point: what its agencies reported as changed."""
 
-    section_title: str
+    section_title: Message
     highlights: tuple[Highlight, ...]
     more: int
 
-    @property
-    def text(self) -> str:
+    def text(self, words: Words) -> str:
         """The paragraph: the agenda point, then each agency's report, then how many more."""
-        body = "; ".join(h.text for h in self.highlights)
-        verb = "is" if self.more == 1 else "are"
-        tail = f" {plural(self.more, 'further change')} {verb} shown below." if self.more else ""
-        return f"{self.section_title}. {body}.{tail}"
+        body = "; ".join(words.text(h.text) for h in self.highlights)
+        more = plural_message(
+            "%(num)s further change is shown below.", "%(num)s further changes are shown below.", self.more
+        )
+        tail = f" {words.text(more)}" if self.more else ""
+        return f"{words.text(self.section_title)}. {body}.{tail}"
 
 
 @dataclass(frozen=True)
 class StockTake:
     """The whole stock-take report of one cycle, ready to render (its lists of items made once)."""
 
-    title: str
+    title: Message
     source_titles: tuple[str, ...]
     cycle: CycleInfo
     previous: CycleInfo | None
@@ -461,9 +509,9 @@ class StockTake:
     sections: tuple[Section, ...]
     agencies: tuple[AgencyResponse, ...]
     figures: StocktakeFigures
-    sentences: tuple[str, ...]
+    sentences: tuple[Message, ...]
     highlights: tuple[KeyHighlights, ...] = field(default=())
-    method: tuple[str, ...] = field(default=())
+    method: tuple[Message, ...] = field(default=())
     closed: tuple[ClosedItem, ...] = field(default=())
 
     @_cached
@@ -524,9 +572,9 @@ class StockTake:
                 codes[lead.agency_code].append(item.code)
         return sorted(((by_code[c], codes[c]) for c in codes), key=lambda pair: (-len(pair[1]), pair[0].code))
 
-    def status_by_section(self) -> list[tuple[str, dict[str, int]]]:
+    def status_by_section(self) -> list[tuple[Section, dict[str, int]]]:
         """The numbers behind the status table and the stacked-bar chart."""
-        return [(section.title, section.status_counts()) for section in self.sections]
+        return [(section, section.status_counts()) for section in self.sections]
 
     def response_by_agency(self) -> list[tuple[str, int]]:
         """The numbers behind the response-rate table and chart: (agency code, percent)."""
@@ -548,11 +596,6 @@ def condense(text: str, limit: int) -> str:
         return first
     cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:")
     return cut + "\u2026"
-
-
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """ "1 recommendation", "3 recommendations"."""
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
 def _part(
@@ -656,11 +699,15 @@ def _section_key(rec: RecommendationRecord) -> tuple[int, int, str]:
     return (1, rec.agenda_point, f"point-{rec.agenda_point}")
 
 
-def _section_title(rec: RecommendationRecord) -> str:
+def _section_title(rec: RecommendationRecord) -> tuple[Message, Message]:
+    """The section's heading and its short label ("Agenda point 3", "Strategic") for charts and tables."""
     # The one heading rule; a strategic item is grouped with the strategic ones (`_section_key`)
     # whatever its agenda point, so its heading says so too.
     point = None if rec.kind == RecommendationKind.STRATEGIC else rec.agenda_point
-    return agenda_heading(rec.kind, point, rec.agenda_title)
+    heading = agenda_heading_said(rec.kind, point, rec.agenda_title)
+    if rec.kind == RecommendationKind.STRATEGIC:
+        return heading, Message(N_("Strategic"))
+    return heading, agenda_heading_said(rec.kind, point, None)
 
 
 def assemble_stocktake(
@@ -701,7 +748,7 @@ def assemble_stocktake(
     for milestone in milestones:
         milestones_of[milestone.recommendation_id].append(milestone)
 
-    grouped: dict[tuple[int, int, str], tuple[str, list[ItemReport]]] = {}
+    grouped: dict[tuple[int, int, str], tuple[Message, Message, list[ItemReport]]] = {}
     ordered = sorted(
         (r for r in recommendations if r.id in owners_of),
         key=lambda r: (_section_key(r), r.source, r.position, r.code),
@@ -757,11 +804,11 @@ def assemble_stocktake(
             change=change,
             newly_overdue=bool(newly_overdue),
         )
-        grouped.setdefault(_section_key(rec), (_section_title(rec), []))[1].append(report)
+        grouped.setdefault(_section_key(rec), (*_section_title(rec), []))[2].append(report)
 
     sections = tuple(
-        Section(key=key[2], title=title, items=tuple(reports))
-        for key, (title, reports) in sorted(grouped.items())
+        Section(key=key[2], title=title, items=tuple(reports), label=label)
+        for key, (title, label, reports) in sorted(grouped.items())
     )
     agencies = _agency_responses(
         sections, agency_names, shown, answered_by_secretariat, cycle=cycle, today=today
@@ -769,7 +816,7 @@ def assemble_stocktake(
     all_items = [item for section in sections for item in section.items]
     figures = compute_figures(all_items, agencies, compared=previous is not None, closed=len(closed))
     return StockTake(
-        title=f"Stock-take of follow-up action: {cycle.title}",
+        title=Message(N_("Stock-take of follow-up action: %(cycle)s"), {"cycle": cycle.title}),
         source_titles=tuple(source_titles),
         cycle=cycle,
         previous=previous,
@@ -974,10 +1021,11 @@ def agency_responses(
     )
 
 
-def _join(phrases: Sequence[str]) -> str:
+def _join(phrases: Sequence[object]) -> object:
+    """ "A, B and C" (a list in running text, as each language closes it)."""
     if len(phrases) <= 1:
-        return "".join(phrases)
-    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+        return "".join(map(str, phrases)) if not phrases else phrases[0]
+    return Message(N_("%(items)s and %(last)s"), {"items": tuple(phrases[:-1]), "last": phrases[-1]})
 
 
 def executive_summary(
@@ -986,97 +1034,218 @@ def executive_summary(
     *,
     cycle: CycleInfo,
     previous: CycleInfo | None,
-) -> tuple[str, ...]:
+) -> tuple[Message, ...]:
     """The summary's sentences, every number read from `figures` (and named as it is there)."""
     f = figures
     if not f.items:
-        return (f"No recommendation was part of the {cycle.title} stock-take.",)
+        return (
+            Message(N_("No recommendation was part of the %(cycle)s stock-take."), {"cycle": cycle.title}),
+        )
     sentences = [
-        f"The lead agency reported on {f.reported} of {plural(f.items, 'recommendation')} "
-        f"({f.reported_rate}%); contributing agencies answered {f.contributor_parts_answered} "
-        f"of their {plural(f.contributor_parts, 'part')}."
+        Message(
+            N_(
+                "The lead agency reported on %(reported)s of %(items)s (%(rate)s%%); contributing agencies "
+                "answered %(answered)s of their %(parts)s."
+            ),
+            {
+                "reported": f.reported,
+                "items": recommendations(f.items),
+                "rate": f.reported_rate,
+                "answered": f.contributor_parts_answered,
+                "parts": plural_message("%(num)s part", "%(num)s parts", f.contributor_parts),
+            },
+        )
     ]
     if previous is None:
-        sentences.append("This is the first stock-take, so there is no earlier cycle to compare.")
-    else:
         sentences.append(
-            f"Since {previous.title}, {plural(f.changed, 'recommendation')} changed status "
-            f"({f.newly_completed} newly completed, {f.newly_blocked} newly blocked), "
-            f"{f.unchanged} {'is' if f.unchanged == 1 else 'are'} unchanged, "
-            f"{f.first_report} {'was' if f.first_report == 1 else 'were'} reported for the first time "
-            f"and {f.not_reported} {'was' if f.not_reported == 1 else 'were'} not reported on by their lead."
+            Message(N_("This is the first stock-take, so there is no earlier cycle to compare."))
+        )
+    else:
+        changed = plural_message(
+            "%(num)s recommendation changed status", "%(num)s recommendations changed status", f.changed
+        )
+        sentences.append(
+            Message(
+                N_(
+                    "Since %(previous)s, %(changed)s (%(completed)s newly completed, %(blocked)s newly "
+                    "blocked), %(unchanged)s, %(first)s and %(unreported)s."
+                ),
+                {
+                    "previous": previous.title,
+                    "changed": changed,
+                    "completed": f.newly_completed,
+                    "blocked": f.newly_blocked,
+                    "unchanged": plural_message("%(num)s is unchanged", "%(num)s are unchanged", f.unchanged),
+                    "first": plural_message(
+                        "%(num)s was reported for the first time",
+                        "%(num)s were reported for the first time",
+                        f.first_report,
+                    ),
+                    "unreported": plural_message(
+                        "%(num)s was not reported on by their lead",
+                        "%(num)s were not reported on by their lead",
+                        f.not_reported,
+                    ),
+                },
+            )
         )
     counted = [
-        f"{count} {status_label(status).lower()}"
+        status_count(status, count)
         for status, count in f.status_counts.items()
         if count and status != NO_ANSWER
     ]
     if counted:
-        sentences.append(f"Of the reported recommendations, {_join(counted)}.")
+        sentences.append(
+            Message(N_("Of the reported recommendations, %(counts)s."), {"counts": _join(counted)})
+        )
     if f.confirmed:
         sentences.append(
-            f"{plural(f.confirmed, 'recommendation')} {'was' if f.confirmed == 1 else 'were'} confirmed "
-            f"with no change since last time; {f.with_news} came with news of what changed."
+            plural_message(
+                "%(num)s recommendation was confirmed with no change since last time; %(news)s came with "
+                "news of what changed.",
+                "%(num)s recommendations were confirmed with no change since last time; %(news)s came with "
+                "news of what changed.",
+                f.confirmed,
+                news=f.with_news,
+            )
         )
     silent = [a.display or a.code for a in agencies if not a.items_answered and not a.by_secretariat]
-    named = f" ({_join(silent)})" if 0 < len(silent) <= 5 else ""
+    if 0 < len(silent) <= 5:
+        said = plural_message(
+            "%(num)s did not answer at all (%(names)s)",
+            "%(num)s did not answer at all (%(names)s)",
+            len(silent),
+            names=_join(silent),
+        )
+    else:
+        said = plural_message("%(num)s did not answer at all", "%(num)s did not answer at all", len(silent))
     sentences.append(
-        f"{f.agencies_answered} of {plural(f.agencies, 'agency', 'agencies')} answered, "
-        f"{f.agencies_answered_in_full} of them in full; {len(silent)} did not answer at all{named}; "
-        f"{plural(f.overdue_requests, 'request')} {'is' if f.overdue_requests == 1 else 'are'} overdue "
-        f"after the reply deadline of {long_date(cycle.deadline)}."
+        Message(
+            N_(
+                "%(answered)s of %(agencies)s answered, %(in_full)s of them in full; %(silent)s; "
+                "%(requests)s after the reply deadline of %(deadline)s."
+            ),
+            {
+                "answered": f.agencies_answered,
+                "agencies": plural_message("%(num)s agency", "%(num)s agencies", f.agencies),
+                "in_full": f.agencies_answered_in_full,
+                "silent": said,
+                "requests": plural_message(
+                    "%(num)s request is overdue", "%(num)s requests are overdue", f.overdue_requests
+                ),
+                "deadline": cycle.deadline,
+            },
+        )
     )
-    sentences.append(
-        f"{plural(f.overdue_milestones, 'milestone')} {'is' if f.overdue_milestones == 1 else 'are'} "
-        f"overdue across {plural(f.items_with_overdue_milestones, 'recommendation')}."
-    )
+    sentences.append(overdue_milestones_said(f))
     secretariat = [a.display or a.code for a in agencies if a.by_secretariat]
     if secretariat:
         sentences.append(
-            f"The secretariat reported on the items of {_join(secretariat)} itself; "
-            f"{'it is' if len(secretariat) == 1 else 'they are'} not counted among the agencies asked."
+            plural_message(
+                "The secretariat reported on the items of %(bodies)s itself; it is not counted among the "
+                "agencies asked.",
+                "The secretariat reported on the items of %(bodies)s itself; they are not counted among the "
+                "agencies asked.",
+                len(secretariat),
+                bodies=_join(secretariat),
+            )
         )
     if f.closed:
-        one = f.closed == 1
         sentences.append(
-            f"{plural(f.closed, 'recommendation')} {'has' if one else 'have'} been closed by the secretariat "
-            f"and no longer {'forms' if one else 'form'} part of the requests; "
-            f"{'it is' if one else 'they are'} listed apart."
+            plural_message(
+                "%(num)s recommendation has been closed by the secretariat and no longer forms part of the "
+                "requests; it is listed apart.",
+                "%(num)s recommendations have been closed by the secretariat and no longer form part of the "
+                "requests; they are listed apart.",
+                f.closed,
+            )
         )
     if f.disagreements:
         sentences.append(
-            f"The secretariat assessed {plural(f.disagreements, 'answer')} differently from the "
-            f"agency's own status; both are shown side by side."
+            Message(
+                N_(
+                    "The secretariat assessed %(answers)s differently from the agency's own status; both "
+                    "are shown side by side."
+                ),
+                {"answers": answers(f.disagreements)},
+            )
         )
     return tuple(sentences)
 
 
-def method_text(*, cycle: CycleInfo, previous: CycleInfo | None, today: date) -> tuple[str, ...]:
+def recommendations(count: int) -> Message:
+    """ "1 recommendation", "3 recommendations"."""
+    return plural_message("%(num)s recommendation", "%(num)s recommendations", count)
+
+
+def answers(count: int) -> Message:
+    """ "1 answer", "3 answers"."""
+    return plural_message("%(num)s answer", "%(num)s answers", count)
+
+
+def overdue_milestones_said(f: StocktakeFigures) -> Message:
+    """ "3 milestones are overdue across 2 recommendations." (the summary's and its part's sentence)."""
+    return plural_message(
+        "%(num)s milestone is overdue across %(items)s.",
+        "%(num)s milestones are overdue across %(items)s.",
+        f.overdue_milestones,
+        items=recommendations(f.items_with_overdue_milestones),
+    )
+
+
+def method_text(*, cycle: CycleInfo, previous: CycleInfo | None, today: date) -> tuple[Message, ...]:
     """How the report's statuses, roll-ups, changes and overdue marks are computed."""
-    statuses = ", ".join(status_label(s) for s in STATUS_ORDER if s != NO_ANSWER)
+    statuses = tuple(Message(status_label(s)) for s in STATUS_ORDER if s != NO_ANSWER)
     comparison = (
-        f"Changes compare this cycle with {previous.title}, the latest cycle launched before it."
+        Message(
+            N_("Changes compare this cycle with %(previous)s, the latest cycle launched before it."),
+            {"previous": previous.title},
+        )
         if previous
-        else "This is the first stock-take cycle, so no change since a previous cycle is shown."
+        else Message(N_("This is the first stock-take cycle, so no change since a previous cycle is shown."))
     )
     return (
-        f"Statuses: {statuses}. Each owner reports its own status for its part of a recommendation; "
-        "only answers submitted to the secretariat count (drafts do not).",
-        "Assessed status: when the secretariat reviews an answer it may set its own status with a "
-        "rationale. Where it differs from the owner's self-reported status, both are shown and the "
-        "item is flagged as a disagreement. Counts and roll-ups use the assessed status where there is one.",
-        "Roll-up: a recommendation is Completed only when every owner's part is completed or no longer "
-        "applicable; No longer applicable when all parts are; otherwise it takes the lead owner's "
-        "status (or the first answering owner's when the lead has not answered), and a finished lead "
-        "with an unfinished contributor counts as In progress.",
-        comparison + " A recommendation is reported when its lead agency answered (contributors' parts "
-        "are counted apart). Each recommendation falls in one category: changed (reported now and "
-        "before, with another status; newly completed and newly blocked are changes), unchanged, "
-        "reported for the first time, or not reported (its lead did not answer). An answer of "
-        "\u201cNo change since last time\u201d confirms the previous status without new text: it is "
-        "counted as a confirmation, not as news.",
-        f"Overdue milestones: a milestone is overdue when its due date is before {long_date(today)} "
-        "(the date this report was produced) and it is neither done nor dropped. Overdue requests: "
-        "an agency's request is overdue when some of its items are still unanswered after the reply "
-        f"deadline, {long_date(cycle.deadline)}. The two are counted apart, never as one number.",
+        Message(
+            N_(
+                "Statuses: %(statuses)s. Each owner reports its own status for its part of a recommendation; "
+                "only answers submitted to the secretariat count (drafts do not)."
+            ),
+            {"statuses": statuses},
+        ),
+        Message(
+            N_(
+                "Assessed status: when the secretariat reviews an answer it may set its own status with a "
+                "rationale. Where it differs from the owner's self-reported status, both are shown and the "
+                "item is flagged as a disagreement. Counts and roll-ups use the assessed status where there "
+                "is one."
+            )
+        ),
+        Message(
+            N_(
+                "Roll-up: a recommendation is Completed only when every owner's part is completed or no "
+                "longer applicable; No longer applicable when all parts are; otherwise it takes the lead "
+                "owner's status (or the first answering owner's when the lead has not answered), and a "
+                "finished lead with an unfinished contributor counts as In progress."
+            )
+        ),
+        Message(
+            N_(
+                "%(comparison)s A recommendation is reported when its lead agency answered (contributors' "
+                "parts are counted apart). Each recommendation falls in one category: changed (reported now "
+                "and before, with another status; newly completed and newly blocked are changes), unchanged, "
+                "reported for the first time, or not reported (its lead did not answer). An answer of "
+                "“No change since last time” confirms the previous status without new text: it is counted "
+                "as a confirmation, not as news."
+            ),
+            {"comparison": comparison},
+        ),
+        Message(
+            N_(
+                "Overdue milestones: a milestone is overdue when its due date is before %(today)s (the date "
+                "this report was produced) and it is neither done nor dropped. Overdue requests: an agency's "
+                "request is overdue when some of its items are still unanswered after the reply deadline, "
+                "%(deadline)s. The two are counted apart, never as one number."
+            ),
+            {"today": today, "deadline": cycle.deadline},
+        ),
     )

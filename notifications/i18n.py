@@ -91,7 +91,11 @@ class Translator:
         """A domain sentence in this language, its values formatted for it (a plain string: looked up)."""
         if isinstance(message, str):
             return self.gettext(message) if message else message
-        wording = self.gettext(message.msgid)
+        count = message.values.get("num")
+        if message.plural and isinstance(count, int):
+            wording = self.translations.ngettext(message.msgid, message.plural, count)
+        else:
+            wording = self.gettext(message.msgid)
         if not message.values:
             return wording
         return wording % {name: self.value(value) for name, value in message.values.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from matplotlib import rc_context
@@ -15,7 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
-from domain.stocktake import STATUS_ORDER, StockTake, status_label
+from domain.language import ENGLISH, N_, Words
+from domain.stocktake import STATUS_ORDER, StockTake
+from reporting.outline import wording
 
 STATUS_COLOURS = {
     "completed": "#2e7d32",
@@ -37,19 +40,15 @@ _STYLE: dict[RcKeyType, Any] = {
 }
 
 
-def short_title(title: str) -> str:
-    """ "Agenda point 3: Eliminate ..." -> "Agenda point 3"; "Strategic recommendations" -> "Strategic"."""
-    return "Strategic" if title.startswith("Strategic") else title.split(":")[0]
-
-
-def status_figure(stocktake: StockTake) -> Figure:
+def status_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
     """Stacked horizontal bars: how many recommendations of each agenda point are in each status."""
+    say = wording(words)
     rows = stocktake.status_by_section()
     with rc_context(_STYLE):
         # 16 cm wide, the text block's width: the fonts print at their size, not scaled down.
         figure = Figure(figsize=(6.3, 1.3 + 0.24 * len(rows)), layout="constrained")
         axes = figure.add_subplot()
-        labels = [short_title(title) for title, _ in rows]
+        labels = [say.text(section.label) for section, _ in rows]
         left = [0] * len(rows)
         for status in STATUS_ORDER:
             values = [counts[status] for _, counts in rows]
@@ -60,7 +59,7 @@ def status_figure(stocktake: StockTake) -> Figure:
                 values,
                 left=left,
                 color=STATUS_COLOURS[status],
-                label=status_label(status),
+                label=say.status(status),
                 gid=status,
             )
             left = [a + b for a, b in zip(left, values, strict=True)]
@@ -70,14 +69,14 @@ def status_figure(stocktake: StockTake) -> Figure:
         axes.set_xlim(0, max(left, default=0) * 1.12 + 1)
         axes.invert_yaxis()  # the report's order, top to bottom
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_xlabel("Recommendations")
+        axes.set_xlabel(say.gettext("Recommendations"))
         if rows:
             figure.legend(loc="outside lower center", ncols=4, frameon=False, fontsize=8)
-        axes.set_title("Status by agenda point (rolled up)", loc="left", fontsize=10)
+        axes.set_title(say.gettext("Status by agenda point (rolled up)"), loc="left", fontsize=10)
     return figure
 
 
-def response_figure(stocktake: StockTake) -> Figure:
+def response_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
     """Horizontal bars: the share of its items each agency reported on.
 
     Its margins are those constrained layout gives, measured on a figure of the few bars whose
@@ -85,16 +84,26 @@ def response_figure(stocktake: StockTake) -> Figure:
     measures every label twice per draw, seconds for a system of 300 agencies, and only these
     decide the margins.
     """
+    say = wording(words)
     asked = [a for a in stocktake.agencies if not a.by_secretariat]  # as response_by_agency
     bars = [
-        (code, rate, f"{a.rate}% ({a.items_answered} of {a.items_asked})")
+        (
+            code,
+            rate,
+            say.say(
+                N_("%(rate)s (%(answered)s of %(asked)s)"),
+                rate=say.percent(a.rate),
+                answered=a.items_answered,
+                asked=a.items_asked,
+            ),
+        )
         for (code, rate), a in zip(stocktake.response_by_agency(), asked, strict=True)
     ]
     furthest = sorted(bars, key=lambda bar: len(bar[0]), reverse=True)[:5]
     furthest += sorted(bars, key=lambda bar: (bar[1], len(bar[2])), reverse=True)[:5]
-    sample = _response_bars(list(dict.fromkeys(furthest)), layout="constrained")
+    sample = _response_bars(list(dict.fromkeys(furthest)), say.gettext, layout="constrained")
     sample.draw_without_rendering()
-    figure = _response_bars(bars, layout=None)
+    figure = _response_bars(bars, say.gettext, layout=None)
     (width, height), box = sample.get_size_inches(), sample.axes[0].get_position()
     full_width, full_height = figure.get_size_inches()
     figure.subplots_adjust(
@@ -106,8 +115,10 @@ def response_figure(stocktake: StockTake) -> Figure:
     return figure
 
 
-def _response_bars(bars: list[tuple[str, int, str]], *, layout: Literal["constrained"] | None) -> Figure:
-    """The response chart of these (code, rate, label) bars."""
+def _response_bars(
+    bars: list[tuple[str, int, str]], _: Callable[[str], str], *, layout: Literal["constrained"] | None
+) -> Figure:
+    """The response chart of these (code, rate, label) bars, its titles in `_`'s language."""
     with rc_context(_STYLE):
         figure = Figure(figsize=(6.3, 1.0 + 0.22 * len(bars)), layout=layout)
         axes = figure.add_subplot()
@@ -119,8 +130,8 @@ def _response_bars(bars: list[tuple[str, int, str]], *, layout: Literal["constra
         axes.set_xticks([0, 25, 50, 75, 100])
         axes.invert_yaxis()
         axes.tick_params(axis="y", labelsize=8)
-        axes.set_xlabel("Share of its items the agency answered (%)")
-        axes.set_title("Response by agency", loc="left", fontsize=10)
+        axes.set_xlabel(_("Share of its items the agency answered (%)"))
+        axes.set_title(_("Response by agency"), loc="left", fontsize=10)
     return figure
 
 

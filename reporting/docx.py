@@ -26,9 +26,10 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
-from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake, long_date, status_label
-from reporting.charts import response_figure, short_title, status_figure, to_png
-from reporting.outline import SECRETARIAT, document_date, heading_lines, outline
+from domain.language import ENGLISH, N_, Words
+from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake
+from reporting.charts import response_figure, status_figure, to_png
+from reporting.outline import SECRETARIAT, Wording, document_date, heading_lines, outline, wording
 from reporting.package import spliced, xml_text
 
 FLAG = "B3261E"  # the colour of disagreements and overdue marks
@@ -39,7 +40,7 @@ CAPITAL_TWIPS = 140  # and of a capital letter or digit (generous: a broken code
 LABEL_TWIPS = 25 * CHAR_TWIPS  # a text cell this wide or narrower is a label, kept on one line
 WANT_MAX_TWIPS = 60 * CHAR_TWIPS  # a column is never widened for more than this on one line
 CELL_MARGIN_TWIPS = 57  # 0.1 cm each side
-_NUMBER = re.compile(r"^-?\d+(%| of \d+)?$")
+_NUMBER = re.compile(r"^-?\d+(\s?%| of \d+)?$")  # French writes 78 %
 
 # WordprocessingML text, built as strings: a run, a paragraph, a table (see `_Writer`).
 Xml = NewType("Xml", str)
@@ -299,106 +300,102 @@ def _drawing(document: DocumentObject, png: bytes, shape_id: int) -> Xml:
     return Xml(etree.tostring(inline, encoding=str))
 
 
-def _heading_block(w: _Writer, st: StockTake) -> None:
+def _heading_block(w: _Writer, st: StockTake, say: Wording) -> None:
     w.paragraph(run(st.cycle.symbol or "", bold=True), style="Heading block", align="right")
-    w.paragraph(run(document_date(st)), style="Heading block", align="right")
-    for number, line in enumerate(heading_lines(st)):
+    w.paragraph(run(document_date(st, say)), style="Heading block", align="right")
+    for number, line in enumerate(heading_lines(st, say)):
         w.paragraph(run(line, bold=number < 2), style="Heading block")
-    w.text(st.title, "Title")
-    w.text("Note by the secretariat", "Subtitle")
+    w.text(say.text(st.title), "Title")
+    w.text(say.gettext("Note by the secretariat"), "Subtitle")
 
 
-def _item(w: _Writer, st: StockTake, item: ItemReport) -> None:
+def _item(w: _Writer, item: ItemReport, say: Wording) -> None:
     w.heading(f"{item.code}  {item.short_title}", 3)
-    was = ""
-    if item.change is not None:
-        was = f" (was {status_label(item.previous_status)}; {item.change.label.lower()}"
-        was += ", newly overdue)" if item.newly_overdue else ")"
-    flags = [run("Status: "), run(status_label(item.status_key), bold=True), run(was)]
+    was = f" {say.change_note(item)}" if item.change is not None else ""
+    flags = [run(say.gettext("Status:") + " "), run(say.status(item.status_key), bold=True), run(was)]
     if item.disagreement:
-        flags.append(run("  assessment differs", bold=True, colour=FLAG))
+        flags.append(run("  " + say.gettext("assessment differs"), bold=True, colour=FLAG))
     w.paragraph(*flags)
     if item.text_beyond_title:
         w.text(item.text, "Quote")
     for o in item.owners:
-        role = " (lead)" if o.is_lead else ""
         if not o.answered:
-            w.paragraph(run(f"{o.display}{role}: no answer.", bold=True))
+            w.paragraph(run(say.answer_line(o, o.display), bold=True))
             continue
-        own = f" (agency: {status_label(o.reported_status)})" if o.disagrees else ""
-        status = f"{status_label(o.effective_status)}{own}{o.how_answered}"
-        who = f"{o.display}{role}, {long_date(o.reported_on)}: {status}. "
-        runs = [run(who, bold=True), run(o.narrative)]
+        runs = [run(f"{say.answer_line(o, o.display)} ", bold=True), run(o.narrative)]
         if o.obstacle:
-            runs.append(run(f"\nObstacle: {o.obstacle}"))
+            runs.append(run("\n" + say.gettext("Obstacle:") + f" {o.obstacle}"))
         if o.assessment_rationale:
-            runs.append(run(f"\nSecretariat: {o.assessment_rationale}"))
+            runs.append(run("\n" + say.gettext("Secretariat:") + f" {o.assessment_rationale}"))
         w.paragraph(*runs)
     if item.milestones:
-        runs = [run("Milestones: ")]
+        runs = [run(say.gettext("Milestones:") + " ")]
         for n, m in enumerate(item.milestones):
             owner = f" ({m.owner})" if m.owner else ""
             runs.append(run(f"{'; ' if n else ''}{m.due_date} {m.title}{owner}, "))
-            runs.append(run(m.shown_state, bold=m.overdue, colour=FLAG if m.overdue else None))
+            runs.append(run(say.text(m.shown_state), bold=m.overdue, colour=FLAG if m.overdue else None))
         w.paragraph(*runs, run("."))
     if item.evidence:
-        w.text("Evidence: " + "; ".join(item.evidence))
+        w.text(say.gettext("Evidence:") + " " + "; ".join(item.evidence))
     if item.evidence_files:
-        w.text("Evidence files: " + "; ".join(f.line for f in item.evidence_files))
+        w.text(
+            say.gettext("Evidence files:") + " " + "; ".join(say.text(f.said) for f in item.evidence_files)
+        )
 
 
-def _part_body(w: _Writer, st: StockTake, key: str) -> None:
+def _part_body(w: _Writer, st: StockTake, key: str, say: Wording) -> None:
     """What follows a part's numbered paragraphs: its tables, charts or recommendations in full."""
-    f = st.figures
+    f, _ = st.figures, say.gettext
     if key == "figures":
-        rows = [(short_title(t), *c.values(), sum(c.values())) for t, c in st.status_by_section()]
-        rows.append(("All", *f.status_counts.values(), f.items))
-        w.text("Table 1. Status by agenda point", "Caption")
-        w.table(("Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"), rows)
+        rows = [(say.text(s.label), *c.values(), sum(c.values())) for s, c in st.status_by_section()]
+        rows.append((_("All"), *f.status_counts.values(), f.items))
+        w.text(_("Table 1. Status by agenda point"), "Caption")
+        w.table((_("Agenda point"), *map(say.status, STATUS_ORDER), _("Total")), rows)
         if st.previous:
-            w.text(f"Table 2. Change since {st.previous.title}", "Caption")
+            w.text(say.say(N_("Table 2. Change since %(cycle)s"), cycle=st.previous.title), "Caption")
             w.table(
-                ("Change", "Recommendations"),
+                (_("Change"), _("Recommendations")),
                 [
-                    ("Changed status", f.changed),
-                    ("of which newly completed", f.newly_completed),
-                    ("of which newly blocked", f.newly_blocked),
-                    ("Unchanged", f.unchanged),
-                    ("Reported for the first time", f.first_report),
-                    ("Not reported on by their lead", f.not_reported),
-                    ("Total", f.items),
+                    (_("Changed status"), f.changed),
+                    (_("of which newly completed"), f.newly_completed),
+                    (_("of which newly blocked"), f.newly_blocked),
+                    (_("Unchanged"), f.unchanged),
+                    (_("Reported for the first time"), f.first_report),
+                    (_("Not reported on by their lead"), f.not_reported),
+                    (_("Total"), f.items),
                 ],
             )
-        w.picture("status", "Figure 1. Status by agenda point (same figures as Table 1).")
+        w.picture("status", _("Figure 1. Status by agenda point (same figures as Table 1)."))
     elif key in ("completed", "blocked", "changes"):
         chosen = {"completed": st.newly_completed, "blocked": st.blocked, "changes": st.other_changes}[key]
         for item in chosen:
-            _item(w, st, item)
+            _item(w, item, say)
     elif key == "disagreements" and st.disagreements:
         w.table(
-            ("Code", "Agency", "Agency's status", "Secretariat's status", "Secretariat's rationale"),
+            (_("Code"), _("Agency"), _("Agency's status"), _("Secretariat's status"),
+             _("Secretariat's rationale")),
             [
-                (item.code, o.agency_code, status_label(o.reported_status), status_label(o.assessed_status),
+                (item.code, o.agency_code, say.status(o.reported_status), say.status(o.assessed_status),
                  o.assessment_rationale)
                 for item, o in st.disagreements
             ],
         )  # fmt: skip
     elif key == "unreported" and st.unreported:
         w.table(
-            ("Agency", "Name", "Items led", "Not reported on"),
+            (_("Agency"), _("Name"), _("Items led"), _("Not reported on")),
             [(a.code, a.name, len(codes), ", ".join(codes)) for a, codes in st.unreported],
         )
     elif key == "closed" and st.closed:
         w.table(
-            ("Code", "Recommendation", "Closed as", "Why", "Closed on"),
-            [(c.code, c.short_title, c.how_label, c.why, long_date(c.closed_on)) for c in st.closed],
+            (_("Code"), _("Recommendation"), _("Closed as"), _("Why"), _("Closed on")),
+            [(c.code, c.short_title, _(c.how_label), c.why, say.long_date(c.closed_on)) for c in st.closed],
         )
     elif key == "overdue" and st.overdue_items:
         w.table(
-            ("Code", "Milestone", "Due", "Owner", "Status"),
+            (_("Code"), _("Milestone"), _("Due"), _("Owner"), _("Status")),
             [
                 (item.code, m.title, m.due_date, m.agency_code or item.owners[0].agency_code,
-                 status_label(item.status_key))
+                 say.status(item.status_key))
                 for item in st.overdue_items
                 for m in item.overdue_milestones
             ],
@@ -408,58 +405,62 @@ def _part_body(w: _Writer, st: StockTake, key: str) -> None:
 TABLE_PARTS = ("disagreements", "unreported", "overdue", "closed")  # parts whose paragraphs lead into a table
 
 ANNEXES = (
-    "Annex I. Response by agency",
-    "Annex II. Method",
-    "Annex III. Recommendations shown in one row",
-    "Annex IV. Evidence files",
+    N_("Annex I. Response by agency"),
+    N_("Annex II. Method"),
+    N_("Annex III. Recommendations shown in one row"),
+    N_("Annex IV. Evidence files"),
 )
 
 
-def _annexes(w: _Writer, st: StockTake) -> None:
+def _annexes(w: _Writer, st: StockTake, say: Wording) -> None:
     """The annexes: the response table and chart, the method, every other recommendation in one row."""
+    _ = say.gettext
     w.page_break()
-    w.heading(ANNEXES[0], 1)
+    w.heading(_(ANNEXES[0]), 1)
     w.table(
-        ("Agency", "Name", "Items answered", "Items asked", "Response rate"),
+        (_("Agency"), _("Name"), _("Items answered"), _("Items asked"), _("Response rate")),
         [
             (
                 a.code,
                 a.name,
                 a.items_answered,
                 a.items_asked,
-                "answered by the secretariat" if a.by_secretariat else f"{a.rate}%",
+                _("answered by the secretariat") if a.by_secretariat else say.percent(a.rate),
             )
             for a in st.agencies
         ],
     )
     w.picture(
         "response",
-        "Figure 2. Share of its items each agency answered (same figures as the table above).",
+        _("Figure 2. Share of its items each agency answered (same figures as the table above)."),
     )
-    w.heading(ANNEXES[1], 1)
+    w.heading(_(ANNEXES[1]), 1)
     for paragraph in st.method:
-        w.text(paragraph)
-    w.heading(ANNEXES[2], 1)
-    w.text("Every recommendation not shown in full above: unchanged, or not reported on by its lead.")
+        w.text(say.text(paragraph))
+    w.heading(_(ANNEXES[2]), 1)
+    w.text(_("Every recommendation not shown in full above: unchanged, or not reported on by its lead."))
     w.table(
-        ("Code", "Recommendation", "Lead", "Status", "Last answer"),
+        (_("Code"), _("Recommendation"), _("Lead"), _("Status"), _("Last answer")),
         [
             (
                 item.code,
                 item.short_title,
                 item.lead.agency_code if item.lead else "",
-                status_label(item.status_key),
+                say.status(item.status_key),
                 item.last_answered_on or "-",
             )
             for item in st.compact
         ],
     )
     if st.with_files:
-        w.heading(ANNEXES[3], 1)
-        w.text(EVIDENCE_ANNEX)
+        w.heading(_(ANNEXES[3]), 1)
+        w.text(_(EVIDENCE_ANNEX))
         w.table(
-            ("Code", "Agency", "Files (size, SHA-256)"),
-            [(item.code, o.agency_code, "; ".join(f.line for f in o.files)) for item, o in st.with_files],
+            (_("Code"), _("Agency"), _("Files (size, SHA-256)")),
+            [
+                (item.code, o.agency_code, "; ".join(say.text(f.said) for f in o.files))
+                for item, o in st.with_files
+            ],
         )
 
 
@@ -524,54 +525,63 @@ def _page(document: DocumentObject) -> None:
     section.left_margin = section.right_margin = Cm(2.5)
 
 
-def write_docx(st: StockTake, handle: BinaryIO) -> None:
-    """Write the report as .docx into `handle`."""
+def write_docx(st: StockTake, handle: BinaryIO, words: Words = ENGLISH) -> None:
+    """Write the report as .docx into `handle`, in `words`' language."""
+    say = wording(words)
+    title = say.text(st.title)
     document = Document()
     _styles(document)
     _page(document)
     produced = datetime.combine(st.produced_on, time(0, 0), tzinfo=UTC)
     properties = document.core_properties
-    properties.title, properties.subject = st.title, st.cycle.symbol or st.cycle.name
-    properties.author = properties.last_modified_by = SECRETARIAT
+    properties.title, properties.subject = title, st.cycle.symbol or st.cycle.name
+    properties.author = properties.last_modified_by = say.gettext(SECRETARIAT)
+    properties.language = words.language.value
     properties.comments = properties.keywords = properties.category = ""
     properties.created = properties.modified = produced
     properties.revision = 1
 
     footer = document.sections[0].footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer.text = f"{st.cycle.symbol or st.title}   Page "
+    # "Page 3 of 12": the words around the two fields, as the language orders them.
+    before, between, after = (
+        say.gettext("Page %(page)s of %(pages)s").replace("%(pages)s", "%(page)s").split("%(page)s")
+    )
+    footer.text = f"{st.cycle.symbol or title}   {before}"
     _field(footer, "PAGE")
-    footer.add_run(" of ")
+    footer.add_run(between)
     _field(footer, "NUMPAGES")
+    if after:
+        footer.add_run(after)
 
     # The pictures are parts of the package: added before the skeleton is saved, in document order.
     drawings = {
-        "status": _drawing(document, to_png(status_figure(st)), 1),
-        "response": _drawing(document, to_png(response_figure(st)), 2),
+        "status": _drawing(document, to_png(status_figure(st, words)), 1),
+        "response": _drawing(document, to_png(response_figure(st, words)), 2),
     }
     skeleton = io.BytesIO()
     document.save(skeleton)
     # The body's own sectPr is its last child: every other section break sits in a w:pPr.
     with spliced(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", handle) as body:
         w = _Writer(document, body, drawings)
-        _heading_block(w, st)
-        parts = outline(st)
-        w.heading("Contents", 1)
-        annexes = list(ANNEXES) if st.with_files else list(ANNEXES[:3])  # the evidence annex only with files
-        w.toc([part.title for part in parts if part.level == 1] + annexes)
+        _heading_block(w, st, say)
+        parts = outline(st, say)
+        w.heading(say.gettext("Contents"), 1)
+        annexes = ANNEXES if st.with_files else ANNEXES[:3]  # the evidence annex only with files
+        w.toc([part.title for part in parts if part.level == 1] + [say.gettext(annex) for annex in annexes])
         for part in parts:
             w.heading(part.title, part.level)
             for paragraph in part.paragraphs:
                 # A part that goes on with a table keeps its last paragraph on the table's page.
                 last = paragraph == part.paragraphs[-1]
                 w.numbered(paragraph.number, paragraph.text, keep_next=last and part.key in TABLE_PARTS)
-            _part_body(w, st, part.key)
-        _annexes(w, st)
+            _part_body(w, st, part.key, say)
+        _annexes(w, st, say)
         w.flush()
 
 
-def render_docx(st: StockTake) -> bytes:
+def render_docx(st: StockTake, words: Words = ENGLISH) -> bytes:
     """The report as .docx bytes (as `write_docx` writes them)."""
     buffer = io.BytesIO()
-    write_docx(st, buffer)
+    write_docx(st, buffer, words)
     return buffer.getvalue()

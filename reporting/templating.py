@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
 
-from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, Change, StockTake, long_date, status_label
-from reporting.outline import document_date, heading_lines, outline
+from domain.language import ENGLISH, Words
+from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, StockTake
+from reporting.outline import Wording, document_date, heading_lines, outline, wording
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "report"
-
-
-def change_label(change: Change | None) -> str:
-    """The label of a change since the previous cycle ("" on a first stock-take)."""
-    return change.label if change is not None else ""
 
 
 # Markdown syntax an outside text could use to make emphasis, code, links, images or table cells,
@@ -27,6 +25,8 @@ _MARKDOWN_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]~|"}}
 )
 _MARKDOWN_SPECIAL = re.compile(r"[&<>\\`*_\[\]~|]")  # most text has none: no translation then
+# Whitespace but the no-break spaces French typography puts before `:`, `;` and `%`, which stay.
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
 # What opens a block at the start of a line: heading, list item, setext underline, numbered item.
 _BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
 # Characters of a link destination that could close it, or start a title, or read as an escape.
@@ -39,7 +39,9 @@ def md_text(text: object) -> str:
     Entities (not backslashes) for `<`, `>` and `&`: every renderer shows them as text, while some
     (Python-Markdown) do not honour a backslash before `<`.
     """
-    flat = " ".join(str(text).split())
+    text = str(text)
+    no_break = "\u00a0" in text or "\u202f" in text
+    flat = _SPACES.sub(" ", text).strip() if no_break else " ".join(text.split())
     if _MARKDOWN_SPECIAL.search(flat):
         flat = flat.translate(_MARKDOWN_ESCAPES)
     block = _BLOCK_START.match(flat)
@@ -62,8 +64,12 @@ def is_web_link(text: str) -> bool:
 
 
 @cache
-def environment(*, html: bool) -> Environment:
-    """One environment per output kind: HTML autoescapes, Markdown does not."""
+def environment(*, html: bool, words: Wording) -> Environment:
+    """One environment per output kind and language: HTML autoescapes, Markdown does not.
+
+    `_("...", name=value)` says a sentence in the report's language (`pybabel extract` reads the
+    templates' `_` calls); `t` says one the domain made (a `Message`).
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=html,
@@ -73,24 +79,50 @@ def environment(*, html: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        status=status_label, long_date=long_date, change=change_label, md=md_text, md_link=md_link
+        status=words.status,
+        long_date=words.long_date,
+        t=words.text,
+        percent=words.percent,
+        answer_line=words.answer_line,
+        change_note=words.change_note,
+        md=md_text,
+        md_link=md_link,
     )
     env.tests.update(web_link=is_web_link)
-    env.globals.update(STATUS_ORDER=STATUS_ORDER, evidence_annex=EVIDENCE_ANNEX)
+    env.globals.update(
+        STATUS_ORDER=STATUS_ORDER,
+        evidence_annex=words.gettext(EVIDENCE_ANNEX),
+        _=_trusted(words) if html else words.say,
+        lang=words.language,
+    )
     return env
 
 
-def report_template(stocktake: StockTake, *, html: bool, **extra: Any) -> tuple[Template, dict[str, Any]]:
-    """The stock-take's template (HTML or Markdown) and what it is rendered with."""
+def _trusted(words: Wording) -> Callable[..., str]:
+    """`Wording.say` for HTML: the catalogue's own words are trusted markup-free text, left as they are;
+    a sentence with values from outside (a cycle's title) is escaped whole."""
+
+    def say(msgid: str, **values: object) -> str:
+        return words.say(msgid, **values) if values else Markup(words.gettext(msgid))
+
+    return say
+
+
+def report_template(
+    stocktake: StockTake, *, html: bool, words: Words = ENGLISH, **extra: Any
+) -> tuple[Template, dict[str, Any]]:
+    """The stock-take's template (HTML or Markdown) in `words`' language, and what it is rendered with."""
+    said = wording(words)
     context = {
         "st": stocktake,
-        "parts": outline(stocktake),
-        "heading": heading_lines(stocktake),
-        "date": document_date(stocktake),
+        "title": said.text(stocktake.title),
+        "parts": outline(stocktake, said),
+        "heading": heading_lines(stocktake, said),
+        "date": document_date(stocktake, said),
         **extra,
     }
     name = "stocktake.html.j2" if html else "stocktake.md.j2"
-    return environment(html=html).get_template(name), context
+    return environment(html=html, words=said).get_template(name), context
 
 
 def write_template(handle: BinaryIO, template: Template, context: dict[str, Any]) -> None:

@@ -18,8 +18,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
 from domain.figures import figure_labels
-from domain.stocktake import STATUS_ORDER, StockTake, long_date, status_label
+from domain.language import ENGLISH, N_, Words
+from domain.stocktake import STATUS_ORDER, ItemReport, StockTake
 from reporting.cells import text_cell, text_row
+from reporting.outline import Wording, wording
 from reporting.package import spliced, xml_text
 
 HEADER_FONT = Font(bold=True)
@@ -28,33 +30,33 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 
 # (header, width in characters, wrapped): the Items sheet's columns, in order.
 ITEM_COLUMNS: tuple[tuple[str, int, bool], ...] = (
-    ("Section", 28, True),
-    ("Code", 11, False),
-    ("Kind", 10, False),
-    ("Recommendation", 60, True),
-    ("Theme", 20, True),
-    ("Agency", 10, False),
-    ("Agency name", 28, True),
-    ("Role", 12, False),
-    ("Self-reported status", 16, False),
-    ("Assessed status", 16, False),
-    ("Disagreement", 12, False),
-    ("Assessment rationale", 40, True),
-    ("Review state", 12, False),
-    ("Rolled-up status", 16, False),
-    ("Roll-up parts", 40, True),
-    ("Previous status", 16, False),
-    ("Change since previous", 20, False),
-    ("Narrative", 60, True),
-    ("Obstacle", 30, True),
-    ("Next milestone date", 14, False),
-    ("Reported on", 12, False),
-    ("Reported by", 28, False),
-    ("Channel", 12, False),
-    ("Evidence", 40, True),
-    ("Evidence files", 40, True),
-    ("Milestones", 40, True),
-    ("Overdue milestones", 10, False),
+    (N_("Section"), 28, True),
+    (N_("Code"), 11, False),
+    (N_("Kind"), 10, False),
+    (N_("Recommendation"), 60, True),
+    (N_("Theme"), 20, True),
+    (N_("Agency"), 10, False),
+    (N_("Agency name"), 28, True),
+    (N_("Role"), 12, False),
+    (N_("Self-reported status"), 16, False),
+    (N_("Assessed status"), 16, False),
+    (N_("Disagreement"), 12, False),
+    (N_("Assessment rationale"), 40, True),
+    (N_("Review state"), 12, False),
+    (N_("Rolled-up status"), 16, False),
+    (N_("Roll-up parts"), 40, True),
+    (N_("Previous status"), 16, False),
+    (N_("Change since previous"), 20, False),
+    (N_("Narrative"), 60, True),
+    (N_("Obstacle"), 30, True),
+    (N_("Next milestone date"), 14, False),
+    (N_("Reported on"), 12, False),
+    (N_("Reported by"), 28, False),
+    (N_("Channel"), 12, False),
+    (N_("Evidence"), 40, True),
+    (N_("Evidence files"), 40, True),
+    (N_("Milestones"), 40, True),
+    (N_("Overdue milestones"), 10, False),
 )
 
 
@@ -68,30 +70,41 @@ def _header(sheet: Any, titles: Sequence[str]) -> list[WriteOnlyCell]:
     return cells
 
 
-def _items(sheet: Any, st: StockTake) -> tuple[int, int]:
+def _items(sheet: Any, st: StockTake, say: Wording) -> tuple[int, int]:
     """The Items sheet's settings and header; returns the style ids of wrapped and of date cells."""
     for column, (_, width, _) in enumerate(ITEM_COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
     rows = sum(len(item.owners) for item in st.items)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(ITEM_COLUMNS))}{rows + 1}"
-    sheet.append(_header(sheet, [title for title, _, _ in ITEM_COLUMNS]))
+    sheet.append(_header(sheet, [say.gettext(title) for title, _, _ in ITEM_COLUMNS]))
     wrapped, dated = WriteOnlyCell(sheet), WriteOnlyCell(sheet)
     wrapped.alignment, dated.number_format = WRAP, "yyyy-mm-dd"
     return wrapped.style_id, dated.style_id  # registers both styles with the workbook
 
 
-def _item_values(st: StockTake) -> Iterator[list[object]]:
+def roll_up_parts(item: ItemReport, say: Wording) -> str:
+    """The roll-up with its parts: "UNICEF (lead): Completed; ILO: In progress"."""
+    lead = say.gettext(N_("%(who)s (lead)"))
+    return "; ".join(
+        f"{lead % {'who': o.agency_code} if o.is_lead else o.agency_code}: {say.status(o.effective_status)}"
+        for o in item.owners
+    )
+
+
+def _item_values(st: StockTake, say: Wording) -> Iterator[list[object]]:
     """The Items rows' values, in ITEM_COLUMNS order."""
+    overdue, yes = ", " + say.gettext("overdue"), say.gettext("yes")
     for section in st.sections:
+        title = say.text(section.title)
         for item in section.items:
             milestones = "\n".join(
-                f"{m.due_date} {m.title} ({m.state}{', overdue' if m.overdue else ''})"
-                for m in item.milestones
+                f"{m.due_date} {m.title} ({m.state}{overdue if m.overdue else ''})" for m in item.milestones
             )
+            parts = roll_up_parts(item, say)
             for o in item.owners:
                 yield [
-                    section.title,
+                    title,
                     item.code,
                     item.kind,
                     item.text,
@@ -99,15 +112,15 @@ def _item_values(st: StockTake) -> Iterator[list[object]]:
                     o.agency_code,
                     o.agency_name,
                     o.role,
-                    status_label(o.reported_status),
-                    status_label(o.assessed_status) if o.assessed_status else "",
-                    "yes" if o.disagrees else "",
+                    say.status(o.reported_status),
+                    say.status(o.assessed_status) if o.assessed_status else "",
+                    yes if o.disagrees else "",
                     o.assessment_rationale,
                     o.review_state or "",
-                    status_label(item.rolled_up_status),
-                    item.roll_up_parts,
-                    status_label(item.previous_status) if st.previous else "",
-                    item.change.label if item.change else "",
+                    say.status(item.rolled_up_status),
+                    parts,
+                    say.status(item.previous_status) if st.previous else "",
+                    say.gettext(item.change.label) if item.change else "",
                     o.narrative,
                     o.obstacle,
                     o.next_milestone_date,
@@ -115,13 +128,15 @@ def _item_values(st: StockTake) -> Iterator[list[object]]:
                     o.reported_by,
                     o.channel or "",
                     "\n".join(o.evidence),
-                    "\n".join(f.line for f in o.files),
+                    "\n".join(say.text(f.said) for f in o.files),
                     milestones,
                     len(item.overdue_milestones),
                 ]
 
 
-def _item_rows(st: StockTake, wrap_style: int, date_style: int, chunk: int = 1000) -> Iterator[bytes]:
+def _item_rows(
+    st: StockTake, say: Wording, wrap_style: int, date_style: int, chunk: int = 1000
+) -> Iterator[bytes]:
     """The Items rows after the header as SpreadsheetML, as openpyxl writes them, `chunk` rows at a time.
 
     openpyxl makes a cell object per value: 20,000 rows of 26 columns take longer than everything
@@ -137,7 +152,7 @@ def _item_rows(st: StockTake, wrap_style: int, date_style: int, chunk: int = 100
         dates.append((ref, f'" s="{date_style}" t="n"><v>'))
     serials: dict[date, float] = {}  # a report holds few distinct days
     parts: list[str] = []
-    for number, values in enumerate(_item_values(st), start=2):
+    for number, values in enumerate(_item_values(st, say), start=2):
         parts.append(f'<row r="{number}">')
         for column, value in enumerate(values):
             if value is None or value == "":
@@ -160,64 +175,66 @@ def _item_rows(st: StockTake, wrap_style: int, date_style: int, chunk: int = 100
     yield "".join(parts).encode()
 
 
-def _summary(sheet: Any, st: StockTake) -> None:
+def _summary(sheet: Any, st: StockTake, say: Wording) -> None:
     """The Summary sheet: the document's facts, every figure by name, the sentences and tables."""
-    f = st.figures
+    f, _ = st.figures, say.gettext
     sheet.column_dimensions["A"].width = 40
     sheet.column_dimensions["B"].width = 30
     for letter in "CDEFGHI":
         sheet.column_dimensions[letter].width = 14
-    title = text_cell(sheet, st.title)
+    title = text_cell(sheet, say.text(st.title))
     title.font = Font(bold=True, size=14)
     sheet.append([title])
     for label, value in (
-        ("Symbol", st.cycle.symbol or ""),
-        ("Cycle", st.cycle.name),
-        ("HLCP session", st.cycle.hlcp_session or ""),
-        ("Reply deadline", long_date(st.cycle.deadline)),
-        ("Compared with", st.previous.title if st.previous else "nothing (first stock-take)"),
-        ("Produced on", long_date(st.produced_on)),
+        (_("Symbol"), st.cycle.symbol or ""),
+        (_("Cycle"), st.cycle.name),
+        (_("HLCP session"), st.cycle.hlcp_session or ""),
+        (_("Reply deadline"), say.long_date(st.cycle.deadline)),
+        (_("Compared with"), st.previous.title if st.previous else _("nothing (first stock-take)")),
+        (_("Produced on"), say.long_date(st.produced_on)),
     ):
         sheet.append(text_row(sheet, [label, value]))
     sheet.append([])
-    sheet.append(_header(sheet, ["Figure", "Value"]))
+    sheet.append(_header(sheet, [_("Figure"), _("Value")]))
     labels = figure_labels()
     values = f.as_dict()
     for name, label in labels.items():
-        sheet.append(text_row(sheet, [label, values[name]]))
+        sheet.append(text_row(sheet, [_(label), values[name]]))
     sheet.append([])
     for sentence in st.sentences:
-        sheet.append(text_row(sheet, [sentence]))
+        sheet.append(text_row(sheet, [say.text(sentence)]))
     sheet.append([])
-    sheet.append(_header(sheet, ["Agenda point", *(status_label(x) for x in STATUS_ORDER), "Total"]))
-    for section_title, counts in st.status_by_section():
-        sheet.append(text_row(sheet, [section_title, *counts.values(), sum(counts.values())]))
-    sheet.append(["All", *f.status_counts.values(), f.items])
+    sheet.append(_header(sheet, [_("Agenda point"), *map(say.status, STATUS_ORDER), _("Total")]))
+    for section, counts in st.status_by_section():
+        sheet.append(text_row(sheet, [say.text(section.title), *counts.values(), sum(counts.values())]))
+    sheet.append(text_row(sheet, [_("All"), *f.status_counts.values(), f.items]))
     sheet.append([])
-    sheet.append(_header(sheet, ["Agency", "Name", "Items answered", "Items asked", "Response rate (%)"]))
+    header = [_("Agency"), _("Name"), _("Items answered"), _("Items asked"), _("Response rate (%)")]
+    sheet.append(_header(sheet, header))
     for a in st.agencies:
-        rate = "by the secretariat" if a.by_secretariat else a.rate
+        rate = _("by the secretariat") if a.by_secretariat else a.rate
         sheet.append(text_row(sheet, [a.code, a.name, a.items_answered, a.items_asked, rate]))
 
 
-def write_xlsx(st: StockTake, handle: BinaryIO) -> None:
-    """Write the report as .xlsx into `handle`: a Summary sheet and an Items sheet."""
+def write_xlsx(st: StockTake, handle: BinaryIO, words: Words = ENGLISH) -> None:
+    """Write the report as .xlsx into `handle`, in `words`' language: a Summary sheet and an Items sheet."""
+    say = wording(words)
     workbook = Workbook(write_only=True)
-    _summary(workbook.create_sheet("Summary"), st)
-    items = workbook.create_sheet("Items")
-    wrap_style, date_style = _items(items, st)
+    _summary(workbook.create_sheet(say.gettext("Summary")), st, say)
+    items = workbook.create_sheet(say.gettext("Items"))
+    wrap_style, date_style = _items(items, st, say)
     produced = datetime.combine(st.produced_on, time(0, 0))  # openpyxl stores naive times
-    workbook.properties.creator, workbook.properties.title = "Follow-up", st.title
+    workbook.properties.creator, workbook.properties.title = "Follow-up", say.text(st.title)
     workbook.properties.created = workbook.properties.modified = produced
     skeleton = io.BytesIO()
     workbook.save(skeleton)
     with spliced(skeleton.getvalue(), items.path.lstrip("/"), b"</sheetData>", handle) as sheet_data:
-        for chunk in _item_rows(st, wrap_style, date_style):
+        for chunk in _item_rows(st, say, wrap_style, date_style):
             sheet_data.write(chunk)
 
 
-def render_xlsx(st: StockTake) -> bytes:
+def render_xlsx(st: StockTake, words: Words = ENGLISH) -> bytes:
     """The report as .xlsx bytes (as `write_xlsx` writes them)."""
     buffer = io.BytesIO()
-    write_xlsx(st, buffer)
+    write_xlsx(st, buffer, words)
     return buffer.getvalue()

@@ -434,7 +434,7 @@ class FakeApiTokens:
 class FakeStocktakes:
     """The cycles' stock-takes, which the rule tests never read whole."""
 
-    def of_cycle(self, cycle: StockTakeCycle, today: date) -> StockTake:
+    def of_cycle(self, cycle: StockTakeCycle, today: date, language: str = "en") -> StockTake:
         """Not modelled: stock-takes are tested against a real database."""
         raise NotImplementedError
 

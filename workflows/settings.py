@@ -63,9 +63,9 @@ class Settings(BaseSettings):
     )
     secretariat_language: Language = Field(
         default=Language.EN,
-        description="What the secretariat reads (en, fr or es): its cycle summaries. Agencies are "
-        "written to in their own language (`followup agencies set-language`); the stock-take "
-        "report itself is in English.",
+        description="What the secretariat reads and writes (en, fr or es): its cycle summaries and the "
+        "stock-take report in every format. Agencies are written to in their own language "
+        "(`followup agencies set-language`).",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -371,6 +371,30 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
         assert uow.cycles.require("Spring 2026").state == "closed"
 
 
+def test_closing_writes_the_stock_take_in_the_secretariats_language(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    ids = catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
+    answer(uow, cycle_id, "ILO", ids["SR1"])
+
+    closed = closing.close_cycle(
+        lambda: uow,
+        lambda _uow: FakeNotifier(),
+        clock(DEADLINE + timedelta(days=5)),
+        dataclasses.replace(CONFIG, secretariat_language="fr"),
+        cycle_name="Spring 2026",
+        inbox_dir=tmp_path / "inbox",
+        reports_dir=tmp_path / "reports",
+        formats=["md"],
+    )
+
+    report = closed.report_paths["md"].read_text()
+    assert "# Bilan des mesures de suivi\u00a0: HLCP 99" in report
+    assert "Entités ayant répondu\u00a0: 1 sur 3 entités, dont 1 intégralement" in report
+    assert "la date limite de réponse du 1er avril 2026" in report
+
+
 def test_collect_takes_in_the_inbox_moves_each_file_and_reports_what_is_missing(
     uow: SqlUnitOfWork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

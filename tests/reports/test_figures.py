@@ -76,11 +76,11 @@ def assert_sentences_cite_the_figures(stocktake: StockTake) -> None:
     """Every number in every sentence is the figure the sentence names (no number left unchecked)."""
     values = stocktake.figures.as_dict()
     if not stocktake.figures.items:
-        assert stocktake.sentences == (
+        assert tuple(map(str, stocktake.sentences)) == (
             f"No recommendation was part of the {stocktake.cycle.title} stock-take.",
         )
         return
-    for sentence in stocktake.sentences:
+    for sentence in map(str, stocktake.sentences):
         if status := STATUS_SENTENCE.fullmatch(sentence):
             said = {
                 label: n for n, label in (part.split(" ", 1) for part in re.split(r", | and ", status[1]))
@@ -123,7 +123,7 @@ def test_the_figures_agree_on_any_generated_cycle(stocktake: StockTake) -> None:
 def _expected(stocktake: StockTake) -> dict[str, object]:
     f = stocktake.figures
     return {
-        "sentences": list(stocktake.sentences),
+        "sentences": list(map(str, stocktake.sentences)),
         "changes": [f.changed, f.newly_completed, f.newly_blocked, f.unchanged, f.first_report,
                     f.not_reported, f.items],
         "statuses": [f.status_counts[s] for s in STATUS_ORDER] + [f.items],
@@ -242,7 +242,7 @@ def test_the_spreadsheet_lists_every_figure_by_name_and_points_only_to_its_own_s
         label: figures[name] for name, label in figure_labels().items()
     }
     texts = [str(cell) for row in rows for cell in row if isinstance(cell, str)]
-    assert all(sentence in texts for sentence in stocktake.sentences)
+    assert all(str(sentence) in texts for sentence in stocktake.sentences)
     mentioned = {name for text in texts for name in re.findall(r"\b(Annex [A-Z]+|Sheet \w+)", text)}
     assert mentioned <= set(workbook.sheetnames), (
         f"the summary points to {mentioned - set(workbook.sheetnames)}"

@@ -13,6 +13,7 @@ import openpyxl
 from markdown_it import MarkdownIt
 
 from domain.evidence import StoredFile
+from domain.language import Message
 from domain.stocktake import StockTake
 from reporting.markdown import render_markdown
 from reporting.xlsx import render_xlsx
@@ -36,7 +37,8 @@ def _hostile(stocktake: StockTake, **owner_fields: Any) -> StockTake:
             )
             for item in section.items
         )
-        sections.append(dataclasses.replace(section, title=HOSTILE, items=items))
+        title = Message("%(title)s", {"title": HOSTILE})  # as an agenda point's title comes in a heading
+        sections.append(dataclasses.replace(section, title=title, items=items))
     cycle = dataclasses.replace(stocktake.cycle, symbol=HOSTILE, venue=HOSTILE, hlcp_session=HOSTILE)
     return dataclasses.replace(stocktake, sections=tuple(sections), cycle=cycle)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 import pytest
 
 from domain.stocktake import STATUS_ORDER, StockTake
-from reporting.charts import response_figure, short_title, status_figure, to_png, to_svg
+from reporting.charts import response_figure, status_figure, to_png, to_svg
 from reporting.docx import render_docx
 from reporting.html import render_html
 from reporting.markdown import render_markdown
@@ -73,7 +73,8 @@ def test_the_status_chart_draws_the_numbers_of_the_status_table(stocktake: Stock
         row = labels[round(patch.get_y() + patch.get_height() / 2)]
         drawn[row][STATUS_ORDER.index(patch.get_gid())] = round(patch.get_width())
     totals = table.pop("**All**")
-    assert {short_title(title): counts for title, counts in table.items()} == drawn
+    labels_of = {str(section.title): str(section.label) for section in stocktake.sections}
+    assert {labels_of[title]: counts for title, counts in table.items()} == drawn
     assert totals == [sum(counts[n] for counts in drawn.values()) for n in range(len(STATUS_ORDER))]
     assert sum(sum(v) for v in drawn.values()) == stocktake.figures.items
 

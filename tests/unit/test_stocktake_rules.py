@@ -41,5 +41,5 @@ def test_percentages_round_half_up_and_nothing_of_nothing_is_zero() -> None:
 
 def test_an_empty_cycle_says_so_in_one_sentence() -> None:
     report = empty_stocktake("HLCP 30")
-    assert report.sentences == ("No recommendation was part of the HLCP 30 stock-take.",)
+    assert tuple(map(str, report.sentences)) == ("No recommendation was part of the HLCP 30 stock-take.",)
     assert report.sections == () and report.figures.reported_rate == 0

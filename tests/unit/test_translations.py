@@ -75,7 +75,8 @@ def test_the_catalogue_template_holds_exactly_the_messages_of_the_code_and_templ
     # The same extraction as `make translations` (pybabel skips the e-mails' _base folder: named one by one).
     extracted = tmp_path / "followup.pot"
     shared = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "templates" / "email" / "_base").iterdir())
-    arguments = ["-F", "babel.cfg", "-k", "N_", "--no-location", "--omit-header", "-o", str(extracted)]
+    arguments = ["-F", "babel.cfg", "-k", "N_", "-k", "plural_message:1,2", "--no-location", "--omit-header"]
+    arguments += ["-o", str(extracted)]
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)
         CommandLineInterface().run(["pybabel", "-q", "extract", *arguments, ".", *shared])

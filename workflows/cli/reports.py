@@ -44,6 +44,7 @@ def report(
             formats=formats,
             out_dir=out or bootstrap.get_settings().reports_dir,
             clock=clock,
+            language=bootstrap.get_settings().secretariat_language,
         )
     for path in paths.values():
         console.print(str(path), highlight=False, soft_wrap=True)

@@ -159,7 +159,14 @@ def close_cycle(
                 if request.state != RequestState.CLOSED:
                     request.transition(RequestState.CLOSED, at=now, by=by, why="cycle closed")
         uow.commit()
-    written = _write_reports(new_uow(), cycle_name, formats=formats, out_dir=reports_dir, clock=clock)
+    written = _write_reports(
+        new_uow(),
+        cycle_name,
+        formats=formats,
+        out_dir=reports_dir,
+        clock=clock,
+        language=config.secretariat_language,
+    )
     paths = written.paths
     with new_uow() as uow:
         cycle = uow.cycles.require(cycle_name)
@@ -177,9 +184,9 @@ def close_cycle(
 
 
 def _write_reports(
-    uow: UnitOfWork, cycle_name: str, *, formats: Sequence[str], out_dir: Path, clock: Clock
+    uow: UnitOfWork, cycle_name: str, *, formats: Sequence[str], out_dir: Path, clock: Clock, language: str
 ) -> WrittenStocktake:
     # Imported here: report rendering (python-docx, matplotlib) is only loaded by the close.
     from workflows.services.stocktake import write_stocktake
 
-    return write_stocktake(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock)
+    return write_stocktake(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock, language=language)

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from domain.errors import ValidationError
+from domain.language import Language, Words
 from domain.launch import cycle_slug
 from domain.ports import Clock, UnitOfWork
 from domain.stocktake import StockTake, StocktakeFigures
+from notifications.i18n import translator
 from reporting import FORMATS
 
 # The document fields `set_document` may change, with their longest allowed length (None: any).
@@ -61,9 +63,11 @@ def figures_of(uow: UnitOfWork, cycle_name: str, *, today: date) -> StocktakeFig
         return build_stocktake(uow, cycle_name, today=today).figures
 
 
-def build_stocktake(uow: UnitOfWork, cycle_name: str, *, today: date) -> StockTake:
-    """The stock-take of `cycle_name` as of `today`, compared with the previous cycle."""
-    return uow.stocktakes.of_cycle(uow.cycles.require(cycle_name), today)
+def build_stocktake(
+    uow: UnitOfWork, cycle_name: str, *, today: date, language: str = Language.EN
+) -> StockTake:
+    """The stock-take of `cycle_name` as of `today`, compared with the previous cycle (for `language`)."""
+    return uow.stocktakes.of_cycle(uow.cycles.require(cycle_name), today, language)
 
 
 def report_file_name(cycle_name: str, fmt: str) -> str:
@@ -71,7 +75,7 @@ def report_file_name(cycle_name: str, fmt: str) -> str:
     return f"{cycle_slug(cycle_name)}-stocktake.{fmt}"
 
 
-def _writer(fmt: str) -> Callable[[StockTake, BinaryIO], None]:
+def _writer(fmt: str) -> Callable[[StockTake, BinaryIO, Words], None]:
     """One format's writer, importing that format's module only.
 
     Imported here so building the data does not pay for them, and one by one: importing every
@@ -114,9 +118,13 @@ def write_reports(
     formats: Sequence[str] = FORMATS,
     out_dir: Path,
     clock: Clock,
+    language: str = Language.EN,
 ) -> dict[str, Path]:
-    """Write `<cycle-slug>-stocktake.<ext>` for each format into `out_dir`; returns format -> path."""
-    return write_stocktake(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock).paths
+    """Write `<cycle-slug>-stocktake.<ext>` for each format into `out_dir`, in `language` (the
+    secretariat's); returns format -> path."""
+    return write_stocktake(
+        uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock, language=language
+    ).paths
 
 
 @dataclass(frozen=True)
@@ -134,14 +142,17 @@ def write_stocktake(
     formats: Sequence[str] = FORMATS,
     out_dir: Path,
     clock: Clock,
+    language: str = Language.EN,
 ) -> WrittenStocktake:
-    """Write the stock-take in each format; the paths, and the figures for the e-mail and the artifact."""
+    """Write the stock-take in each format, in `language` (the secretariat's); the paths, and the
+    figures for the e-mail and the artifact."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValidationError("format", f"'{', '.join(unknown)}' is not one of {', '.join(FORMATS)}")
     with _collector_paused():
         with uow:
-            stocktake = build_stocktake(uow, cycle_name, today=clock.today())
+            stocktake = build_stocktake(uow, cycle_name, today=clock.today(), language=language)
+        words = translator(language)
         out_dir.mkdir(parents=True, exist_ok=True)
         # Each format streams into a temporary file beside its target, renamed into place only
         # when every format is written: a failing format leaves no partial set behind, and a
@@ -154,7 +165,7 @@ def write_stocktake(
                 temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
                 written[fmt] = (temporary, path)
                 with open(temporary, "xb") as handle:
-                    _writer(fmt)(stocktake, handle)
+                    _writer(fmt)(stocktake, handle, words)
         except BaseException:
             for temporary, _ in written.values():
                 temporary.unlink(missing_ok=True)

@@ -16,6 +16,7 @@ code than this process would (a stale server: it exits, and the next flow comman
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -63,25 +64,22 @@ def socket_path(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path
 
 
 def code_version() -> str:
-    """What identifies the code a process imports: Follow-up's sources (newest change, count, size), the
-    Python environment, and its installed packages (site-packages changes when one is installed)."""
-    newest = count = size = 0
-    for entry in _sources():
-        stat = entry.stat()
-        newest, count, size = max(newest, stat.st_mtime_ns), count + 1, size + stat.st_size
+    """What identifies the code a process imports: Follow-up's sources (each one's path, change time and
+    size), the Python environment, and its installed packages (site-packages changes at each install)."""
+    sources = sorted((entry.path, entry.stat().st_mtime_ns, entry.stat().st_size) for entry in _sources())
     installed = [os.stat(path).st_mtime_ns for path in site.getsitepackages() if os.path.isdir(path)]
-    return json.dumps([str(ROOT), sys.prefix, sys.version, newest, count, size, installed])
+    digest = hashlib.sha256(repr(sources).encode()).hexdigest()
+    return json.dumps([str(ROOT), sys.prefix, sys.version, digest, installed])
 
 
 def _sources() -> Iterator[os.DirEntry[str]]:
-    """The .py files of Follow-up's packages, and their folders (a deleted file changes its folder)."""
+    """The .py files of Follow-up's packages."""
     folders = [str(ROOT / package) for package in PACKAGES]
     while folders:
         with os.scandir(folders.pop()) as entries:
             for entry in entries:
                 if entry.is_dir() and entry.name != "__pycache__":
                     folders.append(entry.path)
-                    yield entry
                 elif entry.name.endswith(".py"):
                     yield entry
 
@@ -123,16 +121,25 @@ def run_remote(arguments: Sequence[str]) -> int | None:
     path = socket_path()
     if path is None:
         return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        here = os.getcwd()
-        _connect(sock, path, here)
-        send_message(sock, _request(arguments, here), STREAMS)
-    except OSError:  # no server listening (none started, or it stopped), a stream closed here
-        sock.close()
-        return None
-    with sock:
-        return _wait_for_exit(sock)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock, SignalRelay(sock) as relay:
+        try:
+            here = os.getcwd()
+            _connect(sock, path, here)
+            send_message(sock, _request(arguments, here), STREAMS)
+        except OSError:  # no server listening (none started, or it stopped), a stream closed here
+            answer: dict[str, Any] | None = {"fallback": "unreachable"}
+        else:
+            relay.start()
+            answer = MessageReader(sock).next()
+    if answer is None or "fallback" in answer:
+        # Killed by a signal passed on (SIGTERM), or refused before running anything (then the command
+        # runs here, as if never sent): the signals this process received now take effect here.
+        for signum in relay.received:
+            signal.raise_signal(signum)
+    if answer is None:
+        print("error: the flow command's process ended without an exit status", file=sys.stderr)
+        return 1
+    return None if "fallback" in answer else int(answer["exit"])
 
 
 def _connect(sock: socket.socket, path: Path, here: str) -> None:
@@ -153,30 +160,50 @@ def _request(arguments: Sequence[str], cwd: str) -> dict[str, Any]:
         "cwd": cwd,
         "env": dict(os.environ),
         "umask": umask,
-        "encoding": [(stream.encoding, stream.errors) for stream in (sys.stdin, sys.stdout, sys.stderr)],
+        # A stream Python could not open (its descriptor closed) is None; the child then takes the default.
+        "encoding": [
+            (getattr(stream, "encoding", None), getattr(stream, "errors", None))
+            for stream in (sys.stdin, sys.stdout, sys.stderr)
+        ],
     }
 
 
-def _wait_for_exit(sock: socket.socket) -> int | None:
-    """Forward signals to the command until it says its exit status."""
+class SignalRelay:
+    """While in use, the signals this process receives go to the command's process instead.
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        with contextlib.suppress(OSError):  # the command has ended meanwhile
-            send_message(sock, {"signal": signum})
+    Those received before the request is whole are held (a message must not land inside another)
+    and sent once it is (`start`). A signal this process ignores (`nohup`, a script's background
+    job) stays ignored.
+    """
 
-    # A signal this process ignores (`nohup`, a background job of a script) stays ignored.
-    previous = {signum: signal.getsignal(signum) for signum in FORWARDED}
-    for signum, handler in previous.items():
-        if handler != signal.SIG_IGN:
-            signal.signal(signum, forward)
-    try:
-        answer = MessageReader(sock).next()
-    finally:
-        for signum, handler in previous.items():
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.received: list[int] = []
+        self.started = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalRelay:
+        for signum in FORWARDED:
+            handler = signal.getsignal(signum)
+            if handler != signal.SIG_IGN:
+                self.previous[signum] = signal.signal(signum, self._receive)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self.previous.items():
             signal.signal(signum, handler)
-    if answer is None:
-        print("error: the flow command's process ended without an exit status", file=sys.stderr)
-        return 1
-    if "fallback" in answer:  # refused before running anything: run it here
-        return None
-    return int(answer["exit"])
+
+    def start(self) -> None:
+        """The request is sent: pass on what was held, and from now on each signal as it comes."""
+        self.started = True
+        for signum in self.received:
+            self._send(signum)
+
+    def _receive(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self.started:
+            self._send(signum)
+
+    def _send(self, signum: int) -> None:
+        with contextlib.suppress(OSError):  # the command has ended meanwhile
+            send_message(self.sock, {"signal": signum})

@@ -88,7 +88,8 @@ def send_message(sock: socket.socket, message: dict[str, Any], fds: Sequence[int
     """One JSON line, with file descriptors attached to its first bytes if any."""
     data = json.dumps(message).encode() + b"\n"
     sent = socket.send_fds(sock, [data], list(fds)) if fds else 0
-    sock.sendall(data[sent:])
+    if sent < len(data):  # (a peer that has answered and closed refuses even an empty send)
+        sock.sendall(data[sent:])
 
 
 class MessageReader:

@@ -75,7 +75,7 @@ def log_path() -> Path:
 
 
 def commands_log_path() -> Path:
-    """The command server's log, rewritten at each start."""
+    """The command server's log: each start, each command it ran, why it stopped (appended to)."""
     return prefect_home() / "commands.log"
 
 
@@ -196,7 +196,7 @@ def _wait_until_healthy(
 def _start_commands() -> int:
     """Start the command server in the background (it imports for a second or two, then listens)."""
     env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
-    with commands_log_path().open("wb") as out:
+    with commands_log_path().open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", COMMAND_SERVER.decode()],
             env=env,

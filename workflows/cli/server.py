@@ -89,7 +89,7 @@ def _describe(server: LocalServer, state: str) -> None:
     console.print(f"  pid:     {server.pid}, started {server.started_at}", highlight=False)
     console.print(f"  log:     {server.log}", highlight=False)
     commands = (
-        f"pid {server.commands_pid}, log {commands_log_path()} (flow commands run in processes forked from it)"
+        f"pid {server.commands_pid}, log {commands_log_path()} (flow commands run in processes it forks)"
         if commands_running(server)
         else "not running (the next flow command starts it)"
     )

@@ -7,8 +7,8 @@ directory and standard streams (the file descriptors themselves), a child forked
 very same Typer command against the local Prefect server, writing straight to this terminal, and
 this process exits with its status. Ctrl-C here interrupts the child.
 
-This module imports the standard library only, so a flow command's process costs no more than a
-read-only one's. `run_remote` answers None whenever the command should rather run in this process:
+This module imports the standard library only (and platformdirs, for the default home), so a flow
+command's process costs no more than a read-only one's. `run_remote` answers None whenever the command should rather run in this process:
 not a flow command, PREFECT_API_URL set, no command server listening, or one that imported other
 code than this process would (a stale server: it exits, and the next flow command starts a new one).
 """

@@ -114,7 +114,6 @@ def _exit_on_signal(signum: int, _frame: object) -> NoReturn:
 def _serve(listener: socket.socket, version: str) -> bool:
     """Answer one client (fork its command's process); False when this server is stale and must exit."""
     conn, _address = listener.accept()
-    fds: list[int] = []
     with conn:
         conn.settimeout(REQUEST_TIMEOUT_SECONDS)
         reader = client.MessageReader(conn)

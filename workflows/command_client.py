@@ -8,9 +8,10 @@ very same Typer command against the local Prefect server, writing straight to th
 this process exits with its status. Ctrl-C here interrupts the child.
 
 This module imports the standard library only (and platformdirs, for the default home), so a flow
-command's process costs no more than a read-only one's. `run_remote` answers None whenever the command should rather run in this process:
-not a flow command, PREFECT_API_URL set, no command server listening, or one that imported other
-code than this process would (a stale server: it exits, and the next flow command starts a new one).
+command's process costs no more than a read-only one's. `run_remote` answers None whenever the
+command should rather run in this process: not a flow command, PREFECT_API_URL set, no command
+server listening, or one that imported other code than this process would (a stale server: it
+exits, and the next flow command starts a new one).
 """
 
 from __future__ import annotations

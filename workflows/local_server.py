@@ -10,6 +10,10 @@ Prefect's own `prefect server start --background` is not used: it pipes the serv
 command that exits right away (so the server has no log and later writes fail), and its PID file
 does not say which port the server listens on.
 
+Beside it runs the command server (`workflows.command_server`): a process that has imported Prefect
+and the flows, from which later flow commands' processes are forked (`workflows.command_client`), so
+they do not import Prefect themselves. The record names both; each is restarted when found dead.
+
 Prefect is imported only inside `prefect_api`, when a flow is about to run: `followup server status`
 and `stop` stay fast.
 """
@@ -27,7 +31,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +41,7 @@ STARTUP_TIMEOUT_SECONDS = 180.0  # a fresh PREFECT_HOME migrates its database fi
 HEALTH_TIMEOUT_SECONDS = 5.0  # a busy server still answers its health check well within this
 STOP_TIMEOUT_SECONDS = 10.0
 PROGRESS_EVERY_SECONDS = 10.0  # how often a start still waiting says so
+COMMAND_SERVER = b"workflows.command_server"  # its module, and what its command line shows
 
 
 class LocalServerError(RuntimeError):
@@ -51,6 +56,7 @@ class LocalServer:
     pid: int
     log: str
     started_at: str
+    commands_pid: int | None = None  # the command server's (records written before it existed lack it)
 
     @property
     def ui_url(self) -> str:
@@ -68,6 +74,11 @@ def log_path() -> Path:
     return prefect_home() / "server.log"
 
 
+def commands_log_path() -> Path:
+    """The command server's log: each start, each command it ran, why it stopped (appended to)."""
+    return prefect_home() / "commands.log"
+
+
 def recorded() -> LocalServer | None:
     """The server the record names, whether or not it still runs (None without a readable record)."""
     try:
@@ -81,33 +92,50 @@ def is_running(server: LocalServer) -> bool:
     return _process_alive(server.pid) and _healthy(server.api_url)
 
 
+def commands_running(server: LocalServer) -> bool:
+    """Whether the recorded command server is alive (it may still be importing, not yet listening)."""
+    return server.commands_pid is not None and _process_alive(server.commands_pid, COMMAND_SERVER)
+
+
 def ensure_running(say: Callable[[str], None]) -> LocalServer:
-    """The running local server, started first (under a lock, so only once) if there is none."""
+    """The running local server, started first (under a lock, so only once) if there is none.
+
+    A command server that is gone (stopped as stale, killed) is started again, in the background.
+    """
     server = recorded()
-    if server is not None and is_running(server):
+    if server is not None and is_running(server) and commands_running(server):
         return server
     with _start_lock(say):
         server = recorded()  # another command may have started it while this one waited
         if server is not None and is_running(server):
+            if not commands_running(server):
+                server = replace(server, commands_pid=_start_commands())
+                _write_record(server)
             return server
         if server is not None:
             say(f"The local Prefect server (pid {server.pid}) is not answering: starting a new one.")
             _terminate(server.pid)
-        return _start(say)
+        return _start(say, server)
 
 
 def stop(say: Callable[[str], None]) -> LocalServer | None:
-    """Stop the local server and forget it; the server that was recorded (None if there was none)."""
+    """Stop the local server and forget it; the server that was recorded (None if there was none).
+
+    Flow commands still running in the command server's children stop with it.
+    """
     with _start_lock(say):
         server = recorded()
         if server is None:
             return None
         _terminate(server.pid)
+        if server.commands_pid is not None:
+            _terminate(server.commands_pid, COMMAND_SERVER)
         record_path().unlink(missing_ok=True)
         return server
 
 
-def _start(say: Callable[[str], None]) -> LocalServer:
+def _start(say: Callable[[str], None], previous: LocalServer | None) -> LocalServer:
+    """Start the Prefect server; the command server too, unless the previous one still runs."""
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     log = log_path()
@@ -123,11 +151,17 @@ def _start(say: Callable[[str], None]) -> LocalServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own session: it outlives this command and the terminal's Ctrl-C
         )
-    server = LocalServer(api_url, process.pid, str(log), datetime.now(UTC).isoformat(timespec="seconds"))
+    kept = previous is not None and commands_running(previous)
+    # Started now, it imports while the Prefect server starts.
+    commands = previous.commands_pid if previous is not None and kept else _start_commands()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    server = LocalServer(api_url, process.pid, str(log), started_at, commands)
     try:
         _wait_until_healthy(server, process, say)
     except BaseException:  # Ctrl-C included: never leave behind a server no record names
         _terminate(server.pid)
+        if not kept and commands is not None:
+            _terminate(commands, COMMAND_SERVER)
         raise
     _write_record(server)
     say(
@@ -157,6 +191,22 @@ def _wait_until_healthy(
     raise LocalServerError(
         f"the local Prefect server did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s; see {server.log}"
     )
+
+
+def _start_commands() -> int:
+    """Start the command server in the background (it imports for a second or two, then listens)."""
+    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+    with commands_log_path().open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", COMMAND_SERVER.decode()],
+            env=env,
+            cwd=prefect_home(),  # not this command's folder: `-m` would import from there first
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process.pid
 
 
 def _write_record(server: LocalServer) -> None:
@@ -192,8 +242,8 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
-def _process_alive(pid: int) -> bool:
-    """Whether `pid` is a live Prefect server process (not a zombie, not a recycled pid)."""
+def _process_alive(pid: int, marker: bytes = b"prefect") -> bool:
+    """Whether `pid` is a live process whose command line has `marker` (not a zombie, not a recycled pid)."""
     try:
         # When this very process started the server (the demo, tests), a dead server is a zombie
         # child until reaped: reap it, or it would look alive.
@@ -208,14 +258,14 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return False  # someone else's process now holds that pid
     cmdline = Path(f"/proc/{pid}/cmdline")
-    # On Linux, make sure it is still a Prefect server: after a reboot the pid may belong to anything,
+    # On Linux, make sure it is still our server: after a reboot the pid may belong to anything,
     # and a zombie (dead, its parent not yet told) has an empty command line.
-    return not cmdline.exists() or b"prefect" in cmdline.read_bytes()
+    return not cmdline.exists() or marker in cmdline.read_bytes()
 
 
-def _terminate(pid: int) -> None:
+def _terminate(pid: int, marker: bytes = b"prefect") -> None:
     """Stop the server's process group: SIGTERM, then SIGKILL if it is still there after a while."""
-    if not _process_alive(pid):
+    if not _process_alive(pid, marker):
         return
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -224,7 +274,7 @@ def _terminate(pid: int) -> None:
             return
         give_up = time.monotonic() + STOP_TIMEOUT_SECONDS
         while time.monotonic() < give_up:
-            if not _process_alive(pid):
+            if not _process_alive(pid, marker):
                 return
             time.sleep(0.1)
 

@@ -42,7 +42,10 @@ def apply_defaults() -> None:
 
 def prefect_home() -> Path:
     """Prefect's home: $PREFECT_HOME, by default $FOLLOWUP_HOME/prefect."""
-    return Path(os.environ.setdefault("PREFECT_HOME", str((get_settings().home / "prefect").resolve())))
+    if not os.environ.get("PREFECT_HOME"):
+        # Only then: the command server imports this module and must not read (and cache) the settings.
+        os.environ["PREFECT_HOME"] = str((get_settings().home / "prefect").resolve())
+    return Path(os.environ["PREFECT_HOME"])
 
 
 apply_defaults()

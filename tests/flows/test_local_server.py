@@ -154,6 +154,7 @@ def test_interrupting_the_first_command_while_the_server_starts_leaves_no_server
     command.communicate(timeout=60)
     assert command.returncode != 0
     assert server_processes(home_env) == [] and _record(home_env) is None
+    assert server_processes(home_env, b"workflows.command_server") == []  # started beside it, stopped too
 
 
 def test_a_server_that_cannot_start_fails_the_command_in_one_line_naming_its_log(
@@ -182,8 +183,8 @@ def test_server_status_answers_without_importing_prefect(home_env: dict[str, str
     assert "No local Prefect server" in done.stdout and "prefect imported: False" in done.stdout
 
 
-def server_processes(env: dict[str, str]) -> list[int]:
-    """Pids of the live Prefect servers whose home is this test's (read from /proc)."""
+def server_processes(env: dict[str, str], command: bytes = b"server\0start") -> list[int]:
+    """Pids of the live Prefect servers (or other `command`) whose home is this test's (read from /proc)."""
     home = f"PREFECT_HOME={Path(env['FOLLOWUP_HOME']).resolve() / 'prefect'}".encode()
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
@@ -191,7 +192,7 @@ def server_processes(env: dict[str, str]) -> list[int]:
             cmdline, environ = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
         except OSError:  # ended meanwhile, or not ours to read
             continue
-        if b"server\0start" in cmdline and home in environ.split(b"\0") and alive(int(proc.name)):
+        if command in cmdline and home in environ.split(b"\0") and alive(int(proc.name)):
             found.append(int(proc.name))
     return found
 

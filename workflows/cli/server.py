@@ -59,7 +59,8 @@ def stop() -> None:
     if server is None:
         console.print("No local Prefect server to stop.")
     else:
-        console.print(f"Stopped the local Prefect server (pid {server.pid}, {server.ui_url}).")
+        also = f" and its command server (pid {server.commands_pid})" if server.commands_pid else ""
+        console.print(f"Stopped the local Prefect server (pid {server.pid}, {server.ui_url}){also}.")
 
 
 def say(message: str) -> None:
@@ -80,11 +81,19 @@ def server_errors() -> Iterator[None]:
 
 
 def _describe(server: LocalServer, state: str) -> None:
+    from workflows.local_server import commands_log_path, commands_running
+
     console.print(f"Local Prefect server: {state}", highlight=False)
     console.print(f"  API:     {server.api_url}", highlight=False)
     console.print(f"  UI:      {server.ui_url}", highlight=False)
     console.print(f"  pid:     {server.pid}, started {server.started_at}", highlight=False)
     console.print(f"  log:     {server.log}", highlight=False)
+    commands = (
+        f"pid {server.commands_pid}, log {commands_log_path()} (flow commands run in processes it forks)"
+        if commands_running(server)
+        else "not running (the next flow command starts it)"
+    )
+    console.print(f"  command server: {commands}", highlight=False, soft_wrap=True)
 
 
 def _warn_if_api_configured() -> None:

@@ -12,7 +12,7 @@ from rich.console import ConsoleRenderable, RenderHook
 from rich.table import Table
 from rich.text import Text
 
-from workflows.cli.app import console
+from workflows.cli.base import console
 
 
 class Transcript:

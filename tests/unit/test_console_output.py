@@ -20,7 +20,7 @@ WIDE_CELL = "Migration et développement — " * 6  # 174 characters, some of th
 def test_a_piped_cli_table_stays_whole_and_valid_utf8_past_80_columns() -> None:
     script = (
         "from rich.table import Table\n"
-        "from workflows.cli.app import console\n"
+        "from workflows.cli.base import console\n"
         "table = Table('code', 'text')\n"
         f"table.add_row('A1.1', {WIDE_CELL!r})\n"
         "console.print(table)\n"

@@ -17,19 +17,18 @@ from db.engine import DatabaseNotInitialised, make_engine, missing_sqlite_file, 
 from db.tables import installation
 from domain import tokens
 from domain.errors import NotFound
-from domain.launch import cycle_slug
 from domain.policies import FollowUpSchedule
 from domain.tokens import derive_token, key_fingerprint
 from workflows import locations
-from workflows.config import CycleConfig
 
-if TYPE_CHECKING:  # imported where used: read-only commands need no ORM, pydantic, templates or mail
+if TYPE_CHECKING:  # imported where used: read-only commands need no ORM, pydantic, templates, mail or model
     from collections.abc import Sequence
 
     from db.unit_of_work import SqlUnitOfWork
     from domain.ports import Clock
     from notifications.outbox import DispatchReport, OutboxNotifier
     from notifications.senders import Sender
+    from workflows.config import CycleConfig
     from workflows.services.evidence import EvidenceStore
     from workflows.settings import Settings
 
@@ -163,6 +162,8 @@ def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
 
 def report_link(cycle_name: str, path: Path) -> str:
     """Where the secretariat downloads a stock-take report: the portal's route, never a file:// path."""
+    from domain.launch import cycle_slug
+
     return f"{get_settings().public_url}/cycles/{cycle_slug(cycle_name)}/reports/{quote(path.name)}"
 
 
@@ -184,6 +185,8 @@ def reply_link(cycle_id: int, agency_code: str) -> str:
 
 def cycle_config() -> CycleConfig:
     """What the cycle use cases need from settings: reply links, schedule, the secretariat's address."""
+    from workflows.config import CycleConfig
+
     settings = get_settings()
     return CycleConfig(
         secretariat_email=settings.secretariat_email,

@@ -16,7 +16,6 @@ from db import tables
 from db.engine import Reader
 from db.reads import answered_counts, answered_per, item_counts
 from domain.errors import NotFound
-from domain.launch import cycle_slug
 from domain.lifecycle import CycleState
 from domain.policies import request_overdue
 
@@ -189,6 +188,8 @@ def cycle_overview(db: Reader, name: str, today: date) -> CycleOverview:
 
 def cycle_name_of_slug(uow: SqlUnitOfWork, slug: str) -> str:
     """The name of the cycle whose URL segment is `slug` (`domain.launch.cycle_slug`), else NotFound."""
+    from domain.launch import cycle_slug  # with the domain model: `cycle list` needs neither
+
     with uow:
         names = uow.session.scalars(select(tables.cycles.c.name)).all()
     found = [name for name in names if cycle_slug(name) == slug]
@@ -199,11 +200,11 @@ def cycle_name_of_slug(uow: SqlUnitOfWork, slug: str) -> str:
 
 def list_cycles(db: Reader) -> list[CycleLine]:
     """Every cycle, oldest first, with its totals (three grouped queries whatever the size)."""
-    c, ci, sr = tables.cycles, tables.cycle_items, tables.status_requests
+    c, ci, sr, su = tables.cycles, tables.cycle_items, tables.status_requests, tables.status_updates
     requested: dict[int, int] = dict(
         db.execute(select(ci.c.cycle_id, func.count()).group_by(ci.c.cycle_id)).all()
     )
-    answered: dict[int, int] = dict(db.execute(answered_per(ci.c.cycle_id)).all())
+    answered: dict[int, int] = dict(db.execute(answered_per(su.c.cycle_id)).all())
     agencies = {
         row.cycle_id: (row.total, int(row.done or 0))
         for row in db.execute(

@@ -17,7 +17,6 @@ from db.engine import DatabaseNotInitialised, make_engine, missing_sqlite_file, 
 from db.tables import installation
 from domain import tokens
 from domain.errors import NotFound
-from domain.policies import FollowUpSchedule
 from domain.tokens import derive_token, key_fingerprint
 from workflows import locations
 
@@ -185,6 +184,7 @@ def reply_link(cycle_id: int, agency_code: str) -> str:
 
 def cycle_config() -> CycleConfig:
     """What the cycle use cases need from settings: reply links, schedule, the secretariat's address."""
+    from domain.policies import FollowUpSchedule
     from workflows.config import CycleConfig
 
     settings = get_settings()

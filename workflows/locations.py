@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_path
-
 ENV_PREFIX = "FOLLOWUP_"
 ENV_FILE = ".env"
 
 
 def default_home() -> Path:
     """The per-user data directory (`~/.local/share/followup` on Linux, from platformdirs)."""
+    from platformdirs import user_data_path  # not loaded when FOLLOWUP_HOME or the database is set
+
     return user_data_path("followup")
 
 
@@ -29,8 +29,11 @@ def database_url_of(configured: str | None, home: Path) -> str:
 
 def database_url() -> str:
     """The database URL `Settings().resolved_database_url` gives, read without loading the settings."""
+    configured = setting("database_url")
+    if configured:
+        return configured
     home = setting("home")
-    return database_url_of(setting("database_url"), default_home() if home is None else Path(home))
+    return database_url_of(None, default_home() if home is None else Path(home))
 
 
 def setting(name: str) -> str | None:

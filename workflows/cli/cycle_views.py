@@ -17,7 +17,7 @@ NO_CYCLE = "No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`."
 
 def print_cycles() -> None:
     """Every cycle with its session, deadline, state and answers so far."""
-    from workflows.queries.progress import list_cycles
+    from workflows.queries.cycle_list import list_cycles
 
     with bootstrap.reading() as db:
         lines = list_cycles(db)

@@ -58,6 +58,9 @@ def test_options_and_help_go_to_the_typer_app_which_lists_every_command() -> Non
     for words, target in LEAN.items():
         found = lean_command([*words, "--help"])
         assert found is not None and found[0]([*words, "--help"][len(words) :]) is False, target
+    everything = console_script({}, "--help")
+    assert "status 0" in everything.stderr
+    assert all(group in everything.stdout for group in ("init", "cycle", "agencies", "server", "mail"))
     helped = console_script({}, "cycle", "--help")
     assert "status 0" in helped.stderr and "list" in helped.stdout and "show" in helped.stdout
     assert "launch" in helped.stdout and "'typer'" in helped.stderr

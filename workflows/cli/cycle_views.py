@@ -40,8 +40,7 @@ def print_cycles() -> None:
 
 
 def print_cycle(name: str, today: date) -> None:
-    """Per agency of the cycle: items requested, answered, overdue, and where its request stands; then the
-    stock-take's headline figures, as its report would state them on `today`."""
+    """Per agency: items requested, answered, overdue, its request; then the report's figures on `today`."""
     from domain.figures import headline
     from domain.lifecycle import CycleState
     from workflows.queries.figures import figures_of

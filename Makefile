@@ -43,8 +43,10 @@ demo: $(STAMP)
 demo-portal: $(STAMP)
 	FOLLOWUP_HOME=$(DEMO_HOME) $(BIN)/followup portal
 
+# Four processes on two cores: the tests mostly wait (Prefect servers, PostgreSQL, SMTP, Chromium), so
+# they overlap well; one file stays on one process, whose fixtures it shares.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4 --dist loadfile
 
 # Not part of `make test`: 10-15 minutes on 2 cores; figures in var/bench.json (docs/performance.md).
 bench: $(STAMP)

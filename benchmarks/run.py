@@ -786,6 +786,23 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": body})
 """
+# The portal's own framework (FastAPI and its middleware, a threaded route) sending the same bytes with
+# no render and no database: what any reply page, computed or cached, costs at the least here.
+_CEILING_APP = """
+from fastapi import FastAPI
+from fastapi.responses import Response
+from portal.security import MAX_BODY_BYTES, BodyLimitMiddleware, SecurityHeadersMiddleware
+
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+app.add_middleware(BodyLimitMiddleware, upload_limit=MAX_BODY_BYTES)
+app.add_middleware(SecurityHeadersMiddleware)
+SENT = dict((name.decode("latin-1"), value.decode("latin-1")) for name, value in HEADERS)
+
+
+@app.get("/r/{token}")
+def reply_page(token: str, part: int = 1) -> Response:
+    return Response(PAGE, headers=SENT)
+"""
 # Concurrent clients the reply page is measured at, and its targets as ratios to the bare-ASGI
 # baseline of the same run (machines here differ by 3x from one day to the next; ratios do not).
 CONCURRENCY = (1, 5, 20)
@@ -795,7 +812,7 @@ QUERIES_PER_PAGE_MAX = 4
 
 
 @contextmanager
-def _uvicorn(run: Run, app: str, name: str, env: dict[str, str]) -> Iterator[str]:
+def _uvicorn(run: Run, app: str, name: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
     port = free_port()
     argv = [
         sys.executable,
@@ -809,6 +826,8 @@ def _uvicorn(run: Run, app: str, name: str, env: dict[str, str]) -> Iterator[str
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        str(workers),
     ]
     if app.endswith("()"):
         argv[3:4] = [app[:-2], "--factory"]
@@ -902,17 +921,17 @@ def _queries_per_page(paths: list[str]) -> int:
     return max(counts)
 
 
-def _side_by_side(portal: str, bare: str, paths: list[str]) -> dict[str, dict[int, dict[str, float]]]:
+def _side_by_side(servers: dict[str, str], paths: list[str]) -> dict[str, dict[int, dict[str, float]]]:
     """Every path GET once from each server at each concurrency, the two back to back; latencies in ms.
 
     Measured in turns rather than one server after the other: on a machine others share, the load
     changes from one minute to the next, and each ratio should compare figures taken under the same.
     """
-    for base in (portal, bare):  # every worker connected, mapped and compiled before anything counts
+    for base in servers.values():  # every worker connected, mapped and compiled before anything counts
         run_load(base, paths[:20], fetch, clients=5, cap_s=30)
-    found: dict[str, dict[int, dict[str, float]]] = {"portal": {}, "bare": {}}
+    found: dict[str, dict[int, dict[str, float]]] = {name: {} for name in servers}
     for clients in CONCURRENCY:
-        for name, base in (("portal", portal), ("bare", bare)):
+        for name, base in servers.items():
             found[name][clients] = {
                 **run_load(base, paths, fetch, clients=clients, cap_s=60).summary(),
                 "load_average_1min": os.getloadavg()[0],
@@ -921,7 +940,7 @@ def _side_by_side(portal: str, bare: str, paths: list[str]) -> dict[str, dict[in
 
 
 def _bare_asgi(run: Run, sample: Reply) -> str:
-    """A directory holding an ASGI app that sends the sample's bytes and headers with no work at all."""
+    """A directory with the bare ASGI app and the framework ceiling, each sending the sample's bytes."""
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in sample.headers.items()
@@ -929,9 +948,8 @@ def _bare_asgi(run: Run, sample: Reply) -> str:
     ]
     baseline_dir = run.work / "baseline_app"
     baseline_dir.mkdir(exist_ok=True)
-    (baseline_dir / "bare_asgi.py").write_text(
-        f"PAGE = {sample.body!r}\nHEADERS = {headers!r}\n{_BASELINE_APP}"
-    )
+    for module, source in (("bare_asgi", _BASELINE_APP), ("framework_ceiling", _CEILING_APP)):
+        (baseline_dir / f"{module}.py").write_text(f"PAGE = {sample.body!r}\nHEADERS = {headers!r}\n{source}")
     return str(baseline_dir)
 
 
@@ -969,11 +987,17 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
         )
         sample = replies[len(replies) // 2]
         # One worker, as when the issue's figures were taken: the ratios stay comparable from run to run.
-        bare_env = {**env, "PYTHONPATH": _bare_asgi(run, sample)}
-        with _uvicorn(run, "bare_asgi:app", "bare", bare_env) as bare_base:
-            measured = _side_by_side(base, bare_base, pages)
+        baselines = _bare_asgi(run, sample)
+        bare_env = {**env, "PYTHONPATH": baselines}
+        ceiling_env = {**env, "PYTHONPATH": os.pathsep.join([baselines, str(Path.cwd())])}
+        workers = os.cpu_count() or 1  # the portal's
+        with (
+            _uvicorn(run, "bare_asgi:app", "bare", bare_env) as bare_base,
+            _uvicorn(run, "framework_ceiling:app", "ceiling", ceiling_env, workers=workers) as ceiling_base,
+        ):
+            measured = _side_by_side({"portal": base, "bare": bare_base, "ceiling": ceiling_base}, pages)
         submission = _bench_submissions(run, base, cycle_id, by_agency, parts)
-    portal, bare = measured["portal"], measured["bare"]
+    portal, bare, ceiling = measured["portal"], measured["bare"], measured["ceiling"]
     load_after = os.getloadavg()
     print(
         f"[{run.backend}] load average before {_loadavg(load_before)}, after {_loadavg(load_after)}"
@@ -989,10 +1013,12 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
         "queries_per_page": queries,
         "reply_page": {str(c): portal[c] for c in CONCURRENCY},
         "bare_asgi": {str(c): bare[c] for c in CONCURRENCY},
+        "framework_ceiling": {str(c): ceiling[c] for c in CONCURRENCY},
         "load_average": {"before": load_before, "after": load_after},
         "submission": submission,
     }
     _reply_page_figures(run, portal, bare, queries, len(pages), len(sample.content()))
+    _ceiling_figures(run, ceiling, bare)
     run.add(
         Figure(
             "portal_submit_p95_ms",
@@ -1053,6 +1079,38 @@ def _reply_page_figures(
             queries,
             unit="queries",
             target=QUERIES_PER_PAGE_MAX + 1,
+        )
+    )
+
+
+def _ceiling_figures(
+    run: Run, ceiling: dict[int, dict[str, float]], bare: dict[int, dict[str, float]]
+) -> None:
+    """The framework ceiling's figures beside the same bare baseline, where the reply page has targets.
+
+    Reported, not targets: they tell how much of a reply page's ratio no render or cache could remove.
+    """
+    label = "bare ASGI, same bytes"
+    top = CONCURRENCY[-1]
+    for clients in P95_MAX_RATIO:
+        run.add(
+            Figure(
+                f"ceiling_p95_ms.{clients}",
+                f"Framework ceiling p95 ({clients} clients: FastAPI sending the page's bytes, no render)",
+                ceiling[clients]["p95_ms"],
+                unit="ms",
+                baseline=bare[clients]["p95_ms"],
+                baseline_label=label,
+            )
+        )
+    run.add(
+        Figure(
+            "ceiling_rps",
+            f"Framework ceiling throughput ({top} clients: FastAPI sending the page's bytes, no render)",
+            ceiling[top]["throughput_rps"],
+            unit="req/s",
+            baseline=bare[top]["throughput_rps"],
+            baseline_label=label,
         )
     )
 

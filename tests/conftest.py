@@ -33,6 +33,9 @@ pytest_plugins = ["tests.smtp", "tests.prefect_harness", "tests.support"]
 # FOLLOWUP_HOME defaults to the user's data directory: a test that does not choose its home gets a
 # throwaway one, set before any test module reads the settings (or `make test`'s var/ leaks in).
 os.environ["FOLLOWUP_HOME"] = tempfile.mkdtemp(prefix="followup-tests-")
+# The CLI's console takes its width when first imported: the same 200 columns whether the tests run in
+# one process (output piped) or in pytest-xdist's workers (which set COLUMNS from their terminal).
+os.environ["COLUMNS"] = "200"
 atexit.register(shutil.rmtree, os.environ["FOLLOWUP_HOME"], ignore_errors=True)
 
 POSTGRES_URL = os.environ.get(

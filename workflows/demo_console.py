@@ -30,11 +30,20 @@ class TablesAsCounts(RenderHook):
 
 
 def _counted(table: Table) -> Text:
-    rows = f"{table.row_count} row" + ("" if table.row_count == 1 else "s")
+    if table.row_count == 1:  # a result of one row reads better as its values than as "1 row"
+        cells = ", ".join(
+            f"{column.header} {_plain(column._cells[0])}".strip() for column in table.columns if column._cells
+        )
+        return Text(f"{table.title}: {cells}" if table.title else cells)
+    rows = f"{table.row_count} rows"
     if table.title:
         return Text(f"{table.title}: {rows}")
     columns = ", ".join(str(column.header) for column in table.columns if column.header)
     return Text(f"table of {rows} ({columns})")
+
+
+def _plain(cell: object) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
 
 
 class DemoFailed(RuntimeError):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from workflows.demo_console import TablesAsCounts, result_line
 
@@ -53,13 +54,26 @@ def test_the_quiet_demo_prints_a_table_as_its_title_and_row_count() -> None:
 def test_the_quiet_demo_names_an_untitled_table_by_its_columns() -> None:
     table = Table("code", "lead", "")
     table.add_row("SR1", "GMG", "applied")
+    table.add_row("SR2", "UNDP", "applied")
     printed = io.StringIO()
     console = Console(file=printed, width=80)
     console.push_render_hook(TablesAsCounts())
 
     console.print(table)
 
-    assert printed.getvalue() == "table of 1 row (code, lead)\n"
+    assert printed.getvalue() == "table of 2 rows (code, lead)\n"
+
+
+def test_the_quiet_demo_prints_a_one_row_result_as_its_values() -> None:
+    table = Table("report", "items", "added", "", title="Import")
+    table.add_row("CEB/2014/4 Annex V", "85", Text("85"), "new")
+    printed = io.StringIO()
+    console = Console(file=printed, width=200)
+    console.push_render_hook(TablesAsCounts())
+
+    console.print(table)
+
+    assert printed.getvalue() == "Import: report CEB/2014/4 Annex V, items 85, added 85, new\n"
 
 
 def test_the_quiet_demo_shows_a_long_command_output_as_its_first_lines_shortened() -> None:

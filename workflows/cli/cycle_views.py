@@ -1,12 +1,14 @@
 """What `followup cycle list` and `followup cycle show` print, defined once.
 
-The Typer commands (`workflows.cli.cycles`) call these functions, and so does the console script
-(`workflows.cli.entry`) when it answers the commands itself, without building the Typer app: they
-read through one Core connection and print plain-text tables, loading no ORM, pydantic or Rich.
+The Typer commands (`workflows.cli.cycles`) print these texts through their console (which the demo
+captures), and the console script (`workflows.cli.entry`), answering the commands itself without
+building the Typer app, writes them to stdout: read through one Core connection, plain-text
+tables, no ORM, pydantic or Rich loaded.
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 from workflows import bootstrap
@@ -15,15 +17,14 @@ from workflows.cli.text_table import text_table
 NO_CYCLE = "No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`."
 
 
-def print_cycles() -> None:
+def cycles_text() -> str:
     """Every cycle with its session, deadline, state and answers so far."""
     from workflows.queries.cycle_list import list_cycles
 
     with bootstrap.reading() as db:
         lines = list_cycles(db)
     if not lines:
-        print(NO_CYCLE)
-        return
+        return f"{NO_CYCLE}\n"
     rows = (
         (
             line.name,
@@ -36,10 +37,10 @@ def print_cycles() -> None:
         for line in lines
     )
     header = ("cycle", "session", "deadline", "state", "agencies answered", "items answered")
-    print(text_table(header, rows, right=(4, 5)), end="")
+    return text_table(header, rows, right=(4, 5))
 
 
-def print_cycle(name: str, today: date) -> None:
+def cycle_text(name: str, today: date) -> str:
     """Per agency: items requested, answered, overdue, its request; then the report's figures on `today`."""
     from domain.figures import headline
     from domain.lifecycle import CycleState
@@ -68,18 +69,19 @@ def print_cycle(name: str, today: date) -> None:
     )
     header = ("agency", "request", "requested", "answered", "overdue", "sent", "answered on")
     total = ("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
-    print(text_table(header, rows, title=title, total=total, right=(2, 3, 4)), end="")
-    if figures is not None:
-        summary = ((label, str(value)) for label, value in headline(figures))
-        title = "Stock-take figures (as in the report)"
-        print(f"\n{text_table(('figure', 'value'), summary, title=title, right=(1,))}", end="")
+    text = text_table(header, rows, title=title, total=total, right=(2, 3, 4))
+    if figures is None:
+        return text
+    summary = ((label, str(value)) for label, value in headline(figures))
+    title = "Stock-take figures (as in the report)"
+    return f"{text}\n{text_table(('figure', 'value'), summary, title=title, right=(1,))}"
 
 
 def lean_list(arguments: list[str]) -> bool:
     """`followup cycle list` for the console script (False: arguments such as --help, left to Typer)."""
     if arguments:
         return False
-    print_cycles()
+    sys.stdout.write(cycles_text())
     return True
 
 
@@ -87,5 +89,5 @@ def lean_show(arguments: list[str]) -> bool:
     """`followup cycle show NAME` for the console script (False: options such as --today, left to Typer)."""
     if len(arguments) != 1 or arguments[0].startswith("-"):
         return False
-    print_cycle(arguments[0], bootstrap.clock().today())
+    sys.stdout.write(cycle_text(arguments[0], bootstrap.clock().today()))
     return True

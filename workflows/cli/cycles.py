@@ -240,14 +240,16 @@ def close(
 def list_cycles() -> None:
     """Every cycle with its deadline, state and answers so far."""
     with user_errors():
-        cycle_views.print_cycles()
+        text = cycle_views.cycles_text()
+    console.out(text, end="", highlight=False)
 
 
 @cycle_app.command("show")
 def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Per agency: items requested, answered, overdue, and where its request stands."""
     with user_errors():
-        cycle_views.print_cycle(name, bootstrap.clock(day_of(today)).today())
+        text = cycle_views.cycle_text(name, bootstrap.clock(day_of(today)).today())
+    console.out(text, end="", highlight=False)
 
 
 @app.command("serve")

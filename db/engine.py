@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVarTuple, overload
 
 from sqlalchemy import Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from domain.errors import DomainError
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.selectable import TypedReturnsRows
@@ -43,6 +47,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class DatabaseNotInitialised(DomainError):
+    """The database lacks Follow-up's tables: `followup init` creates or upgrades them."""
+
+    def __init__(self, url: str, table: str | None = None) -> None:
+        where = make_url(url).render_as_string(hide_password=True)
+        lacks = f"it has no table {table}" if table else "it does not exist yet"
+        super().__init__(f"the database {where} is not initialised ({lacks}): run `followup init` first")
+
+
+# What SQLite and PostgreSQL say of a table that is not there.
+_MISSING_TABLE = re.compile(r'no such table: (?:\w+\.)?(\w+)|relation "(?:\w+\.)?(\w+)" does not exist')
+
+
+def missing_table(error: BaseException) -> str | None:
+    """The table a statement failed to find (never migrated, or not up to date), else None."""
+    if not isinstance(error, DBAPIError):
+        return None
+    found = _MISSING_TABLE.search(str(error.orig))
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def missing_sqlite_file(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist (which `make_engine` would create, empty)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    return not Path(parsed.database).exists()
 
 
 class Reader(Protocol):

@@ -7,27 +7,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, func, select
 
 from db import tables
 from db.engine import Reader
 from domain.lifecycle import CLOSED_STATES, ReviewState
-from domain.model import Recommendation
 
 # Answers the secretariat has in hand (a returned answer is back with the agency).
 ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
 
 
-def answered_per(column: Any) -> Select[Any]:
-    """Count requested items that were answered (submitted or accepted), grouped by `column`."""
+def answered_per(*group: Any) -> Select[Any]:
+    """Count the answers (submitted or accepted) to requested items, grouped by `group` (answers' columns).
+
+    Read from the answers, each checked against the cycle's snapshot, through their covering index
+    (migration 0014): a cycle just launched has none, and counting costs nothing whatever its size.
+    """
     ci, su = tables.cycle_items, tables.status_updates
-    answered = and_(
-        su.c.cycle_id == ci.c.cycle_id,
-        su.c.recommendation_id == ci.c.recommendation_id,
-        su.c.agency_code == ci.c.agency_code,
-        su.c.state.in_(ANSWERED_STATES),
+    requested = select(ci.c.id).where(
+        ci.c.cycle_id == su.c.cycle_id,
+        ci.c.recommendation_id == su.c.recommendation_id,
+        ci.c.agency_code == su.c.agency_code,
     )
-    return select(column, func.count()).select_from(ci.join(su, answered)).group_by(column)
+    return (
+        select(*group, func.count())
+        .where(su.c.state.in_(ANSWERED_STATES), requested.exists())
+        .group_by(*group)
+    )
 
 
 def item_counts(db: Reader, cycle_id: int) -> dict[str, int]:
@@ -38,24 +44,9 @@ def item_counts(db: Reader, cycle_id: int) -> dict[str, int]:
 
 
 def answered_counts(db: Reader, cycle_id: int) -> dict[str, int]:
-    """Per agency, the requested items it has answered (submitted or accepted).
-
-    Read from the cycle's answers, each checked against the snapshot: a cycle just launched has
-    none, and counting costs nothing whatever the number of items.
-    """
-    ci, su = tables.cycle_items, tables.status_updates
-    requested = select(ci.c.id).where(
-        ci.c.cycle_id == su.c.cycle_id,
-        ci.c.recommendation_id == su.c.recommendation_id,
-        ci.c.agency_code == su.c.agency_code,
-    )
-    return dict(
-        db.execute(
-            select(su.c.agency_code, func.count())
-            .where(su.c.cycle_id == cycle_id, su.c.state.in_(ANSWERED_STATES), requested.exists())
-            .group_by(su.c.agency_code)
-        ).all()
-    )
+    """Per agency, the requested items it has answered (submitted or accepted)."""
+    su = tables.status_updates
+    return dict(db.execute(answered_per(su.c.agency_code).where(su.c.cycle_id == cycle_id)).all())
 
 
 def latest_before(query: Select[Any], cycle_id: int | None, launched_at: datetime | None) -> Select[Any]:
@@ -68,6 +59,8 @@ def latest_before(query: Select[Any], cycle_id: int | None, launched_at: datetim
 
 def closed_query() -> Select[Any]:
     """The closed recommendations with their moves into the state they are in (latest last)."""
+    from domain.model import Recommendation  # loaded by those who read closed items, not `cycle list`
+
     r, h = tables.recommendations.c, tables.history.c
     return (
         select(r.code, r.text, r.state, h.why, h.at)

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -490,6 +490,43 @@ def run(database_url: str, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+# The console script as installed (`workflows.cli.entry`), with the modules it loaded: the commands it
+# answers itself build no Typer app, so they import neither Typer, Rich nor pydantic.
+CONSOLE_SCRIPT = """
+import sys
+from MAIN
+try:
+    status = main()
+except SystemExit as exit:
+    status = exit.code
+sys.stdout.flush()
+loaded = sorted(p for p in PACKAGES if p in sys.modules)
+print(f"status {status}; loaded: {loaded}", file=sys.stderr)
+"""
+
+
+def console_script(
+    env: dict[str, str], *args: str, typer_app: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`followup ARGS` through the console script (or, `typer_app`, straight through the Typer app) in a
+    fresh interpreter, with no FOLLOWUP_ setting but `env`'s; stderr ends with its exit status and which
+    of `typer`, `rich`, `pydantic` and the heavy packages it loaded."""
+    packages = ("typer", "rich", "pydantic", *HEAVY_PACKAGES)
+    main = "workflows.cli import app as main" if typer_app else "workflows.cli.entry import main"
+    script = CONSOLE_SCRIPT.replace("PACKAGES", repr(packages)).replace("MAIN", main)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={**_without_followup_settings(os.environ), "FOLLOWUP_SECRET_KEY": factories.SECRET_KEY, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _without_followup_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if not name.upper().startswith("FOLLOWUP_")}
 
 
 # --- fault injection: a slow SMTP server, a small generated catalogue, `followup` as a process ----

@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Connection, Engine, insert, inspect, select
 
-from db.engine import make_engine
+from db.engine import DatabaseNotInitialised, make_engine, missing_sqlite_file, missing_table
 from db.tables import installation
 from domain import tokens
 from domain.errors import NotFound
-from domain.launch import cycle_slug
-from domain.policies import FollowUpSchedule
-from domain.ports import Clock
 from domain.tokens import derive_token, key_fingerprint
-from workflows.config import CycleConfig
+from workflows import locations
 
-if TYPE_CHECKING:  # imported where used: read-only commands need no ORM, pydantic, templates or mail
+if TYPE_CHECKING:  # imported where used: read-only commands need no ORM, pydantic, templates, mail or model
     from collections.abc import Sequence
 
     from db.unit_of_work import SqlUnitOfWork
+    from domain.ports import Clock
     from notifications.outbox import DispatchReport, OutboxNotifier
     from notifications.senders import Sender
+    from workflows.config import CycleConfig
     from workflows.services.evidence import EvidenceStore
     from workflows.settings import Settings
 
@@ -68,22 +69,34 @@ def get_settings() -> Settings:
 
 
 def database_url() -> str:
-    """The database's URL: FOLLOWUP_DATABASE_URL when the environment sets it, else from the settings.
-
-    Settings read the environment before a `.env` file, so the variable wins there too; reading it
-    here spares the read-only commands pydantic's import (a fifth of `followup cycle list`).
-    """
-    given = [value for name, value in os.environ.items() if name.lower() == "followup_database_url"]
-    if len(given) == 1 and given[0]:
-        os.umask(0o077)  # as get_settings does: what the process writes is readable by its owner only
-        return given[0]
-    return get_settings().resolved_database_url
+    """The database's URL, as the settings give it (`workflows.locations`: no pydantic to import)."""
+    os.umask(0o077)  # as get_settings does: what the process writes is readable by its owner only
+    return locations.database_url()
 
 
 @lru_cache(maxsize=4)
 def engine(url: str | None = None) -> Engine:
     """One engine per database URL per process."""
     return make_engine(url or database_url())
+
+
+@contextmanager
+def reading(url: str | None = None) -> Iterator[Connection]:
+    """A Core connection for a read-only command; DatabaseNotInitialised when the database has no tables.
+
+    A SQLite file that does not exist is reported, not created.
+    """
+    url = url or database_url()
+    if missing_sqlite_file(url):
+        raise DatabaseNotInitialised(url)
+    try:
+        with engine(url).connect() as connection:
+            yield connection
+    except Exception as error:
+        table = missing_table(error)
+        if table is None:
+            raise
+        raise DatabaseNotInitialised(url, table) from None
 
 
 def uow(url: str | None = None) -> SqlUnitOfWork:
@@ -148,6 +161,8 @@ def reply_url(cycle_id: int, agency_code: str, token_nonce: str) -> str:
 
 def report_link(cycle_name: str, path: Path) -> str:
     """Where the secretariat downloads a stock-take report: the portal's route, never a file:// path."""
+    from domain.launch import cycle_slug
+
     return f"{get_settings().public_url}/cycles/{cycle_slug(cycle_name)}/reports/{quote(path.name)}"
 
 
@@ -169,6 +184,9 @@ def reply_link(cycle_id: int, agency_code: str) -> str:
 
 def cycle_config() -> CycleConfig:
     """What the cycle use cases need from settings: reply links, schedule, the secretariat's address."""
+    from domain.policies import FollowUpSchedule
+    from workflows.config import CycleConfig
+
     settings = get_settings()
     return CycleConfig(
         secretariat_email=settings.secretariat_email,

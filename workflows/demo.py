@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from workflows import bootstrap
-from workflows.cli.app import console
+from workflows.cli.base import console
 from workflows.demo_console import DemoFailed, Transcript, followup, quiet_output
 from workflows.demo_replies import AgencyReply, answer, reply_link, review
 from workflows.settings import get_settings

@@ -12,7 +12,7 @@ from rich.console import ConsoleRenderable, RenderHook
 from rich.table import Table
 from rich.text import Text
 
-from workflows.cli.app import console
+from workflows.cli.base import console
 
 
 class Transcript:
@@ -91,8 +91,12 @@ RESULT_LINES, RESULT_LINE_CHARACTERS = 3, 140
 
 
 def result_line(output: str) -> str:
-    """A command's output as one line: its first lines, each shortened; --verbose prints them all."""
-    lines = [line.strip().rstrip(".") for line in output.splitlines() if line.strip()]
+    """A command's output as one line: its first lines, each shortened; --verbose prints them all.
+
+    A plain-text table (`followup cycle show`) gives its title, header and rows, spaces squeezed and
+    the rules under its header left out.
+    """
+    lines = [" ".join(line.split()).rstrip(".") for line in output.splitlines() if line.strip(" -")]
     shown = [_shortened(line) for line in lines[:RESULT_LINES]]
     if len(lines) > RESULT_LINES:
         shown.append(f"... {len(lines) - RESULT_LINES} more lines")

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from workflows import bootstrap
-from workflows.cli.app import console
+from workflows.cli.base import console
 from workflows.demo_console import DemoFailed, followup, followup_for_each
 from workflows.settings import get_settings
 

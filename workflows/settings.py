@@ -7,7 +7,6 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from platformdirs import user_data_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,6 +14,7 @@ from domain.errors import DomainError
 from domain.evidence import EvidenceLimits
 from domain.language import Language
 from domain.tokens import new_secret_key
+from workflows import locations
 
 SECRET_KEY_FORMAT = re.compile(r"[0-9a-fA-F]{64}")
 NEW_KEY_HINT = "make one with: python -c 'import secrets; print(secrets.token_hex(32))'"
@@ -27,11 +27,13 @@ class SecretKeyError(DomainError):
 class Settings(BaseSettings):
     """Every setting has a default that works on a laptop: SQLite and a directory outbox in the home."""
 
-    model_config = SettingsConfigDict(env_prefix="FOLLOWUP_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix=locations.ENV_PREFIX, env_file=locations.ENV_FILE, extra="ignore"
+    )
 
     home: Path = Field(
         # Per user, not the working directory: a worker or the portal started elsewhere finds the same home.
-        default_factory=lambda: user_data_path("followup"),
+        default_factory=locations.default_home,
         description="Where the embedded database and Prefect's local data live, and the shared files "
         "unless FOLLOWUP_STORAGE says otherwise; unset: the per-user data directory "
         "(`~/.local/share/followup` on Linux, from platformdirs).",
@@ -125,7 +127,7 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite at $FOLLOWUP_HOME/followup.db."""
-        return self.database_url or f"sqlite:///{(self.home / 'followup.db').resolve()}"
+        return locations.database_url_of(self.database_url, self.home)
 
     @property
     def resolved_mail_url(self) -> str:

@@ -20,7 +20,7 @@ from tests.fakes import FakeNotifier
 from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
 from workflows.flow_reports import escalation_events, follow_up_events
-from workflows.queries import progress
+from workflows.queries import cycle_list, progress
 from workflows.services import closing, follow_up
 from workflows.services import launch as launching
 from workflows.services.follow_up import LateMilestone, LateRequest
@@ -143,7 +143,7 @@ def test_a_deadline_in_the_past_is_refused(uow: SqlUnitOfWork) -> None:
     with pytest.raises(ValidationError, match="deadline: 2026-03-01 is in the past"):
         launch(uow, FakeNotifier(), deadline=date(2026, 3, 1))
     with uow:
-        assert progress.list_cycles(uow.session) == []
+        assert cycle_list.list_cycles(uow.session) == []
 
 
 def test_ownerless_items_are_refused_with_their_codes_unless_allowed(uow: SqlUnitOfWork) -> None:
@@ -311,7 +311,7 @@ def test_the_overview_counts_requested_answered_and_overdue_items_per_agency(uow
     answer(uow, cycle_id, "ILO", ids["SR1"])
     with uow:
         overview = progress.cycle_overview(uow.session, "Spring 2026", DEADLINE + timedelta(days=1))
-        [line] = progress.list_cycles(uow.session)
+        [line] = cycle_list.list_cycles(uow.session)
     assert [(a.code, a.requested, a.answered, a.overdue) for a in overview.agencies] == [
         ("ILO", 1, 1, 0),
         ("IOM", 3, 2, 1),

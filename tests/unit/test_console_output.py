@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from workflows.cli.text_table import text_table
 from workflows.demo_console import TablesAsCounts, result_line
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +22,7 @@ WIDE_CELL = "Migration et développement — " * 6  # 174 characters, some of th
 def test_a_piped_cli_table_stays_whole_and_valid_utf8_past_80_columns() -> None:
     script = (
         "from rich.table import Table\n"
-        "from workflows.cli.app import console\n"
+        "from workflows.cli.base import console\n"
         "table = Table('code', 'text')\n"
         f"table.add_row('A1.1', {WIDE_CELL!r})\n"
         "console.print(table)\n"
@@ -82,3 +83,15 @@ def test_the_quiet_demo_shows_a_long_command_output_as_its_first_lines_shortened
     result = result_line(output)
 
     assert result == f"Cycle closed; {'x' * 139}…; third; ... 2 more lines"
+
+
+def test_the_quiet_demo_shows_a_plain_text_table_as_its_title_header_and_first_row() -> None:
+    output = text_table(
+        ("agency", "requested", "answered"),
+        [("ILO", "12", "3"), ("IOM", "4", "4")],
+        title="Spring 2015, open",
+    )
+
+    result = result_line(output)
+
+    assert result == "Spring 2015, open; agency requested answered; ILO 12 3; ... 1 more lines"

@@ -1,20 +1,23 @@
-"""The `followup` command line. Prefect is imported only by the commands that run flows."""
+"""The `followup` command line.
+
+Importing the package costs nothing: the console script (`workflows.cli.entry`) answers a few
+read-only commands itself, and `app`, the Typer application with every command, is built on first
+use (`from workflows.cli import app`).
+"""
 
 from __future__ import annotations
 
-from workflows.cli import (  # noqa: F401  (register commands)
-    agencies,
-    api_tokens,
-    catalogue,
-    cycles,
-    deploy,
-    mail,
-    publish,
-    replies,
-    reports,
-    review,
-    server,
-)
-from workflows.cli.app import app
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflows.cli.commands import app
 
 __all__ = ["app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from workflows.cli.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ import typer
 from domain.language import Language
 from domain.model import ContactRole
 from workflows import bootstrap
-from workflows.cli.app import console, sub_app, user_errors
+from workflows.cli.base import console, sub_app, user_errors
 from workflows.cli.catalogue import _read_text
 
 agencies_app = sub_app("agencies", "The agency registry: owners, their focal points and language.")

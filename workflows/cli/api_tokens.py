@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 
 from workflows import bootstrap
-from workflows.cli.app import console, sub_app, user_errors
+from workflows.cli.base import console, sub_app, user_errors
 
 api_token_app = sub_app("api-token", "Read tokens of the API (/api/v1/): create, list, revoke.")
 

@@ -14,7 +14,7 @@ from domain.errors import ValidationError
 from domain.language import Language
 from domain.model import OwnerRole
 from workflows import bootstrap
-from workflows.cli.app import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
+from workflows.cli.base import TODAY_OPTION, app, console, day_of, owners_app, sub_app, user_errors
 
 if TYPE_CHECKING:  # the importer and the services load only when a command needs them
     from domain.importer import ParsedReport

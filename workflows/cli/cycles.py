@@ -1,8 +1,8 @@
 """Stock-take cycle commands: `cycle launch/collect/close/list/show`, `check` and `serve`.
 
-Each command imports what it uses in its body: commands that run flows import Prefect there, and
-`list`, `show` and `--help` load no ORM, pydantic, Prefect or template engine, so they cost little
-more than Python starting with SQLAlchemy.
+Each command imports what it uses in its body: commands that run flows import Prefect there. `list`
+and `show` print what `workflows.cli.cycle_views` defines, which the console script also answers
+without building this app (`workflows.cli.entry`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import typer
 
-from domain.lifecycle import CycleState
 from workflows import bootstrap
-from workflows.cli.app import (
+from workflows.cli import cycle_views
+from workflows.cli.base import (
     DATE_FORMATS,
     TODAY_OPTION,
     app,
@@ -239,73 +239,17 @@ def close(
 @cycle_app.command("list")
 def list_cycles() -> None:
     """Every cycle with its deadline, state and answers so far."""
-    from rich.table import Table
-
-    from workflows.queries.progress import list_cycles
-
-    with user_errors(), bootstrap.engine().connect() as db:
-        lines = list_cycles(db)
-    if not lines:
-        console.print("No cycle yet: `followup cycle launch NAME --deadline YYYY-MM-DD`.")
-        return
-    table = Table("cycle", "session", "deadline", "state", "agencies answered", "items answered")
-    for line in lines:
-        table.add_row(
-            line.name,
-            line.hlcp_session or "",
-            line.deadline.isoformat(),
-            line.state,
-            f"{line.agencies_answered}/{line.agencies}",
-            f"{line.answered}/{line.requested}",
-        )
-    console.print(table)
+    with user_errors():
+        text = cycle_views.cycles_text()
+    console.out(text, end="", highlight=False)
 
 
 @cycle_app.command("show")
 def show(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTION) -> None:
     """Per agency: items requested, answered, overdue, and where its request stands."""
-    from rich.table import Table
-
-    from domain.figures import headline
-    from workflows.queries.figures import figures_of
-    from workflows.queries.progress import cycle_overview
-
-    day = bootstrap.clock(day_of(today)).today()
-    with user_errors(), bootstrap.engine().connect() as db:
-        overview = cycle_overview(db, name, day)
-        # The headline figures from grouped queries: the report's own figures, without its assembly.
-        figures = figures_of(db, name, today=day) if overview.state != CycleState.DRAFT else None
-    table = Table(
-        "agency",
-        "request",
-        "requested",
-        "answered",
-        "overdue",
-        "sent",
-        "answered on",
-        title=(
-            f"{overview.name} ({overview.hlcp_session or 'no session'}), deadline "
-            f"{overview.deadline.isoformat()}, {overview.state}"
-        ),
-    )
-    for line in overview.agencies:
-        table.add_row(
-            line.code,
-            line.state,
-            str(line.requested),
-            str(line.answered),
-            f"[red]{line.overdue}[/]" if line.overdue else "0",
-            line.sent_at.date().isoformat() if line.sent_at else "",
-            line.answered_at.date().isoformat() if line.answered_at else "",
-        )
-    table.add_section()
-    table.add_row("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
-    console.print(table)
-    if figures is not None:
-        summary = Table("figure", "value", title="Stock-take figures (as in the report)")
-        for label, value in headline(figures):
-            summary.add_row(label, str(value))
-        console.print(summary)
+    with user_errors():
+        text = cycle_views.cycle_text(name, bootstrap.clock(day_of(today)).today())
+    console.out(text, end="", highlight=False)
 
 
 @app.command("serve")

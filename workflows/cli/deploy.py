@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from domain.errors import ValidationError
-from workflows.cli.app import app, console, sub_app, user_errors
+from workflows.cli.base import app, console, sub_app, user_errors
 
 # Shared with `followup serve`: the same schedules, whether served here or run by workers.
 LAUNCH_CRON_OPTION = typer.Option(

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import typer
 
 from workflows import bootstrap
-from workflows.cli.app import console, err_console, sub_app, user_errors
+from workflows.cli.base import console, err_console, sub_app, user_errors
 
 mail_app = sub_app(
     "mail", "The e-mail outbox: what is queued, sent or failed; send now; retry failed messages."

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from workflows import bootstrap
-from workflows.cli.app import app, console, user_errors
+from workflows.cli.base import app, console, user_errors
 
 
 @app.command("publish")

@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from workflows import bootstrap
-from workflows.cli.app import (
+from workflows.cli.base import (
     TODAY_OPTION,
     app,
     console,

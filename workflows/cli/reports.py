@@ -10,7 +10,7 @@ import typer
 from domain.errors import ValidationError
 from reporting import FORMATS
 from workflows import bootstrap
-from workflows.cli.app import app, console, user_errors
+from workflows.cli.base import app, console, user_errors
 
 
 def _parse_day(value: str | None) -> date | None:

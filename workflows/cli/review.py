@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from workflows import bootstrap
-from workflows.cli.app import TODAY_OPTION, console, day_of, mail_news, review_app, user_errors
+from workflows.cli.base import TODAY_OPTION, console, day_of, mail_news, review_app, user_errors
 
 BY_OPTION = typer.Option("secretariat", "--by", help="Who reviews (recorded in the history).")
 AGENCY_OPTION = typer.Option(..., "--agency", help="The agency's code, e.g. IOM.")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from workflows.cli.app import console, err_console, sub_app
+from workflows.cli.base import console, err_console, sub_app
 
 if TYPE_CHECKING:  # imported where used: importing it sets Prefect's defaults and makes its home
     from workflows.local_server import LocalServer

@@ -1,4 +1,4 @@
-"""Who answered what: per-agency progress of a cycle, the list of cycles.
+"""Who answered what: per-agency progress of a cycle (the list of cycles is in `cycle_list`).
 
 Read models: a few grouped queries whatever the cycle's size. A cycle's progress is read through the
 unit-of-work port, as the close reports it too; the lists of cycles are plain SQL.
@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 
 from db import tables
 from db.engine import Reader
-from db.reads import answered_counts, answered_per, item_counts
+from db.reads import answered_counts, item_counts
 from domain.errors import NotFound
-from domain.launch import cycle_slug
 from domain.lifecycle import CycleState
 from domain.policies import request_overdue
 
@@ -70,20 +69,6 @@ class CycleOverview:
     def overdue(self) -> int:
         """Items overdue across agencies."""
         return sum(a.overdue for a in self.agencies)
-
-
-@dataclass(frozen=True)
-class CycleLine:
-    """One cycle in the list: totals only."""
-
-    name: str
-    hlcp_session: str | None
-    deadline: date
-    state: str
-    agencies: int
-    requested: int
-    answered: int
-    agencies_answered: int
 
 
 def cycle_row(db: Reader, name: str) -> Any:
@@ -189,44 +174,11 @@ def cycle_overview(db: Reader, name: str, today: date) -> CycleOverview:
 
 def cycle_name_of_slug(uow: SqlUnitOfWork, slug: str) -> str:
     """The name of the cycle whose URL segment is `slug` (`domain.launch.cycle_slug`), else NotFound."""
+    from domain.launch import cycle_slug  # with the domain model: `cycle list` needs neither
+
     with uow:
         names = uow.session.scalars(select(tables.cycles.c.name)).all()
     found = [name for name in names if cycle_slug(name) == slug]
     if len(found) != 1:  # launch keeps slugs unique; cycles stored before that rule may share one
         raise NotFound(f"no cycle at /cycles/{slug}")
     return found[0]
-
-
-def list_cycles(db: Reader) -> list[CycleLine]:
-    """Every cycle, oldest first, with its totals (three grouped queries whatever the size)."""
-    c, ci, sr = tables.cycles, tables.cycle_items, tables.status_requests
-    requested: dict[int, int] = dict(
-        db.execute(select(ci.c.cycle_id, func.count()).group_by(ci.c.cycle_id)).all()
-    )
-    answered: dict[int, int] = dict(db.execute(answered_per(ci.c.cycle_id)).all())
-    agencies = {
-        row.cycle_id: (row.total, int(row.done or 0))
-        for row in db.execute(
-            select(
-                sr.c.cycle_id,
-                func.count().label("total"),
-                func.sum(case((sr.c.answered_at.is_not(None), 1), else_=0)).label("done"),
-            ).group_by(sr.c.cycle_id)
-        )
-    }
-    cycles = db.execute(
-        select(c.c.id, c.c.name, c.c.hlcp_session, c.c.deadline, c.c.state).order_by(c.c.created_at, c.c.id)
-    ).all()
-    return [
-        CycleLine(
-            row.name,
-            row.hlcp_session,
-            row.deadline,
-            row.state,
-            agencies.get(row.id, (0, 0))[0],
-            requested.get(row.id, 0),
-            answered.get(row.id, 0),
-            agencies.get(row.id, (0, 0))[1],
-        )
-        for row in cycles
-    ]

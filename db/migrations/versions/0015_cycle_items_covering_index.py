@@ -1,7 +1,7 @@
 """cycle items: the agency index also carries the recommendation, so a request's items are read from it
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-01 17:40:00
 
 The reply page lists every item of one agency's request (query 2 of `workflows/queries/reply_page.py`).
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

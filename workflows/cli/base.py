@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -40,12 +40,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn domain errors into a red one-line message and exit status 1 (no traceback)."""
+    """Turn domain errors into a red one-line message and exit status 1 (no traceback).
+
+    A statement that found no table says the database is not initialised, rather than SQL's words.
+    """
     try:
         yield
     except DomainError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        _fail(exc)
+    except Exception as exc:
+        from db.engine import DatabaseNotInitialised, missing_table
+
+        table = missing_table(exc)
+        if table is None:
+            raise
+        from workflows import bootstrap
+
+        _fail(DatabaseNotInitialised(bootstrap.database_url(), table))
+
+
+def _fail(error: DomainError) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1) from None
 
 
 def sub_app(name: str, help_text: str) -> typer.Typer:

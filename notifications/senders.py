@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 from pathlib import Path
@@ -63,9 +64,15 @@ class ConnectionSender(Sender, Protocol):
     def connected(self) -> AbstractContextManager[Sender]: ...
 
 
+# Headers written on one line up to SMTP's 998: folded at 78, Python's folder left a subject alone
+# on the line after "Subject:", and a space before a folded encoded word that readers then showed
+# twice ("respuesta a  más tardar"). The bodies are encoded by us (quoted-printable, 76 columns).
+UNFOLDED_HEADERS = policy.default.clone(max_line_length=998)
+
+
 def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> EmailMessage:
     """A multipart/alternative text + HTML message, with the deadline as a text/calendar attachment."""
-    email = EmailMessage()
+    email = EmailMessage(policy=UNFOLDED_HEADERS)
     email["Subject"] = message.subject
     email["From"] = mail_from
     email["To"] = ", ".join(message.to)

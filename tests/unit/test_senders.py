@@ -56,6 +56,28 @@ def test_a_built_message_is_text_and_html_alternatives_plus_a_calendar_invitatio
     assert "DTSTART;VALUE=DATE:20260403" in invitation.get_content()
 
 
+def test_a_long_accented_subject_is_sent_on_one_line_and_reads_back_exactly_as_written() -> None:
+    subject = (
+        "Balance Spring 2027: 8 recomendaciones para UNODC, respuesta a más tardar el 29 de diciembre de 2026"
+    )
+    queued = QueuedMessage(
+        key="status-request:3:UNODC",
+        message_id="<abc.124@followup.local>",
+        created_at=datetime(2026, 12, 1, 9, 0),
+        to=["focal.point@unodc.example.org"],
+        cc=[],
+        subject=subject,
+        text="Estimados colegas",
+        html="<p>Estimados colegas</p>",
+        ics=None,
+    )
+    raw = build_email(queued, mail_from=FROM, reply_to="hlcp.secretariat@un.example.org").as_bytes()
+
+    subject_lines = raw.split(b"\nFrom:")[0].splitlines()
+    assert len(subject_lines) == 1 and subject_lines[0].startswith(b"Subject: Balance Spring 2027: ")
+    assert message_from_bytes(raw, policy=policy.default)["Subject"] == subject
+
+
 def test_a_built_message_has_the_headers_mail_clients_rely_on() -> None:
     message = _reparse(_email())
 
@@ -102,7 +124,9 @@ def test_long_lines_and_accents_in_the_bodies_arrive_unchanged() -> None:
     raw = built.as_bytes()
     message = _reparse(built)
 
-    assert max(len(line) for line in raw.splitlines()) <= 78
+    headers, body = raw.split(b"\n\n", 1)
+    assert max(len(line) for line in headers.splitlines()) <= 998  # SMTP's limit; headers are not folded
+    assert max(len(line) for line in body.splitlines()) <= 78
     assert message.get_content_type() == "multipart/alternative"
     plain, html = message.get_body(("plain",)), message.get_body(("html",))
     assert plain is not None and html is not None

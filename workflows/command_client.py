@@ -130,7 +130,7 @@ def run_remote(arguments: Sequence[str]) -> int | None:
         return None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock, SignalRelay(sock) as relay:
         reader = MessageReader(sock)
-        answer = _hand_over(sock, reader, path, arguments)
+        answer: dict[str, Any] | None = _hand_over(sock, reader, path, arguments)
         if answer == {"go": True}:
             sock.settimeout(None)  # the command itself may take as long as it takes
             relay.start()

@@ -151,7 +151,10 @@ def test_a_server_that_declines_leaves_the_command_to_this_process(
 def test_a_command_whose_process_died_without_a_status_fails_saying_so(
     stand_in: Callable[[Handler], None], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    stand_in(lambda conn, _request, _fds: go_ahead(conn) and None)  # then closes with no answer
+    def handler(conn: socket.socket, _request: dict[str, Any], _fds: list[int]) -> None:
+        go_ahead(conn)  # then the connection closes with no answer
+
+    stand_in(handler)
     assert command_client.run_remote(["check"]) == 1
     assert "ended without an exit status" in capfd.readouterr().err
 

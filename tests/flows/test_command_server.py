@@ -192,6 +192,31 @@ def test_ctrl_c_interrupts_the_flow_command_in_the_command_server(env: dict[str,
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_command_whose_client_gave_up_before_saying_go_never_runs(env: dict[str, str]) -> None:
+    argv = ["followup", "cycle", "launch", "Never", "--deadline", "2031-03-01", ALLOW]
+    request = {
+        "version": command_client.code_version(),
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": env,
+        "umask": 0o077,
+        "encoding": [["utf-8", "strict"]] * 3,
+    }
+    with socket.socket(socket.AF_UNIX) as sock, open(os.devnull, "r+b") as null:
+        sock.connect(str(prefect_home(env) / command_client.SOCKET_NAME))
+        command_client.send_message(sock, request, [null.fileno()] * 3)
+        ready = command_client.MessageReader(sock).next()
+        assert ready is not None and "ready" in ready
+    # The client went away (as one that timed out does, to run the command itself).
+    give_up = time.monotonic() + 30
+    while process_alive(int(ready["ready"])) and time.monotonic() < give_up:
+        time.sleep(0.1)
+    assert not process_alive(int(ready["ready"]))
+    assert "Never" not in followup("cycle", "list", env=env).stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_client_whose_prefect_settings_differ_runs_its_command_itself(env: dict[str, str]) -> None:
     debug = followup("check", env={**env, "PREFECT_LOGGING_LEVEL": "DEBUG"})
     assert debug.returncode == 0, debug.stderr[-3000:]

@@ -1014,3 +1014,21 @@ def evidence_folder_files() -> list[Path]:
     """Every file under the evidence folder of the settings in force (temporary ones included)."""
     root = get_settings().evidence_dir
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+def prepare_spring_cycle(database_url: str) -> None:
+    """Two agencies, two recommendations and the open cycle "Spring 2026" (deadline 2026-04-01)."""
+    uow = bootstrap.uow(database_url)
+    factories.add_agencies(uow, "ILO", "IOM")
+    factories.add_recommendations(uow, {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"]})
+    factories.open_cycle(uow, "Spring 2026", date(2026, 4, 1), ["ILO", "IOM"])
+    bootstrap.engine(database_url).dispose()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -10,7 +10,8 @@ this process exits with its status. Ctrl-C here interrupts the child.
 This module imports the standard library only (and platformdirs, for the default home), so a flow
 command's process costs no more than a read-only one's. `run_remote` answers None whenever the
 command should rather run in this process: not a flow command, PREFECT_API_URL set, no command
-server listening, or one that imported other code than this process would (a stale server: it
+server listening, one run by another user, one that does not answer within ANSWER_TIMEOUT_SECONDS
+(said on stderr), or one that imported other code than this process would (a stale server: it
 exits, and the next flow command starts a new one).
 """
 
@@ -23,6 +24,7 @@ import os
 import signal
 import site
 import socket
+import struct
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -37,6 +39,9 @@ PACKAGES = ("domain", "db", "notifications", "portal", "reporting", "workflows")
 # Signals the client passes on to the command's process (Ctrl-C, kill, a closed terminal).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STREAMS = (0, 1, 2)  # stdin, stdout, stderr: handed over as they are (a terminal, a pipe, a file)
+# The command's process says it is ready within milliseconds; a server that is stopped or hung must
+# not hang the command (nor swallow the signals meant to stop it) beyond this.
+ANSWER_TIMEOUT_SECONDS = 30.0
 
 
 def is_flow_command(arguments: Sequence[str]) -> bool:
@@ -124,15 +129,12 @@ def run_remote(arguments: Sequence[str]) -> int | None:
     if path is None:
         return None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock, SignalRelay(sock) as relay:
-        try:
-            here = os.getcwd()
-            _connect(sock, path, here)
-            send_message(sock, _request(arguments, here), STREAMS)
-        except OSError:  # no server listening (none started, or it stopped), a stream closed here
-            answer: dict[str, Any] | None = {"fallback": "unreachable"}
-        else:
+        reader = MessageReader(sock)
+        answer: dict[str, Any] | None = _hand_over(sock, reader, path, arguments)
+        if answer == {"go": True}:
+            sock.settimeout(None)  # the command itself may take as long as it takes
             relay.start()
-            answer = MessageReader(sock).next()
+            answer = reader.next()
     if answer is None or "fallback" in answer:
         # Killed by a signal passed on (SIGTERM), or refused before running anything (then the command
         # runs here, as if never sent): the signals this process received now take effect here.
@@ -142,6 +144,58 @@ def run_remote(arguments: Sequence[str]) -> int | None:
         print("error: the flow command's process ended without an exit status", file=sys.stderr)
         return 1
     return None if "fallback" in answer else int(answer["exit"])
+
+
+def _hand_over(
+    sock: socket.socket, reader: MessageReader, path: Path, arguments: Sequence[str]
+) -> dict[str, Any]:
+    """Send the command; {"go": True} once its process runs it, else the reason to run it here.
+
+    The process runs the command only after this "go": a client that gave up waiting (and runs the
+    command itself) or went away leaves it never run, so a command never runs twice.
+    """
+    sock.settimeout(ANSWER_TIMEOUT_SECONDS)
+    try:
+        here = os.getcwd()
+        _connect(sock, path, here)
+        if _server_uid(sock, path) != os.getuid():
+            print(
+                f"warning: {path} is served by another user: running the command here "
+                "(remove that file if it should not be there)",
+                file=sys.stderr,
+            )
+            return {"fallback": "another user"}
+        send_message(sock, _request(arguments, here), STREAMS)
+        answer = reader.next()
+        if answer is None or "ready" not in answer:
+            return answer or {"fallback": "closed"}  # declined, or ended before running anything
+        send_message(sock, {"go": True})
+    except TimeoutError:
+        print(
+            f"warning: the command server did not answer within {ANSWER_TIMEOUT_SECONDS:.0f} s "
+            f"(its log: {path.parent / 'commands.log'}): running the command here; "
+            "`followup server stop` stops it, the next flow command starts a new one",
+            file=sys.stderr,
+        )
+        return {"fallback": "timeout"}
+    except OSError:  # no server listening (none started, or it stopped), a stream closed here
+        return {"fallback": "unreachable"}
+    return {"go": True}
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The user running the process at the other end of a Unix socket (None where the system cannot say)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", credentials)
+    return int(uid)
+
+
+def _server_uid(sock: socket.socket, path: Path) -> int:
+    """Who listens: the command is handed over, environment and secrets included, to this user only."""
+    uid = peer_uid(sock)
+    return path.stat().st_uid if uid is None else uid
 
 
 def _connect(sock: socket.socket, path: Path, here: str) -> None:

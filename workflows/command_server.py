@@ -4,9 +4,11 @@
 in Prefect's home, log `commands.log`); `followup server stop` stops both. It imports Prefect, the flows
 and what a flow run loads on first use, and nothing that reads a setting, opens a connection or starts
 a thread. It then listens on `followup-commands.sock` in Prefect's home (owner-only). For each flow
-command (`workflows.command_client`) it forks a child that takes the client's standard streams,
-working directory, environment and umask, and runs the same Typer command as the client would have,
-flows and all, against the local Prefect server; its output goes straight to the client's terminal.
+command (`workflows.command_client`) from a process of the same user it forks a child that takes the
+client's standard streams, working directory, environment and umask, says it is ready, and once the
+client says "go" (a client that gave up waiting runs the command itself) runs the same Typer command
+as the client would have, flows and all, against the local Prefect server; its output goes straight
+to the client's terminal.
 
 What a child would otherwise inherit from the server is checked or redone: Follow-up's settings are
 read in the child only (no cache is filled here); Prefect's settings, read at its import, must equal
@@ -115,6 +117,10 @@ def _serve(listener: socket.socket, version: str) -> bool:
     """Answer one client (fork its command's process); False when this server is stale and must exit."""
     conn, _address = listener.accept()
     with conn:
+        if (uid := client.peer_uid(conn)) not in (None, os.getuid()):
+            # The socket is owner-only, but not every system enforces a socket file's mode.
+            print(f"Refused a connection from another user (uid {uid}).", flush=True)
+            return True
         conn.settimeout(REQUEST_TIMEOUT_SECONDS)
         reader = client.MessageReader(conn)
         try:
@@ -163,6 +169,9 @@ def _run_child(
         if declined:
             _answer(conn, {"fallback": declined})
             os._exit(0)
+        client.send_message(conn, {"ready": os.getpid()})
+        if reader.next() != {"go": True}:
+            os._exit(0)  # the client gave up waiting (it runs the command itself) or went away
         _log_to_this_terminal()
         threading.Thread(target=_relay_signals, args=(reader,), daemon=True).start()
         status = _run_command(request["argv"])

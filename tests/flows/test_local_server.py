@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.factories import SECRET_KEY
+from tests.support import process_alive
 
 pytestmark = pytest.mark.slow  # each test starts a real Prefect server (~10-30 s on 2 cores)
 
@@ -55,15 +56,6 @@ def healthy(api_url: str) -> bool:
         return httpx.get(f"{api_url}/health", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def alive(pid: int) -> bool:
-    """Whether the process runs (a zombie, dead but not yet reaped by its parent, does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # the server is under test here, not the database
@@ -192,13 +184,13 @@ def server_processes(env: dict[str, str], command: bytes = b"server\0start") -> 
             cmdline, environ = (proc / "cmdline").read_bytes(), (proc / "environ").read_bytes()
         except OSError:  # ended meanwhile, or not ours to read
             continue
-        if command in cmdline and home in environ.split(b"\0") and alive(int(proc.name)):
+        if command in cmdline and home in environ.split(b"\0") and process_alive(int(proc.name)):
             found.append(int(proc.name))
     return found
 
 
 def _wait_until_gone(pid: int) -> None:
     give_up = time.monotonic() + 30
-    while alive(pid) and time.monotonic() < give_up:
+    while process_alive(pid) and time.monotonic() < give_up:
         time.sleep(0.1)
-    assert not alive(pid), f"process {pid} still running"
+    assert not process_alive(pid), f"process {pid} still running"

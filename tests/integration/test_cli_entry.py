@@ -3,15 +3,13 @@ commands print, and says when the database was never initialised."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from db.engine import DatabaseNotInitialised
-from tests.factories import add_agencies, add_recommendations, open_cycle
-from tests.support import console_script
+from tests.support import console_script, prepare_spring_cycle
 from workflows import bootstrap
 from workflows.cli.entry import LEAN, lean_command
 
@@ -19,19 +17,11 @@ from workflows.cli.entry import LEAN, lean_command
 ON_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])
 
 
-def prepare(database_url: str) -> None:
-    uow = bootstrap.uow(database_url)
-    add_agencies(uow, "ILO", "IOM")
-    add_recommendations(uow, {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"]})
-    open_cycle(uow, "Spring 2026", date(2026, 4, 1), ["ILO", "IOM"])
-    bootstrap.engine(database_url).dispose()
-
-
 @ON_SQLITE
 def test_the_console_script_prints_the_typer_commands_cycle_list_and_show_without_typer_rich_or_pydantic(
     database_url: str,
 ) -> None:
-    prepare(database_url)
+    prepare_spring_cycle(database_url)
     for command in (["cycle", "list"], ["cycle", "show", "Spring 2026"]):
         lean = console_script({"FOLLOWUP_DATABASE_URL": database_url}, *command)
         typer = console_script({"FOLLOWUP_DATABASE_URL": database_url}, *command, typer_app=True)

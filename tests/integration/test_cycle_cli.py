@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from tests.factories import add_agencies, add_recommendations, open_cycle
-from tests.support import run
+from tests.factories import add_agencies, add_recommendations
+from tests.support import prepare_spring_cycle, run
 from workflows import bootstrap
 
 # What is under test is the command line (both backends are covered by the service tests).
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
-def prepare(database_url: str) -> None:
-    uow = bootstrap.uow(database_url)
-    add_agencies(uow, "ILO", "IOM")
-    add_recommendations(uow, {"SR1": ["ILO", "IOM"], "A1.1": ["IOM"]})
-    open_cycle(uow, "Spring 2026", date(2026, 4, 1), ["ILO", "IOM"])
-    bootstrap.engine(database_url).dispose()
-
-
 def test_cycle_list_show_and_help_answer_without_importing_prefect(database_url: str) -> None:
-    prepare(database_url)
+    prepare_spring_cycle(database_url)
     listed = run(database_url, "cycle", "list")
     assert "Spring 2026" in listed and "0/3" in listed and "prefect imported: False" in listed
     shown = run(database_url, "cycle", "show", "Spring 2026", "--today", "2026-04-02")
@@ -39,7 +29,7 @@ def test_showing_an_unknown_cycle_names_it(database_url: str) -> None:
 
 
 def test_a_launch_with_a_past_deadline_is_refused_before_prefect_starts(database_url: str) -> None:
-    prepare(database_url)
+    prepare_spring_cycle(database_url)
     refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", "2020-01-01")
     assert "deadline: 2020-01-01 is in the past" in refused and "exit 1" in refused
     assert "prefect imported: False" in refused

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,8 @@ def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
             with conn:
                 reader = MessageReader(conn)
                 request = reader.next(max_fds=3)
-                assert request is not None
+                if request is None:
+                    return  # the client sent nothing (the handler is not called)
                 try:
                     handler(conn, request, reader.fds)
                 finally:
@@ -114,9 +116,9 @@ def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
         threads[-1].start()
 
     yield serve
-    listener.close()
-    for thread in threads:
+    for thread in threads:  # each test connects: its connection is accepted, then the socket closed
         thread.join(timeout=10)
+    listener.close()
 
 
 def test_the_command_line_environment_and_streams_go_to_the_server_and_its_status_comes_back(
@@ -126,6 +128,7 @@ def test_the_command_line_environment_and_streams_go_to_the_server_and_its_statu
 
     def handler(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
         seen.update(request)
+        go_ahead(conn)
         os.write(fds[1], b"printed by the command\n")
         os.write(fds[2], b"logged by the command\n")
         send_message(conn, {"exit": 3})
@@ -148,9 +151,50 @@ def test_a_server_that_declines_leaves_the_command_to_this_process(
 def test_a_command_whose_process_died_without_a_status_fails_saying_so(
     stand_in: Callable[[Handler], None], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    stand_in(lambda _conn, _request, _fds: None)  # the connection closes with no answer
+    def handler(conn: socket.socket, _request: dict[str, Any], _fds: list[int]) -> None:
+        go_ahead(conn)  # then the connection closes with no answer
+
+    stand_in(handler)
     assert command_client.run_remote(["check"]) == 1
     assert "ended without an exit status" in capfd.readouterr().err
+
+
+def test_a_server_that_closes_before_its_process_is_ready_leaves_the_command_to_this_process(
+    stand_in: Callable[[Handler], None], capfd: pytest.CaptureFixture[str]
+) -> None:
+    stand_in(lambda _conn, _request, _fds: None)  # nothing ran: running it here cannot run it twice
+    assert command_client.run_remote(["check"]) is None
+    assert capfd.readouterr().err == ""
+
+
+def test_a_server_that_does_not_answer_leaves_the_command_to_this_process_without_a_go(
+    stand_in: Callable[[Handler], None], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(command_client, "ANSWER_TIMEOUT_SECONDS", 0.5)
+    after_request: list[dict[str, Any] | None] = []
+    # Hung: it reads on and never says it is ready; what it reads next is the client going away.
+    stand_in(lambda conn, _request, _fds: after_request.append(MessageReader(conn).next()))
+    assert command_client.run_remote(["check"]) is None
+    assert "the command server did not answer within 0 s" in capfd.readouterr().err
+    _wait_for(lambda: bool(after_request))
+    assert after_request == [None]  # no "go": the server's process never runs it
+
+
+def test_a_socket_served_by_another_user_gets_no_command(
+    stand_in: Callable[[Handler], None], capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(command_client, "peer_uid", lambda _sock: os.getuid() + 1)
+    requests: list[dict[str, Any]] = []
+    stand_in(lambda _conn, request, _fds: requests.append(request))
+    assert command_client.run_remote(["check"]) is None
+    assert "is served by another user: running the command here" in capfd.readouterr().err
+    assert requests == []  # neither the environment nor the terminal was handed over
+
+
+def test_the_peer_of_a_unix_socket_is_this_user() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        assert command_client.peer_uid(left) in (os.getuid(), None)
 
 
 def test_the_command_runs_here_when_no_server_listens_or_an_api_is_configured(
@@ -167,8 +211,9 @@ def test_the_command_runs_here_when_no_server_listens_or_an_api_is_configured(
 
 def test_ctrl_c_while_the_command_runs_is_passed_on_to_it(stand_in: Callable[[Handler], None]) -> None:
     def handler(conn: socket.socket, _request: dict[str, Any], _fds: list[int]) -> None:
+        reader = go_ahead(conn)
         os.kill(os.getpid(), signal.SIGINT)  # the terminal's Ctrl-C reaches the client
-        relayed = MessageReader(conn).next()
+        relayed = reader.next()
         send_message(conn, {"exit": 130 if relayed == {"signal": signal.SIGINT} else 0})
 
     stand_in(handler)
@@ -188,6 +233,20 @@ def test_signals_before_the_request_is_sent_are_held_until_it_is() -> None:
         assert MessageReader(right).next() == {"signal": signal.SIGTERM}
     assert relay.received == [signal.SIGTERM]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def go_ahead(conn: socket.socket) -> MessageReader:
+    """As the command's process does: say it is ready, and expect the client's go (its reader, to read on)."""
+    send_message(conn, {"ready": os.getpid()})
+    reader = MessageReader(conn)
+    assert reader.next() == {"go": True}
+    return reader
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    give_up = time.monotonic() + 10
+    while not condition() and time.monotonic() < give_up:
+        time.sleep(0.05)
 
 
 def _umask() -> int:

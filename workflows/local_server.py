@@ -195,7 +195,14 @@ def _wait_until_healthy(
 
 def _start_commands() -> int:
     """Start the command server in the background (it imports for a second or two, then listens)."""
-    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+    # Without Follow-up's settings: each command's process takes its client's environment, and the
+    # first command's secrets (database and mail passwords, the key) have no business in a process
+    # that outlives it.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name != "PREFECT_API_URL" and not name.upper().startswith("FOLLOWUP_")
+    }
     with commands_log_path().open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", COMMAND_SERVER.decode()],

@@ -267,6 +267,19 @@ def test_a_command_server_that_died_is_replaced_and_the_command_still_runs(env: 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_command_server_keeps_none_of_follow_ups_settings_in_its_environment(env: dict[str, str]) -> None:
+    wait_until_listening(env)
+    server = int(str(record(env)["commands_pid"]))
+
+    environment = Path(f"/proc/{server}/environ").read_bytes().split(b"\0")
+
+    assert any(entry.startswith(b"PREFECT_HOME=") for entry in environment)
+    assert not [entry for entry in environment if entry.upper().startswith(b"FOLLOWUP_")]
+    assert any(name.startswith("FOLLOWUP_") for name in env)  # the clients have theirs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_server_stop_stops_the_command_server_too(env: dict[str, str]) -> None:
     server = record(env)
     stopped = followup("server", "stop", env=env)

@@ -168,11 +168,17 @@ class Translator:
         """A status's or milestone outcome's label ("En cours"); 'Not reported' for none; other text as is."""
         if not value:
             return self.gettext("Not reported")
-        for vocabulary in (ReportedStatus, MilestoneOutcome):
-            for member in vocabulary:
-                if value in (member.value, member.label):
-                    return self.gettext(member.label)
-        return value
+        label = _LABELS.get(value)
+        return self.gettext(label) if label is not None else value
+
+
+# Each status and milestone outcome, by its value and by its English label, to that label (a msgid).
+_LABELS = {
+    key: member.label
+    for vocabulary in (ReportedStatus, MilestoneOutcome)
+    for member in vocabulary
+    for key in (member.value, member.label)
+}
 
 
 @cache

@@ -92,9 +92,9 @@ def open_request(
         request_keys = {"cycle_id": cycle.id, "agency_code": request.agency_code}
         # Sorted here: SQLite sorting the rows took half as long as reading them.
         listed = sorted(session.execute(_list_query(), request_keys).all(), key=lambda row: row[-2:])
-        headings = {
-            rid: heading_in(kind, point, title, language) for rid, _, kind, point, title, *_ in listed
-        }
+        # A request's items share a few headings: each is written once, not once per item.
+        heading_of = functools.cache(functools.partial(heading_in, language=language))
+        headings = {rid: heading_of(kind, point, title) for rid, _, kind, point, title, *_ in listed}
         parts = cut_parts(headings, part_size, language)
         if part is not None and not 1 <= part <= len(parts):
             raise NoSuchPart(f"this request has no part {part}", language)

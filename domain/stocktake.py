@@ -667,6 +667,7 @@ def _rolled_up(parts: tuple[tuple[str, str | None], ...]) -> str | None:
     return status.value if status is not None else None
 
 
+@cache  # as `_rolled_up`: 200,000 recommendations share a few dozen combinations
 def _reported_status(parts: tuple[tuple[str, str | None], ...]) -> str | None:
     """The rolled-up status if the item counts as reported (its lead answered), else None."""
     status = PartsTally.of(parts).reported_status

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Text, case, cast, select
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -16,6 +17,21 @@ from db.reads import closed_query, latest_before
 from domain.language import Language
 from domain.model import Answering, StockTakeCycle, text_in
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, assemble_stocktake
+
+
+def _unless_empty(column: Any, empty: str) -> Any:
+    """A JSON column as its text, NULL when it holds `empty` (decoded by `_decoded`).
+
+    Nearly every answer's evidence is `[]` and nearly every recommendation's translations `{}`:
+    decoding 300,000 of them took an eighth of a 100,000-item stock-take.
+    """
+    text = cast(column, Text)
+    return case((text == empty, None), else_=text).label(column.name)
+
+
+def _decoded(records: list[Any], field: str) -> list[Any]:
+    """The records with `field` (read by `_unless_empty`) decoded where it holds something."""
+    return [r._replace(**{field: json.loads(getattr(r, field))}) if getattr(r, field) else r for r in records]
 
 
 def _info(cycle: StockTakeCycle) -> CycleInfo:
@@ -62,11 +78,17 @@ class Stocktakes:
         in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
 
         items = self._records(select(items_t).where(items_t.c.cycle_id == cycle.id))
+        rec = tables.recommendations.c
         recommendations = [
             # Quoted in `language` when imported in it too; else as the report wrote it.
             r._replace(text=text_in(r.text, r.translations, language)) if r.translations else r
-            for r in self._records(
-                select(tables.recommendations).where(tables.recommendations.c.id.in_(in_cycle))
+            for r in _decoded(
+                self._records(
+                    select(*(_unless_empty(c, "{}") if c is rec.translations else c for c in rec)).where(
+                        rec.id.in_(in_cycle)
+                    )
+                ),
+                "translations",
             )
         ]
         a = tables.agencies.c
@@ -80,12 +102,16 @@ class Stocktakes:
         by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
         u = updates_t.c
         # The columns the report shows: not the milestones reported (JSON decoded per row for nothing).
-        updates = self._records(
-            select(
-                u.recommendation_id, u.agency_code, u.state, u.reported_status, u.assessed_status,
-                u.assessment_rationale, u.narrative, u.evidence, u.obstacle, u.next_milestone_date,
-                u.reported_by, u.reported_at, u.channel, u.no_change, packed_files(updates_t),
-            ).where(u.cycle_id == cycle.id),
+        updates = _decoded(
+            self._records(
+                select(
+                    u.recommendation_id, u.agency_code, u.state, u.reported_status, u.assessed_status,
+                    u.assessment_rationale, u.narrative, _unless_empty(u.evidence, "[]"), u.obstacle,
+                    u.next_milestone_date, u.reported_by, u.reported_at, u.channel, u.no_change,
+                    packed_files(updates_t),
+                ).where(u.cycle_id == cycle.id),
+            ),
+            "evidence",
         )  # fmt: skip
         previous_updates: Sequence[Any] = ()
         if previous is not None:

@@ -7,13 +7,12 @@ directory and standard streams (the file descriptors themselves), a child forked
 very same Typer command against the local Prefect server, writing straight to this terminal, and
 this process exits with its status. Ctrl-C here interrupts the child.
 
-This module imports the standard library only (and platformdirs, for the default home), so a flow
-command's process costs no more than a read-only one's. `run_remote` answers None whenever the
-command should rather run in this process: not a flow command, PREFECT_API_URL set, no command
-server listening, one run by another user, one that does not answer within ANSWER_TIMEOUT_SECONDS
-(said on stderr), or one that imported other code than this process would (a stale server: it
-exits, and the next flow command starts a new one).
-"""
+This module imports the standard library and `workflows.locations` only (the home as the settings
+find it), so a flow command's process costs no more than a read-only one's. `run_remote` answers
+None whenever the command should rather run in this process: not a flow command, PREFECT_API_URL
+set, no command server listening, one run by another user, one that does not answer within
+ANSWER_TIMEOUT_SECONDS (said on stderr), or one that imported other code than this process would (a
+stale server: it exits, and the next flow command starts a new one)."""
 
 from __future__ import annotations
 
@@ -30,6 +29,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from workflows import locations
 
 # The command words that run a flow: `followup check`, `followup cycle launch|collect|close`.
 FLOW_COMMANDS = {("check",), ("cycle", "launch"), ("cycle", "collect"), ("cycle", "close")}
@@ -60,12 +61,10 @@ def socket_path(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path
         home = Path(environ["PREFECT_HOME"])
     elif environ.get("FOLLOWUP_HOME"):
         home = Path(environ["FOLLOWUP_HOME"]) / "prefect"
-    elif Path(".env").exists():
+    elif Path(locations.ENV_FILE).exists():
         return None
     else:
-        from platformdirs import user_data_path  # what the settings' default home comes from
-
-        home = user_data_path("followup") / "prefect"
+        home = locations.default_home() / "prefect"
     return home.resolve() / SOCKET_NAME
 
 

@@ -32,7 +32,7 @@ class TablesAsCounts(RenderHook):
 def _counted(table: Table) -> Text:
     if table.row_count == 1:  # a result of one row reads better as its values than as "1 row"
         cells = ", ".join(
-            f"{column.header} {_plain(column._cells[0])}".strip() for column in table.columns if column._cells
+            f"{column.header} {_plain(next(iter(column.cells)))}".strip() for column in table.columns
         )
         return Text(f"{table.title}: {cells}" if table.title else cells)
     rows = f"{table.row_count} rows"

@@ -303,7 +303,8 @@ def test_milestones_past_their_due_date_are_marked_overdue_and_listed(uow: SqlUn
         "Expert meeting": MilestoneState.OVERDUE.value,
         "Guidance note": MilestoneState.PLANNED.value,
     }
-    assert [(h.from_state, h.to_state, h.why) for h in moves][-1:] == [("planned", "overdue", "due 2026-03-09")]
+    (last,) = moves[-1:]
+    assert (last.from_state, last.to_state, last.why) == ("planned", "overdue", "due 2026-03-09")
 
 
 def test_the_overview_counts_requested_answered_and_overdue_items_per_agency(uow: SqlUnitOfWork) -> None:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, and_, func, insert, literal, select, update
+from sqlalchemy import Integer, and_, bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -31,7 +31,7 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import ItemToAsk, OverdueMilestone
+from domain.ports import DueMilestone, ItemToAsk, OverdueMilestone
 
 T = TypeVar("T")
 
@@ -222,14 +222,26 @@ class Milestones:
         )
         return list(self.session.scalars(query))
 
-    def planned_due_before(self, day: date) -> list[Milestone]:
-        """The planned milestones due before `day`."""
+    def planned_due_before(self, day: date) -> list[DueMilestone]:
+        """The planned milestones due before `day` (rows, not entities: a follow-up may move thousands)."""
         m = tables.milestones.c
-        return list(
-            self.session.scalars(
-                select(Milestone).where(m.state == MilestoneState.PLANNED.value, m.due_date < day)
+        rows = self.session.execute(
+            select(m.id, m.recommendation_id, m.title, m.due_date).where(
+                m.state == MilestoneState.PLANNED.value, m.due_date < day
             )
         )
+        return [DueMilestone(*row) for row in rows]
+
+    def mark_overdue(self, ids: Sequence[int]) -> None:
+        """Move these PLANNED milestones to OVERDUE, in one executemany (the caller records the moves)."""
+        ms = tables.milestones
+        if ids:
+            self.session.execute(
+                update(ms)
+                .where(ms.c.id == bindparam("milestone_id"), ms.c.state == MilestoneState.PLANNED.value)
+                .values(state=MilestoneState.OVERDUE.value),
+                [{"milestone_id": i} for i in ids],
+            )
 
     def overdue(self) -> list[OverdueMilestone]:
         """Every overdue milestone with its item's code and owner (its agency, else the lead), by date."""

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from domain.errors import ValidationError
+from domain.errors import InvalidTransition, ValidationError
 from domain.language import DEFAULT_LANGUAGE, N_, Language, Message, parse_language
 from domain.lifecycle import (
     CLOSED_STATES,
@@ -404,7 +404,12 @@ class Milestone(Stateful):
         self.events = []
 
     def history_key(self) -> str:
-        return f"{self.recommendation_id}:{self.title}"
+        return self.key_of(self.recommendation_id, self.title)
+
+    @staticmethod
+    def key_of(recommendation_id: int, title: str) -> str:
+        """A milestone's history key: its item and its title."""
+        return f"{recommendation_id}:{title}"
 
     @property
     def is_open(self) -> bool:
@@ -465,12 +470,24 @@ class Milestone(Stateful):
         self.note = report.why
         return True
 
-    def mark_overdue(self, today: date, *, at: datetime, by: str) -> bool:
-        """A planned milestone past its due date becomes OVERDUE (recorded); False when it does not apply."""
-        if self.state != MilestoneState.PLANNED or self.due_date >= today:
-            return False
-        self.transition(MilestoneState.OVERDUE, at=at, by=by, why=f"due {self.due_date.isoformat()}")
-        return True
+    @classmethod
+    def overdue_move(
+        cls, recommendation_id: int, title: str, due_date: date, today: date, *, at: datetime, by: str
+    ) -> Transition | None:
+        """The move of a PLANNED milestone past its due date to OVERDUE, by its lifecycle; None until then.
+
+        Made from the milestone's facts, not the entity: a daily follow-up moves thousands at once,
+        and the repository moves them with one statement.
+        """
+        if due_date >= today:
+            return None
+        planned, overdue = MilestoneState.PLANNED, MilestoneState.OVERDUE
+        key = cls.key_of(recommendation_id, title)
+        if overdue not in cls.LIFECYCLE[planned]:
+            raise InvalidTransition(cls.ENTITY, key, planned.value, overdue.value)
+        return Transition(
+            cls.ENTITY, key, planned.value, overdue.value, at, by, f"due {due_date.isoformat()}", {}
+        )
 
 
 class StockTakeCycle(Stateful):

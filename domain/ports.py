@@ -33,6 +33,15 @@ class OverdueMilestone(NamedTuple):
     owner: str | None  # the milestone's agency, else its item's lead
 
 
+class DueMilestone(NamedTuple):
+    """A planned milestone due before a day, as the daily follow-up marks it overdue."""
+
+    id: int
+    recommendation_id: int
+    title: str
+    due_date: date
+
+
 class ItemToAsk(NamedTuple):
     """An item as a status request's e-mail lists it, with what the agency said of it last cycle."""
 
@@ -141,7 +150,11 @@ class MilestoneRepository(Protocol):
         """The items' milestones still to deliver that this agency reports on (its own, or unassigned)."""
         ...
 
-    def planned_due_before(self, day: date) -> list[Milestone]: ...
+    def planned_due_before(self, day: date) -> list[DueMilestone]: ...
+
+    def mark_overdue(self, ids: Sequence[int]) -> None:
+        """Move these PLANNED milestones to OVERDUE; the caller records their moves (`overdue_move`)."""
+        ...
 
     def overdue(self) -> list[OverdueMilestone]:
         """Every overdue milestone (moves made in this unit of work included), by due date."""

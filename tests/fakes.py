@@ -30,7 +30,7 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import AttachedFile, ItemToAsk, NewFile, OverdueMilestone
+from domain.ports import AttachedFile, DueMilestone, ItemToAsk, NewFile, OverdueMilestone
 from domain.stocktake import StockTake
 
 ANSWERED = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
@@ -129,8 +129,17 @@ class FakeMilestones:
         """Not modelled: the rule tests save no answer that delivers a milestone."""
         raise NotImplementedError
 
-    def planned_due_before(self, day: date) -> list[Milestone]:
-        return [m for m in self.items if m.state == MilestoneState.PLANNED and m.due_date < day]
+    def planned_due_before(self, day: date) -> list[DueMilestone]:
+        return [
+            DueMilestone(m.id or 0, m.recommendation_id, m.title, m.due_date)
+            for m in self.items
+            if m.state == MilestoneState.PLANNED and m.due_date < day
+        ]
+
+    def mark_overdue(self, ids: Sequence[int]) -> None:
+        for m in self.items:
+            if m.id in ids and m.state == MilestoneState.PLANNED:
+                m.state = MilestoneState.OVERDUE.value
 
     def overdue(self) -> list[OverdueMilestone]:
         lines = []

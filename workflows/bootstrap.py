@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import Connection, Engine, insert, inspect, select
 
 from db.engine import DatabaseNotInitialised, make_engine, missing_sqlite_file, missing_table
-from db.tables import installation
+from db.tables import installation, status_requests
 from domain import tokens
 from domain.errors import NotFound
 from domain.tokens import derive_token, key_fingerprint
@@ -174,11 +174,13 @@ def sheet_mark(cycle_id: int, agency_code: str) -> str:
 def reply_link(cycle_id: int, agency_code: str) -> str:
     """An agency's current reply link in a cycle, from its request's nonce: the dispatcher's `links`."""
     secret_key(record=True)  # outside any transaction: a database without a fingerprint gets this key's
-    with uow() as reading:
-        request = reading.requests.get(cycle_id, agency_code)
-        if request is None:
-            raise NotFound(f"no status request for {agency_code} in cycle {cycle_id}: no reply link to send")
-        nonce = request.token_nonce
+    sr = status_requests
+    with engine().connect() as reading:  # the nonce alone, once per message sent: no session, no entity
+        nonce = reading.scalar(
+            select(sr.c.token_nonce).where(sr.c.cycle_id == cycle_id, sr.c.agency_code == agency_code)
+        )
+    if nonce is None:
+        raise NotFound(f"no status request for {agency_code} in cycle {cycle_id}: no reply link to send")
     return reply_url(cycle_id, agency_code, nonce)
 
 

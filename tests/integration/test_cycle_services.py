@@ -298,10 +298,13 @@ def test_milestones_past_their_due_date_are_marked_overdue_and_listed(uow: SqlUn
     assert len(again.overdue_agencies) == 1
     with uow:
         states = {m.title: m.state for m in uow.milestones.list()}
+        moves = uow.history.for_key("milestone", f"{ids['A1.1']}:Expert meeting")
     assert states == {
         "Expert meeting": MilestoneState.OVERDUE.value,
         "Guidance note": MilestoneState.PLANNED.value,
     }
+    (last,) = moves[-1:]
+    assert (last.from_state, last.to_state, last.why) == ("planned", "overdue", "due 2026-03-09")
 
 
 def test_the_overview_counts_requested_answered_and_overdue_items_per_agency(uow: SqlUnitOfWork) -> None:

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from notifications.messages import CANCELLING_KINDS, INVITING_KINDS, KINDS, render, wrap
+from notifications.messages import (
+    CANCELLING_KINDS,
+    INVITING_KINDS,
+    KINDS,
+    REPLY_LINK,
+    render,
+    with_reply_link,
+    wrap,
+)
 from tests.support import IOM, MAIL_CYCLE, REPLY_URL, agency_names, context
 
 
@@ -34,6 +42,22 @@ def test_the_reply_link_is_in_both_the_text_and_the_html_body(kind: str) -> None
 
     assert REPLY_URL in message.text
     assert f'href="{REPLY_URL}"' in message.html
+
+
+@pytest.mark.parametrize(
+    "link",
+    [REPLY_URL, "https://reply.example.org/r/a;b,c\\d" + "x" * 90],  # escaped in text, folded when long
+)
+@pytest.mark.parametrize("cycle_name", ["2026-spring", "Stock-take d'été, avant la session " + "é" * 40])
+def test_the_link_filled_in_when_sent_gives_the_message_rendered_with_it(link: str, cycle_name: str) -> None:
+    for kind in sorted(INVITING_KINDS):
+        cycle = {**MAIL_CYCLE, "name": cycle_name}
+        stored = render(kind, context(kind, cycle=cycle, reply_url=REPLY_LINK))
+
+        sent = with_reply_link(stored, link)
+
+        expected = render(kind, context(kind, cycle=cycle, reply_url=link))
+        assert sent == expected
 
 
 def test_a_newline_in_a_name_never_reaches_the_subject() -> None:

@@ -195,3 +195,14 @@ def test_a_bad_mail_url_is_refused_with_the_reason_and_without_the_password(url:
         sender_from_url(url)
 
     assert "hunter2" not in str(caught.value)
+
+
+def test_building_messages_makes_each_header_class_once() -> None:
+    from notifications.senders import UNFOLDED_HEADERS
+
+    _email()
+    made = dict(UNFOLDED_HEADERS.header_factory._made)  # type: ignore[attr-defined]
+    _email()
+
+    assert UNFOLDED_HEADERS.header_factory._made == made  # type: ignore[attr-defined]
+    assert {"subject", "to", "content-type", "x-followup-key"} <= set(made)

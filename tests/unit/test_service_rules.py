@@ -8,7 +8,7 @@ import pytest
 
 from domain.errors import NotFound, ValidationError
 from domain.launch import Readiness, check_new_cycle, check_rerun, is_placeholder, listing
-from domain.lifecycle import CycleState, MilestoneState, RequestState
+from domain.lifecycle import CycleState, RequestState
 from domain.model import (
     Agency,
     Channel,
@@ -89,18 +89,22 @@ def test_a_registry_with_one_bad_entry_adds_no_agency_at_all() -> None:
     assert uow.agencies.list() == [] and uow.commits == 0
 
 
-def test_a_planned_milestone_past_its_date_becomes_overdue_once_through_its_lifecycle() -> None:
+def test_a_planned_milestone_past_its_date_becomes_overdue_through_its_lifecycle() -> None:
     clock = FakeClock(date(2026, 3, 10))
-    milestone = Milestone(recommendation_id=7, title="Expert meeting", due_date=date(2026, 3, 9))
-    assert milestone.mark_overdue(clock.today(), at=clock.now(), by="follow-up")
-    assert milestone.state == MilestoneState.OVERDUE
-    assert [(e.entity, e.key, e.from_state, e.to_state, e.why) for e in milestone.events] == [
-        ("milestone", "7:Expert meeting", "planned", "overdue", "due 2026-03-09")
-    ]
-    assert not milestone.mark_overdue(clock.today(), at=clock.now(), by="follow-up")
-    due_today = Milestone(recommendation_id=7, title="Report", due_date=clock.today())
-    assert not due_today.mark_overdue(clock.today(), at=clock.now(), by="follow-up")
-    assert due_today.events == []
+
+    move = Milestone.overdue_move(
+        7, "Expert meeting", date(2026, 3, 9), clock.today(), at=clock.now(), by="follow-up"
+    )
+
+    assert move is not None
+    assert (move.entity, move.key, move.from_state, move.to_state, move.why) == (
+        "milestone",
+        "7:Expert meeting",
+        "planned",
+        "overdue",
+        "due 2026-03-09",
+    )
+    assert Milestone.overdue_move(7, "Report", clock.today(), clock.today(), at=clock.now(), by="x") is None
 
 
 def test_an_untitled_agenda_point_is_headed_by_its_number_alone() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import ValidationError
 from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, RequestState
-from domain.model import Agency, ContactRole, StockTakeCycle
+from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
@@ -332,13 +332,16 @@ def _mark_overdue_milestones(
     due before the cycle began is overdue, but was never a milestone this follow-up saw fall due.
     """
     today, now = clock.today(), clock.now()
-    due = uow.milestones.planned_due_before(today)
-    newly = {
-        milestone.id
-        for milestone in due
-        if milestone.mark_overdue(today, at=now, by=SYSTEM)
-        and (checked_since is None or milestone.due_date >= checked_since)
-    }
+    moved = []
+    for due in uow.milestones.planned_due_before(today):
+        move = Milestone.overdue_move(
+            due.recommendation_id, due.title, due.due_date, today, at=now, by=SYSTEM
+        )
+        if move is not None:
+            uow.record(move)
+            moved.append(due)
+    uow.milestones.mark_overdue([due.id for due in moved])
+    newly = {due.id for due in moved if checked_since is None or due.due_date >= checked_since}
     per_owner: dict[str, int] = defaultdict(int)
     for line in uow.milestones.overdue():
         owner = line.owner or "(no owner)"

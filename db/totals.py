@@ -1,7 +1,8 @@
 """Each cycle's kept totals (`tables.cycle_totals`), so that `followup cycle list` reads a row a cycle
 instead of counting every cycle's items and answers.
 
-The requested items are written with the cycle's snapshot, which is taken once, at launch. The
+The requested items (owner parts) and their recommendations are written with the cycle's snapshot,
+which is taken once, at launch. The
 answered ones (submitted or accepted, `db.reads.ANSWERED_STATES`) move with the answers: the unit
 of work takes, at each flush, how many answers entered or left those states, and adds them to the
 totals just before it commits, so every write path through a unit of work keeps them.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy import Integer, func, insert, inspect, literal, select, update
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -21,12 +22,17 @@ from domain.model import StatusUpdate
 
 
 def write_requested_total(session: Session, cycle_id: int) -> None:
-    """Start the cycle's totals once its snapshot is taken: its items, none answered yet."""
+    """Start the cycle's totals once its snapshot is taken: its items and recommendations, none answered."""
     ci = tables.cycle_items
-    requested = select(func.count()).where(ci.c.cycle_id == cycle_id).scalar_subquery()
-    session.execute(
-        insert(tables.cycle_totals).values(cycle_id=cycle_id, requested_items=requested, answered_items=0)
+    of_cycle = select(ci.c.recommendation_id).where(ci.c.cycle_id == cycle_id)
+    totals = select(
+        literal(cycle_id, Integer),
+        of_cycle.with_only_columns(func.count()).scalar_subquery(),
+        of_cycle.with_only_columns(func.count(func.distinct(ci.c.recommendation_id))).scalar_subquery(),
+        literal(0, Integer),
     )
+    columns = ["cycle_id", "requested_items", "recommendations", "answered_items"]
+    session.execute(insert(tables.cycle_totals).from_select(columns, totals))
 
 
 def answered_moves(objects: Iterable[object]) -> Counter[int]:

@@ -48,20 +48,32 @@ agencies:
 """
 
 
-def counted(conn: Connection) -> dict[int, tuple[int, int]]:
-    """Per cycle, its items and its answered ones, counted as `cycle list` counted them before."""
+def counted(conn: Connection) -> dict[int, tuple[int, int, int]]:
+    """Per cycle, its items, their recommendations and its answered items, counted as `cycle list` and
+    `cycle show` counted them before."""
     ci, su = tables.cycle_items, tables.status_updates
-    requested: dict[int, int] = dict(conn.execute(select(ci.c.cycle_id, func.count()).group_by(ci.c.cycle_id)).all())
+    requested = {
+        row.cycle_id: (row.items, row.recommendations)
+        for row in conn.execute(
+            select(
+                ci.c.cycle_id,
+                func.count().label("items"),
+                func.count(func.distinct(ci.c.recommendation_id)).label("recommendations"),
+            ).group_by(ci.c.cycle_id)
+        )
+    }
     answered: dict[int, int] = dict(conn.execute(answered_per(su.c.cycle_id)).all())
-    return {cycle: (items, answered.get(cycle, 0)) for cycle, items in requested.items()}
+    return {cycle: (*items, answered.get(cycle, 0)) for cycle, items in requested.items()}
 
 
-def kept(conn: Connection) -> dict[int, tuple[int, int]]:
-    t = tables.cycle_totals
-    return {row.cycle_id: (row.requested_items, row.answered_items) for row in conn.execute(select(t))}
+def kept(conn: Connection) -> dict[int, tuple[int, int, int]]:
+    return {
+        row.cycle_id: (row.requested_items, row.recommendations, row.answered_items)
+        for row in conn.execute(select(tables.cycle_totals))
+    }
 
 
-def totals(uow: SqlUnitOfWork) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+def totals(uow: SqlUnitOfWork) -> tuple[dict[int, tuple[int, int, int]], dict[int, tuple[int, int, int]]]:
     with uow:
         conn = uow.session.connection()
         return kept(conn), counted(conn)
@@ -79,7 +91,8 @@ def test_the_kept_totals_equal_the_counted_ones_after_every_step_of_two_cycles_l
 
     def check(step: str, cycle_id: int) -> None:
         now_kept, now_counted = totals(uow)
-        steps.append(now_kept[cycle_id])
+        requested, _, answered = now_kept[cycle_id]
+        steps.append((requested, answered))
         assert now_kept == now_counted, step
 
     def launch(name: str, day: date) -> int:
@@ -172,5 +185,5 @@ def test_the_migration_counts_the_totals_of_the_cycles_already_there(
     command.downgrade(alembic_config(database_url), "0015")
     upgrade(database_url)
     with engine.connect() as conn:
-        assert kept(conn) == counted(conn) == {launched.cycle_id: (4, 2)}
+        assert kept(conn) == counted(conn) == {launched.cycle_id: (4, 3, 2)}
     engine.dispose()

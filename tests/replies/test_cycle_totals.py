@@ -187,3 +187,23 @@ def test_the_migration_counts_the_totals_of_the_cycles_already_there(
     with engine.connect() as conn:
         assert kept(conn) == counted(conn) == {launched.cycle_id: (4, 3, 2)}
     engine.dispose()
+
+
+def test_an_answer_whose_state_was_expired_still_moves_the_totals_by_its_previous_state(
+    settings_env: None, uow: SqlUnitOfWork
+) -> None:
+    load_registry(uow, REGISTRY, source="registry.yaml")
+    add_recommendations(uow, {"A1.1": ["HLCP"]})
+    clock = bootstrap.FixedClock(LAUNCH_DAY)
+    config = bootstrap.cycle_config()
+    launched = launching.launch_cycle(
+        uow, FakeNotifier(), clock, config, name=CYCLE, deadline=DEADLINE, allow_placeholders=True
+    )
+    review.answer_for_body(uow, clock, CYCLE, ["A1.1"], "HLCP", status="ongoing", narrative="Tabled.", by=BY)
+    with uow:
+        [answer] = uow.updates.for_request(launched.cycle_id, "HLCP")
+        uow.session.expire(answer, ["state"])  # as after a rollback: its state is no longer loaded
+        answer.state = "returned"
+        uow.commit()
+    now_kept, now_counted = totals(uow)
+    assert now_kept == now_counted == {launched.cycle_id: (1, 1, 0)}

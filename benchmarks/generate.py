@@ -378,6 +378,11 @@ def add_history(
         names.append(name)
         answered = opened + timedelta(days=20)
         bulk_insert(engine, tables.cycle_items, [{"cycle_id": cycle_id, **_item(o)} for o in owners])
+        # Every owner part asked and answered (accepted below): the totals launch and answers keep.
+        recommendations = len({o["recommendation_id"] for o in owners})
+        totals = {"cycle_id": cycle_id, "requested_items": len(owners), "answered_items": len(owners)}
+        totals["recommendations"] = recommendations
+        bulk_insert(engine, tables.cycle_totals, [totals])
         per_agency: dict[str, int] = {}
         for o in owners:
             per_agency[o["agency_code"]] = per_agency.get(o["agency_code"], 0) + 1

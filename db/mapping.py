@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm import column_property, registry, relationship
 
 from db import tables
 from domain import model
@@ -47,7 +47,10 @@ def _map_once() -> None:
     mapper_registry.map_imperatively(model.Milestone, tables.milestones)
     mapper_registry.map_imperatively(model.StockTakeCycle, tables.cycles)
     mapper_registry.map_imperatively(model.StatusRequest, tables.status_requests)
-    mapper_registry.map_imperatively(model.StatusUpdate, tables.status_updates)
+    # An answer's previous state is known whenever it changes (loaded first if it was expired): the
+    # cycles' answered totals are kept from these moves (`db.totals`).
+    state = column_property(tables.status_updates.c.state, active_history=True)
+    mapper_registry.map_imperatively(model.StatusUpdate, tables.status_updates, properties={"state": state})
     for cls in (
         model.Recommendation,
         model.Milestone,

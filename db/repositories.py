@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from db import tables
 from db.reads import ANSWERED_STATES, answered_counts, item_counts
+from db.totals import write_requested_total
 from domain.answers import AnswerView
 from domain.errors import NotFound
 from domain.launch import Readiness, is_placeholder
@@ -418,7 +419,7 @@ class CycleItems:
         return [ItemToAsk(*row) for row in rows]
 
     def snapshot(self, cycle_id: int) -> None:
-        """Copy the active items' owners into the cycle with one INSERT ... SELECT."""
+        """Copy the active items' owners into the cycle with one INSERT ... SELECT, and keep their total."""
         r, o = tables.recommendations, tables.ownerships
         owners_of_active_items = (
             select(literal(cycle_id, Integer), o.c.recommendation_id, o.c.agency_code, o.c.role)
@@ -430,6 +431,7 @@ class CycleItems:
                 ["cycle_id", "recommendation_id", "agency_code", "role"], owners_of_active_items
             )
         )
+        write_requested_total(self.session, cycle_id)
 
 
 class Requests:

@@ -141,6 +141,20 @@ cycle_items = Table(
     Index("ix_cycle_items_cycle_agency_role", "cycle_id", "agency_code", "role", "recommendation_id"),
 )
 
+# Totals kept for `followup cycle list` and `cycle show` (migration 0016), one row per launched
+# cycle: the snapshot's items (owner parts) and recommendations, written with the snapshot, and the
+# answers submitted or accepted among the items, kept by the unit of work as answers move
+# (`db.totals`). A table of their own, not columns of `cycles`: a saved answer updates them after
+# locking its request, while the close locks the cycle, then its requests.
+cycle_totals = Table(
+    "cycle_totals",
+    metadata,
+    Column("cycle_id", Integer, ForeignKey("cycles.id", ondelete="CASCADE"), primary_key=True),
+    Column("requested_items", Integer, nullable=False),
+    Column("recommendations", Integer, nullable=False),
+    Column("answered_items", Integer, nullable=False),
+)
+
 status_requests = Table(
     "status_requests",
     metadata,

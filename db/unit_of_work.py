@@ -7,6 +7,7 @@ The repositories are in `db.repositories` (the stock-take's loader in `db.stockt
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -29,6 +30,7 @@ from db.repositories import (
     Updates,
 )
 from db.stocktakes import Stocktakes
+from db.totals import add_answered, answered_moves
 from domain.lifecycle import Transition
 
 
@@ -41,6 +43,7 @@ class SqlUnitOfWork:
         start_mappers()
         self.session_factory = session_factory
         self._pending: list[Transition] = []
+        self._answered: Counter[int] = Counter()
 
     def __enter__(self) -> Self:
         self.session = self.session_factory()
@@ -58,6 +61,7 @@ class SqlUnitOfWork:
         self.stocktakes = Stocktakes(self.session)
         self.evidence = EvidenceFiles(self.session)
         self._pending = []
+        self._answered = Counter()
         self.session.info[_UNIT_OF_WORK] = self
         return self
 
@@ -70,10 +74,13 @@ class SqlUnitOfWork:
         self._pending.append(event)
 
     def take_events_before_flush(self, session: Session) -> None:
-        """Keep the events of new and changed objects before a flush lets the session forget them."""
+        """Keep the events of new and changed objects before a flush lets the session forget them, and
+        the answers they move in or out of the answered totals (`db.totals`)."""
         # After a flush the identity map holds clean objects only weakly: an entity nobody references
         # any more would vanish with its events, so take them while new and changed objects are held.
-        for obj in list(session.new) + list(session.dirty):
+        touched = list(session.new) + list(session.dirty)
+        self._answered.update(answered_moves(touched))
+        for obj in touched:
             pending = getattr(obj, "events", None)
             if pending:
                 self._pending.extend(pending)
@@ -90,13 +97,18 @@ class SqlUnitOfWork:
         return events
 
     def commit(self) -> None:
-        """Flush, append the collected history, and commit, all in one transaction."""
+        """Flush, append the collected history, keep the cycles' answered totals, and commit, all in
+        one transaction."""
         self.session.flush()
         self.history.append(self.collect_events())
+        # Last, so that the totals' rows stay locked (PostgreSQL) for the commit only.
+        add_answered(self.session, self._answered)
+        self._answered.clear()
         self.session.commit()
 
     def rollback(self) -> None:
         self.session.rollback()
+        self._answered.clear()
 
 
 _UNIT_OF_WORK = "followup_unit_of_work"

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import insert, select
 
 from db import tables
+from db.totals import write_requested_total
 from db.unit_of_work import SqlUnitOfWork
 from domain.lifecycle import CycleState, RequestState
 from domain.model import (
@@ -114,6 +115,7 @@ def open_cycle(
             if r["agency_code"] in agencies
         ]
         uow.session.execute(insert(tables.cycle_items), items)
+        write_requested_total(uow.session, cycle.id)
         tokens: dict[str, str] = {}
         for agency in agencies:
             nonce = new_nonce()

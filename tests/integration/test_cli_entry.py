@@ -86,7 +86,7 @@ def test_a_database_without_tables_names_the_table_it_lacks_in_every_read_only_c
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     (tmp_path / "empty.db").touch()
     for command, table in (
-        (["cycle", "list"], "cycle_items"),
+        (["cycle", "list"], "status_requests"),
         (["cycle", "show", "Spring 2026"], "cycles"),
         (["agencies", "list"], "agencies"),
         (["catalogue"], "recommendations"),

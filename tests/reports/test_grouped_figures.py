@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from db import tables
+from db.totals import write_requested_total
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.lifecycle import MilestoneState, RecommendationState, ReviewState
@@ -151,6 +152,8 @@ def _random_system(uow: SqlUnitOfWork, rng: random.Random) -> None:
                     )
         for table, values in rows.items():
             run(insert(table), values)
+        for cycle_id in {item["cycle_id"] for item in rows[tables.cycle_items]}:
+            write_requested_total(uow.session, cycle_id)
         uow.commit()
 
 

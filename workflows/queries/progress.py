@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db import tables
 from db.engine import Reader
-from db.reads import answered_counts, item_counts
+from db.reads import answered_counts
 from domain.errors import NotFound
 from domain.lifecycle import CycleState
 from domain.policies import request_overdue
@@ -85,7 +85,6 @@ def cycle_row(db: Reader, name: str) -> Any:
 def progress(uow: UnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
     """Per agency of the cycle, in code order: items requested, answered and (late, while open) overdue."""
     assert cycle.id is not None
-    requested = uow.cycle_items.requested_per_agency(cycle.id)
     answered = uow.cycle_items.answered_per_agency(cycle.id)
     requests = uow.requests.for_cycle(cycle.id)
     agencies = uow.agencies.by_codes(r.agency_code for r in requests)
@@ -95,7 +94,7 @@ def progress(uow: UnitOfWork, cycle: StockTakeCycle, today: date) -> list[Agency
             agencies[request.agency_code].name,
             agencies[request.agency_code].display_name,
             (str(request.state), request.sent_at, request.answered_at),
-            (requested.get(request.agency_code, 0), answered.get(request.agency_code, 0)),
+            (request.item_count, answered.get(request.agency_code, 0)),
             cycle_open=cycle.state == CycleState.OPEN,
             deadline=cycle.deadline,
             today=today,
@@ -109,11 +108,11 @@ def agency_progress(
 ) -> list[AgencyProgress]:
     """`progress` of the cycle `cycle_id` in `state` with its reply `deadline` (a few grouped queries)."""
     sr, a = tables.status_requests, tables.agencies
-    requested = item_counts(db, cycle_id)
     answered = answered_counts(db, cycle_id)
     rows = db.execute(
         select(
             sr.c.agency_code,
+            sr.c.item_count,
             a.c.name,
             a.c.short_name,
             a.c.article,
@@ -131,7 +130,7 @@ def agency_progress(
             row.name,
             f"{row.article} {row.short_name or row.name}".strip(),  # as `Agency.display_name`
             (row.state, row.sent_at, row.answered_at),
-            (requested.get(row.agency_code, 0), answered.get(row.agency_code, 0)),
+            (row.item_count, answered.get(row.agency_code, 0)),
             cycle_open=state == CycleState.OPEN,
             deadline=deadline,
             today=today,

@@ -137,11 +137,12 @@ class Stocktakes:
             display_names=display,
             answered_by_secretariat=by_secretariat,
             closed=self.closed_items(),
-            evidence_files={
+            evidence_files={  # the few answers with files: the rest have none by default
                 (row.recommendation_id, row.agency_code): unpack(
                     row.files_packed, row.recommendation_id, row.agency_code
                 )
                 for row in updates
+                if row.files_packed
             },
         )
 

@@ -77,7 +77,10 @@ class Stocktakes:
         items_t, updates_t = tables.cycle_items, tables.status_updates
         in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
 
-        items = self._records(select(items_t).where(items_t.c.cycle_id == cycle.id))
+        i = items_t.c  # only what the report reads of the owners' parts (the cycle's index covers it)
+        items = self._records(
+            select(i.recommendation_id, i.agency_code, i.role).where(i.cycle_id == cycle.id)
+        )
         rec = tables.recommendations.c
         recommendations = [
             # Quoted in `language` when imported in it too; else as the report wrote it.

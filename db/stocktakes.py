@@ -77,7 +77,10 @@ class Stocktakes:
         items_t, updates_t = tables.cycle_items, tables.status_updates
         in_cycle = select(items_t.c.recommendation_id).where(items_t.c.cycle_id == cycle.id).distinct()
 
-        items = self._records(select(items_t).where(items_t.c.cycle_id == cycle.id))
+        i = items_t.c  # only what the report reads of the owners' parts (the cycle's index covers it)
+        items = self._records(
+            select(i.recommendation_id, i.agency_code, i.role).where(i.cycle_id == cycle.id)
+        )
         rec = tables.recommendations.c
         recommendations = [
             # Quoted in `language` when imported in it too; else as the report wrote it.
@@ -137,11 +140,12 @@ class Stocktakes:
             display_names=display,
             answered_by_secretariat=by_secretariat,
             closed=self.closed_items(),
-            evidence_files={
+            evidence_files={  # the few answers with files: the rest have none by default
                 (row.recommendation_id, row.agency_code): unpack(
                     row.files_packed, row.recommendation_id, row.agency_code
                 )
                 for row in updates
+                if row.files_packed
             },
         )
 

@@ -43,6 +43,11 @@ class Wording:
         # Asked for every owner of every recommendation: each day and status is written once.
         self._date: Callable[[date], str] = lru_cache(maxsize=1024)(words.long_date)
         self._status: Callable[[str | None], str] = cache(lambda status: self.gettext(status_label(status)))
+        # The answer line's wordings, looked up once: it is said for every owner of every item in full.
+        self._lead = self.gettext(N_("%(who)s (lead)"))
+        self._no_answer = self.gettext(N_("%(who)s: no answer."))
+        self._agency_status = self.gettext(N_("agency: %(status)s"))
+        self._answered = self.gettext(N_("%(who)s, %(date)s: %(status)s."))
 
     def long_date(self, day: date | None) -> str:
         """A day in running text ("1 December 2026", "1er décembre 2026"); empty for none."""
@@ -72,17 +77,16 @@ class Wording:
         """How a recommendation in full introduces an owner's answer, `who` being its name as the format
         writes it: "UNICEF (lead), 10 March 2026: Completed (agency: In progress).", "ILO: no answer."."""
         # Said for every owner of every recommendation in full: formatted here, not through `say`.
-        _ = self.gettext
         if o.is_lead:
-            who = _(N_("%(who)s (lead)")) % {"who": who}
+            who = self._lead % {"who": who}
         if not o.answered:
-            return _(N_("%(who)s: no answer.")) % {"who": who}
+            return self._no_answer % {"who": who}
         status = self.status(o.effective_status)
         if o.disagrees:
-            own = _(N_("agency: %(status)s")) % {"status": self.status(o.reported_status)}
+            own = self._agency_status % {"status": self.status(o.reported_status)}
             status += f" ({own})"
         status += self.notes(o.answer_notes)
-        return _(N_("%(who)s, %(date)s: %(status)s.")) % {
+        return self._answered % {
             "who": who,
             "date": self.long_date(o.reported_on),
             "status": status,

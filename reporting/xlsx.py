@@ -144,30 +144,38 @@ def _item_rows(
     Empty values are left out, strings are inline, dates are serial numbers with a date style.
     """
     # Each column's cell XML around its row number and value, made once for every row.
-    texts, numbers, dates = [], [], []
+    refs, texts, numbers, dates = [], [], [], []
     for n, (_, _, wrap) in enumerate(ITEM_COLUMNS, start=1):
-        ref, style = f'<c r="{get_column_letter(n)}', f' s="{wrap_style}"' if wrap else ""
-        texts.append((ref, f'"{style} t="inlineStr"><is><t xml:space="preserve">'))
-        numbers.append((ref, f'"{style} t="n"><v>'))
-        dates.append((ref, f'" s="{date_style}" t="n"><v>'))
+        style = f' s="{wrap_style}"' if wrap else ""
+        refs.append(f'<c r="{get_column_letter(n)}')
+        texts.append(f'"{style} t="inlineStr"><is><t xml:space="preserve">')
+        numbers.append(f'"{style} t="n"><v>')
+        dates.append(f'" s="{date_style}" t="n"><v>')
     serials: dict[date, float] = {}  # a report holds few distinct days
+
+    def after_number(column: int, value: object) -> str:
+        """A cell's XML after its row number."""
+        if isinstance(value, str):
+            return f"{texts[column]}{xml_text(value)}</t></is></c>"
+        if isinstance(value, date):
+            if value not in serials:
+                serials[value] = to_excel(value)
+            return f"{dates[column]}{serials[value]}</v></c>"
+        return f"{numbers[column]}{value}</v></c>"
+
+    # The previous row's values and their cells: a recommendation's own columns (its text, section,
+    # statuses) repeat on the row of each of its owners, and are escaped once.
+    previous: list[object] = [None] * len(ITEM_COLUMNS)
+    cells = [""] * len(ITEM_COLUMNS)
     parts: list[str] = []
     for number, values in enumerate(_item_values(st, say), start=2):
         parts.append(f'<row r="{number}">')
         for column, value in enumerate(values):
             if value is None or value == "":
                 continue
-            if isinstance(value, str):
-                ref, rest = texts[column]
-                parts.append(f"{ref}{number}{rest}{xml_text(value)}</t></is></c>")
-            elif isinstance(value, date):
-                if value not in serials:
-                    serials[value] = to_excel(value)
-                ref, rest = dates[column]
-                parts.append(f"{ref}{number}{rest}{serials[value]}</v></c>")
-            else:
-                ref, rest = numbers[column]
-                parts.append(f"{ref}{number}{rest}{value}</v></c>")
+            if value is not previous[column]:
+                previous[column], cells[column] = value, after_number(column, value)
+            parts.append(f"{refs[column]}{number}{cells[column]}")
         parts.append("</row>")
         if number % chunk == 0:
             yield "".join(parts).encode()

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from sqlalchemy import Integer, func, insert, inspect, literal, select, update
+from sqlalchemy import Integer, func, insert, literal, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
 
 from db import tables
 from db.reads import ANSWERED_STATES
@@ -41,7 +42,9 @@ def answered_moves(objects: Iterable[object]) -> Counter[int]:
     moves: Counter[int] = Counter()
     for obj in objects:
         if isinstance(obj, StatusUpdate):
-            state = inspect(obj).attrs.state.history
+            # The one attribute's history: `inspect(obj).attrs` builds a view of every attribute,
+            # 54 µs an answer, a fifth of saving a 200-item request.
+            state = get_history(obj, "state")
             moves[obj.cycle_id] += _answered(state.added) - _answered(state.deleted)
     return moves
 

@@ -716,6 +716,25 @@ def _section_title(rec: RecommendationRecord) -> tuple[Message, Message]:
     return heading, agenda_heading_said(rec.kind, point, None)
 
 
+def _milestone_lines(
+    records: Sequence[MilestoneRecord], today: date, shown: Mapping[str, str]
+) -> tuple[MilestoneLine, ...]:
+    """A recommendation's milestones as the report lists them, soonest first."""
+    return tuple(
+        MilestoneLine(
+            m.title,
+            m.due_date,
+            m.state,
+            m.agency_code,
+            milestone_overdue(m.state, m.due_date, today),
+            m.done_on,
+            m.note or "",
+            shown.get(m.agency_code, m.agency_code) if m.agency_code else "",
+        )
+        for m in sorted(records, key=lambda m: (m.due_date, m.title))
+    )
+
+
 def assemble_stocktake(
     *,
     cycle: CycleInfo,
@@ -778,19 +797,7 @@ def assemble_stocktake(
                 parts.append(part)
                 current_parts.append((o.role, part.effective_status))
                 previous_parts.append((o.role, effective_status(before.get(answer))))
-            lines = tuple(
-                MilestoneLine(
-                    m.title,
-                    m.due_date,
-                    m.state,
-                    m.agency_code,
-                    milestone_overdue(m.state, m.due_date, today),
-                    m.done_on,
-                    m.note or "",
-                    shown.get(m.agency_code, m.agency_code) if m.agency_code else "",
-                )
-                for m in sorted(milestones_of[rec.id], key=lambda m: (m.due_date, m.title))
-            )
+            lines = _milestone_lines(milestones_of[rec.id], today, shown)
             now, then = tuple(current_parts), tuple(previous_parts)
             rolled = _rolled_up(now)
             previous_status = _reported_status(then) if previous else None

@@ -39,6 +39,22 @@ def _email(key: str = "status-request:1:IOM") -> EmailMessage:
     return build_email(queued, mail_from=FROM, reply_to="hlcp.secretariat@un.example.org")
 
 
+def _plain(subject: str, text: str, html: str) -> EmailMessage:
+    """A message with bodies only (no calendar), as a reminder or receipt is built."""
+    queued = QueuedMessage(
+        key="k",
+        message_id="<k@followup.local>",
+        created_at=datetime(2026, 3, 2, 9, 0),
+        to=["focal.point@iom.example.org"],
+        cc=[],
+        subject=subject,
+        text=text,
+        html=html,
+        ics=None,
+    )
+    return build_email(queued, mail_from=FROM, reply_to="hlcp.secretariat@un.example.org")
+
+
 def _reparse(message: EmailMessage) -> EmailMessage:
     return cast(EmailMessage, message_from_bytes(message.as_bytes(), policy=policy.default))
 
@@ -60,18 +76,7 @@ def test_a_long_accented_subject_is_sent_on_one_line_and_reads_back_exactly_as_w
     subject = (
         "Balance Spring 2027: 8 recomendaciones para UNODC, respuesta a más tardar el 29 de diciembre de 2026"
     )
-    queued = QueuedMessage(
-        key="status-request:3:UNODC",
-        message_id="<abc.124@followup.local>",
-        created_at=datetime(2026, 12, 1, 9, 0),
-        to=["focal.point@unodc.example.org"],
-        cc=[],
-        subject=subject,
-        text="Estimados colegas",
-        html="<p>Estimados colegas</p>",
-        ics=None,
-    )
-    raw = build_email(queued, mail_from=FROM, reply_to="hlcp.secretariat@un.example.org").as_bytes()
+    raw = _plain(subject, "Estimados colegas", "<p>Estimados colegas</p>").as_bytes()
 
     subject_lines = raw.split(b"\nFrom:")[0].splitlines()
     assert len(subject_lines) == 1 and subject_lines[0].startswith(b"Subject: Balance Spring 2027: ")
@@ -109,18 +114,7 @@ def test_a_message_built_again_for_a_retry_is_byte_for_byte_the_same() -> None:
 
 def test_long_lines_and_accents_in_the_bodies_arrive_unchanged() -> None:
     text = "Genève, Zürich, 北京 = São Paulo.\n" + "x" * 2000 + "\n\n. a line starting with a dot\n"
-    queued = QueuedMessage(
-        key="k",
-        message_id="<k@followup.local>",
-        created_at=datetime(2026, 3, 2, 9, 0),
-        to=["focal.point@iom.example.org"],
-        cc=[],
-        subject="Subject",
-        text=text,
-        html=f"<p>{text}</p>\n",
-        ics=None,
-    )
-    built = build_email(queued, mail_from=FROM, reply_to="hlcp.secretariat@un.example.org")
+    built = _plain("Subject", text, f"<p>{text}</p>\n")
     raw = built.as_bytes()
     message = _reparse(built)
 

@@ -173,7 +173,6 @@ def _follow_up_cycle(
     schedule = config.schedule
     for code in _replies_received(uow, cycle, now):
         report.replies_received.append(f"{cycle.name}:{code}")
-    requested = uow.cycle_items.requested_per_agency(cycle.id)
     answered = uow.cycle_items.answered_per_agency(cycle.id)
     reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
@@ -187,7 +186,7 @@ def _follow_up_cycle(
         # A body answering through another (the GMG through its chair): its chair is reminded, escalated to.
         through = agencies[request.answered_through] if request.answered_through else None
         answering = through or agency
-        unanswered = requested.get(agency.code, 0) - answered.get(agency.code, 0)
+        unanswered = request.item_count - answered.get(agency.code, 0)
         context = {
             **agency_context(cycle, config, agency, through),
             "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
@@ -308,14 +307,12 @@ def announce_replies(uow: UnitOfWork, cycle: StockTakeCycle) -> list[str]:
 def sync_answered(uow: UnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:
     """Mark ANSWERED the open requests whose agency has answered every item; returns those agencies."""
     assert cycle.id is not None
-    requested = uow.cycle_items.requested_per_agency(cycle.id)
+    # A request's items are counted once, at launch (`item_count`): no scan of the cycle's parts here.
     answered = uow.cycle_items.answered_per_agency(cycle.id)
-    complete = [code for code, asked in requested.items() if answered.get(code, 0) >= asked]
-    if not complete:
-        return []
     newly = []
     for request in uow.requests.for_cycle(cycle.id):
-        if request.agency_code not in complete or request.state not in OPEN_REQUEST_STATES:
+        complete = answered.get(request.agency_code, 0) >= request.item_count
+        if not complete or request.state not in OPEN_REQUEST_STATES:
             continue
         request.transition(RequestState.ANSWERED, at=now, by=SYSTEM, why="every item answered")
         request.answered_at = request.answered_at or now

@@ -55,7 +55,11 @@ class DatabaseNotInitialised(DomainError):
     def __init__(self, url: str, table: str | None = None) -> None:
         where = make_url(url).render_as_string(hide_password=True)
         lacks = f"it has no table {table}" if table else "it does not exist yet"
-        super().__init__(f"the database {where} is not initialised ({lacks}): run `followup init` first")
+        # A missing table is as often a database of an earlier version (e.g. `cycle_totals`, new in
+        # migration 0016) as one never initialised: say that `init` upgrades it too.
+        upgrade = " (it also upgrades a database made by an earlier version)" if table else ""
+        said = f"the database {where} is not initialised ({lacks}): run `followup init` first{upgrade}"
+        super().__init__(said)
 
 
 # What SQLite and PostgreSQL say of a table that is not there.

@@ -76,10 +76,25 @@ def status_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
     return figure
 
 
-def response_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
-    """Horizontal bars: the share of its items each agency reported on.
+# The most bars one picture of the response chart holds in Word: 36 make it 8.9 inches tall, within
+# the A4 page's 9.7 inches of text. Word and LibreOffice do not split a picture across pages: a taller
+# one is cut at the page's foot (at 100 agencies, two thirds of the bars were lost).
+BARS_PER_PAGE = 36
 
-    Its margins are those constrained layout gives, measured on a figure of the few bars whose
+
+def response_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
+    """Horizontal bars: the share of its items each agency reported on, all in one figure (for HTML)."""
+    [figure] = response_figures(stocktake, words, per_figure=None)
+    return figure
+
+
+def response_figures(
+    stocktake: StockTake, words: Words = ENGLISH, *, per_figure: int | None = BARS_PER_PAGE
+) -> list[Figure]:
+    """The response chart in figures of at most `per_figure` bars each (None: one figure), in order,
+    near-equal in size and with the same margins, so that the pieces read as one chart.
+
+    The margins are those constrained layout gives, measured on a figure of the few bars whose
     labels reach furthest (the longest codes, the longest labels of the longest bars): the layout
     measures every label twice per draw, seconds for a system of 300 agencies, and only these
     decide the margins.
@@ -103,16 +118,21 @@ def response_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
     furthest += sorted(bars, key=lambda bar: (bar[1], len(bar[2])), reverse=True)[:5]
     sample = _response_bars(list(dict.fromkeys(furthest)), say.gettext, layout="constrained")
     sample.draw_without_rendering()
-    figure = _response_bars(bars, say.gettext, layout=None)
     (width, height), box = sample.get_size_inches(), sample.axes[0].get_position()
-    full_width, full_height = figure.get_size_inches()
-    figure.subplots_adjust(
-        left=box.x0 * width / full_width,
-        right=1 - (1 - box.x1) * width / full_width,
-        bottom=box.y0 * height / full_height,
-        top=1 - (1 - box.y1) * height / full_height,
-    )
-    return figure
+    pieces = -(-len(bars) // per_figure) if per_figure and bars else 1
+    size = -(-len(bars) // pieces) if bars else 0
+    figures = []
+    for n in range(pieces):
+        figure = _response_bars(bars[n * size : (n + 1) * size], say.gettext, layout=None)
+        full_width, full_height = figure.get_size_inches()
+        figure.subplots_adjust(
+            left=box.x0 * width / full_width,
+            right=1 - (1 - box.x1) * width / full_width,
+            bottom=box.y0 * height / full_height,
+            top=1 - (1 - box.y1) * height / full_height,
+        )
+        figures.append(figure)
+    return figures
 
 
 def _response_bars(

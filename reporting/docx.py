@@ -10,6 +10,7 @@ summing to the text width, numbers right-aligned, header rows repeated and rows 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
@@ -28,7 +29,7 @@ from lxml import etree
 
 from domain.language import ENGLISH, N_, Words
 from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake
-from reporting.charts import response_figure, status_figure, to_png
+from reporting.charts import response_figures, status_figure, to_png
 from reporting.outline import SECRETARIAT, Wording, document_date, heading_lines, outline, wording
 from reporting.package import spliced, xml_text
 
@@ -167,7 +168,7 @@ class _Writer:
     package's document.xml (`reporting.package.spliced`), a few thousand elements at a time.
     """
 
-    def __init__(self, document: DocumentObject, sink: IO[bytes], drawings: dict[str, Xml]) -> None:
+    def __init__(self, document: DocumentObject, sink: IO[bytes], drawings: dict[str, list[Xml]]) -> None:
         self.sink = sink
         self.drawings = drawings  # the pictures, by name, registered with the package already
         self.pending: list[str] = []
@@ -273,8 +274,9 @@ class _Writer:
         )
 
     def picture(self, name: str, caption: str) -> None:
-        """A chart across the text width, with its caption below."""
-        self.add(f"<w:p><w:r><w:drawing>{self.drawings[name]}</w:drawing></w:r></w:p>")
+        """A chart across the text width (one picture a page), with its caption below."""
+        for drawing in self.drawings[name]:
+            self.add(f"<w:p><w:r><w:drawing>{drawing}</w:drawing></w:r></w:p>")
         self.text(caption, "Caption")
 
     def toc(self, entries: Sequence[str]) -> None:
@@ -555,9 +557,12 @@ def write_docx(st: StockTake, handle: BinaryIO, words: Words = ENGLISH) -> None:
         footer.add_run(after)
 
     # The pictures are parts of the package: added before the skeleton is saved, in document order.
+    # The response chart in page-sized pictures: Word does not split a picture across pages.
+    figures = {"status": [status_figure(st, words)], "response": response_figures(st, words)}
+    shape_ids = itertools.count(1)
     drawings = {
-        "status": _drawing(document, to_png(status_figure(st, words)), 1),
-        "response": _drawing(document, to_png(response_figure(st, words)), 2),
+        name: [_drawing(document, to_png(figure), next(shape_ids)) for figure in pictures]
+        for name, pictures in figures.items()
     }
     skeleton = io.BytesIO()
     document.save(skeleton)

@@ -8,16 +8,18 @@ and review the diff (`git diff tests/golden`) before committing it.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from domain.stocktake import STATUS_ORDER, StockTake
-from reporting.charts import response_figure, status_figure, to_png, to_svg
+from reporting.charts import response_figure, response_figures, status_figure, to_png, to_svg
 from reporting.docx import render_docx
 from reporting.html import render_html
 from reporting.markdown import render_markdown
@@ -88,6 +90,44 @@ def test_the_response_chart_draws_the_rates_of_the_agency_table(stocktake: Stock
     labels = [tick.get_text() for tick in axes.get_yticklabels()]
     drawn = {labels[round(p.get_y() + p.get_height() / 2)]: round(p.get_width()) for p in _bars(axes)}
     assert drawn == table == {"ILO": 67, "IOM": 67, "OHCHR": 100, "UNHCR": 50, "UNICEF": 100, "WHO": 0}
+
+
+def _with_agencies(stocktake: StockTake, count: int) -> StockTake:
+    """The stock-take with agencies added up to `count` answering ones (a tracker may have hundreds)."""
+    answering = [a for a in stocktake.agencies if not a.by_secretariat]
+    added = tuple(
+        dataclasses.replace(answering[0], code=f"AG{n:03}", items_asked=10, items_answered=n % 11)
+        for n in range(count - len(answering))
+    )
+    return dataclasses.replace(stocktake, agencies=stocktake.agencies + added)
+
+
+def test_a_long_response_chart_is_cut_into_page_sized_figures_that_draw_every_agency_once(
+    stocktake: StockTake,
+) -> None:
+    many = _with_agencies(stocktake, 100)
+    figures = response_figures(many)
+    assert [len(_bars(figure.axes[0])) for figure in figures] == [34, 34, 32]
+    assert all(figure.get_size_inches()[1] <= 9.7 for figure in figures)  # A4's text height, in inches
+    drawn = [
+        (tick.get_text(), round(patch.get_width()))
+        for figure in figures
+        for tick, patch in zip(figure.axes[0].get_yticklabels(), _bars(figure.axes[0]), strict=True)
+    ]
+    assert drawn == many.response_by_agency()
+    margins = {(f.subplotpars.left, f.subplotpars.right) for f in figures}
+    assert len(margins) == 1  # the pieces line up as one chart
+    [whole] = response_figures(many, per_figure=None)
+    assert len(_bars(whole.axes[0])) == 100  # the HTML report's chart, which scrolls
+
+
+def test_every_picture_of_the_word_report_fits_on_its_page(stocktake: StockTake) -> None:
+    document = zipfile.ZipFile(io.BytesIO(render_docx(_with_agencies(stocktake, 100)))).read(
+        "word/document.xml"
+    )
+    heights = [int(cy) for cy in re.findall(rb'<wp:extent cx="\d+" cy="(\d+)"', document)]
+    assert len(heights) == 4  # the status chart, and the response chart in three pictures
+    assert max(heights) <= 24.7 / 2.54 * 914_400  # A4 less its 2.5 cm margins, in EMU
 
 
 def test_the_html_report_is_self_contained_with_inline_charts(stocktake: StockTake) -> None:

@@ -39,7 +39,8 @@ def _resource(role: str, name: str) -> dict[str, str]:
     }
 
 
-# Prefect events carry at most this many related recommendations (the table artifact lists them all).
+# Prefect events carry at most this many related recommendations or milestones (the table artifact
+# lists every agency, `followup cycle show` counts every milestone): an event has a size limit.
 _MAX_RELATED_ITEMS = 50
 
 
@@ -66,16 +67,38 @@ def follow_up_events(report: follow_up.FollowUpReport) -> list[FollowUpEvent]:
     for late in report.late_requests:
         payload = {"deadline": late.deadline.isoformat(), "unanswered": len(late.items)}
         events.append(cycle_event("followup.request.overdue", late.cycle, late.agency, late.items, payload))
-    events += [
+    return events + milestone_events(report.late_milestones)
+
+
+def milestone_events(late: Sequence[follow_up.LateMilestone]) -> list[FollowUpEvent]:
+    """One event per agency with milestones newly overdue: how many, and the first of them.
+
+    Not one per milestone: a run that found 1,242 at 100,000 items spent a sixth of its time on
+    them, the Prefect server taking them in while the flow waited on it (`docs/performance.md`), and
+    an automation wants to tell an agency once a day, not once per milestone.
+    """
+    by_owner: dict[str, list[follow_up.LateMilestone]] = {}
+    for milestone in late:
+        by_owner.setdefault(milestone.owner, []).append(milestone)
+    return [
         FollowUpEvent(
             "followup.milestone.overdue",
-            {"prefect.resource.id": f"followup.recommendation.{m.code}", "prefect.resource.name": m.code},
-            [_resource("agency", m.owner), _resource("recommendation", m.code)],
-            {"milestone": m.title, "due_date": m.due_date.isoformat()},
+            {"prefect.resource.id": f"followup.agency.{owner}", "prefect.resource.name": owner},
+            [
+                _resource("recommendation", code)
+                for code in dict.fromkeys(m.code for m in milestones[:_MAX_RELATED_ITEMS])
+            ],
+            {
+                "agency": owner,
+                "overdue": len(milestones),
+                "milestones": [
+                    {"recommendation": m.code, "milestone": m.title, "due_date": m.due_date.isoformat()}
+                    for m in milestones[:_MAX_RELATED_ITEMS]
+                ],
+            },
         )
-        for m in report.late_milestones
+        for owner, milestones in sorted(by_owner.items())
     ]
-    return events
 
 
 def escalation_events(report: follow_up.FollowUpReport) -> list[FollowUpEvent]:

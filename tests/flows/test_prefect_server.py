@@ -94,3 +94,6 @@ def test_the_daily_follow_up_publishes_the_overdue_agencies_artifact_and_events_
     assert {"followup.agency.IOM", "followup.recommendation.A1.1"} <= related
     replied = next(e for e in events if e.event == "followup.reply.received")
     assert "followup.agency.ILO" in {r.id for r in replied.related}  # beside the flow run Prefect adds
+    [late_milestones] = [e for e in events if e.event == "followup.milestone.overdue"]  # one per agency
+    assert late_milestones.resource.id == "followup.agency.UNHCR"
+    assert late_milestones.payload["overdue"] == len(late_milestones.payload["milestones"]) == 1

@@ -2,10 +2,10 @@
 instead of counting every cycle's items and answers.
 
 The requested items (owner parts) and their recommendations are written with the cycle's snapshot,
-which is taken once, at launch. The
-answered ones (submitted or accepted, `db.reads.ANSWERED_STATES`) move with the answers: the unit
-of work takes, at each flush, how many answers entered or left those states, and adds them to the
-totals just before it commits, so every write path through a unit of work keeps them.
+which is taken once, at launch. The answered ones (submitted or accepted, `db.reads.ANSWERED_STATES`)
+move with the answers: the unit of work takes, at each flush, how many answers entered or left those
+states, and adds them to the totals just before it commits, so every write path through a unit of
+work keeps them.
 """
 
 from __future__ import annotations

@@ -778,51 +778,49 @@ def assemble_stocktake(
         if rec.id in owners_of:
             in_section[_section_key(rec)].append(rec)
 
+    def item_report(rec: RecommendationRecord) -> ItemReport:
+        """The recommendation with its owners' parts, roll-up, change and milestones."""
+        parts, current_parts, previous_parts = [], [], []
+        for o in owners_of[rec.id]:
+            answer = (rec.id, o.agency_code)
+            part = _part(
+                current.get(answer),
+                o.agency_code,
+                names[o.agency_code],
+                o.role,
+                starts[o.agency_code],
+                files_of.get(answer, ()),
+            )
+            parts.append(part)
+            current_parts.append((o.role, part.effective_status))
+            previous_parts.append((o.role, effective_status(before.get(answer))))
+        lines = _milestone_lines(milestones_of[rec.id], today, shown)
+        now, then = tuple(current_parts), tuple(previous_parts)
+        previous_status = _reported_status(then) if previous else None
+        change = newly_overdue = None
+        if previous is not None:
+            change = change_since(current=_reported_status(now), previous=previous_status)
+            newly_overdue = any(line.overdue for line in lines) and not any(
+                milestone_overdue(m.state, m.due_date, previous.deadline) for m in milestones_of[rec.id]
+            )
+        return ItemReport(
+            code=rec.code,
+            kind=rec.kind,
+            text=rec.text,
+            theme=rec.theme,
+            owners=tuple(parts),
+            rolled_up_status=_rolled_up(now),
+            previous_status=previous_status,
+            milestones=lines,
+            change=change,
+            newly_overdue=bool(newly_overdue),
+        )
+
     sections: list[Section] = []
     for key in sorted(in_section):
         recs = sorted(in_section[key], key=lambda r: (r.source, r.position, r.code))
-        reports: list[ItemReport] = []
-        for rec in recs:
-            parts, current_parts, previous_parts = [], [], []
-            for o in owners_of[rec.id]:
-                answer = (rec.id, o.agency_code)
-                part = _part(
-                    current.get(answer),
-                    o.agency_code,
-                    names[o.agency_code],
-                    o.role,
-                    starts[o.agency_code],
-                    files_of.get(answer, ()),
-                )
-                parts.append(part)
-                current_parts.append((o.role, part.effective_status))
-                previous_parts.append((o.role, effective_status(before.get(answer))))
-            lines = _milestone_lines(milestones_of[rec.id], today, shown)
-            now, then = tuple(current_parts), tuple(previous_parts)
-            rolled = _rolled_up(now)
-            previous_status = _reported_status(then) if previous else None
-            change = newly_overdue = None
-            if previous is not None:
-                change = change_since(current=_reported_status(now), previous=previous_status)
-                newly_overdue = any(line.overdue for line in lines) and not any(
-                    milestone_overdue(m.state, m.due_date, previous.deadline) for m in milestones_of[rec.id]
-                )
-            reports.append(
-                ItemReport(
-                    code=rec.code,
-                    kind=rec.kind,
-                    text=rec.text,
-                    theme=rec.theme,
-                    owners=tuple(parts),
-                    rolled_up_status=rolled,
-                    previous_status=previous_status,
-                    milestones=lines,
-                    change=change,
-                    newly_overdue=bool(newly_overdue),
-                )
-            )
         title, label = _section_title(recs[0])
-        sections.append(Section(key=key[2], title=title, items=tuple(reports), label=label))
+        sections.append(Section(key=key[2], title=title, items=tuple(map(item_report, recs)), label=label))
 
     agencies = _agency_responses(
         sections, agency_names, shown, answered_by_secretariat, cycle=cycle, today=today

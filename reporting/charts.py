@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
 from domain.language import ENGLISH, N_, Words
+from domain.pieces import near_equal_pieces
 from domain.stocktake import STATUS_ORDER, StockTake
 from reporting.outline import wording
 
@@ -119,11 +120,9 @@ def response_figures(
     sample = _response_bars(list(dict.fromkeys(furthest)), say.gettext, layout="constrained")
     sample.draw_without_rendering()
     (width, height), box = sample.get_size_inches(), sample.axes[0].get_position()
-    pieces = -(-len(bars) // per_figure) if per_figure and bars else 1
-    size = -(-len(bars) // pieces) if bars else 0
     figures = []
-    for n in range(pieces):
-        figure = _response_bars(bars[n * size : (n + 1) * size], say.gettext, layout=None)
+    for piece in near_equal_pieces(bars, per_figure or max(len(bars), 1)):
+        figure = _response_bars(list(piece), say.gettext, layout=None)
         full_width, full_height = figure.get_size_inches()
         figure.subplots_adjust(
             left=box.x0 * width / full_width,

@@ -14,6 +14,7 @@ from domain.evidence import StoredFile
 from domain.language import Language
 from domain.lifecycle import MilestoneState
 from domain.model import agenda_heading_said
+from domain.pieces import near_equal_pieces
 from notifications.i18n import translator
 
 
@@ -179,11 +180,10 @@ def cut_parts(
     parts: list[tuple[str, list[int]]] = []
     piece_of = translator(language).gettext("%(title)s (%(part)s of %(parts)s)")
     for title, rids in groups.items():
-        pieces = -(-len(rids) // part_size)
-        size = -(-len(rids) // pieces)
-        for n in range(pieces):
-            shown = piece_of % {"title": title, "part": n + 1, "parts": pieces} if pieces > 1 else title
-            parts.append((shown, rids[n * size : (n + 1) * size]))
+        pieces = near_equal_pieces(rids, part_size)
+        for n, piece in enumerate(pieces, start=1):
+            shown = piece_of % {"title": title, "part": n, "parts": len(pieces)} if len(pieces) > 1 else title
+            parts.append((shown, list(piece)))
     return parts
 
 

@@ -57,10 +57,12 @@ def launch_cycle(
         cycle = _check_launch(uow, clock.today(), name, deadline, allow_unowned, allow_placeholders)
         created = cycle is None
         if cycle is None:
-            cycle = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
+            cycle, counts = _open_new_cycle(uow, clock, config, name, deadline, hlcp_session, by)
+        else:  # a re-run: the snapshot is the one its first launch took
+            assert cycle.id is not None
+            counts = uow.cycle_items.requested_per_agency(cycle.id)
         assert cycle.id is not None
         enqueued = _enqueue_status_requests(uow, notifier, cycle, config)
-        counts = uow.cycle_items.requested_per_agency(cycle.id)
         uow.commit()
     return LaunchResult(cycle.id, cycle.name, created, sorted(counts), sum(counts.values()), enqueued)
 
@@ -113,7 +115,8 @@ def _open_new_cycle(
     deadline: date,
     hlcp_session: str | None,
     by: str,
-) -> StockTakeCycle:
+) -> tuple[StockTakeCycle, dict[str, int]]:
+    """The new cycle with its snapshot and one request per agency asked; the items asked per agency."""
     now = clock.now()
     cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=now)
     cycle.transition(CycleState.OPEN, at=now, by=by, why="cycle launched", deadline=deadline.isoformat())
@@ -139,7 +142,7 @@ def _open_new_cycle(
                 answered_through=body.through,
             )
         )
-    return cycle
+    return cycle, counts
 
 
 def _enqueue_status_requests(

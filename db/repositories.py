@@ -12,7 +12,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, and_, bindparam, func, insert, literal, select, update
+from sqlalchemy import Integer, and_, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -432,6 +432,11 @@ class CycleItems:
             )
         )
         write_requested_total(self.session, cycle_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Until autovacuum gets to it (a minute or more; never where it is off), the planner knows
+            # nothing of the new cycle's parts and joins them by nested loops: `cycle show` just after
+            # a 100,000-item launch took 1.24 s instead of 0.58 s. A sampled ANALYZE takes about 0.1 s.
+            self.session.execute(text("ANALYZE cycle_items"))
 
 
 class Requests:

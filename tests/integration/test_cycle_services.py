@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event, text
 
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
@@ -136,6 +137,33 @@ def test_launching_the_same_cycle_again_changes_nothing_and_queues_nothing(uow: 
     assert (again.created, again.enqueued, first.enqueued) == (False, 0, 3)
     assert again.cycle_id == first.cycle_id and again.item_count == 6
     assert len(notifier.messages) == 3
+
+
+def test_on_postgresql_the_launch_refreshes_the_planner_statistics_of_its_snapshot(
+    uow: SqlUnitOfWork,
+) -> None:
+    catalogue(uow)
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        launch(uow, FakeNotifier())
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    with uow:
+        postgresql = uow.session.get_bind().dialect.name == "postgresql"
+        assert ("ANALYZE cycle_items" in statements) == postgresql
+        if postgresql:  # what the planner now expects: the rows there are
+            parts, expected = uow.session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM cycle_items), "
+                    "(SELECT reltuples FROM pg_class WHERE relname = 'cycle_items')"
+                )
+            ).one()
+            assert (parts, expected) == (6, 6)
 
 
 def test_a_deadline_in_the_past_is_refused(uow: SqlUnitOfWork) -> None:

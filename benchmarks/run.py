@@ -440,6 +440,8 @@ def bench_cycle_show(run: Run, name: str, *, answered: bool = False) -> None:
     Measured twice: just launched, and once every agency has answered (its figures then read every
     answer, as they do while the secretariat watches a cycle fill).
     """
+    if answered:
+        _statistics_kept(run)
     env = dict(os.environ)
     took = whole_process([FOLLOWUP, "cycle", "show", name], env)
     raw = whole_process([sys.executable, "-c", _RAW_SHOW, run.url, name], env)
@@ -1168,7 +1170,7 @@ def execute(run: Run) -> None:
     with timed() as took:
         generate.add_history(run.engine, population)
     run.detail["generate_history_s"] = took.seconds
-    _established(run)
+    _statistics_kept(run)
     _cycle_lives(run, spreadsheets=True)
 
 
@@ -1181,13 +1183,13 @@ def execute_main(run: Run) -> None:
     with timed() as took:
         generate.populate(run.engine, recommendations=run.items)
     run.detail["generate_s"] = took.seconds
-    _established(run)
+    _statistics_kept(run)
     _cycle_lives(run, spreadsheets=False)
 
 
-def _established(run: Run) -> None:
-    """On PostgreSQL, the statistics an established database has: autovacuum would have analysed the
-    generated tables long before the launch (it is off on some machines, CI's among them)."""
+def _statistics_kept(run: Run) -> None:
+    """On PostgreSQL, the planner statistics autovacuum keeps (it is off on some machines, CI's among
+    them): of the generated tables, long before a launch; of the answers, which come over weeks."""
     if run.backend == "postgresql":
         _analyze(run)
 

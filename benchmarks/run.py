@@ -440,8 +440,6 @@ def bench_cycle_show(run: Run, name: str, *, answered: bool = False) -> None:
     Measured twice: just launched, and once every agency has answered (its figures then read every
     answer, as they do while the secretariat watches a cycle fill).
     """
-    if answered:
-        _statistics_kept(run)
     env = dict(os.environ)
     took = whole_process([FOLLOWUP, "cycle", "show", name], env)
     raw = whole_process([sys.executable, "-c", _RAW_SHOW, run.url, name], env)
@@ -1170,7 +1168,7 @@ def execute(run: Run) -> None:
     with timed() as took:
         generate.add_history(run.engine, population)
     run.detail["generate_history_s"] = took.seconds
-    _statistics_kept(run)
+    _analyze_as_autovacuum_would(run)
     _cycle_lives(run, spreadsheets=True)
 
 
@@ -1183,11 +1181,11 @@ def execute_main(run: Run) -> None:
     with timed() as took:
         generate.populate(run.engine, recommendations=run.items)
     run.detail["generate_s"] = took.seconds
-    _statistics_kept(run)
+    _analyze_as_autovacuum_would(run)
     _cycle_lives(run, spreadsheets=False)
 
 
-def _statistics_kept(run: Run) -> None:
+def _analyze_as_autovacuum_would(run: Run) -> None:
     """On PostgreSQL, the planner statistics autovacuum keeps (it is off on some machines, CI's among
     them): of the generated tables, long before a launch; of the answers, which come over weeks."""
     if run.backend == "postgresql":
@@ -1204,6 +1202,7 @@ def _cycle_lives(run: Run, *, spreadsheets: bool) -> None:
     bench_cycle_list(run)
     bench_follow_up(run, name, cycle_id, deadline)
     bench_ingest_portal(run, cycle_id, deadline - timedelta(days=5))
+    _analyze_as_autovacuum_would(run)  # the answers come over weeks
     bench_cycle_show(run, name, answered=True)
     if spreadsheets:
         bench_ingest_spreadsheet(run, name, deadline - timedelta(days=4))

@@ -160,10 +160,25 @@ def test_on_postgresql_the_launch_refreshes_the_planner_statistics_of_its_snapsh
             parts, expected = uow.session.execute(
                 text(
                     "SELECT (SELECT count(*) FROM cycle_items), "
-                    "(SELECT reltuples FROM pg_class WHERE relname = 'cycle_items')"
+                    "(SELECT reltuples FROM pg_class WHERE oid = 'cycle_items'::regclass)"
                 )
             ).one()
             assert (parts, expected) == (6, 6)
+
+
+def test_a_launch_does_not_wait_for_a_vacuum_to_refresh_the_statistics(uow: SqlUnitOfWork) -> None:
+    catalogue(uow)
+    with uow:
+        bind = uow.session.get_bind()
+    if bind.dialect.name != "postgresql":
+        pytest.skip("statistics are refreshed on PostgreSQL only")
+    with bind.engine.connect() as vacuum:  # holds the lock a VACUUM or ANALYZE takes
+        vacuum.execute(text("LOCK TABLE cycle_items IN SHARE UPDATE EXCLUSIVE MODE"))
+        result = launch(uow, FakeNotifier())
+        vacuum.rollback()
+    assert result.created and result.item_count == 6
+    with uow:
+        assert uow.session.execute(text("SELECT count(*) FROM cycle_items")).scalar_one() == 6
 
 
 def test_a_deadline_in_the_past_is_refused(uow: SqlUnitOfWork) -> None:

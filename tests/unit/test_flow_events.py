@@ -1,4 +1,4 @@
-"""What the daily follow-up tells operators: its events about milestones newly overdue, its summary lines."""
+"""The events the daily follow-up publishes to Prefect about milestones newly overdue."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from prefect.events import Event
 from prefect.settings import get_current_settings
 
 from workflows.flow_reports import milestone_events
-from workflows.services.follow_up import FollowUpReport, LateMilestone
+from workflows.services.follow_up import LateMilestone
 
 
 def test_milestones_newly_overdue_make_one_event_per_agency_naming_them() -> None:
@@ -52,25 +52,3 @@ def test_an_agency_with_hundreds_of_overdue_milestones_gets_one_event_within_pre
 
 def test_no_milestone_newly_overdue_makes_no_event() -> None:
     assert milestone_events([]) == []
-
-
-def test_the_run_summary_names_twenty_agencies_a_line_and_counts_the_rest() -> None:
-    codes = [f"AG{n:03}" for n in range(300)]
-    report = FollowUpReport(
-        today=date(2026, 3, 10),
-        reminders=[f"reminder:7:{code}:2026-03-10" for code in codes],
-        late_milestones=[LateMilestone(f"A1.{n}", "IOM", "Workshop", date(2026, 3, 9)) for n in range(25)],
-    )
-    reminders, milestones = report.lines()[1], report.lines()[4]
-    assert reminders == f"Reminders queued: 300 ({', '.join(codes[:20])} and 280 more)"
-    assert milestones.startswith("Milestones newly overdue: 25 (IOM A1.0, IOM A1.1, ")
-    assert milestones.endswith("IOM A1.19 and 5 more)")
-
-
-def test_the_run_summary_names_every_agency_up_to_twenty() -> None:
-    report = FollowUpReport(
-        today=date(2026, 3, 10), newly_overdue_requests=[f"Spring 2026:AG{n:02}" for n in range(20)]
-    )
-    assert report.lines()[3] == (
-        f"Requests newly overdue: 20 (Spring 2026: {', '.join(f'AG{n:02}' for n in range(20))})"
-    )

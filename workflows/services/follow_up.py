@@ -20,6 +20,8 @@ from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
 from workflows.queries.emails import agency_context
 
+NAMED_IN_A_LIST = 20  # a log line naming 300 agencies is read by nobody
+
 
 @dataclass(frozen=True)
 class OverdueAgency:
@@ -96,7 +98,7 @@ class FollowUpReport:
             f"Escalations queued: {_named(self.escalations, key_of_agency=2)}",
             f"Requests newly overdue: {_named(self.newly_overdue_requests)}",
             f"Milestones newly overdue: {len(late_milestones)}"
-            + (f" ({_first(late_milestones)})" if late_milestones else ""),
+            + (f" ({_first_names(late_milestones)})" if late_milestones else ""),
             f"Replies received: {_named(self.replies_received)}",
             f"Agencies overdue: {_named(overdue)}",
         ]
@@ -119,20 +121,17 @@ def _named(keys: Sequence[str], *, key_of_agency: int | None = None) -> str:
             group, agency = "", key.split(":")[key_of_agency]
         groups[group].append(agency)
     named = "; ".join(
-        f"{group}: {_first(sorted(set(agencies)))}" if group else _first(sorted(set(agencies)))
+        f"{group}: {_first_names(sorted(set(agencies)))}" if group else _first_names(sorted(set(agencies)))
         for group, agencies in groups.items()
     )
     return f"{len(keys)} ({named})"
 
 
-NAMED_IN_A_LINE = 20  # a log line or summary naming 300 agencies is read by nobody
-
-
-def _first(names: Sequence[str]) -> str:
-    """`FAO, WHO`; past `NAMED_IN_A_LINE` names, the first ones and how many more."""
-    if len(names) <= NAMED_IN_A_LINE:
+def _first_names(names: Sequence[str]) -> str:
+    """`FAO, WHO`; past `NAMED_IN_A_LIST` names, the first ones and how many other names."""
+    if len(names) <= NAMED_IN_A_LIST:
         return ", ".join(names)
-    return f"{', '.join(names[:NAMED_IN_A_LINE])} and {len(names) - NAMED_IN_A_LINE} more"
+    return f"{', '.join(names[:NAMED_IN_A_LIST])} and {len(names) - NAMED_IN_A_LIST} more"
 
 
 def follow_up(

@@ -17,9 +17,10 @@ from typing import IO, BinaryIO
 from xml.sax.saxutils import escape
 
 # Characters XML 1.0 does not allow (agencies paste text from anywhere): dropped, not an error.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+ILLEGAL_IN_XML = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff"  # a regex character class's inside
+_ILLEGAL = re.compile(f"[{ILLEGAL_IN_XML}]")
 # Those, or a character to escape: most text has none, and goes out as it is.
-_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_SPECIAL = re.compile(f"[&<>{ILLEGAL_IN_XML}]")
 
 
 def xml_text(text: object) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,10 +173,13 @@ def test_a_launch_does_not_wait_for_a_vacuum_to_refresh_the_statistics(uow: SqlU
         bind = uow.session.get_bind()
     if bind.dialect.name != "postgresql":
         pytest.skip("statistics are refreshed on PostgreSQL only")
-    with bind.engine.connect() as vacuum:  # holds the lock a VACUUM or ANALYZE takes
-        vacuum.execute(text("LOCK TABLE cycle_items IN SHARE UPDATE EXCLUSIVE MODE"))
-        result = launch(uow, FakeNotifier())
-        vacuum.rollback()
+    with bind.engine.connect() as vacuum, ThreadPoolExecutor(1) as launcher:
+        vacuum.execute(text("LOCK TABLE cycle_items IN SHARE UPDATE EXCLUSIVE MODE"))  # as a VACUUM does
+        launching = launcher.submit(launch, uow, FakeNotifier())
+        try:  # a launch that waited would fail here, not hang the suite
+            result = launching.result(timeout=30)
+        finally:
+            vacuum.rollback()
     assert result.created and result.item_count == 6
     with uow:
         assert uow.session.execute(text("SELECT count(*) FROM cycle_items")).scalar_one() == 6

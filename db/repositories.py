@@ -442,8 +442,8 @@ class CycleItems:
         """Refresh PostgreSQL's statistics of the snapshot's table, unless a VACUUM or ANALYZE has it.
 
         Until autovacuum gets to it (a minute or more; never where it is off), the planner knows
-        nothing of the new cycle's parts and joins them by nested loops: `cycle show` just after a
-        100,000-item launch took 1.18-1.26 s instead of 0.56-0.64 s. A sampled ANALYZE takes 0.1 s.
+        nothing of the new cycle's parts and joins them by nested loops: the queries just after a
+        launch took twice as long (`docs/performance.md`), the sampled ANALYZE a tenth of a second.
         """
         try:
             with self.session.begin_nested():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -37,6 +38,11 @@ os.environ["FOLLOWUP_HOME"] = tempfile.mkdtemp(prefix="followup-tests-")
 # one process (output piped) or in pytest-xdist's workers (which set COLUMNS from their terminal).
 os.environ["COLUMNS"] = "200"
 atexit.register(shutil.rmtree, os.environ["FOLLOWUP_HOME"], ignore_errors=True)
+# Ctrl-C as a terminal has it, in this process and the commands it starts: the suite run as a
+# background job (`make test &`, `nohup`) starts with SIGINT ignored, which every process started
+# inherits, and the tests of Ctrl-C then hung or failed. A handled signal is default again after exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 POSTGRES_URL = os.environ.get(
     "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

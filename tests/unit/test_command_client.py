@@ -210,25 +210,20 @@ def test_the_command_runs_here_when_no_server_listens_or_an_api_is_configured(
 
 
 def test_ctrl_c_while_the_command_runs_is_passed_on_to_it(stand_in: Callable[[Handler], None]) -> None:
-    # Ctrl-C as a terminal delivers it: to a process that has not ignored it (a job run in the
-    # background has, and the client rightly leaves an ignored signal ignored), and to its main thread.
-    # A signal sent to this process could be taken by another of its threads (this stand-in, event
-    # loops of earlier tests) while the main thread, blocked reading, never runs its handler.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     main_thread = threading.get_ident()
 
     def handler(conn: socket.socket, _request: dict[str, Any], _fds: list[int]) -> None:
         reader = go_ahead(conn)
+        # The terminal's Ctrl-C reaches the client's only thread. This process has others (this
+        # stand-in, event loops of earlier tests): one of them could take a signal sent to the
+        # process, and the main thread, blocked reading, would not run its handler.
         signal.pthread_kill(main_thread, signal.SIGINT)
         relayed = reader.next()
         send_message(conn, {"exit": 130 if relayed == {"signal": signal.SIGINT} else 0})
 
-    try:
-        stand_in(handler)
-        assert command_client.run_remote(["check"]) == 130
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    stand_in(handler)
+    assert command_client.run_remote(["check"]) == 130
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 def test_signals_before_the_request_is_sent_are_held_until_it_is() -> None:

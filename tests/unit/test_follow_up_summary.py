@@ -36,3 +36,10 @@ def test_each_cycle_of_a_line_names_its_own_twenty() -> None:
     assert (
         line == f"Requests newly overdue: 28 (Spring 2026: {first} and 5 more; Autumn 2026: AG00, AG01, AG02)"
     )
+
+
+def test_an_agency_reminded_in_two_cycles_is_named_once_and_the_count_says_for_how_many() -> None:
+    codes = [f"AG{n:03}" for n in range(30)]
+    reminders = [f"reminder:{cycle}:{code}:2026-03-10" for cycle in (7, 8) for code in codes]
+    line = FollowUpReport(today=date(2026, 3, 10), reminders=reminders).lines()[1]
+    assert line == f"Reminders queued: 60 for 30 agencies ({', '.join(codes[:20])} and 10 more)"

@@ -120,11 +120,15 @@ def _named(keys: Sequence[str], *, key_of_agency: int | None = None) -> str:
         else:
             group, agency = "", key.split(":")[key_of_agency]
         groups[group].append(agency)
+    distinct = {group: sorted(set(agencies)) for group, agencies in groups.items()}
     named = "; ".join(
-        f"{group}: {_first_names(sorted(set(agencies)))}" if group else _first_names(sorted(set(agencies)))
-        for group, agencies in groups.items()
+        f"{group}: {_first_names(agencies)}" if group else _first_names(agencies)
+        for group, agencies in distinct.items()
     )
-    return f"{len(keys)} ({named})"
+    # Two open cycles remind an agency twice: the count says so, beside names counted once.
+    agencies = sum(map(len, distinct.values()))
+    counted = str(len(keys)) if agencies == len(keys) else f"{len(keys)} for {agencies} agencies"
+    return f"{counted} ({named})"
 
 
 def _first_names(names: Sequence[str]) -> str:

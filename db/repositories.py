@@ -35,8 +35,6 @@ from domain.model import (
 )
 from domain.ports import DueMilestone, ItemToAsk, OverdueMilestone
 
-LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a NOWAIT lock that is taken
-
 T = TypeVar("T")
 
 
@@ -451,8 +449,10 @@ class CycleItems:
                 self.session.execute(text("LOCK TABLE cycle_items IN SHARE UPDATE EXCLUSIVE MODE NOWAIT"))
                 self.session.execute(text("ANALYZE cycle_items"))
         except OperationalError as error:
+            from psycopg.errors import LockNotAvailable  # here: SQLite never loads the driver
+
             # Taken by a VACUUM or ANALYZE, which refreshes them; anything else is a real failure.
-            if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            if not isinstance(error.orig, LockNotAvailable):
                 raise
 
 

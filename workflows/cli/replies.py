@@ -157,9 +157,19 @@ def portal(
         return
     from uvicorn.supervisors import Multiprocess
 
-    # uvicorn's shared socket says protocol 0, so asyncio leaves Nagle on in the workers and every small
-    # (gzipped) page waits ~40 ms for a delayed ACK; re-wrapped, the socket reports TCP and gets NODELAY.
-    listening = socket.socket(fileno=config.bind_socket().detach())
-    listening.set_inheritable(True)
+    from portal import listening
+
+    if listening.SPREADS_CONNECTIONS:
+        try:
+            address: socket.socket = listening.workers_address(host, port)
+        except OSError as exc:
+            err_console.print(f"The portal cannot listen on {host}:{port}: {exc.strerror or exc}.")
+            raise typer.Exit(3) from exc
+        console.print(f"Reply portal on http://{host}:{port} ({workers} processes; Ctrl-C stops it)")
+    else:
+        # uvicorn's shared socket says protocol 0, so asyncio leaves Nagle on in the workers and every
+        # small (gzipped) page waits ~40 ms for a delayed ACK; re-wrapped, it reports TCP: NODELAY.
+        address = socket.socket(fileno=config.bind_socket().detach())
+        address.set_inheritable(True)
     with contextlib.suppress(KeyboardInterrupt):
-        Multiprocess(config, sockets=[listening]).run()
+        Multiprocess(config, sockets=[address]).run()

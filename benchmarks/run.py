@@ -872,24 +872,21 @@ QUERIES_PER_PAGE_MAX = 4
 
 @contextmanager
 def _uvicorn(run: Run, app: str, name: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port; several workers listen as the portal's do."""
     port = free_port()
     argv = [
         sys.executable,
-        "-m",
-        "uvicorn",
+        "-c",
+        "import sys, uvicorn; from portal.listening import serve_in_processes; serve_in_processes("
+        "uvicorn.Config(sys.argv[1], host='127.0.0.1', port=int(sys.argv[2]), workers=int(sys.argv[3]),"
+        " log_level='warning', access_log=False))",
         app,
-        "--host",
-        "127.0.0.1",
-        "--port",
         str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--workers",
         str(workers),
     ]
-    if app.endswith("()"):
-        argv[3:4] = [app[:-2], "--factory"]
+    if workers == 1:
+        argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--log-level", "warning", "--no-access-log"]
     with http_server(argv, port, env, run.work / f"{name}.log") as base:
         yield base
 

@@ -9,12 +9,36 @@ own bound to the same address (SO_REUSEPORT), and the kernel spreads new connect
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import socket
 import sys
 from typing import Any
 
+from uvicorn import Config
+from uvicorn.supervisors import Multiprocess
+
 # Elsewhere SO_REUSEPORT is missing (Windows) or hands every connection to one socket (macOS, BSD).
 SPREADS_CONNECTIONS = sys.platform == "linux"
+
+
+def serve_in_processes(config: Config) -> None:
+    """Run `config.workers` server processes until Ctrl-C; OSError when the address cannot be had."""
+    if SPREADS_CONNECTIONS:
+        address: socket.socket = workers_address(config.host, config.port)
+        logging.getLogger("uvicorn.error").info(
+            "Uvicorn running on http://%s:%d, %d processes (Press CTRL+C to quit)",
+            config.host,
+            config.port,
+            config.workers,
+        )
+    else:
+        # uvicorn's shared socket says protocol 0, so asyncio leaves Nagle on in the workers and every
+        # small (gzipped) page waits ~40 ms for a delayed ACK; re-wrapped, it reports TCP: NODELAY.
+        address = socket.socket(fileno=config.bind_socket().detach())
+        address.set_inheritable(True)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[address]).run()
 
 
 class WorkersAddress(socket.socket):

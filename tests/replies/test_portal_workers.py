@@ -81,7 +81,7 @@ def test_each_portal_worker_listens_on_a_socket_of_its_own_and_every_connection_
         portal.send_signal(signal.SIGINT)
         portal.wait(timeout=30)
     assert portal.returncode == 0, log.read_text()[-3000:]
-    assert f"Reply portal on http://127.0.0.1:{port} (2 processes" in log.read_text()
+    assert f"Uvicorn running on http://127.0.0.1:{port}, 2 processes" in log.read_text()
 
 
 def test_a_portal_whose_port_is_taken_says_so_and_exits_3(sqlite_template: Path, tmp_path: Path) -> None:

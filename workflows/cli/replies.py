@@ -5,10 +5,8 @@ None of them imports Prefect; `portal` imports the web stack only when it starts
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
-import socket
 from datetime import datetime
 from pathlib import Path
 
@@ -155,21 +153,10 @@ def portal(
         if not server.started:  # e.g. the port is taken: uvicorn logged why
             raise typer.Exit(3)
         return
-    from uvicorn.supervisors import Multiprocess
+    from portal.listening import serve_in_processes
 
-    from portal import listening
-
-    if listening.SPREADS_CONNECTIONS:
-        try:
-            address: socket.socket = listening.workers_address(host, port)
-        except OSError as exc:
-            err_console.print(f"The portal cannot listen on {host}:{port}: {exc.strerror or exc}.")
-            raise typer.Exit(3) from exc
-        console.print(f"Reply portal on http://{host}:{port} ({workers} processes; Ctrl-C stops it)")
-    else:
-        # uvicorn's shared socket says protocol 0, so asyncio leaves Nagle on in the workers and every
-        # small (gzipped) page waits ~40 ms for a delayed ACK; re-wrapped, it reports TCP: NODELAY.
-        address = socket.socket(fileno=config.bind_socket().detach())
-        address.set_inheritable(True)
-    with contextlib.suppress(KeyboardInterrupt):
-        Multiprocess(config, sockets=[address]).run()
+    try:
+        serve_in_processes(config)
+    except OSError as exc:
+        err_console.print(f"The portal cannot listen on {host}:{port}: {exc.strerror or exc}.")
+        raise typer.Exit(3) from exc

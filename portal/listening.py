@@ -26,9 +26,10 @@ def serve_in_processes(config: Config) -> None:
     """Run `config.workers` server processes until Ctrl-C; OSError when the address cannot be had."""
     if SPREADS_CONNECTIONS:
         address: socket.socket = workers_address(config.host, config.port)
+        host = f"[{config.host}]" if ":" in config.host else config.host
         logging.getLogger("uvicorn.error").info(
             "Uvicorn running on http://%s:%d, %d processes (Press CTRL+C to quit)",
-            config.host,
+            host,
             config.port,
             config.workers,
         )

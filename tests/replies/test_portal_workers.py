@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import pickle
 import shutil
 import signal
 import socket
@@ -94,3 +95,20 @@ def test_a_portal_whose_port_is_taken_says_so_and_exits_3(sqlite_template: Path,
     said = log.read_text()
     assert f"The portal cannot listen on 127.0.0.1:{port}: Address already in use." in said
     assert "Traceback" not in said
+
+
+def test_a_worker_receives_the_portals_address_as_a_tcp_socket_of_its_own_on_the_same_port() -> None:
+    from multiprocessing.reduction import ForkingPickler
+
+    from portal.listening import workers_address
+
+    # Pickled as multiprocessing hands it to each worker process it starts.
+    with (
+        workers_address("127.0.0.1", 0) as address,
+        pickle.loads(ForkingPickler.dumps(address)) as received,
+    ):
+        assert received.fileno() != address.fileno()
+        assert received.getsockname() == address.getsockname()
+        # Its protocol said, asyncio sets TCP_NODELAY on its connections (no 40 ms delayed ACKs).
+        assert received.proto == socket.IPPROTO_TCP
+        assert received.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1

@@ -22,10 +22,17 @@ from uvicorn.supervisors import Multiprocess
 SPREADS_CONNECTIONS = sys.platform == "linux"
 
 
+class CannotListen(Exception):
+    """The portal's address cannot be had (e.g. its port is taken); says why."""
+
+
 def serve_in_processes(config: Config) -> None:
-    """Run `config.workers` server processes until Ctrl-C; OSError when the address cannot be had."""
+    """Run `config.workers` server processes until Ctrl-C; CannotListen when the address cannot be had."""
     if SPREADS_CONNECTIONS:
-        address: socket.socket = workers_address(config.host, config.port)
+        try:
+            address: socket.socket = workers_address(config.host, config.port)
+        except OSError as exc:
+            raise CannotListen(exc.strerror or str(exc)) from exc
         host = f"[{config.host}]" if ":" in config.host else config.host
         logging.getLogger("uvicorn.error").info(
             "Uvicorn running on http://%s:%d, %d processes (Press CTRL+C to quit)",

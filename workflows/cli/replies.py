@@ -153,10 +153,10 @@ def portal(
         if not server.started:  # e.g. the port is taken: uvicorn logged why
             raise typer.Exit(3)
         return
-    from portal.listening import serve_in_processes
+    from portal.listening import CannotListen, serve_in_processes
 
     try:
         serve_in_processes(config)
-    except OSError as exc:
-        err_console.print(f"The portal cannot listen on {host}:{port}: {exc.strerror or exc}.")
+    except CannotListen as exc:
+        err_console.print(f"The portal cannot listen on {host}:{port}: {exc}.")
         raise typer.Exit(3) from exc

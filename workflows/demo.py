@@ -79,8 +79,12 @@ def main(argv: list[str] | None = None) -> None:
 
     console.rule("[bold]Today: a cycle open now, to try the portal")
     today = datetime.now(UTC).date()
-    # The HLCP meets in spring and autumn: name the open cycle after the next session's season.
-    name = f"Spring {today.year + 1}" if today.month >= 7 else f"Autumn {today.year}"
+    # The HLCP meets in spring and autumn: name the open cycle after the next session's season, and
+    # number the session as the HLCP does (HLCP 28 in autumn 2014, HLCP 29 in spring 2015, two a year).
+    spring = today.month >= 7
+    year = today.year + 1 if spring else today.year
+    name = f"Spring {year}" if spring else f"Autumn {year}"
+    session = f"HLCP {2 * year - (4001 if spring else 4000)}"
     followup(
         "cycle",
         "launch",
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         "--deadline",
         (today + timedelta(days=28)).isoformat(),
         "--session",
-        "next HLCP session",
+        session,
         "--allow-placeholders",  # the registry's example.org addresses: the demo is a rehearsal
     )
     link, french = reply_link(name, "ILO"), reply_link(name, "UNHCR")

@@ -104,7 +104,7 @@ def test_the_status_request_groups_items_by_agenda_point_with_what_was_reported_
     text = message.text
     assert text.index("Agenda point 1: Migration and development") < text.index("A1.1")
     assert text.index("A1.2") < text.index("Strategic recommendations") < text.index("SR1.ii.a")
-    assert "Last reported: In progress: Terms of reference agreed; first meeting held in Genève." in text
+    assert "Last reported: In progress. Terms of reference agreed; first meeting held in Genève." in text
     assert "Last reported: Not reported" in text
     assert "A1.2 (contributor)" in text
     assert "3 recommendations" in message.subject

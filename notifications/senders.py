@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
+from email.policy import Policy
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 log = logging.getLogger(__name__)
@@ -66,15 +67,18 @@ class ConnectionSender(Sender, Protocol):
 
 
 class _HeaderClasses(HeaderRegistry):
-    """The standard library's header registry, making each header name's class once.
+    """The standard library's header registry, making each header name's class once, and writing
+    the headers we set that need no parsing as given.
 
     `HeaderRegistry` creates a new class for every header set or counted (24 a status request):
-    about half of building a message.
+    about half of building a message. Parsing the values was then half of what remained, for
+    headers written exactly as they came (`docs/performance.md`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, line_length: int) -> None:
         super().__init__()
         self._made: dict[str, type[BaseHeader]] = {}
+        self._line_length = line_length
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         made = self._made.get(name.lower())
@@ -82,13 +86,60 @@ class _HeaderClasses(HeaderRegistry):
             made = self._made[name.lower()] = super().__getitem__(name)
         return made
 
+    def __call__(self, name: str, value: str) -> Any:
+        if name.lower() in _WRITTEN_AS_GIVEN and _as_given(name, value, self._line_length):
+            return _AsGiven(name, value)
+        return super().__call__(name, value)
 
-_HEADER_CLASSES = _HeaderClasses()
+
+# Headers that nothing reads back as a structure once set. Not the addresses (smtplib takes the
+# envelope from them, and a display name may need quoting or encoding), nor Content-Disposition
+# (`EmailMessage.is_attachment` reads its parsed form).
+_WRITTEN_AS_GIVEN = frozenset(
+    {
+        "subject",
+        "date",
+        "message-id",
+        "auto-submitted",
+        KEY_HEADER.lower(),
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
+
+
+def _as_given(name: str, value: str, line_length: int) -> bool:
+    """Whether a value is written the same parsed or not: printable ASCII with no encoded-word
+    marker, on one line."""
+    return (
+        value.isascii()
+        and value.isprintable()
+        and "=?" not in value
+        and len(name) + 2 + len(value) <= line_length
+    )
+
+
+class _AsGiven(str):
+    """A header value written as it was given (see `_as_given`)."""
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> _AsGiven:
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        """The header's line, as the email generator asks a header for it."""
+        return f"{self.name}: {self}{policy.linesep}"
+
+
 # Headers written on one line up to SMTP's 998: folded at 78, Python's folder left a subject alone
 # on the line after "Subject:", and a space before a folded encoded word that readers then showed
 # twice ("respuesta a  más tardar"). The bodies are encoded by us (quoted-printable, 76 columns).
-UNFOLDED_HEADERS = policy.default.clone(max_line_length=998, header_factory=_HEADER_CLASSES)
-_PART_HEADERS = policy.default.clone(header_factory=_HEADER_CLASSES)
+UNFOLDED_HEADERS = policy.default.clone(max_line_length=998, header_factory=_HeaderClasses(998))
+_PART_HEADERS = policy.default.clone(header_factory=_HeaderClasses(78))
 
 
 def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> EmailMessage:

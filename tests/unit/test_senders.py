@@ -200,3 +200,29 @@ def test_building_messages_makes_each_header_class_once() -> None:
 
     assert UNFOLDED_HEADERS.header_factory._made == made  # type: ignore[attr-defined]
     assert {"subject", "to", "content-type", "x-followup-key"} <= set(made)
+
+
+def test_headers_written_without_parsing_are_the_bytes_the_email_library_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from email.headerregistry import HeaderRegistry
+
+    from notifications import senders
+
+    ours = [
+        _email().as_bytes(),
+        _plain("Reminder: 3 items", "Dear colleagues", "<p>Dear colleagues</p>").as_bytes(),
+    ]
+    parsing_every_header = HeaderRegistry()
+    monkeypatch.setattr(
+        senders,
+        "UNFOLDED_HEADERS",
+        policy.default.clone(max_line_length=998, header_factory=parsing_every_header),
+    )
+    monkeypatch.setattr(senders, "_PART_HEADERS", policy.default.clone(header_factory=parsing_every_header))
+    theirs = [
+        _email().as_bytes(),
+        _plain("Reminder: 3 items", "Dear colleagues", "<p>Dear colleagues</p>").as_bytes(),
+    ]
+
+    assert ours == theirs

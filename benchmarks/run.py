@@ -874,19 +874,16 @@ QUERIES_PER_PAGE_MAX = 4
 def _uvicorn(run: Run, app: str, name: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
     """`app` served by uvicorn on a free loopback port; several workers listen as the portal's do."""
     port = free_port()
-    argv = [
-        sys.executable,
-        "-c",
-        "import sys, uvicorn; from portal.listening import serve_in_processes; serve_in_processes("
-        "uvicorn.Config(sys.argv[1], host='127.0.0.1', port=int(sys.argv[2]), workers=int(sys.argv[3]),"
-        " log_level='warning', access_log=False))",
-        app,
-        str(port),
-        str(workers),
-    ]
     if workers == 1:
         argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--log-level", "warning", "--no-access-log"]
+    else:
+        serve = (
+            "import sys, uvicorn; from portal.listening import serve_in_processes; serve_in_processes("
+            "uvicorn.Config(sys.argv[1], host='127.0.0.1', port=int(sys.argv[2]), workers=int(sys.argv[3]),"
+            " log_level='warning', access_log=False))"
+        )
+        argv = [sys.executable, "-c", serve, app, str(port), str(workers)]
     with http_server(argv, port, env, run.work / f"{name}.log") as base:
         yield base
 

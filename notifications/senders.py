@@ -138,8 +138,10 @@ class _AsGiven(str):
 # Headers written on one line up to SMTP's 998: folded at 78, Python's folder left a subject alone
 # on the line after "Subject:", and a space before a folded encoded word that readers then showed
 # twice ("respuesta a  más tardar"). The bodies are encoded by us (quoted-printable, 76 columns).
-UNFOLDED_HEADERS = policy.default.clone(max_line_length=998, header_factory=_HeaderClasses(998))
-_PART_HEADERS = policy.default.clone(header_factory=_HeaderClasses(78))
+_SMTP_LINE = 998
+UNFOLDED_HEADERS = policy.default.clone(max_line_length=_SMTP_LINE, header_factory=_HeaderClasses(_SMTP_LINE))
+_PART_LINE = 78  # the parts' headers keep the email library's folding at RFC 5322's recommended length
+_PART_HEADERS = policy.default.clone(max_line_length=_PART_LINE, header_factory=_HeaderClasses(_PART_LINE))
 
 
 def build_email(message: QueuedMessage, *, mail_from: str, reply_to: str) -> EmailMessage:

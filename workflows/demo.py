@@ -80,11 +80,11 @@ def main(argv: list[str] | None = None) -> None:
     console.rule("[bold]Today: a cycle open now, to try the portal")
     today = datetime.now(UTC).date()
     # The HLCP meets in spring and autumn: name the open cycle after the next session's season, and
-    # number the session as the HLCP does (HLCP 28 in autumn 2014, HLCP 29 in spring 2015, two a year).
+    # number the session as the HLCP does: two a year, HLCP 28 in autumn 2014 (the demo's first cycle).
     spring = today.month >= 7
     year = today.year + 1 if spring else today.year
-    name = f"Spring {year}" if spring else f"Autumn {year}"
-    session = f"HLCP {2 * year - (4001 if spring else 4000)}"
+    name = f"{'Spring' if spring else 'Autumn'} {year}"
+    session = f"HLCP {28 + 2 * (year - 2014) - (1 if spring else 0)}"
     followup(
         "cycle",
         "launch",

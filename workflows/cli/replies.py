@@ -158,5 +158,8 @@ def portal(
     try:
         serve_in_processes(config)
     except CannotListen as exc:
-        err_console.print(f"The portal cannot listen on {host}:{port}: {exc}.")
+        err_console.print(
+            f"The portal cannot listen on {host}:{port}: {exc}. Stop what uses that address, or choose"
+            " another with --host or --port."
+        )
         raise typer.Exit(3) from exc

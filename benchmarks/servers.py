@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from db.migrate import upgrade
 
 POSTGRES_URL = os.environ.get(
-    "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "FOLLOWUP_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
 # Prefect on a 2-core offline machine: no telemetry, no heartbeats, task runs recorded in batches.
 PREFECT_ENV = {

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVarTuple, overload
 
 from sqlalchemy import Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
 from domain.errors import DomainError
 
@@ -20,6 +20,20 @@ if TYPE_CHECKING:
 _Ts = TypeVarTuple("_Ts")
 
 
+POSTGRES_URL_EXAMPLE = "postgresql+psycopg2://user@host/db"
+
+
+class NoDatabaseDriver(DomainError):
+    """The database URL names a database or driver this installation does not have."""
+
+    def __init__(self, url: str, missing: str) -> None:
+        where = make_url(url).render_as_string(hide_password=True)
+        super().__init__(
+            f"the database URL {where} needs {missing}, which is not installed: Follow-up connects to "
+            f"SQLite (sqlite:///path) or PostgreSQL through psycopg2 ({POSTGRES_URL_EXAMPLE})"
+        )
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout, its folder and owner-only file."""
     parsed = make_url(url)
@@ -27,11 +41,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(Path(parsed.database))
         kwargs.setdefault("connect_args", {"timeout": 30})
-        engine = create_engine(url, **kwargs)
+        engine = _engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    return _engine(url, **kwargs)
+
+
+def _engine(url: str, **kwargs: Any) -> Engine:
+    """`create_engine`, saying which driver is missing rather than raising SQLAlchemy's import error."""
+    try:
+        return create_engine(url, **kwargs)
+    except NoSuchModuleError:  # a dialect or driver name SQLAlchemy does not know
+        raise NoDatabaseDriver(url, f"the driver {make_url(url).drivername!r}") from None
+    except ModuleNotFoundError as error:  # a driver SQLAlchemy knows, not installed here
+        raise NoDatabaseDriver(url, f"the Python package {error.name!r}") from None
 
 
 def _create_private_file(path: Path) -> None:

@@ -449,7 +449,7 @@ class CycleItems:
                 self.session.execute(text("LOCK TABLE cycle_items IN SHARE UPDATE EXCLUSIVE MODE NOWAIT"))
                 self.session.execute(text("ANALYZE cycle_items"))
         except OperationalError as error:
-            from psycopg.errors import LockNotAvailable  # here: SQLite never loads the driver
+            from psycopg2.errors import LockNotAvailable  # here: SQLite never loads the driver
 
             # Taken by a VACUUM or ANALYZE, which refreshes them; anything else is a real failure.
             if not isinstance(error.orig, LockNotAvailable):

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="Any SQLAlchemy URL; unset: SQLite at `$FOLLOWUP_HOME/followup.db`. "
-        "Production: `postgresql+psycopg://user@host/db`.",
+        "Production: `postgresql+psycopg2://user@host/db`.",
     )
     mail_url: str | None = Field(
         default=None,

@@ -107,3 +107,15 @@ def test_a_statement_on_a_missing_table_reads_as_a_database_not_initialised_on_b
     with not_initialised, bootstrap.reading(database_url) as db:
         db.execute(text("SELECT * FROM nope"))
     bootstrap.engine(database_url).dispose()
+
+
+def test_a_database_url_whose_driver_is_not_installed_names_the_package_and_the_url_to_use() -> None:
+    for url, missing in (
+        ("postgresql+psycopg://u:secret@h/db", "the Python package 'psycopg'"),
+        ("postgresql+nodriver://u@h/db", "the driver 'postgresql+nodriver'"),
+    ):
+        for command in (["cycle", "list"], ["init"]):
+            said = console_script({"FOLLOWUP_DATABASE_URL": url}, *command)
+            assert f"needs {missing}, which is not installed" in said.stderr, (url, command)
+            assert "postgresql+psycopg2://user@host/db" in said.stderr and "secret" not in said.stderr
+            assert "status 1" in said.stderr and "Traceback" not in said.stderr

@@ -16,7 +16,7 @@ CASES = {
     "the home from the environment": ({"FOLLOWUP_HOME": "{tmp}/env-home"}, ""),
     "the home named in lower case": ({"followup_home": "{tmp}/lower-home"}, ""),
     "a relative home": ({"FOLLOWUP_HOME": "relative/home"}, ""),
-    "the database from the environment": ({"FOLLOWUP_DATABASE_URL": "postgresql+psycopg://u@h/db"}, ""),
+    "the database from the environment": ({"FOLLOWUP_DATABASE_URL": "postgresql+psycopg2://u@h/db"}, ""),
     "an empty database URL: the home's": ({"FOLLOWUP_DATABASE_URL": "", "FOLLOWUP_HOME": "{tmp}/h"}, ""),
     "the home from .env": ({}, "FOLLOWUP_HOME={tmp}/dotenv-home\n"),
     "the database from .env, quoted": ({}, "export FOLLOWUP_DATABASE_URL='sqlite:///{tmp}/x.db'\n"),

@@ -33,7 +33,7 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import DueMilestone, ItemToAsk, OverdueMilestone
+from domain.ports import CodeToList, DueMilestone, ItemToAsk, OverdueMilestone
 
 T = TypeVar("T")
 
@@ -380,17 +380,9 @@ class CycleItems:
         ).mappings()
         return {row["id"]: dict(row) for row in rows}
 
-    def with_last_answers(
-        self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
-    ) -> list[ItemToAsk]:
-        """The agencies' items in report order, with what each agency said of them last cycle.
-
-        Agencies in `codes_only` get no texts or last answers (None): 20,000 texts are most of a large
-        launch's reading.
-        """
+    def with_last_answers(self, cycle: StockTakeCycle, agency_codes: Sequence[str]) -> list[ItemToAsk]:
+        """The agencies' items in report order, with what each agency said of them last cycle."""
         ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
-        brief = set(codes_only)
-        full = [code for code in agency_codes if code not in brief]
         previous = _previous_cycle_id(self.session, cycle)
         last = and_(
             su.c.cycle_id == previous,
@@ -398,26 +390,35 @@ class CycleItems:
             su.c.agency_code == ci.c.agency_code,
             su.c.state != ReviewState.DRAFT.value,
         )
-        layout = (ci.c.agency_code, ci.c.role, r.c.code, r.c.kind, r.c.agenda_point, r.c.agenda_title)
-        details = (r.c.text, r.c.translations, su.c.reported_status, su.c.narrative)
-        rows = [
-            *self.session.execute(
-                select(*layout, *details)
-                .join(r, r.c.id == ci.c.recommendation_id)
-                .outerjoin(su, last)
-                .where(ci.c.cycle_id == cycle.id, ci.c.agency_code.in_(full))
-                .order_by(ci.c.agency_code, r.c.source, r.c.position)
-            ).all(),  # one fetch, not one driver call per row (20,000 rows at 10k items)
-            *self.session.execute(
-                select(*layout, *(literal(None).label(c.name) for c in details))
-                .join(r, r.c.id == ci.c.recommendation_id)
-                .where(
-                    ci.c.cycle_id == cycle.id, ci.c.agency_code.in_([c for c in agency_codes if c in brief])
-                )
-                .order_by(ci.c.agency_code, r.c.source, r.c.position)
-            ).all(),
-        ]
-        return [ItemToAsk(*row) for row in rows]
+        rows = self.session.execute(
+            select(
+                ci.c.agency_code,
+                ci.c.role,
+                r.c.code,
+                r.c.kind,
+                r.c.agenda_point,
+                r.c.agenda_title,
+                r.c.text,
+                r.c.translations,
+                su.c.reported_status,
+                su.c.narrative,
+            )
+            .join(r, r.c.id == ci.c.recommendation_id)
+            .outerjoin(su, last)
+            .where(ci.c.cycle_id == cycle.id, ci.c.agency_code.in_(agency_codes))
+            .order_by(ci.c.agency_code, r.c.source, r.c.position)
+        ).all()  # one fetch, not one driver call per row (20,000 rows at 10k items)
+        return [ItemToAsk._make(row) for row in rows]
+
+    def codes_in_report_order(self, cycle_id: int, agency_codes: Sequence[str]) -> Sequence[CodeToList]:
+        """The agencies' item codes in report order, each with its agenda point (for e-mails in parts)."""
+        ci, r = tables.cycle_items, tables.recommendations
+        return self.session.execute(
+            select(ci.c.agency_code, r.c.code, r.c.kind, r.c.agenda_point, r.c.agenda_title)
+            .join(r, r.c.id == ci.c.recommendation_id)
+            .where(ci.c.cycle_id == cycle_id, ci.c.agency_code.in_(agency_codes))
+            .order_by(ci.c.agency_code, r.c.source, r.c.position)
+        ).all()
 
     def snapshot(self, cycle_id: int) -> None:
         """Copy the active items' owners into the cycle with one INSERT ... SELECT, and keep their total."""

@@ -51,10 +51,16 @@ class ItemToAsk(NamedTuple):
     kind: str
     agenda_point: int | None
     agenda_title: str | None
-    text: str | None  # None when the e-mail lists codes only
-    translations: dict[str, str] | None  # the text's, by language (None as the text)
+    text: str
+    translations: dict[str, str] | None  # the text's, by language
     reported_status: str | None
     narrative: str | None
+
+
+# An item as a status request in parts lists it (agency, code, kind, agenda point, its title): a plain
+# tuple, since a large launch lists 200,000 of them and building a named one for each took a quarter
+# of their reading.
+CodeToList = tuple[str, str, str, int | None, str | None]
 
 
 class AttachedFile(NamedTuple):
@@ -220,10 +226,12 @@ class CycleItemRepository(Protocol):
         """The agency's items with their recommendation's code, kind, agenda point, theme, role (and text)."""
         ...
 
-    def with_last_answers(
-        self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
-    ) -> list[ItemToAsk]:
+    def with_last_answers(self, cycle: StockTakeCycle, agency_codes: Sequence[str]) -> list[ItemToAsk]:
         """The agencies' items in report order, with what each said of them last cycle (for e-mails)."""
+        ...
+
+    def codes_in_report_order(self, cycle_id: int, agency_codes: Sequence[str]) -> Sequence[CodeToList]:
+        """The agencies' item codes in report order, with their agenda point (e-mails in parts)."""
         ...
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -182,7 +182,6 @@ def _environment(language: Language) -> Environment:
         days_left=lambda days: _days_left(words, days),
         point_heading=lambda group: _point_heading(words, group),
         wrap=wrap,
-        codes=codes,
     )
     return env
 
@@ -191,15 +190,6 @@ def _tidy_text(text: str) -> str:
     # Templates stay readable with generous blank lines; the mail gets at most one in a row.
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-def codes(items: Iterable[Mapping[str, Any]]) -> str:
-    """The items' codes, comma-separated (HTML escapes the result, as Jinja's `join` did each code).
-
-    Jinja's `map(attribute=...)|join` looks up each of a large launch's 200,000 codes through its
-    sandbox-aware getter: about a third of rendering a status request that lists codes only.
-    """
-    return ", ".join(item["code"] for item in items)
 
 
 def wrap(text: str, width: int = 72) -> str:

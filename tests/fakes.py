@@ -9,7 +9,7 @@ its outbox reads what a `FakeNotifier` queued (which, unlike the real outbox, no
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -30,7 +30,7 @@ from domain.model import (
     StatusUpdate,
     StockTakeCycle,
 )
-from domain.ports import AttachedFile, DueMilestone, ItemToAsk, NewFile, OverdueMilestone
+from domain.ports import AttachedFile, CodeToList, DueMilestone, ItemToAsk, NewFile, OverdueMilestone
 from domain.stocktake import StockTake
 
 ANSWERED = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
@@ -268,31 +268,39 @@ class FakeCycleItems:
             ]
         return missing
 
-    def with_last_answers(
-        self, cycle: StockTakeCycle, agency_codes: Sequence[str], *, codes_only: Iterable[str] = ()
-    ) -> list[ItemToAsk]:
+    def with_last_answers(self, cycle: StockTakeCycle, agency_codes: Sequence[str]) -> list[ItemToAsk]:
         # Last cycle's answers are the fakes' to skip: these tests launch a first cycle.
-        brief = set(codes_only)
         rows = []
-        for agency in sorted(agency_codes):
-            for item in self.for_agency(cycle.id or 0, agency):
-                rec = self.recommendations.by_id(item.recommendation_id)
-                text = None if agency in brief else rec.text
-                rows.append(
-                    ItemToAsk(
-                        agency,
-                        item.role,
-                        rec.code,
-                        rec.kind,
-                        rec.agenda_point,
-                        rec.agenda_title,
-                        text,
-                        None if agency in brief else rec.translations,
-                        None,
-                        None,
-                    )
+        for agency, rec, role in self._items_of(cycle.id or 0, agency_codes):
+            rows.append(
+                ItemToAsk(
+                    agency,
+                    role,
+                    rec.code,
+                    rec.kind,
+                    rec.agenda_point,
+                    rec.agenda_title,
+                    rec.text,
+                    rec.translations,
+                    None,
+                    None,
                 )
+            )
         return rows
+
+    def codes_in_report_order(self, cycle_id: int, agency_codes: Sequence[str]) -> list[CodeToList]:
+        return [
+            (agency, rec.code, rec.kind, rec.agenda_point, rec.agenda_title)
+            for agency, rec, _ in self._items_of(cycle_id, agency_codes)
+        ]
+
+    def _items_of(
+        self, cycle_id: int, agency_codes: Sequence[str]
+    ) -> Iterator[tuple[str, Recommendation, str]]:
+        """Each agency's items (in the order they were added) with their recommendation and role."""
+        for agency in sorted(agency_codes):
+            for item in self.for_agency(cycle_id, agency):
+                yield agency, self.recommendations.by_id(item.recommendation_id), item.role
 
 
 class FakeRequests:

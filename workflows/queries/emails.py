@@ -14,7 +14,7 @@ from typing import Any
 from domain.figures import StocktakeFigures, headline
 from domain.language import Language
 from domain.model import Agency, StatusRequest, StockTakeCycle, text_in
-from domain.ports import ItemToAsk
+from domain.ports import CodeToList, CycleItemRepository, ItemToAsk
 from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
@@ -123,33 +123,58 @@ def summary_context(
     }
 
 
-def items_by_point(
-    rows: Iterable[ItemToAsk], languages: Mapping[str, str] | None = None
+def items_to_list(
+    cycle_items: CycleItemRepository,
+    cycle: StockTakeCycle,
+    requests: Sequence[StatusRequest],
+    languages: Mapping[str, str],
+    config: CycleConfig,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each agency's items grouped by agenda point, with what it said last cycle.
+    """Per agency, its items grouped by agenda point as its status request lists them.
 
-    `rows` come from `uow.cycle_items.with_last_answers` (texts and last answers None for agencies
-    whose e-mail lists codes only). An agency with a language in `languages` gets the texts
-    translated into it where they are.
+    A request of up to `config.part_size` items lists each in full with what was said of it last
+    cycle (in the agency's language in `languages`, where translated); a longer one, answered in
+    parts, lists codes only: `codes` instead of `items`.
     """
+    full = [r.agency_code for r in requests if r.item_count <= config.part_size]
+    in_parts = [r.agency_code for r in requests if r.item_count > config.part_size]
+    assert cycle.id is not None
+    listed = items_by_point(cycle_items.with_last_answers(cycle, full), languages) if full else {}
+    if in_parts:
+        listed.update(codes_by_point(cycle_items.codes_in_report_order(cycle.id, in_parts)))
+    return listed
+
+
+def _group(points: dict[int | None, dict[str, Any]], kind: str, point: int | None, title: str | None) -> Any:
+    """The group of agenda point `point` among an agency's `points`, made on first use."""
+    group = points.get(point)
+    if group is None:
+        group = points[point] = {"kind": kind, "agenda_point": point, "agenda_title": title or ""}
+    return group
+
+
+def items_by_point(
+    rows: Iterable[ItemToAsk], languages: Mapping[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each agency's items grouped by agenda point, with what it said last cycle, in its language."""
     points: dict[str, dict[int | None, dict[str, Any]]] = defaultdict(dict)
     for row in rows:
-        point = points[row.agency_code].setdefault(
-            row.agenda_point,
-            {
-                "kind": row.kind,
-                "agenda_point": row.agenda_point,
-                "agenda_title": row.agenda_title or "",
-                "items": [],
-            },
-        )
-        point["items"].append(
+        group = _group(points[row.agency_code], row.kind, row.agenda_point, row.agenda_title)
+        group.setdefault("items", []).append(
             {
                 "code": row.code,
-                "text": text_in(row.text or "", row.translations, (languages or {}).get(row.agency_code, "")),
+                "text": text_in(row.text, row.translations, languages.get(row.agency_code, "")),
                 "role": row.role,
                 "last_status": row.reported_status,
                 "last_narrative": row.narrative or "",
             }
         )
     return {code: list(by_point.values()) for code, by_point in points.items()}
+
+
+def codes_by_point(rows: Iterable[CodeToList]) -> dict[str, list[dict[str, Any]]]:
+    """Each agency's item codes grouped by agenda point (for a request in parts)."""
+    points: dict[str, dict[int | None, dict[str, Any]]] = defaultdict(dict)
+    for agency_code, code, kind, point, title in rows:
+        _group(points[agency_code], kind, point, title).setdefault("codes", []).append(code)
+    return {agency: list(by_point.values()) for agency, by_point in points.items()}

@@ -16,11 +16,7 @@ from domain.model import StatusRequest, StockTakeCycle
 from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.emails import (
-    items_by_point,
-    status_request_context,
-    status_request_key,
-)
+from workflows.queries.emails import items_to_list, status_request_context, status_request_key
 
 
 @dataclass(frozen=True)
@@ -167,14 +163,7 @@ def _enqueue_status_requests(
         ).reply_language.value
         for r in todo
     }
-    items = items_by_point(
-        uow.cycle_items.with_last_answers(
-            cycle,
-            [r.agency_code for r in todo],
-            codes_only=[r.agency_code for r in todo if r.item_count > config.part_size],
-        ),
-        languages,
-    )
+    items = items_to_list(uow.cycle_items, cycle, todo, languages, config)
     enqueued = 0
     moves = uow.cycles.deadline_moves(cycle)
     for request in todo:

@@ -43,7 +43,7 @@ from domain.tokens import hash_token, new_nonce
 from workflows.config import CycleConfig
 from workflows.queries.emails import (
     agency_context,
-    items_by_point,
+    items_to_list,
     status_request_context,
     status_request_key,
 )
@@ -269,9 +269,8 @@ def reissue_link(
         token = config.reply_token(cycle.id or 0, agency_code, nonce)
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
         agency = uow.agencies.require(agency_code)
-        brief = [agency_code] if request.item_count > config.part_size else []
-        rows = uow.cycle_items.with_last_answers(cycle, [agency_code], codes_only=brief)
-        items = items_by_point(rows, {agency_code: agency.reply_language.value}).get(agency_code, [])
+        languages = {agency_code: agency.reply_language.value}
+        items = items_to_list(uow.cycle_items, cycle, [request], languages, config).get(agency_code, [])
         context = status_request_context(
             cycle, config, agency, request, items, moves=uow.cycles.deadline_moves(cycle)
         )

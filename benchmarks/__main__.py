@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.measure import Figure, machine, peak_rss_mb, render
-from benchmarks.run import FOLLOWUP, SECRET_KEY, whole_process
+from benchmarks.run import FOLLOWUP, SECRET_KEY, whole_process, whole_processes
 from benchmarks.servers import postgres_database, prefect_env, prefect_server
 from db.migrate import upgrade
 from workflows.command_client import SOCKET_NAME
@@ -86,9 +86,8 @@ def flow_commands(work: Path, console: Console) -> tuple[list[Figure], dict[str,
         waited = _until_listening(prefect_home / SOCKET_NAME)
         log = prefect_home / "commands.log"
         before = log.read_text().count(": followup check\n")
-        second = whole_process([FOLLOWUP, "check"], env, repeat=5)
+        second, listing = whole_processes([[FOLLOWUP, "check"], [FOLLOWUP, "cycle", "list"]], env, repeat=5)
         served = log.read_text().count(": followup check\n") - before
-        listing = whole_process([FOLLOWUP, "cycle", "list"], env, repeat=5)
     finally:
         subprocess.run([FOLLOWUP, "server", "stop"], env=env, capture_output=True, check=False)
     figures = [

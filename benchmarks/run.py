@@ -17,7 +17,7 @@ import smtplib
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -455,14 +455,26 @@ def _statements_of_cycle_show(name: str) -> list[tuple[str, Any]]:
 
 def whole_process(argv: list[str], env: dict[str, str], repeat: int = 3) -> float:
     """The median wall time of running a command to completion."""
-    times = []
+    (median,) = whole_processes([argv], env, repeat)
+    return median
+
+
+def whole_processes(argvs: Sequence[list[str]], env: dict[str, str], repeat: int = 3) -> list[float]:
+    """The median wall time of each command, run in turns: one of each per round.
+
+    A figure and its baseline taken one after the other moved apart when the machine's load changed
+    between them (a run measured `cycle list` at 1.68x its baseline where the same code measured
+    1.40x a minute before); in turns, a change falls on both alike.
+    """
+    times: list[list[float]] = [[] for _ in argvs]
     for _ in range(repeat):
-        with timed() as took:
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv[:4])} failed: {done.stderr[-2000:]}")
-        times.append(took.seconds)
-    return sorted(times)[len(times) // 2]
+        for argv, taken in zip(argvs, times, strict=True):
+            with timed() as took:
+                done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(argv[:4])} failed: {done.stderr[-2000:]}")
+            taken.append(took.seconds)
+    return [sorted(taken)[len(taken) // 2] for taken in times]
 
 
 FOLLOWUP = str(Path(sys.executable).with_name("followup"))
@@ -481,9 +493,14 @@ def bench_cycle_show(run: Run, name: str, *, answered: bool = False) -> None:
     env = dict(os.environ)
     statements = run.work / "cycle-show-statements.pickle"
     statements.write_bytes(pickle.dumps(_statements_of_cycle_show(name)))
-    took = whole_process([FOLLOWUP, "cycle", "show", name], env)
-    raw = whole_process([sys.executable, "-c", _REPLAY_SHOW, run.url, str(statements)], env)
-    per_agency = whole_process([sys.executable, "-c", _RAW_SHOW, run.url, name], env)
+    took, raw, per_agency = whole_processes(
+        [
+            [FOLLOWUP, "cycle", "show", name],
+            [sys.executable, "-c", _REPLAY_SHOW, run.url, str(statements)],
+            [sys.executable, "-c", _RAW_SHOW, run.url, name],
+        ],
+        env,
+    )
     key = "cli_show_answered_s" if answered else "cli_show_s"
     label = (
         f"`followup cycle show` on the {run.items:,}-item cycle"
@@ -516,8 +533,9 @@ def bench_cycle_list(run: Run) -> None:
     A read-only command should cost little more than starting Python with the database library.
     """
     env = dict(os.environ)
-    took = whole_process([FOLLOWUP, "cycle", "list"], env, repeat=5)
-    raw = whole_process([sys.executable, "-c", "import sqlalchemy"], env, repeat=5)
+    took, raw = whole_processes(
+        [[FOLLOWUP, "cycle", "list"], [sys.executable, "-c", "import sqlalchemy"]], env, repeat=5
+    )
     run.add(
         Figure(
             "cli_list_s",

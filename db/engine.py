@@ -45,6 +45,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_driver_name() == "psycopg2":
+        # psycopg2 sends an executemany of UPDATEs one row at a time: the daily follow-up's 21,000
+        # overdue milestones at 100,000 items took 1.1-1.4 s so, 0.4-0.5 s in batches of 100.
+        kwargs.setdefault("executemany_mode", "values_plus_batch")
     return _engine(url, **kwargs)
 
 

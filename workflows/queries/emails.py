@@ -139,9 +139,9 @@ def items_to_list(
     full = [r.agency_code for r in requests if r.item_count <= config.part_size]
     in_parts = [r.agency_code for r in requests if r.item_count > config.part_size]
     assert cycle.id is not None
-    listed = items_by_point(cycle_items.with_last_answers(cycle, full), languages) if full else {}
+    listed = _items_by_point(cycle_items.with_last_answers(cycle, full), languages) if full else {}
     if in_parts:
-        listed.update(codes_by_point(cycle_items.codes_in_report_order(cycle.id, in_parts)))
+        listed.update(_codes_by_point(cycle_items.codes_in_report_order(cycle.id, in_parts)))
     return listed
 
 
@@ -153,7 +153,7 @@ def _group(points: dict[int | None, dict[str, Any]], kind: str, point: int | Non
     return group
 
 
-def items_by_point(
+def _items_by_point(
     rows: Iterable[ItemToAsk], languages: Mapping[str, str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Each agency's items grouped by agenda point, with what it said last cycle, in its language."""
@@ -172,7 +172,7 @@ def items_by_point(
     return {code: list(by_point.values()) for code, by_point in points.items()}
 
 
-def codes_by_point(rows: Iterable[CodeToList]) -> dict[str, list[dict[str, Any]]]:
+def _codes_by_point(rows: Iterable[CodeToList]) -> dict[str, list[dict[str, Any]]]:
     """Each agency's item codes grouped by agenda point (for a request in parts)."""
     points: dict[str, dict[int | None, dict[str, Any]]] = defaultdict(dict)
     for agency_code, code, kind, point, title in rows:

@@ -1,0 +1,30 @@
+"""The engines Follow-up makes for each database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.psycopg2 import EXECUTEMANY_VALUES_PLUS_BATCH, PGDialect_psycopg2
+
+from db.engine import make_engine
+from tests.conftest import POSTGRES_URL
+
+
+@pytest.mark.postgres
+def test_a_postgresql_engine_sends_an_executemany_of_updates_in_batches_and_updates_every_row() -> None:
+    engine = make_engine(POSTGRES_URL)
+    dialect = engine.dialect
+    assert isinstance(dialect, PGDialect_psycopg2)
+    assert dialect.executemany_mode is EXECUTEMANY_VALUES_PLUS_BATCH
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE moved (id int PRIMARY KEY, state text)"))
+        conn.execute(text("INSERT INTO moved SELECT n, 'planned' FROM generate_series(1, 250) n"))
+        conn.execute(
+            text("UPDATE moved SET state = 'overdue' WHERE id = :id AND state = 'planned'"),
+            [{"id": n} for n in range(1, 251, 2)],
+        )
+        counts: dict[str, int] = dict(
+            conn.execute(text("SELECT state, count(*) FROM moved GROUP BY state")).all()
+        )
+    engine.dispose()
+    assert counts == {"overdue": 125, "planned": 125}

@@ -20,7 +20,7 @@ from email.utils import make_msgid, parseaddr
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Row, func, insert, or_, select, true, update
+from sqlalchemy import CursorResult, Row, bindparam, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
@@ -173,8 +173,9 @@ def dispatch(
     sent_keys, failed_keys = _settle_abandoned_claims(uow_factory, sender, clock, key_prefix)
     retrying = attempted = 0
     give_up = _GiveUp(max_attempts, give_up_after)
+    claim_next = _claim_next(key_prefix)  # built once: building it cost about as much as running it
     with _connection(sender) as channel:
-        row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=None, claim=limit != 0)
+        row = _sent_then_claim(uow_factory, clock, claim_next, lease, sent_id=None, claim=limit != 0)
         while row is not None:
             attempted += 1
             claim = limit is None or attempted < limit
@@ -185,11 +186,11 @@ def dispatch(
                     failed_keys.append(row.idempotency_key)
                 else:
                     retrying += 1
-                row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=None, claim=claim)
+                row = _sent_then_claim(uow_factory, clock, claim_next, lease, sent_id=None, claim=claim)
                 continue
             # Deliberately outside the try: if this commit fails the row stays `sending` and is never re-sent.
             sent = row
-            row = _sent_then_claim(uow_factory, clock, key_prefix, lease, sent_id=sent.id, claim=claim)
+            row = _sent_then_claim(uow_factory, clock, claim_next, lease, sent_id=sent.id, claim=claim)
             sent_keys.append(sent.idempotency_key)
     return DispatchReport(
         sent=len(sent_keys),
@@ -316,7 +317,7 @@ def _under(key_prefix: KeyPrefix) -> Any:
 def _sent_then_claim(
     uow_factory: Callable[[], SqlUnitOfWork],
     clock: Clock,
-    key_prefix: KeyPrefix,
+    claim_next: Executable,
     lease: timedelta,
     *,
     sent_id: int | None,
@@ -326,24 +327,34 @@ def _sent_then_claim(
     now = as_utc(clock.now())
     with uow_factory() as uow:
         if sent_id is not None:
-            # By id only: the message did leave, even if a peer already gave up on our claim.
-            uow.session.execute(
-                update(outbox)
-                .where(outbox.c.id == sent_id)
-                .values(state=OutboxState.SENT.value, sent_at=now, lease_expires_at=None)
-            )
-        row = uow.session.execute(_claim_next(now, key_prefix, lease)).one_or_none() if claim else None
+            uow.session.execute(_MARK_SENT, {"sent_id": sent_id, "now": now})
+        row = (
+            uow.session.execute(claim_next, {"now": now, "lease_until": now + lease}).one_or_none()
+            if claim
+            else None
+        )
         uow.commit()
     return row
 
 
-def _claim_next(now: datetime, key_prefix: KeyPrefix, lease: timedelta) -> Executable:
+# By id only: the message did leave, even if a peer already gave up on our claim.
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("sent_id"))
+    .values(state=OutboxState.SENT.value, sent_at=bindparam("now"), lease_expires_at=None)
+)
+
+
+def _claim_next(key_prefix: KeyPrefix) -> Executable:
+    """Claim the next message due at `now` under `key_prefix`, leased until `lease_until` (bound when run)."""
     # One UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING: atomic on SQLite (single
     # writer) and PostgreSQL, where concurrent dispatchers skip each other's rows instead of waiting.
     due = (
         select(outbox.c.id)
         .where(
-            outbox.c.state == OutboxState.QUEUED.value, outbox.c.next_attempt_at <= now, _under(key_prefix)
+            outbox.c.state == OutboxState.QUEUED.value,
+            outbox.c.next_attempt_at <= bindparam("now"),
+            _under(key_prefix),
         )
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(1)
@@ -352,7 +363,11 @@ def _claim_next(now: datetime, key_prefix: KeyPrefix, lease: timedelta) -> Execu
     return (
         update(outbox)
         .where(outbox.c.id == due.scalar_subquery(), outbox.c.state == OutboxState.QUEUED.value)
-        .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1, lease_expires_at=now + lease)
+        .values(
+            state=OutboxState.SENDING.value,
+            attempts=outbox.c.attempts + 1,
+            lease_expires_at=bindparam("lease_until"),
+        )
         .returning(*outbox.c)
     )
 

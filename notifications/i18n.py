@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -210,6 +211,14 @@ def every_wording(message: str) -> frozenset[str]:
     return frozenset(translator(language).gettext(message) for language in Language)
 
 
+def number_kept_with_its_word(text: str) -> str:
+    """`text` with a no-break space before each number after a word: "HLCP 53" never wraps between them."""
+    return _SPACE_BEFORE_NUMBER.sub("\u00a0", text)
+
+
+_SPACE_BEFORE_NUMBER = re.compile(r"(?<=\S) (?=\d)")
+
+
 def install(env: Environment, language: Language | str) -> Translator:
     """Give a template environment the i18n extension's gettext and the formatting filters of `language`.
 
@@ -231,6 +240,7 @@ def install(env: Environment, language: Language | str) -> Translator:
         "translate": words.text,
         "written_date": words.written,
         "sentence_start": sentence_start,  # not `capitalize`, which lowers the rest ("26 march")
+        "nobreak": number_kept_with_its_word,
     }
     env.filters.update(filters)
     env.globals.update(lang=words.language.value, date_hint=words.date_hint())

@@ -96,3 +96,16 @@ def test_a_nul_character_in_a_form_is_refused_as_unprocessable_on_every_database
     }
     returned = client.post(f"/cycles/{CYCLE}/review", data=fields, headers=AUTH, follow_redirects=False)
     assert returned.status_code == 422
+
+
+def test_the_reply_page_never_breaks_the_session_name_before_its_number(
+    site: Scenario, client: TestClient
+) -> None:
+    with site.uow:
+        site.uow.session.execute(
+            update(tables.cycles).where(tables.cycles.c.id == site.cycle_id).values(hlcp_session="HLCP 53")
+        )
+        site.uow.commit()
+    page = client.get(f"/r/{site.tokens['AAA']}")
+    assert page.status_code == 200
+    assert "for HLCP\u00a053." in page.text and "HLCP 53" not in page.text

@@ -281,3 +281,13 @@ def test_the_receipt_puts_each_status_on_its_own_line_before_the_narrative() -> 
 
     assert "A1.1: In progress\nWork has started." in text
     assert "A1.2: Ongoing (no change since last time)\n" in text
+
+
+@pytest.mark.parametrize("kind", ["status-request", "reminder", "escalation", "cycle-summary"])
+def test_the_html_body_never_breaks_a_session_name_before_its_number_and_the_text_body_keeps_the_space(
+    kind: str,
+) -> None:
+    message = render(kind, context(kind))
+
+    assert "HLCP\u00a051st session" in message.html and "HLCP 51st session" not in message.html
+    assert "HLCP 51st session" in message.text

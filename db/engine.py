@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVarTuple, overload
 
 from sqlalchemy import Engine, Executable, Result, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from domain.errors import DomainError
 
@@ -23,43 +23,54 @@ _Ts = TypeVarTuple("_Ts")
 POSTGRES_URL_EXAMPLE = "postgresql+psycopg2://user@host/db"
 
 
-class NoDatabaseDriver(DomainError):
-    """The database URL names a database or driver this installation does not have."""
+_URLS_WE_TAKE = f"Follow-up connects to SQLite (sqlite:///path) or PostgreSQL ({POSTGRES_URL_EXAMPLE})"
 
-    def __init__(self, url: str, missing: str) -> None:
-        where = make_url(url).render_as_string(hide_password=True)
-        super().__init__(
-            f"the database URL {where} needs {missing}, which is not installed: Follow-up connects to "
-            f"SQLite (sqlite:///path) or PostgreSQL through psycopg2 ({POSTGRES_URL_EXAMPLE})"
-        )
+
+class NoDatabaseDriver(DomainError):
+    """The database URL is not one, or names a database or driver this installation does not have."""
+
+    def __init__(self, url: URL | None, problem: str) -> None:
+        # An unreadable URL is not repeated: it may hold a password where it cannot be found and hidden.
+        where = f" {url.render_as_string(hide_password=True)}" if url is not None else ""
+        super().__init__(f"the database URL{where} {problem}: {_URLS_WE_TAKE}")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout, its folder and owner-only file."""
-    parsed = make_url(url)
+    """Create an engine: SQLite with foreign keys, WAL, a busy timeout and an owner-only file;
+    PostgreSQL through psycopg2, an executemany of UPDATEs sent in batches."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise NoDatabaseDriver(None, "cannot be read as a URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(Path(parsed.database))
         kwargs.setdefault("connect_args", {"timeout": 30})
-        engine = _engine(url, **kwargs)
+        engine = _engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    if parsed.get_driver_name() == "psycopg2":
+    if parsed.drivername == "postgresql":  # a URL naming no driver: SQLAlchemy 2.1's default is psycopg 3
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.drivername == "postgresql+psycopg2":
         # psycopg2 sends an executemany of UPDATEs one row at a time: the daily follow-up's 21,000
-        # overdue milestones at 100,000 items took 1.1-1.4 s so, 0.4-0.5 s in batches of 100.
+        # overdue milestones at 100,000 items took 1.1-1.4 s that way, 0.4-0.5 s in batches of 100.
         kwargs.setdefault("executemany_mode", "values_plus_batch")
-    return _engine(url, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return _engine(parsed, **kwargs)
 
 
-def _engine(url: str, **kwargs: Any) -> Engine:
+def _engine(url: URL, **kwargs: Any) -> Engine:
     """`create_engine`, saying which driver is missing rather than raising SQLAlchemy's import error."""
     try:
         return create_engine(url, **kwargs)
     except NoSuchModuleError:  # a dialect or driver name SQLAlchemy does not know
-        raise NoDatabaseDriver(url, f"the driver {make_url(url).drivername!r}") from None
+        raise NoDatabaseDriver(
+            url, f"names {url.drivername!r}, a database or driver SQLAlchemy does not know"
+        ) from None
     except ModuleNotFoundError as error:  # a driver SQLAlchemy knows, not installed here
-        raise NoDatabaseDriver(url, f"the Python package {error.name!r}") from None
+        raise NoDatabaseDriver(
+            url, f"needs the Python package {error.name!r}, which is not installed"
+        ) from None
 
 
 def _create_private_file(path: Path) -> None:
@@ -104,7 +115,10 @@ def missing_table(error: BaseException) -> str | None:
 
 def missing_sqlite_file(url: str) -> bool:
     """Whether `url` names a SQLite file that does not exist (which `make_engine` would create, empty)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:  # not a URL at all: `make_engine` says so
+        return False
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return False
     return not Path(parsed.database).exists()

@@ -57,9 +57,9 @@ class ItemToAsk(NamedTuple):
     narrative: str | None
 
 
-# An item as a status request in parts lists it (agency, code, kind, agenda point, its title): a plain
-# tuple, since a large launch lists 200,000 of them and building a named one for each took a quarter
-# of their reading.
+# An item as a status request in parts lists it (agency, code, kind, agenda point, its title): a row
+# read as a tuple, since a large launch lists 200,000 of them and making a named tuple of each took a
+# quarter of their reading.
 CodeToList = tuple[str, str, str, int | None, str | None]
 
 

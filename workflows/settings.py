@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="Any SQLAlchemy URL; unset: SQLite at `$FOLLOWUP_HOME/followup.db`. "
-        "Production: `postgresql+psycopg2://user@host/db`.",
+        description="A SQLAlchemy URL of SQLite or PostgreSQL; unset: SQLite at "
+        "`$FOLLOWUP_HOME/followup.db`. Production: `postgresql+psycopg2://user@host/db` "
+        "(`postgresql://` goes through psycopg2 too).",
     )
     mail_url: str | None = Field(
         default=None,

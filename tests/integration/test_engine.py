@@ -11,8 +11,11 @@ from tests.conftest import POSTGRES_URL
 
 
 @pytest.mark.postgres
-def test_a_postgresql_engine_sends_an_executemany_of_updates_in_batches_and_updates_every_row() -> None:
-    engine = make_engine(POSTGRES_URL)
+@pytest.mark.parametrize("driver", ["postgresql+psycopg2", "postgresql"])
+def test_a_postgresql_engine_goes_through_psycopg2_and_sends_an_executemany_of_updates_in_batches(
+    driver: str,
+) -> None:
+    engine = make_engine(POSTGRES_URL.replace("postgresql+psycopg2:", f"{driver}:", 1))
     dialect = engine.dialect
     assert isinstance(dialect, PGDialect_psycopg2)
     assert dialect.executemany_mode is EXECUTEMANY_VALUES_PLUS_BATCH

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -214,3 +215,18 @@ def test_last_cycles_narrative_kept_as_it_is_does_not_explain_a_change_of_status
     # The same status as last cycle needs no new narrative.
     typed[0] = RawAnswer(s.ids["A1.1"], "in_progress", "Terms of reference drafted.", loaded_version=0)
     assert "A1.1" in save(s, typed, submit=True).saved
+
+
+def test_a_reissued_link_of_a_request_in_parts_lists_its_codes_under_each_agenda_point(
+    scenario: Scenario,
+) -> None:
+    s = scenario
+    in_parts = dataclasses.replace(s.config, part_size=1)
+    link = replies.reissue_link(s.uow, s.notifier(s.uow), s.clock, in_parts, CYCLE, "AAA", "secretariat")
+    page = open_page(s, link.rsplit("/", 1)[1])
+    (message,) = s.outbox("status-request")
+    text = str(message["body_text"])
+    for group in page.groups:
+        listed = ", ".join(item.code for item in group.items)
+        assert text.index(group.title) < text.index(listed), group.title
+    assert "one agenda point at a time" in text and "Last reported" not in text

@@ -145,7 +145,9 @@ def items_to_list(
     return listed
 
 
-def _group(points: dict[int | None, dict[str, Any]], kind: str, point: int | None, title: str | None) -> Any:
+def _group(
+    points: dict[int | None, dict[str, Any]], kind: str, point: int | None, title: str | None
+) -> dict[str, Any]:
     """The group of agenda point `point` among an agency's `points`, made on first use."""
     group = points.get(point)
     if group is None:

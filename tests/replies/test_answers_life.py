@@ -24,7 +24,7 @@ from tests.factories import add_recommendations
 from tests.fakes import FakeNotifier
 from tests.support import Scenario, save
 from workflows import bootstrap
-from workflows.services import closing, follow_up, review
+from workflows.services import closing, follow_up, replies, review
 from workflows.services import launch as launching
 from workflows.services.agencies import load_registry
 from workflows.services.recommendations import close_item, reopen_item
@@ -107,6 +107,19 @@ def test_the_secretariat_body_gets_no_request_and_the_gmg_is_asked_through_its_c
         "the GMG",
         "the ILO",
     )
+    # A re-issued link goes where the first one went: to the chair, naming the GMG.
+    replies.reissue_link(
+        uow,
+        notifier,
+        bootstrap.FixedClock(LAUNCH_DAY),
+        bootstrap.cycle_config(),
+        "Spring 2026",
+        "GMG",
+        "test",
+    )
+    again = [m for m in notifier.of_kind("status-request") if m.context["agency"]["code"] == "GMG"][-1]
+    assert again is not sent["GMG"] and again.to == ["focal@ilo.example.org"]
+    assert again.context["through"]["display"] == "the ILO"
     # Past the deadline: the GMG's chair is escalated to, the HLCP is never chased.
     late = follow_up.follow_up(
         uow, notifier, bootstrap.FixedClock(DEADLINE + timedelta(days=1)), bootstrap.cycle_config()

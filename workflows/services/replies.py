@@ -269,15 +269,17 @@ def reissue_link(
         token = config.reply_token(cycle.id or 0, agency_code, nonce)
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
         agency = uow.agencies.require(agency_code)
-        languages = {agency_code: agency.reply_language.value}
+        # As at launch: to whoever answers for the body in this cycle (the GMG's chair), in their language.
+        through = uow.agencies.require(request.answered_through) if request.answered_through else None
+        languages = {agency_code: (through or agency).reply_language.value}
         items = items_to_list(uow.cycle_items, cycle, [request], languages, config).get(agency_code, [])
         context = status_request_context(
-            cycle, config, agency, request, items, moves=uow.cycles.deadline_moves(cycle)
+            cycle, config, agency, request, items, through, moves=uow.cycles.deadline_moves(cycle)
         )
         notifier.enqueue(
             "status-request",
             key=status_request_key(request),
-            to=agency.recipients(),
+            to=(through or agency).recipients(),
             context=context,
             cycle_id=cycle.id,
             agency_code=agency_code,

@@ -26,7 +26,7 @@ POSTGRES_URL_EXAMPLE = "postgresql+psycopg2://user@host/db"
 _URLS_WE_TAKE = f"Follow-up connects to SQLite (sqlite:///path) or PostgreSQL ({POSTGRES_URL_EXAMPLE})"
 
 
-class NoDatabaseDriver(DomainError):
+class UnusableDatabaseUrl(DomainError):
     """The database URL is not one, or names a database or driver this installation does not have."""
 
     def __init__(self, url: URL | None, problem: str) -> None:
@@ -41,7 +41,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise NoDatabaseDriver(None, "cannot be read as a URL") from None
+        raise UnusableDatabaseUrl(None, "cannot be read as a URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(Path(parsed.database))
@@ -64,11 +64,11 @@ def _engine(url: URL, **kwargs: Any) -> Engine:
     try:
         return create_engine(url, **kwargs)
     except NoSuchModuleError:  # a dialect or driver name SQLAlchemy does not know
-        raise NoDatabaseDriver(
+        raise UnusableDatabaseUrl(
             url, f"names {url.drivername!r}, a database or driver SQLAlchemy does not know"
         ) from None
     except ModuleNotFoundError as error:  # a driver SQLAlchemy knows, not installed here
-        raise NoDatabaseDriver(
+        raise UnusableDatabaseUrl(
             url, f"needs the Python package {error.name!r}, which is not installed"
         ) from None
 

@@ -26,3 +26,7 @@ class CycleConfig:
     part_size: int = 40
     # What the secretariat's own messages (the cycle summary) are written in.
     secretariat_language: str = "en"
+
+    def in_parts(self, item_count: int) -> bool:
+        """Whether a request of `item_count` items is answered in parts (its e-mail lists codes only)."""
+        return item_count > self.part_size

@@ -91,7 +91,7 @@ def status_request_context(
         "deadline_moves": moves,
         "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
         "item_count": request.item_count,
-        "in_parts": request.item_count > config.part_size,
+        "in_parts": config.in_parts(request.item_count),
         "items_by_point": items,
     }
 
@@ -136,8 +136,8 @@ def items_to_list(
     cycle (in the agency's language in `languages`, where translated); a longer one, answered in
     parts, lists codes only: `codes` instead of `items`.
     """
-    full = [r.agency_code for r in requests if r.item_count <= config.part_size]
-    in_parts = [r.agency_code for r in requests if r.item_count > config.part_size]
+    full = [r.agency_code for r in requests if not config.in_parts(r.item_count)]
+    in_parts = [r.agency_code for r in requests if config.in_parts(r.item_count)]
     assert cycle.id is not None
     listed = _items_by_point(cycle_items.with_last_answers(cycle, full), languages) if full else {}
     if in_parts:

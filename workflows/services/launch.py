@@ -151,28 +151,33 @@ def _enqueue_status_requests(
         for r in uow.requests.for_cycle(cycle.id)
         if r.state == RequestState.PENDING and status_request_key(r) not in queued
     ]
-    if not todo:
-        return 0
+    return enqueue_status_requests(uow, notifier, cycle, config, todo) if todo else 0
+
+
+def enqueue_status_requests(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    cycle: StockTakeCycle,
+    config: CycleConfig,
+    requests: Sequence[StatusRequest],
+) -> int:
+    """Queue each request's e-mail to whoever answers for its body (itself, or its chair in this
+    cycle), in their language; how many were newly queued (the launch's, and a re-issued link's)."""
     agencies = uow.agencies.by_codes(
-        [r.agency_code for r in todo] + [r.answered_through for r in todo if r.answered_through]
+        [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
     )
-    # Each body reads its items in the language of the people who answer for it (itself, or its chair).
-    languages = {
-        r.agency_code: (
-            agencies[r.answered_through] if r.answered_through else agencies[r.agency_code]
-        ).reply_language.value
-        for r in todo
-    }
-    items = items_to_list(uow.cycle_items, cycle, todo, languages, config)
+    answering = {r.agency_code: agencies[r.answered_through or r.agency_code] for r in requests}
+    languages = {code: body.reply_language.value for code, body in answering.items()}
+    items = items_to_list(uow.cycle_items, cycle, requests, languages, config)
     enqueued = 0
     moves = uow.cycles.deadline_moves(cycle)
-    for request in todo:
+    for request in requests:
         agency = agencies[request.agency_code]
         through = agencies[request.answered_through] if request.answered_through else None
         enqueued += notifier.enqueue(
             "status-request",
             key=status_request_key(request),
-            to=(through or agency).recipients(),
+            to=answering[agency.code].recipients(),
             context=status_request_context(
                 cycle, config, agency, request, items.get(agency.code, []), through, moves=moves
             ),

@@ -41,13 +41,9 @@ from domain.model import (
 from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import CycleConfig
-from workflows.queries.emails import (
-    agency_context,
-    items_to_list,
-    status_request_context,
-    status_request_key,
-)
+from workflows.queries.emails import agency_context
 from workflows.services.evidence import EvidenceChanges, EvidenceStore, attach, staged
+from workflows.services.launch import enqueue_status_requests
 
 
 @dataclass(frozen=True)
@@ -268,24 +264,10 @@ def reissue_link(
         nonce = new_nonce()
         token = config.reply_token(cycle.id or 0, agency_code, nonce)
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
-        agency = uow.agencies.require(agency_code)
-        # As at launch: to whoever answers for the body in this cycle (the GMG's chair), in their language.
-        through = uow.agencies.require(request.answered_through) if request.answered_through else None
-        languages = {agency_code: (through or agency).reply_language.value}
-        items = items_to_list(uow.cycle_items, cycle, [request], languages, config).get(agency_code, [])
-        context = status_request_context(
-            cycle, config, agency, request, items, through, moves=uow.cycles.deadline_moves(cycle)
-        )
-        notifier.enqueue(
-            "status-request",
-            key=status_request_key(request),
-            to=(through or agency).recipients(),
-            context=context,
-            cycle_id=cycle.id,
-            agency_code=agency_code,
-        )
+        # Sent as at launch: to whoever answers for the body in this cycle (the GMG's chair).
+        enqueue_status_requests(uow, notifier, cycle, config, [request])
         uow.commit()
-        return str(context["reply_url"])
+        return config.reply_url(cycle.id or 0, agency_code, nonce)
 
 
 def _request_for_token(

@@ -48,6 +48,8 @@ class Run:
     smtp_port: int
     mailbox: Mailbox
     items: int
+    # The database of the next smaller size (its URL and items), kept for the reply pages in turns.
+    smaller: tuple[str, int] | None = None
     figures: list[Figure] = field(default_factory=list)
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -886,6 +888,9 @@ CONCURRENCY = (1, 5, 20)
 P95_MAX_RATIO = {5: 5.0, 20: 10.0}
 THROUGHPUT_MIN_SHARE = 0.30
 QUERIES_PER_PAGE_MAX = 4
+# Issue 17: the page at 100,000 items within 20 % of the page at 10,000 (one agency's part either way).
+PAGE_GROWTH_MAX = 1.2
+PAGE_GROWTH_FROM = 10_000
 
 
 @contextmanager
@@ -907,7 +912,7 @@ def _uvicorn(run: Run, app: str, name: str, env: dict[str, str], workers: int = 
 
 
 @contextmanager
-def _followup_portal(run: Run, env: dict[str, str]) -> Iterator[str]:
+def _followup_portal(run: Run, env: dict[str, str], name: str = "portal") -> Iterator[str]:
     """The portal as it is served in production: `followup portal`, one worker per CPU."""
     port = free_port()
     followup = str(Path(sys.executable).with_name("followup"))
@@ -921,7 +926,7 @@ def _followup_portal(run: Run, env: dict[str, str]) -> Iterator[str]:
         "--workers",
         str(os.cpu_count() or 1),
     ]
-    with http_server(argv, port, env, run.work / "portal.log") as base:
+    with http_server(argv, port, env, run.work / f"{name}.log") as base:
         yield base
 
 
@@ -992,17 +997,18 @@ def _queries_per_page(paths: list[str]) -> int:
     return max(counts)
 
 
-def _side_by_side(servers: dict[str, str], paths: list[str]) -> dict[str, dict[int, dict[str, float]]]:
-    """Every path GET once from each server at each concurrency, the two back to back; latencies in ms.
+def _side_by_side(servers: dict[str, tuple[str, list[str]]]) -> dict[str, dict[int, dict[str, float]]]:
+    """Each server's paths (by name: its base URL and paths) GET once at each concurrency, the servers
+    back to back; latencies in ms.
 
     Measured in turns rather than one server after the other: on a machine others share, the load
     changes from one minute to the next, and each ratio should compare figures taken under the same.
     """
-    for base in servers.values():  # every worker connected, mapped and compiled before anything counts
+    for base, paths in servers.values():  # every worker connected, mapped and compiled before anything counts
         run_load(base, paths[:20], fetch, clients=5, cap_s=30)
     found: dict[str, dict[int, dict[str, float]]] = {name: {} for name in servers}
     for clients in CONCURRENCY:
-        for name, base in servers.items():
+        for name, (base, paths) in servers.items():
             found[name][clients] = {
                 **run_load(base, paths, fetch, clients=clients, cap_s=60).summary(),
                 "load_average_1min": os.getloadavg()[0],
@@ -1047,9 +1053,11 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
     parts = _part_paths(run, cycle_id, by_agency)
     pages = _by_part(parts)
     queries = _queries_per_page(pages[:: max(1, len(pages) // 50)])
+    # The next larger size loads these pages in turns with its own (`_smaller_portal`).
+    (run.work / f"reply-pages-{run.items}.json").write_text(json.dumps(pages))
     env = dict(os.environ)
     load_before = os.getloadavg()
-    with _followup_portal(run, env) as base:
+    with _followup_portal(run, env) as base, _smaller_portal(run, env) as smaller:
         # The bare app sends a page of median size (pages range from one item to a 40-item part).
         every = pages[:: max(1, len(pages) // 41)]
         replies = sorted(
@@ -1066,7 +1074,13 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
             _uvicorn(run, "bare_asgi:app", "bare", bare_env) as bare_base,
             _uvicorn(run, "framework_ceiling:app", "ceiling", ceiling_env, workers=workers) as ceiling_base,
         ):
-            measured = _side_by_side({"portal": base, "bare": bare_base, "ceiling": ceiling_base}, pages)
+            servers = {
+                "portal": (base, pages),
+                "bare": (bare_base, pages),
+                "ceiling": (ceiling_base, pages),
+                **({"smaller": smaller} if smaller else {}),
+            }
+            measured = _side_by_side(servers)
         submission = _bench_submissions(run, base, cycle_id, by_agency, parts)
     portal, bare, ceiling = measured["portal"], measured["bare"], measured["ceiling"]
     load_after = os.getloadavg()
@@ -1090,6 +1104,9 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
     }
     _reply_page_figures(run, portal, bare, queries, len(pages), len(sample.content()))
     _ceiling_figures(run, ceiling, bare)
+    if run.smaller:
+        run.detail["portal"]["smaller"] = {"items": run.smaller[1], "reply_page": measured["smaller"]}
+        _growth_in_turns(run, portal, measured["smaller"])
     run.add(
         Figure(
             "portal_submit_p95_ms",
@@ -1099,6 +1116,44 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
             note=f"{submission['requests']} submissions",
         )
     )
+
+
+@contextmanager
+def _smaller_portal(run: Run, env: dict[str, str]) -> Iterator[tuple[str, list[str]] | None]:
+    """The portal of the next smaller size's database and that size's pages, when the run has one."""
+    if run.smaller is None:
+        yield None
+        return
+    url, items = run.smaller
+    pages = json.loads((run.work / f"reply-pages-{items}.json").read_text())
+    with _followup_portal(run, {**env, "FOLLOWUP_DATABASE_URL": url}, f"portal-{items}") as base:
+        yield base, pages
+
+
+def _growth_in_turns(
+    run: Run, portal: dict[int, dict[str, float]], smaller: dict[int, dict[str, float]]
+) -> None:
+    """The reply page's p95 beside the smaller size's, the two portals loaded in turns (issue 17).
+
+    Taken in one run, the two sizes' pages meet the same machine: measured minutes apart, the
+    growth at 5 clients moved between 0.9x and 2.0x from run to run on the same code.
+    """
+    smaller_items = run.smaller[1] if run.smaller else 0
+    # Judged from 10,000 items up: below, a request's parts hold a handful of items, not a page's worth.
+    judged = smaller_items >= PAGE_GROWTH_FROM
+    for clients, limit in ((1, None), (5, PAGE_GROWTH_MAX if judged else None)):
+        run.add(
+            Figure(
+                f"portal_p95_ms.{clients}.in_turns",
+                f"Reply page p95 ({clients} client{'s' if clients > 1 else ''}) beside the"
+                f" {smaller_items:,}-item one, in turns",
+                portal[clients]["p95_ms"],
+                unit="ms",
+                baseline=smaller[clients]["p95_ms"],
+                baseline_label=f"the {smaller_items:,}-item page",
+                max_ratio=limit,
+            )
+        )
 
 
 def _loadavg(values: tuple[float, float, float]) -> str:
@@ -1314,6 +1369,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--only", choices=sorted(PARTS), default="all")
+    parser.add_argument("--smaller-url", help="the next smaller size's database: its pages loaded in turns")
+    parser.add_argument("--smaller-items", type=int)
     args = parser.parse_args(argv)
     work = args.out.parent / args.backend
     work.mkdir(parents=True, exist_ok=True)
@@ -1329,7 +1386,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         from db.engine import make_engine
 
-        run = Run(args.backend, args.url, work, make_engine(args.url), port, mailbox, args.items)
+        smaller = (args.smaller_url, args.smaller_items) if args.smaller_url else None
+        run = Run(args.backend, args.url, work, make_engine(args.url), port, mailbox, args.items, smaller)
         error = None
         try:
             PARTS[args.only](run)

@@ -37,3 +37,50 @@ def test_growth_from_10k_to_100k_is_judged_against_twelve_times_and_keeps_the_co
     assert row["growth"] == {"from": 10_000, "to": 100_000, "ratio": 15.0, "limit": 12.0, "passed": False}
     assert row["at"]["100000"]["per_item"] == 30.0 / 100_000
     assert row["at"]["100000"]["load_average_1min"] == 3.0
+
+
+def _page_run(p95_ms: float, *, in_turns: bool = False) -> dict[str, object]:
+    figures = [
+        {
+            "key": "portal_p95_ms.5",
+            "label": "Reply page p95",
+            "unit": "ms",
+            "value": p95_ms,
+            "baseline": None,
+            "ratio": None,
+        }
+    ]
+    if in_turns:
+        figures.append(
+            {
+                "key": "portal_p95_ms.5.in_turns",
+                "label": "in turns",
+                "unit": "ms",
+                "value": p95_ms,
+                "baseline": None,
+                "ratio": None,
+            }
+        )
+    return {"figures": figures, "load_average": {"after": [1.0, 0.0, 0.0]}}
+
+
+def _page_growth(runs: dict[int, dict[str, object]]) -> dict[str, object]:
+    (row,) = [
+        row for row in growth({items: {"sqlite": run} for items, run in runs.items()}) if "growth" in row
+    ]
+    return row["growth"]
+
+
+def test_the_reply_pages_growth_is_judged_against_a_fifth_from_10k_unless_the_two_sizes_ran_in_turns() -> (
+    None
+):
+    apart = _page_growth({10_000: _page_run(50.0), 100_000: _page_run(70.0)})
+    assert (apart["limit"], apart["passed"]) == (1.2, False)
+    in_turns = _page_growth({10_000: _page_run(50.0), 100_000: _page_run(70.0, in_turns=True)})
+    assert in_turns["ratio"] == pytest.approx(1.4)
+    assert (in_turns["limit"], in_turns["passed"]) == (None, None)
+
+
+def test_the_reply_pages_growth_from_1k_is_reported_not_judged() -> None:
+    small = _page_growth({1_000: _page_run(20.0), 10_000: _page_run(50.0)})
+    assert (small["ratio"], small["limit"], small["passed"]) == (2.5, None, None)

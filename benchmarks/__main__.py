@@ -3,7 +3,7 @@ tables with their growth, and saved to var/bench.json.
 
 A Prefect server is started first (its own PREFECT_HOME in a temporary folder) and stays up, as in
 production; each backend at each scale then runs in a process of its own (`benchmarks.run`), against
-a fresh migrated database (SQLite file; PostgreSQL `followup_bench_<pid>`, dropped afterwards).
+a fresh migrated database (SQLite file; PostgreSQL `followup_bench_<items>_<pid>`, dropped afterwards).
 Scales up to 10,000 items run every figure; larger ones the main figures (`benchmarks.run` part
 `main`). Before them, `followup check` runs twice with no Prefect server configured: the first
 starts Follow-up's local server in the background, the second is measured beside `followup cycle
@@ -170,7 +170,7 @@ def _database(backend: str, work: Path, items: int) -> Iterator[str]:
             for leftover in work.glob(f"bench-{items}.db*"):
                 leftover.unlink()
         return
-    with postgres_database() as url:
+    with postgres_database(f"followup_bench_{items}") as url:
         yield url
 
 

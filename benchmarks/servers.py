@@ -54,7 +54,7 @@ def prefect_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def postgres_database(prefix: str = "followup_bench") -> Iterator[str]:
+def postgres_database(prefix: str) -> Iterator[str]:
     """A fresh, migrated database `<prefix>_<pid>` on the local server, dropped afterwards."""
     name = f"{prefix}_{os.getpid()}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")

@@ -160,7 +160,7 @@ _LABELS: Mapping[str, str] = {
     "newly_overdue_items": N_("Recommendations newly overdue"),
     "disagreements": N_("Answers assessed differently"),
     "items_with_disagreement": N_("Recommendations with a disagreement"),
-    "confirmed": N_("Confirmed with No change"),
+    "confirmed": N_("Confirmed with no change"),
     "with_news": N_("Reported with news"),
     "closed": N_("Closed by the secretariat"),
     "bodies_answered_by_secretariat": N_("Bodies answered by the secretariat"),

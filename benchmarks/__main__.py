@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -32,9 +32,11 @@ from rich.table import Table
 from benchmarks.measure import Figure, machine, peak_rss_mb, render
 from benchmarks.run import (
     FOLLOWUP,
-    PAGE_GROWTH_FROM,
+    IN_TURNS,
+    PAGE_GROWTH_JUDGED_FROM_ITEMS,
     PAGE_GROWTH_MAX,
     SECRET_KEY,
+    portal_key,
     whole_process,
     whole_processes,
 )
@@ -47,8 +49,7 @@ OUT = Path("var") / "bench.json"
 # p95 at 5 clients within 20 % of its 10,000-item figure (a page shows one agency's part, whatever
 # the system's size), judged on the two sizes' pages loaded in turns when the run has them.
 GROWTH_MAX = 12.0
-PAGE_KEY = "portal_p95_ms.5"
-PAGE_IN_TURNS_KEY = "portal_p95_ms.5.in_turns"
+PAGE_KEY = portal_key("p95", 5)
 # Scales above this run the main figures only (the rest takes its preparation minutes at 100k).
 FULL_SCALE_MAX = 10_000
 
@@ -142,7 +143,7 @@ def run_backend(
     argv = [sys.executable, "-m", "benchmarks.run", "--backend", backend, "--url", url, "--out", str(out)]
     argv += ["--items", str(items), "--only", only]
     if smaller:
-        argv += ["--smaller-url", smaller[0], "--smaller-items", str(smaller[1])]
+        argv += ["--smaller", smaller[0], str(smaller[1])]
     before = os.getloadavg()
     done = subprocess.run(argv, env=env, check=False)
     after = os.getloadavg()
@@ -155,6 +156,20 @@ def run_backend(
     result["part"] = only
     result["load_average"] = {"before": [round(x, 2) for x in before], "after": [round(x, 2) for x in after]}
     return result
+
+
+class _Kept(NamedTuple):
+    """A size's database, kept while the next size's run loads its reply pages in turns."""
+
+    database: contextlib.ExitStack
+    url: str
+    items: int
+
+
+def pages_in_turns(smaller: int, larger: int) -> bool:
+    """Whether the run of `larger` items loads the reply pages of `smaller` in turns with its own: ten
+    times the items, from the size where the page's growth is judged."""
+    return larger == 10 * smaller and smaller >= PAGE_GROWTH_JUDGED_FROM_ITEMS
 
 
 @contextlib.contextmanager
@@ -209,15 +224,17 @@ def growth(runs: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
             if row["key"] == PAGE_KEY:
                 # From 10,000 items up (smaller requests' parts hold a handful of items), and only
                 # when the run has no figure of the two sizes in turns, which is judged instead.
-                in_turns = _has(runs[top][row["backend"]], PAGE_IN_TURNS_KEY)
-                judged = judged and base >= PAGE_GROWTH_FROM and not in_turns
+                in_turns = _has_figure(runs[top][row["backend"]], PAGE_KEY + IN_TURNS)
+                judged = judged and base >= PAGE_GROWTH_JUDGED_FROM_ITEMS and not in_turns
+            if row["key"].endswith(IN_TURNS):
+                judged = False  # already a ratio of two sizes taken in one run: not compared across runs
             row["growth"]["limit"] = limit if judged else None
             row["growth"]["passed"] = row["growth"]["ratio"] <= limit if judged else None
         found.append(row)
     return found
 
 
-def _has(result: dict[str, Any], key: str) -> bool:
+def _has_figure(result: dict[str, Any], key: str) -> bool:
     return any(f["key"] == key for f in result["figures"])
 
 
@@ -323,23 +340,29 @@ def main(argv: list[str] | None = None) -> int:
             env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep
             )
-            # Each backend's database of the size before, kept while the next size (10x) loads its
-            # reply pages in turns with its own; then removed.
-            kept: dict[str, tuple[contextlib.ExitStack, str, int]] = {}
+            # Each backend's database of a size whose tenfold is measured too, kept for that run.
+            kept: dict[tuple[str, int], _Kept] = {}
             for items in args.scale if args.only != "flow-commands" else []:
                 only = args.only or ("all" if items <= FULL_SCALE_MAX else "main")
                 runs[items] = {}
-                for backend in args.backends.split(","):
+                for backend in dict.fromkeys(args.backends.split(",")):
                     console.print(f"[bold]{backend}[/]: {items:,} recommendations ({only})...")
                     database = contextlib.ExitStack()
                     stack.callback(database.close)
                     url = database.enter_context(_database(backend, work, items))
-                    before = kept.pop(backend, None)
-                    smaller = (before[1], before[2]) if before and items == 10 * before[2] else None
+                    before = kept.pop((backend, items // 10), None)
+                    smaller = (
+                        (before.url, before.items)
+                        if before and not runs[before.items][backend].get("error")
+                        else None
+                    )
                     runs[items][backend] = run_backend(backend, url, work, env, items, only, smaller)
                     if before:
-                        before[0].close()
-                    kept[backend] = (database, url, items)
+                        before.database.close()
+                    if 10 * items in args.scale and pages_in_turns(items, 10 * items):
+                        kept[(backend, items)] = _Kept(database, url, items)
+                    else:
+                        database.close()
                     # Saved as each run ends: a 100,000-item bench takes hours on 2 cores.
                     save(args.out, started, args.scale, flow_figures, flow_detail, runs)
     for items, results in runs.items():

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from benchmarks.__main__ import growth, parse_scales
+from benchmarks.__main__ import growth, pages_in_turns, parse_scales
 
 
 def test_scales_are_read_in_thousands_or_plain_and_measured_smallest_first() -> None:
@@ -39,41 +39,24 @@ def test_growth_from_10k_to_100k_is_judged_against_twelve_times_and_keeps_the_co
     assert row["at"]["100000"]["load_average_1min"] == 3.0
 
 
+def _page_figure(key: str, p95_ms: float) -> dict[str, object]:
+    return {"key": key, "label": key, "unit": "ms", "value": p95_ms, "baseline": None, "ratio": None}
+
+
 def _page_run(p95_ms: float, *, in_turns: bool = False) -> dict[str, object]:
-    figures = [
-        {
-            "key": "portal_p95_ms.5",
-            "label": "Reply page p95",
-            "unit": "ms",
-            "value": p95_ms,
-            "baseline": None,
-            "ratio": None,
-        }
-    ]
+    figures = [_page_figure("portal_p95_ms.5", p95_ms)]
     if in_turns:
-        figures.append(
-            {
-                "key": "portal_p95_ms.5.in_turns",
-                "label": "in turns",
-                "unit": "ms",
-                "value": p95_ms,
-                "baseline": None,
-                "ratio": None,
-            }
-        )
+        figures.append(_page_figure("portal_p95_ms.5.in_turns", p95_ms))
     return {"figures": figures, "load_average": {"after": [1.0, 0.0, 0.0]}}
 
 
-def _page_growth(runs: dict[int, dict[str, object]]) -> dict[str, object]:
-    (row,) = [
-        row for row in growth({items: {"sqlite": run} for items, run in runs.items()}) if "growth" in row
-    ]
+def _page_growth(runs: dict[int, dict[str, object]], key: str = "portal_p95_ms.5") -> dict[str, object]:
+    rows = growth({items: {"sqlite": run} for items, run in runs.items()})
+    (row,) = [row for row in rows if row["key"] == key]
     return row["growth"]
 
 
-def test_the_reply_pages_growth_is_judged_against_a_fifth_from_10k_unless_the_two_sizes_ran_in_turns() -> (
-    None
-):
+def test_the_pages_growth_from_10k_is_judged_within_a_fifth_unless_measured_in_turns() -> None:
     apart = _page_growth({10_000: _page_run(50.0), 100_000: _page_run(70.0)})
     assert (apart["limit"], apart["passed"]) == (1.2, False)
     in_turns = _page_growth({10_000: _page_run(50.0), 100_000: _page_run(70.0, in_turns=True)})
@@ -81,6 +64,18 @@ def test_the_reply_pages_growth_is_judged_against_a_fifth_from_10k_unless_the_tw
     assert (in_turns["limit"], in_turns["passed"]) == (None, None)
 
 
-def test_the_reply_pages_growth_from_1k_is_reported_not_judged() -> None:
+def test_the_pages_growth_from_1k_is_reported_not_judged() -> None:
     small = _page_growth({1_000: _page_run(20.0), 10_000: _page_run(50.0)})
     assert (small["ratio"], small["limit"], small["passed"]) == (2.5, None, None)
+
+
+def test_figures_taken_in_turns_are_not_compared_again_across_runs() -> None:
+    runs = {10_000: _page_run(50.0, in_turns=True), 100_000: _page_run(90.0, in_turns=True)}
+    across = _page_growth(runs, key="portal_p95_ms.5.in_turns")
+    assert (across["limit"], across["passed"]) == (None, None)
+
+
+def test_a_size_loads_the_pages_of_a_tenth_its_size_in_turns_from_10k_up() -> None:
+    assert pages_in_turns(10_000, 100_000)
+    assert not pages_in_turns(1_000, 10_000)  # parts of a handful of items: not a page's worth
+    assert not pages_in_turns(10_000, 50_000)

@@ -226,6 +226,21 @@ def test_the_cycle_summary_goes_to_the_secretariat_without_a_calendar_event() ->
     assert 'href="http://127.0.0.1:8000/reports/1"' in message.html
 
 
+def test_the_cycle_summary_gives_a_late_bodys_full_name_only_when_it_says_more_than_its_short_one() -> None:
+    late = [
+        agency_names("WB", "The World Bank", "the World Bank"),
+        agency_names("NGO-CM", "NGO Committee on Migration", "the NGO Committee on Migration"),
+        agency_names("UNESCO", "United Nations Educational, Scientific and Cultural Organization", "UNESCO"),
+    ]
+
+    message = render("cycle-summary", context("cycle-summary", overdue_agencies=late))
+
+    assert "  - The World Bank\n" in message.text
+    assert "  - The NGO Committee on Migration\n" in message.text
+    assert "  - UNESCO (United Nations Educational, Scientific and Cultural Organization)\n" in message.text
+    assert "<li>The World Bank</li>" in message.html
+
+
 def test_an_unknown_kind_is_refused_naming_the_known_kinds() -> None:
     with pytest.raises(ValueError, match=r"unknown message kind 'nag'.*status-request, reminder"):
         render("nag", context("reminder"))

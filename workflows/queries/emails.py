@@ -51,6 +51,16 @@ def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
     }
 
 
+def name_in_full(name: str, display: str) -> str:
+    """The registry's name when it says more than the running-text one ("UNESCO" and "United Nations
+    Educational, ..."), else "": not when they differ by an article alone ("the World Bank")."""
+
+    def bare(text: str) -> str:
+        return text.casefold().removeprefix("the ")
+
+    return name if bare(name) != bare(display) else ""
+
+
 def agency_context(
     cycle: StockTakeCycle,
     config: CycleConfig,
@@ -114,7 +124,13 @@ def summary_context(
         "figures": figures.as_dict(),
         "headline": [{"label": label, "value": value} for label, value in headline(figures)],
         "overdue_agencies": [
-            {"code": p.code, "name": p.name, "display": p.display, "display_start": sentence_start(p.display)}
+            {
+                "code": p.code,
+                "name": p.name,
+                "display": p.display,
+                "display_start": sentence_start(p.display),
+                "in_full": name_in_full(p.name, p.display),
+            }
             for p in progress
             if p.missing
         ],

@@ -231,6 +231,7 @@ def test_the_cycle_summary_gives_a_late_bodys_full_name_only_when_it_says_more_t
         agency_names("WB", "The World Bank", "the World Bank"),
         agency_names("NGO-CM", "NGO Committee on Migration", "the NGO Committee on Migration"),
         agency_names("UNESCO", "United Nations Educational, Scientific and Cultural Organization", "UNESCO"),
+        agency_names("UN-WOMEN", "United Nations Entity for Gender Equality (UN Women)", "UN Women"),
     ]
 
     message = render("cycle-summary", context("cycle-summary", overdue_agencies=late))
@@ -238,6 +239,7 @@ def test_the_cycle_summary_gives_a_late_bodys_full_name_only_when_it_says_more_t
     assert "  - The World Bank\n" in message.text
     assert "  - The NGO Committee on Migration\n" in message.text
     assert "  - UNESCO (United Nations Educational, Scientific and Cultural Organization)\n" in message.text
+    assert "  - UN Women (United Nations Entity for Gender Equality)\n" in message.text
     assert "<li>The World Bank</li>" in message.html
 
 

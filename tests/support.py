@@ -47,7 +47,7 @@ from workflows.services import replies, review
 from workflows.settings import get_settings
 
 if TYPE_CHECKING:  # the web stack and the browser are loaded by the tests that use them
-    import httpx
+    import httpx2
     from fastapi.testclient import TestClient
     from playwright.sync_api import Browser
     from typer.testing import Result
@@ -212,7 +212,7 @@ def send_back(s: Scenario, code: str, question: str = "Which meeting?", agency: 
     )
 
 
-def form_of(page: httpx.Response) -> dict[str, str]:
+def form_of(page: httpx2.Response) -> dict[str, str]:
     """The hidden fields and current values of the reply form, as a browser would send them."""
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
     for name, value in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page.text):
@@ -229,7 +229,7 @@ def form_of(page: httpx.Response) -> dict[str, str]:
 
 def post(
     client: TestClient, token: str, fields: dict[str, str], action: str, *, part: int | None = None
-) -> httpx.Response:
+) -> httpx2.Response:
     """Send the reply form with `action` (to one part of a long request if given); redirects not followed."""
     url = f"/r/{token}" if part is None else f"/r/{token}?part={part}"
     return client.post(url, data={**fields, "action": action}, follow_redirects=False)

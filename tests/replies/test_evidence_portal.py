@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -35,13 +35,13 @@ def client(site: Scenario, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
         yield test_client
 
 
-def send(client: TestClient, token: str, files: Sent, action: str = "save", **typed: str) -> httpx.Response:
+def send(client: TestClient, token: str, files: Sent, action: str = "save", **typed: str) -> httpx2.Response:
     """The reply form as the page holds it, with these files chosen (multipart, as a browser sends it)."""
     fields = {**form_of(client.get(f"/r/{token}")), **typed, "action": action}
     return client.post(f"/r/{token}", data=fields, files=files, follow_redirects=False)
 
 
-def file_links(page: httpx.Response) -> dict[str, str]:
+def file_links(page: httpx2.Response) -> dict[str, str]:
     """The files a page lists: name -> the link that downloads it."""
     return {name: href for href, name in re.findall(r'<a href="([^"]+)" download>([^<]+)</a>', page.text)}
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
+import httpx2
 import pytest
 
 from notifications.outbox import DispatchReport
@@ -106,7 +106,7 @@ def test_a_silent_mail_server_never_holds_the_submit_and_the_receipt_stays_queue
     while not server.started:
         time.sleep(0.05)
     try:
-        with httpx.Client(base_url=f"http://{HOST}:{port}") as client:
+        with httpx2.Client(base_url=f"http://{HOST}:{port}") as client:
             token = site.tokens["AAA"]
             fields = every_item_answered(site, form_of(client.get(f"/r/{token}")))
             started = time.monotonic()

@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,7 +23,7 @@ def client(site: Scenario) -> Iterator[TestClient]:
         yield test_client
 
 
-def csrf_of(page: httpx.Response) -> str:
+def csrf_of(page: httpx2.Response) -> str:
     found = re.search(r'<input type="hidden" name="csrf" value="([^"]+)"', page.text)
     assert found, "the review forms carry a CSRF token"
     return found.group(1)
@@ -31,7 +31,7 @@ def csrf_of(page: httpx.Response) -> str:
 
 def review(
     client: TestClient, fields: dict[str, str], headers: dict[str, str] | None = None
-) -> httpx.Response:
+) -> httpx2.Response:
     return client.post(
         f"/cycles/{CYCLE}/review",
         data=fields,

@@ -40,7 +40,7 @@ from workflows.prefect_env import prefect_home
 STARTUP_TIMEOUT_SECONDS = 180.0  # a fresh PREFECT_HOME migrates its database first: ~20 s idle, ~60 s loaded
 HEALTH_TIMEOUT_SECONDS = 5.0  # a busy server still answers its health check well within this
 STOP_TIMEOUT_SECONDS = 10.0
-PROGRESS_EVERY_SECONDS = 10.0  # how often a start still waiting says so
+PROGRESS_EVERY_SECONDS = 5.0  # how often a start still waiting says so: no silence of more than a few seconds
 COMMAND_SERVER = b"workflows.command_server"  # its module, and what its command line shows
 
 

@@ -222,7 +222,7 @@ def notifier(uow: SqlUnitOfWork, clock: Clock) -> OutboxNotifier:
 
 
 def sender() -> Sender:
-    """Where the dispatcher hands messages: FOLLOWUP_MAIL_URL, by default the $FOLLOWUP_HOME/outbox folder."""
+    """Where the dispatcher hands messages: FOLLOWUP_MAIL_URL, by default the storage's outbox folder."""
     from notifications.senders import sender_from_url
 
     return sender_from_url(get_settings().resolved_mail_url)

@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     mail_url: str | None = Field(
         default=None,
         description="Where e-mail goes: `smtp://user:pass@host:587?starttls=1`, `smtps://...` or a folder "
-        "`file:///dir`; unset: the folder `$FOLLOWUP_HOME/outbox` (see E-mail).",
+        "`file:///dir`; unset: the folder `outbox` of the shared "
+        "storage (`$FOLLOWUP_STORAGE`, else `$FOLLOWUP_HOME`; see E-mail).",
     )
     mail_from: str = Field(
         default="HLCP Secretariat <hlcp.secretariat@un.example.org>",

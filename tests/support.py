@@ -42,7 +42,7 @@ from workflows import bootstrap
 from workflows.bootstrap import FixedClock
 from workflows.config import CycleConfig
 from workflows.queries import reply_page, reply_views
-from workflows.queries.emails import name_in_full
+from workflows.queries.emails import names_of
 from workflows.services import replies, review
 from workflows.settings import get_settings
 
@@ -748,15 +748,8 @@ def empty_stocktake(hlcp_session: str | None = None) -> StockTake:
 
 
 def agency_names(code: str, name: str, display: str | None = None) -> dict[str, str]:
-    """How an e-mail context names an agency (as `workflows.queries.emails.agency_names` does)."""
-    shown = display or name
-    return {
-        "code": code,
-        "name": name,
-        "display": shown,
-        "display_start": shown[:1].upper() + shown[1:],
-        "in_full": name_in_full(name, shown),
-    }
+    """How an e-mail context names an agency (its running-text name defaults to the full one)."""
+    return names_of(code, name, display or name)
 
 
 IOM = agency_names("IOM", "Organisation internationale pour les migrations — Genève")

@@ -43,11 +43,18 @@ def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
     The article ("the World Bank") is English's: other languages name the body as the registry does.
     """
     display = agency.display_name if language == Language.EN else agency.short_name or agency.name
+    return names_of(agency.code, agency.name, display)
+
+
+def names_of(code: str, name: str, display: str) -> dict[str, str]:
+    """A body's names as messages use them: code, full name, running-text name (at a sentence's start
+    too) and the full name where it says more (`name_in_full`)."""
     return {
-        "code": agency.code,
-        "name": agency.name,
+        "code": code,
+        "name": name,
         "display": display,
         "display_start": sentence_start(display),
+        "in_full": name_in_full(name, display),
     }
 
 
@@ -124,17 +131,7 @@ def summary_context(
         **common_context(cycle, config),
         "figures": figures.as_dict(),
         "headline": [{"label": label, "value": value} for label, value in headline(figures)],
-        "overdue_agencies": [
-            {
-                "code": p.code,
-                "name": p.name,
-                "display": p.display,
-                "display_start": sentence_start(p.display),
-                "in_full": name_in_full(p.name, p.display),
-            }
-            for p in progress
-            if p.missing
-        ],
+        "overdue_agencies": [names_of(p.code, p.name, p.display) for p in progress if p.missing],
         "report_paths": [str(path) for path in paths.values()],
         "report_url": report_url(first_report) if first_report else None,
     }

@@ -666,6 +666,13 @@ def _utc_date(moment: datetime | None) -> date | None:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
 
 
+def counted_on(closed_at: datetime | None, today: date) -> date:
+    """The day a cycle's stock-take is counted on: `today` while it is open; once closed, the day it
+    closed, so that its report, the CLI, the API and the public record state the same figures
+    whenever they are asked (overdue milestones and requests depend on the day)."""
+    return _utc_date(closed_at) or today
+
+
 @cache  # few distinct combinations of roles and statuses, met once per recommendation and cycle
 def _rolled_up(parts: tuple[tuple[str, str | None], ...]) -> str | None:
     status = roll_up(parts) if parts else None

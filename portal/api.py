@@ -30,7 +30,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.figures import StocktakeFigures
-from domain.lifecycle import CycleState
 from domain.model import ReportedStatus
 from domain.ports import Clock
 from domain.publication import Audience, CycleEntry, RecommendationRecord
@@ -294,10 +293,8 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
         page, after = public_record.cycle_page(uow(), audience, after=_after("c", cursor), limit=limit)
         items = []
         for cycle in page:
-            closed = cycle.state == CycleState.CLOSED
-            as_of = (cycle.closed_on or cycle.deadline) if closed else clock.today()
             with uow() as reading:
-                figures = figures_of(reading.session, cycle.name, today=as_of)
+                figures = figures_of(reading.session, cycle.name, today=clock.today())
             items.append(
                 {
                     "name": cycle.name,

@@ -22,7 +22,7 @@ from tests.fakes import FakeNotifier
 from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
 from workflows.flow_reports import escalation_events, follow_up_events
-from workflows.queries import cycle_list, progress
+from workflows.queries import cycle_list, figures, progress
 from workflows.services import closing, follow_up
 from workflows.services import launch as launching
 from workflows.services.follow_up import LateMilestone, LateRequest
@@ -419,6 +419,45 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     with uow:
         assert {r.state for r in uow.requests.for_cycle(cycle_id)} == {RequestState.CLOSED.value}
         assert uow.cycles.require("Spring 2026").state == "closed"
+
+
+def test_a_closed_cycles_figures_stay_those_of_its_close_whenever_they_are_asked(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    ids = catalogue(uow)
+    cycle_id, _ = open_cycle(uow, "Spring 2026", DEADLINE, ["ILO", "IOM", "UNHCR"])
+    answer(uow, cycle_id, "ILO", ids["SR1"])
+    closing_day, a_year_later = DEADLINE + timedelta(days=5), DEADLINE + timedelta(days=365)
+    with uow:  # due after the close: overdue a year later, not on the day the cycle closed
+        uow.milestones.add(
+            Milestone(
+                recommendation_id=ids["A1.1"], title="Expert meeting", due_date=DEADLINE + timedelta(days=30)
+            )
+        )
+        uow.commit()
+    with uow:
+        assert figures.figures_of(uow.session, "Spring 2026", today=a_year_later).overdue_milestones == 1
+
+    def close(day: date) -> closing.CloseReport:
+        return closing.close_cycle(
+            lambda: uow,
+            lambda _uow: FakeNotifier(),
+            clock(day),
+            CONFIG,
+            cycle_name="Spring 2026",
+            inbox_dir=tmp_path / "inbox",
+            reports_dir=tmp_path / "reports",
+            formats=["md"],
+        )
+
+    closed = close(closing_day)
+    report = closed.report_paths["md"].read_text()
+    rewritten = close(a_year_later)  # closing a closed cycle again rewrites its reports
+    with uow:  # what `followup cycle show`, the API and the public record read
+        grouped = figures.figures_of(uow.session, "Spring 2026", today=a_year_later)
+    assert (closed.figures.overdue_milestones, closed.figures.overdue_requests) == (0, 2)
+    assert rewritten.figures == grouped == closed.figures
+    assert rewritten.report_paths["md"].read_text() == report
 
 
 def test_closing_writes_the_stock_take_in_the_secretariats_language(

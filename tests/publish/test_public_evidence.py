@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def files(uow: SqlUnitOfWork, store: EvidenceStore) -> dict[str, bytes]:
 def test_the_site_lists_and_holds_only_the_public_files_of_accepted_answers_of_closed_cycles(
     uow: SqlUnitOfWork, store: EvidenceStore, files: dict[str, bytes], tmp_path: Path
 ) -> None:
-    site = publish(public_record_of(uow), tmp_path / "site", store).out_dir
+    site = publish(public_record_of(uow, date.today()), tmp_path / "site", store).out_dir
 
     page = next(site.glob("recommendations/*/sr1.html")).read_text()
     link = f"evidence/{hashlib.sha256(files[PUBLIC]).hexdigest()}/joint-strategy-signed.pdf"
@@ -107,12 +108,12 @@ def test_the_secretariats_audience_sees_public_files_of_open_cycles_but_never_pr
 def test_a_public_file_missing_from_the_storage_refuses_the_publish_and_keeps_the_previous_site(
     uow: SqlUnitOfWork, store: EvidenceStore, files: dict[str, bytes], tmp_path: Path
 ) -> None:
-    site = publish(public_record_of(uow), tmp_path / "site", store).out_dir
+    site = publish(public_record_of(uow, date.today()), tmp_path / "site", store).out_dir
     before = sorted(str(p) for p in site.rglob("*"))
     for path in (store.root).rglob("*"):
         if path.is_file():
             path.unlink()
 
     with pytest.raises(ValidationError, match=f"'{PUBLIC}' of SR1 \\(BBB, {RECORD_CLOSED}\\) is missing"):
-        publish(public_record_of(uow), site, store)
+        publish(public_record_of(uow, date.today()), site, store)
     assert sorted(str(p) for p in site.rglob("*")) == before

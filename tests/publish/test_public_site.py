@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def tree(site: Path) -> dict[str, bytes]:
 def site(uow: SqlUnitOfWork, tmp_path: Path) -> Path:
     """The public record of the two-cycle data set, published to a folder of the test's own."""
     build_public_record(uow)
-    publish(public_record_of(uow), tmp_path / "public" / "site")
+    publish(public_record_of(uow, date.today()), tmp_path / "public" / "site")
     return tmp_path / "public" / "site"
 
 
@@ -105,7 +105,7 @@ def test_every_recommendation_agenda_point_and_agency_has_a_page_and_the_index_c
 def test_publishing_the_same_record_twice_writes_the_same_bytes(
     uow: SqlUnitOfWork, site: Path, tmp_path: Path
 ) -> None:
-    publish(public_record_of(uow), tmp_path / "again")
+    publish(public_record_of(uow, date.today()), tmp_path / "again")
     assert tree(tmp_path / "again") == tree(site)
 
 
@@ -125,7 +125,7 @@ def test_a_publish_that_fails_midway_leaves_the_previous_site_and_no_debris(
 
     monkeypatch.setattr(Path, "write_bytes", disk_full_after_two_files)
     with pytest.raises(OSError, match="No space left"):
-        publish(public_record_of(uow), site)
+        publish(public_record_of(uow, date.today()), site)
     assert tree(site) == before
     assert [p.name for p in site.parent.iterdir()] == ["site"]
 
@@ -135,7 +135,7 @@ def test_a_folder_that_is_not_a_published_site_is_never_replaced(uow: SqlUnitOfW
     mine.mkdir()
     (mine / "thesis.txt").write_text("years of work")
     with pytest.raises(ValidationError, match="is not a site published by Follow-up"):
-        publish(public_record_of(uow), mine)
+        publish(public_record_of(uow, date.today()), mine)
     assert (mine / "thesis.txt").read_text() == "years of work"
 
 
@@ -151,7 +151,7 @@ def test_publishing_again_replaces_the_site_with_what_was_accepted_since(
         assert update is not None
         accept(update, label="A1.2", at=datetime(2025, 10, 1, tzinfo=UTC), by="secretariat")
         uow.commit()
-    publish(public_record_of(uow), site)
+    publish(public_record_of(uow, date.today()), site)
     assert NOT_ACCEPTED in site_text(site)
     assert [p.name for p in site.parent.iterdir()] == ["site"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ PAGE_KINDS = [
 @pytest.fixture
 def site(uow: SqlUnitOfWork, tmp_path: Path) -> Path:
     build_public_record(uow)
-    return publish(public_record_of(uow), tmp_path / "site").out_dir
+    return publish(public_record_of(uow, date.today()), tmp_path / "site").out_dir
 
 
 @pytest.mark.slow

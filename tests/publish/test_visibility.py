@@ -76,7 +76,7 @@ def test_the_secretariats_tokens_read_submitted_and_accepted_answers_of_any_laun
 def test_the_published_site_holds_no_answer_the_public_may_not_read(
     every_state: SqlUnitOfWork, tmp_path: Path
 ) -> None:
-    site = publish(public_record_of(every_state), tmp_path / "site").out_dir
+    site = publish(public_record_of(every_state, date.today()), tmp_path / "site").out_dir
     text = "\n".join(p.read_text() for p in site.rglob("*.html"))
     shown = {f"{cycle}/{state}" for cycle in CYCLES for state in REVIEW_STATES if f"{cycle}/{state}" in text}
     assert shown == {"closed/accepted"}

@@ -20,7 +20,7 @@ def publish(
 
     with user_errors():
         done = publish_site(
-            public_record_of(bootstrap.uow()),
+            public_record_of(bootstrap.uow(), bootstrap.clock().today()),
             out or bootstrap.get_settings().home / "site",
             bootstrap.evidence_store(),
         )

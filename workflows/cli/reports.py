@@ -29,7 +29,9 @@ def report(
         None, "--out", help="Directory to write to (default $FOLLOWUP_HOME/reports)."
     ),
     today: str | None = typer.Option(
-        None, "--today", help="Report as of this day (YYYY-MM-DD); default today."
+        None,
+        "--today",
+        help="Report as of this day (YYYY-MM-DD); default today. A closed cycle: the day it closed.",
     ),
 ) -> None:
     """Write the stock-take report of cycle NAME (Word, HTML, Markdown, spreadsheet) and print the paths."""

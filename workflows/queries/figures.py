@@ -30,6 +30,7 @@ from domain.stocktake import (
     StocktakeFigures,
     agency_responses,
     confirmed_by,
+    counted_on,
     tally_figures,
 )
 from workflows.queries.progress import cycle_row
@@ -41,8 +42,10 @@ OPEN_MILESTONE = (MilestoneState.PLANNED.value, MilestoneState.OVERDUE.value)
 
 
 def figures_of(db: Reader, cycle_name: str, *, today: date) -> StocktakeFigures:
-    """The stock-take figures of `cycle_name` as of `today`: those its report would state."""
+    """The stock-take figures of `cycle_name` as of `today`: those its report would state (a closed
+    cycle's: as of the day it closed, see `counted_on`)."""
     cycle = cycle_row(db, cycle_name)
+    today = counted_on(cycle.closed_at, today)
     previous = db.execute(latest_before(select(C.id, C.deadline), cycle.id, cycle.launched_at)).first()
     previous_id = previous.id if previous else None
     totals = tables.cycle_totals.c

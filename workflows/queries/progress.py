@@ -72,10 +72,12 @@ class CycleOverview:
 
 
 def cycle_row(db: Reader, name: str) -> Any:
-    """The cycle named `name` (id, name, session, deadline, state, launched_at), else NotFound."""
+    """The cycle named `name` (id, name, session, deadline, state, launched_at, closed_at), else NotFound."""
     c = tables.cycles.c
     row = db.execute(
-        select(c.id, c.name, c.hlcp_session, c.deadline, c.state, c.launched_at).where(c.name == name)
+        select(c.id, c.name, c.hlcp_session, c.deadline, c.state, c.launched_at, c.closed_at).where(
+            c.name == name
+        )
     ).first()
     if row is None:
         raise NotFound(f"no cycle named '{name}' (see `followup cycle list`)")

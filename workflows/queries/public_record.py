@@ -293,17 +293,17 @@ def agencies(uow: SqlUnitOfWork) -> list[tuple[str, str]]:
         return [(row.code, row.name) for row in uow.session.execute(select(A.code, A.name).order_by(A.code))]
 
 
-def public_record_of(uow: SqlUnitOfWork) -> PublicRecord:
-    """The record the public may read: accepted answers of closed cycles, and those cycles' figures."""
+def public_record_of(uow: SqlUnitOfWork, today: date) -> PublicRecord:
+    """The record the public may read: accepted answers of closed cycles, and those cycles' figures
+    (each as of the day it closed, as its report)."""
     recommendations = records(uow, Audience.PUBLIC)
     closed: list[ClosedCycle] = []
     after = 0
     while True:
         page, after_id = cycle_page(uow, Audience.PUBLIC, after=after, limit=100)
         for cycle in page:
-            # As of the day it closed: the figures of the report the close wrote.
             with uow:
-                figures = figures_of(uow.session, cycle.name, today=cycle.closed_on or cycle.deadline)
+                figures = figures_of(uow.session, cycle.name, today=today)
             closed.append(
                 ClosedCycle(cycle.name, cycle.hlcp_session, cycle.closed_on, tuple(headline(figures)))
             )

@@ -20,7 +20,7 @@ from domain.errors import ValidationError
 from domain.language import Language, Words
 from domain.launch import cycle_slug
 from domain.ports import Clock, UnitOfWork
-from domain.stocktake import StockTake, StocktakeFigures
+from domain.stocktake import StockTake, StocktakeFigures, counted_on
 from notifications.i18n import translator
 from reporting import FORMATS
 
@@ -57,17 +57,13 @@ def set_document(uow: UnitOfWork, cycle_name: str, **values: str | date | None) 
         uow.commit()
 
 
-def figures_of(uow: UnitOfWork, cycle_name: str, *, today: date) -> StocktakeFigures:
-    """The stock-take figures of `cycle_name` as of `today` (for the e-mail, the artifact, the CLI)."""
-    with uow:
-        return build_stocktake(uow, cycle_name, today=today).figures
-
-
 def build_stocktake(
     uow: UnitOfWork, cycle_name: str, *, today: date, language: str = Language.EN
 ) -> StockTake:
-    """The stock-take of `cycle_name` as of `today`, compared with the previous cycle (for `language`)."""
-    return uow.stocktakes.of_cycle(uow.cycles.require(cycle_name), today, language)
+    """The stock-take of `cycle_name` as of `today` (a closed cycle's: as of the day it closed, see
+    `counted_on`), compared with the previous cycle (for `language`)."""
+    cycle = uow.cycles.require(cycle_name)
+    return uow.stocktakes.of_cycle(cycle, counted_on(cycle.closed_at, today), language)
 
 
 def report_file_name(cycle_name: str, fmt: str) -> str:

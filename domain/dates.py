@@ -66,6 +66,13 @@ EXAMPLE = "26 March 2027"
 DATE_HINT = f"day, month and year, e.g. {EXAMPLE}"
 
 
+def utc_day(moment: datetime | None) -> date | None:
+    """The UTC calendar day of a stored timestamp (naive ones are stored in UTC already); None for None."""
+    if moment is None:
+        return None
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
+
+
 def long_date(day: date) -> str:
     """The date as the pages and e-mails write it: 26 March 2027."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

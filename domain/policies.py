@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from domain.dates import utc_day
 from domain.model import FINISHED_STATUSES, OwnerRole, ReportedStatus
 
 DEFAULT_REMINDER_DAYS: tuple[int, ...] = (14, 7, 2)
@@ -39,6 +40,13 @@ class FollowUpSchedule:
     def escalation_due(self, *, deadline: date, today: date) -> bool:
         """Whether an unanswered request is past the escalation date."""
         return today >= deadline + timedelta(days=self.escalation_days)
+
+
+def counted_on(closed_at: datetime | None, today: date) -> date:
+    """The day a cycle's figures are counted on: `today` while it is open; once closed, the day it
+    closed (in UTC), so that its report, the CLI, the API and the public record state the same
+    figures whenever they are asked (overdue milestones and requests depend on the day)."""
+    return utc_day(closed_at) or today
 
 
 def request_overdue(*, deadline: date, today: date, answered: bool) -> bool:

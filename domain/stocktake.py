@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
+from domain.dates import utc_day
 from domain.evidence import StoredFile
 from domain.figures import StocktakeFigures, percent
 from domain.language import N_, Message, Words, plural_message
@@ -643,7 +644,7 @@ def _part(
         evidence=tuple(update.evidence or ()),
         obstacle=update.obstacle or "",
         next_milestone_date=update.next_milestone_date,
-        reported_on=_utc_date(update.reported_at),
+        reported_on=utc_day(update.reported_at),
         reported_by=update.reported_by or "",
         channel=update.channel,
         display=display,
@@ -657,20 +658,6 @@ def effective_status(update: StatusRecord | None) -> str | None:
     if update is None or update.state not in REPORTED_STATES:
         return None
     return update.assessed_status or update.reported_status
-
-
-def _utc_date(moment: datetime | None) -> date | None:
-    """The UTC calendar day of a timestamp (naive ones are stored in UTC already)."""
-    if moment is None:
-        return None
-    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
-
-
-def counted_on(closed_at: datetime | None, today: date) -> date:
-    """The day a cycle's stock-take is counted on: `today` while it is open; once closed, the day it
-    closed, so that its report, the CLI, the API and the public record state the same figures
-    whenever they are asked (overdue milestones and requests depend on the day)."""
-    return _utc_date(closed_at) or today
 
 
 @cache  # few distinct combinations of roles and statuses, met once per recommendation and cycle

@@ -455,8 +455,11 @@ def test_a_closed_cycles_figures_stay_those_of_its_close_whenever_they_are_asked
     rewritten = close(a_year_later)  # closing a closed cycle again rewrites its reports
     with uow:  # what `followup cycle show`, the API and the public record read
         grouped = figures.figures_of(uow.session, "Spring 2026", today=a_year_later)
+        overview = progress.cycle_overview(uow.session, "Spring 2026", a_year_later)
     assert (closed.figures.overdue_milestones, closed.figures.overdue_requests) == (0, 2)
     assert rewritten.figures == grouped == closed.figures
+    # `cycle show` lists the items of those two requests as overdue: as on the day the cycle closed.
+    assert [(a.code, a.overdue) for a in overview.agencies] == [("ILO", 0), ("IOM", 3), ("UNHCR", 2)]
     assert rewritten.report_paths["md"].read_text() == report
 
 

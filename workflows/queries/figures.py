@@ -21,7 +21,7 @@ from db.engine import Reader
 from db.reads import closed_query, latest_before
 from domain.lifecycle import MilestoneState
 from domain.model import Answering, OwnerRole, ReportedStatus
-from domain.policies import PartsTally
+from domain.policies import PartsTally, counted_on
 from domain.stocktake import (
     REPORTED_STATES,
     CycleInfo,
@@ -30,7 +30,6 @@ from domain.stocktake import (
     StocktakeFigures,
     agency_responses,
     confirmed_by,
-    counted_on,
     tally_figures,
 )
 from workflows.queries.progress import cycle_row

@@ -17,7 +17,7 @@ from db.engine import Reader
 from db.reads import answered_counts
 from domain.errors import NotFound
 from domain.lifecycle import CycleState
-from domain.policies import request_overdue
+from domain.policies import counted_on, request_overdue
 
 if TYPE_CHECKING:  # not imported at run time: `cycle list` and `cycle show` read without the ORM
     from db.unit_of_work import SqlUnitOfWork
@@ -85,7 +85,7 @@ def cycle_row(db: Reader, name: str) -> Any:
 
 
 def progress(uow: UnitOfWork, cycle: StockTakeCycle, today: date) -> list[AgencyProgress]:
-    """Per agency of the cycle, in code order: items requested, answered and (late, while open) overdue."""
+    """Per agency of the cycle, in code order: items requested, answered and overdue (see `_line`)."""
     assert cycle.id is not None
     answered = uow.cycle_items.answered_per_agency(cycle.id)
     requests = uow.requests.for_cycle(cycle.id)
@@ -97,18 +97,16 @@ def progress(uow: UnitOfWork, cycle: StockTakeCycle, today: date) -> list[Agency
             agencies[request.agency_code].display_name,
             (str(request.state), request.sent_at, request.answered_at),
             (request.item_count, answered.get(request.agency_code, 0)),
-            cycle_open=cycle.state == CycleState.OPEN,
-            deadline=cycle.deadline,
+            cycle=(str(cycle.state), cycle.deadline, cycle.closed_at),
             today=today,
         )
         for request in requests
     ]
 
 
-def agency_progress(
-    db: Reader, cycle_id: int, state: str, deadline: date, today: date
-) -> list[AgencyProgress]:
-    """`progress` of the cycle `cycle_id` in `state` with its reply `deadline` (a few grouped queries)."""
+def agency_progress(db: Reader, cycle: Any, today: date) -> list[AgencyProgress]:
+    """`progress` of the `cycle` row (`cycle_row`), in a few grouped queries."""
+    cycle_id = cycle.id
     sr, a = tables.status_requests, tables.agencies
     answered = answered_counts(db, cycle_id)
     rows = db.execute(
@@ -133,8 +131,7 @@ def agency_progress(
             f"{row.article} {row.short_name or row.name}".strip(),  # as `Agency.display_name`
             (row.state, row.sent_at, row.answered_at),
             (row.item_count, answered.get(row.agency_code, 0)),
-            cycle_open=state == CycleState.OPEN,
-            deadline=deadline,
+            cycle=(cycle.state, cycle.deadline, cycle.closed_at),
             today=today,
         )
         for row in rows
@@ -148,14 +145,20 @@ def _line(
     request: tuple[str, datetime | None, datetime | None],
     counts: tuple[int, int],
     *,
-    cycle_open: bool,
-    deadline: date,
+    cycle: tuple[str, date, datetime | None],
     today: date,
 ) -> AgencyProgress:
-    """An agency's line: its request (state, sent, answered), its items (asked, answered), overdue ones."""
+    """An agency's line: its request (state, sent, answered), its items (asked, answered), overdue ones.
+
+    `cycle`: its state, reply deadline and close. Items are overdue in an open cycle as of `today`,
+    in a closed one as of the day it closed (`counted_on`): as its report counts overdue requests.
+    """
     state, sent_at, answered_at = request
     asked, done = counts
-    late = cycle_open and request_overdue(deadline=deadline, today=today, answered=done >= asked)
+    cycle_state, deadline, closed_at = cycle
+    late = cycle_state in (CycleState.OPEN, CycleState.CLOSED) and request_overdue(
+        deadline=deadline, today=counted_on(closed_at, today), answered=done >= asked
+    )
     return AgencyProgress(
         code, name, state, asked, done, asked - done if late else 0, sent_at, answered_at, display
     )
@@ -169,7 +172,7 @@ def cycle_overview(db: Reader, name: str, today: date) -> CycleOverview:
         cycle.hlcp_session,
         cycle.deadline,
         cycle.state,
-        agency_progress(db, cycle.id, cycle.state, cycle.deadline, today),
+        agency_progress(db, cycle, today),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, true
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db import tables
 from db.evidence import answer_of_file, public_answer
 from db.unit_of_work import SqlUnitOfWork
+from domain.dates import utc_day
 from domain.errors import NotFound
 from domain.figures import headline
 from domain.model import OwnerRole
@@ -71,12 +72,6 @@ class CycleLine:
     deadline: date
     launched_on: date | None
     closed_on: date | None
-
-
-def _day(moment: datetime | None) -> date | None:
-    if moment is None:
-        return None
-    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
 
 
 def _visible_answers(audience: Audience) -> Select[Any]:
@@ -152,7 +147,7 @@ def records(
             CycleEntry(
                 cycle=row.name,
                 cycle_state=row.state,
-                closed_on=_day(row.closed_at),
+                closed_on=utc_day(row.closed_at),
                 answers=tuple(
                     AnswerRecord(
                         agency_code=a.agency_code,
@@ -162,7 +157,7 @@ def records(
                         status=shown_status(a.reported_status, a.assessed_status),
                         narrative=a.narrative,
                         evidence=tuple(a.evidence or ()),
-                        reviewed_on=_day(a.reviewed_at),
+                        reviewed_on=utc_day(a.reviewed_at),
                         files=tuple(files[(a.recommendation_id, a.cycle_id, a.agency_code)]),
                     )
                     for a in given
@@ -281,7 +276,9 @@ def cycle_page(
     with uow:
         rows = uow.session.execute(query).all()
     lines = [
-        CycleLine(r.id, r.name, r.state, r.hlcp_session, r.deadline, _day(r.launched_at), _day(r.closed_at))
+        CycleLine(
+            r.id, r.name, r.state, r.hlcp_session, r.deadline, utc_day(r.launched_at), utc_day(r.closed_at)
+        )
         for r in rows[:limit]
     ]
     return lines, (lines[-1].id if len(rows) > limit else None)

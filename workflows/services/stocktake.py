@@ -19,8 +19,9 @@ from typing import BinaryIO
 from domain.errors import ValidationError
 from domain.language import Language, Words
 from domain.launch import cycle_slug
+from domain.policies import counted_on
 from domain.ports import Clock, UnitOfWork
-from domain.stocktake import StockTake, StocktakeFigures, counted_on
+from domain.stocktake import StockTake, StocktakeFigures
 from notifications.i18n import translator
 from reporting import FORMATS
 

@@ -48,7 +48,8 @@ class StocktakeFigures:
     first_report: int
     """Reported now, not before."""
     not_reported: int
-    """Not reported now (the lead did not answer). The four categories above sum to `items`."""
+    """Not reported now (the lead did not answer): `items - reported`, in a first cycle too. With the
+    three change categories above it sums to `items` when compared."""
     agencies: int
     """Agencies asked for at least one part."""
     agencies_answered: int
@@ -121,9 +122,9 @@ HEADLINE: tuple[str, ...] = (
 
 
 # Figures that compare with the previous cycle: 0 when there is none, so a summary leaves them out
-# (a first cycle's "Not reported on by their lead: 0" beside "reported 75 of 85" would contradict it).
+# (a first cycle's "Confirmed with no change: 0" says nothing: there was no last time to confirm).
 CHANGE_FIGURES = frozenset(
-    {"changed", "newly_completed", "newly_blocked", "unchanged", "first_report", "not_reported"}
+    {"changed", "newly_completed", "newly_blocked", "unchanged", "first_report", "confirmed"}
 )
 
 

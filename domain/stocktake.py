@@ -409,6 +409,14 @@ class ItemReport:
     def overdue_milestones(self) -> tuple[MilestoneLine, ...]:
         return tuple(m for m in self.milestones if m.overdue)
 
+    def milestone_owner(self, milestone: MilestoneLine) -> str:
+        """The agency that answers for a milestone: its own, else the recommendation's lead (first owner)."""
+        return milestone.agency_code or self.owners[0].agency_code
+
+    def overdue_milestones_of(self, owner: OwnerPart) -> int:
+        """How many of the overdue milestones `owner` answers for (they sum to the item's overdue ones)."""
+        return sum(1 for m in self.overdue_milestones if self.milestone_owner(m) == owner.agency_code)
+
     @_cached
     def evidence(self) -> tuple[str, ...]:
         """Every owner's evidence links, lead's first, without repeats."""
@@ -921,7 +929,7 @@ def tally_figures(
         newly_blocked=newly[ReportedStatus.BLOCKED],
         unchanged=changes[Change.UNCHANGED],
         first_report=changes[Change.FIRST_REPORT],
-        not_reported=changes[Change.NOT_REPORTED],
+        not_reported=sum(tallies.values()) - reported,
         agencies=len(agencies),
         agencies_answered=sum(1 for a in agencies if a.items_answered),
         agencies_answered_in_full=sum(1 for a in agencies if a.items_answered == a.items_asked),

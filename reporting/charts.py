@@ -55,14 +55,11 @@ def status_figure(stocktake: StockTake, words: Words = ENGLISH) -> Figure:
             values = [counts[status] for _, counts in rows]
             if not any(values):
                 continue
-            axes.barh(
-                labels,
-                values,
-                left=left,
-                color=STATUS_COLOURS[status],
-                label=say.status(status),
-                gid=status,
+            bars = axes.barh(
+                labels, values, left=left, color=STATUS_COLOURS[status], label=say.status(status)
             )
+            for row, bar in enumerate(bars, start=1):
+                bar.set_gid(f"{status}-{row}")  # its id in the SVG: unique, and says what it draws
             left = [a + b for a, b in zip(left, values, strict=True)]
         for label, total in zip(labels, left, strict=True):
             axes.annotate(str(total), (total, label), xytext=(3, 0), textcoords="offset points", va="center")
@@ -154,13 +151,18 @@ def _response_bars(
     return figure
 
 
-def to_svg(figure: Figure) -> str:
-    """The figure as an inline <svg> element that scales to its container."""
+def to_svg(figure: Figure, name: str) -> str:
+    """The figure as an inline <svg> element that scales to its container, its ids prefixed `name-`.
+
+    The prefix keeps two charts on one page apart (matplotlib numbers each figure's elements from 1)
+    and off the page's own anchors: a status bar's id is its status, as is the report's part on it.
+    """
     buffer = io.StringIO()
     with rc_context(_STYLE):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE: it goes inside HTML
+    svg = re.sub(r'(\sid="|url\(#|href="#)', rf"\1{name}-", svg)
     return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%"', svg, count=1)
 
 

@@ -397,7 +397,7 @@ def _part_body(w: _Writer, st: StockTake, key: str, say: Wording) -> None:
         w.table(
             (_("Code"), _("Milestone"), _("Due"), _("Owner"), _("Status")),
             [
-                (item.code, m.title, m.due_date, m.agency_code or item.owners[0].agency_code,
+                (item.code, m.title, m.due_date, item.milestone_owner(m),
                  say.status(item.status_key))
                 for item in st.overdue_items
                 for m in item.overdue_milestones

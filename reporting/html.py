@@ -21,8 +21,8 @@ def write_html(stocktake: StockTake, handle: BinaryIO, words: Words = ENGLISH) -
         words=words,
         colours=STATUS_COLOURS,
         # Our own matplotlib output, with no user text unescaped in it: safe to inline.
-        status_svg=Markup(to_svg(status_figure(stocktake, words))),
-        response_svg=Markup(to_svg(response_figure(stocktake, words))),
+        status_svg=Markup(to_svg(status_figure(stocktake, words), "status-chart")),
+        response_svg=Markup(to_svg(response_figure(stocktake, words), "response-chart")),
     )
     write_template(handle, *template)
 

@@ -154,7 +154,7 @@ def outline(st: StockTake, words: Wording) -> tuple[Part, ...]:
         highlights = [
             words.gettext(N_("This is the first stock-take: there is no earlier cycle to compare with."))
         ]
-    blocked, unreported = len(st.blocked), f.items - f.reported
+    blocked, unreported = len(st.blocked), f.not_reported
     if previous:
         blocked_said = plural_message(
             "%(num)s recommendation is blocked (%(newly)s newly blocked since %(previous)s).",

@@ -56,7 +56,7 @@ ITEM_COLUMNS: tuple[tuple[str, int, bool], ...] = (
     (N_("Evidence"), 40, True),
     (N_("Evidence files"), 40, True),
     (N_("Milestones"), 40, True),
-    (N_("Overdue milestones"), 10, False),
+    (N_("Overdue milestones"), 10, False),  # those the row's agency answers for
 )
 
 
@@ -94,12 +94,12 @@ def roll_up_parts(item: ItemReport, say: Wording) -> str:
 
 def _item_values(st: StockTake, say: Wording) -> Iterator[list[object]]:
     """The Items rows' values, in ITEM_COLUMNS order."""
-    overdue, yes = ", " + say.gettext("overdue"), say.gettext("yes")
+    yes = say.gettext("yes")
     for section in st.sections:
         title = say.text(section.title)
         for item in section.items:
             milestones = "\n".join(
-                f"{m.due_date} {m.title} ({m.state}{overdue if m.overdue else ''})" for m in item.milestones
+                f"{m.due_date} {m.title} ({say.text(m.shown_state)})" for m in item.milestones
             )
             parts = roll_up_parts(item, say)
             for o in item.owners:
@@ -117,7 +117,7 @@ def _item_values(st: StockTake, say: Wording) -> Iterator[list[object]]:
                     yes if o.disagrees else "",
                     o.assessment_rationale,
                     o.review_state or "",
-                    say.status(item.rolled_up_status),
+                    say.status(item.status_key),  # as Table 1 and Annex III count it
                     parts,
                     say.status(item.previous_status) if st.previous else "",
                     say.gettext(item.change.label) if item.change else "",
@@ -130,7 +130,8 @@ def _item_values(st: StockTake, say: Wording) -> Iterator[list[object]]:
                     "\n".join(o.evidence),
                     "\n".join(say.text(f.said) for f in o.files),
                     milestones,
-                    len(item.overdue_milestones),
+                    # This owner's: summed down the column, they make the report's overdue milestones.
+                    item.overdue_milestones_of(o),
                 ]
 
 

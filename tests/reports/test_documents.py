@@ -6,6 +6,7 @@ import dataclasses
 import io
 import re
 import zipfile
+from collections import Counter
 from datetime import date
 
 import docx
@@ -214,6 +215,21 @@ def test_the_spreadsheet_has_one_filtered_row_per_recommendation_and_owner(
     a11 = next(row for row in rows if row[column["Code"]] == "A1.1")
     assert (a11[column["Assessed status"]], a11[column["Disagreement"]]) == ("In progress", "yes")
     assert a11[column["Evidence"]] == "https://example.org/toolkit\nhttps://example.org/launch-note"
+
+
+def test_the_spreadsheets_statuses_and_overdue_milestones_recount_to_the_reports_figures(
+    stocktake: StockTake,
+) -> None:
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(render_xlsx(stocktake)))["Items"].iter_rows(values_only=True)
+    )
+    column = {title: n for n, title in enumerate(rows[0])}
+    status_of = {row[column["Code"]]: row[column["Rolled-up status"]] for row in rows[1:]}
+    figures = stocktake.figures
+    assert Counter(status_of.values()) == {status_label(s): n for s, n in figures.status_counts.items() if n}
+    assert "No answer" in status_of.values()  # a recommendation whose lead did not answer, as Table 1 has it
+    overdue = sum(row[column["Overdue milestones"]] or 0 for row in rows[1:])
+    assert overdue == figures.overdue_milestones > 0
 
 
 def test_markup_and_control_characters_typed_by_an_agency_survive_in_word_and_the_spreadsheet(

@@ -60,12 +60,12 @@ def assert_invariants(stocktake: StockTake) -> None:
     assert f.items_with_overdue_milestones <= min(f.overdue_milestones, f.items)
     assert f.newly_overdue_items <= f.items_with_overdue_milestones
     assert f.items_with_disagreement <= f.disagreements
+    assert f.not_reported == f.items - f.reported  # in a first cycle too
     if f.compared:
         assert sum(f.change_counts.values()) == f.items  # the categories partition the items
         assert f.newly_completed + f.newly_blocked <= f.changed
-        assert f.not_reported == f.items - f.reported
     else:
-        assert set(f.change_counts.values()) == {0} and f.newly_completed == f.newly_blocked == 0
+        assert f.changed == f.unchanged == f.first_report == f.newly_completed == f.newly_blocked == 0
     # Every recommendation is shown once: in full in one section, or as one row of the annex.
     shown = stocktake.newly_completed + stocktake.blocked + stocktake.other_changes + stocktake.compact
     assert sorted(item.code for item in shown) == sorted(item.code for item in stocktake.items)

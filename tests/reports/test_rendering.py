@@ -13,6 +13,7 @@ import os
 import re
 import warnings
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -73,7 +74,8 @@ def test_the_status_chart_draws_the_numbers_of_the_status_table(stocktake: Stock
     drawn = {label: [0] * len(STATUS_ORDER) for label in labels}
     for patch in _bars(axes):
         row = labels[round(patch.get_y() + patch.get_height() / 2)]
-        drawn[row][STATUS_ORDER.index(patch.get_gid())] = round(patch.get_width())
+        status = str(patch.get_gid()).rsplit("-", 1)[0]
+        drawn[row][STATUS_ORDER.index(status)] = round(patch.get_width())
     totals = table.pop("**All**")
     labels_of = {str(section.title): str(section.label) for section in stocktake.sections}
     assert {labels_of[title]: counts for title, counts in table.items()} == drawn
@@ -135,7 +137,17 @@ def test_the_html_report_is_self_contained_with_inline_charts(stocktake: StockTa
     assert html.count("<svg") == 2
     assert not re.search(r'<(?:link|script|img)[^>]+(?:href|src)="(?!data:)', html)  # nothing fetched
     assert "@media print" in html and "break-before: page" in html
-    assert "<?xml" not in html and "Date" not in to_svg(status_figure(stocktake))
+    assert "<?xml" not in html and "Date" not in to_svg(status_figure(stocktake), "chart")
+
+
+def test_every_id_of_the_html_report_is_unique_so_its_contents_links_land_on_their_part(
+    stocktake: StockTake,
+) -> None:
+    html = render_html(stocktake)
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert "blocked" in ids and "status-chart-blocked-1" in ids  # the part, and the chart's bars of it
+    assert [name for name, count in ids.items() if count > 1] == []
+    assert all(f'href="#{target}"' not in html or target in ids for target in ("blocked", "annex-1"))
 
 
 def test_a_cycle_with_no_items_still_renders_in_every_format() -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, text, update
 
+from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import MilestoneState, RequestState
@@ -369,6 +370,28 @@ def test_the_overview_counts_requested_answered_and_overdue_items_per_agency(uow
     ]
     assert (overview.requested, overview.answered, overview.overdue) == (6, 3, 3)
     assert (line.name, line.agencies, line.requested, line.answered) == ("Spring 2026", 3, 6, 3)
+
+
+def test_the_overview_lists_the_bodies_the_secretariat_answers_for_so_its_totals_are_the_cycles(
+    uow: SqlUnitOfWork,
+) -> None:
+    add_agencies(uow, "ILO", "CEB")
+    with uow:
+        uow.session.execute(
+            update(tables.agencies).where(tables.agencies.c.code == "CEB").values(answers="secretariat")
+        )
+        uow.commit()
+    add_recommendations(uow, {"SR1": ["ILO", "CEB"], "A1.1": ["CEB"], "A1.2": ["ILO"]})
+    launch(uow, FakeNotifier())
+    with uow:
+        overview = progress.cycle_overview(uow.session, "Spring 2026", DEADLINE + timedelta(days=1))
+        [line] = cycle_list.list_cycles(uow.session)
+    assert [(a.code, a.state, a.requested, a.overdue) for a in overview.agencies] == [
+        ("CEB", progress.BY_SECRETARIAT, 2, 0),  # no request, never chased
+        ("ILO", "pending", 2, 2),  # queued: the notifier sends it
+    ]
+    assert (overview.requested, overview.answered) == (line.requested, line.answered) == (4, 0)
+    assert (line.agencies, line.agencies_answered) == (1, 0)  # agencies asked: the CEB is not
 
 
 def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(

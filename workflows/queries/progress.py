@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db import tables
 from db.engine import Reader
 from db.reads import answered_counts
 from domain.errors import NotFound
 from domain.lifecycle import CycleState
+from domain.model import Answering
 from domain.policies import counted_on, request_overdue
 
 if TYPE_CHECKING:  # not imported at run time: `cycle list` and `cycle show` read without the ORM
@@ -124,11 +125,11 @@ def agency_progress(db: Reader, cycle: Any, today: date) -> list[AgencyProgress]
         .where(sr.c.cycle_id == cycle_id)
         .order_by(sr.c.agency_code)
     ).all()
-    return [
+    lines = [
         _line(
             row.agency_code,
             row.name,
-            f"{row.article} {row.short_name or row.name}".strip(),  # as `Agency.display_name`
+            _display(row),
             (row.state, row.sent_at, row.answered_at),
             (row.item_count, answered.get(row.agency_code, 0)),
             cycle=(cycle.state, cycle.deadline, cycle.closed_at),
@@ -136,6 +137,46 @@ def agency_progress(db: Reader, cycle: Any, today: date) -> list[AgencyProgress]
         )
         for row in rows
     ]
+    return sorted(lines + _bodies_answered_by_secretariat(db, cycle_id, answered), key=lambda line: line.code)
+
+
+BY_SECRETARIAT = "by secretariat"  # a body's line: no request is sent, the secretariat answers
+
+
+def _bodies_answered_by_secretariat(
+    db: Reader, cycle_id: int, answered: dict[str, int]
+) -> list[AgencyProgress]:
+    """The lines of the bodies the secretariat answers for (as the report's Annex I lists them): with
+    them, the overview's totals are the cycle's (`cycle list`). Never overdue: nobody was asked."""
+    a, ci = tables.agencies, tables.cycle_items
+    codes = db.execute(select(a.c.code).where(a.c.answers == Answering.SECRETARIAT.value)).scalars().all()
+    if not codes:
+        return []
+    rows = db.execute(
+        select(ci.c.agency_code, func.count().label("items"), a.c.name, a.c.short_name, a.c.article)
+        .join(a, a.c.code == ci.c.agency_code)
+        .where(ci.c.cycle_id == cycle_id, ci.c.agency_code.in_(codes))  # the cycle's index, a few codes
+        .group_by(ci.c.agency_code, a.c.name, a.c.short_name, a.c.article)
+    ).all()
+    return [
+        AgencyProgress(
+            row.agency_code,
+            row.name,
+            BY_SECRETARIAT,
+            row.items,
+            answered.get(row.agency_code, 0),
+            0,
+            None,
+            None,
+            _display(row),
+        )
+        for row in rows
+    ]
+
+
+def _display(row: Any) -> str:
+    """An agency row's name in running text, as `Agency.display_name` ("the World Bank")."""
+    return f"{row.article} {row.short_name or row.name}".strip()
 
 
 def _line(

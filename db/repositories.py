@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from db import tables
 from db.reads import ANSWERED_STATES, answered_counts, item_counts
 from db.totals import write_requested_total
-from domain.answers import AnswerView
+from domain.answers import AnswerView, last_answer
 from domain.errors import NotFound
 from domain.launch import Readiness, is_placeholder
 from domain.lifecycle import CycleState, MilestoneState, RequestState, ReviewState, Transition
@@ -402,6 +402,8 @@ class CycleItems:
                 r.c.translations,
                 su.c.reported_status,
                 su.c.narrative,
+                su.c.assessed_status,
+                su.c.assessment_rationale,
             )
             .join(r, r.c.id == ci.c.recommendation_id)
             .outerjoin(su, last)
@@ -577,7 +579,14 @@ class Updates:
             return {}
         su, cy = tables.status_updates, tables.cycles
         query = (
-            select(su.c.recommendation_id, su.c.reported_status, su.c.narrative, cy.c.name)
+            select(
+                su.c.recommendation_id,
+                su.c.reported_status,
+                su.c.assessed_status,
+                su.c.narrative,
+                su.c.assessment_rationale,
+                cy.c.name,
+            )
             .join(cy, cy.c.id == su.c.cycle_id)
             .where(
                 su.c.cycle_id == previous,
@@ -589,7 +598,7 @@ class Updates:
         if recommendation_ids is not None:
             query = query.where(su.c.recommendation_id.in_(list(recommendation_ids)))
         rows = self.session.execute(query)
-        return {rid: (AnswerView(status, narrative), name) for rid, status, narrative, name in rows}
+        return {rid: (last_answer(*answer), name) for rid, *answer, name in rows}
 
     def returned_since(self, cycle: StockTakeCycle, mark: str) -> list[tuple[int, str, str, str]]:
         """Answers returned since the cycle's last `mark` entry: (history id, agency, code, question)."""

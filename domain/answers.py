@@ -146,11 +146,38 @@ class AnswerView:
     no_change: bool = False
     # (milestone id, outcome, date, why) for each milestone reported on.
     milestones: tuple[tuple[int, str, str, str], ...] = ()
+    # Last cycle's answer only: what the agency itself reported when the secretariat assessed it as
+    # another status (then `status`), and the secretariat's reason.
+    reported_as: str = ""
+    assessment_rationale: str = ""
 
     @property
     def status_label(self) -> str:
         """The status as a label ("In progress"), or the raw text if it is not one."""
         return status_label(self.status)
+
+    @property
+    def assessed(self) -> Message | None:
+        """ "the secretariat's assessment; you reported Completed" when the status is not the agency's own."""
+        if not self.reported_as:
+            return None
+        reported = Message(status_label(self.reported_as))
+        if self.assessment_rationale:
+            return Message(
+                N_("the secretariat's assessment: “%(why)s”; you reported %(reported)s"),
+                {"why": self.assessment_rationale, "reported": reported},
+            )
+        return Message(N_("the secretariat's assessment; you reported %(reported)s"), {"reported": reported})
+
+
+def last_answer(
+    reported: str, assessed: str | None, narrative: str, rationale: str | None = ""
+) -> AnswerView:
+    """Last cycle's answer as this cycle shows it and *No change* keeps it: the status on record (the
+    secretariat's assessment when it made one, as the stock-take counted it), the agency's own beside it."""
+    if assessed and assessed != reported:
+        return AnswerView(assessed, narrative, reported_as=reported, assessment_rationale=rationale or "")
+    return AnswerView(reported, narrative)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,11 @@ class MilestoneOutcome(LabelledEnum):
     RESCHEDULED = "rescheduled"
     DROPPED = "dropped"
 
+    @classmethod
+    def offered(cls, *, overdue: bool) -> tuple[MilestoneOutcome, ...]:
+        """What a form offers for a milestone: not *on track* once overdue (`apply_report` refuses it)."""
+        return tuple(o for o in cls if not (overdue and o == cls.ON_TRACK))
+
     @property
     def participle(self) -> str:
         """As a sentence ends with it: "it cannot be rescheduled" (a msgid of the catalogue)."""

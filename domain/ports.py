@@ -55,6 +55,8 @@ class ItemToAsk(NamedTuple):
     translations: dict[str, str] | None  # the text's, by language
     reported_status: str | None
     narrative: str | None
+    assessed_status: str | None
+    assessment_rationale: str | None
 
 
 # An item as a status request in parts lists it (agency, code, kind, agenda point, its title): a row

@@ -474,7 +474,12 @@ class Highlight:
 
     @property
     def text(self) -> Message:
-        """ "UNICEF reported A1.2 as completed (was in progress): “...”"."""
+        """ "A1.2 is completed (was in progress): “...” (UNICEF)".
+
+        The status is the recommendation's, as Table 1 counts it; the words are its lead's. A lead that
+        reports Completed while a contributor has not finished has an item still in progress: saying
+        "UNCTAD reported A2.5 as in progress" would put words in its mouth.
+        """
         values: dict[str, object] = {
             "agency": self.agency or self.agency_code,
             "code": self.code,
@@ -485,12 +490,12 @@ class Highlight:
             values["previous"] = Message(STATUS_WORDS[self.previous_status])
             if self.quote:
                 return Message(
-                    N_("%(agency)s reported %(code)s as %(status)s (was %(previous)s): “%(quote)s”"), values
+                    N_("%(code)s is %(status)s (was %(previous)s): “%(quote)s” (%(agency)s)"), values
                 )
-            return Message(N_("%(agency)s reported %(code)s as %(status)s (was %(previous)s)"), values)
+            return Message(N_("%(code)s is %(status)s (was %(previous)s)"), values)
         if self.quote:
-            return Message(N_("%(agency)s reported %(code)s as %(status)s: “%(quote)s”"), values)
-        return Message(N_("%(agency)s reported %(code)s as %(status)s"), values)
+            return Message(N_("%(code)s is %(status)s: “%(quote)s” (%(agency)s)"), values)
+        return Message(N_("%(code)s is %(status)s"), values)
 
 
 @dataclass(frozen=True)
@@ -1104,7 +1109,9 @@ def executive_summary(
     ]
     if counted:
         sentences.append(
-            Message(N_("Of the reported recommendations, %(counts)s."), {"counts": _join(counted)})
+            Message(
+                N_("The reported recommendations stand as follows: %(counts)s."), {"counts": _join(counted)}
+            )
         )
     if f.confirmed:
         sentences.append(

@@ -45,7 +45,11 @@ VERSIONS_SHOWN = 3
 # The reply page indexes an item's errors by field; every field is present so the template never misses.
 NO_ERRORS: dict[str, Message | str] = dict.fromkeys((*FIELDS, "no_change", "milestone", FIELD), "")
 # What an agency may report about a milestone, in the order the form offers them.
-MILESTONE_OUTCOMES = [(o.value, o.label) for o in MilestoneOutcome]
+# (value, label) per outcome offered, by whether the milestone is overdue.
+MILESTONE_OUTCOMES = {
+    overdue: [(o.value, o.label) for o in MilestoneOutcome.offered(overdue=overdue)]
+    for overdue in (False, True)
+}
 CSRF_COOKIE = "followup_csrf"
 # What the file inputs offer to choose (the portal checks each file's content whatever its name).
 EVIDENCE_ACCEPT = ",".join(extension for kind in KINDS for extension in kind.extensions)

@@ -163,12 +163,9 @@ def outline(st: StockTake, words: Wording) -> tuple[Part, ...]:
             newly=f.newly_blocked,
             previous=cycle,
         )
-    else:
+    else:  # a first stock-take: nothing is newly blocked, there is no earlier cycle
         blocked_said = plural_message(
-            "%(num)s recommendation is blocked (%(newly)s newly blocked).",
-            "%(num)s recommendations are blocked (%(newly)s newly blocked).",
-            blocked,
-            newly=f.newly_blocked,
+            "%(num)s recommendation is blocked.", "%(num)s recommendations are blocked.", blocked
         )
     drafts: list[tuple[str, str, list[Message | str]]] = [
         ("summary", N_("Executive summary"), []),

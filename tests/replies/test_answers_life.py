@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -22,8 +22,9 @@ from domain.model import Milestone
 from reporting.html import render_html
 from tests.factories import add_recommendations
 from tests.fakes import FakeNotifier
-from tests.support import Scenario, save
+from tests.support import CYCLE, Scenario, open_page, save
 from workflows import bootstrap
+from workflows.queries.emails import items_to_list
 from workflows.services import closing, follow_up, replies, review
 from workflows.services import launch as launching
 from workflows.services.agencies import load_registry
@@ -341,3 +342,34 @@ def test_no_change_without_a_previous_answer_or_with_new_text_is_refused(scenari
         ("A1.1", "no_change", "No change records a confirmation: untick it to say what changed"),
         ("A2.1", "no_change", "there is no answer from last time to confirm: choose a status"),
     ]
+
+
+def test_last_cycles_answer_is_shown_and_confirmed_as_the_secretariat_assessed_it(scenario: Scenario) -> None:
+    s = scenario
+    with s.uow:  # AAA reported A1.2 not started last cycle; the secretariat assessed it in progress
+        s.uow.session.execute(
+            update(tables.status_updates)
+            .where(
+                tables.status_updates.c.recommendation_id == s.ids["A1.2"],
+                tables.status_updates.c.cycle_id != s.cycle_id,
+            )
+            .values(assessed_status="in_progress", assessment_rationale="A working group was set up.")
+        )
+        s.uow.commit()
+    [item] = [i for group in open_page(s, s.tokens["AAA"]).groups for i in group.items if i.code == "A1.2"]
+    assert item.previous is not None and item.previous.status == "in_progress"
+    assert str(item.previous.assessed) == (
+        "the secretariat's assessment: “A working group was set up.”; you reported Not started"
+    )
+    save(s, [RawAnswer(s.ids["A1.2"], no_change=True, loaded_version=0)], submit=False)
+    stored = s.update("A1.2")
+    assert stored is not None and stored.status == "in_progress"  # what the last stock-take counted
+    with s.uow:
+        cycle = s.uow.cycles.require(CYCLE)
+        listed_of = items_to_list(
+            s.uow.cycle_items, cycle, s.uow.requests.for_cycle(s.cycle_id), {}, s.config
+        )
+    [listed] = [i for group in listed_of["AAA"] for i in group["items"] if i["code"] == "A1.2"]
+    assert listed["last_status"] == "in_progress" and "you reported Not started" in str(
+        listed["last_assessed"]
+    )

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from db.unit_of_work import SqlUnitOfWork
 from domain.lifecycle import CycleState, ReviewState
+from domain.model import MilestoneOutcome
 from domain.ports import Clock, Notifier
 from domain.tokens import derive_token
 from portal.app import create_app
@@ -47,6 +48,23 @@ def test_the_link_opens_one_page_with_the_agencys_items_previous_answers_and_saf
     cookie = page.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and f"Path=/r/{site.tokens['AAA']}" in cookie
     assert client.get("/static/portal.css").status_code == 200
+
+
+def test_an_overdue_milestone_is_not_offered_as_on_track_which_its_submission_would_refuse(
+    site: Scenario, client: TestClient
+) -> None:
+    page = client.get(f"/r/{site.tokens['AAA']}").text
+    [(options, why)] = re.findall(
+        r'<select id="milestone-\d+"[^>]*>(.*?)</select>.*?<input ([^>]*milestone_why[^>]*)>', page, re.S
+    )
+    assert "overdue" in page and 'value="done"' in options and 'value="on_track"' not in options
+    assert 'class="why"' in why  # as wide as the other fields, on a phone too
+    assert [o.value for o in MilestoneOutcome.offered(overdue=False)] == [
+        "on_track",
+        "done",
+        "rescheduled",
+        "dropped",
+    ]
 
 
 def test_wrong_forged_revoked_cross_agency_and_expired_links_get_the_same_plain_404(

@@ -46,7 +46,7 @@ SENTENCES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (r"The secretariat assessed (\d+) answers? differently from .*", ("disagreements",)),
 )
-STATUS_SENTENCE = re.compile(r"Of the reported recommendations, (.+)\.")
+STATUS_SENTENCE = re.compile(r"The reported recommendations stand as follows: (.+)\.")
 
 
 def assert_invariants(stocktake: StockTake) -> None:

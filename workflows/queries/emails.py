@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from domain.answers import last_answer
 from domain.figures import StocktakeFigures, headline
 from domain.language import Language
 from domain.model import Agency, StatusRequest, StockTakeCycle, text_in
@@ -111,6 +112,9 @@ def status_request_context(
         "item_count": request.item_count,
         "in_parts": config.in_parts(request.item_count),
         "items_by_point": items,
+        # Whether "No change since last time" can apply (a request in parts lists no answers: it may).
+        "reported_before": config.in_parts(request.item_count)
+        or any(item["last_status"] for group in items for item in group.get("items", ())),
     }
 
 
@@ -176,13 +180,17 @@ def _items_by_point(
     points: dict[str, dict[int | None, dict[str, Any]]] = defaultdict(dict)
     for row in rows:
         group = _group(points[row.agency_code], row.kind, row.agenda_point, row.agenda_title)
+        last = last_answer(
+            row.reported_status or "", row.assessed_status, row.narrative or "", row.assessment_rationale
+        )
         group.setdefault("items", []).append(
             {
                 "code": row.code,
                 "text": text_in(row.text, row.translations, languages.get(row.agency_code, "")),
                 "role": row.role,
-                "last_status": row.reported_status,
-                "last_narrative": row.narrative or "",
+                "last_status": last.status or None,
+                "last_narrative": last.narrative,
+                "last_assessed": last.assessed,  # None unless the secretariat assessed it otherwise
             }
         )
     return {code: list(by_point.values()) for code, by_point in points.items()}

@@ -20,7 +20,7 @@ from sqlalchemy import Row, Select, Text, and_, bindparam, cast, func, or_, sele
 from db import tables
 from db.evidence import packed_files, unpack
 from db.unit_of_work import SqlUnitOfWork
-from domain.answers import UNKNOWN_LINK, AnswerView, ensure_link_open, lock_reason, stored_answer
+from domain.answers import UNKNOWN_LINK, ensure_link_open, last_answer, lock_reason, stored_answer
 from domain.errors import NotFound
 from domain.language import Language
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
@@ -172,7 +172,11 @@ def _items(
             text=_text(row, language),
             role=row.role,
             milestones=tuple(sorted(milestones[rid], key=_soonest)),
-            previous=AnswerView(row.previous_status, row.previous_narrative) if row.previous_status else None,
+            previous=last_answer(
+                row.previous_status, row.previous_assessed, row.previous_narrative, row.previous_rationale
+            )
+            if row.previous_status
+            else None,
             previous_cycle=previous_cycle if row.previous_status else None,
             current=stored_answer(row) if row.reported_status else None,
             state=row.state,
@@ -317,6 +321,8 @@ def _shown_query() -> Select[Any]:
             now.c.reviewer_question,
             last.c.reported_status.label("previous_status"),
             last.c.narrative.label("previous_narrative"),
+            last.c.assessed_status.label("previous_assessed"),
+            last.c.assessment_rationale.label("previous_rationale"),
             ms.c.id.label("milestone_id"),
             ms.c.title,
             ms.c.due_date,

@@ -332,6 +332,8 @@ def _queue_receipt(
         **agency_context(cycle, config, agency, through),
         "reply_url": config.reply_url(cycle.id or 0, agency.code, request.token_nonce),
         "submitted_at": now,
+        # After the deadline an answered request is locked (`lock_reason`): say so, not "until" a past day.
+        "changeable": now.date() <= cycle.deadline,
         "recorded": list(recorded),
         "deadline_moves": uow.cycles.deadline_moves(cycle),
     }

@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from domain.answers import statuses, stored_answer
+from domain.answers import AnswerView, statuses, stored_answer
 from domain.errors import NotFound
 from domain.language import N_, Language
 from domain.model import Milestone, MilestoneOutcome, agenda_heading_said, text_in
@@ -106,7 +106,7 @@ def write_template(
                     "agenda": agenda,
                     "text": text_in(item["text"], item["translations"], words.language),
                     "role": words.gettext("lead") if item["role"] == "lead" else words.gettext("contributor"),
-                    "previous_status": words.status_label(last.status) if last else "",
+                    "previous_status": _status_on_record(last, words) if last else "",
                     "previous_narrative": last.narrative if last else "",
                     # Last cycle's answer is reference only: this cycle's columns start blank.
                     "status": words.status_label(now.status) if now else "",
@@ -132,6 +132,12 @@ def write_template(
     book.custom_doc_props.append(StringProperty(name=MARK_PROPERTY, value=mark))
     book.save(path)
     return path
+
+
+def _status_on_record(last: AnswerView, words: Translator) -> str:
+    """ "In progress (the secretariat's assessment; you reported Completed)", as the reply page says it."""
+    said = words.status_label(last.status)
+    return f"{said} ({words.text(last.assessed)})" if last.assessed else said
 
 
 def _milestone_row(agenda: str, milestone: Milestone, words: Translator) -> dict[str, Any]:

@@ -284,6 +284,8 @@ class FakeCycleItems:
                     rec.translations,
                     None,
                     None,
+                    None,
+                    None,
                 )
             )
         return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -18,6 +19,7 @@ from domain.errors import ValidationError
 from domain.evidence import StoredFile
 from domain.lifecycle import CycleState, ReviewState
 from domain.model import OwnerRole, ReportedStatus, agenda_heading
+from domain.policies import PartsTally
 
 
 class Audience(StrEnum):
@@ -98,11 +100,16 @@ class CycleEntry:
     closed_on: date | None
     answers: tuple[AnswerRecord, ...]
     """Lead first, then contributors by agency code."""
+    status: str | None
+    """Its status from the answers the audience may read (`rolled_up_status`; None: not reported)."""
 
-    @property
-    def status(self) -> str | None:
-        """The lead's status; without an answer from the lead, the first contributor's (None: no answer)."""
-        return self.answers[0].status if self.answers else None
+
+def rolled_up_status(parts: Sequence[tuple[str, str | None]]) -> str | None:
+    """A recommendation's status in one cycle from its owners' (role, status shown or None) parts, in
+    `answer_order`: the stock-take's roll-up and its rule that a recommendation whose lead did not
+    answer is not reported (`PartsTally.reported_status`), over the answers an audience may read."""
+    status = PartsTally.of(parts).reported_status
+    return status.value if status is not None else None
 
 
 def answer_order(role: str, agency_code: str) -> tuple[bool, str]:
@@ -132,7 +139,7 @@ class RecommendationRecord:
 
     @property
     def status(self) -> str | None:
-        """The status at the latest cycle with an answer the audience may read (None: never answered)."""
+        """The status at the latest cycle that reported on it, as the audience may read (None: never)."""
         answered = [entry.status for entry in self.timeline if entry.status is not None]
         return answered[-1] if answered else None
 

@@ -83,7 +83,8 @@ class CycleEntryOut(BaseModel):
     cycle_state: str
     closed_on: date | None
     status: ReportedStatus | None = Field(
-        description="The lead's status (else the first owner's who answered)"
+        description="Rolled up from the answers this token may read, as the stock-take does "
+        "(null: its lead's answer is not among them)"
     )
     answers: list[AnswerOut]
 
@@ -100,7 +101,7 @@ class RecommendationOut(BaseModel):
     state: str
     owners: list[OwnerOut]
     status: ReportedStatus | None = Field(
-        description="The status at the latest cycle with an answer this token may read (null: none)"
+        description="The status at the latest cycle that reported on it, as this token may read (null: none)"
     )
 
 

@@ -65,8 +65,10 @@ def test_a_recommendation_page_shows_its_text_owners_and_the_accepted_status_of_
     assert 'href="../../agencies/aaa.html">Agency AAA (AAA)</a>, lead' in page
     assert 'href="../../agencies/bbb.html">Agency BBB (BBB)</a>, contributor' in page
     assert f"<h3>{RECORD_CLOSED}</h3>" in page
-    # The lead's answer was not accepted: the contributor's accepted one gives the status.
-    assert "Status: <strong>Blocked</strong>" in page
+    # The lead's answer was not accepted: as in the stock-take, a recommendation is reported by its
+    # lead, whatever its contributors said (the contributor's accepted answer is shown, with its status).
+    assert "Status: <strong>No accepted answer</strong>" in page
+    assert "Agency BBB (BBB), contributor: Blocked" in page
 
 
 def test_the_secretariats_assessment_is_the_status_shown_and_text_is_escaped(site: Path) -> None:
@@ -99,7 +101,9 @@ def test_every_recommendation_agenda_point_and_agency_has_a_page_and_the_index_c
     index = (site / "index.html").read_text()
     assert '<tr><th scope="row">Recommendations</th><td>4</td></tr>' in index
     assert '<tr><th scope="row">Closed stock-takes</th><td>1</td></tr>' in index
-    assert '<tr><th scope="row">No accepted answer</th><td>1</td></tr>' in index
+    assert (
+        '<tr><th scope="row">No accepted answer</th><td>2</td></tr>' in index
+    )  # A1.2 (its lead's is not), A2.1
 
 
 def test_publishing_the_same_record_twice_writes_the_same_bytes(

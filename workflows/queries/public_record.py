@@ -2,8 +2,8 @@
 
 The rules of what is visible are `domain.publication`'s; here they become SQL. A recommendation's
 history takes three queries whatever the number of recommendations asked for; a page of the API
-filters on the latest visible status in SQL (a window over the visible answers), so a filtered page
-costs the same as an unfiltered one.
+filtered on the latest status streams the parts in id order and applies the same rule as the pages
+(`rolled_up_status`), stopping at the page's last match.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, select, true
 from sqlalchemy.orm import Session
 
 from db import tables
@@ -34,6 +35,7 @@ from domain.publication import (
     PublicRecord,
     RecommendationRecord,
     answer_order,
+    rolled_up_status,
     shown_status,
     visible_cycle_states,
     visible_review_states,
@@ -127,41 +129,45 @@ def records(
             owners[owner.recommendation_id].append(
                 Owner(owner.agency_code, names.get(owner.agency_code, ""), owner.role)
             )
-        in_cycles = session.execute(
-            select(ITEM.recommendation_id, C.id, C.name, C.state, C.closed_at, C.launched_at)
+        # Each owner of each recommendation in each cycle the audience may read: its parts, whose
+        # status is its visible answer's or none.
+        owners_in: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+        in_cycles: dict[tuple[int, int], Any] = {}
+        for row in session.execute(
+            select(ITEM.recommendation_id, ITEM.agency_code, ITEM.role, C.id, C.name, C.state, C.closed_at)
             .join(tables.cycles, C.id == ITEM.cycle_id)
             .where(chosen(ITEM.recommendation_id), C.state.in_(visible_cycle_states(audience)))
-            .distinct()
             .order_by(ITEM.recommendation_id, C.launched_at, C.id)
-        ).all()
+        ):
+            in_cycles.setdefault((row.recommendation_id, row.id), row)
+            owners_in[(row.recommendation_id, row.id)].append((row.role, row.agency_code))
         answers: dict[tuple[int, int], list[Any]] = defaultdict(list)
         for answer in session.execute(_visible_answers(audience).where(chosen(U.recommendation_id))):
             answers[(answer.recommendation_id, answer.cycle_id)].append(answer)
         files = _public_files(session, audience, chosen(EF.recommendation_id))
     timelines: dict[int, list[CycleEntry]] = defaultdict(list)
-    for row in in_cycles:
-        given = sorted(
-            answers[(row.recommendation_id, row.id)], key=lambda a: answer_order(a.role, a.agency_code)
+    for key, row in in_cycles.items():
+        given = tuple(
+            AnswerRecord(
+                agency_code=a.agency_code,
+                agency_name=names.get(a.agency_code, ""),
+                role=a.role,
+                review_state=a.state,
+                status=shown_status(a.reported_status, a.assessed_status),
+                narrative=a.narrative,
+                evidence=tuple(a.evidence or ()),
+                reviewed_on=utc_day(a.reviewed_at),
+                files=tuple(files[(a.recommendation_id, a.cycle_id, a.agency_code)]),
+            )
+            for a in sorted(answers[key], key=lambda a: answer_order(a.role, a.agency_code))
         )
         timelines[row.recommendation_id].append(
             CycleEntry(
                 cycle=row.name,
                 cycle_state=row.state,
                 closed_on=utc_day(row.closed_at),
-                answers=tuple(
-                    AnswerRecord(
-                        agency_code=a.agency_code,
-                        agency_name=names.get(a.agency_code, ""),
-                        role=a.role,
-                        review_state=a.state,
-                        status=shown_status(a.reported_status, a.assessed_status),
-                        narrative=a.narrative,
-                        evidence=tuple(a.evidence or ()),
-                        reviewed_on=utc_day(a.reviewed_at),
-                        files=tuple(files[(a.recommendation_id, a.cycle_id, a.agency_code)]),
-                    )
-                    for a in given
-                ),
+                answers=given,
+                status=rolled_up_status(_parts(owners_in[key], {a.agency_code: a.status for a in given})),
             )
         )
     return [
@@ -179,6 +185,13 @@ def records(
         )
         for r in recommendations
     ]
+
+
+def _parts(
+    owners: Sequence[tuple[str, str]], status_of: dict[str, str | None]
+) -> list[tuple[str, str | None]]:
+    """(role, shown status or None) of each owner, in `answer_order` (lead first)."""
+    return [(role, status_of.get(code)) for role, code in sorted(owners, key=lambda o: answer_order(*o))]
 
 
 def _public_files(
@@ -217,25 +230,55 @@ def record(uow: SqlUnitOfWork, audience: Audience, recommendation_id: int) -> Re
     return found[0]
 
 
-def _latest_status(audience: Audience) -> Any:
-    """Per recommendation, the status at the latest cycle with a visible answer (lead first, as `records`)."""
-    answers = _visible_answers(audience).subquery()
-    ranked = select(
-        answers.c.recommendation_id,
-        func.coalesce(answers.c.assessed_status, answers.c.reported_status).label("status"),
-        func.row_number()
-        .over(
-            partition_by=answers.c.recommendation_id,
-            order_by=(
-                answers.c.launched_at.desc(),
-                answers.c.cycle_id.desc(),
-                case((answers.c.role == OwnerRole.LEAD.value, 0), else_=1),
-                answers.c.agency_code,
-            ),
+def _with_latest_status(
+    session: Session, audience: Audience, candidates: Select[Any], status: str, wanted: int
+) -> list[int]:
+    """The first `wanted` of the `candidates` (recommendation ids) whose status at the latest cycle
+    that reported on them, as `records` gives it (`rolled_up_status`), is `status`; by id.
+
+    The parts are streamed in id order and the rule applied here, as for every other view of the
+    record, so that the filter cannot disagree with the pages; it stops at the `wanted`-th match.
+    """
+    visible = and_(
+        U.cycle_id == ITEM.cycle_id,
+        U.recommendation_id == ITEM.recommendation_id,
+        U.agency_code == ITEM.agency_code,
+        U.state.in_(visible_review_states(audience)),
+    )
+    result = session.execute(
+        select(
+            ITEM.recommendation_id,
+            ITEM.cycle_id,
+            ITEM.role,
+            ITEM.agency_code,
+            U.reported_status,
+            U.assessed_status,
         )
-        .label("rank"),
-    ).subquery()
-    return select(ranked.c.recommendation_id, ranked.c.status).where(ranked.c.rank == 1).subquery()
+        .join(tables.cycles, C.id == ITEM.cycle_id)
+        .outerjoin(tables.status_updates, visible)
+        .where(C.state.in_(visible_cycle_states(audience)), ITEM.recommendation_id.in_(candidates))
+        .order_by(ITEM.recommendation_id, C.launched_at.desc(), C.id.desc())
+        .execution_options(yield_per=2000)
+    )
+    found: list[int] = []
+    try:
+        for rec_id, rows in groupby(result, key=lambda row: row.recommendation_id):
+            latest = None
+            for _, in_cycle in groupby(rows, key=lambda row: row.cycle_id):
+                parts = list(in_cycle)
+                shown = {
+                    row.agency_code: shown_status(row.reported_status, row.assessed_status) for row in parts
+                }
+                latest = rolled_up_status(_parts([(row.role, row.agency_code) for row in parts], shown))
+                if latest is not None:  # the latest cycle that reported on it
+                    break
+            if latest == status:
+                found.append(rec_id)
+                if len(found) == wanted:
+                    break
+    finally:
+        result.close()
+    return found
 
 
 def recommendation_page(
@@ -250,13 +293,12 @@ def recommendation_page(
     if filters.owner is not None:
         owned = and_(OWN.recommendation_id == R.id, OWN.agency_code == filters.owner)
         conditions.append(exists(select(OWN.id).where(owned)))
-    query = select(R.id)
-    if filters.status is not None:
-        latest = _latest_status(audience)
-        query = query.join(latest, latest.c.recommendation_id == R.id)
-        conditions.append(latest.c.status == filters.status)
+    query = select(R.id).where(*conditions)
     with uow:
-        ids = list(uow.session.scalars(query.where(*conditions).order_by(R.id).limit(limit + 1)))
+        if filters.status is not None:
+            ids = _with_latest_status(uow.session, audience, query, filters.status, limit + 1)
+        else:
+            ids = list(uow.session.scalars(query.order_by(R.id).limit(limit + 1)))
     more = len(ids) > limit
     ids = ids[:limit]
     page = sorted(records(uow, audience, ids), key=lambda r: r.id)

@@ -308,3 +308,34 @@ def test_the_html_body_never_breaks_a_session_name_before_its_number_and_the_tex
 
     assert "HLCP\u00a051st session" in message.html and "HLCP 51st session" not in message.html
     assert "HLCP 51st session" in message.text
+
+
+def test_a_first_request_for_one_recommendation_reads_as_one_and_offers_no_confirmation() -> None:
+    group = context("status-request")["items_by_point"][0]
+    only = {**group, "items": [group["items"][1]]}  # A1.2, never reported on
+    message = render(
+        "status-request",
+        context("status-request", item_count=1, items_by_point=[only], reported_before=False),
+    )
+    for body in (message.text, message.html):
+        assert "Please tell us where the recommendation below stands by" in body
+        assert "each of the" not in body and "No change since last time" not in body
+        assert "as a spreadsheet to fill in and send back" in body  # the other way to answer
+
+
+def test_a_reminder_when_nothing_is_answered_yet_says_so_plainly() -> None:
+    all_open = render("reminder", context("reminder", unanswered_count=3)).text
+    assert "None of the 3 recommendations we asked" in all_open and "3 of the 3" not in all_open
+    one = render("reminder", context("reminder", unanswered_count=1, item_count=1)).text
+    assert "The recommendation we asked" in one and "1 of the 1" not in one
+    assert "still unanswered, due in 7 days" in render("reminder", context("reminder")).subject
+
+
+def test_a_receipt_after_the_deadline_does_not_promise_changes_until_a_day_gone_by() -> None:
+    late = render("receipt", context("receipt", changeable=False))
+    for body in (late.text, late.html):
+        assert "You can still change your reply until" not in body
+        assert "your answers can no longer be changed, unless the secretariat returns one" in body
+    assert (
+        "You can still change your reply until" in render("receipt", context("receipt", changeable=True)).text
+    )

@@ -414,8 +414,15 @@ class ItemReport:
         return milestone.agency_code or self.owners[0].agency_code
 
     def overdue_milestones_of(self, owner: OwnerPart) -> int:
-        """How many of the overdue milestones `owner` answers for (they sum to the item's overdue ones)."""
-        return sum(1 for m in self.overdue_milestones if self.milestone_owner(m) == owner.agency_code)
+        """How many of the overdue milestones `owner` answers for; those of an agency no longer among
+        the owners are the lead's (first owner's), so that they sum to the item's overdue ones."""
+        codes = {o.agency_code for o in self.owners}
+
+        def answering(m: MilestoneLine) -> str:
+            found = self.milestone_owner(m)
+            return found if found in codes else self.owners[0].agency_code
+
+        return sum(1 for m in self.overdue_milestones if answering(m) == owner.agency_code)
 
     @_cached
     def evidence(self) -> tuple[str, ...]:
@@ -957,8 +964,8 @@ HIGHLIGHTS_PER_POINT = 4  # more than this and the summary stops being a summary
 def key_highlights(sections: Sequence[Section]) -> tuple[KeyHighlights, ...]:
     """Per agenda point, what changed in the agencies' own words: extractive, nothing invented.
 
-    Each changed or first-reported recommendation contributes its lead's status and the first
-    sentence of the lead's narrative (condensed to ~200 characters); newly completed first, then
+    Each changed or first-reported recommendation contributes its status (as Table 1 counts it) and
+    the first sentence of its lead's narrative (condensed to ~200 characters); newly completed first, then
     newly blocked, other changes, first reports.
     """
     result = []

@@ -221,6 +221,9 @@ def test_the_status_request_recalls_what_the_agency_said_last_cycle(uow: SqlUnit
     assert items["A1.1"]["last_status"] == "in_progress"
     assert items["A1.1"]["last_narrative"] == "Working group met in March."
     assert items["SR1"]["last_status"] is None
+    by_agency = {m.context["agency"]["code"]: m.context for m in notifier.of_kind("status-request")}
+    # No change since last time is offered to who answered last cycle only.
+    assert (by_agency["IOM"]["reported_before"], by_agency["UNHCR"]["reported_before"]) == (True, False)
 
 
 def follow_up_on(uow: SqlUnitOfWork, notifier: FakeNotifier, day: date) -> follow_up.FollowUpReport:

@@ -67,7 +67,7 @@ def test_a_recommendation_page_shows_its_text_owners_and_the_accepted_status_of_
     assert f"<h3>{RECORD_CLOSED}</h3>" in page
     # The lead's answer was not accepted: as in the stock-take, a recommendation is reported by its
     # lead, whatever its contributors said (the contributor's accepted answer is shown, with its status).
-    assert "Status: <strong>No accepted answer</strong>" in page
+    assert "Status: <strong>Not reported by its lead</strong>" in page
     assert "Agency BBB (BBB), contributor: Blocked" in page
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import select, update
 
@@ -23,12 +24,14 @@ from reporting.html import render_html
 from tests.factories import add_recommendations
 from tests.fakes import FakeNotifier
 from tests.support import CYCLE, Scenario, open_page, save
+from tests.support import DEADLINE as SCENARIO_DEADLINE
 from workflows import bootstrap
 from workflows.queries.emails import items_to_list
 from workflows.services import closing, follow_up, replies, review
 from workflows.services import launch as launching
 from workflows.services.agencies import load_registry
 from workflows.services.recommendations import close_item, reopen_item
+from workflows.services.reply_template import write_template
 from workflows.services.stocktake import build_stocktake
 
 LAUNCH_DAY = date(2026, 3, 2)
@@ -344,7 +347,9 @@ def test_no_change_without_a_previous_answer_or_with_new_text_is_refused(scenari
     ]
 
 
-def test_last_cycles_answer_is_shown_and_confirmed_as_the_secretariat_assessed_it(scenario: Scenario) -> None:
+def test_last_cycles_answer_is_shown_and_confirmed_as_the_secretariat_assessed_it(
+    scenario: Scenario, tmp_path: Path
+) -> None:
     s = scenario
     with s.uow:  # AAA reported A1.2 not started last cycle; the secretariat assessed it in progress
         s.uow.session.execute(
@@ -373,3 +378,24 @@ def test_last_cycles_answer_is_shown_and_confirmed_as_the_secretariat_assessed_i
     assert listed["last_status"] == "in_progress" and "you reported Not started" in str(
         listed["last_assessed"]
     )
+    sheet = openpyxl.load_workbook(
+        write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    ).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = next(row for row in rows if "Previous status" in row)
+    [a12] = [row for row in rows if "A1.2" in row]
+    assert a12[header.index("Previous status")] == (
+        "In progress (the secretariat's assessment: “A working group was set up.”; you reported Not started)"
+    )
+
+
+def test_a_reply_submitted_after_the_deadline_gets_a_receipt_that_says_it_is_now_locked(
+    scenario: Scenario,
+) -> None:
+    s = scenario
+    late = bootstrap.FixedClock(SCENARIO_DEADLINE + timedelta(days=2))
+    save(s, _with_milestone(s, "done", "2026-02-27"), submit=True, clock=late)
+    (receipt,) = s.outbox("receipt")
+    assert "can no longer be changed, unless the secretariat returns one" in str(receipt["body_text"])
+    assert "You can still change your reply until" not in str(receipt["body_text"])

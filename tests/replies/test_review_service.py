@@ -307,6 +307,28 @@ def test_the_roll_up_of_a_recommendation_with_two_owners_shows_its_parts(
     ]
 
 
+def test_the_roll_up_of_a_recommendation_whose_lead_has_not_answered_is_no_answer_as_in_table_1(
+    scenario: Scenario,
+) -> None:
+    bbb_answers = [
+        RawAnswer(scenario.ids[code], status="ongoing", narrative="Under way.", loaded_version=0)
+        for code in ("A1.2", "SR1")
+    ]
+    replies.save_reply(
+        scenario.uow,
+        scenario.notifier(scenario.uow),
+        scenario.clock,
+        scenario.config,
+        scenario.tokens["BBB"],
+        bbb_answers,
+        submit=True,
+        grace_days=GRACE,
+    )
+    result = review_reads.rolled_up_status(scenario.uow, CYCLE, "A1.2")
+    assert result.status is None  # the contributor's answer is listed among the parts
+    assert [(p.agency_code, p.reported_status) for p in result.parts] == [("AAA", None), ("BBB", "ongoing")]
+
+
 def test_the_roll_up_counts_the_secretariats_assessment_over_the_agencys_claim(scenario: Scenario) -> None:
     submit_aaa(scenario)  # AAA: A1.2 in progress; BBB has not answered
     accept(scenario, "A1.1", assess="in_progress", why="Only one meeting so far.")

@@ -137,7 +137,9 @@ def agency_progress(db: Reader, cycle: Any, today: date) -> list[AgencyProgress]
         )
         for row in rows
     ]
-    return sorted(lines + _bodies_answered_by_secretariat(db, cycle_id, answered), key=lambda line: line.code)
+    bodies = _bodies_answered_by_secretariat(db, cycle_id, answered)
+    asked = {line.code for line in lines}  # a body switched to the secretariat after the launch had a request
+    return sorted(lines + [b for b in bodies if b.code not in asked], key=lambda line: line.code)
 
 
 BY_SECRETARIAT = "by secretariat"  # a body's line: no request is sent, the secretariat answers

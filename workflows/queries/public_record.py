@@ -191,7 +191,10 @@ def _parts(
     owners: Sequence[tuple[str, str]], status_of: dict[str, str | None]
 ) -> list[tuple[str, str | None]]:
     """(role, shown status or None) of each owner, in `answer_order` (lead first)."""
-    return [(role, status_of.get(code)) for role, code in sorted(owners, key=lambda o: answer_order(*o))]
+    # An empty status is no answer, as the stock-take reads it.
+    return [
+        (role, status_of.get(code) or None) for role, code in sorted(owners, key=lambda o: answer_order(*o))
+    ]
 
 
 def _public_files(

@@ -17,7 +17,7 @@ from domain.answers import parse_status
 from domain.errors import NotFound
 from domain.lifecycle import RequestState, ReviewState
 from domain.model import Channel, OwnerRole, StatusRequest, StatusUpdate, StockTakeCycle
-from domain.policies import roll_up
+from domain.policies import PartsTally
 from domain.ports import UnitOfWork
 from domain.stocktake import REPORTED_STATES
 from notifications.senders import as_utc
@@ -297,7 +297,8 @@ def _label(status: str | None) -> str:
 
 
 def rolled_up_status(uow: SqlUnitOfWork, cycle_name: str, code: str) -> RollUp:
-    """A recommendation's status in a cycle with its owners' parts (rule: `domain.policies.roll_up`)."""
+    """A recommendation's status in a cycle with its owners' parts, as Table 1 counts it (the roll-up,
+    and none while its lead has not answered: `PartsTally.reported_status`)."""
     ci, r, su = tables.cycle_items, tables.recommendations, tables.status_updates
     with uow:
         cycle = uow.cycles.require(cycle_name)
@@ -311,7 +312,7 @@ def rolled_up_status(uow: SqlUnitOfWork, cycle_name: str, code: str) -> RollUp:
     if not rows:
         raise NotFound(f"'{code}' is not an item of cycle '{cycle_name}'")
     parts = [RollUpPart(*row) for row in rows]
-    status = roll_up([(p.role, p.counted_status) for p in parts])
+    status = PartsTally.of([(p.role, p.counted_status) for p in parts]).reported_status
     return RollUp(code, status.value if status else None, parts)
 
 

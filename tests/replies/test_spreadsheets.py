@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from domain.dates import DATE_HINT
 from domain.model import Milestone
-from tests.support import CYCLE, Scenario
+from tests.support import CYCLE, TODAY, Scenario
 from workflows.cli import app
 from workflows.services import reply_template, spreadsheets
 from workflows.services.reply_template import write_template
@@ -70,11 +70,23 @@ def test_the_template_prefills_items_locks_reference_columns_and_offers_a_status
     status, outcome, yes = sheet.data_validations.dataValidation
     assert status.type == "list" and "No longer applicable" in (status.formula1 or "")
     assert str(outcome.sqref) == f"G{first + 1}" and "Rescheduled" in (outcome.formula1 or "")
+    assert "On track" in (outcome.formula1 or "")  # no day given: the follow-up has not marked it overdue
     assert yes.formula1 == '"Yes"'
     assert sheet.column_dimensions[reply_template.VERSION_COLUMN].hidden
     with zipfile.ZipFile(path) as archive:
         content = b"".join(archive.read(name) for name in archive.namelist())
     assert scenario.tokens["AAA"].encode() not in content
+
+
+def test_an_overdue_milestones_row_is_not_offered_on_track_which_its_import_would_refuse(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx", today=TODAY)
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    milestone_row = reply_template.HEADER_ROW + 2  # under A1.1, due 1 March: overdue on the 10th
+    [outcome] = [v for v in sheet.data_validations.dataValidation if f"G{milestone_row}" in str(v.sqref)]
+    assert "Rescheduled" in (outcome.formula1 or "") and "On track" not in (outcome.formula1 or "")
 
 
 def test_a_filled_template_round_trips_into_the_same_statuses(scenario: Scenario, tmp_path: Path) -> None:

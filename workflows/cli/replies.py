@@ -39,7 +39,9 @@ def template(
     with user_errors():
         from workflows.services import reply_template  # openpyxl is heavy: only these commands load it
 
-        path = reply_template.write_template(bootstrap.uow(), bootstrap.cycle_config(), name, agency, out)
+        path = reply_template.write_template(
+            bootstrap.uow(), bootstrap.cycle_config(), name, agency, out, today=bootstrap.clock().today()
+        )
     console.print(f"Wrote {path} for {agency} ({name}).")
 
 

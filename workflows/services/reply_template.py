@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from domain.answers import AnswerView, statuses, stored_answer
 from domain.errors import NotFound
 from domain.language import N_, Language
+from domain.lifecycle import MilestoneState
 from domain.model import Milestone, MilestoneOutcome, agenda_heading_said, text_in
 from domain.ports import UnitOfWork
 from domain.stocktake import sentence_start
@@ -74,9 +75,17 @@ VERSION_COLUMN = get_column_letter(len(COLUMNS))
 
 
 def write_template(
-    uow: UnitOfWork, config: CycleConfig, cycle_name: str, agency_code: str, path: Path
+    uow: UnitOfWork,
+    config: CycleConfig,
+    cycle_name: str,
+    agency_code: str,
+    path: Path,
+    *,
+    today: date | None = None,
 ) -> Path:
     """Write the agency's reply sheet: items and milestones, a status drop-down, locked reference columns.
+
+    A milestone overdue on `today` (or marked so by the follow-up) is not offered *On track*.
 
     The workbook carries the keyed mark of its cycle and agency, which an import checks. It is in the
     language of the people who answer (the agency's, or its chair's when it answers through one).
@@ -119,7 +128,9 @@ def write_template(
                     "version": update.version if update else 0,
                 }
             )
-            rows.extend(_milestone_row(agenda, m, words) for m in milestones if m.recommendation_id == rid)
+            rows.extend(
+                _milestone_row(agenda, m, words, today) for m in milestones if m.recommendation_id == rid
+            )
         meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
         name = agency.display_name if words.language == Language.EN else agency.short_name or agency.name
         title = words.gettext("%(agency)s: reply to stock-take %(cycle)s") % {
@@ -140,8 +151,13 @@ def _status_on_record(last: AnswerView, words: Translator) -> str:
     return f"{said} ({words.text(last.assessed)})" if last.assessed else said
 
 
-def _milestone_row(agenda: str, milestone: Milestone, words: Translator) -> dict[str, Any]:
+def _milestone_row(
+    agenda: str, milestone: Milestone, words: Translator, today: date | None
+) -> dict[str, Any]:
     """A milestone's row under its item: the report goes in Status, its date and reason beside it."""
+    overdue = milestone.state == MilestoneState.OVERDUE or (
+        today is not None and milestone.is_overdue_on(today)
+    )
     said = words.gettext("Milestone: %(title)s (due %(date)s)")
     return {
         "code": "",  # under its item's row; the hidden Version cell says which milestone it is
@@ -158,6 +174,7 @@ def _milestone_row(agenda: str, milestone: Milestone, words: Translator) -> dict
         "no_change": "",
         "evidence_files": "",
         "version": f"{MILESTONE_ROW}{milestone.id}",
+        "overdue": overdue,  # not a column: which outcomes its Status offers
     }
 
 
@@ -183,7 +200,7 @@ def _workbook(
         words.gettext(
             "Rows left blank are not answered yet: send what is ready. Where nothing changed since last "
             "time, put Yes under No change. A milestone's row takes Done (with the date), Rescheduled "
-            "(new date, and why under What changed), Dropped (why) or On track."
+            "(new date, and why under What changed), Dropped (why) or, while it is not yet due, On track."
         ),
     )
     header_fill = PatternFill("solid", fgColor="DDE7F0")
@@ -207,16 +224,24 @@ def _workbook(
                     cell.value = date.fromisoformat(row[column.key])
     status_letter = get_column_letter(_index("status"))
     status_list = _choice_list(words, FIELD_STATUS, [words.gettext(label) for _, label in statuses()])
-    outcome_list = _choice_list(words, N_("Milestone"), [words.gettext(o.label) for o in MilestoneOutcome])
+    outcome_lists = {
+        overdue: _choice_list(
+            words,
+            N_("Milestone"),
+            [words.gettext(o.label) for o in MilestoneOutcome.offered(overdue=overdue)],
+        )
+        for overdue in (False, True)
+    }
     yes_list = _choice_list(words, N_("No change"), [words.gettext(YES)])
     for r, row in enumerate(rows, start=HEADER_ROW + 1):
         if str(row["version"]).startswith(MILESTONE_ROW):
-            outcome_list.add(f"{status_letter}{r}")
+            outcome_lists[row["overdue"]].add(f"{status_letter}{r}")
         else:
             status_list.add(f"{status_letter}{r}")
             yes_list.add(f"{get_column_letter(_index('no_change'))}{r}")
-    for validation in (status_list, outcome_list, yes_list):
-        sheet.add_data_validation(validation)
+    for validation in (status_list, *outcome_lists.values(), yes_list):
+        if validation.sqref:  # a list no cell uses is left out
+            sheet.add_data_validation(validation)
     sheet.column_dimensions[VERSION_COLUMN].hidden = True
     sheet.freeze_panes = f"B{HEADER_ROW + 1}"
     # Protected without a password: it prevents accidents in the reference columns, it is not a secret.

@@ -344,6 +344,11 @@ class Agency:
         """Who an escalation goes to: the head of office, or the focal points when there is none."""
         return self.emails(ContactRole.HEAD_OF_OFFICE) or self.emails(ContactRole.FOCAL_POINT)
 
+    def escalation_copies(self) -> list[str]:
+        """Who is copied: the focal points, when it goes over their heads (they learn it from us first)."""
+        recipients = set(self.escalation_recipients())
+        return [email for email in self.emails(ContactRole.FOCAL_POINT) if email not in recipients]
+
     def language_of(self, role: ContactRole) -> Language:
         """The language its contacts of `role` share (by default the agency's), else the agency's."""
         spoken = {c.language or self.language for c in self.contacts if c.role == role.value}

@@ -62,7 +62,9 @@ def test_a_replayed_calendar_reminds_on_schedule_stops_after_a_reply_and_escalat
     escalations = [agency for kind, agency in sent_messages() if kind == "escalation"]
     assert escalations == ["IOM", "UNHCR"]
     heads = [m for m in smtp_server.messages if m["To"] == "head.office@iom.example.org"]
-    assert len(heads) == 1 and heads[0]["Cc"] == "hlcp.secretariat@un.example.org"
+    assert (
+        len(heads) == 1 and heads[0]["Cc"] == "hlcp.secretariat@un.example.org, focal.point@iom.example.org"
+    )
     assert request_states() == {"ILO": "answered", "IOM": "escalated", "UNHCR": "escalated"}
     assert len({m["Message-ID"] for m in smtp_server.messages}) == len(smtp_server.messages)
 

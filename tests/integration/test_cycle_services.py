@@ -322,7 +322,8 @@ def test_requests_become_overdue_after_the_deadline_and_escalate_three_days_late
     assert "Escalations queued: 1 (UNHCR)" in escalated.summary_markdown()
     message = notifier.of_kind("escalation")[0]
     assert message.to == ["head.office@unhcr.example.org"]
-    assert message.cc == ["hlcp.secretariat@un.example.org"]
+    # Copied: the secretariat, and the focal point it goes over the head of.
+    assert message.cc == ["hlcp.secretariat@un.example.org", "focal.point@unhcr.example.org"]
     assert (message.context["days_overdue"], message.context["unanswered_count"]) == (3, 2)
     assert follow_up_on(uow, notifier, DEADLINE + timedelta(days=4)).escalations == []
     with uow:

@@ -192,7 +192,7 @@ def test_an_unanswered_request_is_overdue_after_its_deadline_and_escalated_to_th
     (escalation,) = site.notifier.of_kind("escalation")
     assert (escalation.to, escalation.cc, escalation.context["focal_points"]) == (
         [HEAD],
-        [KEYED_CONFIG.secretariat_email],
+        [KEYED_CONFIG.secretariat_email, FOCAL],  # the focal point learns it from us
         [FOCAL],
     )
     assert escalated.escalated_requests == [LateRequest(CYCLE, "IOM", DEADLINE, ["A1.1", "A1.2"])]
@@ -241,3 +241,14 @@ def test_collecting_an_empty_inbox_marks_complete_replies_answered_and_lists_who
     )
     assert [(p.code, p.requested, p.answered, p.missing) for p in collected.missing] == [("IOM", 2, 1, 1)]
     assert site.request_state(cycle_id, "UNHCR") == RequestState.ANSWERED
+
+
+def test_an_escalation_copies_the_focal_points_only_when_it_goes_over_their_heads() -> None:
+    focal, head = (
+        Contact(name="F", email=FOCAL),
+        Contact(name="H", email=HEAD, role=ContactRole.HEAD_OF_OFFICE),
+    )
+    with_head = Agency(code="IOM", name="IOM", contacts=[focal, head])
+    assert (with_head.escalation_recipients(), with_head.escalation_copies()) == ([HEAD], [FOCAL])
+    without = Agency(code="IOM", name="IOM", contacts=[focal])
+    assert (without.escalation_recipients(), without.escalation_copies()) == ([FOCAL], [])

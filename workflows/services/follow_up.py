@@ -237,7 +237,14 @@ def _follow_up_cycle(
             }
             heads = answering.escalation_recipients()
             if _send(
-                notifier, "escalation", key, heads, escalation, cycle, agency, cc=[config.secretariat_email]
+                notifier,
+                "escalation",
+                key,
+                heads,
+                escalation,
+                cycle,
+                agency,
+                cc=[config.secretariat_email, *answering.escalation_copies()],
             ):
                 report.escalations.append(key)
             request.transition(

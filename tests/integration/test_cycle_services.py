@@ -226,6 +226,20 @@ def test_the_status_request_recalls_what_the_agency_said_last_cycle(uow: SqlUnit
     assert (by_agency["IOM"]["reported_before"], by_agency["UNHCR"]["reported_before"]) == (True, False)
 
 
+def close_md(uow: SqlUnitOfWork, notifier: FakeNotifier, day: date, folder: Path) -> closing.CloseReport:
+    """Close "Spring 2026" on `day`, its report in Markdown under `folder`."""
+    return closing.close_cycle(
+        lambda: uow,
+        lambda _uow: notifier,
+        clock(day),
+        CONFIG,
+        cycle_name="Spring 2026",
+        inbox_dir=folder / "inbox",
+        reports_dir=folder / "reports",
+        formats=["md"],
+    )
+
+
 def follow_up_on(uow: SqlUnitOfWork, notifier: FakeNotifier, day: date) -> follow_up.FollowUpReport:
     return follow_up.follow_up(uow, notifier, clock(day), CONFIG)
 
@@ -412,16 +426,7 @@ def test_closing_writes_the_reports_closes_every_request_and_queues_one_summary(
     notifier = FakeNotifier()
 
     def close() -> closing.CloseReport:
-        return closing.close_cycle(
-            lambda: uow,
-            lambda _uow: notifier,
-            clock(DEADLINE + timedelta(days=5)),
-            CONFIG,
-            cycle_name="Spring 2026",
-            inbox_dir=tmp_path / "inbox",
-            reports_dir=tmp_path / "reports",
-            formats=["md"],
-        )
+        return close_md(uow, notifier, DEADLINE + timedelta(days=5), tmp_path)
 
     closed = close()
     assert closed.closed_now and closed.summary_enqueued
@@ -466,16 +471,7 @@ def test_a_closed_cycles_figures_stay_those_of_its_close_whenever_they_are_asked
         assert figures.figures_of(uow.session, "Spring 2026", today=a_year_later).overdue_milestones == 1
 
     def close(day: date) -> closing.CloseReport:
-        return closing.close_cycle(
-            lambda: uow,
-            lambda _uow: FakeNotifier(),
-            clock(day),
-            CONFIG,
-            cycle_name="Spring 2026",
-            inbox_dir=tmp_path / "inbox",
-            reports_dir=tmp_path / "reports",
-            formats=["md"],
-        )
+        return close_md(uow, FakeNotifier(), day, tmp_path)
 
     closed = close(closing_day)
     report = closed.report_paths["md"].read_text()

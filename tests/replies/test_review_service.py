@@ -267,6 +267,24 @@ def test_the_thread_of_a_request_reads_back_in_order(scenario: Scenario) -> None
     assert thread[6].detail == "assessed In progress (agency: Completed): Report not out yet."
 
 
+def bbb_submits(scenario: Scenario, *, a12: str) -> None:
+    """BBB, A1.2's contributor, submits its two items: A1.2 with status `a12`, SR1 ongoing."""
+    answers = [
+        RawAnswer(scenario.ids[code], status=status, narrative="Said so.", loaded_version=0)
+        for code, status in (("A1.2", a12), ("SR1", "ongoing"))
+    ]
+    replies.save_reply(
+        scenario.uow,
+        scenario.notifier(scenario.uow),
+        scenario.clock,
+        scenario.config,
+        scenario.tokens["BBB"],
+        answers,
+        submit=True,
+        grace_days=GRACE,
+    )
+
+
 @pytest.mark.parametrize(
     ("aaa", "bbb", "rolled"),
     [
@@ -283,20 +301,7 @@ def test_the_roll_up_of_a_recommendation_with_two_owners_shows_its_parts(
 ) -> None:
     save(scenario, all_items(scenario, **{"A1.2": aaa}), submit=True)
     if bbb is not None:
-        bbb_answers = [
-            RawAnswer(scenario.ids[code], status=status, narrative="Said so.", loaded_version=0)
-            for code, status in (("A1.2", bbb), ("SR1", "ongoing"))
-        ]
-        replies.save_reply(
-            scenario.uow,
-            scenario.notifier(scenario.uow),
-            scenario.clock,
-            scenario.config,
-            scenario.tokens["BBB"],
-            bbb_answers,
-            submit=True,
-            grace_days=GRACE,
-        )
+        bbb_submits(scenario, a12=bbb)
 
     result = review_reads.rolled_up_status(scenario.uow, CYCLE, "A1.2")
 
@@ -310,20 +315,7 @@ def test_the_roll_up_of_a_recommendation_with_two_owners_shows_its_parts(
 def test_the_roll_up_of_a_recommendation_whose_lead_has_not_answered_is_no_answer_as_in_table_1(
     scenario: Scenario,
 ) -> None:
-    bbb_answers = [
-        RawAnswer(scenario.ids[code], status="ongoing", narrative="Under way.", loaded_version=0)
-        for code in ("A1.2", "SR1")
-    ]
-    replies.save_reply(
-        scenario.uow,
-        scenario.notifier(scenario.uow),
-        scenario.clock,
-        scenario.config,
-        scenario.tokens["BBB"],
-        bbb_answers,
-        submit=True,
-        grace_days=GRACE,
-    )
+    bbb_submits(scenario, a12="ongoing")
     result = review_reads.rolled_up_status(scenario.uow, CYCLE, "A1.2")
     assert result.status is None  # the contributor's answer is listed among the parts
     assert [(p.agency_code, p.reported_status) for p in result.parts] == [("AAA", None), ("BBB", "ongoing")]

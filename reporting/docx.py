@@ -435,7 +435,10 @@ def _annexes(w: _Writer, st: StockTake, say: Wording) -> None:
     )
     w.picture(
         "response",
-        _("Figure 2. Share of its items each agency answered (same figures as the table above)."),
+        _(
+            "Figure 2. Share of its items each agency answered (the table's figures, without the bodies "
+            "the secretariat answers for)."
+        ),
     )
     w.heading(_(ANNEXES[1]), 1)
     for paragraph in st.method:

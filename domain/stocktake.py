@@ -416,6 +416,8 @@ class ItemReport:
     def overdue_milestones_of(self, owner: OwnerPart) -> int:
         """How many of the overdue milestones `owner` answers for; those of an agency no longer among
         the owners are the lead's (first owner's), so that they sum to the item's overdue ones."""
+        if not self.overdue_milestones:  # most items, on every row of the spreadsheet
+            return 0
         codes = {o.agency_code for o in self.owners}
 
         def answering(m: MilestoneLine) -> str:

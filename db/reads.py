@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from db import tables
 from db.engine import Reader
-from domain.lifecycle import CLOSED_STATES, ReviewState
+from domain.lifecycle import CLOSED_STATES, CycleState, ReviewState
 
 # Answers the secretariat has in hand (a returned answer is back with the agency).
 ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
@@ -49,12 +49,31 @@ def answered_counts(db: Reader, cycle_id: int) -> dict[str, int]:
     return dict(db.execute(answered_per(su.c.agency_code).where(su.c.cycle_id == cycle_id)).all())
 
 
+def earlier_than(earlier: Any, cycle_id: Any, launched_at: Any) -> ColumnElement[bool]:
+    """Cycles of `earlier` that may be a cycle's previous one: launched before it, not cancelled.
+
+    `cycle_id` and `launched_at` are values or a correlated cycle's columns. Cycles launched at the
+    same instant come in the order they were created; a cycle not launched yet comes after all.
+    """
+    launched = and_(earlier.c.launched_at.is_not(None), earlier.c.state != CycleState.CANCELLED.value)
+    if launched_at is None:
+        return and_(launched, earlier.c.id != cycle_id)
+    before = or_(
+        earlier.c.launched_at < launched_at,
+        and_(earlier.c.launched_at == launched_at, earlier.c.id < cycle_id),
+    )
+    return and_(launched, before)
+
+
 def latest_before(query: Select[Any], cycle_id: int | None, launched_at: datetime | None) -> Select[Any]:
-    """`query` of cycles narrowed to the latest launched before this one (not launched yet: the latest)."""
-    query = query.where(tables.cycles.c.launched_at.is_not(None), tables.cycles.c.id != cycle_id)
-    if launched_at is not None:
-        query = query.where(tables.cycles.c.launched_at < launched_at)
-    return query.order_by(tables.cycles.c.launched_at.desc(), tables.cycles.c.id.desc()).limit(1)
+    """`query` of cycles narrowed to the previous cycle: the stock-take's "last cycle", the answers'
+    "last time"."""
+    return latest_of(query.where(earlier_than(tables.cycles, cycle_id, launched_at)), tables.cycles)
+
+
+def latest_of(query: Select[Any], earlier: Any) -> Select[Any]:
+    """`query` limited to the latest launched of the cycles `earlier` it reads."""
+    return query.order_by(earlier.c.launched_at.desc(), earlier.c.id.desc()).limit(1)
 
 
 def closed_query() -> Select[Any]:

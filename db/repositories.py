@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from db import tables
-from db.reads import ANSWERED_STATES, answered_counts, item_counts
+from db.reads import ANSWERED_STATES, answered_counts, item_counts, latest_before
 from db.totals import write_requested_total
 from domain.answers import AnswerView, last_answer
 from domain.errors import NotFound
@@ -47,16 +47,8 @@ def _in_chunks(session: Session, entity: type[T], column: Any, ids: Sequence[int
 
 
 def _previous_cycle_id(session: Session, cycle: StockTakeCycle) -> int | None:
-    """The cycle before this one (not cancelled), whose answers are shown as last time's."""
-    c = tables.cycles
-    return session.scalar(
-        select(c.c.id)
-        .where(
-            c.c.id != cycle.id, c.c.created_at <= cycle.created_at, c.c.state != CycleState.CANCELLED.value
-        )
-        .order_by(c.c.created_at.desc(), c.c.id.desc())
-        .limit(1)
-    )
+    """The cycle before this one, whose answers are shown as last time's."""
+    return session.scalar(latest_before(select(tables.cycles.c.id), cycle.id, cycle.launched_at))
 
 
 class Recommendations:

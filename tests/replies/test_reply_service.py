@@ -230,3 +230,35 @@ def test_a_reissued_link_of_a_request_in_parts_lists_its_codes_under_each_agenda
         listed = ", ".join(item.code for item in group.items)
         assert text.index(group.title) < text.index(listed), group.title
     assert "one agenda point at a time" in text and "Last reported" not in text
+
+
+def test_last_time_is_the_cycle_launched_last_before_this_one_on_the_page_in_the_request_and_in_the_report(
+    scenario: Scenario,
+) -> None:
+    s = scenario
+    # Launched after 2025-autumn, then cancelled: it produced no stock-take and is nobody's last time.
+    factories.open_cycle(s.uow, "2026-winter", date(2026, 1, 15), ["AAA"])
+    with s.uow:
+        winter = s.uow.cycles.require("2026-winter")
+        winter.launched_at = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
+        winter.transition(CycleState.CANCELLED, at=winter.launched_at, by="secretariat")
+        # Created after 2025-autumn and before this cycle, never launched: no one was asked anything in it.
+        s.uow.cycles.require(CYCLE).created_at = factories.AT + timedelta(days=1)
+        s.uow.cycles.add(
+            factories.StockTakeCycle(name="2026-draft", deadline=date(2026, 2, 1), created_at=factories.AT)
+        )
+        s.uow.commit()
+
+    first = open_page(s, s.tokens["AAA"]).items[0]
+    assert (first.previous_cycle, first.previous and first.previous.narrative) == (
+        "2025-autumn",
+        "Terms of reference drafted.",
+    )
+    with s.uow:
+        cycle = s.uow.cycles.require(CYCLE)
+        previous = s.uow.stocktakes.previous_cycle(cycle)
+        assert previous is not None and previous.name == "2025-autumn"
+        asked = s.uow.cycle_items.with_last_answers(cycle, ["AAA"])
+        assert next(item for item in asked if item.code == "A1.1").narrative == "Terms of reference drafted."
+        answers = s.uow.updates.last_cycle_answers(cycle, "AAA")
+        assert {name for _answer, name in answers.values()} == {"2025-autumn"}

@@ -19,6 +19,7 @@ from sqlalchemy import Row, Select, Text, and_, bindparam, cast, func, or_, sele
 
 from db import tables
 from db.evidence import packed_files, unpack
+from db.reads import earlier_than, latest_of
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import UNKNOWN_LINK, ensure_link_open, last_answer, lock_reason, stored_answer
 from domain.errors import NotFound
@@ -218,18 +219,10 @@ def _request_query() -> Select[Any]:
     earlier = tables.cycles.alias("earlier")
 
     def previous(column: Any) -> Any:
-        # The cycle created last before this one, cancelled ones aside (as db.unit_of_work chooses it).
-        return (
-            select(column)
-            .where(
-                earlier.c.id != cy.c.id,
-                earlier.c.created_at <= cy.c.created_at,
-                earlier.c.state != CycleState.CANCELLED.value,
-            )
-            .order_by(earlier.c.created_at.desc(), earlier.c.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        # The previous cycle, as the stock-take chooses it (db.reads.latest_before).
+        return latest_of(
+            select(column).where(earlier_than(earlier, cy.c.id, cy.c.launched_at)), earlier
+        ).scalar_subquery()
 
     # The language of the people who answer (`Agency.reply_language`): the body's, or its chair's.
     answering, ct = tables.agencies.alias("answering"), tables.contacts

@@ -323,11 +323,13 @@ def test_a_first_request_for_one_recommendation_reads_as_one_and_offers_no_confi
         assert "as a spreadsheet to fill in and send back" in body  # the other way to answer
 
 
-def test_a_reminder_when_nothing_is_answered_yet_says_so_plainly() -> None:
-    all_open = render("reminder", context("reminder", unanswered_count=3)).text
-    assert "None of the 3 recommendations we asked" in all_open and "3 of the 3" not in all_open
-    one = render("reminder", context("reminder", unanswered_count=1, item_count=1)).text
-    assert "The recommendation we asked" in one and "1 of the 1" not in one
+def test_a_reminder_when_nothing_is_answered_yet_says_so_plainly_in_its_subject_and_body() -> None:
+    all_open = render("reminder", context("reminder", unanswered_count=3))
+    assert "None of the 3 recommendations we asked" in all_open.text and "3 of the 3" not in all_open.text
+    assert all_open.subject.startswith("Reminder: none of 3 recommendations answered yet, due in 7 days")
+    one = render("reminder", context("reminder", unanswered_count=1, item_count=1))
+    assert "The recommendation we asked" in one.text and "1 of the 1" not in one.text
+    assert one.subject.startswith("Reminder: 1 recommendation unanswered, due in 7 days")
     assert "still unanswered, due in 7 days" in render("reminder", context("reminder")).subject
 
 

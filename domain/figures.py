@@ -9,7 +9,7 @@ of the fields) are the ones the method annex states in words.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from domain.language import N_
@@ -130,14 +130,17 @@ CHANGE_FIGURES = frozenset(
 
 def headline(figures: StocktakeFigures) -> list[tuple[str, object]]:
     """The headline figures as (label, value) pairs, in HEADLINE order; change figures only when compared."""
+    return _shown(figures, HEADLINE)
+
+
+def every_figure(figures: StocktakeFigures) -> list[tuple[str, object]]:
+    """Every figure as (label, value), for a table of them all; change figures only when compared."""
+    return _shown(figures, _LABELS)
+
+
+def _shown(figures: StocktakeFigures, names: Iterable[str]) -> list[tuple[str, object]]:
     values = figures.as_dict()
-    shown = (name for name in HEADLINE if figures.compared or name not in CHANGE_FIGURES)
-    return [(_LABELS[name], values[name]) for name in shown]
-
-
-def figure_labels() -> Mapping[str, str]:
-    """A short human label per figure name (for tables of figures: e-mail, artifact, CLI)."""
-    return _LABELS
+    return [(_LABELS[name], values[name]) for name in names if figures.compared or name not in CHANGE_FIGURES]
 
 
 _LABELS: Mapping[str, str] = {

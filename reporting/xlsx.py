@@ -17,7 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
-from domain.figures import figure_labels
+from domain.figures import every_figure
 from domain.language import ENGLISH, N_, Words
 from domain.stocktake import STATUS_ORDER, ItemReport, StockTake
 from reporting.cells import text_cell, text_row
@@ -185,7 +185,7 @@ def _item_rows(
 
 
 def _summary(sheet: Any, st: StockTake, say: Wording) -> None:
-    """The Summary sheet: the document's facts, every figure by name, the sentences and tables."""
+    """The Summary sheet: the document's facts, its figures by name, the sentences and tables."""
     f, _ = st.figures, say.gettext
     sheet.column_dimensions["A"].width = 40
     sheet.column_dimensions["B"].width = 30
@@ -205,10 +205,8 @@ def _summary(sheet: Any, st: StockTake, say: Wording) -> None:
         sheet.append(text_row(sheet, [label, value]))
     sheet.append([])
     sheet.append(_header(sheet, [_("Figure"), _("Value")]))
-    labels = figure_labels()
-    values = f.as_dict()
-    for name, label in labels.items():
-        sheet.append(text_row(sheet, [_(label), values[name]]))
+    for figure, number in every_figure(f):
+        sheet.append(text_row(sheet, [_(figure), number]))
     sheet.append([])
     for sentence in st.sentences:
         sheet.append(text_row(sheet, [say.text(sentence)]))

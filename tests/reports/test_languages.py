@@ -13,7 +13,7 @@ import pytest
 from docx import Document
 
 from db.unit_of_work import SqlUnitOfWork
-from domain.figures import figure_labels
+from domain.figures import every_figure
 from domain.language import ENGLISH
 from domain.model import Recommendation
 from domain.stocktake import StockTake
@@ -152,9 +152,9 @@ def test_the_french_spreadsheet_names_its_sheets_columns_and_figures_in_french_w
 
     assert french.sheetnames == ["Synthèse", "Recommandations"]
     summary = {row[0]: row[1] for row in french["Synthèse"].iter_rows(values_only=True) if row and row[0]}
-    figures = reports["fr"].figures.as_dict()
-    assert {words.gettext(label): summary[words.gettext(label)] for label in figure_labels().values()} == {
-        words.gettext(label): figures[name] for name, label in figure_labels().items()
+    figures = every_figure(reports["fr"].figures)
+    assert {words.gettext(label): summary[words.gettext(label)] for label, _ in figures} == {
+        words.gettext(label): value for label, value in figures
     }
     assert summary["Date limite de réponse"] == "15 mars 2026"
     items, english_items = french["Recommandations"], english["Items"]

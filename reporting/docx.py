@@ -41,6 +41,7 @@ CAPITAL_TWIPS = 140  # and of a capital letter or digit (generous: a broken code
 LABEL_TWIPS = 25 * CHAR_TWIPS  # a text cell this wide or narrower is a label, kept on one line
 WANT_MAX_TWIPS = 60 * CHAR_TWIPS  # a column is never widened for more than this on one line
 CELL_MARGIN_TWIPS = 57  # 0.1 cm each side
+SHORT_TABLE_ROWS = 12  # a table of this many rows or fewer is kept on one page (a longer one breaks)
 _NUMBER = re.compile(r"^-?\d+(\s?%| of \d+)?$")  # French writes 78 %
 
 # WordprocessingML text, built as strings: a run, a paragraph, a table (see `_Writer`).
@@ -244,27 +245,36 @@ class _Writer:
                 ]
             )
         )
-        # Each cell's opening, up to its run: the same for every row of a column.
+        # Each cell's opening, up to its run: the same for every row of a column. A short table is
+        # kept on one page: each row's paragraphs keep with the next row's, the last row's excepted.
         cell_text = self.styles["Table text"]
         right = '<w:jc w:val="right"/>'
-        openings = [
-            f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr><w:p><w:pPr>'
-            f'<w:pStyle w:val="{cell_text}"/>{right if number else ""}</w:pPr>'
-            for width, number in zip(widths, numeric, strict=True)
-        ]
 
-        def cells(values: Sequence[object], bold: bool) -> str:
+        def openings(keep_next: bool) -> list[str]:
+            keep = "<w:keepNext/>" if keep_next else ""
+            return [
+                f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/></w:tcPr><w:p><w:pPr>'
+                f'<w:pStyle w:val="{cell_text}"/>{keep}{right if number else ""}</w:pPr>'
+                for width, number in zip(widths, numeric, strict=True)
+            ]
+
+        short = len(rows) <= SHORT_TABLE_ROWS
+        kept, last = openings(keep_next=short), openings(keep_next=False)
+
+        def cells(values: Sequence[object], bold: bool, opening: list[str]) -> str:
             return "".join(
-                f"{opening}{run(value, bold=bold)}</w:p></w:tc>"
-                for opening, value in zip(openings, values, strict=True)
+                f"{start}{run(value, bold=bold)}</w:p></w:tc>"
+                for start, value in zip(opening, values, strict=True)
             )
 
         if header:
-            self.add(f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{cells(header, True)}</w:tr>")
-        for values in rows:
+            cells_of_header = cells(header, True, kept if rows else last)
+            self.add(f"<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>{cells_of_header}</w:tr>")
+        for n, values in enumerate(rows, start=1):
             if len(values) != len(widths):
                 raise ValueError(f"a row of {len(values)} cells in a table of {len(widths)} columns")
-            self.add(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells(values, False)}</w:tr>")
+            row = cells(values, False, last if n == len(rows) else kept)
+            self.add(f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{row}</w:tr>")
         self.add("</w:tbl>")
         # A short gap after the table, so the next heading or paragraph does not touch it; its mark is
         # 1 pt high, so after a table that fills the last page it cannot start a blank page of its own.
@@ -276,9 +286,16 @@ class _Writer:
 
     def picture(self, name: str, caption: str) -> None:
         """A chart across the text width (one picture a page), with its caption below."""
-        for drawing in self.drawings[name]:
-            self.add(f"<w:p><w:r><w:drawing>{drawing}</w:drawing></w:r></w:p>")
-        self.text(caption, "Caption")
+        drawings = self.drawings[name]
+        for n, drawing in enumerate(drawings, start=1):
+            keep = "<w:pPr><w:keepNext/></w:pPr>" if n == len(drawings) else ""
+            self.add(f"<w:p>{keep}<w:r><w:drawing>{drawing}</w:drawing></w:r></w:p>")
+        # The caption goes with the picture above it, not with what follows (a table's caption, above
+        # its table, keeps with the next paragraph: the style's rule).
+        style = self.styles["Caption"]
+        self.add(
+            f'<w:p><w:pPr><w:pStyle w:val="{style}"/><w:keepNext w:val="0"/></w:pPr>{run(caption)}</w:p>'
+        )
 
     def toc(self, entries: Sequence[str]) -> None:
         """A table-of-contents field (Word fills it on F9); until then it lists the parts' titles."""
@@ -354,6 +371,9 @@ def _part_body(w: _Writer, st: StockTake, key: str, say: Wording) -> None:
         rows.append((_("All"), *f.status_counts.values(), f.items))
         w.text(_("Table 1. Status by agenda point"), "Caption")
         w.table((_("Agenda point"), *map(say.status, STATUS_ORDER), _("Total")), rows)
+        # The chart beside the table it draws, as in the HTML report (and, on the page, where a
+        # table's rows can break to the next page but a picture cannot).
+        w.picture("status", _("Figure 1. Status by agenda point (same figures as Table 1)."))
         if st.previous:
             w.text(say.say(N_("Table 2. Change since %(cycle)s"), cycle=st.previous.title), "Caption")
             w.table(
@@ -368,7 +388,6 @@ def _part_body(w: _Writer, st: StockTake, key: str, say: Wording) -> None:
                     (_("Total"), f.items),
                 ],
             )
-        w.picture("status", _("Figure 1. Status by agenda point (same figures as Table 1)."))
     elif key in ("completed", "blocked", "changes"):
         chosen = {"completed": st.newly_completed, "blocked": st.blocked, "changes": st.other_changes}[key]
         for item in chosen:

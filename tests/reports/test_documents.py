@@ -8,6 +8,7 @@ import re
 import zipfile
 from collections import Counter
 from datetime import date
+from typing import Any
 
 import docx
 import openpyxl
@@ -20,9 +21,10 @@ from sqlalchemy import select
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.stocktake import DEFAULT_ACTION_REQUESTED, StockTake, status_label
-from reporting.docx import render_docx
+from reporting.docx import SHORT_TABLE_ROWS, render_docx
 from reporting.html import render_html
 from reporting.xlsx import ITEM_COLUMNS, render_xlsx
+from tests.reports.demo_like import demo_like_stocktake
 from tests.support import CURRENT
 
 EXPECTED_CODES = ["SR1.i", "SR1.ii.a", "SR2.i", "A1.1", "A1.2", "A2.1", "A2.2", "A3.1", "A7.1"]
@@ -178,6 +180,29 @@ def test_word_tables_fill_the_text_width_with_numbers_right_aligned_and_rows_kep
     assert status_table.rows[1].cells[0].paragraphs[0].alignment is None  # text stays left
 
 
+def test_a_short_word_table_keeps_to_one_page_and_a_caption_to_its_picture() -> None:
+    # A long table breaks between its rows; a picture's caption, below it, keeps with it and not with
+    # what follows.
+    document = docx.Document(io.BytesIO(render_docx(demo_like_stocktake())))
+
+    def kept_with_next(table: Any) -> list[bool]:
+        return [bool(row.cells[0].paragraphs[0].paragraph_format.keep_with_next) for row in table.rows]
+
+    lengths = {len(table.rows) - 1 for table in document.tables}  # the header row aside
+    assert min(lengths) <= SHORT_TABLE_ROWS < max(lengths)
+    for table in document.tables:
+        keeps = kept_with_next(table)
+        short = len(keeps) - 1 <= SHORT_TABLE_ROWS
+        assert keeps == [short] * (len(keeps) - 1) + [False]
+    paragraphs = document.paragraphs
+    figure = next(n for n, p in enumerate(paragraphs) if p.text.startswith("Figure 1."))
+    assert (
+        paragraphs[figure - 1]._p.xpath(".//w:drawing")
+        and paragraphs[figure - 1].paragraph_format.keep_with_next
+    )
+    assert paragraphs[figure].paragraph_format.keep_with_next is False
+
+
 def test_the_html_report_opens_as_a_committee_document(stocktake: StockTake) -> None:
     html = render_html(_as_committee_document(stocktake))
     block = html.split('<header class="heading-block">', 1)[1].split("</header>", 1)[0]
@@ -193,6 +218,20 @@ def test_the_html_report_opens_as_a_committee_document(stocktake: StockTake) -> 
     assert numbers == list(range(1, len(numbers) + 1)) and numbers
     assert f'<span class="num">{numbers[-1]}.</span><span>{DEFAULT_ACTION_REQUESTED}</span>' in html
     assert html.index(">Action requested of the Committee<") < html.index(f">{numbers[-1]}.<")
+
+
+def test_figure_1_follows_the_table_it_draws_in_word_as_in_html(stocktake: StockTake) -> None:
+    captions = (
+        "Table 1. Status by agenda point",
+        "Figure 1. Status by agenda point",
+        "Table 2. Change since",
+    )
+    word = [p.text for p in docx.Document(io.BytesIO(render_docx(stocktake))).paragraphs]
+    html = render_html(stocktake)
+
+    in_word = [next(n for n, text in enumerate(word) if text.startswith(caption)) for caption in captions]
+    in_html = [html.index(caption) for caption in captions]
+    assert in_word == sorted(in_word) and in_html == sorted(in_html)
 
 
 def test_the_spreadsheet_has_one_filtered_row_per_recommendation_and_owner(

@@ -18,6 +18,7 @@ from portal.app import create_app
 from tests import factories
 from tests.support import CYCLE, SECRETARIAT_TOKEN, Scenario, form_of, post
 from workflows import bootstrap
+from workflows.services import agencies
 
 
 @pytest.fixture
@@ -130,6 +131,34 @@ def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario
     assert site.request_state()[0] == "answered"
     assert len(site.outbox("receipt")) == 1
     assert "Submit corrections" in client.get(f"/r/{token}").text
+
+
+def _item_fold(page: str, rid: int) -> tuple[bool, str]:
+    """Whether the item's fold opens with the page, and what its closed row offers."""
+    fold = rf'id="item-{rid}">.*?<details( open)?>.*?<span class="open-hint">([^<]*)</span>'
+    found = re.search(fold, page, re.S)
+    assert found is not None, f"no item {rid} with a fold"
+    return bool(found.group(1)), found.group(2)
+
+
+def test_a_settled_item_offers_to_show_and_edit_it_in_the_agencys_language_and_only_to_show_it_once_closed(
+    site: Scenario, client: TestClient
+) -> None:
+    token, rid = site.tokens["AAA"], site.ids["A2.1"]
+    fields = form_of(client.get(f"/r/{token}"))
+    fields[f"status-{rid}"] = "ongoing"
+    fields[f"narrative-{rid}"] = "Mainstreamed in all programmes."
+    assert post(client, token, fields, "save").status_code == 303
+    assert _item_fold(client.get(f"/r/{token}").text, rid) == (False, "Show and edit")
+    assert _item_fold(client.get(f"/r/{token}").text, site.ids["A1.1"])[0] is True  # not answered: open
+    agencies.set_language(site.uow, "AAA", "fr")
+    assert _item_fold(client.get(f"/r/{token}").text, rid) == (False, "Afficher et modifier")
+    with site.uow:
+        cycle = site.uow.cycles.require(CYCLE)
+        cycle.transition(CycleState.CLOSED, at=factories.AT, by="secretariat")
+        cycle.closed_at = factories.AT
+        site.uow.commit()
+    assert _item_fold(client.get(f"/r/{token}").text, rid) == (False, "Afficher")
 
 
 def test_a_form_without_or_with_a_wrong_csrf_token_is_refused_with_403(

@@ -63,6 +63,11 @@ def test_a_french_focal_point_answers_in_french_and_gets_a_french_receipt(
     assert "Merci\u00a0: votre réponse est enregistrée" in receipt
     assert "Achevé" in receipt and "Aucun changement depuis la dernière fois" in receipt
     assert "première transmission le 10 mars 2026 à" in receipt
+    page.goto(f"{portal_url}/r/{site.tokens['AAA']}")  # answered: each item one closed row
+    hint = page.locator(f"#item-{third} .open-hint")
+    assert hint.is_visible() and hint.inner_text() == "Afficher et modifier"
+    page.locator(f"#item-{third} summary").click()
+    assert page.locator(f"#status-{third}").is_visible() and not hint.is_visible()
     with site.uow:
         milestone = site.uow.session.scalars(select(Milestone)).one()
         assert (milestone.state, milestone.done_on) == ("done", date(2026, 2, 27))

@@ -128,6 +128,7 @@ def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario
     receipt = client.get(submitted.headers["location"])
     assert "your reply is recorded" in receipt.text
     assert "The meeting took place." in receipt.text and "Mainstreamed in all programmes." in receipt.text
+    assert 'data-label="Status:"' in receipt.text  # each cell's label on a phone
     assert site.request_state()[0] == "answered"
     assert len(site.outbox("receipt")) == 1
     assert "Submit corrections" in client.get(f"/r/{token}").text

@@ -63,6 +63,8 @@ def test_a_french_focal_point_answers_in_french_and_gets_a_french_receipt(
     assert "Merci\u00a0: votre réponse est enregistrée" in receipt
     assert "Achevé" in receipt and "Aucun changement depuis la dernière fois" in receipt
     assert "première transmission le 10 mars 2026 à" in receipt
+    # On a phone each cell is labelled (CSS `attr(data-label)`), with French's space before the colon.
+    assert page.locator("table.stack td").first.get_attribute("data-label") == "État d’avancement\u00a0:"
     page.goto(f"{portal_url}/r/{site.tokens['AAA']}")  # answered: each item one closed row
     hint = page.locator(f"#item-{third} .open-hint")
     assert hint.is_visible() and hint.inner_text() == "Afficher et modifier"

@@ -22,7 +22,7 @@ from icalendar.parser import Contentline, Contentlines
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, select_autoescape
 from markupsafe import escape
 
-from domain.language import Language
+from domain.language import Language, words_of
 from domain.model import agenda_heading_said
 from notifications.i18n import Translator, install, translator
 
@@ -106,8 +106,9 @@ def carries_reply_link(rendered: RenderedMessage) -> bool:
 
 
 def one_line(subject: str) -> str:
-    """Collapse whitespace (newlines included) and cap the length: a header must stay one line."""
-    flat = " ".join(subject.split())
+    """Collapse whitespace (newlines included, no-break spaces kept) and cap the length: a header
+    must stay one line."""
+    flat = " ".join(words_of(subject))
     return flat if len(flat) <= SUBJECT_MAX else flat[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
@@ -200,7 +201,7 @@ def wrap(text: str, width: int = 72) -> str:
     lines: list[str] = []
     for paragraph in text.splitlines():
         line = ""
-        for word in paragraph.split():
+        for word in words_of(paragraph):  # never at a no-break space (French `\u00a0:`)
             if line and len(line) + 1 + len(word) > width:
                 lines.append(line)
                 line = word

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
 
-from domain.language import ENGLISH, Words
+from domain.language import ENGLISH, Words, words_of
 from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, StockTake
 from reporting.outline import Wording, document_date, heading_lines, outline, wording
 
@@ -25,8 +25,6 @@ _MARKDOWN_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]~|"}}
 )
 _MARKDOWN_SPECIAL = re.compile(r"[&<>\\`*_\[\]~|]")  # most text has none: no translation then
-# Whitespace but the no-break spaces French typography puts before `:`, `;` and `%`, which stay.
-_SPACES = re.compile(r"[^\S\u00a0\u202f]+")
 # What opens a block at the start of a line: heading, list item, setext underline, numbered item.
 _BLOCK_START = re.compile(r"^(\d*)([#+=.)-])")
 # Characters of a link destination that could close it, or start a title, or read as an escape.
@@ -39,9 +37,7 @@ def md_text(text: object) -> str:
     Entities (not backslashes) for `<`, `>` and `&`: every renderer shows them as text, while some
     (Python-Markdown) do not honour a backslash before `<`.
     """
-    text = str(text)
-    no_break = "\u00a0" in text or "\u202f" in text
-    flat = _SPACES.sub(" ", text).strip() if no_break else " ".join(text.split())
+    flat = " ".join(words_of(str(text)))
     if _MARKDOWN_SPECIAL.search(flat):
         flat = flat.translate(_MARKDOWN_ESCAPES)
     block = _BLOCK_START.match(flat)

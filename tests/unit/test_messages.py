@@ -341,3 +341,15 @@ def test_a_receipt_after_the_deadline_does_not_promise_changes_until_a_day_gone_
     assert (
         "You can still change your reply until" in render("receipt", context("receipt", changeable=True)).text
     )
+
+
+def test_a_french_subject_keeps_its_no_break_space_before_a_colon_and_a_line_never_breaks_there() -> None:
+    reminder = render("reminder", context("reminder", lang="fr", unanswered_count=3))
+    assert reminder.subject.startswith("Rappel\u00a0: aucune des 3 recommandations n’a encore de réponse")
+    assert "Rappel :" not in reminder.subject
+
+    text = "Le groupe d’experts s’est réuni\u00a0: " * 6
+    wrapped = wrap(text, 40)
+
+    assert all(not line.startswith(":") and "\u00a0:" in line for line in wrapped.splitlines())
+    assert wrapped.replace("\n", " ") == text.strip()

@@ -31,6 +31,7 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import NotFound
 from domain.figures import StocktakeFigures
 from domain.model import ReportedStatus
+from domain.numbers import ascii_number
 from domain.ports import Clock
 from domain.publication import Audience, CycleEntry, RecommendationRecord
 from portal.security import NO_STORE
@@ -177,9 +178,10 @@ def _after(kind: str, cursor: str | None) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         decoded = ""
     prefix, _, number = decoded.partition(":")
-    if prefix != kind or not number.isdigit() or len(number) > 10:
+    after = ascii_number(number, max_digits=10)  # "²" is a digit to `str.isdigit`, not to `int`
+    if prefix != kind or after is None:
         raise HTTPException(400, "cursor is not valid: pass the next_cursor of the previous page")
-    return int(number)
+    return after
 
 
 def _recommendation(rec: RecommendationRecord) -> dict[str, Any]:

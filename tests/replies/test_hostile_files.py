@@ -16,7 +16,7 @@ from db import tables
 from tests.support import CYCLE, Scenario, all_items, save
 from workflows.cli import app
 from workflows.services import closing, reply_template
-from workflows.services.reply_template import write_template
+from workflows.services.reply_template import MILESTONE_ROW, write_template
 from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_file
 
 HEADERS = [c.header for c in reply_template.COLUMNS]
@@ -62,6 +62,8 @@ def hostile_files(folder: Path) -> list[Path]:
     csv_reply(folder / "huge-cell.csv", narrative="x" * 200_000)
     csv_reply(folder / "superscript.csv", version="²")
     csv_reply(folder / "long-number.csv", version="9" * 5000)
+    csv_reply(folder / "superscript-milestone.csv", version=f"{MILESTONE_ROW}²")
+    csv_reply(folder / "long-milestone.csv", version=MILESTONE_ROW + "9" * 5000)
     (folder / "random.csv").write_bytes(bytes(range(1, 256)) * 40)
     doctype = folder / "doctype.xlsx"
     with zipfile.ZipFile(doctype, "w") as archive:

@@ -299,8 +299,8 @@ def _milestone_report(
     where: str,
 ) -> None:
     """A milestone row's report (outcome in Status, date, why under What changed), filed under its item."""
-    ident = cell(row, "version").strip().removeprefix(MILESTONE_ROW)
-    milestone = milestones.get(int(ident)) if ident.isdigit() else None
+    ident = ascii_number(cell(row, "version").strip().removeprefix(MILESTONE_ROW), max_digits=18)
+    milestone = milestones.get(ident) if ident is not None else None
     if milestone is None or milestone.id is None:
         problems.append(
             CellProblem(n, where, "this milestone row is not one of this request's open milestones")

@@ -162,6 +162,21 @@ def test_a_settled_item_offers_to_show_and_edit_it_in_the_agencys_language_and_o
     assert _item_fold(client.get(f"/r/{token}").text, rid) == (False, "Afficher")
 
 
+def test_earlier_versions_say_their_state_and_channel_in_the_agencys_language(
+    site: Scenario, client: TestClient
+) -> None:
+    token, rid = site.tokens["AAA"], site.ids["A2.1"]
+    for narrative in ("First draft.", "Second draft."):
+        fields = form_of(client.get(f"/r/{token}"))
+        fields[f"status-{rid}"] = "ongoing"
+        fields[f"narrative-{rid}"] = narrative
+        assert post(client, token, fields, "save").status_code == 303
+    agencies.set_language(site.uow, "AAA", "fr")
+    page = client.get(f"/r/{token}").text
+    assert "Version 1 (brouillon enregistré, sur la page de réponse)\u00a0: Permanent. First draft." in page
+    assert "(draft, portal)" not in page
+
+
 def test_a_form_without_or_with_a_wrong_csrf_token_is_refused_with_403(
     site: Scenario, client: TestClient
 ) -> None:
@@ -339,3 +354,7 @@ def test_a_closed_cycle_shows_the_reply_read_only_and_refuses_answers(
     refused = post(client, token, fields, "submit")
     assert refused.status_code == 409 and "the cycle is closed" in refused.text
     assert site.update("A1.1") is None
+    agencies.set_language(site.uow, "AAA", "fr")
+    refused = post(client, token, fields, "submit")
+    assert refused.status_code == 409
+    assert "le bilan est clos\u00a0: les réponses ne peuvent plus être modifiées" in refused.text

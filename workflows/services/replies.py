@@ -125,7 +125,7 @@ def record_answers(
     the request is answered once every item is.
     """
     if cycle.state != CycleState.OPEN:
-        raise ValidationError("request", "the cycle is closed: answers can no longer be changed")
+        raise ValidationError("request", N_("the cycle is closed: answers can no longer be changed"))
     # One save of a request at a time: a second browser tab saving meanwhile waits, then sees this
     # save's versions and gets a conflict, not a duplicate row or a lost update.
     uow.requests.lock(request)

@@ -396,8 +396,9 @@ def _flag(value: str, shown: str) -> bool:
 
 
 def _redact(url: str) -> str:
-    # Error messages end up in logs: never print the SMTP password.
-    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+    # Error messages end up in logs: never print the SMTP password. Up to the URL's last `@`: a
+    # password typed with a `/` unencoded (which breaks the URL) is hidden whole too.
+    return re.sub(r"(//[^/:@]*):.*@", r"\1:***@", url)
 
 
 def as_utc(moment: datetime) -> datetime:

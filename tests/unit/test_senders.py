@@ -182,6 +182,7 @@ def test_a_file_url_gives_a_directory_sender(tmp_path: Path) -> None:
         ("smtp://mail.example.org?tls=1", "unknown option"),
         ("smtps://mail.example.org?starttls=1", "not both"),
         ("file://server/share", "file:///absolute/path"),
+        ("smtp://user:hunter2/x@mail.example.org", "port"),  # a `/` left unencoded in the password
     ],
 )
 def test_a_bad_mail_url_is_refused_with_the_reason_and_without_the_password(url: str, problem: str) -> None:

@@ -26,7 +26,9 @@ def report(
     name: str = typer.Argument(..., help="The cycle's name (see `followup cycle list`)."),
     format: str = typer.Option("all", "--format", "-f", help=f"{'|'.join(FORMATS)}|all"),
     out: Path | None = typer.Option(
-        None, "--out", help="Directory to write to (default $FOLLOWUP_HOME/reports)."
+        None,
+        "--out",
+        help="Directory to write to (default: reports/ of $FOLLOWUP_STORAGE, else of $FOLLOWUP_HOME).",
     ),
     today: str | None = typer.Option(
         None,

@@ -145,5 +145,7 @@ def render_site(record: PublicRecord) -> dict[str, bytes]:
             files[path] = _page("recommendation.html.j2", path, rec=rec)
     for code, name in agencies:
         path = agency_path(code)
+        if path in files:
+            raise ValidationError("agency", f"{code} would share the page {path} with another agency")
         files[path] = _page("agency.html.j2", path, code=code, name=name, owned=owned[code])
     return dict(sorted(files.items()))

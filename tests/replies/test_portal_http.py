@@ -177,6 +177,17 @@ def test_earlier_versions_say_their_state_and_channel_in_the_agencys_language(
     assert "(draft, portal)" not in page
 
 
+def test_a_french_page_puts_a_no_break_space_before_the_colons_it_writes(
+    site: Scenario, client: TestClient
+) -> None:
+    agencies.set_language(site.uow, "AAA", "fr")
+    token = site.tokens["AAA"]
+    page = client.get(f"/r/{token}")
+    assert "Expert group meeting\u00a0: échéance" in page.text
+    refused = post(client, token, form_of(page), "submit")  # nothing answered: the problems are listed
+    assert refused.status_code == 422 and "A1.1, État d’avancement\u00a0: " in refused.text
+
+
 def test_a_form_without_or_with_a_wrong_csrf_token_is_refused_with_403(
     site: Scenario, client: TestClient
 ) -> None:

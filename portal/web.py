@@ -153,7 +153,17 @@ def install_error_pages(app: FastAPI, portal: Portal) -> None:
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return not_found(request)
-        return PlainTextResponse(f"{exc.status_code}: request refused.\n", status_code=exc.status_code)
+        # A form the page did not make (altered, or more files than a save takes): in the browser's
+        # language, as the 413 and 500 pages, with no detail of what was refused.
+        language = negotiated(request.headers.get("accept-language", ""))
+        said = translator(language).gettext(
+            "This request could not be handled (error %(code)s). Open your reply link again and try again."
+        )
+        return PlainTextResponse(
+            said % {"code": exc.status_code} + "\n",
+            status_code=exc.status_code,
+            headers={"Cache-Control": NO_STORE, "Content-Language": language.value},
+        )
 
     @app.exception_handler(Exception)
     async def on_error(request: Request, _exc: Exception) -> PlainTextResponse:

@@ -47,8 +47,11 @@ def test_a_form_version_in_unicode_digits_or_thousands_of_digits_saves_nothing_a
     fields = form_of(page)
     rid = site.ids["A1.2"]
     fields |= {f"version-{rid}": version, f"narrative-{rid}": "Changed.", "action": "save"}
-    posted = client.post(f"/r/{token}", data=fields, follow_redirects=False)
+    posted = client.post(
+        f"/r/{token}", data=fields, headers={"Accept-Language": "es-ES,es;q=0.9"}, follow_redirects=False
+    )
     assert posted.status_code == 422, posted.text
+    assert posted.text.startswith("No se pudo tramitar esta solicitud (error 422).")  # the browser's language
     stored = site.update("A1.2")
     assert stored is None or stored.narrative != "Changed."
 

@@ -21,6 +21,7 @@ def test_cycle_list_show_and_help_answer_without_importing_prefect(database_url:
     assert "prefect imported: False" in shown
     helped = run(database_url, "cycle", "launch", "--help")
     assert "--deadline" in helped and "prefect imported: False" in helped
+    assert "--today" in run(database_url, "cycle", "show", "--help")  # documented, so listed
 
 
 def test_showing_an_unknown_cycle_names_it(database_url: str) -> None:

@@ -80,7 +80,7 @@ review_app = sub_app("review", "Secretariat review of replies: accept, return wi
 
 DATE_FORMATS = ["%Y-%m-%d"]
 TODAY_OPTION = typer.Option(
-    None, "--today", formats=DATE_FORMATS, hidden=True, help="Replay the run as if on this day (YYYY-MM-DD)."
+    None, "--today", formats=DATE_FORMATS, help="Replay the run as if on this day (YYYY-MM-DD)."
 )
 
 

@@ -213,7 +213,7 @@ class _Rows:
             self._problem(n, "code", "the code is missing")
         elif len(code) > MAX_CODE or not _CODE.match(code):
             self._problem(
-                n, "code", f"'{code[:40]}' is not a code (letters, digits, '.', '-'; at most {MAX_CODE})"
+                n, "code", f"'{code[:40]}' is not a code (letters, digits, '.', '-', '_'; at most {MAX_CODE})"
             )
         elif code in self.row_of:
             self._problem(n, "code", f"{code} appears twice (also row {self.row_of[code]})")

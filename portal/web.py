@@ -154,13 +154,16 @@ def install_error_pages(app: FastAPI, portal: Portal) -> None:
         if exc.status_code == 404:
             return not_found(request)
         # A form the page did not make (altered, or more files than a save takes): in the browser's
-        # language, as the 413 and 500 pages, with no detail of what was refused.
+        # language, as the 413 and 500 pages, with no detail of what was refused. Only a reply link's
+        # page is told to open its link again: the secretariat's pages have none.
         language = negotiated(request.headers.get("accept-language", ""))
-        said = translator(language).gettext(
-            "This request could not be handled (error %(code)s). Open your reply link again and try again."
-        )
+        words = translator(language)
+        refused = words.gettext("This request could not be handled (error %(code)s).")
+        said = [refused % {"code": exc.status_code}]
+        if request.url.path.startswith("/r/"):
+            said.append(words.gettext("Open your reply link again and resend your answers."))
         return PlainTextResponse(
-            said % {"code": exc.status_code} + "\n",
+            " ".join(said) + "\n",
             status_code=exc.status_code,
             headers={"Cache-Control": NO_STORE, "Content-Language": language.value},
         )

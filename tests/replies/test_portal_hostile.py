@@ -86,6 +86,7 @@ def test_a_nul_character_in_a_form_is_refused_as_unprocessable_on_every_database
     fields |= {f"narrative-{rid}": "Started\x00.", f"status-{rid}": "in_progress", "action": "save"}
     posted = client.post(f"/r/{token}", data=fields, follow_redirects=False)
     assert posted.status_code == 422 and site.update("A1.2") is None
+    assert "Open your reply link again" in posted.text
     save(site, all_items(site), submit=True)
     page = client.get(f"/cycles/{CYCLE}", headers=AUTH)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -99,6 +100,7 @@ def test_a_nul_character_in_a_form_is_refused_as_unprocessable_on_every_database
     }
     returned = client.post(f"/cycles/{CYCLE}/review", data=fields, headers=AUTH, follow_redirects=False)
     assert returned.status_code == 422
+    assert "could not be handled (error 422)" in returned.text and "reply link" not in returned.text
 
 
 def test_the_reply_page_never_breaks_the_session_name_before_its_number(

@@ -137,15 +137,16 @@ def render_site(record: PublicRecord) -> dict[str, bytes]:
     for section in by_section:
         files[section.path] = _page("section.html.j2", section.path, section=section)
         for rec in section.recommendations:
-            path = recommendation_path(rec)
-            if path in files:
-                raise ValidationError(
-                    "code", f"{rec.code} would share the page {path} with another recommendation"
-                )
+            path = _unclaimed(files, recommendation_path(rec), "code", rec.code, "recommendation")
             files[path] = _page("recommendation.html.j2", path, rec=rec)
     for code, name in agencies:
-        path = agency_path(code)
-        if path in files:
-            raise ValidationError("agency", f"{code} would share the page {path} with another agency")
+        path = _unclaimed(files, agency_path(code), "agency", code, "agency")
         files[path] = _page("agency.html.j2", path, code=code, name=name, owned=owned[code])
     return dict(sorted(files.items()))
+
+
+def _unclaimed(files: dict[str, bytes], path: str, field: str, name: str, kind: str) -> str:
+    """`path`, unless another page has it: two codes that make one file name are refused, not overwritten."""
+    if path in files:
+        raise ValidationError(field, f"{name} would share the page {path} with another {kind}")
+    return path

@@ -14,7 +14,7 @@ from typing import Any
 
 from db.unit_of_work import SqlUnitOfWork
 from domain.ports import Clock, Notifier
-from notifications.outbox import DispatchReport, ReplyLinks, dispatch
+from notifications.outbox import DispatchReport, Exactly, ReplyLinks, dispatch
 from notifications.senders import Sender, SmtpSender
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,9 @@ def send_immediately(
     if not keys:
         return DispatchReport()
     try:
-        return dispatch(uow_factory, sender, clock, links=links, key_prefix=list(keys), limit=len(keys))
+        return dispatch(
+            uow_factory, sender, clock, links=links, key_prefix=Exactly(tuple(keys)), limit=len(keys)
+        )
     except Exception:  # the database, the links: whatever it is, the flows' dispatcher tries again
         log.warning("immediate send of %s failed; left queued for the dispatcher", keys, exc_info=True)
         return DispatchReport()

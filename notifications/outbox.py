@@ -53,8 +53,18 @@ GIVE_UP_AFTER = timedelta(days=3)
 # Far longer than one SMTP conversation (timeout 30 s): a live dispatcher never loses its claim.
 LEASE = timedelta(minutes=10)
 KEY_MAX = 300  # the length of outbox.idempotency_key
-# Messages whose key starts with this prefix, or with any of these; None (or "") means every message.
-KeyPrefix = str | Sequence[str] | None
+
+
+@dataclass(frozen=True)
+class Exactly:
+    """Messages chosen by their whole idempotency keys (a prefix "…:v3" would take "…:v30" too)."""
+
+    keys: tuple[str, ...]
+
+
+# Messages whose key starts with this prefix, or with any of these, or that have exactly these keys;
+# None (or "") means every message.
+KeyPrefix = str | Sequence[str] | Exactly | None
 # An agency's live reply link in a cycle, derived when a message is sent: (cycle id, agency code) -> URL.
 ReplyLinks = Callable[[int, str], str]
 
@@ -308,6 +318,8 @@ def _pending() -> Any:
 
 
 def _under(key_prefix: KeyPrefix) -> Any:
+    if isinstance(key_prefix, Exactly):
+        return outbox.c.idempotency_key.in_(key_prefix.keys)
     prefixes = [key_prefix] if isinstance(key_prefix, str) else list(key_prefix or ())
     if not prefixes or not all(prefixes):
         return true()

@@ -20,6 +20,7 @@ from db.tables import outbox
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from notifications import outbox as outbox_module
+from notifications.immediate import send_immediately
 from notifications.messages import REPLY_LINK
 from notifications.outbox import LEASE, OutboxNotifier, counts_by_state, pending_count
 from notifications.senders import DirectorySender, Sender, SmtpSender, sender_from_url
@@ -274,6 +275,24 @@ def test_several_key_prefixes_choose_the_messages_of_several_agencies(
     assert sorted(report.sent_keys) == ["c1:reminder:IOM", "c1:reminder:IOM_X", "c1:reminder:WHO"]
     with uow:
         assert pending_count(uow, key_prefix=["c1:reminder:UNDP", "c1:reminder:WHO"]) == 1
+
+
+def test_an_immediate_send_takes_exactly_its_keys_not_every_key_they_begin(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    for key in ("receipt:c1:IOM:v3", "receipt:c1:IOM:v30"):
+        enqueue(uow, key=key, kind="receipt")
+    folder = DirectorySender(tmp_path)
+
+    # The second send is an identical resubmission's: its receipt has left already.
+    first, again = (
+        send_immediately(lambda: uow, folder, clock(), ["receipt:c1:IOM:v3"], links=lambda *_: REPLY_URL)
+        for _ in range(2)
+    )
+
+    assert (first.sent_keys, again.sent_keys) == (["receipt:c1:IOM:v3"], [])
+    with uow:
+        assert pending_count(uow, key_prefix="receipt:c1:IOM:v30") == 1
 
 
 def test_the_messages_of_one_dispatch_share_one_smtp_connection_and_each_is_settled_as_it_leaves(

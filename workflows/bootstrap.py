@@ -76,19 +76,21 @@ def database_url() -> str:
 
 @lru_cache(maxsize=4)
 def engine(url: str | None = None) -> Engine:
-    """One engine per database URL per process."""
-    return make_engine(url or database_url())
+    """One engine per database URL per process; DatabaseNotInitialised for a SQLite file not there.
 
-
-@contextmanager
-def reading(url: str | None = None) -> Iterator[Connection]:
-    """A Core connection for a read-only command; DatabaseNotInitialised when the database has no tables.
-
-    A SQLite file that does not exist is reported, not created.
+    Only `init` creates the file (through the migrations): a command run on a home never
+    initialised says so rather than leave an empty database behind.
     """
     url = url or database_url()
     if missing_sqlite_file(url):
         raise DatabaseNotInitialised(url)
+    return make_engine(url)
+
+
+@contextmanager
+def reading(url: str | None = None) -> Iterator[Connection]:
+    """A Core connection for a read-only command; DatabaseNotInitialised when the database has no tables."""
+    url = url or database_url()
     try:
         with engine(url).connect() as connection:
             yield connection

@@ -68,16 +68,36 @@ def test_an_unknown_cycle_is_named_in_one_line_with_exit_status_1(database_url: 
 
 def test_a_home_never_initialised_says_to_run_followup_init_and_creates_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    report = Path(__file__).parents[2] / "db" / "seed" / "CEB-2014-4-Annex-V.md"
     for command in (
         ["cycle", "list"],
         ["cycle", "show", "Spring 2026"],
         ["cycle", "show", "X", "--today", "2026-04-02"],
+        ["agencies", "list"],
+        ["catalogue"],
+        ["mail", "status"],
+        ["report", "Spring 2026"],
+        ["import", str(report)],
+        ["portal", "--workers", "1"],
     ):
         said = console_script({"FOLLOWUP_HOME": str(home)}, *command)
         assert f"the database sqlite:///{home.resolve()}/followup.db is not initialised" in said.stderr
         assert "run `followup init` first" in said.stderr and "status 1" in said.stderr
         assert "Traceback" not in said.stderr
     assert not home.exists()
+
+
+def test_a_flow_command_on_a_home_never_initialised_says_so_before_starting_a_prefect_server(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+
+    said = console_script({"FOLLOWUP_HOME": str(home)}, "check")
+
+    assert f"the database sqlite:///{home.resolve()}/followup.db is not initialised" in said.stderr
+    assert "status 1" in said.stderr and "Traceback" not in said.stderr
+    assert "Prefect server" not in said.stdout + said.stderr
+    assert not (home / "followup.db").exists()
 
 
 def test_a_database_without_tables_names_the_table_it_lacks_in_every_read_only_command(

@@ -76,7 +76,12 @@ def database_url() -> str:
 
 @lru_cache(maxsize=4)
 def engine(url: str | None = None) -> Engine:
-    """One engine per database URL per process; DatabaseNotInitialised for a SQLite file not there.
+    """One engine per database URL per process."""
+    return make_engine(url or database_url())
+
+
+def existing_database(url: str | None = None) -> str:
+    """The database's URL; DatabaseNotInitialised when it names a SQLite file that is not there.
 
     Only `init` creates the file (through the migrations): a command run on a home never
     initialised says so rather than leave an empty database behind.
@@ -84,13 +89,13 @@ def engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if missing_sqlite_file(url):
         raise DatabaseNotInitialised(url)
-    return make_engine(url)
+    return url
 
 
 @contextmanager
 def reading(url: str | None = None) -> Iterator[Connection]:
     """A Core connection for a read-only command; DatabaseNotInitialised when the database has no tables."""
-    url = url or database_url()
+    url = existing_database(url)
     try:
         with engine(url).connect() as connection:
             yield connection
@@ -102,12 +107,12 @@ def reading(url: str | None = None) -> Iterator[Connection]:
 
 
 def uow(url: str | None = None) -> SqlUnitOfWork:
-    """A fresh unit of work on the configured database."""
+    """A fresh unit of work on the configured database (DatabaseNotInitialised if it does not exist)."""
     from sqlalchemy.orm import sessionmaker
 
     from db.unit_of_work import SqlUnitOfWork
 
-    return SqlUnitOfWork(sessionmaker(bind=engine(url), expire_on_commit=False))
+    return SqlUnitOfWork(sessionmaker(bind=engine(existing_database(url)), expire_on_commit=False))
 
 
 # (database URL, key fingerprint) pairs checked in this process: one query per database, not per link.
@@ -130,6 +135,8 @@ def secret_key(settings: Settings | None = None, *, record: bool = False) -> str
     checked = (url, key_fingerprint(key))
     if checked in _matching_keys or (checked in _unrecorded_keys and not record):
         return key
+    if missing_sqlite_file(url):
+        return key  # not initialised: `init` records the fingerprint once the database exists
     with engine(url).begin() as connection:
         if not inspect(connection).has_table(installation.name):
             return key  # not migrated yet: `init` records the fingerprint once the table exists

@@ -42,7 +42,7 @@ def _run_flow(pick: Callable[[Any], Callable[..., Any]], **parameters: Any) -> d
     from workflows.prefect_env import without_heartbeats
 
     with user_errors():
-        bootstrap.engine()  # a home never initialised is said before a Prefect server is started for nothing
+        bootstrap.existing_database()  # said before a Prefect server is started for nothing
     with user_errors(), server_errors(), prefect_api(say), without_heartbeats(), flows.in_foreground():
         state = pick(flows)(**parameters, return_state=True)
         if state.name != flows.UNDELIVERED_STATE:

@@ -134,6 +134,7 @@ def portal(
     # Settle the secret key (and its fingerprint) before the workers start: they would otherwise race
     # to create them; a malformed key or one other than the database's stops here, with its message.
     with user_errors():
+        bootstrap.existing_database(settings.resolved_database_url)
         bootstrap.secret_key(settings, record=True)
     # The portal's own messages go where uvicorn's go.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)

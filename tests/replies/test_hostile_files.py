@@ -159,3 +159,17 @@ def test_text_starting_with_equals_is_a_string_cell_in_the_template_and_round_tr
     assert narrative.data_type == "s"
     import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
     assert (s.update("A1.2") or pytest.fail("not imported")).narrative == "=> no change"
+
+
+def test_a_cell_too_long_for_the_sheet_is_refused_once_not_again_by_the_answer_limits(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    path = filled_template(s, tmp_path / "aaa.xlsx", narrative="x" * 20_000)
+
+    with pytest.raises(SpreadsheetRejected) as refused:
+        import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
+
+    cells = {(p.row, p.column) for p in refused.value.problems}
+    assert len(cells) == len(refused.value.problems) == 3  # the narrative of each of AAA's three items
+    assert all(p.message == "more than 10,000 characters" for p in refused.value.problems)

@@ -109,7 +109,10 @@ def import_reply_file(
                 partial=True,
             )
         except InvalidAnswers as exc:
-            problems.extend(_located(p, rows_of, columns) for p in exc.problems)
+            # One problem per cell: a cell the sheet's own checks refused (e.g. too long) is said once.
+            refused = {(p.row, p.column) for p in problems if p.column}
+            located = (_located(p, rows_of, columns) for p in exc.problems)
+            problems.extend(p for p in located if (p.row, p.column) not in refused)
         except ValidationError as exc:
             problems.append(CellProblem(None, None, exc.message))
         else:

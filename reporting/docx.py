@@ -404,7 +404,7 @@ def _part_body(w: _Writer, st: StockTake, key: str, say: Wording) -> None:
         )  # fmt: skip
     elif key == "unreported" and st.unreported:
         w.table(
-            (_("Agency"), _("Name"), _("Items led"), _("Not reported on")),
+            (_("Agency"), _("Name"), _("Not reported on"), _("Recommendations")),
             [(a.code, a.name, len(codes), ", ".join(codes)) for a, codes in st.unreported],
         )
     elif key == "closed" and st.closed:

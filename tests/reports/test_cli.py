@@ -91,6 +91,8 @@ def test_followup_cycle_show_prints_the_stocktake_figures_of_the_report(database
     # The same figures as the fixture's report (tests/golden/stocktake.md).
     assert shown["Recommendations"] == "9" and shown["Reported on by their lead"] == "7"
     assert (shown["Overdue requests"], shown["Overdue milestones"]) == ("4", "2")
+    # The agencies' column counts items, beside the figure that counts requests: its header says so.
+    assert re.search(r"^agency +request +requested +answered +items overdue +sent", done.stdout, re.MULTILINE)
 
 
 def test_a_launch_with_a_symbol_too_long_is_refused_before_anything_is_written(database_url: str) -> None:

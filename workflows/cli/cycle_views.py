@@ -67,7 +67,8 @@ def cycle_text(name: str, today: date) -> str:
         )
         for line in overview.agencies
     )
-    header = ("agency", "request", "requested", "answered", "overdue", "sent", "answered on")
+    # Items, not requests: the figures below count *Overdue requests* (agencies) apart.
+    header = ("agency", "request", "requested", "answered", "items overdue", "sent", "answered on")
     total = ("total", "", str(overview.requested), str(overview.answered), str(overview.overdue), "", "")
     text = text_table(header, rows, title=title, total=total, right=(2, 3, 4))
     if figures is None:

@@ -122,9 +122,19 @@ HEADLINE: tuple[str, ...] = (
 
 
 # Figures that compare with the previous cycle: 0 when there is none, so a summary leaves them out
-# (a first cycle's "Confirmed with no change: 0" says nothing: there was no last time to confirm).
+# (a first cycle's "Confirmed with no change: 0" says nothing: there was no last time to confirm;
+# nor does "Reported with news", its complement, which is then every report).
 CHANGE_FIGURES = frozenset(
-    {"changed", "newly_completed", "newly_blocked", "unchanged", "first_report", "confirmed"}
+    {
+        "changed",
+        "newly_completed",
+        "newly_blocked",
+        "unchanged",
+        "first_report",
+        "confirmed",
+        "with_news",
+        "newly_overdue_items",
+    }
 )
 
 

@@ -266,3 +266,5 @@ def test_a_first_cycles_headline_and_spreadsheet_leave_out_the_figures_that_comp
     assert {label for label, _ in headline(first.figures)}.isdisjoint(change_labels)
     assert labels_in_sheet.isdisjoint(change_labels)
     assert "Reported on by their lead" in labels_in_sheet
+    # Neither the Word, HTML nor Markdown report states these of a first cycle: nor does its sheet.
+    assert labels_in_sheet.isdisjoint({"Recommendations newly overdue", "Reported with news"})

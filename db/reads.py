@@ -4,7 +4,7 @@ and `cycle show` stay light)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -76,18 +76,21 @@ def latest_of(query: Select[Any], earlier: Any) -> Select[Any]:
     return query.order_by(earlier.c.launched_at.desc(), earlier.c.id.desc()).limit(1)
 
 
-def closed_query() -> Select[Any]:
-    """The closed recommendations with their moves into the state they are in (latest last)."""
+def closed_query(until: date) -> Select[Any]:
+    """The recommendations closed by the end of day `until` (UTC), with their moves into the state they
+    are in (latest last): a report of an earlier day does not list an item closed after it."""
     from domain.model import Recommendation  # loaded by those who read closed items, not `cycle list`
 
     r, h = tables.recommendations.c, tables.history.c
+    day_after = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
     return (
         select(r.code, r.text, r.state, h.why, h.at)
         .join(
             tables.history,
             (h.entity == Recommendation.ENTITY)
             & (h.key == r.source + ":" + r.code)
-            & (h.to_state == r.state),
+            & (h.to_state == r.state)
+            & (h.at < day_after),
         )
         .where(r.state.in_([state.value for state in CLOSED_STATES]))
         .order_by(r.source, r.position, h.id)

@@ -139,7 +139,7 @@ class Stocktakes:
             source_titles=sorted({r.source for r in recommendations}),
             display_names=display,
             answered_by_secretariat=by_secretariat,
-            closed=self.closed_items(),
+            closed=self.closed_items(today),
             evidence_files={  # the few answers with files: the rest have none by default
                 (row.recommendation_id, row.agency_code): unpack(
                     row.files_packed, row.recommendation_id, row.agency_code
@@ -149,9 +149,9 @@ class Stocktakes:
             },
         )
 
-    def closed_items(self) -> list[ClosedItem]:
-        """The recommendations the secretariat closed, with how, why and when (their latest move)."""
-        rows = self.session.execute(closed_query()).all()
+    def closed_items(self, until: date) -> list[ClosedItem]:
+        """The recommendations closed by day `until`, with how, why and when (their latest move)."""
+        rows = self.session.execute(closed_query(until)).all()
         latest = {row.code: row for row in rows}  # ordered by id: the last move wins
         return [
             ClosedItem(row.code, row.text, row.state, row.why, row.at.date() if row.at else None)

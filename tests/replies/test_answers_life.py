@@ -27,6 +27,7 @@ from tests.support import CYCLE, Scenario, open_page, save
 from tests.support import DEADLINE as SCENARIO_DEADLINE
 from workflows import bootstrap
 from workflows.queries.emails import items_to_list
+from workflows.queries.figures import figures_of
 from workflows.services import closing, follow_up, replies, review
 from workflows.services import launch as launching
 from workflows.services.agencies import load_registry
@@ -196,7 +197,11 @@ def test_a_closed_item_leaves_the_next_cycle_and_a_reopened_one_comes_back_with_
     assert (moved.before, moved.after) == ("active", "implemented")
     with uow:
         closed = build_stocktake(uow, "Spring 2026", today=clock.today()).closed
+        the_day_before = build_stocktake(uow, "Spring 2026", today=clock.today() - timedelta(days=1))
+        shown_the_day_before = figures_of(uow.session, "Spring 2026", today=clock.today() - timedelta(days=1))
     assert [(c.code, c.how_label, c.why) for c in closed] == [("A1.1", "Implemented", "Evaluated in 2026.")]
+    # A report of an earlier day (a closed cycle's, written again) neither lists nor counts it.
+    assert (the_day_before.closed, the_day_before.figures.closed, shown_the_day_before.closed) == ((), 0, 0)
     autumn = _launch(uow, notifier, "Autumn 2026", LAUNCH_DAY + timedelta(days=180))
     with uow:
         assert [i.code for i in uow.cycle_items.for_agency(autumn, "ILO")] == []

@@ -96,7 +96,7 @@ def figures_of(db: Reader, cycle_name: str, *, today: date) -> StocktakeFigures:
         ).scalars()
     )
     info = CycleInfo(cycle.name, cycle.hlcp_session, cycle.deadline)
-    closed = db.execute(select(func.count(func.distinct(closed_query().subquery().c.code)))).scalar_one()
+    closed = db.execute(select(func.count(func.distinct(closed_query(today).subquery().c.code)))).scalar_one()
     return tally_figures(
         tallies,
         counts,

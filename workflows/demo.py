@@ -113,6 +113,22 @@ def main(argv: list[str] | None = None) -> None:
     console.print(f"ILO's reply link for {name!r} (run `make demo-portal`, then open it):")
     console.print(f"  {link}", soft_wrap=True)  # never wrapped: it must stay copyable
     console.print(f"UNHCR's, in French: {french}", soft_wrap=True)
+    _print_prefect_server()
+
+
+def _print_prefect_server() -> None:
+    """Where the demo's flow runs are, in the Prefect UI of the local server it leaves running."""
+    from workflows import local_server
+
+    server = local_server.recorded()
+    if server is None or not local_server.is_running(server):
+        return
+    console.print(
+        f"The demo's flow runs, in the Prefect UI: {server.ui_url} (the local Prefect server keeps "
+        f"running for later flow commands; `PREFECT_HOME={local_server.record_path().parent} "
+        ".venv/bin/followup server stop` stops it)",
+        soft_wrap=True,
+    )
 
 
 def run_cycle(number: int, cycle: dict[str, Any], closed: dict[str, str]) -> None:

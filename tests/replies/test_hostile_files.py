@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.worksheet.formula import ArrayFormula
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
@@ -173,3 +174,22 @@ def test_a_cell_too_long_for_the_sheet_is_refused_once_not_again_by_the_answer_l
     cells = {(p.row, p.column) for p in refused.value.problems}
     assert len(cells) == len(refused.value.problems) == 3  # the narrative of each of AAA's three items
     assert all(p.message == "more than 10,000 characters" for p in refused.value.problems)
+
+
+def test_an_array_formula_in_a_reply_cell_is_stored_as_the_text_typed(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    path = filled_template(s, tmp_path / "aaa.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    row = next(
+        r for r in range(reply_template.HEADER_ROW + 1, sheet.max_row + 1) if sheet.cell(r, 1).value == "A1.2"
+    )
+    sheet.cell(row, NARRATIVE).value = ArrayFormula(f"H{row}", "=SUM(1,2)")
+    book.save(path)
+
+    import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
+
+    assert (s.update("A1.2") or pytest.fail("not imported")).narrative == "=SUM(1,2)"

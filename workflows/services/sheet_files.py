@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.worksheet.formula import ArrayFormula
 
 from domain.errors import ValidationError
 from workflows.services.intake import XLSX, FileRejected, file_bytes, office_package
@@ -143,4 +144,6 @@ def _text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, ArrayFormula):  # an array formula reads as the text typed, as any formula does
+        return str(value.text or "").strip()
     return str(value).strip()

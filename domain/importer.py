@@ -39,7 +39,7 @@ _SYMBOL = re.compile(r"^[A-Z][A-Z0-9]*(?:/[A-Z0-9.\-]+){1,5}$")
 _SYMBOL_SUFFIX = re.compile(r"^(?:Annex|Addendum|Add\.|Corr\.)\s*[A-Z0-9IVX.]*$", re.IGNORECASE)
 _FURNITURE = re.compile(r"^(?:[0-9]{1,4}|-\s*[0-9]{1,4}\s*-|page\s+[0-9]{1,4}(?:\s+of\s+[0-9]{1,4})?)$", re.I)
 # Characters that never occur in a text file: C0 controls other than tab, newlines and form feed.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _FOOTNOTE = re.compile(
     r"\^\{[^}]*\}|\^[0-9ivxlcIVXLC]+|[\u2070\u00b9\u00b2\u00b3\u2074-\u2079\u2071\u1d5b\u02e3]+"
 )
@@ -154,7 +154,7 @@ def parse_report(text: str, *, source: str | None = None, filename: str | None =
 
 def _check_is_text(text: str) -> None:
     for number, line in enumerate(text.split("\n"), start=1):
-        if _CONTROL.search(line):
+        if CONTROL_CHARACTERS.search(line):
             raise ValidationError("report", f"line {number}: contains control characters: not a text file")
         try:
             line.encode("utf-8")

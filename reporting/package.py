@@ -23,6 +23,11 @@ _ILLEGAL = re.compile(f"[{ILLEGAL_IN_XML}]")
 _SPECIAL = re.compile(f"[&<>{ILLEGAL_IN_XML}]")
 
 
+def xml_allowed(text: str) -> str:
+    """`text` without the characters XML does not allow (a cell or a run cannot hold them)."""
+    return _ILLEGAL.sub("", text) if _ILLEGAL.search(text) else text
+
+
 def xml_text(text: object) -> str:
     """`text` as XML character data: escaped, characters XML does not allow removed."""
     text = str(text)

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from tests.report_documents import write_docx
 from tests.support import CliRun, followup_in_process, said
 from workflows import bootstrap
+from workflows.services import owners as owners_file
 
 SAMPLE = Path(__file__).resolve().parents[2] / "db" / "seed" / "CEB-2014-4-Annex-V.md"
 
@@ -142,6 +143,66 @@ def test_a_sheet_with_bad_rows_reports_every_problem_by_row_and_column_and_store
         assert problem in shown
     assert "9 problems, nothing was imported" in shown, shown
     assert _stored(database_url, "XYZ/2030/7") == {}
+
+
+def test_a_sheet_with_a_problem_on_every_row_lists_the_first_fifty_and_counts_the_rest(
+    followup, tmp_path: Path
+) -> None:
+    template = tmp_path / "recommendations.xlsx"
+    followup("import", "template", "--out", str(template))
+    _fill(template, [[f"R{n}", ""] for n in range(1, 121)])
+    result = followup("import", str(template))
+    assert result.exit_code == 1
+    shown = said(result.stderr)
+    assert "120 problems, nothing was imported" in shown
+    assert "row 54, column B (Text): the text is missing" in shown
+    assert "row 55," not in shown and "... and 70 more" in shown
+
+
+def test_a_sheet_whose_owners_cannot_be_stored_leaves_no_recommendation_behind(
+    followup, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = tmp_path / "recommendations.xlsx"
+    followup("import", "template", "--out", str(template))
+    _fill(template, GOOD_ROWS)
+
+    def owners_step_fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away while storing owners")
+
+    monkeypatch.setattr(owners_file, "apply_plans", owners_step_fails)
+    result = followup("import", str(template))
+    assert isinstance(result.exception, RuntimeError)
+    assert _stored(database_url, "XYZ/2030/7") == {}
+
+
+def test_a_sheet_cell_holding_a_control_character_is_refused_by_row_and_column(
+    followup, database_url: str, tmp_path: Path
+) -> None:
+    # A workbook cannot hold one (openpyxl refuses to write it); a CSV file can.
+    template = tmp_path / "recommendations.csv"
+    followup("import", "template", "--out", str(template), "--source", "XYZ/2030/7")
+    with template.open("a", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerow(["R1", "Share data\x01 every year.", "", "", "", "ILO", ""])
+    result = followup("import", str(template))
+    assert result.exit_code == 1
+    assert "row 5, column B (Text): contains the control character U+0001" in said(result.stderr)
+    assert _stored(database_url, "XYZ/2030/7") == {}
+
+
+def test_a_template_source_that_looks_like_a_formula_stays_text_in_a_workbook_and_is_refused_in_a_csv(
+    followup, tmp_path: Path
+) -> None:
+    formula = '=HYPERLINK("http://example.org","XYZ")'
+    workbook = tmp_path / "recommendations.xlsx"
+    assert followup("import", "template", "--source", formula, "--out", str(workbook)).exit_code == 0
+    sheet = load_workbook(workbook).active
+    assert sheet is not None
+    assert (sheet["B1"].value, sheet["B1"].data_type) == (formula, "s")
+    table = tmp_path / "sheets" / "recommendations.csv"
+    refused = followup("import", "template", "--source", formula, "--out", str(table))
+    assert refused.exit_code == 1
+    assert "--source" in said(refused.stderr) and "formula" in said(refused.stderr)
+    assert not table.parent.exists()
 
 
 def test_a_sheet_without_its_header_row_or_report_is_refused(followup, tmp_path: Path) -> None:

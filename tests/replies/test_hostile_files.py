@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
@@ -193,3 +196,48 @@ def test_an_array_formula_in_a_reply_cell_is_stored_as_the_text_typed(
     import_reply_file(s.uow, s.notifier(s.uow), s.clock, s.config, path)
 
     assert (s.update("A1.2") or pytest.fail("not imported")).narrative == "=SUM(1,2)"
+
+
+def _edit_sheet_xml(path: Path, edit: Callable[[str], str]) -> None:
+    """Rewrite the first sheet's XML as a hand-made or foreign workbook might hold it."""
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    edited = edit(parts[sheet].decode("utf-8"))
+    assert edited != parts[sheet].decode("utf-8")
+    parts[sheet] = edited.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_a_sheet_claiming_every_row_and_column_of_excel_is_read_by_its_cells(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = filled_template(scenario, tmp_path / "aaa.xlsx")
+    _edit_sheet_xml(
+        path, lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', xml)
+    )
+    result = import_reply_file(
+        scenario.uow, scenario.notifier(scenario.uow), scenario.clock, scenario.config, path
+    )
+    assert sorted(result.saved) == ["A1.1", "A1.2", "A2.1"]
+
+
+def test_a_number_too_long_for_python_in_a_reply_cell_is_refused_naming_its_row(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = filled_template(scenario, tmp_path / "aaa.xlsx")
+    first = reply_template.HEADER_ROW + 1
+    version = f"{get_column_letter(VERSION)}{first}"
+    _edit_sheet_xml(
+        path, lambda xml: re.sub(rf'(<c r="{version}"[^>]*>)<v>[^<]*</v>', rf"\g<1><v>{'9' * 5000}</v>", xml)
+    )
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_reply_file(
+            scenario.uow, scenario.notifier(scenario.uow), scenario.clock, scenario.config, path
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        f"row {first}: a number of more than 4,300 digits: type it as text"
+    ]
+    assert scenario.update("A1.1") is None

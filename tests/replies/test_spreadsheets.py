@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from domain.dates import DATE_HINT
 from domain.model import Milestone
-from tests.support import CYCLE, TODAY, Scenario
+from tests.support import CYCLE, TODAY, Scenario, all_items, save
 from workflows.cli import app
 from workflows.services import reply_template, spreadsheets
 from workflows.services.reply_template import write_template
@@ -289,3 +290,89 @@ def test_reissuing_a_link_from_the_command_line_prints_the_new_link(site: Scenar
     assert len(site.outbox("status-request")) == 1
     unknown = CliRunner().invoke(app, ["cycle", "reissue", CYCLE, "--agency", "ZZZ"])
     assert unknown.exit_code == 1 and "no status request for agency 'ZZZ'" in unknown.output
+
+
+def _with_a_hidden_first_sheet(path: Path) -> None:
+    book = load_workbook(path)
+    lookup = book.create_sheet("Lookup", 0)
+    lookup.append(["Code", "Status"])
+    lookup.sheet_state = "hidden"
+    book.active = 1
+    book.save(path)
+
+
+def test_a_workbook_whose_first_sheet_is_hidden_is_read_from_the_first_sheet_shown(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    fill(path, {"A1.2": ("Blocked", "")})
+    _with_a_hidden_first_sheet(path)
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_file(s, path)
+    assert str(caught.value).startswith("aaa.xlsx, sheet 'Reply'")
+    fill(path, {"A1.2": ("In progress", "Started.")})
+    assert import_file(s, path).saved == ("A1.2",)
+
+
+def test_a_milestone_row_copied_twice_is_refused_naming_both_rows(scenario: Scenario, tmp_path: Path) -> None:
+    path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    first = reply_template.HEADER_ROW + 1
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([cell.value for cell in sheet[first + 1]])
+    copy = sheet.max_row
+    book.save(path)
+    _mark(path, first, {"Status": "In progress", "No change since last time": "Yes"})
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_file(scenario, path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"row {copy}, column N (Version): this milestone appears twice (also row {first + 1})"
+    ]
+
+
+def test_a_milestone_reported_under_an_item_whose_row_was_deleted_asks_for_the_row_back(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    first = reply_template.HEADER_ROW + 1
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet.delete_rows(first)
+    book.save(path)
+    _mark(path, first, {"Status": "Done", "Next milestone date": "2026-02-27"})
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_file(scenario, path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"row {first}, column N (Version): the row of A1.1, whose milestone this is, is missing: "
+        "put it back above it"
+    ]
+    assert scenario.update("A1.1") is None
+
+
+def test_a_doubled_quote_far_down_a_csv_reads_back_as_typed(scenario: Scenario, tmp_path: Path) -> None:
+    narrative = '"The ""Global Compact"" guidance, adopted."'
+    path = write_csv(tmp_path / "reply.csv", [])
+    with path.open("a", encoding="utf-8") as out:
+        # Past the 4 KB the delimiter is sniffed from, which hold no doubled quote.
+        out.write(("\n" * 4200) + f"A1.2,,,,,,In progress,{narrative},,,,,0\n")
+    result = import_file(scenario, path)
+    assert result.saved == ("A1.2",)
+    stored = scenario.update("A1.2") or pytest.fail("not imported")
+    assert stored.narrative == 'The "Global Compact" guidance, adopted.'
+
+
+def test_a_reply_template_holds_a_stored_answer_whose_text_has_control_characters(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    s = scenario
+    answers = all_items(s)
+    answers[0] = replace(answers[0], narrative="Meeting\x01 held\x0b in February.")
+    save(s, answers, submit=False)
+    path = write_template(s.uow, s.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    shown = [cell.value for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert "Meeting held in February." in shown

@@ -80,9 +80,7 @@ def import_file(
                 by=get_settings().secretariat_email,
             )
         except SpreadsheetRejected as exc:
-            err_console.print(
-                f"[bold red]error:[/] {file.name}: {exc.message}", highlight=False, soft_wrap=True
-            )
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     changed = ", ".join(result.saved) or "nothing changed"
     vouched = (

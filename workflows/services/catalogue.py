@@ -50,32 +50,37 @@ def import_report(
 
 def store_report(uow: UnitOfWork, report: ParsedReport, *, clock: Clock, by: str) -> ImportSummary:
     """Store parsed recommendations: new codes are added, changed ones amended in place, the rest kept."""
-    now = clock.now()
-    added = updated = unchanged = 0
     with uow:
-        existing = {rec.code: rec for rec in uow.recommendations.list(source=report.source)}
-        for item in report.items:
-            rec = existing.pop(item.code, None)
-            if rec is None:
-                rec = item.to_recommendation(report.source)
-                rec.record(Transition(rec.ENTITY, rec.history_key(), None, rec.state, now, by, "imported"))
-                uow.recommendations.add(rec)
-                added += 1
-            elif rec.amend(
-                text=item.text,
-                at=now,
-                by=by,
-                kind=item.kind,
-                position=item.position,
-                agenda_point=item.agenda_point,
-                agenda_title=item.agenda_title,
-                theme=item.theme,
-                parent_code=item.parent,
-            ):
-                updated += 1
-            else:
-                unchanged += 1
+        summary = stage_report(uow, report, at=clock.now(), by=by)
         uow.commit()
+    return summary
+
+
+def stage_report(uow: UnitOfWork, report: ParsedReport, *, at: datetime, by: str) -> ImportSummary:
+    """`store_report` inside the caller's open unit of work, committing nothing (the caller does)."""
+    added = updated = unchanged = 0
+    existing = {rec.code: rec for rec in uow.recommendations.list(source=report.source)}
+    for item in report.items:
+        rec = existing.pop(item.code, None)
+        if rec is None:
+            rec = item.to_recommendation(report.source)
+            rec.record(Transition(rec.ENTITY, rec.history_key(), None, rec.state, at, by, "imported"))
+            uow.recommendations.add(rec)
+            added += 1
+        elif rec.amend(
+            text=item.text,
+            at=at,
+            by=by,
+            kind=item.kind,
+            position=item.position,
+            agenda_point=item.agenda_point,
+            agenda_title=item.agenda_title,
+            theme=item.theme,
+            parent_code=item.parent,
+        ):
+            updated += 1
+        else:
+            unchanged += 1
     return ImportSummary(report.source, added, updated, unchanged, len(report.items), tuple(sorted(existing)))
 
 

@@ -32,8 +32,8 @@ class ApplySummary:
 
 
 @dataclass
-class _Plan:
-    """What the file asks for one recommendation (validated)."""
+class OwnersPlan:
+    """What is asked for one recommendation's owners and milestones (validated)."""
 
     rec: Recommendation
     owners: dict[str, OwnerRole] | None = None
@@ -44,57 +44,60 @@ def apply_owners(
     uow: UnitOfWork, yaml_text: str, *, clock: Clock, by: str, name: str = "owners file"
 ) -> ApplySummary:
     """Set owners and milestones from a YAML file (see `export_owners`); everything is checked first."""
-    now = clock.now()
     with uow:
         recommendations = uow.recommendations.list()
         known_agencies = {agency.code for agency in uow.agencies.list()}
         plans = _Reader(name, recommendations, known_agencies).read(yaml_text)
-        ids = [plan.rec.id for plan in plans if plan.rec.id is not None]
-        current: dict[int | None, list[Ownership]] = defaultdict(list)
-        for ownership in uow.ownerships.for_recommendations(ids):
-            current[ownership.recommendation_id].append(ownership)
-        planned: dict[tuple[int | None, str], Milestone] = {
-            (m.recommendation_id, m.title): m for m in uow.milestones.for_recommendations(ids)
-        }
-        owners_changed = added = updated = 0
-        for plan in plans:
-            if plan.owners is not None and _set_owners(
-                uow, plan.rec, plan.owners, current[plan.rec.id], now, by
-            ):
-                owners_changed += 1
-            lead = _lead_of(plan, current[plan.rec.id])
-            for title, due, agency in plan.milestones:
-                existing = planned.get((plan.rec.id, title))
-                if existing is None:
-                    assert plan.rec.id is not None
-                    add_milestone(
-                        uow, plan.rec.id, title, due, agency or lead, at=now, by=by, why="milestone added"
-                    )
-                    added += 1
-                elif existing.due_date != due or existing.agency_code != (agency or existing.agency_code):
-                    existing.record(
-                        Transition(
-                            existing.ENTITY,
-                            existing.history_key(),
-                            existing.state,
-                            existing.state,
-                            now,
-                            by,
-                            "milestone rescheduled",
-                            {
-                                "old_due": existing.due_date.isoformat(),
-                                "new_due": due.isoformat(),
-                                "agency": agency or existing.agency_code,
-                            },
-                        )
-                    )
-                    existing.due_date, existing.agency_code = due, agency or existing.agency_code
-                    updated += 1
+        summary = apply_plans(uow, plans, at=clock.now(), by=by)
         uow.commit()
+    return summary
+
+
+def apply_plans(uow: UnitOfWork, plans: list[OwnersPlan], *, at: datetime, by: str) -> ApplySummary:
+    """Apply checked plans inside the caller's open unit of work, committing nothing (the caller does)."""
+    ids = [plan.rec.id for plan in plans if plan.rec.id is not None]
+    current: dict[int | None, list[Ownership]] = defaultdict(list)
+    for ownership in uow.ownerships.for_recommendations(ids):
+        current[ownership.recommendation_id].append(ownership)
+    planned: dict[tuple[int | None, str], Milestone] = {
+        (m.recommendation_id, m.title): m for m in uow.milestones.for_recommendations(ids)
+    }
+    owners_changed = added = updated = 0
+    for plan in plans:
+        if plan.owners is not None and _set_owners(uow, plan.rec, plan.owners, current[plan.rec.id], at, by):
+            owners_changed += 1
+        lead = _lead_of(plan, current[plan.rec.id])
+        for title, due, agency in plan.milestones:
+            existing = planned.get((plan.rec.id, title))
+            if existing is None:
+                assert plan.rec.id is not None
+                add_milestone(
+                    uow, plan.rec.id, title, due, agency or lead, at=at, by=by, why="milestone added"
+                )
+                added += 1
+            elif existing.due_date != due or existing.agency_code != (agency or existing.agency_code):
+                existing.record(
+                    Transition(
+                        existing.ENTITY,
+                        existing.history_key(),
+                        existing.state,
+                        existing.state,
+                        at,
+                        by,
+                        "milestone rescheduled",
+                        {
+                            "old_due": existing.due_date.isoformat(),
+                            "new_due": due.isoformat(),
+                            "agency": agency or existing.agency_code,
+                        },
+                    )
+                )
+                existing.due_date, existing.agency_code = due, agency or existing.agency_code
+                updated += 1
     return ApplySummary(len(plans), owners_changed, added, updated)
 
 
-def _lead_of(plan: _Plan, current: list[Ownership]) -> str | None:
+def _lead_of(plan: OwnersPlan, current: list[Ownership]) -> str | None:
     if plan.owners is not None:
         return next(code for code, role in plan.owners.items() if role == OwnerRole.LEAD)
     return next((o.agency_code for o in current if o.role == OwnerRole.LEAD.value), None)
@@ -141,8 +144,8 @@ class _Reader:
     def fail(self, node: yaml.Node, message: str) -> ValidationError:
         return ValidationError(f"{self.name} line {node.start_mark.line + 1}", message)
 
-    def read(self, text: str) -> list[_Plan]:
-        plans: dict[int | None, _Plan] = {}
+    def read(self, text: str) -> list[OwnersPlan]:
+        plans: dict[int | None, OwnersPlan] = {}
         for document in yaml_nodes(text, source=self.name):
             for plan in self._document(document):
                 if plan.rec.id in plans:
@@ -177,7 +180,7 @@ class _Reader:
             raise self.fail(node, f"{what} must be a single value")
         return str(node.value).strip()
 
-    def _document(self, document: yaml.Node) -> list[_Plan]:
+    def _document(self, document: yaml.Node) -> list[OwnersPlan]:
         top = self._mapping(document, "the file", {"report", "recommendations"})
         report = self._scalar(top["report"][1], "report") if "report" in top else None
         if "recommendations" not in top:
@@ -185,7 +188,7 @@ class _Reader:
         items = self._mapping(top["recommendations"][1], "recommendations")
         return [self._item(key, value, report) for key, value in items.values()]
 
-    def _item(self, key: yaml.Node, value: yaml.Node, report: str | None) -> _Plan:
+    def _item(self, key: yaml.Node, value: yaml.Node, report: str | None) -> OwnersPlan:
         code = str(key.value)
         matches = [r for r in self.by_code.get(code, []) if report is None or r.source == report]
         if not matches:
@@ -193,7 +196,7 @@ class _Reader:
             raise self.fail(key, f"unknown recommendation code '{code}'{in_report}")
         if len(matches) > 1:
             raise self.fail(key, f"code '{code}' exists in several reports: add 'report: ...' to the file")
-        plan = _Plan(matches[0])
+        plan = OwnersPlan(matches[0])
         fields = self._mapping(value, code, {"owners", "milestones"})
         if "owners" in fields:
             plan.owners = self._owners(code, *fields["owners"])

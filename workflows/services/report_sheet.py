@@ -2,9 +2,8 @@
 
 One row per recommendation: code, text, agenda point, theme, parent, owners, milestones. The whole
 file is checked first, every problem reported with its row and column; nothing is stored unless
-all of it is valid. Items are stored as an imported report's are (`catalogue.store_report`); owners
-and milestones then go through the owners file's path (`owners.apply_owners`), as a reviewed
-owners file would.
+all of it is valid. Items are stored as an imported report's are (`catalogue.stage_report`); owners
+and milestones then as a reviewed owners file's are (`owners.apply_plans`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import yaml
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from domain.importer import MAX_SOURCE, ParsedItem, ParsedReport
+from domain.errors import ValidationError
+from domain.importer import CONTROL_CHARACTERS, MAX_SOURCE, ParsedItem, ParsedReport
 from domain.model import OwnerRole, RecommendationKind
 from domain.ports import Clock, UnitOfWork
+from reporting.cells import set_text
 from workflows.services import owners as owners_file
-from workflows.services.catalogue import ImportSummary, store_report
+from workflows.services.catalogue import ImportSummary, stage_report
 from workflows.services.sheet_files import MAX_CELL_CHARS, CellProblem, SpreadsheetRejected, read_table
 
 REPORT_LABEL = "Report"
@@ -33,6 +33,7 @@ MAX_CODE = 32
 MAX_MILESTONE_TITLE = 500
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _POINT = re.compile(r"^([0-9]{1,3})(?:[.:)]?\s+(\S.*))?$")
+_FORMULA_START = ("=", "+", "-", "@")
 _MILESTONE = re.compile(r"^(\S+)\s+(.+?)(?:\s*\[([A-Za-z0-9-]+)\])?$")
 # No quotes or semicolons: a CSV template's dialect is sniffed from its first lines.
 INSTRUCTIONS = (
@@ -64,45 +65,41 @@ COLUMNS = (
 )
 
 
+Planned = tuple[str, date, str | None]  # a milestone: title, due date, agency (None: the lead's)
+
+
 @dataclass
 class SheetReport:
     """A checked sheet: the report's items, and the owners and milestones the rows give."""
 
     report: ParsedReport
-    owners: dict[str, dict[str, str]] = field(default_factory=dict)
-    milestones: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-
-    def owners_document(self) -> str:
-        """The owners and milestones as an owners file (`followup owners apply` reads it)."""
-        entries: dict[str, dict[str, object]] = {}
-        for item in self.report.items:
-            entry: dict[str, object] = {}
-            if item.code in self.owners:
-                entry["owners"] = self.owners[item.code]
-            if item.code in self.milestones:
-                entry["milestones"] = self.milestones[item.code]
-            if entry:
-                entries[item.code] = entry
-        if not entries:
-            return ""
-        return yaml.safe_dump({"report": self.report.source, "recommendations": entries}, sort_keys=False)
+    owners: dict[str, dict[str, OwnerRole]] = field(default_factory=dict)
+    milestones: dict[str, list[Planned]] = field(default_factory=dict)
 
 
 def write_template(path: Path, source: str = "") -> Path:
     """An empty recommendations sheet (.xlsx, or .csv when `path` says so) with its instructions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows: list[list[str]] = [[REPORT_LABEL, source], [INSTRUCTIONS], [], [c.header for c in COLUMNS]]
     if path.suffix.lower() == ".csv":
+        if source.startswith(_FORMULA_START):
+            # A CSV cell cannot say "text": a spreadsheet opening it would run the name as a formula.
+            raise ValidationError(
+                "--source",
+                f"'{source[:40]}' starts with '{source[0]}', which a spreadsheet would run "
+                "as a formula in a CSV file: write an .xlsx template",
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8", newline="") as out:
             csv.writer(out).writerows(rows)
         return path
+    path.parent.mkdir(parents=True, exist_ok=True)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Recommendations"
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     sheet.cell(1, 1, REPORT_LABEL).font = bold
-    sheet.cell(1, 2, source or None)
+    set_text(sheet.cell(1, 2), source or None)
     sheet.cell(2, 1, INSTRUCTIONS)
     fill = PatternFill("solid", fgColor="DDE7F0")
     for index, column in enumerate(COLUMNS, start=1):
@@ -116,32 +113,43 @@ def write_template(path: Path, source: str = "") -> Path:
 
 def read_sheet(path: Path, agencies: set[str], source: str | None = None) -> SheetReport:
     """The sheet's content, checked whole: every problem (row, column, what) in one SpreadsheetRejected."""
-    table = read_table(path).rows  # a sheet of recommendations carries no keyed mark: only replies do
+    file = read_table(path)  # a sheet of recommendations carries no keyed mark: only replies do
+    table = file.rows
     problems: list[CellProblem] = []
     resolved, header_row = _metadata(table, problems, source)
     columns = _columns(table, header_row, problems) if header_row else {}
     if problems:
-        raise SpreadsheetRejected(path.name, problems)
-    sheet = _Rows(columns, agencies, problems).read(table, header_row)
-    if not sheet.items and not problems:
+        raise SpreadsheetRejected(file.where, problems)
+    rows = _Rows(columns, agencies, problems).read(table, header_row)
+    if not rows.items and not problems:
         problems.append(CellProblem(header_row + 1, None, "the sheet has no recommendation rows"))
     if problems:
-        raise SpreadsheetRejected(path.name, problems)
-    return SheetReport(ParsedReport(resolved, tuple(sheet.items)), sheet.owners, sheet.milestones)
+        raise SpreadsheetRejected(file.where, problems)
+    return SheetReport(ParsedReport(resolved, tuple(rows.items)), rows.owners, rows.milestones)
 
 
 def import_sheet(
     uow: UnitOfWork, path: Path, *, source: str | None, clock: Clock, by: str
 ) -> tuple[ImportSummary, owners_file.ApplySummary | None]:
-    """Store a checked sheet's recommendations, then its owners and milestones (nothing if any row is bad)."""
+    """Store a checked sheet's items, owners and milestones in one transaction (nothing if a row is bad)."""
     with uow:
         agencies = {agency.code for agency in uow.agencies.list()}
     sheet = read_sheet(path, agencies, source)
-    summary = store_report(uow, sheet.report, clock=clock, by=by)
-    document = sheet.owners_document()
-    applied = (
-        owners_file.apply_owners(uow, document, clock=clock, by=by, name=path.name) if document else None
-    )
+    at = clock.now()
+    with uow:
+        summary = stage_report(uow, sheet.report, at=at, by=by)
+        applied = None
+        if sheet.owners or sheet.milestones:
+            stored = {rec.code: rec for rec in uow.recommendations.list(source=sheet.report.source)}
+            plans = [
+                owners_file.OwnersPlan(
+                    stored[item.code], sheet.owners.get(item.code), sheet.milestones.get(item.code, [])
+                )
+                for item in sheet.report.items
+                if item.code in sheet.owners or item.code in sheet.milestones
+            ]
+            applied = owners_file.apply_plans(uow, plans, at=at, by=by)
+        uow.commit()
     return summary, applied
 
 
@@ -159,6 +167,8 @@ def _metadata(table: list[list[str]], problems: list[CellProblem], source: str |
         problems.append(CellProblem(1, "B", f"the report is missing (row '{REPORT_LABEL}' of the template)"))
     elif len(resolved) > MAX_SOURCE:
         problems.append(CellProblem(1, "B", f"the report's name is longer than {MAX_SOURCE} characters"))
+    elif CONTROL_CHARACTERS.search(resolved):
+        problems.append(CellProblem(1, "B", "the report's name contains a control character"))
     if not header_row:
         problems.append(
             CellProblem(HEADER_ROW, "A", f"the header row (starting with '{COLUMNS[0].header}') is missing")
@@ -183,8 +193,8 @@ class _Rows:
     agencies: set[str]
     problems: list[CellProblem]
     items: list[ParsedItem] = field(default_factory=list)
-    owners: dict[str, dict[str, str]] = field(default_factory=dict)
-    milestones: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    owners: dict[str, dict[str, OwnerRole]] = field(default_factory=dict)
+    milestones: dict[str, list[Planned]] = field(default_factory=dict)
     row_of: dict[str, int] = field(default_factory=dict)
 
     def read(self, table: list[list[str]], header_row: int) -> _Rows:
@@ -206,8 +216,12 @@ class _Rows:
     def _row(self, n: int, row: list[str]) -> None:
         before = len(self.problems)
         for key in self.columns:
-            if len(self._cell(row, key)) > MAX_CELL_CHARS:
+            cell = self._cell(row, key)
+            if len(cell) > MAX_CELL_CHARS:
                 self._problem(n, key, f"more than {MAX_CELL_CHARS:,} characters")
+            elif hidden := CONTROL_CHARACTERS.search(cell):
+                # As a .md report's: text never holds them, and pages, e-mails and sheets cannot show them.
+                self._problem(n, key, f"contains the control character U+{ord(hidden.group()):04X}")
         code, text = self._cell(row, "code"), " ".join(self._cell(row, "text").split())
         if not code:
             self._problem(n, "code", "the code is missing")
@@ -247,8 +261,8 @@ class _Rows:
             return None, None
         return int(match.group(1)), match.group(2)
 
-    def _owners(self, n: int, code: str, value: str) -> dict[str, str]:
-        owners: dict[str, str] = {}
+    def _owners(self, n: int, code: str, value: str) -> dict[str, OwnerRole]:
+        owners: dict[str, OwnerRole] = {}
         before = len(self.problems)
         entries = [e.strip() for e in re.split(r"[;,\n]", value) if e.strip()]
         for position, entry in enumerate(entries):
@@ -261,21 +275,21 @@ class _Rows:
                     n, "owners", f"the role of {agency} must be 'lead' or 'contributor', not '{role}'"
                 )
             else:
-                owners[agency] = role
-        leads = [a for a, r in owners.items() if r == OwnerRole.LEAD.value]
+                owners[agency] = OwnerRole(role)
+        leads = [a for a, r in owners.items() if r == OwnerRole.LEAD]
         if entries and len(leads) != 1 and len(self.problems) == before:
             self._problem(n, "owners", f"{code or 'the item'} needs exactly one lead (found {len(leads)})")
         return owners
 
-    def _milestones(self, n: int, value: str) -> list[dict[str, str]]:
-        out: list[dict[str, str]] = []
+    def _milestones(self, n: int, value: str) -> list[Planned]:
+        out: list[Planned] = []
         for entry in (e.strip() for e in re.split(r"[;\n]", value)):
             if not entry:
                 continue
             match = _MILESTONE.match(entry)
             due = match.group(1) if match else ""
             try:
-                date.fromisoformat(due)
+                when = date.fromisoformat(due)
             except ValueError:
                 if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", due):
                     self._problem(n, "milestones", f"'{due}' is not a date")
@@ -290,8 +304,8 @@ class _Rows:
                 self._problem(n, "milestones", f"a title is at most {MAX_MILESTONE_TITLE} characters")
             elif agency is not None and agency not in self.agencies:
                 self._problem(n, "milestones", f"unknown agency '{agency}' (see `followup agencies list`)")
-            elif any(m["title"] == title for m in out):
+            elif any(planned[0] == title for planned in out):
                 self._problem(n, "milestones", f"milestone '{title[:40]}' appears twice")
             else:
-                out.append({"title": title, "due": due, **({"agency": agency} if agency else {})})
+                out.append((title, when, agency))
         return out

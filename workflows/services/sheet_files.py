@@ -25,7 +25,11 @@ from workflows.services.intake import XLSX, FileRejected, file_bytes, office_pac
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
+MAX_COLUMNS = (
+    64  # a reply sheet has 14 columns, a sheet of recommendations 7: cells further right are not read
+)
 MAX_CELL_CHARS = 10_000
+MAX_LISTED = 50  # problems listed in a refusal's message; `problems` keeps them all
 # The custom document property holding a template's keyed mark (see `domain.tokens.sheet_mark`).
 MARK_PROPERTY = "followup-mark"
 
@@ -52,16 +56,21 @@ class SpreadsheetRejected(ValidationError):
 
     def __init__(self, source: str, problems: Sequence[CellProblem]) -> None:
         count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
-        listing = "\n".join(f"  - {p}" for p in problems)
+        # A sheet pasted one column off can have a problem in every row: the first ones say what is wrong.
+        listing = "\n".join(f"  - {p}" for p in problems[:MAX_LISTED])
+        if len(problems) > MAX_LISTED:
+            listing += f"\n  ... and {len(problems) - MAX_LISTED:,} more"
         super().__init__(source, f"{count}, nothing was imported:\n{listing}")
         self.problems = list(problems)
 
 
 @dataclass(frozen=True)
 class SheetFile:
-    """A reply file's cells as text, and the keyed mark its template carried (None for CSV or none)."""
+    """A file's cells as text, the keyed mark its template carried (None for CSV or none), and how
+    errors name it: the file's name, and the sheet's when the workbook has several."""
 
     rows: list[list[str]]
+    where: str
     mark: str | None = None
 
 
@@ -73,7 +82,7 @@ def read_table(path: Path) -> SheetFile:
         raise SpreadsheetRejected(path.name, [CellProblem(None, None, exc.message)]) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return SheetFile(_read_csv(data, path.name))
+        return SheetFile(_read_csv(data, path.name), path.name)
     if suffix == ".xlsx":
         return _read_xlsx(data, path.name)
     raise SpreadsheetRejected(
@@ -91,11 +100,13 @@ def _read_csv(data: bytes, name: str) -> list[list[str]]:
     reader: Any = None
     try:
         sample = text[:4096]
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter if sample.strip() else ","
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
     try:
-        reader = csv.reader(io.StringIO(text), dialect)
+        # Only the delimiter is sniffed: the rest of the sniffed dialect (doubled quotes off unless the
+        # first lines hold one) would misread `"The ""Global Compact"" guidance"` further down.
+        reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
         rows = list(_limited(reader, name))
     except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
         line = reader.line_num if reader is not None else None
@@ -113,8 +124,14 @@ def _read_xlsx(data: bytes, name: str) -> SheetFile:
         # data_only=False: a formula cell reads as the text typed ("=..."), never as a computed value.
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         try:
-            sheet = book.worksheets[0]
-            rows = [[_text(v) for v in row] for row in _limited(sheet.iter_rows(values_only=True), name)]
+            # The first sheet a person sees: a hidden one (a lookup list, an old copy) is not the reply.
+            sheet = next((s for s in book.worksheets if s.sheet_state == "visible"), None)
+            if sheet is None:
+                raise SpreadsheetRejected(
+                    name, [CellProblem(None, None, "the workbook has no visible sheet")]
+                )
+            where = f"{name}, sheet '{sheet.title}'" if len(book.worksheets) > 1 else name
+            rows = _cell_rows(sheet, where)
             marks = [p.value for p in book.custom_doc_props if p.name == MARK_PROPERTY]
         finally:
             book.close()
@@ -124,7 +141,24 @@ def _read_xlsx(data: bytes, name: str) -> SheetFile:
         raise SpreadsheetRejected(
             name, [CellProblem(None, None, f"not a readable .xlsx spreadsheet ({type(exc).__name__})")]
         ) from None
-    return SheetFile(rows, marks[0] if len(marks) == 1 and isinstance(marks[0], str) else None)
+    return SheetFile(rows, where, marks[0] if len(marks) == 1 and isinstance(marks[0], str) else None)
+
+
+def _cell_rows(sheet: Any, where: str) -> list[list[str]]:
+    """The first MAX_COLUMNS cells of each row, as text."""
+    # The file's own <dimension> is not trusted: "A1:XFD5000" would pad every row to 16,384 cells.
+    sheet.reset_dimensions()
+    rows: list[list[str]] = []
+    try:
+        for row in _limited(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), where):
+            rows.append([_text(v) for v in row])
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        # Python reads at most 4,300 digits into an int (a longer one takes quadratic time).
+        problem = CellProblem(len(rows) + 1, None, "a number of more than 4,300 digits: type it as text")
+        raise SpreadsheetRejected(where, [problem]) from None
+    return rows
 
 
 def _limited(rows: Iterator[Sequence[Any]], source: str) -> Iterator[Sequence[Any]]:

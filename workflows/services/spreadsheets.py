@@ -76,7 +76,7 @@ def import_reply_file(
     meta, header_row = _metadata(table, problems)
     columns = _columns(table, header_row, problems) if header_row else {}
     if problems:
-        raise SpreadsheetRejected(path.name, problems)
+        raise SpreadsheetRejected(sheet.where, problems)
     with uow:
         cycle = uow.cycles.get(meta[CYCLE_LABEL])
         request = uow.requests.get(cycle.id or 0, meta[AGENCY_LABEL]) if cycle else None
@@ -86,8 +86,8 @@ def import_reply_file(
                 if cycle is None
                 else (f"cycle '{cycle.name}' has no status request for agency '{meta[AGENCY_LABEL]}'")
             )
-            raise SpreadsheetRejected(path.name, [CellProblem(1, "B", what)])
-        _check_mark(path.name, config, cycle, request.agency_code, sheet.mark, as_agency)
+            raise SpreadsheetRejected(sheet.where, [CellProblem(1, "B", what)])
+        _check_mark(sheet.where, config, cycle, request.agency_code, sheet.mark, as_agency)
         items = uow.cycle_items.with_recommendations(cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
         milestones = {m.id or 0: m for m in uow.milestones.open_for(list(items), request.agency_code)}
@@ -126,7 +126,9 @@ def import_reply_file(
                 for c in result.conflicts
             )
         if problems:
-            raise SpreadsheetRejected(path.name, sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+            raise SpreadsheetRejected(
+                sheet.where, sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
+            )
         if as_agency is not None:
             now = clock.now()
             request.record(
@@ -241,12 +243,15 @@ def _answers(
     typed: list[RawAnswer] = []
     rows_of: dict[int, int] = {}
     reported: dict[int, list[RawMilestone]] = {}
+    milestone_rows: dict[int, int] = {}
     for n, row in enumerate(table[header_row:], start=header_row + 1):
         if not any(value.strip() for value in row):
             continue
         version = cell(row, "version").strip()
         if version.startswith(MILESTONE_ROW):
-            _milestone_report(n, row, cell, milestones, reported, problems, _letter(columns, "version"))
+            _milestone_report(
+                n, row, cell, milestones, (reported, milestone_rows), problems, _letter(columns, "version")
+            )
             continue
         code = cell(row, "code")
         rid = by_code.get(code)
@@ -289,6 +294,18 @@ def _answers(
                 no_change=no_change == "yes",
             )
         )
+    code_of = {rid: code for code, rid in by_code.items()}
+    problems.extend(
+        CellProblem(
+            milestone_rows[report.milestone_id],
+            _letter(columns, "version"),
+            f"the row of {code_of[rid]}, whose milestone this is, is missing: put it back above it",
+        )
+        for rid, reports in reported.items()
+        if rid not in rows_of
+        for report in reports
+        if report.outcome.strip() or report.on.strip() or report.why.strip()
+    )
     return [replace(a, milestones=tuple(reported.get(a.recommendation_id, ()))) for a in typed], rows_of
 
 
@@ -297,11 +314,13 @@ def _milestone_report(
     row: list[str],
     cell: Callable[[list[str], str], str],
     milestones: dict[int, Milestone],
-    reported: dict[int, list[RawMilestone]],
+    filed: tuple[dict[int, list[RawMilestone]], dict[int, int]],
     problems: list[CellProblem],
     where: str,
 ) -> None:
-    """A milestone row's report (outcome in Status, date, why under What changed), filed under its item."""
+    """A milestone row's report (outcome in Status, date, why under What changed), filed under its item;
+    `filed` holds the reports by item and the row of each milestone already read."""
+    reported, milestone_rows = filed
     ident = ascii_number(cell(row, "version").strip().removeprefix(MILESTONE_ROW), max_digits=18)
     milestone = milestones.get(ident) if ident is not None else None
     if milestone is None or milestone.id is None:
@@ -309,6 +328,12 @@ def _milestone_report(
             CellProblem(n, where, "this milestone row is not one of this request's open milestones")
         )
         return
+    if milestone.id in milestone_rows:
+        problems.append(
+            CellProblem(n, where, f"this milestone appears twice (also row {milestone_rows[milestone.id]})")
+        )
+        return
+    milestone_rows[milestone.id] = n
     reported.setdefault(milestone.recommendation_id, []).append(
         RawMilestone(
             milestone.id,

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import hashlib
+import hmac
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -156,7 +160,9 @@ class TokenBuckets:
             return (1 - left) / self.per_second
 
 
-Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]*$", description="next_cursor")]
+# No length or pattern here: any cursor the list did not give is a 400 (see `_after`), not a 422.
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -165,22 +171,30 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _cursor(kind: str, after: int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{after}".encode()).decode().rstrip("=")
+def _check(kind: str, after: int, filters: object) -> str:
+    # Not a secret: it tells a cursor of this list and filters from a made-up or a mixed-up one.
+    return hashlib.blake2b(f"{kind}:{after}:{filters!r}".encode(), digest_size=6).hexdigest()
 
 
-def _after(kind: str, cursor: str | None) -> int:
+def _cursor(kind: str, after: int, filters: object = None) -> str:
+    payload = f"{kind}:{after}:{_check(kind, after, filters)}"
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _after(kind: str, cursor: str | None, filters: object = None) -> int:
     """The id a cursor continues after (0 without one); 400 for a cursor this list did not give."""
     if cursor is None:
         return 0
-    try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        decoded = ""
-    prefix, _, number = decoded.partition(":")
+    decoded = ""
+    with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
+        if _CURSOR.fullmatch(cursor):
+            decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    prefix, number, check = [*decoded.split(":"), "", ""][:3]
     after = ascii_number(number, max_digits=10)  # "²" is a digit to `str.isdigit`, not to `int`
-    if prefix != kind or after is None:
-        raise HTTPException(400, "cursor is not valid: pass the next_cursor of the previous page")
+    if prefix != kind or after is None or not hmac.compare_digest(check, _check(kind, after, filters)):
+        raise HTTPException(
+            400, "cursor is not valid: pass the next_cursor of the previous page, with the same filters"
+        )
     return after
 
 
@@ -267,11 +281,11 @@ def create_api(uow: UnitOfWorkFactory, clock: Clock, *, requests_per_minute: int
             report=report, agenda_point=agenda_point, owner=owner, status=status.value if status else None
         )
         page, after = public_record.recommendation_page(
-            uow(), audience, filters, after=_after("r", cursor), limit=limit
+            uow(), audience, filters, after=_after("r", cursor, filters), limit=limit
         )
         return {
             "items": [_recommendation(rec) for rec in page],
-            "next_cursor": _cursor("r", after) if after is not None else None,
+            "next_cursor": _cursor("r", after, filters) if after is not None else None,
         }
 
     @api.get(

@@ -138,14 +138,35 @@ def test_pages_of_one_follow_the_cursor_through_every_recommendation_in_a_stable
     assert [item["code"] for item in filtered] == ["A1.1", "A1.2", "A2.1"]
 
 
+def _encoded(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 def test_a_cursor_the_list_did_not_give_is_refused_with_400(api: Api) -> None:
-    first = api.client.get("/api/v1/cycles", headers=api.full, params={"limit": 1}).json()
-    superscript = base64.urlsafe_b64encode("r:²".encode()).decode().rstrip("=")  # a digit to isdigit only
-    for cursor in ("bm9uc2Vuc2U", "not-base64-at-all", first["next_cursor"], superscript):
-        # A cycles cursor does not continue the recommendations (and the others mean nothing).
+    cycles = api.client.get("/api/v1/cycles", headers=api.full, params={"limit": 1}).json()["next_cursor"]
+    owned = {"limit": 1, "owner": "AAA"}
+    of_aaa = api.client.get("/api/v1/recommendations", headers=api.full, params=owned).json()["next_cursor"]
+    refused = {
+        "nonsense": "bm9uc2Vuc2U",
+        "not base64": "not-base64-at-all",
+        "a cycles cursor": cycles,
+        "a digit to isdigit only": _encoded("r:²"),
+        "made up": _encoded("r:1"),
+        "made up with a check": _encoded("r:1:000000000000"),
+        "padded": of_aaa + "==",
+        "too long": "A" * 65,
+    }
+    for what, cursor in refused.items():
         response = api.client.get("/api/v1/recommendations", headers=api.full, params={"cursor": cursor})
-        assert response.status_code == 400, cursor
+        assert response.status_code == 400, what
         assert "cursor is not valid" in response.json()["detail"]
+    # A cursor continues the list it came from, with its filters, and no other.
+    other_filters = {"cursor": of_aaa, "owner": "BBB"}
+    assert (
+        api.client.get("/api/v1/recommendations", headers=api.full, params=other_filters).status_code == 400
+    )
+    same_filters = {**owned, "cursor": of_aaa}
+    assert api.client.get("/api/v1/recommendations", headers=api.full, params=same_filters).status_code == 200
 
 
 def test_a_cycles_figures_are_the_figures_of_its_stocktake(api: Api) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -170,3 +171,18 @@ def test_followup_publish_prints_one_line_naming_the_index(database_url: str, tm
     assert lines[0].endswith("index.html")
     assert (tmp_path / "out" / "index.html").exists()
     assert "prefect imported: False" in output
+
+
+def test_a_published_site_is_readable_by_the_web_server_though_followup_writes_owner_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    build_public_record(SqlUnitOfWork(sessionmaker(bind=engine, expire_on_commit=False)))
+    engine.dispose()
+    run(database_url, "publish", "--out", str(tmp_path / "out"))
+    site = tmp_path / "out"
+    modes = {str(p.relative_to(site)): stat.S_IMODE(p.stat().st_mode) for p in [site, *site.rglob("*")]}
+    assert len(modes) > 10
+    assert {
+        name: mode for name, mode in modes.items() if mode != (0o755 if (site / name).is_dir() else 0o644)
+    } == {}

@@ -58,6 +58,7 @@ def publish(record: PublicRecord, out_dir: Path, store: EvidenceStore | None = N
             path.write_bytes(content)
         _copy_public_files(record, store, staging)
         (staging / MARKER).write_text("Published by `followup publish`; replaced whole at each publish.\n")
+        _readable_by_all(staging)
         if out_dir.exists():
             out_dir.rename(retired)
         staging.rename(out_dir)
@@ -91,3 +92,11 @@ def _copy_public_files(record: PublicRecord, store: EvidenceStore | None, stagin
                     target = staging / evidence_path(file)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(source, target)
+
+
+def _readable_by_all(site: Path) -> None:
+    """Folders 0755, files 0644: the process's umask keeps what it writes owner-only, but a web
+    server serving the site runs as another user."""
+    site.chmod(0o755)
+    for path in site.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)

@@ -144,7 +144,7 @@ def _encoded(text: str) -> str:
 
 def test_a_cursor_the_list_did_not_give_is_refused_with_400(api: Api) -> None:
     cycles = api.client.get("/api/v1/cycles", headers=api.full, params={"limit": 1}).json()["next_cursor"]
-    owned = {"limit": 1, "owner": "AAA"}
+    owned = {"limit": "1", "owner": "AAA"}
     of_aaa = api.client.get("/api/v1/recommendations", headers=api.full, params=owned).json()["next_cursor"]
     refused = {
         "nonsense": "bm9uc2Vuc2U",

@@ -56,6 +56,14 @@ def page_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "item"
 
 
+def same_page(code: str, other: str) -> str:
+    """Why `code` is refused beside `other`: their page slugs are one, and the site has a page per code."""
+    return (
+        f"{code} differs from {other} only in case or punctuation: the public site would give both one "
+        "page, so rename one"
+    )
+
+
 # --- the public record's shape ----------------------------------------------------------------
 
 

@@ -159,6 +159,29 @@ def test_a_sheet_with_a_problem_on_every_row_lists_the_first_fifty_and_counts_th
     assert "row 55," not in shown and "... and 70 more" in shown
 
 
+def test_codes_that_differ_only_in_punctuation_are_refused_in_a_sheet_and_across_imports(
+    followup, database_url: str, tmp_path: Path
+) -> None:
+    # The published site has one page per code, named from it: X1.2 and X1-2 would be one page.
+    template = tmp_path / "recommendations.xlsx"
+    followup("import", "template", "--out", str(template))
+    _fill(template, [["X1.2", "One.", "", "", "", "", ""], ["x1-2", "Two.", "", "", "", "", ""]])
+    refused = followup("import", str(template))
+    assert refused.exit_code == 1
+    assert "row 6, column A (Code): x1-2 differs from X1.2 (row 5) only in case or punctuation" in said(
+        refused.stderr
+    )
+    first, later = tmp_path / "first.xlsx", tmp_path / "later.xlsx"
+    for sheet, code in ((first, "X1.2"), (later, "X1-2")):
+        followup("import", "template", "--out", str(sheet))
+        _fill(sheet, [[code, "Text.", "", "", "", "", ""]])
+    assert followup("import", str(first)).exit_code == 0
+    again = followup("import", str(later))
+    assert again.exit_code == 1
+    assert "code: X1-2 differs from X1.2 only in case or punctuation" in said(again.stderr)
+    assert list(_stored(database_url, "XYZ/2030/7")) == ["X1.2"]
+
+
 def test_a_sheet_whose_owners_cannot_be_stored_leaves_no_recommendation_behind(
     followup, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,11 +13,12 @@ from typing import Any
 
 from domain import commitments
 from domain import owners as owner_rules
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationError
 from domain.importer import ParsedReport, parse_report
 from domain.lifecycle import Transition
 from domain.model import Milestone, OwnerRole, Ownership, Recommendation
 from domain.ports import Clock, UnitOfWork
+from domain.publication import page_slug, same_page
 
 OWNERSHIP = "ownership"
 
@@ -60,6 +61,7 @@ def stage_report(uow: UnitOfWork, report: ParsedReport, *, at: datetime, by: str
     """`store_report` inside the caller's open unit of work, committing nothing (the caller does)."""
     added = updated = unchanged = 0
     existing = {rec.code: rec for rec in uow.recommendations.list(source=report.source)}
+    _check_one_page_per_code([*existing, *(item.code for item in report.items)])
     for item in report.items:
         rec = existing.pop(item.code, None)
         if rec is None:
@@ -82,6 +84,15 @@ def stage_report(uow: UnitOfWork, report: ParsedReport, *, at: datetime, by: str
         else:
             unchanged += 1
     return ImportSummary(report.source, added, updated, unchanged, len(report.items), tuple(sorted(existing)))
+
+
+def _check_one_page_per_code(codes: list[str]) -> None:
+    """Refuse two codes of a report that would share a page of the published site (X1.2, X1-2)."""
+    code_of_page: dict[str, str] = {}
+    for code in codes:
+        other = code_of_page.setdefault(page_slug(code), code)
+        if other != code:
+            raise ValidationError("code", same_page(code, other))
 
 
 @dataclass(frozen=True)

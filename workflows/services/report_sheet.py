@@ -22,6 +22,7 @@ from domain.errors import ValidationError
 from domain.importer import CONTROL_CHARACTERS, MAX_SOURCE, ParsedItem, ParsedReport
 from domain.model import OwnerRole, RecommendationKind
 from domain.ports import Clock, UnitOfWork
+from domain.publication import page_slug, same_page
 from reporting.cells import set_text
 from workflows.services import owners as owners_file
 from workflows.services.catalogue import ImportSummary, stage_report
@@ -196,6 +197,7 @@ class _Rows:
     owners: dict[str, dict[str, OwnerRole]] = field(default_factory=dict)
     milestones: dict[str, list[Planned]] = field(default_factory=dict)
     row_of: dict[str, int] = field(default_factory=dict)
+    code_of_page: dict[str, str] = field(default_factory=dict)
 
     def read(self, table: list[list[str]], header_row: int) -> _Rows:
         for n, row in enumerate(table[header_row:], start=header_row + 1):
@@ -231,6 +233,8 @@ class _Rows:
             )
         elif code in self.row_of:
             self._problem(n, "code", f"{code} appears twice (also row {self.row_of[code]})")
+        elif (other := self.code_of_page.get(page_slug(code))) is not None:
+            self._problem(n, "code", same_page(code, f"{other} (row {self.row_of[other]})"))
         if not text:
             self._problem(n, "text", "the text is missing")
         point, title = self._agenda(n, self._cell(row, "agenda"))
@@ -242,6 +246,7 @@ class _Rows:
         if len(self.problems) > before:
             return
         self.row_of[code] = n
+        self.code_of_page[page_slug(code)] = code
         kind = RecommendationKind.ANNEX if point is not None else RecommendationKind.STRATEGIC
         theme = self._cell(row, "theme") or None
         self.items.append(

@@ -81,7 +81,8 @@ class StocktakeFigures:
     """Recommendations the secretariat has closed (implemented, closed or overtaken): no longer asked."""
 
     bodies_answered_by_secretariat: int = 0
-    """Coordination bodies (the CEB, the HLCP) whose items the secretariat answers: not among `agencies`."""
+    """Coordination bodies (the CEB, the HLCP), not among `agencies`, on whose items the secretariat
+    reported (one item or more), as `agencies_answered` counts agencies."""
 
     @property
     def reported_rate(self) -> int:

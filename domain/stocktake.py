@@ -469,6 +469,18 @@ class AgencyResponse:
         """Share of its items the agency reported on, in whole percent."""
         return percent(self.items_answered, self.items_asked)
 
+    @property
+    def response_note(self) -> str | None:
+        """What the response column says instead of a rate, for a body the secretariat answers for (msgid)."""
+        if not self.by_secretariat:
+            return None
+        # Its items are counted beside; the note must not say "answered" of a body nobody answered for.
+        return (
+            N_("answered by the secretariat")
+            if self.items_answered
+            else N_("not answered by the secretariat")
+        )
+
 
 @dataclass(frozen=True)
 class Highlight:
@@ -956,7 +968,7 @@ def tally_figures(
         confirmed=confirmed,
         with_news=reported - confirmed,
         closed=closed,
-        bodies_answered_by_secretariat=len(all_agencies) - len(agencies),
+        bodies_answered_by_secretariat=sum(1 for a in all_agencies if a.by_secretariat and a.items_answered),
     )
 
 
@@ -1162,16 +1174,28 @@ def executive_summary(
         )
     )
     sentences.append(overdue_milestones_said(f))
-    secretariat = [a.display or a.code for a in agencies if a.by_secretariat]
-    if secretariat:
+    answered_for = [a.display or a.code for a in agencies if a.by_secretariat and a.items_answered]
+    if answered_for:
         sentences.append(
             plural_message(
                 "The secretariat reported on the items of %(bodies)s itself; it is not counted among the "
                 "agencies asked.",
                 "The secretariat reported on the items of %(bodies)s itself; they are not counted among the "
                 "agencies asked.",
-                len(secretariat),
-                bodies=_join(secretariat),
+                len(answered_for),
+                bodies=_join(answered_for),
+            )
+        )
+    not_answered_for = [a.display or a.code for a in agencies if a.by_secretariat and not a.items_answered]
+    if not_answered_for:
+        sentences.append(
+            plural_message(
+                "The secretariat answers for %(bodies)s itself and has not reported on its items; it is not "
+                "counted among the agencies asked.",
+                "The secretariat answers for %(bodies)s itself and has not reported on their items; they are "
+                "not counted among the agencies asked.",
+                len(not_answered_for),
+                bodies=_join(not_answered_for),
             )
         )
     if f.closed:

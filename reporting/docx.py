@@ -447,7 +447,7 @@ def _annexes(w: _Writer, st: StockTake, say: Wording) -> None:
                 a.name,
                 a.items_answered,
                 a.items_asked,
-                _("answered by the secretariat") if a.by_secretariat else say.percent(a.rate),
+                _(a.response_note) if a.response_note else say.percent(a.rate),
             )
             for a in st.agencies
         ],

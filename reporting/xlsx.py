@@ -219,7 +219,7 @@ def _summary(sheet: Any, st: StockTake, say: Wording) -> None:
     header = [_("Agency"), _("Name"), _("Items answered"), _("Items asked"), _("Response rate (%)")]
     sheet.append(_header(sheet, header))
     for a in st.agencies:
-        rate = _("by the secretariat") if a.by_secretariat else a.rate
+        rate = _(a.response_note) if a.response_note else a.rate
         sheet.append(text_row(sheet, [a.code, a.name, a.items_answered, a.items_asked, rate]))
 
 

@@ -162,6 +162,16 @@ def test_the_secretariat_answers_for_the_hlcp_and_the_report_says_so_instead_of_
     _bodies(uow)
     _launch(uow, FakeNotifier(), "Spring 2026")
     clock = bootstrap.FixedClock(LAUNCH_DAY + timedelta(days=5))
+    with uow:
+        before = build_stocktake(uow, "Spring 2026", today=clock.today())
+    # Before the secretariat answers, nothing says it did.
+    assert before.figures.bodies_answered_by_secretariat == 0
+    assert not any("reported on the items of the HLCP" in str(s) for s in before.sentences)
+    assert any(
+        "The secretariat answers for the HLCP itself and has not reported on its items" in str(s)
+        for s in before.sentences
+    )
+    assert "not answered by the secretariat</td>" in render_html(before)
     [done] = review.answer_for_body(
         uow, clock, "Spring 2026", ["SR1"], "HLCP", status="ongoing", narrative="Tabled at HLCP 51.", by="sec"
     )

@@ -282,6 +282,16 @@ class OwnerPart:
         return self.reported_status is not None
 
     @property
+    def answer_in_hand(self) -> bool:
+        """Answered and not sent back with a question: the agency owes nothing more on this part.
+
+        A returned answer's status still counts as reported, but its agency is chased for it and its
+        request stays open: Annex I and the overdue requests count it as not answered yet, as
+        `cycle show`, `cycle list` and the reminders do.
+        """
+        return self.answered and self.review_state != ReviewState.RETURNED
+
+    @property
     def is_lead(self) -> bool:
         return self.role == OwnerRole.LEAD
 
@@ -1020,7 +1030,7 @@ def _agency_responses(
 ) -> tuple[AgencyResponse, ...]:
     parts = [owner for section in sections for item in section.items for owner in item.owners]
     asked = Counter(owner.agency_code for owner in parts)
-    answered = Counter(owner.agency_code for owner in parts if owner.answered)
+    answered = Counter(owner.agency_code for owner in parts if owner.answer_in_hand)
     return agency_responses(
         asked, answered, by_secretariat, cycle=cycle, today=today, names=names, shown=shown
     )
@@ -1295,5 +1305,12 @@ def method_text(*, cycle: CycleInfo, previous: CycleInfo | None, today: date) ->
                 "%(deadline)s. The two are counted apart, never as one number."
             ),
             {"today": today, "deadline": cycle.deadline},
+        ),
+        Message(
+            N_(
+                "An answer the secretariat sent back with a question keeps its status in the counts above, "
+                "but its item counts as not yet answered in Annex I and for overdue requests until the "
+                "agency answers again."
+            )
         ),
     )

@@ -13,7 +13,10 @@ from notifications.messages import REPLY_LINK
 from tests.support import BY, CYCLE, DEADLINE, GRACE, Scenario, all_items, open_page, save, send_back
 from workflows import bootstrap
 from workflows.queries import review as review_reads
+from workflows.queries.figures import figures_of
+from workflows.queries.progress import cycle_overview
 from workflows.services import follow_up, replies, review
+from workflows.services.stocktake import build_stocktake
 
 
 def submit_aaa(s: Scenario, clock: bootstrap.FixedClock | None = None) -> None:
@@ -375,3 +378,25 @@ def test_answers_accepted_together_appear_in_the_thread_in_report_order(scenario
         ("accepted", "A2.1"),
     ]
     assert {e.detail for e in thread if e.what == "accepted"} == {"as reported"}
+
+
+def test_a_returned_answer_counts_as_reported_but_not_yet_answered_in_every_view_of_the_cycle(
+    scenario: Scenario,
+) -> None:
+    submit_aaa(scenario)
+    send_back(scenario, "A1.1", question="Which meeting?")
+    after_deadline = DEADLINE + timedelta(days=GRACE + 1)
+    with scenario.uow:
+        stocktake = build_stocktake(scenario.uow, CYCLE, today=after_deadline)
+        figures = figures_of(scenario.uow.session, CYCLE, today=after_deadline)
+        overview = cycle_overview(scenario.uow.session, CYCLE, after_deadline)
+    [annex_i] = [a for a in stocktake.agencies if a.code == "AAA"]
+    [shown] = [line for line in overview.agencies if line.code == "AAA"]
+    # Annex I, the figures and `cycle show` agree: AAA owes an answer on A1.1, and is chased for it.
+    assert (annex_i.items_answered, annex_i.items_asked, annex_i.overdue) == (2, 3, True)
+    assert (shown.answered, shown.requested, shown.overdue > 0) == (2, 3, True)
+    assert figures == stocktake.figures
+    assert figures.overdue_requests >= 1 and figures.agencies_answered_in_full == 0
+    # Its status still stands in the counts of reported recommendations until AAA answers again.
+    [a11] = [item for item in stocktake.items if item.code == "A1.1"]
+    assert a11.reported and a11.owners[0].answered and not a11.owners[0].answer_in_hand

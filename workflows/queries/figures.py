@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, s
 from db import tables
 from db.engine import Reader
 from db.reads import closed_query, latest_before
-from domain.lifecycle import MilestoneState
+from domain.lifecycle import MilestoneState, ReviewState
 from domain.model import Answering, OwnerRole, ReportedStatus
 from domain.policies import PartsTally, counted_on
 from domain.stocktake import (
@@ -284,7 +284,7 @@ def _asked_query(cycle_id: int) -> Select[Any]:
 
 
 def _answered_query(cycle_id: int) -> Select[Any]:
-    """Per agency, the parts it answered (`OwnerPart.answered`), read from its answers."""
+    """Per agency, the parts it answered and that were not sent back (`OwnerPart.answer_in_hand`)."""
     u = tables.status_updates
     part = select(ITEM.id).where(
         ITEM.cycle_id == u.c.cycle_id,
@@ -293,6 +293,6 @@ def _answered_query(cycle_id: int) -> Select[Any]:
     )
     return (
         select(u.c.agency_code, func.count())
-        .where(u.c.cycle_id == cycle_id, _answered(u), part.exists())
+        .where(u.c.cycle_id == cycle_id, _answered(u), u.c.state != ReviewState.RETURNED.value, part.exists())
         .group_by(u.c.agency_code)
     )

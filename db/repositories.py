@@ -75,6 +75,11 @@ class Recommendations:
             raise NotFound(f"code '{code}' exists in several reports: name the report with --report")
         return found[0]
 
+    def sources(self) -> list[str]:
+        """The reports (sources) that have recommendations, in order."""
+        r = tables.recommendations
+        return list(self.session.scalars(select(r.c.source).distinct().order_by(r.c.source)))
+
     def launch_readiness(self) -> Readiness:
         """What a launch checks: active items without owner, owning agencies, reachable ones."""
         r, o = tables.recommendations, tables.ownerships

@@ -118,6 +118,10 @@ class RecommendationRepository(Protocol):
 
     def by_code(self, code: str, source: str | None = None) -> Recommendation: ...
 
+    def sources(self) -> list[str]:
+        """The reports (sources) that have recommendations, in order."""
+        ...
+
     def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]: ...
 
     def launch_readiness(self) -> Readiness:

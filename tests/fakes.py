@@ -55,6 +55,9 @@ class FakeRecommendations:
         """Not modelled: the rule tests look recommendations up by id."""
         raise NotImplementedError
 
+    def sources(self) -> list[str]:
+        return sorted({r.source for r in self.items})
+
     def list(self, *, source: str | None = None, active_only: bool = False) -> list[Recommendation]:
         found = [r for r in self.items if source in (None, r.source) and not (active_only and r.is_closed)]
         return sorted(found, key=lambda r: (r.source, r.position))

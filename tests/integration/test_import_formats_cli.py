@@ -182,6 +182,23 @@ def test_codes_that_differ_only_in_punctuation_are_refused_in_a_sheet_and_across
     assert list(_stored(database_url, "XYZ/2030/7")) == ["X1.2"]
 
 
+def test_a_new_report_named_like_a_stored_one_but_for_punctuation_is_refused(
+    followup, database_url: str, tmp_path: Path
+) -> None:
+    template = tmp_path / "recommendations.csv"
+    followup("import", "template", "--out", str(template), "--source", "XYZ/2030/7")
+    with template.open("a", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(GOOD_ROWS)
+    assert followup("import", str(template)).exit_code == 0
+    mistyped = followup("import", str(template), "--source", "xyz-2030-7")
+    assert mistyped.exit_code == 1
+    assert "'xyz-2030-7' differs from the stored report 'XYZ/2030/7' only in case or punctuation" in said(
+        mistyped.stderr
+    )
+    assert _stored(database_url, "xyz-2030-7") == {}
+    assert followup("import", str(template)).exit_code == 0  # the report itself, again: amended in place
+
+
 def test_a_sheet_whose_owners_cannot_be_stored_leaves_no_recommendation_behind(
     followup, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

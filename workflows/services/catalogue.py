@@ -61,6 +61,8 @@ def stage_report(uow: UnitOfWork, report: ParsedReport, *, at: datetime, by: str
     """`store_report` inside the caller's open unit of work, committing nothing (the caller does)."""
     added = updated = unchanged = 0
     existing = {rec.code: rec for rec in uow.recommendations.list(source=report.source)}
+    if not existing:
+        _check_one_folder_per_report(report.source, uow.recommendations.sources())
     _check_one_page_per_code([*existing, *(item.code for item in report.items)])
     for item in report.items:
         rec = existing.pop(item.code, None)
@@ -84,6 +86,18 @@ def stage_report(uow: UnitOfWork, report: ParsedReport, *, at: datetime, by: str
         else:
             unchanged += 1
     return ImportSummary(report.source, added, updated, unchanged, len(report.items), tuple(sorted(existing)))
+
+
+def _check_one_folder_per_report(source: str, stored: list[str]) -> None:
+    """Refuse a new report whose name differs from a stored one's only in case or punctuation: the
+    published site would give both one folder (and it is most often the same report, mistyped)."""
+    for other in stored:
+        if page_slug(other) == page_slug(source) and other != source:
+            raise ValidationError(
+                "report",
+                f"'{source}' differs from the stored report '{other}' only in case or punctuation: "
+                "name it as stored (--source), or rename it",
+            )
 
 
 def _check_one_page_per_code(codes: list[str]) -> None:

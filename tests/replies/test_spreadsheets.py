@@ -13,8 +13,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from domain.dates import DATE_HINT
-from domain.model import Milestone
-from tests.support import CYCLE, TODAY, Scenario, all_items, save
+from domain.errors import NotFound
+from domain.model import Milestone, StatusRequest
+from tests.support import CYCLE, TODAY, Scenario, all_items, open_page, save
 from workflows.cli import app
 from workflows.services import reply_template, spreadsheets
 from workflows.services.reply_template import write_template
@@ -289,6 +290,22 @@ def test_reissuing_a_link_from_the_command_line_prints_the_new_link(site: Scenar
     assert "http://testserver/r/" in result.output and site.tokens["BBB"] not in result.output
     assert len(site.outbox("status-request")) == 1
     unknown = CliRunner().invoke(app, ["cycle", "reissue", CYCLE, "--agency", "ZZZ"])
+    assert unknown.exit_code == 1 and "no status request for agency 'ZZZ'" in unknown.output
+
+
+def test_revoking_a_link_from_the_command_line_stops_it_at_once_and_sends_nothing(site: Scenario) -> None:
+    revoked = CliRunner().invoke(app, ["cycle", "revoke", CYCLE, "--agency", "BBB", "--why", "forwarded"])
+    assert revoked.exit_code == 0, revoked.output
+    assert "BBB's link for" in revoked.output and "no longer works" in revoked.output
+    with pytest.raises(NotFound):
+        open_page(site, site.tokens["BBB"])
+    assert site.outbox("status-request") == []
+    again = CliRunner().invoke(app, ["cycle", "revoke", CYCLE, "--agency", "BBB"])
+    assert again.exit_code == 0 and "revoked already: nothing changed" in again.output
+    with site.uow:
+        history = site.uow.history.for_key(StatusRequest.ENTITY, f"{site.cycle_id}:BBB")
+    assert [(h.why, h.data.get("action")) for h in history][-1] == ("forwarded", "token_revoked")
+    unknown = CliRunner().invoke(app, ["cycle", "revoke", CYCLE, "--agency", "ZZZ"])
     assert unknown.exit_code == 1 and "no status request for agency 'ZZZ'" in unknown.output
 
 

@@ -1,4 +1,4 @@
-"""Reply commands: `reply template`, `reply import`, `cycle reissue`, and `portal` (the web server).
+"""Reply commands: `reply template` and `import`, `cycle reissue` and `revoke`, `portal` (the web server).
 
 None of them imports Prefect; `portal` imports the web stack only when it starts.
 """
@@ -113,6 +113,28 @@ def reissue(
     news = mail_news(bootstrap.send_now(outgoing.keys, clock).sent)
     console.print(f"New link for {agency} in {name} ({news}; the old link no longer works):")
     console.print(link, highlight=False, soft_wrap=True)
+
+
+@cycle_app.command("revoke")
+def revoke(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    agency: str = typer.Option(..., "--agency", help="The agency's code."),
+    why: str = typer.Option("", "--why", help="Why, for the request's history (e.g. 'link forwarded')."),
+) -> None:
+    """Stop an agency's reply link at once, sending nothing (`cycle reissue` gives it a new one)."""
+    from workflows.services import replies
+
+    with user_errors():
+        revoked = replies.revoke_link(
+            bootstrap.uow(), bootstrap.SystemClock(), name, agency, "secretariat", why
+        )
+    if revoked:
+        console.print(
+            f"{agency}'s link for {name} no longer works (its drafts and answers are kept); "
+            f'`followup cycle reissue "{name}" --agency {agency}` sends a new one.'
+        )
+    else:
+        console.print(f"{agency}'s link for {name} was revoked already: nothing changed.")
 
 
 @app.command("portal")

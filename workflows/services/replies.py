@@ -270,6 +270,23 @@ def reissue_link(
         return config.reply_url(cycle.id or 0, agency_code, nonce)
 
 
+def revoke_link(uow: UnitOfWork, clock: Clock, cycle_name: str, agency_code: str, by: str, why: str) -> bool:
+    """Stop an agency's reply link at once, sending nothing (`reissue_link` gives it a new one).
+
+    Returns False when the link was revoked already (nothing is recorded twice).
+    """
+    with uow:
+        cycle = uow.cycles.require(cycle_name)
+        request = uow.requests.get(cycle.id or 0, agency_code)
+        if request is None:
+            raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
+        if request.token_revoked_at is not None:
+            return False
+        request.revoke(at=clock.now(), by=by, why=why)
+        uow.commit()
+        return True
+
+
 def _request_for_token(
     uow: UnitOfWork, clock: Clock, token: str, grace_days: int
 ) -> tuple[StatusRequest, StockTakeCycle]:

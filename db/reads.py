@@ -11,10 +11,10 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from db import tables
 from db.engine import Reader
-from domain.lifecycle import CLOSED_STATES, CycleState, ReviewState
+from domain.lifecycle import CLOSED_STATES, IN_HAND_STATES, CycleState
 
-# Answers the secretariat has in hand (a returned answer is back with the agency).
-ANSWERED_STATES = (ReviewState.SUBMITTED.value, ReviewState.ACCEPTED.value)
+# `IN_HAND_STATES` as stored, in a fixed order (the statements' text stays the same in every process).
+ANSWERED_STATES = tuple(sorted(state.value for state in IN_HAND_STATES))
 
 
 def answered_per(*group: Any) -> Select[Any]:

@@ -61,6 +61,11 @@ class ReviewState(StrEnum):
     ACCEPTED = "accepted"
 
 
+# Answers the secretariat has in hand: a returned one is back with its agency (which is chased for
+# it), a draft is still the agency's own. The chase, `cycle show`, Annex I and overdue requests count these.
+IN_HAND_STATES = frozenset({ReviewState.SUBMITTED, ReviewState.ACCEPTED})
+
+
 RECOMMENDATION_LIFECYCLE: Mapping[RecommendationState, frozenset[RecommendationState]] = {
     RecommendationState.ACTIVE: frozenset(
         {

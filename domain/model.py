@@ -595,10 +595,13 @@ class StatusRequest(Stateful):
         self.token_revoked_at = None
         self._note_token("token_reissued", at, by, why or "reply link re-issued")
 
-    def revoke(self, *, at: datetime, by: str, why: str = "") -> None:
-        """Revoke the reply token: the link answers 404 until re-issued."""
+    def revoke(self, *, at: datetime, by: str, why: str = "") -> bool:
+        """Revoke the reply token: the link answers 404 until re-issued. False if it was already."""
+        if self.token_revoked_at is not None:
+            return False  # the history keeps the first revocation, not a copy of it
         self.token_revoked_at = at
         self._note_token("token_revoked", at, by, why or "reply link revoked")
+        return True
 
     def _note_token(self, action: str, at: datetime, by: str, why: str) -> None:
         # Not a lifecycle move (the state stays), but who changed the link and when is history.

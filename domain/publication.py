@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -62,6 +62,27 @@ def same_page(code: str, other: str) -> str:
         f"{code} differs from {other} only in case or punctuation: the public site would give both one "
         "page, so rename one"
     )
+
+
+def check_one_page_per_code(codes: Iterable[str]) -> None:
+    """Refuse two codes of a report that would share a page of the published site (X1.2, x1-2)."""
+    code_of_page: dict[str, str] = {}
+    for code in codes:
+        other = code_of_page.setdefault(page_slug(code), code)
+        if other != code:
+            raise ValidationError("code", same_page(code, other))
+
+
+def check_one_folder_per_report(source: str, stored: Iterable[str]) -> None:
+    """Refuse a new report whose name differs from a stored one's only in case or punctuation: the
+    published site would give both one folder (and it is most often the same report, mistyped)."""
+    for other in stored:
+        if page_slug(other) == page_slug(source) and other != source:
+            raise ValidationError(
+                "report",
+                f"'{source}' differs from the stored report '{other}' only in case or punctuation: "
+                "name it as stored (--source), or rename it",
+            )
 
 
 # --- the public record's shape ----------------------------------------------------------------

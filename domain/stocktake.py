@@ -20,7 +20,7 @@ from domain.dates import utc_day
 from domain.evidence import StoredFile
 from domain.figures import StocktakeFigures, percent
 from domain.language import N_, Message, Words, plural_message
-from domain.lifecycle import MilestoneState, ReviewState
+from domain.lifecycle import IN_HAND_STATES, MilestoneState, ReviewState
 from domain.model import (
     Channel,
     LabelledEnum,
@@ -289,7 +289,7 @@ class OwnerPart:
         request stays open: Annex I and the overdue requests count it as not answered yet, as
         `cycle show`, `cycle list` and the reminders do.
         """
-        return self.answered and self.review_state != ReviewState.RETURNED
+        return self.answered and self.review_state in IN_HAND_STATES
 
     @property
     def is_lead(self) -> bool:

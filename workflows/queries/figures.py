@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, s
 
 from db import tables
 from db.engine import Reader
-from db.reads import closed_query, latest_before
-from domain.lifecycle import MilestoneState, ReviewState
+from db.reads import ANSWERED_STATES, closed_query, latest_before
+from domain.lifecycle import MilestoneState
 from domain.model import Answering, OwnerRole, ReportedStatus
 from domain.policies import PartsTally, counted_on
 from domain.stocktake import (
@@ -293,6 +293,6 @@ def _answered_query(cycle_id: int) -> Select[Any]:
     )
     return (
         select(u.c.agency_code, func.count())
-        .where(u.c.cycle_id == cycle_id, _answered(u), u.c.state != ReviewState.RETURNED.value, part.exists())
+        .where(u.c.cycle_id == cycle_id, _answered(u), u.c.state.in_(ANSWERED_STATES), part.exists())
         .group_by(u.c.agency_code)
     )

@@ -13,12 +13,12 @@ from typing import Any
 
 from domain import commitments
 from domain import owners as owner_rules
-from domain.errors import NotFound, ValidationError
+from domain.errors import NotFound
 from domain.importer import ParsedReport, parse_report
 from domain.lifecycle import Transition
 from domain.model import Milestone, OwnerRole, Ownership, Recommendation
 from domain.ports import Clock, UnitOfWork
-from domain.publication import page_slug, same_page
+from domain.publication import check_one_folder_per_report, check_one_page_per_code
 
 OWNERSHIP = "ownership"
 
@@ -62,8 +62,8 @@ def stage_report(uow: UnitOfWork, report: ParsedReport, *, at: datetime, by: str
     added = updated = unchanged = 0
     existing = {rec.code: rec for rec in uow.recommendations.list(source=report.source)}
     if not existing:
-        _check_one_folder_per_report(report.source, uow.recommendations.sources())
-    _check_one_page_per_code([*existing, *(item.code for item in report.items)])
+        check_one_folder_per_report(report.source, uow.recommendations.sources())
+    check_one_page_per_code([*existing, *(item.code for item in report.items)])
     for item in report.items:
         rec = existing.pop(item.code, None)
         if rec is None:
@@ -86,27 +86,6 @@ def stage_report(uow: UnitOfWork, report: ParsedReport, *, at: datetime, by: str
         else:
             unchanged += 1
     return ImportSummary(report.source, added, updated, unchanged, len(report.items), tuple(sorted(existing)))
-
-
-def _check_one_folder_per_report(source: str, stored: list[str]) -> None:
-    """Refuse a new report whose name differs from a stored one's only in case or punctuation: the
-    published site would give both one folder (and it is most often the same report, mistyped)."""
-    for other in stored:
-        if page_slug(other) == page_slug(source) and other != source:
-            raise ValidationError(
-                "report",
-                f"'{source}' differs from the stored report '{other}' only in case or punctuation: "
-                "name it as stored (--source), or rename it",
-            )
-
-
-def _check_one_page_per_code(codes: list[str]) -> None:
-    """Refuse two codes of a report that would share a page of the published site (X1.2, X1-2)."""
-    code_of_page: dict[str, str] = {}
-    for code in codes:
-        other = code_of_page.setdefault(page_slug(code), code)
-        if other != code:
-            raise ValidationError("code", same_page(code, other))
 
 
 @dataclass(frozen=True)

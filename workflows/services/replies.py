@@ -42,6 +42,7 @@ from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import CycleConfig
 from workflows.queries.emails import agency_context
+from workflows.queries.review import request_of
 from workflows.services.evidence import EvidenceChanges, EvidenceStore, attach, staged
 from workflows.services.launch import enqueue_status_requests
 
@@ -254,9 +255,7 @@ def reissue_link(
     """Give an agency a new reply link (the old one stops working) and send it; returns the new link."""
     with uow:
         cycle = uow.cycles.require(cycle_name)
-        request = uow.requests.get(cycle.id or 0, agency_code)
-        if request is None:
-            raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
+        request = request_of(uow, cycle, agency_code)
         if cycle.state != CycleState.OPEN:
             raise ValidationError(
                 "cycle", f"cycle '{cycle_name}' is {cycle.state}: its links cannot be re-issued"
@@ -276,15 +275,10 @@ def revoke_link(uow: UnitOfWork, clock: Clock, cycle_name: str, agency_code: str
     Returns False when the link was revoked already (nothing is recorded twice).
     """
     with uow:
-        cycle = uow.cycles.require(cycle_name)
-        request = uow.requests.get(cycle.id or 0, agency_code)
-        if request is None:
-            raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
-        if request.token_revoked_at is not None:
-            return False
-        request.revoke(at=clock.now(), by=by, why=why)
+        request = request_of(uow, uow.cycles.require(cycle_name), agency_code)
+        revoked = request.revoke(at=clock.now(), by=by, why=why)
         uow.commit()
-        return True
+        return revoked
 
 
 def _request_for_token(

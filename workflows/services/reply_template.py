@@ -21,7 +21,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from domain.answers import AnswerView, statuses, stored_answer
-from domain.errors import NotFound
 from domain.language import N_, Language
 from domain.lifecycle import MilestoneState
 from domain.model import Milestone, MilestoneOutcome, agenda_heading_said, text_in
@@ -30,6 +29,7 @@ from domain.stocktake import sentence_start
 from notifications.i18n import Translator, translator
 from reporting.cells import set_text
 from workflows.config import CycleConfig
+from workflows.queries.review import request_of
 from workflows.services.sheet_files import MARK_PROPERTY
 
 # Labels and headers are the catalogue's msgids: the sheet shows them in the agency's language.
@@ -92,9 +92,7 @@ def write_template(
     """
     with uow:
         cycle = uow.cycles.require(cycle_name)
-        request = uow.requests.get(cycle.id or 0, agency_code)
-        if request is None:
-            raise NotFound(f"cycle '{cycle_name}' has no status request for agency '{agency_code}'")
+        request = request_of(uow, cycle, agency_code)
         agency = uow.agencies.require(agency_code)
         answering = uow.agencies.require(request.answered_through) if request.answered_through else agency
         words = translator(answering.reply_language)

@@ -242,16 +242,13 @@ def _answers(
 
     typed: list[RawAnswer] = []
     rows_of: dict[int, int] = {}
-    reported: dict[int, list[RawMilestone]] = {}
-    milestone_rows: dict[int, int] = {}
+    filed: dict[int, tuple[int, RawMilestone]] = {}  # by milestone id: its row and its report
     for n, row in enumerate(table[header_row:], start=header_row + 1):
         if not any(value.strip() for value in row):
             continue
         version = cell(row, "version").strip()
         if version.startswith(MILESTONE_ROW):
-            _milestone_report(
-                n, row, cell, milestones, (reported, milestone_rows), problems, _letter(columns, "version")
-            )
+            _milestone_report(n, row, cell, milestones, filed, problems, _letter(columns, "version"))
             continue
         code = cell(row, "code")
         rid = by_code.get(code)
@@ -294,18 +291,19 @@ def _answers(
                 no_change=no_change == "yes",
             )
         )
+    reported: dict[int, list[RawMilestone]] = {}
     code_of = {rid: code for code, rid in by_code.items()}
-    problems.extend(
-        CellProblem(
-            milestone_rows[report.milestone_id],
-            _letter(columns, "version"),
-            f"the row of {code_of[rid]}, whose milestone this is, is missing: put it back above it",
-        )
-        for rid, reports in reported.items()
-        if rid not in rows_of
-        for report in reports
-        if report.outcome.strip() or report.on.strip() or report.why.strip()
-    )
+    for milestone_id, (milestone_row, report) in filed.items():
+        rid = milestones[milestone_id].recommendation_id
+        reported.setdefault(rid, []).append(report)
+        if rid not in rows_of and (report.outcome.strip() or report.on.strip() or report.why.strip()):
+            problems.append(
+                CellProblem(
+                    milestone_row,
+                    _letter(columns, "version"),
+                    f"the row of {code_of[rid]}, whose milestone this is, is missing: put it back above it",
+                )
+            )
     return [replace(a, milestones=tuple(reported.get(a.recommendation_id, ()))) for a in typed], rows_of
 
 
@@ -314,13 +312,11 @@ def _milestone_report(
     row: list[str],
     cell: Callable[[list[str], str], str],
     milestones: dict[int, Milestone],
-    filed: tuple[dict[int, list[RawMilestone]], dict[int, int]],
+    filed: dict[int, tuple[int, RawMilestone]],
     problems: list[CellProblem],
     where: str,
 ) -> None:
-    """A milestone row's report (outcome in Status, date, why under What changed), filed under its item;
-    `filed` holds the reports by item and the row of each milestone already read."""
-    reported, milestone_rows = filed
+    """A milestone row's report (outcome in Status, date, why under What changed), filed with its row."""
     ident = ascii_number(cell(row, "version").strip().removeprefix(MILESTONE_ROW), max_digits=18)
     milestone = milestones.get(ident) if ident is not None else None
     if milestone is None or milestone.id is None:
@@ -328,20 +324,20 @@ def _milestone_report(
             CellProblem(n, where, "this milestone row is not one of this request's open milestones")
         )
         return
-    if milestone.id in milestone_rows:
+    if milestone.id in filed:
         problems.append(
-            CellProblem(n, where, f"this milestone appears twice (also row {milestone_rows[milestone.id]})")
+            CellProblem(n, where, f"this milestone appears twice (also row {filed[milestone.id][0]})")
         )
         return
-    milestone_rows[milestone.id] = n
-    reported.setdefault(milestone.recommendation_id, []).append(
+    filed[milestone.id] = (
+        n,
         RawMilestone(
             milestone.id,
             milestone.title,
             outcome=_choice(cell(row, "status")) or cell(row, "status"),
             on=cell(row, "next_milestone_date"),
             why=cell(row, "narrative"),
-        )
+        ),
     )
 
 

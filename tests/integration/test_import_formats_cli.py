@@ -54,6 +54,18 @@ def _fill(path: Path, rows: list[list[str]]) -> None:
     book.save(path)
 
 
+def _sheet(followup: CliRun, path: Path, rows: list[list[str]]) -> Path:
+    """`followup import template` at `path` (.xlsx, or .csv for report XYZ/2030/7) with `rows` added."""
+    if path.suffix == ".csv":
+        followup("import", "template", "--out", str(path), "--source", "XYZ/2030/7")
+        with path.open("a", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows(rows)
+    else:
+        followup("import", "template", "--out", str(path))
+        _fill(path, rows)
+    return path
+
+
 GOOD_ROWS = [
     ["R1", "Strengthen coordination of the follow-up.", "", "", "", "ILO", ""],
     [
@@ -148,9 +160,7 @@ def test_a_sheet_with_bad_rows_reports_every_problem_by_row_and_column_and_store
 def test_a_sheet_with_a_problem_on_every_row_lists_the_first_fifty_and_counts_the_rest(
     followup, tmp_path: Path
 ) -> None:
-    template = tmp_path / "recommendations.xlsx"
-    followup("import", "template", "--out", str(template))
-    _fill(template, [[f"R{n}", ""] for n in range(1, 121)])
+    template = _sheet(followup, tmp_path / "recommendations.xlsx", [[f"R{n}", ""] for n in range(1, 121)])
     result = followup("import", str(template))
     assert result.exit_code == 1
     shown = said(result.stderr)
@@ -163,18 +173,15 @@ def test_codes_that_differ_only_in_punctuation_are_refused_in_a_sheet_and_across
     followup, database_url: str, tmp_path: Path
 ) -> None:
     # The published site has one page per code, named from it: X1.2 and X1-2 would be one page.
-    template = tmp_path / "recommendations.xlsx"
-    followup("import", "template", "--out", str(template))
-    _fill(template, [["X1.2", "One.", "", "", "", "", ""], ["x1-2", "Two.", "", "", "", "", ""]])
+    rows = [["X1.2", "One.", "", "", "", "", ""], ["x1-2", "Two.", "", "", "", "", ""]]
+    template = _sheet(followup, tmp_path / "recommendations.xlsx", rows)
     refused = followup("import", str(template))
     assert refused.exit_code == 1
     assert "row 6, column A (Code): x1-2 differs from X1.2 (row 5) only in case or punctuation" in said(
         refused.stderr
     )
-    first, later = tmp_path / "first.xlsx", tmp_path / "later.xlsx"
-    for sheet, code in ((first, "X1.2"), (later, "X1-2")):
-        followup("import", "template", "--out", str(sheet))
-        _fill(sheet, [[code, "Text.", "", "", "", "", ""]])
+    first = _sheet(followup, tmp_path / "first.xlsx", [["X1.2", "Text.", "", "", "", "", ""]])
+    later = _sheet(followup, tmp_path / "later.xlsx", [["X1-2", "Text.", "", "", "", "", ""]])
     assert followup("import", str(first)).exit_code == 0
     again = followup("import", str(later))
     assert again.exit_code == 1
@@ -185,10 +192,7 @@ def test_codes_that_differ_only_in_punctuation_are_refused_in_a_sheet_and_across
 def test_a_new_report_named_like_a_stored_one_but_for_punctuation_is_refused(
     followup, database_url: str, tmp_path: Path
 ) -> None:
-    template = tmp_path / "recommendations.csv"
-    followup("import", "template", "--out", str(template), "--source", "XYZ/2030/7")
-    with template.open("a", encoding="utf-8", newline="") as out:
-        csv.writer(out).writerows(GOOD_ROWS)
+    template = _sheet(followup, tmp_path / "recommendations.csv", GOOD_ROWS)
     assert followup("import", str(template)).exit_code == 0
     mistyped = followup("import", str(template), "--source", "xyz-2030-7")
     assert mistyped.exit_code == 1
@@ -202,9 +206,7 @@ def test_a_new_report_named_like_a_stored_one_but_for_punctuation_is_refused(
 def test_a_sheet_whose_owners_cannot_be_stored_leaves_no_recommendation_behind(
     followup, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    template = tmp_path / "recommendations.xlsx"
-    followup("import", "template", "--out", str(template))
-    _fill(template, GOOD_ROWS)
+    template = _sheet(followup, tmp_path / "recommendations.xlsx", GOOD_ROWS)
 
     def owners_step_fails(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database went away while storing owners")
@@ -219,10 +221,11 @@ def test_a_sheet_cell_holding_a_control_character_is_refused_by_row_and_column(
     followup, database_url: str, tmp_path: Path
 ) -> None:
     # A workbook cannot hold one (openpyxl refuses to write it); a CSV file can.
-    template = tmp_path / "recommendations.csv"
-    followup("import", "template", "--out", str(template), "--source", "XYZ/2030/7")
-    with template.open("a", encoding="utf-8", newline="") as out:
-        csv.writer(out).writerow(["R1", "Share data\x01 every year.", "", "", "", "ILO", ""])
+    template = _sheet(
+        followup,
+        tmp_path / "recommendations.csv",
+        [["R1", "Share data\x01 every year.", "", "", "", "ILO", ""]],
+    )
     result = followup("import", str(template))
     assert result.exit_code == 1
     assert "row 5, column B (Text): contains the control character U+0001" in said(result.stderr)

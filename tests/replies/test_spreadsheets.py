@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -25,17 +28,24 @@ from workflows.services.spreadsheets import SpreadsheetRejected, import_reply_fi
 HEADERS = [c.header for c in reply_template.COLUMNS]
 
 
-def fill(path: Path, answers: dict[str, tuple[str, str]]) -> None:
-    """Fill Status and narrative the way a focal point would, in Excel."""
+@contextmanager
+def edited_sheet(path: Path) -> Iterator[Worksheet]:
+    """The workbook's sheet, saved when the block ends: a focal point's edit in Excel."""
     book = load_workbook(path)
     sheet = book.active
-    assert sheet is not None
-    status, narrative = HEADERS.index("Status") + 1, HEADERS.index("What changed and why") + 1
-    for row in range(reply_template.HEADER_ROW + 1, sheet.max_row + 1):
-        code = sheet.cell(row, 1).value
-        if code in answers:
-            sheet.cell(row, status).value, sheet.cell(row, narrative).value = answers[code]
+    assert isinstance(sheet, Worksheet)
+    yield sheet
     book.save(path)
+
+
+def fill(path: Path, answers: dict[str, tuple[str, str]]) -> None:
+    """Fill Status and narrative the way a focal point would, in Excel."""
+    status, narrative = HEADERS.index("Status") + 1, HEADERS.index("What changed and why") + 1
+    with edited_sheet(path) as sheet:
+        for row in range(reply_template.HEADER_ROW + 1, sheet.max_row + 1):
+            code = sheet.cell(row, 1).value
+            if code in answers:
+                sheet.cell(row, status).value, sheet.cell(row, narrative).value = answers[code]
 
 
 def write_csv(path: Path, rows: list[list[str]]) -> Path:
@@ -183,12 +193,9 @@ def test_a_half_filled_sheet_with_an_invalid_row_is_still_refused_whole(
 
 
 def _mark(path: Path, row: int, values: dict[str, str]) -> None:
-    book = load_workbook(path)
-    sheet = book.active
-    assert sheet is not None
-    for header, value in values.items():
-        sheet.cell(row, HEADERS.index(header) + 1).value = value
-    book.save(path)
+    with edited_sheet(path) as sheet:
+        for header, value in values.items():
+            sheet.cell(row, HEADERS.index(header) + 1).value = value
 
 
 def test_no_change_in_the_sheet_confirms_last_cycles_status_without_copying_its_text(
@@ -335,12 +342,9 @@ def test_a_workbook_whose_first_sheet_is_hidden_is_read_from_the_first_sheet_sho
 def test_a_milestone_row_copied_twice_is_refused_naming_both_rows(scenario: Scenario, tmp_path: Path) -> None:
     path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
     first = reply_template.HEADER_ROW + 1
-    book = load_workbook(path)
-    sheet = book.active
-    assert sheet is not None
-    sheet.append([cell.value for cell in sheet[first + 1]])
-    copy = sheet.max_row
-    book.save(path)
+    with edited_sheet(path) as sheet:
+        sheet.append([cell.value for cell in sheet[first + 1]])
+        copy = sheet.max_row
     _mark(path, first, {"Status": "In progress", "No change since last time": "Yes"})
     with pytest.raises(SpreadsheetRejected) as caught:
         import_file(scenario, path)
@@ -354,11 +358,8 @@ def test_a_milestone_reported_under_an_item_whose_row_was_deleted_asks_for_the_r
 ) -> None:
     path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
     first = reply_template.HEADER_ROW + 1
-    book = load_workbook(path)
-    sheet = book.active
-    assert sheet is not None
-    sheet.delete_rows(first)
-    book.save(path)
+    with edited_sheet(path) as sheet:
+        sheet.delete_rows(first)
     _mark(path, first, {"Status": "Done", "Next milestone date": "2026-02-27"})
     with pytest.raises(SpreadsheetRejected) as caught:
         import_file(scenario, path)

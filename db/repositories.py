@@ -298,7 +298,12 @@ class Cycles:
             .where(h.c.entity == StockTakeCycle.ENTITY, h.c.key == cycle.history_key())
             .order_by(h.c.id)
         )
-        deadlines = [data["deadline"] for data in recorded if "deadline" in data]
+        deadlines: list[str] = []
+        for data in recorded:
+            if "from" in data and not deadlines:  # an extension of a deadline its launch did not record
+                deadlines.append(data["from"])
+            if "deadline" in data:
+                deadlines.append(data["deadline"])
         return sum(1 for before, after in pairwise(deadlines) if before != after)
 
     def list(self) -> list[StockTakeCycle]:

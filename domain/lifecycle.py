@@ -107,8 +107,11 @@ CYCLE_LIFECYCLE: Mapping[CycleState, frozenset[CycleState]] = {
 REQUEST_LIFECYCLE: Mapping[RequestState, frozenset[RequestState]] = {
     RequestState.PENDING: frozenset({RequestState.SENT, RequestState.CLOSED}),
     RequestState.SENT: frozenset({RequestState.ANSWERED, RequestState.OVERDUE, RequestState.CLOSED}),
-    RequestState.OVERDUE: frozenset({RequestState.ANSWERED, RequestState.ESCALATED, RequestState.CLOSED}),
-    RequestState.ESCALATED: frozenset({RequestState.ANSWERED, RequestState.CLOSED}),
+    # A late request is on time again (back to sent) when the cycle's deadline is extended.
+    RequestState.OVERDUE: frozenset(
+        {RequestState.SENT, RequestState.ANSWERED, RequestState.ESCALATED, RequestState.CLOSED}
+    ),
+    RequestState.ESCALATED: frozenset({RequestState.SENT, RequestState.ANSWERED, RequestState.CLOSED}),
     RequestState.ANSWERED: frozenset({RequestState.CLOSED}),
     RequestState.CLOSED: frozenset(),
 }

@@ -539,6 +539,39 @@ class StockTakeCycle(Stateful):
     def history_key(self) -> str:
         return self.name
 
+    def extend_deadline(self, to: date, *, today: date, at: datetime, by: str, why: str = "") -> date:
+        """Move the reply deadline later, recorded in the history; returns the deadline it replaces.
+
+        Only later, and only while the cycle is open: agencies plan on the date they were given,
+        and a cycle's late requests and reminders are reckoned from it.
+        """
+        if self.state != CycleState.OPEN:
+            raise ValidationError(
+                "cycle", f"'{self.name}' is {self.state}: only an open cycle's deadline moves"
+            )
+        if to <= self.deadline:
+            raise ValidationError(
+                "deadline", f"{to} is not after the deadline {self.deadline}: a deadline can only be extended"
+            )
+        if to < today:
+            raise ValidationError("deadline", f"{to} has passed already (today is {today})")
+        before, self.deadline = self.deadline, to
+        # The history's deadlines count the moves (`deadline_moves`), as the launch recorded the first.
+        data = {"deadline": to.isoformat(), "from": before.isoformat()}
+        self.record(
+            Transition(
+                self.ENTITY,
+                self.history_key(),
+                self.state,
+                self.state,
+                at,
+                by,
+                why or "deadline extended",
+                data,
+            )
+        )
+        return before
+
 
 class StatusRequest(Stateful):
     """One consolidated request per cycle and agency, covering all the agency's items."""
@@ -588,6 +621,13 @@ class StatusRequest(Stateful):
         if self.state in OPEN_REQUEST_STATES:
             self.transition(RequestState.ANSWERED, at=at, by=by, why=f"answered via {channel.value}")
             self.answered_at = at
+
+    def on_time_again(self, deadline: date, *, at: datetime, by: str) -> bool:
+        """A late or escalated request is on time again under an extended `deadline`; False if not late."""
+        if self.state not in (RequestState.OVERDUE, RequestState.ESCALATED):
+            return False
+        self.transition(RequestState.SENT, at=at, by=by, why=f"deadline extended to {deadline}")
+        return True
 
     def reissue(self, *, token_nonce: str, token_hash: str, at: datetime, by: str, why: str = "") -> None:
         """Replace the reply token (the old link stops working); recorded in the history."""

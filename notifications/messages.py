@@ -27,11 +27,20 @@ from domain.model import agenda_heading_said
 from notifications.i18n import Translator, install, translator
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
-KINDS = ("status-request", "reminder", "escalation", "receipt", "cycle-summary", "returned")
-# The request and its reminders invite to the reply deadline as a calendar event; the receipt cancels
-# it (the agency's "reply due" alarm must not ring once it replied). Nothing else carries one: the
-# escalation comes after the deadline, when an invitation would be to an event already past.
-INVITING_KINDS = frozenset({"status-request", "reminder"})
+KINDS = (
+    "status-request",
+    "reminder",
+    "deadline-extended",
+    "escalation",
+    "receipt",
+    "cycle-summary",
+    "returned",
+)
+# The request, its reminders and the notice of a later deadline invite to the reply deadline as a
+# calendar event (a moved deadline updates it); the receipt cancels it (the agency's "reply due"
+# alarm must not ring once it replied). Nothing else carries one: the escalation comes after the
+# deadline, when an invitation would be to an event already past.
+INVITING_KINDS = frozenset({"status-request", "reminder", "deadline-extended"})
 CANCELLING_KINDS = frozenset({"receipt"})
 SUBJECT_MAX = 250
 # What stored messages hold instead of the agency's reply link: the outbox must not keep a usable

@@ -820,6 +820,15 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
             "unanswered_count": 2,
             "item_count": 3,
         },
+        "deadline-extended": {
+            "agency": IOM,
+            "reply_url": REPLY_URL,
+            "deadline_moves": 1,
+            "days_left": 21,
+            "unanswered_count": 2,
+            "item_count": 3,
+            "previous_deadline": date(2026, 3, 20),
+        },
         "escalation": {
             "agency": IOM,
             "reply_url": REPLY_URL,

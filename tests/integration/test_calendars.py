@@ -15,8 +15,6 @@ from sqlalchemy import select, update
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import RawAnswer
-from domain.lifecycle import Transition
-from domain.model import StockTakeCycle
 from notifications.outbox import OutboxNotifier
 from tests.factories import add_agencies, add_recommendations
 from tests.support import KEYED_CONFIG as CONFIG
@@ -81,26 +79,6 @@ def submit(uow: SqlUnitOfWork, cycle_id: int, clock: FixedClock) -> None:
     replies.save_reply(uow, notifier, clock, CONFIG, token, [answer], submit=True, grace_days=14)
 
 
-def move_deadline(uow: SqlUnitOfWork, to: date, clock: FixedClock) -> None:
-    """The deadline moves, recorded in the cycle's history with the new date (as its launch recorded it)."""
-    with uow:
-        cycle = uow.cycles.require(CYCLE)
-        cycle.deadline = to
-        uow.record(
-            Transition(
-                StockTakeCycle.ENTITY,
-                cycle.history_key(),
-                cycle.state,
-                cycle.state,
-                clock.now(),
-                "secretariat",
-                "deadline moved",
-                {"deadline": to.isoformat()},
-            )
-        )
-        uow.commit()
-
-
 def test_the_request_and_its_reminders_invite_to_one_event_stamped_when_each_message_was_made(
     uow: SqlUnitOfWork,
 ) -> None:
@@ -126,17 +104,21 @@ def test_the_request_and_its_reminders_invite_to_one_event_stamped_when_each_mes
     assert str(event_of(other)["UID"]) != str(events[0]["UID"])
 
 
-def test_a_moved_deadline_raises_the_sequence_of_the_next_reminder(uow: SqlUnitOfWork) -> None:
+def test_an_extended_deadline_raises_the_sequence_of_its_notice_and_of_the_next_reminder(
+    uow: SqlUnitOfWork,
+) -> None:
     launched(uow)
     follow_up_on(uow, at(DEADLINE - timedelta(days=14)))
     later = DEADLINE + timedelta(days=14)
-    move_deadline(uow, later, at(DEADLINE - timedelta(days=10)))
+    clock = at(DEADLINE - timedelta(days=10))
+    follow_up.extend_deadline(uow, OutboxNotifier(uow, clock), clock, CONFIG, CYCLE, later, by="secretariat")
     follow_up_on(uow, at(later - timedelta(days=7)))
 
     before, after = (event_of(c) for c in calendars(uow, "reminder"))
-    assert str(after["UID"]) == str(before["UID"])
-    assert after.decoded("DTSTART") == later
-    assert after.decoded("SEQUENCE") > before.decoded("SEQUENCE")
+    (notice,) = (event_of(c) for c in calendars(uow, "deadline-extended"))
+    assert str(after["UID"]) == str(before["UID"]) == str(notice["UID"])
+    assert after.decoded("DTSTART") == notice.decoded("DTSTART") == later
+    assert after.decoded("SEQUENCE") == notice.decoded("SEQUENCE") > before.decoded("SEQUENCE")
 
 
 def test_the_receipt_cancels_the_invitation_with_the_same_uid(uow: SqlUnitOfWork) -> None:

@@ -49,3 +49,21 @@ def test_a_launch_to_placeholder_addresses_is_refused_naming_the_agencies_before
     assert "contacts: 2 owning agencies have only placeholder addresses" in refused
     assert "ILO, IOM" in refused and "--allow-placeholders" in refused and "exit 1" in refused
     assert "prefect imported: False" in refused
+
+
+def test_an_extended_deadline_is_said_from_when_to_when_and_an_earlier_one_is_refused(
+    database_url: str,
+) -> None:
+    prepare_spring_cycle(database_url)
+
+    extended = run(
+        database_url, "cycle", "extend", "Spring 2026", "--to", "2026-04-15", "--today", "2026-03-20"
+    )
+    refused = run(
+        database_url, "cycle", "extend", "Spring 2026", "--to", "2026-04-10", "--today", "2026-03-20"
+    )
+
+    assert "The deadline of Spring 2026 moved from 2026-04-01 to 2026-04-15." in extended
+    assert "Told the 2 agencies yet to answer: 2 sent by e-mail." in extended and "exit 0" in extended
+    assert "deadline: 2026-04-10 is not after the deadline 2026-04-15" in refused and "exit 1" in refused
+    assert "prefect imported: False" in refused

@@ -82,9 +82,11 @@ ALLOWED = {
         ("sent", "answered"),
         ("sent", "overdue"),
         ("sent", "closed"),
+        ("overdue", "sent"),  # the deadline was extended
         ("overdue", "answered"),
         ("overdue", "escalated"),
         ("overdue", "closed"),
+        ("escalated", "sent"),
         ("escalated", "answered"),
         ("escalated", "closed"),
         ("answered", "closed"),

@@ -156,7 +156,8 @@ def test_the_request_and_its_reminders_invite_to_an_all_day_event_on_the_deadlin
     assert event.decoded("DTEND") == date(2026, 4, 4)
     assert str(event["URL"]) == REPLY_URL
     assert "2026-spring" in str(event["SUMMARY"])
-    assert event.decoded("SEQUENCE") == 0
+    # Two steps per deadline (its invitations, then their cancellation): a notice of a new deadline is 2.
+    assert event.decoded("SEQUENCE") == 2 * context(kind)["deadline_moves"]
     (alarm,) = event.walk("VALARM")
     assert alarm.decoded("TRIGGER") == timedelta(days=-2)
 
@@ -199,9 +200,11 @@ def test_a_moved_deadline_raises_the_sequence_above_every_earlier_message() -> N
     moved = {**MAIL_CYCLE, "deadline": date(2026, 4, 17)}
     before = [calendar_of(kind).walk("VEVENT")[0] for kind in ("status-request", "reminder", "receipt")]
 
-    (after,) = calendar_of("reminder", cycle=moved, deadline_moves=1).walk("VEVENT")
+    (after,) = calendar_of("deadline-extended", cycle=moved, deadline_moves=1).walk("VEVENT")
+    (reminded,) = calendar_of("reminder", cycle=moved, deadline_moves=1).walk("VEVENT")
 
-    assert after.decoded("DTSTART") == date(2026, 4, 17)
+    assert after.decoded("DTSTART") == reminded.decoded("DTSTART") == date(2026, 4, 17)
+    assert after.decoded("SEQUENCE") == reminded.decoded("SEQUENCE")
     assert all(after.decoded("SEQUENCE") > event.decoded("SEQUENCE") for event in before)
     (cancelled,) = calendar_of("receipt", cycle=moved, deadline_moves=1).walk("VEVENT")
     assert cancelled.decoded("SEQUENCE") > after.decoded("SEQUENCE")

@@ -15,6 +15,7 @@ from tests.support import context
 ENGLISH = {
     "status-request": "Please tell us where each",
     "reminder": "still unanswered",
+    "deadline-extended": "still to answer",
     "escalation": "Could you make sure the reply reaches us",
     "receipt": "we recorded the following",
     "cycle-summary": "The lead agency reported on",

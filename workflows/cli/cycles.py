@@ -1,4 +1,4 @@
-"""Stock-take cycle commands: `cycle launch/collect/close/list/show`, `check` and `serve`.
+"""Stock-take cycle commands: `cycle launch/set/extend/collect/close/list/show`, `check` and `serve`.
 
 Each command imports what it uses in its body: commands that run flows import Prefect there. `list`
 and `show` print what `workflows.cli.cycle_views` defines, which the console script also answers
@@ -160,6 +160,43 @@ def set_document(
     with user_errors():
         stocktake.set_document(bootstrap.uow(), name, **document)
     console.print(f"Set {', '.join(document)} of [bold]{name}[/].")
+
+
+@cycle_app.command("extend")
+def extend(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    to: datetime = typer.Option(
+        ...,
+        "--to",
+        formats=DATE_FORMATS,
+        help="The new reply deadline (YYYY-MM-DD), later than the current one.",
+    ),
+    why: str = typer.Option("", "--why", help="Why, for the cycle's history (e.g. 'session moved')."),
+    today: datetime | None = TODAY_OPTION,
+) -> None:
+    """Extend an open cycle's reply deadline and tell every agency yet to answer (its calendar moves)."""
+    from notifications.immediate import KeyRecorder
+    from workflows.services.follow_up import extend_deadline
+
+    uow = bootstrap.uow()
+    clock = bootstrap.clock(day_of(today))
+    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
+    with user_errors():
+        extended = extend_deadline(
+            uow, outgoing, clock, bootstrap.cycle_config(), name, to.date(), by="secretariat", why=why
+        )
+    console.print(f"The deadline of [bold]{name}[/] moved from {extended.before} to {extended.deadline}.")
+    told = len(extended.notices)
+    if not told:
+        console.print("No agency has anything left to answer: nobody was told.")
+    else:
+        sent = bootstrap.send_now(outgoing.keys, clock).sent
+        queued = f", {told - sent} queued (`followup mail send` or the next flow run sends them)"
+        console.print(
+            f"Told the {told} agencies yet to answer: {sent} sent by e-mail{queued if sent < told else ''}."
+        )
+    if extended.on_time_again:
+        console.print(f"No longer late: {', '.join(extended.on_time_again)}.")
 
 
 @app.command("check")

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import ValidationError
 from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, RequestState
-from domain.model import Agency, ContactRole, Milestone, StockTakeCycle
+from domain.model import Agency, ContactRole, Milestone, StatusRequest, StockTakeCycle
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
@@ -187,25 +187,19 @@ def _follow_up_cycle(
     for code in _replies_received(uow, cycle, now):
         report.replies_received.append(f"{cycle.name}:{code}")
     answered = uow.cycle_items.answered_per_agency(cycle.id)
-    reminded = _reminders_already_queued(uow, cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     escalated_now: set[str] = set()
     agencies = uow.agencies.by_codes(
         [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
     )
     moves = uow.cycles.deadline_moves(cycle)
+    reminded = _reminders_already_queued(uow, cycle.id, moves)
     for request in requests:
         agency = agencies[request.agency_code]
         # A body answering through another (the GMG through its chair): its chair is reminded, escalated to.
         through = agencies[request.answered_through] if request.answered_through else None
         answering = through or agency
-        unanswered = request.item_count - answered.get(agency.code, 0)
-        context = {
-            **agency_context(cycle, config, agency, through),
-            "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
-            "unanswered_count": unanswered,
-            "item_count": request.item_count,
-        }
+        context = _request_context(cycle, config, request, agency, through, answered, today, moves)
         # A request answered through its link before the send was confirmed may lack a send time.
         sent = request.sent_at or cycle.launched_at or now
         point = schedule.reminder_due(
@@ -215,9 +209,8 @@ def _follow_up_cycle(
             already_sent=reminded.get(agency.code, ()),
         )
         if point is not None:
-            key = f"reminder:{cycle.id}:{agency.code}:{point}"
-            reminder = {**context, "days_left": (cycle.deadline - today).days, "deadline_moves": moves}
-            if _send(notifier, "reminder", key, answering.recipients(), reminder, cycle, agency):
+            key = reminder_key(cycle.id, agency.code, point, moves)
+            if _send(notifier, "reminder", key, answering.recipients(), context, cycle, agency):
                 report.reminders.append(key)
         if request.state == RequestState.SENT and request_overdue(
             deadline=cycle.deadline, today=today, answered=False
@@ -227,7 +220,7 @@ def _follow_up_cycle(
         if request.state == RequestState.OVERDUE and schedule.escalation_due(
             deadline=cycle.deadline, today=today
         ):
-            key = f"escalation:{cycle.id}:{agency.code}"
+            key = escalation_key(cycle.id, agency.code, moves)
             escalation = {
                 **context,
                 # Heads of office may read another language than the focal points reminders go to.
@@ -293,13 +286,114 @@ def _send(
     )
 
 
-def _reminders_already_queued(uow: UnitOfWork, cycle_id: int) -> dict[str, set[int]]:
-    """Reminder points already queued per agency, read back from the outbox keys."""
+def _request_context(
+    cycle: StockTakeCycle,
+    config: CycleConfig,
+    request: StatusRequest,
+    agency: Agency,
+    through: Agency | None,
+    answered: Mapping[str, int],
+    today: date,
+    moves: int,
+) -> dict[str, Any]:
+    """What a reminder or a deadline notice says of an agency's request: link, counts, days left."""
+    assert cycle.id is not None
+    return {
+        **agency_context(cycle, config, agency, through),
+        "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
+        "unanswered_count": request.item_count - answered.get(agency.code, 0),
+        "item_count": request.item_count,
+        "days_left": (cycle.deadline - today).days,
+        "deadline_moves": moves,
+    }
+
+
+# An extended deadline is a new deadline: its reminder points and its escalation are new messages
+# (their keys name how often the deadline moved), which the first deadline's keys would suppress.
+def reminder_key(cycle_id: int, agency_code: str, point: int, moves: int) -> str:
+    """The outbox key of the reminder `point` days before the deadline after `moves` extensions."""
+    key = f"reminder:{cycle_id}:{agency_code}:{point}"
+    return f"{key}:{moves}" if moves else key
+
+
+def escalation_key(cycle_id: int, agency_code: str, moves: int) -> str:
+    """The outbox key of the escalation past the deadline after `moves` extensions."""
+    key = f"escalation:{cycle_id}:{agency_code}"
+    return f"{key}:{moves}" if moves else key
+
+
+def _reminders_already_queued(uow: UnitOfWork, cycle_id: int, moves: int) -> dict[str, set[int]]:
+    """Reminder points already queued per agency for the current deadline, read back from the outbox keys."""
     points: dict[str, set[int]] = defaultdict(set)
     for key in uow.outbox.queued_keys(f"reminder:{cycle_id}:"):
-        _, _, agency_code, days = key.split(":")
-        points[agency_code].add(int(days))
+        _, _, agency_code, days, *moved = key.split(":")
+        if int(moved[0] if moved else 0) == moves:
+            points[agency_code].add(int(days))
     return points
+
+
+@dataclass(frozen=True)
+class DeadlineExtended:
+    """What extending a cycle's deadline did."""
+
+    cycle: str
+    before: date
+    deadline: date
+    notices: list[str]  # the outbox keys of the notices queued, one per agency yet to answer
+    on_time_again: list[str]  # the agencies whose late request is no longer late
+
+
+def extend_deadline(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    config: CycleConfig,
+    cycle_name: str,
+    to: date,
+    *,
+    by: str,
+    why: str = "",
+) -> DeadlineExtended:
+    """Extend an open cycle's reply deadline and tell every agency yet to answer (its calendar entry moves).
+
+    Late requests are on time again; reminders and the escalation follow the new deadline.
+    """
+    today, now = clock.today(), clock.now()
+    with uow:
+        cycle = uow.cycles.require(cycle_name)
+        assert cycle.id is not None
+        # Read before the move: the history stores the new deadline when this transaction commits.
+        moves = uow.cycles.deadline_moves(cycle) + 1
+        before = cycle.extend_deadline(to, today=today, at=now, by=by, why=why)
+        # Locked as the follow-up locks them: a follow-up running meanwhile sees the new deadline.
+        waiting = [
+            r
+            for r in uow.requests.locked_for_cycle(cycle.id)
+            if r.state in (RequestState.PENDING, *OPEN_REQUEST_STATES)
+        ]
+        agencies = uow.agencies.by_codes(
+            [r.agency_code for r in waiting] + [r.answered_through for r in waiting if r.answered_through]
+        )
+        answered = uow.cycle_items.answered_per_agency(cycle.id)
+        notices, on_time = [], []
+        for request in waiting:
+            agency = agencies[request.agency_code]
+            through = agencies[request.answered_through] if request.answered_through else None
+            context = {
+                **_request_context(cycle, config, request, agency, through, answered, today, moves),
+                "previous_deadline": before,
+            }
+            key = f"deadline-extended:{cycle.id}:{agency.code}:{moves}"
+            # An agency whose every item is in (its request not yet marked answered) owes nothing.
+            recipients = (through or agency).recipients()
+            if context["unanswered_count"] > 0 and _send(
+                notifier, "deadline-extended", key, recipients, context, cycle, agency
+            ):
+                notices.append(key)
+            if request.on_time_again(to, at=now, by=by):
+                on_time.append(agency.code)
+        uow.commit()
+    return DeadlineExtended(cycle_name, before, to, notices, on_time)
 
 
 def _replies_received(uow: UnitOfWork, cycle: StockTakeCycle, now: datetime) -> list[str]:

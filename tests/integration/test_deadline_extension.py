@@ -1,0 +1,125 @@
+"""Extending a cycle's reply deadline: who is told, what moves with it, what is refused (both backends)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from db import tables
+from db.unit_of_work import SqlUnitOfWork
+from domain.errors import ValidationError
+from domain.lifecycle import CycleState, RequestState
+from notifications.outbox import OutboxNotifier
+from tests.integration.test_calendars import CYCLE, DEADLINE, at, calendars, event_of, launched, submit
+from tests.support import KEYED_CONFIG as CONFIG
+from workflows.bootstrap import FixedClock
+from workflows.services import follow_up
+
+
+def extend(uow: SqlUnitOfWork, to: date, clock: FixedClock, why: str = "") -> follow_up.DeadlineExtended:
+    notifier = OutboxNotifier(uow, clock)
+    return follow_up.extend_deadline(uow, notifier, clock, CONFIG, CYCLE, to, by="secretariat", why=why)
+
+
+def follow_up_on(uow: SqlUnitOfWork, clock: FixedClock) -> follow_up.FollowUpReport:
+    return follow_up.follow_up(uow, OutboxNotifier(uow, clock), clock, CONFIG)
+
+
+def keys_of(uow: SqlUnitOfWork, kind: str) -> list[str]:
+    ob = tables.outbox
+    with uow:
+        return list(
+            uow.session.scalars(select(ob.c.idempotency_key).where(ob.c.kind == kind).order_by(ob.c.id))
+        )
+
+
+def request_state(uow: SqlUnitOfWork, cycle_id: int, agency: str) -> str:
+    with uow:
+        request = uow.requests.get(cycle_id, agency)
+        assert request is not None
+        return str(request.state)
+
+
+def test_an_extension_tells_only_the_agencies_yet_to_answer_and_the_history_says_from_when_to_when(
+    uow: SqlUnitOfWork,
+) -> None:
+    cycle_id = launched(uow)
+    submit(uow, cycle_id, at(DEADLINE - timedelta(days=5)))  # ILO is done; UNHCR is not
+    later = DEADLINE + timedelta(days=14)
+
+    extended = extend(uow, later, at(DEADLINE - timedelta(days=2)), why="HLCP session moved")
+
+    assert (extended.before, extended.deadline) == (DEADLINE, later)
+    assert extended.notices == [f"deadline-extended:{cycle_id}:UNHCR:1"]
+    assert calendars(uow, "deadline-extended", "ILO") == []
+    (notice,) = (event_of(c) for c in calendars(uow, "deadline-extended", "UNHCR"))
+    assert notice.decoded("DTSTART") == later and notice.decoded("SEQUENCE") == 2
+    with uow:
+        cycle = uow.cycles.require(CYCLE)
+        assert cycle.deadline == later
+        moved = uow.history.for_key("cycle", CYCLE)[-1]
+    assert (moved.why, moved.by) == ("HLCP session moved", "secretariat")
+    assert moved.data == {"deadline": later.isoformat(), "from": DEADLINE.isoformat()}
+
+
+def test_a_late_request_is_on_time_again_then_reminded_and_escalated_for_the_new_deadline(
+    uow: SqlUnitOfWork,
+) -> None:
+    cycle_id = launched(uow)
+    follow_up_on(uow, at(DEADLINE + timedelta(days=1)))
+    follow_up_on(uow, at(DEADLINE + timedelta(days=3)))
+    assert request_state(uow, cycle_id, "UNHCR") == RequestState.ESCALATED
+    later = DEADLINE + timedelta(days=30)
+
+    extended = extend(uow, later, at(DEADLINE + timedelta(days=4)))
+    assert extended.on_time_again == ["ILO", "UNHCR"]
+    assert request_state(uow, cycle_id, "UNHCR") == RequestState.SENT
+    # The reminder points of the new deadline are new messages; a second follow-up that day adds none.
+    reminded = follow_up_on(uow, at(later - timedelta(days=7)))
+    again = follow_up_on(uow, at(later - timedelta(days=7)))
+    assert f"reminder:{cycle_id}:UNHCR:7:1" in reminded.reminders and again.reminders == []
+    follow_up_on(uow, at(later + timedelta(days=3)))
+
+    assert request_state(uow, cycle_id, "UNHCR") == RequestState.ESCALATED
+    assert keys_of(uow, "escalation") == [
+        f"escalation:{cycle_id}:ILO",
+        f"escalation:{cycle_id}:UNHCR",
+        f"escalation:{cycle_id}:ILO:1",
+        f"escalation:{cycle_id}:UNHCR:1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("to", "said"),
+    [
+        (DEADLINE, "deadline: 2026-04-01 is not after the deadline 2026-04-01"),
+        (DEADLINE - timedelta(days=1), "a deadline can only be extended"),
+        (DEADLINE + timedelta(days=2), "deadline: 2026-04-03 has passed already (today is 2026-04-05)"),
+    ],
+)
+def test_a_deadline_that_is_not_later_and_still_ahead_is_refused_and_nothing_changes(
+    uow: SqlUnitOfWork, to: date, said: str
+) -> None:
+    launched(uow)
+    today = DEADLINE + timedelta(days=4)
+
+    with pytest.raises(ValidationError, match=re.escape(said)):
+        extend(uow, to, at(today if to > DEADLINE else DEADLINE - timedelta(days=3)))
+
+    assert keys_of(uow, "deadline-extended") == []
+    with uow:
+        assert uow.cycles.require(CYCLE).deadline == DEADLINE
+
+
+def test_only_an_open_cycles_deadline_moves(uow: SqlUnitOfWork) -> None:
+    launched(uow)
+    with uow:
+        cycle = uow.cycles.require(CYCLE)
+        cycle.transition(CycleState.CLOSED, at=at(DEADLINE).now(), by="test")
+        uow.commit()
+
+    with pytest.raises(ValidationError, match="'Spring 2026' is closed: only an open cycle's deadline moves"):
+        extend(uow, DEADLINE + timedelta(days=7), at(DEADLINE))

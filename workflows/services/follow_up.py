@@ -209,7 +209,7 @@ def _follow_up_cycle(
             already_sent=reminded.get(agency.code, ()),
         )
         if point is not None:
-            key = reminder_key(cycle.id, agency.code, point, moves)
+            key = _reminder_key(cycle.id, agency.code, point, moves)
             if _send(notifier, "reminder", key, answering.recipients(), context, cycle, agency):
                 report.reminders.append(key)
         if request.state == RequestState.SENT and request_overdue(
@@ -220,7 +220,7 @@ def _follow_up_cycle(
         if request.state == RequestState.OVERDUE and schedule.escalation_due(
             deadline=cycle.deadline, today=today
         ):
-            key = escalation_key(cycle.id, agency.code, moves)
+            key = _escalation_key(cycle.id, agency.code, moves)
             escalation = {
                 **context,
                 # Heads of office may read another language than the focal points reminders go to.
@@ -310,13 +310,13 @@ def _request_context(
 
 # An extended deadline is a new deadline: its reminder points and its escalation are new messages
 # (their keys name how often the deadline moved), which the first deadline's keys would suppress.
-def reminder_key(cycle_id: int, agency_code: str, point: int, moves: int) -> str:
+def _reminder_key(cycle_id: int, agency_code: str, point: int, moves: int) -> str:
     """The outbox key of the reminder `point` days before the deadline after `moves` extensions."""
     key = f"reminder:{cycle_id}:{agency_code}:{point}"
     return f"{key}:{moves}" if moves else key
 
 
-def escalation_key(cycle_id: int, agency_code: str, moves: int) -> str:
+def _escalation_key(cycle_id: int, agency_code: str, moves: int) -> str:
     """The outbox key of the escalation past the deadline after `moves` extensions."""
     key = f"escalation:{cycle_id}:{agency_code}"
     return f"{key}:{moves}" if moves else key

@@ -118,6 +118,8 @@ REQUEST_LIFECYCLE: Mapping[RequestState, frozenset[RequestState]] = {
 
 # Requests still waiting for the agency's answer (sent, late or escalated).
 OPEN_REQUEST_STATES = (RequestState.SENT, RequestState.OVERDUE, RequestState.ESCALATED)
+# Requests past their deadline without an answer; an extended deadline makes them on time again.
+LATE_REQUEST_STATES = (RequestState.OVERDUE, RequestState.ESCALATED)
 
 REVIEW_LIFECYCLE: Mapping[ReviewState, frozenset[ReviewState]] = {
     # A draft is saved but not yet sent to the secretariat.

@@ -17,6 +17,7 @@ from domain.language import DEFAULT_LANGUAGE, N_, Language, Message, parse_langu
 from domain.lifecycle import (
     CLOSED_STATES,
     CYCLE_LIFECYCLE,
+    LATE_REQUEST_STATES,
     MILESTONE_LIFECYCLE,
     OPEN_REQUEST_STATES,
     RECOMMENDATION_LIFECYCLE,
@@ -624,7 +625,7 @@ class StatusRequest(Stateful):
 
     def on_time_again(self, deadline: date, *, at: datetime, by: str) -> bool:
         """A late or escalated request is on time again under an extended `deadline`; False if not late."""
-        if self.state not in (RequestState.OVERDUE, RequestState.ESCALATED):
+        if self.state not in LATE_REQUEST_STATES:
             return False
         self.transition(RequestState.SENT, at=at, by=by, why=f"deadline extended to {deadline}")
         return True

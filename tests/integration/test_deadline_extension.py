@@ -16,6 +16,7 @@ from notifications.outbox import OutboxNotifier
 from tests.integration.test_calendars import CYCLE, DEADLINE, at, calendars, event_of, launched, submit
 from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
+from workflows.queries.review import request_thread
 from workflows.services import follow_up
 
 
@@ -74,9 +75,14 @@ def test_a_late_request_is_on_time_again_then_reminded_and_escalated_for_the_new
     assert request_state(uow, cycle_id, "UNHCR") == RequestState.ESCALATED
     later = DEADLINE + timedelta(days=30)
 
-    extended = extend(uow, later, at(DEADLINE + timedelta(days=4)))
+    extended = extend(uow, later, at(DEADLINE + timedelta(days=4)), why="session moved")
     assert extended.on_time_again == ["ILO", "UNHCR"]
     assert request_state(uow, cycle_id, "UNHCR") == RequestState.SENT
+    thread = [(e.what, e.detail) for e in request_thread(uow, CYCLE, "UNHCR")][-2:]
+    assert thread == [
+        ("told of a later deadline", "to focal.point@unhcr.example.org (queued, not sent yet)"),
+        ("on time again", f"deadline extended to {later}"),
+    ]
     # The reminder points of the new deadline are new messages; a second follow-up that day adds none.
     reminded = follow_up_on(uow, at(later - timedelta(days=7)))
     again = follow_up_on(uow, at(later - timedelta(days=7)))

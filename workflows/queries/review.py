@@ -15,7 +15,7 @@ from db import tables
 from db.unit_of_work import SqlUnitOfWork
 from domain.answers import parse_status
 from domain.errors import NotFound
-from domain.lifecycle import RequestState, ReviewState
+from domain.lifecycle import LATE_REQUEST_STATES, RequestState, ReviewState
 from domain.model import Channel, OwnerRole, StatusRequest, StatusUpdate, StockTakeCycle
 from domain.policies import PartsTally
 from domain.ports import UnitOfWork
@@ -26,7 +26,12 @@ NOT_ANSWERED = "not answered"
 # The review states in the order a queue's counts are shown, then items nobody has answered yet.
 COUNTED_STATES = (*(s.value for s in ReviewState), NOT_ANSWERED)
 # Messages that belong in a request's thread, and what each one means there.
-THREAD_MESSAGES = {"status-request": "sent", "reminder": "reminded", "escalation": "escalated"}
+THREAD_MESSAGES = {
+    "status-request": "sent",
+    "reminder": "reminded",
+    "deadline-extended": "told of a later deadline",
+    "escalation": "escalated",
+}
 
 
 @dataclass(frozen=True)
@@ -243,7 +248,7 @@ def request_thread(uow: SqlUnitOfWork, cycle_name: str, agency: str) -> list[Thr
 
 
 def _request_entry(row: Any) -> ThreadEntry | None:
-    """A request-level step worth showing: overdue, link re-issued or revoked, closed."""
+    """A request-level step worth showing: overdue, on time again, link re-issued or revoked, closed."""
     action = (row.data or {}).get("action")
     if action in ("token_reissued", "token_revoked"):
         return ThreadEntry(
@@ -259,6 +264,8 @@ def _request_entry(row: Any) -> ThreadEntry | None:
         and row.from_state != row.to_state
     ):
         return ThreadEntry(as_utc(row.at), row.to_state, "follow-up", row.by, "", row.why)
+    if row.to_state == RequestState.SENT.value and row.from_state in LATE_REQUEST_STATES:
+        return ThreadEntry(as_utc(row.at), "on time again", Channel.SECRETARIAT.value, row.by, "", row.why)
     return None
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.errors import ValidationError
-from domain.lifecycle import OPEN_REQUEST_STATES, CycleState, RequestState
+from domain.lifecycle import LATE_REQUEST_STATES, OPEN_REQUEST_STATES, CycleState, RequestState
 from domain.model import Agency, ContactRole, Milestone, StatusRequest, StockTakeCycle
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier, UnitOfWork
@@ -248,7 +248,7 @@ def _follow_up_cycle(
             )
             request.escalated_at = now
             escalated_now.add(agency.code)
-    late = [r for r in requests if r.state in (RequestState.OVERDUE, RequestState.ESCALATED)]
+    late = [r for r in requests if r.state in LATE_REQUEST_STATES]
     still_missing = uow.cycle_items.unanswered_codes(cycle.id, [r.agency_code for r in late])
     reminded_on = uow.outbox.last_reminders(cycle.id)
     for request in late:

@@ -743,6 +743,16 @@ class Outbox:
         )
         return {(cycle, agency): sent_at for cycle, agency, sent_at in rows}
 
+    def withdraw(self, cycle_id: int) -> int:
+        """Withdraw the cycle's messages not sent (queued, or given up and retryable); how many."""
+        ob = tables.outbox
+        result = self.session.execute(
+            update(ob)
+            .where(ob.c.cycle_id == cycle_id, ob.c.state.in_(("queued", "failed")))
+            .values(state="withdrawn", next_attempt_at=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def make_due(self, key_prefixes: Sequence[str], at: datetime) -> int:
         """Make the queued messages whose key starts with one of `key_prefixes` due at `at`; how many."""
         ob = tables.outbox

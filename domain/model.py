@@ -573,6 +573,17 @@ class StockTakeCycle(Stateful):
         )
         return before
 
+    def cancel(self, *, at: datetime, by: str, why: str) -> None:
+        """Cancel a cycle that should not run on (launched by mistake, overtaken); `why` is kept."""
+        if not why.strip():
+            raise ValidationError("why", "say why the cycle is cancelled: its history keeps the reason")
+        if self.state not in (CycleState.DRAFT, CycleState.OPEN):
+            stands = " (its stock-take stands)" if self.state == CycleState.CLOSED else ""
+            raise ValidationError(
+                "cycle", f"'{self.name}' is {self.state}{stands}: only an open cycle is cancelled"
+            )
+        self.transition(CycleState.CANCELLED, at=at, by=by, why=why.strip())
+
 
 class StatusRequest(Stateful):
     """One consolidated request per cycle and agency, covering all the agency's items."""

@@ -320,6 +320,10 @@ class OutboxRepository(Protocol):
         """Make the queued messages with these key prefixes due at `at`; how many."""
         ...
 
+    def withdraw(self, cycle_id: int) -> int:
+        """Withdraw the cycle's messages not sent (queued, or given up and retryable); how many."""
+        ...
+
 
 class StocktakeRepository(Protocol):
     """Each cycle's stock-take, read whole."""

@@ -35,13 +35,15 @@ KINDS = (
     "receipt",
     "cycle-summary",
     "returned",
+    "cycle-cancelled",
 )
 # The request, its reminders and the notice of a later deadline invite to the reply deadline as a
-# calendar event (a moved deadline updates it); the receipt cancels it (the agency's "reply due"
-# alarm must not ring once it replied). Nothing else carries one: the escalation comes after the
-# deadline, when an invitation would be to an event already past.
+# calendar event (a moved deadline updates it); the receipt and the notice of a cancelled cycle cancel
+# it (the agency's "reply due" alarm must not ring once it replied, or once nothing is asked). Nothing
+# else carries one: the escalation comes after the deadline, when an invitation would be to an event
+# already past.
 INVITING_KINDS = frozenset({"status-request", "reminder", "deadline-extended"})
-CANCELLING_KINDS = frozenset({"receipt"})
+CANCELLING_KINDS = frozenset({"receipt", "cycle-cancelled"})
 SUBJECT_MAX = 250
 # What stored messages hold instead of the agency's reply link: the outbox must not keep a usable
 # link (the database stores only tokens' hashes), so the dispatcher derives it again at send time.

@@ -76,6 +76,7 @@ class OutboxState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"  # its cycle was cancelled before it left: never sent
 
 
 class OutboxNotifier:

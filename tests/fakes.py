@@ -432,6 +432,10 @@ class FakeOutbox:
         """Not modelled: the fake notifier has no delivery schedule."""
         raise NotImplementedError
 
+    def withdraw(self, cycle_id: int) -> int:
+        """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
+        raise NotImplementedError
+
 
 class FakeApiTokens:
     """The API's tokens, which the rule tests never touch: every call says the fakes do not model it."""

@@ -820,6 +820,7 @@ def context(kind: str, **overrides: Any) -> dict[str, Any]:
             "unanswered_count": 2,
             "item_count": 3,
         },
+        "cycle-cancelled": {"agency": IOM, "reply_url": REPLY_URL, "deadline_moves": 0},
         "deadline-extended": {
             "agency": IOM,
             "reply_url": REPLY_URL,

@@ -67,3 +67,19 @@ def test_an_extended_deadline_is_said_from_when_to_when_and_an_earlier_one_is_re
     assert "Told the 2 agencies yet to answer: 2 sent by e-mail." in extended and "exit 0" in extended
     assert "deadline: 2026-04-10 is not after the deadline 2026-04-15" in refused and "exit 1" in refused
     assert "prefect imported: False" in refused
+
+
+def test_a_cancelled_cycle_says_what_stopped_and_has_no_report(database_url: str) -> None:
+    prepare_spring_cycle(database_url)
+
+    unsaid = run(database_url, "cycle", "cancel", "Spring 2026", "--why", " ")
+    cancelled = run(database_url, "cycle", "cancel", "Spring 2026", "--why", "launched with the wrong report")
+    again = run(database_url, "cycle", "cancel", "Spring 2026", "--why", "twice")
+    reported = run(database_url, "report", "Spring 2026")
+
+    assert "why: say why the cycle is cancelled" in unsaid and "exit 1" in unsaid
+    assert "Cancelled Spring 2026: 2 requests closed (their links no longer work)" in cancelled
+    assert "Told the 2 agencies it had asked: 2 sent by e-mail." in cancelled and "exit 0" in cancelled
+    assert "'Spring 2026' is cancelled: only an open cycle is cancelled" in again and "exit 1" in again
+    assert "'Spring 2026' was cancelled: it has no stock-take" in reported and "exit 1" in reported
+    assert "cancelled" in run(database_url, "cycle", "list")

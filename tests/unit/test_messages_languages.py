@@ -16,6 +16,7 @@ ENGLISH = {
     "status-request": "Please tell us where each",
     "reminder": "still unanswered",
     "deadline-extended": "still to answer",
+    "cycle-cancelled": "please disregard our request",
     "escalation": "Could you make sure the reply reaches us",
     "receipt": "we recorded the following",
     "cycle-summary": "The lead agency reported on",

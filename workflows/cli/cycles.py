@@ -1,4 +1,4 @@
-"""Stock-take cycle commands: `cycle launch/set/extend/collect/close/list/show`, `check` and `serve`.
+"""Stock-take cycle commands: `cycle launch/set/extend/cancel/collect/close/list/show`, `check`, `serve`.
 
 Each command imports what it uses in its body: commands that run flows import Prefect there. `list`
 and `show` print what `workflows.cli.cycle_views` defines, which the console script also answers
@@ -162,6 +162,13 @@ def set_document(
     console.print(f"Set {', '.join(document)} of [bold]{name}[/].")
 
 
+def _send_told(keys: list[str], clock: Any, whom: str) -> None:
+    """Send a command's notices now and say what became of them: sent, or queued for a later run."""
+    sent = bootstrap.send_now(keys, clock).sent
+    queued = f", {len(keys) - sent} queued (`followup mail send` or the next flow run sends them)"
+    console.print(f"Told the {len(keys)} {whom}: {sent} sent by e-mail{queued if sent < len(keys) else ''}.")
+
+
 @cycle_app.command("extend")
 def extend(
     name: str = typer.Argument(..., help="The cycle's name."),
@@ -175,28 +182,46 @@ def extend(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Extend an open cycle's reply deadline and tell every agency yet to answer (its calendar moves)."""
-    from notifications.immediate import KeyRecorder
     from workflows.services.follow_up import extend_deadline
 
     uow = bootstrap.uow()
     clock = bootstrap.clock(day_of(today))
-    outgoing = KeyRecorder(bootstrap.notifier(uow, clock))
+    notifier = bootstrap.notifier(uow, clock)
     with user_errors():
         extended = extend_deadline(
-            uow, outgoing, clock, bootstrap.cycle_config(), name, to.date(), by="secretariat", why=why
+            uow, notifier, clock, bootstrap.cycle_config(), name, to.date(), by="secretariat", why=why
         )
     console.print(f"The deadline of [bold]{name}[/] moved from {extended.before} to {extended.deadline}.")
-    told = len(extended.notices)
-    if not told:
-        console.print("No agency has anything left to answer: nobody was told.")
+    if extended.notices:
+        _send_told(extended.notices, clock, "agencies yet to answer")
     else:
-        sent = bootstrap.send_now(outgoing.keys, clock).sent
-        queued = f", {told - sent} queued (`followup mail send` or the next flow run sends them)"
-        console.print(
-            f"Told the {told} agencies yet to answer: {sent} sent by e-mail{queued if sent < told else ''}."
-        )
+        console.print("No agency has anything left to answer: nobody was told.")
     if extended.on_time_again:
         console.print(f"No longer late: {', '.join(extended.on_time_again)}.")
+
+
+@cycle_app.command("cancel")
+def cancel(
+    name: str = typer.Argument(..., help="The cycle's name."),
+    why: str = typer.Option(..., "--why", help="Why, for the cycle's history (e.g. 'launched by mistake')."),
+) -> None:
+    """Cancel an open cycle: links stop, nothing more is sent, and the agencies asked are told."""
+    from workflows.services.closing import cancel_cycle
+
+    uow = bootstrap.uow()
+    clock = bootstrap.SystemClock()
+    notifier = bootstrap.notifier(uow, clock)
+    with user_errors():
+        cancelled = cancel_cycle(
+            uow, notifier, clock, bootstrap.cycle_config(), name, by="secretariat", why=why
+        )
+    closed, withdrawn = cancelled.requests_closed, cancelled.withdrawn
+    console.print(
+        f"Cancelled [bold]{name}[/]: {closed} requests closed (their links no longer work), "
+        f"{withdrawn} unsent messages withdrawn."
+    )
+    if cancelled.notices:
+        _send_told(cancelled.notices, clock, "agencies it had asked")
 
 
 @app.command("check")

@@ -26,7 +26,7 @@ def status() -> None:
         counts = outbox.counts_by_state(uow)
         refused = outbox.undelivered(uow)
         failed = outbox.failed_messages(uow)
-    states = ("queued", "sending", "sent", "failed")
+    states = ("queued", "sending", "sent", "failed", "withdrawn")
     console.print(", ".join(f"{counts.get(state, 0)} {state}" for state in states))
     if refused:
         table = Table("agency", "kind", "messages", "state", "last error", title="Refused by the mail server")

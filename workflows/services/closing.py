@@ -17,7 +17,7 @@ from domain.figures import StocktakeFigures
 from domain.lifecycle import CycleState, RequestState
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import CycleConfig
-from workflows.queries.emails import summary_context
+from workflows.queries.emails import agency_context, summary_context
 from workflows.queries.progress import AgencyProgress, progress
 from workflows.services.follow_up import announce_replies, sync_answered
 
@@ -190,3 +190,65 @@ def _write_reports(
     from workflows.services.stocktake import write_stocktake
 
     return write_stocktake(uow, cycle_name, formats=formats, out_dir=out_dir, clock=clock, language=language)
+
+
+@dataclass(frozen=True)
+class CycleCancelled:
+    """What cancelling a cycle did."""
+
+    cycle_name: str
+    requests_closed: int
+    withdrawn: int  # messages not sent, never to be
+    notices: list[str]  # outbox keys of the notices queued, one per agency its request reached
+
+
+def cancel_cycle(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    clock: Clock,
+    config: CycleConfig,
+    cycle_name: str,
+    *,
+    by: str,
+    why: str,
+) -> CycleCancelled:
+    """Cancel an open cycle: its requests close, its links stop, what was not sent never is, and each
+    agency its request reached is told (its calendar entry of the deadline is cancelled).
+
+    Answers already given are kept; a cancelled cycle is never the "previous" one a stock-take compares
+    with, nor part of the public record.
+    """
+    now = clock.now()
+    with uow:
+        cycle = uow.cycles.require(cycle_name)
+        assert cycle.id is not None
+        cycle.cancel(at=now, by=by, why=why)
+        withdrawn = uow.outbox.withdraw(cycle.id)
+        requests = uow.requests.locked_for_cycle(cycle.id)
+        reached = [r for r in requests if r.sent_at is not None or r.state != RequestState.PENDING]
+        agencies = uow.agencies.by_codes(
+            [r.agency_code for r in reached] + [r.answered_through for r in reached if r.answered_through]
+        )
+        moves = uow.cycles.deadline_moves(cycle)
+        notices = []
+        for request in reached:
+            agency = agencies[request.agency_code]
+            through = agencies[request.answered_through] if request.answered_through else None
+            context = {
+                **agency_context(cycle, config, agency, through),
+                "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),
+                "deadline_moves": moves,
+            }
+            key = f"cycle-cancelled:{cycle.id}:{agency.code}"
+            to = (through or agency).recipients()
+            if notifier.enqueue(
+                "cycle-cancelled", key=key, to=to, context=context, cycle_id=cycle.id, agency_code=agency.code
+            ):
+                notices.append(key)
+        closed = 0
+        for request in requests:
+            if request.state != RequestState.CLOSED:
+                request.transition(RequestState.CLOSED, at=now, by=by, why="cycle cancelled")
+                closed += 1
+        uow.commit()
+    return CycleCancelled(cycle_name, closed, withdrawn, notices)

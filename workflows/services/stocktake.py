@@ -19,6 +19,7 @@ from typing import BinaryIO
 from domain.errors import ValidationError
 from domain.language import Language, Words
 from domain.launch import cycle_slug
+from domain.lifecycle import CycleState
 from domain.policies import counted_on
 from domain.ports import Clock, UnitOfWork
 from domain.stocktake import StockTake, StocktakeFigures
@@ -64,6 +65,8 @@ def build_stocktake(
     """The stock-take of `cycle_name` as of `today` (a closed cycle's: as of the day it closed, see
     `counted_on`), compared with the previous cycle (for `language`)."""
     cycle = uow.cycles.require(cycle_name)
+    if cycle.state == CycleState.CANCELLED:
+        raise ValidationError("cycle", f"'{cycle_name}' was cancelled: it has no stock-take")
     return uow.stocktakes.of_cycle(cycle, counted_on(cycle.closed_at, today), language)
 
 

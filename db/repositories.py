@@ -20,6 +20,7 @@ from db import tables
 from db.reads import ANSWERED_STATES, answered_counts, item_counts, latest_before
 from db.totals import write_requested_total
 from domain.answers import AnswerView, last_answer
+from domain.dates import utc_day
 from domain.errors import NotFound
 from domain.launch import Readiness, is_placeholder
 from domain.lifecycle import CycleState, MilestoneState, RequestState, ReviewState, Transition
@@ -305,6 +306,18 @@ class Cycles:
             if "deadline" in data:
                 deadlines.append(data["deadline"])
         return sum(1 for before, after in pairwise(deadlines) if before != after)
+
+    def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
+        """The day (UTC) the cycle's deadline was last extended (its history's latest move); None if never."""
+        h = tables.history
+        recorded = self.session.execute(
+            select(h.c.at, h.c.data).where(
+                h.c.entity == StockTakeCycle.ENTITY, h.c.key == cycle.history_key()
+            )
+        )
+        # An extension records the deadline it replaces ("from"); the launch records the first one only.
+        moved = [day for at, data in recorded if "from" in data and (day := utc_day(at)) is not None]
+        return max(moved, default=None)
 
     def list(self) -> list[StockTakeCycle]:
         return list(self.session.scalars(select(StockTakeCycle).order_by(tables.cycles.c.created_at)))

@@ -206,6 +206,10 @@ class CycleRepository(Protocol):
         """How many times the cycle's deadline moved (a calendar event's SEQUENCE)."""
         ...
 
+    def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
+        """The day (UTC) the cycle's deadline was last extended; None if it never was."""
+        ...
+
 
 class CycleItemRepository(Protocol):
     """What each cycle asks of each agency."""

@@ -209,6 +209,12 @@ class FakeCycles:
     def by_id(self, cycle_id: int) -> StockTakeCycle | None:
         return next((c for c in self.by_name.values() if c.id == cycle_id), None)
 
+    def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
+        key = (cycle.ENTITY, cycle.history_key())
+        return max(
+            (e.at.date() for e in self.history if (e.entity, e.key) == key and "from" in e.data), default=None
+        )
+
     def deadline_moves(self, cycle: StockTakeCycle) -> int:
         key = (cycle.ENTITY, cycle.history_key())
         deadlines = [

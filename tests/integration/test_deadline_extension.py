@@ -129,3 +129,17 @@ def test_only_an_open_cycles_deadline_moves(uow: SqlUnitOfWork) -> None:
 
     with pytest.raises(ValidationError, match="'Spring 2026' is closed: only an open cycle's deadline moves"):
         extend(uow, DEADLINE + timedelta(days=7), at(DEADLINE))
+
+
+def test_a_week_more_given_on_the_deadline_day_brings_no_reminder_the_next_morning_only_two_days_before(
+    uow: SqlUnitOfWork,
+) -> None:
+    cycle_id = launched(uow)
+    later = DEADLINE + timedelta(days=7)
+
+    extend(uow, later, at(DEADLINE))
+    next_morning = follow_up_on(uow, at(DEADLINE + timedelta(days=1)))
+    two_days_before = follow_up_on(uow, at(later - timedelta(days=2)))
+
+    assert next_morning.reminders == []
+    assert set(two_days_before.reminders) == {f"reminder:{cycle_id}:ILO:2:1", f"reminder:{cycle_id}:UNHCR:2:1"}

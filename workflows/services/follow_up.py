@@ -194,6 +194,9 @@ def _follow_up_cycle(
     )
     moves = uow.cycles.deadline_moves(cycle)
     reminded = _reminders_already_queued(uow, cycle.id, moves)
+    # The notice of an extended deadline is as good as a request sent that day: only the new
+    # deadline's reminder points after it count (one the next morning would repeat it).
+    extended_on = uow.cycles.deadline_extended_on(cycle)
     for request in requests:
         agency = agencies[request.agency_code]
         # A body answering through another (the GMG through its chair): its chair is reminded, escalated to.
@@ -201,10 +204,10 @@ def _follow_up_cycle(
         answering = through or agency
         context = _request_context(cycle, config, request, agency, through, answered, today, moves)
         # A request answered through its link before the send was confirmed may lack a send time.
-        sent = request.sent_at or cycle.launched_at or now
+        sent = (request.sent_at or cycle.launched_at or now).date()
         point = schedule.reminder_due(
             deadline=cycle.deadline,
-            sent_on=sent.date(),
+            sent_on=max(sent, extended_on) if extended_on else sent,
             today=today,
             already_sent=reminded.get(agency.code, ()),
         )

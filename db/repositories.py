@@ -307,6 +307,11 @@ class Cycles:
                 deadlines.append(data["deadline"])
         return sum(1 for before, after in pairwise(deadlines) if before != after)
 
+    def lock(self, cycle: StockTakeCycle) -> None:
+        """Wait for any other transaction changing the cycle (its deadline, its state), then refresh it."""
+        query = select(StockTakeCycle).where(tables.cycles.c.id == cycle.id).with_for_update()
+        self.session.scalars(query.execution_options(populate_existing=True)).one()
+
     def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
         """The day (UTC) the cycle's deadline was last extended (its history's latest move); None if never."""
         h = tables.history
@@ -756,12 +761,13 @@ class Outbox:
         )
         return {(cycle, agency): sent_at for cycle, agency, sent_at in rows}
 
-    def withdraw(self, cycle_id: int) -> int:
-        """Withdraw the cycle's messages not sent (queued, or given up and retryable); how many."""
+    def withdraw(self, cycle_id: int, kinds: Sequence[str] | None = None) -> int:
+        """Withdraw the cycle's messages (of these kinds) not sent: queued, or given up and retryable."""
         ob = tables.outbox
+        of_kinds = [ob.c.kind.in_(kinds)] if kinds is not None else []
         result = self.session.execute(
             update(ob)
-            .where(ob.c.cycle_id == cycle_id, ob.c.state.in_(("queued", "failed")))
+            .where(ob.c.cycle_id == cycle_id, ob.c.state.in_(("queued", "failed")), *of_kinds)
             .values(state="withdrawn", next_attempt_at=None)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

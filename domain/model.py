@@ -577,7 +577,7 @@ class StockTakeCycle(Stateful):
         """Cancel a cycle that should not run on (launched by mistake, overtaken); `why` is kept."""
         if not why.strip():
             raise ValidationError("why", "say why the cycle is cancelled: its history keeps the reason")
-        if self.state not in (CycleState.DRAFT, CycleState.OPEN):
+        if self.state != CycleState.OPEN:
             stands = " (its stock-take stands)" if self.state == CycleState.CLOSED else ""
             raise ValidationError(
                 "cycle", f"'{self.name}' is {self.state}{stands}: only an open cycle is cancelled"

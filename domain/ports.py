@@ -206,6 +206,10 @@ class CycleRepository(Protocol):
         """How many times the cycle's deadline moved (a calendar event's SEQUENCE)."""
         ...
 
+    def lock(self, cycle: StockTakeCycle) -> None:
+        """Wait for any other transaction changing the cycle (its deadline, its state), then refresh it."""
+        ...
+
     def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
         """The day (UTC) the cycle's deadline was last extended; None if it never was."""
         ...
@@ -324,8 +328,8 @@ class OutboxRepository(Protocol):
         """Make the queued messages with these key prefixes due at `at`; how many."""
         ...
 
-    def withdraw(self, cycle_id: int) -> int:
-        """Withdraw the cycle's messages not sent (queued, or given up and retryable); how many."""
+    def withdraw(self, cycle_id: int, kinds: Sequence[str] | None = None) -> int:
+        """Withdraw the cycle's messages (of these kinds) not sent: queued, or given up and retryable."""
         ...
 
 

@@ -209,6 +209,9 @@ class FakeCycles:
     def by_id(self, cycle_id: int) -> StockTakeCycle | None:
         return next((c for c in self.by_name.values() if c.id == cycle_id), None)
 
+    def lock(self, cycle: StockTakeCycle) -> None:
+        """Nothing to wait for: the fakes have one transaction at a time."""
+
     def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
         key = (cycle.ENTITY, cycle.history_key())
         return max(
@@ -438,7 +441,7 @@ class FakeOutbox:
         """Not modelled: the fake notifier has no delivery schedule."""
         raise NotImplementedError
 
-    def withdraw(self, cycle_id: int) -> int:
+    def withdraw(self, cycle_id: int, kinds: Sequence[str] | None = None) -> int:
         """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
         raise NotImplementedError
 

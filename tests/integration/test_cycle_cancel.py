@@ -67,7 +67,7 @@ def test_a_cancelled_cycle_closes_its_requests_withdraws_what_was_not_sent_and_t
     assert follow_up.follow_up(uow, OutboxNotifier(uow, clock), clock, CONFIG).cycles == []
 
 
-def test_a_message_given_up_on_is_withdrawn_too_so_that_no_retry_sends_it(uow: SqlUnitOfWork) -> None:
+def test_a_message_given_up_on_is_withdrawn_too_so_it_is_no_longer_there_to_retry(uow: SqlUnitOfWork) -> None:
     launched(uow)
     with uow:
         uow.session.execute(update(tables.outbox).values(state="failed"))

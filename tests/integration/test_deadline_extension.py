@@ -144,3 +144,19 @@ def test_a_week_more_given_on_the_deadline_day_brings_no_reminder_the_next_morni
     assert next_morning.reminders == []
     expected = {f"reminder:{cycle_id}:{agency}:2:1" for agency in ("ILO", "UNHCR")}
     assert set(two_days_before.reminders) == expected
+
+
+def test_what_was_queued_for_the_old_deadline_is_withdrawn_by_the_extension(uow: SqlUnitOfWork) -> None:
+    cycle_id = launched(uow)
+    follow_up_on(uow, at(DEADLINE - timedelta(days=14)))  # two reminders queued, not sent yet
+
+    extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=13)))
+
+    ob = tables.outbox
+    with uow:
+        rows = uow.session.execute(select(ob.c.idempotency_key, ob.c.state).where(ob.c.kind == "reminder"))
+        states = {key: state for key, state in rows}
+    assert states == {f"reminder:{cycle_id}:{agency}:14": "withdrawn" for agency in ("ILO", "UNHCR")}
+    assert [e.detail for e in request_thread(uow, CYCLE, "ILO") if e.what == "reminded"] == [
+        "to focal.point@ilo.example.org (withdrawn, never sent)"
+    ]

@@ -31,6 +31,7 @@ THREAD_MESSAGES = {
     "reminder": "reminded",
     "deadline-extended": "told of a later deadline",
     "escalation": "escalated",
+    "cycle-cancelled": "told the cycle is cancelled",
 }
 
 
@@ -203,14 +204,15 @@ def request_thread(uow: SqlUnitOfWork, cycle_name: str, agency: str) -> list[Thr
         order, codes = item_order(uow, cycle, agency)
         entries: list[ThreadEntry] = []
         messages = uow.session.execute(
-            select(ob.c.kind, ob.c.recipients, ob.c.created_at, ob.c.sent_at)
+            select(ob.c.kind, ob.c.recipients, ob.c.created_at, ob.c.sent_at, ob.c.state)
             .where(
                 ob.c.cycle_id == cycle.id, ob.c.agency_code == agency, ob.c.kind.in_(list(THREAD_MESSAGES))
             )
             .order_by(ob.c.id)
         ).all()
-        for kind, recipients, created_at, sent_at in messages:
-            detail = f"to {', '.join(recipients)}" + ("" if sent_at else " (queued, not sent yet)")
+        for kind, recipients, created_at, sent_at, state in messages:
+            unsent = " (withdrawn, never sent)" if state == "withdrawn" else " (queued, not sent yet)"
+            detail = f"to {', '.join(recipients)}" + ("" if sent_at else unsent)
             entries.append(
                 ThreadEntry(
                     as_utc(sent_at or created_at), THREAD_MESSAGES[kind], "e-mail", "secretariat", "", detail

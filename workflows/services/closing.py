@@ -222,10 +222,19 @@ def cancel_cycle(
     with uow:
         cycle = uow.cycles.require(cycle_name)
         assert cycle.id is not None
+        # The cycle, then its requests, as the follow-up locks them: one running meanwhile commits
+        # its reminders first, and they are withdrawn below with the rest.
+        uow.cycles.lock(cycle)
+        requests = uow.requests.locked_for_cycle(cycle.id)
+        # Asked before the cancellation: only an open cycle's pending requests are looked up.
+        left = uow.outbox.status_requests_sent(cycle.id)
         cycle.cancel(at=now, by=by, why=why)
         withdrawn = uow.outbox.withdraw(cycle.id)
-        requests = uow.requests.locked_for_cycle(cycle.id)
-        reached = [r for r in requests if r.sent_at is not None or r.state != RequestState.PENDING]
+        reached = [
+            r
+            for r in requests
+            if r.sent_at is not None or r.state != RequestState.PENDING or (cycle.id, r.agency_code) in left
+        ]
         agencies = uow.agencies.by_codes(
             [r.agency_code for r in reached] + [r.answered_through for r in reached if r.answered_through]
         )

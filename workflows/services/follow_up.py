@@ -179,9 +179,13 @@ def _follow_up_cycle(
 ) -> None:
     assert cycle.id is not None
     today, now = clock.today(), clock.now()
+    # Two follow-ups of one cycle at once (two workers), or one beside an extension or a cancellation:
+    # the second waits here for the first to commit, then sees its deadline, state, moves and queued
+    # messages (row locks on PostgreSQL; SQLite has one writer). The cycle first, then its requests.
+    uow.cycles.lock(cycle)
+    if cycle.state != CycleState.OPEN:
+        return  # cancelled (or closed) meanwhile
     report.cycles.append(cycle.name)
-    # Two follow-ups of one cycle at once (two workers): the second waits here for the first to
-    # commit, then sees its moves and queued messages (row locks on PostgreSQL; SQLite has one writer).
     locked = uow.requests.locked_for_cycle(cycle.id)
     schedule = config.schedule
     for code in _replies_received(uow, cycle, now):
@@ -335,6 +339,10 @@ def _reminders_already_queued(uow: UnitOfWork, cycle_id: int, moves: int) -> dic
     return points
 
 
+# The messages that name a deadline and are sent before or after it: voided by a later deadline.
+_OF_A_DEADLINE = ("reminder", "escalation", "deadline-extended")
+
+
 @dataclass(frozen=True)
 class DeadlineExtended:
     """What extending a cycle's deadline did."""
@@ -365,14 +373,23 @@ def extend_deadline(
     with uow:
         cycle = uow.cycles.require(cycle_name)
         assert cycle.id is not None
+        # Locked as the follow-up locks them (the cycle, then its requests): a follow-up running
+        # meanwhile finishes first, or waits and then sees the new deadline.
+        uow.cycles.lock(cycle)
+        requests = uow.requests.locked_for_cycle(cycle.id)
         # Read before the move: the history stores the new deadline when this transaction commits.
         moves = uow.cycles.deadline_moves(cycle) + 1
         before = cycle.extend_deadline(to, today=today, at=now, by=by, why=why)
-        # Locked as the follow-up locks them: a follow-up running meanwhile sees the new deadline.
+        # What was queued for the old deadline (a reminder, an escalation, an earlier notice) is void.
+        uow.outbox.withdraw(cycle.id, kinds=_OF_A_DEADLINE)
+        # A request whose e-mail has not left yet was rendered with the old date: not told here
+        # (`cycle reissue` sends it afresh); one that left but is not yet marked sent is told.
+        left = uow.outbox.status_requests_sent(cycle.id)
         waiting = [
             r
-            for r in uow.requests.locked_for_cycle(cycle.id)
-            if r.state in (RequestState.PENDING, *OPEN_REQUEST_STATES)
+            for r in requests
+            if r.state in OPEN_REQUEST_STATES
+            or (r.state == RequestState.PENDING and (cycle.id, r.agency_code) in left)
         ]
         agencies = uow.agencies.by_codes(
             [r.agency_code for r in waiting] + [r.answered_through for r in waiting if r.answered_through]

@@ -1,9 +1,11 @@
-"""Two daily follow-ups of the same day at once (two workers) on PostgreSQL: nothing happens twice."""
+"""Daily follow-ups at once (two workers), or beside an extension, on PostgreSQL: nothing happens twice or stale."""
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -62,3 +64,50 @@ def test_two_follow_ups_at_once_queue_each_message_and_move_each_request_once(da
     engine.dispose()
     assert escalations == 12
     assert dict(moves) == {"overdue": 12, "escalated": 12}
+
+
+class _SlowNotifier(OutboxNotifier):
+    """Queues as the outbox does, but runs `meanwhile` (once) and waits a moment before the first message."""
+
+    def __init__(self, uow: SqlUnitOfWork, clock: FixedClock, meanwhile: threading.Thread) -> None:
+        super().__init__(uow, clock)
+        self.meanwhile = meanwhile
+
+    def enqueue(self, kind: str, **message: Any) -> bool:
+        if not self.meanwhile.is_alive() and self.meanwhile.ident is None:
+            self.meanwhile.start()
+            time.sleep(1.0)  # the follow-up reaches the cycle's lock and waits there
+        return super().enqueue(kind, **message)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_follow_up_waiting_behind_an_extension_acts_on_the_new_deadline(database_url: str) -> None:
+    engine = make_engine(database_url)
+    new_uow = lambda: SqlUnitOfWork(sessionmaker(bind=engine, expire_on_commit=False))  # noqa: E731
+    add_agencies(new_uow(), "ILO", "IOM")
+    add_recommendations(new_uow(), {"A1.1": ["ILO"], "A1.2": ["IOM"]})
+    open_cycle(new_uow(), "Spring 2026", DEADLINE, ["ILO", "IOM"])
+    late = FixedClock(DEADLINE + timedelta(days=3))
+    uow = new_uow()
+    follow_up.follow_up(uow, OutboxNotifier(uow, late), late, CONFIG)  # both overdue and escalated
+    next_day = FixedClock(DEADLINE + timedelta(days=4))
+    found: list[follow_up.FollowUpReport] = []
+
+    def run_follow_up() -> None:
+        uow = new_uow()
+        found.append(follow_up.follow_up(uow, OutboxNotifier(uow, next_day), next_day, CONFIG))
+
+    waiting = threading.Thread(target=run_follow_up)
+    uow = new_uow()
+    notifier = _SlowNotifier(uow, next_day, waiting)
+    follow_up.extend_deadline(
+        uow, notifier, next_day, CONFIG, "Spring 2026", DEADLINE + timedelta(days=30), by="secretariat"
+    )
+    waiting.join(timeout=60)
+
+    (report,) = found
+    assert report.escalations == [] and report.newly_overdue_requests == []
+    with engine.connect() as conn:
+        states = conn.scalars(select(tables.status_requests.c.state)).all()
+    engine.dispose()
+    assert states == ["sent", "sent"]

@@ -1,4 +1,4 @@
-"""Daily follow-ups at once (two workers), or beside an extension, on PostgreSQL: nothing happens twice or stale."""
+"""Daily follow-ups at once, or beside an extension, on PostgreSQL: nothing happens twice or stale."""
 
 from __future__ import annotations
 

@@ -24,9 +24,10 @@ from sqlalchemy import CursorResult, Row, bindparam, func, insert, or_, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
-from db.tables import outbox
+from db.tables import cycles, outbox
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
+from domain.lifecycle import CycleState
 from domain.model import validate_email
 from domain.ports import Clock
 from notifications.messages import REPLY_LINK, RenderedMessage, carries_reply_link, render, with_reply_link
@@ -67,6 +68,10 @@ class Exactly:
 KeyPrefix = str | Sequence[str] | Exactly | None
 # An agency's live reply link in a cycle, derived when a message is sent: (cycle id, agency code) -> URL.
 ReplyLinks = Callable[[int, str], str]
+
+
+# The notice of a cancelled cycle is the one message of such a cycle that still goes out.
+CYCLE_CANCELLED = "cycle-cancelled"
 
 
 class OutboxState(StrEnum):
@@ -193,9 +198,10 @@ def dispatch(
             try:
                 channel.send(_email(row, links))
             except Exception as exc:  # any refusal or network error: keep the message, try again later
-                if _record_failure(uow_factory, clock, row, exc, give_up) is OutboxState.FAILED:
+                settled = _record_failure(uow_factory, clock, row, exc, give_up)
+                if settled is OutboxState.FAILED:
                     failed_keys.append(row.idempotency_key)
-                else:
+                elif settled is OutboxState.QUEUED:
                     retrying += 1
                 row = _sent_then_claim(uow_factory, clock, claim_next, lease, sent_id=None, claim=claim)
                 continue
@@ -431,6 +437,11 @@ def _record_failure(
     state = OutboxState.FAILED if out_of_attempts or now >= retry_until else OutboxState.QUEUED
     wait = BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
     with uow_factory() as uow:
+        # Refused while its cycle was being cancelled: withdrawn with the rest rather than tried again.
+        if row.cycle_id is not None and row.kind != CYCLE_CANCELLED:
+            cycle_state = uow.session.scalar(select(cycles.c.state).where(cycles.c.id == row.cycle_id))
+            if cycle_state == CycleState.CANCELLED:
+                state = OutboxState.WITHDRAWN
         uow.session.execute(
             update(outbox)
             .where(outbox.c.id == row.id)

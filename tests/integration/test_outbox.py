@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from db import tables
 from db.engine import make_engine
 from db.tables import outbox
 from db.unit_of_work import SqlUnitOfWork
@@ -160,6 +161,23 @@ def test_a_message_the_server_always_refuses_ends_failed_with_the_error_never_ma
     assert smtp_server.messages == []
     with uow:
         assert pending_count(uow) == 0 and counts_by_state(uow) == {"failed": 1}
+
+
+def test_a_message_refused_once_its_cycle_is_cancelled_is_withdrawn_not_tried_again(
+    uow: SqlUnitOfWork, smtp_server: SmtpServer
+) -> None:
+    enqueue(uow)
+    with uow:  # cancelled while the message was being handed to the mail server
+        uow.session.execute(update(tables.cycles).values(state="cancelled"))
+        uow.commit()
+    sender = sender_from_url(smtp_server.url)
+    smtp_server.refuse_next(1)
+
+    reports = [dispatch(lambda: uow, sender, clock(m)) for m in (0, 60)]
+
+    assert [(r.retrying, r.failed, r.sent) for r in reports] == [(0, 0, 0), (0, 0, 0)]
+    (row,) = rows(uow)
+    assert row.state == "withdrawn" and smtp_server.messages == []
 
 
 class _DiesAfterSending:

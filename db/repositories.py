@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from itertools import pairwise
 from typing import Any, TypeVar
 
 from sqlalchemy import Integer, and_, bindparam, func, insert, literal, select, text, update
@@ -20,13 +19,13 @@ from db import tables
 from db.reads import ANSWERED_STATES, answered_counts, item_counts, latest_before
 from db.totals import write_requested_total
 from domain.answers import AnswerView, last_answer
-from domain.dates import utc_day
 from domain.errors import NotFound
 from domain.launch import Readiness, is_placeholder
 from domain.lifecycle import CycleState, MilestoneState, RequestState, ReviewState, Transition
 from domain.model import (
     Agency,
     CycleItem,
+    DeadlineMoves,
     Milestone,
     Ownership,
     Recommendation,
@@ -288,41 +287,24 @@ class Cycles:
     def by_id(self, cycle_id: int) -> StockTakeCycle | None:
         return self.session.get(StockTakeCycle, cycle_id)
 
-    def deadline_moves(self, cycle: StockTakeCycle) -> int:
-        """How many times the cycle's deadline moved: the deadlines its history records, each change counted.
+    def deadline_moves(self, cycle: StockTakeCycle) -> DeadlineMoves:
+        """How often the cycle's deadline moved, and the day it was last extended (`DeadlineMoves.of`).
 
-        Calendar events about the deadline carry it as their SEQUENCE, so a moved deadline updates them.
+        Calendar events about the deadline carry the count as their SEQUENCE, so a moved deadline
+        updates them.
         """
         h = tables.history
-        recorded = self.session.scalars(
-            select(h.c.data)
+        recorded = self.session.execute(
+            select(h.c.at, h.c.data)
             .where(h.c.entity == StockTakeCycle.ENTITY, h.c.key == cycle.history_key())
             .order_by(h.c.id)
         )
-        deadlines: list[str] = []
-        for data in recorded:
-            if "from" in data and not deadlines:  # an extension of a deadline its launch did not record
-                deadlines.append(data["from"])
-            if "deadline" in data:
-                deadlines.append(data["deadline"])
-        return sum(1 for before, after in pairwise(deadlines) if before != after)
+        return DeadlineMoves.of(recorded.tuples())
 
     def lock(self, cycle: StockTakeCycle) -> None:
         """Wait for any other transaction changing the cycle (its deadline, its state), then refresh it."""
         query = select(StockTakeCycle).where(tables.cycles.c.id == cycle.id).with_for_update()
         self.session.scalars(query.execution_options(populate_existing=True)).one()
-
-    def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
-        """The day (UTC) the cycle's deadline was last extended (its history's latest move); None if never."""
-        h = tables.history
-        recorded = self.session.execute(
-            select(h.c.at, h.c.data).where(
-                h.c.entity == StockTakeCycle.ENTITY, h.c.key == cycle.history_key()
-            )
-        )
-        # An extension records the deadline it replaces ("from"); the launch records the first one only.
-        moved = [day for at, data in recorded if "from" in data and (day := utc_day(at)) is not None]
-        return max(moved, default=None)
 
     def list(self) -> list[StockTakeCycle]:
         return list(self.session.scalars(select(StockTakeCycle).order_by(tables.cycles.c.created_at)))

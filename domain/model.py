@@ -7,11 +7,14 @@ Foreign keys are plain attributes (ids and codes), which keeps entities cheap to
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from itertools import pairwise
+from typing import Any, ClassVar, NamedTuple
 
+from domain.dates import utc_day
 from domain.errors import InvalidTransition, ValidationError
 from domain.language import DEFAULT_LANGUAGE, N_, Language, Message, parse_language
 from domain.lifecycle import (
@@ -557,7 +560,7 @@ class StockTakeCycle(Stateful):
         if to < today:
             raise ValidationError("deadline", f"{to} has passed already (today is {today})")
         before, self.deadline = self.deadline, to
-        # The history's deadlines count the moves (`deadline_moves`), as the launch recorded the first.
+        # The history's deadlines count the moves (`DeadlineMoves.of`), as the launch recorded the first.
         data = {"deadline": to.isoformat(), "from": before.isoformat()}
         self.record(
             Transition(
@@ -583,6 +586,27 @@ class StockTakeCycle(Stateful):
                 "cycle", f"'{self.name}' is {self.state}{stands}: only an open cycle is cancelled"
             )
         self.transition(CycleState.CANCELLED, at=at, by=by, why=why.strip())
+
+
+class DeadlineMoves(NamedTuple):
+    """How often a cycle's deadline moved (its calendar event's SEQUENCE) and the day it was last extended."""
+
+    times: int
+    last_extended_on: date | None
+
+    @classmethod
+    def of(cls, history: Iterable[tuple[datetime, Mapping[str, Any]]]) -> DeadlineMoves:
+        """From the cycle's history, oldest first, as (when, data): the launch records its deadline, and
+        each extension the deadline it sets and the one it replaces ("from")."""
+        deadlines: list[str] = []
+        extended: list[date] = []
+        for at, data in history:
+            if "deadline" in data:
+                deadlines.append(data["deadline"])
+            if "from" in data and (day := utc_day(at)) is not None:
+                extended.append(day)
+        moves = sum(1 for before, after in pairwise(deadlines) if before != after)
+        return cls(moves, max(extended, default=None))
 
 
 class StatusRequest(Stateful):
@@ -640,6 +664,11 @@ class StatusRequest(Stateful):
             return False
         self.transition(RequestState.SENT, at=at, by=by, why=f"deadline extended to {deadline}")
         return True
+
+    def reached(self, *, e_mail_left: bool) -> bool:
+        """Whether the request reached its agency: sent, answered or later, or its e-mail left though
+        that was not yet recorded (`e_mail_left`)."""
+        return self.state != RequestState.PENDING or self.sent_at is not None or e_mail_left
 
     def reissue(self, *, token_nonce: str, token_hash: str, at: datetime, by: str, why: str = "") -> None:
         """Replace the reply token (the old link stops working); recorded in the history."""

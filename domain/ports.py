@@ -13,6 +13,7 @@ from domain.lifecycle import Transition
 from domain.model import (
     Agency,
     CycleItem,
+    DeadlineMoves,
     Milestone,
     Ownership,
     Recommendation,
@@ -202,16 +203,12 @@ class CycleRepository(Protocol):
 
     def list(self) -> list[StockTakeCycle]: ...
 
-    def deadline_moves(self, cycle: StockTakeCycle) -> int:
-        """How many times the cycle's deadline moved (a calendar event's SEQUENCE)."""
+    def deadline_moves(self, cycle: StockTakeCycle) -> DeadlineMoves:
+        """How often the cycle's deadline moved, and the day it was last extended (`DeadlineMoves.of`)."""
         ...
 
     def lock(self, cycle: StockTakeCycle) -> None:
         """Wait for any other transaction changing the cycle (its deadline, its state), then refresh it."""
-        ...
-
-    def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
-        """The day (UTC) the cycle's deadline was last extended; None if it never was."""
         ...
 
 

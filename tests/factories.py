@@ -99,7 +99,7 @@ def open_cycle(
     with uow:
         cycle = StockTakeCycle(name=name, deadline=deadline, hlcp_session=hlcp_session, created_at=AT)
         uow.cycles.add(cycle)
-        cycle.transition(CycleState.OPEN, at=AT, by="test")
+        cycle.transition(CycleState.OPEN, at=AT, by="test", deadline=deadline.isoformat())  # as launched
         cycle.launched_at = AT
         uow.session.flush()
         assert cycle.id is not None

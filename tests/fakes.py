@@ -12,7 +12,6 @@ import copy
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
 from typing import Any, Self
 
 from domain.answers import AnswerView
@@ -23,6 +22,7 @@ from domain.lifecycle import MilestoneState, ReviewState, Transition
 from domain.model import (
     Agency,
     CycleItem,
+    DeadlineMoves,
     Milestone,
     Ownership,
     Recommendation,
@@ -212,18 +212,9 @@ class FakeCycles:
     def lock(self, cycle: StockTakeCycle) -> None:
         """Nothing to wait for: the fakes have one transaction at a time."""
 
-    def deadline_extended_on(self, cycle: StockTakeCycle) -> date | None:
+    def deadline_moves(self, cycle: StockTakeCycle) -> DeadlineMoves:
         key = (cycle.ENTITY, cycle.history_key())
-        return max(
-            (e.at.date() for e in self.history if (e.entity, e.key) == key and "from" in e.data), default=None
-        )
-
-    def deadline_moves(self, cycle: StockTakeCycle) -> int:
-        key = (cycle.ENTITY, cycle.history_key())
-        deadlines = [
-            e.data["deadline"] for e in self.history if (e.entity, e.key) == key and "deadline" in e.data
-        ]
-        return sum(1 for before, after in pairwise(deadlines) if before != after)
+        return DeadlineMoves.of((e.at, e.data) for e in self.history if (e.entity, e.key) == key)
 
 
 class FakeCycleItems:

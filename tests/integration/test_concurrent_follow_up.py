@@ -74,7 +74,7 @@ class _SlowNotifier(OutboxNotifier):
         self.meanwhile = meanwhile
 
     def enqueue(self, kind: str, **message: Any) -> bool:
-        if not self.meanwhile.is_alive() and self.meanwhile.ident is None:
+        if self.meanwhile.ident is None:  # not started yet
             self.meanwhile.start()
             time.sleep(1.0)  # the follow-up reaches the cycle's lock and waits there
         return super().enqueue(kind, **message)

@@ -15,10 +15,24 @@ from domain.answers import last_answer
 from domain.figures import StocktakeFigures, headline
 from domain.language import Language
 from domain.model import Agency, StatusRequest, StockTakeCycle, text_in
-from domain.ports import CodeToList, CycleItemRepository, ItemToAsk
+from domain.ports import AgencyRepository, CodeToList, CycleItemRepository, ItemToAsk
 from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
 from workflows.queries.progress import AgencyProgress
+
+
+def bodies_of(
+    agencies: AgencyRepository, requests: Sequence[StatusRequest]
+) -> dict[str, tuple[Agency, Agency | None]]:
+    """Each request's body and, when another answers for it in this cycle (the GMG's chair), that
+    one too, by the body's code: whom its messages are about and whom they go to. One read."""
+    found = agencies.by_codes(
+        [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
+    )
+    return {
+        r.agency_code: (found[r.agency_code], found[r.answered_through] if r.answered_through else None)
+        for r in requests
+    }
 
 
 def status_request_key(request: StatusRequest) -> str:

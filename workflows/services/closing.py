@@ -17,7 +17,7 @@ from domain.figures import StocktakeFigures
 from domain.lifecycle import CycleState, RequestState
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import CycleConfig
-from workflows.queries.emails import agency_context, summary_context
+from workflows.queries.emails import agency_context, bodies_of, summary_context
 from workflows.queries.progress import AgencyProgress, progress
 from workflows.services.follow_up import announce_replies, sync_answered
 
@@ -230,19 +230,12 @@ def cancel_cycle(
         left = uow.outbox.status_requests_sent(cycle.id)
         cycle.cancel(at=now, by=by, why=why)
         withdrawn = uow.outbox.withdraw(cycle.id)
-        reached = [
-            r
-            for r in requests
-            if r.sent_at is not None or r.state != RequestState.PENDING or (cycle.id, r.agency_code) in left
-        ]
-        agencies = uow.agencies.by_codes(
-            [r.agency_code for r in reached] + [r.answered_through for r in reached if r.answered_through]
-        )
-        moves = uow.cycles.deadline_moves(cycle)
+        reached = [r for r in requests if r.reached(e_mail_left=(cycle.id, r.agency_code) in left)]
+        bodies = bodies_of(uow.agencies, reached)
+        moves = uow.cycles.deadline_moves(cycle).times
         notices = []
         for request in reached:
-            agency = agencies[request.agency_code]
-            through = agencies[request.answered_through] if request.answered_through else None
+            agency, through = bodies[request.agency_code]
             context = {
                 **agency_context(cycle, config, agency, through),
                 "reply_url": config.reply_url(cycle.id, agency.code, request.token_nonce),

@@ -18,7 +18,7 @@ from domain.model import Agency, ContactRole, Milestone, StatusRequest, StockTak
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.emails import agency_context
+from workflows.queries.emails import agency_context, bodies_of
 
 NAMED_IN_A_LIST = 20  # a log line naming 300 agencies is read by nobody
 
@@ -193,24 +193,20 @@ def _follow_up_cycle(
     answered = uow.cycle_items.answered_per_agency(cycle.id)
     requests = [r for r in locked if r.state in OPEN_REQUEST_STATES]
     escalated_now: set[str] = set()
-    agencies = uow.agencies.by_codes(
-        [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
-    )
-    moves = uow.cycles.deadline_moves(cycle)
+    bodies = bodies_of(uow.agencies, requests)
+    moves, extended_on = uow.cycles.deadline_moves(cycle)
     reminded = _reminders_already_queued(uow, cycle.id, moves)
-    # The notice of an extended deadline is as good as a request sent that day: only the new
-    # deadline's reminder points after it count (one the next morning would repeat it).
-    extended_on = uow.cycles.deadline_extended_on(cycle)
     for request in requests:
-        agency = agencies[request.agency_code]
         # A body answering through another (the GMG through its chair): its chair is reminded, escalated to.
-        through = agencies[request.answered_through] if request.answered_through else None
+        agency, through = bodies[request.agency_code]
         answering = through or agency
         context = _request_context(cycle, config, request, agency, through, answered, today, moves)
         # A request answered through its link before the send was confirmed may lack a send time.
         sent = (request.sent_at or cycle.launched_at or now).date()
         point = schedule.reminder_due(
             deadline=cycle.deadline,
+            # The notice of an extended deadline is as good as a request sent that day: only the new
+            # deadline's reminder points after it count (one the next morning would repeat it).
             sent_on=max(sent, extended_on) if extended_on else sent,
             today=today,
             already_sent=reminded.get(agency.code, ()),
@@ -378,7 +374,7 @@ def extend_deadline(
         uow.cycles.lock(cycle)
         requests = uow.requests.locked_for_cycle(cycle.id)
         # Read before the move: the history stores the new deadline when this transaction commits.
-        moves = uow.cycles.deadline_moves(cycle) + 1
+        moves = uow.cycles.deadline_moves(cycle).times + 1
         before = cycle.extend_deadline(to, today=today, at=now, by=by, why=why)
         # What was queued for the old deadline (a reminder, an escalation, an earlier notice) is void.
         uow.outbox.withdraw(cycle.id, kinds=_OF_A_DEADLINE)
@@ -388,17 +384,14 @@ def extend_deadline(
         waiting = [
             r
             for r in requests
-            if r.state in OPEN_REQUEST_STATES
-            or (r.state == RequestState.PENDING and (cycle.id, r.agency_code) in left)
+            if r.reached(e_mail_left=(cycle.id, r.agency_code) in left)
+            and r.state not in (RequestState.ANSWERED, RequestState.CLOSED)
         ]
-        agencies = uow.agencies.by_codes(
-            [r.agency_code for r in waiting] + [r.answered_through for r in waiting if r.answered_through]
-        )
+        bodies = bodies_of(uow.agencies, waiting)
         answered = uow.cycle_items.answered_per_agency(cycle.id)
         notices, on_time = [], []
         for request in waiting:
-            agency = agencies[request.agency_code]
-            through = agencies[request.answered_through] if request.answered_through else None
+            agency, through = bodies[request.agency_code]
             context = {
                 **_request_context(cycle, config, request, agency, through, answered, today, moves),
                 "previous_deadline": before,

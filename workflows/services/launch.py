@@ -16,7 +16,7 @@ from domain.model import StatusRequest, StockTakeCycle
 from domain.ports import Clock, Notifier, UnitOfWork
 from domain.tokens import hash_token, new_nonce
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.emails import items_to_list, status_request_context, status_request_key
+from workflows.queries.emails import bodies_of, items_to_list, status_request_context, status_request_key
 
 
 @dataclass(frozen=True)
@@ -163,21 +163,17 @@ def enqueue_status_requests(
 ) -> int:
     """Queue each request's e-mail to whoever answers for its body (itself, or its chair in this
     cycle), in their language; how many were newly queued (the launch's, and a re-issued link's)."""
-    agencies = uow.agencies.by_codes(
-        [r.agency_code for r in requests] + [r.answered_through for r in requests if r.answered_through]
-    )
-    answering = {r.agency_code: agencies[r.answered_through or r.agency_code] for r in requests}
-    languages = {code: body.reply_language.value for code, body in answering.items()}
+    bodies = bodies_of(uow.agencies, requests)
+    languages = {code: (through or agency).reply_language.value for code, (agency, through) in bodies.items()}
     items = items_to_list(uow.cycle_items, cycle, requests, languages, config)
     enqueued = 0
-    moves = uow.cycles.deadline_moves(cycle)
+    moves = uow.cycles.deadline_moves(cycle).times
     for request in requests:
-        agency = agencies[request.agency_code]
-        through = agencies[request.answered_through] if request.answered_through else None
+        agency, through = bodies[request.agency_code]
         enqueued += notifier.enqueue(
             "status-request",
             key=status_request_key(request),
-            to=answering[agency.code].recipients(),
+            to=(through or agency).recipients(),
             context=status_request_context(
                 cycle, config, agency, request, items.get(agency.code, []), through, moves=moves
             ),

@@ -346,7 +346,7 @@ def _queue_receipt(
         # After the deadline an answered request is locked (`lock_reason`): say so, not "until" a past day.
         "changeable": now.date() <= cycle.deadline,
         "recorded": list(recorded),
-        "deadline_moves": uow.cycles.deadline_moves(cycle),
+        "deadline_moves": uow.cycles.deadline_moves(cycle).times,
     }
     notifier.enqueue(
         "receipt",

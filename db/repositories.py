@@ -299,7 +299,7 @@ class Cycles:
             .where(h.c.entity == StockTakeCycle.ENTITY, h.c.key == cycle.history_key())
             .order_by(h.c.id)
         )
-        return DeadlineMoves.of(recorded.tuples())
+        return DeadlineMoves.of((at, data) for at, data in recorded)
 
     def lock(self, cycle: StockTakeCycle) -> None:
         """Wait for any other transaction changing the cycle (its deadline, its state), then refresh it."""

@@ -356,3 +356,12 @@ def test_a_french_subject_keeps_its_no_break_space_before_a_colon_and_a_line_nev
 
     assert all(not line.startswith(":") and "\u00a0:" in line for line in wrapped.splitlines())
     assert wrapped.replace("\n", " ") == text.strip()
+
+
+def test_the_notice_of_a_later_deadline_starts_its_sentence_with_a_capital_even_after_an_article() -> None:
+    agency = agency_names("ILO", "International Labour Organization", "the ILO")
+
+    message = render("deadline-extended", context("deadline-extended", agency=agency))
+
+    assert "\nThe ILO has 2 recommendations still to answer" in message.text
+    assert "The ILO has 2 recommendations still to answer" in message.html

@@ -15,7 +15,7 @@ from db import tables
 from db.evidence import packed_files, unpack
 from db.reads import closed_query, latest_before
 from domain.language import Language
-from domain.model import Answering, StockTakeCycle, text_in
+from domain.model import Answering, StockTakeCycle, running_name, text_in
 from domain.stocktake import ClosedItem, CycleInfo, StockTake, assemble_stocktake
 
 
@@ -69,9 +69,9 @@ class Stocktakes:
     def of_cycle(self, cycle: StockTakeCycle, today: date, language: str = Language.EN) -> StockTake:
         """The stock-take of `cycle` as of `today`, compared with the previous cycle.
 
-        Running text names an agency with its article in English ("the World Bank"); other languages
-        name it as the registry does (the article is English's), as the e-mails do. A recommendation's
-        text is its translation in `language` when it has one.
+        Running text names an agency in `language` as the e-mails do (`running_name`: "the World
+        Bank", "la Banque mondiale"). A recommendation's text is its translation in `language` when
+        it has one.
         """
         previous = self.previous_cycle(cycle)
         items_t, updates_t = tables.cycle_items, tables.status_updates
@@ -95,11 +95,18 @@ class Stocktakes:
             )
         ]
         a = tables.agencies.c
-        agencies = self.session.execute(select(a.code, a.name, a.short_name, a.article, a.answers)).all()
+        agencies = self.session.execute(
+            select(a.code, a.name, a.short_name, a.article, a.answers, a.translations)
+        ).all()
         names = {row.code: row.name for row in agencies}
-        article = language == Language.EN
         display = {
-            row.code: f"{row.article if article else ''} {row.short_name or row.name}".strip()
+            row.code: running_name(
+                name=row.name,
+                short_name=row.short_name,
+                article=row.article,
+                translations=row.translations,
+                language=language,
+            )
             for row in agencies
         }
         by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)

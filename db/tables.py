@@ -64,6 +64,8 @@ agencies = Table(
     Column("through", String(32)),
     # What its e-mails and reply page are written in: en, fr or es (migration 0012).
     Column("language", String(8), nullable=False, server_default="en"),
+    # Its running-text name in French and Spanish, with the article each needs (migration 0017).
+    Column("translations", JSON, nullable=False, server_default="{}"),
 )
 
 contacts = Table(

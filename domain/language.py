@@ -11,7 +11,7 @@ language it is written in (the secretariat's, for the stock-take); `ENGLISH` is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -59,6 +59,42 @@ def words_of(text: str) -> list[str]:
     if "\u00a0" not in text and "\u202f" not in text:
         return text.split()  # nearly every text: at `str.split`'s speed
     return [word for word in _BREAKABLE.split(text) if word]
+
+
+# French and Spanish fuse a preposition with the article of the name after it: a body named "le HCR"
+# is "du HCR" after "de" and "au HCR" after "à"; "el ACNUR" is "del ACNUR" and "al ACNUR". French
+# also elides "de" and "que" before a vowel ("d’ONU-Femmes").
+_FUSED = {
+    Language.FR: {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"},
+    Language.ES: {("de", "el"): "del", ("a", "el"): "al"},
+}
+_ELIDED = {Language.FR: {"de": "d’", "que": "qu’"}}
+_VOWELS = frozenset("aeiouyàâéèêëîïôûüAEIOUYÀÂÉÈÊËÎÏÔÛÜ")
+
+
+def fused(language: Language | str, text: str, values: Iterable[object]) -> str:
+    """`text`, a sentence with `values` put in, with each preposition before a value fused with its
+    article as `language` writes them ("de le HCR" becomes "du HCR"); English's `text` as it is."""
+    fusions, elisions = _FUSED.get(Language(language)), _ELIDED.get(Language(language), {})
+    if not fusions:
+        return text
+    for value in {v for v in values if isinstance(v, str) and v}:
+        article, _, rest = value.partition(" ")
+        for preposition in {p for p, a in fusions if a == article.lower()} if rest else ():
+            text = _replaced(text, preposition, value, f"{fusions[preposition, article.lower()]} {rest}")
+        if value[0] in _VOWELS:
+            for word, elided in elisions.items():
+                text = _replaced(text, word, value, f"{elided}{value}")
+    return text
+
+
+def _replaced(text: str, preposition: str, value: str, fused_form: str) -> str:
+    """`text` with `preposition value` (lower or capital, a whole word) written `fused_form`."""
+    capital = fused_form[:1].upper() + fused_form[1:]
+    for said, written in ((preposition, fused_form), (preposition.capitalize(), capital)):
+        found = re.compile(rf"(?<!\w){re.escape(said)} {re.escape(value)}(?!\w)")
+        text = found.sub(lambda _, form=written: form, text)  # type: ignore[misc]  # the form, as it is
+    return text
 
 
 def N_(message: str) -> str:

@@ -150,6 +150,7 @@ def text_in(text: str, translations: dict[str, str] | None, language: str) -> st
 FINISHED_STATUSES = frozenset({ReportedStatus.COMPLETED, ReportedStatus.NO_LONGER_APPLICABLE})
 
 _AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{0,31}$")
+MAX_RUNNING_NAME = 200  # the short name's column too
 
 
 def validate_email(address: str, *, field: str = "email") -> str:
@@ -293,6 +294,35 @@ class Contact:
         self.language = parse_language(language).value if language else None
 
 
+def running_name(
+    *, name: str, short_name: str, article: str, translations: Mapping[str, str], language: str
+) -> str:
+    """How running text in `language` names a body: English by its short name and article ("the World
+    Bank"), another language by the registry's name in it ("la Banque mondiale"), else by its short name."""
+    if language == Language.EN:
+        return f"{article} {short_name or name}".strip()
+    return translations.get(language) or short_name or name
+
+
+def _name_translations(translations: Mapping[str, str]) -> dict[str, str]:
+    """The registry's running-text names in French and Spanish, each with the article it needs there."""
+    checked = {}
+    for code, text in translations.items():
+        language = parse_language(code, field=f"translations.{code}")
+        if language == Language.EN:
+            raise ValidationError(
+                "translations.en", "English names a body by its short_name and article, not a translation"
+            )
+        name = str(text if text is not None else "").strip()
+        if not name or len(name) > MAX_RUNNING_NAME:
+            raise ValidationError(
+                f"translations.{language.value}",
+                f"the name as a sentence writes it, with its article (1 to {MAX_RUNNING_NAME} characters)",
+            )
+        checked[language.value] = name
+    return checked
+
+
 class Agency:
     """An owning body: a UN entity, a mechanism (the Special Rapporteur) or a coordination body."""
 
@@ -308,6 +338,7 @@ class Agency:
         answers: Answering | str = Answering.SELF,
         through: str | None = None,
         language: Language | str = DEFAULT_LANGUAGE,
+        translations: Mapping[str, str] | None = None,
     ) -> None:
         self.code = validate_agency_code(code)
         self.name = name
@@ -319,6 +350,7 @@ class Agency:
         self.answers = Answering(answers).value
         self.through = through
         self.language = parse_language(language).value
+        self.translations = _name_translations(translations or {})
         if self.answers == Answering.THROUGH and not through:
             raise ValidationError("answers", f"{code} answers through another body: name it (through: CODE)")
         if self.article not in ("", "the"):
@@ -328,8 +360,18 @@ class Agency:
 
     @property
     def display_name(self) -> str:
-        """The name in running text, with its article: "the World Bank", "UNCTAD"."""
-        return f"{self.article} {self.short_name or self.name}".strip()
+        """The name in English running text, with its article: "the World Bank", "UNCTAD"."""
+        return self.name_in(Language.EN)
+
+    def name_in(self, language: str) -> str:
+        """The name in running text in `language`: "the ILO", "l'OIT", "la OIT" (see `running_name`)."""
+        return running_name(
+            name=self.name,
+            short_name=self.short_name,
+            article=self.article,
+            translations=self.translations,
+            language=language,
+        )
 
     @property
     def answered_by_secretariat(self) -> bool:

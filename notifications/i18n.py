@@ -12,6 +12,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -22,12 +23,14 @@ from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from domain.answers import DATE_HINT_SAID
 from domain.dates import parse_day
 from domain.evidence import size_said
-from domain.language import Language, Message
+from domain.language import Language, Message, fused
 from domain.model import MilestoneOutcome, ReportedStatus
 from domain.stocktake import sentence_start
 
@@ -99,7 +102,8 @@ class Translator:
             wording = self.gettext(message.msgid)
         if not message.values:
             return wording
-        return wording % {name: self.value(value) for name, value in message.values.items()}
+        values = {name: self.value(value) for name, value in message.values.items()}
+        return fused(self.language, wording % values, values.values())
 
     def value(self, value: object) -> str:
         """A sentence's value as this language writes it: a nested sentence, a number, a date."""
@@ -219,6 +223,21 @@ def number_kept_with_its_word(text: str) -> str:
 _SPACE_BEFORE_NUMBER = re.compile(r"(?<=\S) (?=\d)")
 
 
+def _fusing(say: Callable[..., str], language: Language) -> Callable[..., str]:
+    """A template's gettext whose sentences fuse a preposition with the name after it ("du HCR")."""
+
+    @pass_context
+    def said(context: Context, *args: Any, **values: Any) -> str:
+        text = say(context, *args, **values)
+        if isinstance(text, Markup):  # the values are in it escaped, and the result stays markup
+            return Markup(
+                fused(language, str(text), [escape(v) for v in values.values() if isinstance(v, str)])
+            )
+        return fused(language, text, values.values())
+
+    return said
+
+
 def install(env: Environment, language: Language | str) -> Translator:
     """Give a template environment the i18n extension's gettext and the formatting filters of `language`.
 
@@ -229,6 +248,9 @@ def install(env: Environment, language: Language | str) -> Translator:
     # A {% trans %} block's msgid is its text with whitespace collapsed, as `pybabel extract` reads it.
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]
+    if words.language != Language.EN:
+        for name in ("_", "gettext", "ngettext"):
+            env.globals[name] = _fusing(env.globals[name], words.language)  # type: ignore[arg-type]
     filters: dict[str, Any] = {
         "longdate": words.long_date,
         "weekdate": words.week_date,

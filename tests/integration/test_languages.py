@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,11 +12,12 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.language import Language
 from domain.model import Agency, Contact, ContactRole, Recommendation
+from notifications.messages import render
 from tests.factories import add_agencies, add_recommendations, open_cycle
 from tests.fakes import FakeNotifier
 from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
-from workflows.services import agencies, follow_up
+from workflows.services import agencies, closing, follow_up
 from workflows.services import launch as launching
 
 DEADLINE = date(2026, 4, 1)
@@ -150,3 +153,91 @@ def test_an_escalation_is_written_in_the_language_of_the_head_of_office(uow: Sql
     (escalation,) = notifier.of_kind("escalation")
     assert escalation.context["lang"] == "es"
     assert escalation.to == ["head.office@aaa.example.org"]
+
+
+NAMED = """
+agencies:
+  - code: UNHCR
+    name: Office of the United Nations High Commissioner for Refugees
+    short_name: UNHCR
+    translations: {fr: le HCR, es: el ACNUR}
+  - code: ILO
+    name: International Labour Organization
+    short_name: ILO
+    article: the
+    translations: {fr: "l'OIT"}
+"""
+
+
+def test_a_body_keeps_its_names_in_french_and_spanish_and_a_registry_without_them_leaves_them(
+    uow: SqlUnitOfWork,
+) -> None:
+    agencies.load_registry(uow, NAMED)
+    agencies.load_registry(uow, "agencies:\n  - code: ILO\n    name: International Labour Organization\n")
+
+    with uow:
+        unhcr, ilo = uow.agencies.require("UNHCR"), uow.agencies.require("ILO")
+        assert [unhcr.name_in(language) for language in Language] == ["UNHCR", "le HCR", "el ACNUR"]
+        assert ilo.translations == {"fr": "l'OIT"}
+        assert ilo.name_in(Language.ES) == "International Labour Organization"  # no short name any more
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ("    translations: [le HCR]\n", "registry: agencies[1].translations"),
+        ("    translations: {de: UNHCR}\n", "registry: agencies[1].translations.de"),
+        ("    translations: {fr: ''}\n", "registry: agencies[1].translations.fr"),
+    ],
+)
+def test_a_translated_name_the_registry_cannot_use_is_refused_naming_it(entry: str, field: str) -> None:
+    text = "agencies:\n  - code: UNHCR\n    name: UNHCR\n" + entry
+
+    with pytest.raises(ValidationError) as refused:
+        agencies.parse_registry(text)
+
+    assert refused.value.field == field
+
+
+def test_the_shipped_registry_names_in_other_languages_the_bodies_registered_without_them(
+    uow: SqlUnitOfWork,
+) -> None:
+    with uow:
+        uow.agencies.add(Agency(code="ILO", name="ILO, as registered before names were translated"))
+        uow.agencies.add(Agency(code="WHO", name="WHO", translations={"fr": "l'Organisation"}))
+        uow.commit()
+
+    agencies.load_shipped_registry(uow)
+
+    with uow:
+        ilo, who = uow.agencies.require("ILO"), uow.agencies.require("WHO")
+        assert ilo.translations == {"fr": "l'OIT", "es": "la OIT"}
+        assert ilo.name == "ILO, as registered before names were translated"  # the rest as edited
+        assert who.translations == {"fr": "l'Organisation"}  # the secretariat's own, kept
+
+
+def test_the_cycle_summary_names_the_late_agencies_in_the_secretariats_language(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    agencies.load_registry(uow, NAMED)
+    add_recommendations(uow, {"A1.1": ["UNHCR"], "A1.2": ["ILO"]})
+    open_cycle(uow, "Spring", DEADLINE, ["UNHCR", "ILO"])
+    notifier = FakeNotifier()
+
+    closing.close_cycle(
+        lambda: uow,
+        lambda _uow: notifier,
+        FixedClock(DEADLINE + timedelta(days=5)),
+        replace(CONFIG, secretariat_language="fr"),
+        cycle_name="Spring",
+        inbox_dir=tmp_path / "inbox",
+        reports_dir=tmp_path / "reports",
+        formats=["md"],
+    )
+
+    (summary,) = notifier.of_kind("cycle-summary")
+    assert [a["display"] for a in summary.context["overdue_agencies"]] == ["l'OIT", "le HCR"]
+    assert (
+        "  - Le HCR (Office of the United Nations High Commissioner for Refugees)"
+        in render("cycle-summary", summary.context).text
+    )

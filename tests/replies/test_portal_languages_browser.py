@@ -74,6 +74,6 @@ def test_a_french_focal_point_answers_in_french_and_gets_a_french_receipt(
         milestone = site.uow.session.scalars(select(Milestone)).one()
         assert (milestone.state, milestone.done_on) == ("done", date(2026, 2, 27))
     (mail,) = site.outbox("receipt")
-    assert str(mail["subject"]).startswith("Reçu\u00a0: la réponse de Agency AAA au bilan 2026-spring")
+    assert str(mail["subject"]).startswith("Reçu\u00a0: la réponse d’Agency AAA au bilan 2026-spring")
     assert "Jalon Expert group meeting\u00a0: réalisé le 27 février 2026" in str(mail["body_text"])
     assert '<html lang="fr">' in str(mail["body_html"])

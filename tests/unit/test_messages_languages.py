@@ -9,7 +9,7 @@ from icalendar import Calendar
 
 from domain.language import Message
 from notifications.messages import KINDS, render
-from tests.support import context
+from tests.support import agency_names, context
 
 # A sentence each kind's English body holds, which a translated one must not.
 ENGLISH = {
@@ -74,3 +74,35 @@ def test_a_french_receipt_lists_the_milestones_reported_with_their_dates_in_fren
 
     assert "A1.1: Achevé" in text
     assert "Jalon EGM\u00a0: réalisé le 27 février 2026" in text
+
+
+def test_a_french_request_names_its_agency_with_the_article_french_fuses_with_de() -> None:
+    unhcr = agency_names("UNHCR", "Office of the United Nations High Commissioner for Refugees", "le HCR")
+
+    message = render("status-request", context("status-request", lang="fr", agency=unhcr))
+
+    assert "pour le HCR, réponse attendue" in message.subject
+    assert message.text.startswith("Chères et chers collègues du HCR,")
+    assert "Chères et chers collègues du HCR," in message.html
+    assert "de le HCR" not in message.text + message.html
+
+
+def test_a_spanish_request_writes_del_and_al_before_a_name_with_el() -> None:
+    unhcr = agency_names("UNHCR", "Office of the United Nations High Commissioner for Refugees", "el ACNUR")
+
+    message = render("status-request", context("status-request", lang="es", agency=unhcr))
+
+    assert message.text.startswith("Estimados colegas del ACNUR:")
+    assert "Responder en nombre del ACNUR" in message.html
+    assert "de el ACNUR" not in message.text + message.html
+
+
+def test_a_name_with_an_apostrophe_is_fused_and_escaped_once_in_the_html_part() -> None:
+    rapporteur = agency_names(
+        "SR-MIGRANTS", "Special Rapporteur", "le Rapporteur spécial sur les droits de l'homme des migrants"
+    )
+
+    message = render("status-request", context("status-request", lang="fr", agency=rapporteur))
+
+    assert "collègues du Rapporteur spécial sur les droits de l&#39;homme des migrants," in message.html
+    assert "collègues du Rapporteur spécial sur les droits de l'homme des migrants," in message.text

@@ -18,7 +18,6 @@ from domain.model import Agency, StatusRequest, StockTakeCycle, text_in
 from domain.ports import AgencyRepository, CodeToList, CycleItemRepository, ItemToAsk
 from domain.stocktake import sentence_start
 from workflows.config import CycleConfig
-from workflows.queries.progress import AgencyProgress
 
 
 def bodies_of(
@@ -53,12 +52,9 @@ def common_context(cycle: StockTakeCycle, config: CycleConfig, language: str | N
 
 
 def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
-    """How messages name a body: its code (for codes' columns), full name, and running-text names.
-
-    The article ("the World Bank") is English's: other languages name the body as the registry does.
-    """
-    display = agency.display_name if language == Language.EN else agency.short_name or agency.name
-    return names_of(agency.code, agency.name, display)
+    """How messages name a body: its code (for codes' columns), full name, and running-text names
+    in `language` ("the ILO", "l'OIT")."""
+    return names_of(agency.code, agency.name, agency.name_in(language))
 
 
 def names_of(code: str, name: str, display: str) -> dict[str, str]:
@@ -135,12 +131,13 @@ def status_request_context(
 def summary_context(
     cycle: StockTakeCycle,
     config: CycleConfig,
-    progress: Sequence[AgencyProgress],
+    overdue: Sequence[Agency],
     figures: StocktakeFigures,
     paths: Mapping[str, Path],
     report_url: Callable[[Path], str],
 ) -> dict[str, Any]:
-    """What the cycle summary to the secretariat shows: the stock-take's figures, who is late, the reports.
+    """What the cycle summary to the secretariat shows: the stock-take's figures, who is late (the
+    `overdue` agencies), the reports.
 
     Every number comes from the report's figures, so the e-mail and the report cannot disagree.
     """
@@ -149,7 +146,7 @@ def summary_context(
         **common_context(cycle, config),
         "figures": figures.as_dict(),
         "headline": [{"label": label, "value": value} for label, value in headline(figures)],
-        "overdue_agencies": [names_of(p.code, p.name, p.display) for p in progress if p.missing],
+        "overdue_agencies": [agency_names(agency, config.secretariat_language) for agency in overdue],
         "report_paths": [str(path) for path in paths.values()],
         "report_url": report_url(first_report) if first_report else None,
     }

@@ -16,8 +16,9 @@ from db import tables
 from db.engine import Reader
 from db.reads import answered_counts
 from domain.errors import NotFound
+from domain.language import Language
 from domain.lifecycle import CycleState
-from domain.model import Answering
+from domain.model import Answering, running_name
 from domain.policies import counted_on, request_overdue
 
 if TYPE_CHECKING:  # not imported at run time: `cycle list` and `cycle show` read without the ORM
@@ -177,8 +178,10 @@ def _bodies_answered_by_secretariat(
 
 
 def _display(row: Any) -> str:
-    """An agency row's name in running text, as `Agency.display_name` ("the World Bank")."""
-    return f"{row.article} {row.short_name or row.name}".strip()
+    """An agency row's name in English running text, as `Agency.display_name` ("the World Bank")."""
+    return running_name(
+        name=row.name, short_name=row.short_name, article=row.article, translations={}, language=Language.EN
+    )
 
 
 def _line(

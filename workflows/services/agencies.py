@@ -90,6 +90,11 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
         raise ValidationError(f"{where}.aliases", "must be a list of names")
     answers, through = _answering(entry.get("answers"), f"{where}.answers")
     language = _language(entry, where, required=True)
+    translations = entry.get("translations") or {}
+    if not isinstance(translations, dict) or any(isinstance(v, (list, dict)) for v in translations.values()):
+        raise ValidationError(
+            f"{where}.translations", "must map a language to a name: {fr: l'OIT, es: la OIT}"
+        )
     try:
         return Agency(
             code=code,
@@ -101,6 +106,7 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
             answers=answers,
             through=through,
             language=language or Language.EN,
+            translations={str(code): str(name or "") for code, name in translations.items()},
         )
     except ValidationError as exc:
         raise ValidationError(f"{where}.{exc.field}", exc.message) from exc
@@ -156,11 +162,17 @@ def load_registry(
                 added += 1
                 continue
             if not update_existing:
+                # Edits are kept; a body registered before names in other languages were kept gets them.
+                if not existing.translations:
+                    existing.translations = agency.translations
                 continue
             existing.name, existing.aliases = agency.name, agency.aliases
             existing.short_name, existing.article = agency.short_name, agency.article
             existing.answers, existing.through = agency.answers, agency.through
             existing.language = agency.language
+            # What the file leaves out is kept: a registry written before names in other languages.
+            if agency.translations:
+                existing.translations = agency.translations
             if agency.contacts:
                 existing.contacts = agency.contacts
             updated += 1

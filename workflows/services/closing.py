@@ -170,7 +170,9 @@ def close_cycle(
     paths = written.paths
     with new_uow() as uow:
         cycle = uow.cycles.require(cycle_name)
-        context = summary_context(cycle, config, lines, written.figures, paths, report_url)
+        late = uow.agencies.by_codes(line.code for line in lines if line.missing)
+        overdue = [late[code] for code in sorted(late)]  # in code order, as the progress lines
+        context = summary_context(cycle, config, overdue, written.figures, paths, report_url)
         notifier = new_notifier(uow)
         enqueued = notifier.enqueue(
             "cycle-summary",

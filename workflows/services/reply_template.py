@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from domain.answers import AnswerView, statuses, stored_answer
-from domain.language import N_, Language
+from domain.language import N_
 from domain.lifecycle import MilestoneState
 from domain.model import Milestone, MilestoneOutcome, agenda_heading_said, text_in
 from domain.ports import UnitOfWork
@@ -130,9 +130,8 @@ def write_template(
                 _milestone_row(agenda, m, words, today) for m in milestones if m.recommendation_id == rid
             )
         meta = [(CYCLE_LABEL, cycle.name), (AGENCY_LABEL, agency.code), (DEADLINE_LABEL, cycle.deadline)]
-        name = agency.display_name if words.language == Language.EN else agency.short_name or agency.name
         title = words.gettext("%(agency)s: reply to stock-take %(cycle)s") % {
-            "agency": sentence_start(name),
+            "agency": sentence_start(agency.name_in(words.language)),
             "cycle": cycle.name,
         }
         mark = config.sheet_mark(cycle.id or 0, agency.code)

@@ -1,0 +1,73 @@
+"""How a body is named in running text in each language, and the prepositions fused with its article."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import ValidationError
+from domain.language import fused
+from domain.model import Agency
+
+ILO = Agency(
+    code="ILO",
+    name="International Labour Organization",
+    short_name="ILO",
+    article="the",
+    translations={"fr": "l'OIT", "es": "la OIT"},
+)
+
+
+def test_a_body_is_named_with_its_article_in_each_language_else_by_its_short_name() -> None:
+    unctad = Agency(code="UNCTAD", name="UN Conference on Trade and Development", short_name="UNCTAD")
+
+    assert [ILO.name_in(language) for language in ("en", "fr", "es")] == ["the ILO", "l'OIT", "la OIT"]
+    assert ILO.display_name == "the ILO"
+    assert unctad.name_in("fr") == "UNCTAD"
+
+
+@pytest.mark.parametrize(
+    ("translations", "field", "says"),
+    [
+        ({"de": "die IAO"}, "translations.de", "not a language Follow-up writes in"),
+        ({"en": "the ILO"}, "translations.en", "short_name and article"),
+        ({"fr": "  "}, "translations.fr", "with its article"),
+        ({"es": "x" * 201}, "translations.es", "1 to 200 characters"),
+    ],
+)
+def test_a_translated_name_that_cannot_be_used_is_refused_naming_its_language(
+    translations: dict[str, str], field: str, says: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Agency(code="ILO", name="ILO", translations=translations)
+
+    assert refused.value.field == field and says in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "name", "written"),
+    [
+        ("fr", "les réponses de le HCR", "le HCR", "les réponses du HCR"),
+        ("fr", "réservé à le PNUD", "le PNUD", "réservé au PNUD"),
+        ("fr", "la part de les Nations Unies", "les Nations Unies", "la part des Nations Unies"),
+        ("fr", "envoyé à les Nations Unies", "les Nations Unies", "envoyé aux Nations Unies"),
+        ("fr", "De le HCR, rien.", "le HCR", "Du HCR, rien."),
+        ("fr", "collègues de ONU-Femmes", "ONU-Femmes", "collègues d’ONU-Femmes"),
+        ("fr", "les réponses de l'OIT", "l'OIT", "les réponses de l'OIT"),
+        ("fr", "de la Banque mondiale", "la Banque mondiale", "de la Banque mondiale"),
+        ("fr", "garde le HCR", "le HCR", "garde le HCR"),  # "de" ends another word: not a preposition
+        ("es", "colegas de el ACNUR", "el ACNUR", "colegas del ACNUR"),
+        ("es", "consultamos a el ACNUR", "el ACNUR", "consultamos al ACNUR"),
+        ("es", "de la OIT", "la OIT", "de la OIT"),
+        ("en", "from the ILO", "the ILO", "from the ILO"),
+    ],
+)
+def test_a_preposition_is_fused_with_the_article_of_the_name_after_it(
+    language: str, sentence: str, name: str, written: str
+) -> None:
+    assert fused(language, sentence, [name]) == written
+
+
+def test_only_the_names_put_into_a_sentence_are_fused_not_its_own_words() -> None:
+    sentence = "merci de le transmettre à le HCR"
+
+    assert fused("fr", sentence, ["le HCR"]) == "merci de le transmettre au HCR"

@@ -134,6 +134,26 @@ def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario
     assert "Submit corrections" in client.get(f"/r/{token}").text
 
 
+def test_the_receipt_page_names_the_agency_as_a_sentence_of_its_language_does(
+    site: Scenario, client: TestClient
+) -> None:
+    with site.uow:
+        agency = site.uow.agencies.require("AAA")
+        agency.short_name, agency.article, agency.translations = "Fund", "the", {"fr": "le Fonds"}
+        site.uow.commit()
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    for code, status in (("A1.1", "completed"), ("A2.1", "ongoing")):
+        fields[f"status-{site.ids[code]}"] = status
+        fields[f"narrative-{site.ids[code]}"] = "Done as agreed."
+    fields[f"no_change-{site.ids['A1.2']}"] = "yes"
+    assert post(client, token, fields, "submit").status_code == 303
+
+    assert "the following on record from the Fund (first submitted" in client.get(f"/r/{token}/receipt").text
+    agencies.set_language(site.uow, "AAA", "fr")
+    assert "les réponses suivantes du Fonds (première" in client.get(f"/r/{token}/receipt").text
+
+
 def _item_fold(page: str, rid: int) -> tuple[bool, str]:
     """Whether the item's fold opens with the page, and what its closed row offers."""
     fold = rf'id="item-{rid}">.*?<details( open)?>.*?<span class="open-hint">([^<]*)</span>'

@@ -25,7 +25,7 @@ from domain.answers import UNKNOWN_LINK, ensure_link_open, last_answer, lock_rea
 from domain.errors import NotFound
 from domain.language import Language
 from domain.lifecycle import CycleState, MilestoneState, ReviewState
-from domain.model import ContactRole, StatusUpdate, text_in
+from domain.model import ContactRole, StatusUpdate, running_name, text_in
 from domain.ports import Clock
 from domain.tokens import hash_token
 from workflows.config import CycleConfig
@@ -88,7 +88,8 @@ def open_request(
             raise NotFound(UNKNOWN_LINK)
         request, cycle = _Request._make(found[:4]), _Cycle._make(found[4:10])
         agency_name, previous_id, previous_name = found[10:13]
-        language = _language(*found[13:])
+        language = _language(*found[13:16])
+        short_name, article, translations = found[16:]
         ensure_link_open(request, cycle, clock.now(), grace_days)
         request_keys = {"cycle_id": cycle.id, "agency_code": request.agency_code}
         # Sorted here: SQLite sorting the rows took half as long as reading them.
@@ -123,6 +124,13 @@ def open_request(
             deadline=cycle.deadline,
             agency_code=request.agency_code,
             agency_name=agency_name,
+            agency_in_text=running_name(
+                name=agency_name,
+                short_name=short_name,
+                article=article,
+                translations=translations,
+                language=language,
+            ),
             request_state=request.state,
             answered_at=request.answered_at,
             past_deadline=today > cycle.deadline,
@@ -214,7 +222,7 @@ def _versions(uow: SqlUnitOfWork, answers: Mapping[str, int]) -> dict[int, list[
 
 @functools.cache
 def _request_query() -> Select[Any]:
-    """Query 1: the link's request, its cycle, its agency's name and the previous cycle (id, name)."""
+    """Query 1: the link's request, its cycle, its agency's names and the previous cycle (id, name)."""
     sr, cy, ag = tables.status_requests, tables.cycles, tables.agencies
     earlier = tables.cycles.alias("earlier")
 
@@ -238,6 +246,9 @@ def _request_query() -> Select[Any]:
             answering.c.language,
             select(func.min(spoken)).where(focal).scalar_subquery(),
             select(func.max(spoken)).where(focal).scalar_subquery(),
+            ag.c.short_name,
+            ag.c.article,
+            ag.c.translations,
         )
         .select_from(sr)
         .join(cy, cy.c.id == sr.c.cycle_id)

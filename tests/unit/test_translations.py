@@ -71,6 +71,18 @@ def test_every_translation_keeps_the_placeholders_of_its_message(language: Langu
     assert broken == []
 
 
+def test_french_puts_a_no_break_space_before_its_colons_semicolons_and_marks() -> None:
+    broken = [
+        form
+        for message in read(catalogue(Language.FR))
+        if message.id
+        for form in forms(message.string)
+        if re.search(r" [:;?!]", form)
+    ]
+
+    assert broken == []
+
+
 def test_the_catalogue_template_holds_exactly_the_messages_of_the_code_and_templates(tmp_path: Path) -> None:
     # The same extraction as `make translations` (pybabel skips the e-mails' _base folder: named one by one).
     extracted = tmp_path / "followup.pot"

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache, lru_cache
+from functools import cache, lru_cache, reduce
 from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 from domain.dates import utc_day
@@ -539,7 +539,9 @@ class KeyHighlights:
 
     def text(self, words: Words) -> str:
         """The paragraph: the agenda point, then each agency's report, then how many more."""
-        body = "; ".join(words.text(h.text) for h in self.highlights)
+        pair = words.gettext(N_("%(earlier)s; %(later)s"))  # French writes a no-break space before ";"
+        said = [words.text(h.text) for h in self.highlights]
+        body = reduce(lambda earlier, later: pair % {"earlier": earlier, "later": later}, said)
         more = plural_message(
             "%(num)s further change is shown below.", "%(num)s further changes are shown below.", self.more
         )
@@ -875,7 +877,7 @@ def assemble_stocktake(
         agencies=agencies,
         figures=figures,
         sentences=executive_summary(figures, agencies, cycle=cycle, previous=previous),
-        highlights=key_highlights(sections),
+        highlights=key_highlights(sections, shown),
         method=method_text(cycle=cycle, previous=previous, today=today),
         closed=tuple(closed),
     )
@@ -985,12 +987,13 @@ def tally_figures(
 HIGHLIGHTS_PER_POINT = 4  # more than this and the summary stops being a summary
 
 
-def key_highlights(sections: Sequence[Section]) -> tuple[KeyHighlights, ...]:
+def key_highlights(sections: Sequence[Section], names: Mapping[str, str]) -> tuple[KeyHighlights, ...]:
     """Per agenda point, what changed in the agencies' own words: extractive, nothing invented.
 
     Each changed or first-reported recommendation contributes its status (as Table 1 counts it) and
-    the first sentence of its lead's narrative (condensed to ~200 characters); newly completed first, then
-    newly blocked, other changes, first reports.
+    the first sentence of its lead's narrative (condensed to ~200 characters), naming the lead as
+    running text does (`names`, by code); newly completed first, then newly blocked, other changes,
+    first reports.
     """
     result = []
     for section in sections:
@@ -1005,7 +1008,7 @@ def key_highlights(sections: Sequence[Section]) -> tuple[KeyHighlights, ...]:
                 status=item.status_key,
                 previous_status=item.previous_status,
                 quote=condense(lead.narrative, 200).rstrip("."),
-                agency=lead.display,
+                agency=names.get(lead.agency_code, lead.agency_code),  # in brackets, mid-sentence
             )
             for item in changed[:HIGHLIGHTS_PER_POINT]
             for lead in [item.lead or item.owners[0]]

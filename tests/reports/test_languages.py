@@ -91,6 +91,28 @@ def test_the_french_markdown_has_french_headings_sentences_dates_and_status_labe
         assert english not in markdown
 
 
+def test_the_report_names_agencies_as_running_text_does_in_each_language_and_lowercase_in_brackets(
+    backend: str, uow: SqlUnitOfWork
+) -> None:
+    build_two_cycles(uow)
+    with uow:
+        for code, short, translations in (("ILO", "ILO", {"fr": "l’OIT"}), ("WHO", "WHO", {"fr": "l’OMS"})):
+            agency = uow.agencies.require(code)
+            agency.short_name, agency.article, agency.translations = short, "the", translations
+        uow.commit()
+    with uow:
+        english, french = (build_stocktake(uow, CURRENT, today=TODAY, language=lang) for lang in ("en", "fr"))
+
+    english_text = render_markdown(english)
+    french_text = render_markdown(french, translator("fr"))
+
+    assert "“Stock-take note tabled at HLCP 28” (the ILO); SR1.ii.a is blocked" in english_text
+    assert "1 did not answer at all (the WHO)" in english_text
+    quoted = "«\u00a0Stock-take note tabled at HLCP 28\u00a0»"
+    assert f"{quoted} (l’OIT)\u00a0; La recommandation SR1.ii.a" in french_text
+    assert "1 n’a pas répondu du tout (l’OMS)" in french_text
+
+
 def test_a_recommendation_imported_in_french_too_is_quoted_in_french_and_the_others_as_written(
     backend: str, reports: dict[str, StockTake]
 ) -> None:

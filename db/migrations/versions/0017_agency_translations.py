@@ -21,11 +21,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, not a batch: SQLite (3.35 and later) adds and drops a column in place, where a
+# batch copies the table, which its contacts and ownerships hold foreign keys to.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("agencies", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("translations", sa.JSON(), nullable=False, server_default="{}"))
+    op.add_column("agencies", sa.Column("translations", sa.JSON(), nullable=False, server_default="{}"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("agencies", schema=None) as batch_op:
-        batch_op.drop_column("translations")
+    op.drop_column("agencies", "translations")

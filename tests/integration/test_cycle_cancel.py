@@ -16,6 +16,7 @@ from notifications.outbox import OutboxNotifier
 from tests.integration.test_calendars import CYCLE, DEADLINE, at, calendars, event_of, launched
 from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
+from workflows.queries.review import request_thread
 from workflows.services import closing, follow_up, launch, replies, stocktake
 
 
@@ -125,3 +126,17 @@ def test_a_cancel_without_a_reason_or_of_a_closed_cycle_is_refused_and_nothing_c
 
     assert outbox_states(uow, "cycle-cancelled") == []
     assert outbox_states(uow, "status-request") == ["sent", "sent"]
+
+
+def test_the_thread_shows_a_request_marked_overdue_by_the_follow_up_and_closed_by_the_secretariat(
+    uow: SqlUnitOfWork,
+) -> None:
+    launched(uow)
+    late = at(DEADLINE + timedelta(days=1))
+    follow_up.follow_up(uow, OutboxNotifier(uow, late), late, CONFIG)
+
+    cancel(uow, at(DEADLINE + timedelta(days=2)))
+
+    steps = [(e.what, e.channel, e.by) for e in request_thread(uow, CYCLE, "UNHCR") if not e.item]
+    assert ("overdue", "follow-up", "follow-up") in steps
+    assert steps[-1] == ("closed", "secretariat", "secretariat")

@@ -21,6 +21,7 @@ from domain.policies import PartsTally
 from domain.ports import UnitOfWork
 from domain.stocktake import REPORTED_STATES
 from notifications.senders import as_utc
+from workflows.config import SYSTEM
 
 NOT_ANSWERED = "not answered"
 # The review states in the order a queue's counts are shown, then items nobody has answered yet.
@@ -265,7 +266,9 @@ def _request_entry(row: Any) -> ThreadEntry | None:
         row.to_state in (RequestState.OVERDUE.value, RequestState.CLOSED.value)
         and row.from_state != row.to_state
     ):
-        return ThreadEntry(as_utc(row.at), row.to_state, "follow-up", row.by, "", row.why)
+        # Whoever moved it: the daily follow-up marks a request overdue, the secretariat closes or cancels.
+        channel = SYSTEM if row.by == SYSTEM else Channel.SECRETARIAT.value
+        return ThreadEntry(as_utc(row.at), row.to_state, channel, row.by, "", row.why)
     if row.to_state == RequestState.SENT.value and row.from_state in LATE_REQUEST_STATES:
         return ThreadEntry(as_utc(row.at), "on time again", Channel.SECRETARIAT.value, row.by, "", row.why)
     return None

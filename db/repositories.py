@@ -754,6 +754,17 @@ class Outbox:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def unsent_agencies(self, cycle_id: int, kind: str) -> set[str]:
+        """The agencies with a message of `kind` in the cycle not sent: queued, or given up."""
+        ob = tables.outbox
+        return set(
+            self.session.scalars(
+                select(ob.c.agency_code).where(
+                    ob.c.cycle_id == cycle_id, ob.c.kind == kind, ob.c.state.in_(("queued", "failed"))
+                )
+            )
+        )
+
     def make_due(self, key_prefixes: Sequence[str], at: datetime) -> int:
         """Make the queued messages whose key starts with one of `key_prefixes` due at `at`; how many."""
         ob = tables.outbox

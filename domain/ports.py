@@ -329,6 +329,10 @@ class OutboxRepository(Protocol):
         """Withdraw the cycle's messages (of these kinds) not sent: queued, or given up and retryable."""
         ...
 
+    def unsent_agencies(self, cycle_id: int, kind: str) -> set[str]:
+        """The agencies with a message of `kind` in the cycle not sent: queued, or given up."""
+        ...
+
 
 class StocktakeRepository(Protocol):
     """Each cycle's stock-take, read whole."""

@@ -436,6 +436,10 @@ class FakeOutbox:
         """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
         raise NotImplementedError
 
+    def unsent_agencies(self, cycle_id: int, kind: str) -> set[str]:
+        """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
+        raise NotImplementedError
+
 
 class FakeApiTokens:
     """The API's tokens, which the rule tests never touch: every call says the fakes do not model it."""

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from db import tables
 from db.unit_of_work import SqlUnitOfWork
@@ -160,3 +160,40 @@ def test_what_was_queued_for_the_old_deadline_is_withdrawn_by_the_extension(uow:
     assert [e.detail for e in request_thread(uow, CYCLE, "ILO") if e.what == "reminded"] == [
         "to focal.point@ilo.example.org (withdrawn, never sent)"
     ]
+
+
+def test_a_request_whose_e_mail_had_not_left_goes_again_with_the_new_date_and_the_same_link(
+    uow: SqlUnitOfWork,
+) -> None:
+    cycle_id = launched(uow)
+    with uow:  # UNHCR's request was refused by the mail server since the launch: it never left
+        ob = tables.outbox
+        uow.session.execute(
+            update(ob).where(ob.c.agency_code == "UNHCR").values(state="failed", sent_at=None)
+        )
+        request = uow.requests.get(cycle_id, "UNHCR")
+        assert request is not None
+        request.state, nonce = RequestState.PENDING, request.token_nonce
+        uow.commit()
+    later = DEADLINE + timedelta(days=14)
+
+    extended = extend(uow, later, at(DEADLINE - timedelta(days=10)))
+
+    nonce_key = keys_of(uow, "status-request")[-1]
+    assert sorted(extended.notices) == [f"deadline-extended:{cycle_id}:ILO:1", nonce_key]
+    assert nonce_key == f"status-request:{cycle_id}:UNHCR:{nonce[:8]}:1"  # the same link, sent again
+    assert keys_of(uow, "deadline-extended") == [f"deadline-extended:{cycle_id}:ILO:1"]  # not told twice
+    with uow:
+        rows = uow.session.execute(
+            select(ob.c.state, ob.c.subject, ob.c.body_text)
+            .where(ob.c.kind == "status-request", ob.c.agency_code == "UNHCR")
+            .order_by(ob.c.id)
+        ).all()
+    assert [row.state for row in rows] == ["withdrawn", "queued"]
+    assert "reply by 15 April 2026" in rows[-1].subject and "1 April 2026" not in rows[-1].body_text
+    with uow:
+        request = uow.requests.get(cycle_id, "UNHCR")
+        assert request is not None and request.token_nonce == nonce
+    first, again = calendars(uow, "status-request", "UNHCR")
+    assert str(event_of(again)["UID"]) == str(event_of(first)["UID"])
+    assert int(event_of(again)["SEQUENCE"]) > int(event_of(first)["SEQUENCE"])

@@ -34,9 +34,11 @@ def bodies_of(
     }
 
 
-def status_request_key(request: StatusRequest) -> str:
-    """The status request's idempotency key: one per link (a re-issued link gets a new one)."""
-    return f"status-request:{request.cycle_id}:{request.agency_code}:{request.token_nonce[:8]}"
+def status_request_key(request: StatusRequest, moves: int = 0) -> str:
+    """The status request's idempotency key: one per link (a re-issued link gets a new one) and
+    deadline (written again with a moved one: the key ends in the deadline's moves, as a reminder's)."""
+    key = f"status-request:{request.cycle_id}:{request.agency_code}:{request.token_nonce[:8]}"
+    return f"{key}:{moves}" if moves else key
 
 
 def common_context(cycle: StockTakeCycle, config: CycleConfig, language: str | None = None) -> dict[str, Any]:

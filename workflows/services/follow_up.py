@@ -18,7 +18,8 @@ from domain.model import Agency, ContactRole, Milestone, StatusRequest, StockTak
 from domain.policies import request_overdue
 from domain.ports import Clock, Notifier, UnitOfWork
 from workflows.config import SYSTEM, CycleConfig
-from workflows.queries.emails import agency_context, bodies_of
+from workflows.queries.emails import agency_context, bodies_of, status_request_key
+from workflows.services.launch import enqueue_status_requests
 
 NAMED_IN_A_LIST = 20  # a log line naming 300 agencies is read by nobody
 
@@ -346,7 +347,9 @@ class DeadlineExtended:
     cycle: str
     before: date
     deadline: date
-    notices: list[str]  # the outbox keys of the notices queued, one per agency yet to answer
+    # The outbox keys of what was queued for the agencies yet to answer: a notice, or the request
+    # itself written again with the new date where its e-mail had not left.
+    notices: list[str]
     on_time_again: list[str]  # the agencies whose late request is no longer late
 
 
@@ -376,20 +379,23 @@ def extend_deadline(
         # Read before the move: the history stores the new deadline when this transaction commits.
         moves = uow.cycles.deadline_moves(cycle).times + 1
         before = cycle.extend_deadline(to, today=today, at=now, by=by, why=why)
-        # What was queued for the old deadline (a reminder, an escalation, an earlier notice) is void.
-        uow.outbox.withdraw(cycle.id, kinds=_OF_A_DEADLINE)
-        # A request whose e-mail has not left yet was rendered with the old date: not told here
-        # (`cycle reissue` sends it afresh); one that left but is not yet marked sent is told.
+        # What was queued for the old deadline (a reminder, an escalation, an earlier notice, a
+        # request's e-mail that has not left) is void; a request's goes again with the new date.
+        unsent = uow.outbox.unsent_agencies(cycle.id, "status-request")
+        uow.outbox.withdraw(cycle.id, kinds=(*_OF_A_DEADLINE, "status-request"))
+        open_requests = [r for r in requests if r.state not in (RequestState.ANSWERED, RequestState.CLOSED)]
+        written_again = [r for r in open_requests if r.agency_code in unsent]
+        enqueue_status_requests(uow, notifier, cycle, config, written_again, moves=moves)
+        notices = [status_request_key(r, moves) for r in written_again]
+        # One whose e-mail left (even if not yet marked sent) is told.
         left = uow.outbox.status_requests_sent(cycle.id)
         waiting = [
             r
-            for r in requests
-            if r.reached(e_mail_left=(cycle.id, r.agency_code) in left)
-            and r.state not in (RequestState.ANSWERED, RequestState.CLOSED)
+            for r in open_requests
+            if r.reached(e_mail_left=(cycle.id, r.agency_code) in left) and r.agency_code not in unsent
         ]
         bodies = bodies_of(uow.agencies, waiting)
         answered = uow.cycle_items.answered_per_agency(cycle.id)
-        notices, on_time = [], []
         for request in waiting:
             agency, through = bodies[request.agency_code]
             context = {
@@ -403,8 +409,7 @@ def extend_deadline(
                 notifier, "deadline-extended", key, recipients, context, cycle, agency
             ):
                 notices.append(key)
-            if request.on_time_again(to, at=now, by=by):
-                on_time.append(agency.code)
+        on_time = [r.agency_code for r in open_requests if r.on_time_again(to, at=now, by=by)]
         uow.commit()
     return DeadlineExtended(cycle_name, before, to, notices, on_time)
 

@@ -160,19 +160,21 @@ def enqueue_status_requests(
     cycle: StockTakeCycle,
     config: CycleConfig,
     requests: Sequence[StatusRequest],
+    moves: int | None = None,
 ) -> int:
     """Queue each request's e-mail to whoever answers for its body (itself, or its chair in this
-    cycle), in their language; how many were newly queued (the launch's, and a re-issued link's)."""
+    cycle), in their language; how many were newly queued (the launch's, a re-issued link's, and
+    one written again for a deadline moved `moves` times, before the move is stored)."""
     bodies = bodies_of(uow.agencies, requests)
     languages = {code: (through or agency).reply_language.value for code, (agency, through) in bodies.items()}
     items = items_to_list(uow.cycle_items, cycle, requests, languages, config)
     enqueued = 0
-    moves = uow.cycles.deadline_moves(cycle).times
+    moves = uow.cycles.deadline_moves(cycle).times if moves is None else moves
     for request in requests:
         agency, through = bodies[request.agency_code]
         enqueued += notifier.enqueue(
             "status-request",
-            key=status_request_key(request),
+            key=status_request_key(request, moves),
             to=(through or agency).recipients(),
             context=status_request_context(
                 cycle, config, agency, request, items.get(agency.code, []), through, moves=moves

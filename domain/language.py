@@ -79,9 +79,10 @@ def fused(language: Language | str, text: str, values: Iterable[object]) -> str:
     if not fusions:
         return text
     for value in {v for v in values if isinstance(v, str) and v}:
+        # A lower-case article only: a capital one belongs to a proper name ("de El Salvador").
         article, _, rest = value.partition(" ")
-        for preposition in {p for p, a in fusions if a == article.lower()} if rest else ():
-            text = _replaced(text, preposition, value, f"{fusions[preposition, article.lower()]} {rest}")
+        for preposition in {p for p, a in fusions if a == article} if rest else ():
+            text = _replaced(text, preposition, value, f"{fusions[preposition, article]} {rest}")
         if value[0] in _VOWELS:
             for word, elided in elisions.items():
                 text = _replaced(text, word, value, f"{elided}{value}")

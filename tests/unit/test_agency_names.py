@@ -58,6 +58,7 @@ def test_a_translated_name_that_cannot_be_used_is_refused_naming_its_language(
         ("es", "colegas de el ACNUR", "el ACNUR", "colegas del ACNUR"),
         ("es", "consultamos a el ACNUR", "el ACNUR", "consultamos al ACNUR"),
         ("es", "de la OIT", "la OIT", "de la OIT"),
+        ("es", "la oficina de El Salvador", "El Salvador", "la oficina de El Salvador"),  # a proper name
         ("en", "from the ILO", "the ILO", "from the ILO"),
     ],
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, Self
 
@@ -329,8 +329,9 @@ class OutboxRepository(Protocol):
         """Withdraw the cycle's messages (of these kinds) not sent: queued, or given up and retryable."""
         ...
 
-    def unsent_agencies(self, cycle_id: int, kind: str) -> set[str]:
-        """The agencies with a message of `kind` in the cycle not sent: queued, or given up."""
+    def withdraw_unsent(self, cycle_id: int, kind: str, keys: Collection[str]) -> set[str]:
+        """Withdraw the cycle's messages of `kind` under these keys (or with a `:<n>` suffix) that have
+        not left: queued, or given up on (not those whose delivery is unknown); their agencies."""
         ...
 
 

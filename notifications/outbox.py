@@ -24,6 +24,7 @@ from sqlalchemy import CursorResult, Row, bindparam, func, insert, or_, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Executable
 
+from db.repositories import DELIVERY_UNKNOWN
 from db.tables import cycles, outbox
 from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
@@ -414,7 +415,7 @@ def _settle_abandoned_claims(
                 values = {
                     "state": OutboxState.FAILED.value,
                     "last_error": (
-                        f"delivery unknown: a dispatcher stopped while handing the message to {sender!r} "
+                        f"{DELIVERY_UNKNOWN}: a dispatcher stopped while handing the message to {sender!r} "
                         f"(attempt {row.attempts}); not sent again to avoid a duplicate. Check the mail "
                         "server's log for its Message-ID and re-queue it if it never arrived."
                     ),

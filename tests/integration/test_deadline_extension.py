@@ -13,11 +13,20 @@ from db.unit_of_work import SqlUnitOfWork
 from domain.errors import ValidationError
 from domain.lifecycle import CycleState, RequestState
 from notifications.outbox import OutboxNotifier
-from tests.integration.test_calendars import CYCLE, DEADLINE, at, calendars, event_of, launched, submit
+from tests.integration.test_calendars import (
+    CYCLE,
+    DEADLINE,
+    LAUNCH_DAY,
+    at,
+    calendars,
+    event_of,
+    launched,
+    submit,
+)
 from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
 from workflows.queries.review import request_thread
-from workflows.services import follow_up
+from workflows.services import follow_up, replies
 
 
 def extend(uow: SqlUnitOfWork, to: date, clock: FixedClock, why: str = "") -> follow_up.DeadlineExtended:
@@ -162,38 +171,93 @@ def test_what_was_queued_for_the_old_deadline_is_withdrawn_by_the_extension(uow:
     ]
 
 
+def _unsent(uow: SqlUnitOfWork, cycle_id: int, agency: str, **outbox_values: object) -> str:
+    """The agency's request as if its e-mail had not been marked sent: the outbox row so; its nonce."""
+    with uow:
+        ob = tables.outbox
+        uow.session.execute(
+            update(ob).where(ob.c.agency_code == agency).values(sent_at=None, **outbox_values)
+        )
+        request = uow.requests.get(cycle_id, agency)
+        assert request is not None
+        request.state, nonce = RequestState.PENDING, request.token_nonce
+        uow.commit()
+    return nonce
+
+
+def _request_rows(uow: SqlUnitOfWork, agency: str) -> list[tuple[str, str]]:
+    ob = tables.outbox
+    with uow:
+        return [
+            (state, subject)
+            for state, subject in uow.session.execute(
+                select(ob.c.state, ob.c.subject)
+                .where(ob.c.kind == "status-request", ob.c.agency_code == agency)
+                .order_by(ob.c.id)
+            )
+        ]
+
+
 def test_a_request_whose_e_mail_had_not_left_goes_again_with_the_new_date_and_the_same_link(
     uow: SqlUnitOfWork,
 ) -> None:
     cycle_id = launched(uow)
-    with uow:  # UNHCR's request was refused by the mail server since the launch: it never left
-        ob = tables.outbox
-        uow.session.execute(
-            update(ob).where(ob.c.agency_code == "UNHCR").values(state="failed", sent_at=None)
-        )
-        request = uow.requests.get(cycle_id, "UNHCR")
-        assert request is not None
-        request.state, nonce = RequestState.PENDING, request.token_nonce
-        uow.commit()
-    later = DEADLINE + timedelta(days=14)
+    nonce = _unsent(uow, cycle_id, "UNHCR", state="failed", last_error="550 mailbox unavailable")
 
-    extended = extend(uow, later, at(DEADLINE - timedelta(days=10)))
+    extended = extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=10)))
 
-    nonce_key = keys_of(uow, "status-request")[-1]
-    assert sorted(extended.notices) == [f"deadline-extended:{cycle_id}:ILO:1", nonce_key]
-    assert nonce_key == f"status-request:{cycle_id}:UNHCR:{nonce[:8]}:1"  # the same link, sent again
+    again = f"status-request:{cycle_id}:UNHCR:{nonce[:8]}:1"  # the same link, for the moved deadline
+    assert sorted(extended.notices) == [f"deadline-extended:{cycle_id}:ILO:1", again]
     assert keys_of(uow, "deadline-extended") == [f"deadline-extended:{cycle_id}:ILO:1"]  # not told twice
-    with uow:
-        rows = uow.session.execute(
-            select(ob.c.state, ob.c.subject, ob.c.body_text)
-            .where(ob.c.kind == "status-request", ob.c.agency_code == "UNHCR")
-            .order_by(ob.c.id)
-        ).all()
-    assert [row.state for row in rows] == ["withdrawn", "queued"]
-    assert "reply by 15 April 2026" in rows[-1].subject and "1 April 2026" not in rows[-1].body_text
+    rows = _request_rows(uow, "UNHCR")
+    assert [state for state, _ in rows] == ["withdrawn", "queued"]
+    assert "reply by 15 April 2026" in rows[-1][1]
     with uow:
         request = uow.requests.get(cycle_id, "UNHCR")
         assert request is not None and request.token_nonce == nonce
-    first, again = calendars(uow, "status-request", "UNHCR")
-    assert str(event_of(again)["UID"]) == str(event_of(first)["UID"])
-    assert int(event_of(again)["SEQUENCE"]) > int(event_of(first)["SEQUENCE"])
+    first, written_again = calendars(uow, "status-request", "UNHCR")
+    assert event_of(written_again)["UID"] == event_of(first)["UID"]
+    assert event_of(written_again).decoded("SEQUENCE") > event_of(first).decoded("SEQUENCE")
+
+
+@pytest.mark.parametrize(
+    "outbox_values",
+    [
+        {"state": "sending"},  # a dispatcher is handing it to the mail server
+        {"state": "failed", "last_error": "delivery unknown: a dispatcher stopped while handing it over"},
+        {"state": "sent"},  # left, not yet marked sent
+    ],
+)
+def test_a_request_whose_e_mail_is_leaving_or_may_have_arrived_is_told_not_sent_twice(
+    uow: SqlUnitOfWork, outbox_values: dict[str, object]
+) -> None:
+    cycle_id = launched(uow)
+    _unsent(uow, cycle_id, "UNHCR", **outbox_values)
+
+    extended = extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=10)))
+
+    assert extended.notices == [f"deadline-extended:{cycle_id}:{code}:1" for code in ("ILO", "UNHCR")]
+    assert [state for state, _ in _request_rows(uow, "UNHCR")] == [outbox_values["state"]]
+
+
+def test_only_the_current_links_e_mail_counts_and_a_revoked_link_waits_for_its_reissue(
+    uow: SqlUnitOfWork,
+) -> None:
+    cycle_id = launched(uow)
+    with uow:  # UNHCR's first e-mail was refused; its re-issued link's left
+        ob = tables.outbox
+        uow.session.execute(update(ob).where(ob.c.agency_code == "UNHCR").values(state="failed"))
+        uow.commit()
+    clock = at(LAUNCH_DAY + timedelta(days=1))
+    replies.reissue_link(uow, OutboxNotifier(uow, clock), clock, CONFIG, CYCLE, "UNHCR", by="secretariat")
+    with uow:
+        uow.session.execute(
+            update(ob).where(ob.c.state == "queued").values(state="sent", sent_at=clock.now())
+        )
+        uow.commit()
+    replies.revoke_link(uow, clock, CYCLE, "ILO", by="secretariat", why="leaked")
+
+    extended = extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=10)))
+
+    assert extended.notices == [f"deadline-extended:{cycle_id}:UNHCR:1"]
+    assert [state for state, _ in _request_rows(uow, "UNHCR")] == ["failed", "sent"]

@@ -379,21 +379,21 @@ def extend_deadline(
         # Read before the move: the history stores the new deadline when this transaction commits.
         moves = uow.cycles.deadline_moves(cycle).times + 1
         before = cycle.extend_deadline(to, today=today, at=now, by=by, why=why)
-        # What was queued for the old deadline (a reminder, an escalation, an earlier notice, a
-        # request's e-mail that has not left) is void; a request's goes again with the new date.
-        unsent = uow.outbox.unsent_agencies(cycle.id, "status-request")
-        uow.outbox.withdraw(cycle.id, kinds=(*_OF_A_DEADLINE, "status-request"))
+        # What was queued for the old deadline (a reminder, an escalation, an earlier notice) is void.
+        uow.outbox.withdraw(cycle.id, kinds=_OF_A_DEADLINE)
         open_requests = [r for r in requests if r.state not in (RequestState.ANSWERED, RequestState.CLOSED)]
-        written_again = [r for r in open_requests if r.agency_code in unsent]
+        # A revoked link waits for `cycle reissue`, which sends the request with the new date.
+        live = [r for r in open_requests if r.token_revoked_at is None]
+        # A request whose e-mail has not left (queued, or refused by the mail server) was written
+        # with the old date: withdrawn, it goes again with the new one and the same link. One that
+        # left, is leaving or may have arrived (delivery unknown) is told, as the others are.
+        withdrawn = uow.outbox.withdraw_unsent(
+            cycle.id, "status-request", {status_request_key(r) for r in live}
+        )
+        written_again = [r for r in live if r.agency_code in withdrawn]
         enqueue_status_requests(uow, notifier, cycle, config, written_again, moves=moves)
         notices = [status_request_key(r, moves) for r in written_again]
-        # One whose e-mail left (even if not yet marked sent) is told.
-        left = uow.outbox.status_requests_sent(cycle.id)
-        waiting = [
-            r
-            for r in open_requests
-            if r.reached(e_mail_left=(cycle.id, r.agency_code) in left) and r.agency_code not in unsent
-        ]
+        waiting = [r for r in live if r.agency_code not in withdrawn]
         bodies = bodies_of(uow.agencies, waiting)
         answered = uow.cycle_items.answered_per_agency(cycle.id)
         for request in waiting:

@@ -61,31 +61,43 @@ def words_of(text: str) -> list[str]:
     return [word for word in _BREAKABLE.split(text) if word]
 
 
+class RunningName(str):
+    """A body's name as running text writes it ("the ILO", "le HCR"): in a sentence, the only value a
+    preposition fuses with (a status label or a typed title after "de" stays as it is)."""
+
+    __slots__ = ()
+
+
+def running_names(values: Iterable[object]) -> list[RunningName]:
+    """The bodies' names among a sentence's values."""
+    return [value for value in values if isinstance(value, RunningName)]
+
+
 # French and Spanish fuse a preposition with the article of the name after it: a body named "le HCR"
 # is "du HCR" after "de" and "au HCR" after "à"; "el ACNUR" is "del ACNUR" and "al ACNUR". French
-# also elides "de" and "que" before a vowel ("d’ONU-Femmes").
+# also elides "de" and "que" before a vowel ("d’ONU-Femmes"); not before "y" or "h", which may not.
 _FUSED = {
     Language.FR: {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"},
     Language.ES: {("de", "el"): "del", ("a", "el"): "al"},
 }
 _ELIDED = {Language.FR: {"de": "d’", "que": "qu’"}}
-_VOWELS = frozenset("aeiouyàâéèêëîïôûüAEIOUYÀÂÉÈÊËÎÏÔÛÜ")
+_VOWELS = frozenset("aeiouàâéèêëîïôûüAEIOUÀÂÉÈÊËÎÏÔÛÜ")
 
 
-def fused(language: Language | str, text: str, values: Iterable[object]) -> str:
-    """`text`, a sentence with `values` put in, with each preposition before a value fused with its
-    article as `language` writes them ("de le HCR" becomes "du HCR"); English's `text` as it is."""
+def fused(language: Language | str, text: str, names: Iterable[str]) -> str:
+    """`text`, a sentence with bodies' `names` put in (`running_names`), with each preposition before
+    a name fused with its article as `language` writes them ("de le HCR" becomes "du HCR")."""
     fusions, elisions = _FUSED.get(Language(language)), _ELIDED.get(Language(language), {})
     if not fusions:
         return text
-    for value in {v for v in values if isinstance(v, str) and v}:
+    for name in {n for n in names if n and n in text}:
         # A lower-case article only: a capital one belongs to a proper name ("de El Salvador").
-        article, _, rest = value.partition(" ")
+        article, _, rest = name.partition(" ")
         for preposition in {p for p, a in fusions if a == article} if rest else ():
-            text = _replaced(text, preposition, value, f"{fusions[preposition, article]} {rest}")
-        if value[0] in _VOWELS:
+            text = _replaced(text, preposition, name, f"{fusions[preposition, article]} {rest}")
+        if name[0] in _VOWELS:
             for word, elided in elisions.items():
-                text = _replaced(text, word, value, f"{elided}{value}")
+                text = _replaced(text, word, name, f"{elided}{name}")
     return text
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from domain.dates import utc_day
 from domain.errors import InvalidTransition, ValidationError
-from domain.language import DEFAULT_LANGUAGE, N_, Language, Message, parse_language
+from domain.language import DEFAULT_LANGUAGE, N_, Language, Message, RunningName, parse_language
 from domain.lifecycle import (
     CLOSED_STATES,
     CYCLE_LIFECYCLE,
@@ -296,12 +296,12 @@ class Contact:
 
 def running_name(
     *, name: str, short_name: str, article: str, translations: Mapping[str, str], language: str
-) -> str:
+) -> RunningName:
     """How running text in `language` names a body: English by its short name and article ("the World
     Bank"), another language by the registry's name in it ("la Banque mondiale"), else by its short name."""
     if language == Language.EN:
-        return f"{article} {short_name or name}".strip()
-    return translations.get(language) or short_name or name
+        return RunningName(f"{article} {short_name or name}".strip())
+    return RunningName(translations.get(language) or short_name or name)
 
 
 def _name_translations(translations: Mapping[str, str]) -> dict[str, str]:
@@ -313,12 +313,16 @@ def _name_translations(translations: Mapping[str, str]) -> dict[str, str]:
             raise ValidationError(
                 "translations.en", "English names a body by its short_name and article, not a translation"
             )
-        name = str(text if text is not None else "").strip()
+        name = " ".join(str(text if text is not None else "").split())
+        if language == Language.FR:  # the typographic apostrophe, as every French sentence has it
+            name = name.replace("'", "’")
         if not name or len(name) > MAX_RUNNING_NAME:
             raise ValidationError(
                 f"translations.{language.value}",
                 f"the name as a sentence writes it, with its article (1 to {MAX_RUNNING_NAME} characters)",
             )
+        if language.value in checked:
+            raise ValidationError(f"translations.{code}", f"{language.english_name} is given twice")
         checked[language.value] = name
     return checked
 
@@ -363,8 +367,8 @@ class Agency:
         """The name in English running text, with its article: "the World Bank", "UNCTAD"."""
         return self.name_in(Language.EN)
 
-    def name_in(self, language: str) -> str:
-        """The name in running text in `language`: "the ILO", "l'OIT", "la OIT" (see `running_name`)."""
+    def name_in(self, language: str) -> RunningName:
+        """The name in running text in `language`: "the ILO", "l’OIT", "la OIT" (see `running_name`)."""
         return running_name(
             name=self.name,
             short_name=self.short_name,

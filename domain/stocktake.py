@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache, lru_cache, reduce
+from functools import cache, lru_cache
 from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 from domain.dates import utc_day
@@ -539,9 +539,7 @@ class KeyHighlights:
 
     def text(self, words: Words) -> str:
         """The paragraph: the agenda point, then each agency's report, then how many more."""
-        pair = words.gettext(N_("%(earlier)s; %(later)s"))  # French writes a no-break space before ";"
-        said = [words.text(h.text) for h in self.highlights]
-        body = reduce(lambda earlier, later: pair % {"earlier": earlier, "later": later}, said)
+        body = ". ".join(words.text(h.text) for h in self.highlights)  # a sentence each, in every language
         more = plural_message(
             "%(num)s further change is shown below.", "%(num)s further changes are shown below.", self.more
         )

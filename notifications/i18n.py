@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from domain.answers import DATE_HINT_SAID
 from domain.dates import parse_day
 from domain.evidence import size_said
-from domain.language import Language, Message, fused
+from domain.language import Language, Message, fused, running_names
 from domain.model import MilestoneOutcome, ReportedStatus
 from domain.stocktake import sentence_start
 
@@ -102,8 +102,8 @@ class Translator:
             wording = self.gettext(message.msgid)
         if not message.values:
             return wording
-        values = {name: self.value(value) for name, value in message.values.items()}
-        return fused(self.language, wording % values, values.values())
+        said = wording % {name: self.value(value) for name, value in message.values.items()}
+        return fused(self.language, said, running_names(message.values.values()))
 
     def value(self, value: object) -> str:
         """A sentence's value as this language writes it: a nested sentence, a number, a date."""
@@ -229,11 +229,10 @@ def _fusing(say: Callable[..., str], language: Language) -> Callable[..., str]:
     @pass_context
     def said(context: Context, *args: Any, **values: Any) -> str:
         text = say(context, *args, **values)
-        if isinstance(text, Markup):  # the values are in it escaped, and the result stays markup
-            return Markup(
-                fused(language, str(text), [escape(v) for v in values.values() if isinstance(v, str)])
-            )
-        return fused(language, text, values.values())
+        names = running_names(values.values())
+        if isinstance(text, Markup):  # the names are in it escaped, and the result stays markup
+            return Markup(fused(language, str(text), [escape(name) for name in names]))
+        return fused(language, text, names)
 
     return said
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 
-from domain.language import ENGLISH, N_, Language, Message, Words, fused, plural_message
+from domain.language import ENGLISH, N_, Message, Words, plural_message
 from domain.stocktake import (
     ItemReport,
     OwnerPart,
@@ -65,9 +65,10 @@ class Wording:
         """A sentence of a template or a table, its values formatted for the language."""
         if not values:
             return self.gettext(msgid)
-        if all(type(value) is str for value in values.values()):  # most: nothing to format, said faster
-            said = self.gettext(msgid) % values
-            return said if self.language == Language.EN else fused(self.language, said, values.values())
+        # Most: plain text, nothing to format, said faster. A body's name (a `RunningName`) goes the
+        # long way, which fuses a preposition with it.
+        if all(type(value) is str for value in values.values()):
+            return self.gettext(msgid) % values
         return self.text(Message(msgid, values))
 
     def notes(self, notes: tuple[str, ...]) -> str:

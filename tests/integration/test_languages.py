@@ -178,7 +178,7 @@ def test_a_body_keeps_its_names_in_french_and_spanish_and_a_registry_without_the
     with uow:
         unhcr, ilo = uow.agencies.require("UNHCR"), uow.agencies.require("ILO")
         assert [unhcr.name_in(language) for language in Language] == ["UNHCR", "le HCR", "el ACNUR"]
-        assert ilo.translations == {"fr": "l'OIT"}
+        assert ilo.translations == {"fr": "l’OIT"}
         assert ilo.name_in(Language.ES) == "International Labour Organization"  # no short name any more
 
 
@@ -188,6 +188,10 @@ def test_a_body_keeps_its_names_in_french_and_spanish_and_a_registry_without_the
         ("    translations: [le HCR]\n", "registry: agencies[1].translations"),
         ("    translations: {de: UNHCR}\n", "registry: agencies[1].translations.de"),
         ("    translations: {fr: ''}\n", "registry: agencies[1].translations.fr"),
+        ("    translations: []\n", "registry: agencies[1].translations"),
+        ("    translations: {fr: yes}\n", "registry: agencies[1].translations.fr"),
+        ("    translations: {fr: 2020-01-01}\n", "registry: agencies[1].translations.fr"),
+        ("    translations: {fr: le HCR, FR: le HCNUR}\n", "registry: agencies[1].translations.FR"),
     ],
 )
 def test_a_translated_name_the_registry_cannot_use_is_refused_naming_it(entry: str, field: str) -> None:
@@ -211,9 +215,9 @@ def test_the_shipped_registry_names_in_other_languages_the_bodies_registered_wit
 
     with uow:
         ilo, who = uow.agencies.require("ILO"), uow.agencies.require("WHO")
-        assert ilo.translations == {"fr": "l'OIT", "es": "la OIT"}
+        assert ilo.translations == {"fr": "l’OIT", "es": "la OIT"}
         assert ilo.name == "ILO, as registered before names were translated"  # the rest as edited
-        assert who.translations == {"fr": "l'Organisation"}  # the secretariat's own, kept
+        assert who.translations == {"fr": "l’Organisation"}  # the secretariat's own, kept
 
 
 def test_the_cycle_summary_names_the_late_agencies_in_the_secretariats_language(
@@ -236,7 +240,7 @@ def test_the_cycle_summary_names_the_late_agencies_in_the_secretariats_language(
     )
 
     (summary,) = notifier.of_kind("cycle-summary")
-    assert [a["display"] for a in summary.context["overdue_agencies"]] == ["l'OIT", "le HCR"]
+    assert [a["display"] for a in summary.context["overdue_agencies"]] == ["l’OIT", "le HCR"]
     assert (
         "  - Le HCR (Office of the United Nations High Commissioner for Refugees)"
         in render("cycle-summary", summary.context).text

@@ -106,10 +106,10 @@ def test_the_report_names_agencies_as_running_text_does_in_each_language_and_low
     english_text = render_markdown(english)
     french_text = render_markdown(french, translator("fr"))
 
-    assert "“Stock-take note tabled at HLCP 28” (the ILO); SR1.ii.a is blocked" in english_text
+    assert "“Stock-take note tabled at HLCP 28” (the ILO). SR1.ii.a is blocked" in english_text
     assert "1 did not answer at all (the WHO)" in english_text
     quoted = "«\u00a0Stock-take note tabled at HLCP 28\u00a0»"
-    assert f"{quoted} (l’OIT)\u00a0; La recommandation SR1.ii.a" in french_text
+    assert f"{quoted} (l’OIT). La recommandation SR1.ii.a" in french_text
     assert "1 n’a pas répondu du tout (l’OMS)" in french_text
 
 

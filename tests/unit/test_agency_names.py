@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from domain.answers import label_said
 from domain.errors import ValidationError
-from domain.language import fused
+from domain.language import Message, RunningName, fused
 from domain.model import Agency
+from notifications.i18n import Translator
+from workflows.queries.emails import name_in_full
 
 ILO = Agency(
     code="ILO",
@@ -20,7 +23,8 @@ ILO = Agency(
 def test_a_body_is_named_with_its_article_in_each_language_else_by_its_short_name() -> None:
     unctad = Agency(code="UNCTAD", name="UN Conference on Trade and Development", short_name="UNCTAD")
 
-    assert [ILO.name_in(language) for language in ("en", "fr", "es")] == ["the ILO", "l'OIT", "la OIT"]
+    # French's apostrophe is the typographic one its sentences use, however the registry typed it.
+    assert [ILO.name_in(language) for language in ("en", "fr", "es")] == ["the ILO", "l’OIT", "la OIT"]
     assert ILO.display_name == "the ILO"
     assert unctad.name_in("fr") == "UNCTAD"
 
@@ -72,3 +76,28 @@ def test_only_the_names_put_into_a_sentence_are_fused_not_its_own_words() -> Non
     sentence = "merci de le transmettre à le HCR"
 
     assert fused("fr", sentence, ["le HCR"]) == "merci de le transmettre au HCR"
+
+
+def test_a_sentence_fuses_its_prepositions_with_the_bodies_names_in_it_and_no_other_value() -> None:
+    french = Translator("fr")
+    on_record = "For stock-take %(cycle)s, the secretariat has the following on record from %(agency)s."
+    changed = "required because the status changed from %(previous)s to %(status)s: say what changed and why"
+
+    named = french.text(Message(on_record, {"cycle": "Automne", "agency": RunningName("le HCR")}))
+    typed = french.text(Message(on_record, {"cycle": "Automne", "agency": "le HCR"}))
+    labels = french.text(
+        Message(changed, {"previous": label_said("in_progress"), "status": label_said("completed")})
+    )
+
+    assert named.endswith("les réponses suivantes du HCR.")
+    assert typed.endswith("les réponses suivantes de le HCR.")  # not a name: as typed
+    assert "est passé de En cours à Achevé" in labels
+    assert isinstance(ILO.name_in("fr"), RunningName) and isinstance(ILO.display_name, RunningName)
+
+
+def test_the_full_name_a_message_adds_in_brackets_has_no_brackets_of_its_own() -> None:
+    un_women = "United Nations Entity for Gender Equality and the Empowerment of Women (UN Women)"
+
+    assert name_in_full(un_women, "ONU-Femmes") == name_in_full(un_women, "UN Women")
+    assert name_in_full(un_women, "ONU-Femmes").endswith("Empowerment of Women")
+    assert name_in_full("The World Bank", "the World Bank") == ""  # an article apart, the same name

@@ -6,6 +6,7 @@ what the repositories read.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from domain.answers import last_answer
 from domain.figures import StocktakeFigures, headline
-from domain.language import Language
+from domain.language import Language, RunningName
 from domain.model import Agency, StatusRequest, StockTakeCycle, text_in
 from domain.ports import AgencyRepository, CodeToList, CycleItemRepository, ItemToAsk
 from domain.stocktake import sentence_start
@@ -55,7 +56,7 @@ def common_context(cycle: StockTakeCycle, config: CycleConfig, language: str | N
 
 def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
     """How messages name a body: its code (for codes' columns), full name, and running-text names
-    in `language` ("the ILO", "l'OIT")."""
+    in `language` ("the ILO", "l’OIT")."""
     return names_of(agency.code, agency.name, agency.name_in(language))
 
 
@@ -65,8 +66,8 @@ def names_of(code: str, name: str, display: str) -> dict[str, str]:
     return {
         "code": code,
         "name": name,
-        "display": display,
-        "display_start": sentence_start(display),
+        "display": RunningName(display),
+        "display_start": RunningName(sentence_start(display)),
         "in_full": name_in_full(name, display),
     }
 
@@ -74,12 +75,16 @@ def names_of(code: str, name: str, display: str) -> dict[str, str]:
 def name_in_full(name: str, display: str) -> str:
     """The registry's name when it says more than the running-text one ("UNESCO" and "United Nations
     Educational, ..."), else "": not when they differ by an article alone ("the World Bank"). A name
-    that ends with the short one in brackets goes without them, since it is written in brackets."""
+    that ends in brackets ("... (UN Women)") goes without them, since it is written in brackets."""
 
     def bare(text: str) -> str:
         return text.casefold().removeprefix("the ")
 
-    return name.removesuffix(f" ({display})") if bare(name) != bare(display) else ""
+    full = _IN_BRACKETS_AT_THE_END.sub("", name)
+    return full if bare(full) != bare(display) else ""
+
+
+_IN_BRACKETS_AT_THE_END = re.compile(r" \([^()]*\)$")
 
 
 def agency_context(

@@ -122,7 +122,7 @@ class ReplyPage:
     deadline: date
     agency_code: str
     agency_name: str
-    agency_in_text: str  # as a sentence in the page's language names it ("the ILO", "l'OIT")
+    agency_in_text: str  # as a sentence in the page's language names it ("the ILO", "l’OIT")
     request_state: str
     answered_at: datetime | None
     past_deadline: bool

@@ -90,11 +90,15 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
         raise ValidationError(f"{where}.aliases", "must be a list of names")
     answers, through = _answering(entry.get("answers"), f"{where}.answers")
     language = _language(entry, where, required=True)
-    translations = entry.get("translations") or {}
-    if not isinstance(translations, dict) or any(isinstance(v, (list, dict)) for v in translations.values()):
+    translations = entry.get("translations")
+    translations = {} if translations is None else translations
+    if not isinstance(translations, dict):
         raise ValidationError(
-            f"{where}.translations", "must map a language to a name: {fr: l'OIT, es: la OIT}"
+            f"{where}.translations", "must map a language to a name: {fr: l’OIT, es: la OIT}"
         )
+    for language_code, translated in translations.items():
+        if not isinstance(translated, str):
+            raise ValidationError(f"{where}.translations.{language_code}", "must be a name, written as text")
     try:
         return Agency(
             code=code,
@@ -106,7 +110,7 @@ def _agency_from(entry: dict[str, Any], where: str) -> Agency:
             answers=answers,
             through=through,
             language=language or Language.EN,
-            translations={str(code): str(name or "") for code, name in translations.items()},
+            translations={str(language_code): name for language_code, name in translations.items()},
         )
     except ValidationError as exc:
         raise ValidationError(f"{where}.{exc.field}", exc.message) from exc

@@ -72,7 +72,7 @@ def test_a_french_receipt_lists_the_milestones_reported_with_their_dates_in_fren
 
     text = render("receipt", context("receipt", lang="fr", recorded=recorded)).text
 
-    assert "A1.1: Achevé" in text
+    assert "A1.1\u00a0: Achevé" in text
     assert "Jalon EGM\u00a0: réalisé le 27 février 2026" in text
 
 

@@ -7,7 +7,7 @@ Protocols of `domain.ports`, with only the methods they call.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -759,28 +759,22 @@ class Outbox:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def withdraw_unsent(self, cycle_id: int, kind: str, keys: Collection[str]) -> set[str]:
-        """Withdraw the cycle's messages of `kind` under these keys (or with a `:<n>` suffix) that have
-        not left: queued, or given up on (not those whose delivery is unknown); their agencies."""
+    def withdraw_unsent(self, cycle_id: int, kind: str) -> set[str]:
+        """Withdraw the cycle's messages of `kind` that have not left: queued, or given up on (not
+        those whose delivery is unknown); their keys."""
         ob = tables.outbox
         unsent = (ob.c.state == "queued") | (
             (ob.c.state == "failed")
             & (ob.c.last_error.is_(None) | ~ob.c.last_error.startswith(DELIVERY_UNKNOWN, autoescape=True))
         )
-        candidates = self.session.execute(
-            select(ob.c.id, ob.c.idempotency_key).where(ob.c.cycle_id == cycle_id, ob.c.kind == kind, unsent)
-        ).all()
-        ids = [id_ for id_, key in candidates if key in keys or key.rpartition(":")[0] in keys]
-        if not ids:
-            return set()
-        # A message claimed by a dispatcher meanwhile is `sending` now: left alone, its agency not returned.
+        # One statement: a message a dispatcher claims meanwhile is `sending`, left alone and not returned.
         withdrawn = self.session.execute(
             update(ob)
-            .where(ob.c.id.in_(ids), unsent)
+            .where(ob.c.cycle_id == cycle_id, ob.c.kind == kind, unsent)
             .values(state="withdrawn", next_attempt_at=None)
-            .returning(ob.c.agency_code)
+            .returning(ob.c.idempotency_key)
         )
-        return {agency for (agency,) in withdrawn}
+        return {key for (key,) in withdrawn}
 
     def make_due(self, key_prefixes: Sequence[str], at: datetime) -> int:
         """Make the queued messages whose key starts with one of `key_prefixes` due at `at`; how many."""

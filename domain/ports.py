@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, Self
 
@@ -329,9 +329,9 @@ class OutboxRepository(Protocol):
         """Withdraw the cycle's messages (of these kinds) not sent: queued, or given up and retryable."""
         ...
 
-    def withdraw_unsent(self, cycle_id: int, kind: str, keys: Collection[str]) -> set[str]:
-        """Withdraw the cycle's messages of `kind` under these keys (or with a `:<n>` suffix) that have
-        not left: queued, or given up on (not those whose delivery is unknown); their agencies."""
+    def withdraw_unsent(self, cycle_id: int, kind: str) -> set[str]:
+        """Withdraw the cycle's messages of `kind` that have not left: queued, or given up on (not
+        those whose delivery is unknown); their keys."""
         ...
 
 

@@ -9,7 +9,7 @@ its outbox reads what a `FakeNotifier` queued (which, unlike the real outbox, no
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
@@ -436,7 +436,7 @@ class FakeOutbox:
         """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
         raise NotImplementedError
 
-    def withdraw_unsent(self, cycle_id: int, kind: str, keys: Collection[str]) -> set[str]:
+    def withdraw_unsent(self, cycle_id: int, kind: str) -> set[str]:
         """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
         raise NotImplementedError
 

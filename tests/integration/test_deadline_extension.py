@@ -198,11 +198,15 @@ def _request_rows(uow: SqlUnitOfWork, agency: str) -> list[tuple[str, str]]:
         ]
 
 
+@pytest.mark.parametrize(
+    "outbox_values",
+    [{"state": "queued"}, {"state": "failed", "last_error": "550 mailbox unavailable"}],
+)
 def test_a_request_whose_e_mail_had_not_left_goes_again_with_the_new_date_and_the_same_link(
-    uow: SqlUnitOfWork,
+    uow: SqlUnitOfWork, outbox_values: dict[str, object]
 ) -> None:
     cycle_id = launched(uow)
-    nonce = _unsent(uow, cycle_id, "UNHCR", state="failed", last_error="550 mailbox unavailable")
+    nonce = _unsent(uow, cycle_id, "UNHCR", **outbox_values)
 
     extended = extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=10)))
 
@@ -240,24 +244,38 @@ def test_a_request_whose_e_mail_is_leaving_or_may_have_arrived_is_told_not_sent_
     assert [state for state, _ in _request_rows(uow, "UNHCR")] == [outbox_values["state"]]
 
 
-def test_only_the_current_links_e_mail_counts_and_a_revoked_link_waits_for_its_reissue(
+def test_a_superseded_or_revoked_links_unsent_e_mail_is_withdrawn_and_not_sent_again(
     uow: SqlUnitOfWork,
 ) -> None:
     cycle_id = launched(uow)
-    with uow:  # UNHCR's first e-mail was refused; its re-issued link's left
+    with uow:  # UNHCR's first e-mail was refused, its re-issued link's left; ILO's waits, then is revoked
         ob = tables.outbox
         uow.session.execute(update(ob).where(ob.c.agency_code == "UNHCR").values(state="failed"))
+        uow.session.execute(update(ob).where(ob.c.agency_code == "ILO").values(state="queued"))
         uow.commit()
     clock = at(LAUNCH_DAY + timedelta(days=1))
     replies.reissue_link(uow, OutboxNotifier(uow, clock), clock, CONFIG, CYCLE, "UNHCR", by="secretariat")
     with uow:
-        uow.session.execute(
-            update(ob).where(ob.c.state == "queued").values(state="sent", sent_at=clock.now())
-        )
+        reissued = update(ob).where(ob.c.agency_code == "UNHCR", ob.c.state == "queued")
+        uow.session.execute(reissued.values(state="sent", sent_at=clock.now()))
         uow.commit()
     replies.revoke_link(uow, clock, CYCLE, "ILO", by="secretariat", why="leaked")
 
     extended = extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=10)))
 
-    assert extended.notices == [f"deadline-extended:{cycle_id}:UNHCR:1"]
-    assert [state for state, _ in _request_rows(uow, "UNHCR")] == ["failed", "sent"]
+    assert extended.notices == [f"deadline-extended:{cycle_id}:UNHCR:1"]  # ILO's waits for its reissue
+    assert [state for state, _ in _request_rows(uow, "UNHCR")] == ["withdrawn", "sent"]
+    assert [state for state, _ in _request_rows(uow, "ILO")] == ["withdrawn"]
+
+
+def test_a_request_written_again_for_one_extension_is_written_again_for_the_next(uow: SqlUnitOfWork) -> None:
+    cycle_id = launched(uow)
+    nonce = _unsent(uow, cycle_id, "UNHCR", state="queued")
+
+    extend(uow, DEADLINE + timedelta(days=7), at(DEADLINE - timedelta(days=10)))
+    extended = extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=9)))
+
+    assert f"status-request:{cycle_id}:UNHCR:{nonce[:8]}:2" in extended.notices
+    rows = _request_rows(uow, "UNHCR")
+    assert [state for state, _ in rows] == ["withdrawn", "withdrawn", "queued"]
+    assert "reply by 15 April 2026" in rows[-1][1]

@@ -384,16 +384,16 @@ def extend_deadline(
         open_requests = [r for r in requests if r.state not in (RequestState.ANSWERED, RequestState.CLOSED)]
         # A revoked link waits for `cycle reissue`, which sends the request with the new date.
         live = [r for r in open_requests if r.token_revoked_at is None]
-        # A request whose e-mail has not left (queued, or refused by the mail server) was written
-        # with the old date: withdrawn, it goes again with the new one and the same link. One that
-        # left, is leaving or may have arrived (delivery unknown) is told, as the others are.
-        withdrawn = uow.outbox.withdraw_unsent(
-            cycle.id, "status-request", {status_request_key(r) for r in live}
-        )
-        written_again = [r for r in live if r.agency_code in withdrawn]
+        # Every request e-mail that has not left (queued, or refused by the mail server) was written
+        # with the old date and is withdrawn: the current link's goes again with the new date and the
+        # same link; a superseded or revoked link's goes no more. A request whose e-mail left, is
+        # leaving or may have arrived (delivery unknown) is told, as the others are.
+        withdrawn = uow.outbox.withdraw_unsent(cycle.id, "status-request")
+        gone = withdrawn | {key.rpartition(":")[0] for key in withdrawn}  # with or without `:<moves>`
+        written_again = [r for r in live if status_request_key(r) in gone]
         enqueue_status_requests(uow, notifier, cycle, config, written_again, moves=moves)
         notices = [status_request_key(r, moves) for r in written_again]
-        waiting = [r for r in live if r.agency_code not in withdrawn]
+        waiting = [r for r in live if r not in written_again]
         bodies = bodies_of(uow.agencies, waiting)
         answered = uow.cycle_items.answered_per_agency(cycle.id)
         for request in waiting:

@@ -95,9 +95,11 @@ def test_a_sentence_fuses_its_prepositions_with_the_bodies_names_in_it_and_no_ot
     assert isinstance(ILO.name_in("fr"), RunningName) and isinstance(ILO.display_name, RunningName)
 
 
-def test_the_full_name_a_message_adds_in_brackets_has_no_brackets_of_its_own() -> None:
+def test_the_full_name_in_brackets_drops_the_short_name_it_ends_with_and_nothing_else() -> None:
     un_women = "United Nations Entity for Gender Equality and the Empowerment of Women (UN Women)"
+    un_desa = "United Nations Department of Economic and Social Affairs (Population Division)"
 
-    assert name_in_full(un_women, "ONU-Femmes") == name_in_full(un_women, "UN Women")
-    assert name_in_full(un_women, "ONU-Femmes").endswith("Empowerment of Women")
+    assert name_in_full(un_women, "ONU-Femmes", "UN Women") == name_in_full(un_women, "UN Women")
+    assert name_in_full(un_women, "ONU-Femmes", "UN Women").endswith("Empowerment of Women")
+    assert name_in_full(un_desa, "le DAES", "UN DESA") == un_desa  # the division asked stays
     assert name_in_full("The World Bank", "the World Bank") == ""  # an article apart, the same name

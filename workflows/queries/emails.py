@@ -6,7 +6,6 @@ what the repositories read.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -57,10 +56,10 @@ def common_context(cycle: StockTakeCycle, config: CycleConfig, language: str | N
 def agency_names(agency: Agency, language: str = Language.EN) -> dict[str, str]:
     """How messages name a body: its code (for codes' columns), full name, and running-text names
     in `language` ("the ILO", "l’OIT")."""
-    return names_of(agency.code, agency.name, agency.name_in(language))
+    return names_of(agency.code, agency.name, agency.name_in(language), agency.short_name)
 
 
-def names_of(code: str, name: str, display: str) -> dict[str, str]:
+def names_of(code: str, name: str, display: str, short_name: str = "") -> dict[str, str]:
     """A body's names as messages use them: code, full name, running-text name (at a sentence's start
     too) and the full name where it says more (`name_in_full`)."""
     return {
@@ -68,23 +67,23 @@ def names_of(code: str, name: str, display: str) -> dict[str, str]:
         "name": name,
         "display": RunningName(display),
         "display_start": RunningName(sentence_start(display)),
-        "in_full": name_in_full(name, display),
+        "in_full": name_in_full(name, display, short_name),
     }
 
 
-def name_in_full(name: str, display: str) -> str:
+def name_in_full(name: str, display: str, short_name: str = "") -> str:
     """The registry's name when it says more than the running-text one ("UNESCO" and "United Nations
     Educational, ..."), else "": not when they differ by an article alone ("the World Bank"). A name
-    that ends in brackets ("... (UN Women)") goes without them, since it is written in brackets."""
+    that ends with its short one in brackets ("... (UN Women)") goes without them, since it is
+    written in brackets."""
 
     def bare(text: str) -> str:
         return text.casefold().removeprefix("the ")
 
-    full = _IN_BRACKETS_AT_THE_END.sub("", name)
+    full = name
+    for short in {display, short_name} - {""}:
+        full = full.removesuffix(f" ({short})")
     return full if bare(full) != bare(display) else ""
-
-
-_IN_BRACKETS_AT_THE_END = re.compile(r" \([^()]*\)$")
 
 
 def agency_context(

@@ -759,9 +759,9 @@ class Outbox:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def withdraw_unsent(self, cycle_id: int, kind: str) -> set[str]:
-        """Withdraw the cycle's messages of `kind` that have not left: queued, or given up on (not
-        those whose delivery is unknown); their keys."""
+    def withdraw_unsent(self, cycle_id: int, kind: str, agency_code: str | None = None) -> set[str]:
+        """Withdraw the cycle's messages of `kind` (to one agency, if given) that have not left: queued,
+        or given up on (not those whose delivery is unknown); their keys."""
         ob = tables.outbox
         unsent = (ob.c.state == "queued") | (
             (ob.c.state == "failed")
@@ -771,6 +771,7 @@ class Outbox:
         withdrawn = self.session.execute(
             update(ob)
             .where(ob.c.cycle_id == cycle_id, ob.c.kind == kind, unsent)
+            .where(*([ob.c.agency_code == agency_code] if agency_code else []))
             .values(state="withdrawn", next_attempt_at=None)
             .returning(ob.c.idempotency_key)
         )

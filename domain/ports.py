@@ -329,9 +329,9 @@ class OutboxRepository(Protocol):
         """Withdraw the cycle's messages (of these kinds) not sent: queued, or given up and retryable."""
         ...
 
-    def withdraw_unsent(self, cycle_id: int, kind: str) -> set[str]:
-        """Withdraw the cycle's messages of `kind` that have not left: queued, or given up on (not
-        those whose delivery is unknown); their keys."""
+    def withdraw_unsent(self, cycle_id: int, kind: str, agency_code: str | None = None) -> set[str]:
+        """Withdraw the cycle's messages of `kind` (to one agency, if given) that have not left: queued,
+        or given up on (not those whose delivery is unknown); their keys."""
         ...
 
 

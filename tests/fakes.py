@@ -436,7 +436,7 @@ class FakeOutbox:
         """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
         raise NotImplementedError
 
-    def withdraw_unsent(self, cycle_id: int, kind: str) -> set[str]:
+    def withdraw_unsent(self, cycle_id: int, kind: str, agency_code: str | None = None) -> set[str]:
         """Not modelled: the fake notifier records no sending, so nothing is known to be unsent."""
         raise NotImplementedError
 

@@ -190,6 +190,15 @@ def test_every_version_is_kept_and_shown(scenario: Scenario) -> None:
     assert [(v.version, v.status) for v in item.versions] == [(1, "not_started"), (2, "in_progress")]
 
 
+def test_reissuing_a_link_withdraws_the_old_links_e_mail_that_has_not_left(scenario: Scenario) -> None:
+    s = scenario
+    for _ in range(2):
+        replies.reissue_link(s.uow, s.notifier(s.uow), s.clock, s.config, CYCLE, "AAA", "secretariat")
+
+    by_id = sorted(s.outbox("status-request"), key=lambda m: int(str(m["id"])))
+    assert [m["state"] for m in by_id] == ["withdrawn", "queued"]
+
+
 def test_reissuing_a_link_kills_the_old_one_and_sends_the_new_one(scenario: Scenario) -> None:
     s = scenario
     link = replies.reissue_link(s.uow, s.notifier(s.uow), s.clock, s.config, CYCLE, "AAA", "secretariat")

@@ -263,6 +263,8 @@ def reissue_link(
         nonce = new_nonce()
         token = config.reply_token(cycle.id or 0, agency_code, nonce)
         request.reissue(token_nonce=nonce, token_hash=hash_token(token), at=clock.now(), by=by)
+        # The old link's e-mail, if it has not left, would bring the new link twice: it goes no more.
+        uow.outbox.withdraw_unsent(cycle.id or 0, "status-request", agency_code)
         # Sent as at launch: to whoever answers for the body in this cycle (the GMG's chair).
         enqueue_status_requests(uow, notifier, cycle, config, [request])
         uow.commit()

@@ -53,10 +53,16 @@ def listing(items: Sequence[str]) -> str:
 def check_rerun(existing: StockTakeCycle, deadline: date) -> None:
     """A launch of a cycle that exists is a re-run only with the same deadline, while the cycle is open."""
     if existing.deadline != deadline:
+        # Its deadline may have moved since (`cycle extend`): a re-run names the one it has now.
+        resume = (
+            f"to resume its launch, give --deadline {existing.deadline.isoformat()}; "
+            if existing.state == CycleState.OPEN
+            else ""
+        )
         raise ValidationError(
             "name",
-            f"a cycle named '{existing.name}' already exists with deadline {existing.deadline.isoformat()}; "
-            "choose another name",
+            f"a cycle named '{existing.name}' already exists with deadline {existing.deadline.isoformat()}: "
+            f"{resume}for a new cycle, choose another name",
         )
     if existing.state != CycleState.OPEN:
         raise ValidationError(

@@ -26,7 +26,7 @@ from tests.integration.test_calendars import (
 from tests.support import KEYED_CONFIG as CONFIG
 from workflows.bootstrap import FixedClock
 from workflows.queries.review import request_thread
-from workflows.services import follow_up, replies
+from workflows.services import follow_up, launch, replies
 
 
 def extend(uow: SqlUnitOfWork, to: date, clock: FixedClock, why: str = "") -> follow_up.DeadlineExtended:
@@ -279,3 +279,20 @@ def test_a_request_written_again_for_one_extension_is_written_again_for_the_next
     rows = _request_rows(uow, "UNHCR")
     assert [state for state, _ in rows] == ["withdrawn", "withdrawn", "queued"]
     assert "reply by 15 April 2026" in rows[-1][1]
+
+
+def test_launching_an_extended_cycle_again_names_the_deadline_it_has_now(uow: SqlUnitOfWork) -> None:
+    launched(uow)
+    extend(uow, DEADLINE + timedelta(days=14), at(DEADLINE - timedelta(days=10)))
+    clock = at(DEADLINE - timedelta(days=9))
+
+    with pytest.raises(ValidationError, match="to resume its launch, give --deadline 2026-04-15"):
+        launch.launch_cycle(
+            uow,
+            OutboxNotifier(uow, clock),
+            clock,
+            CONFIG,
+            name=CYCLE,
+            deadline=DEADLINE,
+            allow_placeholders=True,
+        )

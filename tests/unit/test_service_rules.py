@@ -171,11 +171,14 @@ def test_launching_an_existing_cycle_again_is_a_re_run_only_while_open_with_the_
     cycle = StockTakeCycle(name="Spring", deadline=date(2026, 4, 1), created_at=FakeClock(TODAY).now())
     cycle.transition(CycleState.OPEN, at=FakeClock(TODAY).now(), by="secretariat")
     check_rerun(cycle, date(2026, 4, 1))
-    with pytest.raises(ValidationError, match="already exists with deadline 2026-04-01"):
+    resume = "2026-04-01: to resume its launch, give --deadline 2026-04-01; for a new cycle, choose another"
+    with pytest.raises(ValidationError, match=f"already exists with deadline {resume}"):
         check_rerun(cycle, date(2026, 4, 8))
     cycle.transition(CycleState.CLOSED, at=FakeClock(TODAY).now(), by="secretariat")
     with pytest.raises(ValidationError, match="already exists and is closed"):
         check_rerun(cycle, date(2026, 4, 1))
+    with pytest.raises(ValidationError, match="2026-04-01: for a new cycle, choose another name"):
+        check_rerun(cycle, date(2026, 4, 8))  # nothing to resume
 
 
 def test_a_long_listing_names_forty_and_counts_the_rest() -> None:

@@ -99,16 +99,7 @@ class Stocktakes:
             select(a.code, a.name, a.short_name, a.article, a.answers, a.translations)
         ).all()
         names = {row.code: row.name for row in agencies}
-        display = {
-            row.code: running_name(
-                name=row.name,
-                short_name=row.short_name,
-                article=row.article,
-                translations=row.translations,
-                language=language,
-            )
-            for row in agencies
-        }
+        display = {row.code: running_name(row, language) for row in agencies}
         by_secretariat = frozenset(row.code for row in agencies if row.answers == Answering.SECRETARIAT)
         u = updates_t.c
         # The columns the report shows: not the milestones reported (JSON decoded per row for nothing).

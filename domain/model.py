@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import pairwise
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from domain.dates import utc_day
 from domain.errors import InvalidTransition, ValidationError
@@ -294,14 +294,25 @@ class Contact:
         self.language = parse_language(language).value if language else None
 
 
-def running_name(
-    *, name: str, short_name: str, article: str, translations: Mapping[str, str], language: str
-) -> RunningName:
+class Named(Protocol):
+    """What the registry says of how a body is named: an `Agency`, or a row of its columns."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def short_name(self) -> str: ...
+    @property
+    def article(self) -> str: ...
+    @property
+    def translations(self) -> Mapping[str, str]: ...
+
+
+def running_name(body: Named, language: str) -> RunningName:
     """How running text in `language` names a body: English by its short name and article ("the World
     Bank"), another language by the registry's name in it ("la Banque mondiale"), else by its short name."""
     if language == Language.EN:
-        return RunningName(f"{article} {short_name or name}".strip())
-    return RunningName(translations.get(language) or short_name or name)
+        return RunningName(f"{body.article} {body.short_name or body.name}".strip())
+    return RunningName(body.translations.get(language) or body.short_name or body.name)
 
 
 def _name_translations(translations: Mapping[str, str]) -> dict[str, str]:
@@ -369,13 +380,7 @@ class Agency:
 
     def name_in(self, language: str) -> RunningName:
         """The name in running text in `language`: "the ILO", "l’OIT", "la OIT" (see `running_name`)."""
-        return running_name(
-            name=self.name,
-            short_name=self.short_name,
-            article=self.article,
-            translations=self.translations,
-            language=language,
-        )
+        return running_name(self, language)
 
     @property
     def answered_by_secretariat(self) -> bool:

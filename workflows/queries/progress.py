@@ -178,10 +178,9 @@ def _bodies_answered_by_secretariat(
 
 
 def _display(row: Any) -> str:
-    """An agency row's name in English running text, as `Agency.display_name` ("the World Bank")."""
-    return running_name(
-        name=row.name, short_name=row.short_name, article=row.article, translations={}, language=Language.EN
-    )
+    """An agency row's name in English running text, as `Agency.display_name` ("the World Bank"): its
+    name, short name and article (English reads no translation)."""
+    return running_name(row, Language.EN)
 
 
 def _line(

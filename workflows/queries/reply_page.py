@@ -54,6 +54,13 @@ class _Request(NamedTuple):
     token_revoked_at: datetime | None
 
 
+class _Agency(NamedTuple):
+    name: str
+    short_name: str
+    article: str
+    translations: dict[str, str]
+
+
 class _Cycle(NamedTuple):
     id: int
     name: str
@@ -86,10 +93,13 @@ def open_request(
         found = session.execute(_request_query(), {"token_hash": hash_token(token)}).first()
         if found is None:
             raise NotFound(UNKNOWN_LINK)
-        request, cycle = _Request._make(found[:4]), _Cycle._make(found[4:10])
-        agency_name, previous_id, previous_name = found[10:13]
-        language = _language(*found[13:16])
-        short_name, article, translations = found[16:]
+        request, cycle, agency = (
+            _Request._make(found[:4]),
+            _Cycle._make(found[4:10]),
+            _Agency._make(found[10:14]),
+        )
+        previous_id, previous_name = found[14:16]
+        language = _language(*found[16:])
         ensure_link_open(request, cycle, clock.now(), grace_days)
         request_keys = {"cycle_id": cycle.id, "agency_code": request.agency_code}
         # Sorted here: SQLite sorting the rows took half as long as reading them.
@@ -123,14 +133,8 @@ def open_request(
             hlcp_session=cycle.hlcp_session,
             deadline=cycle.deadline,
             agency_code=request.agency_code,
-            agency_name=agency_name,
-            agency_in_text=running_name(
-                name=agency_name,
-                short_name=short_name,
-                article=article,
-                translations=translations,
-                language=language,
-            ),
+            agency_name=agency.name,
+            agency_in_text=running_name(agency, language),
             request_state=request.state,
             answered_at=request.answered_at,
             past_deadline=today > cycle.deadline,
@@ -240,15 +244,12 @@ def _request_query() -> Select[Any]:
         select(
             *(sr.c[name] for name in _Request._fields),
             *(cy.c[name] for name in _Cycle._fields),
-            ag.c.name,
+            *(ag.c[name] for name in _Agency._fields),
             previous(earlier.c.id),
             previous(earlier.c.name),
             answering.c.language,
             select(func.min(spoken)).where(focal).scalar_subquery(),
             select(func.max(spoken)).where(focal).scalar_subquery(),
-            ag.c.short_name,
-            ag.c.article,
-            ag.c.translations,
         )
         .select_from(sr)
         .join(cy, cy.c.id == sr.c.cycle_id)

@@ -20,19 +20,25 @@ from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+from docx.opc.packuri import PackURI
+from docx.opc.part import Part
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.shape import CT_Inline
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Emu, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from lxml import etree
+from matplotlib.figure import Figure
 
 from domain.language import ENGLISH, N_, Words
 from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake
-from reporting.charts import response_figures, status_figure, to_png
+from reporting.charts import response_figures, status_figure
 from reporting.outline import SECRETARIAT, Wording, document_date, heading_lines, outline, wording
 from reporting.package import ILLEGAL_IN_XML, spliced, xml_text
+from reporting.pictures import drawn_aside, png_size
 
+PICTURE_DPI = 150
 FLAG = "B3261E"  # the colour of disagreements and overdue marks
 SERIF = "Times New Roman"  # LibreOffice substitutes the metric-compatible Liberation Serif
 TABLE_FONT = Pt(9)
@@ -312,12 +318,21 @@ class _Writer:
         self.pending.clear()
 
 
-def _drawing(document: DocumentObject, png: bytes, shape_id: int) -> Xml:
-    """A picture across the text width, added to the package: its `wp:inline`, as `add_picture` makes it."""
-    r_id, image = document.part.get_or_add_image(io.BytesIO(png))
-    width, height = image.scaled_dimensions(document._block_width, None)
-    inline = CT_Inline.new_pic_inline(shape_id, r_id, image.filename, width, height)
-    return Xml(etree.tostring(inline, encoding=str))
+def _picture(document: DocumentObject, figure: Figure, number: int) -> tuple[str, Xml]:
+    """A picture across the text width: its part in the package, left empty for the PNG drawn aside
+    (`reporting.pictures`), and its `wp:inline`, as `add_picture` makes them.
+
+    Its height comes from the figure's size in pixels, which is the PNG's: the body that shows it is
+    written before it is drawn.
+    """
+    partname = PackURI(f"/word/media/image{number}.png")
+    part = Part(partname, CONTENT_TYPE.PNG, b"", document.part.package)
+    r_id = document.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
+    width_px, height_px = png_size(figure, PICTURE_DPI)
+    width = document._block_width
+    height = Emu(round(width * height_px / width_px))
+    inline = CT_Inline.new_pic_inline(number, r_id, partname.filename, width, height)
+    return partname.membername, Xml(etree.tostring(inline, encoding=str))
 
 
 def _heading_block(w: _Writer, st: StockTake, say: Wording) -> None:
@@ -579,33 +594,39 @@ def write_docx(st: StockTake, handle: BinaryIO, words: Words = ENGLISH) -> None:
     if after:
         footer.add_run(after)
 
-    # The pictures are parts of the package: added before the skeleton is saved, in document order.
-    # The response chart in page-sized pictures: Word does not split a picture across pages.
+    # The pictures are parts of the package, their PNGs drawn by a child process while the body is
+    # written and put into the package after it. The response chart in page-sized pictures: Word
+    # does not split a picture across pages.
     figures = {"status": [status_figure(st, words)], "response": response_figures(st, words)}
-    shape_ids = itertools.count(1)
-    drawings = {
-        name: [_drawing(document, to_png(figure), next(shape_ids)) for figure in pictures]
-        for name, pictures in figures.items()
+    numbers = itertools.count(1)
+    pictures = {
+        name: [_picture(document, f, next(numbers)) for f in drawn] for name, drawn in figures.items()
     }
+    members = [member for drawn in pictures.values() for member, _ in drawn]
+    drawings = {name: [xml for _, xml in drawn] for name, drawn in pictures.items()}
     skeleton = io.BytesIO()
-    document.save(skeleton)
-    # The body's own sectPr is its last child: every other section break sits in a w:pPr.
-    with spliced(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", handle) as body:
-        w = _Writer(document, body, drawings)
-        _heading_block(w, st, say)
-        parts = outline(st, say)
-        w.heading(say.gettext("Contents"), 1)
-        annexes = ANNEXES if st.with_files else ANNEXES[:3]  # the evidence annex only with files
-        w.toc([part.title for part in parts if part.level == 1] + [say.gettext(annex) for annex in annexes])
-        for part in parts:
-            w.heading(part.title, part.level)
-            for paragraph in part.paragraphs:
-                # A part that goes on with a table keeps its last paragraph on the table's page.
-                last = paragraph == part.paragraphs[-1]
-                w.numbered(paragraph.number, paragraph.text, keep_next=last and part.key in TABLE_PARTS)
-            _part_body(w, st, part.key, say)
-        _annexes(w, st, say)
-        w.flush()
+    with drawn_aside([f for drawn in figures.values() for f in drawn], dpi=PICTURE_DPI) as pngs:
+        document.save(skeleton)
+        later = {member: (lambda n=n: pngs()[n]) for n, member in enumerate(members)}
+        # The body's own sectPr is its last child: every other section break sits in a w:pPr.
+        with spliced(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", handle, later=later) as body:
+            w = _Writer(document, body, drawings)
+            _heading_block(w, st, say)
+            parts = outline(st, say)
+            w.heading(say.gettext("Contents"), 1)
+            annexes = ANNEXES if st.with_files else ANNEXES[:3]  # the evidence annex only with files
+            w.toc(
+                [part.title for part in parts if part.level == 1] + [say.gettext(annex) for annex in annexes]
+            )
+            for part in parts:
+                w.heading(part.title, part.level)
+                for paragraph in part.paragraphs:
+                    # A part that goes on with a table keeps its last paragraph on the table's page.
+                    last = paragraph == part.paragraphs[-1]
+                    w.numbered(paragraph.number, paragraph.text, keep_next=last and part.key in TABLE_PARTS)
+                _part_body(w, st, part.key, say)
+            _annexes(w, st, say)
+            w.flush()
 
 
 def render_docx(st: StockTake, words: Words = ENGLISH) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, BinaryIO
 from xml.sax.saxutils import escape
@@ -40,12 +40,26 @@ BULK_COMPRESSION = 1
 
 
 @contextmanager
-def spliced(package: bytes, member: str, before: bytes, into: BinaryIO) -> Iterator[IO[bytes]]:
+def spliced(
+    package: bytes,
+    member: str,
+    before: bytes,
+    into: BinaryIO,
+    *,
+    later: Mapping[str, Callable[[], bytes]] | None = None,
+) -> Iterator[IO[bytes]]:
     """`package` written into `into`; what is written to the stream yielded goes into its `member`,
-    just before the last occurrence of `before`."""
+    just before the last occurrence of `before`.
+
+    The members named in `later` (pictures drawn while the bulk is written) are written last, with
+    the content their function gives once the bulk is done, in place of the package's own.
+    """
+    later = later or {}
     bulk = zipfile.ZipFile(into, "w", zipfile.ZIP_DEFLATED, compresslevel=BULK_COMPRESSION)
     with zipfile.ZipFile(io.BytesIO(package)) as source, bulk as target:
         for info in source.infolist():
+            if info.filename in later:
+                continue
             content = source.read(info)
             if info.filename != member:
                 target.writestr(info, content, compress_type=zipfile.ZIP_DEFLATED)
@@ -55,3 +69,6 @@ def spliced(package: bytes, member: str, before: bytes, into: BinaryIO) -> Itera
                 stream.write(content[:end])
                 yield stream
                 stream.write(content[end:])
+        for info in source.infolist():
+            if info.filename in later:
+                target.writestr(info, later[info.filename](), compress_type=zipfile.ZIP_DEFLATED)

@@ -11,6 +11,9 @@ import dataclasses
 import io
 import os
 import re
+import shutil
+import struct
+import sys
 import warnings
 import zipfile
 from collections import Counter
@@ -21,9 +24,10 @@ import pytest
 
 from domain.stocktake import STATUS_ORDER, StockTake
 from reporting.charts import response_figure, response_figures, status_figure, to_png, to_svg
-from reporting.docx import render_docx
+from reporting.docx import PICTURE_DPI, render_docx
 from reporting.html import render_html
 from reporting.markdown import render_markdown
+from reporting.pictures import png_size
 from reporting.xlsx import render_xlsx
 from tests.support import empty_stocktake
 
@@ -130,6 +134,33 @@ def test_every_picture_of_the_word_report_fits_on_its_page(stocktake: StockTake)
     heights = [int(cy) for cy in re.findall(rb'<wp:extent cx="\d+" cy="(\d+)"', document)]
     assert len(heights) == 4  # the status chart, and the response chart in three pictures
     assert max(heights) <= 24.7 / 2.54 * 914_400  # A4 less its 2.5 cm margins, in EMU
+
+
+def test_each_picture_of_the_word_report_is_its_chart_drawn_aside_at_the_size_its_extent_gives(
+    stocktake: StockTake,
+) -> None:
+    many = _with_agencies(stocktake, 100)
+    package = zipfile.ZipFile(io.BytesIO(render_docx(many)))
+    document, rels = package.read("word/document.xml"), package.read("word/_rels/document.xml.rels")
+    target = dict(re.findall(rb'Id="(rId\d+)"[^>]*Target="([^"]+)"', rels))
+    target.update((r, t) for t, r in re.findall(rb'Target="([^"]+)"[^>]*Id="(rId\d+)"', rels))
+    pictures = re.findall(rb'<wp:extent cx="(\d+)" cy="(\d+)"/>.*?r:embed="(rId\d+)"', document)
+    charts = [status_figure(many), *response_figures(many)]
+    assert len(pictures) == len(charts) == 4
+    for (cx, cy, r_id), chart in zip(pictures, charts, strict=True):
+        png = package.read("word/" + target[r_id].decode())
+        assert png == to_png(chart)  # the child draws what this process would
+        width, height = struct.unpack(">II", png[16:24])  # the PNG's IHDR
+        assert (width, height) == png_size(chart, PICTURE_DPI)
+        assert int(cy) == round(int(cx) * height / width)
+
+
+def test_a_failure_to_draw_the_pictures_fails_the_word_report_naming_it(
+    stocktake: StockTake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", shutil.which("false"))
+    with pytest.raises(RuntimeError, match="drawing the report's pictures failed"):
+        render_docx(stocktake)
 
 
 def test_the_html_report_is_self_contained_with_inline_charts(stocktake: StockTake) -> None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,12 +35,13 @@ def drawn_aside(figures: Sequence[Figure], *, dpi: int) -> Iterator[Callable[[],
         child = subprocess.Popen(
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
         )
-        assert child.stdin is not None and child.stdout is not None
+        assert child.stdin is not None and child.stdout is not None  # both asked for: PIPE
+        stdin, stdout = child.stdin, child.stdout
         drawn: list[list[bytes]] = []
 
         def pictures() -> list[bytes]:
             if not drawn:
-                output = child.stdout.read()  # type: ignore[union-attr]
+                output = stdout.read()
                 if child.wait() != 0:
                     errors.seek(0)
                     said = errors.read().decode(errors="replace").strip().splitlines()
@@ -51,17 +52,17 @@ def drawn_aside(figures: Sequence[Figure], *, dpi: int) -> Iterator[Callable[[],
             return drawn[0]
 
         try:
-            try:
-                child.stdin.write(payload)
-                child.stdin.close()
-            except BrokenPipeError:
-                pass  # the child stopped early: `pictures` says why
+            # A child that stopped early breaks the pipe: `pictures` then says why it stopped.
+            with suppress(BrokenPipeError):
+                stdin.write(payload)
+            with suppress(BrokenPipeError):
+                stdin.close()
             yield pictures
         finally:
             if child.poll() is None:
                 child.kill()
             child.wait()
-            child.stdout.close()
+            stdout.close()
 
 
 def png_size(figure: Figure, dpi: int) -> tuple[int, int]:

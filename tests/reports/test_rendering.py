@@ -12,13 +12,15 @@ import io
 import os
 import re
 import shutil
+import signal
 import struct
+import subprocess
 import sys
 import warnings
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -27,7 +29,7 @@ from reporting.charts import response_figure, response_figures, status_figure, t
 from reporting.docx import PICTURE_DPI, render_docx
 from reporting.html import render_html
 from reporting.markdown import render_markdown
-from reporting.pictures import png_size
+from reporting.pictures import drawn_aside, png_size
 from reporting.xlsx import render_xlsx
 from tests.support import empty_stocktake
 
@@ -161,6 +163,23 @@ def test_a_failure_to_draw_the_pictures_fails_the_word_report_naming_it(
     monkeypatch.setattr(sys, "executable", shutil.which("false"))
     with pytest.raises(RuntimeError, match="drawing the report's pictures failed"):
         render_docx(stocktake)
+
+
+def test_a_report_that_fails_while_its_pictures_are_drawn_stops_their_child(
+    stocktake: StockTake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    children: list[subprocess.Popen[bytes]] = []
+
+    class Recorded(subprocess.Popen[bytes]):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            children.append(self)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    with pytest.raises(ZeroDivisionError), drawn_aside([status_figure(stocktake)], dpi=PICTURE_DPI):
+        _ = 1 / 0  # the body's writing fails while the child is still starting
+    [child] = children
+    assert child.returncode == -signal.SIGKILL
 
 
 def test_the_html_report_is_self_contained_with_inline_charts(stocktake: StockTake) -> None:

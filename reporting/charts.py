@@ -38,6 +38,9 @@ _STYLE: dict[RcKeyType, Any] = {
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    # The whole figure, never cropped to its content by a matplotlibrc: Word's pictures are laid out
+    # at the figure's size before they are drawn (`reporting.pictures`).
+    "savefig.bbox": "standard",
 }
 
 
@@ -169,5 +172,6 @@ def to_svg(figure: Figure, name: str) -> str:
 def to_png(figure: Figure, *, dpi: int = 150) -> bytes:
     """The figure as PNG bytes (for Word)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    with rc_context(_STYLE):
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()

@@ -10,7 +10,6 @@ summing to the text width, numbers right-aligned, header rows repeated and rows 
 from __future__ import annotations
 
 import io
-import itertools
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, time
@@ -21,7 +20,6 @@ from docx.document import Document as DocumentObject
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
-from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -29,16 +27,19 @@ from docx.oxml.shape import CT_Inline
 from docx.shared import Cm, Emu, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from lxml import etree
-from matplotlib.figure import Figure
 
 from domain.language import ENGLISH, N_, Words
 from domain.stocktake import EVIDENCE_ANNEX, STATUS_ORDER, ItemReport, StockTake
 from reporting.charts import response_figures, status_figure
 from reporting.outline import SECRETARIAT, Wording, document_date, heading_lines, outline, wording
 from reporting.package import ILLEGAL_IN_XML, spliced, xml_text
-from reporting.pictures import drawn_aside, png_size
+from reporting.pictures import drawn, png_size
 
-PICTURE_DPI = 150
+PICTURE_DPI = 150  # the charts' resolution in Word: sharp in print at the text width (16 cm)
+# From this many recommendations on, the pictures are drawn by a child process while the body is
+# written; below, here: the child's start (Python and the imports, about 0.6 s) costs more than the
+# drawing it takes off a smaller report (measured in `docs/performance.md`).
+DRAWN_ASIDE_FROM = 25_000
 FLAG = "B3261E"  # the colour of disagreements and overdue marks
 SERIF = "Times New Roman"  # LibreOffice substitutes the metric-compatible Liberation Serif
 TABLE_FONT = Pt(9)
@@ -318,20 +319,15 @@ class _Writer:
         self.pending.clear()
 
 
-def _picture(document: DocumentObject, figure: Figure, number: int) -> tuple[str, Xml]:
-    """A picture across the text width: its part in the package, left empty for the PNG drawn aside
-    (`reporting.pictures`), and its `wp:inline`, as `add_picture` makes them.
-
-    Its height comes from the figure's size in pixels, which is the PNG's: the body that shows it is
-    written before it is drawn.
-    """
-    partname = PackURI(f"/word/media/image{number}.png")
+def _picture(document: DocumentObject, size: tuple[int, int]) -> tuple[str, Xml]:
+    """A picture across the text width, of `size` pixels: its part in the package, left empty for the
+    PNG drawn aside (`reporting.pictures`), and its `wp:inline`, as `add_picture` makes them."""
+    partname = document.part.package.next_partname("/word/media/image%d.png")
     part = Part(partname, CONTENT_TYPE.PNG, b"", document.part.package)
     r_id = document.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)
-    width_px, height_px = png_size(figure, PICTURE_DPI)
     width = document._block_width
-    height = Emu(round(width * height_px / width_px))
-    inline = CT_Inline.new_pic_inline(number, r_id, partname.filename, width, height)
+    height = Emu(round(width * size[1] / size[0]))
+    inline = CT_Inline.new_pic_inline(partname.idx or 0, r_id, partname.filename, width, height)
     return partname.membername, Xml(etree.tostring(inline, encoding=str))
 
 
@@ -594,20 +590,20 @@ def write_docx(st: StockTake, handle: BinaryIO, words: Words = ENGLISH) -> None:
     if after:
         footer.add_run(after)
 
-    # The pictures are parts of the package, their PNGs drawn by a child process while the body is
-    # written and put into the package after it. The response chart in page-sized pictures: Word
-    # does not split a picture across pages.
-    figures = {"status": [status_figure(st, words)], "response": response_figures(st, words)}
-    numbers = itertools.count(1)
-    pictures = {
-        name: [_picture(document, f, next(numbers)) for f in drawn] for name, drawn in figures.items()
-    }
-    members = [member for drawn in pictures.values() for member, _ in drawn]
-    drawings = {name: [xml for _, xml in drawn] for name, drawn in pictures.items()}
+    # The pictures are parts of the package, their PNGs put into it after the body (for a large
+    # report, drawn by a child process while the body is written). The response chart in page-sized
+    # pictures: Word does not split a picture across pages.
+    charts = [("status", status_figure(st, words))]
+    charts += [("response", figure) for figure in response_figures(st, words)]
+    placed = [(name, *_picture(document, png_size(figure, PICTURE_DPI))) for name, figure in charts]
+    drawings: dict[str, list[Xml]] = {}
+    for name, _, inline in placed:
+        drawings.setdefault(name, []).append(inline)
     skeleton = io.BytesIO()
-    with drawn_aside([f for drawn in figures.values() for f in drawn], dpi=PICTURE_DPI) as pngs:
+    aside = st.figures.items >= DRAWN_ASIDE_FROM
+    with drawn([figure for _, figure in charts], dpi=PICTURE_DPI, aside=aside) as pngs:
         document.save(skeleton)
-        later = {member: (lambda n=n: pngs()[n]) for n, member in enumerate(members)}
+        later = {member: (lambda n=n: pngs()[n]) for n, (_, member, _) in enumerate(placed)}
         # The body's own sectPr is its last child: every other section break sits in a w:pPr.
         with spliced(skeleton.getvalue(), "word/document.xml", b"<w:sectPr", handle, later=later) as body:
             w = _Writer(document, body, drawings)

@@ -57,6 +57,9 @@ def spliced(
     later = later or {}
     bulk = zipfile.ZipFile(into, "w", zipfile.ZIP_DEFLATED, compresslevel=BULK_COMPRESSION)
     with zipfile.ZipFile(io.BytesIO(package)) as source, bulk as target:
+        missing = set(later).difference(source.namelist())
+        if missing:
+            raise ValueError(f"the package has no member {', '.join(sorted(missing))} to write later")
         for info in source.infolist():
             if info.filename in later:
                 continue

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from domain.stocktake import STATUS_ORDER, StockTake
+from reporting import docx as word_report
+from reporting import pictures
 from reporting.charts import response_figure, response_figures, status_figure, to_png, to_svg
 from reporting.docx import PICTURE_DPI, render_docx
 from reporting.html import render_html
@@ -138,9 +140,11 @@ def test_every_picture_of_the_word_report_fits_on_its_page(stocktake: StockTake)
     assert max(heights) <= 24.7 / 2.54 * 914_400  # A4 less its 2.5 cm margins, in EMU
 
 
-def test_each_picture_of_the_word_report_is_its_chart_drawn_aside_at_the_size_its_extent_gives(
-    stocktake: StockTake,
+@pytest.mark.parametrize("aside_from", [0, 10**9])
+def test_each_picture_of_the_word_report_is_its_chart_at_the_size_its_extent_gives(
+    stocktake: StockTake, monkeypatch: pytest.MonkeyPatch, aside_from: int
 ) -> None:
+    monkeypatch.setattr(word_report, "DRAWN_ASIDE_FROM", aside_from)  # drawn aside (0) or here
     many = _with_agencies(stocktake, 100)
     package = zipfile.ZipFile(io.BytesIO(render_docx(many)))
     document, rels = package.read("word/document.xml"), package.read("word/_rels/document.xml.rels")
@@ -151,18 +155,48 @@ def test_each_picture_of_the_word_report_is_its_chart_drawn_aside_at_the_size_it
     assert len(pictures) == len(charts) == 4
     for (cx, cy, r_id), chart in zip(pictures, charts, strict=True):
         png = package.read("word/" + target[r_id].decode())
-        assert png == to_png(chart)  # the child draws what this process would
+        assert png == to_png(chart, dpi=PICTURE_DPI)  # the child draws what this process would
         width, height = struct.unpack(">II", png[16:24])  # the PNG's IHDR
         assert (width, height) == png_size(chart, PICTURE_DPI)
         assert int(cy) == round(int(cx) * height / width)
 
 
+@pytest.mark.parametrize(
+    ("python", "said"),
+    [
+        ("false", r"drawing the report's pictures failed \(exit status 1\)"),
+        ("", r"drawing the report's pictures failed: Python \(''\) could not be started"),
+    ],
+)
 def test_a_failure_to_draw_the_pictures_fails_the_word_report_naming_it(
+    stocktake: StockTake, monkeypatch: pytest.MonkeyPatch, python: str, said: str
+) -> None:
+    monkeypatch.setattr(sys, "executable", shutil.which(python) if python else "")
+    monkeypatch.setattr(word_report, "DRAWN_ASIDE_FROM", 0)
+    with pytest.raises(RuntimeError, match=said):
+        render_docx(stocktake)
+
+
+def test_a_picture_drawn_at_another_size_than_its_place_in_the_document_fails_the_report(
     stocktake: StockTake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "executable", shutil.which("false"))
-    with pytest.raises(RuntimeError, match="drawing the report's pictures failed"):
-        render_docx(stocktake)
+    monkeypatch.setattr(pictures, "png_size", lambda figure, dpi: (945, 1))
+    with (
+        pytest.raises(RuntimeError, match=r"picture 1 is 945x[0-9]+ pixels, not 945x1"),
+        drawn_aside([status_figure(stocktake)], dpi=PICTURE_DPI) as pngs,
+    ):
+        pngs()
+
+
+def test_a_matplotlibrc_that_crops_figures_leaves_the_word_pictures_whole(
+    stocktake: StockTake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "matplotlibrc").write_text("savefig.bbox: tight\n")
+    monkeypatch.setenv("MATPLOTLIBRC", str(tmp_path))  # read by the child drawing the pictures
+    figure = status_figure(stocktake)
+    with drawn_aside([figure], dpi=PICTURE_DPI) as pngs:
+        [png] = pngs()
+    assert png == to_png(figure, dpi=PICTURE_DPI)
 
 
 def test_a_report_that_fails_while_its_pictures_are_drawn_stops_their_child(
@@ -177,9 +211,10 @@ def test_a_report_that_fails_while_its_pictures_are_drawn_stops_their_child(
 
     monkeypatch.setattr(subprocess, "Popen", Recorded)
     with pytest.raises(ZeroDivisionError), drawn_aside([status_figure(stocktake)], dpi=PICTURE_DPI):
-        _ = 1 / 0  # the body's writing fails while the child is still starting
+        _ = 1 / 0  # the body's writing fails while the child is drawing
     [child] = children
     assert child.returncode == -signal.SIGKILL
+    assert child.stdout is not None and child.stdout.closed
 
 
 def test_the_html_report_is_self_contained_with_inline_charts(stocktake: StockTake) -> None:

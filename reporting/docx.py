@@ -320,8 +320,8 @@ class _Writer:
 
 
 def _picture(document: DocumentObject, size: tuple[int, int]) -> tuple[str, Xml]:
-    """A picture across the text width, of `size` pixels: its part in the package, left empty for the
-    PNG drawn aside (`reporting.pictures`), and its `wp:inline`, as `add_picture` makes them."""
+    """A picture across the text width, of `size` pixels: its part in the package, left empty until
+    its PNG is drawn (`reporting.pictures`), and its `wp:inline`, as `add_picture` makes them."""
     partname = document.part.package.next_partname("/word/media/image%d.png")
     part = Part(partname, CONTENT_TYPE.PNG, b"", document.part.package)
     r_id = document.part.relate_to(part, RELATIONSHIP_TYPE.IMAGE)

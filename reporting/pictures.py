@@ -1,9 +1,10 @@
-"""The Word report's pictures, drawn as PNG by a child process while the report's body is written.
+"""The Word report's pictures as PNG: a large report's drawn by a child process while its body is written.
 
 Rasterising the charts is a fifth of the Word report's time at 100,000 items (ten pictures, about
 2 s) and holds the GIL, so a thread gains nothing; a child process draws them on another core
-(`docs/performance.md`). The figures go to the child pickled (matplotlib figures are picklable; the
-PNG bytes come out the same as drawn here), and the bytes come back pickled.
+(`docs/performance.md`). A small report draws them itself: the child's start would cost more. The
+figures go to the child pickled (matplotlib figures are picklable; the PNG bytes come out the same
+as drawn here), and the bytes come back pickled.
 
 Run as `python -m reporting.pictures` by `drawn_aside`, never by hand.
 """

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import zipfile
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -130,6 +133,34 @@ def test_closing_mails_the_summary_to_the_secretariat_and_writes_the_report(
         cycle_name="Spring 2026", formats=["md"], today=DEADLINE + timedelta(days=6)
     )
     assert not again["closed_now"] and len(smtp_server.by_recipient("hlcp.secretariat@un.example.org")) == 1
+
+
+def test_closing_draws_a_large_word_reports_pictures_in_a_child_process_within_its_task(
+    catalogue: dict[str, int], smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reporting import docx as word_report
+    from reporting import pictures as drawing
+    from workflows import flows
+
+    monkeypatch.setattr(word_report, "DRAWN_ASIDE_FROM", 0)  # a large report's way, on a small cycle
+    children: list[int] = []
+    drawn_aside = drawing.drawn_aside
+
+    @contextlib.contextmanager
+    def counted(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with drawn_aside(*args, **kwargs) as pngs:
+            children.append(1)
+            yield pngs
+
+    monkeypatch.setattr(drawing, "drawn_aside", counted)
+    launch()
+    closed = flows.close_stocktake_cycle(
+        cycle_name="Spring 2026", formats=["docx"], today=DEADLINE + timedelta(days=5)
+    )
+    with zipfile.ZipFile(closed["report_paths"]["docx"]) as package:
+        pictures = [package.read(name) for name in package.namelist() if name.startswith("word/media/")]
+    assert children == [1]
+    assert len(pictures) == 2 and all(png.startswith(b"\x89PNG") for png in pictures)
 
 
 def test_the_launch_runs_one_sending_task_per_twenty_agencies_not_one_per_item(followup_env: str) -> None:

@@ -76,22 +76,18 @@ def latest_of(query: Select[Any], earlier: Any) -> Select[Any]:
     return query.order_by(earlier.c.launched_at.desc(), earlier.c.id.desc()).limit(1)
 
 
-def closed_query(until: date) -> Select[Any]:
-    """The recommendations closed by the end of day `until` (UTC), with their moves into the state they
-    are in (latest last): a report of an earlier day does not list an item closed after it."""
+def closed_query(until: date | None) -> Select[Any]:
+    """The recommendations closed by the end of day `until` (UTC; None: so far), with their moves into
+    the state they are in (latest last): a report of an earlier day does not list an item closed after it."""
     from domain.model import Recommendation  # loaded by those who read closed items, not `cycle list`
 
     r, h = tables.recommendations.c, tables.history.c
-    day_after = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
+    moved = (h.entity == Recommendation.ENTITY) & (h.key == r.source + ":" + r.code) & (h.to_state == r.state)
+    if until is not None:
+        moved &= h.at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
     return (
-        select(r.code, r.text, r.state, h.why, h.at)
-        .join(
-            tables.history,
-            (h.entity == Recommendation.ENTITY)
-            & (h.key == r.source + ":" + r.code)
-            & (h.to_state == r.state)
-            & (h.at < day_after),
-        )
+        select(r.id, r.code, r.text, r.state, h.why, h.at)
+        .join(tables.history, moved)
         .where(r.state.in_([state.value for state in CLOSED_STATES]))
         .order_by(r.source, r.position, h.id)
     )

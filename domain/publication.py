@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from domain.errors import ValidationError
 from domain.evidence import StoredFile
-from domain.lifecycle import CycleState, ReviewState
+from domain.lifecycle import CycleState, RecommendationState, ReviewState
 from domain.model import OwnerRole, ReportedStatus, agenda_heading
 from domain.policies import PartsTally
 
@@ -146,6 +146,28 @@ def answer_order(role: str, agency_code: str) -> tuple[bool, str]:
     return (role != OwnerRole.LEAD, agency_code)
 
 
+# What the site calls each way the secretariat closes a recommendation (`followup close-item --as`).
+_CLOSED_AS = {
+    RecommendationState.IMPLEMENTED.value: "Closed as implemented",
+    RecommendationState.OVERTAKEN.value: "Closed as overtaken by events",
+    RecommendationState.CLOSED.value: "Closed without further action",
+}
+
+
+@dataclass(frozen=True)
+class Closure:
+    """How, why and when the secretariat closed a recommendation (its latest move into that state)."""
+
+    how: str
+    why: str
+    closed_on: date | None
+
+    @property
+    def label(self) -> str:
+        """ "Closed as implemented", "Closed as overtaken by events", "Closed without further action"."""
+        return _CLOSED_AS[self.how]
+
+
 @dataclass(frozen=True)
 class RecommendationRecord:
     """One recommendation with its owners and its history, cycle by cycle (oldest first)."""
@@ -160,6 +182,8 @@ class RecommendationRecord:
     state: str
     owners: tuple[Owner, ...]
     timeline: tuple[CycleEntry, ...]
+    closure: Closure | None = None
+    """Set while the recommendation is closed: it is then no longer asked about."""
 
     @property
     def heading(self) -> str:
@@ -171,6 +195,11 @@ class RecommendationRecord:
         """The status at the latest cycle that reported on it, as the audience may read (None: never)."""
         answered = [entry.status for entry in self.timeline if entry.status is not None]
         return answered[-1] if answered else None
+
+    @property
+    def standing(self) -> str:
+        """Where it stands, as a label: how it was closed, else its latest status ("No accepted answer")."""
+        return self.closure.label if self.closure is not None else status_label(self.status)
 
     @property
     def lead(self) -> Owner | None:

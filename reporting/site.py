@@ -8,7 +8,7 @@ fixed order), so a site re-published without changes is identical and a diff sho
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -120,9 +120,7 @@ def render_site(record: PublicRecord) -> dict[str, bytes]:
         for owner in rec.owners:
             owned[owner.code].append((rec, owner.role))
     agencies = [(code, name) for code, name in record.agencies if code in owned]
-    status_counts: dict[str | None, int] = defaultdict(int)
-    for rec in record.recommendations:
-        status_counts[rec.status] += 1
+    standings = Counter((_standing_order(rec), rec.standing) for rec in record.recommendations)
     files: dict[str, bytes] = {
         STYLESHEET: (TEMPLATES / STYLESHEET).read_bytes(),
         "index.html": _page(
@@ -131,7 +129,7 @@ def render_site(record: PublicRecord) -> dict[str, bytes]:
             record=record,
             sections=by_section,
             agencies=[(code, name, len(owned[code])) for code, name in agencies],
-            status_counts=sorted(status_counts.items(), key=lambda item: (item[0] is None, item[0] or "")),
+            standings=[(label, count) for (_, label), count in sorted(standings.items())],
         ),
     }
     for section in by_section:
@@ -143,6 +141,13 @@ def render_site(record: PublicRecord) -> dict[str, bytes]:
         path = _unclaimed(files, agency_path(code), "agency", code, "agency")
         files[path] = _page("agency.html.j2", path, code=code, name=name, owned=owned[code])
     return dict(sorted(files.items()))
+
+
+def _standing_order(rec: RecommendationRecord) -> tuple[int, str]:
+    # The index lists the latest statuses, then the ways of closing, then the recommendations never reported.
+    if rec.closure is not None:
+        return (1, rec.closure.how)
+    return (0, rec.status) if rec.status is not None else (2, "")
 
 
 def _unclaimed(files: dict[str, bytes], path: str, field: str, name: str, kind: str) -> str:

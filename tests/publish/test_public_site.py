@@ -23,8 +23,10 @@ from tests.support import (
     build_public_record,
     run,
 )
+from workflows.bootstrap import FixedClock
 from workflows.queries.public_record import public_record_of
 from workflows.services.publish import MARKER, publish
+from workflows.services.recommendations import close_item
 
 
 def site_text(site: Path) -> str:
@@ -68,7 +70,7 @@ def test_a_recommendation_page_shows_its_text_owners_and_the_accepted_status_of_
     assert f"<h3>{RECORD_CLOSED}</h3>" in page
     # The lead's answer was not accepted: as in the stock-take, a recommendation is reported by its
     # lead, whatever its contributors said (the contributor's accepted answer is shown, with its status).
-    assert "Status: <strong>Not reported by its lead</strong>" in page
+    assert "Status: <strong>No accepted answer from its lead</strong>" in page
     assert "Agency BBB (BBB), contributor: Blocked" in page
 
 
@@ -102,9 +104,45 @@ def test_every_recommendation_agenda_point_and_agency_has_a_page_and_the_index_c
     index = (site / "index.html").read_text()
     assert '<tr><th scope="row">Recommendations</th><td>4</td></tr>' in index
     assert '<tr><th scope="row">Closed stock-takes</th><td>1</td></tr>' in index
+    assert '<tr><th scope="row">In progress</th><td>2</td></tr>' in index  # SR1, A1.1
     assert (
         '<tr><th scope="row">No accepted answer</th><td>2</td></tr>' in index
     )  # A1.2 (its lead's is not), A2.1
+
+
+def test_the_index_says_its_stocktake_figures_count_answers_the_pages_may_not_show_yet(site: Path) -> None:
+    index = " ".join((site / "index.html").read_text().split())
+    assert "they count every answer an agency had submitted by then" in index
+    assert "may still show no accepted answer" in index
+
+
+def test_a_closed_recommendation_is_shown_closed_with_why_and_counted_apart_from_the_reported_statuses(
+    uow: SqlUnitOfWork, tmp_path: Path
+) -> None:
+    build_public_record(uow)
+    clock = FixedClock(date(2025, 11, 3))
+    close_item(
+        uow, clock, "A1.1", how="implemented", why="The toolkit is in use everywhere.", by="secretariat"
+    )
+    publish(public_record_of(uow, clock.today()), tmp_path / "site")
+    site = tmp_path / "site"
+
+    page = " ".join((site / "recommendations" / "ceb-2014-4-annex-v" / "a1-1.html").read_text().split())
+    assert (
+        "<strong>Closed as implemented</strong> on 3 November 2025 by the secretariat: the stock-takes no "
+        "longer ask about it. Why: The toolkit is in use everywhere." in page
+    )
+    assert "Last reported status: <strong>In progress</strong>" in page  # what its lead said, kept
+    index = (site / "index.html").read_text()
+    # Before the close, 2 in progress (SR1, A1.1); the never reported come last, as before.
+    assert (
+        '<tr><th scope="row">In progress</th><td>1</td></tr>\n'
+        '<tr><th scope="row">Closed as implemented</th><td>1</td></tr>\n'
+        '<tr><th scope="row">No accepted answer</th><td>2</td></tr>\n'
+    ) in index
+    point = (site / "agenda" / "ceb-2014-4-annex-v" / "point-1.html").read_text()
+    assert ">A1.1</a></th>" in point and "<td>Closed as implemented</td>" in point
+    assert "<td>Closed as implemented</td>" in (site / "agencies" / "aaa.html").read_text()
 
 
 def test_publishing_the_same_record_twice_writes_the_same_bytes(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from db import tables
 from db.evidence import answer_of_file, public_answer
+from db.reads import closed_query
 from db.unit_of_work import SqlUnitOfWork
 from domain.dates import utc_day
 from domain.errors import NotFound
@@ -29,6 +30,7 @@ from domain.publication import (
     AnswerRecord,
     Audience,
     ClosedCycle,
+    Closure,
     CycleEntry,
     Owner,
     PublicFile,
@@ -145,6 +147,7 @@ def records(
         for answer in session.execute(_visible_answers(audience).where(chosen(U.recommendation_id))):
             answers[(answer.recommendation_id, answer.cycle_id)].append(answer)
         files = _public_files(session, audience, chosen(EF.recommendation_id))
+        closures = _closures(session, ids)
     timelines: dict[int, list[CycleEntry]] = defaultdict(list)
     for key, row in in_cycles.items():
         given = tuple(
@@ -182,9 +185,19 @@ def records(
             state=r.state,
             owners=tuple(owners[r.id]),
             timeline=tuple(timelines[r.id]),
+            closure=closures.get(r.id),
         )
         for r in recommendations
     ]
+
+
+def _closures(session: Session, ids: Sequence[int] | None) -> dict[int, Closure]:
+    """How, why and when each closed recommendation of `ids` (all when None) was closed: its latest move."""
+    wanted, closures = (None if ids is None else set(ids)), {}
+    for row in session.execute(closed_query(None)):  # by move: the latest one wins
+        if wanted is None or row.id in wanted:
+            closures[row.id] = Closure(row.state, row.why, utc_day(row.at))
+    return closures
 
 
 def _parts(

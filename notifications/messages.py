@@ -150,8 +150,10 @@ def deadline_calendar(
     event.add("sequence", 2 * int(context["deadline_moves"]) + int(cancel))
     event.add("dtstart", deadline)
     event.add("dtend", deadline + timedelta(days=1))
-    names = {"cycle": cycle["name"], "agency": agency["code"], "name": agency["name"]}
-    event.add("summary", words.gettext("Reply due: stock-take %(cycle)s (%(agency)s)") % names)
+    # Named as the message's own sentences name it, in its language ("The ILO", "Le HCR"): a calendar
+    # shows the summary alone, where a registry code (WORLD-BANK) or an English name reads as a glitch.
+    names = {"cycle": cycle["name"], "agency": agency["display_start"], "name": agency["display_start"]}
+    event.add("summary", words.gettext("%(agency)s: reply due for stock-take %(cycle)s") % names)
     event.add(
         "description",
         words.gettext("%(name)s: reply to stock-take %(cycle)s at %(url)s")

@@ -56,13 +56,15 @@ def test_a_spanish_reminder_counts_its_days_and_recommendations_in_spanish() -> 
     assert "el viernes 3 de abril de 2026" in message.text
 
 
-def test_the_calendar_event_of_a_french_request_is_in_french() -> None:
-    ics = render("status-request", context("status-request", lang="fr")).ics
+def test_the_calendar_event_of_a_french_request_is_in_french_and_names_the_body_as_the_text_does() -> None:
+    iom = agency_names("IOM", "International Organization for Migration", "l’OIM")
+    ics = render("status-request", context("status-request", lang="fr", agency=iom)).ics
     assert ics is not None
     (event,) = Calendar.from_ical(ics).walk("VEVENT")
 
-    assert str(event["summary"]).startswith("Réponse attendue\u00a0: bilan 2026-spring")
-    assert "répondre au bilan 2026-spring" in str(event["description"])
+    # Never by its registry code or its English name: a calendar shows the summary alone.
+    assert str(event["summary"]) == "L’OIM\u00a0: réponse attendue pour le bilan 2026-spring"
+    assert str(event["description"]).startswith("L’OIM\u00a0: répondre au bilan 2026-spring")
     assert "réponse attendue dans deux jours" in str(event.walk("VALARM")[0]["description"])
 
 

@@ -103,8 +103,11 @@ class RawAnswer:
 
     @property
     def is_blank(self) -> bool:
-        """Nothing typed for the item: not answered yet."""
-        return not (self.status.strip() or self.no_change or any(m.outcome.strip() for m in self.milestones))
+        """Nothing typed for the item, in any field: not answered yet. Text without a status is not
+        blank: it is refused with a reason rather than dropped without a word."""
+        typed = (self.status, self.narrative, self.evidence, self.next_milestone_date, self.obstacle)
+        milestones = (text for m in self.milestones for text in (m.outcome, m.on, m.why))
+        return not (self.no_change or any(text.strip() for text in (*typed, *milestones)))
 
 
 @dataclass(frozen=True)
@@ -400,6 +403,8 @@ def parse_answer(
         elif narrative:
             problem("no_change", N_("No change records a confirmation: untick it to say what changed"))
         status = previous
+    elif not raw.status.strip():
+        problem("status", N_("choose a status, or No change, to save what you wrote"))
     elif status is None:
         problem(
             "status",

@@ -246,6 +246,25 @@ def test_a_too_long_narrative_gets_a_clear_message_and_the_typing_is_kept(
     assert site.update("A1.2") is None
 
 
+@pytest.mark.parametrize("field", ["narrative", "obstacle", "next_milestone_date", "evidence"])
+def test_text_typed_without_a_status_is_refused_with_a_reason_never_dropped_as_a_saved_draft(
+    site: Scenario, client: TestClient, field: str
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    rid = site.ids["A1.2"]
+    typed = {"next_milestone_date": "2027-03-26", "evidence": "https://example.org/plan"}.get(
+        field, "Funds ended."
+    )
+    fields[f"status-{rid}"], fields[f"{field}-{rid}"] = "", typed
+    response = post(client, token, fields, "save")
+    assert response.status_code == 422 and "Draft saved." not in response.text
+    assert "A1.2, Status: choose a status, or No change, to save what you wrote" in response.text
+    shown = "26 March 2027" if field == "next_milestone_date" else typed  # as the form writes a date
+    assert shown in response.text and "nothing was saved" in response.text
+    assert site.update("A1.2") is None
+
+
 def test_a_script_in_a_narrative_is_shown_escaped(site: Scenario, client: TestClient) -> None:
     token = site.tokens["AAA"]
     fields = form_of(client.get(f"/r/{token}"))

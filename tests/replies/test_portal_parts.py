@@ -174,9 +174,11 @@ def test_clearing_a_saved_answer_then_submitting_from_its_part_is_refused_and_ke
     fields[f"status-{rid}"], fields[f"narrative-{rid}"] = "ongoing", "In every programme."
     post(client, token, fields, "save", part=2)
     fields = form_of(client.get(f"/r/{token}?part=2"))
-    fields[f"status-{rid}"] = ""  # the focal point withdraws the answer
+    fields[f"status-{rid}"] = ""  # the focal point withdraws the status, its text still there
     refused = post(client, token, fields, "submit", part=2)
-    assert refused.status_code == 422 and "not answered" in refused.text
+    assert (
+        refused.status_code == 422 and "choose a status, or No change, to save what you wrote" in refused.text
+    )
     stored = site.update("A2.1")
     assert stored is not None and (stored.state, stored.status) == ("draft", "ongoing")
     assert site.request_state()[0] != "answered"

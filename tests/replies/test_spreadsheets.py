@@ -192,6 +192,18 @@ def test_a_half_filled_sheet_with_an_invalid_row_is_still_refused_whole(
     assert scenario.update("A1.1") is None
 
 
+def test_a_row_with_text_but_no_status_is_refused_naming_its_row_never_taken_for_a_blank_one(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    fill(path, {"A1.1": ("Completed", "Meeting held."), "A2.1": ("", "Mainstreamed, status to follow.")})
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_file(scenario, path)
+    assert [p.row for p in caught.value.problems] == [9]
+    assert "choose a status, or No change, to save what you wrote" in str(caught.value.problems[0])
+    assert scenario.update("A1.1") is None and scenario.update("A2.1") is None
+
+
 def _mark(path: Path, row: int, values: dict[str, str]) -> None:
     with edited_sheet(path) as sheet:
         for header, value in values.items():

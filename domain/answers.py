@@ -7,7 +7,7 @@ decides, item by item, whether a save stores it, skips it, reports a conflict or
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -308,6 +308,24 @@ def raw_of(update: StatusUpdate) -> RawAnswer:
     )
 
 
+def with_reports_kept(raw: RawAnswer, stored: AnswerView | None) -> RawAnswer:
+    """`raw` with what the stored answer reported on milestones `raw` does not mention.
+
+    A milestone reported done or dropped is closed when the answer is submitted, and the form and the
+    sheet offer only open ones: a correction sent afterwards, even of another item, must neither drop
+    that report nor make a new version of an answer nobody changed.
+    """
+    if stored is None:
+        return raw
+    mentioned = {m.milestone_id for m in raw.milestones}
+    kept = tuple(
+        RawMilestone(milestone_id, "", outcome, on, why)
+        for milestone_id, outcome, on, why in stored.milestones
+        if milestone_id not in mentioned
+    )
+    return replace(raw, milestones=(*raw.milestones, *kept)) if kept else raw
+
+
 def same_answer(raw: RawAnswer, stored: AnswerView) -> bool:
     """Whether the typed answer says exactly what `stored` says (once normalised)."""
     return typed_answer(raw, stored.status) == stored
@@ -525,11 +543,16 @@ def judge_answer(
         return refused(Message(NOT_ANSWERED)) if submit and not lock and not partial else SKIP
     stored = stored_answer(update) if update and update.reported_status else None
     if lock:
-        changed = not raw.is_blank and stored is not None and not same_answer(raw, stored)
+        changed = (
+            not raw.is_blank
+            and stored is not None
+            and not same_answer(with_reports_kept(raw, stored), stored)
+        )
         locked = Message(N_("%(reason)s It can no longer be changed."), {"reason": Message(lock)})
         return refused(locked) if changed else SKIP
     if raw.is_blank:
         return refused(Message(NOT_ANSWERED)) if submit else SKIP
+    raw = with_reports_kept(raw, stored)
     submits = submit or (update is not None and update.state == ReviewState.SUBMITTED)
     last = previous or AnswerView("", "")
     answer, problems = parse_answer(

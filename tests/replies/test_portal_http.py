@@ -134,6 +134,37 @@ def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario
     assert "Submit corrections" in client.get(f"/r/{token}").text
 
 
+def test_corrections_of_one_item_keep_another_items_report_of_a_milestone_now_done_and_its_version(
+    site: Scenario, client: TestClient
+) -> None:
+    token, rid = site.tokens["AAA"], site.ids["A1.1"]
+    with site.uow:
+        (milestone,) = site.uow.milestones.for_recommendations([rid])
+        mid = milestone.id
+    fields = form_of(client.get(f"/r/{token}"))
+    fields[f"status-{rid}"], fields[f"narrative-{rid}"] = "completed", "The meeting took place."
+    fields[f"milestone-{mid}"], fields[f"milestone_on-{mid}"] = "done", "2026-02-27"
+    fields[f"no_change-{site.ids['A1.2']}"] = "yes"
+    fields[f"status-{site.ids['A2.1']}"] = "ongoing"
+    assert post(client, token, fields, "submit").status_code == 303
+    reported = site.update("A1.1")
+    assert reported is not None
+
+    # The milestone is done, so the form no longer offers it; a colleague corrects A2.1 only.
+    fields = form_of(client.get(f"/r/{token}"))
+    assert f"milestone-{mid}" not in fields
+    fields[f"narrative-{site.ids['A2.1']}"] = "In every programme since May."
+    assert post(client, token, fields, "submit").status_code == 303
+
+    assert site.update("A1.1") == reported  # no new version of an answer nobody changed
+    with site.uow:
+        stored = site.uow.updates.get(site.cycle_id, rid, "AAA")
+        assert stored is not None
+        assert [(m["outcome"], m["on"]) for m in stored.milestone_reports] == [("done", "2026-02-27")]
+    corrected = site.update("A2.1")
+    assert corrected is not None and corrected.narrative == "In every programme since May."
+
+
 def test_the_receipt_page_names_the_agency_as_a_sentence_of_its_language_does(
     site: Scenario, client: TestClient
 ) -> None:

@@ -86,3 +86,44 @@ def test_a_focal_point_answers_a_long_request_part_by_part_on_a_phone(
     assert "Terms of reference drafted." not in confirmation  # part 1: confirmed, not last cycle's news
     assert "Part of every country programme." in confirmation
     assert site.request_state()[0] == "answered"
+
+
+# Whether a cell's text is laid out on more lines than it has words: a word broken in the middle.
+_BROKEN_WORDS = """cells => cells.filter(cell => {
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+    return lines.size > cell.innerText.trim().split(/\\s+/).length;
+}).map(cell => cell.innerText)"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_on_a_phone_no_field_given_the_focus_hides_under_the_save_bar_and_the_receipt_keeps_words_whole(
+    site: Scenario, portal_url: str, browser: Browser
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{portal_url}/r/{site.tokens['AAA']}")
+    hidden = []
+    for _ in range(60):  # every stop of the form, by the keyboard
+        page.keyboard.press("Tab")
+        where = page.evaluate(
+            """() => { const f = document.activeElement, bar = document.querySelector('.actions');
+            if (!f || bar.contains(f) || f === document.body) return null;
+            const field = f.getBoundingClientRect(), over = bar.getBoundingClientRect();
+            return {id: f.id || f.name || f.tagName, under: field.bottom > over.top && field.top < over.bottom}; }"""
+        )
+        if where is not None and where["under"]:
+            hidden.append(where["id"])
+    assert hidden == []
+
+    for code, status in (("A1.1", "in_progress"), ("A2.1", "no_longer_applicable")):
+        page.select_option(f"#status-{site.ids[code]}", status)
+        page.fill(f"#narrative-{site.ids[code]}", "Under way " * 40)
+    page.check(f"#no_change-{site.ids['A1.2']}")
+    page.click("button[value=submit]")
+    page.wait_for_url("**/receipt")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    cells = page.locator("table.stack thead th, table.stack tbody th, table.stack td.word")
+    assert cells.count() == 10
+    assert cells.evaluate_all(_BROKEN_WORDS) == []

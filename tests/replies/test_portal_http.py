@@ -165,6 +165,14 @@ def test_corrections_of_one_item_keep_another_items_report_of_a_milestone_now_do
     assert corrected is not None and corrected.narrative == "In every programme since May."
 
 
+def test_the_receipt_page_opened_before_anything_was_submitted_thanks_for_nothing(
+    site: Scenario, client: TestClient
+) -> None:
+    page = client.get(f"/r/{site.tokens['AAA']}/receipt").text
+    assert "<h1>Nothing has been submitted yet for stock-take 2026-spring.</h1>" in page
+    assert "Thank you" not in page and "Reply recorded" not in page
+
+
 def test_the_receipt_page_names_the_agency_as_a_sentence_of_its_language_does(
     site: Scenario, client: TestClient
 ) -> None:

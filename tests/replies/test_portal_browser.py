@@ -111,7 +111,8 @@ def test_on_a_phone_no_field_given_the_focus_hides_under_the_save_bar_and_the_re
             """() => { const f = document.activeElement, bar = document.querySelector('.actions');
             if (!f || bar.contains(f) || f === document.body) return null;
             const field = f.getBoundingClientRect(), over = bar.getBoundingClientRect();
-            return {id: f.id || f.name || f.tagName, under: field.bottom > over.top && field.top < over.bottom}; }"""
+            const under = field.bottom > over.top && field.top < over.bottom;
+            return {id: f.id || f.name || f.tagName, under: under}; }"""
         )
         if where is not None and where["under"]:
             hidden.append(where["id"])

@@ -34,7 +34,7 @@ from domain.numbers import ascii_number
 from notifications.i18n import translator
 from notifications.immediate import KeyRecorder
 from portal.evidence_routes import agency_file, evidence_changes
-from portal.security import MAX_BODY_BYTES, NO_STORE, same
+from portal.security import MAX_BODY_BYTES, NO_STORE, same, too_large_message
 from portal.web import CSRF_FIELD, FIELDS, Portal, forbidden, text_fields
 from workflows.queries import reply_page, reply_views
 from workflows.services import replies
@@ -95,11 +95,21 @@ def reply_routes(portal: Portal) -> APIRouter:
         page = _open(portal, token, number)
         # Each item has a file input (an empty one sends a nameless part), which may carry an answer's files.
         # Its texts stay within the limit a form without files has (the body may be larger for the files).
-        form = await request.form(
-            max_files=len(page.items) * portal.settings.evidence_max_files,
-            max_fields=2000,
-            max_part_size=MAX_BODY_BYTES,
-        )
+        try:
+            form = await request.form(
+                max_files=len(page.items) * portal.settings.evidence_max_files,
+                max_fields=2000,
+                max_part_size=MAX_BODY_BYTES,
+            )
+        except StarletteHTTPException as exc:
+            # Starlette refuses a text field over `max_part_size` with a bare 400 ("Field exceeded
+            # maximum size"): it is a reply too large, and says so as the body limit's 413 does.
+            if exc.status_code != 400 or "exceeded maximum size" not in str(exc.detail):
+                raise
+            said = too_large_message(Language(page.language), MAX_BODY_BYTES, uploads=False)
+            return PlainTextResponse(
+                f"{said}\n", status_code=413, headers={"Content-Language": page.language}
+            )
         try:
             # In a worker thread: the files are copied to the storage, which must not hold up other pages.
             return await run_in_threadpool(_post_reply, portal, token, request, page, number, form)

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.language import Language
 from notifications.i18n import negotiated, translator
 
 MAX_BODY_BYTES = 256 * 1024
@@ -59,6 +60,19 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def too_large_message(language: Language, limit: int, *, uploads: bool) -> str:
+    """What a 413 says: how much a reply (`limit` bytes), or the files of one save, may come to."""
+    words = translator(language)
+    if uploads:
+        return words.gettext(
+            "Request too large: the files attached in one save may come to at most %(size)s. "
+            "Go back, attach fewer files at a time (saving in between), and try again."
+        ) % {"size": words.file_size(limit - MAX_BODY_BYTES)}
+    return words.gettext(
+        "Request too large: a reply may be at most %(size)s. Shorten the longest texts and try again."
+    ) % {"size": words.file_size(limit)}
 
 
 class BodyTooLarge(Exception):
@@ -121,16 +135,7 @@ class BodyLimitMiddleware:
 async def _too_large(send: Send, limit: int, *, uploads: bool, accept_language: str) -> None:
     """A 413 saying how much the request may carry, in the language the browser prefers."""
     language = negotiated(accept_language)
-    words = translator(language)
-    if uploads:
-        said = words.gettext(
-            "Request too large: the files attached in one save may come to at most %(size)s. "
-            "Go back, attach fewer files at a time (saving in between), and try again."
-        ) % {"size": words.file_size(limit - MAX_BODY_BYTES)}
-    else:
-        said = words.gettext(
-            "Request too large: a reply may be at most %(size)s. Shorten the longest texts and try again."
-        ) % {"size": words.file_size(limit)}
+    said = too_large_message(language, limit, uploads=uploads)
     body = f"{said}\n".encode()
     headers: list[Any] = [
         (b"content-type", b"text/plain; charset=utf-8"),

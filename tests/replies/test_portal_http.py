@@ -269,6 +269,19 @@ def test_an_oversized_request_is_refused_with_413(site: Scenario, client: TestCl
     assert site.update("A1.1") is None
 
 
+def test_a_text_too_large_for_the_form_sent_with_its_file_inputs_is_refused_with_413_as_any_reply(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    fields[f"narrative-{site.ids['A1.2']}"] = "x" * 270_000  # within what a save with files may carry
+    empty_file_input = {f"evidence_files-{site.ids['A1.2']}": ("", b"", "application/octet-stream")}
+    response = client.post(f"/r/{token}", data={**fields, "action": "save"}, files=empty_file_input)
+    assert response.status_code == 413
+    assert response.text.startswith("Request too large: a reply may be at most 256 KB.")
+    assert site.update("A1.2") is None
+
+
 def test_a_too_long_narrative_gets_a_clear_message_and_the_typing_is_kept(
     site: Scenario, client: TestClient
 ) -> None:

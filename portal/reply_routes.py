@@ -192,7 +192,11 @@ def _post_reply(
         return portal.mail_after(RedirectResponse(f"/r/{token}/receipt", status_code=303), queued)
     shown = page.next_part if action == "next" and page.next_part else number
     query = {"part": shown, "saved": 1} if len(page.parts) > 1 else {"saved": 1}
-    return RedirectResponse(f"/r/{token}?{urlencode(query)}", status_code=303)
+    # Back where the focal point was working (the last item this save stored, now shown as a draft
+    # saved), not at the top of a page of up to 40 items; the next part opens at its top.
+    last = [item.recommendation_id for item in page.items if item.code in result.saved][-1:]
+    where = f"#item-{last[0]}" if last and shown == number else ""
+    return RedirectResponse(f"/r/{token}?{urlencode(query)}{where}", status_code=303)
 
 
 def _open(portal: Portal, token: str, part: int | None = None) -> reply_views.ReplyPage:

@@ -85,7 +85,8 @@ def test_a_long_request_is_answered_on_a_phone_with_the_bar_in_view_and_a_receip
         page.select_option(f"#status-{site.ids[code]}", "in_progress")
     page.fill(f"#next_milestone_date-{first_of_point_2}", "30 June 2027")
     page.click("button[value=save]")
-    page.wait_for_url("**?saved=1#point-3")  # back where the focal point was
+    page.wait_for_url(f"**?saved=1#item-{site.ids['A2.3']}")  # back at the last item it saved
+    assert page.locator(".actions .saved").inner_text() == "Draft saved."
     assert progress.inner_text() == "3 of 18 answered"
     saved = page.locator(f"#item-{first_of_point_2}")
     assert "In progress · draft saved" in saved.locator("legend").inner_text()

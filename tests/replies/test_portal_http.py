@@ -116,9 +116,15 @@ def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario
     fields[f"status-{rid}"] = "ongoing"
     fields[f"narrative-{rid}"] = "Mainstreamed in all programmes."
     saved = post(client, token, fields, "save")
-    assert saved.status_code == 303 and saved.headers["location"] == f"/r/{token}?saved=1"
+    # Back at the item saved (its fragment), with "Draft saved." in the bar that stays in view.
+    assert saved.status_code == 303 and saved.headers["location"] == f"/r/{token}?saved=1#item-{rid}"
     again = client.get(saved.headers["location"])
-    assert "Draft saved." in again.text and "Mainstreamed in all programmes." in again.text
+    assert "Mainstreamed in all programmes." in again.text
+    assert re.search(
+        r'<div class="actions"[^>]*>\s*<p class="progress">.*</p>\s*'
+        r'<p class="saved" role="status">Draft saved\.</p>',
+        again.text,
+    )
     fields = form_of(again)
     fields[f"status-{site.ids['A1.1']}"] = "completed"
     fields[f"narrative-{site.ids['A1.1']}"] = "The meeting took place."

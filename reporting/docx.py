@@ -425,7 +425,7 @@ def _part_body(w: _Writer, st: StockTake, key: str, say: Wording) -> None:
         )
     elif key == "overdue" and st.overdue_items:
         w.table(
-            (_("Code"), _("Milestone"), _("Due"), _("Owner"), _("Status")),
+            (_("Code"), _("Milestone"), _("Due"), _("Owner"), _("Recommendation's status")),
             [
                 (item.code, m.title, m.due_date, item.milestone_owner(m),
                  say.status(item.status_key))

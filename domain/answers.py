@@ -385,8 +385,11 @@ def lock_reason(cycle: CycleTerms, request: RequestTerms, state: str | None, tod
 
 
 def _is_web_link(link: str) -> bool:
-    parts = urlsplit(link)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    try:
+        parts = urlsplit(link)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # "https://[insert" reads as a broken IPv6 address: not a link, not a crash
+        return False
 
 
 def parse_answer(

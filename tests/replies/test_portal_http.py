@@ -340,9 +340,11 @@ def test_evidence_must_be_web_links(site: Scenario, client: TestClient) -> None:
     fields = form_of(client.get(f"/r/{token}"))
     rid = site.ids["A2.1"]
     fields[f"status-{rid}"] = "ongoing"
-    fields[f"evidence-{rid}"] = "https://example.org/report.pdf\njavascript:alert(1)"
+    fields[f"evidence-{rid}"] = "https://example.org/report.pdf\njavascript:alert(1)\nhttps://[insert"
     response = post(client, token, fields, "save")
     assert response.status_code == 422
+    # A bracket reads as a broken IPv6 address to the URL parser: a problem named, never a crash.
+    assert "A2.1, Evidence links: &#39;https://[insert&#39; is not a web link" in response.text
     assert (
         "A2.1, Evidence links: &#39;javascript:alert(1)&#39; is not a web link (http:// or https://)"
         in response.text

@@ -204,6 +204,21 @@ def test_a_row_with_text_but_no_status_is_refused_naming_its_row_never_taken_for
     assert scenario.update("A1.1") is None and scenario.update("A2.1") is None
 
 
+def test_a_link_the_url_parser_cannot_read_is_a_problem_of_its_cell_never_a_crash(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
+    fill(path, {"A2.1": ("Ongoing", "")})
+    _mark(path, 9, {"Evidence links (one per line)": "https://[insert link]"})  # A2.1's row
+    with pytest.raises(SpreadsheetRejected) as caught:
+        import_file(scenario, path)
+    column = "row 9, column I (Evidence links (one per line))"
+    assert [str(p) for p in caught.value.problems] == [
+        f"{column}: 'https://[insert' is not a web link (http:// or https://)",
+        f"{column}: 'link]' is not a web link (http:// or https://)",
+    ]
+
+
 def _mark(path: Path, row: int, values: dict[str, str]) -> None:
     with edited_sheet(path) as sheet:
         for header, value in values.items():

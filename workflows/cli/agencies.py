@@ -18,10 +18,10 @@ agencies_app = sub_app("agencies", "The agency registry: owners, their focal poi
 @agencies_app.command("list")
 def list_agencies() -> None:
     """List the registered agencies with their contacts."""
-    from rich.table import Table
+    from workflows.cli.plain_table import PlainTable
 
     with user_errors(), bootstrap.uow() as uow:
-        table = Table("code", "name", "language")
+        table = PlainTable("code", "name", "language")
         for heading in ("focal points", "head of office"):
             table.add_column(heading, overflow="fold")  # an address cut short is a wrong address
         for agency in uow.agencies.list():

@@ -37,8 +37,7 @@ def create(
 @api_token_app.command("list")
 def list_tokens() -> None:
     """Every token issued: name, scope, created, revoked."""
-    from rich.table import Table
-
+    from workflows.cli.plain_table import PlainTable
     from workflows.queries.api_tokens import all_tokens
 
     with user_errors():
@@ -46,10 +45,10 @@ def list_tokens() -> None:
     if not tokens:
         console.print("No API token has been issued (`followup api-token create --name ...`).")
         return
-    table = Table("name", "scope", "created", "revoked", title="API tokens")
+    table = PlainTable("name", "scope", "created", "revoked", title="API tokens")
     for token in tokens:
         table.add_row(
-            escape(token.name),
+            token.name,
             "public" if token.public_only else "all",
             token.created_at.date().isoformat(),
             token.revoked_at.date().isoformat() if token.revoked_at else "",

@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from domain.errors import DomainError
 
@@ -60,7 +61,7 @@ def user_errors() -> Iterator[None]:
 
 
 def _fail(error: DomainError) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1) from None
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from domain.errors import ValidationError
 from domain.language import Language
@@ -142,12 +143,12 @@ def _import_sheet(path: Path, source: str | None, *, dry_run: bool, as_json: boo
 
 
 def _show_items(report: ParsedReport, as_json: bool) -> None:
-    from rich.table import Table
+    from workflows.cli.plain_table import PlainTable
 
     if as_json:
         typer.echo(json.dumps([item.as_json() for item in report.items], ensure_ascii=False, indent=2))
         return
-    table = Table("code", "kind", "point", "theme", "parent", "text", title=f"{report.source} (dry run)")
+    table = PlainTable("code", "kind", "point", "theme", "parent", "text", title=f"{report.source} (dry run)")
     for item in report.items:
         table.add_row(
             item.code,
@@ -162,12 +163,12 @@ def _show_items(report: ParsedReport, as_json: bool) -> None:
 
 
 def _show_summary(summary: ImportSummary, as_json: bool) -> None:
-    from rich.table import Table
+    from workflows.cli.plain_table import PlainTable
 
     if as_json:
         typer.echo(json.dumps(asdict(summary), ensure_ascii=False))
         return
-    table = Table("report", "items", "added", "updated", "unchanged", title="Import")
+    table = PlainTable("report", "items", "added", "updated", "unchanged", title="Import")
     table.add_row(
         summary.source, *(str(n) for n in (summary.items, summary.added, summary.updated, summary.unchanged))
     )
@@ -175,7 +176,7 @@ def _show_summary(summary: ImportSummary, as_json: bool) -> None:
     if summary.not_in_report:
         console.print(
             f"[yellow]{len(summary.not_in_report)} stored items are not in this version of the report "
-            f"(kept as they are):[/] {', '.join(summary.not_in_report)}"
+            f"(kept as they are):[/] {escape(', '.join(summary.not_in_report))}"
         )
 
 
@@ -194,15 +195,14 @@ def suggest_command(
     ),
 ) -> None:
     """Suggest owners for every recommendation, with the reason for each; --apply stores them."""
-    from rich.table import Table
-
+    from workflows.cli.plain_table import PlainTable
     from workflows.services import catalogue
 
     with user_errors():
         suggestions = catalogue.suggest_owners(
             bootstrap.uow(), apply=apply, clock=bootstrap.SystemClock(), by=_by()
         )
-    table = Table("code", "lead", "contributors", "why", "")
+    table = PlainTable("code", "lead", "contributors", "why", "")
     for s in suggestions[:SHOWN_SUGGESTIONS]:
         lead = [o for o in s.owners if o.role == OwnerRole.LEAD]
         contributors = [o for o in s.owners if o.role == OwnerRole.CONTRIBUTOR]
@@ -267,17 +267,16 @@ def apply_command(
 @app.command("catalogue")
 def catalogue_command() -> None:
     """The catalogue at a glance: items per agenda point and per owner."""
-    from rich.table import Table
-
+    from workflows.cli.plain_table import PlainTable
     from workflows.queries import catalogue as catalogue_reads
 
     with user_errors():
         summary = catalogue_reads.catalogue_summary(bootstrap.uow())
-    points = Table("agenda point", "items", title="Recommendations")
+    points = PlainTable("agenda point", "items", title="Recommendations")
     for label, count in summary.per_point:
         points.add_row(label, str(count))
-    points.add_row("[bold]total[/]", f"[bold]{sum(c for _, c in summary.per_point)}[/]")
-    owners = Table("owner", "lead", "contributor", title="Owners")
+    points.add_row("total", str(sum(c for _, c in summary.per_point)), style="bold")
+    owners = PlainTable("owner", "lead", "contributor", title="Owners")
     for agency, lead, contributor in summary.per_owner:
         owners.add_row(agency, str(lead), str(contributor))
     console.print(points)
@@ -297,8 +296,7 @@ def suggest_milestones_command(
     source: str | None = typer.Option(None, "--source", help="Report name (default: its document symbol)"),
 ) -> None:
     """Propose milestones from the dated commitments in the report's prose, linked to their items."""
-    from rich.table import Table
-
+    from workflows.cli.plain_table import PlainTable
     from workflows.services import catalogue
     from workflows.services.report_files import read_report
 
@@ -314,7 +312,7 @@ def suggest_milestones_command(
         )
     if out is not None:
         out.write_text(catalogue.milestones_file(suggestions), encoding="utf-8")
-    table = Table("code", "due", "agency", "milestone", "section", "")
+    table = PlainTable("code", "due", "agency", "milestone", "section", "")
     for s in suggestions:
         note = "already stored" if s.already_stored else ("stored" if apply else "")
         table.add_row(

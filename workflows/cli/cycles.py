@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from workflows import bootstrap
 from workflows.cli import cycle_views
@@ -48,7 +49,7 @@ def _run_flow(pick: Callable[[Any], Callable[..., Any]], **parameters: Any) -> d
         if state.name != flows.UNDELIVERED_STATE:
             return dict(state.result())
         result: dict[str, Any] = state.result(raise_on_failure=False)
-        err_console.print(f"[bold red]mail:[/] {state.message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]mail:[/] {escape(state.message)}", highlight=False, soft_wrap=True)
         return result
 
 
@@ -112,7 +113,7 @@ def launch(
             stocktake.set_document(bootstrap.uow(), name, **document)
     verb = "Launched" if result["created"] else "Already launched:"
     console.print(
-        f"{verb} [bold]{result['cycle_name']}[/]: {len(result['agencies'])} agencies, "
+        f"{verb} [bold]{escape(result['cycle_name'])}[/]: {len(result['agencies'])} agencies, "
         f"{result['item_count']} items; {result['enqueued']} requests queued now, {result['sent']} sent."
     )
     exit_if_undelivered(result)
@@ -159,7 +160,7 @@ def set_document(
         raise typer.Exit(2)
     with user_errors():
         stocktake.set_document(bootstrap.uow(), name, **document)
-    console.print(f"Set {', '.join(document)} of [bold]{name}[/].")
+    console.print(f"Set {', '.join(document)} of [bold]{escape(name)}[/].")
 
 
 def _send_told(keys: list[str], clock: Any, whom: str) -> None:
@@ -191,7 +192,9 @@ def extend(
         extended = extend_deadline(
             uow, notifier, clock, bootstrap.cycle_config(), name, to.date(), by="secretariat", why=why
         )
-    console.print(f"The deadline of [bold]{name}[/] moved from {extended.before} to {extended.deadline}.")
+    console.print(
+        f"The deadline of [bold]{escape(name)}[/] moved from {extended.before} to {extended.deadline}."
+    )
     if extended.notices:
         _send_told(extended.notices, clock, "agencies yet to answer")
     else:
@@ -217,7 +220,7 @@ def cancel(
         )
     closed, withdrawn = cancelled.requests_closed, cancelled.withdrawn
     console.print(
-        f"Cancelled [bold]{name}[/]: {closed} requests closed (their links no longer work), "
+        f"Cancelled [bold]{escape(name)}[/]: {closed} requests closed (their links no longer work), "
         f"{withdrawn} unsent messages withdrawn."
     )
     if cancelled.notices:
@@ -232,7 +235,7 @@ def check(
     cycle: str | None = typer.Option(None, "--cycle", help="Only this cycle (default: every open cycle)."),
 ) -> None:
     """Daily follow-up: reminders, escalations, overdue requests and milestones."""
-    from rich.table import Table
+    from workflows.cli.plain_table import PlainTable
 
     found = _run_flow(lambda flows: flows.daily_follow_up, today=day_of(today), cycle_name=cycle)
     console.print(
@@ -243,7 +246,7 @@ def check(
     )
     if found["rows"]:
         columns = list(found["rows"][0])
-        table = Table(*columns, title=f"Agencies overdue ({found['overdue_count']})")
+        table = PlainTable(*columns, title=f"Agencies overdue ({found['overdue_count']})")
         for row in found["rows"][:SHOWN_ROWS]:
             table.add_row(*(str(row[column]) for column in columns))
         console.print(table)
@@ -264,20 +267,23 @@ def collect(name: str = typer.Argument(...), today: datetime | None = TODAY_OPTI
 
 
 def _print_collected(collected: dict[str, Any]) -> None:
-    from rich.table import Table
+    from workflows.cli.plain_table import PlainTable
 
     for file in collected["files"]:
         if file["accepted"]:
-            console.print(f"[green]imported[/] {file['name']} -> {file['moved_to']}")
+            console.print(f"[green]imported[/] {escape(file['name'])} -> {escape(file['moved_to'])}")
         else:
-            console.print(f"[red]rejected[/] {file['name']} -> {file['moved_to']}: {file['error']}")
+            console.print(
+                f"[red]rejected[/] {escape(file['name'])} -> {escape(file['moved_to'])}: "
+                f"{escape(file['error'])}"
+            )
     if collected["newly_answered"]:
         console.print(f"Complete replies now from: {', '.join(collected['newly_answered'])}")
     missing = collected["missing"]
     if not missing:
         console.print("Every agency has answered every item.")
         return
-    table = Table("agency", "missing", "requested", title="Still missing")
+    table = PlainTable("agency", "missing", "requested", title="Still missing")
     for line in missing:
         table.add_row(line["code"], str(line["missing"]), str(line["requested"]))
     console.print(table)
@@ -294,7 +300,9 @@ def close(
         lambda flows: flows.close_stocktake_cycle, cycle_name=name, formats=formats, today=day_of(today)
     )
     _print_collected(closed["collect"])
-    console.print(f"Cycle [bold]{name}[/] {'closed' if closed['closed_now'] else 'was already closed'}.")
+    console.print(
+        f"Cycle [bold]{escape(name)}[/] {'closed' if closed['closed_now'] else 'was already closed'}."
+    )
     for fmt, path in closed["report_paths"].items():
         console.print(f"  {fmt}: {path}")
     exit_if_undelivered(closed)

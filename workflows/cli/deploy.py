@@ -46,7 +46,7 @@ def deploy(
     followup_cron: str = FOLLOWUP_CRON_OPTION,
 ) -> None:
     """Create or update the four flows' deployments on a work pool (named after it; safe to re-run)."""
-    from rich.table import Table
+    from workflows.cli.plain_table import PlainTable
 
     with user_errors():
         url = _require_prefect_server("deploy")
@@ -55,7 +55,7 @@ def deploy(
         done = deploy_to_pool(
             pool=pool, launch_cron=launch_cron, deadline_days=deadline_days, followup_cron=followup_cron
         )
-    table = Table("deployment", "schedule", "", title=f"Deployments on work pool '{pool}' ({url})")
+    table = PlainTable("deployment", "schedule", "", title=f"Deployments on work pool '{pool}' ({url})")
     for line in done:
         table.add_row(line.name, line.schedule, "created" if line.created else "updated")
     console.print(table)
@@ -74,14 +74,14 @@ def install_automations(
     ),
 ) -> None:
     """Alert if no follow-up completed in 26 hours, a flow run failed, or mail failed (re-run updates)."""
-    from rich.table import Table
+    from workflows.cli.plain_table import PlainTable
 
     with user_errors():
         url = _require_prefect_server("automations install")
         from workflows.automations import install
 
         done = install(block)
-    table = Table("automation", "", title=f"Automations notifying through '{block}' ({url})")
+    table = PlainTable("automation", "", title=f"Automations notifying through '{block}' ({url})")
     for line in done:
         state = "created" if line.created else "updated"
         if line.duplicates_removed:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from rich.markup import escape
 
 from workflows import bootstrap
 from workflows.cli.base import console, err_console, sub_app, user_errors
@@ -18,9 +19,10 @@ mail_app = sub_app(
 @mail_app.command("status")
 def status() -> None:
     """Count messages per state; per agency and kind, what the mail server refused and its last error."""
-    from rich.table import Table
+    from rich.text import Text
 
     from notifications import outbox  # rendering and SMTP machinery: loaded only when used
+    from workflows.cli.plain_table import PlainTable
 
     with user_errors(), bootstrap.uow() as uow:
         counts = outbox.counts_by_state(uow)
@@ -29,17 +31,20 @@ def status() -> None:
     states = ("queued", "sending", "sent", "failed", "withdrawn")
     console.print(", ".join(f"{counts.get(state, 0)} {state}" for state in states))
     if refused:
-        table = Table("agency", "kind", "messages", "state", "last error", title="Refused by the mail server")
+        table = PlainTable(
+            "agency", "kind", "messages", "state", "last error", title="Refused by the mail server"
+        )
         for group in refused:
+            state: Text | str
             if group.state == "failed":
-                state = "[red]given up[/] (`followup mail retry`)"
+                state = Text.assemble(("given up", "red"), " (`followup mail retry`)")
             else:
                 until = group.retry_until.strftime("%Y-%m-%d %H:%M") if group.retry_until else "?"
                 state = f"retried by the next runs until {until} UTC"
             table.add_row(group.agency_code or "", group.kind, str(group.count), state, group.last_error)
         console.print(table)
     if failed:
-        table = Table("key", "Message-ID", "to", "attempts", "last error", title="Failed messages")
+        table = PlainTable("key", "Message-ID", "to", "attempts", "last error", title="Failed messages")
         for row in failed:
             recipients = ", ".join(row.recipients)
             table.add_row(row.idempotency_key, row.message_id, recipients, str(row.attempts), row.last_error)
@@ -89,5 +94,7 @@ def bad_mail_url() -> Iterator[None]:
     try:
         yield
     except ValueError as exc:
-        err_console.print(f"[bold red]error:[/] FOLLOWUP_MAIL_URL: {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] FOLLOWUP_MAIL_URL: {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from workflows import bootstrap
 from workflows.cli.base import (
@@ -80,7 +81,7 @@ def import_file(
                 by=get_settings().secretariat_email,
             )
         except SpreadsheetRejected as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     changed = ", ".join(result.saved) or "nothing changed"
     vouched = (

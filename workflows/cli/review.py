@@ -25,14 +25,13 @@ def list_queue(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's answers."),
 ) -> None:
     """The answers waiting for review, and how many items are in each review state."""
-    from rich.table import Table
-
     from domain.answers import status_label
+    from workflows.cli.plain_table import PlainTable
     from workflows.queries import review as review_reads
 
     with user_errors():
         queue = review_reads.review_queue(bootstrap.uow(), name, agency)
-    table = Table(
+    table = PlainTable(
         "agency", "item", "status", "narrative", "submitted", "via", title=f"Review queue of {name}"
     )
     for item in queue.items:
@@ -41,7 +40,7 @@ def list_queue(
             item.agency_code,
             item.code,
             status_label(item.status),
-            escape(narrative),
+            narrative,
             item.submitted_at.date().isoformat() if item.submitted_at else "",
             item.channel or "",
         )
@@ -169,9 +168,9 @@ def thread(name: str = typer.Argument(..., help="The cycle's name."), agency: st
 
     with user_errors():
         entries = review_reads.request_thread(bootstrap.uow(), name, agency)
-    console.print(f"[bold]{agency} in {name}[/]: {len(entries)} step(s), times in UTC")
+    console.print(f"[bold]{escape(agency)} in {escape(name)}[/]: {len(entries)} step(s), times in UTC")
     for entry in entries:
-        item = f" [bold]{entry.item}[/]" if entry.item else ""
+        item = f" [bold]{escape(entry.item)}[/]" if entry.item else ""
         by = escape(entry.by)
         console.print(f"{entry.at:%Y-%m-%d %H:%M}  [cyan]{entry.what}[/]{item} via {entry.channel}, by {by}")
         if entry.detail:

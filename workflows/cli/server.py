@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from workflows.cli.base import console, err_console, sub_app
 
@@ -76,7 +77,7 @@ def server_errors() -> Iterator[None]:
     try:
         yield
     except LocalServerError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 

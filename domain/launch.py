@@ -15,7 +15,7 @@ from datetime import date
 
 from domain.errors import ValidationError
 from domain.lifecycle import CycleState
-from domain.model import StockTakeCycle
+from domain.model import StockTakeCycle, check_deadline_within_reach
 
 _MAX_LISTED = 40
 
@@ -121,6 +121,7 @@ def check_new_cycle(
         raise ValidationError(
             "deadline", f"{deadline.isoformat()} is in the past (today is {today.isoformat()})"
         )
+    check_deadline_within_reach(deadline, today)
     if readiness.ownerless and not allow_unowned:
         raise ValidationError(
             "owners",

@@ -174,6 +174,21 @@ def validate_agency_code(code: str, *, field: str = "code") -> str:
     return code
 
 
+# A stock-take's replies are due within weeks; a deadline years away is a typo (9999-12-31 also
+# overflowed the calendar event's end, the day after it).
+MAX_DEADLINE_DAYS = 2 * 366
+
+
+def check_deadline_within_reach(deadline: date, today: date) -> None:
+    """Refuse a reply deadline more than two years after `today`."""
+    if (deadline - today).days > MAX_DEADLINE_DAYS:
+        raise ValidationError(
+            "deadline",
+            f"{deadline.isoformat()} is more than two years away (today is {today.isoformat()}): "
+            "a stock-take's replies are due within weeks",
+        )
+
+
 class Recommendation(Stateful):
     """One recommendation of a report, with a stable code such as SR1.ii.a or A3.4."""
 
@@ -610,6 +625,7 @@ class StockTakeCycle(Stateful):
             )
         if to < today:
             raise ValidationError("deadline", f"{to} has passed already (today is {today})")
+        check_deadline_within_reach(to, today)
         before, self.deadline = self.deadline, to
         # The history's deadlines count the moves (`DeadlineMoves.of`), as the launch recorded the first.
         data = {"deadline": to.isoformat(), "from": before.isoformat()}

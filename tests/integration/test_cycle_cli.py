@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.factories import add_agencies, add_recommendations
@@ -29,6 +31,27 @@ def test_showing_an_unknown_cycle_names_it(database_url: str) -> None:
     assert "no cycle named 'Nope'" in shown and "exit 1" in shown
 
 
+@pytest.mark.parametrize(
+    "command", [("cycle", "collect", "Nope"), ("cycle", "close", "Nope"), ("check", "--cycle", "Nope")]
+)
+def test_a_flow_command_naming_an_unknown_cycle_says_so_in_one_line_before_prefect_starts(
+    database_url: str, command: tuple[str, ...]
+) -> None:
+    prepare_spring_cycle(database_url)
+    refused = run(database_url, *command)
+    assert "error: no cycle named 'Nope' (see `followup cycle list`)" in refused and "exit 1" in refused
+    assert "Traceback" not in refused and "prefect imported: False" in refused
+
+
+def test_a_deadline_years_away_is_refused_as_a_typo_at_launch_and_extension(database_url: str) -> None:
+    prepare_spring_cycle(database_url)
+    refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", "9999-12-31")
+    assert "deadline: 9999-12-31 is more than two years away" in refused and "exit 1" in refused
+    extended = run(database_url, "cycle", "extend", "Spring 2026", "--to", "9999-12-31")
+    assert "deadline: 9999-12-31 is more than two years away" in extended and "exit 1" in extended
+    assert "Traceback" not in refused + extended
+
+
 def test_a_launch_with_a_past_deadline_is_refused_before_prefect_starts(database_url: str) -> None:
     prepare_spring_cycle(database_url)
     refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", "2020-01-01")
@@ -44,7 +67,8 @@ def test_a_launch_to_placeholder_addresses_is_refused_naming_the_agencies_before
     add_recommendations(uow, {"SR1": ["ILO", "IOM"]})
     bootstrap.engine(database_url).dispose()
 
-    refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", "2099-01-01")
+    ahead = (date.today() + timedelta(days=60)).isoformat()
+    refused = run(database_url, "cycle", "launch", "Autumn", "--deadline", ahead)
 
     assert "contacts: 2 owning agencies have only placeholder addresses" in refused
     assert "ILO, IOM" in refused and "--allow-placeholders" in refused and "exit 1" in refused

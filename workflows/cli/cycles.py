@@ -38,12 +38,15 @@ def _run_flow(pick: Callable[[Any], Callable[..., Any]], **parameters: Any) -> d
     A run that left mail undelivered still returns what it did; the command then exits non-zero
     (see `exit_if_undelivered`).
     """
+    with user_errors():
+        bootstrap.existing_database()  # said before a Prefect server is started for nothing
+        if parameters.get("cycle_name"):  # a mistyped name: one line now, not a failed run in Prefect
+            with bootstrap.uow() as uow:
+                uow.cycles.require(parameters["cycle_name"])
     from workflows import flows
     from workflows.local_server import prefect_api
     from workflows.prefect_env import without_heartbeats
 
-    with user_errors():
-        bootstrap.existing_database()  # said before a Prefect server is started for nothing
     with user_errors(), server_errors(), prefect_api(say), without_heartbeats(), flows.in_foreground():
         state = pick(flows)(**parameters, return_state=True)
         if state.name != flows.UNDELIVERED_STATE:

@@ -76,7 +76,8 @@ def render(kind: str, context: Mapping[str, Any]) -> RenderedMessage:
     except UndefinedError as exc:
         raise ValueError(f"{kind}: the context lacks a value the template needs ({exc.message})") from exc
     ics = None
-    if kind in INVITING_KINDS | CANCELLING_KINDS:
+    # A receipt of part of a request (a half-filled sheet) leaves the invitation as it is.
+    if kind in INVITING_KINDS or (kind in CANCELLING_KINDS and context.get("request_complete", True)):
         try:
             ics = deadline_calendar(context, cancel=kind in CANCELLING_KINDS, language=language)
         except KeyError as exc:

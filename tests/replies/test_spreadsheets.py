@@ -174,10 +174,14 @@ def test_a_half_filled_sheet_submits_what_is_ready_and_leaves_blank_rows_unanswe
     assert s.update("A1.2") is None and s.update("A2.1") is None
     # Not every item is answered: the request stays open, and the rest may follow in another file.
     assert s.request_state()[0] == "sent"
+    # Its receipt leaves the deadline's calendar event (and its alarm) for the items still owed.
+    assert [row["ics"] for row in s.outbox("receipt")] == [None]
     fill(path, {"A1.2": ("In progress", "Started."), "A2.1": ("Ongoing", "")})
     rest = import_file(s, path)
     assert (sorted(rest.saved), rest.taken, rest.blank) == (["A1.2", "A2.1"], 3, 0)
     assert s.request_state()[0] == "answered"
+    complete = [row["ics"] for row in s.outbox("receipt") if row["ics"]]
+    assert len(complete) == 1 and "METHOD:CANCEL" in str(complete[0])
 
 
 def test_a_half_filled_sheet_with_an_invalid_row_is_still_refused_whole(

@@ -183,6 +183,12 @@ def test_the_receipt_cancels_the_event_of_the_request_and_takes_its_alarm_away()
     assert cancelled.walk("VALARM") == []
 
 
+def test_the_receipt_of_part_of_a_request_leaves_the_deadlines_event_and_its_alarm_in_place() -> None:
+    # A half-filled sheet: the items still owed keep their "reply due" alarm.
+    assert render("receipt", context("receipt", request_complete=False)).ics is None
+    assert render("receipt", context("receipt", request_complete=True)).ics is not None
+
+
 @pytest.mark.parametrize("kind", ["escalation", "returned", "cycle-summary"])
 def test_the_escalation_and_other_messages_carry_no_calendar(kind: str) -> None:
     assert render(kind, context(kind)).ics is None

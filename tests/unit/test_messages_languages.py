@@ -18,7 +18,7 @@ ENGLISH = {
     "deadline-extended": "still to answer",
     "cycle-cancelled": "please disregard our request",
     "escalation": "Could you make sure the reply reaches us",
-    "receipt": "we recorded the following",
+    "receipt": "the secretariat has the following on record",
     "cycle-summary": "The lead agency reported on",
     "returned": "Before we can accept",
 }

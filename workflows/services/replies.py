@@ -348,6 +348,9 @@ def _queue_receipt(
         # After the deadline an answered request is locked (`lock_reason`): say so, not "until" a past day.
         "changeable": now.date() <= cycle.deadline,
         "recorded": list(recorded),
+        # Every item in: the receipt cancels the deadline's calendar event (a half-filled sheet's
+        # leaves it, with its alarm, for the items still owed).
+        "request_complete": len(recorded) >= request.item_count,
         "deadline_moves": uow.cycles.deadline_moves(cycle).times,
     }
     notifier.enqueue(

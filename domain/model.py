@@ -151,6 +151,16 @@ FINISHED_STATUSES = frozenset({ReportedStatus.COMPLETED, ReportedStatus.NO_LONGE
 
 _AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9-]{0,31}$")
 MAX_RUNNING_NAME = 200  # the short name's column too
+MAX_NAME = 300  # an agency's registry name
+MAX_CONTACT_NAME = 200
+MAX_HEADING = 300  # an agenda point's title, a theme
+
+
+def within(text: str, field: str, limit: int) -> str:
+    """`text`, unless it is longer than `limit` characters (what its column holds): a ValidationError."""
+    if len(text) > limit:
+        raise ValidationError(field, f"at most {limit:,} characters (this one has {len(text):,})")
+    return text
 
 
 def validate_email(address: str, *, field: str = "email") -> str:
@@ -217,8 +227,10 @@ class Recommendation(Stateful):
         self.text = text
         self.position = position
         self.agenda_point = agenda_point
-        self.agenda_title = agenda_title
-        self.theme = theme
+        self.agenda_title = (
+            within(agenda_title, "agenda_title", MAX_HEADING) if agenda_title else agenda_title
+        )
+        self.theme = within(theme, "theme", MAX_HEADING) if theme else theme
         self.parent_code = parent_code
         self.state = RecommendationState(state).value
         # The text in other languages, by language code (imported from the report's translations).
@@ -302,7 +314,7 @@ class Contact:
         role: ContactRole | str = ContactRole.FOCAL_POINT,
         language: Language | str | None = None,
     ) -> None:
-        self.name = name.strip()
+        self.name = within(name.strip(), "name", MAX_CONTACT_NAME)
         self.email = validate_email(email)
         self.role = ContactRole(role).value
         # None: the agency's language (a head of office may read another language than its focal points).
@@ -371,11 +383,11 @@ class Agency:
         translations: Mapping[str, str] | None = None,
     ) -> None:
         self.code = validate_agency_code(code)
-        self.name = name
+        self.name = within(name, "name", MAX_NAME)
         self.aliases = list(aliases or [])
         self.contacts = list(contacts or [])
         # How people call it in a sentence ("World Bank"), and the article English needs ("the").
-        self.short_name = short_name.strip()
+        self.short_name = within(short_name.strip(), "short_name", MAX_RUNNING_NAME)
         self.article = article.strip()
         self.answers = Answering(answers).value
         self.through = through

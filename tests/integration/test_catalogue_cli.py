@@ -165,6 +165,13 @@ def test_a_bad_address_or_unknown_agency_is_refused_and_nothing_changes(followup
     assert _contacts("ILO") == before
 
 
+def test_a_contact_name_longer_than_its_column_is_refused_naming_the_field(followup: CliRun) -> None:
+    result = followup("agencies", "set-contact", "ILO", "--email", "a@ilo.org", "--name", "N" * 201)
+    assert result.exit_code == 1
+    assert "name: at most 200 characters (this one has 201)" in said(result.output)
+    assert "a@ilo.org" not in followup("agencies", "list").output
+
+
 def test_close_item_and_reopen_item_record_each_move_and_refuse_a_wrong_one(followup: CliRun) -> None:
     assert followup("import", str(SAMPLE)).exit_code == 0
     closed = followup("close-item", "A2.5", "--as", "implemented", "--why", "The Expert Meeting took place.")

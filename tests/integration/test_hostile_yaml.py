@@ -62,3 +62,51 @@ def test_hostile_yaml_files_give_a_clear_error_naming_the_file_for_agencies_load
             assert time.monotonic() - started < 5, (command, name)
     listed = followup("agencies", "list")
     assert "BOMB" not in listed.output
+
+
+# What PostgreSQL refused with a raw driver error (SQLite stored it silently, a NUL cutting the text),
+# or what was taken without a word, each now refused naming the file and the line or entry.
+REFUSED = {
+    "nul.yaml": (
+        'agencies:\n  - {code: ZZA, name: "A\\u0000B"}\n',
+        "nul.yaml line 2: holds a control character",
+    ),
+    "twice.yaml": (
+        "agencies:\n  - code: ZZA\n    name: First\n    name: Second\n",
+        "twice.yaml line 4: 'name' appears twice (also line 3)",
+    ),
+    "long-name.yaml": (
+        f"agencies:\n  - {{code: ZZA, name: {'N' * 301}}}\n",
+        "agencies[1].name: at most 300 characters (this one has 301)",
+    ),
+    "long-short-name.yaml": (
+        f"agencies:\n  - {{code: ZZA, name: Z, short_name: {'S' * 201}}}\n",
+        "agencies[1].short_name: at most 200 characters (this one has 201)",
+    ),
+    "long-contact.yaml": (
+        f"agencies:\n  - {{code: ZZA, name: Z, contacts: [{{name: {'C' * 201}, email: c@un.org}}]}}\n",
+        "agencies[1].contacts[1].name: at most 200 characters (this one has 201)",
+    ),
+    "contact-twice.yaml": (
+        "agencies:\n  - code: ZZA\n    name: Z\n    contacts:\n"
+        "      - {name: a, email: a@un.org}\n      - {name: a, email: a@un.org}\n",
+        "agencies[1].contacts[2].email: a@un.org is listed twice as focal_point",
+    ),
+    "through-secretariat.yaml": (
+        "agencies:\n  - {code: ZZA, name: Z, answers: {through: HLCP}}\n",
+        "ZZA.answers: through 'HLCP', which does not answer for itself",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_a_registry_the_database_could_not_hold_as_meant_is_refused_naming_its_place_and_nothing_is_loaded(
+    followup: CliRun, tmp_path: Path, name: str
+) -> None:
+    text, expected = REFUSED[name]
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = followup("agencies", "load", str(path))
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and expected in said and "Traceback" not in said, said
+    assert "ZZA" not in followup("agencies", "list").output

@@ -232,6 +232,23 @@ def test_a_sheet_cell_holding_a_control_character_is_refused_by_row_and_column(
     assert _stored(database_url, "XYZ/2030/7") == {}
 
 
+def test_an_agenda_title_or_theme_longer_than_its_column_is_refused_by_row_and_column(
+    followup, database_url: str, tmp_path: Path
+) -> None:
+    # PostgreSQL refused them with a raw driver error; SQLite stored them whole.
+    template = _sheet(
+        followup,
+        tmp_path / "recommendations.xlsx",
+        [["R1", "Text.", f"3. {'T' * 301}", "H" * 301, "", "ILO", ""]],
+    )
+    result = followup("import", str(template))
+    assert result.exit_code == 1
+    shown = said(result.stderr)
+    assert "row 5, column C (Agenda point): the agenda point's title is longer than 300 characters" in shown
+    assert "row 5, column D (Theme): longer than 300 characters" in shown
+    assert _stored(database_url, "XYZ/2030/7") == {}
+
+
 def test_a_template_source_that_looks_like_a_formula_stays_text_in_a_workbook_and_is_refused_in_a_csv(
     followup, tmp_path: Path
 ) -> None:

@@ -66,25 +66,26 @@ def _list(entry: dict[str, Any], key: str, where: str) -> list[Any]:
 
 def _agency_from(entry: dict[str, Any], where: str) -> Agency:
     code, name = _text(entry, "code", where, required=True), _text(entry, "name", where, required=True)
-    contacts = []
+    contacts: list[Contact] = []
     for n, raw in enumerate(_list(entry, "contacts", where), start=1):
         at = f"{where}.contacts[{n}]"
         if not isinstance(raw, dict):
             raise ValidationError(at, "each contact must be a mapping with name and email")
         language = _language(raw, at, required=False)
         try:
-            contacts.append(
-                Contact(
-                    name=_text(raw, "name", at),
-                    email=_text(raw, "email", at),
-                    role=_text(raw, "role", at, default="focal_point"),
-                    language=language,
-                )
+            contact = Contact(
+                name=_text(raw, "name", at),
+                email=_text(raw, "email", at),
+                role=_text(raw, "role", at, default="focal_point"),
+                language=language,
             )
         except ValidationError as exc:
             raise ValidationError(f"{at}.{exc.field}", exc.message) from exc
         except ValueError as exc:  # an unknown role
             raise ValidationError(f"{at}.role", str(exc)) from exc
+        if any((c.email, c.role) == (contact.email, contact.role) for c in contacts):
+            raise ValidationError(f"{at}.email", f"{contact.email} is listed twice as {contact.role}")
+        contacts.append(contact)
     aliases = _list(entry, "aliases", where)
     if any(isinstance(alias, (list, dict)) for alias in aliases):
         raise ValidationError(f"{where}.aliases", "must be a list of names")
@@ -133,17 +134,17 @@ def _answering(value: Any, where: str) -> tuple[Answering, str | None]:
     raise ValidationError(where, f"expected self, secretariat or {{through: CODE}}, not {value!r}")
 
 
-def _check_through(agencies: list[Agency], known: set[str], source: str) -> None:
-    """A body answering through another names one the registry has, which answers for itself."""
-    answers_of = {a.code: a.answers for a in agencies}
+def _check_through(agencies: list[Agency], answers_of: dict[str, str], source: str) -> None:
+    """A body answering through another names one the registry has (`answers_of`: how each known body
+    answers, stored or in this file), which answers for itself: not a body the secretariat answers for."""
     for agency in agencies:
         if agency.through is None:
             continue
-        if agency.through not in known:
+        if agency.through not in answers_of:
             raise ValidationError(
                 f"{source}: {agency.code}.answers", f"through '{agency.through}': no such agency"
             )
-        if answers_of.get(agency.through, Answering.SELF.value) != Answering.SELF.value:
+        if answers_of[agency.through] != Answering.SELF.value:
             raise ValidationError(
                 f"{source}: {agency.code}.answers",
                 f"through '{agency.through}', which does not answer for itself",
@@ -157,8 +158,8 @@ def load_registry(
     parsed = parse_registry(text, source=source)
     added = updated = 0
     with uow:
-        known = {a.code for a in uow.agencies.list()} | {a.code for a in parsed}
-        _check_through(parsed, known, source)
+        answers_of = {a.code: a.answers for a in uow.agencies.list()} | {a.code: a.answers for a in parsed}
+        _check_through(parsed, answers_of, source)
         for agency in parsed:
             existing = uow.agencies.get(agency.code)
             if existing is None:

@@ -11,6 +11,7 @@ expands to gigabytes once code walks it) and nesting deeper than any registry or
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ MAX_ZIP_MEMBERS = 500
 MAX_YAML_CHARS = 10 * 1024 * 1024  # an owners file of 20,000 recommendations is about 3 MB
 MAX_YAML_DEPTH = 20  # registry and owners files nest four deep
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line ends are text
 
 
 class FileRejected(ValidationError):
@@ -119,17 +121,44 @@ def yaml_nodes(text: str, *, source: str) -> list[yaml.Node]:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent):
                 raise _at(source, event, f"uses the alias '*{event.anchor}': write each value out in full")
+            if isinstance(event, yaml.ScalarEvent) and _CONTROL.search(event.value):
+                # "\u0000" in quotes is a NUL: PostgreSQL refuses it, SQLite cut the text there.
+                raise _at(source, event, "holds a control character (such as \\u0000): write plain text")
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
                     raise _at(source, event, f"nested more than {MAX_YAML_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        return [node for node in yaml.compose_all(text, Loader=_Loader) if node is not None]
+        nodes = [node for node in yaml.compose_all(text, Loader=_Loader) if node is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise FileRejected(f"{source}{where}", f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    for node in nodes:
+        _refuse_repeated_keys(node, source)
+    return nodes
+
+
+def _refuse_repeated_keys(document: yaml.Node, source: str) -> None:
+    """A key given twice in one mapping: YAML keeps the last silently, and the first was meant as much."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    line = key.start_mark.line + 1
+                    if key.value in lines:
+                        raise FileRejected(
+                            f"{source} line {line}",
+                            f"'{key.value}' appears twice (also line {lines[key.value]})",
+                        )
+                    lines[key.value] = line
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
 
 
 def yaml_data(text: str, *, source: str) -> list[Any]:

@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from domain.errors import ValidationError
 from domain.importer import CONTROL_CHARACTERS, MAX_SOURCE, ParsedItem, ParsedReport
-from domain.model import OwnerRole, RecommendationKind
+from domain.model import MAX_HEADING, OwnerRole, RecommendationKind
 from domain.ports import Clock, UnitOfWork
 from domain.publication import page_slug, same_page
 from reporting.cells import set_text
@@ -238,6 +238,10 @@ class _Rows:
         if not text:
             self._problem(n, "text", "the text is missing")
         point, title = self._agenda(n, self._cell(row, "agenda"))
+        if title is not None and len(title) > MAX_HEADING:
+            self._problem(n, "agenda", f"the agenda point's title is longer than {MAX_HEADING} characters")
+        if len(self._cell(row, "theme")) > MAX_HEADING:
+            self._problem(n, "theme", f"longer than {MAX_HEADING} characters")
         parent = self._cell(row, "parent") or None
         if parent is not None and parent not in self.row_of:
             self._problem(n, "parent", f"'{parent[:40]}' is not the code of an earlier row")

@@ -24,6 +24,8 @@ FOLLOWUP = str(Path(sys.executable).parent / "followup")
 IN_PROCESS = [sys.executable, "-c", "from workflows.cli import app; app()"]
 NAMES = ("Served", "Direct")  # as long as each other: a title centred over a table is the same
 ALLOW = "--allow-placeholders"  # the generated agencies' addresses are example.org ones
+# A deadline a month after the launch day given: the tests hold whatever day they run on.
+WHEN = ("--deadline", "2031-03-01", "--today", "2031-02-01")
 
 
 @pytest.fixture(scope="module")
@@ -117,16 +119,14 @@ def test_a_flow_command_in_the_command_server_prints_and_stores_what_it_does_in_
     env: dict[str, str], tmp_path: Path
 ) -> None:
     log = commands_log(env)
-    served = followup("cycle", "launch", "Served", "--deadline", "2031-03-01", ALLOW, env=env)
+    served = followup("cycle", "launch", "Served", *WHEN, ALLOW, env=env)
     assert served.returncode == 0, served.stderr[-3000:]
-    assert ran_in_command_server(env, log, "cycle", "launch", "Served", "--deadline", "2031-03-01", ALLOW), (
+    assert ran_in_command_server(env, log, "cycle", "launch", "Served", *WHEN, ALLOW), (
         commands_log(env) + served.stderr[:3000]
     )
     assert "View at http://127.0.0.1:" in served.stderr  # a real Prefect run on the local server
     log = commands_log(env)
-    direct = followup(
-        "cycle", "launch", "Direct", "--deadline", "2031-03-01", ALLOW, env=env, command=IN_PROCESS
-    )
+    direct = followup("cycle", "launch", "Direct", *WHEN, ALLOW, env=env, command=IN_PROCESS)
     assert direct.returncode == 0, direct.stderr[-3000:]
     assert commands_log(env) == log  # not through the command server
     assert launched(served.stdout, "Served") == launched(direct.stdout, "Direct")
@@ -168,7 +168,7 @@ def test_ctrl_c_interrupts_the_flow_command_in_the_command_server(env: dict[str,
         probe.bind(("127.0.0.1", 0))
         refused = f"smtp://127.0.0.1:{probe.getsockname()[1]}"
     command = subprocess.Popen(
-        [FOLLOWUP, "cycle", "launch", "Stopped", "--deadline", "2031-03-01", "--allow-placeholders"],
+        [FOLLOWUP, "cycle", "launch", "Stopped", *WHEN, "--allow-placeholders"],
         env={**env, "FOLLOWUP_MAIL_URL": refused},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -193,7 +193,7 @@ def test_ctrl_c_interrupts_the_flow_command_in_the_command_server(env: dict[str,
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_command_whose_client_gave_up_before_saying_go_never_runs(env: dict[str, str]) -> None:
-    argv = ["followup", "cycle", "launch", "Never", "--deadline", "2031-03-01", ALLOW]
+    argv = ["followup", "cycle", "launch", "Never", *WHEN, ALLOW]
     request = {
         "version": command_client.code_version(),
         "argv": argv,

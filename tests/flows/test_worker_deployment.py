@@ -229,9 +229,11 @@ def test_automations_are_installed_once_and_notify_the_secretariat_of_failed_mai
     assert [note["subject"] for note in received] == ["Follow-up: e-mail could not be delivered"]
     assert "followup.cycle.Spring 2026" in received[0]["body"]
 
-    # A real flow run that fails (collecting an unknown cycle) is named in the next notification.
+    # A real flow run that fails (collecting an unknown cycle, as a deployment's run would: the command
+    # line refuses the name before any run starts) is named in the next notification.
+    collect_unknown = "from workflows import flows; flows.collect_replies(cycle_name='No such cycle')"
     failing = subprocess.run(
-        [str(BIN / "followup"), "cycle", "collect", "No such cycle"],
+        [str(BIN / "python"), "-c", collect_unknown],
         env={**operator, "FOLLOWUP_DATABASE_URL": database_url, "FOLLOWUP_HOME": str(tmp_path / "home")},
         capture_output=True,
         text=True,

@@ -38,7 +38,7 @@ def test_a_focal_point_drafts_two_answers_comes_back_and_submits(
     # Nothing new on A1.2: No change; A1.1's overdue milestone took place.
     page.check(f"#no_change-{second}")
     page.click(f"#item-{first} summary")  # a drafted item is one line: open it to report the milestone
-    page.locator(f"#item-{first} select[id^=milestone-]").select_option("done")
+    page.locator(f"#item-{first} select[id^=milestone_outcome-]").select_option("done")
     page.locator(f"#item-{first} input[id^=milestone_on-]").fill("2026-02-27")
 
     page.click("button[value=submit]")

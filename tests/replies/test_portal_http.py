@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 
@@ -51,12 +52,24 @@ def test_the_link_opens_one_page_with_the_agencys_items_previous_answers_and_saf
     assert client.get("/static/portal.css").status_code == 200
 
 
+def test_every_id_on_the_reply_page_is_unique_whatever_the_numbers_of_items_and_milestones_meet(
+    site: Scenario, client: TestClient
+) -> None:
+    with site.uow:
+        (milestone,) = site.uow.milestones.for_recommendations([site.ids["A1.1"]])
+        assert milestone.id in site.ids.values()  # a milestone numbered as an item of the page
+    ids = Counter(re.findall(r'\sid="([^"]+)"', client.get(f"/r/{site.tokens['AAA']}").text))
+    assert [name for name, count in ids.items() if count > 1] == []
+
+
 def test_an_overdue_milestone_is_not_offered_as_on_track_which_its_submission_would_refuse(
     site: Scenario, client: TestClient
 ) -> None:
     page = client.get(f"/r/{site.tokens['AAA']}").text
     [(options, why)] = re.findall(
-        r'<select id="milestone-\d+"[^>]*>(.*?)</select>.*?<input ([^>]*milestone_why[^>]*)>', page, re.S
+        r'<select id="milestone_outcome-\d+"[^>]*>(.*?)</select>.*?<input ([^>]*milestone_why[^>]*)>',
+        page,
+        re.S,
     )
     assert "overdue" in page and 'value="done"' in options and 'value="on_track"' not in options
     assert 'class="why"' in why  # as wide as the other fields, on a phone too

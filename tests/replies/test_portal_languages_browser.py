@@ -51,7 +51,7 @@ def test_a_french_focal_point_answers_in_french_and_gets_a_french_receipt(
 
     page.select_option(f"#status-{first}", "completed")
     page.fill(f"#narrative-{first}", "Le groupe d’experts s’est réuni en février.")
-    page.locator(f"#item-{first} select[id^=milestone-]").select_option("done")
+    page.locator(f"#item-{first} select[id^=milestone_outcome-]").select_option("done")
     page.locator(f"#item-{first} input[id^=milestone_on-]").fill("27 février 2026")
     page.check(f"#no_change-{second}")
     page.select_option(f"#status-{third}", "ongoing")

@@ -82,15 +82,22 @@ def test_hostile_inbox_files_are_rejected_one_by_one_and_the_good_file_beside_th
     s = scenario
     inbox = tmp_path / "inbox"
     hostile = hostile_files(inbox)
-    filled_template(s, inbox / "aaa.xlsx")
+    (inbox / "link.csv").symlink_to("/etc/passwd")  # it was read, as a CSV, wherever it pointed
+    good = filled_template(s, inbox / "aaa.xlsx")
+    good.chmod(0o644)  # as whoever dropped it left it
     collected = closing.collect_replies(
         lambda: s.uow, s.notifier, s.clock, s.config, cycle_name=CYCLE, inbox_dir=inbox
     )
     outcomes = {f.name: (f.accepted, f.moved_to.parent.name) for f in collected.files}
-    assert outcomes == {"aaa.xlsx": (True, "processed")} | {p.name: (False, "rejected") for p in hostile}
+    assert outcomes == {"aaa.xlsx": (True, "processed"), "link.csv": (False, "rejected")} | {
+        p.name: (False, "rejected") for p in hostile
+    }
     for path in hostile:
         errors = (inbox / "rejected" / f"{path.name}.errors.txt").read_text(encoding="utf-8")
         assert errors.startswith(path.name), errors
+    link = (inbox / "rejected" / "link.csv.errors.txt").read_text(encoding="utf-8")
+    assert link == "link.csv: is a symbolic link: drop the file itself in the inbox\n"
+    assert (inbox / "processed" / "aaa.xlsx").stat().st_mode & 0o777 == 0o600  # owner-only, as all we keep
     assert (s.update("A1.1") or pytest.fail("not imported")).narrative == "Drafting."
     closed = closing.close_cycle(
         lambda: s.uow,

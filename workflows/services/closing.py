@@ -103,6 +103,8 @@ def _take_in(
 
     uow = new_uow()
     try:
+        if path.is_symlink():  # it would read whatever it points to (/etc/passwd as a CSV)
+            raise ValidationError(path.name, "is a symbolic link: drop the file itself in the inbox")
         imported = import_reply_file(uow, new_notifier(uow), clock, config, path)
     except DomainError as exc:
         moved = _move(path, path.parent / "rejected")
@@ -113,14 +115,18 @@ def _take_in(
 
 
 def _move(path: Path, folder: Path) -> Path:
-    """Move a file into `folder`, never overwriting an earlier file of the same name."""
+    """Move a file into `folder`, never overwriting an earlier file of the same name; owner-only, as
+    every file Follow-up keeps (whoever dropped it may have left it readable by all)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
     n = 1
-    while target.exists():
+    while target.exists() or target.is_symlink():
         target = folder / f"{path.stem}.{n}{path.suffix}"
         n += 1
-    return Path(shutil.move(str(path), target))
+    moved = Path(shutil.move(str(path), target))
+    if not moved.is_symlink():
+        moved.chmod(0o600)
+    return moved
 
 
 def close_cycle(

@@ -61,6 +61,8 @@ def test_a_focal_point_attaches_a_pdf_and_downloads_it_back_as_an_attachment(
     link = file_links(page)["Terms of reference.pdf"]
     assert re.fullmatch(r"\?file=\d+", link) and token not in page.text  # relative: no token spelled out
     assert f'name="remove_evidence-{link.removeprefix("?file=")}"' in page.text
+    # Its Remove box names the file to a screen reader (every box read "Remove" alone).
+    assert 'Remove<span class="visually-hidden"> Terms of reference.pdf</span></label>' in page.text
     download = client.get(f"/r/{token}{link}")
     assert download.status_code == 200 and download.content == pdf
     assert download.headers["content-type"] == "application/pdf"

@@ -86,11 +86,23 @@ def test_submitting_from_a_part_keeps_its_typing_and_points_to_the_part_still_un
     assert refused.status_code == 422
     assert "saved as a draft, nothing was submitted" in refused.text
     assert re.search(r'<a href="\?part=1">Part 1, Agenda point 1[^<]*: 2 problems</a>', refused.text)
+    assert "(0 of 2 items saved)" in refused.text
     assert "Mainstreamed in all programmes." in refused.text
     stored = site.update("A2.1")
     assert stored is not None and (stored.state, stored.status) == ("draft", "ongoing")
     assert site.update("A1.1") is None
     assert site.request_state()[0] != "answered" and not site.outbox("receipt")
+
+
+def test_a_part_of_one_item_still_unsaved_is_counted_in_the_singular(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}?part=1"))
+    for code in ("A1.1", "A1.2"):
+        fields[f"no_change-{site.ids[code]}"] = "yes"
+    refused = post(client, token, fields, "submit", part=1)
+    assert refused.status_code == 422 and "(0 of 1 item saved)" in refused.text
 
 
 def test_a_long_request_is_submitted_from_its_last_part_once_every_part_is_saved(

@@ -212,7 +212,9 @@ def test_a_french_agency_reads_the_file_rules_refusals_lists_and_receipt_in_fren
     assert "Aucun fichier n’a été joint non plus" in refused.text
     send(client, token, [(f"evidence_files-{rid}", ("Mandat.pdf", pdf, "application/pdf"))])
     assert f"{len(pdf)}\u00a0octets, SHA-256" in client.get(f"/r/{token}").text
-    assert "> Supprimer</label>" in client.get(f"/r/{token}").text
+    assert re.search(
+        r"> Supprimer<span class=\"visually-hidden\"> [^<]+</span></label>", client.get(f"/r/{token}").text
+    )
     save(site, all_items(site), submit=True)
 
     receipt = client.get(f"/r/{token}/receipt")

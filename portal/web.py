@@ -23,6 +23,7 @@ from notifications.i18n import install, negotiated, translator
 from portal.security import NO_STORE, SECURITY_HEADERS, signed
 from workflows import bootstrap
 from workflows.queries import reply_views
+from workflows.queries.evidence import NoSuchFile
 from workflows.settings import Settings
 
 log = logging.getLogger("followup.portal")
@@ -139,15 +140,18 @@ def unauthorized() -> PlainTextResponse:
 def install_error_pages(app: FastAPI, portal: Portal) -> None:
     """Plain error pages: one 404 for every bad link, and never a stack trace or an id."""
 
-    def not_found(request: Request, language: str | None = None) -> HTMLResponse:
+    def not_found(request: Request, language: str | None = None, missing: str = "") -> HTMLResponse:
         # A part missing from a valid link: in the link's language; any other miss: in the browser's.
         shown = Language(language) if language else negotiated(request.headers.get("accept-language", ""))
-        return portal.render("not_found.html", status_code=404, lang=shown, part_missing=bool(language))
+        return portal.render("not_found.html", status_code=404, lang=shown, missing=missing)
 
     @app.exception_handler(NotFound)
     async def on_not_found(request: Request, exc: NotFound) -> HTMLResponse:
-        # A wrong part number says so (it reveals nothing about the link); any other miss looks the same.
-        return not_found(request, exc.language if isinstance(exc, reply_views.NoSuchPart) else None)
+        # A wrong part number or a file no longer there says so (neither reveals anything a working
+        # link does not show); any other miss looks the same.
+        if isinstance(exc, reply_views.NoSuchPart):
+            return not_found(request, exc.language, missing="part")
+        return not_found(request, missing="file" if isinstance(exc, NoSuchFile) else "")
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -49,8 +49,13 @@ def test_a_part_number_the_request_lacks_says_so_while_a_bad_link_stays_a_plain_
 ) -> None:
     missing = client.get(f"/r/{site.tokens['AAA']}?part=3")
     assert missing.status_code == 404 and "no part with that number" in missing.text
+    assert "<title>This page cannot be found" in missing.text  # not "Link not valid": the link is fine
+    no_file = client.get(f"/r/{site.tokens['AAA']}?file=99", headers={"Accept-Language": "fr"})
+    assert no_file.status_code == 404 and "Ce fichier n’est plus joint à vos réponses" in no_file.text
     bad_link = client.get("/r/not-a-real-token?part=3")
     assert bad_link.status_code == 404 and "The link is not valid" in bad_link.text
+    assert "<title>Link not valid" in bad_link.text
+    assert "no longer attached" not in client.get("/r/not-a-real-token?file=99").text
 
 
 def _no_change_on_part_one(site: Scenario, client: TestClient, token: str) -> dict[str, str]:

@@ -40,6 +40,10 @@ def download(
     return Download(stored(row), row.storage_key) if row is not None else None
 
 
+class NoSuchFile(NotFound):
+    """A file a working reply link does not have (removed since, or never its): not a bad link."""
+
+
 def agency_download(
     uow: SqlUnitOfWork, clock: Clock, token: str, file_id: int, *, grace_days: int
 ) -> Download:
@@ -54,7 +58,7 @@ def agency_download(
         ensure_link_open(request, cycle, clock.now(), grace_days)
         found = download(uow.session, file_id, cycle.id or 0, request.agency_code)
     if found is None:
-        raise NotFound("no such evidence file on this request")
+        raise NoSuchFile("no such evidence file on this request")
     return found
 
 

@@ -191,6 +191,25 @@ def test_corrections_of_one_item_keep_another_items_report_of_a_milestone_now_do
     assert corrected is not None and corrected.narrative == "In every programme since May."
 
 
+def test_the_receipt_page_and_e_mail_show_every_field_recorded_not_only_status_and_text(
+    site: Scenario, client: TestClient
+) -> None:
+    token = site.tokens["AAA"]
+    fields = form_of(client.get(f"/r/{token}"))
+    first, second, third = (site.ids[code] for code in ("A1.1", "A1.2", "A2.1"))
+    fields[f"status-{first}"], fields[f"narrative-{first}"] = "blocked", "Stalled."
+    fields[f"obstacle-{first}"] = "Funding ended in 2026."
+    fields[f"no_change-{second}"] = "yes"
+    fields[f"status-{third}"], fields[f"evidence-{third}"] = "ongoing", "https://example.org/report"
+    fields[f"next_milestone_date-{third}"] = "2027-03-26"
+    assert post(client, token, fields, "submit").status_code == 303
+    page = client.get(f"/r/{token}/receipt").text
+    (mail,) = site.outbox("receipt")
+    for shown in (page, str(mail["body_text"]), str(mail["body_html"])):
+        for said in ("Funding ended in 2026.", "https://example.org/report", "26 March 2027"):
+            assert said in shown, said
+
+
 def test_the_receipt_page_opened_before_anything_was_submitted_thanks_for_nothing(
     site: Scenario, client: TestClient
 ) -> None:

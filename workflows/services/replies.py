@@ -55,7 +55,7 @@ class SaveResult:
     conflicts: tuple[Conflict, ...]
     submitted: bool
     answered_at: datetime | None
-    recorded: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    recorded: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
 def save_reply(
@@ -182,7 +182,7 @@ def record_answers(
         update.apply(answer, at=now, by=by, channel=channel, submit=item_submits)
         saved.append(items[rid]["code"])
 
-    recorded: tuple[dict[str, str], ...] = ()
+    recorded: tuple[dict[str, Any], ...] = ()
     every_item = all(rid in updates and updates[rid].state != ReviewState.DRAFT for rid in items)
     if submit and (every_item or not partial):
         request.mark_answered(at=now, by=by, channel=channel)
@@ -302,12 +302,15 @@ def _recorded(
     items: dict[int, dict[str, Any]],
     updates: dict[int, StatusUpdate],
     files: dict[tuple[int, str], list[StoredFile]],
-) -> tuple[dict[str, str], ...]:
+) -> tuple[dict[str, Any], ...]:
     return tuple(
         {
             "code": row["code"],
             "status": updates[rid].reported_status or "",
             "narrative": updates[rid].narrative,
+            "obstacle": updates[rid].obstacle,
+            "next_milestone_date": updates[rid].next_milestone_date,
+            "evidence": list(updates[rid].evidence),
             "no_change": "yes" if updates[rid].no_change else "",
             "milestones": [_said(report) for report in updates[rid].milestone_reports],
             "files": [f.said for f in files.get((rid, updates[rid].agency_code), [])],
@@ -332,7 +335,7 @@ def _queue_receipt(
     config: CycleConfig,
     request: StatusRequest,
     cycle: StockTakeCycle,
-    recorded: tuple[dict[str, str], ...],
+    recorded: tuple[dict[str, Any], ...],
     updates: dict[int, StatusUpdate],
     now: datetime,
 ) -> None:

@@ -119,11 +119,20 @@ class AnswerProblem:
     field: str
     message: str
     said: Message | None = None
+    # A milestone's problem: which milestone, and which of its parts (`MILESTONE_PARTS`).
+    milestone: tuple[int, str] | None = None
 
     @classmethod
-    def of(cls, code: str, recommendation_id: int, field: str, said: Message) -> AnswerProblem:
+    def of(
+        cls,
+        code: str,
+        recommendation_id: int,
+        field: str,
+        said: Message,
+        milestone: tuple[int, str] | None = None,
+    ) -> AnswerProblem:
         """A problem worded as a translatable sentence (its English is `message`)."""
-        return cls(code, recommendation_id, field, str(said), said)
+        return cls(code, recommendation_id, field, str(said), said, milestone)
 
     def __str__(self) -> str:
         return f"{self.code} {self.field}: {self.message}"
@@ -331,8 +340,13 @@ def same_answer(raw: RawAnswer, stored: AnswerView) -> bool:
     return typed_answer(raw, stored.status) == stored
 
 
-def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[Message]]:
-    """Validate one milestone's report: done needs a date, rescheduled a date and why, dropped why."""
+# The parts of a milestone's report a problem can be in: what happened, its date, why.
+MILESTONE_PARTS = ("outcome", "on", "why")
+
+
+def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[tuple[str, Message]]]:
+    """Validate one milestone's report: done needs a date, rescheduled a date and why, dropped why;
+    each problem with the part of the report it is in (`MILESTONE_PARTS`)."""
     text = raw.outcome.strip()
     if not text:
         return None, []
@@ -340,8 +354,8 @@ def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[Mes
     if outcome is None:
         choices = tuple(Message(o.label) for o in MilestoneOutcome)
         said = N_("'%(typed)s' is not a milestone report; choose one of: %(choices)s")
-        return None, [Message(said, {"typed": text[:30], "choices": choices})]
-    problems = []
+        return None, [("outcome", Message(said, {"typed": text[:30], "choices": choices}))]
+    problems: list[tuple[str, Message]] = []
     on = None
     if outcome in (MilestoneOutcome.DONE, MilestoneOutcome.RESCHEDULED):
         try:
@@ -354,17 +368,21 @@ def parse_milestone(raw: RawMilestone) -> tuple[MilestoneReport | None, list[Mes
                 (MilestoneOutcome.RESCHEDULED, True): N_("give the new date (%(hint)s), not '%(typed)s'"),
                 (MilestoneOutcome.RESCHEDULED, False): N_("give the new date (%(hint)s)"),
             }[outcome, bool(typed)]
-            problems.append(Message(said, {"hint": DATE_HINT_SAID, "typed": typed}))
+            problems.append(("on", Message(said, {"hint": DATE_HINT_SAID, "typed": typed})))
         else:
             if not 2000 <= on.year <= 2100:
-                problems.append(Message(N_("%(date)s is not a plausible date"), {"date": on.isoformat()}))
+                problems.append(
+                    ("on", Message(N_("%(date)s is not a plausible date"), {"date": on.isoformat()}))
+                )
     why = raw.why.strip()
     if outcome == MilestoneOutcome.RESCHEDULED and not why:
-        problems.append(Message(N_("say why it was rescheduled")))
+        problems.append(("why", Message(N_("say why it was rescheduled"))))
     if outcome == MilestoneOutcome.DROPPED and not why:
-        problems.append(Message(N_("say why it was dropped")))
+        problems.append(("why", Message(N_("say why it was dropped"))))
     if len(why) > WHY_MAX:
-        problems.append(Message(N_("the reason may have at most %(max)s characters"), {"max": WHY_MAX}))
+        problems.append(
+            ("why", Message(N_("the reason may have at most %(max)s characters"), {"max": WHY_MAX}))
+        )
     if problems:
         return None, problems
     kept_why = why if outcome != MilestoneOutcome.DONE else ""
@@ -499,8 +517,11 @@ def parse_answer(
     reports = []
     for raw_milestone in raw.milestones:
         report, issues = parse_milestone(raw_milestone)
-        for issue in issues:
-            problem("milestone", N_("%(milestone)s: %(issue)s"), milestone=raw_milestone.title, issue=issue)
+        for part, issue in issues:
+            said = Message(N_("%(milestone)s: %(issue)s"), {"milestone": raw_milestone.title, "issue": issue})
+            problems.append(
+                AnswerProblem.of(code, rid, "milestone", said, (raw_milestone.milestone_id, part))
+            )
         if report is not None:
             reports.append(report)
     if problems or status is None:

@@ -191,6 +191,23 @@ def test_corrections_of_one_item_keep_another_items_report_of_a_milestone_now_do
     assert corrected is not None and corrected.narrative == "In every programme since May."
 
 
+def test_each_problem_of_a_milestone_report_links_to_the_field_it_is_about(
+    site: Scenario, client: TestClient
+) -> None:
+    token, rid = site.tokens["AAA"], site.ids["A1.1"]
+    with site.uow:
+        (milestone,) = site.uow.milestones.for_recommendations([rid])
+        mid = milestone.id
+    fields = form_of(client.get(f"/r/{token}"))
+    fields[f"status-{rid}"], fields[f"milestone-{mid}"] = "in_progress", "rescheduled"
+    refused = post(client, token, fields, "save")
+    assert refused.status_code == 422
+    assert (
+        f'<a href="#milestone_on-{mid}">' in refused.text
+        and f'<a href="#milestone_why-{mid}">' in refused.text
+    )
+
+
 def test_the_receipt_page_and_e_mail_show_every_field_recorded_not_only_status_and_text(
     site: Scenario, client: TestClient
 ) -> None:

@@ -259,7 +259,7 @@ def test_a_milestone_row_reports_the_milestone_done_and_it_is_no_longer_overdue(
     assert sheet is not None and sheet.cell(first + 1, 1).value == "A1.2"
 
 
-def test_a_milestone_rescheduled_without_a_reason_refuses_the_file(
+def test_a_milestone_rescheduled_without_a_reason_refuses_the_file_naming_the_milestones_cells(
     scenario: Scenario, tmp_path: Path
 ) -> None:
     path = write_template(scenario.uow, scenario.config, CYCLE, "AAA", tmp_path / "aaa.xlsx")
@@ -268,9 +268,11 @@ def test_a_milestone_rescheduled_without_a_reason_refuses_the_file(
     _mark(path, first + 1, {"Status": "Rescheduled", "Next milestone date": "not soon"})
     with pytest.raises(SpreadsheetRejected) as caught:
         import_file(scenario, path)
+    # Each at the milestone's own row, in the column of the part it is about (not the item's Status).
     assert [str(p) for p in caught.value.problems] == [
-        f"row 6, column G (Status): Expert group meeting: give the new date ({DATE_HINT}), not 'not soon'",
-        "row 6, column G (Status): Expert group meeting: say why it was rescheduled",
+        "row 7, column H (What changed and why): Expert group meeting: say why it was rescheduled",
+        f"row 7, column J (Next milestone date): Expert group meeting: give the new date ({DATE_HINT}), "
+        "not 'not soon'",
     ]
 
 

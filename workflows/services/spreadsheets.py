@@ -91,7 +91,7 @@ def import_reply_file(
         items = uow.cycle_items.with_recommendations(cycle.id or 0, request.agency_code, with_text=False)
         by_code = {item["code"]: rid for rid, item in items.items()}
         milestones = {m.id or 0: m for m in uow.milestones.open_for(list(items), request.agency_code)}
-        answers, rows_of = _answers(
+        answers, rows_of, milestone_rows = _answers(
             table, header_row, columns, by_code, milestones, request.agency_code, problems
         )
         answered = [a for a in answers if not a.is_blank]
@@ -111,7 +111,7 @@ def import_reply_file(
         except InvalidAnswers as exc:
             # One problem per cell: a cell the sheet's own checks refused (e.g. too long) is said once.
             refused = {(p.row, p.column) for p in problems if p.column}
-            located = (_located(p, rows_of, columns) for p in exc.problems)
+            located = (_located(p, rows_of, milestone_rows, columns) for p in exc.problems)
             problems.extend(p for p in located if (p.row, p.column) not in refused)
         except ValidationError as exc:
             problems.append(CellProblem(None, None, exc.message))
@@ -233,8 +233,10 @@ def _answers(
     milestones: dict[int, Milestone],
     agency_code: str,
     problems: list[CellProblem],
-) -> tuple[list[RawAnswer], dict[int, int]]:
-    """One raw answer per item row, with its milestone rows; unknown or repeated codes are problems."""
+) -> tuple[list[RawAnswer], dict[int, int], dict[int, int]]:
+    """One raw answer per item row, with its milestone rows; unknown or repeated codes are problems.
+
+    Also returns the row of each item and of each milestone reported, by id."""
 
     def cell(row: list[str], key: str) -> str:
         index = columns.get(key)
@@ -304,7 +306,8 @@ def _answers(
                     f"the row of {code_of[rid]}, whose milestone this is, is missing: put it back above it",
                 )
             )
-    return [replace(a, milestones=tuple(reported.get(a.recommendation_id, ()))) for a in typed], rows_of
+    answers = [replace(a, milestones=tuple(reported.get(a.recommendation_id, ()))) for a in typed]
+    return answers, rows_of, {milestone_id: row for milestone_id, (row, _) in filed.items()}
 
 
 def _milestone_report(
@@ -364,8 +367,20 @@ def _letter(columns: dict[str, int], key: str) -> str:
     return f"{get_column_letter(index + 1)} ({header})" if index is not None else f"'{header}'"
 
 
-def _located(problem: AnswerProblem, rows_of: dict[int, int], columns: dict[str, int]) -> CellProblem:
-    """An answer problem placed at its row and column (items with no row at all are named)."""
+# Where a milestone row holds each part of its report: what happened, its date, why.
+_MILESTONE_COLUMNS = {"outcome": "status", "on": "next_milestone_date", "why": "narrative"}
+
+
+def _located(
+    problem: AnswerProblem, rows_of: dict[int, int], milestone_rows: dict[int, int], columns: dict[str, int]
+) -> CellProblem:
+    """An answer problem placed at its row and column: a milestone's at its own row, in the column of
+    the part it is about (items with no row at all are named)."""
+    if problem.milestone is not None and problem.milestone[0] in milestone_rows:
+        milestone_id, part = problem.milestone
+        return CellProblem(
+            milestone_rows[milestone_id], _letter(columns, _MILESTONE_COLUMNS[part]), problem.message
+        )
     row = rows_of.get(problem.recommendation_id)
     message = problem.message if row is not None else f"{problem.code} has no row: {problem.message}"
     return CellProblem(row, _letter(columns, problem.field), message)

@@ -69,8 +69,10 @@ class Recommendations:
         if source:
             query = query.filter_by(source=source)
         found = list(self.session.scalars(query))
+        if not found and source and source not in self.sources():
+            raise NotFound(f"no report '{source}' is imported (see `followup catalogue`)")
         if not found:
-            raise NotFound(f"no recommendation with code '{code}'")
+            raise NotFound(f"no recommendation with code '{code}'" + (f" in '{source}'" if source else ""))
         if len(found) > 1:
             raise NotFound(f"code '{code}' exists in several reports: name the report with --report")
         return found[0]

@@ -179,6 +179,8 @@ def test_close_item_and_reopen_item_record_each_move_and_refuse_a_wrong_one(foll
     assert "A2.5 closed as implemented: the next cycles no longer ask about it" in said(closed.output)
     refused = followup("close-item", "A2.6", "--as", "finished", "--why", "Done.")
     assert refused.exit_code == 1 and "'finished' is not a way to close" in said(refused.output)
+    unknown = followup("close-item", "A2.6", "--as", "implemented", "--why", "x", "--report", "NOPE")
+    assert unknown.exit_code == 1 and "no report 'NOPE' is imported" in said(unknown.output)
     twice = followup("close-item", "A2.5", "--as", "overtaken", "--why", "Again.")
     assert twice.exit_code == 1 and "cannot move from 'implemented' to 'overtaken'" in said(twice.output)
     no_reason = followup("reopen-item", "A2.5", "--why", " ")

@@ -111,6 +111,20 @@ def test_the_status_request_groups_items_by_agenda_point_with_what_was_reported_
     assert "<h3" in message.html and "Migration and development" in message.html
 
 
+def test_a_first_status_request_leaves_out_last_times_line_and_sets_items_apart_from_the_instructions() -> (
+    None
+):
+    never = [
+        {**group, "items": [{**item, "last_status": None, "last_narrative": ""} for item in group["items"]]}
+        for group in context("status-request")["items_by_point"]
+    ]
+    message = render("status-request", context("status-request", items_by_point=never, reported_before=False))
+
+    for body in (message.text, message.html):
+        assert "Last reported" not in body  # "Not reported" under every item of a first cycle said nothing
+    assert "on track).\n\nAgenda point 1: Migration and development" in message.text
+
+
 def test_a_long_status_request_lists_codes_under_each_agenda_point_and_leaves_the_texts_to_the_page() -> None:
     codes = [f"A1.{n}" for n in range(1, 42)] + ["<A1.42>"]
     group = {"agenda_point": 1, "agenda_title": "Migration and development", "codes": codes}

@@ -79,13 +79,18 @@ def validate_cycle_name(name: str) -> str:
         raise ValidationError("name", "a cycle needs a name")
     if len(name) > MAX_CYCLE_NAME:
         raise ValidationError("name", f"a cycle name is at most {MAX_CYCLE_NAME} characters")
+    return printable_line(name, "name")
+
+
+def printable_line(text: str, field: str) -> str:
+    """`text` unless it holds a character that does not print: a name or title shown on one line."""
     # Categories C*: control (CR/LF would split e-mail headers), format (bidi overrides), unassigned.
-    hidden = next((c for c in name if unicodedata.category(c).startswith("C")), None)
+    hidden = next((c for c in text if unicodedata.category(c).startswith("C")), None)
     if hidden is not None:
         raise ValidationError(
-            "name", f"contains the control character U+{ord(hidden):04X}: use printable text only"
+            field, f"contains the control character U+{ord(hidden):04X}: use printable text only"
         )
-    return name
+    return text
 
 
 def cycle_slug(name: str) -> str:

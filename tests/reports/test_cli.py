@@ -75,6 +75,8 @@ def test_followup_cycle_set_gives_the_report_its_symbol_venue_date_and_action(
 
     too_long = _followup(database_url, "cycle", "set", CURRENT, "--symbol", "X" * 101)
     assert too_long.returncode == 1 and "symbol: is 101 characters long; at most 100 fit" in too_long.stderr
+    hidden = _followup(database_url, "cycle", "set", CURRENT, "--venue", "Rome\x1b[2J")
+    assert hidden.returncode == 1 and "venue: contains the control character U+001B" in hidden.stderr
     nothing = _followup(database_url, "cycle", "set", CURRENT)
     assert nothing.returncode == 2 and "Nothing to set" in nothing.stderr
     unknown = _followup(database_url, "cycle", "set", "HLCP 99", "--venue", "Rome")

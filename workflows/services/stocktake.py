@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from domain.errors import ValidationError
 from domain.language import Language, Words
-from domain.launch import cycle_slug
+from domain.launch import cycle_slug, printable_line
 from domain.lifecycle import CycleState
 from domain.policies import counted_on
 from domain.ports import Clock, UnitOfWork
@@ -42,8 +42,10 @@ def check_document(values: dict[str, str | date | None]) -> None:
         if name not in DOCUMENT_FIELDS:
             raise ValidationError(name, "is not a document field")
         limit = DOCUMENT_FIELDS[name]
-        if isinstance(value, str) and limit is not None and len(value) > limit:
-            raise ValidationError(name, f"is {len(value)} characters long; at most {limit} fit")
+        if isinstance(value, str) and limit is not None:
+            if len(value) > limit:
+                raise ValidationError(name, f"is {len(value)} characters long; at most {limit} fit")
+            printable_line(value, name)  # on one line of the report's first page and its e-mails
 
 
 def set_document(uow: UnitOfWork, cycle_name: str, **values: str | date | None) -> None:

@@ -160,13 +160,19 @@ def test_a_draft_is_kept_and_a_submission_shows_what_was_recorded(site: Scenario
     assert "Submit corrections" in client.get(f"/r/{token}").text
 
 
+def _milestone_of(site: Scenario, rid: int) -> int:
+    """The id of the scenario's one milestone of item `rid`."""
+    with site.uow:
+        (milestone,) = site.uow.milestones.for_recommendations([rid])
+        assert milestone.id is not None
+        return milestone.id
+
+
 def test_corrections_of_one_item_keep_another_items_report_of_a_milestone_now_done_and_its_version(
     site: Scenario, client: TestClient
 ) -> None:
     token, rid = site.tokens["AAA"], site.ids["A1.1"]
-    with site.uow:
-        (milestone,) = site.uow.milestones.for_recommendations([rid])
-        mid = milestone.id
+    mid = _milestone_of(site, rid)
     fields = form_of(client.get(f"/r/{token}"))
     fields[f"status-{rid}"], fields[f"narrative-{rid}"] = "completed", "The meeting took place."
     fields[f"milestone-{mid}"], fields[f"milestone_on-{mid}"] = "done", "2026-02-27"
@@ -195,9 +201,7 @@ def test_each_problem_of_a_milestone_report_links_to_the_field_it_is_about(
     site: Scenario, client: TestClient
 ) -> None:
     token, rid = site.tokens["AAA"], site.ids["A1.1"]
-    with site.uow:
-        (milestone,) = site.uow.milestones.for_recommendations([rid])
-        mid = milestone.id
+    mid = _milestone_of(site, rid)
     fields = form_of(client.get(f"/r/{token}"))
     fields[f"status-{rid}"], fields[f"milestone-{mid}"] = "in_progress", "rescheduled"
     refused = post(client, token, fields, "save")
